@@ -1,0 +1,50 @@
+# The two commands of the contract:
+#   make run   — a whole installation on the embedded default (embedded PostgreSQL, simulators)
+#   make test  — install and start every real service the tests need, then all checks and tests
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BUF := npx -y @bufbuild/buf@1.75.0
+PYTEST_ARGS ?=
+
+.PHONY: run test venv lint gen gen-check services bench load clean
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip uv
+	$(VENV)/bin/uv pip install -q --python $(PY) -r requirements.lock
+	$(VENV)/bin/uv pip install -q --python $(PY) --no-deps -e .
+	touch $@
+
+venv: $(VENV)/.installed
+
+run: venv
+	$(VENV)/bin/rcs run
+
+gen: venv
+	PY=$(PY) scripts/gen-proto.sh
+
+# Regenerate and fail on any difference from what is committed.
+gen-check: gen
+	git diff --exit-code --stat -- rcs/
+	test -z "$$(git status --porcelain -- rcs/)"
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+	$(BUF) lint
+	$(BUF) format -d --exit-code
+
+services:
+	scripts/test-services.sh up >/dev/null
+
+test: venv services lint gen-check
+	eval "$$(scripts/test-services.sh env)" && $(VENV)/bin/pytest -m "not slow" $(PYTEST_ARGS)
+
+bench: venv services
+	eval "$$(scripts/test-services.sh env)" && $(VENV)/bin/pytest tests/benchmarks --benchmark-enable -m "not slow"
+
+clean:
+	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,65 @@
+"""Daily range partitions of the journal tables: created ahead, dropped after retention."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import psycopg
+from psycopg import sql
+
+log = logging.getLogger(__name__)
+
+JOURNAL_TABLES = ("messages", "status_events", "operator_ids")
+
+
+def _partition_name(table: str, day: dt.date) -> str:
+    return f"{table}_p{day:%Y%m%d}"
+
+
+async def maintain(
+    conn: psycopg.AsyncConnection,
+    *,
+    days_ahead: int,
+    retention_days: int | None,
+    today: dt.date | None = None,
+) -> tuple[list[str], list[str]]:
+    """Create partitions from yesterday to today+days_ahead; drop those wholly older than
+    retention. Returns (created, dropped) names. Idempotent."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    created: list[str] = []
+    dropped: list[str] = []
+    for table in JOURNAL_TABLES:
+        for offset in range(-1, days_ahead + 1):
+            day = today + dt.timedelta(days=offset)
+            name = _partition_name(table, day)
+            cur = await conn.execute("SELECT to_regclass(%s)", (name,))
+            row = await cur.fetchone()
+            if row is not None and row[0] is not None:
+                continue
+            await conn.execute(
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {} PARTITION OF {} FOR VALUES FROM ({}) TO ({})"
+                ).format(
+                    sql.Identifier(name),
+                    sql.Identifier(table),
+                    sql.Literal(f"{day.isoformat()} 00:00:00+00"),
+                    sql.Literal(f"{(day + dt.timedelta(days=1)).isoformat()} 00:00:00+00"),
+                )
+            )
+            created.append(name)
+        if retention_days is not None:
+            cutoff = today - dt.timedelta(days=retention_days)
+            cur = await conn.execute(
+                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+                " WHERE i.inhparent = %s::regclass",
+                (table,),
+            )
+            for (name,) in await cur.fetchall():
+                day = dt.datetime.strptime(name.rsplit("_p", 1)[1], "%Y%m%d").date()
+                if day < cutoff:
+                    await conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(name)))
+                    dropped.append(name)
+    if created or dropped:
+        log.info("partitions_maintained", extra={"created": created, "dropped": dropped})
+    return created, dropped

@@ -1,0 +1,279 @@
+"""gRPC edge of rcs_core: MessageService and AuthService."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+from google.protobuf import timestamp_pb2
+from psycopg_pool import AsyncConnectionPool
+
+from rcs.common.v1 import message_pb2, status_pb2
+from rcs.core.v1 import (
+    auth_service_pb2,
+    auth_service_pb2_grpc,
+    message_service_pb2,
+    message_service_pb2_grpc,
+)
+from rcs_core import ids
+from rcs_core.passwords import verify_password
+from rcs_core.statuses import Status
+from rcs_core.storage import messages, partners, receipts
+from rcs_core.storage.messages import StoredMessage
+from rcs_core.validation import Submission, validate
+from rcs_runtime.errors import RcsError
+from rcs_runtime.tracing import carrier_for_storage
+from rcs_smpp.ids import message_id_variants, normalize_message_id
+
+log = logging.getLogger(__name__)
+Ctx = grpc.aio.ServicerContext[Any, Any]
+MAX_BATCH = 10_000
+
+
+def _ts(value: dt.datetime) -> timestamp_pb2.Timestamp:
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(value)
+    return ts
+
+
+def to_proto(m: StoredMessage) -> message_pb2.Message:
+    return message_pb2.Message(
+        id=str(m.id),
+        partner=m.partner,
+        client_ref=m.client_ref or "",
+        destination=m.destination,
+        channel=m.channel,  # type: ignore[arg-type]
+        sms=message_pb2.SmsContent(text=m.body, sender=m.sender),
+        priority=m.priority,
+        valid_until=_ts(m.valid_until),
+        receipt_request=m.receipt_request,  # type: ignore[arg-type]
+        status=int(m.status),  # type: ignore[arg-type]
+        error_code=m.error_code,
+        create_time=_ts(m.created_at),
+        part_count=m.part_count,
+        history=[
+            status_pb2.StatusEvent(
+                message_id=str(m.id),
+                status=int(h.status),  # type: ignore[arg-type]
+                error_code=h.error_code,
+                time=_ts(h.time),
+                detail=h.detail,
+            )
+            for h in m.history
+        ],
+    )
+
+
+class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
+    def __init__(self, pool: AsyncConnectionPool, installation_id: int) -> None:
+        self._pool = pool
+        self._installation_id = installation_id
+
+    async def _partner(self, login: str) -> partners.Partner:
+        async with self._pool.connection() as conn:
+            partner = await partners.by_login(conn, login)
+        if partner is None:
+            raise RcsError("INVALID_LOGIN", f"no partner with login {login!r}")
+        return partner
+
+    async def SubmitMessages(
+        self, request: message_service_pb2.SubmitMessagesRequest, context: Ctx
+    ) -> message_service_pb2.SubmitMessagesResponse:
+        if len(request.messages) > MAX_BATCH:
+            raise RcsError("INVALID_REQUEST", f"at most {MAX_BATCH} messages per batch")
+        partner = await self._partner(request.partner)
+        trace_parent = carrier_for_storage()
+        default_ttl = dt.timedelta(seconds=partner.default_ttl_seconds)
+        results: list[message_service_pb2.SubmitResult | None] = []
+        valid: list[messages.NewMessage] = []
+        for sub in request.messages:
+            try:
+                valid.append(
+                    validate(
+                        Submission(
+                            client_ref=sub.client_ref,
+                            destination=sub.destination,
+                            channel=int(sub.channel),
+                            text=sub.sms.text,
+                            sender=sub.sms.sender,
+                            priority=sub.priority,
+                            ttl=sub.ttl.ToTimedelta(),
+                            receipt_request=int(sub.receipt_request),
+                        ),
+                        default_sender=partner.default_sender,
+                        default_ttl=default_ttl,
+                        trace_parent=trace_parent,
+                    )
+                )
+                results.append(None)
+            except RcsError as err:
+                results.append(
+                    message_service_pb2.SubmitResult(
+                        error=message_service_pb2.SubmitError(
+                            reason=err.reason, message=err.message, field=err.field
+                        )
+                    )
+                )
+        async with self._pool.connection() as conn, conn.transaction():
+            if request.request_id:
+                cur = await conn.execute(
+                    "SELECT response FROM request_log WHERE request_id = %s",
+                    (request.request_id,),
+                )
+                row = await cur.fetchone()
+                if row is not None:
+                    return message_service_pb2.SubmitMessagesResponse.FromString(row[0])
+            accepted = iter(
+                await messages.accept(
+                    conn,
+                    installation_id=self._installation_id,
+                    partner_id=partner.id,
+                    messages=valid,
+                )
+            )
+            response = message_service_pb2.SubmitMessagesResponse(
+                results=[
+                    r
+                    if r is not None
+                    else message_service_pb2.SubmitResult(
+                        message_id=str((a := next(accepted)).message_id), duplicate=a.duplicate
+                    )
+                    for r in results
+                ]
+            )
+            if request.request_id:
+                await conn.execute(
+                    "INSERT INTO request_log (request_id, method, response) VALUES (%s, %s, %s)"
+                    " ON CONFLICT DO NOTHING",
+                    (request.request_id, "SubmitMessages", response.SerializeToString()),
+                )
+        return response
+
+    async def GetMessage(
+        self, request: message_service_pb2.GetMessageRequest, context: Ctx
+    ) -> message_service_pb2.GetMessageResponse:
+        message_id = ids.parse(request.message_id)
+        if message_id is None:
+            raise RcsError("NOT_FOUND", "message ids are positive decimal integers")
+        async with self._pool.connection() as conn:
+            found = await messages.get(conn, message_id)
+        if found is None or (request.partner and found.partner != request.partner):
+            raise RcsError("NOT_FOUND", f"no message {request.message_id} for this login")
+        return message_service_pb2.GetMessageResponse(message=to_proto(found))
+
+    async def ListMessages(
+        self, request: message_service_pb2.ListMessagesRequest, context: Ctx
+    ) -> message_service_pb2.ListMessagesResponse:
+        partner = await self._partner(request.partner)
+        size = request.page_size or 100
+        if not 1 <= size <= 1000:
+            raise RcsError("INVALID_REQUEST", "page_size must be 1 to 1000")
+        before: int | None = None
+        if request.page_token:
+            try:
+                before = int(base64.urlsafe_b64decode(request.page_token.encode()).decode())
+            except ValueError as exc:
+                raise RcsError("INVALID_REQUEST", "page_token is not one we issued") from exc
+        async with self._pool.connection() as conn:
+            page = await messages.list_for_partner(
+                conn, partner.id, before_id=before, limit=size + 1
+            )
+        token = ""
+        if len(page) > size:
+            page = page[:size]
+            token = base64.urlsafe_b64encode(str(page[-1].id).encode()).decode()
+        return message_service_pb2.ListMessagesResponse(
+            messages=[to_proto(m) for m in page], next_page_token=token
+        )
+
+    async def StreamStatusEvents(
+        self, request: message_service_pb2.StreamStatusEventsRequest, context: Ctx
+    ) -> AsyncIterator[message_service_pb2.StreamStatusEventsResponse]:
+        partner_id = (await self._partner(request.partner)).id if request.partner else None
+        cursor = request.after_event_id
+        if cursor == 0:
+            async with self._pool.connection() as conn:
+                cur = await conn.execute("SELECT coalesce(max(event_id), 0) FROM status_events")
+                row = await cur.fetchone()
+                cursor = int(row[0]) if row else 0
+        # Event ids come from a sequence, so a transaction can commit a lower id after a
+        # higher one was seen: re-read a short lookback and skip ids already sent.
+        sent: dict[int, float] = {}
+        loop = asyncio.get_running_loop()
+        while True:
+            async with self._pool.connection() as conn:
+                cur = await conn.execute(
+                    "SELECT event_id, message_id, status, error_code, created_at, detail"
+                    " FROM status_events WHERE event_id > %s"
+                    " AND (%s::bigint IS NULL OR partner_id = %s)"
+                    " AND created_at > now() - interval '1 day'"
+                    " ORDER BY event_id LIMIT 1000",
+                    (max(0, cursor - 1000), partner_id, partner_id),
+                )
+                rows = await cur.fetchall()
+            now = loop.time()
+            for event_id, message_id, status, error_code, created_at, detail in rows:
+                if event_id in sent or event_id <= request.after_event_id:
+                    continue
+                sent[event_id] = now
+                cursor = max(cursor, event_id)
+                yield message_service_pb2.StreamStatusEventsResponse(
+                    event_id=event_id,
+                    event=status_pb2.StatusEvent(
+                        message_id=str(message_id),
+                        status=status,
+                        error_code=error_code,
+                        time=_ts(created_at),
+                        detail=detail,
+                    ),
+                )
+            for key in [k for k, t in sent.items() if now - t > 60]:
+                del sent[key]
+            await asyncio.sleep(0.2)
+
+    async def RecordReceipts(
+        self, request: message_service_pb2.RecordReceiptsRequest, context: Ctx
+    ) -> message_service_pb2.RecordReceiptsResponse:
+        items = []
+        for r in request.receipts:
+            key = normalize_message_id(r.operator_message_id)
+            if not key:
+                raise RcsError("INVALID_REQUEST", "a receipt has an empty operator_message_id")
+            variants = sorted(message_id_variants(r.operator_message_id) - {key})
+            items.append(
+                receipts.ReceiptIn(
+                    interface_id=r.interface_id,
+                    keys=[key, *variants],
+                    status=Status(r.status) if r.status else Status.UNDELIVERED,
+                    error_code=r.error_code,
+                    operator_state=r.operator_state,
+                )
+            )
+        async with self._pool.connection() as conn, conn.transaction():
+            matched = await receipts.record(conn, items)
+        return message_service_pb2.RecordReceiptsResponse(matched_count=matched)
+
+
+class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self._pool = pool
+
+    async def AuthenticatePartner(
+        self, request: auth_service_pb2.AuthenticatePartnerRequest, context: Ctx
+    ) -> auth_service_pb2.AuthenticatePartnerResponse:
+        async with self._pool.connection() as conn:
+            partner = await partners.by_login(conn, request.login)
+        if partner is None:
+            raise RcsError("INVALID_LOGIN", "unknown login")
+        # scrypt is deliberately slow: keep it off the event loop.
+        ok = await asyncio.to_thread(verify_password, request.password, partner.password_hash)
+        if not ok:
+            raise RcsError("INVALID_PASSWORD", "wrong password for this login")
+        return auth_service_pb2.AuthenticatePartnerResponse(
+            login=partner.login, default_ttl_seconds=partner.default_ttl_seconds
+        )

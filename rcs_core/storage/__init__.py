@@ -1,0 +1,1 @@
+"""SQL of rcs_core; the only place that knows table shapes."""

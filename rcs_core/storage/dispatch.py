@@ -1,0 +1,137 @@
+"""The dispatch queue: claim with FOR UPDATE SKIP LOCKED, then record each outcome.
+
+A worker claims rows inside a transaction and keeps it open while the connector sends;
+if the worker dies, PostgreSQL rolls the transaction back and the rows are claimable
+again. Outcomes are written in the same transaction, so a message is either still
+queued or has its SENT/final status — never neither.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import psycopg
+
+from rcs_core.statuses import Status
+from rcs_core.storage import receipts
+from rcs_core.storage.finalize import finalize
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    message_id: int
+    created_at: dt.datetime
+    attempts: int
+    partner_id: int
+    partner: str
+    channel: int
+    destination: str
+    sender: str
+    body: str
+    valid_until: dt.datetime
+    receipt_request: int
+    trace_parent: str
+
+
+async def claim(conn: psycopg.AsyncConnection, limit: int) -> list[Claimed]:
+    cur = await conn.execute(
+        "SELECT q.message_id, q.created_at, q.attempts, m.partner_id, p.login, m.channel,"
+        " m.destination, m.sender, m.body, m.valid_until, m.receipt_request, m.trace_parent"
+        " FROM dispatch_queue q"
+        " JOIN messages m ON m.id = q.message_id AND m.created_at = q.created_at"
+        " JOIN partners p ON p.id = m.partner_id"
+        " WHERE q.not_before <= now()"
+        " ORDER BY q.priority DESC, q.not_before, q.message_id"
+        " LIMIT %s FOR UPDATE OF q SKIP LOCKED",
+        (limit,),
+    )
+    return [Claimed(*row) for row in await cur.fetchall()]
+
+
+@dataclass(frozen=True, slots=True)
+class SentPart:
+    message_id: int
+    part_no: int
+    operator_key: str
+    alt_key: str | None
+
+
+async def record_sent(
+    conn: psycopg.AsyncConnection,
+    items: list[tuple[Claimed, str, int]],
+    parts: list[SentPart],
+    interface_ids: dict[int, str],
+) -> None:
+    """items: (claimed, interface_id, part_count). Marks SENT, stores operator ids, dequeues,
+    then applies any receipt that arrived before its id was known."""
+    if not items:
+        return
+    ids = [c.message_id for c, _, _ in items]
+    await conn.execute(
+        "UPDATE messages m SET status = %s, status_at = now(), interface_id = t.iface,"
+        " part_count = t.parts"
+        " FROM unnest(%s::bigint[], %s::timestamptz[], %s::text[], %s::int[])"
+        "   AS t(id, created, iface, parts)"
+        " WHERE m.id = t.id AND m.created_at = t.created AND m.status = %s",
+        (
+            int(Status.SENT),
+            ids,
+            [c.created_at for c, _, _ in items],
+            [i for _, i, _ in items],
+            [n for _, _, n in items],
+            int(Status.ACCEPTED),
+        ),
+    )
+    await conn.execute(
+        "INSERT INTO status_events (message_id, partner_id, status)"
+        " SELECT id, pid, %s FROM unnest(%s::bigint[], %s::bigint[]) AS t(id, pid)",
+        (int(Status.SENT), ids, [c.partner_id for c, _, _ in items]),
+    )
+    if parts:
+        await conn.execute(
+            "INSERT INTO operator_ids (interface_id, operator_key, alt_key, message_id, part_no)"
+            " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[], %s::int[])",
+            (
+                [interface_ids[p.message_id] for p in parts],
+                [p.operator_key for p in parts],
+                [p.alt_key for p in parts],
+                [p.message_id for p in parts],
+                [p.part_no for p in parts],
+            ),
+        )
+    await conn.execute("DELETE FROM dispatch_queue WHERE message_id = ANY(%s)", (ids,))
+    if parts:
+        await receipts.apply_pending(conn, parts=[(interface_ids[p.message_id], p) for p in parts])
+
+
+async def record_final(
+    conn: psycopg.AsyncConnection,
+    items: list[tuple[Claimed, Status, int, str]],
+) -> None:
+    """items: (claimed, final status, extended error code, detail). Finalises and dequeues."""
+    if not items:
+        return
+    await finalize(conn, [(c.message_id, s, e, d) for c, s, e, d in items])
+    await conn.execute(
+        "DELETE FROM dispatch_queue WHERE message_id = ANY(%s)",
+        ([c.message_id for c, _, _, _ in items],),
+    )
+
+
+async def record_retry(
+    conn: psycopg.AsyncConnection, items: list[tuple[Claimed, dt.timedelta, str]]
+) -> None:
+    if not items:
+        return
+    await conn.execute(
+        "UPDATE dispatch_queue q SET attempts = q.attempts + 1, not_before = now() + t.delay,"
+        " last_error = t.err"
+        " FROM unnest(%s::bigint[], %s::interval[], %s::text[]) AS t(id, delay, err)"
+        " WHERE q.message_id = t.id",
+        (
+            [c.message_id for c, _, _ in items],
+            [d for _, d, _ in items],
+            [e for _, _, e in items],
+        ),
+    )

@@ -1,0 +1,226 @@
+"""Accepting, reading and listing messages.
+
+Accept is one transaction: message rows + their ACCEPTED status events + queue entries
+(+ the partner's client_ref keys and the request_id answer). The id reaches the caller
+only after that transaction committed: "stored before acknowledged".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+from rcs_core.ids import compose
+from rcs_core.statuses import Status
+
+QUEUE_CHANNEL = "rcs_dispatch"
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    client_ref: str | None
+    channel: int
+    destination: str
+    sender: str
+    body: str
+    priority: int
+    ttl: dt.timedelta
+    receipt_request: int
+    trace_parent: str
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    message_id: int
+    duplicate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRecord:
+    status: Status
+    error_code: int
+    time: dt.datetime
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    id: int
+    partner: str
+    client_ref: str | None
+    channel: int
+    destination: str
+    sender: str
+    body: str
+    priority: int
+    valid_until: dt.datetime
+    receipt_request: int
+    status: Status
+    error_code: int
+    created_at: dt.datetime
+    part_count: int
+    history: list[StatusRecord]
+
+
+async def accept(
+    conn: psycopg.AsyncConnection,
+    *,
+    installation_id: int,
+    partner_id: int,
+    messages: Sequence[NewMessage],
+) -> list[Accepted]:
+    """Store a batch inside the caller's transaction; returns one result per message."""
+    if not messages:
+        return []
+    cur = await conn.execute(
+        "SELECT nextval('message_seq') FROM generate_series(1, %s)", (len(messages),)
+    )
+    ids = [compose(row[0], installation_id) for row in await cur.fetchall()]
+    results = [Accepted(mid, False) for mid in ids]
+
+    refs = [(i, m.client_ref) for i, m in enumerate(messages) if m.client_ref]
+    if refs:
+        cur = await conn.execute(
+            "INSERT INTO client_refs (partner_id, client_ref, message_id)"
+            " SELECT %s, r, m FROM unnest(%s::text[], %s::bigint[]) AS t(r, m)"
+            " ON CONFLICT DO NOTHING RETURNING client_ref",
+            (partner_id, [r for _, r in refs], [ids[i] for i, _ in refs]),
+        )
+        fresh = {row[0] for row in await cur.fetchall()}
+        taken = {r for _, r in refs if r not in fresh}
+        if taken:
+            cur = await conn.execute(
+                "SELECT client_ref, message_id FROM client_refs"
+                " WHERE partner_id = %s AND client_ref = ANY(%s)",
+                (partner_id, list(taken)),
+            )
+            first = {row[0]: row[1] for row in await cur.fetchall()}
+            for i, ref in refs:
+                if ref in taken:
+                    results[i] = Accepted(first[ref], True)
+        # The same client_ref twice in one batch: the first occurrence wins.
+        seen: dict[str, int] = {}
+        for i, ref in refs:
+            if ref in seen and not results[i].duplicate:
+                results[i] = Accepted(seen[ref], True)
+            seen.setdefault(ref, results[i].message_id)
+
+    new = [(r.message_id, m) for r, m in zip(results, messages, strict=True) if not r.duplicate]
+    if not new:
+        return results
+    cols = list(
+        zip(
+            *(
+                (
+                    mid,
+                    m.client_ref,
+                    m.channel,
+                    m.destination,
+                    m.sender,
+                    m.body,
+                    m.priority,
+                    m.ttl,
+                    m.receipt_request,
+                    m.trace_parent,
+                )
+                for mid, m in new
+            ),
+            strict=True,
+        )
+    )
+    await conn.execute(
+        "INSERT INTO messages (id, created_at, partner_id, client_ref, channel, destination,"
+        " sender, body, priority, valid_until, receipt_request, status, status_at, trace_parent)"
+        " SELECT id, now(), %(partner)s, ref, ch, dst, snd, body, prio, now() + ttl, rr,"
+        " %(status)s, now(), tp"
+        " FROM unnest(%(ids)s::bigint[], %(refs)s::text[], %(ch)s::smallint[], %(dst)s::text[],"
+        " %(snd)s::text[], %(body)s::text[], %(prio)s::smallint[], %(ttl)s::interval[],"
+        " %(rr)s::smallint[], %(tp)s::text[])"
+        " AS t(id, ref, ch, dst, snd, body, prio, ttl, rr, tp)",
+        {
+            "partner": partner_id,
+            "status": int(Status.ACCEPTED),
+            "ids": list(cols[0]),
+            "refs": list(cols[1]),
+            "ch": list(cols[2]),
+            "dst": list(cols[3]),
+            "snd": list(cols[4]),
+            "body": list(cols[5]),
+            "prio": list(cols[6]),
+            "ttl": list(cols[7]),
+            "rr": list(cols[8]),
+            "tp": list(cols[9]),
+        },
+    )
+    await conn.execute(
+        "INSERT INTO status_events (message_id, partner_id, status, created_at)"
+        " SELECT id, %s, %s, now() FROM unnest(%s::bigint[]) AS t(id)",
+        (partner_id, int(Status.ACCEPTED), list(cols[0])),
+    )
+    await conn.execute(
+        "INSERT INTO dispatch_queue (message_id, created_at, priority, not_before)"
+        " SELECT id, now(), prio, now() FROM unnest(%s::bigint[], %s::smallint[]) AS t(id, prio)",
+        (list(cols[0]), list(cols[6])),
+    )
+    await conn.execute(f"NOTIFY {QUEUE_CHANNEL}")
+    return results
+
+
+_MESSAGE_COLUMNS = (
+    "m.id, p.login, m.client_ref, m.channel, m.destination, m.sender, m.body, m.priority,"
+    " m.valid_until, m.receipt_request, m.status, m.error_code, m.created_at, m.part_count"
+)
+
+
+def _row_to_message(row: tuple[Any, ...], history: list[StatusRecord]) -> StoredMessage:
+    return StoredMessage(
+        id=int(row[0]),
+        partner=str(row[1]),
+        client_ref=row[2] if isinstance(row[2], str) else None,
+        channel=int(row[3]),
+        destination=str(row[4]),
+        sender=str(row[5]),
+        body=str(row[6]),
+        priority=int(row[7]),
+        valid_until=row[8],
+        receipt_request=int(row[9]),
+        status=Status(row[10]),
+        error_code=int(row[11]),
+        created_at=row[12],
+        part_count=int(row[13]),
+        history=history,
+    )
+
+
+async def get(conn: psycopg.AsyncConnection, message_id: int) -> StoredMessage | None:
+    cur = await conn.execute(
+        f"SELECT {_MESSAGE_COLUMNS} FROM messages m JOIN partners p ON p.id = m.partner_id"  # noqa: S608 (constant columns)
+        " WHERE m.id = %s",
+        (message_id,),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    cur = await conn.execute(
+        "SELECT status, error_code, created_at, detail FROM status_events"
+        " WHERE message_id = %s ORDER BY created_at, event_id",
+        (message_id,),
+    )
+    history = [StatusRecord(Status(s), e, t, d) for s, e, t, d in await cur.fetchall()]
+    return _row_to_message(row, history)
+
+
+async def list_for_partner(
+    conn: psycopg.AsyncConnection, partner_id: int, *, before_id: int | None, limit: int
+) -> list[StoredMessage]:
+    cur = await conn.execute(
+        f"SELECT {_MESSAGE_COLUMNS} FROM messages m JOIN partners p ON p.id = m.partner_id"  # noqa: S608 (constant columns)
+        " WHERE m.partner_id = %s AND (%s::bigint IS NULL OR m.id < %s)"
+        " ORDER BY m.id DESC LIMIT %s",
+        (partner_id, before_id, before_id, limit),
+    )
+    return [_row_to_message(row, []) for row in await cur.fetchall()]

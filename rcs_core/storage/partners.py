@@ -1,0 +1,48 @@
+"""Partner accounts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import psycopg
+
+from rcs_core.passwords import hash_password
+
+
+@dataclass(frozen=True, slots=True)
+class Partner:
+    id: int
+    login: str
+    password_hash: str
+    default_sender: str
+    default_ttl_seconds: int
+
+
+async def by_login(conn: psycopg.AsyncConnection, login: str) -> Partner | None:
+    cur = await conn.execute(
+        "SELECT id, login, password_hash, default_sender, default_ttl_seconds"
+        " FROM partners WHERE login = %s",
+        (login,),
+    )
+    row = await cur.fetchone()
+    return Partner(*row) if row else None
+
+
+async def upsert(
+    conn: psycopg.AsyncConnection,
+    login: str,
+    password: str,
+    *,
+    default_sender: str = "",
+    default_ttl_seconds: int = 86400,
+) -> int:
+    cur = await conn.execute(
+        "INSERT INTO partners (login, password_hash, default_sender, default_ttl_seconds)"
+        " VALUES (%s, %s, %s, %s) ON CONFLICT (login) DO UPDATE SET"
+        " password_hash = EXCLUDED.password_hash, default_sender = EXCLUDED.default_sender,"
+        " default_ttl_seconds = EXCLUDED.default_ttl_seconds RETURNING id",
+        (login, hash_password(password), default_sender, default_ttl_seconds),
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return int(row[0])

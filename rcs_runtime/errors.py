@@ -1,0 +1,190 @@
+"""One error catalogue for every protocol edge.
+
+Each error has a stable UPPER_SNAKE ``reason``, a gRPC status code, a ``retryable`` flag,
+and its faces on the partner protocols: HTTP status, Rapporto REST error code, SMPP
+command_status. Gateways never invent their own mapping: they look a reason up here.
+
+    RcsError
+     └── (instances are raised with one CatalogueEntry each)
+
+``docs/errors.md`` is generated from ``CATALOGUE`` by ``rcs docs errors``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import grpc
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogueEntry:
+    reason: str
+    grpc_code: grpc.StatusCode
+    retryable: bool
+    http_status: int
+    rest_code: int
+    smpp_status: int
+    summary: str
+
+
+def _entry(
+    reason: str,
+    grpc_code: grpc.StatusCode,
+    http_status: int,
+    rest_code: int,
+    smpp_status: int,
+    summary: str,
+    *,
+    retryable: bool = False,
+) -> CatalogueEntry:
+    return CatalogueEntry(
+        reason, grpc_code, retryable, http_status, rest_code, smpp_status, summary
+    )
+
+
+_C = grpc.StatusCode
+CATALOGUE: dict[str, CatalogueEntry] = {
+    e.reason: e
+    for e in (
+        _entry(
+            "SERVICE_UNAVAILABLE",
+            _C.UNAVAILABLE,
+            503,
+            1,
+            0x08,
+            "A backend is down; retry later.",
+            retryable=True,
+        ),
+        _entry(
+            "IP_NOT_ALLOWED",
+            _C.PERMISSION_DENIED,
+            403,
+            2,
+            0x0D,
+            "The caller's address is not in the login's allowlist.",
+        ),
+        _entry(
+            "THROTTLED",
+            _C.RESOURCE_EXHAUSTED,
+            429,
+            3,
+            0x58,
+            "Too many requests; slow down and retry after the given delay.",
+            retryable=True,
+        ),
+        _entry(
+            "QUEUE_FULL",
+            _C.RESOURCE_EXHAUSTED,
+            503,
+            1,
+            0x14,
+            "The installation's queue is full; retry later.",
+            retryable=True,
+        ),
+        _entry(
+            "INVALID_REQUEST",
+            _C.INVALID_ARGUMENT,
+            400,
+            4,
+            0x45,
+            "The request is malformed or misses a required field.",
+        ),
+        _entry(
+            "INVALID_CHARSET",
+            _C.INVALID_ARGUMENT,
+            400,
+            4,
+            0x45,
+            "The body does not decode with the charset declared in Content-Type.",
+        ),
+        _entry("INVALID_LOGIN", _C.UNAUTHENTICATED, 401, 5, 0x0F, "Unknown login."),
+        _entry(
+            "INVALID_PASSWORD", _C.UNAUTHENTICATED, 401, 6, 0x0E, "Wrong password for the login."
+        ),
+        _entry(
+            "INVALID_SENDER",
+            _C.INVALID_ARGUMENT,
+            400,
+            7,
+            0x0A,
+            "serviceNumber (sender) is missing or not allowed.",
+        ),
+        _entry(
+            "INVALID_DESTINATION",
+            _C.INVALID_ARGUMENT,
+            406,
+            8,
+            0x0B,
+            "destAddr is not a valid subscriber number.",
+        ),
+        _entry(
+            "INVALID_MESSAGE_TYPE",
+            _C.INVALID_ARGUMENT,
+            406,
+            9,
+            0x45,
+            "The message type is unknown or not enabled for this login.",
+        ),
+        _entry(
+            "DUPLICATE_MESSAGE",
+            _C.ALREADY_EXISTS,
+            409,
+            10,
+            0xAB,
+            "Sending duplicates is prohibited for this login.",
+        ),
+        _entry(
+            "INVALID_TTL",
+            _C.INVALID_ARGUMENT,
+            406,
+            11,
+            0x62,
+            "ttl is out of range (1–2880 minutes) or ttlUnit is unknown.",
+        ),
+        _entry(
+            "INVALID_TEXT",
+            _C.INVALID_ARGUMENT,
+            400,
+            4,
+            0x45,
+            "The text is empty or longer than 2000 characters.",
+        ),
+        _entry("NOT_FOUND", _C.NOT_FOUND, 404, 4, 0x67, "No such message for this login."),
+        _entry(
+            "INTERNAL",
+            _C.INTERNAL,
+            500,
+            100,
+            0x08,
+            "Unexpected internal error; it is logged with its trace id.",
+            retryable=True,
+        ),
+    )
+}
+
+
+class RcsError(Exception):
+    """A catalogued error; ``reason`` selects the entry, ``message`` says what to change."""
+
+    def __init__(self, reason: str, message: str = "", *, field: str = "") -> None:
+        if reason not in CATALOGUE:
+            raise KeyError(f"unknown error reason {reason!r}: add it to rcs_runtime.errors")
+        self.entry = CATALOGUE[reason]
+        self.reason = reason
+        self.message = message or self.entry.summary
+        self.field = field
+        super().__init__(f"{reason}: {self.message}")
+
+    @property
+    def retryable(self) -> bool:
+        return self.entry.retryable
+
+
+def entry_for_grpc(code: grpc.StatusCode, reason: str | None) -> CatalogueEntry:
+    """The catalogue entry for a gRPC error seen by a client (reason from ErrorInfo)."""
+    if reason and reason in CATALOGUE:
+        return CATALOGUE[reason]
+    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+        return CATALOGUE["SERVICE_UNAVAILABLE"]
+    return CATALOGUE["INTERNAL"]

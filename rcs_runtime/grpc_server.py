@@ -1,0 +1,128 @@
+"""gRPC server bootstrap: one interceptor for errors and tracing, health, graceful drain."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import error_details_pb2, status_pb2
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_status import rpc_status
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+
+from rcs_runtime.errors import RcsError
+from rcs_runtime.tracing import extract_context
+
+log = logging.getLogger(__name__)
+Ctx = grpc.aio.ServicerContext[Any, Any]
+ERROR_DOMAIN = "rcs.example"
+
+
+def rich_status(err: RcsError) -> grpc.Status:
+    info = error_details_pb2.ErrorInfo(
+        reason=err.reason, domain=ERROR_DOMAIN, metadata={"field": err.field} if err.field else {}
+    )
+    detail = any_pb2.Any()
+    detail.Pack(info)
+    status = status_pb2.Status(code=err.entry.grpc_code.value[0], message=err.message)
+    status.details.append(detail)
+    result: grpc.Status = rpc_status.to_status(status)
+    return result
+
+
+def _wrap_unary(
+    fn: Callable[[Any, Ctx], Awaitable[Any]], method: str
+) -> Callable[[Any, Ctx], Awaitable[Any]]:
+    tracer = trace.get_tracer("rcs.grpc")
+
+    async def handler(request: Any, context: Ctx) -> Any:
+        token = otel_context.attach(
+            extract_context({k: str(v) for k, v in (context.invocation_metadata() or ())})
+        )
+        try:
+            with tracer.start_as_current_span(method, kind=trace.SpanKind.SERVER):
+                try:
+                    return await fn(request, context)
+                except RcsError as err:
+                    await context.abort_with_status(rich_status(err))
+                except (grpc.aio.AbortError, grpc.RpcError):
+                    raise
+                except Exception:
+                    log.exception("rpc_failed", extra={"method": method})
+                    await context.abort_with_status(rich_status(RcsError("INTERNAL")))
+        finally:
+            otel_context.detach(token)
+
+    return handler
+
+
+def _wrap_stream(
+    fn: Callable[[Any, Ctx], AsyncIterator[Any]], method: str
+) -> Callable[[Any, Ctx], AsyncIterator[Any]]:
+    async def handler(request: Any, context: Ctx) -> AsyncIterator[Any]:
+        try:
+            async for item in fn(request, context):
+                yield item
+        except RcsError as err:
+            await context.abort_with_status(rich_status(err))
+
+    return handler
+
+
+class ErrorAndTracingInterceptor(grpc.aio.ServerInterceptor):
+    """Turns RcsError into a rich status with ErrorInfo and opens a server span per call."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[
+            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]
+        ],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return handler
+        method = handler_call_details.method
+        if handler.unary_unary is not None:
+            return grpc.unary_unary_rpc_method_handler(
+                _wrap_unary(handler.unary_unary, method),  # type: ignore[arg-type]
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream is not None:
+            return grpc.unary_stream_rpc_method_handler(
+                _wrap_stream(handler.unary_stream, method),  # type: ignore[arg-type]
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler
+
+
+class GrpcServer:
+    """A grpc.aio server with the interceptor and health service; ``stop`` drains."""
+
+    def __init__(self, bind: str) -> None:
+        self.server = grpc.aio.server(
+            interceptors=[ErrorAndTracingInterceptor()],
+            options=[
+                ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+                ("grpc.max_send_message_length", 64 * 1024 * 1024),
+            ],
+        )
+        self.health = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        self.port = self.server.add_insecure_port(bind)
+        if self.port == 0:
+            raise OSError(f"cannot listen on {bind}: is another process using it?")
+
+    async def start(self) -> None:
+        await self.server.start()
+        await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
+
+    async def stop(self, grace: float = 5.0) -> None:
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace)

@@ -1,0 +1,23 @@
+"""The base of every process's settings object: ``RCS_*`` environment variables, frozen."""
+
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class RcsSettings(BaseSettings):
+    """Common fields; each process subclasses it with its own and parses it once in __main__."""
+
+    model_config = SettingsConfigDict(env_prefix="RCS_", frozen=True, extra="ignore")
+
+    installation_id: int = 1
+    log_level: str = "INFO"
+    log_json: bool = True
+    metrics_port: int = 0  # 0: no Prometheus endpoint
+    trace_export: str = "none"  # none | console
+
+
+class DatabaseSettings(RcsSettings):
+    database_url: str = "postgresql://rcs@127.0.0.1:5432/rcs"
+    db_pool_min: int = 2
+    db_pool_max: int = 10

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Regenerates the Python code for proto/ into rcs/ (committed; CI regenerates and diffs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-.venv/bin/python}
+export PATH="$(cd "$(dirname "$PY")" && pwd):$PATH"
+rm -rf rcs
+mkdir -p rcs
+mapfile -t protos < <(cd proto && find rcs -name '*.proto' | sort)
+(cd proto && "../$PY" -m grpc_tools.protoc -I . \
+  --python_out=.. --mypy_out=.. --grpc_python_out=.. --mypy_grpc_out=.. "${protos[@]}")
+# Packages, so that mypy and setuptools see ordinary packages.
+find rcs -type d -exec sh -c 'echo "# Generated from proto/ by scripts/gen-proto.sh; do not edit." > "$1/__init__.py"' _ {} \;
