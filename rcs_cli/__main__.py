@@ -1,0 +1,3 @@
+from rcs_cli.main import main
+
+main()

@@ -1,0 +1,45 @@
+"""docs/errors.md, generated from the one error catalogue (``rcs docs errors``)."""
+
+from __future__ import annotations
+
+from rcs_runtime.errors import CATALOGUE
+
+
+def render() -> str:
+    lines = [
+        "# Errors",
+        "",
+        "Generated from `rcs_runtime/errors.py` by `rcs docs errors > docs/errors.md`;"
+        " a test fails when this file is stale.",
+        "",
+        "Every refusal has one `reason`; each protocol shows it its own way. REST bodies are"
+        ' `{"error": {"code": <REST code>, "description": "…"}, "extendedDescription": "…"}`.',
+        "",
+        "| reason | gRPC code | retryable | HTTP | REST code | SMPP command_status | meaning |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for e in CATALOGUE.values():
+        lines.append(
+            f"| `{e.reason}` | {e.grpc_code.name} | {'yes' if e.retryable else 'no'} |"
+            f" {e.http_status} | {e.rest_code} | 0x{e.smpp_status:02X} | {e.summary} |"
+        )
+    lines += [
+        "",
+        "## Delivery error codes (`errorCode` of a status)",
+        "",
+        "Rapporto's extended SMS codes (`rest_status.rst`), set by rcs_core:",
+        "",
+        "| code | name | set when |",
+        "|---|---|---|",
+        "| 0 | — | delivered, or still in progress |",
+        "| 1 | unknown | the operator gave no error, or one we cannot map |",
+        "| 2 | absent-subscriber | receipt `err` maps to absent subscriber |",
+        "| 7 | timeout | validity period ran out (before sending, or no receipt came) |",
+        "| 8 | unknown-subscriber | receipt `err` maps to unknown subscriber |",
+        "| 11 | unrouted | no direction/interface for the number |",
+        "",
+        "Receipts from operators carry `err` as our simulator and Rapporto do: the extended"
+        " code itself (decimal). Other codes of the table pass through unchanged.",
+        "",
+    ]
+    return "\n".join(lines)

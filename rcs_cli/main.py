@@ -1,0 +1,108 @@
+"""The ``rcs`` command: run components, migrate, seed, generate docs."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable
+
+from rcs_runtime.process import run_service
+
+COMPONENTS = ("core", "dispatcher", "routing", "connector", "simulator", "rest")
+
+
+def _serve(component: str) -> None:
+    # Imports are local so that each process loads only its own component.
+    if component in ("core", "dispatcher"):
+        from rcs_core.__main__ import serve as serve_core
+        from rcs_core.settings import CoreSettings
+
+        core = CoreSettings()
+        run_service(
+            component,
+            core,
+            serve_core(core, with_api=component == "core", with_dispatcher=component != "core"),
+        )
+    elif component == "routing":
+        from rcs_routing.__main__ import serve as serve_routing
+        from rcs_routing.settings import RoutingSettings
+
+        routing = RoutingSettings()
+        run_service(component, routing, serve_routing(routing))
+    elif component == "connector":
+        from rcs_connectors.__main__ import serve as serve_connector
+        from rcs_connectors.settings import ConnectorSettings
+
+        connector = ConnectorSettings()
+        run_service(component, connector, serve_connector(connector))
+    elif component == "simulator":
+        from rcs_simulators.smsc.__main__ import serve as serve_simulator
+        from rcs_simulators.smsc.settings import SmscSettings
+
+        smsc = SmscSettings()
+        run_service(component, smsc, serve_simulator(smsc))
+    elif component == "rest":
+        from gateways.rest.__main__ import serve as serve_rest
+        from gateways.rest.settings import RestSettings
+
+        rest = RestSettings()
+        run_service(component, rest, serve_rest(rest))
+
+
+def _migrate(_: argparse.Namespace) -> None:
+    from rcs_core.migrate import migrate
+    from rcs_runtime.settings import DatabaseSettings
+
+    s = DatabaseSettings()
+    applied = asyncio.run(migrate(s.database_url, s.installation_id))
+    print("applied: " + (", ".join(applied) if applied else "nothing (schema is current)"))
+
+
+def _seed_demo(args: argparse.Namespace) -> None:
+    from rcs_cli.seed import seed_demo
+    from rcs_runtime.settings import DatabaseSettings
+
+    s = DatabaseSettings()
+    asyncio.run(seed_demo(s.database_url, smsc_host=args.smsc_host, smsc_port=args.smsc_port))
+    print("demo partner 'demo' (password 'demo') routed to the SMSC simulator")
+
+
+def _run(_: argparse.Namespace) -> None:
+    from rcs_cli.embedded import run_embedded
+
+    sys.exit(run_embedded())
+
+
+def _docs_errors(_: argparse.Namespace) -> None:
+    from rcs_cli.error_docs import render
+
+    sys.stdout.write(render())
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="rcs", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run one component in the foreground")
+    serve.add_argument("component", choices=COMPONENTS)
+    serve.set_defaults(func=lambda a: _serve(a.component))
+    sub.add_parser("migrate", help="apply SQL migrations (RCS_DATABASE_URL)").set_defaults(
+        func=_migrate
+    )
+    seed = sub.add_parser("seed-demo", help="create the demo partner and route")
+    seed.add_argument("--smsc-host", default="127.0.0.1")
+    seed.add_argument("--smsc-port", type=int, default=2776)
+    seed.set_defaults(func=_seed_demo)
+    sub.add_parser("run", help="a whole installation on embedded PostgreSQL").set_defaults(
+        func=_run
+    )
+    docs = sub.add_parser("docs", help="generate documentation")
+    docs.add_argument("what", choices=("errors",))
+    docs.set_defaults(func=_docs_errors)
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], None] = args.func
+    func(args)
+
+
+if __name__ == "__main__":
+    main()

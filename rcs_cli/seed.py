@@ -1,0 +1,46 @@
+"""Demo data for the embedded installation: partner demo/demo routed to the SMSC simulator."""
+
+from __future__ import annotations
+
+import psycopg
+
+from rcs_core.storage import partners
+
+
+async def seed_demo(dsn: str, *, smsc_host: str, smsc_port: int) -> None:
+    """Idempotent: a second run keeps the data and only refreshes the demo rows."""
+    async with await psycopg.AsyncConnection.connect(dsn) as conn, conn.transaction():
+        await partners.upsert(conn, "demo", "demo", default_sender="RCS")
+        cur = await conn.execute(
+            "INSERT INTO operators (name, mcc, mnc) VALUES ('Demo Mobile', '250', '99')"
+            " ON CONFLICT (name) DO UPDATE SET mcc = EXCLUDED.mcc RETURNING id"
+        )
+        row = await cur.fetchone()
+        assert row is not None
+        operator_id = row[0]
+        cur = await conn.execute(
+            "INSERT INTO directions (name, operator_id) VALUES ('Russia (demo)', %s)"
+            " ON CONFLICT (name) DO UPDATE SET operator_id = EXCLUDED.operator_id RETURNING id",
+            (operator_id,),
+        )
+        row = await cur.fetchone()
+        assert row is not None
+        await conn.execute(
+            "INSERT INTO direction_prefixes (prefix, direction_id) VALUES ('7', %s)"
+            " ON CONFLICT (prefix) DO NOTHING",
+            (row[0],),
+        )
+        await conn.execute(
+            "INSERT INTO interfaces (id, host, port, system_id, password, window_size)"
+            " VALUES ('smsc-sim', %s, %s, 'rcs', 'secret', 50)"
+            " ON CONFLICT (id) DO UPDATE SET host = EXCLUDED.host, port = EXCLUDED.port",
+            (smsc_host, smsc_port),
+        )
+        await conn.execute(
+            "INSERT INTO operator_routes (operator_id, interface_id) VALUES (%s, 'smsc-sim')"
+            " ON CONFLICT DO NOTHING",
+            (operator_id,),
+        )
+        await conn.execute(
+            "UPDATE settings_revision SET revision = revision + 1, changed_at = now()"
+        )

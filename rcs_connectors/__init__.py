@@ -1,0 +1,1 @@
+"""Operator-side connectors: they hand messages to operators and bring receipts back."""

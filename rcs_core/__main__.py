@@ -1,0 +1,57 @@
+"""Start-up of the core process: migrate, serve MessageService + AuthService, and (unless
+RCS_DISPATCHER_WORKERS=0) run the dispatcher and housekeeping in the same event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from rcs.connector.v1 import connector_service_pb2_grpc
+from rcs.core.v1 import auth_service_pb2_grpc, message_service_pb2_grpc
+from rcs.routing.v1 import routing_service_pb2_grpc
+from rcs_core import maintenance
+from rcs_core.dispatcher import Dispatcher
+from rcs_core.migrate import migrate
+from rcs_core.servicer import AuthServicer, MessageServicer
+from rcs_core.settings import CoreSettings
+from rcs_runtime.db import open_pool
+from rcs_runtime.grpc_client import open_channel
+from rcs_runtime.grpc_server import GrpcServer
+
+log = logging.getLogger(__name__)
+
+
+async def serve(s: CoreSettings, *, with_api: bool = True, with_dispatcher: bool = True) -> None:
+    await migrate(s.database_url, s.installation_id, days_ahead=s.partitions_ahead_days)
+    pool = await open_pool(s.database_url, min_size=s.db_pool_min, max_size=s.db_pool_max)
+    server: GrpcServer | None = None
+    try:
+        async with asyncio.TaskGroup() as tg:
+            if with_api:
+                server = GrpcServer(s.core_bind)
+                message_service_pb2_grpc.add_MessageServiceServicer_to_server(
+                    MessageServicer(pool, s.installation_id), server.server
+                )
+                auth_service_pb2_grpc.add_AuthServiceServicer_to_server(
+                    AuthServicer(pool), server.server
+                )
+                await server.start()
+                log.info("core_serving", extra={"bind": s.core_bind, "port": server.port})
+                tg.create_task(maintenance.run_forever(pool, s))
+            if with_dispatcher and s.dispatcher_workers > 0:
+                dispatcher = Dispatcher(
+                    s,
+                    pool,
+                    routing_service_pb2_grpc.RoutingServiceStub(open_channel(s.routing_target)),
+                    connector_service_pb2_grpc.ConnectorServiceStub(
+                        open_channel(s.connector_target)
+                    ),
+                )
+                tg.create_task(dispatcher.run())
+                log.info("dispatcher_running", extra={"workers": s.dispatcher_workers})
+            if server is not None:
+                tg.create_task(server.server.wait_for_termination())
+    finally:
+        if server is not None:
+            await server.stop()
+        await pool.close()

@@ -1,0 +1,206 @@
+"""Dispatcher: queue → routing → connector → recorded outcome.
+
+Each worker claims a batch (FOR UPDATE SKIP LOCKED) and holds that transaction while
+routing and the connector answer, then records every outcome in it and commits. A
+worker killed mid-batch leaves nothing half-done: PostgreSQL rolls back and the rows
+are claimed again. The cost is that messages the connector already handed to the
+operator in that batch are sent again (see docs/invariants.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import random
+
+import grpc
+import psycopg
+from google.protobuf import timestamp_pb2
+from prometheus_client import Counter, Histogram
+from psycopg_pool import AsyncConnectionPool
+
+from rcs.common.v1 import message_pb2
+from rcs.connector.v1 import connector_service_pb2, connector_service_pb2_grpc
+from rcs.routing.v1 import routing_service_pb2, routing_service_pb2_grpc
+from rcs_core.settings import CoreSettings
+from rcs_core.statuses import ExtendedError, Status
+from rcs_core.storage import dispatch
+from rcs_core.storage.dispatch import Claimed, SentPart
+from rcs_core.storage.messages import QUEUE_CHANNEL
+from rcs_smpp.ids import message_id_variants, normalize_message_id
+
+log = logging.getLogger(__name__)
+
+DISPATCHED = Counter("rcs_dispatch_outcomes_total", "Dispatch outcomes", ["outcome"])
+BATCH_SECONDS = Histogram("rcs_dispatch_batch_seconds", "Time to dispatch one claimed batch")
+
+
+def backoff(attempts: int, base: float, cap: float) -> dt.timedelta:
+    """Exponential backoff with full jitter: uniform(0, min(cap, base * 2^attempts))."""
+    ceiling = min(cap, base * (2 ** min(attempts, 30)))
+    return dt.timedelta(seconds=max(base, random.uniform(0, ceiling)))
+
+
+def operator_keys(raw: str) -> tuple[str, str | None]:
+    key = normalize_message_id(raw)
+    others = sorted(message_id_variants(raw) - {key})
+    return key, (others[0] if others else None)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        settings: CoreSettings,
+        pool: AsyncConnectionPool,
+        routing: routing_service_pb2_grpc.RoutingServiceAsyncStub,
+        connector: connector_service_pb2_grpc.ConnectorServiceAsyncStub,
+    ) -> None:
+        self._s = settings
+        self._pool = pool
+        self._routing = routing
+        self._connector = connector
+        self._wake = asyncio.Event()
+
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self._listen())
+            for _ in range(self._s.dispatcher_workers):
+                tg.create_task(self._worker())
+
+    async def _listen(self) -> None:
+        """Wake workers on NOTIFY; reconnect if the listening connection drops."""
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    self._s.database_url, autocommit=True
+                ) as conn:
+                    await conn.execute(f"LISTEN {QUEUE_CHANNEL}")
+                    async for _ in conn.notifies():
+                        self._wake.set()
+            except psycopg.OperationalError:
+                log.warning("dispatch_listen_lost")
+                await asyncio.sleep(1)
+
+    async def _worker(self) -> None:
+        while True:
+            try:
+                count = await self.dispatch_once()
+            except (psycopg.OperationalError, OSError):
+                log.exception("dispatch_batch_failed")
+                await asyncio.sleep(1)
+                continue
+            if count == 0:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._s.dispatcher_poll_seconds)
+
+    async def dispatch_once(self) -> int:
+        """Claim, route, send and record one batch; returns how many messages were claimed."""
+        async with self._pool.connection() as conn, conn.transaction():
+            claimed = await dispatch.claim(conn, self._s.dispatcher_batch)
+            if not claimed:
+                return 0
+            with BATCH_SECONDS.time():
+                await self._dispatch(conn, claimed)
+            return len(claimed)
+
+    async def _dispatch(self, conn: psycopg.AsyncConnection, claimed: list[Claimed]) -> None:
+        now = dt.datetime.now(dt.UTC)
+        finals: list[tuple[Claimed, Status, int, str]] = []
+        live: list[Claimed] = []
+        for c in claimed:
+            if c.valid_until <= now:
+                finals.append((c, Status.EXPIRED, int(ExtendedError.TIMEOUT), "validity_expired"))
+            else:
+                live.append(c)
+        retries: list[tuple[Claimed, dt.timedelta, str]] = []
+        sent: list[tuple[Claimed, str, int]] = []
+        parts: list[SentPart] = []
+        interface_of: dict[int, str] = {}
+        if live:
+            routed = await self._route(live)
+            if routed is None:
+                retries += [(c, self._delay(c), "routing_unavailable") for c in live]
+            else:
+                outbound: list[tuple[Claimed, routing_service_pb2.Route]] = []
+                for c, route in zip(live, routed, strict=True):
+                    if route.found:
+                        outbound.append((c, route))
+                    else:
+                        finals.append((c, Status.UNDELIVERED, route.error_code or 11, "unrouted"))
+                results = await self._send(outbound) if outbound else []
+                if results is None:
+                    retries += [(c, self._delay(c), "connector_unavailable") for c, _ in outbound]
+                    results = []
+                for (c, route), result in zip(outbound, results, strict=True):
+                    outcome = result.outcome
+                    if outcome == connector_service_pb2.SEND_OUTCOME_ACCEPTED:
+                        interface_of[c.message_id] = route.interface_id
+                        sent.append((c, route.interface_id, len(result.operator_message_ids)))
+                        for part_no, raw in enumerate(result.operator_message_ids, start=1):
+                            key, alt = operator_keys(raw)
+                            parts.append(SentPart(c.message_id, part_no, key, alt))
+                    elif outcome == connector_service_pb2.SEND_OUTCOME_REJECTED:
+                        finals.append((c, Status.REJECTED, result.error_code or 1, result.detail))
+                    else:
+                        retries.append((c, self._delay(c), result.detail or "retry"))
+        await dispatch.record_sent(conn, sent, parts, interface_of)
+        await dispatch.record_final(conn, finals)
+        await dispatch.record_retry(conn, retries)
+        DISPATCHED.labels("sent").inc(len(sent))
+        DISPATCHED.labels("final").inc(len(finals))
+        DISPATCHED.labels("retry").inc(len(retries))
+
+    def _delay(self, c: Claimed) -> dt.timedelta:
+        return backoff(c.attempts, self._s.retry_base_seconds, self._s.retry_max_seconds)
+
+    async def _route(self, live: list[Claimed]) -> list[routing_service_pb2.Route] | None:
+        request = routing_service_pb2.ResolveRoutesRequest(
+            queries=[
+                routing_service_pb2.RouteQuery(
+                    destination=c.destination,
+                    sender=c.sender,
+                    partner=c.partner,
+                    channel=c.channel,  # type: ignore[arg-type]
+                )
+                for c in live
+            ]
+        )
+        try:
+            response = await self._routing.ResolveRoutes(request, timeout=5)
+        except grpc.aio.AioRpcError as err:
+            log.warning("routing_call_failed", extra={"code": err.code().name})
+            return None
+        return list(response.routes)
+
+    async def _send(
+        self, outbound: list[tuple[Claimed, routing_service_pb2.Route]]
+    ) -> list[connector_service_pb2.SendResult] | None:
+        messages = []
+        for c, route in outbound:
+            valid_until = timestamp_pb2.Timestamp()
+            valid_until.FromDatetime(c.valid_until)
+            messages.append(
+                connector_service_pb2.OutboundMessage(
+                    message_id=str(c.message_id),
+                    interface_id=route.interface_id,
+                    destination=c.destination,
+                    sms=message_pb2.SmsContent(text=c.body, sender=route.sender or c.sender),
+                    valid_until=valid_until,
+                    receipt_wanted=True,
+                )
+            )
+        try:
+            response = await self._connector.SendMessages(
+                connector_service_pb2.SendMessagesRequest(messages=messages),
+                timeout=self._s.connector_timeout_seconds,
+            )
+        except grpc.aio.AioRpcError as err:
+            log.warning("connector_call_failed", extra={"code": err.code().name})
+            return None
+        if len(response.results) != len(messages):
+            log.error("connector_answer_mismatch", extra={"sent": len(messages)})
+            return None
+        return list(response.results)

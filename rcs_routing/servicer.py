@@ -1,0 +1,85 @@
+"""gRPC edge of rcs_routing, and the loop that swaps in a new table per settings revision."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import grpc
+from psycopg_pool import AsyncConnectionPool
+
+from rcs.routing.v1 import routing_service_pb2, routing_service_pb2_grpc
+from rcs_routing.storage import current_revision, load_table
+from rcs_routing.table import Decision, RoutingTable
+from rcs_runtime.errors import RcsError
+
+log = logging.getLogger(__name__)
+Ctx = grpc.aio.ServicerContext[Any, Any]
+MAX_BATCH = 10_000
+
+
+def _route(d: Decision) -> routing_service_pb2.Route:
+    return routing_service_pb2.Route(
+        found=d.found,
+        direction=d.direction,
+        operator=d.operator,
+        interface_id=d.interface_id,
+        sender=d.sender,
+        error_code=d.error_code,
+        revision=d.revision,
+    )
+
+
+class TableHolder:
+    """Holds the current table; ``watch`` reloads it when the settings revision moves."""
+
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self._pool = pool
+        self.table: RoutingTable | None = None
+
+    async def load(self) -> None:
+        async with self._pool.connection() as conn:
+            table = await load_table(conn)
+        self.table = table  # one reference swap: lookups see the old or the new, never a mix
+        log.info("routing_table_loaded", extra={"revision": table.revision})
+
+    async def watch(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                async with self._pool.connection() as conn:
+                    revision = await current_revision(conn)
+                if self.table is None or revision != self.table.revision:
+                    await self.load()
+            except Exception:
+                log.exception("routing_reload_failed")
+
+
+class RoutingServicer(routing_service_pb2_grpc.RoutingServiceServicer):
+    def __init__(self, holder: TableHolder) -> None:
+        self._holder = holder
+
+    def _table(self) -> RoutingTable:
+        if self._holder.table is None:
+            raise RcsError("SERVICE_UNAVAILABLE", "routing table is not loaded yet")
+        return self._holder.table
+
+    async def ResolveRoutes(
+        self, request: routing_service_pb2.ResolveRoutesRequest, context: Ctx
+    ) -> routing_service_pb2.ResolveRoutesResponse:
+        if len(request.queries) > MAX_BATCH:
+            raise RcsError("INVALID_REQUEST", f"at most {MAX_BATCH} queries per batch")
+        table = self._table()
+        return routing_service_pb2.ResolveRoutesResponse(
+            routes=[_route(table.resolve(q.destination, q.sender)) for q in request.queries]
+        )
+
+    async def ExplainRoute(
+        self, request: routing_service_pb2.ExplainRouteRequest, context: Ctx
+    ) -> routing_service_pb2.ExplainRouteResponse:
+        q = request.query
+        decision = self._table().resolve(q.destination, q.sender, explain=True)
+        return routing_service_pb2.ExplainRouteResponse(
+            route=_route(decision), steps=list(decision.steps)
+        )

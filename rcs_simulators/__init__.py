@@ -1,0 +1,1 @@
+"""Simulators of the peers outside our network, speaking their real wire protocols."""

@@ -1,0 +1,139 @@
+"""A whole installation as real processes (`python -m rcs_cli serve …`) on free ports,
+against a test database — what `make run` starts, minus the embedded PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import free_port
+
+COMPONENTS = ("routing", "simulator", "connector", "core", "dispatcher", "rest")
+
+
+@dataclass
+class Installation:
+    database_url: str
+    log_dir: Path
+    extra_env: dict[str, str] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("core", "routing", "connector", "smsc", "smsc_control", "rest"):
+            self.ports[name] = free_port()
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        p = self.ports
+        env.update(
+            {
+                "RCS_DATABASE_URL": self.database_url,
+                "RCS_INSTALLATION_ID": "7",
+                "RCS_CORE_BIND": f"127.0.0.1:{p['core']}",
+                "RCS_CORE_TARGET": f"127.0.0.1:{p['core']}",
+                "RCS_ROUTING_BIND": f"127.0.0.1:{p['routing']}",
+                "RCS_ROUTING_TARGET": f"127.0.0.1:{p['routing']}",
+                "RCS_CONNECTOR_BIND": f"127.0.0.1:{p['connector']}",
+                "RCS_CONNECTOR_TARGET": f"127.0.0.1:{p['connector']}",
+                "RCS_SMSC_PORT": str(p["smsc"]),
+                "RCS_SMSC_CONTROL_PORT": str(p["smsc_control"]),
+                "RCS_REST_PORT": str(p["rest"]),
+                "RCS_RETRY_BASE_SECONDS": "0.2",
+                "RCS_RETRY_MAX_SECONDS": "1",
+                "RCS_CONNECTOR_RECONNECT_MAX_SECONDS": "1",
+            }
+        )
+        env.update(self.extra_env)
+        return env
+
+    def start(self, *names: str) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        for name in names or COMPONENTS:
+            log = (self.log_dir / f"{name}.log").open("ab")
+            self.procs[name] = subprocess.Popen(
+                [sys.executable, "-m", "rcs_cli", "serve", name],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def kill(self, name: str) -> None:
+        proc = self.procs[name]
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs.values():
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+    def logs(self) -> str:
+        out = []
+        for path in sorted(self.log_dir.glob("*.log")):
+            out.append(f"--- {path.name}\n" + path.read_text(errors="replace")[-3000:])
+        return "\n".join(out)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.ports['rest']}{path}"
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            dead = [n for n, p in self.procs.items() if p.poll() is not None]
+            if dead:
+                raise RuntimeError(f"{dead} exited during start-up:\n{self.logs()}")
+            try:
+                with urllib.request.urlopen(self.url("/healthz"), timeout=1) as r:
+                    if r.status == 200 and self.smsc_stats().get("binds", 0) > 0:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"installation not ready in {timeout}s:\n{self.logs()}")
+
+    def smsc_stats(self) -> dict[str, Any]:
+        url = f"http://127.0.0.1:{self.ports['smsc_control']}/stats"
+        with urllib.request.urlopen(url, timeout=2) as r:
+            result: dict[str, Any] = json.loads(r.read())
+            return result
+
+
+def http(
+    method: str, url: str, body: Any = None, *, headers: dict[str, str] | None = None
+) -> tuple[int, Any]:
+    data = json.dumps(body).encode() if body is not None and not isinstance(body, bytes) else body
+    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    if data is not None and "Content-Type" not in (headers or {}):
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"null")
+
+
+async def wait_until(predicate: Any, within: float, interval: float = 0.1) -> Any:
+    deadline = time.monotonic() + within
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            return value
+        await asyncio.sleep(interval)

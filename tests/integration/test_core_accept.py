@@ -1,0 +1,151 @@
+"""Accept path of rcs_core over a real gRPC server and real PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+import psycopg
+import pytest
+from google.protobuf import duration_pb2
+
+from rcs.common.v1 import channel_pb2, message_pb2, status_pb2
+from rcs.core.v1 import message_service_pb2 as ms
+from rcs.core.v1 import message_service_pb2_grpc
+from rcs_core import ids
+from rcs_core.servicer import MessageServicer
+from rcs_core.storage import partners
+from rcs_runtime.grpc_client import error_reason, open_channel
+from tests.support import start_server
+
+pytestmark = pytest.mark.integration
+
+
+def sms(dest: str = "79161234567", text: str = "hi", ref: str = "", **kw: Any) -> Any:
+    return ms.MessageSubmission(
+        client_ref=ref,
+        destination=dest,
+        channel=channel_pb2.CHANNEL_SMS,
+        sms=message_pb2.SmsContent(text=text, sender=kw.pop("sender", "RCS")),
+        **kw,
+    )
+
+
+@pytest.fixture
+async def core(pool: Any, database_url: str) -> AsyncIterator[Any]:
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        await partners.upsert(conn, "acme", "pw")
+        await conn.commit()
+    server = await start_server(
+        lambda s: message_service_pb2_grpc.add_MessageServiceServicer_to_server(
+            MessageServicer(pool, installation_id=7), s
+        )
+    )
+    channel = open_channel(f"127.0.0.1:{server.port}")
+    yield message_service_pb2_grpc.MessageServiceStub(channel)
+    await channel.close()
+    await server.stop(0)
+
+
+async def count(dsn: str, table: str) -> int:
+    async with await psycopg.AsyncConnection.connect(dsn) as conn:
+        cur = await conn.execute(f"SELECT count(*) FROM {table}")
+        row = await cur.fetchone()
+        assert row is not None
+        return int(row[0])
+
+
+async def test_accepted_message_is_stored_with_event_and_queue_entry(
+    core: Any, database_url: str
+) -> None:
+    resp = await core.SubmitMessages(ms.SubmitMessagesRequest(partner="acme", messages=[sms()]))
+    (result,) = resp.results
+    assert not result.HasField("error")
+    message_id = int(result.message_id)
+    assert ids.installation_of(message_id) == 7
+    got = await core.GetMessage(ms.GetMessageRequest(message_id=result.message_id))
+    assert got.message.status == status_pb2.MESSAGE_STATUS_ACCEPTED
+    assert got.message.destination == "79161234567"
+    assert [h.status for h in got.message.history] == [status_pb2.MESSAGE_STATUS_ACCEPTED]
+    assert await count(database_url, "dispatch_queue") == 1
+
+
+async def test_repeated_client_ref_returns_first_id_and_stores_once(
+    core: Any, database_url: str
+) -> None:
+    first = await core.SubmitMessages(
+        ms.SubmitMessagesRequest(partner="acme", messages=[sms(ref="p-1")])
+    )
+    again = await core.SubmitMessages(
+        ms.SubmitMessagesRequest(partner="acme", messages=[sms(ref="p-1"), sms(ref="p-1")])
+    )
+    assert [r.message_id for r in again.results] == [first.results[0].message_id] * 2
+    assert all(r.duplicate for r in again.results)
+    assert await count(database_url, "messages") == 1
+
+
+async def test_repeated_request_id_replays_first_response(core: Any, database_url: str) -> None:
+    req = ms.SubmitMessagesRequest(request_id="req-1", partner="acme", messages=[sms(), sms()])
+    first = await core.SubmitMessages(req)
+    second = await core.SubmitMessages(req)
+    assert first == second
+    assert await count(database_url, "messages") == 2
+
+
+@pytest.mark.parametrize(
+    ("submission", "reason"),
+    [
+        (sms(dest="12"), "INVALID_DESTINATION"),
+        (sms(text=""), "INVALID_TEXT"),
+        (sms(text="x" * 2001), "INVALID_TEXT"),
+        (sms(ttl=duration_pb2.Duration(seconds=2881 * 60)), "INVALID_TTL"),
+        (sms(priority=3), "INVALID_REQUEST"),
+        (
+            ms.MessageSubmission(destination="79161234567", channel=channel_pb2.CHANNEL_VIBER),
+            "INVALID_MESSAGE_TYPE",
+        ),
+    ],
+)
+async def test_invalid_submission_is_refused_and_nothing_is_stored(
+    core: Any, database_url: str, submission: Any, reason: str
+) -> None:
+    resp = await core.SubmitMessages(
+        ms.SubmitMessagesRequest(partner="acme", messages=[submission])
+    )
+    assert resp.results[0].error.reason == reason
+    assert resp.results[0].message_id == ""
+    assert await count(database_url, "messages") == 0
+    assert await count(database_url, "dispatch_queue") == 0
+
+
+async def test_unknown_partner_is_refused_with_reason(core: Any) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await core.SubmitMessages(ms.SubmitMessagesRequest(partner="nobody", messages=[sms()]))
+    assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert error_reason(err.value) == "INVALID_LOGIN"
+
+
+async def test_get_of_unknown_or_foreign_message_is_not_found(core: Any) -> None:
+    resp = await core.SubmitMessages(ms.SubmitMessagesRequest(partner="acme", messages=[sms()]))
+    for request in (
+        ms.GetMessageRequest(message_id="99999999"),
+        ms.GetMessageRequest(message_id="abc"),
+        ms.GetMessageRequest(message_id=resp.results[0].message_id, partner="other"),
+    ):
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await core.GetMessage(request)
+        assert err.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_list_pages_through_messages_newest_first(core: Any) -> None:
+    resp = await core.SubmitMessages(
+        ms.SubmitMessagesRequest(partner="acme", messages=[sms() for _ in range(5)])
+    )
+    sent = sorted((int(r.message_id) for r in resp.results), reverse=True)
+    page1 = await core.ListMessages(ms.ListMessagesRequest(partner="acme", page_size=3))
+    page2 = await core.ListMessages(
+        ms.ListMessagesRequest(partner="acme", page_size=3, page_token=page1.next_page_token)
+    )
+    assert [int(m.id) for m in page1.messages] + [int(m.id) for m in page2.messages] == sent
+    assert page2.next_page_token == ""

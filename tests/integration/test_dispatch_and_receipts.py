@@ -1,0 +1,230 @@
+"""Dispatcher and receipts on real PostgreSQL, with routing and connector behind real gRPC."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+import pytest
+
+from rcs.connector.v1 import connector_service_pb2 as cs
+from rcs.connector.v1 import connector_service_pb2_grpc
+from rcs.routing.v1 import routing_service_pb2_grpc
+from rcs_core import maintenance, partitions
+from rcs_core.dispatcher import Dispatcher
+from rcs_core.settings import CoreSettings
+from rcs_core.statuses import Status
+from rcs_core.storage import messages, partners, receipts
+from rcs_core.storage.messages import NewMessage
+from rcs_runtime.grpc_client import open_channel
+from tests.support import FakeConnector, FakeRouting, start_server
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass
+class Rig:
+    dsn: str
+    dispatcher: Dispatcher
+    connector: FakeConnector
+    partner_id: int
+
+    async def accept(self, *destinations: str, ttl_s: int = 3600) -> list[int]:
+        async with await psycopg.AsyncConnection.connect(self.dsn) as conn:
+            out = await messages.accept(
+                conn,
+                installation_id=7,
+                partner_id=self.partner_id,
+                messages=[
+                    NewMessage(None, 1, d, "RCS", "hello", 0, dt.timedelta(seconds=ttl_s), 2, "")
+                    for d in destinations
+                ],
+            )
+            await conn.commit()
+        return [a.message_id for a in out]
+
+    async def status(self, message_id: int) -> tuple[Status, int]:
+        async with await psycopg.AsyncConnection.connect(self.dsn) as conn:
+            cur = await conn.execute(
+                "SELECT status, error_code FROM messages WHERE id = %s", (message_id,)
+            )
+            row = await cur.fetchone()
+            assert row is not None
+            return Status(row[0]), row[1]
+
+    async def scalar(self, sql: str, *args: Any) -> Any:
+        async with await psycopg.AsyncConnection.connect(self.dsn) as conn:
+            cur = await conn.execute(sql, args)
+            row = await cur.fetchone()
+            return row[0] if row else None
+
+    async def receipt(self, op_id: str, status: Status, err: int = 0) -> int:
+        async with await psycopg.AsyncConnection.connect(self.dsn) as conn:
+            n = await receipts.record(conn, [receipts.ReceiptIn("if-1", [op_id], status, err, "X")])
+            await conn.commit()
+            return n
+
+
+@pytest.fixture
+async def rig(pool: Any, database_url: str) -> AsyncIterator[Rig]:
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        partner_id = await partners.upsert(conn, "acme", "pw")
+        await conn.commit()
+    connector = FakeConnector()
+    server = await start_server(
+        lambda s: routing_service_pb2_grpc.add_RoutingServiceServicer_to_server(FakeRouting(), s),
+        lambda s: connector_service_pb2_grpc.add_ConnectorServiceServicer_to_server(connector, s),
+    )
+    channel = open_channel(f"127.0.0.1:{server.port}")
+    settings = CoreSettings(database_url=database_url, dispatcher_batch=100)
+    dispatcher = Dispatcher(
+        settings,
+        pool,  # type: ignore[arg-type]
+        routing_service_pb2_grpc.RoutingServiceStub(channel),
+        connector_service_pb2_grpc.ConnectorServiceStub(channel),
+    )
+    yield Rig(database_url, dispatcher, connector, partner_id)
+    await channel.close()
+    await server.stop(0)
+
+
+async def test_dispatched_message_is_sent_and_leaves_the_queue(rig: Rig) -> None:
+    (mid,) = await rig.accept("79160000001")
+    assert await rig.dispatcher.dispatch_once() == 1
+    assert await rig.status(mid) == (Status.SENT, 0)
+    assert await rig.scalar("SELECT count(*) FROM dispatch_queue") == 0
+    assert rig.connector.received[0].destination == "79160000001"
+
+
+async def test_receipt_in_other_id_format_finalises_message(rig: Rig) -> None:
+    (mid,) = await rig.accept("79160000001")
+    await rig.dispatcher.dispatch_once()
+    # The connector answered with the hex id; the receipt carries it in decimal.
+    assert await rig.receipt(str(mid), Status.DELIVERED) == 1
+    assert await rig.status(mid) == (Status.DELIVERED, 0)
+    history = await rig.scalar(
+        "SELECT array_agg(status ORDER BY event_id) FROM status_events WHERE message_id = %s", mid
+    )
+    assert history == [Status.ACCEPTED, Status.SENT, Status.DELIVERED]
+
+
+async def test_receipt_before_submit_response_is_kept_and_applied(rig: Rig) -> None:
+    (mid,) = await rig.accept("79160000001")
+    assert await rig.receipt(format(mid, "X"), Status.UNDELIVERED, 2) == 0
+    assert await rig.scalar("SELECT count(*) FROM pending_receipts") == 1
+    await rig.dispatcher.dispatch_once()
+    assert await rig.status(mid) == (Status.UNDELIVERED, 2)
+    assert await rig.scalar("SELECT count(*) FROM pending_receipts") == 0
+
+
+async def test_final_status_is_never_overwritten(rig: Rig) -> None:
+    (mid,) = await rig.accept("79160000001")
+    await rig.dispatcher.dispatch_once()
+    await rig.receipt(format(mid, "x"), Status.DELIVERED)
+    await rig.receipt(format(mid, "x"), Status.UNDELIVERED, 8)
+    assert await rig.status(mid) == (Status.DELIVERED, 0)
+
+
+async def test_multipart_message_is_delivered_only_when_every_part_is(rig: Rig) -> None:
+    rig.connector.decide = lambda m: cs.SendResult(
+        message_id=m.message_id,
+        outcome=cs.SEND_OUTCOME_ACCEPTED,
+        operator_message_ids=[f"{m.message_id}01", f"{m.message_id}02"],
+    )
+    (mid,) = await rig.accept("79160000001")
+    await rig.dispatcher.dispatch_once()
+    await rig.receipt(f"{mid}01", Status.DELIVERED)
+    assert await rig.status(mid) == (Status.SENT, 0)
+    await rig.receipt(f"{mid}02", Status.DELIVERED)
+    assert await rig.status(mid) == (Status.DELIVERED, 0)
+
+
+async def test_temporary_failure_is_retried_later_with_backoff(rig: Rig) -> None:
+    rig.connector.decide = lambda m: cs.SendResult(
+        message_id=m.message_id, outcome=cs.SEND_OUTCOME_RETRY, detail="throttled"
+    )
+    (mid,) = await rig.accept("79160000001")
+    await rig.dispatcher.dispatch_once()
+    assert await rig.status(mid) == (Status.ACCEPTED, 0)
+    assert await rig.scalar("SELECT attempts FROM dispatch_queue WHERE message_id = %s", mid) == 1
+    assert await rig.scalar(
+        "SELECT not_before > now() FROM dispatch_queue WHERE message_id = %s", mid
+    )
+    assert await rig.dispatcher.dispatch_once() == 0  # not due yet
+
+
+async def test_connector_down_keeps_messages_queued(rig: Rig, pool: Any) -> None:
+    dead = open_channel("127.0.0.1:1")
+    rig.dispatcher._connector = connector_service_pb2_grpc.ConnectorServiceStub(dead)
+    rig.dispatcher._s = CoreSettings(database_url=rig.dsn, connector_timeout_seconds=1)
+    (mid,) = await rig.accept("79160000001")
+    await rig.dispatcher.dispatch_once()
+    assert await rig.status(mid) == (Status.ACCEPTED, 0)
+    assert await rig.scalar("SELECT last_error FROM dispatch_queue") == "connector_unavailable"
+    await dead.close()
+
+
+async def test_permanent_rejection_unrouted_and_expiry_are_final(rig: Rig) -> None:
+    rig.connector.decide = lambda m: cs.SendResult(
+        message_id=m.message_id, outcome=cs.SEND_OUTCOME_REJECTED, error_code=13
+    )
+    rejected, unrouted = await rig.accept("79160000001", "4915112345678")
+    (expired,) = await rig.accept("79160000002", ttl_s=1)
+    await rig.scalar(
+        "UPDATE messages SET valid_until = now() - interval '1 s' WHERE id = %s RETURNING id",
+        expired,
+    )
+    assert await rig.dispatcher.dispatch_once() == 3
+    assert await rig.status(rejected) == (Status.REJECTED, 13)
+    assert await rig.status(unrouted) == (Status.UNDELIVERED, 11)
+    assert await rig.status(expired) == (Status.EXPIRED, 7)
+    assert await rig.scalar("SELECT count(*) FROM dispatch_queue") == 0
+
+
+async def test_sent_message_without_receipt_expires_after_grace(rig: Rig, pool: Any) -> None:
+    (mid,) = await rig.accept("79160000001")
+    await rig.dispatcher.dispatch_once()
+    await rig.scalar(
+        "UPDATE messages SET valid_until = now() - interval '2 hours' WHERE id = %s RETURNING id",
+        mid,
+    )
+    settings = CoreSettings(database_url=rig.dsn, receipt_grace_seconds=3600)
+    assert await maintenance.run_once(pool, settings) == 1
+    assert await rig.status(mid) == (Status.EXPIRED, 7)
+
+
+async def test_higher_priority_is_claimed_first(rig: Rig) -> None:
+    async with await psycopg.AsyncConnection.connect(rig.dsn) as conn:
+        out = await messages.accept(
+            conn,
+            installation_id=7,
+            partner_id=rig.partner_id,
+            messages=[
+                NewMessage(None, 1, f"7916000000{p}", "RCS", "x", p, dt.timedelta(hours=1), 2, "")
+                for p in (0, 2, 1)
+            ],
+        )
+        await conn.commit()
+    rig.dispatcher._s = CoreSettings(database_url=rig.dsn, dispatcher_batch=1)
+    for _ in range(3):
+        await rig.dispatcher.dispatch_once()
+    assert [m.message_id for m in rig.connector.received] == [
+        str(out[1].message_id),
+        str(out[2].message_id),
+        str(out[0].message_id),
+    ]
+
+
+async def test_partitions_are_created_ahead_and_dropped_after_retention(rig: Rig) -> None:
+    async with await psycopg.AsyncConnection.connect(rig.dsn, autocommit=True) as conn:
+        today = dt.datetime.now(dt.UTC).date()
+        created, _ = await partitions.maintain(conn, days_ahead=5, retention_days=None, today=today)
+        assert f"messages_p{today + dt.timedelta(days=5):%Y%m%d}" in created
+        _, dropped = await partitions.maintain(
+            conn, days_ahead=0, retention_days=2, today=today + dt.timedelta(days=4)
+        )
+        assert f"messages_p{today:%Y%m%d}" in dropped
+        assert f"status_events_p{today - dt.timedelta(days=1):%Y%m%d}" in dropped

@@ -1,0 +1,70 @@
+"""Test doubles behind the real gRPC seams, and helpers to start servers on port 0."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+
+from rcs.connector.v1 import connector_service_pb2, connector_service_pb2_grpc
+from rcs.routing.v1 import routing_service_pb2, routing_service_pb2_grpc
+from rcs_runtime.grpc_server import GrpcServer
+
+Ctx = grpc.aio.ServicerContext[Any, Any]
+
+
+class FakeRouting(routing_service_pb2_grpc.RoutingServiceServicer):
+    """Routes numbers starting with 7 to interface 'if-1'; others are unrouted (11)."""
+
+    async def ResolveRoutes(
+        self, request: routing_service_pb2.ResolveRoutesRequest, context: Ctx
+    ) -> routing_service_pb2.ResolveRoutesResponse:
+        routes = []
+        for q in request.queries:
+            if q.destination.startswith("7"):
+                routes.append(
+                    routing_service_pb2.Route(
+                        found=True,
+                        direction="ru",
+                        operator="op",
+                        interface_id="if-1",
+                        sender=q.sender,
+                    )
+                )
+            else:
+                routes.append(routing_service_pb2.Route(found=False, error_code=11))
+        return routing_service_pb2.ResolveRoutesResponse(routes=routes)
+
+
+Decide = Callable[[connector_service_pb2.OutboundMessage], connector_service_pb2.SendResult]
+
+
+class FakeConnector(connector_service_pb2_grpc.ConnectorServiceServicer):
+    """Answers with ``decide(message)``; by default accepts with one operator id 'A<id>'."""
+
+    def __init__(self, decide: Decide | None = None) -> None:
+        self.received: list[connector_service_pb2.OutboundMessage] = []
+        self.decide = decide or (
+            lambda m: connector_service_pb2.SendResult(
+                message_id=m.message_id,
+                outcome=connector_service_pb2.SEND_OUTCOME_ACCEPTED,
+                operator_message_ids=[format(int(m.message_id), "x")],
+            )
+        )
+
+    async def SendMessages(
+        self, request: connector_service_pb2.SendMessagesRequest, context: Ctx
+    ) -> connector_service_pb2.SendMessagesResponse:
+        self.received.extend(request.messages)
+        return connector_service_pb2.SendMessagesResponse(
+            results=[self.decide(m) for m in request.messages]
+        )
+
+
+async def start_server(*register: Callable[[grpc.aio.Server], None]) -> GrpcServer:
+    server = GrpcServer("127.0.0.1:0")
+    for reg in register:
+        reg(server.server)
+    await server.start()
+    return server

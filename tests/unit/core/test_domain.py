@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from rcs_core import ids
+from rcs_core.numbers import normalize_msisdn
+from rcs_core.statuses import Status
+from rcs_core.validation import Submission, validate
+from rcs_runtime.errors import RcsError
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("79161234567", "79161234567"),
+        ("+7 (916) 123-45-67", "79161234567"),
+        ("8-916-123-45-67", "79161234567"),
+        ("89161234567", "79161234567"),
+        ("004915112345678", "4915112345678"),
+        ("12", None),
+        ("7916123456a", None),
+        ("", None),
+        ("0123456789", None),
+        ("1" * 16, None),
+    ],
+)
+def test_msisdn_is_normalised_to_international_digits(raw: str, expected: str | None) -> None:
+    assert normalize_msisdn(raw) == expected
+
+
+def test_ids_carry_the_installation_and_stay_positive_63_bit() -> None:
+    mid = ids.compose(2**52, 1023)
+    assert ids.installation_of(mid) == 1023
+    assert 0 < mid <= ids.MAX_ID
+    assert ids.parse(str(mid)) == mid
+    with pytest.raises(ValueError, match="installation id"):
+        ids.compose(1, 1024)
+
+
+@pytest.mark.parametrize("text", ["0", "-5", "abc", "1" * 20, str(2**63), ""])
+def test_invalid_id_strings_are_not_ids(text: str) -> None:
+    assert ids.parse(text) is None
+
+
+def test_statuses_map_to_rapporto_codes() -> None:
+    assert [s.rapporto_code for s in Status] == [0, 0, 2, 5, 5, 5, 9]
+    assert not Status.SENT.is_final
+    assert Status.EXPIRED.is_final
+
+
+def _sub(**kw: object) -> Submission:
+    base: dict[str, object] = {
+        "client_ref": "",
+        "destination": "79161234567",
+        "channel": 1,
+        "text": "hi",
+        "sender": "",
+        "priority": 0,
+        "ttl": dt.timedelta(0),
+        "receipt_request": 0,
+    }
+    base.update(kw)
+    return Submission(**base)  # type: ignore[arg-type]
+
+
+def test_defaults_fill_sender_ttl_and_receipt_request() -> None:
+    msg = validate(_sub(), default_sender="RCS", default_ttl=dt.timedelta(hours=1), trace_parent="")
+    assert (msg.sender, msg.ttl, msg.receipt_request) == ("RCS", dt.timedelta(hours=1), 2)
+
+
+@pytest.mark.parametrize(
+    ("kw", "reason"),
+    [
+        ({"sender": ""}, "INVALID_SENDER"),
+        ({"channel": 3}, "INVALID_MESSAGE_TYPE"),
+        ({"ttl": dt.timedelta(minutes=2881)}, "INVALID_TTL"),
+        ({"destination": "+7-916"}, "INVALID_DESTINATION"),
+    ],
+)
+def test_validation_names_the_catalogued_reason(kw: dict[str, object], reason: str) -> None:
+    with pytest.raises(RcsError) as err:
+        validate(
+            _sub(**kw),
+            default_sender="" if "sender" in kw else "RCS",
+            default_ttl=dt.timedelta(hours=1),
+            trace_parent="",
+        )
+    assert err.value.reason == reason

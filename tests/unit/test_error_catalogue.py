@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import grpc
+import pytest
+
+from rcs_cli.error_docs import render
+from rcs_runtime.errors import CATALOGUE, RcsError, entry_for_grpc
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_every_entry_has_every_protocol_face() -> None:
+    for reason, e in CATALOGUE.items():
+        assert reason == e.reason
+        assert reason.isupper()
+        assert 400 <= e.http_status <= 599
+        assert e.rest_code in (*range(1, 12), 100)
+        assert 0 <= e.smpp_status <= 0xFFFFFFFF
+        assert isinstance(e.grpc_code, grpc.StatusCode)
+        assert e.summary
+
+
+def test_unknown_reason_fails_loudly() -> None:
+    with pytest.raises(KeyError, match="add it"):
+        RcsError("NOT_A_REASON")
+
+
+def test_transport_failures_map_to_service_unavailable() -> None:
+    assert entry_for_grpc(grpc.StatusCode.UNAVAILABLE, None).rest_code == 1
+    assert entry_for_grpc(grpc.StatusCode.UNKNOWN, "NOPE").reason == "INTERNAL"
+
+
+def test_errors_doc_is_generated_from_the_catalogue() -> None:
+    assert (ROOT / "docs" / "errors.md").read_text() == render(), (
+        "docs/errors.md is stale: run `.venv/bin/rcs docs errors > docs/errors.md`"
+    )
