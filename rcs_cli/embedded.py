@@ -26,9 +26,9 @@ ORDER = ("routing", "simulator", "connector", "core", "dispatcher", "rest")
 
 
 def _database(data_dir: Path) -> str:
-    import pgserver  # an embedded PostgreSQL 16; stopped when this process exits
+    from pgserver.postgres_server import get_server  # embedded PostgreSQL 16
 
-    server = pgserver.get_server(data_dir / "pg", cleanup_mode="stop")
+    server = get_server(data_dir / "pg", cleanup_mode="stop")
     server.psql("SELECT 1;")
     exists = server.psql("SELECT 1 FROM pg_database WHERE datname = 'rcs';")
     if "(1 row)" not in exists:

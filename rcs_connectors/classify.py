@@ -51,7 +51,7 @@ def backs_off_bind(command_status: int) -> bool:
     return command_status in (int(_S.ESME_RTHROTTLED), int(_S.ESME_RMSGQFUL))
 
 
-_STAT_TO_STATUS = {
+_STAT_TO_STATUS: dict[str, int] = {
     "DELIVRD": status_pb2.MESSAGE_STATUS_DELIVERED,
     "UNDELIV": status_pb2.MESSAGE_STATUS_UNDELIVERED,
     "EXPIRED": status_pb2.MESSAGE_STATUS_EXPIRED,
@@ -68,7 +68,7 @@ _STATE_TO_STAT = {
     7: "UNKNOWN",
     8: "REJECTD",
 }
-_DEFAULT_ERROR = {
+_DEFAULT_ERROR: dict[int, int] = {
     status_pb2.MESSAGE_STATUS_UNDELIVERED: 1,
     status_pb2.MESSAGE_STATUS_EXPIRED: 7,
     status_pb2.MESSAGE_STATUS_REJECTED: 10,

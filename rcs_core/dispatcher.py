@@ -133,7 +133,7 @@ class Dispatcher:
                 results = await self._send(outbound) if outbound else []
                 if results is None:
                     retries += [(c, self._delay(c), "connector_unavailable") for c, _ in outbound]
-                    results = []
+                    outbound, results = [], []
                 for (c, route), result in zip(outbound, results, strict=True):
                     outcome = result.outcome
                     if outcome == connector_service_pb2.SEND_OUTCOME_ACCEPTED:

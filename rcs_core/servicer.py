@@ -28,7 +28,6 @@ from rcs_core.storage.messages import StoredMessage
 from rcs_core.validation import Submission, validate
 from rcs_runtime.errors import RcsError
 from rcs_runtime.tracing import carrier_for_storage
-from rcs_smpp.ids import message_id_variants, normalize_message_id
 
 log = logging.getLogger(__name__)
 Ctx = grpc.aio.ServicerContext[Any, Any]
@@ -241,14 +240,13 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
     ) -> message_service_pb2.RecordReceiptsResponse:
         items = []
         for r in request.receipts:
-            key = normalize_message_id(r.operator_message_id)
-            if not key:
+            keys = receipts.receipt_keys(r.operator_message_id)
+            if not keys:
                 raise RcsError("INVALID_REQUEST", "a receipt has an empty operator_message_id")
-            variants = sorted(message_id_variants(r.operator_message_id) - {key})
             items.append(
                 receipts.ReceiptIn(
                     interface_id=r.interface_id,
-                    keys=[key, *variants],
+                    keys=keys,
                     status=Status(r.status) if r.status else Status.UNDELIVERED,
                     error_code=r.error_code,
                     operator_state=r.operator_state,

@@ -10,7 +10,8 @@ from __future__ import annotations
 import bisect
 import itertools
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import NamedTuple
 
 UNROUTED = 11  # Rapporto extended error code "unrouted"
 
@@ -21,8 +22,9 @@ class Direction:
     operator: str
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
+    """A tuple, because building it is on the per-message hot path."""
+
     found: bool
     direction: str = ""
     operator: str = ""
@@ -30,7 +32,7 @@ class Decision:
     sender: str = ""
     error_code: int = 0
     revision: int = 0
-    steps: tuple[str, ...] = field(default=(), compare=False)
+    steps: tuple[str, ...] = ()
 
 
 class RoutingTable:
@@ -54,6 +56,12 @@ class RoutingTable:
         self._range_starts = [r[0] for r in ordered]
         self._ranges = ordered
         self._interfaces = interfaces_by_operator
+        # Routable directions precomputed: direction → (name, operator, interface).
+        self._fast: dict[Direction, tuple[str, str, str]] = {
+            d: (d.name, d.operator, interfaces_by_operator[d.operator][0])
+            for d in {*self._prefixes.values(), *(r[2] for r in ordered)}
+            if interfaces_by_operator.get(d.operator)
+        }
 
     def direction_of(self, number: str) -> tuple[Direction | None, str]:
         for length in self._lengths:
@@ -71,6 +79,10 @@ class RoutingTable:
 
     def resolve(self, number: str, sender: str, *, explain: bool = False) -> Decision:
         direction, how = self.direction_of(number)
+        if not explain and direction is not None:
+            hit = self._fast.get(direction)
+            if hit is not None:
+                return Decision(True, hit[0], hit[1], hit[2], sender, 0, self.revision)
         if direction is None:
             return Decision(
                 found=False,

@@ -16,9 +16,16 @@ import psycopg
 
 from rcs_core.statuses import Status
 from rcs_core.storage.finalize import finalize
+from rcs_smpp.ids import message_id_variants, normalize_message_id
 
 if TYPE_CHECKING:
     from rcs_core.storage.dispatch import SentPart
+
+
+def receipt_keys(raw_operator_id: str) -> list[str]:
+    """The normalised operator id first, then its hex/decimal twins (rcs_smpp.ids)."""
+    key = normalize_message_id(raw_operator_id)
+    return [key, *sorted(message_id_variants(raw_operator_id) - {key})] if key else []
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,7 +63,9 @@ class Rig:
 
     async def receipt(self, op_id: str, status: Status, err: int = 0) -> int:
         async with await psycopg.AsyncConnection.connect(self.dsn) as conn:
-            n = await receipts.record(conn, [receipts.ReceiptIn("if-1", [op_id], status, err, "X")])
+            n = await receipts.record(
+                conn, [receipts.ReceiptIn("if-1", receipts.receipt_keys(op_id), status, err, "X")]
+            )
             await conn.commit()
             return n
 

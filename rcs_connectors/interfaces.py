@@ -1,0 +1,33 @@
+"""The SMPP interfaces (operator binds) this connector keeps, read from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import psycopg
+
+
+@dataclass(frozen=True, slots=True)
+class SmppInterface:
+    id: str
+    host: str
+    port: int
+    system_id: str
+    password: str
+    system_type: str
+    window: int
+    throughput_per_second: int
+
+
+async def load(dsn: str) -> tuple[int, list[SmppInterface]]:
+    """(settings revision, enabled SMPP interfaces) from one snapshot."""
+    async with await psycopg.AsyncConnection.connect(dsn) as conn, conn.transaction():
+        await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        cur = await conn.execute("SELECT revision FROM settings_revision")
+        row = await cur.fetchone()
+        revision = int(row[0]) if row else 0
+        cur = await conn.execute(
+            "SELECT id, host, port, system_id, password, system_type, window_size,"
+            " throughput_per_second FROM interfaces WHERE enabled AND kind = 'smpp' ORDER BY id"
+        )
+        return revision, [SmppInterface(*r) for r in await cur.fetchall()]

@@ -1,0 +1,75 @@
+"""Receipts from every bind, passed to core in batches (MessageService.RecordReceipts).
+
+A bind answers the operator's deliver_sm only after core confirmed the batch holding its
+receipt (0x00), or with 0x64 (temporary: the operator redelivers) when core could not be
+reached. So a receipt is never acknowledged before it is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+
+import grpc
+from prometheus_client import Counter
+
+from rcs.core.v1 import message_service_pb2, message_service_pb2_grpc
+
+log = logging.getLogger(__name__)
+RECEIPTS = Counter("rcs_connector_receipts_total", "Receipts passed to core", ["outcome"])
+
+
+class ReceiptSink:
+    def __init__(
+        self,
+        core: message_service_pb2_grpc.MessageServiceAsyncStub,
+        *,
+        batch: int = 200,
+        flush_seconds: float = 0.02,
+        timeout: float = 10.0,
+    ) -> None:
+        self._core = core
+        self._batch = batch
+        self._flush_seconds = flush_seconds
+        self._timeout = timeout
+        self._buffer: list[tuple[message_service_pb2.Receipt, asyncio.Future[bool]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def record(self, receipt: message_service_pb2.Receipt) -> bool:
+        """True once core stored the receipt; False when core could not be reached."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._buffer.append((receipt, future))
+        if len(self._buffer) >= self._batch:
+            self._flush_now()
+        elif self._flusher is None:
+            self._flusher = asyncio.create_task(self._flush_later())
+        return await future
+
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(self._flush_seconds)
+        self._flusher = None
+        self._flush_now()
+
+    def _flush_now(self) -> None:
+        batch, self._buffer = self._buffer, []
+        if batch:
+            task = asyncio.create_task(self._send(batch))
+            task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
+
+    async def _send(
+        self, batch: list[tuple[message_service_pb2.Receipt, asyncio.Future[bool]]]
+    ) -> None:
+        request = message_service_pb2.RecordReceiptsRequest(
+            request_id=uuid.uuid4().hex, receipts=[r for r, _ in batch]
+        )
+        ok = True
+        try:
+            await self._core.RecordReceipts(request, timeout=self._timeout)
+        except grpc.aio.AioRpcError as err:
+            ok = False
+            log.warning("receipts_not_recorded", extra={"code": err.code().name, "n": len(batch)})
+        RECEIPTS.labels("recorded" if ok else "deferred").inc(len(batch))
+        for _, future in batch:
+            if not future.done():
+                future.set_result(ok)

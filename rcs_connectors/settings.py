@@ -1,0 +1,21 @@
+"""Settings of the connector process."""
+
+from __future__ import annotations
+
+from rcs_runtime.settings import DatabaseSettings
+
+
+class ConnectorSettings(DatabaseSettings):
+    connector_bind: str = "127.0.0.1:50053"
+    core_target: str = "127.0.0.1:50051"
+    # Binds are read from the interfaces table and re-read when the settings revision moves.
+    connector_reload_seconds: float = 1.0
+    connector_reconnect_min_seconds: float = 0.5
+    connector_reconnect_max_seconds: float = 30.0
+    connector_enquire_link_seconds: float = 30.0
+    connector_response_timeout_seconds: float = 10.0
+    # After 0x58 throttled / 0x14 queue full the bind pauses submits this long.
+    connector_throttle_pause_seconds: float = 1.0
+    # Receipts are passed to core in batches: up to this many, or after this delay.
+    connector_receipt_batch: int = 200
+    connector_receipt_flush_seconds: float = 0.02

@@ -1,0 +1,245 @@
+"""One operator interface: a bind_transceiver kept up, submits within the window, receipts.
+
+Reconnects with exponential backoff; pauses submits after 0x58 throttled / 0x14 queue full;
+answers every deliver_sm only after its receipt is stored by core (see ReceiptSink).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+import logging
+import random
+
+from google.protobuf import timestamp_pb2
+from prometheus_client import Counter, Gauge
+
+from rcs.connector.v1 import connector_service_pb2 as cs
+from rcs.core.v1 import message_service_pb2
+from rcs_connectors.classify import SubmitVerdict, backs_off_bind, classify_submit, receipt_status
+from rcs_connectors.interfaces import SmppInterface
+from rcs_connectors.receipt_sink import ReceiptSink
+from rcs_connectors.settings import ConnectorSettings
+from rcs_smpp.constants import CommandStatus
+from rcs_smpp.errors import SmppError
+from rcs_smpp.pdu import BindTransceiver, DeliverSm, DeliverSmResp, Pdu, SubmitSm, make_response
+from rcs_smpp.receipts import ReceiptError, is_receipt, parse_receipt_pdu
+from rcs_smpp.segmentation import SegmentationError, split_text
+from rcs_smpp.session import SmppSession
+
+log = logging.getLogger(__name__)
+BOUND = Gauge("rcs_connector_bound", "1 when the interface is bound", ["interface"])
+SUBMITS = Counter("rcs_connector_submits_total", "submit_sm by result", ["interface", "result"])
+
+
+def validity_period(valid_until: dt.datetime) -> str:
+    """SMPP absolute time format YYMMDDhhmmsstnnp, in UTC."""
+    return valid_until.astimezone(dt.UTC).strftime("%y%m%d%H%M%S") + "000+"
+
+
+def source_address(sender: str) -> tuple[int, int, str]:
+    """(ton, npi, addr): digits are an international number, anything else alphanumeric."""
+    if sender.isdigit() and len(sender) > 6:
+        return 1, 1, sender
+    if sender.isdigit():
+        return 3, 0, sender  # short code: network specific
+    return 5, 0, sender
+
+
+class OperatorBind:
+    def __init__(self, iface: SmppInterface, s: ConnectorSettings, sink: ReceiptSink) -> None:
+        self.iface = iface
+        self._s = s
+        self._sink = sink
+        self._session: SmppSession | None = None
+        self._bound = asyncio.Event()
+        self._paused_until = 0.0
+        self._refs = itertools.cycle(range(1, 256))
+        self._task: asyncio.Task[None] | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"bind-{self.iface.id}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._session is not None and not self._session.closed:
+            await self._session.unbind(2)
+
+    @property
+    def bound(self) -> bool:
+        return self._bound.is_set()
+
+    async def _run(self) -> None:
+        delay = self._s.connector_reconnect_min_seconds
+        while True:
+            try:
+                await self._connect_and_serve()
+                delay = self._s.connector_reconnect_min_seconds
+            except (OSError, SmppError, TimeoutError) as err:
+                log.warning(
+                    "bind_failed", extra={"interface": self.iface.id, "error": str(err)[:200]}
+                )
+            finally:
+                self._bound.clear()
+                BOUND.labels(self.iface.id).set(0)
+            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+            delay = min(delay * 2, self._s.connector_reconnect_max_seconds)
+
+    async def _connect_and_serve(self) -> None:
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(self.iface.host, self.iface.port), 10
+        )
+        session = SmppSession(
+            reader,
+            writer,
+            self._on_request,
+            window=self.iface.window,
+            response_timeout=self._s.connector_response_timeout_seconds,
+            enquire_link_interval=self._s.connector_enquire_link_seconds,
+            name=f"bind-{self.iface.id}",
+        )
+        session.start()
+        self._session = session
+        try:
+            resp = await session.send_request(
+                BindTransceiver(
+                    system_id=self.iface.system_id,
+                    password=self.iface.password,
+                    system_type=self.iface.system_type,
+                ),
+                10,
+            )
+            if resp.command_status != 0:
+                raise SmppError(f"bind refused with status 0x{resp.command_status:02X}")
+            self._bound.set()
+            BOUND.labels(self.iface.id).set(1)
+            log.info("bound", extra={"interface": self.iface.id})
+            await session.wait_closed()
+            log.warning("bind_lost", extra={"interface": self.iface.id})
+        finally:
+            await session.close()
+
+    # -- receipts and MO from the operator ------------------------------------------------
+
+    async def _on_request(self, pdu: Pdu) -> Pdu | None:
+        if not isinstance(pdu, DeliverSm):
+            return make_response(pdu, CommandStatus.ESME_RINVCMDID)
+        if not is_receipt(pdu.esm_class):
+            # MO routing to the owning client arrives with the short-numbers issue.
+            log.info("mo_received_not_routed", extra={"interface": self.iface.id})
+            return DeliverSmResp()
+        try:
+            receipt = parse_receipt_pdu(pdu)
+        except ReceiptError:
+            return make_response(pdu, CommandStatus.ESME_RX_P_APPN)
+        status, error_code = receipt_status(receipt.stat, receipt.message_state, receipt.err)
+        if status == 0:
+            return DeliverSmResp()  # intermediate (ENROUTE, ACCEPTD): nothing to record
+        done = timestamp_pb2.Timestamp()
+        if receipt.done_date is not None:
+            done.FromDatetime(receipt.done_date.replace(tzinfo=dt.UTC))
+        stored = await self._sink.record(
+            message_service_pb2.Receipt(
+                interface_id=self.iface.id,
+                operator_message_id=receipt.raw_message_id,
+                status=status,  # type: ignore[arg-type]
+                error_code=error_code,
+                done_time=done,
+                operator_state=receipt.stat,
+            )
+        )
+        if stored:
+            return DeliverSmResp()
+        return make_response(pdu, CommandStatus.ESME_RX_T_APPN)
+
+    # -- submits ----------------------------------------------------------------------------
+
+    async def submit(self, m: cs.OutboundMessage) -> cs.SendResult:
+        if not self._bound.is_set():
+            try:
+                await asyncio.wait_for(self._bound.wait(), 2)
+            except TimeoutError:
+                return cs.SendResult(
+                    message_id=m.message_id, outcome=cs.SEND_OUTCOME_RETRY, detail="not_bound"
+                )
+        pause = self._paused_until - asyncio.get_running_loop().time()
+        if pause > 0:
+            if pause > 2:
+                return cs.SendResult(
+                    message_id=m.message_id, outcome=cs.SEND_OUTCOME_RETRY, detail="throttled"
+                )
+            await asyncio.sleep(pause)
+        try:
+            data_coding, segments = split_text(m.sms.text, reference=next(self._refs))
+        except (SegmentationError, ValueError):
+            return cs.SendResult(
+                message_id=m.message_id,
+                outcome=cs.SEND_OUTCOME_REJECTED,
+                error_code=4,
+                detail="cannot_encode",
+            )
+        ton, npi, source = source_address(m.sms.sender)
+        validity = validity_period(m.valid_until.ToDatetime(dt.UTC))
+        session = self._session
+        assert session is not None
+        pdus = [
+            SubmitSm(
+                source_addr_ton=ton,
+                source_addr_npi=npi,
+                source_addr=source,
+                dest_addr_ton=1,
+                dest_addr_npi=1,
+                destination_addr=m.destination,
+                esm_class=seg.esm_class,
+                validity_period=validity,
+                registered_delivery=1 if m.receipt_wanted else 0,
+                data_coding=data_coding,
+                short_message=seg.short_message,
+                tlvs=seg.tlvs,
+            )
+            for seg in segments
+        ]
+        results = await asyncio.gather(
+            *(session.send_request(p) for p in pdus), return_exceptions=True
+        )
+        ids: list[str] = []
+        worst: tuple[SubmitVerdict, int, int] = (SubmitVerdict.ACCEPTED, 0, 0)
+        for r in results:
+            if isinstance(r, BaseException):
+                SUBMITS.labels(self.iface.id, "no_response").inc()
+                worst = max(worst, (SubmitVerdict.RETRY, 0, 0), key=_severity)
+                continue
+            verdict, code = classify_submit(r.command_status)
+            SUBMITS.labels(self.iface.id, verdict.value).inc()
+            if backs_off_bind(r.command_status):
+                self._paused_until = (
+                    asyncio.get_running_loop().time() + self._s.connector_throttle_pause_seconds
+                )
+            if verdict is SubmitVerdict.ACCEPTED:
+                ids.append(getattr(r, "message_id", ""))
+            worst = max(worst, (verdict, code, r.command_status), key=_severity)
+        verdict, code, status = worst
+        if verdict is SubmitVerdict.ACCEPTED:
+            return cs.SendResult(
+                message_id=m.message_id, outcome=cs.SEND_OUTCOME_ACCEPTED, operator_message_ids=ids
+            )
+        outcome = (
+            cs.SEND_OUTCOME_RETRY if verdict is SubmitVerdict.RETRY else cs.SEND_OUTCOME_REJECTED
+        )
+        return cs.SendResult(
+            message_id=m.message_id,
+            outcome=outcome,
+            command_status=status,
+            error_code=code,
+            detail=f"submit_status_0x{status:02X}" if status else "no_response",
+        )
+
+
+def _severity(v: tuple[SubmitVerdict, int, int]) -> int:
+    """A rejected part rejects the message; a part to retry retries it."""
+    return {SubmitVerdict.ACCEPTED: 0, SubmitVerdict.RETRY: 1, SubmitVerdict.REJECTED: 2}[v[0]]
