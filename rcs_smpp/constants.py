@@ -1,0 +1,267 @@
+"""SMPP 3.4 numbers: command ids, command_status codes, esm_class bits, data_coding values,
+message states, TLV tags (standard and Rapporto's custom ones) and field size limits.
+
+Values come from the SMPP v3.4 specification, Issue 1.2, sections 5.1-5.3, and from the
+Rapporto SMPP API description for the vendor TLVs.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class CommandId(IntEnum):
+    GENERIC_NACK = 0x80000000
+    BIND_RECEIVER = 0x00000001
+    BIND_RECEIVER_RESP = 0x80000001
+    BIND_TRANSMITTER = 0x00000002
+    BIND_TRANSMITTER_RESP = 0x80000002
+    QUERY_SM = 0x00000003
+    QUERY_SM_RESP = 0x80000003
+    SUBMIT_SM = 0x00000004
+    SUBMIT_SM_RESP = 0x80000004
+    DELIVER_SM = 0x00000005
+    DELIVER_SM_RESP = 0x80000005
+    UNBIND = 0x00000006
+    UNBIND_RESP = 0x80000006
+    REPLACE_SM = 0x00000007
+    REPLACE_SM_RESP = 0x80000007
+    CANCEL_SM = 0x00000008
+    CANCEL_SM_RESP = 0x80000008
+    BIND_TRANSCEIVER = 0x00000009
+    BIND_TRANSCEIVER_RESP = 0x80000009
+    OUTBIND = 0x0000000B
+    ENQUIRE_LINK = 0x00000015
+    ENQUIRE_LINK_RESP = 0x80000015
+    SUBMIT_MULTI = 0x00000021
+    SUBMIT_MULTI_RESP = 0x80000021
+    ALERT_NOTIFICATION = 0x00000102
+    DATA_SM = 0x00000103
+    DATA_SM_RESP = 0x80000103
+
+
+# Bit 31 of command_id marks a response.
+RESPONSE_BIT = 0x80000000
+
+
+class CommandStatus(IntEnum):
+    ESME_ROK = 0x00000000
+    ESME_RINVMSGLEN = 0x00000001
+    ESME_RINVCMDLEN = 0x00000002
+    ESME_RINVCMDID = 0x00000003
+    ESME_RINVBNDSTS = 0x00000004
+    ESME_RALYBND = 0x00000005
+    ESME_RINVPRTFLG = 0x00000006
+    ESME_RINVREGDLVFLG = 0x00000007
+    ESME_RSYSERR = 0x00000008
+    ESME_RINVSRCADR = 0x0000000A
+    ESME_RINVDSTADR = 0x0000000B
+    ESME_RINVMSGID = 0x0000000C
+    ESME_RBINDFAIL = 0x0000000D
+    ESME_RINVPASWD = 0x0000000E
+    ESME_RINVSYSID = 0x0000000F
+    ESME_RCANCELFAIL = 0x00000011
+    ESME_RREPLACEFAIL = 0x00000013
+    ESME_RMSGQFUL = 0x00000014
+    ESME_RINVSERTYP = 0x00000015
+    ESME_RINVNUMDESTS = 0x00000033
+    ESME_RINVDLNAME = 0x00000034
+    ESME_RINVDESTFLAG = 0x00000040
+    ESME_RINVSUBREP = 0x00000042
+    ESME_RINVESMCLASS = 0x00000043
+    ESME_RCNTSUBDL = 0x00000044
+    ESME_RSUBMITFAIL = 0x00000045
+    ESME_RINVSRCTON = 0x00000048
+    ESME_RINVSRCNPI = 0x00000049
+    ESME_RINVDSTTON = 0x00000050
+    ESME_RINVDSTNPI = 0x00000051
+    ESME_RINVSYSTYP = 0x00000053
+    ESME_RINVREPFLAG = 0x00000054
+    ESME_RINVNUMMSGS = 0x00000055
+    ESME_RTHROTTLED = 0x00000058
+    ESME_RINVSCHED = 0x00000061
+    ESME_RINVEXPIRY = 0x00000062
+    ESME_RINVDFTMSGID = 0x00000063
+    ESME_RX_T_APPN = 0x00000064
+    ESME_RX_P_APPN = 0x00000065
+    ESME_RX_R_APPN = 0x00000066
+    ESME_RQUERYFAIL = 0x00000067
+    ESME_RINVOPTPARSTREAM = 0x000000C0
+    ESME_ROPTPARNOTALLWD = 0x000000C1
+    ESME_RINVPARLEN = 0x000000C2
+    ESME_RMISSINGOPTPARAM = 0x000000C3
+    ESME_RINVOPTPARAMVAL = 0x000000C4
+    ESME_RDELIVERYFAILURE = 0x000000FE
+    ESME_RUNKNOWNERR = 0x000000FF
+
+
+def status_name(status: int) -> str:
+    """``ESME_RTHROTTLED`` for a known code, ``0x00000500`` for a vendor-specific one."""
+    try:
+        return CommandStatus(status).name
+    except ValueError:
+        return f"0x{status:08X}"
+
+
+class EsmClass:
+    """esm_class bits (5.2.12): messaging mode (bits 1-0), message type (5-2), GSM (7-6)."""
+
+    MODE_MASK = 0x03
+    MODE_DEFAULT = 0x00
+    MODE_DATAGRAM = 0x01
+    MODE_FORWARD = 0x02
+    MODE_STORE_AND_FORWARD = 0x03
+
+    TYPE_MASK = 0x3C
+    TYPE_DEFAULT = 0x00
+    TYPE_DELIVERY_RECEIPT = 0x04  # SMSC delivery receipt (deliver_sm)
+    TYPE_DELIVERY_ACK = 0x08
+    TYPE_MANUAL_USER_ACK = 0x10
+    TYPE_CONVERSATION_ABORT = 0x18
+    TYPE_INTERMEDIATE_NOTIFICATION = 0x20
+
+    UDHI = 0x40  # short_message starts with a User Data Header
+    REPLY_PATH = 0x80
+
+
+class DataCoding(IntEnum):
+    SMSC_DEFAULT = 0x00  # GSM 03.38 default alphabet, one septet per octet
+    IA5_ASCII = 0x01
+    OCTET_UNSPECIFIED_2 = 0x02  # binary
+    LATIN_1 = 0x03
+    OCTET_UNSPECIFIED_4 = 0x04  # binary
+    JIS = 0x05
+    CYRILLIC = 0x06  # ISO-8859-5
+    LATIN_HEBREW = 0x07  # ISO-8859-8
+    UCS2 = 0x08  # big-endian; we send UTF-16BE so astral chars survive as surrogate pairs
+    PICTOGRAM = 0x09
+    ISO_2022_JP = 0x0A
+    EXTENDED_KANJI = 0x0D
+    KS_C_5601 = 0x0E
+
+
+class MessageState(IntEnum):
+    """message_state (5.2.28); SCHEDULED and SKIPPED are SMPP 5.0 values seen in the wild."""
+
+    SCHEDULED = 0
+    ENROUTE = 1
+    DELIVERED = 2
+    EXPIRED = 3
+    DELETED = 4
+    UNDELIVERABLE = 5
+    ACCEPTED = 6
+    UNKNOWN = 7
+    REJECTED = 8
+    SKIPPED = 9
+
+
+# Appendix B "stat" words by message_state, and back.
+STAT_BY_STATE: dict[int, str] = {
+    MessageState.SCHEDULED: "SCHEDLD",
+    MessageState.ENROUTE: "ENROUTE",
+    MessageState.DELIVERED: "DELIVRD",
+    MessageState.EXPIRED: "EXPIRED",
+    MessageState.DELETED: "DELETED",
+    MessageState.UNDELIVERABLE: "UNDELIV",
+    MessageState.ACCEPTED: "ACCEPTD",
+    MessageState.UNKNOWN: "UNKNOWN",
+    MessageState.REJECTED: "REJECTD",
+    MessageState.SKIPPED: "SKIPPED",
+}
+STATE_BY_STAT: dict[str, int] = {word: state for state, word in STAT_BY_STATE.items()}
+
+
+class Tag(IntEnum):
+    """Standard TLV tags (5.3.2)."""
+
+    DEST_ADDR_SUBUNIT = 0x0005
+    DEST_NETWORK_TYPE = 0x0006
+    DEST_BEARER_TYPE = 0x0007
+    DEST_TELEMATICS_ID = 0x0008
+    SOURCE_ADDR_SUBUNIT = 0x000D
+    SOURCE_NETWORK_TYPE = 0x000E
+    SOURCE_BEARER_TYPE = 0x000F
+    SOURCE_TELEMATICS_ID = 0x0010
+    QOS_TIME_TO_LIVE = 0x0017
+    PAYLOAD_TYPE = 0x0019
+    ADDITIONAL_STATUS_INFO_TEXT = 0x001D
+    RECEIPTED_MESSAGE_ID = 0x001E
+    MS_MSG_WAIT_FACILITIES = 0x0030
+    PRIVACY_INDICATOR = 0x0201
+    SOURCE_SUBADDRESS = 0x0202
+    DEST_SUBADDRESS = 0x0203
+    USER_MESSAGE_REFERENCE = 0x0204
+    USER_RESPONSE_CODE = 0x0205
+    SOURCE_PORT = 0x020A
+    DESTINATION_PORT = 0x020B
+    SAR_MSG_REF_NUM = 0x020C
+    LANGUAGE_INDICATOR = 0x020D
+    SAR_TOTAL_SEGMENTS = 0x020E
+    SAR_SEGMENT_SEQNUM = 0x020F
+    SC_INTERFACE_VERSION = 0x0210
+    CALLBACK_NUM_PRES_IND = 0x0302
+    CALLBACK_NUM_ATAG = 0x0303
+    NUMBER_OF_MESSAGES = 0x0304
+    CALLBACK_NUM = 0x0381
+    DPF_RESULT = 0x0420
+    SET_DPF = 0x0421
+    MS_AVAILABILITY_STATUS = 0x0422
+    NETWORK_ERROR_CODE = 0x0423
+    MESSAGE_PAYLOAD = 0x0424
+    DELIVERY_FAILURE_REASON = 0x0425
+    MORE_MESSAGES_TO_SEND = 0x0426
+    MESSAGE_STATE = 0x0427
+    USSD_SERVICE_OP = 0x0501
+    DISPLAY_TIME = 0x1201
+    SMS_SIGNAL = 0x1203
+    MS_VALIDITY = 0x1204
+    ALERT_ON_MESSAGE_DELIVERY = 0x130C
+    ITS_REPLY_TYPE = 0x1380
+    ITS_SESSION_INFO = 0x1383
+
+
+class RapportoTag(IntEnum):
+    """Rapporto's vendor TLVs (SMPP_API, tables 3, 4, 6, 9). Values are octet strings."""
+
+    PTAG = 0x1411  # partner's own message id, 1-50 chars [0-9a-zA-Z-]
+    CASCADE_ORDER = 0x1444  # e.g. "V,I,S"
+    SHORTEN_LINKS = 0x4001
+    SHORTEN_LIST = 0x4002
+    VIBER_IMAGE_URL = 0x1436
+    VIBER_ACTION = 0x1433  # button URL
+    VIBER_CAPTION = 0x1434  # button text, UTF-8
+    VIBER_TTL = 0x1435  # seconds, as text
+    VIBER_CASCADE_MODE = 0x1437  # "N" / "Y" / "S"
+    VIBER_CASCADE_SENDER = 0x1438
+    VIBER_CASCADE_TEXT = 0x1439
+    VIBER_CASCADE_VALIDITY = 0x1461
+    VK_CASCADE_MODE = 0x1454
+    VK_CASCADE_SENDER = 0x1455
+    VK_CASCADE_TEXT = 0x1456
+    VK_CASCADE_VALIDITY = 0x1457
+    SMS_CASCADE_MODE = 0x1458
+    SMS_CASCADE_SENDER = 0x1459
+    SMS_CASCADE_TEXT = 0x1460
+    SMS_CASCADE_VALIDITY = 0x1442
+    MESSAGE_TYPE = 0x1440  # receipts: VIBER, VK, SMS, FLASHINGCALL, PUSH (NUL-terminated)
+    SEEN_DATE = 0x1441  # receipts: YYMMDDhhmm (NUL-terminated)
+
+
+INTERFACE_VERSION_34 = 0x34
+HEADER_LENGTH = 16
+# Upper bound on command_length we accept; a 254-octet short message plus a 64 KiB payload
+# TLV does not fit, but no partner or operator sends more than a few KiB.
+DEFAULT_MAX_PDU_LENGTH = 64 * 1024
+MAX_SEQUENCE_NUMBER = 0x7FFFFFFF
+MAX_SHORT_MESSAGE_LENGTH = 254
+
+# Maximum C-octet string sizes, NUL terminator included (5.2).
+MAX_SYSTEM_ID = 16
+MAX_PASSWORD = 9
+MAX_SYSTEM_TYPE = 13
+MAX_ADDRESS_RANGE = 41
+MAX_SERVICE_TYPE = 6
+MAX_ADDR = 21  # source_addr / destination_addr in submit_sm, deliver_sm, query_sm
+MAX_DATA_SM_ADDR = 65  # data_sm allows longer addresses
+MAX_TIME = 17  # schedule_delivery_time / validity_period / final_date: empty or 16 chars
+MAX_MESSAGE_ID = 65
