@@ -16,6 +16,7 @@ import psycopg
 from rcs_core.statuses import Status
 from rcs_core.storage import receipts
 from rcs_core.storage.finalize import finalize
+from rcs_smpp.ids import message_id_variants
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +90,14 @@ async def record_sent(
         (int(Status.SENT), ids, [c.partner_id for c, _, _ in items]),
     )
     if parts:
+        await receipts.lock_operator_ids(
+            conn,
+            {
+                (interface_ids[p.message_id], k)
+                for p in parts
+                for k in message_id_variants(p.operator_key)
+            },
+        )
         await conn.execute(
             "INSERT INTO operator_ids (interface_id, operator_key, alt_key, message_id, part_no)"
             " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[], %s::int[])",

@@ -37,8 +37,23 @@ class ReceiptIn:
     operator_state: str
 
 
+async def lock_operator_ids(conn: psycopg.AsyncConnection, keys: set[tuple[str, str]]) -> None:
+    """Transaction-scoped advisory locks on (interface, id spelling), taken in one global
+    order. The dispatcher recording ids and a receipt looking them up both lock every
+    spelling they know, so when the spellings match they serialise: either the receipt sees
+    the committed id, or the dispatcher sees the committed pending receipt. Without this a
+    receipt racing the submit_sm_resp's transaction could be parked and never applied."""
+    if keys:
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(k, 0))"
+            " FROM unnest(%s::text[]) WITH ORDINALITY AS t(k, n) ORDER BY n",
+            (sorted(f"{i}:{k}" for i, k in keys),),
+        )
+
+
 async def record(conn: psycopg.AsyncConnection, items: Sequence[ReceiptIn]) -> int:
     """Apply receipts inside the caller's transaction; returns how many matched a part."""
+    await lock_operator_ids(conn, {(r.interface_id, k) for r in items for k in r.keys})
     matched = 0
     for r in items:
         cur = await conn.execute(

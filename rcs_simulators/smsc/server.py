@@ -51,7 +51,7 @@ _BIND_RESP: dict[
 REDELIVER_SECONDS = 1.0
 
 
-@dataclass
+@dataclass(eq=False)  # identity: one per connection
 class _Client:
     session: SmppSession
     system_id: str = ""

@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -60,13 +61,13 @@ class Installation:
     def start(self, *names: str) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for name in names or COMPONENTS:
-            log = (self.log_dir / f"{name}.log").open("ab")
-            self.procs[name] = subprocess.Popen(
-                [sys.executable, "-m", "rcs_cli", "serve", name],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+            with (self.log_dir / f"{name}.log").open("ab") as log:
+                self.procs[name] = subprocess.Popen(
+                    [sys.executable, "-m", "rcs_cli", "serve", name],
+                    env=self.env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
 
     def kill(self, name: str) -> None:
         proc = self.procs[name]
@@ -92,20 +93,27 @@ class Installation:
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.ports['rest']}{path}"
 
-    def wait_ready(self, timeout: float = 60) -> None:
+    def wait_ready(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             dead = [n for n, p in self.procs.items() if p.poll() is not None]
             if dead:
                 raise RuntimeError(f"{dead} exited during start-up:\n{self.logs()}")
             try:
-                with urllib.request.urlopen(self.url("/healthz"), timeout=1) as r:
-                    if r.status == 200 and self.smsc_stats().get("binds", 0) > 0:
+                if self.smsc_stats().get("binds", 0) > 0 and self._core_ready():
+                    if "rest" not in self.procs:
                         return
+                    with urllib.request.urlopen(self.url("/healthz"), timeout=1) as r:
+                        if r.status == 200:
+                            return
             except OSError:
                 pass
             time.sleep(0.2)
         raise TimeoutError(f"installation not ready in {timeout}s:\n{self.logs()}")
+
+    def _core_ready(self) -> bool:
+        with socket.socket() as sock:
+            return sock.connect_ex(("127.0.0.1", self.ports["core"])) == 0
 
     def smsc_stats(self) -> dict[str, Any]:
         url = f"http://127.0.0.1:{self.ports['smsc_control']}/stats"
