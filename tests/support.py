@@ -36,6 +36,16 @@ class FakeRouting(routing_service_pb2_grpc.RoutingServiceServicer):
                 routes.append(routing_service_pb2.Route(found=False, error_code=11))
         return routing_service_pb2.ResolveRoutesResponse(routes=routes)
 
+    async def ExplainRoute(
+        self, request: routing_service_pb2.ExplainRouteRequest, context: Ctx
+    ) -> routing_service_pb2.ExplainRouteResponse:
+        resolved = await self.ResolveRoutes(
+            routing_service_pb2.ResolveRoutesRequest(queries=[request.query]), context
+        )
+        return routing_service_pb2.ExplainRouteResponse(
+            route=resolved.routes[0], steps=["fake routing: 7… → if-1"]
+        )
+
 
 Decide = Callable[[connector_service_pb2.OutboundMessage], connector_service_pb2.SendResult]
 

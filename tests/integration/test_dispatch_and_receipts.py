@@ -9,6 +9,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg_pool import AsyncConnectionPool
 
 from rcs.connector.v1 import connector_service_pb2 as cs
 from rcs.connector.v1 import connector_service_pb2_grpc
@@ -71,7 +72,7 @@ class Rig:
 
 
 @pytest.fixture
-async def rig(pool: Any, database_url: str) -> AsyncIterator[Rig]:
+async def rig(pool: AsyncConnectionPool, database_url: str) -> AsyncIterator[Rig]:
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
         partner_id = await partners.upsert(conn, "acme", "pw")
         await conn.commit()
@@ -84,7 +85,7 @@ async def rig(pool: Any, database_url: str) -> AsyncIterator[Rig]:
     settings = CoreSettings(database_url=database_url, dispatcher_batch=100)
     dispatcher = Dispatcher(
         settings,
-        pool,  # type: ignore[arg-type]
+        pool,
         routing_service_pb2_grpc.RoutingServiceStub(channel),
         connector_service_pb2_grpc.ConnectorServiceStub(channel),
     )
