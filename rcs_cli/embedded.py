@@ -22,6 +22,14 @@ from rcs_core.migrate import migrate
 REST_PORT = int(os.environ.get("RCS_REST_PORT", "8080"))
 SMSC_PORT = int(os.environ.get("RCS_SMSC_PORT", "2776"))
 PORTS = {"core": 50051, "routing": 50052, "connector": 50053}
+# Prometheus /metrics of each process (the REST gateway serves its own on its port).
+METRICS_PORTS = {
+    "core": 9101,
+    "dispatcher": 9102,
+    "routing": 9103,
+    "connector": 9104,
+    "simulator": 9105,
+}
 ORDER = ("routing", "simulator", "connector", "core", "dispatcher", "rest")
 
 
@@ -105,7 +113,7 @@ def run_embedded() -> int:
             log_file = (logs / f"{name}.log").open("ab")
             procs[name] = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
                 [sys.executable, "-m", "rcs_cli", "serve", name],
-                env=env,
+                env={**env, "RCS_METRICS_PORT": str(METRICS_PORTS.get(name, 0))},
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # Ctrl-C reaches only us; we stop them in order

@@ -18,6 +18,7 @@ import random
 import grpc
 import psycopg
 from google.protobuf import timestamp_pb2
+from opentelemetry import trace
 from prometheus_client import Counter, Histogram
 from psycopg_pool import AsyncConnectionPool
 
@@ -29,9 +30,11 @@ from rcs_core.statuses import ExtendedError, Status
 from rcs_core.storage import dispatch
 from rcs_core.storage.dispatch import Claimed, SentPart
 from rcs_core.storage.messages import QUEUE_CHANNEL
+from rcs_runtime.tracing import context_from_storage
 from rcs_smpp.ids import message_id_variants, normalize_message_id
 
 log = logging.getLogger(__name__)
+_tracer = trace.get_tracer("rcs.dispatcher")
 
 DISPATCHED = Counter("rcs_dispatch_outcomes_total", "Dispatch outcomes", ["outcome"])
 BATCH_SECONDS = Histogram("rcs_dispatch_batch_seconds", "Time to dispatch one claimed batch")
@@ -102,7 +105,18 @@ class Dispatcher:
             claimed = await dispatch.claim(conn, self._s.dispatcher_batch)
             if not claimed:
                 return 0
-            with BATCH_SECONDS.time():
+            # One span per batch, linked to the trace each message was accepted in.
+            links = [
+                trace.Link(span_ctx)
+                for c in claimed
+                if c.trace_parent
+                and (
+                    span_ctx := trace.get_current_span(
+                        context_from_storage(c.trace_parent)
+                    ).get_span_context()
+                ).is_valid
+            ]
+            with BATCH_SECONDS.time(), _tracer.start_as_current_span("dispatch_batch", links=links):
                 await self._dispatch(conn, claimed)
             return len(claimed)
 
