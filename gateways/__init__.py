@@ -1,0 +1,1 @@
+"""Partner-facing gateways; each talks to rcs_core only over gRPC."""

@@ -1,0 +1,49 @@
+"""Start-up of the REST gateway process (``rcs serve rest`` or ``python -m gateways.rest``)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import web
+
+from gateways.rest.app import build_app
+from gateways.rest.settings import RestSettings
+from rcs_runtime.grpc_client import open_channel
+from rcs_runtime.process import run_service
+
+log = logging.getLogger("gateways.rest")
+SHUTDOWN_SECONDS = 5.0
+
+
+async def serve(settings: RestSettings) -> None:
+    """Serve HTTP on rest_host:rest_port until cancelled, then drain and close."""
+    channel = open_channel(settings.core_target)
+    runner = web.AppRunner(
+        build_app(settings, channel),
+        access_log=None,
+        handle_signals=False,
+        shutdown_timeout=SHUTDOWN_SECONDS,
+    )
+    try:
+        await runner.setup()
+        site = web.TCPSite(runner, settings.rest_host, settings.rest_port)
+        await site.start()
+        log.info(
+            "rest_serving",
+            extra={"addresses": [str(a) for a in runner.addresses], "core": settings.core_target},
+        )
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+        await channel.close()
+        log.info("rest_stopped")
+
+
+def main() -> None:
+    settings = RestSettings()
+    run_service("rest", settings, serve(settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,149 @@
+"""The aiohttp application: routes and handlers of the REST v6 gateway.
+
+Handlers only orchestrate: parse (``parsing``), authenticate (``auth``), call core over gRPC,
+render (``status_view``, ``errors``). Errors are raised as RcsError and rendered by the
+``observability`` middleware from the catalogue.
+"""
+
+from __future__ import annotations
+
+import grpc
+import prometheus_client
+from aiohttp import hdrs, web
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from gateways.rest.auth import PartnerAuth
+from gateways.rest.errors import json_response
+from gateways.rest.observability import MASKED_DEST, PARTNER, observe
+from gateways.rest.parsing import (
+    MAX_BODY_BYTES,
+    decode_json,
+    parse_basic_auth,
+    parse_message_id,
+    parse_send,
+)
+from gateways.rest.rpc import rcs_error, result_error
+from gateways.rest.settings import RestSettings
+from gateways.rest.status_view import message_view
+from rcs.core.v1 import auth_service_pb2_grpc, message_service_pb2, message_service_pb2_grpc
+from rcs_runtime.errors import RcsError
+from rcs_runtime.logging import mask_number
+
+HEALTH_TIMEOUT_SECONDS = 2.0
+
+
+class Gateway:
+    """What the handlers share: the stubs to core, the auth cache and the call deadline."""
+
+    def __init__(self, settings: RestSettings, channel: grpc.aio.Channel) -> None:
+        self.timeout = settings.rpc_timeout_seconds
+        self.messages = message_service_pb2_grpc.MessageServiceStub(channel)
+        self.health = health_pb2_grpc.HealthStub(channel)
+        self.auth = PartnerAuth(
+            auth_service_pb2_grpc.AuthServiceStub(channel),
+            cache_seconds=settings.auth_cache_seconds,
+            timeout_seconds=settings.rpc_timeout_seconds,
+        )
+
+
+GATEWAY = web.AppKey("gateway", Gateway)
+
+
+async def _read_body(request: web.Request) -> bytes:
+    too_large = RcsError("INVALID_REQUEST", f"the body is larger than {MAX_BODY_BYTES} bytes")
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise too_large
+    try:
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge as exc:
+        raise too_large from exc
+
+
+async def send(request: web.Request) -> web.StreamResponse:
+    """POST /api/v6/send: one SMS in Rapporto's v6 body."""
+    gateway = request.app[GATEWAY]
+    body = await _read_body(request)
+    req = parse_send(decode_json(body, request.content_type, request.charset))
+    request[PARTNER] = req.login
+    request[MASKED_DEST] = mask_number(req.dest_addr)
+    await gateway.auth.authenticate(req.login, req.password, request.remote or "")
+    try:
+        response = await gateway.messages.SubmitMessages(
+            message_service_pb2.SubmitMessagesRequest(
+                partner=req.login, messages=[req.submission()]
+            ),
+            timeout=gateway.timeout,
+        )
+    except grpc.aio.AioRpcError as err:
+        raise rcs_error(err) from err
+    if len(response.results) != 1:
+        raise RcsError("INTERNAL", "core answered with a wrong number of results")
+    (result,) = response.results
+    if result.HasField("error"):
+        raise result_error(result.error.reason, result.error.message, result.error.field)
+    if not result.message_id:
+        raise RcsError("INTERNAL", "core accepted the message without an id")
+    answer = {"mtNum": result.message_id}
+    if req.client_ref:
+        answer["id"] = req.client_ref
+    return json_response(answer)
+
+
+async def message_status(request: web.Request) -> web.StreamResponse:
+    """GET /api/v6/messages/{mtNum}: status and history of one of the caller's messages."""
+    gateway = request.app[GATEWAY]
+    login, password = parse_basic_auth(request.headers.get(hdrs.AUTHORIZATION))
+    request[PARTNER] = login
+    await gateway.auth.authenticate(login, password, request.remote or "")
+    message_id = parse_message_id(request.match_info["mt_num"])
+    if message_id is None:
+        raise RcsError("NOT_FOUND", "mtNum is the positive decimal number /api/v6/send returned")
+    try:
+        response = await gateway.messages.GetMessage(
+            message_service_pb2.GetMessageRequest(message_id=message_id, partner=login),
+            timeout=gateway.timeout,
+        )
+    except grpc.aio.AioRpcError as err:
+        raise rcs_error(err) from err
+    view = message_view(response.message)
+    request[MASKED_DEST] = mask_number(response.message.destination)
+    return json_response(view)
+
+
+async def livez(request: web.Request) -> web.StreamResponse:
+    """Liveness: the process serves HTTP."""
+    return web.Response(text="ok")
+
+
+async def healthz(request: web.Request) -> web.StreamResponse:
+    """Readiness: 200 when core answers its gRPC health check with SERVING, else 503."""
+    gateway = request.app[GATEWAY]
+    try:
+        answer = await gateway.health.Check(
+            health_pb2.HealthCheckRequest(service=""),
+            timeout=min(gateway.timeout, HEALTH_TIMEOUT_SECONDS),
+        )
+    except grpc.aio.AioRpcError:
+        return web.Response(status=503, text="core unavailable")
+    if answer.status != health_pb2.HealthCheckResponse.SERVING:
+        return web.Response(status=503, text="core not serving")
+    return web.Response(text="ok")
+
+
+async def metrics(request: web.Request) -> web.StreamResponse:
+    return web.Response(
+        body=prometheus_client.generate_latest(),
+        headers={hdrs.CONTENT_TYPE: prometheus_client.CONTENT_TYPE_LATEST},
+    )
+
+
+def build_app(settings: RestSettings, channel: grpc.aio.Channel) -> web.Application:
+    """The gateway against core on ``channel`` (owned, and closed, by the caller)."""
+    app = web.Application(middlewares=[observe], client_max_size=MAX_BODY_BYTES)
+    app[GATEWAY] = Gateway(settings, channel)
+    app.router.add_post("/api/v6/send", send, name="send")
+    app.router.add_get("/api/v6/messages/{mt_num}", message_status, name="message_status")
+    app.router.add_get("/healthz", healthz, name="healthz")
+    app.router.add_get("/livez", livez, name="livez")
+    app.router.add_get("/metrics", metrics, name="metrics")
+    return app

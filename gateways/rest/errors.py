@@ -1,0 +1,71 @@
+"""Rapporto's face of the error catalogue: the error body and its exact descriptions.
+
+Every error goes through ``rcs_runtime.errors``: the catalogue entry gives the HTTP status
+and Rapporto's code; this module only renders them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp import web
+
+from rcs_runtime.errors import CatalogueEntry, RcsError
+
+# Rapporto's descriptions, verbatim (rest_sms.rst, "Коды ошибок отправки").
+DESCRIPTIONS: dict[int, str] = {
+    1: "Service is unavailable",
+    2: "Invalid IP-address",
+    3: "Too many connections",
+    4: "Invalid request",
+    5: "Invalid login",
+    6: "Invalid password",
+    7: "serviceNumber is not defined",
+    8: "destAddr is not correct",
+    9: "Message type is not correct",
+    10: "Prohibited sending duplicates",
+    11: "Invalid TTL",
+    100: "100",
+}
+
+BASIC_CHALLENGE = 'Basic realm="rcs"'
+
+
+def error_body(entry: CatalogueEntry, extended: str) -> dict[str, Any]:
+    return {
+        "error": {
+            "code": entry.rest_code,
+            "description": DESCRIPTIONS.get(entry.rest_code, entry.summary),
+        },
+        "extendedDescription": extended or entry.summary,
+    }
+
+
+def error_response(
+    entry: CatalogueEntry, extended: str, *, headers: Mapping[str, str] | None = None
+) -> web.Response:
+    return json_response(error_body(entry, extended), status=entry.http_status, headers=headers)
+
+
+def response_for(err: RcsError, *, challenge: bool = False) -> web.Response:
+    """The response for a catalogued error; ``challenge`` adds WWW-Authenticate to 401s."""
+    headers = (
+        {"WWW-Authenticate": BASIC_CHALLENGE}
+        if challenge and err.entry.http_status == 401
+        else None
+    )
+    return error_response(err.entry, err.message, headers=headers)
+
+
+def json_response(
+    body: Any, *, status: int = 200, headers: Mapping[str, str] | None = None
+) -> web.Response:
+    return web.Response(
+        text=json.dumps(body, ensure_ascii=False),
+        status=status,
+        content_type="application/json",
+        charset="utf-8",
+        headers=headers,
+    )

@@ -1,0 +1,106 @@
+"""Per-request metrics, the ``rest_request`` log line, a server span, and error rendering.
+
+One middleware does all four so that every response — handler result, catalogued error,
+router 404/405 or unexpected exception — is counted, logged and traced exactly once.
+Labels are bounded: route names (not paths), HTTP statuses and Rapporto codes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import prometheus_client
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+
+from gateways.rest.errors import error_body, json_response, response_for
+from rcs_runtime.errors import CATALOGUE, RcsError
+from rcs_runtime.tracing import extract_context
+
+log = logging.getLogger("gateways.rest")
+
+REQUESTS = prometheus_client.Counter(
+    "rcs_rest_requests",
+    "REST requests by route, HTTP status and Rapporto code (0 = success).",
+    ["route", "status", "code"],
+)
+LATENCY = prometheus_client.Histogram(
+    "rcs_rest_request_duration_seconds",
+    "REST request latency by route.",
+    ["route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+
+# What a handler tells the log line; never message text or passwords.
+PARTNER = web.RequestKey("partner", str)
+MASKED_DEST = web.RequestKey("masked_dest", str)
+# Routes whose 401 answers carry a Basic challenge.
+BASIC_ROUTES = frozenset({"message_status"})
+QUIET_ROUTES = frozenset({"healthz", "livez", "metrics"})
+_TRACE_HEADERS = ("traceparent", "tracestate")
+
+
+def route_name(request: web.Request) -> str:
+    name = request.match_info.route.name
+    return name if name else "unmatched"
+
+
+def _http_error(exc: web.HTTPException) -> tuple[web.Response, int]:
+    entry = CATALOGUE["NOT_FOUND"] if exc.status == 404 else CATALOGUE["INVALID_REQUEST"]
+    headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+    body = error_body(entry, exc.reason)
+    return json_response(body, status=exc.status, headers=headers), entry.rest_code
+
+
+@web.middleware
+async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
+    route = route_name(request)
+    started = time.perf_counter()
+    parent = extract_context(
+        {k: request.headers[k] for k in _TRACE_HEADERS if k in request.headers}
+    )
+    token = otel_context.attach(parent)
+    reason = ""
+    try:
+        with trace.get_tracer("rcs.rest").start_as_current_span(
+            f"{request.method} {route}", kind=trace.SpanKind.SERVER
+        ) as span:
+            try:
+                response = await handler(request)
+                code = 0
+            except RcsError as err:
+                response = response_for(err, challenge=route in BASIC_ROUTES)
+                code, reason = err.entry.rest_code, err.reason
+            except web.HTTPException as exc:
+                response, code = _http_error(exc)
+            except Exception:
+                log.exception("rest_unhandled", extra={"route": route})
+                internal = RcsError("INTERNAL")
+                response = response_for(internal)
+                code, reason = internal.entry.rest_code, internal.reason
+            span.set_attribute("http.route", route)
+            span.set_attribute("http.response.status_code", response.status)
+    finally:
+        otel_context.detach(token)
+    elapsed = time.perf_counter() - started
+    REQUESTS.labels(route, str(response.status), str(code)).inc()
+    LATENCY.labels(route).observe(elapsed)
+    log.log(
+        logging.DEBUG if route in QUIET_ROUTES else logging.INFO,
+        "rest_request",
+        extra={
+            "route": route,
+            "method": request.method,
+            "status": response.status,
+            "code": code,
+            "reason": reason,
+            "latency_ms": round(elapsed * 1000, 2),
+            "partner": request.get(PARTNER, ""),
+            "dest": request.get(MASKED_DEST, ""),
+            "remote": request.remote or "",
+        },
+    )
+    return response

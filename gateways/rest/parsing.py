@@ -1,0 +1,256 @@
+"""Pure request parsing: raw bytes and headers in, a typed request or an RcsError out.
+
+Only what is REST-specific is decided here (JSON, charsets, field types, ttlUnit, the
+message type). Core remains the authority on numbers, text, sender and ttl; the checks below
+that overlap with core (destAddr shape, empty text, ttl range) are strictly weaker or equal,
+so that obvious garbage is refused before a gRPC call and nothing valid is refused early.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+from google.protobuf import duration_pb2
+
+from rcs.common.v1 import channel_pb2, message_pb2
+from rcs.core.v1 import message_service_pb2
+from rcs_runtime.errors import RcsError
+
+MAX_BODY_BYTES = 1024 * 1024
+MAX_CHARSET_NAME = 64
+TTL_UNITS = {"SECONDS": 1, "MINUTES": 60, "HOURS": 3600}
+MIN_TTL_SECONDS = 1
+MAX_TTL_SECONDS = 2880 * 60
+RECEIPT_REQUESTS = {
+    0: message_pb2.RECEIPT_REQUEST_NONE,
+    1: message_pb2.RECEIPT_REQUEST_ALL,
+    2: message_pb2.RECEIPT_REQUEST_FAILURES,
+}
+MESSAGE_TYPES = ("SMS", "VIBER", "VK", "PUSH", "WHATSAPP", "TELEGRAM", "FLASHINGCALL")
+# Characters core strips or accepts in a number (rcs_core.numbers): digits, a leading '+',
+# whitespace and - ( ) . separators. Core wants 10–15 digits, plus an optional '00' prefix.
+_NUMBER_CHARS = re.compile(r"\+?[0-9\s\-().]+")
+_MIN_DIGITS, _MAX_DIGITS = 10, 17
+
+
+@dataclass(frozen=True, slots=True)
+class SendRequest:
+    """A parsed ``POST /api/v6/send`` body."""
+
+    login: str
+    password: str
+    client_ref: str  # Rapporto's "id"; "" when not given
+    dest_addr: str
+    text: str
+    service_number: str  # "" lets core use the partner's default
+    ttl_seconds: int  # 0 lets core use the partner's default
+    receipt_request: message_pb2.ReceiptRequest.ValueType
+    priority: int
+
+    def submission(self) -> message_service_pb2.MessageSubmission:
+        return message_service_pb2.MessageSubmission(
+            client_ref=self.client_ref,
+            destination=self.dest_addr,
+            channel=channel_pb2.CHANNEL_SMS,
+            sms=message_pb2.SmsContent(text=self.text, sender=self.service_number),
+            priority=self.priority,
+            ttl=duration_pb2.Duration(seconds=self.ttl_seconds),
+            receipt_request=self.receipt_request,
+        )
+
+
+def _invalid(message: str, *, field: str = "") -> NoReturn:
+    raise RcsError("INVALID_REQUEST", message, field=field)
+
+
+def decode_json(body: bytes, mimetype: str, charset: str | None) -> Any:
+    """The JSON document in ``body``, decoded with the declared charset (UTF-8 by default)."""
+    if mimetype.lower() != "application/json":
+        _invalid(f"Content-Type must be application/json, not {mimetype or 'missing'!r}")
+    if len(body) > MAX_BODY_BYTES:
+        _invalid(f"the body is larger than {MAX_BODY_BYTES} bytes")
+    name = (charset or "utf-8").strip()
+    if not name or len(name) > MAX_CHARSET_NAME:
+        raise RcsError("INVALID_CHARSET", "the charset in Content-Type is empty or too long")
+    try:
+        text = body.decode(name)
+    except LookupError as exc:
+        raise RcsError(
+            "INVALID_CHARSET", f"unknown charset {name!r} in Content-Type; use UTF-8"
+        ) from exc
+    except ValueError as exc:  # UnicodeDecodeError and other codec failures
+        raise RcsError(
+            "INVALID_CHARSET",
+            f"the body is not valid {name}: declare its real charset in Content-Type",
+        ) from exc
+    try:
+        return json.loads(text.removeprefix("\ufeff"), parse_constant=_reject_constant)
+    except RecursionError as exc:
+        _invalid("the JSON document is nested too deeply")
+        raise AssertionError from exc  # unreachable
+    except ValueError as exc:
+        _invalid(f"the body is not valid JSON: {exc}")
+
+
+def _reject_constant(name: str) -> NoReturn:
+    _invalid(f"{name} is not a JSON number")
+
+
+def _check_text(value: str, path: str) -> str:
+    if "\x00" in value:
+        _invalid(f"{path} must not contain NUL characters", field=path)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        _invalid(f"{path} contains an unpaired surrogate", field=path)
+    return value
+
+
+def _object(doc: dict[str, Any], key: str, path: str) -> dict[str, Any]:
+    value = doc.get(key)
+    if value is None:
+        _invalid(f"{path} is required", field=path)
+    if not isinstance(value, dict):
+        _invalid(f"{path} must be a JSON object", field=path)
+    return value
+
+
+def _string(doc: dict[str, Any], key: str, path: str, *, required: bool) -> str:
+    value = doc.get(key)
+    if value is None or (required and value == ""):
+        if required:
+            _invalid(f"{path} is required", field=path)
+        return ""
+    if not isinstance(value, str):
+        _invalid(f"{path} must be a string", field=path)
+    return _check_text(value, path)
+
+
+def _integer(doc: dict[str, Any], key: str, path: str) -> int | None:
+    value = doc.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        _invalid(f"{path} must be an integer", field=path)
+    return value
+
+
+def _dest_addr(raw: str) -> str:
+    digits = sum(c.isascii() and c.isdigit() for c in raw)
+    if not _NUMBER_CHARS.fullmatch(raw.strip()) or not _MIN_DIGITS <= digits <= _MAX_DIGITS:
+        raise RcsError(
+            "INVALID_DESTINATION",
+            "destAddr must be a number with country code, e.g. 79161234567 or +7 916 123-45-67",
+            field="destAddr",
+        )
+    return raw
+
+
+def _ttl_seconds(data: dict[str, Any]) -> int:
+    ttl = _integer(data, "ttl", "message/data/ttl")
+    unit_raw = data.get("ttlUnit")
+    unit = 60
+    if unit_raw is not None:
+        if not isinstance(unit_raw, str):
+            _invalid("message/data/ttlUnit must be a string", field="message/data/ttlUnit")
+        if unit_raw.upper() not in TTL_UNITS:
+            raise RcsError(
+                "INVALID_TTL",
+                "ttlUnit must be SECONDS, MINUTES or HOURS",
+                field="message/data/ttlUnit",
+            )
+        unit = TTL_UNITS[unit_raw.upper()]
+    if not ttl:  # 0 or absent: the partner's default
+        return 0
+    seconds = ttl * unit
+    if not MIN_TTL_SECONDS <= seconds <= MAX_TTL_SECONDS:
+        raise RcsError(
+            "INVALID_TTL",
+            "ttl must be from 1 second to 2880 minutes (48 hours); 0 or no ttl uses the default",
+            field="message/data/ttl",
+        )
+    return seconds
+
+
+def _check_type(message_type: str) -> None:
+    if message_type.upper() == "SMS":
+        return
+    known = message_type.upper() in MESSAGE_TYPES
+    raise RcsError(
+        "INVALID_MESSAGE_TYPE",
+        f"message type {message_type!r} is "
+        + ("not enabled on this installation" if known else "unknown")
+        + "; only SMS is available",
+        field="message/type",
+    )
+
+
+def parse_send(doc: Any) -> SendRequest:
+    """Check a decoded ``/api/v6/send`` body; unknown fields are ignored.
+
+    Order of checks: required fields and types (4), message type (9), destAddr (8), ttl (11).
+    """
+    if not isinstance(doc, dict):
+        _invalid("the body must be a JSON object")
+    login = _string(doc, "login", "login", required=True)
+    password = _string(doc, "password", "password", required=True)
+    client_ref = _string(doc, "id", "id", required=False)
+    dest_addr = _string(doc, "destAddr", "destAddr", required=True)
+    registered = _integer(doc, "registeredDelivery", "registeredDelivery")
+    if registered is not None and registered not in RECEIPT_REQUESTS:
+        _invalid("registeredDelivery must be 0, 1 or 2", field="registeredDelivery")
+    priority = _integer(doc, "smsPriority", "smsPriority")
+    if priority is not None and not 0 <= priority <= 2:
+        _invalid("smsPriority must be 0, 1 or 2", field="smsPriority")
+    message = _object(doc, "message", "message")
+    _check_type(_string(message, "type", "message/type", required=True))
+    data = _object(message, "data", "message/data")
+    text = _string(data, "text", "message/data/text", required=True)
+    service_number = _string(data, "serviceNumber", "message/data/serviceNumber", required=False)
+    return SendRequest(
+        login=login,
+        password=password,
+        client_ref=client_ref,
+        dest_addr=_dest_addr(dest_addr),
+        text=text,
+        service_number=service_number,
+        ttl_seconds=_ttl_seconds(data),
+        receipt_request=RECEIPT_REQUESTS[1 if registered is None else registered],
+        priority=priority or 0,
+    )
+
+
+def parse_basic_auth(header: str | None) -> tuple[str, str]:
+    """(login, password) from an ``Authorization: Basic …`` header."""
+    if not header:
+        raise RcsError("INVALID_LOGIN", "send your login and password with HTTP Basic auth")
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "basic":
+        raise RcsError("INVALID_LOGIN", "use the HTTP Basic authentication scheme")
+    try:
+        raw = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise RcsError("INVALID_LOGIN", "the Basic credentials are not valid base64") from exc
+    try:
+        decoded = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        decoded = raw.decode("latin-1")
+    login, sep, password = decoded.partition(":")
+    if not sep or not login:
+        raise RcsError("INVALID_LOGIN", "the Basic credentials must be login:password")
+    return login, password
+
+
+def parse_message_id(raw: str) -> str | None:
+    """The canonical decimal form of an mtNum, or None when it cannot be one."""
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 20:
+        return None
+    value = int(raw)
+    if not 0 < value < 2**63:
+        return None
+    return str(value)

@@ -1,0 +1,26 @@
+"""Failed gRPC calls to core, as catalogued errors."""
+
+from __future__ import annotations
+
+import grpc
+
+from rcs_runtime.errors import CATALOGUE, RcsError
+from rcs_runtime.grpc_client import catalogue_entry, error_reason
+
+
+def rcs_error(err: grpc.aio.AioRpcError) -> RcsError:
+    """The catalogued error for a failed call.
+
+    Core's own message (what to change) is passed on only when core sent an ErrorInfo
+    reason; transport failures get the catalogue summary, never channel internals.
+    """
+    entry = catalogue_entry(err)
+    message = (err.details() or "") if error_reason(err) in CATALOGUE else ""
+    return RcsError(entry.reason, message)
+
+
+def result_error(reason: str, message: str, field: str = "") -> RcsError:
+    """The catalogued error for a refused item of a batch (``SubmitResult.error``)."""
+    if reason in CATALOGUE:
+        return RcsError(reason, message, field=field)
+    return RcsError("INTERNAL", f"core refused the message with unknown reason {reason!r}")
