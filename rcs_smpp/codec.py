@@ -321,8 +321,8 @@ def _decode_tlvs(frame: bytes, pos: int, end: int) -> Tlvs:
         pos = start + length
         if pos > end:
             raise _BodyError(_S.ESME_RINVOPTPARSTREAM, f"TLV 0x{tag:04X} overruns the PDU")
-        bounds = sizes.get(tag)
-        if bounds is not None and not bounds[0] <= length <= bounds[1]:
+        allowed = sizes.get(tag)
+        if allowed is not None and length not in allowed:
             raise _BodyError(_S.ESME_RINVPARLEN, str(size_problem(tag, length)))
         tlvs[tag] = frame[start:pos]
         count += 1
@@ -461,8 +461,8 @@ def _encode_tlvs(tlvs: Tlvs, out: list[bytes]) -> None:
     sizes = SIZE_BOUNDS
     for tag, value in tlvs.items():
         length = len(value)
-        bounds = sizes.get(tag)
-        if bounds is not None and not bounds[0] <= length <= bounds[1]:
+        allowed = sizes.get(tag)
+        if allowed is not None and length not in allowed:
             raise PduEncodeError(str(size_problem(tag, length)))
         out += (pack(tag, length), value)
     problem = check_tlv_values(tlvs)

@@ -374,3 +374,5 @@ class SmppSession:
                 return
             except SessionClosedError:
                 return
+            except SmppError as e:  # a garbled answer still proves the peer is there
+                log.warning("%s: odd enquire_link answer: %s", self.name, e)

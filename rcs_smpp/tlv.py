@@ -53,9 +53,9 @@ _SIZE_RANGE: dict[int, tuple[int, int]] = {
     Tag.ADDITIONAL_STATUS_INFO_TEXT: (1, 256),
 }
 # Plain ints: the checks run on every PDU that carries TLVs.
-SIZE_BOUNDS: dict[int, tuple[int, int]] = {
-    **{int(tag): (size, size) for tag, size in _FIXED_SIZE.items()},
-    **{int(tag): bounds for tag, bounds in _SIZE_RANGE.items()},
+SIZE_BOUNDS: dict[int, range] = {
+    **{int(tag): range(size, size + 1) for tag, size in _FIXED_SIZE.items()},
+    **{int(tag): range(low, high + 1) for tag, (low, high) in _SIZE_RANGE.items()},
 }
 _STATE = int(Tag.MESSAGE_STATE)
 _SAR_REF = int(Tag.SAR_MSG_REF_NUM)
@@ -190,7 +190,7 @@ def check_tlv_values(tlvs: Tlvs) -> tuple[int, str] | None:
 
 def size_problem(tag: int, size: int) -> str | None:
     """Why a value of ``size`` octets is wrong for ``tag`` (ESME_RINVPARLEN), or None."""
-    bounds = SIZE_BOUNDS.get(tag)
-    if bounds is None or bounds[0] <= size <= bounds[1]:
+    allowed = SIZE_BOUNDS.get(tag)
+    if allowed is None or size in allowed:
         return None
-    return f"TLV 0x{tag:04X} must be {bounds[0]}-{bounds[1]} octets, not {size}"
+    return f"TLV 0x{tag:04X} must be {allowed.start}-{allowed.stop - 1} octets, not {size}"

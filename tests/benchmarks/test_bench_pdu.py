@@ -57,7 +57,7 @@ def _run(benchmark: Any, pdu: SubmitSm | DeliverSm) -> None:
         for _ in range(ROUNDS):
             decode(encode(pdu))
 
-    benchmark(round_trips)
+    benchmark.pedantic(round_trips, rounds=40, warmup_rounds=5)
     if benchmark.disabled:  # plain test runs only check the round trip above
         return
     stats = benchmark.stats.stats
