@@ -24,7 +24,7 @@ def installation_of(message_id: int) -> int:
 
 def parse(text: str) -> int | None:
     """A decimal id string as an int, or None when it is not a valid id."""
-    if not text.isdigit() or len(text) > 19:
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
         return None
     value = int(text)
     return value if 0 < value <= MAX_ID else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 _SEPARATORS = re.compile(r"[\s\-().]")
+_DIGITS = re.compile(r"[0-9]{10,15}")  # ASCII only: str.isdigit() takes any script's digits
 
 
 def normalize_msisdn(raw: str) -> str | None:
@@ -20,6 +21,6 @@ def normalize_msisdn(raw: str) -> str | None:
         number = number[2:]
     elif len(number) == 11 and number.startswith("8"):
         number = "7" + number[1:]
-    if not number.isdigit() or not 10 <= len(number) <= 15 or number[0] == "0":
+    if not _DIGITS.fullmatch(number) or number[0] == "0":
         return None
     return number

@@ -45,6 +45,8 @@ def validate(
         )
     if not sub.text:
         raise RcsError("INVALID_TEXT", "text must not be empty", field="text")
+    if "\x00" in sub.text:
+        raise RcsError("INVALID_TEXT", "text must not contain NUL characters", field="text")
     if len(sub.text) > MAX_TEXT_CHARS:
         raise RcsError(
             "INVALID_TEXT", f"text is longer than {MAX_TEXT_CHARS} characters", field="text"

@@ -3,6 +3,7 @@ every component a real process on real sockets."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import grpc
@@ -61,7 +62,7 @@ async def test_messages_reach_the_operator_and_come_back_delivered(
         for _ in range(100):
             if await all_delivered():
                 break
-            await __import__("asyncio").sleep(0.1)
+            await asyncio.sleep(0.1)
         got = await statuses(stub, ids)
     assert {m.status for m in got.values()} == {status_pb2.MESSAGE_STATUS_DELIVERED}, (
         installation.logs()
@@ -76,3 +77,28 @@ async def test_messages_reach_the_operator_and_come_back_delivered(
     stats = installation.smsc_stats()
     assert stats["submits"] == 23
     assert stats["duplicate_parts"] == 0
+
+
+@pytest.mark.smsc(outcomes="undelivered:8=1,expired=1,rejected:13=1")
+async def test_failed_outcomes_carry_the_extended_error_code(installation: Installation) -> None:
+    installation.start("routing", "simulator", "connector", "core", "dispatcher")
+    installation.wait_ready()
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{installation.ports['core']}") as ch:
+        stub = message_service_pb2_grpc.MessageServiceStub(ch)
+        resp = await stub.SubmitMessages(
+            ms.SubmitMessagesRequest(partner="demo", messages=[submission(i) for i in range(30)])
+        )
+        ids = [r.message_id for r in resp.results]
+        got: dict[str, Any] = {}
+        for _ in range(100):
+            got = await statuses(stub, ids)
+            if all(m.status in FINAL for m in got.values()):
+                break
+            await asyncio.sleep(0.1)
+    outcomes = {(m.status, m.error_code) for m in got.values()}
+    assert outcomes <= {
+        (status_pb2.MESSAGE_STATUS_UNDELIVERED, 8),
+        (status_pb2.MESSAGE_STATUS_EXPIRED, 7),
+        (status_pb2.MESSAGE_STATUS_REJECTED, 13),
+    }, outcomes
+    assert len(outcomes) == 3  # 30 draws from three equal weights

@@ -88,3 +88,19 @@ def test_validation_names_the_catalogued_reason(kw: dict[str, object], reason: s
             trace_parent="",
         )
     assert err.value.reason == reason
+
+
+def test_non_ascii_digits_are_not_numbers_or_ids() -> None:
+    assert normalize_msisdn("٧٩١٦١٢٣٤٥٦٧") is None
+    assert ids.parse("١٢٣") is None
+
+
+def test_nul_in_text_is_refused() -> None:
+    with pytest.raises(RcsError) as err:
+        validate(
+            _sub(text="a\x00b"),
+            default_sender="RCS",
+            default_ttl=dt.timedelta(hours=1),
+            trace_parent="",
+        )
+    assert err.value.reason == "INVALID_TEXT"

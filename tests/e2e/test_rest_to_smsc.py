@@ -1,0 +1,104 @@
+"""The README's promise, over real sockets: POST /api/v6/send → … → SMSC simulator →
+receipt → GET /api/v6/messages/{mtNum} shows DELIVERED with its history; bad input gets
+the documented error and stores nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from typing import Any
+
+import psycopg
+import pytest
+
+from tests.e2e.installation import Installation, http, wait_until
+
+pytestmark = pytest.mark.e2e
+AUTH = {"Authorization": "Basic " + base64.b64encode(b"demo:demo").decode()}
+
+
+def body(**overrides: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "login": "demo",
+        "password": "demo",
+        "id": "e2e-1",
+        "destAddr": "+7 (916) 123-45-67",
+        "message": {"type": "SMS", "data": {"text": "Hello from RCS", "serviceNumber": "RCS"}},
+    }
+    doc.update(overrides)
+    return doc
+
+
+@pytest.fixture
+def running(installation: Installation) -> Installation:
+    installation.start()
+    installation.wait_ready()
+    return installation
+
+
+async def test_sent_sms_is_delivered_with_history(running: Installation) -> None:
+    status, answer = http("POST", running.url("/api/v6/send"), body())
+    assert status == 200, answer
+    assert answer["id"] == "e2e-1"
+    mt_num = answer["mtNum"]
+    assert mt_num.isdigit()
+
+    def delivered() -> Any:
+        code, view = http("GET", running.url(f"/api/v6/messages/{mt_num}"), headers=AUTH)
+        return view if code == 200 and view["status"] == "DELIVERED" else None
+
+    view = await wait_until(delivered, within=5)
+    assert view, running.logs()
+    assert (view["statusCode"], view["errorCode"], view["destAddr"]) == (2, 0, "79161234567")
+    assert [h["status"] for h in view["history"]] == ["ACCEPTED", "SENT", "DELIVERED"]
+    assert all(h["time"] for h in view["history"])
+    # The partner's id is idempotent: a repeat returns the same mtNum and sends nothing new.
+    status, again = http("POST", running.url("/api/v6/send"), body())
+    assert (status, again["mtNum"]) == (200, mt_num)
+    await asyncio.sleep(0.5)
+    assert running.smsc_stats()["submits"] == 1
+
+
+@pytest.mark.smsc(outcomes="undelivered:2=1")
+async def test_undelivered_sms_shows_the_extended_code(running: Installation) -> None:
+    _, answer = http("POST", running.url("/api/v6/send"), body(id="e2e-2"))
+
+    def final() -> Any:
+        _, view = http("GET", running.url(f"/api/v6/messages/{answer['mtNum']}"), headers=AUTH)
+        return view if view.get("status") == "UNDELIVERED" else None
+
+    view = await wait_until(final, within=5)
+    assert view, running.logs()
+    assert (view["statusCode"], view["errorCode"]) == (5, 2)
+
+
+BAD_INPUT: list[tuple[str, Any, dict[str, str], int, int]] = [
+    ("malformed JSON", b"{not json", {}, 4, 400),
+    ("invalid UTF-8", '{"login": "demo", "text": "\xff"}'.encode("latin-1"), {}, 4, 400),
+    (
+        "unknown charset",
+        b'{"login": "demo"}',
+        {"Content-Type": "application/json; charset=no-such-charset"},
+        4,
+        400,
+    ),
+    ("missing destAddr", body(destAddr=None), {}, 4, 400),
+    ("bad number", body(destAddr="12"), {}, 8, 406),
+    ("wrong password", body(password="wrong"), {}, 6, 401),
+    ("unknown login", body(login="nobody"), {}, 5, 401),
+    ("unknown type", body(message={"type": "FAX", "data": {"text": "x"}}), {}, 9, 406),
+    ("bad ttl", body(message={"type": "SMS", "data": {"text": "x", "ttl": 9999}}), {}, 11, 406),
+]
+
+
+async def test_bad_input_gets_documented_error_and_stores_nothing(running: Installation) -> None:
+    for case, payload, headers, code, http_status in BAD_INPUT:
+        if isinstance(payload, dict):
+            payload = {k: v for k, v in payload.items() if v is not None}
+        status, answer = http("POST", running.url("/api/v6/send"), payload, headers=headers)
+        assert (status, answer["error"]["code"]) == (http_status, code), (case, answer)
+    async with await psycopg.AsyncConnection.connect(running.database_url) as conn:
+        cur = await conn.execute("SELECT count(*) FROM messages")
+        row = await cur.fetchone()
+    assert row == (0,)
+    assert running.smsc_stats()["submits"] == 0
