@@ -6,6 +6,7 @@ import asyncio
 import base64
 import datetime as dt
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,6 +22,7 @@ from rcs.core.v1 import (
     message_service_pb2_grpc,
 )
 from rcs_core import ids
+from rcs_core.idalloc import IdAllocator
 from rcs_core.passwords import verify_password
 from rcs_core.statuses import Status
 from rcs_core.storage import messages, partners, receipts
@@ -69,15 +71,27 @@ def to_proto(m: StoredMessage) -> message_pb2.Message:
 
 
 class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
-    def __init__(self, pool: AsyncConnectionPool, installation_id: int) -> None:
+    def __init__(
+        self, pool: AsyncConnectionPool, installation_id: int, *, partner_cache_seconds: float = 5
+    ) -> None:
         self._pool = pool
-        self._installation_id = installation_id
+        self._ids = IdAllocator(installation_id)
+        self._partner_cache_seconds = partner_cache_seconds
+        self._partners: dict[str, tuple[partners.Partner, float]] = {}
 
     async def _partner(self, login: str) -> partners.Partner:
+        """The partner by login, cached briefly: every submit needs it, it rarely changes."""
+        now = time.monotonic()
+        hit = self._partners.get(login)
+        if hit is not None and hit[1] > now:
+            return hit[0]
         async with self._pool.connection() as conn:
             partner = await partners.by_login(conn, login)
         if partner is None:
             raise RcsError("INVALID_LOGIN", f"no partner with login {login!r}")
+        if len(self._partners) > 10_000:
+            self._partners.clear()
+        self._partners[login] = (partner, now + self._partner_cache_seconds)
         return partner
 
     async def SubmitMessages(
@@ -130,7 +144,7 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
             accepted = iter(
                 await messages.accept(
                     conn,
-                    installation_id=self._installation_id,
+                    ids=self._ids,
                     partner_id=partner.id,
                     messages=valid,
                 )

@@ -8,9 +8,10 @@ CREATE TABLE installation (
     created_at timestamptz NOT NULL DEFAULT now()
 );
 
--- Message ids are nextval(message_seq) * 1024 + installation_id: unique across
--- installations, positive, and below 2^63 for 2^53 messages per installation.
-CREATE SEQUENCE message_seq AS bigint START WITH 1000000 CACHE 100;
+-- Message ids are sequence * 1024 + installation_id: unique across installations,
+-- positive, and below 2^63 for 2^53 messages per installation. Each nextval hands a
+-- process a block of ID_BLOCK (1000) sequence values (rcs_core.idalloc).
+CREATE SEQUENCE message_seq AS bigint START WITH 1000000 INCREMENT BY 1000;
 CREATE SEQUENCE status_event_seq AS bigint CACHE 100;
 
 CREATE TABLE partners (

@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 
-from rcs_core.ids import compose
+from rcs_core.idalloc import IdAllocator
 from rcs_core.statuses import Status
 
 QUEUE_CHANNEL = "rcs_dispatch"
@@ -69,18 +69,15 @@ class StoredMessage:
 async def accept(
     conn: psycopg.AsyncConnection,
     *,
-    installation_id: int,
+    ids: IdAllocator,
     partner_id: int,
     messages: Sequence[NewMessage],
 ) -> list[Accepted]:
     """Store a batch inside the caller's transaction; returns one result per message."""
     if not messages:
         return []
-    cur = await conn.execute(
-        "SELECT nextval('message_seq') FROM generate_series(1, %s)", (len(messages),)
-    )
-    ids = [compose(row[0], installation_id) for row in await cur.fetchall()]
-    results = [Accepted(mid, False) for mid in ids]
+    message_ids = await ids.take(conn, len(messages))
+    results = [Accepted(mid, False) for mid in message_ids]
 
     refs = [(i, m.client_ref) for i, m in enumerate(messages) if m.client_ref]
     if refs:
@@ -88,7 +85,7 @@ async def accept(
             "INSERT INTO client_refs (partner_id, client_ref, message_id)"
             " SELECT %s, r, m FROM unnest(%s::text[], %s::bigint[]) AS t(r, m)"
             " ON CONFLICT DO NOTHING RETURNING client_ref",
-            (partner_id, [r for _, r in refs], [ids[i] for i, _ in refs]),
+            (partner_id, [r for _, r in refs], [message_ids[i] for i, _ in refs]),
         )
         fresh = {row[0] for row in await cur.fetchall()}
         taken = {r for _, r in refs if r not in fresh}
@@ -132,18 +129,27 @@ async def accept(
             strict=True,
         )
     )
+    # One round trip: message rows, their ACCEPTED events, queue rows and the wake-up.
     await conn.execute(
-        "INSERT INTO messages (id, created_at, partner_id, client_ref, channel, destination,"
-        " sender, body, priority, valid_until, receipt_request, status, status_at, trace_parent)"
+        "WITH input AS ("
+        " SELECT * FROM unnest(%(ids)s::bigint[], %(refs)s::text[], %(ch)s::smallint[],"
+        " %(dst)s::text[], %(snd)s::text[], %(body)s::text[], %(prio)s::smallint[],"
+        " %(ttl)s::interval[], %(rr)s::smallint[], %(tp)s::text[])"
+        " AS t(id, ref, ch, dst, snd, body, prio, ttl, rr, tp)),"
+        " m AS (INSERT INTO messages (id, created_at, partner_id, client_ref, channel,"
+        " destination, sender, body, priority, valid_until, receipt_request, status,"
+        " status_at, trace_parent)"
         " SELECT id, now(), %(partner)s, ref, ch, dst, snd, body, prio, now() + ttl, rr,"
-        " %(status)s, now(), tp"
-        " FROM unnest(%(ids)s::bigint[], %(refs)s::text[], %(ch)s::smallint[], %(dst)s::text[],"
-        " %(snd)s::text[], %(body)s::text[], %(prio)s::smallint[], %(ttl)s::interval[],"
-        " %(rr)s::smallint[], %(tp)s::text[])"
-        " AS t(id, ref, ch, dst, snd, body, prio, ttl, rr, tp)",
+        " %(status)s, now(), tp FROM input),"
+        " e AS (INSERT INTO status_events (message_id, partner_id, status, created_at)"
+        " SELECT id, %(partner)s, %(status)s, now() FROM input),"
+        " q AS (INSERT INTO dispatch_queue (message_id, created_at, priority, not_before)"
+        " SELECT id, now(), prio, now() FROM input)"
+        " SELECT pg_notify(%(channel)s, '')",
         {
             "partner": partner_id,
             "status": int(Status.ACCEPTED),
+            "channel": QUEUE_CHANNEL,
             "ids": list(cols[0]),
             "refs": list(cols[1]),
             "ch": list(cols[2]),
@@ -156,17 +162,6 @@ async def accept(
             "tp": list(cols[9]),
         },
     )
-    await conn.execute(
-        "INSERT INTO status_events (message_id, partner_id, status, created_at)"
-        " SELECT id, %s, %s, now() FROM unnest(%s::bigint[]) AS t(id)",
-        (partner_id, int(Status.ACCEPTED), list(cols[0])),
-    )
-    await conn.execute(
-        "INSERT INTO dispatch_queue (message_id, created_at, priority, not_before)"
-        " SELECT id, now(), prio, now() FROM unnest(%s::bigint[], %s::smallint[]) AS t(id, prio)",
-        (list(cols[0]), list(cols[6])),
-    )
-    await conn.execute(f"NOTIFY {QUEUE_CHANNEL}")
     return results
 
 

@@ -16,6 +16,7 @@ from rcs.connector.v1 import connector_service_pb2_grpc
 from rcs.routing.v1 import routing_service_pb2_grpc
 from rcs_core import maintenance, partitions
 from rcs_core.dispatcher import Dispatcher
+from rcs_core.idalloc import IdAllocator
 from rcs_core.settings import CoreSettings
 from rcs_core.statuses import Status
 from rcs_core.storage import messages, partners, receipts
@@ -37,7 +38,7 @@ class Rig:
         async with await psycopg.AsyncConnection.connect(self.dsn) as conn:
             out = await messages.accept(
                 conn,
-                installation_id=7,
+                ids=IdAllocator(7),
                 partner_id=self.partner_id,
                 messages=[
                     NewMessage(None, 1, d, "RCS", "hello", 0, dt.timedelta(seconds=ttl_s), 2, "")
@@ -203,7 +204,7 @@ async def test_higher_priority_is_claimed_first(rig: Rig) -> None:
     async with await psycopg.AsyncConnection.connect(rig.dsn) as conn:
         out = await messages.accept(
             conn,
-            installation_id=7,
+            ids=IdAllocator(7),
             partner_id=rig.partner_id,
             messages=[
                 NewMessage(None, 1, f"7916000000{p}", "RCS", "x", p, dt.timedelta(hours=1), 2, "")
