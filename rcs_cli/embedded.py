@@ -19,16 +19,24 @@ from pathlib import Path
 from rcs_cli.seed import seed_demo
 from rcs_core.migrate import migrate
 
-REST_PORT = int(os.environ.get("RCS_REST_PORT", "8080"))
-SMSC_PORT = int(os.environ.get("RCS_SMSC_PORT", "2776"))
-PORTS = {"core": 50051, "routing": 50052, "connector": 50053}
-# Prometheus /metrics of each process (the REST gateway serves its own on its port).
+
+def _port(name: str, default: int) -> int:
+    return int(os.environ.get(f"RCS_{name}_PORT", str(default)))
+
+
+REST_PORT = _port("REST", 8080)
+SMSC_PORT = _port("SMSC", 2776)
+PORTS = {
+    "core": _port("CORE", 50051),
+    "routing": _port("ROUTING", 50052),
+    "connector": _port("CONNECTOR", 50053),
+}
+# Prometheus /metrics of each process, from RCS_METRICS_BASE_PORT (0: none); the REST
+# gateway serves its own on its port.
+_METRICS_BASE = _port("METRICS_BASE", 9101)
 METRICS_PORTS = {
-    "core": 9101,
-    "dispatcher": 9102,
-    "routing": 9103,
-    "connector": 9104,
-    "simulator": 9105,
+    name: (_METRICS_BASE + i if _METRICS_BASE else 0)
+    for i, name in enumerate(("core", "dispatcher", "routing", "connector", "simulator"))
 }
 ORDER = ("routing", "simulator", "connector", "core", "dispatcher", "rest")
 

@@ -1,0 +1,92 @@
+"""`make run`'s installation (`rcs run`): embedded PostgreSQL, every component, the printed
+curl works, Ctrl-C stops everything cleanly, and a second run keeps the data."""
+
+from __future__ import annotations
+
+import base64
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port
+from tests.e2e.installation import http
+
+pytestmark = pytest.mark.e2e
+
+
+def _start(data_dir: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rcs_cli", "run"],
+        env=env,
+        cwd=data_dir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    assert proc.stdout is not None
+    seen = []
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        seen.append(line)
+        if "rcs: ready" in line:
+            return proc
+        if not line and proc.poll() is not None:
+            break
+    proc.kill()
+    raise AssertionError("rcs run did not become ready:\n" + "".join(seen))
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(30) == 0
+    assert proc.stdout is not None
+    proc.stdout.close()
+
+
+def test_make_run_serves_the_printed_curl_and_keeps_data(tmp_path: Path) -> None:
+    ports = {name: free_port() for name in ("REST", "SMSC", "CORE", "ROUTING", "CONNECTOR")}
+    env = dict(os.environ, RCS_DATA_DIR=str(tmp_path / "data"), RCS_METRICS_BASE_PORT="0")
+    env.update({f"RCS_{k}_PORT": str(v) for k, v in ports.items()})
+    env.pop("RCS_DATABASE_URL", None)
+    base = f"http://127.0.0.1:{ports['REST']}"
+    auth = {"Authorization": "Basic " + base64.b64encode(b"demo:demo").decode()}
+
+    proc = _start(tmp_path, env)
+    try:
+        status, answer = http(
+            "POST",
+            f"{base}/api/v6/send",
+            {
+                "login": "demo",
+                "password": "demo",
+                "id": "demo-1",
+                "destAddr": "79161234567",
+                "message": {"type": "SMS", "data": {"text": "Hello", "serviceNumber": "RCS"}},
+            },
+        )
+        assert status == 200, answer
+        view: dict[str, object] = {}
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and view.get("status") != "DELIVERED":
+            _, view = http("GET", f"{base}/api/v6/messages/{answer['mtNum']}", headers=auth)
+            time.sleep(0.1)
+        assert view["status"] == "DELIVERED", view
+    finally:
+        _stop(proc)
+    leftovers = subprocess.run(
+        ["pgrep", "-f", str(tmp_path / "data")], capture_output=True, text=True, check=False
+    )
+    assert leftovers.stdout == "", "processes outlived Ctrl-C"
+
+    proc = _start(tmp_path, env)
+    try:
+        status, again = http("GET", f"{base}/api/v6/messages/{answer['mtNum']}", headers=auth)
+        assert (status, again["status"]) == (200, "DELIVERED")
+    finally:
+        _stop(proc)
