@@ -1,0 +1,171 @@
+"""The operator-side bind against a hand-driven SMSC on a real socket: malformed PDUs from
+the operator get generic_nack or the right status and never break the bind; receipts are
+acknowledged only after core stored them (0x64 when core cannot be reached)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import struct
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+import pytest
+
+from rcs.common.v1 import message_pb2
+from rcs.connector.v1 import connector_service_pb2 as cs
+from rcs.core.v1 import message_service_pb2, message_service_pb2_grpc
+from rcs_connectors.interfaces import SmppInterface
+from rcs_connectors.receipt_sink import ReceiptSink
+from rcs_connectors.settings import ConnectorSettings
+from rcs_connectors.smpp_bind import OperatorBind
+from rcs_runtime.grpc_client import open_channel
+from rcs_smpp.codec import decode, encode
+from rcs_smpp.constants import MessageState
+from rcs_smpp.pdu import BindTransceiver, BindTransceiverResp, Pdu, SubmitSm, SubmitSmResp
+from rcs_smpp.receipts import build_receipt_pdu
+from tests.support import Ctx, start_server
+
+
+class RecordingCore(message_service_pb2_grpc.MessageServiceServicer):
+    def __init__(self) -> None:
+        self.receipts: list[message_service_pb2.Receipt] = []
+        self.fail = False
+
+    async def RecordReceipts(self, request: Any, context: Ctx) -> Any:
+        if self.fail:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "down for the test")
+        self.receipts.extend(request.receipts)
+        return message_service_pb2.RecordReceiptsResponse(matched_count=len(request.receipts))
+
+
+class HandDrivenSmsc:
+    """Accepts one connection, answers bind and submit_sm, and lets the test write raw
+    frames and read what the connector answers."""
+
+    def __init__(self) -> None:
+        self.answers: asyncio.Queue[Pdu] = asyncio.Queue()
+        self.writer: asyncio.StreamWriter | None = None
+        self.connected = asyncio.Event()
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.writer = writer
+        self.connected.set()
+        while True:
+            try:
+                header = await reader.readexactly(4)
+            except asyncio.IncompleteReadError:
+                return
+            (length,) = struct.unpack(">I", header)
+            pdu = decode(header + await reader.readexactly(length - 4))
+            if isinstance(pdu, BindTransceiver):
+                reply: Pdu = BindTransceiverResp(system_id="hand")
+            elif isinstance(pdu, SubmitSm):
+                reply = SubmitSmResp(message_id="00AB")
+            else:
+                await self.answers.put(pdu)
+                continue
+            reply.sequence_number = pdu.sequence_number
+            writer.write(encode(reply))
+
+    def send_raw(self, frame: bytes) -> None:
+        assert self.writer is not None
+        self.writer.write(frame)
+
+
+@pytest.fixture
+async def rig() -> AsyncIterator[tuple[OperatorBind, HandDrivenSmsc, RecordingCore]]:
+    smsc = HandDrivenSmsc()
+    server = await asyncio.start_server(smsc.handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    core = RecordingCore()  # type: ignore[abstract]  # only RecordReceipts is called
+    grpc_server = await start_server(
+        lambda s: message_service_pb2_grpc.add_MessageServiceServicer_to_server(core, s)
+    )
+    channel = open_channel(f"127.0.0.1:{grpc_server.port}")
+    sink = ReceiptSink(message_service_pb2_grpc.MessageServiceStub(channel), flush_seconds=0.01)
+    iface = SmppInterface("hand", "127.0.0.1", port, "rcs", "pw", "", 10, 0)
+    bind = OperatorBind(iface, ConnectorSettings(), sink)
+    bind.start()
+    await asyncio.wait_for(smsc.connected.wait(), 5)
+    for _ in range(50):
+        if bind.bound:
+            break
+        await asyncio.sleep(0.05)
+    yield bind, smsc, core
+    await bind.stop()
+    await channel.close()
+    await grpc_server.stop(0)
+    if smsc.writer is not None:
+        smsc.writer.close()
+        await smsc.writer.wait_closed()
+    server.close()
+    await server.wait_closed()
+
+
+def receipt_frame(sequence: int, message_id: str = "ab") -> bytes:
+    pdu = build_receipt_pdu(
+        source_addr="79161234567",
+        destination_addr="RCS",
+        message_id=message_id,
+        state=MessageState.UNDELIVERABLE,
+        submit_date=dt.datetime(2026, 1, 1),
+        done_date=dt.datetime(2026, 1, 1),
+        err=8,
+    )
+    pdu.sequence_number = sequence
+    return encode(pdu)
+
+
+def outbound() -> cs.OutboundMessage:
+    m = cs.OutboundMessage(
+        message_id="1",
+        interface_id="hand",
+        destination="79161234567",
+        sms=message_pb2.SmsContent(text="hi", sender="RCS"),
+        receipt_wanted=True,
+    )
+    m.valid_until.FromDatetime(dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
+    return m
+
+
+async def test_garbage_from_operator_gets_nack_and_bind_survives(rig: Any) -> None:
+    bind, smsc, _ = rig
+    assert bind.bound
+    smsc.send_raw(struct.pack(">IIII", 16, 0x00000077, 0, 9))  # unknown command id
+    nack = await asyncio.wait_for(smsc.answers.get(), 5)
+    assert (type(nack).__name__, nack.command_status, nack.sequence_number) == (
+        "GenericNack",
+        0x03,
+        9,
+    )
+    # deliver_sm whose body is cut short: answered with its own response and a status.
+    smsc.send_raw(struct.pack(">IIII", 20, 0x00000005, 0, 10) + b"\x00\x01\x01\x00")
+    resp = await asyncio.wait_for(smsc.answers.get(), 5)
+    assert resp.sequence_number == 10
+    assert resp.command_status != 0
+    result = await bind.submit(outbound())
+    assert result.outcome == cs.SEND_OUTCOME_ACCEPTED
+    assert list(result.operator_message_ids) == ["00AB"]
+
+
+async def test_receipt_is_acknowledged_after_core_stored_it(rig: Any) -> None:
+    _, smsc, core = rig
+    smsc.send_raw(receipt_frame(11, "00AB"))
+    resp = await asyncio.wait_for(smsc.answers.get(), 5)
+    assert (resp.command_status, resp.sequence_number) == (0, 11)
+    (stored,) = core.receipts
+    assert (stored.operator_message_id, stored.error_code, stored.operator_state) == (
+        "00AB",
+        8,
+        "UNDELIV",
+    )
+
+
+async def test_receipt_gets_temporary_error_when_core_is_down(rig: Any) -> None:
+    _, smsc, core = rig
+    core.fail = True
+    smsc.send_raw(receipt_frame(12))
+    resp = await asyncio.wait_for(smsc.answers.get(), 15)
+    assert (resp.command_status, resp.sequence_number) == (0x64, 12)
