@@ -25,7 +25,7 @@ from rcs_core import ids
 from rcs_core.idalloc import IdAllocator
 from rcs_core.passwords import verify_password
 from rcs_core.statuses import Status
-from rcs_core.storage import messages, partners, receipts
+from rcs_core.storage import messages, partners, receipts, request_log
 from rcs_core.storage.messages import StoredMessage
 from rcs_core.validation import Submission, validate
 from rcs_runtime.errors import RcsError
@@ -134,13 +134,9 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
                 )
         async with self._pool.connection() as conn, conn.transaction():
             if request.request_id:
-                cur = await conn.execute(
-                    "SELECT response FROM request_log WHERE request_id = %s",
-                    (request.request_id,),
-                )
-                row = await cur.fetchone()
-                if row is not None:
-                    return message_service_pb2.SubmitMessagesResponse.FromString(row[0])
+                first = await request_log.replay(conn, request.request_id, "SubmitMessages")
+                if first is not None:
+                    return message_service_pb2.SubmitMessagesResponse.FromString(first)
             accepted = iter(
                 await messages.accept(
                     conn,
@@ -160,10 +156,8 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
                 ]
             )
             if request.request_id:
-                await conn.execute(
-                    "INSERT INTO request_log (request_id, method, response) VALUES (%s, %s, %s)"
-                    " ON CONFLICT DO NOTHING",
-                    (request.request_id, "SubmitMessages", response.SerializeToString()),
+                await request_log.remember(
+                    conn, request.request_id, "SubmitMessages", response.SerializeToString()
                 )
         return response
 
@@ -261,14 +255,33 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
                 receipts.ReceiptIn(
                     interface_id=r.interface_id,
                     keys=keys,
-                    status=Status(r.status) if r.status else Status.UNDELIVERED,
+                    status=_receipt_status(r.status),
                     error_code=r.error_code,
                     operator_state=r.operator_state,
                 )
             )
         async with self._pool.connection() as conn, conn.transaction():
+            if request.request_id:
+                first = await request_log.replay(conn, request.request_id, "RecordReceipts")
+                if first is not None:
+                    return message_service_pb2.RecordReceiptsResponse.FromString(first)
             matched = await receipts.record(conn, items)
-        return message_service_pb2.RecordReceiptsResponse(matched_count=matched)
+            response = message_service_pb2.RecordReceiptsResponse(matched_count=matched)
+            if request.request_id:
+                await request_log.remember(
+                    conn, request.request_id, "RecordReceipts", response.SerializeToString()
+                )
+        return response
+
+
+def _receipt_status(value: int) -> Status:
+    try:
+        status = Status(value)
+    except ValueError:
+        status = Status.ACCEPTED  # refused below, with the same message
+    if not status.is_final:
+        raise RcsError("INVALID_REQUEST", "a receipt's status must be a final status")
+    return status
 
 
 class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -149,3 +150,47 @@ async def test_list_pages_through_messages_newest_first(core: Any) -> None:
     )
     assert [int(m.id) for m in page1.messages] + [int(m.id) for m in page2.messages] == sent
     assert page2.next_page_token == ""
+
+
+async def test_repeated_receipt_request_is_applied_once(core: Any, database_url: str) -> None:
+    req = ms.RecordReceiptsRequest(
+        request_id="rr-1",
+        receipts=[
+            ms.Receipt(
+                interface_id="if-1",
+                operator_message_id="00FF",
+                status=status_pb2.MESSAGE_STATUS_DELIVERED,
+            )
+        ],
+    )
+    assert (await core.RecordReceipts(req)).matched_count == 0
+    await core.RecordReceipts(req)
+    assert await count(database_url, "pending_receipts") == 1
+
+
+async def test_receipt_with_non_final_status_is_refused(core: Any) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await core.RecordReceipts(
+            ms.RecordReceiptsRequest(
+                receipts=[
+                    ms.Receipt(
+                        interface_id="if-1",
+                        operator_message_id="1",
+                        status=status_pb2.MESSAGE_STATUS_SENT,
+                    )
+                ]
+            )
+        )
+    assert error_reason(err.value) == "INVALID_REQUEST"
+
+
+async def test_status_stream_delivers_new_events(core: Any) -> None:
+    stream = core.StreamStatusEvents(ms.StreamStatusEventsRequest(partner="acme"))
+    first = asyncio.ensure_future(stream.read())
+    await asyncio.sleep(0.5)  # the stream has taken its cursor
+    resp = await core.SubmitMessages(ms.SubmitMessagesRequest(partner="acme", messages=[sms()]))
+    event = await asyncio.wait_for(first, 5)
+    stream.cancel()
+    assert event.event.message_id == resp.results[0].message_id
+    assert event.event.status == status_pb2.MESSAGE_STATUS_ACCEPTED
+    assert event.event_id > 0
