@@ -12,8 +12,8 @@ class CoreSettings(DatabaseSettings):
     routing_target: str = "127.0.0.1:50052"
     connector_target: str = "127.0.0.1:50053"
     # Dispatcher: 0 workers runs core without dispatching (dispatch in another process).
-    dispatcher_workers: int = 4
-    dispatcher_batch: int = 50
+    dispatcher_workers: int = 2
+    dispatcher_batch: int = 25
     dispatcher_poll_seconds: float = 1.0
     retry_base_seconds: float = 1.0
     retry_max_seconds: float = 60.0

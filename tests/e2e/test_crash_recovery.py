@@ -22,7 +22,7 @@ FINAL = {
     status_pb2.MESSAGE_STATUS_REJECTED,
 }
 # RCS_DISPATCHER_WORKERS × RCS_DISPATCHER_BATCH: the most a crash can leave in flight.
-IN_FLIGHT_BOUND = 4 * 50
+IN_FLIGHT_BOUND = 2 * 25
 
 
 async def _submit_traffic(target: str, stop_at: float, accepted: list[str]) -> None:
