@@ -25,12 +25,14 @@ async def serve(s: CoreSettings, *, with_api: bool = True, with_dispatcher: bool
     await migrate(s.database_url, s.installation_id, days_ahead=s.partitions_ahead_days)
     pool = await open_pool(s.database_url, min_size=s.db_pool_min, max_size=s.db_pool_max)
     server: GrpcServer | None = None
+    servicer: MessageServicer | None = None
     try:
         async with asyncio.TaskGroup() as tg:
             if with_api:
                 server = GrpcServer(s.core_bind)
+                servicer = MessageServicer(pool, s.installation_id)
                 message_service_pb2_grpc.add_MessageServiceServicer_to_server(
-                    MessageServicer(pool, s.installation_id), server.server
+                    servicer, server.server
                 )
                 auth_service_pb2_grpc.add_AuthServiceServicer_to_server(
                     AuthServicer(pool), server.server
@@ -54,4 +56,6 @@ async def serve(s: CoreSettings, *, with_api: bool = True, with_dispatcher: bool
     finally:
         if server is not None:
             await server.stop()
+        if servicer is not None:
+            await servicer.close()
         await pool.close()

@@ -22,6 +22,7 @@ from rcs.core.v1 import (
     message_service_pb2_grpc,
 )
 from rcs_core import ids
+from rcs_core.accept_batcher import AcceptBatcher
 from rcs_core.idalloc import IdAllocator
 from rcs_core.passwords import verify_password
 from rcs_core.statuses import Status
@@ -34,6 +35,8 @@ from rcs_runtime.tracing import carrier_for_storage
 log = logging.getLogger(__name__)
 Ctx = grpc.aio.ServicerContext[Any, Any]
 MAX_BATCH = 10_000
+# Calls this small (and without request_id) share transactions (rcs_core.accept_batcher).
+GROUP_MAX_CALL = 100
 
 
 def _ts(value: dt.datetime) -> timestamp_pb2.Timestamp:
@@ -76,8 +79,12 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
     ) -> None:
         self._pool = pool
         self._ids = IdAllocator(installation_id)
+        self._batcher = AcceptBatcher(pool, self._ids)
         self._partner_cache_seconds = partner_cache_seconds
         self._partners: dict[str, tuple[partners.Partner, float]] = {}
+
+    async def close(self) -> None:
+        await self._batcher.close()
 
     async def _partner(self, login: str) -> partners.Partner:
         """The partner by login, cached briefly: every submit needs it, it rarely changes."""
@@ -132,34 +139,39 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
                         )
                     )
                 )
+        if not request.request_id and len(valid) <= GROUP_MAX_CALL:
+            return self._response(results, await self._batcher.accept(partner.id, valid))
         async with self._pool.connection() as conn, conn.transaction():
             if request.request_id:
                 first = await request_log.replay(conn, request.request_id, "SubmitMessages")
                 if first is not None:
                     return message_service_pb2.SubmitMessagesResponse.FromString(first)
-            accepted = iter(
-                await messages.accept(
-                    conn,
-                    ids=self._ids,
-                    partner_id=partner.id,
-                    messages=valid,
-                )
+            accepted = await messages.accept(
+                conn, ids=self._ids, partner_id=partner.id, messages=valid
             )
-            response = message_service_pb2.SubmitMessagesResponse(
-                results=[
-                    r
-                    if r is not None
-                    else message_service_pb2.SubmitResult(
-                        message_id=str((a := next(accepted)).message_id), duplicate=a.duplicate
-                    )
-                    for r in results
-                ]
-            )
+            response = self._response(results, accepted)
             if request.request_id:
                 await request_log.remember(
                     conn, request.request_id, "SubmitMessages", response.SerializeToString()
                 )
         return response
+
+    @staticmethod
+    def _response(
+        refused: list[message_service_pb2.SubmitResult | None], accepted: list[messages.Accepted]
+    ) -> message_service_pb2.SubmitMessagesResponse:
+        """Results in request order: refusals where validation failed, ids elsewhere."""
+        it = iter(accepted)
+        return message_service_pb2.SubmitMessagesResponse(
+            results=[
+                r
+                if r is not None
+                else message_service_pb2.SubmitResult(
+                    message_id=str((a := next(it)).message_id), duplicate=a.duplicate
+                )
+                for r in refused
+            ]
+        )
 
     async def GetMessage(
         self, request: message_service_pb2.GetMessageRequest, context: Ctx

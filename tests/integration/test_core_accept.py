@@ -38,15 +38,15 @@ async def core(pool: Any, database_url: str) -> AsyncIterator[Any]:
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
         await partners.upsert(conn, "acme", "pw")
         await conn.commit()
+    servicer = MessageServicer(pool, installation_id=7)
     server = await start_server(
-        lambda s: message_service_pb2_grpc.add_MessageServiceServicer_to_server(
-            MessageServicer(pool, installation_id=7), s
-        )
+        lambda s: message_service_pb2_grpc.add_MessageServiceServicer_to_server(servicer, s)
     )
     channel = open_channel(f"127.0.0.1:{server.port}")
     yield message_service_pb2_grpc.MessageServiceStub(channel)
     await channel.close()
     await server.stop(0)
+    await servicer.close()
 
 
 async def count(dsn: str, table: str) -> int:
