@@ -18,26 +18,29 @@ from pathlib import Path
 
 from rcs_cli.seed import seed_demo
 from rcs_core.migrate import migrate
+from rcs_runtime.settings import RcsSettings
 
 
-def _port(name: str, default: int) -> int:
-    return int(os.environ.get(f"RCS_{name}_PORT", str(default)))
+class EmbeddedSettings(RcsSettings):
+    """Where `rcs run` keeps its data and which loopback ports its processes take."""
+
+    data_dir: Path = Path(".data")
+    rest_port: int = 8080
+    smsc_port: int = 2776
+    core_port: int = 50051
+    routing_port: int = 50052
+    connector_port: int = 50053
+    # Prometheus /metrics of core, dispatcher, routing, connector, simulator from this port
+    # on (0: none); the REST gateway serves its own on its port.
+    metrics_base_port: int = 9101
+
+    def metrics_port_of(self, component: str) -> int:
+        order = ("core", "dispatcher", "routing", "connector", "simulator")
+        if not self.metrics_base_port or component not in order:
+            return 0
+        return self.metrics_base_port + order.index(component)
 
 
-REST_PORT = _port("REST", 8080)
-SMSC_PORT = _port("SMSC", 2776)
-PORTS = {
-    "core": _port("CORE", 50051),
-    "routing": _port("ROUTING", 50052),
-    "connector": _port("CONNECTOR", 50053),
-}
-# Prometheus /metrics of each process, from RCS_METRICS_BASE_PORT (0: none); the REST
-# gateway serves its own on its port.
-_METRICS_BASE = _port("METRICS_BASE", 9101)
-METRICS_PORTS = {
-    name: (_METRICS_BASE + i if _METRICS_BASE else 0)
-    for i, name in enumerate(("core", "dispatcher", "routing", "connector", "simulator"))
-}
 ORDER = ("routing", "simulator", "connector", "core", "dispatcher", "rest")
 
 
@@ -52,19 +55,21 @@ def _database(data_dir: Path) -> str:
     return str(server.get_uri("rcs"))
 
 
-def _env(dsn: str) -> dict[str, str]:
+def _env(s: EmbeddedSettings, dsn: str) -> dict[str, str]:
+    """The environment of every child: each reads its own settings object from it."""
     env = dict(os.environ)
     env.update(
         {
             "RCS_DATABASE_URL": dsn,
-            "RCS_CORE_BIND": f"127.0.0.1:{PORTS['core']}",
-            "RCS_CORE_TARGET": f"127.0.0.1:{PORTS['core']}",
-            "RCS_ROUTING_BIND": f"127.0.0.1:{PORTS['routing']}",
-            "RCS_ROUTING_TARGET": f"127.0.0.1:{PORTS['routing']}",
-            "RCS_CONNECTOR_BIND": f"127.0.0.1:{PORTS['connector']}",
-            "RCS_CONNECTOR_TARGET": f"127.0.0.1:{PORTS['connector']}",
-            "RCS_SMSC_PORT": str(SMSC_PORT),
-            "RCS_REST_PORT": str(REST_PORT),
+            "RCS_INSTALLATION_ID": str(s.installation_id),
+            "RCS_CORE_BIND": f"127.0.0.1:{s.core_port}",
+            "RCS_CORE_TARGET": f"127.0.0.1:{s.core_port}",
+            "RCS_ROUTING_BIND": f"127.0.0.1:{s.routing_port}",
+            "RCS_ROUTING_TARGET": f"127.0.0.1:{s.routing_port}",
+            "RCS_CONNECTOR_BIND": f"127.0.0.1:{s.connector_port}",
+            "RCS_CONNECTOR_TARGET": f"127.0.0.1:{s.connector_port}",
+            "RCS_SMSC_PORT": str(s.smsc_port),
+            "RCS_REST_PORT": str(s.rest_port),
         }
     )
     return env
@@ -98,15 +103,15 @@ def _stop(procs: dict[str, subprocess.Popen[bytes]]) -> None:
 
 
 def run_embedded() -> int:
-    data_dir = Path(os.environ.get("RCS_DATA_DIR", ".data")).resolve()
+    s = EmbeddedSettings()
+    data_dir = s.data_dir.resolve()
     logs = data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     print(f"rcs: starting embedded PostgreSQL in {data_dir / 'pg'} …", flush=True)
     dsn = _database(data_dir)
-    installation_id = int(os.environ.get("RCS_INSTALLATION_ID", "1"))
-    asyncio.run(migrate(dsn, installation_id))
-    asyncio.run(seed_demo(dsn, smsc_host="127.0.0.1", smsc_port=SMSC_PORT))
-    env = _env(dsn)
+    asyncio.run(migrate(dsn, s.installation_id))
+    asyncio.run(seed_demo(dsn, smsc_host="127.0.0.1", smsc_port=s.smsc_port))
+    env = _env(s, dsn)
     procs: dict[str, subprocess.Popen[bytes]] = {}
     stopping = False
 
@@ -121,12 +126,12 @@ def run_embedded() -> int:
             log_file = (logs / f"{name}.log").open("ab")
             procs[name] = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
                 [sys.executable, "-m", "rcs_cli", "serve", name],
-                env={**env, "RCS_METRICS_PORT": str(METRICS_PORTS.get(name, 0))},
+                env={**env, "RCS_METRICS_PORT": str(s.metrics_port_of(name))},
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # Ctrl-C reaches only us; we stop them in order
             )
-        if not _wait_ready(f"http://127.0.0.1:{REST_PORT}/healthz", procs, 60):
+        if not _wait_ready(f"http://127.0.0.1:{s.rest_port}/healthz", procs, 60):
             dead = [n for n, p in procs.items() if p.poll() is not None]
             print(f"rcs: failed to start ({', '.join(dead) or 'timeout'}); logs in {logs}")
             return 1
@@ -136,14 +141,14 @@ rcs: ready. Components log to {logs}/. Ctrl-C stops everything.
 
 Send an SMS (demo partner, routed to the built-in SMSC simulator):
 
-  curl -s -X POST http://127.0.0.1:{REST_PORT}/api/v6/send \\
+  curl -s -X POST http://127.0.0.1:{s.rest_port}/api/v6/send \\
     -H 'Content-Type: application/json' \\
     -d '{{"login":"demo","password":"demo","id":"demo-1","destAddr":"79161234567",
          "message":{{"type":"SMS","data":{{"text":"Hello from RCS","serviceNumber":"RCS"}}}}}}'
 
 Then its status and history (use the mtNum from the answer):
 
-  curl -s -u demo:demo http://127.0.0.1:{REST_PORT}/api/v6/messages/<mtNum>
+  curl -s -u demo:demo http://127.0.0.1:{s.rest_port}/api/v6/messages/<mtNum>
 """,
             flush=True,
         )
