@@ -52,74 +52,114 @@ async def lock_operator_ids(conn: psycopg.AsyncConnection, keys: set[tuple[str, 
 
 
 async def record(conn: psycopg.AsyncConnection, items: Sequence[ReceiptIn]) -> int:
-    """Apply receipts inside the caller's transaction; returns how many matched a part."""
+    """Apply receipts inside the caller's transaction, set-wise (a few statements for the
+    whole batch); returns how many matched a part."""
+    if not items:
+        return 0
     await lock_operator_ids(conn, {(r.interface_id, k) for r in items for k in r.keys})
-    matched = 0
-    for r in items:
-        cur = await conn.execute(
-            "SELECT message_id, part_no FROM operator_ids"
-            " WHERE interface_id = %s AND (operator_key = ANY(%s) OR alt_key = ANY(%s))"
-            " ORDER BY (operator_key = %s) DESC, created_at DESC LIMIT 1",
-            (r.interface_id, r.keys, r.keys, r.keys[0]),
+    rows = [(r.interface_id, k, n, r.keys[0]) for n, r in enumerate(items) for k in r.keys]
+    cur = await conn.execute(
+        "SELECT DISTINCT ON (r.n) r.n, o.message_id, o.part_no"
+        " FROM unnest(%s::text[], %s::text[], %s::int[], %s::text[]) AS r(iface, k, n, first)"
+        " JOIN operator_ids o ON o.interface_id = r.iface"
+        "  AND (o.operator_key = r.k OR o.alt_key = r.k)"
+        " ORDER BY r.n, (o.operator_key = r.first) DESC, o.created_at DESC",
+        ([x[0] for x in rows], [x[1] for x in rows], [x[2] for x in rows], [x[3] for x in rows]),
+    )
+    found = {n: (message_id, part_no) for n, message_id, part_no in await cur.fetchall()}
+    waiting = [(n, r) for n, r in enumerate(items) if n not in found]
+    if waiting:
+        flat = [(n, r, pos, k) for n, r in waiting for pos, k in enumerate(r.keys)]
+        await conn.execute(
+            "INSERT INTO pending_receipts"
+            " (interface_id, operator_keys, status, error_code, operator_state)"
+            " SELECT iface, array_agg(k ORDER BY pos), st, err, state"
+            " FROM unnest(%s::int[], %s::text[], %s::int[], %s::text[], %s::smallint[],"
+            " %s::int[], %s::text[]) AS t(n, iface, pos, k, st, err, state)"
+            " GROUP BY n, iface, st, err, state",
+            (
+                [f[0] for f in flat],
+                [f[1].interface_id for f in flat],
+                [f[2] for f in flat],
+                [f[3] for f in flat],
+                [int(f[1].status) for f in flat],
+                [f[1].error_code for f in flat],
+                [f[1].operator_state for f in flat],
+            ),
         )
-        row = await cur.fetchone()
-        if row is None:
-            await conn.execute(
-                "INSERT INTO pending_receipts"
-                " (interface_id, operator_keys, status, error_code, operator_state)"
-                " VALUES (%s, %s, %s, %s, %s)",
-                (r.interface_id, r.keys, int(r.status), r.error_code, r.operator_state),
-            )
-            continue
-        matched += 1
-        await _apply_to_part(conn, row[0], row[1], r.status, r.error_code, r.operator_state)
-    return matched
+    await _apply_to_parts(
+        conn,
+        [
+            (mid, part, items[n].status, items[n].error_code, items[n].operator_state)
+            for n, (mid, part) in found.items()
+        ],
+    )
+    return len(found)
 
 
 async def apply_pending(
     conn: psycopg.AsyncConnection, parts: Sequence[tuple[str, SentPart]]
 ) -> None:
     """Apply receipts that arrived before these parts' operator ids were recorded."""
-    for interface_id, part in parts:
-        keys = [part.operator_key] + ([part.alt_key] if part.alt_key else [])
-        cur = await conn.execute(
-            "DELETE FROM pending_receipts WHERE interface_id = %s AND operator_keys && %s"
-            " RETURNING status, error_code, operator_state",
-            (interface_id, keys),
-        )
-        for status, error_code, state in await cur.fetchall():
-            await _apply_to_part(
-                conn, part.message_id, part.part_no, Status(status), error_code, state
-            )
-
-
-async def _apply_to_part(
-    conn: psycopg.AsyncConnection,
-    message_id: int,
-    part_no: int,
-    status: Status,
-    error_code: int,
-    operator_state: str,
-) -> None:
-    if not status.is_final:
+    if not parts:
         return
-    await conn.execute(
-        "UPDATE operator_ids SET status = %s, error_code = %s"
-        " WHERE message_id = %s AND part_no = %s AND status = %s",
-        (int(status), error_code, message_id, part_no, int(Status.SENT)),
-    )
     cur = await conn.execute(
-        "SELECT count(*) FILTER (WHERE o.status = 2), max(m.part_count),"
-        " (array_agg(o.status ORDER BY o.part_no) FILTER (WHERE o.status NOT IN (2, 3)))[1],"
-        " (array_agg(o.error_code ORDER BY o.part_no) FILTER (WHERE o.status NOT IN (2, 3)))[1]"
-        " FROM operator_ids o JOIN messages m ON m.id = o.message_id"
-        " WHERE o.message_id = %s",
-        (message_id,),
+        "DELETE FROM pending_receipts p"
+        " USING unnest(%s::text[], %s::text[], %s::text[], %s::bigint[], %s::int[])"
+        "   AS t(iface, k1, k2, mid, part)"
+        " WHERE p.interface_id = t.iface AND p.operator_keys && ARRAY[t.k1, t.k2]"
+        " RETURNING t.mid, t.part, p.status, p.error_code, p.operator_state",
+        (
+            [i for i, _ in parts],
+            [p.operator_key for _, p in parts],
+            [p.alt_key for _, p in parts],
+            [p.message_id for _, p in parts],
+            [p.part_no for _, p in parts],
+        ),
     )
-    row = await cur.fetchone()
-    if row is None or row[0] != 0 or row[1] is None:
-        return  # some part still waits for its receipt
-    if row[2] is None:
-        await finalize(conn, [(message_id, Status.DELIVERED, 0, operator_state)])
-    else:
-        await finalize(conn, [(message_id, Status(row[2]), row[3], operator_state)])
+    await _apply_to_parts(
+        conn,
+        [(mid, part, Status(st), err, state) for mid, part, st, err, state in await cur.fetchall()],
+    )
+
+
+async def _apply_to_parts(
+    conn: psycopg.AsyncConnection, updates: Sequence[tuple[int, int, Status, int, str]]
+) -> None:
+    """Set part statuses; messages whose every part is now final get their final status:
+    DELIVERED when all parts were, else the first failed part's status and code."""
+    updates = [u for u in updates if u[2].is_final]
+    if not updates:
+        return
+    cur = await conn.execute(
+        "UPDATE operator_ids o SET status = t.st, error_code = t.err"
+        " FROM unnest(%s::bigint[], %s::int[], %s::smallint[], %s::int[]) AS t(mid, part, st, err)"
+        " WHERE o.message_id = t.mid AND o.part_no = t.part AND o.status = %s"
+        " RETURNING o.message_id",
+        (
+            [u[0] for u in updates],
+            [u[1] for u in updates],
+            [int(u[2]) for u in updates],
+            [u[3] for u in updates],
+            int(Status.SENT),
+        ),
+    )
+    touched = sorted({row[0] for row in await cur.fetchall()})
+    if not touched:
+        return
+    cur = await conn.execute(
+        "SELECT o.message_id,"
+        " (array_agg(o.status ORDER BY o.part_no) FILTER (WHERE o.status <> 3))[1],"
+        " (array_agg(o.error_code ORDER BY o.part_no) FILTER (WHERE o.status <> 3))[1]"
+        " FROM operator_ids o WHERE o.message_id = ANY(%s)"
+        " GROUP BY o.message_id HAVING count(*) FILTER (WHERE o.status = 2) = 0",
+        (touched,),
+    )
+    state_of = {u[0]: u[4] for u in updates}
+    await finalize(
+        conn,
+        [
+            (mid, Status(st) if st is not None else Status.DELIVERED, err or 0, state_of[mid])
+            for mid, st, err in await cur.fetchall()
+        ],
+    )

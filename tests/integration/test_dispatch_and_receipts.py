@@ -232,3 +232,30 @@ async def test_partitions_are_created_ahead_and_dropped_after_retention(rig: Rig
         )
         assert f"messages_p{today:%Y%m%d}" in dropped
         assert f"status_events_p{today - dt.timedelta(days=1):%Y%m%d}" in dropped
+
+
+async def test_one_batch_of_receipts_matches_parks_and_finalises_together(rig: Rig) -> None:
+    rig.connector.decide = lambda m: cs.SendResult(
+        message_id=m.message_id,
+        outcome=cs.SEND_OUTCOME_ACCEPTED,
+        operator_message_ids=[f"{m.message_id}01", f"{m.message_id}02"],
+    )
+    one, two = await rig.accept("79160000001", "79160000002")
+    await rig.dispatcher.dispatch_once()
+    batch = [
+        receipts.ReceiptIn("if-1", receipts.receipt_keys(f"{one}01"), Status.DELIVERED, 0, "D"),
+        receipts.ReceiptIn("if-1", receipts.receipt_keys(f"{one}02"), Status.DELIVERED, 0, "D"),
+        receipts.ReceiptIn("if-1", receipts.receipt_keys(f"{two}02"), Status.UNDELIVERED, 8, "U"),
+        receipts.ReceiptIn("if-1", receipts.receipt_keys(f"{one}02"), Status.DELIVERED, 0, "D"),
+        receipts.ReceiptIn("if-1", receipts.receipt_keys("ffff0"), Status.DELIVERED, 0, "D"),
+    ]
+    async with await psycopg.AsyncConnection.connect(rig.dsn) as conn:
+        assert await receipts.record(conn, batch) == 4
+        await conn.commit()
+    assert await rig.status(one) == (Status.DELIVERED, 0)
+    assert await rig.status(two) == (Status.SENT, 0)  # part 1 still open
+    assert await rig.scalar("SELECT operator_keys FROM pending_receipts") == receipts.receipt_keys(
+        "ffff0"
+    )
+    await rig.receipt(f"{two}01", Status.DELIVERED)
+    assert await rig.status(two) == (Status.UNDELIVERED, 8)
