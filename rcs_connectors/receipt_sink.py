@@ -35,6 +35,7 @@ class ReceiptSink:
         self._timeout = timeout
         self._buffer: list[tuple[message_service_pb2.Receipt, asyncio.Future[bool]]] = []
         self._flusher: asyncio.Task[None] | None = None
+        self._sending: set[asyncio.Task[None]] = set()  # referenced until done
 
     async def record(self, receipt: message_service_pb2.Receipt) -> bool:
         """True once core stored the receipt; False when core could not be reached."""
@@ -55,7 +56,8 @@ class ReceiptSink:
         batch, self._buffer = self._buffer, []
         if batch:
             task = asyncio.create_task(self._send(batch))
-            task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
 
     async def _send(
         self, batch: list[tuple[message_service_pb2.Receipt, asyncio.Future[bool]]]

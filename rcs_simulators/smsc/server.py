@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import itertools
 import logging
 import random
@@ -49,6 +50,7 @@ _BIND_RESP: dict[
     BindTransceiver: BindTransceiverResp,
 }
 REDELIVER_SECONDS = 1.0
+MAX_REMEMBERED = 1_000_000
 
 
 @dataclass(eq=False)  # identity: one per connection
@@ -71,8 +73,9 @@ class Stats:
     receipts_acked: int = 0
     receipts_refused: int = 0
     mo_sent: int = 0
-    # (source, destination, data_coding, short_message hex) → times seen: duplicates show here.
-    seen: Counter[tuple[str, str, int, str]] = field(default_factory=Counter)
+    # 8-byte digest of (source, destination, data_coding, short_message) → times seen:
+    # duplicates show here, at a fixed cost per part however long the run.
+    seen: Counter[bytes] = field(default_factory=Counter)
     outcomes: Counter[str] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, object]:
@@ -202,12 +205,21 @@ class Smsc:
         if not pdu.destination_addr:
             return make_response(pdu, _S.ESME_RINVDSTADR)
         self.stats.submits += 1
-        key = (pdu.source_addr, pdu.destination_addr, pdu.data_coding, pdu.short_message.hex())
-        self.stats.seen[key] += 1
+        digest = hashlib.blake2b(digest_size=8)
+        for item in (
+            pdu.source_addr.encode(),
+            pdu.destination_addr.encode(),
+            bytes([pdu.data_coding]),
+            pdu.short_message,
+        ):
+            digest.update(len(item).to_bytes(2, "big") + item)
+        self.stats.seen[digest.digest()] += 1
         number = next(self._ids)
         message_id = format(number, "x") if self.s.smsc_id_format != "decimal" else str(number)
         now = dt.datetime.now(dt.UTC)
         self._messages[message_id] = _StoredMessage(pdu, now)
+        if len(self._messages) > MAX_REMEMBERED:  # query_sm answers for the newest only
+            del self._messages[next(iter(self._messages))]
         if pdu.registered_delivery & 0x03:
             # "mixed": the receipt spells the id in decimal although submit_sm_resp gave hex.
             receipt_id = str(number) if self.s.smsc_id_format == "mixed" else message_id
@@ -225,7 +237,9 @@ class Smsc:
     async def _deliver_receipt(self, system_id: str, message_id: str, receipt_id: str) -> None:
         lo, hi = self.s.smsc_receipt_delay_min_ms, self.s.smsc_receipt_delay_max_ms
         await asyncio.sleep(self.rng.uniform(lo, hi) / 1000)
-        stored = self._messages[message_id]
+        stored = self._messages.get(message_id)
+        if stored is None:
+            return  # forgotten: more than MAX_REMEMBERED newer messages arrived meanwhile
         outcome = self.mix.pick(self.rng)
         self.stats.outcomes[outcome.kind] += 1
         stored.state = MessageState(outcome.message_state)
