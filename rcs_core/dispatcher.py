@@ -65,6 +65,7 @@ class Dispatcher:
         self._routing = routing
         self._connector = connector
         self._wake = asyncio.Event()
+        self._shares = settings.priority_shares()
 
     async def run(self) -> None:
         async with asyncio.TaskGroup() as tg:
@@ -102,7 +103,7 @@ class Dispatcher:
     async def dispatch_once(self) -> int:
         """Claim, route, send and record one batch; returns how many messages were claimed."""
         async with self._pool.connection() as conn, conn.transaction():
-            claimed = await dispatch.claim(conn, self._s.dispatcher_batch)
+            claimed = await dispatch.claim(conn, self._s.dispatcher_batch, self._shares)
             if not claimed:
                 return 0
             # One span per batch, linked to the trace each message was accepted in.

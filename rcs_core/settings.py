@@ -15,6 +15,9 @@ class CoreSettings(DatabaseSettings):
     dispatcher_workers: int = 2
     dispatcher_batch: int = 25
     dispatcher_poll_seconds: float = 1.0
+    # Share of each batch reserved per priority ("priority:weight,..."), so a backlog of
+    # high priority never starves low priority; empty = strict priority order.
+    dispatcher_priority_shares: str = "2:6,1:3,0:1"
     retry_base_seconds: float = 1.0
     retry_max_seconds: float = 60.0
     connector_timeout_seconds: float = 30.0
@@ -30,4 +33,21 @@ class CoreSettings(DatabaseSettings):
             raise ValueError("RCS_RETENTION_DAYS must be at least 2 (yesterday's partition)")
         if self.dispatcher_batch < 1:
             raise ValueError("RCS_DISPATCHER_BATCH must be at least 1")
+        self.priority_shares()  # fail at start-up, with the reason
         return self
+
+    def priority_shares(self) -> dict[int, int]:
+        shares: dict[int, int] = {}
+        for item in filter(None, (p.strip() for p in self.dispatcher_priority_shares.split(","))):
+            priority, _, weight = item.partition(":")
+            try:
+                p, w = int(priority), int(weight)
+            except ValueError:
+                p, w = -1, -1
+            if p not in (0, 1, 2) or w < 1:
+                raise ValueError(
+                    f"RCS_DISPATCHER_PRIORITY_SHARES item {item!r}: use priority:weight with "
+                    "priority 0-2 and weight >= 1, e.g. 2:6,1:3,0:1"
+                )
+            shares[p] = w
+        return shares

@@ -35,19 +35,45 @@ class Claimed:
     trace_parent: str
 
 
-async def claim(conn: psycopg.AsyncConnection, limit: int) -> list[Claimed]:
+_CLAIM = (
+    "SELECT q.message_id, q.created_at, q.attempts, m.partner_id, p.login, m.channel,"
+    " m.destination, m.sender, m.body, m.valid_until, m.receipt_request, m.trace_parent"
+    " FROM dispatch_queue q"
+    " JOIN messages m ON m.id = q.message_id AND m.created_at = q.created_at"
+    " JOIN partners p ON p.id = m.partner_id"
+    " WHERE q.not_before <= now() AND {where}"
+    " ORDER BY q.priority DESC, q.not_before, q.message_id"
+    " LIMIT %(limit)s FOR UPDATE OF q SKIP LOCKED"
+)
+
+
+async def claim(
+    conn: psycopg.AsyncConnection, limit: int, shares: dict[int, int] | None = None
+) -> list[Claimed]:
+    """Claim up to ``limit`` due messages, higher priority first but never starving lower.
+
+    With ``shares`` (priority → weight) each priority first gets its share of the batch
+    (at least one row when it has any), oldest first; what the shares leave unused is then
+    filled in plain priority order. So under a backlog of priority 2, priority 0 still gets
+    its share of every batch instead of waiting for the backlog to drain.
+    """
+    claimed: list[Claimed] = []
+    if shares:
+        total = sum(shares.values())
+        for priority, weight in sorted(shares.items(), reverse=True):
+            quota = max(1, limit * weight // total)
+            cur = await conn.execute(
+                _CLAIM.format(where="q.priority = %(priority)s"),
+                {"priority": priority, "limit": min(quota, limit - len(claimed))},
+            )
+            claimed += [Claimed(*row) for row in await cur.fetchall()]
+            if len(claimed) >= limit:
+                return claimed
     cur = await conn.execute(
-        "SELECT q.message_id, q.created_at, q.attempts, m.partner_id, p.login, m.channel,"
-        " m.destination, m.sender, m.body, m.valid_until, m.receipt_request, m.trace_parent"
-        " FROM dispatch_queue q"
-        " JOIN messages m ON m.id = q.message_id AND m.created_at = q.created_at"
-        " JOIN partners p ON p.id = m.partner_id"
-        " WHERE q.not_before <= now()"
-        " ORDER BY q.priority DESC, q.not_before, q.message_id"
-        " LIMIT %s FOR UPDATE OF q SKIP LOCKED",
-        (limit,),
+        _CLAIM.format(where="NOT (q.message_id = ANY(%(taken)s))"),
+        {"taken": [c.message_id for c in claimed], "limit": limit - len(claimed)},
     )
-    return [Claimed(*row) for row in await cur.fetchall()]
+    return claimed + [Claimed(*row) for row in await cur.fetchall()]
 
 
 @dataclass(frozen=True, slots=True)

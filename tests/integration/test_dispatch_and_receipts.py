@@ -259,3 +259,39 @@ async def test_one_batch_of_receipts_matches_parks_and_finalises_together(rig: R
     )
     await rig.receipt(f"{two}01", Status.DELIVERED)
     assert await rig.status(two) == (Status.UNDELIVERED, 8)
+
+
+@pytest.mark.parametrize(("shares", "low_sent"), [("2:6,1:3,0:1", 2), ("", 0)])
+async def test_backlog_of_high_priority_does_not_starve_low(
+    rig: Rig, shares: str, low_sent: int
+) -> None:
+    async with await psycopg.AsyncConnection.connect(rig.dsn) as conn:
+        await messages.accept(
+            conn,
+            ids=IdAllocator(7),
+            partner_id=rig.partner_id,
+            messages=[
+                NewMessage(None, 1, "79160000001", "RCS", "x", p, dt.timedelta(hours=1), 2, "")
+                for p in [2] * 60 + [0] * 20
+            ],
+        )
+        await conn.commit()
+    settings = CoreSettings(
+        database_url=rig.dsn, dispatcher_batch=10, dispatcher_priority_shares=shares
+    )
+    rig.dispatcher._s = settings
+    rig.dispatcher._shares = settings.priority_shares()
+    await rig.dispatcher.dispatch_once()
+    await rig.dispatcher.dispatch_once()
+    async with await psycopg.AsyncConnection.connect(rig.dsn) as conn:
+        cur = await conn.execute(
+            "SELECT count(*) FILTER (WHERE priority = 0), count(*) FILTER (WHERE priority = 2)"
+            " FROM messages WHERE status = %s",
+            (int(Status.SENT),),
+        )
+        assert await cur.fetchone() == (low_sent, 20 - low_sent)
+
+
+def test_bad_priority_shares_fail_at_start_up() -> None:
+    with pytest.raises(ValueError, match="PRIORITY_SHARES"):
+        CoreSettings(dispatcher_priority_shares="3:1")
