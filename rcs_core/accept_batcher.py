@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ GROUP_SIZE = Histogram(
 class _Call:
     partner_id: int
     messages: Sequence[NewMessage]
+    duplicate_window: dt.timedelta | None
     done: asyncio.Future[list[Accepted]]
 
 
@@ -55,13 +57,20 @@ class AcceptBatcher:
         self._ready = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
-    async def accept(self, partner_id: int, batch: Sequence[NewMessage]) -> list[Accepted]:
+    async def accept(
+        self,
+        partner_id: int,
+        batch: Sequence[NewMessage],
+        duplicate_window: dt.timedelta | None = None,
+    ) -> list[Accepted]:
         if not self._tasks:
             self._tasks = [
                 asyncio.create_task(self._flush_loop(), name=f"accept-{i}")
                 for i in range(self._transactions)
             ]
-        call = _Call(partner_id, batch, asyncio.get_running_loop().create_future())
+        call = _Call(
+            partner_id, batch, duplicate_window, asyncio.get_running_loop().create_future()
+        )
         self._pending.append(call)
         self._ready.set()
         return await call.done
@@ -104,7 +113,11 @@ class AcceptBatcher:
                 for partner_id, indexes in by_partner.items():
                     joined = [m for i in indexes for m in calls[i].messages]
                     accepted = await messages.accept(
-                        conn, ids=self._ids, partner_id=partner_id, messages=joined
+                        conn,
+                        ids=self._ids,
+                        partner_id=partner_id,
+                        messages=joined,
+                        duplicate_window=calls[indexes[0]].duplicate_window,
                     )
                     pos = 0
                     for i in indexes:

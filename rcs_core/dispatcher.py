@@ -125,9 +125,13 @@ class Dispatcher:
         now = dt.datetime.now(dt.UTC)
         finals: list[tuple[Claimed, Status, int, str]] = []
         live: list[Claimed] = []
+        blocked = await dispatch.filtered(conn, claimed)
         for c in claimed:
             if c.valid_until <= now:
                 finals.append((c, Status.EXPIRED, int(ExtendedError.TIMEOUT), "validity_expired"))
+            elif c.message_id in blocked:
+                code, why = blocked[c.message_id]
+                finals.append((c, Status.REJECTED, code, why))
             else:
                 live.append(c)
         retries: list[tuple[Claimed, dt.timedelta, str]] = []

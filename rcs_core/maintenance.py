@@ -30,6 +30,7 @@ async def run_once(pool: AsyncConnectionPool, s: CoreSettings) -> int:
                 await partitions.maintain(
                     conn, days_ahead=s.partitions_ahead_days, retention_days=s.retention_days
                 )
+                await conn.execute("DELETE FROM inactive_numbers WHERE expires_at <= now()")
                 for table in ("client_refs", "request_log", "pending_receipts"):
                     column = "received_at" if table == "pending_receipts" else "created_at"
                     await conn.execute(

@@ -139,15 +139,24 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
                         )
                     )
                 )
+        window = (
+            dt.timedelta(seconds=partner.duplicate_window_seconds)
+            if partner.block_duplicates
+            else None
+        )
         if not request.request_id and len(valid) <= GROUP_MAX_CALL:
-            return self._response(results, await self._batcher.accept(partner.id, valid))
+            return self._response(results, await self._batcher.accept(partner.id, valid, window))
         async with self._pool.connection() as conn, conn.transaction():
             if request.request_id:
                 first = await request_log.replay(conn, request.request_id, "SubmitMessages")
                 if first is not None:
                     return message_service_pb2.SubmitMessagesResponse.FromString(first)
             accepted = await messages.accept(
-                conn, ids=self._ids, partner_id=partner.id, messages=valid
+                conn,
+                ids=self._ids,
+                partner_id=partner.id,
+                messages=valid,
+                duplicate_window=window,
             )
             response = self._response(results, accepted)
             if request.request_id:
@@ -162,16 +171,28 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
     ) -> message_service_pb2.SubmitMessagesResponse:
         """Results in request order: refusals where validation failed, ids elsewhere."""
         it = iter(accepted)
-        return message_service_pb2.SubmitMessagesResponse(
-            results=[
-                r
-                if r is not None
-                else message_service_pb2.SubmitResult(
-                    message_id=str((a := next(it)).message_id), duplicate=a.duplicate
+        out = []
+        for r in refused:
+            if r is not None:
+                out.append(r)
+                continue
+            a = next(it)
+            if a.refused:
+                err = RcsError(a.refused)
+                out.append(
+                    message_service_pb2.SubmitResult(
+                        error=message_service_pb2.SubmitError(
+                            reason=err.reason, message=err.message
+                        )
+                    )
                 )
-                for r in refused
-            ]
-        )
+            else:
+                out.append(
+                    message_service_pb2.SubmitResult(
+                        message_id=str(a.message_id), duplicate=a.duplicate
+                    )
+                )
+        return message_service_pb2.SubmitMessagesResponse(results=out)
 
     async def GetMessage(
         self, request: message_service_pb2.GetMessageRequest, context: Ctx

@@ -76,6 +76,36 @@ async def claim(
     return claimed + [Claimed(*row) for row in await cur.fetchall()]
 
 
+async def filtered(
+    conn: psycopg.AsyncConnection, claimed: list[Claimed]
+) -> dict[int, tuple[int, str]]:
+    """message id → (extended error code, reason) for messages not to send: numbers on the
+    global or the partner's black list (10 filtered), and numbers marked inactive (the code
+    that marked them)."""
+    if not claimed:
+        return {}
+    args = (
+        [c.message_id for c in claimed],
+        [c.destination for c in claimed],
+        [c.partner_id for c in claimed],
+    )
+    cur = await conn.execute(
+        "SELECT t.mid, 10, 'blacklisted' FROM unnest(%s::bigint[], %s::text[], %s::bigint[])"
+        "  AS t(mid, dst, pid)"
+        " WHERE EXISTS (SELECT 1 FROM blacklist b WHERE b.number = t.dst"
+        "  AND (b.partner_id IS NULL OR b.partner_id = t.pid))"
+        " UNION ALL"
+        " SELECT t.mid, i.error_code, 'inactive_number'"
+        " FROM unnest(%s::bigint[], %s::text[], %s::bigint[]) AS t(mid, dst, pid)"
+        " JOIN inactive_numbers i ON i.number = t.dst AND i.expires_at > now()",
+        (*args, *args),
+    )
+    out: dict[int, tuple[int, str]] = {}
+    for mid, code, why in await cur.fetchall():
+        out.setdefault(mid, (code, why))
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class SentPart:
     message_id: int

@@ -37,4 +37,26 @@ async def finalize(
                 [r[3] for r in rows],
             ),
         )
+        failed = [r[0] for r in rows if r[1] == Status.UNDELIVERED]
+        if failed:
+            await mark_inactive(conn, failed)
     return sorted(partner_of)
+
+
+async def mark_inactive(conn: psycopg.AsyncConnection, message_ids: list[int]) -> None:
+    """Mark the numbers of these failed messages inactive when, within the policy window,
+    they failed with an "absent / unknown subscriber" code at least ``threshold`` times."""
+    await conn.execute(
+        "INSERT INTO inactive_numbers (number, error_code, failures, expires_at)"
+        " SELECT m.destination, (array_agg(m.error_code ORDER BY m.status_at DESC))[1],"
+        "  count(*), now() + p.inactive_ttl"
+        " FROM verification_policy p"
+        " JOIN messages m ON m.status = %s AND m.error_code = ANY(p.inactive_codes)"
+        "  AND m.created_at > now() - p.inactive_window"
+        " WHERE m.destination IN (SELECT destination FROM messages WHERE id = ANY(%s))"
+        " GROUP BY m.destination, p.inactive_ttl, p.inactive_threshold"
+        " HAVING count(*) >= p.inactive_threshold"
+        " ON CONFLICT (number) DO UPDATE SET error_code = EXCLUDED.error_code,"
+        "  failures = EXCLUDED.failures, marked_at = now(), expires_at = EXCLUDED.expires_at",
+        (int(Status.UNDELIVERED), message_ids),
+    )

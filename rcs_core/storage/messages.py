@@ -35,8 +35,11 @@ class NewMessage:
 
 @dataclass(frozen=True, slots=True)
 class Accepted:
+    """message_id 0 with ``refused`` set: not stored (e.g. DUPLICATE_MESSAGE)."""
+
     message_id: int
     duplicate: bool
+    refused: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +75,13 @@ async def accept(
     ids: IdAllocator,
     partner_id: int,
     messages: Sequence[NewMessage],
+    duplicate_window: dt.timedelta | None = None,
 ) -> list[Accepted]:
-    """Store a batch inside the caller's transaction; returns one result per message."""
+    """Store a batch inside the caller's transaction; returns one result per message.
+
+    With ``duplicate_window``, a message whose number and text this partner already sent
+    within the window (or earlier in the batch) is refused as DUPLICATE_MESSAGE.
+    """
     if not messages:
         return []
     message_ids = await ids.take(conn, len(messages))
@@ -106,7 +114,24 @@ async def accept(
                 results[i] = Accepted(seen[ref], True)
             seen.setdefault(ref, results[i].message_id)
 
-    new = [(r.message_id, m) for r, m in zip(results, messages, strict=True) if not r.duplicate]
+    if duplicate_window is not None:
+        await _refuse_repeated_content(conn, partner_id, messages, results, duplicate_window)
+        refused_refs = [
+            (m.client_ref, message_ids[i])
+            for i, (r, m) in enumerate(zip(results, messages, strict=True))
+            if r.refused and m.client_ref
+        ]
+        if refused_refs:  # a refused message keeps no id: a corrected retry may use the ref
+            await conn.execute(
+                "DELETE FROM client_refs c USING unnest(%s::text[], %s::bigint[]) AS t(r, m)"
+                " WHERE c.partner_id = %s AND c.client_ref = t.r AND c.message_id = t.m",
+                ([r for r, _ in refused_refs], [m for _, m in refused_refs], partner_id),
+            )
+    new = [
+        (r.message_id, m)
+        for r, m in zip(results, messages, strict=True)
+        if not r.duplicate and not r.refused
+    ]
     if not new:
         return results
     cols = list(
@@ -163,6 +188,44 @@ async def accept(
         },
     )
     return results
+
+
+async def _refuse_repeated_content(
+    conn: psycopg.AsyncConnection,
+    partner_id: int,
+    messages: Sequence[NewMessage],
+    results: list[Accepted],
+    window: dt.timedelta,
+) -> None:
+    candidates = [i for i, r in enumerate(results) if not r.duplicate]
+    if not candidates:
+        return
+    # Lock each (partner, number, text) so two concurrent calls cannot both pass the check.
+    keys = sorted(
+        {f"{partner_id}:{messages[i].destination}:{messages[i].body}" for i in candidates}
+    )
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended(k, 2))"
+        " FROM unnest(%s::text[]) WITH ORDINALITY AS t(k, n) ORDER BY n",
+        (keys,),
+    )
+    cur = await conn.execute(
+        "SELECT DISTINCT t.dst, t.body FROM unnest(%s::text[], %s::text[]) AS t(dst, body)"
+        " JOIN messages m ON m.destination = t.dst AND m.body = t.body"
+        " AND m.partner_id = %s AND m.created_at > now() - %s",
+        (
+            [messages[i].destination for i in candidates],
+            [messages[i].body for i in candidates],
+            partner_id,
+            window,
+        ),
+    )
+    seen = {(dst, body) for dst, body in await cur.fetchall()}
+    for i in candidates:
+        key = (messages[i].destination, messages[i].body)
+        if key in seen:
+            results[i] = Accepted(0, False, "DUPLICATE_MESSAGE")
+        seen.add(key)
 
 
 _MESSAGE_COLUMNS = (

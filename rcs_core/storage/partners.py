@@ -16,12 +16,14 @@ class Partner:
     password_hash: str
     default_sender: str
     default_ttl_seconds: int
+    block_duplicates: bool = False
+    duplicate_window_seconds: int = 86400
 
 
 async def by_login(conn: psycopg.AsyncConnection, login: str) -> Partner | None:
     cur = await conn.execute(
-        "SELECT id, login, password_hash, default_sender, default_ttl_seconds"
-        " FROM partners WHERE login = %s",
+        "SELECT id, login, password_hash, default_sender, default_ttl_seconds,"
+        " block_duplicates, duplicate_window_seconds FROM partners WHERE login = %s",
         (login,),
     )
     row = await cur.fetchone()
