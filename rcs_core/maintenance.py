@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from prometheus_client import Gauge
 from psycopg_pool import AsyncConnectionPool
 
 from rcs_core import partitions
@@ -14,6 +15,8 @@ from rcs_core.statuses import ExtendedError, Status
 from rcs_core.storage.finalize import finalize
 
 log = logging.getLogger(__name__)
+QUEUE_DEPTH = Gauge("rcs_queue_depth", "Messages waiting in the dispatch queue", ["state"])
+QUEUE_OLDEST = Gauge("rcs_queue_oldest_due_seconds", "Age of the oldest due queue entry")
 _LOCK_KEY = 0x7263735F6D6E74  # "rcs_mnt": one installation-wide maintainer at a time
 
 
@@ -57,10 +60,31 @@ async def run_once(pool: AsyncConnectionPool, s: CoreSettings) -> int:
     return len(changed)
 
 
+async def observe_queue(pool: AsyncConnectionPool) -> None:
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT count(*) FILTER (WHERE not_before <= now()),"
+            " count(*) FILTER (WHERE not_before > now()),"
+            " coalesce(extract(epoch FROM now() - min(not_before)"
+            "  FILTER (WHERE not_before <= now())), 0)"
+            " FROM dispatch_queue"
+        )
+        row = await cur.fetchone()
+    if row is not None:
+        QUEUE_DEPTH.labels("due").set(row[0])
+        QUEUE_DEPTH.labels("retry_later").set(row[1])
+        QUEUE_OLDEST.set(float(row[2]))
+
+
 async def run_forever(pool: AsyncConnectionPool, s: CoreSettings) -> None:
+    last = -1e9
+    loop = asyncio.get_running_loop()
     while True:
         try:
-            await run_once(pool, s)
+            await observe_queue(pool)
+            if loop.time() - last >= s.maintenance_interval_seconds:
+                last = loop.time()
+                await run_once(pool, s)
         except Exception:
             log.exception("maintenance_failed")
-        await asyncio.sleep(s.maintenance_interval_seconds)
+        await asyncio.sleep(min(5.0, s.maintenance_interval_seconds))

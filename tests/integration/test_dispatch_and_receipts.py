@@ -9,6 +9,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from prometheus_client import REGISTRY
 from psycopg_pool import AsyncConnectionPool
 
 from rcs.connector.v1 import connector_service_pb2 as cs
@@ -295,3 +296,9 @@ async def test_backlog_of_high_priority_does_not_starve_low(
 def test_bad_priority_shares_fail_at_start_up() -> None:
     with pytest.raises(ValueError, match="PRIORITY_SHARES"):
         CoreSettings(dispatcher_priority_shares="3:1")
+
+
+async def test_queue_depth_is_exported(rig: Rig, pool: AsyncConnectionPool) -> None:
+    await rig.accept("79160000001", "79160000002")
+    await maintenance.observe_queue(pool)
+    assert REGISTRY.get_sample_value("rcs_queue_depth", {"state": "due"}) == 2
