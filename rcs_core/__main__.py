@@ -7,13 +7,18 @@ import asyncio
 import logging
 
 from rcs.connector.v1 import connector_service_pb2_grpc
-from rcs.core.v1 import auth_service_pb2_grpc, message_service_pb2_grpc
+from rcs.core.v1 import (
+    auth_service_pb2_grpc,
+    message_service_pb2_grpc,
+    settings_service_pb2_grpc,
+)
 from rcs.routing.v1 import routing_service_pb2_grpc
 from rcs_core import maintenance
 from rcs_core.dispatcher import Dispatcher
 from rcs_core.migrate import migrate
 from rcs_core.servicer import AuthServicer, MessageServicer
 from rcs_core.settings import CoreSettings
+from rcs_core.settings_servicer import SettingsServicer
 from rcs_runtime.db import open_pool
 from rcs_runtime.grpc_client import open_channel
 from rcs_runtime.grpc_server import GrpcServer
@@ -36,6 +41,9 @@ async def serve(s: CoreSettings, *, with_api: bool = True, with_dispatcher: bool
                 )
                 auth_service_pb2_grpc.add_AuthServiceServicer_to_server(
                     AuthServicer(pool), server.server
+                )
+                settings_service_pb2_grpc.add_SettingsServiceServicer_to_server(
+                    SettingsServicer(pool), server.server
                 )
                 await server.start()
                 log.info("core_serving", extra={"bind": s.core_bind, "port": server.port})

@@ -10,7 +10,7 @@ from psycopg import sql
 
 log = logging.getLogger(__name__)
 
-JOURNAL_TABLES = ("messages", "status_events", "operator_ids")
+JOURNAL_TABLES = ("messages", "status_events", "operator_ids", "audit_log")
 
 
 def _partition_name(table: str, day: dt.date) -> str:

@@ -1,0 +1,320 @@
+"""gRPC edge of settings: SettingsService (partners, black lists, revisions, rollback)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import grpc
+from google.protobuf import timestamp_pb2
+from google.protobuf.message import Message
+from psycopg_pool import AsyncConnectionPool
+
+from rcs.core.v1 import settings_service_pb2 as ss
+from rcs.core.v1 import settings_service_pb2_grpc
+from rcs_core.numbers import normalize_msisdn
+from rcs_core.passwords import hash_password
+from rcs_core.storage import request_log
+from rcs_core.storage import settings_store as store
+from rcs_core.storage.settings_store import Change
+from rcs_runtime.errors import RcsError
+
+Ctx = grpc.aio.ServicerContext[Any, Any]
+R = TypeVar("R", bound=Message)
+_LOGIN = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
+_PARTNER_MASK = {
+    "default_sender",
+    "default_ttl_seconds",
+    "block_duplicates",
+    "duplicate_window_seconds",
+    "password",
+}
+
+
+def _partner_out(state: dict[str, Any]) -> ss.Partner:
+    return ss.Partner(
+        login=state["login"],
+        default_sender=state["default_sender"],
+        default_ttl_seconds=state["default_ttl_seconds"],
+        block_duplicates=state["block_duplicates"],
+        duplicate_window_seconds=state["duplicate_window_seconds"],
+    )
+
+
+def _check_partner(p: ss.Partner) -> None:
+    if not _LOGIN.fullmatch(p.login):
+        raise RcsError("INVALID_REQUEST", "login: 1-64 of A-Z a-z 0-9 _ . @ -", field="login")
+    if len(p.default_sender) > 21:
+        raise RcsError("INVALID_SENDER", "default_sender is at most 21 characters")
+    if not 1 <= p.default_ttl_seconds <= 2880 * 60:
+        raise RcsError("INVALID_TTL", "default_ttl_seconds must be 1 to 172800")
+    if p.duplicate_window_seconds < 1:
+        raise RcsError("INVALID_REQUEST", "duplicate_window_seconds must be positive")
+
+
+def _page(token: str, size: int) -> tuple[str, int]:
+    size = size or 100
+    if not 1 <= size <= 1000:
+        raise RcsError("INVALID_REQUEST", "page_size must be 1 to 1000")
+    try:
+        after = base64.urlsafe_b64decode(token.encode()).decode() if token else ""
+    except ValueError as exc:
+        raise RcsError("INVALID_REQUEST", "page_token is not one we issued") from exc
+    return after, size
+
+
+def _token(value: str) -> str:
+    return base64.urlsafe_b64encode(value.encode()).decode()
+
+
+def _redacted(changes: Any) -> str:
+    for c in changes:
+        for side in ("before", "after"):
+            if c[side] and "password_hash" in c[side]:
+                c[side]["password_hash"] = "<redacted>"  # noqa: S105 (a mask, not a password)
+    return json.dumps(changes, ensure_ascii=False)
+
+
+class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self._pool = pool
+
+    async def _mutate(
+        self,
+        request: Any,
+        response_type: type[R],
+        work: Callable[[Any], Awaitable[R]],
+    ) -> R:
+        """One transaction: replay a known request_id, else do the work and remember it."""
+        method = response_type.DESCRIPTOR.name
+        async with self._pool.connection() as conn, conn.transaction():
+            if request.request_id:
+                first = await request_log.replay(conn, request.request_id, method)
+                if first is not None:
+                    return response_type.FromString(first)
+            response = await work(conn)
+            if request.request_id:
+                await request_log.remember(
+                    conn, request.request_id, method, response.SerializeToString()
+                )
+        return response
+
+    async def CreatePartner(
+        self, request: ss.CreatePartnerRequest, context: Ctx
+    ) -> ss.CreatePartnerResponse:
+        p = request.partner
+        p.default_ttl_seconds = p.default_ttl_seconds or 86400
+        p.duplicate_window_seconds = p.duplicate_window_seconds or 86400
+        _check_partner(p)
+        if not request.password:
+            raise RcsError("INVALID_REQUEST", "a partner needs a password", field="password")
+
+        async def work(conn: Any) -> ss.CreatePartnerResponse:
+            if await store.partner_state(conn, p.login) is not None:
+                raise RcsError("INVALID_REQUEST", f"partner {p.login!r} exists: update it")
+            state = {
+                "login": p.login,
+                "password_hash": await asyncio.to_thread(hash_password, request.password),
+                "default_sender": p.default_sender,
+                "default_ttl_seconds": p.default_ttl_seconds,
+                "block_duplicates": p.block_duplicates,
+                "duplicate_window_seconds": p.duplicate_window_seconds,
+            }
+            await store.put_partner(conn, p.login, state)
+            revision = await store.commit_revision(
+                conn,
+                actor=request.actor.login,
+                remote_ip=request.actor.remote_ip,
+                summary=f"create partner {p.login}",
+                changes=[Change("partner", p.login, None, state)],
+            )
+            return ss.CreatePartnerResponse(partner=_partner_out(state), revision=revision)
+
+        return await self._mutate(request, ss.CreatePartnerResponse, work)
+
+    async def UpdatePartner(
+        self, request: ss.UpdatePartnerRequest, context: Ctx
+    ) -> ss.UpdatePartnerResponse:
+        paths = set(request.update_mask.paths)
+        if not paths or not paths <= _PARTNER_MASK:
+            raise RcsError(
+                "INVALID_REQUEST",
+                f"update_mask must name some of {', '.join(sorted(_PARTNER_MASK))}",
+                field="update_mask",
+            )
+        if "password" in paths and not request.password:
+            raise RcsError("INVALID_REQUEST", "password is empty", field="password")
+
+        async def work(conn: Any) -> ss.UpdatePartnerResponse:
+            before = await store.partner_state(conn, request.partner.login)
+            if before is None:
+                raise RcsError("NOT_FOUND", f"no partner {request.partner.login!r}")
+            after = dict(before)
+            for path in paths - {"password"}:
+                after[path] = getattr(request.partner, path)
+            if "password" in paths:
+                after["password_hash"] = await asyncio.to_thread(hash_password, request.password)
+            _check_partner(_partner_out(after))
+            await store.put_partner(conn, after["login"], after)
+            revision = await store.commit_revision(
+                conn,
+                actor=request.actor.login,
+                remote_ip=request.actor.remote_ip,
+                summary=f"update partner {after['login']}: {', '.join(sorted(paths))}",
+                changes=[Change("partner", after["login"], before, after)],
+            )
+            return ss.UpdatePartnerResponse(partner=_partner_out(after), revision=revision)
+
+        return await self._mutate(request, ss.UpdatePartnerResponse, work)
+
+    async def GetPartner(
+        self, request: ss.GetPartnerRequest, context: Ctx
+    ) -> ss.GetPartnerResponse:
+        async with self._pool.connection() as conn:
+            state = await store.partner_state(conn, request.login)
+        if state is None:
+            raise RcsError("NOT_FOUND", f"no partner {request.login!r}")
+        return ss.GetPartnerResponse(partner=_partner_out(state))
+
+    async def ListPartners(
+        self, request: ss.ListPartnersRequest, context: Ctx
+    ) -> ss.ListPartnersResponse:
+        after, size = _page(request.page_token, request.page_size)
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT login FROM partners WHERE login > %s ORDER BY login LIMIT %s",
+                (after, size + 1),
+            )
+            logins = [row[0] for row in await cur.fetchall()]
+            states = [await store.partner_state(conn, login) for login in logins[:size]]
+        return ss.ListPartnersResponse(
+            partners=[_partner_out(s) for s in states if s is not None],
+            next_page_token=_token(logins[size - 1]) if len(logins) > size else "",
+        )
+
+    async def _blacklist_change(self, request: Any, response_type: type[R], add: bool) -> R:
+        entries = []
+        for e in request.entries:
+            number = normalize_msisdn(e.number)
+            if number is None:
+                raise RcsError("INVALID_DESTINATION", f"{e.number!r} is not a number")
+            entries.append((e.partner, number, e.note))
+
+        async def work(conn: Any) -> R:
+            changes: list[Change] = []
+            for partner, number, note in entries:
+                if partner and await store.partner_state(conn, partner) is None:
+                    raise RcsError("NOT_FOUND", f"no partner {partner!r}")
+                key = store.blacklist_key(partner, number)
+                before = await store.blacklist_state(conn, partner, number)
+                after = {"partner": partner, "number": number, "note": note} if add else None
+                if (before is None) == (after is None):
+                    continue  # already listed / not listed: nothing to change
+                await store.put_blacklist(conn, key, after)
+                changes.append(Change("blacklist", key, before, after))
+            verb = "add" if add else "remove"
+            revision = await store.commit_revision(
+                conn,
+                actor=request.actor.login,
+                remote_ip=request.actor.remote_ip,
+                summary=f"{verb} {len(changes)} black list entries",
+                changes=changes,
+            )
+            if add:
+                return ss.AddBlacklistEntriesResponse(  # type: ignore[return-value]
+                    added_count=len(changes), revision=revision
+                )
+            return ss.RemoveBlacklistEntriesResponse(  # type: ignore[return-value]
+                removed_count=len(changes), revision=revision
+            )
+
+        return await self._mutate(request, response_type, work)
+
+    async def AddBlacklistEntries(
+        self, request: ss.AddBlacklistEntriesRequest, context: Ctx
+    ) -> ss.AddBlacklistEntriesResponse:
+        return await self._blacklist_change(request, ss.AddBlacklistEntriesResponse, add=True)
+
+    async def RemoveBlacklistEntries(
+        self, request: ss.RemoveBlacklistEntriesRequest, context: Ctx
+    ) -> ss.RemoveBlacklistEntriesResponse:
+        return await self._blacklist_change(request, ss.RemoveBlacklistEntriesResponse, add=False)
+
+    async def ListBlacklistEntries(
+        self, request: ss.ListBlacklistEntriesRequest, context: Ctx
+    ) -> ss.ListBlacklistEntriesResponse:
+        after, size = _page(request.page_token, request.page_size)
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT b.number, b.note, b.created_at FROM blacklist b"
+                " LEFT JOIN partners p ON p.id = b.partner_id"
+                " WHERE coalesce(p.login, '') = %s AND b.number > %s"
+                " ORDER BY b.number LIMIT %s",
+                (request.partner, after, size + 1),
+            )
+            rows = await cur.fetchall()
+        entries = []
+        for number, note, created in rows[:size]:
+            ts = timestamp_pb2.Timestamp()
+            ts.FromDatetime(created)
+            entries.append(
+                ss.BlacklistEntry(partner=request.partner, number=number, note=note, create_time=ts)
+            )
+        return ss.ListBlacklistEntriesResponse(
+            entries=entries, next_page_token=_token(rows[size - 1][0]) if len(rows) > size else ""
+        )
+
+    async def ListRevisions(
+        self, request: ss.ListRevisionsRequest, context: Ctx
+    ) -> ss.ListRevisionsResponse:
+        after, size = _page(request.page_token, request.page_size)
+        before = int(after) if after else 2**62
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT revision, actor, remote_ip, created_at, summary, changes"
+                " FROM settings_revisions WHERE revision < %s ORDER BY revision DESC LIMIT %s",
+                (before, size + 1),
+            )
+            rows = await cur.fetchall()
+        out = []
+        for revision, actor, ip, created, summary, changes in rows[:size]:
+            ts = timestamp_pb2.Timestamp()
+            ts.FromDatetime(created)
+            out.append(
+                ss.Revision(
+                    revision=revision,
+                    actor=ss.Actor(login=actor, remote_ip=ip),
+                    create_time=ts,
+                    summary=summary,
+                    changes_json=_redacted(changes),
+                )
+            )
+        return ss.ListRevisionsResponse(
+            revisions=out,
+            next_page_token=_token(str(rows[size - 1][0])) if len(rows) > size else "",
+        )
+
+    async def RollbackSettings(
+        self, request: ss.RollbackSettingsRequest, context: Ctx
+    ) -> ss.RollbackSettingsResponse:
+        async def work(conn: Any) -> ss.RollbackSettingsResponse:
+            cur = await conn.execute(
+                "SELECT 1 FROM settings_revisions WHERE revision = %s", (request.revision,)
+            )
+            if await cur.fetchone() is None:
+                raise RcsError("NOT_FOUND", f"no settings revision {request.revision}")
+            changes = await store.restore(conn, request.revision)
+            revision = await store.commit_revision(
+                conn,
+                actor=request.actor.login,
+                remote_ip=request.actor.remote_ip,
+                summary=f"rollback to revision {request.revision}",
+                changes=changes,
+            )
+            return ss.RollbackSettingsResponse(revision=revision, changed_count=len(changes))
+
+        return await self._mutate(request, ss.RollbackSettingsResponse, work)

@@ -1,0 +1,185 @@
+"""Versioned settings: each change is a revision (who, when, from where, before/after of
+every changed row) plus an audit entry, written in the transaction that makes the change.
+
+Rows are kept as JSON "states" per (entity, key); a revision can be restored by putting
+back, for every key changed since, the state it had then (``restore``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+State = dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    entity: str
+    key: str
+    before: State
+    after: State
+
+
+async def commit_revision(
+    conn: psycopg.AsyncConnection,
+    *,
+    actor: str,
+    remote_ip: str,
+    summary: str,
+    changes: list[Change],
+) -> int:
+    """Record the changes as the next revision (0 when there are none). Taking the row
+    lock on settings_revision serialises writers, so revisions are gap-free and ordered."""
+    if not changes:
+        return 0
+    cur = await conn.execute(
+        "UPDATE settings_revision SET revision = revision + 1, changed_at = now()"
+        " RETURNING revision"
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    revision = int(row[0])
+    doc = json.dumps(
+        [{"entity": c.entity, "key": c.key, "before": c.before, "after": c.after} for c in changes]
+    )
+    await conn.execute(
+        "INSERT INTO settings_revisions (revision, actor, remote_ip, summary, changes)"
+        " VALUES (%s, %s, %s, %s, %s::jsonb)",
+        (revision, actor, remote_ip, summary, doc),
+    )
+    await audit(
+        conn,
+        actor=actor,
+        remote_ip=remote_ip,
+        action="settings.change",
+        target=summary,
+        revision=revision,
+        details={"changed": [f"{c.entity}:{c.key}" for c in changes]},
+    )
+    return revision
+
+
+async def audit(
+    conn: psycopg.AsyncConnection,
+    *,
+    actor: str,
+    remote_ip: str,
+    action: str,
+    target: str = "",
+    revision: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    await conn.execute(
+        "INSERT INTO audit_log (actor, remote_ip, action, target, revision, details)"
+        " VALUES (%s, %s, %s, %s, %s, %s::jsonb)",
+        (actor, remote_ip, action, target, revision, json.dumps(details or {})),
+    )
+
+
+# -- entity states --------------------------------------------------------------------------
+
+_PARTNER_FIELDS = (
+    "login",
+    "password_hash",
+    "default_sender",
+    "default_ttl_seconds",
+    "block_duplicates",
+    "duplicate_window_seconds",
+)
+
+
+async def partner_state(conn: psycopg.AsyncConnection, login: str) -> State:
+    cur = await conn.execute(
+        f"SELECT {', '.join(_PARTNER_FIELDS)} FROM partners WHERE login = %s",  # noqa: S608
+        (login,),
+    )
+    row = await cur.fetchone()
+    return dict(zip(_PARTNER_FIELDS, row, strict=True)) if row else None
+
+
+async def put_partner(conn: psycopg.AsyncConnection, login: str, state: State) -> None:
+    if state is None:
+        await conn.execute("DELETE FROM partners WHERE login = %s", (login,))
+        return
+    await conn.execute(
+        "INSERT INTO partners (login, password_hash, default_sender, default_ttl_seconds,"
+        " block_duplicates, duplicate_window_seconds) VALUES (%s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (login) DO UPDATE SET password_hash = EXCLUDED.password_hash,"
+        " default_sender = EXCLUDED.default_sender,"
+        " default_ttl_seconds = EXCLUDED.default_ttl_seconds,"
+        " block_duplicates = EXCLUDED.block_duplicates,"
+        " duplicate_window_seconds = EXCLUDED.duplicate_window_seconds",
+        tuple(state[f] for f in _PARTNER_FIELDS),
+    )
+
+
+def blacklist_key(partner: str, number: str) -> str:
+    return f"{partner}:{number}"
+
+
+async def blacklist_state(conn: psycopg.AsyncConnection, partner: str, number: str) -> State:
+    cur = await conn.execute(
+        "SELECT b.note FROM blacklist b LEFT JOIN partners p ON p.id = b.partner_id"
+        " WHERE b.number = %s AND coalesce(p.login, '') = %s",
+        (number, partner),
+    )
+    row = await cur.fetchone()
+    return {"partner": partner, "number": number, "note": row[0]} if row else None
+
+
+async def put_blacklist(conn: psycopg.AsyncConnection, key: str, state: State) -> None:
+    partner, _, number = key.rpartition(":")
+    if state is None:
+        await conn.execute(
+            "DELETE FROM blacklist b USING (SELECT NULLIF(%s, '') AS login) AS t"
+            " WHERE b.number = %s AND b.partner_id IS NOT DISTINCT FROM"
+            " (SELECT id FROM partners WHERE login = t.login)",
+            (partner, number),
+        )
+        return
+    await conn.execute(
+        "INSERT INTO blacklist (partner_id, number, note)"
+        " VALUES ((SELECT id FROM partners WHERE login = NULLIF(%s, '')), %s, %s)"
+        " ON CONFLICT (coalesce(partner_id, 0), number) DO UPDATE SET note = EXCLUDED.note",
+        (partner, number, state["note"]),
+    )
+
+
+async def _current(conn: psycopg.AsyncConnection, entity: str, key: str) -> State:
+    if entity == "partner":
+        return await partner_state(conn, key)
+    partner, _, number = key.rpartition(":")
+    return await blacklist_state(conn, partner, number)
+
+
+_PUT: dict[str, Callable[[psycopg.AsyncConnection, str, State], Awaitable[None]]] = {
+    "partner": put_partner,
+    "blacklist": put_blacklist,
+}
+
+
+async def restore(conn: psycopg.AsyncConnection, revision: int) -> list[Change]:
+    """Put back, for every key changed after ``revision``, the state it had at
+    ``revision``; returns the changes made (to be committed as a new revision)."""
+    cur = await conn.execute(
+        "SELECT changes FROM settings_revisions WHERE revision > %s ORDER BY revision",
+        (revision,),
+    )
+    target: dict[tuple[str, str], State] = {}
+    for (changes,) in await cur.fetchall():
+        for c in changes:
+            target.setdefault((c["entity"], c["key"]), c["before"])  # first change after
+    # Partners first when they come back (black list rows refer to them), last when they go.
+    order = sorted(target.items(), key=lambda kv: (kv[0][0] != "partner") == (kv[1] is not None))
+    made: list[Change] = []
+    for (entity, key), state in order:
+        current = await _current(conn, entity, key)
+        if current != state:
+            await _PUT[entity](conn, key, state)
+            made.append(Change(entity, key, current, state))
+    return made

@@ -1,0 +1,185 @@
+"""SettingsService over real gRPC and PostgreSQL: revisions, audit, rollback, idempotency."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+import psycopg
+import pytest
+from google.protobuf import field_mask_pb2
+
+from rcs.core.v1 import settings_service_pb2 as ss
+from rcs.core.v1 import settings_service_pb2_grpc
+from rcs_core.passwords import verify_password
+from rcs_core.settings_servicer import SettingsServicer
+from rcs_runtime.grpc_client import error_reason, open_channel
+from tests.support import start_server
+
+pytestmark = pytest.mark.integration
+ADMIN = ss.Actor(login="admin", remote_ip="10.0.0.5")
+
+
+@pytest.fixture
+async def settings(pool: Any) -> AsyncIterator[Any]:
+    server = await start_server(
+        lambda s: settings_service_pb2_grpc.add_SettingsServiceServicer_to_server(
+            SettingsServicer(pool), s
+        )
+    )
+    channel = open_channel(f"127.0.0.1:{server.port}")
+    yield settings_service_pb2_grpc.SettingsServiceStub(channel)
+    await channel.close()
+    await server.stop(0)
+
+
+async def scalar(dsn: str, sql: str, *args: Any) -> Any:
+    async with await psycopg.AsyncConnection.connect(dsn) as conn:
+        cur = await conn.execute(sql, args)
+        row = await cur.fetchone()
+        return row[0] if row else None
+
+
+def create(login: str, request_id: str = "") -> ss.CreatePartnerRequest:
+    return ss.CreatePartnerRequest(
+        request_id=request_id,
+        actor=ADMIN,
+        partner=ss.Partner(login=login, default_sender="ACME"),
+        password="s3cret",
+    )
+
+
+async def test_each_change_is_a_revision_with_audit_entry(settings: Any, database_url: str) -> None:
+    start = await scalar(database_url, "SELECT revision FROM settings_revision")
+    created = await settings.CreatePartner(create("acme"))
+    assert created.revision == start + 1
+    assert created.partner.default_ttl_seconds == 86400
+    updated = await settings.UpdatePartner(
+        ss.UpdatePartnerRequest(
+            actor=ADMIN,
+            partner=ss.Partner(login="acme", block_duplicates=True),
+            update_mask=field_mask_pb2.FieldMask(paths=["block_duplicates"]),
+        )
+    )
+    assert updated.revision == start + 2
+    assert updated.partner.block_duplicates
+    assert updated.partner.default_sender == "ACME"  # not in the mask: kept
+    revisions = (await settings.ListRevisions(ss.ListRevisionsRequest())).revisions
+    assert [r.revision for r in revisions] == [start + 2, start + 1]
+    assert revisions[0].actor == ADMIN
+    change = json.loads(revisions[0].changes_json)[0]
+    assert change["before"]["block_duplicates"] is False
+    assert change["after"]["block_duplicates"] is True
+    assert change["after"]["password_hash"] == "<redacted>"
+    assert (
+        await scalar(
+            database_url,
+            "SELECT count(*) FROM audit_log WHERE actor = 'admin' AND remote_ip = %s",
+            "10.0.0.5",
+        )
+        == 2
+    )
+
+
+async def test_audit_log_is_append_only(settings: Any, database_url: str) -> None:
+    await settings.CreatePartner(create("acme"))
+    with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+        await scalar(database_url, "UPDATE audit_log SET actor = 'someone else' RETURNING 1")
+    with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+        await scalar(database_url, "DELETE FROM audit_log RETURNING 1")
+
+
+async def test_repeated_request_id_replays_the_first_answer(settings: Any) -> None:
+    first = await settings.CreatePartner(create("acme", request_id="r-1"))
+    again = await settings.CreatePartner(create("acme", request_id="r-1"))
+    assert first == again
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await settings.CreatePartner(create("acme", request_id="r-2"))
+    assert error_reason(err.value) == "INVALID_REQUEST"
+
+
+async def test_rollback_restores_partners_and_black_lists_in_one_step(
+    settings: Any, database_url: str
+) -> None:
+    base = (await settings.CreatePartner(create("acme"))).revision
+    await settings.AddBlacklistEntries(
+        ss.AddBlacklistEntriesRequest(
+            actor=ADMIN,
+            entries=[
+                ss.BlacklistEntry(number="+7 916 000-00-01"),
+                ss.BlacklistEntry(partner="acme", number="79160000002", note="opt-out"),
+            ],
+        )
+    )
+    await settings.CreatePartner(create("later"))
+    await settings.UpdatePartner(
+        ss.UpdatePartnerRequest(
+            actor=ADMIN,
+            partner=ss.Partner(login="acme"),
+            update_mask=field_mask_pb2.FieldMask(paths=["password"]),
+            password="changed",
+        )
+    )
+    listed = await settings.ListBlacklistEntries(ss.ListBlacklistEntriesRequest(partner="acme"))
+    assert [(e.number, e.note) for e in listed.entries] == [("79160000002", "opt-out")]
+
+    rolled = await settings.RollbackSettings(ss.RollbackSettingsRequest(actor=ADMIN, revision=base))
+    assert rolled.changed_count == 4  # two entries, one partner removed, one password back
+    assert await scalar(database_url, "SELECT count(*) FROM blacklist") == 0
+    assert await scalar(database_url, "SELECT count(*) FROM partners WHERE login = 'later'") == 0
+    stored = await scalar(database_url, "SELECT password_hash FROM partners WHERE login = 'acme'")
+    assert verify_password("s3cret", stored)
+    # The rollback is itself a revision, so it can be rolled back too.
+    undo = await settings.RollbackSettings(
+        ss.RollbackSettingsRequest(actor=ADMIN, revision=rolled.revision - 1)
+    )
+    assert undo.changed_count == 4
+    assert await scalar(database_url, "SELECT count(*) FROM blacklist") == 2
+
+
+async def test_bad_settings_are_refused_with_the_reason(settings: Any) -> None:
+    cases = [
+        (create("bad login!"), "INVALID_REQUEST"),
+        (ss.CreatePartnerRequest(partner=ss.Partner(login="x")), "INVALID_REQUEST"),
+        (
+            ss.UpdatePartnerRequest(
+                partner=ss.Partner(login="x"),
+                update_mask=field_mask_pb2.FieldMask(paths=["login"]),
+            ),
+            "INVALID_REQUEST",
+        ),
+        (
+            ss.AddBlacklistEntriesRequest(entries=[ss.BlacklistEntry(number="12")]),
+            "INVALID_DESTINATION",
+        ),
+        (
+            ss.AddBlacklistEntriesRequest(
+                entries=[ss.BlacklistEntry(partner="ghost", number="79160000001")]
+            ),
+            "NOT_FOUND",
+        ),
+        (ss.RollbackSettingsRequest(revision=999_999), "NOT_FOUND"),
+    ]
+    methods = {
+        ss.CreatePartnerRequest: settings.CreatePartner,
+        ss.UpdatePartnerRequest: settings.UpdatePartner,
+        ss.AddBlacklistEntriesRequest: settings.AddBlacklistEntries,
+        ss.RollbackSettingsRequest: settings.RollbackSettings,
+    }
+    for request, reason in cases:
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await methods[type(request)](request)
+        assert error_reason(err.value) == reason, request
+
+
+async def test_lists_page_through_partners(settings: Any) -> None:
+    for login in ("a1", "a2", "a3"):
+        await settings.CreatePartner(create(login))
+    page = await settings.ListPartners(ss.ListPartnersRequest(page_size=2))
+    rest = await settings.ListPartners(
+        ss.ListPartnersRequest(page_size=2, page_token=page.next_page_token)
+    )
+    assert [p.login for p in page.partners] + [p.login for p in rest.partners] == ["a1", "a2", "a3"]
+    assert rest.next_page_token == ""
