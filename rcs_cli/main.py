@@ -68,6 +68,22 @@ def _seed_demo(args: argparse.Namespace) -> None:
     print("demo partner 'demo' (password 'demo') routed to the SMSC simulator")
 
 
+def _admin_user(args: argparse.Namespace) -> None:
+    import getpass
+    import os
+
+    from rcs_cli.seed import upsert_admin
+    from rcs_runtime.settings import DatabaseSettings
+
+    password = os.environ.get("RCS_ADMIN_PASSWORD") or getpass.getpass(
+        f"password for {args.login}: "
+    )
+    if len(password) < 8:
+        sys.exit("refused: an administrator's password needs at least 8 characters")
+    asyncio.run(upsert_admin(DatabaseSettings().database_url, args.login, password))
+    print(f"administrator {args.login!r} saved")
+
+
 def _run(_: argparse.Namespace) -> None:
     from rcs_cli.embedded import run_embedded
 
@@ -93,6 +109,11 @@ def main(argv: list[str] | None = None) -> None:
     seed.add_argument("--smsc-host", default="127.0.0.1")
     seed.add_argument("--smsc-port", type=int, default=2776)
     seed.set_defaults(func=_seed_demo)
+    admin = sub.add_parser(
+        "admin-user", help="create an administrator or reset a password (RCS_ADMIN_PASSWORD)"
+    )
+    admin.add_argument("login")
+    admin.set_defaults(func=_admin_user)
     sub.add_parser("run", help="a whole installation on embedded PostgreSQL").set_defaults(
         func=_run
     )

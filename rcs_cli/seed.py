@@ -1,9 +1,11 @@
-"""Demo data for the embedded installation: partner demo/demo routed to the SMSC simulator."""
+"""Demo data for the embedded installation: partner demo/demo routed to the SMSC simulator,
+administrator admin/admin; and `rcs admin-user` to manage administrators."""
 
 from __future__ import annotations
 
 import psycopg
 
+from rcs_core.passwords import hash_password
 from rcs_core.storage import partners
 
 
@@ -11,6 +13,11 @@ async def seed_demo(dsn: str, *, smsc_host: str, smsc_port: int) -> None:
     """Idempotent: a second run keeps the data and only refreshes the demo rows."""
     async with await psycopg.AsyncConnection.connect(dsn) as conn, conn.transaction():
         await partners.upsert(conn, "demo", "demo", default_sender="RCS")
+        await conn.execute(
+            "INSERT INTO admins (login, password_hash) VALUES ('admin', %s)"
+            " ON CONFLICT (login) DO NOTHING",
+            (hash_password("admin"),),
+        )
         cur = await conn.execute(
             "INSERT INTO operators (name, mcc, mnc) VALUES ('Demo Mobile', '250', '99')"
             " ON CONFLICT (name) DO UPDATE SET mcc = EXCLUDED.mcc RETURNING id"
@@ -43,4 +50,14 @@ async def seed_demo(dsn: str, *, smsc_host: str, smsc_port: int) -> None:
         )
         await conn.execute(
             "UPDATE settings_revision SET revision = revision + 1, changed_at = now()"
+        )
+
+
+async def upsert_admin(dsn: str, login: str, password: str) -> None:
+    """Create an administrator or reset their password."""
+    async with await psycopg.AsyncConnection.connect(dsn) as conn, conn.transaction():
+        await conn.execute(
+            "INSERT INTO admins (login, password_hash) VALUES (%s, %s)"
+            " ON CONFLICT (login) DO UPDATE SET password_hash = EXCLUDED.password_hash",
+            (login, hash_password(password)),
         )

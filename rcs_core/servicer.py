@@ -335,3 +335,17 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
         return auth_service_pb2.AuthenticatePartnerResponse(
             login=partner.login, default_ttl_seconds=partner.default_ttl_seconds
         )
+
+    async def AuthenticateAdmin(
+        self, request: auth_service_pb2.AuthenticateAdminRequest, context: Ctx
+    ) -> auth_service_pb2.AuthenticateAdminResponse:
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT password_hash FROM admins WHERE login = %s", (request.login,)
+            )
+            row = await cur.fetchone()
+        if row is None:
+            raise RcsError("INVALID_LOGIN", "unknown administrator")
+        if not await asyncio.to_thread(verify_password, request.password, row[0]):
+            raise RcsError("INVALID_PASSWORD", "wrong password for this administrator")
+        return auth_service_pb2.AuthenticateAdminResponse(login=request.login)

@@ -12,6 +12,7 @@ import prometheus_client
 from aiohttp import hdrs, web
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from gateways.rest.admin import Admin, add_admin_routes
 from gateways.rest.auth import PartnerAuth
 from gateways.rest.errors import json_response
 from gateways.rest.observability import MASKED_DEST, PARTNER, observe
@@ -146,4 +147,12 @@ def build_app(settings: RestSettings, channel: grpc.aio.Channel) -> web.Applicat
     app.router.add_get("/healthz", healthz, name="healthz")
     app.router.add_get("/livez", livez, name="livez")
     app.router.add_get("/metrics", metrics, name="metrics")
+    add_admin_routes(
+        app,
+        Admin(
+            channel,
+            cache_seconds=settings.auth_cache_seconds,
+            timeout=settings.rpc_timeout_seconds,
+        ),
+    )
     return app

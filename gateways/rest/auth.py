@@ -30,8 +30,11 @@ class PartnerAuth:
         timeout_seconds: float,
         max_entries: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
+        admins: bool = False,
     ) -> None:
+        """``admins``: check administrators (AuthenticateAdmin) instead of partners."""
         self._stub = stub
+        self._admins = admins
         self._cache_seconds = cache_seconds
         self._timeout = timeout_seconds
         self._max_entries = max_entries
@@ -46,12 +49,20 @@ class PartnerAuth:
         if until is not None and now < until:
             return
         try:
-            await self._stub.AuthenticatePartner(
-                auth_service_pb2.AuthenticatePartnerRequest(
-                    login=login, password=password, remote_ip=remote_ip
-                ),
-                timeout=self._timeout,
-            )
+            if self._admins:
+                await self._stub.AuthenticateAdmin(
+                    auth_service_pb2.AuthenticateAdminRequest(
+                        login=login, password=password, remote_ip=remote_ip
+                    ),
+                    timeout=self._timeout,
+                )
+            else:
+                await self._stub.AuthenticatePartner(
+                    auth_service_pb2.AuthenticatePartnerRequest(
+                        login=login, password=password, remote_ip=remote_ip
+                    ),
+                    timeout=self._timeout,
+                )
         except grpc.aio.AioRpcError as err:
             self._valid_until.pop(key, None)
             raise rcs_error(err) from err

@@ -38,7 +38,20 @@ LATENCY = prometheus_client.Histogram(
 PARTNER = web.RequestKey("partner", str)
 MASKED_DEST = web.RequestKey("masked_dest", str)
 # Routes whose 401 answers carry a Basic challenge.
-BASIC_ROUTES = frozenset({"message_status"})
+BASIC_ROUTES = frozenset(
+    {
+        "message_status",
+        "admin_partners",
+        "admin_create_partner",
+        "admin_partner",
+        "admin_update_partner",
+        "admin_blacklist",
+        "admin_blacklist_add",
+        "admin_blacklist_remove",
+        "admin_revisions",
+        "admin_rollback",
+    }
+)
 QUIET_ROUTES = frozenset({"healthz", "livez", "metrics"})
 _TRACE_HEADERS = ("traceparent", "tracestate")
 

@@ -71,3 +71,55 @@ class AuthenticatePartnerResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___AuthenticatePartnerResponse: _TypeAlias = AuthenticatePartnerResponse  # noqa: Y015
+
+@_typing.final
+class AuthenticateAdminRequest(_message.Message):
+    """AuthenticateAdminRequest carries an administrator's credentials."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOGIN_FIELD_NUMBER: _builtins.int
+    PASSWORD_FIELD_NUMBER: _builtins.int
+    REMOTE_IP_FIELD_NUMBER: _builtins.int
+    login: _builtins.str
+    """Administrator login."""
+    password: _builtins.str
+    """Password in clear; compared with a stored hash and never logged."""
+    remote_ip: _builtins.str
+    """Address the request came from."""
+    def __init__(
+        self,
+        *,
+        login: _builtins.str = ...,
+        password: _builtins.str = ...,
+        remote_ip: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["login", b"login", "password", b"password", "remote_ip", b"remote_ip"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AuthenticateAdminRequest: _TypeAlias = AuthenticateAdminRequest  # noqa: Y015
+
+@_typing.final
+class AuthenticateAdminResponse(_message.Message):
+    """AuthenticateAdminResponse identifies the administrator."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOGIN_FIELD_NUMBER: _builtins.int
+    login: _builtins.str
+    """Administrator login."""
+    def __init__(
+        self,
+        *,
+        login: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["login", b"login"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AuthenticateAdminResponse: _TypeAlias = AuthenticateAdminResponse  # noqa: Y015

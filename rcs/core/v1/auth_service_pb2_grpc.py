@@ -40,6 +40,11 @@ class AuthServiceStub:
                 request_serializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.AuthenticatePartnerRequest.SerializeToString,
                 response_deserializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.AuthenticatePartnerResponse.FromString,
                 _registered_method=True)
+        self.AuthenticateAdmin = channel.unary_unary(
+                '/rcs.core.v1.AuthService/AuthenticateAdmin',
+                request_serializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.AuthenticateAdminRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.AuthenticateAdminResponse.FromString,
+                _registered_method=True)
 
 
 class AuthServiceServicer:
@@ -53,6 +58,13 @@ class AuthServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AuthenticateAdmin(self, request, context):
+        """AuthenticateAdmin checks an administrator's login and password.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuthServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -60,6 +72,11 @@ def add_AuthServiceServicer_to_server(servicer, server):
                     servicer.AuthenticatePartner,
                     request_deserializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.AuthenticatePartnerRequest.FromString,
                     response_serializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.AuthenticatePartnerResponse.SerializeToString,
+            ),
+            'AuthenticateAdmin': grpc.unary_unary_rpc_method_handler(
+                    servicer.AuthenticateAdmin,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.AuthenticateAdminRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.AuthenticateAdminResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -90,6 +107,33 @@ class AuthService:
             '/rcs.core.v1.AuthService/AuthenticatePartner',
             rcs_dot_core_dot_v1_dot_auth__service__pb2.AuthenticatePartnerRequest.SerializeToString,
             rcs_dot_core_dot_v1_dot_auth__service__pb2.AuthenticatePartnerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AuthenticateAdmin(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.AuthService/AuthenticateAdmin',
+            rcs_dot_core_dot_v1_dot_auth__service__pb2.AuthenticateAdminRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_auth__service__pb2.AuthenticateAdminResponse.FromString,
             options,
             channel_credentials,
             insecure,

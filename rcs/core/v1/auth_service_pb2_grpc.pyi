@@ -35,6 +35,8 @@ class AuthServiceStub:
     def __new__(cls, channel: _aio.Channel) -> AuthServiceAsyncStub: ...
     AuthenticatePartner: _grpc.UnaryUnaryMultiCallable[_auth_service_pb2.AuthenticatePartnerRequest, _auth_service_pb2.AuthenticatePartnerResponse]
     """AuthenticatePartner checks a login and password and returns the partner."""
+    AuthenticateAdmin: _grpc.UnaryUnaryMultiCallable[_auth_service_pb2.AuthenticateAdminRequest, _auth_service_pb2.AuthenticateAdminResponse]
+    """AuthenticateAdmin checks an administrator's login and password."""
 
 @_typing.type_check_only
 class AuthServiceAsyncStub(AuthServiceStub):
@@ -43,6 +45,8 @@ class AuthServiceAsyncStub(AuthServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     AuthenticatePartner: _aio.UnaryUnaryMultiCallable[_auth_service_pb2.AuthenticatePartnerRequest, _auth_service_pb2.AuthenticatePartnerResponse]  # type: ignore[assignment]
     """AuthenticatePartner checks a login and password and returns the partner."""
+    AuthenticateAdmin: _aio.UnaryUnaryMultiCallable[_auth_service_pb2.AuthenticateAdminRequest, _auth_service_pb2.AuthenticateAdminResponse]  # type: ignore[assignment]
+    """AuthenticateAdmin checks an administrator's login and password."""
 
 class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
     """AuthService checks partner credentials for the gateways."""
@@ -54,5 +58,13 @@ class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_auth_service_pb2.AuthenticatePartnerResponse, _abc.Awaitable[_auth_service_pb2.AuthenticatePartnerResponse]]:
         """AuthenticatePartner checks a login and password and returns the partner."""
+
+    @_abc_1.abstractmethod
+    def AuthenticateAdmin(
+        self,
+        request: _auth_service_pb2.AuthenticateAdminRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_auth_service_pb2.AuthenticateAdminResponse, _abc.Awaitable[_auth_service_pb2.AuthenticateAdminResponse]]:
+        """AuthenticateAdmin checks an administrator's login and password."""
 
 def add_AuthServiceServicer_to_server(servicer: AuthServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -49,6 +49,12 @@ class FakeAuth(auth_service_pb2_grpc.AuthServiceServicer):
             login=request.login, default_ttl_seconds=3600
         )
 
+    async def AuthenticateAdmin(
+        self, request: auth_service_pb2.AuthenticateAdminRequest, context: Ctx
+    ) -> auth_service_pb2.AuthenticateAdminResponse:
+        """No administrators in these tests (tests/integration/test_admin_api.py has them)."""
+        raise RcsError("INVALID_LOGIN", "unknown administrator")
+
 
 class FakeMessages(message_service_pb2_grpc.MessageServiceServicer):
     """Accepts every submission (or refuses it with ``refuse``); a repeated client_ref

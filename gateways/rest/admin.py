@@ -1,0 +1,193 @@
+"""Admin JSON API (`/api/admin/v1/…`): a thin face on SettingsService.
+
+HTTP Basic auth with an administrator's login (AuthService.AuthenticateAdmin, cached);
+the administrator and their address become the revision's and the audit log's actor.
+Bodies and answers are the SettingsService messages in protobuf's JSON mapping
+(camelCase). ``Idempotency-Key`` becomes the mutation's request_id. Errors use the same
+catalogue and body as the partner API.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+import grpc
+from aiohttp import hdrs, web
+from google.protobuf import field_mask_pb2, json_format
+from google.protobuf.message import Message
+
+from gateways.rest.auth import PartnerAuth
+from gateways.rest.errors import json_response
+from gateways.rest.observability import PARTNER
+from gateways.rest.parsing import parse_basic_auth
+from gateways.rest.rpc import rcs_error
+from rcs.core.v1 import auth_service_pb2_grpc, settings_service_pb2, settings_service_pb2_grpc
+from rcs_runtime.errors import RcsError
+
+ss = settings_service_pb2
+M = TypeVar("M", bound=Message)
+PREFIX = "/api/admin/v1"
+
+
+class Admin:
+    def __init__(self, channel: grpc.aio.Channel, *, cache_seconds: float, timeout: float) -> None:
+        self.settings = settings_service_pb2_grpc.SettingsServiceStub(channel)
+        self.auth = PartnerAuth(
+            auth_service_pb2_grpc.AuthServiceStub(channel),
+            cache_seconds=cache_seconds,
+            timeout_seconds=timeout,
+            admins=True,
+        )
+        self.timeout = timeout
+
+
+ADMIN = web.AppKey("admin", Admin)
+
+
+async def _actor(request: web.Request) -> settings_service_pb2.Actor:
+    login, password = parse_basic_auth(request.headers.get(hdrs.AUTHORIZATION))
+    request[PARTNER] = f"admin:{login}"
+    remote = request.remote or ""
+    await request.app[ADMIN].auth.authenticate(login, password, remote)
+    return ss.Actor(login=login, remote_ip=remote)
+
+
+async def _body(request: web.Request, message: M) -> M:
+    try:
+        doc = json.loads(await request.read() or b"{}")
+        json_format.ParseDict(doc, message)
+    except (ValueError, json_format.ParseError) as exc:
+        raise RcsError("INVALID_REQUEST", f"the body does not fit the API: {exc}") from exc
+    return message
+
+
+def _answer(message: Message, status: int = 200) -> web.Response:
+    return json_response(
+        json_format.MessageToDict(message, always_print_fields_with_no_presence=True),
+        status=status,
+    )
+
+
+async def _call(request: web.Request, method: str, message: Message) -> Message:
+    admin = request.app[ADMIN]
+    try:
+        result: Message = await getattr(admin.settings, method)(message, timeout=admin.timeout)
+    except grpc.aio.AioRpcError as err:
+        raise rcs_error(err) from err
+    return result
+
+
+def _page(request: web.Request) -> dict[str, Any]:
+    try:
+        size = int(request.query.get("pageSize", "0"))
+    except ValueError as exc:
+        raise RcsError("INVALID_REQUEST", "pageSize must be a number") from exc
+    return {"page_size": size, "page_token": request.query.get("pageToken", "")}
+
+
+def _request_id(request: web.Request) -> str:
+    return request.headers.get("Idempotency-Key", "")
+
+
+async def list_partners(request: web.Request) -> web.StreamResponse:
+    await _actor(request)
+    return _answer(await _call(request, "ListPartners", ss.ListPartnersRequest(**_page(request))))
+
+
+async def create_partner(request: web.Request) -> web.StreamResponse:
+    actor = await _actor(request)
+    body = await _body(request, ss.CreatePartnerRequest())
+    body.actor.CopyFrom(actor)
+    body.request_id = _request_id(request)
+    return _answer(await _call(request, "CreatePartner", body), status=201)
+
+
+async def get_partner(request: web.Request) -> web.StreamResponse:
+    await _actor(request)
+    login = request.match_info["login"]
+    return _answer(await _call(request, "GetPartner", ss.GetPartnerRequest(login=login)))
+
+
+async def update_partner(request: web.Request) -> web.StreamResponse:
+    """PATCH: the fields present in the body are the ones changed (plus ``password``)."""
+    actor = await _actor(request)
+    try:
+        doc = json.loads(await request.read() or b"{}")
+    except ValueError as exc:
+        raise RcsError("INVALID_REQUEST", "the body is not JSON") from exc
+    if not isinstance(doc, dict) or not doc:
+        raise RcsError("INVALID_REQUEST", "send the fields to change as a JSON object")
+    password = doc.pop("password", None)
+    partner = ss.Partner(login=request.match_info["login"])
+    try:
+        json_format.ParseDict({**doc, "login": partner.login}, partner)
+    except json_format.ParseError as exc:
+        raise RcsError("INVALID_REQUEST", f"the body does not fit the API: {exc}") from exc
+    mask = field_mask_pb2.FieldMask()
+    mask.FromJsonString(",".join(doc))  # camelCase names → snake_case paths
+    if password is not None:
+        mask.paths.append("password")
+    update = ss.UpdatePartnerRequest(
+        request_id=_request_id(request),
+        actor=actor,
+        partner=partner,
+        update_mask=mask,
+        password=str(password or ""),
+    )
+    return _answer(await _call(request, "UpdatePartner", update))
+
+
+async def list_blacklist(request: web.Request) -> web.StreamResponse:
+    await _actor(request)
+    query = ss.ListBlacklistEntriesRequest(
+        partner=request.query.get("partner", ""), **_page(request)
+    )
+    return _answer(await _call(request, "ListBlacklistEntries", query))
+
+
+async def add_blacklist(request: web.Request) -> web.StreamResponse:
+    actor = await _actor(request)
+    body = await _body(request, ss.AddBlacklistEntriesRequest())
+    body.actor.CopyFrom(actor)
+    body.request_id = _request_id(request)
+    return _answer(await _call(request, "AddBlacklistEntries", body))
+
+
+async def remove_blacklist(request: web.Request) -> web.StreamResponse:
+    actor = await _actor(request)
+    body = await _body(request, ss.RemoveBlacklistEntriesRequest())
+    body.actor.CopyFrom(actor)
+    body.request_id = _request_id(request)
+    return _answer(await _call(request, "RemoveBlacklistEntries", body))
+
+
+async def list_revisions(request: web.Request) -> web.StreamResponse:
+    await _actor(request)
+    return _answer(await _call(request, "ListRevisions", ss.ListRevisionsRequest(**_page(request))))
+
+
+async def rollback(request: web.Request) -> web.StreamResponse:
+    actor = await _actor(request)
+    try:
+        revision = int(request.match_info["revision"])
+    except ValueError as exc:
+        raise RcsError("NOT_FOUND", "revisions are numbers") from exc
+    body = ss.RollbackSettingsRequest(
+        request_id=_request_id(request), actor=actor, revision=revision
+    )
+    return _answer(await _call(request, "RollbackSettings", body))
+
+
+def add_admin_routes(app: web.Application, admin: Admin) -> None:
+    app[ADMIN] = admin
+    r = app.router
+    r.add_get(f"{PREFIX}/partners", list_partners, name="admin_partners")
+    r.add_post(f"{PREFIX}/partners", create_partner, name="admin_create_partner")
+    r.add_get(f"{PREFIX}/partners/{{login}}", get_partner, name="admin_partner")
+    r.add_patch(f"{PREFIX}/partners/{{login}}", update_partner, name="admin_update_partner")
+    r.add_get(f"{PREFIX}/blacklist", list_blacklist, name="admin_blacklist")
+    r.add_post(f"{PREFIX}/blacklist", add_blacklist, name="admin_blacklist_add")
+    r.add_post(f"{PREFIX}/blacklist:remove", remove_blacklist, name="admin_blacklist_remove")
+    r.add_get(f"{PREFIX}/revisions", list_revisions, name="admin_revisions")
+    r.add_post(f"{PREFIX}/revisions/{{revision}}:rollback", rollback, name="admin_rollback")
