@@ -149,6 +149,8 @@ Send an SMS (demo partner, routed to the built-in SMSC simulator):
 Then its status and history (use the mtNum from the answer):
 
   curl -s -u demo:demo http://127.0.0.1:{s.rest_port}/api/v6/messages/<mtNum>
+
+Settings (administrator admin/admin): http://127.0.0.1:{s.rest_port}/api/admin/v1/partners
 """,
             flush=True,
         )
