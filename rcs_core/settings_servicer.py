@@ -45,6 +45,10 @@ def _partner_out(state: dict[str, Any]) -> ss.Partner:
     )
 
 
+def _interface_out(state: dict[str, Any]) -> ss.Interface:
+    return ss.Interface(**{k: v for k, v in state.items() if k != "password"})
+
+
 def _check_partner(p: ss.Partner) -> None:
     if not _LOGIN.fullmatch(p.login):
         raise RcsError("INVALID_REQUEST", "login: 1-64 of A-Z a-z 0-9 _ . @ -", field="login")
@@ -74,8 +78,9 @@ def _token(value: str) -> str:
 def _redacted(changes: Any) -> str:
     for c in changes:
         for side in ("before", "after"):
-            if c[side] and "password_hash" in c[side]:
-                c[side]["password_hash"] = "<redacted>"  # noqa: S105 (a mask, not a password)
+            for secret in ("password_hash", "password"):
+                if c[side] and secret in c[side]:
+                    c[side][secret] = "<redacted>"
     return json.dumps(changes, ensure_ascii=False)
 
 
@@ -267,6 +272,138 @@ class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
         return ss.ListBlacklistEntriesResponse(
             entries=entries, next_page_token=_token(rows[size - 1][0]) if len(rows) > size else ""
         )
+
+    async def PutOperator(
+        self, request: ss.PutOperatorRequest, context: Ctx
+    ) -> ss.PutOperatorResponse:
+        o = request.operator
+        if not o.name or len(o.name) > 128:
+            raise RcsError("INVALID_REQUEST", "operator name: 1-128 characters", field="name")
+        if len(set(o.interface_ids)) != len(o.interface_ids):
+            raise RcsError("INVALID_REQUEST", "an interface is named twice", field="interface_ids")
+
+        async def work(conn: Any) -> ss.PutOperatorResponse:
+            for interface_id in o.interface_ids:
+                if await store.interface_state(conn, interface_id) is None:
+                    raise RcsError(
+                        "INVALID_REQUEST",
+                        f"unknown interface {interface_id!r}: create it first",
+                        field="interface_ids",
+                    )
+            before = await store.operator_state(conn, o.name)
+            after: dict[str, Any] = {
+                "name": o.name,
+                "mcc": o.mcc,
+                "mnc": o.mnc,
+                "interface_ids": list(o.interface_ids),
+            }
+            revision = 0
+            if before != after:
+                await store.put_operator(conn, o.name, after)
+                revision = await store.commit_revision(
+                    conn,
+                    actor=request.actor.login,
+                    remote_ip=request.actor.remote_ip,
+                    summary=f"put operator {o.name}",
+                    changes=[Change("operator", o.name, before, after)],
+                )
+            return ss.PutOperatorResponse(operator=ss.Operator(**after), revision=revision)
+
+        return await self._mutate(request, ss.PutOperatorResponse, work)
+
+    async def ListOperators(
+        self, request: ss.ListOperatorsRequest, context: Ctx
+    ) -> ss.ListOperatorsResponse:
+        async with self._pool.connection() as conn:
+            cur = await conn.execute("SELECT name FROM operators ORDER BY name")
+            names = [row[0] for row in await cur.fetchall()]
+            states = [await store.operator_state(conn, n) for n in names]
+        return ss.ListOperatorsResponse(operators=[ss.Operator(**st) for st in states if st])
+
+    async def PutInterface(
+        self, request: ss.PutInterfaceRequest, context: Ctx
+    ) -> ss.PutInterfaceResponse:
+        i = request.interface
+        if not re.fullmatch(r"[a-z0-9_.-]{1,64}", i.id):
+            raise RcsError("INVALID_REQUEST", "interface id: 1-64 of a-z 0-9 _ . -", field="id")
+        if not i.host or not 1 <= i.port <= 65535:
+            raise RcsError("INVALID_REQUEST", "host and a port 1-65535 are required")
+        if not i.system_id or len(i.system_id) > 15 or len(i.password) > 8:
+            raise RcsError(
+                "INVALID_REQUEST", "system_id is 1-15 characters and password at most 8 (SMPP)"
+            )
+        window = i.window_size or 10
+        if not 1 <= window <= 1000 or i.throughput_per_second < 0:
+            raise RcsError("INVALID_REQUEST", "window_size 1-1000, throughput_per_second >= 0")
+
+        async def work(conn: Any) -> ss.PutInterfaceResponse:
+            before = await store.interface_state(conn, i.id)
+            if before is None and not i.password:
+                raise RcsError("INVALID_REQUEST", "a new interface needs its bind password")
+            after = {
+                "id": i.id,
+                "host": i.host,
+                "port": i.port,
+                "system_id": i.system_id,
+                "password": i.password or (before or {}).get("password", ""),
+                "system_type": i.system_type,
+                "window_size": window,
+                "throughput_per_second": i.throughput_per_second,
+                "enabled": i.enabled,
+            }
+            revision = 0
+            if before != after:
+                await store.put_interface(conn, i.id, after)
+                revision = await store.commit_revision(
+                    conn,
+                    actor=request.actor.login,
+                    remote_ip=request.actor.remote_ip,
+                    summary=f"put interface {i.id}",
+                    changes=[Change("interface", i.id, before, after)],
+                )
+            return ss.PutInterfaceResponse(interface=_interface_out(after), revision=revision)
+
+        return await self._mutate(request, ss.PutInterfaceResponse, work)
+
+    async def DeleteInterface(
+        self, request: ss.DeleteInterfaceRequest, context: Ctx
+    ) -> ss.DeleteInterfaceResponse:
+        async def work(conn: Any) -> ss.DeleteInterfaceResponse:
+            before = await store.interface_state(conn, request.id)
+            if before is None:
+                raise RcsError("NOT_FOUND", f"no interface {request.id!r}")
+            cur = await conn.execute(
+                "SELECT o.name FROM operator_routes r JOIN operators o ON o.id = r.operator_id"
+                " WHERE r.interface_id = %s ORDER BY o.name",
+                (request.id,),
+            )
+            users = [row[0] for row in await cur.fetchall()]
+            if users:
+                raise RcsError(
+                    "INVALID_REQUEST",
+                    f"interface {request.id!r} is routed to by {', '.join(users)}: "
+                    "take it out of their routes first",
+                )
+            await store.put_interface(conn, request.id, None)
+            revision = await store.commit_revision(
+                conn,
+                actor=request.actor.login,
+                remote_ip=request.actor.remote_ip,
+                summary=f"delete interface {request.id}",
+                changes=[Change("interface", request.id, before, None)],
+            )
+            return ss.DeleteInterfaceResponse(revision=revision)
+
+        return await self._mutate(request, ss.DeleteInterfaceResponse, work)
+
+    async def ListInterfaces(
+        self, request: ss.ListInterfacesRequest, context: Ctx
+    ) -> ss.ListInterfacesResponse:
+        async with self._pool.connection() as conn:
+            cur = await conn.execute("SELECT id FROM interfaces ORDER BY id")
+            ids = [row[0] for row in await cur.fetchall()]
+            states = [await store.interface_state(conn, i) for i in ids]
+        return ss.ListInterfacesResponse(interfaces=[_interface_out(st) for st in states if st])
 
     async def ListRevisions(
         self, request: ss.ListRevisionsRequest, context: Ctx

@@ -162,6 +162,40 @@ async def remove_blacklist(request: web.Request) -> web.StreamResponse:
     return _answer(await _call(request, "RemoveBlacklistEntries", body))
 
 
+async def list_operators(request: web.Request) -> web.StreamResponse:
+    await _actor(request)
+    return _answer(await _call(request, "ListOperators", ss.ListOperatorsRequest()))
+
+
+async def put_operator(request: web.Request) -> web.StreamResponse:
+    actor = await _actor(request)
+    operator = await _body(request, ss.Operator())
+    operator.name = request.match_info["name"]
+    body = ss.PutOperatorRequest(request_id=_request_id(request), actor=actor, operator=operator)
+    return _answer(await _call(request, "PutOperator", body))
+
+
+async def list_interfaces(request: web.Request) -> web.StreamResponse:
+    await _actor(request)
+    return _answer(await _call(request, "ListInterfaces", ss.ListInterfacesRequest()))
+
+
+async def put_interface(request: web.Request) -> web.StreamResponse:
+    actor = await _actor(request)
+    interface = await _body(request, ss.Interface())
+    interface.id = request.match_info["id"]
+    body = ss.PutInterfaceRequest(request_id=_request_id(request), actor=actor, interface=interface)
+    return _answer(await _call(request, "PutInterface", body))
+
+
+async def delete_interface(request: web.Request) -> web.StreamResponse:
+    actor = await _actor(request)
+    body = ss.DeleteInterfaceRequest(
+        request_id=_request_id(request), actor=actor, id=request.match_info["id"]
+    )
+    return _answer(await _call(request, "DeleteInterface", body))
+
+
 async def list_revisions(request: web.Request) -> web.StreamResponse:
     await _actor(request)
     return _answer(await _call(request, "ListRevisions", ss.ListRevisionsRequest(**_page(request))))
@@ -189,5 +223,10 @@ def add_admin_routes(app: web.Application, admin: Admin) -> None:
     r.add_get(f"{PREFIX}/blacklist", list_blacklist, name="admin_blacklist")
     r.add_post(f"{PREFIX}/blacklist", add_blacklist, name="admin_blacklist_add")
     r.add_post(f"{PREFIX}/blacklist:remove", remove_blacklist, name="admin_blacklist_remove")
+    r.add_get(f"{PREFIX}/operators", list_operators, name="admin_operators")
+    r.add_put(f"{PREFIX}/operators/{{name}}", put_operator, name="admin_put_operator")
+    r.add_get(f"{PREFIX}/interfaces", list_interfaces, name="admin_interfaces")
+    r.add_put(f"{PREFIX}/interfaces/{{id}}", put_interface, name="admin_put_interface")
+    r.add_delete(f"{PREFIX}/interfaces/{{id}}", delete_interface, name="admin_delete_interface")
     r.add_get(f"{PREFIX}/revisions", list_revisions, name="admin_revisions")
     r.add_post(f"{PREFIX}/revisions/{{revision}}:rollback", rollback, name="admin_rollback")

@@ -50,6 +50,11 @@ BASIC_ROUTES = frozenset(
         "admin_blacklist_remove",
         "admin_revisions",
         "admin_rollback",
+        "admin_operators",
+        "admin_put_operator",
+        "admin_interfaces",
+        "admin_put_interface",
+        "admin_delete_interface",
     }
 )
 QUIET_ROUTES = frozenset({"healthz", "livez", "metrics"})

@@ -150,9 +150,83 @@ async def put_blacklist(conn: psycopg.AsyncConnection, key: str, state: State) -
     )
 
 
+async def operator_state(conn: psycopg.AsyncConnection, name: str) -> State:
+    cur = await conn.execute(
+        "SELECT o.name, o.mcc, o.mnc, coalesce(array_agg(r.interface_id ORDER BY r.priority,"
+        " r.interface_id) FILTER (WHERE r.interface_id IS NOT NULL), '{}')"
+        " FROM operators o LEFT JOIN operator_routes r ON r.operator_id = o.id"
+        " WHERE o.name = %s GROUP BY o.id",
+        (name,),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    return {"name": row[0], "mcc": row[1], "mnc": row[2], "interface_ids": list(row[3])}
+
+
+async def put_operator(conn: psycopg.AsyncConnection, name: str, state: State) -> None:
+    if state is None:
+        await conn.execute("DELETE FROM operators WHERE name = %s", (name,))
+        return
+    cur = await conn.execute(
+        "INSERT INTO operators (name, mcc, mnc) VALUES (%s, %s, %s) ON CONFLICT (name)"
+        " DO UPDATE SET mcc = EXCLUDED.mcc, mnc = EXCLUDED.mnc RETURNING id",
+        (name, state["mcc"], state["mnc"]),
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    await conn.execute("DELETE FROM operator_routes WHERE operator_id = %s", (row[0],))
+    await conn.execute(
+        "INSERT INTO operator_routes (operator_id, interface_id, priority)"
+        " SELECT %s, i, n FROM unnest(%s::text[]) WITH ORDINALITY AS t(i, n)",
+        (row[0], state["interface_ids"]),
+    )
+
+
+_INTERFACE_FIELDS = (
+    "id",
+    "host",
+    "port",
+    "system_id",
+    "password",
+    "system_type",
+    "window_size",
+    "throughput_per_second",
+    "enabled",
+)
+
+
+async def interface_state(conn: psycopg.AsyncConnection, interface_id: str) -> State:
+    cur = await conn.execute(
+        f"SELECT {', '.join(_INTERFACE_FIELDS)} FROM interfaces WHERE id = %s",  # noqa: S608
+        (interface_id,),
+    )
+    row = await cur.fetchone()
+    return dict(zip(_INTERFACE_FIELDS, row, strict=True)) if row else None
+
+
+async def put_interface(conn: psycopg.AsyncConnection, interface_id: str, state: State) -> None:
+    if state is None:
+        await conn.execute("DELETE FROM interfaces WHERE id = %s", (interface_id,))
+        return
+    await conn.execute(
+        "INSERT INTO interfaces (id, host, port, system_id, password, system_type, window_size,"
+        " throughput_per_second, enabled) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (id) DO UPDATE SET host = EXCLUDED.host, port = EXCLUDED.port,"
+        " system_id = EXCLUDED.system_id, password = EXCLUDED.password,"
+        " system_type = EXCLUDED.system_type, window_size = EXCLUDED.window_size,"
+        " throughput_per_second = EXCLUDED.throughput_per_second, enabled = EXCLUDED.enabled",
+        tuple(state[f] for f in _INTERFACE_FIELDS),
+    )
+
+
 async def _current(conn: psycopg.AsyncConnection, entity: str, key: str) -> State:
     if entity == "partner":
         return await partner_state(conn, key)
+    if entity == "operator":
+        return await operator_state(conn, key)
+    if entity == "interface":
+        return await interface_state(conn, key)
     partner, _, number = key.rpartition(":")
     return await blacklist_state(conn, partner, number)
 
@@ -160,7 +234,11 @@ async def _current(conn: psycopg.AsyncConnection, entity: str, key: str) -> Stat
 _PUT: dict[str, Callable[[psycopg.AsyncConnection, str, State], Awaitable[None]]] = {
     "partner": put_partner,
     "blacklist": put_blacklist,
+    "operator": put_operator,
+    "interface": put_interface,
 }
+# Restore order: what others refer to comes back first and goes away last.
+_DEPENDENCY_RANK = {"interface": 0, "partner": 0, "operator": 1, "blacklist": 2}
 
 
 async def restore(conn: psycopg.AsyncConnection, revision: int) -> list[Change]:
@@ -174,8 +252,13 @@ async def restore(conn: psycopg.AsyncConnection, revision: int) -> list[Change]:
     for (changes,) in await cur.fetchall():
         for c in changes:
             target.setdefault((c["entity"], c["key"]), c["before"])  # first change after
-    # Partners first when they come back (black list rows refer to them), last when they go.
-    order = sorted(target.items(), key=lambda kv: (kv[0][0] != "partner") == (kv[1] is not None))
+
+    def rank(item: tuple[tuple[str, str], State]) -> int:
+        (entity, _), state = item
+        r = _DEPENDENCY_RANK[entity]
+        return r if state is not None else 10 - r  # removals after every put, dependents first
+
+    order = sorted(target.items(), key=rank)
     made: list[Change] = []
     for (entity, key), state in order:
         current = await _current(conn, entity, key)

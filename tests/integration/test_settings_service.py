@@ -183,3 +183,68 @@ async def test_lists_page_through_partners(settings: Any) -> None:
     )
     assert [p.login for p in page.partners] + [p.login for p in rest.partners] == ["a1", "a2", "a3"]
     assert rest.next_page_token == ""
+
+
+def iface(id_: str, port: int = 2775, password: str = "pw") -> ss.PutInterfaceRequest:
+    return ss.PutInterfaceRequest(
+        actor=ADMIN,
+        interface=ss.Interface(
+            id=id_,
+            host="smsc.example",
+            port=port,
+            system_id="rcs",
+            password=password,
+            enabled=True,
+        ),
+    )
+
+
+async def test_operators_route_only_to_existing_interfaces(
+    settings: Any, database_url: str
+) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await settings.PutOperator(
+            ss.PutOperatorRequest(
+                actor=ADMIN, operator=ss.Operator(name="MegaOp", interface_ids=["nope"])
+            )
+        )
+    assert error_reason(err.value) == "INVALID_REQUEST"
+    assert await scalar(database_url, "SELECT count(*) FROM operators WHERE name = 'MegaOp'") == 0
+
+    await settings.PutInterface(iface("mega-1"))
+    await settings.PutInterface(iface("mega-2"))
+    put = await settings.PutOperator(
+        ss.PutOperatorRequest(
+            actor=ADMIN,
+            operator=ss.Operator(name="MegaOp", mcc="250", interface_ids=["mega-2", "mega-1"]),
+        )
+    )
+    assert list(put.operator.interface_ids) == ["mega-2", "mega-1"]
+    listed = await settings.ListInterfaces(ss.ListInterfacesRequest())
+    assert [i.id for i in listed.interfaces] == ["mega-1", "mega-2"]
+    assert all(i.password == "" for i in listed.interfaces)  # write-only
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await settings.DeleteInterface(ss.DeleteInterfaceRequest(actor=ADMIN, id="mega-1"))
+    assert "MegaOp" in (err.value.details() or "")
+
+
+async def test_rollback_restores_interfaces_and_routes(settings: Any, database_url: str) -> None:
+    await settings.PutInterface(iface("a"))
+    base = (
+        await settings.PutOperator(
+            ss.PutOperatorRequest(actor=ADMIN, operator=ss.Operator(name="Op", interface_ids=["a"]))
+        )
+    ).revision
+    await settings.PutInterface(iface("b", port=2776))
+    await settings.PutOperator(
+        ss.PutOperatorRequest(actor=ADMIN, operator=ss.Operator(name="Op", interface_ids=["b"]))
+    )
+    await settings.PutInterface(iface("a", port=9999, password=""))  # password kept
+    await settings.RollbackSettings(ss.RollbackSettingsRequest(actor=ADMIN, revision=base))
+    ops = await settings.ListOperators(ss.ListOperatorsRequest())
+    assert [(o.name, list(o.interface_ids)) for o in ops.operators] == [("Op", ["a"])]
+    assert await scalar(database_url, "SELECT port FROM interfaces WHERE id = 'a'") == 2775
+    assert await scalar(database_url, "SELECT password FROM interfaces WHERE id = 'a'") == "pw"
+    assert await scalar(database_url, "SELECT count(*) FROM interfaces WHERE id = 'b'") == 0
+    revisions = await settings.ListRevisions(ss.ListRevisionsRequest(page_size=1))
+    assert "pw" not in revisions.revisions[0].changes_json

@@ -689,3 +689,353 @@ class RollbackSettingsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RollbackSettingsResponse: _TypeAlias = RollbackSettingsResponse  # noqa: Y015
+
+@_typing.final
+class Operator(_message.Message):
+    """Operator is a mobile network and the interfaces its traffic goes through."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    MCC_FIELD_NUMBER: _builtins.int
+    MNC_FIELD_NUMBER: _builtins.int
+    INTERFACE_IDS_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Unique name; the operator's key."""
+    mcc: _builtins.str
+    """Mobile country code."""
+    mnc: _builtins.str
+    """Mobile network code."""
+    @_builtins.property
+    def interface_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Interfaces in order of preference; traffic takes the first enabled one."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        mcc: _builtins.str = ...,
+        mnc: _builtins.str = ...,
+        interface_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["interface_ids", b"interface_ids", "mcc", b"mcc", "mnc", b"mnc", "name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Operator: _TypeAlias = Operator  # noqa: Y015
+
+@_typing.final
+class PutOperatorRequest(_message.Message):
+    """PutOperatorRequest creates or replaces an operator."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    OPERATOR_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key."""
+    @_builtins.property
+    def actor(self) -> Global___Actor:
+        """Who makes the change."""
+
+    @_builtins.property
+    def operator(self) -> Global___Operator:
+        """The operator; every interface it names must exist."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        actor: Global___Actor | None = ...,
+        operator: Global___Operator | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "operator", b"operator"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "operator", b"operator", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PutOperatorRequest: _TypeAlias = PutOperatorRequest  # noqa: Y015
+
+@_typing.final
+class PutOperatorResponse(_message.Message):
+    """PutOperatorResponse is the stored operator."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OPERATOR_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    revision: _builtins.int
+    """Settings revision the change created; 0 when nothing changed."""
+    @_builtins.property
+    def operator(self) -> Global___Operator:
+        """The operator as stored."""
+
+    def __init__(
+        self,
+        *,
+        operator: Global___Operator | None = ...,
+        revision: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["operator", b"operator"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["operator", b"operator", "revision", b"revision"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PutOperatorResponse: _TypeAlias = PutOperatorResponse  # noqa: Y015
+
+@_typing.final
+class ListOperatorsRequest(_message.Message):
+    """ListOperatorsRequest asks for every operator."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListOperatorsRequest: _TypeAlias = ListOperatorsRequest  # noqa: Y015
+
+@_typing.final
+class ListOperatorsResponse(_message.Message):
+    """ListOperatorsResponse carries the operators."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OPERATORS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def operators(self) -> _containers.RepeatedCompositeFieldContainer[Global___Operator]:
+        """Operators ordered by name."""
+
+    def __init__(
+        self,
+        *,
+        operators: _abc.Iterable[Global___Operator] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["operators", b"operators"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListOperatorsResponse: _TypeAlias = ListOperatorsResponse  # noqa: Y015
+
+@_typing.final
+class Interface(_message.Message):
+    """Interface is one SMPP bind to an operator's SMSC."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    HOST_FIELD_NUMBER: _builtins.int
+    PORT_FIELD_NUMBER: _builtins.int
+    SYSTEM_ID_FIELD_NUMBER: _builtins.int
+    PASSWORD_FIELD_NUMBER: _builtins.int
+    SYSTEM_TYPE_FIELD_NUMBER: _builtins.int
+    WINDOW_SIZE_FIELD_NUMBER: _builtins.int
+    THROUGHPUT_PER_SECOND_FIELD_NUMBER: _builtins.int
+    ENABLED_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """Key: 1-64 of a-z 0-9 _ . -."""
+    host: _builtins.str
+    """SMSC host."""
+    port: _builtins.int
+    """SMSC port."""
+    system_id: _builtins.str
+    """system_id to bind with."""
+    password: _builtins.str
+    """Password to bind with; write-only (never returned)."""
+    system_type: _builtins.str
+    """system_type to bind with."""
+    window_size: _builtins.int
+    """Outstanding submits allowed (window), 1 to 1000."""
+    throughput_per_second: _builtins.int
+    """Submits per second; 0 = unlimited."""
+    enabled: _builtins.bool
+    """Whether the connector keeps the bind up and routing may use it."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        host: _builtins.str = ...,
+        port: _builtins.int = ...,
+        system_id: _builtins.str = ...,
+        password: _builtins.str = ...,
+        system_type: _builtins.str = ...,
+        window_size: _builtins.int = ...,
+        throughput_per_second: _builtins.int = ...,
+        enabled: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["enabled", b"enabled", "host", b"host", "id", b"id", "password", b"password", "port", b"port", "system_id", b"system_id", "system_type", b"system_type", "throughput_per_second", b"throughput_per_second", "window_size", b"window_size"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Interface: _TypeAlias = Interface  # noqa: Y015
+
+@_typing.final
+class PutInterfaceRequest(_message.Message):
+    """PutInterfaceRequest creates or replaces an interface."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    INTERFACE_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key."""
+    @_builtins.property
+    def actor(self) -> Global___Actor:
+        """Who makes the change."""
+
+    @_builtins.property
+    def interface(self) -> Global___Interface:
+        """The interface; an empty password keeps the stored one."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        actor: Global___Actor | None = ...,
+        interface: Global___Interface | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "interface", b"interface"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "interface", b"interface", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PutInterfaceRequest: _TypeAlias = PutInterfaceRequest  # noqa: Y015
+
+@_typing.final
+class PutInterfaceResponse(_message.Message):
+    """PutInterfaceResponse is the stored interface."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INTERFACE_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    revision: _builtins.int
+    """Settings revision the change created; 0 when nothing changed."""
+    @_builtins.property
+    def interface(self) -> Global___Interface:
+        """The interface as stored, without its password."""
+
+    def __init__(
+        self,
+        *,
+        interface: Global___Interface | None = ...,
+        revision: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["interface", b"interface"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["interface", b"interface", "revision", b"revision"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PutInterfaceResponse: _TypeAlias = PutInterfaceResponse  # noqa: Y015
+
+@_typing.final
+class DeleteInterfaceRequest(_message.Message):
+    """DeleteInterfaceRequest names an interface to remove."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    ID_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key."""
+    id: _builtins.str
+    """Interface id."""
+    @_builtins.property
+    def actor(self) -> Global___Actor:
+        """Who makes the change."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        actor: Global___Actor | None = ...,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "id", b"id", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteInterfaceRequest: _TypeAlias = DeleteInterfaceRequest  # noqa: Y015
+
+@_typing.final
+class DeleteInterfaceResponse(_message.Message):
+    """DeleteInterfaceResponse says what the removal created."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REVISION_FIELD_NUMBER: _builtins.int
+    revision: _builtins.int
+    """Settings revision the change created."""
+    def __init__(
+        self,
+        *,
+        revision: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["revision", b"revision"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteInterfaceResponse: _TypeAlias = DeleteInterfaceResponse  # noqa: Y015
+
+@_typing.final
+class ListInterfacesRequest(_message.Message):
+    """ListInterfacesRequest asks for every interface."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListInterfacesRequest: _TypeAlias = ListInterfacesRequest  # noqa: Y015
+
+@_typing.final
+class ListInterfacesResponse(_message.Message):
+    """ListInterfacesResponse carries the interfaces."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INTERFACES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def interfaces(self) -> _containers.RepeatedCompositeFieldContainer[Global___Interface]:
+        """Interfaces ordered by id, without passwords."""
+
+    def __init__(
+        self,
+        *,
+        interfaces: _abc.Iterable[Global___Interface] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["interfaces", b"interfaces"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListInterfacesResponse: _TypeAlias = ListInterfacesResponse  # noqa: Y015

@@ -72,6 +72,31 @@ class SettingsServiceStub:
                 request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListBlacklistEntriesRequest.SerializeToString,
                 response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListBlacklistEntriesResponse.FromString,
                 _registered_method=True)
+        self.PutOperator = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/PutOperator',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutOperatorRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutOperatorResponse.FromString,
+                _registered_method=True)
+        self.ListOperators = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/ListOperators',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListOperatorsRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListOperatorsResponse.FromString,
+                _registered_method=True)
+        self.PutInterface = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/PutInterface',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutInterfaceRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutInterfaceResponse.FromString,
+                _registered_method=True)
+        self.DeleteInterface = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/DeleteInterface',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteInterfaceRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteInterfaceResponse.FromString,
+                _registered_method=True)
+        self.ListInterfaces = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/ListInterfaces',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListInterfacesRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListInterfacesResponse.FromString,
+                _registered_method=True)
         self.ListRevisions = channel.unary_unary(
                 '/rcs.core.v1.SettingsService/ListRevisions',
                 request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListRevisionsRequest.SerializeToString,
@@ -139,6 +164,41 @@ class SettingsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PutOperator(self, request, context):
+        """PutOperator creates or replaces an operator (mobile network).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListOperators(self, request, context):
+        """ListOperators returns every operator with its routes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutInterface(self, request, context):
+        """PutInterface creates or replaces an interface (an SMPP bind to an operator).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteInterface(self, request, context):
+        """DeleteInterface removes an interface that no operator routes to.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListInterfaces(self, request, context):
+        """ListInterfaces returns every interface (passwords are not returned).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListRevisions(self, request, context):
         """ListRevisions pages through settings revisions, newest first.
         """
@@ -190,6 +250,31 @@ def add_SettingsServiceServicer_to_server(servicer, server):
                     servicer.ListBlacklistEntries,
                     request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListBlacklistEntriesRequest.FromString,
                     response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListBlacklistEntriesResponse.SerializeToString,
+            ),
+            'PutOperator': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutOperator,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutOperatorRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutOperatorResponse.SerializeToString,
+            ),
+            'ListOperators': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListOperators,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListOperatorsRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListOperatorsResponse.SerializeToString,
+            ),
+            'PutInterface': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutInterface,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutInterfaceRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutInterfaceResponse.SerializeToString,
+            ),
+            'DeleteInterface': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteInterface,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteInterfaceRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteInterfaceResponse.SerializeToString,
+            ),
+            'ListInterfaces': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListInterfaces,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListInterfacesRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListInterfacesResponse.SerializeToString,
             ),
             'ListRevisions': grpc.unary_unary_rpc_method_handler(
                     servicer.ListRevisions,
@@ -394,6 +479,141 @@ class SettingsService:
             '/rcs.core.v1.SettingsService/ListBlacklistEntries',
             rcs_dot_core_dot_v1_dot_settings__service__pb2.ListBlacklistEntriesRequest.SerializeToString,
             rcs_dot_core_dot_v1_dot_settings__service__pb2.ListBlacklistEntriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutOperator(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/PutOperator',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.PutOperatorRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.PutOperatorResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListOperators(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/ListOperators',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.ListOperatorsRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.ListOperatorsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutInterface(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/PutInterface',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.PutInterfaceRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.PutInterfaceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteInterface(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/DeleteInterface',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteInterfaceRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteInterfaceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListInterfaces(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/ListInterfaces',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.ListInterfacesRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.ListInterfacesResponse.FromString,
             options,
             channel_credentials,
             insecure,

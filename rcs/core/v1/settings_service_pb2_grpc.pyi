@@ -50,6 +50,16 @@ class SettingsServiceStub:
     """RemoveBlacklistEntries takes numbers off a black list."""
     ListBlacklistEntries: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.ListBlacklistEntriesRequest, _settings_service_pb2.ListBlacklistEntriesResponse]
     """ListBlacklistEntries pages through one black list by number."""
+    PutOperator: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.PutOperatorRequest, _settings_service_pb2.PutOperatorResponse]
+    """PutOperator creates or replaces an operator (mobile network)."""
+    ListOperators: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.ListOperatorsRequest, _settings_service_pb2.ListOperatorsResponse]
+    """ListOperators returns every operator with its routes."""
+    PutInterface: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.PutInterfaceRequest, _settings_service_pb2.PutInterfaceResponse]
+    """PutInterface creates or replaces an interface (an SMPP bind to an operator)."""
+    DeleteInterface: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.DeleteInterfaceRequest, _settings_service_pb2.DeleteInterfaceResponse]
+    """DeleteInterface removes an interface that no operator routes to."""
+    ListInterfaces: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.ListInterfacesRequest, _settings_service_pb2.ListInterfacesResponse]
+    """ListInterfaces returns every interface (passwords are not returned)."""
     ListRevisions: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.ListRevisionsRequest, _settings_service_pb2.ListRevisionsResponse]
     """ListRevisions pages through settings revisions, newest first."""
     RollbackSettings: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.RollbackSettingsRequest, _settings_service_pb2.RollbackSettingsResponse]
@@ -77,6 +87,16 @@ class SettingsServiceAsyncStub(SettingsServiceStub):
     """RemoveBlacklistEntries takes numbers off a black list."""
     ListBlacklistEntries: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.ListBlacklistEntriesRequest, _settings_service_pb2.ListBlacklistEntriesResponse]  # type: ignore[assignment]
     """ListBlacklistEntries pages through one black list by number."""
+    PutOperator: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.PutOperatorRequest, _settings_service_pb2.PutOperatorResponse]  # type: ignore[assignment]
+    """PutOperator creates or replaces an operator (mobile network)."""
+    ListOperators: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.ListOperatorsRequest, _settings_service_pb2.ListOperatorsResponse]  # type: ignore[assignment]
+    """ListOperators returns every operator with its routes."""
+    PutInterface: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.PutInterfaceRequest, _settings_service_pb2.PutInterfaceResponse]  # type: ignore[assignment]
+    """PutInterface creates or replaces an interface (an SMPP bind to an operator)."""
+    DeleteInterface: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.DeleteInterfaceRequest, _settings_service_pb2.DeleteInterfaceResponse]  # type: ignore[assignment]
+    """DeleteInterface removes an interface that no operator routes to."""
+    ListInterfaces: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.ListInterfacesRequest, _settings_service_pb2.ListInterfacesResponse]  # type: ignore[assignment]
+    """ListInterfaces returns every interface (passwords are not returned)."""
     ListRevisions: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.ListRevisionsRequest, _settings_service_pb2.ListRevisionsResponse]  # type: ignore[assignment]
     """ListRevisions pages through settings revisions, newest first."""
     RollbackSettings: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.RollbackSettingsRequest, _settings_service_pb2.RollbackSettingsResponse]  # type: ignore[assignment]
@@ -143,6 +163,46 @@ class SettingsServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_settings_service_pb2.ListBlacklistEntriesResponse, _abc.Awaitable[_settings_service_pb2.ListBlacklistEntriesResponse]]:
         """ListBlacklistEntries pages through one black list by number."""
+
+    @_abc_1.abstractmethod
+    def PutOperator(
+        self,
+        request: _settings_service_pb2.PutOperatorRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.PutOperatorResponse, _abc.Awaitable[_settings_service_pb2.PutOperatorResponse]]:
+        """PutOperator creates or replaces an operator (mobile network)."""
+
+    @_abc_1.abstractmethod
+    def ListOperators(
+        self,
+        request: _settings_service_pb2.ListOperatorsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.ListOperatorsResponse, _abc.Awaitable[_settings_service_pb2.ListOperatorsResponse]]:
+        """ListOperators returns every operator with its routes."""
+
+    @_abc_1.abstractmethod
+    def PutInterface(
+        self,
+        request: _settings_service_pb2.PutInterfaceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.PutInterfaceResponse, _abc.Awaitable[_settings_service_pb2.PutInterfaceResponse]]:
+        """PutInterface creates or replaces an interface (an SMPP bind to an operator)."""
+
+    @_abc_1.abstractmethod
+    def DeleteInterface(
+        self,
+        request: _settings_service_pb2.DeleteInterfaceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.DeleteInterfaceResponse, _abc.Awaitable[_settings_service_pb2.DeleteInterfaceResponse]]:
+        """DeleteInterface removes an interface that no operator routes to."""
+
+    @_abc_1.abstractmethod
+    def ListInterfaces(
+        self,
+        request: _settings_service_pb2.ListInterfacesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.ListInterfacesResponse, _abc.Awaitable[_settings_service_pb2.ListInterfacesResponse]]:
+        """ListInterfaces returns every interface (passwords are not returned)."""
 
     @_abc_1.abstractmethod
     def ListRevisions(
