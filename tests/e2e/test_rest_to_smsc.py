@@ -102,3 +102,42 @@ async def test_bad_input_gets_documented_error_and_stores_nothing(running: Insta
         row = await cur.fetchone()
     assert row == (0,)
     assert running.smsc_stats()["submits"] == 0
+
+
+async def test_interface_added_through_admin_api_carries_traffic(running: Installation) -> None:
+    admin = {"Authorization": "Basic " + base64.b64encode(b"admin:admin").decode()}
+    status, _ = http(
+        "PUT",
+        running.url("/api/admin/v1/interfaces/sim-2"),
+        {
+            "host": "127.0.0.1",
+            "port": running.ports["smsc"],
+            "systemId": "rcs",
+            "password": "secret",
+            "windowSize": 10,
+            "enabled": True,
+        },
+        headers=admin,
+    )
+    assert status == 200
+    status, answer = http(
+        "PUT",
+        running.url("/api/admin/v1/operators/Demo%20Mobile"),
+        {"mcc": "250", "mnc": "99", "interfaceIds": ["sim-2"]},
+        headers=admin,
+    )
+    assert (status, answer["operator"]["interfaceIds"]) == (200, ["sim-2"]), answer
+    await wait_until(lambda: running.smsc_stats()["binds"] >= 2, within=10)
+    await asyncio.sleep(1.5)  # routing picks up the revision within its reload interval
+    _, sent = http("POST", running.url("/api/v6/send"), body(id="via-sim-2"))
+
+    def delivered() -> Any:
+        _, view = http("GET", running.url(f"/api/v6/messages/{sent['mtNum']}"), headers=AUTH)
+        return view if view.get("status") == "DELIVERED" else None
+
+    assert await wait_until(delivered, within=10), running.logs()
+    async with await psycopg.AsyncConnection.connect(running.database_url) as conn:
+        cur = await conn.execute(
+            "SELECT interface_id FROM messages WHERE id = %s", (int(sent["mtNum"]),)
+        )
+        assert await cur.fetchone() == ("sim-2",)
