@@ -405,6 +405,60 @@ class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
             states = [await store.interface_state(conn, i) for i in ids]
         return ss.ListInterfacesResponse(interfaces=[_interface_out(st) for st in states if st])
 
+    async def GetVerificationPolicy(
+        self, request: ss.GetVerificationPolicyRequest, context: Ctx
+    ) -> ss.GetVerificationPolicyResponse:
+        async with self._pool.connection() as conn:
+            state = await store.policy_state(conn)
+        assert state is not None  # the migration inserts the row
+        return ss.GetVerificationPolicyResponse(policy=ss.VerificationPolicy(**state))
+
+    async def UpdateVerificationPolicy(
+        self, request: ss.UpdateVerificationPolicyRequest, context: Ctx
+    ) -> ss.UpdateVerificationPolicyResponse:
+        fields = set(ss.VerificationPolicy.DESCRIPTOR.fields_by_name)
+        paths = set(request.update_mask.paths)
+        if not paths or not paths <= fields:
+            raise RcsError(
+                "INVALID_REQUEST",
+                f"update_mask must name some of {', '.join(sorted(fields))}",
+                field="update_mask",
+            )
+
+        async def work(conn: Any) -> ss.UpdateVerificationPolicyResponse:
+            before = await store.policy_state(conn)
+            assert before is not None
+            after = dict(before)
+            for path in paths:
+                value = getattr(request.policy, path)
+                after[path] = list(value) if path == "inactive_codes" else value
+            if (
+                after["inactive_threshold"] < 1
+                or after["inactive_window_seconds"] < 1
+                or after["inactive_ttl_seconds"] < 1
+                or not after["inactive_codes"]
+                or not all(1 <= c <= 99 for c in after["inactive_codes"])
+            ):
+                raise RcsError(
+                    "INVALID_REQUEST",
+                    "threshold, window and ttl must be positive; codes are 1-99, at least one",
+                )
+            revision = 0
+            if after != before:
+                await store.put_policy(conn, "installation", after)
+                revision = await store.commit_revision(
+                    conn,
+                    actor=request.actor.login,
+                    remote_ip=request.actor.remote_ip,
+                    summary=f"update verification policy: {', '.join(sorted(paths))}",
+                    changes=[Change("verification_policy", "installation", before, after)],
+                )
+            return ss.UpdateVerificationPolicyResponse(
+                policy=ss.VerificationPolicy(**after), revision=revision
+            )
+
+        return await self._mutate(request, ss.UpdateVerificationPolicyResponse, work)
+
     async def ListRevisions(
         self, request: ss.ListRevisionsRequest, context: Ctx
     ) -> ss.ListRevisionsResponse:
@@ -439,11 +493,14 @@ class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
         self, request: ss.RollbackSettingsRequest, context: Ctx
     ) -> ss.RollbackSettingsResponse:
         async def work(conn: Any) -> ss.RollbackSettingsResponse:
-            cur = await conn.execute(
-                "SELECT 1 FROM settings_revisions WHERE revision = %s", (request.revision,)
-            )
-            if await cur.fetchone() is None:
-                raise RcsError("NOT_FOUND", f"no settings revision {request.revision}")
+            cur = await conn.execute("SELECT revision FROM settings_revision")
+            row = await cur.fetchone()
+            current = int(row[0]) if row else 0
+            if not 1 <= request.revision <= current:
+                raise RcsError(
+                    "NOT_FOUND",
+                    f"no settings revision {request.revision}: revisions run 1 to {current}",
+                )
             changes = await store.restore(conn, request.revision)
             revision = await store.commit_revision(
                 conn,

@@ -196,6 +196,29 @@ async def delete_interface(request: web.Request) -> web.StreamResponse:
     return _answer(await _call(request, "DeleteInterface", body))
 
 
+async def get_policy(request: web.Request) -> web.StreamResponse:
+    await _actor(request)
+    return _answer(await _call(request, "GetVerificationPolicy", ss.GetVerificationPolicyRequest()))
+
+
+async def update_policy(request: web.Request) -> web.StreamResponse:
+    """PATCH: the fields present in the body are the ones changed."""
+    actor = await _actor(request)
+    try:
+        doc = json.loads(await request.read() or b"{}")
+        policy = json_format.ParseDict(doc, ss.VerificationPolicy())
+    except (ValueError, json_format.ParseError) as exc:
+        raise RcsError("INVALID_REQUEST", f"the body does not fit the API: {exc}") from exc
+    if not isinstance(doc, dict) or not doc:
+        raise RcsError("INVALID_REQUEST", "send the fields to change as a JSON object")
+    mask = field_mask_pb2.FieldMask()
+    mask.FromJsonString(",".join(doc))
+    body = ss.UpdateVerificationPolicyRequest(
+        request_id=_request_id(request), actor=actor, policy=policy, update_mask=mask
+    )
+    return _answer(await _call(request, "UpdateVerificationPolicy", body))
+
+
 async def list_revisions(request: web.Request) -> web.StreamResponse:
     await _actor(request)
     return _answer(await _call(request, "ListRevisions", ss.ListRevisionsRequest(**_page(request))))
@@ -228,5 +251,7 @@ def add_admin_routes(app: web.Application, admin: Admin) -> None:
     r.add_get(f"{PREFIX}/interfaces", list_interfaces, name="admin_interfaces")
     r.add_put(f"{PREFIX}/interfaces/{{id}}", put_interface, name="admin_put_interface")
     r.add_delete(f"{PREFIX}/interfaces/{{id}}", delete_interface, name="admin_delete_interface")
+    r.add_get(f"{PREFIX}/verification-policy", get_policy, name="admin_policy")
+    r.add_patch(f"{PREFIX}/verification-policy", update_policy, name="admin_update_policy")
     r.add_get(f"{PREFIX}/revisions", list_revisions, name="admin_revisions")
     r.add_post(f"{PREFIX}/revisions/{{revision}}:rollback", rollback, name="admin_rollback")

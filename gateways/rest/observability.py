@@ -55,6 +55,8 @@ BASIC_ROUTES = frozenset(
         "admin_interfaces",
         "admin_put_interface",
         "admin_delete_interface",
+        "admin_policy",
+        "admin_update_policy",
     }
 )
 QUIET_ROUTES = frozenset({"healthz", "livez", "metrics"})

@@ -220,7 +220,41 @@ async def put_interface(conn: psycopg.AsyncConnection, interface_id: str, state:
     )
 
 
+async def policy_state(conn: psycopg.AsyncConnection, _key: str = "installation") -> State:
+    cur = await conn.execute(
+        "SELECT inactive_threshold, extract(epoch FROM inactive_window)::bigint,"
+        " extract(epoch FROM inactive_ttl)::bigint, inactive_codes FROM verification_policy"
+    )
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    return {
+        "inactive_threshold": row[0],
+        "inactive_window_seconds": row[1],
+        "inactive_ttl_seconds": row[2],
+        "inactive_codes": list(row[3]),
+    }
+
+
+async def put_policy(conn: psycopg.AsyncConnection, _key: str, state: State) -> None:
+    if state is None:
+        return  # the policy row always exists
+    await conn.execute(
+        "UPDATE verification_policy SET inactive_threshold = %s,"
+        " inactive_window = make_interval(secs => %s), inactive_ttl = make_interval(secs => %s),"
+        " inactive_codes = %s",
+        (
+            state["inactive_threshold"],
+            state["inactive_window_seconds"],
+            state["inactive_ttl_seconds"],
+            state["inactive_codes"],
+        ),
+    )
+
+
 async def _current(conn: psycopg.AsyncConnection, entity: str, key: str) -> State:
+    if entity == "verification_policy":
+        return await policy_state(conn, key)
     if entity == "partner":
         return await partner_state(conn, key)
     if entity == "operator":
@@ -236,9 +270,16 @@ _PUT: dict[str, Callable[[psycopg.AsyncConnection, str, State], Awaitable[None]]
     "blacklist": put_blacklist,
     "operator": put_operator,
     "interface": put_interface,
+    "verification_policy": put_policy,
 }
 # Restore order: what others refer to comes back first and goes away last.
-_DEPENDENCY_RANK = {"interface": 0, "partner": 0, "operator": 1, "blacklist": 2}
+_DEPENDENCY_RANK = {
+    "interface": 0,
+    "partner": 0,
+    "verification_policy": 0,
+    "operator": 1,
+    "blacklist": 2,
+}
 
 
 async def restore(conn: psycopg.AsyncConnection, revision: int) -> list[Change]:

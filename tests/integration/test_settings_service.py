@@ -248,3 +248,32 @@ async def test_rollback_restores_interfaces_and_routes(settings: Any, database_u
     assert await scalar(database_url, "SELECT count(*) FROM interfaces WHERE id = 'b'") == 0
     revisions = await settings.ListRevisions(ss.ListRevisionsRequest(page_size=1))
     assert "pw" not in revisions.revisions[0].changes_json
+
+
+async def test_verification_policy_is_versioned_and_applied(
+    settings: Any, database_url: str
+) -> None:
+    policy = (await settings.GetVerificationPolicy(ss.GetVerificationPolicyRequest())).policy
+    assert (policy.inactive_threshold, list(policy.inactive_codes)) == (3, [2, 8])
+    updated = await settings.UpdateVerificationPolicy(
+        ss.UpdateVerificationPolicyRequest(
+            actor=ADMIN,
+            policy=ss.VerificationPolicy(inactive_threshold=5, inactive_codes=[8]),
+            update_mask=field_mask_pb2.FieldMask(paths=["inactive_threshold", "inactive_codes"]),
+        )
+    )
+    assert updated.revision > 0
+    assert updated.policy.inactive_window_seconds == 30 * 86400  # not in the mask: kept
+    assert await scalar(database_url, "SELECT inactive_threshold FROM verification_policy") == 5
+    await settings.RollbackSettings(
+        ss.RollbackSettingsRequest(actor=ADMIN, revision=updated.revision - 1)
+    )
+    assert await scalar(database_url, "SELECT inactive_codes FROM verification_policy") == [2, 8]
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await settings.UpdateVerificationPolicy(
+            ss.UpdateVerificationPolicyRequest(
+                policy=ss.VerificationPolicy(inactive_threshold=0),
+                update_mask=field_mask_pb2.FieldMask(paths=["inactive_threshold"]),
+            )
+        )
+    assert error_reason(err.value) == "INVALID_REQUEST"

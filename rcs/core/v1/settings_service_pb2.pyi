@@ -1039,3 +1039,148 @@ class ListInterfacesResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListInterfacesResponse: _TypeAlias = ListInterfacesResponse  # noqa: Y015
+
+@_typing.final
+class VerificationPolicy(_message.Message):
+    """VerificationPolicy says when a number counts as inactive (F13)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INACTIVE_THRESHOLD_FIELD_NUMBER: _builtins.int
+    INACTIVE_WINDOW_SECONDS_FIELD_NUMBER: _builtins.int
+    INACTIVE_TTL_SECONDS_FIELD_NUMBER: _builtins.int
+    INACTIVE_CODES_FIELD_NUMBER: _builtins.int
+    inactive_threshold: _builtins.int
+    """Failures within the window that mark a number inactive."""
+    inactive_window_seconds: _builtins.int
+    """Window in which failures are counted, in seconds."""
+    inactive_ttl_seconds: _builtins.int
+    """How long a mark lasts, in seconds."""
+    @_builtins.property
+    def inactive_codes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Extended error codes that count as failures (default 2 absent, 8 unknown subscriber)."""
+
+    def __init__(
+        self,
+        *,
+        inactive_threshold: _builtins.int = ...,
+        inactive_window_seconds: _builtins.int = ...,
+        inactive_ttl_seconds: _builtins.int = ...,
+        inactive_codes: _abc.Iterable[_builtins.int] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["inactive_codes", b"inactive_codes", "inactive_threshold", b"inactive_threshold", "inactive_ttl_seconds", b"inactive_ttl_seconds", "inactive_window_seconds", b"inactive_window_seconds"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VerificationPolicy: _TypeAlias = VerificationPolicy  # noqa: Y015
+
+@_typing.final
+class GetVerificationPolicyRequest(_message.Message):
+    """GetVerificationPolicyRequest asks for the policy."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetVerificationPolicyRequest: _TypeAlias = GetVerificationPolicyRequest  # noqa: Y015
+
+@_typing.final
+class GetVerificationPolicyResponse(_message.Message):
+    """GetVerificationPolicyResponse carries the policy."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POLICY_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def policy(self) -> Global___VerificationPolicy:
+        """The policy."""
+
+    def __init__(
+        self,
+        *,
+        policy: Global___VerificationPolicy | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["policy", b"policy"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["policy", b"policy"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetVerificationPolicyResponse: _TypeAlias = GetVerificationPolicyResponse  # noqa: Y015
+
+@_typing.final
+class UpdateVerificationPolicyRequest(_message.Message):
+    """UpdateVerificationPolicyRequest changes the policy."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    POLICY_FIELD_NUMBER: _builtins.int
+    UPDATE_MASK_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key."""
+    @_builtins.property
+    def actor(self) -> Global___Actor:
+        """Who makes the change."""
+
+    @_builtins.property
+    def policy(self) -> Global___VerificationPolicy:
+        """New values."""
+
+    @_builtins.property
+    def update_mask(self) -> _field_mask_pb2.FieldMask:
+        """Fields of policy to change."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        actor: Global___Actor | None = ...,
+        policy: Global___VerificationPolicy | None = ...,
+        update_mask: _field_mask_pb2.FieldMask | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "policy", b"policy", "update_mask", b"update_mask"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "policy", b"policy", "request_id", b"request_id", "update_mask", b"update_mask"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateVerificationPolicyRequest: _TypeAlias = UpdateVerificationPolicyRequest  # noqa: Y015
+
+@_typing.final
+class UpdateVerificationPolicyResponse(_message.Message):
+    """UpdateVerificationPolicyResponse is the stored policy."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POLICY_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    revision: _builtins.int
+    """Settings revision the change created; 0 when nothing changed."""
+    @_builtins.property
+    def policy(self) -> Global___VerificationPolicy:
+        """The policy as stored."""
+
+    def __init__(
+        self,
+        *,
+        policy: Global___VerificationPolicy | None = ...,
+        revision: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["policy", b"policy"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["policy", b"policy", "revision", b"revision"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateVerificationPolicyResponse: _TypeAlias = UpdateVerificationPolicyResponse  # noqa: Y015

@@ -97,6 +97,16 @@ class SettingsServiceStub:
                 request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListInterfacesRequest.SerializeToString,
                 response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListInterfacesResponse.FromString,
                 _registered_method=True)
+        self.GetVerificationPolicy = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/GetVerificationPolicy',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.GetVerificationPolicyRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.GetVerificationPolicyResponse.FromString,
+                _registered_method=True)
+        self.UpdateVerificationPolicy = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/UpdateVerificationPolicy',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.UpdateVerificationPolicyRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.UpdateVerificationPolicyResponse.FromString,
+                _registered_method=True)
         self.ListRevisions = channel.unary_unary(
                 '/rcs.core.v1.SettingsService/ListRevisions',
                 request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListRevisionsRequest.SerializeToString,
@@ -199,6 +209,20 @@ class SettingsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetVerificationPolicy(self, request, context):
+        """GetVerificationPolicy returns the inactive-number policy.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateVerificationPolicy(self, request, context):
+        """UpdateVerificationPolicy changes the fields named in update_mask.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListRevisions(self, request, context):
         """ListRevisions pages through settings revisions, newest first.
         """
@@ -275,6 +299,16 @@ def add_SettingsServiceServicer_to_server(servicer, server):
                     servicer.ListInterfaces,
                     request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListInterfacesRequest.FromString,
                     response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListInterfacesResponse.SerializeToString,
+            ),
+            'GetVerificationPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetVerificationPolicy,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.GetVerificationPolicyRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.GetVerificationPolicyResponse.SerializeToString,
+            ),
+            'UpdateVerificationPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateVerificationPolicy,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.UpdateVerificationPolicyRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.UpdateVerificationPolicyResponse.SerializeToString,
             ),
             'ListRevisions': grpc.unary_unary_rpc_method_handler(
                     servicer.ListRevisions,
@@ -614,6 +648,60 @@ class SettingsService:
             '/rcs.core.v1.SettingsService/ListInterfaces',
             rcs_dot_core_dot_v1_dot_settings__service__pb2.ListInterfacesRequest.SerializeToString,
             rcs_dot_core_dot_v1_dot_settings__service__pb2.ListInterfacesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetVerificationPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/GetVerificationPolicy',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.GetVerificationPolicyRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.GetVerificationPolicyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateVerificationPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/UpdateVerificationPolicy',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.UpdateVerificationPolicyRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.UpdateVerificationPolicyResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -60,6 +60,10 @@ class SettingsServiceStub:
     """DeleteInterface removes an interface that no operator routes to."""
     ListInterfaces: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.ListInterfacesRequest, _settings_service_pb2.ListInterfacesResponse]
     """ListInterfaces returns every interface (passwords are not returned)."""
+    GetVerificationPolicy: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.GetVerificationPolicyRequest, _settings_service_pb2.GetVerificationPolicyResponse]
+    """GetVerificationPolicy returns the inactive-number policy."""
+    UpdateVerificationPolicy: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.UpdateVerificationPolicyRequest, _settings_service_pb2.UpdateVerificationPolicyResponse]
+    """UpdateVerificationPolicy changes the fields named in update_mask."""
     ListRevisions: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.ListRevisionsRequest, _settings_service_pb2.ListRevisionsResponse]
     """ListRevisions pages through settings revisions, newest first."""
     RollbackSettings: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.RollbackSettingsRequest, _settings_service_pb2.RollbackSettingsResponse]
@@ -97,6 +101,10 @@ class SettingsServiceAsyncStub(SettingsServiceStub):
     """DeleteInterface removes an interface that no operator routes to."""
     ListInterfaces: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.ListInterfacesRequest, _settings_service_pb2.ListInterfacesResponse]  # type: ignore[assignment]
     """ListInterfaces returns every interface (passwords are not returned)."""
+    GetVerificationPolicy: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.GetVerificationPolicyRequest, _settings_service_pb2.GetVerificationPolicyResponse]  # type: ignore[assignment]
+    """GetVerificationPolicy returns the inactive-number policy."""
+    UpdateVerificationPolicy: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.UpdateVerificationPolicyRequest, _settings_service_pb2.UpdateVerificationPolicyResponse]  # type: ignore[assignment]
+    """UpdateVerificationPolicy changes the fields named in update_mask."""
     ListRevisions: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.ListRevisionsRequest, _settings_service_pb2.ListRevisionsResponse]  # type: ignore[assignment]
     """ListRevisions pages through settings revisions, newest first."""
     RollbackSettings: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.RollbackSettingsRequest, _settings_service_pb2.RollbackSettingsResponse]  # type: ignore[assignment]
@@ -203,6 +211,22 @@ class SettingsServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_settings_service_pb2.ListInterfacesResponse, _abc.Awaitable[_settings_service_pb2.ListInterfacesResponse]]:
         """ListInterfaces returns every interface (passwords are not returned)."""
+
+    @_abc_1.abstractmethod
+    def GetVerificationPolicy(
+        self,
+        request: _settings_service_pb2.GetVerificationPolicyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.GetVerificationPolicyResponse, _abc.Awaitable[_settings_service_pb2.GetVerificationPolicyResponse]]:
+        """GetVerificationPolicy returns the inactive-number policy."""
+
+    @_abc_1.abstractmethod
+    def UpdateVerificationPolicy(
+        self,
+        request: _settings_service_pb2.UpdateVerificationPolicyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.UpdateVerificationPolicyResponse, _abc.Awaitable[_settings_service_pb2.UpdateVerificationPolicyResponse]]:
+        """UpdateVerificationPolicy changes the fields named in update_mask."""
 
     @_abc_1.abstractmethod
     def ListRevisions(
