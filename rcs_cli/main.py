@@ -7,6 +7,7 @@ import asyncio
 import sys
 from collections.abc import Callable
 
+from rcs_cli import route_cmd
 from rcs_runtime.process import run_service
 
 COMPONENTS = ("core", "dispatcher", "routing", "connector", "simulator", "rest")
@@ -117,6 +118,7 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("run", help="a whole installation on embedded PostgreSQL").set_defaults(
         func=_run
     )
+    route_cmd.add_parser(sub)
     docs = sub.add_parser("docs", help="generate documentation")
     docs.add_argument("what", choices=("errors",))
     docs.set_defaults(func=_docs_errors)
