@@ -58,12 +58,18 @@ async def record(conn: psycopg.AsyncConnection, items: Sequence[ReceiptIn]) -> i
         return 0
     await lock_operator_ids(conn, {(r.interface_id, k) for r in items for k in r.keys})
     rows = [(r.interface_id, k, n, r.keys[0]) for n, r in enumerate(items) for k in r.keys]
+    # LATERAL index lookups per key, one for each column: a join ON (a = k OR b = k) makes
+    # the planner hash-join against a scan of every operator_ids partition.
     cur = await conn.execute(
-        "SELECT DISTINCT ON (r.n) r.n, o.message_id, o.part_no"
+        "SELECT DISTINCT ON (r.n) r.n, m.message_id, m.part_no"
         " FROM unnest(%s::text[], %s::text[], %s::int[], %s::text[]) AS r(iface, k, n, first)"
-        " JOIN operator_ids o ON o.interface_id = r.iface"
-        "  AND (o.operator_key = r.k OR o.alt_key = r.k)"
-        " ORDER BY r.n, (o.operator_key = r.first) DESC, o.created_at DESC",
+        " CROSS JOIN LATERAL ("
+        "  SELECT o.message_id, o.part_no, o.operator_key = r.first AS exact, o.created_at"
+        "  FROM operator_ids o WHERE o.interface_id = r.iface AND o.operator_key = r.k"
+        "  UNION ALL"
+        "  SELECT o.message_id, o.part_no, o.operator_key = r.first, o.created_at"
+        "  FROM operator_ids o WHERE o.interface_id = r.iface AND o.alt_key = r.k) AS m"
+        " ORDER BY r.n, m.exact DESC, m.created_at DESC",
         ([x[0] for x in rows], [x[1] for x in rows], [x[2] for x in rows], [x[3] for x in rows]),
     )
     found = {n: (message_id, part_no) for n, message_id, part_no in await cur.fetchall()}
