@@ -115,6 +115,7 @@ def test_any_valid_submit_sm_round_trips(pdu: p.SubmitSm) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # ~5 minutes on a quiet 2-core machine; the suite default is 300 s
 @settings(
     max_examples=100_000,
     database=None,
