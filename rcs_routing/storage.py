@@ -19,9 +19,10 @@ async def load_table(conn: psycopg.AsyncConnection) -> RoutingTable:
         await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         revision = await current_revision(conn)
         cur = await conn.execute(
-            "SELECT d.id, d.name, o.name FROM directions d JOIN operators o ON o.id = d.operator_id"
+            "SELECT d.id, d.name, o.name, d.region FROM directions d"
+            " JOIN operators o ON o.id = d.operator_id"
         )
-        directions = {row[0]: Direction(row[1], row[2]) for row in await cur.fetchall()}
+        directions = {row[0]: Direction(row[1], row[2], row[3]) for row in await cur.fetchall()}
         cur = await conn.execute("SELECT prefix, direction_id FROM direction_prefixes")
         prefixes = [(p, directions[d]) for p, d in await cur.fetchall()]
         cur = await conn.execute(
@@ -37,6 +38,15 @@ async def load_table(conn: psycopg.AsyncConnection) -> RoutingTable:
         by_operator: dict[str, list[str]] = {}
         for operator, interface_id in await cur.fetchall():
             by_operator.setdefault(operator, []).append(interface_id)
+        cur = await conn.execute(
+            "SELECT p.number::text, o.name FROM ported_numbers p"
+            " JOIN operators o ON o.id = p.operator_id"
+        )
+        ported: list[tuple[str, str]] = await cur.fetchall()
     return RoutingTable(
-        revision=revision, prefixes=prefixes, ranges=ranges, interfaces_by_operator=by_operator
+        revision=revision,
+        prefixes=prefixes,
+        ranges=ranges,
+        interfaces_by_operator=by_operator,
+        ported=ported,
     )
