@@ -8,9 +8,11 @@ import asyncio
 import base64
 from typing import Any
 
+import grpc
 import psycopg
 import pytest
 
+from rcs.routing.v1 import routing_service_pb2, routing_service_pb2_grpc
 from tests.e2e.installation import Installation, http, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -127,15 +129,23 @@ async def test_interface_added_through_admin_api_carries_traffic(running: Instal
         headers=admin,
     )
     assert (status, answer["operator"]["interfaceIds"]) == (200, ["sim-2"]), answer
-    await wait_until(lambda: running.smsc_stats()["binds"] >= 2, within=10)
-    await asyncio.sleep(1.5)  # routing picks up the revision within its reload interval
+    await wait_until(lambda: running.smsc_stats()["binds"] >= 2, within=30)
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.ports['routing']}") as ch:
+        routing = routing_service_pb2_grpc.RoutingServiceStub(ch)
+        query = routing_service_pb2.ExplainRouteRequest(
+            query=routing_service_pb2.RouteQuery(destination="79161234567")
+        )
+        for _ in range(300):  # routing reloads within its interval; allow a loaded machine
+            if (await routing.ExplainRoute(query)).route.interface_id == "sim-2":
+                break
+            await asyncio.sleep(0.1)
     _, sent = http("POST", running.url("/api/v6/send"), body(id="via-sim-2"))
 
     def delivered() -> Any:
         _, view = http("GET", running.url(f"/api/v6/messages/{sent['mtNum']}"), headers=AUTH)
         return view if view.get("status") == "DELIVERED" else None
 
-    assert await wait_until(delivered, within=10), running.logs()
+    assert await wait_until(delivered, within=30), running.logs()
     async with await psycopg.AsyncConnection.connect(running.database_url) as conn:
         cur = await conn.execute(
             "SELECT interface_id FROM messages WHERE id = %s", (int(sent["mtNum"]),)
