@@ -71,6 +71,12 @@ class OperatorBind:
             await self._session.unbind(2)
 
     @property
+    def receipt_scope(self) -> str:
+        """Binds of one SMSC account share receipts: the SMSC may deliver a receipt to any
+        receiver bound with that system_id, whichever interface submitted the message."""
+        return f"{self.iface.host}:{self.iface.port}:{self.iface.system_id}"
+
+    @property
     def bound(self) -> bool:
         return self._bound.is_set()
 
@@ -145,7 +151,7 @@ class OperatorBind:
             done.FromDatetime(receipt.done_date.replace(tzinfo=dt.UTC))
         stored = await self._sink.record(
             message_service_pb2.Receipt(
-                interface_id=self.iface.id,
+                interface_id=self.receipt_scope,
                 operator_message_id=receipt.raw_message_id,
                 status=status,  # type: ignore[arg-type]
                 error_code=error_code,
@@ -226,7 +232,10 @@ class OperatorBind:
         verdict, code, status = worst
         if verdict is SubmitVerdict.ACCEPTED:
             return cs.SendResult(
-                message_id=m.message_id, outcome=cs.SEND_OUTCOME_ACCEPTED, operator_message_ids=ids
+                message_id=m.message_id,
+                outcome=cs.SEND_OUTCOME_ACCEPTED,
+                operator_message_ids=ids,
+                receipt_scope=self.receipt_scope,
             )
         outcome = (
             cs.SEND_OUTCOME_RETRY if verdict is SubmitVerdict.RETRY else cs.SEND_OUTCOME_REJECTED

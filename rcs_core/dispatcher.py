@@ -156,7 +156,8 @@ class Dispatcher:
                 for (c, route), result in zip(outbound, results, strict=True):
                     outcome = result.outcome
                     if outcome == connector_service_pb2.SEND_OUTCOME_ACCEPTED:
-                        interface_of[c.message_id] = route.interface_id
+                        # Operator ids are matched to receipts within the SMSC account.
+                        interface_of[c.message_id] = result.receipt_scope or route.interface_id
                         sent.append((c, route.interface_id, len(result.operator_message_ids)))
                         for part_no, raw in enumerate(result.operator_message_ids, start=1):
                             key, alt = operator_keys(raw)

@@ -131,6 +131,7 @@ class SendResult(_message.Message):
     COMMAND_STATUS_FIELD_NUMBER: _builtins.int
     ERROR_CODE_FIELD_NUMBER: _builtins.int
     DETAIL_FIELD_NUMBER: _builtins.int
+    RECEIPT_SCOPE_FIELD_NUMBER: _builtins.int
     message_id: _builtins.str
     """Platform id the result is for."""
     outcome: Global___SendOutcome.ValueType
@@ -141,6 +142,11 @@ class SendResult(_message.Message):
     """Extended error code (Rapporto's table) for a rejection."""
     detail: _builtins.str
     """Short machine-readable detail, e.g. "throttled"."""
+    receipt_scope: _builtins.str
+    """Scope the operator ids are unique in (the SMSC account: host, port, system_id).
+    Receipts for them may arrive on any bind of that account, so they are matched
+    within this scope rather than within the interface that sent the message.
+    """
     @_builtins.property
     def operator_message_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """The operator's ids, one per part, as received."""
@@ -154,10 +160,11 @@ class SendResult(_message.Message):
         command_status: _builtins.int = ...,
         error_code: _builtins.int = ...,
         detail: _builtins.str = ...,
+        receipt_scope: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["command_status", b"command_status", "detail", b"detail", "error_code", b"error_code", "message_id", b"message_id", "operator_message_ids", b"operator_message_ids", "outcome", b"outcome"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["command_status", b"command_status", "detail", b"detail", "error_code", b"error_code", "message_id", b"message_id", "operator_message_ids", b"operator_message_ids", "outcome", b"outcome", "receipt_scope", b"receipt_scope"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
