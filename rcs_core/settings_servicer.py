@@ -45,6 +45,13 @@ def _partner_out(state: dict[str, Any]) -> ss.Partner:
     )
 
 
+async def _commit(conn: Any, actor: ss.Actor, *, summary: str, changes: list[Change]) -> int:
+    """The changes as the next revision, attributed to the request's actor."""
+    return await store.commit_revision(
+        conn, actor=actor.login, remote_ip=actor.remote_ip, summary=summary, changes=changes
+    )
+
+
 def _interface_out(state: dict[str, Any]) -> ss.Interface:
     return ss.Interface(**{k: v for k, v in state.items() if k != "password"})
 
@@ -130,10 +137,9 @@ class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
                 "duplicate_window_seconds": p.duplicate_window_seconds,
             }
             await store.put_partner(conn, p.login, state)
-            revision = await store.commit_revision(
+            revision = await _commit(
                 conn,
-                actor=request.actor.login,
-                remote_ip=request.actor.remote_ip,
+                request.actor,
                 summary=f"create partner {p.login}",
                 changes=[Change("partner", p.login, None, state)],
             )
@@ -165,10 +171,9 @@ class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
                 after["password_hash"] = await asyncio.to_thread(hash_password, request.password)
             _check_partner(_partner_out(after))
             await store.put_partner(conn, after["login"], after)
-            revision = await store.commit_revision(
+            revision = await _commit(
                 conn,
-                actor=request.actor.login,
-                remote_ip=request.actor.remote_ip,
+                request.actor,
                 summary=f"update partner {after['login']}: {', '.join(sorted(paths))}",
                 changes=[Change("partner", after["login"], before, after)],
             )
@@ -222,10 +227,9 @@ class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
                 await store.put_blacklist(conn, key, after)
                 changes.append(Change("blacklist", key, before, after))
             verb = "add" if add else "remove"
-            revision = await store.commit_revision(
+            revision = await _commit(
                 conn,
-                actor=request.actor.login,
-                remote_ip=request.actor.remote_ip,
+                request.actor,
                 summary=f"{verb} {len(changes)} black list entries",
                 changes=changes,
             )
@@ -300,10 +304,9 @@ class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
             revision = 0
             if before != after:
                 await store.put_operator(conn, o.name, after)
-                revision = await store.commit_revision(
+                revision = await _commit(
                     conn,
-                    actor=request.actor.login,
-                    remote_ip=request.actor.remote_ip,
+                    request.actor,
                     summary=f"put operator {o.name}",
                     changes=[Change("operator", o.name, before, after)],
                 )
@@ -354,10 +357,9 @@ class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
             revision = 0
             if before != after:
                 await store.put_interface(conn, i.id, after)
-                revision = await store.commit_revision(
+                revision = await _commit(
                     conn,
-                    actor=request.actor.login,
-                    remote_ip=request.actor.remote_ip,
+                    request.actor,
                     summary=f"put interface {i.id}",
                     changes=[Change("interface", i.id, before, after)],
                 )
@@ -385,10 +387,9 @@ class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
                     "take it out of their routes first",
                 )
             await store.put_interface(conn, request.id, None)
-            revision = await store.commit_revision(
+            revision = await _commit(
                 conn,
-                actor=request.actor.login,
-                remote_ip=request.actor.remote_ip,
+                request.actor,
                 summary=f"delete interface {request.id}",
                 changes=[Change("interface", request.id, before, None)],
             )
@@ -446,10 +447,9 @@ class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
             revision = 0
             if after != before:
                 await store.put_policy(conn, "installation", after)
-                revision = await store.commit_revision(
+                revision = await _commit(
                     conn,
-                    actor=request.actor.login,
-                    remote_ip=request.actor.remote_ip,
+                    request.actor,
                     summary=f"update verification policy: {', '.join(sorted(paths))}",
                     changes=[Change("verification_policy", "installation", before, after)],
                 )
@@ -502,10 +502,9 @@ class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
                     f"no settings revision {request.revision}: revisions run 1 to {current}",
                 )
             changes = await store.restore(conn, request.revision)
-            revision = await store.commit_revision(
+            revision = await _commit(
                 conn,
-                actor=request.actor.login,
-                remote_ip=request.actor.remote_ip,
+                request.actor,
                 summary=f"rollback to revision {request.revision}",
                 changes=changes,
             )

@@ -16,8 +16,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rcs.common.v1 import status_pb2
 from tests.conftest import free_port
 
+# Final statuses of an SMS (rcs.common.v1.MessageStatus): nothing follows them.
+FINAL = {
+    status_pb2.MESSAGE_STATUS_DELIVERED,
+    status_pb2.MESSAGE_STATUS_UNDELIVERED,
+    status_pb2.MESSAGE_STATUS_EXPIRED,
+    status_pb2.MESSAGE_STATUS_REJECTED,
+}
 COMPONENTS = ("routing", "simulator", "connector", "core", "dispatcher", "rest")
 
 

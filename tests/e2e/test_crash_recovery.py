@@ -12,15 +12,9 @@ import pytest
 from rcs.common.v1 import channel_pb2, message_pb2, status_pb2
 from rcs.core.v1 import message_service_pb2 as ms
 from rcs.core.v1 import message_service_pb2_grpc
-from tests.e2e.installation import Installation
+from tests.e2e.installation import FINAL, Installation
 
 pytestmark = pytest.mark.e2e
-FINAL = {
-    status_pb2.MESSAGE_STATUS_DELIVERED,
-    status_pb2.MESSAGE_STATUS_UNDELIVERED,
-    status_pb2.MESSAGE_STATUS_EXPIRED,
-    status_pb2.MESSAGE_STATUS_REJECTED,
-}
 # RCS_DISPATCHER_WORKERS × RCS_DISPATCHER_BATCH: the most a crash can leave in flight.
 IN_FLIGHT_BOUND = 2 * 25
 

@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from tests.e2e.installation import Installation
-from tests.e2e.test_crash_recovery import FINAL, _submit_traffic, _wait_final
+from tests.e2e.installation import FINAL, Installation
+from tests.e2e.test_crash_recovery import _submit_traffic, _wait_final
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(900)]
 SOAK_SECONDS = 120
