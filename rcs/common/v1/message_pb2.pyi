@@ -96,6 +96,8 @@ class Message(_message.Message):
     HISTORY_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     PART_COUNT_FIELD_NUMBER: _builtins.int
+    TRAFFIC_TYPE_FIELD_NUMBER: _builtins.int
+    MAILING_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Platform id, a decimal string of a positive 64-bit integer (Rapporto's mtNum)."""
     partner: _builtins.str
@@ -116,6 +118,10 @@ class Message(_message.Message):
     """Extended error code of the current status; 0 when none."""
     part_count: _builtins.int
     """Number of SMS parts it was sent as; 0 before it was sent."""
+    traffic_type: _builtins.int
+    """Traffic type the message was routed as; unset until routed unless the partner gave one."""
+    mailing: _builtins.str
+    """Mailing (campaign) the message belongs to, or empty."""
     @_builtins.property
     def sms(self) -> Global___SmsContent:
         """Body for CHANNEL_SMS."""
@@ -149,11 +155,15 @@ class Message(_message.Message):
         history: _abc.Iterable[_status_pb2.StatusEvent] | None = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
         part_count: _builtins.int = ...,
+        traffic_type: _builtins.int | None = ...,
+        mailing: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "sms", b"sms", "valid_until", b"valid_until"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "create_time", b"create_time", "sms", b"sms", "traffic_type", b"traffic_type", "valid_until", b"valid_until"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "client_ref", b"client_ref", "create_time", b"create_time", "destination", b"destination", "error_code", b"error_code", "history", b"history", "id", b"id", "part_count", b"part_count", "partner", b"partner", "priority", b"priority", "receipt_request", b"receipt_request", "sms", b"sms", "status", b"status", "valid_until", b"valid_until"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "channel", b"channel", "client_ref", b"client_ref", "create_time", b"create_time", "destination", b"destination", "error_code", b"error_code", "history", b"history", "id", b"id", "mailing", b"mailing", "part_count", b"part_count", "partner", b"partner", "priority", b"priority", "receipt_request", b"receipt_request", "sms", b"sms", "status", b"status", "traffic_type", b"traffic_type", "valid_until", b"valid_until"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__traffic_type: _TypeAlias = _typing.Literal["traffic_type"]  # noqa: Y015
+    _WhichOneofArgType__traffic_type: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__traffic_type) -> _WhichOneofReturnType__traffic_type | None: ...
 
 Global___Message: _TypeAlias = Message  # noqa: Y015

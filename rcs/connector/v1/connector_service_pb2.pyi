@@ -61,6 +61,7 @@ class OutboundMessage(_message.Message):
     SMS_FIELD_NUMBER: _builtins.int
     VALID_UNTIL_FIELD_NUMBER: _builtins.int
     RECEIPT_WANTED_FIELD_NUMBER: _builtins.int
+    FALLBACK_INTERFACE_IDS_FIELD_NUMBER: _builtins.int
     message_id: _builtins.str
     """Platform id as a decimal string."""
     interface_id: _builtins.str
@@ -77,6 +78,10 @@ class OutboundMessage(_message.Message):
     def valid_until(self) -> _timestamp_pb2.Timestamp:
         """End of the validity period, passed to the operator."""
 
+    @_builtins.property
+    def fallback_interface_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Interfaces to try, in order, when interface_id is unbound or failing."""
+
     def __init__(
         self,
         *,
@@ -86,10 +91,11 @@ class OutboundMessage(_message.Message):
         sms: _message_pb2.SmsContent | None = ...,
         valid_until: _timestamp_pb2.Timestamp | None = ...,
         receipt_wanted: _builtins.bool = ...,
+        fallback_interface_ids: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["sms", b"sms", "valid_until", b"valid_until"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["destination", b"destination", "interface_id", b"interface_id", "message_id", b"message_id", "receipt_wanted", b"receipt_wanted", "sms", b"sms", "valid_until", b"valid_until"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["destination", b"destination", "fallback_interface_ids", b"fallback_interface_ids", "interface_id", b"interface_id", "message_id", b"message_id", "receipt_wanted", b"receipt_wanted", "sms", b"sms", "valid_until", b"valid_until"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -132,6 +138,7 @@ class SendResult(_message.Message):
     ERROR_CODE_FIELD_NUMBER: _builtins.int
     DETAIL_FIELD_NUMBER: _builtins.int
     RECEIPT_SCOPE_FIELD_NUMBER: _builtins.int
+    INTERFACE_ID_FIELD_NUMBER: _builtins.int
     message_id: _builtins.str
     """Platform id the result is for."""
     outcome: Global___SendOutcome.ValueType
@@ -147,6 +154,8 @@ class SendResult(_message.Message):
     Receipts for them may arrive on any bind of that account, so they are matched
     within this scope rather than within the interface that sent the message.
     """
+    interface_id: _builtins.str
+    """Interface the message went through (differs from the routed one after failover)."""
     @_builtins.property
     def operator_message_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """The operator's ids, one per part, as received."""
@@ -161,10 +170,11 @@ class SendResult(_message.Message):
         error_code: _builtins.int = ...,
         detail: _builtins.str = ...,
         receipt_scope: _builtins.str = ...,
+        interface_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["command_status", b"command_status", "detail", b"detail", "error_code", b"error_code", "message_id", b"message_id", "operator_message_ids", b"operator_message_ids", "outcome", b"outcome", "receipt_scope", b"receipt_scope"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["command_status", b"command_status", "detail", b"detail", "error_code", b"error_code", "interface_id", b"interface_id", "message_id", b"message_id", "operator_message_ids", b"operator_message_ids", "outcome", b"outcome", "receipt_scope", b"receipt_scope"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

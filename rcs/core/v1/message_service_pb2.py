@@ -29,7 +29,7 @@ from rcs.common.v1 import message_pb2 as rcs_dot_common_dot_v1_dot_message__pb2
 from rcs.common.v1 import status_pb2 as rcs_dot_common_dot_v1_dot_status__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!rcs/core/v1/message_service.proto\x12\x0brcs.core.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1brcs/common/v1/channel.proto\x1a\x1brcs/common/v1/message.proto\x1a\x1arcs/common/v1/status.proto\"\xff\x01\n\x11MessageSubmission\x12\x12\n\nclient_ref\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65stination\x18\x02 \x01(\t\x12\'\n\x07\x63hannel\x18\x03 \x01(\x0e\x32\x16.rcs.common.v1.Channel\x12&\n\x03sms\x18\x04 \x01(\x0b\x32\x19.rcs.common.v1.SmsContent\x12\x10\n\x08priority\x18\x05 \x01(\x05\x12&\n\x03ttl\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x36\n\x0freceipt_request\x18\x07 \x01(\x0e\x32\x1d.rcs.common.v1.ReceiptRequest\"n\n\x15SubmitMessagesRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07partner\x18\x02 \x01(\t\x12\x30\n\x08messages\x18\x03 \x03(\x0b\x32\x1e.rcs.core.v1.MessageSubmission\"^\n\x0cSubmitResult\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x11\n\tduplicate\x18\x02 \x01(\x08\x12\'\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x18.rcs.core.v1.SubmitError\"=\n\x0bSubmitError\x12\x0e\n\x06reason\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\r\n\x05\x66ield\x18\x03 \x01(\t\"D\n\x16SubmitMessagesResponse\x12*\n\x07results\x18\x01 \x03(\x0b\x32\x19.rcs.core.v1.SubmitResult\"8\n\x11GetMessageRequest\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x0f\n\x07partner\x18\x02 \x01(\t\"=\n\x12GetMessageResponse\x12\'\n\x07message\x18\x01 \x01(\x0b\x32\x16.rcs.common.v1.Message\"M\n\x13ListMessagesRequest\x12\x0f\n\x07partner\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"Y\n\x14ListMessagesResponse\x12(\n\x08messages\x18\x01 \x03(\x0b\x32\x16.rcs.common.v1.Message\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"D\n\x19StreamStatusEventsRequest\x12\x0f\n\x07partner\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_event_id\x18\x02 \x01(\x03\"Y\n\x1aStreamStatusEventsResponse\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\x03\x12)\n\x05\x65vent\x18\x02 \x01(\x0b\x32\x1a.rcs.common.v1.StatusEvent\"\xc5\x01\n\x07Receipt\x12\x14\n\x0cinterface_id\x18\x01 \x01(\t\x12\x1b\n\x13operator_message_id\x18\x02 \x01(\t\x12,\n\x06status\x18\x03 \x01(\x0e\x32\x1c.rcs.common.v1.MessageStatus\x12\x12\n\nerror_code\x18\x04 \x01(\x05\x12-\n\tdone_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0eoperator_state\x18\x06 \x01(\t\"S\n\x15RecordReceiptsRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12&\n\x08receipts\x18\x02 \x03(\x0b\x32\x14.rcs.core.v1.Receipt\"/\n\x16RecordReceiptsResponse\x12\x15\n\rmatched_count\x18\x01 \x01(\x05\x32\xd3\x03\n\x0eMessageService\x12Y\n\x0eSubmitMessages\x12\".rcs.core.v1.SubmitMessagesRequest\x1a#.rcs.core.v1.SubmitMessagesResponse\x12M\n\nGetMessage\x12\x1e.rcs.core.v1.GetMessageRequest\x1a\x1f.rcs.core.v1.GetMessageResponse\x12S\n\x0cListMessages\x12 .rcs.core.v1.ListMessagesRequest\x1a!.rcs.core.v1.ListMessagesResponse\x12g\n\x12StreamStatusEvents\x12&.rcs.core.v1.StreamStatusEventsRequest\x1a\'.rcs.core.v1.StreamStatusEventsResponse0\x01\x12Y\n\x0eRecordReceipts\x12\".rcs.core.v1.RecordReceiptsRequest\x1a#.rcs.core.v1.RecordReceiptsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!rcs/core/v1/message_service.proto\x12\x0brcs.core.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1brcs/common/v1/channel.proto\x1a\x1brcs/common/v1/message.proto\x1a\x1arcs/common/v1/status.proto\"\xbc\x02\n\x11MessageSubmission\x12\x12\n\nclient_ref\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65stination\x18\x02 \x01(\t\x12\'\n\x07\x63hannel\x18\x03 \x01(\x0e\x32\x16.rcs.common.v1.Channel\x12&\n\x03sms\x18\x04 \x01(\x0b\x32\x19.rcs.common.v1.SmsContent\x12\x10\n\x08priority\x18\x05 \x01(\x05\x12&\n\x03ttl\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x36\n\x0freceipt_request\x18\x07 \x01(\x0e\x32\x1d.rcs.common.v1.ReceiptRequest\x12\x19\n\x0ctraffic_type\x18\x08 \x01(\x05H\x00\x88\x01\x01\x12\x0f\n\x07mailing\x18\t \x01(\tB\x0f\n\r_traffic_type\"n\n\x15SubmitMessagesRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07partner\x18\x02 \x01(\t\x12\x30\n\x08messages\x18\x03 \x03(\x0b\x32\x1e.rcs.core.v1.MessageSubmission\"^\n\x0cSubmitResult\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x11\n\tduplicate\x18\x02 \x01(\x08\x12\'\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x18.rcs.core.v1.SubmitError\"=\n\x0bSubmitError\x12\x0e\n\x06reason\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\r\n\x05\x66ield\x18\x03 \x01(\t\"D\n\x16SubmitMessagesResponse\x12*\n\x07results\x18\x01 \x03(\x0b\x32\x19.rcs.core.v1.SubmitResult\"8\n\x11GetMessageRequest\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x0f\n\x07partner\x18\x02 \x01(\t\"=\n\x12GetMessageResponse\x12\'\n\x07message\x18\x01 \x01(\x0b\x32\x16.rcs.common.v1.Message\"M\n\x13ListMessagesRequest\x12\x0f\n\x07partner\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"Y\n\x14ListMessagesResponse\x12(\n\x08messages\x18\x01 \x03(\x0b\x32\x16.rcs.common.v1.Message\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"D\n\x19StreamStatusEventsRequest\x12\x0f\n\x07partner\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_event_id\x18\x02 \x01(\x03\"Y\n\x1aStreamStatusEventsResponse\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\x03\x12)\n\x05\x65vent\x18\x02 \x01(\x0b\x32\x1a.rcs.common.v1.StatusEvent\"\xc5\x01\n\x07Receipt\x12\x14\n\x0cinterface_id\x18\x01 \x01(\t\x12\x1b\n\x13operator_message_id\x18\x02 \x01(\t\x12,\n\x06status\x18\x03 \x01(\x0e\x32\x1c.rcs.common.v1.MessageStatus\x12\x12\n\nerror_code\x18\x04 \x01(\x05\x12-\n\tdone_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0eoperator_state\x18\x06 \x01(\t\"S\n\x15RecordReceiptsRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12&\n\x08receipts\x18\x02 \x03(\x0b\x32\x14.rcs.core.v1.Receipt\"/\n\x16RecordReceiptsResponse\x12\x15\n\rmatched_count\x18\x01 \x01(\x05\x32\xd3\x03\n\x0eMessageService\x12Y\n\x0eSubmitMessages\x12\".rcs.core.v1.SubmitMessagesRequest\x1a#.rcs.core.v1.SubmitMessagesResponse\x12M\n\nGetMessage\x12\x1e.rcs.core.v1.GetMessageRequest\x1a\x1f.rcs.core.v1.GetMessageResponse\x12S\n\x0cListMessages\x12 .rcs.core.v1.ListMessagesRequest\x1a!.rcs.core.v1.ListMessagesResponse\x12g\n\x12StreamStatusEvents\x12&.rcs.core.v1.StreamStatusEventsRequest\x1a\'.rcs.core.v1.StreamStatusEventsResponse0\x01\x12Y\n\x0eRecordReceipts\x12\".rcs.core.v1.RecordReceiptsRequest\x1a#.rcs.core.v1.RecordReceiptsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,33 +37,33 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'rcs.core.v1.message_service
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_MESSAGESUBMISSION']._serialized_start=202
-  _globals['_MESSAGESUBMISSION']._serialized_end=457
-  _globals['_SUBMITMESSAGESREQUEST']._serialized_start=459
-  _globals['_SUBMITMESSAGESREQUEST']._serialized_end=569
-  _globals['_SUBMITRESULT']._serialized_start=571
-  _globals['_SUBMITRESULT']._serialized_end=665
-  _globals['_SUBMITERROR']._serialized_start=667
-  _globals['_SUBMITERROR']._serialized_end=728
-  _globals['_SUBMITMESSAGESRESPONSE']._serialized_start=730
-  _globals['_SUBMITMESSAGESRESPONSE']._serialized_end=798
-  _globals['_GETMESSAGEREQUEST']._serialized_start=800
-  _globals['_GETMESSAGEREQUEST']._serialized_end=856
-  _globals['_GETMESSAGERESPONSE']._serialized_start=858
-  _globals['_GETMESSAGERESPONSE']._serialized_end=919
-  _globals['_LISTMESSAGESREQUEST']._serialized_start=921
-  _globals['_LISTMESSAGESREQUEST']._serialized_end=998
-  _globals['_LISTMESSAGESRESPONSE']._serialized_start=1000
-  _globals['_LISTMESSAGESRESPONSE']._serialized_end=1089
-  _globals['_STREAMSTATUSEVENTSREQUEST']._serialized_start=1091
-  _globals['_STREAMSTATUSEVENTSREQUEST']._serialized_end=1159
-  _globals['_STREAMSTATUSEVENTSRESPONSE']._serialized_start=1161
-  _globals['_STREAMSTATUSEVENTSRESPONSE']._serialized_end=1250
-  _globals['_RECEIPT']._serialized_start=1253
-  _globals['_RECEIPT']._serialized_end=1450
-  _globals['_RECORDRECEIPTSREQUEST']._serialized_start=1452
-  _globals['_RECORDRECEIPTSREQUEST']._serialized_end=1535
-  _globals['_RECORDRECEIPTSRESPONSE']._serialized_start=1537
-  _globals['_RECORDRECEIPTSRESPONSE']._serialized_end=1584
-  _globals['_MESSAGESERVICE']._serialized_start=1587
-  _globals['_MESSAGESERVICE']._serialized_end=2054
+  _globals['_MESSAGESUBMISSION']._serialized_end=518
+  _globals['_SUBMITMESSAGESREQUEST']._serialized_start=520
+  _globals['_SUBMITMESSAGESREQUEST']._serialized_end=630
+  _globals['_SUBMITRESULT']._serialized_start=632
+  _globals['_SUBMITRESULT']._serialized_end=726
+  _globals['_SUBMITERROR']._serialized_start=728
+  _globals['_SUBMITERROR']._serialized_end=789
+  _globals['_SUBMITMESSAGESRESPONSE']._serialized_start=791
+  _globals['_SUBMITMESSAGESRESPONSE']._serialized_end=859
+  _globals['_GETMESSAGEREQUEST']._serialized_start=861
+  _globals['_GETMESSAGEREQUEST']._serialized_end=917
+  _globals['_GETMESSAGERESPONSE']._serialized_start=919
+  _globals['_GETMESSAGERESPONSE']._serialized_end=980
+  _globals['_LISTMESSAGESREQUEST']._serialized_start=982
+  _globals['_LISTMESSAGESREQUEST']._serialized_end=1059
+  _globals['_LISTMESSAGESRESPONSE']._serialized_start=1061
+  _globals['_LISTMESSAGESRESPONSE']._serialized_end=1150
+  _globals['_STREAMSTATUSEVENTSREQUEST']._serialized_start=1152
+  _globals['_STREAMSTATUSEVENTSREQUEST']._serialized_end=1220
+  _globals['_STREAMSTATUSEVENTSRESPONSE']._serialized_start=1222
+  _globals['_STREAMSTATUSEVENTSRESPONSE']._serialized_end=1311
+  _globals['_RECEIPT']._serialized_start=1314
+  _globals['_RECEIPT']._serialized_end=1511
+  _globals['_RECORDRECEIPTSREQUEST']._serialized_start=1513
+  _globals['_RECORDRECEIPTSREQUEST']._serialized_end=1596
+  _globals['_RECORDRECEIPTSRESPONSE']._serialized_start=1598
+  _globals['_RECORDRECEIPTSRESPONSE']._serialized_end=1645
+  _globals['_MESSAGESERVICE']._serialized_start=1648
+  _globals['_MESSAGESERVICE']._serialized_end=2115
 # @@protoc_insertion_point(module_scope)

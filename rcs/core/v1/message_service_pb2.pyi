@@ -36,6 +36,8 @@ class MessageSubmission(_message.Message):
     PRIORITY_FIELD_NUMBER: _builtins.int
     TTL_FIELD_NUMBER: _builtins.int
     RECEIPT_REQUEST_FIELD_NUMBER: _builtins.int
+    TRAFFIC_TYPE_FIELD_NUMBER: _builtins.int
+    MAILING_FIELD_NUMBER: _builtins.int
     client_ref: _builtins.str
     """The partner's own id for the message; a repeat returns the first platform id."""
     destination: _builtins.str
@@ -46,6 +48,10 @@ class MessageSubmission(_message.Message):
     """Priority 0 (lowest) to 2 (highest)."""
     receipt_request: _message_pb2.ReceiptRequest.ValueType
     """Which receipts the sender wants."""
+    traffic_type: _builtins.int
+    """Traffic type (0, 1, 2, 5, 6, 7); unset takes the sender name's registered type."""
+    mailing: _builtins.str
+    """Mailing (campaign) the message belongs to; its white list, if any, applies."""
     @_builtins.property
     def sms(self) -> _message_pb2.SmsContent:
         """Body for CHANNEL_SMS."""
@@ -64,12 +70,16 @@ class MessageSubmission(_message.Message):
         priority: _builtins.int = ...,
         ttl: _duration_pb2.Duration | None = ...,
         receipt_request: _message_pb2.ReceiptRequest.ValueType = ...,
+        traffic_type: _builtins.int | None = ...,
+        mailing: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["sms", b"sms", "ttl", b"ttl"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "sms", b"sms", "traffic_type", b"traffic_type", "ttl", b"ttl"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "client_ref", b"client_ref", "destination", b"destination", "priority", b"priority", "receipt_request", b"receipt_request", "sms", b"sms", "ttl", b"ttl"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "channel", b"channel", "client_ref", b"client_ref", "destination", b"destination", "mailing", b"mailing", "priority", b"priority", "receipt_request", b"receipt_request", "sms", b"sms", "traffic_type", b"traffic_type", "ttl", b"ttl"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__traffic_type: _TypeAlias = _typing.Literal["traffic_type"]  # noqa: Y015
+    _WhichOneofArgType__traffic_type: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__traffic_type) -> _WhichOneofReturnType__traffic_type | None: ...
 
 Global___MessageSubmission: _TypeAlias = MessageSubmission  # noqa: Y015
 

@@ -9,6 +9,8 @@ from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from rcs.common.v1 import channel_pb2 as _channel_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -19,6 +21,54 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _RuleAction:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _RuleActionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RuleAction.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    RULE_ACTION_UNSPECIFIED: _RuleAction.ValueType  # 0
+    """Not set; treated as ROUTE."""
+    RULE_ACTION_ROUTE: _RuleAction.ValueType  # 1
+    """Send through the rule's targets."""
+    RULE_ACTION_REJECT: _RuleAction.ValueType  # 2
+    """Refuse as unrouted (extended code 11)."""
+
+class RuleAction(_RuleAction, metaclass=_RuleActionEnumTypeWrapper):
+    """RuleAction is what a routing rule does with the traffic it matches."""
+
+RULE_ACTION_UNSPECIFIED: RuleAction.ValueType  # 0
+"""Not set; treated as ROUTE."""
+RULE_ACTION_ROUTE: RuleAction.ValueType  # 1
+"""Send through the rule's targets."""
+RULE_ACTION_REJECT: RuleAction.ValueType  # 2
+"""Refuse as unrouted (extended code 11)."""
+Global___RuleAction: _TypeAlias = RuleAction  # noqa: Y015
+
+class _OutsideHours:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _OutsideHoursEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_OutsideHours.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    OUTSIDE_HOURS_UNSPECIFIED: _OutsideHours.ValueType  # 0
+    """Not set; treated as HOLD."""
+    OUTSIDE_HOURS_HOLD: _OutsideHours.ValueType  # 1
+    """Keep it and send when the window opens (or let it expire)."""
+    OUTSIDE_HOURS_REFUSE: _OutsideHours.ValueType  # 2
+    """Refuse it: REJECTED with extended code 10 (filtered)."""
+
+class OutsideHours(_OutsideHours, metaclass=_OutsideHoursEnumTypeWrapper):
+    """OutsideHours is what happens to a message outside its allowed hours."""
+
+OUTSIDE_HOURS_UNSPECIFIED: OutsideHours.ValueType  # 0
+"""Not set; treated as HOLD."""
+OUTSIDE_HOURS_HOLD: OutsideHours.ValueType  # 1
+"""Keep it and send when the window opens (or let it expire)."""
+OUTSIDE_HOURS_REFUSE: OutsideHours.ValueType  # 2
+"""Refuse it: REJECTED with extended code 10 (filtered)."""
+Global___OutsideHours: _TypeAlias = OutsideHours  # noqa: Y015
 
 @_typing.final
 class Actor(_message.Message):
@@ -1184,3 +1234,1495 @@ class UpdateVerificationPolicyResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___UpdateVerificationPolicyResponse: _TypeAlias = UpdateVerificationPolicyResponse  # noqa: Y015
+
+@_typing.final
+class NumberRange(_message.Message):
+    """NumberRange is an inclusive range of whole numbers (international digits)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    START_FIELD_NUMBER: _builtins.int
+    END_FIELD_NUMBER: _builtins.int
+    start: _builtins.int
+    """First number."""
+    end: _builtins.int
+    """Last number."""
+    def __init__(
+        self,
+        *,
+        start: _builtins.int = ...,
+        end: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end", b"end", "start", b"start"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___NumberRange: _TypeAlias = NumberRange  # noqa: Y015
+
+@_typing.final
+class Direction(_message.Message):
+    """Direction is a set of numbers (prefixes and ranges) served by one operator."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    OPERATOR_FIELD_NUMBER: _builtins.int
+    PREFIXES_FIELD_NUMBER: _builtins.int
+    RANGES_FIELD_NUMBER: _builtins.int
+    REGION_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Unique name; the direction's key."""
+    operator: _builtins.str
+    """Operator the numbers belong to."""
+    region: _builtins.str
+    """Region (for the subscriber's time zone and ported numbers)."""
+    source: _builtins.str
+    """"manual" or "number_plan" (read only: plan directions change by import)."""
+    @_builtins.property
+    def prefixes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Number prefixes, 1-15 digits."""
+
+    @_builtins.property
+    def ranges(self) -> _containers.RepeatedCompositeFieldContainer[Global___NumberRange]:
+        """Inclusive number ranges; they must not overlap any other direction's."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        operator: _builtins.str = ...,
+        prefixes: _abc.Iterable[_builtins.str] | None = ...,
+        ranges: _abc.Iterable[Global___NumberRange] | None = ...,
+        region: _builtins.str = ...,
+        source: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "operator", b"operator", "prefixes", b"prefixes", "ranges", b"ranges", "region", b"region", "source", b"source"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Direction: _TypeAlias = Direction  # noqa: Y015
+
+@_typing.final
+class PutDirectionRequest(_message.Message):
+    """PutDirectionRequest creates or replaces a hand-made direction."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    DIRECTION_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key."""
+    @_builtins.property
+    def actor(self) -> Global___Actor:
+        """Who makes the change."""
+
+    @_builtins.property
+    def direction(self) -> Global___Direction:
+        """The direction; its operator must exist."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        actor: Global___Actor | None = ...,
+        direction: Global___Direction | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "direction", b"direction"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "direction", b"direction", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PutDirectionRequest: _TypeAlias = PutDirectionRequest  # noqa: Y015
+
+@_typing.final
+class PutDirectionResponse(_message.Message):
+    """PutDirectionResponse is the stored direction."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DIRECTION_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    revision: _builtins.int
+    """Settings revision the change created; 0 when nothing changed."""
+    @_builtins.property
+    def direction(self) -> Global___Direction:
+        """The direction as stored."""
+
+    def __init__(
+        self,
+        *,
+        direction: Global___Direction | None = ...,
+        revision: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["direction", b"direction"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["direction", b"direction", "revision", b"revision"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PutDirectionResponse: _TypeAlias = PutDirectionResponse  # noqa: Y015
+
+@_typing.final
+class DeleteDirectionRequest(_message.Message):
+    """DeleteDirectionRequest names a direction to remove."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key."""
+    name: _builtins.str
+    """Direction name."""
+    @_builtins.property
+    def actor(self) -> Global___Actor:
+        """Who makes the change."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        actor: Global___Actor | None = ...,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "name", b"name", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteDirectionRequest: _TypeAlias = DeleteDirectionRequest  # noqa: Y015
+
+@_typing.final
+class DeleteDirectionResponse(_message.Message):
+    """DeleteDirectionResponse says what the removal created."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REVISION_FIELD_NUMBER: _builtins.int
+    revision: _builtins.int
+    """Settings revision the change created."""
+    def __init__(
+        self,
+        *,
+        revision: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["revision", b"revision"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteDirectionResponse: _TypeAlias = DeleteDirectionResponse  # noqa: Y015
+
+@_typing.final
+class ListDirectionsRequest(_message.Message):
+    """ListDirectionsRequest asks for one page."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    OPERATOR_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    """Page size, 1 to 1000; 0 means 100."""
+    page_token: _builtins.str
+    """Token from a previous response; empty for the first page."""
+    operator: _builtins.str
+    """Only this operator's directions, when set."""
+    def __init__(
+        self,
+        *,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+        operator: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["operator", b"operator", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListDirectionsRequest: _TypeAlias = ListDirectionsRequest  # noqa: Y015
+
+@_typing.final
+class ListDirectionsResponse(_message.Message):
+    """ListDirectionsResponse is one page."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DIRECTIONS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Token of the next page; empty on the last."""
+    @_builtins.property
+    def directions(self) -> _containers.RepeatedCompositeFieldContainer[Global___Direction]:
+        """Directions ordered by name."""
+
+    def __init__(
+        self,
+        *,
+        directions: _abc.Iterable[Global___Direction] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["directions", b"directions", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListDirectionsResponse: _TypeAlias = ListDirectionsResponse  # noqa: Y015
+
+@_typing.final
+class SenderName(_message.Message):
+    """SenderName is a service name messages are sent from (F12)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    TRAFFIC_TYPE_FIELD_NUMBER: _builtins.int
+    OPERATORS_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """The name, 1-21 characters; the key."""
+    traffic_type: _builtins.int
+    """Traffic type the name is registered for; messages without their own take it."""
+    note: _builtins.str
+    """Free text."""
+    @_builtins.property
+    def operators(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Operators the name is registered with."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        traffic_type: _builtins.int = ...,
+        operators: _abc.Iterable[_builtins.str] | None = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "note", b"note", "operators", b"operators", "traffic_type", b"traffic_type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SenderName: _TypeAlias = SenderName  # noqa: Y015
+
+@_typing.final
+class PutSenderNameRequest(_message.Message):
+    """PutSenderNameRequest creates or replaces a sender name."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    SENDER_NAME_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key."""
+    @_builtins.property
+    def actor(self) -> Global___Actor:
+        """Who makes the change."""
+
+    @_builtins.property
+    def sender_name(self) -> Global___SenderName:
+        """The sender name; every operator it names must exist."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        actor: Global___Actor | None = ...,
+        sender_name: Global___SenderName | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "sender_name", b"sender_name"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "request_id", b"request_id", "sender_name", b"sender_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PutSenderNameRequest: _TypeAlias = PutSenderNameRequest  # noqa: Y015
+
+@_typing.final
+class PutSenderNameResponse(_message.Message):
+    """PutSenderNameResponse is the stored sender name."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SENDER_NAME_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    revision: _builtins.int
+    """Settings revision the change created; 0 when nothing changed."""
+    @_builtins.property
+    def sender_name(self) -> Global___SenderName:
+        """The sender name as stored."""
+
+    def __init__(
+        self,
+        *,
+        sender_name: Global___SenderName | None = ...,
+        revision: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["sender_name", b"sender_name"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["revision", b"revision", "sender_name", b"sender_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PutSenderNameResponse: _TypeAlias = PutSenderNameResponse  # noqa: Y015
+
+@_typing.final
+class DeleteSenderNameRequest(_message.Message):
+    """DeleteSenderNameRequest names a sender name to remove."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key."""
+    name: _builtins.str
+    """The name."""
+    @_builtins.property
+    def actor(self) -> Global___Actor:
+        """Who makes the change."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        actor: Global___Actor | None = ...,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "name", b"name", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteSenderNameRequest: _TypeAlias = DeleteSenderNameRequest  # noqa: Y015
+
+@_typing.final
+class DeleteSenderNameResponse(_message.Message):
+    """DeleteSenderNameResponse says what the removal created."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REVISION_FIELD_NUMBER: _builtins.int
+    revision: _builtins.int
+    """Settings revision the change created."""
+    def __init__(
+        self,
+        *,
+        revision: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["revision", b"revision"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteSenderNameResponse: _TypeAlias = DeleteSenderNameResponse  # noqa: Y015
+
+@_typing.final
+class ListSenderNamesRequest(_message.Message):
+    """ListSenderNamesRequest asks for one page."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    """Page size, 1 to 1000; 0 means 100."""
+    page_token: _builtins.str
+    """Token from a previous response; empty for the first page."""
+    def __init__(
+        self,
+        *,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSenderNamesRequest: _TypeAlias = ListSenderNamesRequest  # noqa: Y015
+
+@_typing.final
+class ListSenderNamesResponse(_message.Message):
+    """ListSenderNamesResponse is one page."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SENDER_NAMES_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Token of the next page; empty on the last."""
+    @_builtins.property
+    def sender_names(self) -> _containers.RepeatedCompositeFieldContainer[Global___SenderName]:
+        """Sender names ordered by name."""
+
+    def __init__(
+        self,
+        *,
+        sender_names: _abc.Iterable[Global___SenderName] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "sender_names", b"sender_names"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSenderNamesResponse: _TypeAlias = ListSenderNamesResponse  # noqa: Y015
+
+@_typing.final
+class RouteTarget(_message.Message):
+    """RouteTarget is one interface of a rule with its share of the traffic."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INTERFACE_ID_FIELD_NUMBER: _builtins.int
+    WEIGHT_FIELD_NUMBER: _builtins.int
+    interface_id: _builtins.str
+    """Interface id."""
+    weight: _builtins.int
+    """Relative weight, 1 to 1,000,000; 0 means 1."""
+    def __init__(
+        self,
+        *,
+        interface_id: _builtins.str = ...,
+        weight: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["interface_id", b"interface_id", "weight", b"weight"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RouteTarget: _TypeAlias = RouteTarget  # noqa: Y015
+
+@_typing.final
+class RoutingRule(_message.Message):
+    """RoutingRule picks interfaces for the traffic that matches every condition set.
+    No condition set: a general rule. Lower priority numbers are tried first.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    PRIORITY_FIELD_NUMBER: _builtins.int
+    ENABLED_FIELD_NUMBER: _builtins.int
+    ACTION_FIELD_NUMBER: _builtins.int
+    PARTNER_FIELD_NUMBER: _builtins.int
+    SENDER_FIELD_NUMBER: _builtins.int
+    DIRECTION_FIELD_NUMBER: _builtins.int
+    OPERATOR_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    TRAFFIC_TYPE_FIELD_NUMBER: _builtins.int
+    TARGETS_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Key: 1-64 of A-Z a-z 0-9 _ . -."""
+    priority: _builtins.int
+    """0 to 1,000,000; lower is tried first."""
+    enabled: _builtins.bool
+    """Disabled rules are kept but never match."""
+    action: Global___RuleAction.ValueType
+    """What to do with matching traffic."""
+    partner: _builtins.str
+    """Condition: partner login."""
+    sender: _builtins.str
+    """Condition: sender name (after substitution), exact."""
+    direction: _builtins.str
+    """Condition: direction name."""
+    operator: _builtins.str
+    """Condition: operator name."""
+    channel: _channel_pb2.Channel.ValueType
+    """Condition: channel (message type)."""
+    traffic_type: _builtins.int
+    """Condition: traffic type."""
+    note: _builtins.str
+    """Free text."""
+    @_builtins.property
+    def targets(self) -> _containers.RepeatedCompositeFieldContainer[Global___RouteTarget]:
+        """Interfaces, the first preferred on equal weights; required for ROUTE."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        priority: _builtins.int = ...,
+        enabled: _builtins.bool = ...,
+        action: Global___RuleAction.ValueType = ...,
+        partner: _builtins.str = ...,
+        sender: _builtins.str = ...,
+        direction: _builtins.str = ...,
+        operator: _builtins.str = ...,
+        channel: _channel_pb2.Channel.ValueType = ...,
+        traffic_type: _builtins.int | None = ...,
+        targets: _abc.Iterable[Global___RouteTarget] | None = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "traffic_type", b"traffic_type"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "action", b"action", "channel", b"channel", "direction", b"direction", "enabled", b"enabled", "name", b"name", "note", b"note", "operator", b"operator", "partner", b"partner", "priority", b"priority", "sender", b"sender", "targets", b"targets", "traffic_type", b"traffic_type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__traffic_type: _TypeAlias = _typing.Literal["traffic_type"]  # noqa: Y015
+    _WhichOneofArgType__traffic_type: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__traffic_type) -> _WhichOneofReturnType__traffic_type | None: ...
+
+Global___RoutingRule: _TypeAlias = RoutingRule  # noqa: Y015
+
+@_typing.final
+class PutRoutingRuleRequest(_message.Message):
+    """PutRoutingRuleRequest creates or replaces a routing rule."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    RULE_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key."""
+    @_builtins.property
+    def actor(self) -> Global___Actor:
+        """Who makes the change."""
+
+    @_builtins.property
+    def rule(self) -> Global___RoutingRule:
+        """The rule; every partner, direction, operator and interface it names must exist."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        actor: Global___Actor | None = ...,
+        rule: Global___RoutingRule | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "rule", b"rule"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "request_id", b"request_id", "rule", b"rule"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PutRoutingRuleRequest: _TypeAlias = PutRoutingRuleRequest  # noqa: Y015
+
+@_typing.final
+class PutRoutingRuleResponse(_message.Message):
+    """PutRoutingRuleResponse is the stored rule."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RULE_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    revision: _builtins.int
+    """Settings revision the change created; 0 when nothing changed."""
+    @_builtins.property
+    def rule(self) -> Global___RoutingRule:
+        """The rule as stored."""
+
+    def __init__(
+        self,
+        *,
+        rule: Global___RoutingRule | None = ...,
+        revision: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["rule", b"rule"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["revision", b"revision", "rule", b"rule"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PutRoutingRuleResponse: _TypeAlias = PutRoutingRuleResponse  # noqa: Y015
+
+@_typing.final
+class DeleteRoutingRuleRequest(_message.Message):
+    """DeleteRoutingRuleRequest names a rule to remove."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key."""
+    name: _builtins.str
+    """Rule name."""
+    @_builtins.property
+    def actor(self) -> Global___Actor:
+        """Who makes the change."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        actor: Global___Actor | None = ...,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "name", b"name", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteRoutingRuleRequest: _TypeAlias = DeleteRoutingRuleRequest  # noqa: Y015
+
+@_typing.final
+class DeleteRoutingRuleResponse(_message.Message):
+    """DeleteRoutingRuleResponse says what the removal created."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REVISION_FIELD_NUMBER: _builtins.int
+    revision: _builtins.int
+    """Settings revision the change created."""
+    def __init__(
+        self,
+        *,
+        revision: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["revision", b"revision"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteRoutingRuleResponse: _TypeAlias = DeleteRoutingRuleResponse  # noqa: Y015
+
+@_typing.final
+class ListRoutingRulesRequest(_message.Message):
+    """ListRoutingRulesRequest asks for one page."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    """Page size, 1 to 1000; 0 means 100."""
+    page_token: _builtins.str
+    """Token from a previous response; empty for the first page."""
+    def __init__(
+        self,
+        *,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListRoutingRulesRequest: _TypeAlias = ListRoutingRulesRequest  # noqa: Y015
+
+@_typing.final
+class ListRoutingRulesResponse(_message.Message):
+    """ListRoutingRulesResponse is one page."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RULES_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Token of the next page; empty on the last."""
+    @_builtins.property
+    def rules(self) -> _containers.RepeatedCompositeFieldContainer[Global___RoutingRule]:
+        """Rules ordered by name."""
+
+    def __init__(
+        self,
+        *,
+        rules: _abc.Iterable[Global___RoutingRule] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "rules", b"rules"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListRoutingRulesResponse: _TypeAlias = ListRoutingRulesResponse  # noqa: Y015
+
+@_typing.final
+class SubstitutionRule(_message.Message):
+    """SubstitutionRule replaces a sender (F12), e.g. a name not registered with the target
+    operator by the registered common one.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    PRIORITY_FIELD_NUMBER: _builtins.int
+    ENABLED_FIELD_NUMBER: _builtins.int
+    SENDER_PATTERN_FIELD_NUMBER: _builtins.int
+    ONLY_UNREGISTERED_FIELD_NUMBER: _builtins.int
+    REPLACEMENT_FIELD_NUMBER: _builtins.int
+    PARTNER_FIELD_NUMBER: _builtins.int
+    DIRECTION_FIELD_NUMBER: _builtins.int
+    OPERATOR_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Key: 1-64 of A-Z a-z 0-9 _ . -."""
+    priority: _builtins.int
+    """0 to 1,000,000; lower is tried first."""
+    enabled: _builtins.bool
+    """Disabled rules are kept but never match."""
+    sender_pattern: _builtins.str
+    """Senders it applies to: a glob with * and ?; "*" or empty is any."""
+    only_unregistered: _builtins.bool
+    """Apply only when the sender is not registered with the target operator."""
+    replacement: _builtins.str
+    """The sender to use instead."""
+    partner: _builtins.str
+    """Condition: partner login."""
+    direction: _builtins.str
+    """Condition: direction name."""
+    operator: _builtins.str
+    """Condition: operator name."""
+    note: _builtins.str
+    """Free text."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        priority: _builtins.int = ...,
+        enabled: _builtins.bool = ...,
+        sender_pattern: _builtins.str = ...,
+        only_unregistered: _builtins.bool = ...,
+        replacement: _builtins.str = ...,
+        partner: _builtins.str = ...,
+        direction: _builtins.str = ...,
+        operator: _builtins.str = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["direction", b"direction", "enabled", b"enabled", "name", b"name", "note", b"note", "only_unregistered", b"only_unregistered", "operator", b"operator", "partner", b"partner", "priority", b"priority", "replacement", b"replacement", "sender_pattern", b"sender_pattern"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SubstitutionRule: _TypeAlias = SubstitutionRule  # noqa: Y015
+
+@_typing.final
+class PutSubstitutionRuleRequest(_message.Message):
+    """PutSubstitutionRuleRequest creates or replaces a substitution rule."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    RULE_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key."""
+    @_builtins.property
+    def actor(self) -> Global___Actor:
+        """Who makes the change."""
+
+    @_builtins.property
+    def rule(self) -> Global___SubstitutionRule:
+        """The rule; a rule set in which a sender could be replaced back into itself is refused."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        actor: Global___Actor | None = ...,
+        rule: Global___SubstitutionRule | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "rule", b"rule"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "request_id", b"request_id", "rule", b"rule"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PutSubstitutionRuleRequest: _TypeAlias = PutSubstitutionRuleRequest  # noqa: Y015
+
+@_typing.final
+class PutSubstitutionRuleResponse(_message.Message):
+    """PutSubstitutionRuleResponse is the stored rule."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RULE_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    revision: _builtins.int
+    """Settings revision the change created; 0 when nothing changed."""
+    @_builtins.property
+    def rule(self) -> Global___SubstitutionRule:
+        """The rule as stored."""
+
+    def __init__(
+        self,
+        *,
+        rule: Global___SubstitutionRule | None = ...,
+        revision: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["rule", b"rule"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["revision", b"revision", "rule", b"rule"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PutSubstitutionRuleResponse: _TypeAlias = PutSubstitutionRuleResponse  # noqa: Y015
+
+@_typing.final
+class DeleteSubstitutionRuleRequest(_message.Message):
+    """DeleteSubstitutionRuleRequest names a rule to remove."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key."""
+    name: _builtins.str
+    """Rule name."""
+    @_builtins.property
+    def actor(self) -> Global___Actor:
+        """Who makes the change."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        actor: Global___Actor | None = ...,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "name", b"name", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteSubstitutionRuleRequest: _TypeAlias = DeleteSubstitutionRuleRequest  # noqa: Y015
+
+@_typing.final
+class DeleteSubstitutionRuleResponse(_message.Message):
+    """DeleteSubstitutionRuleResponse says what the removal created."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REVISION_FIELD_NUMBER: _builtins.int
+    revision: _builtins.int
+    """Settings revision the change created."""
+    def __init__(
+        self,
+        *,
+        revision: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["revision", b"revision"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteSubstitutionRuleResponse: _TypeAlias = DeleteSubstitutionRuleResponse  # noqa: Y015
+
+@_typing.final
+class ListSubstitutionRulesRequest(_message.Message):
+    """ListSubstitutionRulesRequest asks for one page."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    """Page size, 1 to 1000; 0 means 100."""
+    page_token: _builtins.str
+    """Token from a previous response; empty for the first page."""
+    def __init__(
+        self,
+        *,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSubstitutionRulesRequest: _TypeAlias = ListSubstitutionRulesRequest  # noqa: Y015
+
+@_typing.final
+class ListSubstitutionRulesResponse(_message.Message):
+    """ListSubstitutionRulesResponse is one page."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RULES_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Token of the next page; empty on the last."""
+    @_builtins.property
+    def rules(self) -> _containers.RepeatedCompositeFieldContainer[Global___SubstitutionRule]:
+        """Rules ordered by name."""
+
+    def __init__(
+        self,
+        *,
+        rules: _abc.Iterable[Global___SubstitutionRule] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "rules", b"rules"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSubstitutionRulesResponse: _TypeAlias = ListSubstitutionRulesResponse  # noqa: Y015
+
+@_typing.final
+class TrafficPolicy(_message.Message):
+    """TrafficPolicy restricts a traffic type to local hours (subscriber's time zone)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TRAFFIC_TYPE_FIELD_NUMBER: _builtins.int
+    ALLOWED_FROM_FIELD_NUMBER: _builtins.int
+    ALLOWED_TO_FIELD_NUMBER: _builtins.int
+    OUTSIDE_FIELD_NUMBER: _builtins.int
+    traffic_type: _builtins.int
+    """Traffic type: 0, 1, 2, 5, 6 or 7."""
+    allowed_from: _builtins.str
+    """Window start, "HH:MM" local time."""
+    allowed_to: _builtins.str
+    """Window end, "HH:MM" local time; before allowed_from means the window spans midnight."""
+    outside: Global___OutsideHours.ValueType
+    """What happens outside the window."""
+    def __init__(
+        self,
+        *,
+        traffic_type: _builtins.int = ...,
+        allowed_from: _builtins.str = ...,
+        allowed_to: _builtins.str = ...,
+        outside: Global___OutsideHours.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_from", b"allowed_from", "allowed_to", b"allowed_to", "outside", b"outside", "traffic_type", b"traffic_type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TrafficPolicy: _TypeAlias = TrafficPolicy  # noqa: Y015
+
+@_typing.final
+class PutTrafficPolicyRequest(_message.Message):
+    """PutTrafficPolicyRequest sets a traffic type's hours."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    POLICY_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key."""
+    @_builtins.property
+    def actor(self) -> Global___Actor:
+        """Who makes the change."""
+
+    @_builtins.property
+    def policy(self) -> Global___TrafficPolicy:
+        """The policy."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        actor: Global___Actor | None = ...,
+        policy: Global___TrafficPolicy | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "policy", b"policy"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "policy", b"policy", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PutTrafficPolicyRequest: _TypeAlias = PutTrafficPolicyRequest  # noqa: Y015
+
+@_typing.final
+class PutTrafficPolicyResponse(_message.Message):
+    """PutTrafficPolicyResponse is the stored policy."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POLICY_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    revision: _builtins.int
+    """Settings revision the change created; 0 when nothing changed."""
+    @_builtins.property
+    def policy(self) -> Global___TrafficPolicy:
+        """The policy as stored."""
+
+    def __init__(
+        self,
+        *,
+        policy: Global___TrafficPolicy | None = ...,
+        revision: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["policy", b"policy"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["policy", b"policy", "revision", b"revision"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PutTrafficPolicyResponse: _TypeAlias = PutTrafficPolicyResponse  # noqa: Y015
+
+@_typing.final
+class DeleteTrafficPolicyRequest(_message.Message):
+    """DeleteTrafficPolicyRequest lifts a traffic type's hours restriction."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    TRAFFIC_TYPE_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key."""
+    traffic_type: _builtins.int
+    """Traffic type."""
+    @_builtins.property
+    def actor(self) -> Global___Actor:
+        """Who makes the change."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        actor: Global___Actor | None = ...,
+        traffic_type: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "request_id", b"request_id", "traffic_type", b"traffic_type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteTrafficPolicyRequest: _TypeAlias = DeleteTrafficPolicyRequest  # noqa: Y015
+
+@_typing.final
+class DeleteTrafficPolicyResponse(_message.Message):
+    """DeleteTrafficPolicyResponse says what the removal created."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REVISION_FIELD_NUMBER: _builtins.int
+    revision: _builtins.int
+    """Settings revision the change created."""
+    def __init__(
+        self,
+        *,
+        revision: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["revision", b"revision"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteTrafficPolicyResponse: _TypeAlias = DeleteTrafficPolicyResponse  # noqa: Y015
+
+@_typing.final
+class ListTrafficPoliciesRequest(_message.Message):
+    """ListTrafficPoliciesRequest asks for every policy."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListTrafficPoliciesRequest: _TypeAlias = ListTrafficPoliciesRequest  # noqa: Y015
+
+@_typing.final
+class ListTrafficPoliciesResponse(_message.Message):
+    """ListTrafficPoliciesResponse carries the policies."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POLICIES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def policies(self) -> _containers.RepeatedCompositeFieldContainer[Global___TrafficPolicy]:
+        """Policies ordered by traffic type."""
+
+    def __init__(
+        self,
+        *,
+        policies: _abc.Iterable[Global___TrafficPolicy] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["policies", b"policies"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListTrafficPoliciesResponse: _TypeAlias = ListTrafficPoliciesResponse  # noqa: Y015
+
+@_typing.final
+class RegionTimeZone(_message.Message):
+    """RegionTimeZone gives a number-plan region its time zone."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REGION_FIELD_NUMBER: _builtins.int
+    TIME_ZONE_FIELD_NUMBER: _builtins.int
+    region: _builtins.str
+    """Region exactly as in the number plan; "" is the default for every other number."""
+    time_zone: _builtins.str
+    """IANA time zone, e.g. "Asia/Novosibirsk"."""
+    def __init__(
+        self,
+        *,
+        region: _builtins.str = ...,
+        time_zone: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["region", b"region", "time_zone", b"time_zone"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RegionTimeZone: _TypeAlias = RegionTimeZone  # noqa: Y015
+
+@_typing.final
+class PutRegionTimeZoneRequest(_message.Message):
+    """PutRegionTimeZoneRequest sets a region's time zone."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    REGION_TIME_ZONE_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key."""
+    @_builtins.property
+    def actor(self) -> Global___Actor:
+        """Who makes the change."""
+
+    @_builtins.property
+    def region_time_zone(self) -> Global___RegionTimeZone:
+        """The region and its zone."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        actor: Global___Actor | None = ...,
+        region_time_zone: Global___RegionTimeZone | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "region_time_zone", b"region_time_zone"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "region_time_zone", b"region_time_zone", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PutRegionTimeZoneRequest: _TypeAlias = PutRegionTimeZoneRequest  # noqa: Y015
+
+@_typing.final
+class PutRegionTimeZoneResponse(_message.Message):
+    """PutRegionTimeZoneResponse is the stored zone."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REGION_TIME_ZONE_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    revision: _builtins.int
+    """Settings revision the change created; 0 when nothing changed."""
+    @_builtins.property
+    def region_time_zone(self) -> Global___RegionTimeZone:
+        """As stored."""
+
+    def __init__(
+        self,
+        *,
+        region_time_zone: Global___RegionTimeZone | None = ...,
+        revision: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["region_time_zone", b"region_time_zone"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["region_time_zone", b"region_time_zone", "revision", b"revision"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PutRegionTimeZoneResponse: _TypeAlias = PutRegionTimeZoneResponse  # noqa: Y015
+
+@_typing.final
+class ListRegionTimeZonesRequest(_message.Message):
+    """ListRegionTimeZonesRequest asks for every region's zone."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListRegionTimeZonesRequest: _TypeAlias = ListRegionTimeZonesRequest  # noqa: Y015
+
+@_typing.final
+class ListRegionTimeZonesResponse(_message.Message):
+    """ListRegionTimeZonesResponse carries the zones."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REGION_TIME_ZONES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def region_time_zones(self) -> _containers.RepeatedCompositeFieldContainer[Global___RegionTimeZone]:
+        """Zones ordered by region."""
+
+    def __init__(
+        self,
+        *,
+        region_time_zones: _abc.Iterable[Global___RegionTimeZone] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["region_time_zones", b"region_time_zones"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListRegionTimeZonesResponse: _TypeAlias = ListRegionTimeZonesResponse  # noqa: Y015
+
+@_typing.final
+class WhitelistEntry(_message.Message):
+    """WhitelistEntry is one number allowed to receive a mailing."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARTNER_FIELD_NUMBER: _builtins.int
+    MAILING_FIELD_NUMBER: _builtins.int
+    NUMBER_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    CREATE_TIME_FIELD_NUMBER: _builtins.int
+    partner: _builtins.str
+    """Partner whose mailing it is."""
+    mailing: _builtins.str
+    """Mailing name, 1-64 of A-Z a-z 0-9 _ . @ -."""
+    number: _builtins.str
+    """Number, international digits."""
+    note: _builtins.str
+    """Free text."""
+    @_builtins.property
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """When it was listed."""
+
+    def __init__(
+        self,
+        *,
+        partner: _builtins.str = ...,
+        mailing: _builtins.str = ...,
+        number: _builtins.str = ...,
+        note: _builtins.str = ...,
+        create_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "mailing", b"mailing", "note", b"note", "number", b"number", "partner", b"partner"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WhitelistEntry: _TypeAlias = WhitelistEntry  # noqa: Y015
+
+@_typing.final
+class AddWhitelistEntriesRequest(_message.Message):
+    """AddWhitelistEntriesRequest lists numbers."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    ENTRIES_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key."""
+    @_builtins.property
+    def actor(self) -> Global___Actor:
+        """Who makes the change."""
+
+    @_builtins.property
+    def entries(self) -> _containers.RepeatedCompositeFieldContainer[Global___WhitelistEntry]:
+        """Entries to add; ones already listed are kept as they are."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        actor: Global___Actor | None = ...,
+        entries: _abc.Iterable[Global___WhitelistEntry] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "entries", b"entries", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddWhitelistEntriesRequest: _TypeAlias = AddWhitelistEntriesRequest  # noqa: Y015
+
+@_typing.final
+class AddWhitelistEntriesResponse(_message.Message):
+    """AddWhitelistEntriesResponse says what changed."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ADDED_COUNT_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    added_count: _builtins.int
+    """How many entries were new."""
+    revision: _builtins.int
+    """Settings revision the change created; 0 when nothing changed."""
+    def __init__(
+        self,
+        *,
+        added_count: _builtins.int = ...,
+        revision: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["added_count", b"added_count", "revision", b"revision"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddWhitelistEntriesResponse: _TypeAlias = AddWhitelistEntriesResponse  # noqa: Y015
+
+@_typing.final
+class RemoveWhitelistEntriesRequest(_message.Message):
+    """RemoveWhitelistEntriesRequest unlists numbers."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    ENTRIES_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key."""
+    @_builtins.property
+    def actor(self) -> Global___Actor:
+        """Who makes the change."""
+
+    @_builtins.property
+    def entries(self) -> _containers.RepeatedCompositeFieldContainer[Global___WhitelistEntry]:
+        """Entries to remove (partner, mailing and number select them)."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        actor: Global___Actor | None = ...,
+        entries: _abc.Iterable[Global___WhitelistEntry] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "entries", b"entries", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RemoveWhitelistEntriesRequest: _TypeAlias = RemoveWhitelistEntriesRequest  # noqa: Y015
+
+@_typing.final
+class RemoveWhitelistEntriesResponse(_message.Message):
+    """RemoveWhitelistEntriesResponse says what changed."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REMOVED_COUNT_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    removed_count: _builtins.int
+    """How many entries were removed."""
+    revision: _builtins.int
+    """Settings revision the change created; 0 when nothing changed."""
+    def __init__(
+        self,
+        *,
+        removed_count: _builtins.int = ...,
+        revision: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["removed_count", b"removed_count", "revision", b"revision"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RemoveWhitelistEntriesResponse: _TypeAlias = RemoveWhitelistEntriesResponse  # noqa: Y015
+
+@_typing.final
+class ListWhitelistEntriesRequest(_message.Message):
+    """ListWhitelistEntriesRequest asks for one page of one mailing's list."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARTNER_FIELD_NUMBER: _builtins.int
+    MAILING_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    partner: _builtins.str
+    """Partner."""
+    mailing: _builtins.str
+    """Mailing."""
+    page_size: _builtins.int
+    """Page size, 1 to 1000; 0 means 100."""
+    page_token: _builtins.str
+    """Token from a previous response; empty for the first page."""
+    def __init__(
+        self,
+        *,
+        partner: _builtins.str = ...,
+        mailing: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["mailing", b"mailing", "page_size", b"page_size", "page_token", b"page_token", "partner", b"partner"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListWhitelistEntriesRequest: _TypeAlias = ListWhitelistEntriesRequest  # noqa: Y015
+
+@_typing.final
+class ListWhitelistEntriesResponse(_message.Message):
+    """ListWhitelistEntriesResponse is one page."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENTRIES_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Token of the next page; empty on the last."""
+    @_builtins.property
+    def entries(self) -> _containers.RepeatedCompositeFieldContainer[Global___WhitelistEntry]:
+        """Entries ordered by number."""
+
+    def __init__(
+        self,
+        *,
+        entries: _abc.Iterable[Global___WhitelistEntry] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["entries", b"entries", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListWhitelistEntriesResponse: _TypeAlias = ListWhitelistEntriesResponse  # noqa: Y015

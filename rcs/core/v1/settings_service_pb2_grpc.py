@@ -117,6 +117,106 @@ class SettingsServiceStub:
                 request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.RollbackSettingsRequest.SerializeToString,
                 response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.RollbackSettingsResponse.FromString,
                 _registered_method=True)
+        self.PutDirection = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/PutDirection',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutDirectionRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutDirectionResponse.FromString,
+                _registered_method=True)
+        self.DeleteDirection = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/DeleteDirection',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteDirectionRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteDirectionResponse.FromString,
+                _registered_method=True)
+        self.ListDirections = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/ListDirections',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListDirectionsRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListDirectionsResponse.FromString,
+                _registered_method=True)
+        self.PutSenderName = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/PutSenderName',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutSenderNameRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutSenderNameResponse.FromString,
+                _registered_method=True)
+        self.DeleteSenderName = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/DeleteSenderName',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteSenderNameRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteSenderNameResponse.FromString,
+                _registered_method=True)
+        self.ListSenderNames = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/ListSenderNames',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListSenderNamesRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListSenderNamesResponse.FromString,
+                _registered_method=True)
+        self.PutRoutingRule = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/PutRoutingRule',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutRoutingRuleRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutRoutingRuleResponse.FromString,
+                _registered_method=True)
+        self.DeleteRoutingRule = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/DeleteRoutingRule',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteRoutingRuleRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteRoutingRuleResponse.FromString,
+                _registered_method=True)
+        self.ListRoutingRules = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/ListRoutingRules',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListRoutingRulesRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListRoutingRulesResponse.FromString,
+                _registered_method=True)
+        self.PutSubstitutionRule = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/PutSubstitutionRule',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutSubstitutionRuleRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutSubstitutionRuleResponse.FromString,
+                _registered_method=True)
+        self.DeleteSubstitutionRule = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/DeleteSubstitutionRule',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteSubstitutionRuleRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteSubstitutionRuleResponse.FromString,
+                _registered_method=True)
+        self.ListSubstitutionRules = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/ListSubstitutionRules',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListSubstitutionRulesRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListSubstitutionRulesResponse.FromString,
+                _registered_method=True)
+        self.PutTrafficPolicy = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/PutTrafficPolicy',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutTrafficPolicyRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutTrafficPolicyResponse.FromString,
+                _registered_method=True)
+        self.DeleteTrafficPolicy = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/DeleteTrafficPolicy',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteTrafficPolicyRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteTrafficPolicyResponse.FromString,
+                _registered_method=True)
+        self.ListTrafficPolicies = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/ListTrafficPolicies',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListTrafficPoliciesRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListTrafficPoliciesResponse.FromString,
+                _registered_method=True)
+        self.PutRegionTimeZone = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/PutRegionTimeZone',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutRegionTimeZoneRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutRegionTimeZoneResponse.FromString,
+                _registered_method=True)
+        self.ListRegionTimeZones = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/ListRegionTimeZones',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListRegionTimeZonesRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListRegionTimeZonesResponse.FromString,
+                _registered_method=True)
+        self.AddWhitelistEntries = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/AddWhitelistEntries',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.AddWhitelistEntriesRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.AddWhitelistEntriesResponse.FromString,
+                _registered_method=True)
+        self.RemoveWhitelistEntries = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/RemoveWhitelistEntries',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.RemoveWhitelistEntriesRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.RemoveWhitelistEntriesResponse.FromString,
+                _registered_method=True)
+        self.ListWhitelistEntries = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/ListWhitelistEntries',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListWhitelistEntriesRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListWhitelistEntriesResponse.FromString,
+                _registered_method=True)
 
 
 class SettingsServiceServicer:
@@ -237,6 +337,146 @@ class SettingsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PutDirection(self, request, context):
+        """PutDirection creates or replaces a hand-made direction (prefixes and ranges).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteDirection(self, request, context):
+        """DeleteDirection removes a hand-made direction no rule refers to.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDirections(self, request, context):
+        """ListDirections pages through directions by name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutSenderName(self, request, context):
+        """PutSenderName creates or replaces a service (sender) name and its registrations.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteSenderName(self, request, context):
+        """DeleteSenderName removes a sender name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSenderNames(self, request, context):
+        """ListSenderNames pages through sender names by name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutRoutingRule(self, request, context):
+        """PutRoutingRule creates or replaces a routing rule.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteRoutingRule(self, request, context):
+        """DeleteRoutingRule removes a routing rule.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRoutingRules(self, request, context):
+        """ListRoutingRules pages through routing rules by name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutSubstitutionRule(self, request, context):
+        """PutSubstitutionRule creates or replaces a sender substitution rule; cycles are refused.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteSubstitutionRule(self, request, context):
+        """DeleteSubstitutionRule removes a substitution rule.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSubstitutionRules(self, request, context):
+        """ListSubstitutionRules pages through substitution rules by name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutTrafficPolicy(self, request, context):
+        """PutTrafficPolicy sets the allowed local hours of a traffic type.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteTrafficPolicy(self, request, context):
+        """DeleteTrafficPolicy lifts the hours restriction of a traffic type.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTrafficPolicies(self, request, context):
+        """ListTrafficPolicies returns every traffic type with restricted hours.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutRegionTimeZone(self, request, context):
+        """PutRegionTimeZone sets the time zone of a number-plan region ("" is the default).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRegionTimeZones(self, request, context):
+        """ListRegionTimeZones returns every region with its time zone.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddWhitelistEntries(self, request, context):
+        """AddWhitelistEntries puts numbers on a mailing's white list.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveWhitelistEntries(self, request, context):
+        """RemoveWhitelistEntries takes numbers off a mailing's white list.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWhitelistEntries(self, request, context):
+        """ListWhitelistEntries pages through one mailing's white list by number.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SettingsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -319,6 +559,106 @@ def add_SettingsServiceServicer_to_server(servicer, server):
                     servicer.RollbackSettings,
                     request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.RollbackSettingsRequest.FromString,
                     response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.RollbackSettingsResponse.SerializeToString,
+            ),
+            'PutDirection': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutDirection,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutDirectionRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutDirectionResponse.SerializeToString,
+            ),
+            'DeleteDirection': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteDirection,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteDirectionRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteDirectionResponse.SerializeToString,
+            ),
+            'ListDirections': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDirections,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListDirectionsRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListDirectionsResponse.SerializeToString,
+            ),
+            'PutSenderName': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutSenderName,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutSenderNameRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutSenderNameResponse.SerializeToString,
+            ),
+            'DeleteSenderName': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteSenderName,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteSenderNameRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteSenderNameResponse.SerializeToString,
+            ),
+            'ListSenderNames': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSenderNames,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListSenderNamesRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListSenderNamesResponse.SerializeToString,
+            ),
+            'PutRoutingRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutRoutingRule,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutRoutingRuleRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutRoutingRuleResponse.SerializeToString,
+            ),
+            'DeleteRoutingRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteRoutingRule,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteRoutingRuleRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteRoutingRuleResponse.SerializeToString,
+            ),
+            'ListRoutingRules': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRoutingRules,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListRoutingRulesRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListRoutingRulesResponse.SerializeToString,
+            ),
+            'PutSubstitutionRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutSubstitutionRule,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutSubstitutionRuleRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutSubstitutionRuleResponse.SerializeToString,
+            ),
+            'DeleteSubstitutionRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteSubstitutionRule,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteSubstitutionRuleRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteSubstitutionRuleResponse.SerializeToString,
+            ),
+            'ListSubstitutionRules': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSubstitutionRules,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListSubstitutionRulesRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListSubstitutionRulesResponse.SerializeToString,
+            ),
+            'PutTrafficPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutTrafficPolicy,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutTrafficPolicyRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutTrafficPolicyResponse.SerializeToString,
+            ),
+            'DeleteTrafficPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteTrafficPolicy,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteTrafficPolicyRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteTrafficPolicyResponse.SerializeToString,
+            ),
+            'ListTrafficPolicies': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTrafficPolicies,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListTrafficPoliciesRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListTrafficPoliciesResponse.SerializeToString,
+            ),
+            'PutRegionTimeZone': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutRegionTimeZone,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutRegionTimeZoneRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutRegionTimeZoneResponse.SerializeToString,
+            ),
+            'ListRegionTimeZones': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRegionTimeZones,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListRegionTimeZonesRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListRegionTimeZonesResponse.SerializeToString,
+            ),
+            'AddWhitelistEntries': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddWhitelistEntries,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.AddWhitelistEntriesRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.AddWhitelistEntriesResponse.SerializeToString,
+            ),
+            'RemoveWhitelistEntries': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveWhitelistEntries,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.RemoveWhitelistEntriesRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.RemoveWhitelistEntriesResponse.SerializeToString,
+            ),
+            'ListWhitelistEntries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWhitelistEntries,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListWhitelistEntriesRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListWhitelistEntriesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -756,6 +1096,546 @@ class SettingsService:
             '/rcs.core.v1.SettingsService/RollbackSettings',
             rcs_dot_core_dot_v1_dot_settings__service__pb2.RollbackSettingsRequest.SerializeToString,
             rcs_dot_core_dot_v1_dot_settings__service__pb2.RollbackSettingsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutDirection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/PutDirection',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.PutDirectionRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.PutDirectionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteDirection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/DeleteDirection',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteDirectionRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteDirectionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDirections(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/ListDirections',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.ListDirectionsRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.ListDirectionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutSenderName(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/PutSenderName',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.PutSenderNameRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.PutSenderNameResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteSenderName(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/DeleteSenderName',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteSenderNameRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteSenderNameResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSenderNames(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/ListSenderNames',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.ListSenderNamesRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.ListSenderNamesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutRoutingRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/PutRoutingRule',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.PutRoutingRuleRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.PutRoutingRuleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteRoutingRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/DeleteRoutingRule',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteRoutingRuleRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteRoutingRuleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRoutingRules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/ListRoutingRules',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.ListRoutingRulesRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.ListRoutingRulesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutSubstitutionRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/PutSubstitutionRule',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.PutSubstitutionRuleRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.PutSubstitutionRuleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteSubstitutionRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/DeleteSubstitutionRule',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteSubstitutionRuleRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteSubstitutionRuleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSubstitutionRules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/ListSubstitutionRules',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.ListSubstitutionRulesRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.ListSubstitutionRulesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutTrafficPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/PutTrafficPolicy',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.PutTrafficPolicyRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.PutTrafficPolicyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteTrafficPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/DeleteTrafficPolicy',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteTrafficPolicyRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteTrafficPolicyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTrafficPolicies(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/ListTrafficPolicies',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.ListTrafficPoliciesRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.ListTrafficPoliciesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutRegionTimeZone(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/PutRegionTimeZone',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.PutRegionTimeZoneRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.PutRegionTimeZoneResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRegionTimeZones(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/ListRegionTimeZones',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.ListRegionTimeZonesRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.ListRegionTimeZonesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddWhitelistEntries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/AddWhitelistEntries',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.AddWhitelistEntriesRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.AddWhitelistEntriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveWhitelistEntries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/RemoveWhitelistEntries',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.RemoveWhitelistEntriesRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.RemoveWhitelistEntriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWhitelistEntries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/ListWhitelistEntries',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.ListWhitelistEntriesRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.ListWhitelistEntriesResponse.FromString,
             options,
             channel_credentials,
             insecure,

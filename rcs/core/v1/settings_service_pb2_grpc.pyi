@@ -68,6 +68,46 @@ class SettingsServiceStub:
     """ListRevisions pages through settings revisions, newest first."""
     RollbackSettings: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.RollbackSettingsRequest, _settings_service_pb2.RollbackSettingsResponse]
     """RollbackSettings restores the settings of a revision in one step, as a new revision."""
+    PutDirection: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.PutDirectionRequest, _settings_service_pb2.PutDirectionResponse]
+    """PutDirection creates or replaces a hand-made direction (prefixes and ranges)."""
+    DeleteDirection: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.DeleteDirectionRequest, _settings_service_pb2.DeleteDirectionResponse]
+    """DeleteDirection removes a hand-made direction no rule refers to."""
+    ListDirections: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.ListDirectionsRequest, _settings_service_pb2.ListDirectionsResponse]
+    """ListDirections pages through directions by name."""
+    PutSenderName: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.PutSenderNameRequest, _settings_service_pb2.PutSenderNameResponse]
+    """PutSenderName creates or replaces a service (sender) name and its registrations."""
+    DeleteSenderName: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.DeleteSenderNameRequest, _settings_service_pb2.DeleteSenderNameResponse]
+    """DeleteSenderName removes a sender name."""
+    ListSenderNames: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.ListSenderNamesRequest, _settings_service_pb2.ListSenderNamesResponse]
+    """ListSenderNames pages through sender names by name."""
+    PutRoutingRule: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.PutRoutingRuleRequest, _settings_service_pb2.PutRoutingRuleResponse]
+    """PutRoutingRule creates or replaces a routing rule."""
+    DeleteRoutingRule: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.DeleteRoutingRuleRequest, _settings_service_pb2.DeleteRoutingRuleResponse]
+    """DeleteRoutingRule removes a routing rule."""
+    ListRoutingRules: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.ListRoutingRulesRequest, _settings_service_pb2.ListRoutingRulesResponse]
+    """ListRoutingRules pages through routing rules by name."""
+    PutSubstitutionRule: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.PutSubstitutionRuleRequest, _settings_service_pb2.PutSubstitutionRuleResponse]
+    """PutSubstitutionRule creates or replaces a sender substitution rule; cycles are refused."""
+    DeleteSubstitutionRule: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.DeleteSubstitutionRuleRequest, _settings_service_pb2.DeleteSubstitutionRuleResponse]
+    """DeleteSubstitutionRule removes a substitution rule."""
+    ListSubstitutionRules: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.ListSubstitutionRulesRequest, _settings_service_pb2.ListSubstitutionRulesResponse]
+    """ListSubstitutionRules pages through substitution rules by name."""
+    PutTrafficPolicy: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.PutTrafficPolicyRequest, _settings_service_pb2.PutTrafficPolicyResponse]
+    """PutTrafficPolicy sets the allowed local hours of a traffic type."""
+    DeleteTrafficPolicy: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.DeleteTrafficPolicyRequest, _settings_service_pb2.DeleteTrafficPolicyResponse]
+    """DeleteTrafficPolicy lifts the hours restriction of a traffic type."""
+    ListTrafficPolicies: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.ListTrafficPoliciesRequest, _settings_service_pb2.ListTrafficPoliciesResponse]
+    """ListTrafficPolicies returns every traffic type with restricted hours."""
+    PutRegionTimeZone: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.PutRegionTimeZoneRequest, _settings_service_pb2.PutRegionTimeZoneResponse]
+    """PutRegionTimeZone sets the time zone of a number-plan region ("" is the default)."""
+    ListRegionTimeZones: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.ListRegionTimeZonesRequest, _settings_service_pb2.ListRegionTimeZonesResponse]
+    """ListRegionTimeZones returns every region with its time zone."""
+    AddWhitelistEntries: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.AddWhitelistEntriesRequest, _settings_service_pb2.AddWhitelistEntriesResponse]
+    """AddWhitelistEntries puts numbers on a mailing's white list."""
+    RemoveWhitelistEntries: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.RemoveWhitelistEntriesRequest, _settings_service_pb2.RemoveWhitelistEntriesResponse]
+    """RemoveWhitelistEntries takes numbers off a mailing's white list."""
+    ListWhitelistEntries: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.ListWhitelistEntriesRequest, _settings_service_pb2.ListWhitelistEntriesResponse]
+    """ListWhitelistEntries pages through one mailing's white list by number."""
 
 @_typing.type_check_only
 class SettingsServiceAsyncStub(SettingsServiceStub):
@@ -109,6 +149,46 @@ class SettingsServiceAsyncStub(SettingsServiceStub):
     """ListRevisions pages through settings revisions, newest first."""
     RollbackSettings: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.RollbackSettingsRequest, _settings_service_pb2.RollbackSettingsResponse]  # type: ignore[assignment]
     """RollbackSettings restores the settings of a revision in one step, as a new revision."""
+    PutDirection: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.PutDirectionRequest, _settings_service_pb2.PutDirectionResponse]  # type: ignore[assignment]
+    """PutDirection creates or replaces a hand-made direction (prefixes and ranges)."""
+    DeleteDirection: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.DeleteDirectionRequest, _settings_service_pb2.DeleteDirectionResponse]  # type: ignore[assignment]
+    """DeleteDirection removes a hand-made direction no rule refers to."""
+    ListDirections: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.ListDirectionsRequest, _settings_service_pb2.ListDirectionsResponse]  # type: ignore[assignment]
+    """ListDirections pages through directions by name."""
+    PutSenderName: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.PutSenderNameRequest, _settings_service_pb2.PutSenderNameResponse]  # type: ignore[assignment]
+    """PutSenderName creates or replaces a service (sender) name and its registrations."""
+    DeleteSenderName: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.DeleteSenderNameRequest, _settings_service_pb2.DeleteSenderNameResponse]  # type: ignore[assignment]
+    """DeleteSenderName removes a sender name."""
+    ListSenderNames: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.ListSenderNamesRequest, _settings_service_pb2.ListSenderNamesResponse]  # type: ignore[assignment]
+    """ListSenderNames pages through sender names by name."""
+    PutRoutingRule: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.PutRoutingRuleRequest, _settings_service_pb2.PutRoutingRuleResponse]  # type: ignore[assignment]
+    """PutRoutingRule creates or replaces a routing rule."""
+    DeleteRoutingRule: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.DeleteRoutingRuleRequest, _settings_service_pb2.DeleteRoutingRuleResponse]  # type: ignore[assignment]
+    """DeleteRoutingRule removes a routing rule."""
+    ListRoutingRules: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.ListRoutingRulesRequest, _settings_service_pb2.ListRoutingRulesResponse]  # type: ignore[assignment]
+    """ListRoutingRules pages through routing rules by name."""
+    PutSubstitutionRule: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.PutSubstitutionRuleRequest, _settings_service_pb2.PutSubstitutionRuleResponse]  # type: ignore[assignment]
+    """PutSubstitutionRule creates or replaces a sender substitution rule; cycles are refused."""
+    DeleteSubstitutionRule: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.DeleteSubstitutionRuleRequest, _settings_service_pb2.DeleteSubstitutionRuleResponse]  # type: ignore[assignment]
+    """DeleteSubstitutionRule removes a substitution rule."""
+    ListSubstitutionRules: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.ListSubstitutionRulesRequest, _settings_service_pb2.ListSubstitutionRulesResponse]  # type: ignore[assignment]
+    """ListSubstitutionRules pages through substitution rules by name."""
+    PutTrafficPolicy: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.PutTrafficPolicyRequest, _settings_service_pb2.PutTrafficPolicyResponse]  # type: ignore[assignment]
+    """PutTrafficPolicy sets the allowed local hours of a traffic type."""
+    DeleteTrafficPolicy: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.DeleteTrafficPolicyRequest, _settings_service_pb2.DeleteTrafficPolicyResponse]  # type: ignore[assignment]
+    """DeleteTrafficPolicy lifts the hours restriction of a traffic type."""
+    ListTrafficPolicies: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.ListTrafficPoliciesRequest, _settings_service_pb2.ListTrafficPoliciesResponse]  # type: ignore[assignment]
+    """ListTrafficPolicies returns every traffic type with restricted hours."""
+    PutRegionTimeZone: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.PutRegionTimeZoneRequest, _settings_service_pb2.PutRegionTimeZoneResponse]  # type: ignore[assignment]
+    """PutRegionTimeZone sets the time zone of a number-plan region ("" is the default)."""
+    ListRegionTimeZones: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.ListRegionTimeZonesRequest, _settings_service_pb2.ListRegionTimeZonesResponse]  # type: ignore[assignment]
+    """ListRegionTimeZones returns every region with its time zone."""
+    AddWhitelistEntries: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.AddWhitelistEntriesRequest, _settings_service_pb2.AddWhitelistEntriesResponse]  # type: ignore[assignment]
+    """AddWhitelistEntries puts numbers on a mailing's white list."""
+    RemoveWhitelistEntries: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.RemoveWhitelistEntriesRequest, _settings_service_pb2.RemoveWhitelistEntriesResponse]  # type: ignore[assignment]
+    """RemoveWhitelistEntries takes numbers off a mailing's white list."""
+    ListWhitelistEntries: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.ListWhitelistEntriesRequest, _settings_service_pb2.ListWhitelistEntriesResponse]  # type: ignore[assignment]
+    """ListWhitelistEntries pages through one mailing's white list by number."""
 
 class SettingsServiceServicer(metaclass=_abc_1.ABCMeta):
     """SettingsService changes the installation's settings. Every mutation creates a
@@ -243,5 +323,165 @@ class SettingsServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_settings_service_pb2.RollbackSettingsResponse, _abc.Awaitable[_settings_service_pb2.RollbackSettingsResponse]]:
         """RollbackSettings restores the settings of a revision in one step, as a new revision."""
+
+    @_abc_1.abstractmethod
+    def PutDirection(
+        self,
+        request: _settings_service_pb2.PutDirectionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.PutDirectionResponse, _abc.Awaitable[_settings_service_pb2.PutDirectionResponse]]:
+        """PutDirection creates or replaces a hand-made direction (prefixes and ranges)."""
+
+    @_abc_1.abstractmethod
+    def DeleteDirection(
+        self,
+        request: _settings_service_pb2.DeleteDirectionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.DeleteDirectionResponse, _abc.Awaitable[_settings_service_pb2.DeleteDirectionResponse]]:
+        """DeleteDirection removes a hand-made direction no rule refers to."""
+
+    @_abc_1.abstractmethod
+    def ListDirections(
+        self,
+        request: _settings_service_pb2.ListDirectionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.ListDirectionsResponse, _abc.Awaitable[_settings_service_pb2.ListDirectionsResponse]]:
+        """ListDirections pages through directions by name."""
+
+    @_abc_1.abstractmethod
+    def PutSenderName(
+        self,
+        request: _settings_service_pb2.PutSenderNameRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.PutSenderNameResponse, _abc.Awaitable[_settings_service_pb2.PutSenderNameResponse]]:
+        """PutSenderName creates or replaces a service (sender) name and its registrations."""
+
+    @_abc_1.abstractmethod
+    def DeleteSenderName(
+        self,
+        request: _settings_service_pb2.DeleteSenderNameRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.DeleteSenderNameResponse, _abc.Awaitable[_settings_service_pb2.DeleteSenderNameResponse]]:
+        """DeleteSenderName removes a sender name."""
+
+    @_abc_1.abstractmethod
+    def ListSenderNames(
+        self,
+        request: _settings_service_pb2.ListSenderNamesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.ListSenderNamesResponse, _abc.Awaitable[_settings_service_pb2.ListSenderNamesResponse]]:
+        """ListSenderNames pages through sender names by name."""
+
+    @_abc_1.abstractmethod
+    def PutRoutingRule(
+        self,
+        request: _settings_service_pb2.PutRoutingRuleRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.PutRoutingRuleResponse, _abc.Awaitable[_settings_service_pb2.PutRoutingRuleResponse]]:
+        """PutRoutingRule creates or replaces a routing rule."""
+
+    @_abc_1.abstractmethod
+    def DeleteRoutingRule(
+        self,
+        request: _settings_service_pb2.DeleteRoutingRuleRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.DeleteRoutingRuleResponse, _abc.Awaitable[_settings_service_pb2.DeleteRoutingRuleResponse]]:
+        """DeleteRoutingRule removes a routing rule."""
+
+    @_abc_1.abstractmethod
+    def ListRoutingRules(
+        self,
+        request: _settings_service_pb2.ListRoutingRulesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.ListRoutingRulesResponse, _abc.Awaitable[_settings_service_pb2.ListRoutingRulesResponse]]:
+        """ListRoutingRules pages through routing rules by name."""
+
+    @_abc_1.abstractmethod
+    def PutSubstitutionRule(
+        self,
+        request: _settings_service_pb2.PutSubstitutionRuleRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.PutSubstitutionRuleResponse, _abc.Awaitable[_settings_service_pb2.PutSubstitutionRuleResponse]]:
+        """PutSubstitutionRule creates or replaces a sender substitution rule; cycles are refused."""
+
+    @_abc_1.abstractmethod
+    def DeleteSubstitutionRule(
+        self,
+        request: _settings_service_pb2.DeleteSubstitutionRuleRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.DeleteSubstitutionRuleResponse, _abc.Awaitable[_settings_service_pb2.DeleteSubstitutionRuleResponse]]:
+        """DeleteSubstitutionRule removes a substitution rule."""
+
+    @_abc_1.abstractmethod
+    def ListSubstitutionRules(
+        self,
+        request: _settings_service_pb2.ListSubstitutionRulesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.ListSubstitutionRulesResponse, _abc.Awaitable[_settings_service_pb2.ListSubstitutionRulesResponse]]:
+        """ListSubstitutionRules pages through substitution rules by name."""
+
+    @_abc_1.abstractmethod
+    def PutTrafficPolicy(
+        self,
+        request: _settings_service_pb2.PutTrafficPolicyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.PutTrafficPolicyResponse, _abc.Awaitable[_settings_service_pb2.PutTrafficPolicyResponse]]:
+        """PutTrafficPolicy sets the allowed local hours of a traffic type."""
+
+    @_abc_1.abstractmethod
+    def DeleteTrafficPolicy(
+        self,
+        request: _settings_service_pb2.DeleteTrafficPolicyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.DeleteTrafficPolicyResponse, _abc.Awaitable[_settings_service_pb2.DeleteTrafficPolicyResponse]]:
+        """DeleteTrafficPolicy lifts the hours restriction of a traffic type."""
+
+    @_abc_1.abstractmethod
+    def ListTrafficPolicies(
+        self,
+        request: _settings_service_pb2.ListTrafficPoliciesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.ListTrafficPoliciesResponse, _abc.Awaitable[_settings_service_pb2.ListTrafficPoliciesResponse]]:
+        """ListTrafficPolicies returns every traffic type with restricted hours."""
+
+    @_abc_1.abstractmethod
+    def PutRegionTimeZone(
+        self,
+        request: _settings_service_pb2.PutRegionTimeZoneRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.PutRegionTimeZoneResponse, _abc.Awaitable[_settings_service_pb2.PutRegionTimeZoneResponse]]:
+        """PutRegionTimeZone sets the time zone of a number-plan region ("" is the default)."""
+
+    @_abc_1.abstractmethod
+    def ListRegionTimeZones(
+        self,
+        request: _settings_service_pb2.ListRegionTimeZonesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.ListRegionTimeZonesResponse, _abc.Awaitable[_settings_service_pb2.ListRegionTimeZonesResponse]]:
+        """ListRegionTimeZones returns every region with its time zone."""
+
+    @_abc_1.abstractmethod
+    def AddWhitelistEntries(
+        self,
+        request: _settings_service_pb2.AddWhitelistEntriesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.AddWhitelistEntriesResponse, _abc.Awaitable[_settings_service_pb2.AddWhitelistEntriesResponse]]:
+        """AddWhitelistEntries puts numbers on a mailing's white list."""
+
+    @_abc_1.abstractmethod
+    def RemoveWhitelistEntries(
+        self,
+        request: _settings_service_pb2.RemoveWhitelistEntriesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.RemoveWhitelistEntriesResponse, _abc.Awaitable[_settings_service_pb2.RemoveWhitelistEntriesResponse]]:
+        """RemoveWhitelistEntries takes numbers off a mailing's white list."""
+
+    @_abc_1.abstractmethod
+    def ListWhitelistEntries(
+        self,
+        request: _settings_service_pb2.ListWhitelistEntriesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.ListWhitelistEntriesResponse, _abc.Awaitable[_settings_service_pb2.ListWhitelistEntriesResponse]]:
+        """ListWhitelistEntries pages through one mailing's white list by number."""
 
 def add_SettingsServiceServicer_to_server(servicer: SettingsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

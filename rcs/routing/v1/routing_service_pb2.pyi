@@ -6,7 +6,9 @@ isort:skip_file
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from rcs.common.v1 import channel_pb2 as _channel_pb2
 import builtins as _builtins
 import sys
@@ -19,6 +21,66 @@ else:
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class _PolicyOutcome:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _PolicyOutcomeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PolicyOutcome.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    POLICY_OUTCOME_UNSPECIFIED: _PolicyOutcome.ValueType  # 0
+    """Not evaluated (no route)."""
+    POLICY_OUTCOME_ALLOW: _PolicyOutcome.ValueType  # 1
+    """Send now."""
+    POLICY_OUTCOME_HOLD: _PolicyOutcome.ValueType  # 2
+    """Outside the allowed local hours: send at hold_until."""
+    POLICY_OUTCOME_REFUSE: _PolicyOutcome.ValueType  # 3
+    """Outside the allowed local hours and the policy refuses (extended code 10)."""
+
+class PolicyOutcome(_PolicyOutcome, metaclass=_PolicyOutcomeEnumTypeWrapper):
+    """PolicyOutcome is what the traffic-type policy says about sending now."""
+
+POLICY_OUTCOME_UNSPECIFIED: PolicyOutcome.ValueType  # 0
+"""Not evaluated (no route)."""
+POLICY_OUTCOME_ALLOW: PolicyOutcome.ValueType  # 1
+"""Send now."""
+POLICY_OUTCOME_HOLD: PolicyOutcome.ValueType  # 2
+"""Outside the allowed local hours: send at hold_until."""
+POLICY_OUTCOME_REFUSE: PolicyOutcome.ValueType  # 3
+"""Outside the allowed local hours and the policy refuses (extended code 10)."""
+Global___PolicyOutcome: _TypeAlias = PolicyOutcome  # noqa: Y015
+
+class _RuleVerdictKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _RuleVerdictKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RuleVerdictKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    RULE_VERDICT_KIND_UNSPECIFIED: _RuleVerdictKind.ValueType  # 0
+    """Not set."""
+    RULE_VERDICT_KIND_CHOSEN: _RuleVerdictKind.ValueType  # 1
+    """The rule matched and decided."""
+    RULE_VERDICT_KIND_OUTRANKED: _RuleVerdictKind.ValueType  # 2
+    """The rule matched but one with a lower priority number decided."""
+    RULE_VERDICT_KIND_NOT_MATCHING: _RuleVerdictKind.ValueType  # 3
+    """A condition of the rule does not hold for the query."""
+    RULE_VERDICT_KIND_DISABLED: _RuleVerdictKind.ValueType  # 4
+    """The rule is disabled."""
+
+class RuleVerdictKind(_RuleVerdictKind, metaclass=_RuleVerdictKindEnumTypeWrapper):
+    """RuleVerdictKind says how a rule fared in a decision."""
+
+RULE_VERDICT_KIND_UNSPECIFIED: RuleVerdictKind.ValueType  # 0
+"""Not set."""
+RULE_VERDICT_KIND_CHOSEN: RuleVerdictKind.ValueType  # 1
+"""The rule matched and decided."""
+RULE_VERDICT_KIND_OUTRANKED: RuleVerdictKind.ValueType  # 2
+"""The rule matched but one with a lower priority number decided."""
+RULE_VERDICT_KIND_NOT_MATCHING: RuleVerdictKind.ValueType  # 3
+"""A condition of the rule does not hold for the query."""
+RULE_VERDICT_KIND_DISABLED: RuleVerdictKind.ValueType  # 4
+"""The rule is disabled."""
+Global___RuleVerdictKind: _TypeAlias = RuleVerdictKind  # noqa: Y015
+
 @_typing.final
 class RouteQuery(_message.Message):
     """RouteQuery is what routing looks at."""
@@ -29,6 +91,8 @@ class RouteQuery(_message.Message):
     SENDER_FIELD_NUMBER: _builtins.int
     PARTNER_FIELD_NUMBER: _builtins.int
     CHANNEL_FIELD_NUMBER: _builtins.int
+    TRAFFIC_TYPE_FIELD_NUMBER: _builtins.int
+    AT_FIELD_NUMBER: _builtins.int
     destination: _builtins.str
     """Subscriber number, international digits."""
     sender: _builtins.str
@@ -37,6 +101,14 @@ class RouteQuery(_message.Message):
     """Partner login."""
     channel: _channel_pb2.Channel.ValueType
     """Channel of the message."""
+    traffic_type: _builtins.int
+    """Traffic type (0 advertising, 1 transactional, 2 service, 5 informational,
+    6 authorisation, 7 templated advertising); unset takes the sender name's type.
+    """
+    @_builtins.property
+    def at(self) -> _timestamp_pb2.Timestamp:
+        """Time to evaluate allowed hours at; unset means now (explain uses it for "what if")."""
+
     def __init__(
         self,
         *,
@@ -44,12 +116,16 @@ class RouteQuery(_message.Message):
         sender: _builtins.str = ...,
         partner: _builtins.str = ...,
         channel: _channel_pb2.Channel.ValueType = ...,
+        traffic_type: _builtins.int | None = ...,
+        at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "at", b"at", "traffic_type", b"traffic_type"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "destination", b"destination", "partner", b"partner", "sender", b"sender"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "at", b"at", "channel", b"channel", "destination", b"destination", "partner", b"partner", "sender", b"sender", "traffic_type", b"traffic_type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__traffic_type: _TypeAlias = _typing.Literal["traffic_type"]  # noqa: Y015
+    _WhichOneofArgType__traffic_type: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__traffic_type) -> _WhichOneofReturnType__traffic_type | None: ...
 
 Global___RouteQuery: _TypeAlias = RouteQuery  # noqa: Y015
 
@@ -66,6 +142,11 @@ class Route(_message.Message):
     SENDER_FIELD_NUMBER: _builtins.int
     ERROR_CODE_FIELD_NUMBER: _builtins.int
     REVISION_FIELD_NUMBER: _builtins.int
+    FALLBACK_INTERFACE_IDS_FIELD_NUMBER: _builtins.int
+    RULE_FIELD_NUMBER: _builtins.int
+    TRAFFIC_TYPE_FIELD_NUMBER: _builtins.int
+    POLICY_FIELD_NUMBER: _builtins.int
+    HOLD_UNTIL_FIELD_NUMBER: _builtins.int
     found: _builtins.bool
     """True when a route was found; otherwise error_code says why not."""
     direction: _builtins.str
@@ -80,6 +161,20 @@ class Route(_message.Message):
     """Extended error code when not found (11 unrouted)."""
     revision: _builtins.int
     """Settings revision the decision was made on."""
+    rule: _builtins.str
+    """Routing rule that chose the route; empty when the operator's own interfaces were used."""
+    traffic_type: _builtins.int
+    """Traffic type the decision was made for."""
+    policy: Global___PolicyOutcome.ValueType
+    """What the traffic-type policy says."""
+    @_builtins.property
+    def fallback_interface_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Interfaces to fail over to, in order, when interface_id is unbound or failing."""
+
+    @_builtins.property
+    def hold_until(self) -> _timestamp_pb2.Timestamp:
+        """When policy is HOLD, the earliest time the message may be sent."""
+
     def __init__(
         self,
         *,
@@ -90,14 +185,53 @@ class Route(_message.Message):
         sender: _builtins.str = ...,
         error_code: _builtins.int = ...,
         revision: _builtins.int = ...,
+        fallback_interface_ids: _abc.Iterable[_builtins.str] | None = ...,
+        rule: _builtins.str = ...,
+        traffic_type: _builtins.int = ...,
+        policy: Global___PolicyOutcome.ValueType = ...,
+        hold_until: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["hold_until", b"hold_until"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["direction", b"direction", "error_code", b"error_code", "found", b"found", "interface_id", b"interface_id", "operator", b"operator", "revision", b"revision", "sender", b"sender"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["direction", b"direction", "error_code", b"error_code", "fallback_interface_ids", b"fallback_interface_ids", "found", b"found", "hold_until", b"hold_until", "interface_id", b"interface_id", "operator", b"operator", "policy", b"policy", "revision", b"revision", "rule", b"rule", "sender", b"sender", "traffic_type", b"traffic_type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Route: _TypeAlias = Route  # noqa: Y015
+
+@_typing.final
+class RuleVerdict(_message.Message):
+    """RuleVerdict is one rule's part in a decision."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    PRIORITY_FIELD_NUMBER: _builtins.int
+    VERDICT_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Rule name."""
+    priority: _builtins.int
+    """Rule priority (lower is tried first)."""
+    verdict: Global___RuleVerdictKind.ValueType
+    """How the rule fared."""
+    reason: _builtins.str
+    """Why, in plain words."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        priority: _builtins.int = ...,
+        verdict: Global___RuleVerdictKind.ValueType = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "priority", b"priority", "reason", b"reason", "verdict", b"verdict"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RuleVerdict: _TypeAlias = RuleVerdict  # noqa: Y015
 
 @_typing.final
 class ResolveRoutesRequest(_message.Message):
@@ -179,6 +313,8 @@ class ExplainRouteResponse(_message.Message):
 
     ROUTE_FIELD_NUMBER: _builtins.int
     STEPS_FIELD_NUMBER: _builtins.int
+    RULES_FIELD_NUMBER: _builtins.int
+    SUBSTITUTIONS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def route(self) -> Global___Route:
         """The decision."""
@@ -187,15 +323,25 @@ class ExplainRouteResponse(_message.Message):
     def steps(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Each step of the decision in order, in plain words."""
 
+    @_builtins.property
+    def rules(self) -> _containers.RepeatedCompositeFieldContainer[Global___RuleVerdict]:
+        """Every routing rule that could apply, the chosen one first."""
+
+    @_builtins.property
+    def substitutions(self) -> _containers.RepeatedCompositeFieldContainer[Global___RuleVerdict]:
+        """Every substitution rule that could apply, in the order they were tried."""
+
     def __init__(
         self,
         *,
         route: Global___Route | None = ...,
         steps: _abc.Iterable[_builtins.str] | None = ...,
+        rules: _abc.Iterable[Global___RuleVerdict] | None = ...,
+        substitutions: _abc.Iterable[Global___RuleVerdict] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["route", b"route"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["route", b"route", "steps", b"steps"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["route", b"route", "rules", b"rules", "steps", b"steps", "substitutions", b"substitutions"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
