@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import json
 import sys
 
 import grpc
-from google.protobuf import json_format
+from google.protobuf import json_format, timestamp_pb2
 
 from rcs.common.v1 import channel_pb2
 from rcs.routing.v1 import routing_service_pb2, routing_service_pb2_grpc
@@ -37,8 +38,27 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     explain.add_argument("--sender", default="")
     explain.add_argument("--partner", default="")
     explain.add_argument("--type", default="SMS", choices=sorted(CHANNELS))
+    explain.add_argument(
+        "--traffic-type",
+        type=int,
+        choices=(0, 1, 2, 5, 6, 7),
+        help="traffic type; by default the sender name's registered type",
+    )
+    explain.add_argument(
+        "--at",
+        type=dt.datetime.fromisoformat,
+        help="evaluate the allowed hours at this time (ISO 8601, default now)",
+    )
     explain.add_argument("--json", action="store_true", help="print the decision as JSON")
     explain.set_defaults(func=run_explain)
+
+
+def _timestamp(at: dt.datetime | None) -> timestamp_pb2.Timestamp | None:
+    if at is None:
+        return None
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(at if at.tzinfo else at.replace(tzinfo=dt.UTC))
+    return ts
 
 
 async def _explain(
@@ -54,6 +74,8 @@ async def _explain(
                     sender=args.sender,
                     partner=args.partner,
                     channel=CHANNELS[args.type],
+                    traffic_type=args.traffic_type,
+                    at=_timestamp(args.at),
                 )
             ),
             timeout=10,
@@ -75,8 +97,24 @@ def run_explain(args: argparse.Namespace) -> None:
     route = answer.route
     for step in answer.steps:
         print(f"- {step}")
+    for title, verdicts in (("rules", answer.rules), ("substitutions", answer.substitutions)):
+        if verdicts:
+            print(f"{title}:")
+        for v in verdicts:
+            kind = routing_service_pb2.RuleVerdictKind.Name(v.verdict).removeprefix(
+                "RULE_VERDICT_KIND_"
+            )
+            print(f"  {kind:<12} {v.name} (priority {v.priority}): {v.reason}")
     if route.found:
-        print(f"=> {route.interface_id} (operator {route.operator}, revision {route.revision})")
+        policy = routing_service_pb2.PolicyOutcome.Name(route.policy).removeprefix(
+            "POLICY_OUTCOME_"
+        )
+        fallbacks = ", ".join(route.fallback_interface_ids) or "none"
+        print(
+            f"=> {route.interface_id} (failover {fallbacks}; operator {route.operator};"
+            f" sender {route.sender!r}; traffic type {route.traffic_type}; {policy};"
+            f" revision {route.revision})"
+        )
     else:
         print(f"=> no route (error code {route.error_code}, revision {route.revision})")
         sys.exit(3)

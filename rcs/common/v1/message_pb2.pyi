@@ -119,7 +119,7 @@ class Message(_message.Message):
     part_count: _builtins.int
     """Number of SMS parts it was sent as; 0 before it was sent."""
     traffic_type: _builtins.int
-    """Traffic type the message was routed as; unset until routed unless the partner gave one."""
+    """Traffic type the partner gave; unset when routing takes the sender name's type."""
     mailing: _builtins.str
     """Mailing (campaign) the message belongs to, or empty."""
     @_builtins.property
