@@ -1,35 +1,373 @@
-"""`rcs settings import-number-plan FILE` and `rcs settings import-ported FILE`.
+"""`rcs settings …`: the installation's settings from the command line.
 
-Each import is one transaction against RCS_DATABASE_URL: it prints a one-line summary, or
-every bad line and exits 2 having changed nothing."""
+`rcs settings <entity> list|get|put|delete` and the black/white list, revision and rollback
+commands call core's SettingsService over gRPC (RCS_CORE_TARGET), so every change is a
+revision with its audit entry, attributed to RCS_ACTOR or the OS user from "cli". Entities go
+in and out as JSON in protobuf's mapping; a refusal prints its catalogue reason and message
+and exits 1.
+
+`rcs settings import-number-plan FILE` and `import-ported FILE` are bulk imports straight
+into RCS_DATABASE_URL, one transaction each: they print a one-line summary, or every bad
+line and exit 2 having changed nothing."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import getpass
+import json
 import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import grpc
+from google.protobuf import field_mask_pb2, json_format
+from google.protobuf.message import Message
+
+from rcs.core.v1 import settings_service_pb2 as ss
+from rcs.core.v1 import settings_service_pb2_grpc
+from rcs_runtime.grpc_client import error_reason, open_channel
+from rcs_runtime.settings import RcsSettings
+
+if TYPE_CHECKING:  # the async stub type exists only in the generated .pyi
+    from rcs.core.v1.settings_service_pb2_grpc import SettingsServiceAsyncStub as Stub
 
 EXIT_BAD_FILE = 2
+Work = Callable[["Stub", ss.Actor], Awaitable[Any]]
+
+
+class SettingsCliSettings(RcsSettings):
+    core_target: str = "127.0.0.1:50051"
+    actor: str = ""  # RCS_ACTOR; the OS user when empty
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """How one kind of setting maps onto SettingsService."""
+
+    message: str  # its message type, e.g. "RoutingRule"
+    key: str  # its key field
+    list_rpc: str
+    items: str  # the repeated field of the List response
+    put_field: str  # the entity's field in Put<message>Request
+    paged: bool = True
+    deletable: bool = True
+    numeric_key: bool = False
+
+
+ENTITIES = {
+    "partners": Entity("Partner", "login", "ListPartners", "partners", "partner", deletable=False),
+    "operators": Entity(
+        "Operator", "name", "ListOperators", "operators", "operator", paged=False, deletable=False
+    ),
+    "interfaces": Entity(
+        "Interface", "id", "ListInterfaces", "interfaces", "interface", paged=False
+    ),
+    "directions": Entity("Direction", "name", "ListDirections", "directions", "direction"),
+    "sender-names": Entity("SenderName", "name", "ListSenderNames", "sender_names", "sender_name"),
+    "routing-rules": Entity("RoutingRule", "name", "ListRoutingRules", "rules", "rule"),
+    "substitution-rules": Entity(
+        "SubstitutionRule", "name", "ListSubstitutionRules", "rules", "rule"
+    ),
+    "traffic-policies": Entity(
+        "TrafficPolicy",
+        "traffic_type",
+        "ListTrafficPolicies",
+        "policies",
+        "policy",
+        paged=False,
+        numeric_key=True,
+    ),
+    "region-time-zones": Entity(
+        "RegionTimeZone",
+        "region",
+        "ListRegionTimeZones",
+        "region_time_zones",
+        "region_time_zone",
+        paged=False,
+        deletable=False,
+    ),
+}
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    settings = sub.add_parser("settings", help="bulk settings imports (RCS_DATABASE_URL)")
+    settings = sub.add_parser(
+        "settings", help="settings over SettingsService (RCS_CORE_TARGET) and bulk imports"
+    )
     verbs = settings.add_subparsers(dest="verb", required=True)
     plan = verbs.add_parser(
         "import-number-plan",
         help="replace the number plan with a numbering-registry file"
-        " (';'-separated, UTF-8 or windows-1251); all or nothing",
+        " (';'-separated, UTF-8 or windows-1251); all or nothing (RCS_DATABASE_URL)",
     )
     plan.add_argument("file", type=Path)
     plan.set_defaults(func=lambda a: _run("number_plan", a.file))
     ported = verbs.add_parser(
         "import-ported",
-        help="replace the ported numbers with a 'number;operator' file; all or nothing",
+        help="replace the ported numbers with a 'number;operator' file; all or nothing"
+        " (RCS_DATABASE_URL)",
     )
     ported.add_argument("file", type=Path)
     ported.set_defaults(func=lambda a: _run("ported", a.file))
+    for name, entity in ENTITIES.items():
+        _add_entity(verbs, name, entity)
+    _add_number_lists(verbs)
+    revisions = verbs.add_parser("revisions", help="settings revisions, newest first")
+    revisions.add_subparsers(dest="action", required=True).add_parser("list").add_argument(
+        "--limit", type=int, default=20
+    )
+    revisions.set_defaults(func=lambda a: _call(_revisions(a.limit)))
+    rollback = verbs.add_parser("rollback", help="restore the settings of a revision")
+    rollback.add_argument("revision", type=int)
+    rollback.set_defaults(func=lambda a: _call(_rollback(a.revision)))
+
+
+def _add_entity(
+    verbs: argparse._SubParsersAction[argparse.ArgumentParser], name: str, e: Entity
+) -> None:
+    verbs_help = "list, get, put (JSON)" + (", delete" if e.deletable else "")
+    actions = verbs.add_parser(name, help=f"{name}: {verbs_help}").add_subparsers(
+        dest="action", required=True
+    )
+    listing = actions.add_parser("list", help="every one, as a JSON array")
+    if name == "directions":
+        listing.add_argument("--operator", default="", help="only this operator's")
+    listing.set_defaults(func=lambda a: _call(_list(e, getattr(a, "operator", ""))))
+    key_type = int if e.numeric_key else str
+    get = actions.add_parser("get", help=f"one, by {e.key}")
+    get.add_argument("key", type=key_type)
+    get.set_defaults(func=lambda a: _call(_get(e, a.key)))
+    put = actions.add_parser("put", help=f"create or replace one: a {e.message} as JSON")
+    source = put.add_mutually_exclusive_group(required=True)
+    source.add_argument("--json", dest="text", help="the entity as JSON")
+    source.add_argument("--file", type=Path, help="a file holding the entity as JSON")
+    put.set_defaults(func=lambda a: _call(_put(e, _document(a.text, a.file))))
+    if e.deletable:
+        delete = actions.add_parser("delete", help=f"remove one, by {e.key}")
+        delete.add_argument("key", type=key_type)
+        delete.set_defaults(func=lambda a: _call(_delete(e, a.key)))
+
+
+def _add_number_lists(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    for name, white in (("blacklist", False), ("whitelist", True)):
+        what = "a mailing's white list" if white else "the global or a partner's black list"
+        actions = verbs.add_parser(name, help=f"numbers on {what}").add_subparsers(
+            dest="action", required=True
+        )
+        for action in ("list", "add", "remove"):
+            p = actions.add_parser(action)
+            p.add_argument("--partner", required=white, default="")
+            if white:
+                p.add_argument("--mailing", required=True)
+            if action == "add":
+                p.add_argument("--note", default="")
+            if action != "list":
+                p.add_argument("numbers", nargs="+")
+            p.set_defaults(func=lambda a, w=white: _call(_numbers(a, w)))
+
+
+# -- the calls --------------------------------------------------------------------------------
+
+
+def _list(e: Entity, operator: str = "") -> Work:
+    async def work(stub: Stub, actor: ss.Actor) -> list[Message]:
+        return await _all(stub, e, operator)
+
+    return work
+
+
+async def _all(stub: Stub, e: Entity, operator: str = "") -> list[Message]:
+    request_type = getattr(ss, f"{e.list_rpc}Request")
+    items: list[Message] = []
+    token = ""
+    while True:
+        request = request_type()
+        if e.paged:
+            request.page_size, request.page_token = 1000, token
+        if operator:
+            request.operator = operator
+        page = await getattr(stub, e.list_rpc)(request, timeout=30)
+        items += getattr(page, e.items)
+        token = page.next_page_token if e.paged else ""
+        if not token:
+            return items
+
+
+def _get(e: Entity, key: str | int) -> Work:
+    async def work(stub: Stub, actor: ss.Actor) -> Message:
+        for item in await _all(stub, e):
+            if getattr(item, e.key) == key:
+                return item
+        sys.exit(f"NOT_FOUND: no {e.message} with {e.key} {key!r}")
+
+    return work
+
+
+def _document(text: str | None, path: Path | None) -> dict[str, Any]:
+    try:
+        raw = text if text is not None else path.read_text() if path else ""
+        doc = json.loads(raw)
+    except OSError as err:
+        sys.exit(f"cannot read {path}: {err.strerror}")
+    except ValueError as err:
+        sys.exit(f"INVALID_REQUEST: not JSON: {err}")
+    if not isinstance(doc, dict):
+        sys.exit("INVALID_REQUEST: the entity is a JSON object")
+    return doc
+
+
+def _parse(doc: dict[str, Any], message: Message) -> None:
+    try:
+        json_format.ParseDict(doc, message)
+    except json_format.ParseError as err:
+        sys.exit(f"INVALID_REQUEST: the JSON does not fit {message.DESCRIPTOR.name}: {err}")
+
+
+def _put(e: Entity, doc: dict[str, Any]) -> Work:
+    if e.message == "Partner":
+        return _put_partner(doc)
+
+    async def work(stub: Stub, actor: ss.Actor) -> Message:
+        request = getattr(ss, f"Put{e.message}Request")(actor=actor)
+        _parse(doc, getattr(request, e.put_field))
+        result: Message = await getattr(stub, f"Put{e.message}")(request, timeout=30)
+        return result
+
+    return work
+
+
+def _put_partner(doc: dict[str, Any]) -> Work:
+    """Partners are created (with "password") or have the fields in the JSON changed."""
+    password = str(doc.pop("password", ""))
+    partner = ss.Partner()
+    _parse(doc, partner)
+
+    async def work(stub: Stub, actor: ss.Actor) -> Message:
+        try:
+            await stub.GetPartner(ss.GetPartnerRequest(login=partner.login), timeout=30)
+        except grpc.aio.AioRpcError as err:
+            if err.code() != grpc.StatusCode.NOT_FOUND:
+                raise
+            return await stub.CreatePartner(
+                ss.CreatePartnerRequest(actor=actor, partner=partner, password=password),
+                timeout=30,
+            )
+        mask = field_mask_pb2.FieldMask()
+        mask.FromJsonString(",".join(k for k in doc if k != "login"))  # camelCase → paths
+        if password:
+            mask.paths.append("password")
+        return await stub.UpdatePartner(
+            ss.UpdatePartnerRequest(
+                actor=actor, partner=partner, update_mask=mask, password=password
+            ),
+            timeout=30,
+        )
+
+    return work
+
+
+def _delete(e: Entity, key: str | int) -> Work:
+    async def work(stub: Stub, actor: ss.Actor) -> Message:
+        request = getattr(ss, f"Delete{e.message}Request")(actor=actor, **{e.key: key})
+        result: Message = await getattr(stub, f"Delete{e.message}")(request, timeout=30)
+        return result
+
+    return work
+
+
+def _numbers(a: argparse.Namespace, white: bool) -> Work:
+    kind = "Whitelist" if white else "Blacklist"
+    where = {"partner": a.partner, **({"mailing": a.mailing} if white else {})}
+
+    async def work(stub: Stub, actor: ss.Actor) -> Any:
+        if a.action == "list":
+            entries: list[Message] = []
+            token = ""
+            while True:
+                page = await getattr(stub, f"List{kind}Entries")(
+                    getattr(ss, f"List{kind}EntriesRequest")(
+                        page_size=1000, page_token=token, **where
+                    ),
+                    timeout=30,
+                )
+                entries += page.entries
+                token = page.next_page_token
+                if not token:
+                    return entries
+        verb = "Add" if a.action == "add" else "Remove"
+        entry = getattr(ss, f"{kind}Entry")
+        note = {"note": a.note} if a.action == "add" else {}
+        request = getattr(ss, f"{verb}{kind}EntriesRequest")(
+            actor=actor, entries=[entry(number=n, **where, **note) for n in a.numbers]
+        )
+        return await getattr(stub, f"{verb}{kind}Entries")(request, timeout=30)
+
+    return work
+
+
+def _rollback(revision: int) -> Work:
+    async def work(stub: Stub, actor: ss.Actor) -> Message:
+        return await stub.RollbackSettings(
+            ss.RollbackSettingsRequest(actor=actor, revision=revision), timeout=30
+        )
+
+    return work
+
+
+def _revisions(limit: int) -> Work:
+    async def work(stub: Stub, actor: ss.Actor) -> list[Message]:
+        out: list[Message] = []
+        token = ""
+        while len(out) < limit:
+            page = await stub.ListRevisions(
+                ss.ListRevisionsRequest(page_size=min(limit - len(out), 1000), page_token=token),
+                timeout=30,
+            )
+            out += page.revisions
+            token = page.next_page_token
+            if not token:
+                break
+        return out
+
+    return work
+
+
+def _call(work: Work) -> None:
+    """Run one command against core; print its answer as JSON or exit with the refusal."""
+    settings = SettingsCliSettings()
+    actor = ss.Actor(login=settings.actor or _os_user(), remote_ip="cli")
+
+    async def run() -> Any:
+        channel = open_channel(settings.core_target)
+        try:
+            return await work(settings_service_pb2_grpc.SettingsServiceStub(channel), actor)
+        finally:
+            await channel.close()
+
+    try:
+        answer = asyncio.run(run())
+    except grpc.aio.AioRpcError as err:
+        reason = error_reason(err) or err.code().name
+        sys.exit(f"core at {settings.core_target} refused: {reason}: {err.details()}")
+    print(json.dumps(_jsonable(answer), ensure_ascii=False, indent=2))
+
+
+def _jsonable(answer: Message | list[Message]) -> Any:
+    if isinstance(answer, list):
+        return [_jsonable(m) for m in answer]
+    return json_format.MessageToDict(answer, always_print_fields_with_no_presence=True)
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name in some containers
+        return "cli"
+
+
+# -- bulk imports, straight into the database -------------------------------------------------
 
 
 def _run(kind: str, path: Path) -> None:
@@ -66,7 +404,4 @@ async def _import(kind: str, dsn: str, data: bytes) -> object:
 
 
 def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (OSError, KeyError):  # no login name in some containers
-        return "cli"
+    return f"cli:{_os_user()}"

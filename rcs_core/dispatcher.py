@@ -135,6 +135,7 @@ class Dispatcher:
             else:
                 live.append(c)
         retries: list[tuple[Claimed, dt.timedelta, str]] = []
+        held: list[tuple[Claimed, dt.datetime, str]] = []
         sent: list[tuple[Claimed, str, int]] = []
         parts: list[SentPart] = []
         interface_of: dict[int, str] = {}
@@ -145,10 +146,16 @@ class Dispatcher:
             else:
                 outbound: list[tuple[Claimed, routing_service_pb2.Route]] = []
                 for c, route in zip(live, routed, strict=True):
-                    if route.found:
-                        outbound.append((c, route))
-                    else:
+                    if route.policy == routing_service_pb2.POLICY_OUTCOME_REFUSE:
+                        finals.append((c, Status.REJECTED, route.error_code, "outside_hours"))
+                    elif not route.found:
                         finals.append((c, Status.UNDELIVERED, route.error_code or 11, "unrouted"))
+                    elif route.policy == routing_service_pb2.POLICY_OUTCOME_HOLD:
+                        # Held, not retried: no attempt is counted; validity still applies.
+                        hold_until = route.hold_until.ToDatetime(dt.UTC)
+                        held.append((c, min(hold_until, c.valid_until), "outside_hours"))
+                    else:
+                        outbound.append((c, route))
                 results = await self._send(outbound) if outbound else []
                 if results is None:
                     retries += [(c, self._delay(c), "connector_unavailable") for c, _ in outbound]
@@ -156,9 +163,11 @@ class Dispatcher:
                 for (c, route), result in zip(outbound, results, strict=True):
                     outcome = result.outcome
                     if outcome == connector_service_pb2.SEND_OUTCOME_ACCEPTED:
+                        # After failover the connector names the interface it really used.
+                        used = result.interface_id or route.interface_id
                         # Operator ids are matched to receipts within the SMSC account.
-                        interface_of[c.message_id] = result.receipt_scope or route.interface_id
-                        sent.append((c, route.interface_id, len(result.operator_message_ids)))
+                        interface_of[c.message_id] = result.receipt_scope or used
+                        sent.append((c, used, len(result.operator_message_ids)))
                         for part_no, raw in enumerate(result.operator_message_ids, start=1):
                             key, alt = operator_keys(raw)
                             parts.append(SentPart(c.message_id, part_no, key, alt))
@@ -169,7 +178,9 @@ class Dispatcher:
         await dispatch.record_sent(conn, sent, parts, interface_of)
         await dispatch.record_final(conn, finals)
         await dispatch.record_retry(conn, retries)
+        await dispatch.record_hold(conn, held)
         DISPATCHED.labels("sent").inc(len(sent))
+        DISPATCHED.labels("held").inc(len(held))
         DISPATCHED.labels("final").inc(len(finals))
         DISPATCHED.labels("retry").inc(len(retries))
 
@@ -184,6 +195,7 @@ class Dispatcher:
                     sender=c.sender,
                     partner=c.partner,
                     channel=c.channel,  # type: ignore[arg-type]
+                    traffic_type=c.traffic_type,
                 )
                 for c in live
             ]
@@ -206,6 +218,7 @@ class Dispatcher:
                 connector_service_pb2.OutboundMessage(
                     message_id=str(c.message_id),
                     interface_id=route.interface_id,
+                    fallback_interface_ids=route.fallback_interface_ids,
                     destination=c.destination,
                     sms=message_pb2.SmsContent(text=c.body, sender=route.sender or c.sender),
                     valid_until=valid_until,

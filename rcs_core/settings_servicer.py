@@ -1,30 +1,23 @@
-"""gRPC edge of settings: SettingsService (partners, black lists, revisions, rollback)."""
+"""gRPC edge of settings: SettingsService (partners, black lists, operators, interfaces,
+revisions, rollback); the routing-policy RPCs come from rcs_core.settings_policy."""
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import re
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
-import grpc
 from google.protobuf import timestamp_pb2
-from google.protobuf.message import Message
-from psycopg_pool import AsyncConnectionPool
 
 from rcs.core.v1 import settings_service_pb2 as ss
-from rcs.core.v1 import settings_service_pb2_grpc
 from rcs_core.numbers import normalize_msisdn
 from rcs_core.passwords import hash_password
-from rcs_core.storage import request_log
+from rcs_core.settings_policy import Ctx, PolicySettings, R, _commit, _page, _token
 from rcs_core.storage import settings_store as store
 from rcs_core.storage.settings_store import Change
 from rcs_runtime.errors import RcsError
 
-Ctx = grpc.aio.ServicerContext[Any, Any]
-R = TypeVar("R", bound=Message)
 _LOGIN = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 _PARTNER_MASK = {
     "default_sender",
@@ -45,13 +38,6 @@ def _partner_out(state: dict[str, Any]) -> ss.Partner:
     )
 
 
-async def _commit(conn: Any, actor: ss.Actor, *, summary: str, changes: list[Change]) -> int:
-    """The changes as the next revision, attributed to the request's actor."""
-    return await store.commit_revision(
-        conn, actor=actor.login, remote_ip=actor.remote_ip, summary=summary, changes=changes
-    )
-
-
 def _interface_out(state: dict[str, Any]) -> ss.Interface:
     return ss.Interface(**{k: v for k, v in state.items() if k != "password"})
 
@@ -67,21 +53,6 @@ def _check_partner(p: ss.Partner) -> None:
         raise RcsError("INVALID_REQUEST", "duplicate_window_seconds must be positive")
 
 
-def _page(token: str, size: int) -> tuple[str, int]:
-    size = size or 100
-    if not 1 <= size <= 1000:
-        raise RcsError("INVALID_REQUEST", "page_size must be 1 to 1000")
-    try:
-        after = base64.urlsafe_b64decode(token.encode()).decode() if token else ""
-    except ValueError as exc:
-        raise RcsError("INVALID_REQUEST", "page_token is not one we issued") from exc
-    return after, size
-
-
-def _token(value: str) -> str:
-    return base64.urlsafe_b64encode(value.encode()).decode()
-
-
 def _redacted(changes: Any) -> str:
     for c in changes:
         for side in ("before", "after"):
@@ -91,29 +62,8 @@ def _redacted(changes: Any) -> str:
     return json.dumps(changes, ensure_ascii=False)
 
 
-class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
-    def __init__(self, pool: AsyncConnectionPool) -> None:
-        self._pool = pool
-
-    async def _mutate(
-        self,
-        request: Any,
-        response_type: type[R],
-        work: Callable[[Any], Awaitable[R]],
-    ) -> R:
-        """One transaction: replay a known request_id, else do the work and remember it."""
-        method = response_type.DESCRIPTOR.name
-        async with self._pool.connection() as conn, conn.transaction():
-            if request.request_id:
-                first = await request_log.replay(conn, request.request_id, method)
-                if first is not None:
-                    return response_type.FromString(first)
-            response = await work(conn)
-            if request.request_id:
-                await request_log.remember(
-                    conn, request.request_id, method, response.SerializeToString()
-                )
-        return response
+class SettingsServicer(PolicySettings):
+    """The one SettingsService servicer: these RPCs plus PolicySettings' (and its _mutate)."""
 
     async def CreatePartner(
         self, request: ss.CreatePartnerRequest, context: Ctx
@@ -380,11 +330,17 @@ class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
                 (request.id,),
             )
             users = [row[0] for row in await cur.fetchall()]
+            cur = await conn.execute(
+                "SELECT DISTINCT rule FROM routing_rule_targets WHERE interface_id = %s"
+                " ORDER BY rule",
+                (request.id,),
+            )
+            users += [f"routing rule {row[0]}" for row in await cur.fetchall()]
             if users:
                 raise RcsError(
                     "INVALID_REQUEST",
                     f"interface {request.id!r} is routed to by {', '.join(users)}: "
-                    "take it out of their routes first",
+                    "take it out of their routes and targets first",
                 )
             await store.put_interface(conn, request.id, None)
             revision = await _commit(

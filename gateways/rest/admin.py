@@ -10,6 +10,8 @@ catalogue and body as the partner API.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import grpc
@@ -236,6 +238,136 @@ async def rollback(request: web.Request) -> web.StreamResponse:
     return _answer(await _call(request, "RollbackSettings", body))
 
 
+# -- routing policy: the same three calls per entity, set up from _POLICY ---------------------
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Entity:
+    path: str  # under PREFIX; …/{key} names one
+    noun: str  # Put<noun>, Delete<noun>
+    plural: str  # List<plural>
+    field: str  # the entity's field in Put<noun>Request
+    key: str  # the entity's key field, also in Delete<noun>Request
+    numeric_key: bool = False
+    paged: bool = True
+    filters: tuple[str, ...] = ()  # List<plural>Request fields taken from the query
+
+
+_POLICY = (
+    _Entity("directions", "Direction", "Directions", "direction", "name", filters=("operator",)),
+    _Entity("sender-names", "SenderName", "SenderNames", "sender_name", "name"),
+    _Entity("routing-rules", "RoutingRule", "RoutingRules", "rule", "name"),
+    _Entity("substitution-rules", "SubstitutionRule", "SubstitutionRules", "rule", "name"),
+    _Entity(
+        "traffic-policies",
+        "TrafficPolicy",
+        "TrafficPolicies",
+        "policy",
+        "traffic_type",
+        numeric_key=True,
+        paged=False,
+    ),
+)
+
+
+def _key(request: web.Request, e: _Entity) -> str | int:
+    raw = request.match_info["key"]
+    if not e.numeric_key:
+        return raw
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise RcsError("INVALID_REQUEST", f"the {e.key} in the path is a number") from exc
+
+
+def _putter(e: _Entity) -> Handler:
+    """PUT …/{key}: the body is the entity; the path names it."""
+
+    async def put(request: web.Request) -> web.StreamResponse:
+        actor = await _actor(request)
+        body = getattr(ss, f"Put{e.noun}Request")(request_id=_request_id(request), actor=actor)
+        setattr(await _body(request, getattr(body, e.field)), e.key, _key(request, e))
+        return _answer(await _call(request, f"Put{e.noun}", body))
+
+    return put
+
+
+def _deleter(e: _Entity) -> Handler:
+    async def delete(request: web.Request) -> web.StreamResponse:
+        actor = await _actor(request)
+        body = getattr(ss, f"Delete{e.noun}Request")(
+            request_id=_request_id(request), actor=actor, **{e.key: _key(request, e)}
+        )
+        return _answer(await _call(request, f"Delete{e.noun}", body))
+
+    return delete
+
+
+def _lister(e: _Entity) -> Handler:
+    async def list_(request: web.Request) -> web.StreamResponse:
+        await _actor(request)
+        query = getattr(ss, f"List{e.plural}Request")(
+            **(_page(request) if e.paged else {}),
+            **{f: request.query.get(f, "") for f in e.filters},
+        )
+        return _answer(await _call(request, f"List{e.plural}", query))
+
+    return list_
+
+
+async def list_region_time_zones(request: web.Request) -> web.StreamResponse:
+    await _actor(request)
+    return _answer(await _call(request, "ListRegionTimeZones", ss.ListRegionTimeZonesRequest()))
+
+
+async def put_region_time_zone(request: web.Request) -> web.StreamResponse:
+    """PUT with the zone in the body: the default region is "", which no path can name."""
+    actor = await _actor(request)
+    zone = await _body(request, ss.RegionTimeZone())
+    body = ss.PutRegionTimeZoneRequest(
+        request_id=_request_id(request), actor=actor, region_time_zone=zone
+    )
+    return _answer(await _call(request, "PutRegionTimeZone", body))
+
+
+async def list_whitelist(request: web.Request) -> web.StreamResponse:
+    await _actor(request)
+    query = ss.ListWhitelistEntriesRequest(
+        partner=request.match_info["partner"],
+        mailing=request.match_info["mailing"],
+        **_page(request),
+    )
+    return _answer(await _call(request, "ListWhitelistEntries", query))
+
+
+async def _whitelist_change(
+    request: web.Request,
+    method: str,
+    body: ss.AddWhitelistEntriesRequest | ss.RemoveWhitelistEntriesRequest,
+) -> web.StreamResponse:
+    """The entries' partner and mailing are the path's."""
+    actor = await _actor(request)
+    body = await _body(request, body)
+    for entry in body.entries:
+        entry.partner = request.match_info["partner"]
+        entry.mailing = request.match_info["mailing"]
+    body.actor.CopyFrom(actor)
+    body.request_id = _request_id(request)
+    return _answer(await _call(request, method, body))
+
+
+async def add_whitelist(request: web.Request) -> web.StreamResponse:
+    return await _whitelist_change(request, "AddWhitelistEntries", ss.AddWhitelistEntriesRequest())
+
+
+async def remove_whitelist(request: web.Request) -> web.StreamResponse:
+    return await _whitelist_change(
+        request, "RemoveWhitelistEntries", ss.RemoveWhitelistEntriesRequest()
+    )
+
+
 def add_admin_routes(app: web.Application, admin: Admin) -> None:
     app[ADMIN] = admin
     r = app.router
@@ -255,3 +387,14 @@ def add_admin_routes(app: web.Application, admin: Admin) -> None:
     r.add_patch(f"{PREFIX}/verification-policy", update_policy, name="admin_update_policy")
     r.add_get(f"{PREFIX}/revisions", list_revisions, name="admin_revisions")
     r.add_post(f"{PREFIX}/revisions/{{revision}}:rollback", rollback, name="admin_rollback")
+    for e in _POLICY:
+        r.add_get(f"{PREFIX}/{e.path}", _lister(e), name=f"admin_{e.path}")
+        r.add_put(f"{PREFIX}/{e.path}/{{key}}", _putter(e), name=f"admin_put_{e.path}")
+        r.add_delete(f"{PREFIX}/{e.path}/{{key}}", _deleter(e), name=f"admin_delete_{e.path}")
+    r.add_get(f"{PREFIX}/region-time-zones", list_region_time_zones, name="admin_zones")
+    r.add_put(f"{PREFIX}/region-time-zones", put_region_time_zone, name="admin_put_zone")
+    # Mailings have no ':' (their pattern excludes it), so ":remove" never ends a mailing.
+    whitelist = f"{PREFIX}/whitelists/{{partner}}/{{mailing:[^/:]+}}"
+    r.add_get(whitelist, list_whitelist, name="admin_whitelist")
+    r.add_post(whitelist, add_whitelist, name="admin_whitelist_add")
+    r.add_post(f"{whitelist}:remove", remove_whitelist, name="admin_whitelist_remove")

@@ -33,11 +33,14 @@ class Claimed:
     valid_until: dt.datetime
     receipt_request: int
     trace_parent: str
+    traffic_type: int | None = None  # None: routing takes the sender name's type
+    mailing: str = ""
 
 
 _CLAIM = (
     "SELECT q.message_id, q.created_at, q.attempts, m.partner_id, p.login, m.channel,"
-    " m.destination, m.sender, m.body, m.valid_until, m.receipt_request, m.trace_parent"
+    " m.destination, m.sender, m.body, m.valid_until, m.receipt_request, m.trace_parent,"
+    " m.traffic_type, m.mailing"
     " FROM dispatch_queue q"
     " JOIN messages m ON m.id = q.message_id AND m.created_at = q.created_at"
     " JOIN partners p ON p.id = m.partner_id"
@@ -80,14 +83,21 @@ async def filtered(
     conn: psycopg.AsyncConnection, claimed: list[Claimed]
 ) -> dict[int, tuple[int, str]]:
     """message id → (extended error code, reason) for messages not to send: numbers on the
-    global or the partner's black list (10 filtered), and numbers marked inactive (the code
-    that marked them)."""
+    global or the partner's black list (10 filtered), numbers marked inactive (the code
+    that marked them), and numbers missing from the white list of the message's mailing
+    when that mailing has one (10 filtered)."""
     if not claimed:
         return {}
     args = (
         [c.message_id for c in claimed],
         [c.destination for c in claimed],
         [c.partner_id for c in claimed],
+    )
+    mailing_args = (
+        [c.message_id for c in claimed if c.mailing],
+        [c.destination for c in claimed if c.mailing],
+        [c.partner for c in claimed if c.mailing],
+        [c.mailing for c in claimed if c.mailing],
     )
     cur = await conn.execute(
         "SELECT t.mid, 10, 'blacklisted' FROM unnest(%s::bigint[], %s::text[], %s::bigint[])"
@@ -97,8 +107,14 @@ async def filtered(
         " UNION ALL"
         " SELECT t.mid, i.error_code, 'inactive_number'"
         " FROM unnest(%s::bigint[], %s::text[], %s::bigint[]) AS t(mid, dst, pid)"
-        " JOIN inactive_numbers i ON i.number = t.dst AND i.expires_at > now()",
-        (*args, *args),
+        " JOIN inactive_numbers i ON i.number = t.dst AND i.expires_at > now()"
+        " UNION ALL"
+        " SELECT t.mid, 10, 'not_on_mailing_whitelist'"
+        " FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[]) AS t(mid, dst, login, ml)"
+        " WHERE EXISTS (SELECT 1 FROM whitelist w WHERE w.partner = t.login AND w.mailing = t.ml)"
+        " AND NOT EXISTS (SELECT 1 FROM whitelist w WHERE w.partner = t.login"
+        "  AND w.mailing = t.ml AND w.number = t.dst)",
+        (*args, *args, *mailing_args),
     )
     out: dict[int, tuple[int, str]] = {}
     for mid, code, why in await cur.fetchall():
@@ -198,5 +214,24 @@ async def record_retry(
             [c.message_id for c, _, _ in items],
             [d for _, d, _ in items],
             [e for _, _, e in items],
+        ),
+    )
+
+
+async def record_hold(
+    conn: psycopg.AsyncConnection, items: list[tuple[Claimed, dt.datetime, str]]
+) -> None:
+    """items: (claimed, not before, why). Back in the queue until then, and unlike a retry
+    no attempt is counted: nothing was tried (advertising outside its allowed hours)."""
+    if not items:
+        return
+    await conn.execute(
+        "UPDATE dispatch_queue q SET not_before = t.until, last_error = t.why"
+        " FROM unnest(%s::bigint[], %s::timestamptz[], %s::text[]) AS t(id, until, why)"
+        " WHERE q.message_id = t.id",
+        (
+            [c.message_id for c, _, _ in items],
+            [u for _, u, _ in items],
+            [w for _, _, w in items],
         ),
     )

@@ -14,6 +14,8 @@ from typing import Any
 
 import psycopg
 
+from rcs_runtime.errors import RcsError
+
 State = dict[str, Any] | None
 
 
@@ -62,6 +64,13 @@ async def commit_revision(
         details={"changed": [f"{c.entity}:{c.key}" for c in changes]},
     )
     return revision
+
+
+async def lock_settings(conn: psycopg.AsyncConnection) -> None:
+    """Serialise with every other settings writer (commit_revision and the number-plan
+    import take the same row lock) until the transaction ends, so that what a check reads
+    across rows (overlapping ranges, substitution cycles) still holds when it commits."""
+    await conn.execute("SELECT 1 FROM settings_revision FOR UPDATE")
 
 
 async def audit(
@@ -252,34 +261,355 @@ async def put_policy(conn: psycopg.AsyncConnection, _key: str, state: State) -> 
     )
 
 
-async def _current(conn: psycopg.AsyncConnection, entity: str, key: str) -> State:
-    if entity == "verification_policy":
-        return await policy_state(conn, key)
-    if entity == "partner":
-        return await partner_state(conn, key)
-    if entity == "operator":
-        return await operator_state(conn, key)
-    if entity == "interface":
-        return await interface_state(conn, key)
+# -- routing policy (migration 0007) and hand-made directions ---------------------------------
+
+
+async def direction_state(conn: psycopg.AsyncConnection, name: str) -> State:
+    """A direction with its prefixes and ranges ([start, end] pairs), both sorted."""
+    cur = await conn.execute(
+        "SELECT d.name, o.name, d.region, d.source,"
+        " coalesce((SELECT array_agg(p.prefix ORDER BY p.prefix) FROM direction_prefixes p"
+        " WHERE p.direction_id = d.id), '{}'),"
+        " coalesce((SELECT array_agg(ARRAY[r.range_start, r.range_end] ORDER BY r.range_start)"
+        " FROM direction_ranges r WHERE r.direction_id = d.id), '{}')"
+        " FROM directions d JOIN operators o ON o.id = d.operator_id WHERE d.name = %s",
+        (name,),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    return {
+        "name": row[0],
+        "operator": row[1],
+        "region": row[2],
+        "source": row[3],
+        "prefixes": list(row[4]),
+        "ranges": [[int(a), int(b)] for a, b in row[5]],
+    }
+
+
+async def put_direction(conn: psycopg.AsyncConnection, name: str, state: State) -> None:
+    """Only hand-made directions are written: plan ones change by importing the plan."""
+    if state is None:
+        await conn.execute(
+            "DELETE FROM directions WHERE name = %s AND source = 'manual'", (name,)
+        )  # prefixes and ranges go with it (ON DELETE CASCADE)
+        return
+    cur = await conn.execute(
+        "INSERT INTO directions (name, operator_id, region, source)"
+        " VALUES (%s, (SELECT id FROM operators WHERE name = %s), %s, 'manual')"
+        " ON CONFLICT (name) DO UPDATE SET operator_id = EXCLUDED.operator_id,"
+        " region = EXCLUDED.region WHERE directions.source = 'manual' RETURNING id",
+        (name, state["operator"], state["region"]),
+    )
+    row = await cur.fetchone()
+    if row is None:  # the plan took the name since (a rollback to before that)
+        raise RcsError(
+            "INVALID_REQUEST",
+            f"direction {name!r} is a number-plan direction now: change it by re-importing"
+            " the number plan",
+        )
+    await conn.execute("DELETE FROM direction_prefixes WHERE direction_id = %s", (row[0],))
+    await conn.execute("DELETE FROM direction_ranges WHERE direction_id = %s", (row[0],))
+    # PutDirection has refused prefixes and ranges of other directions already; a rollback
+    # may put a prefix back before restoring the direction that holds it now (same rank),
+    # and that one is restored in the same step, so here the row just moves.
+    await conn.execute(
+        "INSERT INTO direction_prefixes (prefix, direction_id) SELECT p, %s FROM unnest(%s::text[])"
+        " AS t(p) ON CONFLICT (prefix) DO UPDATE SET direction_id = EXCLUDED.direction_id",
+        (row[0], state["prefixes"]),
+    )
+    await conn.execute(
+        "INSERT INTO direction_ranges (range_start, range_end, direction_id)"
+        " SELECT a, b, %s FROM unnest(%s::bigint[], %s::bigint[]) AS t(a, b)"
+        " ON CONFLICT (range_start, range_end) DO UPDATE SET direction_id = EXCLUDED.direction_id",
+        (row[0], [r[0] for r in state["ranges"]], [r[1] for r in state["ranges"]]),
+    )
+
+
+async def sender_name_state(conn: psycopg.AsyncConnection, name: str) -> State:
+    cur = await conn.execute(
+        "SELECT s.name, s.traffic_type, s.note, coalesce(array_agg(o.operator ORDER BY"
+        " o.operator) FILTER (WHERE o.operator IS NOT NULL), '{}') FROM sender_names s"
+        " LEFT JOIN sender_name_operators o ON o.sender_name = s.name"
+        " WHERE s.name = %s GROUP BY s.name",
+        (name,),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    return {"name": row[0], "traffic_type": row[1], "operators": list(row[3]), "note": row[2]}
+
+
+async def put_sender_name(conn: psycopg.AsyncConnection, name: str, state: State) -> None:
+    if state is None:
+        await conn.execute("DELETE FROM sender_names WHERE name = %s", (name,))
+        return
+    await conn.execute(
+        "INSERT INTO sender_names (name, traffic_type, note) VALUES (%s, %s, %s)"
+        " ON CONFLICT (name) DO UPDATE SET traffic_type = EXCLUDED.traffic_type,"
+        " note = EXCLUDED.note",
+        (name, state["traffic_type"], state["note"]),
+    )
+    await conn.execute("DELETE FROM sender_name_operators WHERE sender_name = %s", (name,))
+    await conn.execute(
+        "INSERT INTO sender_name_operators (sender_name, operator)"
+        " SELECT %s, o FROM unnest(%s::text[]) AS t(o)",
+        (name, state["operators"]),
+    )
+
+
+# Condition columns: NULL in the table ("any") is "" in the state, as in the API.
+_RULE_CONDITIONS = ("partner", "sender", "direction", "operator", "channel")
+
+
+async def routing_rule_state(conn: psycopg.AsyncConnection, name: str) -> State:
+    cur = await conn.execute(
+        "SELECT name, priority, enabled, action, coalesce(partner, ''), coalesce(sender, ''),"
+        " coalesce(direction, ''), coalesce(operator, ''), coalesce(channel, ''), traffic_type,"
+        " note FROM routing_rules WHERE name = %s",
+        (name,),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    fields = ("name", "priority", "enabled", "action", *_RULE_CONDITIONS, "traffic_type", "note")
+    state: dict[str, Any] = dict(zip(fields, row, strict=True))
+    cur = await conn.execute(
+        "SELECT interface_id, weight FROM routing_rule_targets WHERE rule = %s ORDER BY position",
+        (name,),
+    )
+    state["targets"] = [{"interface_id": i, "weight": w} for i, w in await cur.fetchall()]
+    return state
+
+
+async def put_routing_rule(conn: psycopg.AsyncConnection, name: str, state: State) -> None:
+    if state is None:
+        await conn.execute("DELETE FROM routing_rules WHERE name = %s", (name,))
+        return  # targets go with it (ON DELETE CASCADE)
+    await conn.execute(
+        "INSERT INTO routing_rules (name, priority, enabled, action, partner, sender, direction,"
+        " operator, channel, traffic_type, note) VALUES (%s, %s, %s, %s, NULLIF(%s, ''),"
+        " NULLIF(%s, ''), NULLIF(%s, ''), NULLIF(%s, ''), NULLIF(%s, ''), %s, %s)"
+        " ON CONFLICT (name) DO UPDATE SET priority = EXCLUDED.priority,"
+        " enabled = EXCLUDED.enabled, action = EXCLUDED.action, partner = EXCLUDED.partner,"
+        " sender = EXCLUDED.sender, direction = EXCLUDED.direction,"
+        " operator = EXCLUDED.operator, channel = EXCLUDED.channel,"
+        " traffic_type = EXCLUDED.traffic_type, note = EXCLUDED.note",
+        (
+            name,
+            state["priority"],
+            state["enabled"],
+            state["action"],
+            *(state[c] for c in _RULE_CONDITIONS),
+            state["traffic_type"],
+            state["note"],
+        ),
+    )
+    await conn.execute("DELETE FROM routing_rule_targets WHERE rule = %s", (name,))
+    await conn.execute(
+        "INSERT INTO routing_rule_targets (rule, position, interface_id, weight)"
+        " SELECT %s, n, i, w FROM unnest(%s::text[], %s::int[]) WITH ORDINALITY AS t(i, w, n)",
+        (
+            name,
+            [t["interface_id"] for t in state["targets"]],
+            [t["weight"] for t in state["targets"]],
+        ),
+    )
+
+
+_SUBSTITUTION_FIELDS = (
+    "name",
+    "priority",
+    "enabled",
+    "sender_pattern",
+    "only_unregistered",
+    "replacement",
+    "partner",
+    "direction",
+    "operator",
+    "note",
+)
+
+
+async def substitution_rule_state(conn: psycopg.AsyncConnection, name: str) -> State:
+    rules = await substitution_rules(conn, name)
+    return rules[0] if rules else None
+
+
+async def substitution_rules(
+    conn: psycopg.AsyncConnection, name: str | None = None
+) -> list[dict[str, Any]]:
+    """One rule's state, or (name None) every rule's: the cycle check needs them all."""
+    cur = await conn.execute(
+        "SELECT name, priority, enabled, sender_pattern, only_unregistered, replacement,"
+        " coalesce(partner, ''), coalesce(direction, ''), coalesce(operator, ''), note"
+        " FROM substitution_rules WHERE %s::text IS NULL OR name = %s ORDER BY name",
+        (name, name),
+    )
+    return [dict(zip(_SUBSTITUTION_FIELDS, row, strict=True)) for row in await cur.fetchall()]
+
+
+async def put_substitution_rule(conn: psycopg.AsyncConnection, name: str, state: State) -> None:
+    if state is None:
+        await conn.execute("DELETE FROM substitution_rules WHERE name = %s", (name,))
+        return
+    await conn.execute(
+        "INSERT INTO substitution_rules (name, priority, enabled, sender_pattern,"
+        " only_unregistered, replacement, partner, direction, operator, note)"
+        " VALUES (%s, %s, %s, %s, %s, %s, NULLIF(%s, ''), NULLIF(%s, ''), NULLIF(%s, ''), %s)"
+        " ON CONFLICT (name) DO UPDATE SET priority = EXCLUDED.priority,"
+        " enabled = EXCLUDED.enabled, sender_pattern = EXCLUDED.sender_pattern,"
+        " only_unregistered = EXCLUDED.only_unregistered, replacement = EXCLUDED.replacement,"
+        " partner = EXCLUDED.partner, direction = EXCLUDED.direction,"
+        " operator = EXCLUDED.operator, note = EXCLUDED.note",
+        tuple(state[f] for f in _SUBSTITUTION_FIELDS),
+    )
+
+
+async def traffic_policy_state(conn: psycopg.AsyncConnection, traffic_type: str) -> State:
+    cur = await conn.execute(
+        "SELECT traffic_type, to_char(allowed_from, 'HH24:MI'), to_char(allowed_to, 'HH24:MI'),"
+        " outside FROM traffic_policies WHERE traffic_type = %s",
+        (int(traffic_type),),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    return {"traffic_type": row[0], "allowed_from": row[1], "allowed_to": row[2], "outside": row[3]}
+
+
+async def put_traffic_policy(
+    conn: psycopg.AsyncConnection, traffic_type: str, state: State
+) -> None:
+    if state is None:
+        await conn.execute(
+            "DELETE FROM traffic_policies WHERE traffic_type = %s", (int(traffic_type),)
+        )
+        return
+    await conn.execute(
+        "INSERT INTO traffic_policies (traffic_type, allowed_from, allowed_to, outside)"
+        " VALUES (%s, %s::time, %s::time, %s) ON CONFLICT (traffic_type) DO UPDATE SET"
+        " allowed_from = EXCLUDED.allowed_from, allowed_to = EXCLUDED.allowed_to,"
+        " outside = EXCLUDED.outside",
+        (int(traffic_type), state["allowed_from"], state["allowed_to"], state["outside"]),
+    )
+
+
+async def region_time_zone_state(conn: psycopg.AsyncConnection, region: str) -> State:
+    cur = await conn.execute("SELECT time_zone FROM region_time_zones WHERE region = %s", (region,))
+    row = await cur.fetchone()
+    return {"region": region, "time_zone": row[0]} if row else None
+
+
+async def put_region_time_zone(conn: psycopg.AsyncConnection, region: str, state: State) -> None:
+    if state is None:
+        await conn.execute("DELETE FROM region_time_zones WHERE region = %s", (region,))
+        return
+    await conn.execute(
+        "INSERT INTO region_time_zones (region, time_zone) VALUES (%s, %s)"
+        " ON CONFLICT (region) DO UPDATE SET time_zone = EXCLUDED.time_zone",
+        (region, state["time_zone"]),
+    )
+
+
+def whitelist_key(partner: str, mailing: str, number: str) -> str:
+    """Logins and mailings have no ':' (their patterns exclude it), numbers are digits."""
+    return f"{partner}:{mailing}:{number}"
+
+
+async def whitelist_state(conn: psycopg.AsyncConnection, key: str) -> State:
+    partner, mailing, number = key.split(":")
+    cur = await conn.execute(
+        "SELECT note FROM whitelist WHERE partner = %s AND mailing = %s AND number = %s",
+        (partner, mailing, number),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    return {"partner": partner, "mailing": mailing, "number": number, "note": row[0]}
+
+
+async def put_whitelist(conn: psycopg.AsyncConnection, key: str, state: State) -> None:
+    partner, mailing, number = key.split(":")
+    if state is None:
+        await conn.execute(
+            "DELETE FROM whitelist WHERE partner = %s AND mailing = %s AND number = %s",
+            (partner, mailing, number),
+        )
+        return
+    await conn.execute(
+        "INSERT INTO whitelist (partner, mailing, number, note) VALUES (%s, %s, %s, %s)"
+        " ON CONFLICT (partner, mailing, number) DO UPDATE SET note = EXCLUDED.note",
+        (partner, mailing, number, state["note"]),
+    )
+
+
+# -- dispatch by entity -----------------------------------------------------------------------
+
+StateReader = Callable[[psycopg.AsyncConnection, str], Awaitable[State]]
+StateWriter = Callable[[psycopg.AsyncConnection, str, State], Awaitable[None]]
+
+
+async def _blacklist_by_key(conn: psycopg.AsyncConnection, key: str) -> State:
     partner, _, number = key.rpartition(":")
     return await blacklist_state(conn, partner, number)
 
 
-_PUT: dict[str, Callable[[psycopg.AsyncConnection, str, State], Awaitable[None]]] = {
+_current: dict[str, StateReader] = {
+    "verification_policy": policy_state,
+    "partner": partner_state,
+    "blacklist": _blacklist_by_key,
+    "operator": operator_state,
+    "interface": interface_state,
+    "direction": direction_state,
+    "sender_name": sender_name_state,
+    "routing_rule": routing_rule_state,
+    "substitution_rule": substitution_rule_state,
+    "traffic_policy": traffic_policy_state,
+    "region_time_zone": region_time_zone_state,
+    "whitelist": whitelist_state,
+}
+_PUT: dict[str, StateWriter] = {
     "partner": put_partner,
     "blacklist": put_blacklist,
     "operator": put_operator,
     "interface": put_interface,
     "verification_policy": put_policy,
+    "direction": put_direction,
+    "sender_name": put_sender_name,
+    "routing_rule": put_routing_rule,
+    "substitution_rule": put_substitution_rule,
+    "traffic_policy": put_traffic_policy,
+    "region_time_zone": put_region_time_zone,
+    "whitelist": put_whitelist,
 }
-# Restore order: what others refer to comes back first and goes away last.
+# Restore order: what others refer to comes back first and goes away last. Ranks stay
+# below 5: ``restore`` sorts removals by 10 - rank.
 _DEPENDENCY_RANK = {
     "interface": 0,
     "partner": 0,
     "verification_policy": 0,
+    "traffic_policy": 0,
+    "region_time_zone": 0,
     "operator": 1,
     "blacklist": 2,
+    "whitelist": 1,  # its partner
+    "direction": 2,  # its operator
+    "sender_name": 2,  # the operators it is registered with
+    "routing_rule": 3,  # partner, direction, operator, interfaces
+    "substitution_rule": 3,  # partner, direction, operator
 }
+
+
+async def state_of(conn: psycopg.AsyncConnection, entity: str, key: str) -> State:
+    """The current state of one row of ``entity`` (None when there is none)."""
+    return await _current[entity](conn, key)
+
+
+async def put_state(conn: psycopg.AsyncConnection, entity: str, key: str, state: State) -> None:
+    """Write (or, for None, remove) one row of ``entity``."""
+    await _PUT[entity](conn, key, state)
 
 
 async def restore(conn: psycopg.AsyncConnection, revision: int) -> list[Change]:
@@ -302,7 +632,7 @@ async def restore(conn: psycopg.AsyncConnection, revision: int) -> list[Change]:
     order = sorted(target.items(), key=rank)
     made: list[Change] = []
     for (entity, key), state in order:
-        current = await _current(conn, entity, key)
+        current = await _current[entity](conn, key)
         if current != state:
             await _PUT[entity](conn, key, state)
             made.append(Change(entity, key, current, state))

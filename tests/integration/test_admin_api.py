@@ -101,3 +101,117 @@ async def test_admin_api_errors_use_the_catalogue(api: Client) -> None:
     assert unknown_field.status == 400
     missing = await api.get("/api/admin/v1/partners/ghost", headers=ROOT)
     assert missing.status == 404
+
+
+async def test_admin_manages_routing_policy(api: Client, database_url: str) -> None:
+    put = await api.put(
+        "/api/admin/v1/interfaces/if-a",
+        json={"host": "smsc", "port": 2775, "systemId": "rcs", "password": "pw", "enabled": True},
+        headers=ROOT,
+    )
+    assert put.status == 200, await put.text()
+    await api.put("/api/admin/v1/operators/Op", json={"interfaceIds": ["if-a"]}, headers=ROOT)
+    direction = await api.put(
+        "/api/admin/v1/directions/Moscow",
+        json={
+            "operator": "Op",
+            "prefixes": ["7916"],
+            "ranges": [{"start": 79250000000, "end": 79259999999}],
+        },
+        headers={**ROOT, "Idempotency-Key": "d-1"},
+    )
+    assert direction.status == 200, await direction.text()
+    assert (await direction.json())["direction"]["source"] == "manual"
+    listed = await (
+        await api.get("/api/admin/v1/directions?operator=Op&pageSize=10", headers=ROOT)
+    ).json()
+    assert [(d["name"], d["ranges"]) for d in listed["directions"]] == [
+        ("Moscow", [{"start": "79250000000", "end": "79259999999"}])  # int64: JSON strings
+    ]
+    assert (await api.get("/api/admin/v1/directions?operator=Other", headers=ROOT)).status == 200
+
+    rule = {"priority": 5, "enabled": True, "direction": "Moscow", "channel": "CHANNEL_SMS"}
+    put = await api.put(
+        "/api/admin/v1/routing-rules/moscow-sms",
+        json={**rule, "targets": [{"interfaceId": "if-a"}]},
+        headers=ROOT,
+    )
+    stored = await put.json()
+    assert stored["rule"]["targets"] == [{"interfaceId": "if-a", "weight": 1}]
+    assert int(stored["revision"]) > 0
+    again = await api.put(
+        "/api/admin/v1/routing-rules/moscow-sms",
+        json={**rule, "targets": [{"interfaceId": "if-a"}]},
+        headers=ROOT,
+    )
+    assert (await again.json())["revision"] == "0"
+    dangling = await api.put(
+        "/api/admin/v1/routing-rules/r2",
+        json={**rule, "targets": [{"interfaceId": "nope"}]},
+        headers=ROOT,
+    )
+    assert dangling.status == 400
+    assert "nope" in (await dangling.json())["extendedDescription"]
+    in_use = await api.delete("/api/admin/v1/directions/Moscow", headers=ROOT)
+    assert in_use.status == 400
+    assert "moscow-sms" in (await in_use.json())["extendedDescription"]
+    assert (await api.delete("/api/admin/v1/routing-rules/moscow-sms", headers=ROOT)).status == 200
+    assert (await api.delete("/api/admin/v1/directions/Moscow", headers=ROOT)).status == 200
+    assert (await api.delete("/api/admin/v1/directions/Moscow", headers=ROOT)).status == 404
+
+    hours = await api.put(
+        "/api/admin/v1/traffic-policies/2",
+        json={"allowedFrom": "22:00", "allowedTo": "06:00", "outside": "OUTSIDE_HOURS_REFUSE"},
+        headers=ROOT,
+    )
+    assert (await hours.json())["policy"]["trafficType"] == 2
+    policies = await (await api.get("/api/admin/v1/traffic-policies", headers=ROOT)).json()
+    assert [p["trafficType"] for p in policies["policies"]] == [0, 2, 7]
+    assert (await api.put("/api/admin/v1/traffic-policies/x", json={}, headers=ROOT)).status == 400
+    zone = await api.put(
+        "/api/admin/v1/region-time-zones",
+        json={"region": "Omsk", "timeZone": "Asia/Omsk"},
+        headers=ROOT,
+    )
+    assert zone.status == 200
+    bad_zone = await api.put(
+        "/api/admin/v1/region-time-zones",
+        json={"region": "Omsk", "timeZone": "Asia/Nowhere"},
+        headers=ROOT,
+    )
+    assert bad_zone.status == 400
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        cur = await conn.execute("SELECT time_zone FROM region_time_zones WHERE region = 'Omsk'")
+        assert await cur.fetchall() == [("Asia/Omsk",)]
+
+
+async def test_admin_manages_mailing_white_lists(api: Client) -> None:
+    await api.post(
+        "/api/admin/v1/partners",
+        json={"partner": {"login": "acme"}, "password": "pw-12345"},
+        headers=ROOT,
+    )
+    url = "/api/admin/v1/whitelists/acme/promo-1"
+    added = await api.post(
+        url,
+        json={"entries": [{"number": "+7 916 000-00-01"}, {"number": "79160000002", "note": "qa"}]},
+        headers={**ROOT, "Idempotency-Key": "w-1"},
+    )
+    assert (await added.json())["addedCount"] == 2
+    listed = await (await api.get(f"{url}?pageSize=1", headers=ROOT)).json()
+    assert [(e["partner"], e["mailing"], e["number"]) for e in listed["entries"]] == [
+        ("acme", "promo-1", "79160000001")
+    ]
+    assert listed["nextPageToken"]
+    removed = await api.post(
+        f"{url}:remove", json={"entries": [{"number": "79160000001"}]}, headers=ROOT
+    )
+    assert (await removed.json())["removedCount"] == 1
+    rest = await (await api.get(url, headers=ROOT)).json()
+    assert [e["number"] for e in rest["entries"]] == ["79160000002"]
+    ghost = await api.post(
+        "/api/admin/v1/whitelists/ghost/promo",
+        json={"entries": [{"number": "79160000001"}]},
+        headers=ROOT,
+    )
+    assert ghost.status == 404

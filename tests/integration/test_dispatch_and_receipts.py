@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -58,6 +59,13 @@ class Rig:
             assert row is not None
             return Status(row[0]), row[1]
 
+    async def row(self, sql: str, *args: Any) -> tuple[Any, ...]:
+        async with await psycopg.AsyncConnection.connect(self.dsn) as conn:
+            cur = await conn.execute(sql, args)
+            found = await cur.fetchone()
+            assert found is not None, sql
+            return tuple(found)
+
     async def scalar(self, sql: str, *args: Any) -> Any:
         async with await psycopg.AsyncConnection.connect(self.dsn) as conn:
             cur = await conn.execute(sql, args)
@@ -73,14 +81,19 @@ class Rig:
             return n
 
 
-@pytest.fixture
-async def rig(pool: AsyncConnectionPool, database_url: str) -> AsyncIterator[Rig]:
+@contextlib.asynccontextmanager
+async def make_rig(
+    pool: AsyncConnectionPool,
+    database_url: str,
+    routing: routing_service_pb2_grpc.RoutingServiceServicer,
+) -> AsyncIterator[Rig]:
+    """A dispatcher wired over real gRPC to ``routing`` and a FakeConnector."""
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
         partner_id = await partners.upsert(conn, "acme", "pw")
         await conn.commit()
     connector = FakeConnector()
     server = await start_server(
-        lambda s: routing_service_pb2_grpc.add_RoutingServiceServicer_to_server(FakeRouting(), s),
+        lambda s: routing_service_pb2_grpc.add_RoutingServiceServicer_to_server(routing, s),
         lambda s: connector_service_pb2_grpc.add_ConnectorServiceServicer_to_server(connector, s),
     )
     channel = open_channel(f"127.0.0.1:{server.port}")
@@ -91,9 +104,17 @@ async def rig(pool: AsyncConnectionPool, database_url: str) -> AsyncIterator[Rig
         routing_service_pb2_grpc.RoutingServiceStub(channel),
         connector_service_pb2_grpc.ConnectorServiceStub(channel),
     )
-    yield Rig(database_url, dispatcher, connector, partner_id)
-    await channel.close()
-    await server.stop(0)
+    try:
+        yield Rig(database_url, dispatcher, connector, partner_id)
+    finally:
+        await channel.close()
+        await server.stop(0)
+
+
+@pytest.fixture
+async def rig(pool: AsyncConnectionPool, database_url: str) -> AsyncIterator[Rig]:
+    async with make_rig(pool, database_url, FakeRouting()) as made:
+        yield made
 
 
 async def test_dispatched_message_is_sent_and_leaves_the_queue(rig: Rig) -> None:

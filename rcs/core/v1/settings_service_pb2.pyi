@@ -1494,7 +1494,9 @@ class SenderName(_message.Message):
     name: _builtins.str
     """The name, 1-21 characters; the key."""
     traffic_type: _builtins.int
-    """Traffic type the name is registered for; messages without their own take it."""
+    """Traffic type the name is registered for; messages without their own take it.
+    Unset means 2 (service).
+    """
     note: _builtins.str
     """Free text."""
     @_builtins.property
@@ -1505,15 +1507,17 @@ class SenderName(_message.Message):
         self,
         *,
         name: _builtins.str = ...,
-        traffic_type: _builtins.int = ...,
+        traffic_type: _builtins.int | None = ...,
         operators: _abc.Iterable[_builtins.str] | None = ...,
         note: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "traffic_type", b"traffic_type"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "note", b"note", "operators", b"operators", "traffic_type", b"traffic_type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "name", b"name", "note", b"note", "operators", b"operators", "traffic_type", b"traffic_type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__traffic_type: _TypeAlias = _typing.Literal["traffic_type"]  # noqa: Y015
+    _WhichOneofArgType__traffic_type: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__traffic_type) -> _WhichOneofReturnType__traffic_type | None: ...
 
 Global___SenderName: _TypeAlias = SenderName  # noqa: Y015
 

@@ -1,0 +1,127 @@
+"""`rcs settings …` against a real core SettingsService on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import AsyncIterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from rcs.core.v1 import settings_service_pb2_grpc
+from rcs_core.settings_servicer import SettingsServicer
+from tests.support import start_server
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def core_port(pool: Any) -> AsyncIterator[int]:
+    server = await start_server(
+        lambda s: settings_service_pb2_grpc.add_SettingsServiceServicer_to_server(
+            SettingsServicer(pool), s
+        )
+    )
+    yield server.port
+    await server.stop(0)
+
+
+async def _cli(port: int, *args: str) -> tuple[int, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "rcs_cli",
+        "settings",
+        *args,
+        env={**os.environ, "RCS_CORE_TARGET": f"127.0.0.1:{port}", "RCS_ACTOR": "ops"},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await proc.communicate()
+    assert proc.returncode is not None
+    return proc.returncode, out.decode()
+
+
+async def test_routing_rule_put_and_list(core_port: int, database_url: str, tmp_path: Any) -> None:
+    interface = {"id": "if-a", "host": "smsc", "port": 2775, "systemId": "rcs", "password": "pw"}
+    code, out = await _cli(core_port, "interfaces", "put", "--json", json.dumps(interface))
+    assert code == 0, out
+    assert json.loads(out)["interface"]["password"] == ""  # write-only
+
+    rule = {
+        "name": "sms-a",
+        "priority": 10,
+        "enabled": True,
+        "channel": "CHANNEL_SMS",
+        "targets": [{"interfaceId": "if-a", "weight": 2}],
+    }
+    path = tmp_path / "rule.json"
+    path.write_text(json.dumps(rule))
+    code, out = await _cli(core_port, "routing-rules", "put", "--file", str(path))
+    assert code == 0, out
+    put = json.loads(out)
+    assert int(put["revision"]) > 0
+    code, out = await _cli(core_port, "routing-rules", "put", "--json", json.dumps(rule))
+    assert (code, json.loads(out)["revision"]) == (0, "0")  # unchanged: no revision
+
+    code, out = await _cli(core_port, "routing-rules", "list")
+    assert code == 0, out
+    listed = json.loads(out)
+    assert [(r["name"], r["channel"], r["targets"]) for r in listed] == [
+        ("sms-a", "CHANNEL_SMS", [{"interfaceId": "if-a", "weight": 2}])
+    ]
+    code, out = await _cli(core_port, "routing-rules", "get", "sms-a")
+    assert (code, json.loads(out)["priority"]) == (0, 10)
+
+    dangling = {**rule, "name": "sms-b", "targets": [{"interfaceId": "nope"}]}
+    code, out = await _cli(core_port, "routing-rules", "put", "--json", json.dumps(dangling))
+    assert code == 1
+    assert "INVALID_REQUEST" in out
+    assert "'nope'" in out
+    code, out = await _cli(core_port, "routing-rules", "get", "sms-b")
+    assert code == 1
+    assert "NOT_FOUND" in out
+
+    code, out = await _cli(core_port, "revisions", "list", "--limit", "1")
+    revision = json.loads(out)[0]
+    assert revision["actor"] == {"login": "ops", "remoteIp": "cli"}
+    assert revision["summary"] == "put routing rule sms-a"
+
+    code, out = await _cli(core_port, "routing-rules", "delete", "sms-a")
+    assert code == 0, out
+    code, out = await _cli(core_port, "rollback", revision["revision"])
+    assert code == 0, out
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        cur = await conn.execute("SELECT interface_id, weight FROM routing_rule_targets")
+        assert await cur.fetchall() == [("if-a", 2)]
+
+
+async def test_number_lists(core_port: int) -> None:
+    partner = {"login": "acme", "password": "pw-12345", "defaultSender": "ACME"}
+    code, out = await _cli(core_port, "partners", "put", "--json", json.dumps(partner))
+    assert code == 0, out
+    code, out = await _cli(
+        core_port, "partners", "put", "--json", '{"login": "acme", "blockDuplicates": true}'
+    )
+    assert json.loads(out)["partner"]["blockDuplicates"] is True
+    code, out = await _cli(
+        core_port, "whitelist", "add", "--partner", "acme", "--mailing", "promo", "+79160000001"
+    )
+    assert (code, json.loads(out)["addedCount"]) == (0, 1), out
+    code, out = await _cli(
+        core_port, "whitelist", "list", "--partner", "acme", "--mailing", "promo"
+    )
+    assert [e["number"] for e in json.loads(out)] == ["79160000001"]
+    code, out = await _cli(core_port, "blacklist", "add", "--note", "opt-out", "79160000009")
+    assert (code, json.loads(out)["addedCount"]) == (0, 1), out
+    code, out = await _cli(core_port, "blacklist", "remove", "79160000009")
+    assert json.loads(out)["removedCount"] == 1
+    code, out = await _cli(
+        core_port, "whitelist", "add", "--partner", "ghost", "--mailing", "m", "79160000001"
+    )
+    assert code == 1
+    assert "NOT_FOUND" in out
