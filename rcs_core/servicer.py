@@ -60,6 +60,8 @@ def to_proto(m: StoredMessage) -> message_pb2.Message:
         error_code=m.error_code,
         create_time=_ts(m.created_at),
         part_count=m.part_count,
+        traffic_type=m.traffic_type,
+        mailing=m.mailing,
         history=[
             status_pb2.StatusEvent(
                 message_id=str(m.id),
@@ -124,6 +126,10 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
                             priority=sub.priority,
                             ttl=sub.ttl.ToTimedelta(),
                             receipt_request=int(sub.receipt_request),
+                            traffic_type=(
+                                sub.traffic_type if sub.HasField("traffic_type") else None
+                            ),
+                            mailing=sub.mailing,
                         ),
                         default_sender=partner.default_sender,
                         default_ttl=default_ttl,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from rcs_core.numbers import normalize_msisdn
@@ -14,6 +15,8 @@ MAX_TEXT_CHARS = 2000
 MIN_TTL = dt.timedelta(seconds=1)
 MAX_TTL = dt.timedelta(minutes=2880)
 RECEIPT_ALL = 2
+TRAFFIC_TYPES = (0, 1, 2, 5, 6, 7)
+MAILING = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +29,8 @@ class Submission:
     priority: int
     ttl: dt.timedelta
     receipt_request: int
+    traffic_type: int | None = None
+    mailing: str = ""
 
 
 def validate(
@@ -63,6 +68,14 @@ def validate(
         raise RcsError("INVALID_TTL", "ttl must be between 1 second and 2880 minutes", field="ttl")
     if not 0 <= sub.priority <= 2:
         raise RcsError("INVALID_REQUEST", "priority must be 0, 1 or 2", field="priority")
+    if sub.traffic_type is not None and sub.traffic_type not in TRAFFIC_TYPES:
+        raise RcsError(
+            "INVALID_REQUEST",
+            "trafficType must be 0, 1, 2, 5, 6 or 7 (Rapporto's traffic types)",
+            field="traffic_type",
+        )
+    if sub.mailing and not MAILING.fullmatch(sub.mailing):
+        raise RcsError("INVALID_REQUEST", "mailing: 1-64 of A-Z a-z 0-9 _ . @ -", field="mailing")
     return NewMessage(
         client_ref=sub.client_ref or None,
         channel=sub.channel,
@@ -73,4 +86,6 @@ def validate(
         ttl=ttl,
         receipt_request=sub.receipt_request or RECEIPT_ALL,
         trace_parent=trace_parent,
+        traffic_type=sub.traffic_type,
+        mailing=sub.mailing,
     )

@@ -51,9 +51,13 @@ class SendRequest:
     ttl_seconds: int  # 0 lets core use the partner's default
     receipt_request: message_pb2.ReceiptRequest.ValueType
     priority: int
+    traffic_type: int | None = None  # from extraParam trafficType=…
+    mailing: str = ""  # from extraParam mailing=…
 
     def submission(self) -> message_service_pb2.MessageSubmission:
         return message_service_pb2.MessageSubmission(
+            traffic_type=self.traffic_type,
+            mailing=self.mailing,
             client_ref=self.client_ref,
             destination=self.dest_addr,
             channel=channel_pb2.CHANNEL_SMS,
@@ -212,6 +216,7 @@ def parse_send(doc: Any) -> SendRequest:
     data = _object(message, "data", "message/data")
     text = _string(data, "text", "message/data/text", required=True)
     service_number = _string(data, "serviceNumber", "message/data/serviceNumber", required=False)
+    traffic_type, mailing = _policy_params(doc)
     return SendRequest(
         login=login,
         password=password,
@@ -222,7 +227,57 @@ def parse_send(doc: Any) -> SendRequest:
         ttl_seconds=_ttl_seconds(data),
         receipt_request=RECEIPT_REQUESTS[1 if registered is None else registered],
         priority=priority or 0,
+        traffic_type=traffic_type,
+        mailing=mailing,
     )
+
+
+def parse_extra_params(raw: str) -> dict[str, str]:
+    """Rapporto's ``extraParam``: "name1=value1,name2=value2"; a comma inside a value is
+    doubled (",,"), a name cannot contain one. An item without "=" is refused."""
+    params: dict[str, str] = {}
+    if not raw:
+        return params
+    items: list[str] = []
+    current: list[str] = []
+    i = 0
+    while i < len(raw):
+        if raw[i] == ",":
+            if raw.startswith(",,", i):
+                current.append(",")
+                i += 2
+                continue
+            items.append("".join(current))
+            current = []
+        else:
+            current.append(raw[i])
+        i += 1
+    items.append("".join(current))
+    for item in items:
+        name, eq, value = item.partition("=")
+        if not eq or not name.strip():
+            _invalid(
+                f"extraParam item {item!r} is not name=value (double a comma inside a value)",
+                field="extraParam",
+            )
+        params[name.strip()] = value
+    return params
+
+
+def _policy_params(doc: dict[str, Any]) -> tuple[int | None, str]:
+    """trafficType and mailing from extraParam (other parameters are kept by the partner's
+    own systems; we ignore them)."""
+    params = parse_extra_params(_string(doc, "extraParam", "extraParam", required=False))
+    traffic_type: int | None = None
+    if "trafficType" in params:
+        value = params["trafficType"].strip()
+        if value not in {"0", "1", "2", "5", "6", "7"}:
+            _invalid("extraParam trafficType must be 0, 1, 2, 5, 6 or 7", field="extraParam")
+        traffic_type = int(value)
+    mailing = params.get("mailing", "").strip()
+    if mailing and not re.fullmatch(r"[A-Za-z0-9_.@-]{1,64}", mailing):
+        _invalid("extraParam mailing: 1-64 of A-Z a-z 0-9 _ . @ -", field="extraParam")
+    return traffic_type, mailing
 
 
 def parse_basic_auth(header: str | None) -> tuple[str, str]:

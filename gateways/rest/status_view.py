@@ -66,6 +66,8 @@ def message_view(m: message_pb2.Message) -> dict[str, Any]:
         "errorCode": m.error_code,
         "partCount": m.part_count,
     }
+    if m.HasField("traffic_type"):
+        view["trafficType"] = m.traffic_type  # as in Rapporto's status bodies
     if m.HasField("create_time"):
         view["submitDate"] = rapporto_time(m.create_time)
     if m.status in FINAL:

@@ -31,6 +31,8 @@ class NewMessage:
     ttl: dt.timedelta
     receipt_request: int
     trace_parent: str
+    traffic_type: int | None = None
+    mailing: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +69,8 @@ class StoredMessage:
     created_at: dt.datetime
     part_count: int
     history: list[StatusRecord]
+    traffic_type: int | None = None
+    mailing: str = ""
 
 
 async def accept(
@@ -148,6 +152,8 @@ async def accept(
                     m.ttl,
                     m.receipt_request,
                     m.trace_parent,
+                    m.traffic_type,
+                    m.mailing,
                 )
                 for mid, m in new
             ),
@@ -159,13 +165,14 @@ async def accept(
         "WITH input AS ("
         " SELECT * FROM unnest(%(ids)s::bigint[], %(refs)s::text[], %(ch)s::smallint[],"
         " %(dst)s::text[], %(snd)s::text[], %(body)s::text[], %(prio)s::smallint[],"
-        " %(ttl)s::interval[], %(rr)s::smallint[], %(tp)s::text[])"
-        " AS t(id, ref, ch, dst, snd, body, prio, ttl, rr, tp)),"
+        " %(ttl)s::interval[], %(rr)s::smallint[], %(tp)s::text[], %(tt)s::smallint[],"
+        " %(ml)s::text[])"
+        " AS t(id, ref, ch, dst, snd, body, prio, ttl, rr, tp, tt, ml)),"
         " m AS (INSERT INTO messages (id, created_at, partner_id, client_ref, channel,"
         " destination, sender, body, priority, valid_until, receipt_request, status,"
-        " status_at, trace_parent)"
+        " status_at, trace_parent, traffic_type, mailing)"
         " SELECT id, now(), %(partner)s, ref, ch, dst, snd, body, prio, now() + ttl, rr,"
-        " %(status)s, now(), tp FROM input),"
+        " %(status)s, now(), tp, tt, ml FROM input),"
         " e AS (INSERT INTO status_events (message_id, partner_id, status, created_at)"
         " SELECT id, %(partner)s, %(status)s, now() FROM input),"
         " q AS (INSERT INTO dispatch_queue (message_id, created_at, priority, not_before)"
@@ -185,6 +192,8 @@ async def accept(
             "ttl": list(cols[7]),
             "rr": list(cols[8]),
             "tp": list(cols[9]),
+            "tt": list(cols[10]),
+            "ml": list(cols[11]),
         },
     )
     return results
@@ -230,7 +239,8 @@ async def _refuse_repeated_content(
 
 _MESSAGE_COLUMNS = (
     "m.id, p.login, m.client_ref, m.channel, m.destination, m.sender, m.body, m.priority,"
-    " m.valid_until, m.receipt_request, m.status, m.error_code, m.created_at, m.part_count"
+    " m.valid_until, m.receipt_request, m.status, m.error_code, m.created_at, m.part_count,"
+    " m.traffic_type, m.mailing"
 )
 
 
@@ -251,6 +261,8 @@ def _row_to_message(row: tuple[Any, ...], history: list[StatusRecord]) -> Stored
         created_at=row[12],
         part_count=int(row[13]),
         history=history,
+        traffic_type=None if row[14] is None else int(row[14]),
+        mailing=str(row[15]),
     )
 
 

@@ -129,3 +129,60 @@ async def test_duplicates_pass_when_blocking_is_off(core: Any) -> None:
         ms.SubmitMessagesRequest(partner="lax", messages=[sms("same"), sms("same")])
     )
     assert all(r.message_id for r in resp.results)
+
+
+async def test_mailing_whitelist_lets_only_listed_numbers_through(rig: Rig) -> None:  # noqa: F811
+    await rig.scalar(
+        "INSERT INTO partners (login, password_hash) VALUES ('other', 'x') RETURNING id"
+    )
+    await rig.scalar(
+        "INSERT INTO whitelist (partner, mailing, number) VALUES"
+        " ('acme', 'promo-nov', '79160000001'), ('other', 'promo-dec', '79160000009')"
+        " RETURNING 1"
+    )
+    listed, unlisted, no_list, others_list, plain = await rig.accept(
+        "79160000001", "79160000002", "79160000003", "79160000004", "79160000005"
+    )
+    for mid, mailing in (
+        (listed, "promo-nov"),
+        (unlisted, "promo-nov"),
+        (no_list, "no-such-list"),  # a mailing without a white list is not restricted
+        (others_list, "promo-dec"),  # another partner's list of that name does not apply
+    ):
+        await rig.scalar("UPDATE messages SET mailing = %s WHERE id = %s RETURNING 1", mailing, mid)
+    await rig.dispatcher.dispatch_once()
+    assert await rig.status(unlisted) == (Status.REJECTED, 10)
+    assert (
+        await rig.scalar(
+            "SELECT detail FROM status_events WHERE message_id = %s AND status = %s",
+            unlisted,
+            int(Status.REJECTED),
+        )
+        == "not_on_mailing_whitelist"
+    )
+    for sent in (listed, no_list, others_list, plain):
+        assert await rig.status(sent) == (Status.SENT, 0)
+
+
+async def test_traffic_type_and_mailing_are_accepted_stored_and_returned(core: Any) -> None:
+    async def submit(msg: ms.MessageSubmission) -> Any:
+        (result,) = (
+            await core.SubmitMessages(ms.SubmitMessagesRequest(partner="lax", messages=[msg]))
+        ).results
+        return result
+
+    async def stored(message_id: str) -> Any:
+        return (await core.GetMessage(ms.GetMessageRequest(message_id=message_id))).message
+
+    ads = sms("sale!")
+    ads.traffic_type = 0
+    ads.mailing = "promo-nov"
+    got = await stored((await submit(ads)).message_id)
+    assert got.HasField("traffic_type")
+    assert (got.traffic_type, got.mailing) == (0, "promo-nov")
+    got = await stored((await submit(sms("hello"))).message_id)
+    assert not got.HasField("traffic_type")
+    bad = sms("x")
+    bad.traffic_type = 3
+    refused = await submit(bad)
+    assert (refused.error.reason, refused.error.field) == ("INVALID_REQUEST", "traffic_type")

@@ -7,7 +7,13 @@ import base64
 import pytest
 from google.protobuf import timestamp_pb2
 
-from gateways.rest.parsing import decode_json, parse_basic_auth, parse_message_id, parse_send
+from gateways.rest.parsing import (
+    decode_json,
+    parse_basic_auth,
+    parse_extra_params,
+    parse_message_id,
+    parse_send,
+)
 from gateways.rest.status_view import rapporto_time
 from rcs_runtime.errors import RcsError
 from tests.unit.rest.conftest import sms_body
@@ -83,3 +89,43 @@ def test_times_are_utc_with_rapporto_offset() -> None:
     assert rapporto_time(timestamp_pb2.Timestamp(seconds=1_557_051_635)) == (
         "2019-05-05T10:20:35+0000"
     )
+
+
+def test_extra_param_follows_rapporto_comma_doubling() -> None:
+    raw = (
+        "место=абзаково,название=гостевой дом-2,координаты=53.8085896,, 58.6362112,"
+        "c=23.02.09,по=05.03.09"
+    )
+    assert parse_extra_params(raw) == {
+        "место": "абзаково",
+        "название": "гостевой дом-2",
+        "координаты": "53.8085896, 58.6362112",
+        "c": "23.02.09",
+        "по": "05.03.09",
+    }
+    assert parse_extra_params("") == {}
+    assert parse_extra_params("a=") == {"a": ""}
+
+
+@pytest.mark.parametrize("raw", ["novalue", "a=1,b", "=x"])
+def test_extra_param_item_without_name_and_value_is_refused(raw: str) -> None:
+    with pytest.raises(RcsError) as caught:
+        parse_extra_params(raw)
+    assert caught.value.field == "extraParam"
+
+
+def test_traffic_type_and_mailing_come_from_extra_param() -> None:
+    req = parse_send(sms_body(extraParam="trafficType=0,mailing=promo-nov,other=1"))
+    sub = req.submission()
+    assert sub.HasField("traffic_type")
+    assert (sub.traffic_type, sub.mailing) == (0, "promo-nov")
+    plain = parse_send(sms_body()).submission()
+    assert not plain.HasField("traffic_type")
+    assert plain.mailing == ""
+
+
+@pytest.mark.parametrize("raw", ["trafficType=3", "trafficType=ads", "mailing=no spaces"])
+def test_bad_traffic_type_or_mailing_is_refused(raw: str) -> None:
+    with pytest.raises(RcsError) as caught:
+        parse_send(sms_body(extraParam=raw))
+    assert (caught.value.reason, caught.value.field) == ("INVALID_REQUEST", "extraParam")
