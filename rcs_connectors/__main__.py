@@ -52,7 +52,12 @@ async def serve(s: ConnectorSettings) -> None:
     binds: dict[str, OperatorBind] = {}
     server = GrpcServer(s.connector_bind)
     connector_service_pb2_grpc.add_ConnectorServiceServicer_to_server(
-        ConnectorServicer(binds), server.server
+        ConnectorServicer(
+            binds,
+            breaker_failures=s.connector_breaker_failures,
+            breaker_cooldown_seconds=s.connector_breaker_cooldown_seconds,
+        ),
+        server.server,
     )
     await server.start()
     log.info("connector_serving", extra={"bind": s.connector_bind})

@@ -19,3 +19,7 @@ class ConnectorSettings(DatabaseSettings):
     # Receipts are passed to core in batches: up to this many, or after this delay.
     connector_receipt_batch: int = 200
     connector_receipt_flush_seconds: float = 0.02
+    # Failover: an interface whose submits answer "retry" this many times in a row is
+    # skipped for the cooldown, then tried with one message.
+    connector_breaker_failures: int = 5
+    connector_breaker_cooldown_seconds: float = 10.0
