@@ -19,8 +19,9 @@ SHUTDOWN_SECONDS = 5.0
 async def serve(settings: RestSettings) -> None:
     """Serve HTTP on rest_host:rest_port until cancelled, then drain and close."""
     channel = open_channel(settings.core_target)
+    routing = open_channel(settings.routing_target)
     runner = web.AppRunner(
-        build_app(settings, channel),
+        build_app(settings, channel, routing),
         access_log=None,
         handle_signals=False,
         shutdown_timeout=SHUTDOWN_SECONDS,
@@ -37,6 +38,7 @@ async def serve(settings: RestSettings) -> None:
     finally:
         await runner.cleanup()
         await channel.close()
+        await routing.close()
         log.info("rest_stopped")
 
 

@@ -25,6 +25,7 @@ from gateways.rest.observability import PARTNER
 from gateways.rest.parsing import parse_basic_auth
 from gateways.rest.rpc import rcs_error
 from rcs.core.v1 import auth_service_pb2_grpc, settings_service_pb2, settings_service_pb2_grpc
+from rcs.routing.v1 import routing_service_pb2, routing_service_pb2_grpc
 from rcs_runtime.errors import RcsError
 
 ss = settings_service_pb2
@@ -33,8 +34,17 @@ PREFIX = "/api/admin/v1"
 
 
 class Admin:
-    def __init__(self, channel: grpc.aio.Channel, *, cache_seconds: float, timeout: float) -> None:
+    def __init__(
+        self,
+        channel: grpc.aio.Channel,
+        *,
+        cache_seconds: float,
+        timeout: float,
+        routing: grpc.aio.Channel | None = None,
+    ) -> None:
+        """``channel`` leads to core; ``routing`` to the routing service (route explain)."""
         self.settings = settings_service_pb2_grpc.SettingsServiceStub(channel)
+        self.routing = routing_service_pb2_grpc.RoutingServiceStub(routing) if routing else None
         self.auth = PartnerAuth(
             auth_service_pb2_grpc.AuthServiceStub(channel),
             cache_seconds=cache_seconds,
@@ -368,6 +378,23 @@ async def remove_whitelist(request: web.Request) -> web.StreamResponse:
     )
 
 
+async def explain_route(request: web.Request) -> web.StreamResponse:
+    """POST …/route:explain with a RouteQuery (destination, sender, partner, channel,
+    trafficType, at): the routing service's whole decision, as `rcs route explain`."""
+    await _actor(request)
+    admin = request.app[ADMIN]
+    if admin.routing is None:
+        raise RcsError("SERVICE_UNAVAILABLE", "this gateway has no routing target configured")
+    query = await _body(request, routing_service_pb2.RouteQuery())
+    try:
+        answer = await admin.routing.ExplainRoute(
+            routing_service_pb2.ExplainRouteRequest(query=query), timeout=admin.timeout
+        )
+    except grpc.aio.AioRpcError as err:
+        raise rcs_error(err) from err
+    return _answer(answer)
+
+
 def add_admin_routes(app: web.Application, admin: Admin) -> None:
     app[ADMIN] = admin
     r = app.router
@@ -398,3 +425,4 @@ def add_admin_routes(app: web.Application, admin: Admin) -> None:
     r.add_get(whitelist, list_whitelist, name="admin_whitelist")
     r.add_post(whitelist, add_whitelist, name="admin_whitelist_add")
     r.add_post(f"{whitelist}:remove", remove_whitelist, name="admin_whitelist_remove")
+    r.add_post(f"{PREFIX}/route:explain", explain_route, name="admin_route_explain")

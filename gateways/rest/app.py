@@ -138,8 +138,13 @@ async def metrics(request: web.Request) -> web.StreamResponse:
     )
 
 
-def build_app(settings: RestSettings, channel: grpc.aio.Channel) -> web.Application:
-    """The gateway against core on ``channel`` (owned, and closed, by the caller)."""
+def build_app(
+    settings: RestSettings,
+    channel: grpc.aio.Channel,
+    routing: grpc.aio.Channel | None = None,
+) -> web.Application:
+    """The gateway against core on ``channel`` and routing on ``routing`` (owned, and
+    closed, by the caller)."""
     app = web.Application(middlewares=[observe], client_max_size=MAX_BODY_BYTES)
     app[GATEWAY] = Gateway(settings, channel)
     app.router.add_post("/api/v6/send", send, name="send")
@@ -153,6 +158,7 @@ def build_app(settings: RestSettings, channel: grpc.aio.Channel) -> web.Applicat
             channel,
             cache_seconds=settings.auth_cache_seconds,
             timeout=settings.rpc_timeout_seconds,
+            routing=routing,
         ),
     )
     return app

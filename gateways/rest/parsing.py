@@ -234,9 +234,11 @@ def parse_send(doc: Any) -> SendRequest:
 
 def parse_extra_params(raw: str) -> dict[str, str]:
     """Rapporto's ``extraParam``: "name1=value1,name2=value2"; a comma inside a value is
-    doubled (",,"), a name cannot contain one. An item without "=" is refused."""
+    doubled (",,"), a name cannot contain one. So in a run of commas each pair is one literal
+    comma and an odd one left over separates items ("a=1,,,b=2" is a="1," and b="2").
+    An empty item or one without "name=" is refused; names are stripped, values kept as is."""
     params: dict[str, str] = {}
-    if not raw:
+    if not raw.strip():
         return params
     items: list[str] = []
     current: list[str] = []
@@ -255,12 +257,22 @@ def parse_extra_params(raw: str) -> dict[str, str]:
     items.append("".join(current))
     for item in items:
         name, eq, value = item.partition("=")
+        if not item:
+            _invalid(
+                "extraParam has an empty item: a stray comma? (double a comma inside a value)",
+                field="extraParam",
+            )
         if not eq or not name.strip():
             _invalid(
                 f"extraParam item {item!r} is not name=value (double a comma inside a value)",
                 field="extraParam",
             )
-        params[name.strip()] = value
+        if "," in name:
+            _invalid(
+                f"extraParam name {name.strip()!r} contains a comma; only values may",
+                field="extraParam",
+            )
+        params[name.strip()] = value  # a repeated name: the last value wins
     return params
 
 

@@ -11,6 +11,8 @@ class RestSettings(RcsSettings):
     rest_host: str = "127.0.0.1"
     rest_port: int = Field(default=8080, ge=0, le=65535)
     core_target: str = "127.0.0.1:50051"
+    # The routing service, for the admin API's route explain.
+    routing_target: str = "127.0.0.1:50052"
     # Deadline of every gRPC call to core.
     rpc_timeout_seconds: float = Field(default=10.0, gt=0)
     # How long a successful login/password check is reused; 0 disables the cache.

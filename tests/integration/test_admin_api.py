@@ -14,9 +14,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from gateways.rest.app import build_app
 from gateways.rest.settings import RestSettings
 from rcs.core.v1 import auth_service_pb2_grpc, settings_service_pb2_grpc
-from rcs_cli.seed import upsert_admin
+from rcs.routing.v1 import routing_service_pb2_grpc
+from rcs_cli.seed import seed_demo, upsert_admin
 from rcs_core.servicer import AuthServicer
 from rcs_core.settings_servicer import SettingsServicer
+from rcs_routing.servicer import RoutingServicer, TableHolder
 from rcs_runtime.grpc_client import open_channel
 from tests.support import start_server
 
@@ -215,3 +217,53 @@ async def test_admin_manages_mailing_white_lists(api: Client) -> None:
         headers=ROOT,
     )
     assert ghost.status == 404
+
+
+async def test_admin_explains_a_route(pool: Any, database_url: str) -> None:
+    """POST /api/admin/v1/route:explain answers what `rcs route explain` prints."""
+    await seed_demo(database_url, smsc_host="127.0.0.1", smsc_port=2776)
+    await upsert_admin(database_url, "root", "correct horse")
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        await conn.execute(
+            "INSERT INTO routing_rules (name, priority, partner) VALUES ('demo-only', 1, 'demo');"
+            "INSERT INTO routing_rule_targets (rule, position, interface_id)"
+            " VALUES ('demo-only', 1, 'smsc-sim')"
+        )
+        await conn.commit()
+    holder = TableHolder(pool)
+    await holder.load()
+    server = await start_server(
+        lambda s: auth_service_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(pool), s),
+        lambda s: routing_service_pb2_grpc.add_RoutingServiceServicer_to_server(
+            RoutingServicer(holder), s
+        ),
+    )
+    channel = open_channel(f"127.0.0.1:{server.port}")
+    client: Client = TestClient(
+        TestServer(build_app(RestSettings(), channel, channel), host="127.0.0.1")
+    )
+    await client.start_server()
+    try:
+        query = {"destination": "79161234567", "sender": "RCS", "partner": "demo"}
+        resp = await client.post("/api/admin/v1/route:explain", json=query, headers=ROOT)
+        assert resp.status == 200, await resp.text()
+        doc = await resp.json()
+        assert doc["route"]["interfaceId"] == "smsc-sim"
+        assert doc["route"]["rule"] == "demo-only"
+        assert doc["rules"][0] == {
+            "name": "demo-only",
+            "priority": 1,
+            "verdict": "RULE_VERDICT_KIND_CHOSEN",
+            "reason": "personal rule, best rank",
+        }
+        assert any("prefix 7" in step for step in doc["steps"])
+        resp = await client.post("/api/admin/v1/route:explain", json=query)
+        assert resp.status == 401
+        resp = await client.post(
+            "/api/admin/v1/route:explain", json={"destination": 5}, headers=ROOT
+        )
+        assert resp.status == 400
+    finally:
+        await client.close()
+        await channel.close()
+        await server.stop(0)
