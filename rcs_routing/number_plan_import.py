@@ -148,10 +148,13 @@ async def apply_number_plan(
             "COPY direction_ranges (range_start, range_end, direction_id) FROM STDIN",
             (f"{r.start}\t{r.end}\t{direction_ids[r.direction]}\n" for r in ranges),
         )
-        # Directions that left the plan go, unless someone hung hand-made prefixes on them.
+        # Directions that left the plan go, unless someone hung hand-made prefixes on them
+        # or a rule names them (kept without ranges: the rule then matches nothing).
         await conn.execute(
             "DELETE FROM directions d WHERE d.source = %s AND NOT (d.name = ANY(%s))"
-            " AND NOT EXISTS (SELECT 1 FROM direction_prefixes p WHERE p.direction_id = d.id)",
+            " AND NOT EXISTS (SELECT 1 FROM direction_prefixes p WHERE p.direction_id = d.id)"
+            " AND NOT EXISTS (SELECT 1 FROM routing_rules r WHERE r.direction = d.name)"
+            " AND NOT EXISTS (SELECT 1 FROM substitution_rules r WHERE r.direction = d.name)",
             (PLAN, names),
         )
         summary = PlanSummary(

@@ -34,8 +34,8 @@ async def conn(database_url: str) -> AsyncIterator[psycopg.AsyncConnection]:
         yield c
 
 
-async def scalar(conn: psycopg.AsyncConnection, sql: str) -> object:
-    cur = await conn.execute(sql.encode())
+async def scalar(conn: psycopg.AsyncConnection, sql: str, *args: object) -> object:
+    cur = await conn.execute(sql.encode(), args or None)
     row = await cur.fetchone()
     assert row is not None
     return row[0]
@@ -93,6 +93,32 @@ async def test_reimport_replaces_the_plan_and_keeps_hand_made_settings(
     assert table.resolve("79000000123", "S").direction == "Russia (demo)"  # DEF plan gone
     d = table.resolve("73035555555", "S")
     assert (d.direction, d.operator) == (f"{TUNDRA} / Ветреный автономный округ", TUNDRA)
+
+
+async def test_reimport_keeps_a_plan_direction_a_rule_still_names(
+    conn: psycopg.AsyncConnection,
+) -> None:
+    await import_number_plan(conn, DEF)
+    named = await scalar(
+        conn,
+        "SELECT d.name FROM directions d WHERE d.source = 'number_plan' AND NOT EXISTS"
+        " (SELECT 1 FROM direction_ranges r WHERE r.direction_id = d.id"
+        "  AND r.range_start < 79000000000) ORDER BY d.name LIMIT 1",
+    )
+    await conn.execute(
+        "INSERT INTO routing_rules (name, priority, action, direction)"
+        " VALUES ('block-it', 1, 'reject', %s)",
+        (named,),
+    )
+    await import_number_plan(conn, ABC)  # the DEF directions leave the plan
+    assert await scalar(conn, "SELECT count(*) FROM directions WHERE name = %s", named) == 1
+    ranges_left = await scalar(
+        conn,
+        "SELECT count(*) FROM direction_ranges r JOIN directions d ON d.id = r.direction_id"
+        " WHERE d.name = %s AND r.range_start >= 79000000000",
+        named,
+    )
+    assert ranges_left == 0  # kept empty: the rule matches nothing until it goes
 
 
 async def test_plan_range_overlapping_a_hand_made_range_is_refused(
