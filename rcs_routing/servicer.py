@@ -14,6 +14,7 @@ from psycopg_pool import AsyncConnectionPool
 from rcs.routing.v1 import routing_service_pb2, routing_service_pb2_grpc
 from rcs_routing.storage import current_revision, load_table
 from rcs_routing.table import Decision, RoutingTable, Verdict
+from rcs_routing.wire import RouteEncoder
 from rcs_runtime.errors import RcsError
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,7 @@ class TableHolder:
 class RoutingServicer(routing_service_pb2_grpc.RoutingServiceServicer):
     def __init__(self, holder: TableHolder) -> None:
         self._holder = holder
+        self._encoder = RouteEncoder()
 
     def _table(self) -> RoutingTable:
         if self._holder.table is None:
@@ -113,9 +115,9 @@ class RoutingServicer(routing_service_pb2_grpc.RoutingServiceServicer):
             raise RcsError("INVALID_REQUEST", f"at most {MAX_BATCH} queries per batch")
         table = self._table()
         now = dt.datetime.now(dt.UTC)  # one clock reading for the whole batch
-        return routing_service_pb2.ResolveRoutesResponse(
-            routes=[_route(_decide(table, q, now)) for q in request.queries]
-        )
+        decisions = [_decide(table, q, now) for q in request.queries]
+        # Wire bytes from cached pieces, parsed once: much cheaper than 10,000 Route builds.
+        return routing_service_pb2.ResolveRoutesResponse.FromString(self._encoder.routes(decisions))
 
     async def ExplainRoute(
         self, request: routing_service_pb2.ExplainRouteRequest, context: Ctx
