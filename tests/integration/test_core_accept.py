@@ -11,6 +11,7 @@ import psycopg
 import pytest
 from google.protobuf import duration_pb2
 
+from gateways.rest.parsing import parse_send
 from rcs.common.v1 import channel_pb2, message_pb2, status_pb2
 from rcs.core.v1 import message_service_pb2 as ms
 from rcs.core.v1 import message_service_pb2_grpc
@@ -194,3 +195,73 @@ async def test_status_stream_delivers_new_events(core: Any) -> None:
     assert event.event.message_id == resp.results[0].message_id
     assert event.event.status == status_pb2.MESSAGE_STATUS_ACCEPTED
     assert event.event_id > 0
+
+
+def rest_sms(extra_param: str | None) -> Any:
+    """A submission as the REST gateway builds it from a v6 body with this extraParam."""
+    body: dict[str, Any] = {
+        "login": "acme",
+        "password": "pw",
+        "destAddr": "+7 916 123-45-67",
+        "message": {"type": "SMS", "data": {"text": "sale", "serviceNumber": "RCS"}},
+    }
+    if extra_param is not None:
+        body["extraParam"] = extra_param
+    return parse_send(body).submission()
+
+
+async def test_traffic_type_and_mailing_from_rest_are_stored_and_returned(
+    core: Any, database_url: str
+) -> None:
+    resp = await core.SubmitMessages(
+        ms.SubmitMessagesRequest(
+            partner="acme",
+            messages=[
+                rest_sms("trafficType=0,mailing=promo-nov,note=a,, b"),
+                rest_sms("trafficType=7"),
+                rest_sms(None),
+            ],
+        )
+    )
+    ads, templated, plain = (r.message_id for r in resp.results)
+    assert all(not r.HasField("error") for r in resp.results)
+    got = (await core.GetMessage(ms.GetMessageRequest(message_id=ads))).message
+    assert got.HasField("traffic_type")
+    assert (got.traffic_type, got.mailing) == (0, "promo-nov")
+    got = (await core.GetMessage(ms.GetMessageRequest(message_id=plain))).message
+    assert not got.HasField("traffic_type")
+    assert got.mailing == ""
+    listed = await core.ListMessages(ms.ListMessagesRequest(partner="acme", page_size=10))
+    assert {
+        m.id: (m.traffic_type if m.HasField("traffic_type") else None, m.mailing)
+        for m in listed.messages
+    } == {ads: (0, "promo-nov"), templated: (7, ""), plain: (None, "")}
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        cur = await conn.execute("SELECT id::text, traffic_type, mailing FROM messages")
+        rows = {r[0]: (r[1], r[2]) for r in await cur.fetchall()}
+    assert rows == {ads: (0, "promo-nov"), templated: (7, ""), plain: (None, "")}
+
+
+@pytest.mark.parametrize(
+    ("traffic_type", "mailing", "field"),
+    [
+        (3, "", "traffic_type"),
+        (8, "", "traffic_type"),
+        (-1, "", "traffic_type"),
+        (None, "has space", "mailing"),
+        (None, "m" * 65, "mailing"),
+        (0, "промо", "mailing"),
+    ],
+)
+async def test_bad_traffic_type_or_mailing_is_refused_by_core(
+    core: Any, database_url: str, traffic_type: int | None, mailing: str, field: str
+) -> None:
+    submission = sms(mailing=mailing)
+    if traffic_type is not None:
+        submission.traffic_type = traffic_type
+    resp = await core.SubmitMessages(
+        ms.SubmitMessagesRequest(partner="acme", messages=[submission])
+    )
+    (result,) = resp.results
+    assert (result.error.reason, result.error.field) == ("INVALID_REQUEST", field)
+    assert await count(database_url, "messages") == 0

@@ -107,7 +107,24 @@ def test_extra_param_follows_rapporto_comma_doubling() -> None:
     assert parse_extra_params("a=") == {"a": ""}
 
 
-@pytest.mark.parametrize("raw", ["novalue", "a=1,b", "=x"])
+@pytest.mark.parametrize(
+    ("raw", "params"),
+    [
+        ("a=1,,,b=2", {"a": "1,", "b": "2"}),  # the pair is the value's comma, the odd one splits
+        ("a=1,,,,b=2", {"a": "1,,b=2"}),  # an even run is all value
+        ("a=,,x", {"a": ",x"}),
+        ("a=x,,", {"a": "x,"}),
+        ("a=b=c", {"a": "b=c"}),  # only the first "=" separates name and value
+        (" trafficType =0, mailing=m1", {"trafficType": "0", "mailing": "m1"}),
+        ("a=1,a=2", {"a": "2"}),
+        ("   ", {}),
+    ],
+)
+def test_extra_param_comma_runs_and_spacing(raw: str, params: dict[str, str]) -> None:
+    assert parse_extra_params(raw) == params
+
+
+@pytest.mark.parametrize("raw", ["novalue", "a=1,b", "=x", "a=1,", ",a=1", "a=1,,,,,", "a,,b=1"])
 def test_extra_param_item_without_name_and_value_is_refused(raw: str) -> None:
     with pytest.raises(RcsError) as caught:
         parse_extra_params(raw)
@@ -124,8 +141,33 @@ def test_traffic_type_and_mailing_come_from_extra_param() -> None:
     assert plain.mailing == ""
 
 
-@pytest.mark.parametrize("raw", ["trafficType=3", "trafficType=ads", "mailing=no spaces"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "trafficType=3",
+        "trafficType=ads",
+        "trafficType=",
+        "trafficType=-1",
+        "mailing=no spaces",
+        "mailing=" + "m" * 65,
+        "mailing=рассылка",
+    ],
+)
 def test_bad_traffic_type_or_mailing_is_refused(raw: str) -> None:
     with pytest.raises(RcsError) as caught:
         parse_send(sms_body(extraParam=raw))
+    assert (caught.value.reason, caught.value.field) == ("INVALID_REQUEST", "extraParam")
+
+
+def test_other_extra_params_are_ignored_and_values_are_trimmed() -> None:
+    req = parse_send(
+        sms_body(extraParam="место=абзаково,trafficType= 7 ,координаты=53.8,, 58.6,mailing=a@b.c")
+    )
+    assert (req.traffic_type, req.mailing) == (7, "a@b.c")
+
+
+@pytest.mark.parametrize("value", [1, ["trafficType=0"], {"trafficType": 0}])
+def test_extra_param_must_be_a_string(value: object) -> None:
+    with pytest.raises(RcsError) as caught:
+        parse_send(sms_body(extraParam=value))
     assert (caught.value.reason, caught.value.field) == ("INVALID_REQUEST", "extraParam")
