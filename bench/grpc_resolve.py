@@ -1,19 +1,25 @@
 """Load: batch resolve over gRPC (RoutingService.ResolveRoutes) on the issue-3-sized table.
 
-Starts a routing server in a child process holding the synthetic table of
-bench.routing_data (500,000 ranges, 10,000 rules; no database involved: only the service
-and its wire format are measured), then sends --total lookups in batches of --batch with
---concurrency calls in flight, and prints lookups/s and per-call latency percentiles.
+Starts --processes routing servers on one port (SO_REUSEPORT, as RCS_ROUTING_PROCESSES
+does) in child processes holding the synthetic table of bench.routing_data (500,000
+ranges, 10,000 rules; no database involved: only the service and its wire format are
+measured), then sends --total lookups in batches of --batch with --concurrency calls in
+flight, each caller on its own connection (the kernel spreads connections, not calls, over
+the processes), and prints lookups/s and per-call latency percentiles.
 
-    .venv/bin/python -m bench.grpc_resolve --total 1000000 --batch 10000 --concurrency 2
+    .venv/bin/python -m bench.grpc_resolve --total 1000000 --batch 10000 \
+        --concurrency 2 --processes 2
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import multiprocessing
 import time
+
+import grpc
 
 from bench.routing_data import build_table, queries
 from bench.stats import report
@@ -21,7 +27,6 @@ from rcs.common.v1 import channel_pb2
 from rcs.routing.v1 import routing_service_pb2 as rs
 from rcs.routing.v1 import routing_service_pb2_grpc
 from rcs_routing.servicer import RoutingServicer, TableHolder
-from rcs_runtime.grpc_client import open_channel
 from rcs_runtime.grpc_server import GrpcServer
 from tests.conftest import free_port
 
@@ -30,6 +35,8 @@ def _serve(port: int, ready: multiprocessing.synchronize.Event) -> None:
     async def main() -> None:
         holder = TableHolder(None)  # type: ignore[arg-type]  # never loads: table set below
         holder.table = build_table()
+        gc.collect()
+        gc.freeze()  # as TableHolder.load does
         server = GrpcServer(f"127.0.0.1:{port}")
         routing_service_pb2_grpc.add_RoutingServiceServicer_to_server(
             RoutingServicer(holder), server.server
@@ -42,9 +49,13 @@ def _serve(port: int, ready: multiprocessing.synchronize.Event) -> None:
 
 
 async def _load(target: str, total: int, batch: int, concurrency: int) -> None:
-    channel = open_channel(target)
-    stub = routing_service_pb2_grpc.RoutingServiceStub(channel)
-    await channel.channel_ready()
+    # A local subchannel pool per channel: otherwise gRPC shares one connection among them.
+    channels = [
+        grpc.aio.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)])
+        for _ in range(concurrency)
+    ]
+    for channel in channels:
+        await channel.channel_ready()
     request = rs.ResolveRoutesRequest(
         queries=[
             rs.RouteQuery(destination=n, sender=s, partner=p, channel=channel_pb2.CHANNEL_SMS)
@@ -55,8 +66,9 @@ async def _load(target: str, total: int, batch: int, concurrency: int) -> None:
     latencies: list[float] = []
     next_call = 0
 
-    async def worker() -> None:
+    async def worker(channel: grpc.aio.Channel) -> None:
         nonlocal next_call
+        stub = routing_service_pb2_grpc.RoutingServiceStub(channel)
         while next_call < calls:
             next_call += 1
             start = time.perf_counter()
@@ -64,11 +76,13 @@ async def _load(target: str, total: int, batch: int, concurrency: int) -> None:
             latencies.append(time.perf_counter() - start)
             assert len(answer.routes) == batch
 
-    await stub.ResolveRoutes(request, timeout=60)  # warm up
+    for channel in channels:  # warm up
+        await routing_service_pb2_grpc.RoutingServiceStub(channel).ResolveRoutes(request)
     start = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    await asyncio.gather(*(worker(c) for c in channels))
     elapsed = time.perf_counter() - start
-    await channel.close()
+    for channel in channels:
+        await channel.close()
     print(report("grpc resolve", calls * batch, elapsed, latencies, unit="lookups"))
 
 
@@ -77,17 +91,23 @@ def main() -> None:
     parser.add_argument("--total", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--processes", type=int, default=2)
     args = parser.parse_args()
     port = free_port()
-    ready = multiprocessing.Event()
-    server = multiprocessing.Process(target=_serve, args=(port, ready), daemon=True)
-    server.start()
+    servers = []
+    for _ in range(args.processes):
+        ready = multiprocessing.Event()
+        server = multiprocessing.Process(target=_serve, args=(port, ready), daemon=True)
+        server.start()
+        servers.append((server, ready))
     try:
-        if not ready.wait(300):
-            raise SystemExit("the routing server did not start")
+        for _, ready in servers:
+            if not ready.wait(300):
+                raise SystemExit("a routing server did not start")
         asyncio.run(_load(f"127.0.0.1:{port}", args.total, args.batch, args.concurrency))
     finally:
-        server.terminate()
+        for server, _ in servers:
+            server.terminate()
 
 
 if __name__ == "__main__":

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from rcs_runtime.settings import DatabaseSettings
 
 
 class RoutingSettings(DatabaseSettings):
     routing_bind: str = "127.0.0.1:50052"
     routing_reload_seconds: float = 0.5
+    # Resolving is CPU-bound Python: this many processes serve the same port (SO_REUSEPORT;
+    # the kernel spreads client connections over them), each with its own table. Metrics
+    # come from the first one only.
+    routing_processes: int = Field(default=1, ge=1, le=64)
