@@ -87,25 +87,26 @@ class Picker:
     """Weighted choice of the first interface; the rest follow as fallbacks by weight."""
 
     ids: tuple[str, ...]
-    cumulative: tuple[int, ...] = field(default=())
+    cumulative: tuple[int, ...] = ()
+    # rest[i]: the fallbacks when ids[i] is picked, built once rather than per message.
+    rest: tuple[tuple[str, ...], ...] = ()
 
     @classmethod
     def of(cls, targets: Sequence[Target]) -> Picker:
         # Heavier first, then as listed: the failover order after the weighted pick.
         ordered = sorted(enumerate(targets), key=lambda it: (-it[1].weight, it[0]))
         ids = tuple(t.interface_id for _, t in ordered)
+        rest = tuple((*ids[:i], *ids[i + 1 :]) for i in range(len(ids)))
         if len(ids) <= 1:
-            return cls(ids)
-        return cls(ids, tuple(itertools.accumulate(t.weight for _, t in ordered)))
+            return cls(ids, (), rest)
+        return cls(ids, tuple(itertools.accumulate(t.weight for _, t in ordered)), rest)
 
     def pick(self, rand: Callable[[], float] = random.random) -> tuple[str, tuple[str, ...]]:
         if not self.cumulative:
             return self.ids[0], ()
         i = bisect.bisect_right(self.cumulative, rand() * self.cumulative[-1])
         i = min(i, len(self.ids) - 1)
-        if i == 0:
-            return self.ids[0], self.ids[1:]
-        return self.ids[i], (*self.ids[:i], *self.ids[i + 1 :])
+        return self.ids[i], self.rest[i]
 
 
 class RuleIndex:
@@ -137,10 +138,11 @@ class RuleIndex:
 
     def best(self, query: Query) -> Rule | None:
         best = self._general
+        rank = best.rank if best is not None else None
         for key_of, table in self._shapes:
             hit = table.get(key_of(query))
-            if hit is not None and (best is None or hit.rank < best.rank):
-                best = hit
+            if hit is not None and (rank is None or hit.rank < rank):
+                best, rank = hit, hit.rank
         return best
 
 

@@ -126,6 +126,10 @@ class Substitutions:
     def __bool__(self) -> bool:
         return bool(self.rules)
 
+    def may_change(self, folded_sender: str) -> bool:
+        """Cheap pre-check on the casefolded sender: False means ``apply`` changes nothing."""
+        return bool(self._globs) or folded_sender in self._literal
+
     def is_registered(self, sender: str, operator: str) -> bool:
         return (sender.casefold(), operator) in self._registered
 

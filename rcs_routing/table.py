@@ -133,6 +133,7 @@ class RoutingTable:
         enabled = set(policy.enabled_interfaces)
         enabled.update(i for ids in interfaces_by_operator.values() for i in ids)
         self._rules = RuleIndex(policy.rules, enabled)
+        self._has_rules = bool(self._rules)
         self._subs = policy.substitutions or Substitutions((), ())
         self._sender_types = policy.sender_types or {}
         self._hours = policy.hours or {}
@@ -279,21 +280,37 @@ class RoutingTable:
 
         Hot path: one Decision built positionally at the end. ``explain`` narrates the
         same decision afterwards rather than deciding a second way."""
-        direction = self.direction_of(number, describe=False)[0]
+        direction = (
+            self._plan_direction_of(number, False)[0]
+            if not self._ported
+            else self.direction_of(number, describe=False)[0]
+        )
         if direction is None:
             decision = Decision(False, "", "", "", sender, UNROUTED, self.revision)
             return (
                 self._explain(decision, number, sender, partner, channel) if explain else decision
             )
         operator = direction.operator
-        final = self._subs.apply(sender, partner, direction.name, operator)[0]
+        folded = sender.casefold()
+        final = (
+            self._subs.apply(sender, partner, direction.name, operator)[0]
+            if self._subs.may_change(folded)
+            else sender
+        )
         if traffic_type is None or traffic_type < 0:
-            traffic_type = self._sender_types.get(sender.casefold(), DEFAULT_TRAFFIC_TYPE)
+            traffic_type = self._sender_types.get(folded, DEFAULT_TRAFFIC_TYPE)
         rule = (
             self._rules.best(
-                (partner, final.casefold(), direction.name, operator, channel, traffic_type)
+                (
+                    partner,
+                    folded if final is sender else final.casefold(),
+                    direction.name,
+                    operator,
+                    channel,
+                    traffic_type,
+                )
             )
-            if self._rules
+            if self._has_rules
             else None
         )
         if rule is None:
