@@ -56,6 +56,7 @@ async def serve(s: ConnectorSettings) -> None:
             binds,
             breaker_failures=s.connector_breaker_failures,
             breaker_cooldown_seconds=s.connector_breaker_cooldown_seconds,
+            bind_wait_seconds=s.connector_bind_wait_seconds,
         ),
         server.server,
     )

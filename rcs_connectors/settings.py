@@ -19,7 +19,11 @@ class ConnectorSettings(DatabaseSettings):
     # Receipts are passed to core in batches: up to this many, or after this delay.
     connector_receipt_batch: int = 200
     connector_receipt_flush_seconds: float = 0.02
-    # Failover: an interface whose submits answer "retry" this many times in a row is
+    # Failover: an interface whose submits fail at the transport level (no response,
+    # connection lost, throttled, queue full, system error) this many times in a row is
     # skipped for the cooldown, then tried with one message.
     connector_breaker_failures: int = 5
     connector_breaker_cooldown_seconds: float = 10.0
+    # When none of a message's interfaces is usable, how long to wait for one that is only
+    # not bound yet (start-up, reconnect) before answering "retry".
+    connector_bind_wait_seconds: float = 2.0

@@ -32,6 +32,44 @@ log = logging.getLogger(__name__)
 BOUND = Gauge("rcs_connector_bound", "1 when the interface is bound", ["interface"])
 SUBMITS = Counter("rcs_connector_submits_total", "submit_sm by result", ["interface", "result"])
 
+# Details of a "retry" the bind gives without an SMSC status: no bind came up within the
+# wait; the bind pauses after 0x58/0x14 for longer than a submit may wait; a part got no
+# submit_sm_resp (response timeout, or the connection went away mid-submit).
+NOT_BOUND = "not_bound"
+PAUSED = "throttled"
+NO_RESPONSE = "no_response"
+# A submit waits out a pause after throttling up to this long; a longer one answers PAUSED.
+_MAX_PAUSE_WAIT = 2.0
+# SMSC statuses that speak of the SMSC or the link, not of the message.
+_PATH_STATUSES = frozenset(
+    {
+        int(CommandStatus.ESME_RTHROTTLED),  # 0x58: over the account's rate
+        int(CommandStatus.ESME_RMSGQFUL),  # 0x14: the SMSC's queue is full
+        int(CommandStatus.ESME_RSYSERR),  # 0x08: system error
+        int(CommandStatus.ESME_RSUBMITFAIL),  # 0x45: what most SMSCs answer when in trouble
+    }
+)
+
+
+def is_transport_failure(result: cs.SendResult) -> bool:
+    """Whether a result says this interface cannot take traffic now — so failover moves the
+    message to the route's next interface and the interface's circuit breaker counts it.
+
+    Every other answer is about the message, and another interface would fare no better:
+    ACCEPTED and REJECTED (the SMSC refused this message for good: the bind works). Among
+    the "retry" answers, the ones without a command_status come from the bind itself (not
+    bound, paused after throttling, no response / connection lost — all transport), and
+    the SMSC statuses in _PATH_STATUSES say the SMSC is overloaded or broken. A temporary
+    status outside that set (0x64 ESME_RX_T_APPN: "this PDU, not now") or a future "retry"
+    detail is left to the dispatcher's retry on the routed interface, and does not trip
+    the breaker.
+    """
+    if result.outcome != cs.SEND_OUTCOME_RETRY:
+        return False
+    if result.command_status:
+        return result.command_status in _PATH_STATUSES
+    return result.detail in (NOT_BOUND, PAUSED, NO_RESPONSE)
+
 
 def validity_period(valid_until: dt.datetime) -> str:
     """SMPP absolute time format YYMMDDhhmmsstnnp, in UTC."""
@@ -79,6 +117,15 @@ class OperatorBind:
     @property
     def bound(self) -> bool:
         return self._bound.is_set()
+
+    @property
+    def longest_submit_seconds(self) -> float:
+        """How long a submit on a bound bind can take at most (pause, then no response)."""
+        return _MAX_PAUSE_WAIT + self._s.connector_response_timeout_seconds
+
+    async def wait_bound(self) -> None:
+        """Returns once the bind is up (at once if it is)."""
+        await self._bound.wait()
 
     async def _run(self) -> None:
         delay = self._s.connector_reconnect_min_seconds
@@ -171,13 +218,13 @@ class OperatorBind:
                 await asyncio.wait_for(self._bound.wait(), 2)
             except TimeoutError:
                 return cs.SendResult(
-                    message_id=m.message_id, outcome=cs.SEND_OUTCOME_RETRY, detail="not_bound"
+                    message_id=m.message_id, outcome=cs.SEND_OUTCOME_RETRY, detail=NOT_BOUND
                 )
         pause = self._paused_until - asyncio.get_running_loop().time()
         if pause > 0:
-            if pause > 2:
+            if pause > _MAX_PAUSE_WAIT:
                 return cs.SendResult(
-                    message_id=m.message_id, outcome=cs.SEND_OUTCOME_RETRY, detail="throttled"
+                    message_id=m.message_id, outcome=cs.SEND_OUTCOME_RETRY, detail=PAUSED
                 )
             await asyncio.sleep(pause)
         try:
@@ -245,7 +292,7 @@ class OperatorBind:
             outcome=outcome,
             command_status=status,
             error_code=code,
-            detail=f"submit_status_0x{status:02X}" if status else "no_response",
+            detail=f"submit_status_0x{status:02X}" if status else NO_RESPONSE,
         )
 
 
