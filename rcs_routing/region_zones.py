@@ -1,12 +1,26 @@
-"""The time zone of a Russian numbering-registry region (the `Регион` column of the
-DEF/ABC files), for allowed-hours checks in the subscriber's local time.
+"""The time zone of a Russian numbering-registry region, for allowed-hours checks in the
+subscriber's local time.
 
-The registry spells regions inconsistently ("г. Москва и Московская область", "Новосибирская
-обл.", "Республика Саха /Якутия/", "Ханты-Мансийский - Югра АО", compound "A|B" values), so
-regions are matched by a distinctive stem of each federal subject rather than by exact
-name. Zones are the IANA ones of tzdata (Federal Law 107-FZ time zones as of 2020+).
-An operator can pin any region to a zone in the settings (`region_time_zones`), which
-takes precedence over this table.
+Data: the `Регион` column of the numbering registry that Rossvyaz (now Минцифры) publishes
+as "ABC-3xx.csv", "ABC-4xx.csv", "ABC-8xx.csv" and "DEF-9xx.csv". Zones: tzdata (the IANA
+database Debian ships), one per federal subject, as set by Federal Law 107-FZ "On the
+calculation of time" and its amendments up to 2020; a subject spanning several zones
+(Yakutia) gets the zone of its capital.
+
+Why stems: the registry spells one subject many ways ("Новосибирская обл." / "Новосибирская
+область", "Ханты-Мансийский - Югра АО" / "Ханты-Мансийский автономный округ - Югра",
+"Республика Татарстан" / "Татарстан Республика", "Республика Саха /Якутия/", a "г." prefix),
+and joins several into one value ("г. Москва и Московская область", "A|B", "р-ны X и Y|Z").
+So each subject is known by a distinctive stem, matched against the start of a word of the
+lower-cased text (ё→е, punctuation dropped): the start, not anywhere, so "омск" does not hit
+"томская". A value is split on "|" and then on " и ", "," and ";", and the first piece
+that names a subject wins; "|"-parts naming a district or town ("р-н Приморский",
+"г. Кировск") are tried after the others, as a district's name may look like another
+subject's ("Приморско-Ахтарский р-н|Краснодарский край" is in Krasnodar, not Primorye).
+
+"Российская Федерация" (nationwide ranges) and anything unrecognised give None: the caller
+then uses the installation's default zone. An operator can pin a region to a zone in the
+settings (`region_time_zones`), which takes precedence over this table.
 """
 
 from __future__ import annotations
@@ -14,148 +28,173 @@ from __future__ import annotations
 import functools
 import re
 
-# (stem, zone), tried in order: a stem that is part of another's wording comes after the
-# longer one (e.g. "нижегородск" before "новгородск", "ямало" before "ненецк").
+# (stem, zone): a word starting with the stem names the subject. Tried in order, so a stem
+# that is the start of another subject's word must come after that subject's stem
+# ("сахалин" before "саха"), and so must a stem sharing a compound name with a subject of
+# another zone ("ямал", "таймыр" before "ненецк"; "перм" before "коми"; "агинск" before
+# "бурят"). tests/unit/routing/test_region_zones.py checks that no stem hides a later one.
 _STEMS: tuple[tuple[str, str], ...] = (
     # UTC+2
     ("калининград", "Europe/Kaliningrad"),
-    # UTC+4 (own tz names where tzdata has them)
+    # UTC+3
+    ("москв", "Europe/Moscow"),
+    ("московск", "Europe/Moscow"),
+    ("санкт", "Europe/Moscow"),
+    ("петербург", "Europe/Moscow"),
+    ("ленинград", "Europe/Moscow"),
+    ("нижегородск", "Europe/Moscow"),  # "нижний новгород" (the city) is Moscow time either way
+    ("новгород", "Europe/Moscow"),
+    ("белгород", "Europe/Moscow"),
+    ("брянск", "Europe/Moscow"),
+    ("владимирск", "Europe/Moscow"),
+    ("воронеж", "Europe/Moscow"),
+    ("ивановск", "Europe/Moscow"),
+    ("калужск", "Europe/Moscow"),
+    ("костромск", "Europe/Moscow"),
+    ("курск", "Europe/Moscow"),
+    ("липецк", "Europe/Moscow"),
+    ("орловск", "Europe/Moscow"),
+    ("рязанск", "Europe/Moscow"),
+    ("смоленск", "Europe/Moscow"),
+    ("тамбовск", "Europe/Moscow"),
+    ("тверск", "Europe/Moscow"),
+    ("тульск", "Europe/Moscow"),
+    ("ярославск", "Europe/Moscow"),
+    ("архангельск", "Europe/Moscow"),
+    ("вологодск", "Europe/Moscow"),
+    ("мурманск", "Europe/Moscow"),
+    ("псковск", "Europe/Moscow"),
+    ("карел", "Europe/Moscow"),
+    ("ямал", "Asia/Yekaterinburg"),  # Ямало-Ненецкий: before "ненецк"
+    ("таймыр", "Asia/Krasnoyarsk"),  # Таймырский (Долгано-Ненецкий), pre-2007: before "ненецк"
+    ("долган", "Asia/Krasnoyarsk"),
+    ("ненецк", "Europe/Moscow"),
+    ("перм", "Asia/Yekaterinburg"),  # Пермский край, Коми-Пермяцкий (pre-2005): before "коми"
+    ("коми", "Europe/Moscow"),
+    ("ростов", "Europe/Moscow"),
+    ("краснодар", "Europe/Moscow"),
+    ("кубан", "Europe/Moscow"),
+    ("адыге", "Europe/Moscow"),
+    ("ставропол", "Europe/Moscow"),
+    ("дагестан", "Europe/Moscow"),
+    ("чечен", "Europe/Moscow"),
+    ("чечн", "Europe/Moscow"),
+    ("ингуш", "Europe/Moscow"),
+    ("кабардин", "Europe/Moscow"),
+    ("балкар", "Europe/Moscow"),
+    ("карачаев", "Europe/Moscow"),
+    ("черкес", "Europe/Moscow"),
+    ("осети", "Europe/Moscow"),
+    ("алани", "Europe/Moscow"),
+    ("калмык", "Europe/Moscow"),
+    ("татарстан", "Europe/Moscow"),
+    ("чуваш", "Europe/Moscow"),
+    ("марий", "Europe/Moscow"),
+    ("мордов", "Europe/Moscow"),
+    ("пензенск", "Europe/Moscow"),
+    ("крым", "Europe/Simferopol"),  # tzdata's zone for Crimea; MSK, same offset as Moscow
+    ("севастопол", "Europe/Simferopol"),
+    ("донецк", "Europe/Moscow"),
+    ("днр", "Europe/Moscow"),
+    ("луганск", "Europe/Moscow"),
+    ("лнр", "Europe/Moscow"),
+    ("запорожск", "Europe/Moscow"),
+    ("херсонск", "Europe/Moscow"),
+    # UTC+3 with their own tzdata names (offset history differs from Moscow's)
+    ("волгоград", "Europe/Volgograd"),
+    ("кировск", "Europe/Kirov"),
+    # UTC+4
+    ("самар", "Europe/Samara"),
+    ("удмурт", "Europe/Samara"),
     ("астрахан", "Europe/Astrakhan"),
     ("саратов", "Europe/Saratov"),
     ("ульяновск", "Europe/Ulyanovsk"),
-    ("самар", "Europe/Samara"),
-    ("удмурт", "Europe/Samara"),
-    # UTC+3 exceptions first where a UTC+3 stem could be mistaken
-    ("волгоград", "Europe/Volgograd"),
-    ("киров", "Europe/Kirov"),
     # UTC+5
-    ("ямало", "Asia/Yekaterinburg"),
-    ("ханты", "Asia/Yekaterinburg"),
-    ("югра", "Asia/Yekaterinburg"),
+    ("башкорт", "Asia/Yekaterinburg"),
+    ("башкир", "Asia/Yekaterinburg"),
+    ("оренбург", "Asia/Yekaterinburg"),
     ("свердловск", "Asia/Yekaterinburg"),
     ("екатеринбург", "Asia/Yekaterinburg"),
     ("челябинск", "Asia/Yekaterinburg"),
-    ("башкор", "Asia/Yekaterinburg"),
-    ("башкир", "Asia/Yekaterinburg"),
-    ("оренбург", "Asia/Yekaterinburg"),
-    ("пермск", "Asia/Yekaterinburg"),
-    ("пермь", "Asia/Yekaterinburg"),
+    ("курганск", "Asia/Yekaterinburg"),
     ("тюмен", "Asia/Yekaterinburg"),
-    ("курган", "Asia/Yekaterinburg"),
+    ("ханты", "Asia/Yekaterinburg"),
+    ("мансийск", "Asia/Yekaterinburg"),
+    ("югр", "Asia/Yekaterinburg"),
     # UTC+6
-    ("омск", "Asia/Omsk"),  # after nothing that contains it: "томск" is matched first below
+    ("омск", "Asia/Omsk"),
     # UTC+7
     ("новосибирск", "Asia/Novosibirsk"),
-    ("алтай", "Asia/Barnaul"),  # Altai Krai and the Altai Republic
-    ("барнаул", "Asia/Barnaul"),
-    ("кемеров", "Asia/Novokuznetsk"),
-    ("кузбасс", "Asia/Novokuznetsk"),
+    ("томск", "Asia/Tomsk"),
+    ("алтай", "Asia/Barnaul"),  # Алтайский край and Республика Алтай
+    ("кемеровск", "Asia/Novokuznetsk"),
+    ("кузбас", "Asia/Novokuznetsk"),
     ("красноярск", "Asia/Krasnoyarsk"),
-    ("тыва", "Asia/Krasnoyarsk"),
+    ("эвенк", "Asia/Krasnoyarsk"),  # Эвенкийский АО, pre-2007
+    ("тыв", "Asia/Krasnoyarsk"),
     ("тува", "Asia/Krasnoyarsk"),
     ("хакас", "Asia/Krasnoyarsk"),
     # UTC+8
     ("иркутск", "Asia/Irkutsk"),
-    ("бурят", "Asia/Irkutsk"),
+    ("агинск", "Asia/Chita"),  # Агинский Бурятский АО, pre-2008: before "бурят"
+    ("бурят", "Asia/Irkutsk"),  # Республика Бурятия, Усть-Ордынский Бурятский АО
     # UTC+9
     ("забайкал", "Asia/Chita"),
+    ("читинск", "Asia/Chita"),
     ("чита", "Asia/Chita"),
-    ("сахалин", "Asia/Sakhalin"),  # before "саха", which it contains
+    ("сахалин", "Asia/Sakhalin"),  # UTC+11: before "саха", its start
     ("саха", "Asia/Yakutsk"),
     ("якут", "Asia/Yakutsk"),
     ("амурск", "Asia/Yakutsk"),
     # UTC+10
     ("приморск", "Asia/Vladivostok"),
-    ("владивосток", "Asia/Vladivostok"),
     ("хабаровск", "Asia/Vladivostok"),
     ("еврейск", "Asia/Vladivostok"),
     # UTC+11
     ("магадан", "Asia/Magadan"),
     # UTC+12
     ("камчат", "Asia/Kamchatka"),
+    ("коряк", "Asia/Kamchatka"),  # Корякский АО, pre-2007
     ("чукот", "Asia/Anadyr"),
-    # UTC+3: every other subject, named so that unknown text still gives None
-    ("москв", "Europe/Moscow"),
-    ("московск", "Europe/Moscow"),
-    ("петербург", "Europe/Moscow"),
-    ("ленинградск", "Europe/Moscow"),
-    ("нижегородск", "Europe/Moscow"),
-    ("новгородск", "Europe/Moscow"),
-    ("татарстан", "Europe/Moscow"),
-    ("чуваш", "Europe/Moscow"),
-    ("марий", "Europe/Moscow"),
-    ("мордов", "Europe/Moscow"),
-    ("пензенск", "Europe/Moscow"),
-    ("ростов", "Europe/Moscow"),
-    ("краснодар", "Europe/Moscow"),
-    ("адыге", "Europe/Moscow"),
-    ("крым", "Europe/Moscow"),
-    ("севастопол", "Europe/Moscow"),
-    ("ставрополь", "Europe/Moscow"),
-    ("дагестан", "Europe/Moscow"),
-    ("чечен", "Europe/Moscow"),
-    ("ингуш", "Europe/Moscow"),
-    ("кабардин", "Europe/Moscow"),
-    ("карачаев", "Europe/Moscow"),
-    ("осетия", "Europe/Moscow"),
-    ("калмык", "Europe/Moscow"),
-    ("воронеж", "Europe/Moscow"),
-    ("белгород", "Europe/Moscow"),
-    ("курск", "Europe/Moscow"),
-    ("липецк", "Europe/Moscow"),
-    ("тамбов", "Europe/Moscow"),
-    ("орловск", "Europe/Moscow"),
-    ("брянск", "Europe/Moscow"),
-    ("смоленск", "Europe/Moscow"),
-    ("калужск", "Europe/Moscow"),
-    ("тульск", "Europe/Moscow"),
-    ("рязанск", "Europe/Moscow"),
-    ("владимирск", "Europe/Moscow"),
-    ("ивановск", "Europe/Moscow"),
-    ("костромск", "Europe/Moscow"),
-    ("ярославск", "Europe/Moscow"),
-    ("тверск", "Europe/Moscow"),
-    ("псковск", "Europe/Moscow"),
-    ("вологодск", "Europe/Moscow"),
-    ("архангельск", "Europe/Moscow"),
-    ("ненецк", "Europe/Moscow"),
-    ("мурманск", "Europe/Moscow"),
-    ("карелия", "Europe/Moscow"),
-    ("коми", "Europe/Moscow"),
-    ("донецк", "Europe/Moscow"),
-    ("луганск", "Europe/Moscow"),
-    ("запорож", "Europe/Moscow"),
-    ("херсон", "Europe/Moscow"),
 )
-# "томск" must beat "омск", which it contains: checked before the table.
-_TOMSK = ("томск", "Asia/Tomsk")
-_PARTS = re.compile(r"\|")
-_NOISE = re.compile(r"[^а-яa-z]+")
+
+_AREAS = re.compile(r"\|")
+_PIECES = re.compile(r"\s+и\s+|[,;]")
+_NOISE = re.compile(r"[^0-9a-zа-я]+")
+# Words of a district or town rather than a subject: abbreviations ("г.", "р-н", "р-ны",
+# "пгт", "г.о.") and the starts of the full words.
+_LOCAL_WORDS = frozenset({"ны", "пгт", "рп", "пос", "мо", "го", "мр", "ст", "ца"})
+_LOCAL_STARTS = ("район", "город", "муниципал", "поселен", "поселок", "сельск", "станиц")
 
 
-def _normal(text: str) -> str:
-    return _NOISE.sub(" ", text.lower().replace("ё", "е")).strip()
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(_NOISE.sub(" ", text).split())
 
 
-def _zone_of_part(part: str) -> str | None:
-    words = _normal(part)
-    if not words:
-        return None
-    if _TOMSK[0] in words:
-        return _TOMSK[1]
+def _is_local(pieces: list[tuple[str, ...]]) -> bool:
+    return any(
+        len(w) == 1 or w in _LOCAL_WORDS or w.startswith(_LOCAL_STARTS)
+        for words in pieces
+        for w in words
+    )
+
+
+def _zone_of(words: tuple[str, ...]) -> str | None:
     for stem, zone in _STEMS:
-        if stem in words:
+        if any(w.startswith(stem) for w in words):
             return zone
     return None
 
 
 @functools.lru_cache(maxsize=4096)
 def zone_for_region(region: str) -> str | None:
-    """The IANA zone of ``region``, or None (nationwide ranges, unknown text): the caller
-    then uses the installation's default zone. Compound values ("A|B") take the first part
-    that resolves."""
-    for part in _PARTS.split(region):
-        zone = _zone_of_part(part)
-        if zone is not None:
-            return zone
+    """The IANA zone of a registry ``region``, or None for nationwide ranges and unknown
+    text (the caller then uses the installation's default zone)."""
+    text = region.lower().replace("ё", "е")
+    areas = [[_words(p) for p in _PIECES.split(a)] for a in _AREAS.split(text)]
+    for pieces in sorted(areas, key=_is_local):  # stable: subjects first, else in order
+        for words in pieces:
+            zone = _zone_of(words)
+            if zone is not None:
+                return zone
     return None
