@@ -1,14 +1,13 @@
 """Load: batch resolve over gRPC (RoutingService.ResolveRoutes) on the issue-3-sized table.
 
-Starts --processes routing servers on one port (SO_REUSEPORT, as RCS_ROUTING_PROCESSES
-does) in child processes holding the synthetic table of bench.routing_data (500,000
-ranges, 10,000 rules; no database involved: only the service and its wire format are
-measured), then sends --total lookups in batches of --batch with --concurrency calls in
-flight, each caller on its own connection (the kernel spreads connections, not calls, over
-the processes), and prints lookups/s and per-call latency percentiles.
+Starts --processes routing servers on consecutive ports (as RCS_ROUTING_PROCESSES does),
+in child processes holding the synthetic table of bench.routing_data (500,000 ranges,
+10,000 rules; no database involved: only the service and its wire format are measured),
+then sends --total lookups in batches of --batch with --concurrency calls in flight over
+one channel listing every port (round robin, as RCS_ROUTING_TARGET="h:p,h:p+1"), and
+prints lookups/s and per-call latency percentiles.
 
-    .venv/bin/python -m bench.grpc_resolve --total 1000000 --batch 10000 \
-        --concurrency 2 --processes 2
+    .venv/bin/python -m bench.grpc_resolve --total 1000000 --concurrency 2 --processes 2
 """
 
 from __future__ import annotations
@@ -19,14 +18,13 @@ import gc
 import multiprocessing
 import time
 
-import grpc
-
 from bench.routing_data import build_table, queries
 from bench.stats import report
 from rcs.common.v1 import channel_pb2
 from rcs.routing.v1 import routing_service_pb2 as rs
 from rcs.routing.v1 import routing_service_pb2_grpc
 from rcs_routing.servicer import RoutingServicer, TableHolder
+from rcs_runtime.grpc_client import open_channel
 from rcs_runtime.grpc_server import GrpcServer
 from tests.conftest import free_port
 
@@ -49,13 +47,9 @@ def _serve(port: int, ready: multiprocessing.synchronize.Event) -> None:
 
 
 async def _load(target: str, total: int, batch: int, concurrency: int) -> None:
-    # A local subchannel pool per channel: otherwise gRPC shares one connection among them.
-    channels = [
-        grpc.aio.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)])
-        for _ in range(concurrency)
-    ]
-    for channel in channels:
-        await channel.channel_ready()
+    channel = open_channel(target)
+    stub = routing_service_pb2_grpc.RoutingServiceStub(channel)
+    await channel.channel_ready()
     request = rs.ResolveRoutesRequest(
         queries=[
             rs.RouteQuery(destination=n, sender=s, partner=p, channel=channel_pb2.CHANNEL_SMS)
@@ -66,9 +60,8 @@ async def _load(target: str, total: int, batch: int, concurrency: int) -> None:
     latencies: list[float] = []
     next_call = 0
 
-    async def worker(channel: grpc.aio.Channel) -> None:
+    async def worker() -> None:
         nonlocal next_call
-        stub = routing_service_pb2_grpc.RoutingServiceStub(channel)
         while next_call < calls:
             next_call += 1
             start = time.perf_counter()
@@ -76,13 +69,12 @@ async def _load(target: str, total: int, batch: int, concurrency: int) -> None:
             latencies.append(time.perf_counter() - start)
             assert len(answer.routes) == batch
 
-    for channel in channels:  # warm up
-        await routing_service_pb2_grpc.RoutingServiceStub(channel).ResolveRoutes(request)
+    for _ in range(concurrency):  # warm up every server
+        await stub.ResolveRoutes(request, timeout=60)
     start = time.perf_counter()
-    await asyncio.gather(*(worker(c) for c in channels))
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.perf_counter() - start
-    for channel in channels:
-        await channel.close()
+    await channel.close()
     print(report("grpc resolve", calls * batch, elapsed, latencies, unit="lookups"))
 
 
@@ -95,16 +87,17 @@ def main() -> None:
     args = parser.parse_args()
     port = free_port()
     servers = []
-    for _ in range(args.processes):
+    for i in range(args.processes):
         ready = multiprocessing.Event()
-        server = multiprocessing.Process(target=_serve, args=(port, ready), daemon=True)
+        server = multiprocessing.Process(target=_serve, args=(port + i, ready), daemon=True)
         server.start()
         servers.append((server, ready))
     try:
         for _, ready in servers:
             if not ready.wait(300):
                 raise SystemExit("a routing server did not start")
-        asyncio.run(_load(f"127.0.0.1:{port}", args.total, args.batch, args.concurrency))
+        target = ",".join(f"127.0.0.1:{port + i}" for i in range(args.processes))
+        asyncio.run(_load(target, args.total, args.batch, args.concurrency))
     finally:
         for server, _ in servers:
             server.terminate()

@@ -19,9 +19,11 @@ log = logging.getLogger(__name__)
 
 
 async def serve(s: RoutingSettings) -> None:
-    """This process serves; ``routing_processes - 1`` more serve the same port. If one of
-    them dies the whole service stops, for its supervisor to restart."""
-    siblings = [_spawn(s) for _ in range(s.routing_processes - 1)]
+    """This process serves routing_bind; with ``routing_processes`` N > 1, N - 1 more
+    serve the next ports (port + 1 … port + N - 1), each with its own table. Clients list
+    them all in RCS_ROUTING_TARGET ("h:p,h:p+1"), which spreads calls in round robin. If
+    one of them dies the whole service stops, for its supervisor to restart."""
+    siblings = [_spawn(s, i) for i in range(1, s.routing_processes)]
     try:
         async with asyncio.TaskGroup() as tg:
             tg.create_task(serve_one(s))
@@ -32,17 +34,30 @@ async def serve(s: RoutingSettings) -> None:
             p.terminate()
 
 
-def _spawn(s: RoutingSettings) -> BaseProcess:
+def sibling_bind(bind: str, index: int) -> str:
+    host, _, port = bind.rpartition(":")
+    if int(port) == 0:
+        raise ValueError("RCS_ROUTING_PROCESSES > 1 needs a fixed RCS_ROUTING_BIND port")
+    return f"{host}:{int(port) + index}"
+
+
+def _spawn(s: RoutingSettings, index: int) -> BaseProcess:
+    values = {
+        **s.model_dump(),
+        "routing_bind": sibling_bind(s.routing_bind, index),
+        "metrics_port": 0,  # metrics from the first process only
+        "routing_processes": 1,
+    }
     # "spawn", not fork: this process may already run gRPC and metrics threads.
     p = multiprocessing.get_context("spawn").Process(
-        target=_sibling, args=(s.model_dump(),), daemon=True, name="rcs-routing"
+        target=_sibling, args=(values,), daemon=True, name=f"rcs-routing-{index}"
     )
     p.start()
     return p
 
 
 def _sibling(values: dict[str, Any]) -> None:
-    settings = RoutingSettings(**{**values, "metrics_port": 0, "routing_processes": 1})
+    settings = RoutingSettings(**values)
     run_service("routing", settings, serve_one(settings))
 
 

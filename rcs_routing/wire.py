@@ -41,19 +41,22 @@ def _length(n: int) -> bytes:
 
 class RouteEncoder:
     def __init__(self) -> None:
-        self._strings: dict[tuple[int, str], bytes] = {}
+        # One cache per string field: the key is the bare string (no tuple to build).
+        self._fields: dict[int, dict[str, bytes]] = {
+            tag: {} for tag in (_DIRECTION, _OPERATOR, _INTERFACE, _SENDER, _FALLBACK, _RULE)
+        }
         self._ints: dict[tuple[int, int], bytes] = {}
         self._times: dict[dt.datetime, bytes] = {}
 
     def _string(self, tag: int, value: str) -> bytes:
-        key = (tag, value)
-        hit = self._strings.get(key)
+        cache = self._fields[tag]
+        hit = cache.get(value)
         if hit is None:
-            if len(self._strings) > _CACHE_LIMIT:
-                self._strings.clear()
+            if len(cache) > _CACHE_LIMIT:
+                cache.clear()
             raw = value.encode()
             hit = bytes((tag,)) + _length(len(raw)) + raw
-            self._strings[key] = hit
+            cache[value] = hit
         return hit
 
     def _int(self, tag: int, value: int) -> bytes:
@@ -79,21 +82,30 @@ class RouteEncoder:
 
     def route(self, d: Decision) -> bytes:
         """The Route message's bytes (proto3: default values are left out)."""
-        s = self._string
-        parts = [
-            _FOUND if d.found else b"",
-            s(_DIRECTION, d.direction) if d.direction else b"",
-            s(_OPERATOR, d.operator) if d.operator else b"",
-            s(_INTERFACE, d.interface_id) if d.interface_id else b"",
-            s(_SENDER, d.sender) if d.sender else b"",
-            self._int(_ERROR_CODE, d.error_code) if d.error_code else b"",
-            self._int(_REVISION, d.revision) if d.revision else b"",
-            *(s(_FALLBACK, f) for f in d.fallbacks),
-            s(_RULE, d.rule) if d.rule else b"",
-            self._int(_TRAFFIC_TYPE, d.traffic_type) if d.traffic_type else b"",
-            self._int(_POLICY, d.policy) if d.policy else b"",
-            self._time(d.hold_until) if d.hold_until is not None else b"",
-        ]
+        f = self._fields
+        parts = [_FOUND] if d.found else []
+        for tag, value in (
+            (_DIRECTION, d.direction),
+            (_OPERATOR, d.operator),
+            (_INTERFACE, d.interface_id),
+            (_SENDER, d.sender),
+        ):
+            if value:
+                parts.append(f[tag].get(value) or self._string(tag, value))
+        if d.error_code:
+            parts.append(self._int(_ERROR_CODE, d.error_code))
+        if d.revision:
+            parts.append(self._int(_REVISION, d.revision))
+        for fallback in d.fallbacks:
+            parts.append(f[_FALLBACK].get(fallback) or self._string(_FALLBACK, fallback))
+        if d.rule:
+            parts.append(f[_RULE].get(d.rule) or self._string(_RULE, d.rule))
+        if d.traffic_type:
+            parts.append(self._int(_TRAFFIC_TYPE, d.traffic_type))
+        if d.policy:
+            parts.append(self._int(_POLICY, d.policy))
+        if d.hold_until is not None:
+            parts.append(self._time(d.hold_until))
         return b"".join(parts)
 
     def routes(self, decisions: list[Decision]) -> bytes:

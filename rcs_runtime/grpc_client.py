@@ -42,13 +42,17 @@ class _TraceContextInterceptor(
 
 
 def open_channel(target: str) -> grpc.aio.Channel:
+    """A channel to ``target``: "host:port", or several "host:port,host:port" (e.g. the
+    processes of RCS_ROUTING_PROCESSES), then spread call by call in round robin."""
+    options: list[tuple[str, Any]] = [
+        ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+        ("grpc.max_send_message_length", 64 * 1024 * 1024),
+    ]
+    if "," in target:
+        target = "ipv4:" + target.replace(" ", "")
+        options.append(("grpc.lb_policy_name", "round_robin"))
     return grpc.aio.insecure_channel(
-        target,
-        interceptors=[_TraceContextInterceptor()],
-        options=[
-            ("grpc.max_receive_message_length", 64 * 1024 * 1024),
-            ("grpc.max_send_message_length", 64 * 1024 * 1024),
-        ],
+        target, interceptors=[_TraceContextInterceptor()], options=options
     )
 
 
