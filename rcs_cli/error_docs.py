@@ -15,13 +15,19 @@ def render() -> str:
         "Every refusal has one `reason`; each protocol shows it its own way. REST bodies are"
         ' `{"error": {"code": <REST code>, "description": "…"}, "extendedDescription": "…"}`.',
         "",
-        "| reason | gRPC code | retryable | HTTP | REST code | SMPP command_status | meaning |",
-        "|---|---|---|---|---|---|---|",
+        "HTTP API v5 answers its own code (`HTTP v5`): as the HTTP status in text mode, in"
+        " `<code>` with `output=xml`. REST_BATCH v3 names a refused message's field with"
+        " Rapporto's keys (`invalid`, `not.available`, `length.too.long`, `forbidden`, …).",
+        "",
+        "| reason | gRPC code | retryable | HTTP | REST code | HTTP v5 | SMPP command_status"
+        " | meaning |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for e in CATALOGUE.values():
         lines.append(
             f"| `{e.reason}` | {e.grpc_code.name} | {'yes' if e.retryable else 'no'} |"
-            f" {e.http_status} | {e.rest_code} | 0x{e.smpp_status:02X} | {e.summary} |"
+            f" {e.http_status} | {e.rest_code} | {e.http_v5} | 0x{e.smpp_status:02X} |"
+            f" {e.summary} |"
         )
     lines += [
         "",
@@ -36,7 +42,9 @@ def render() -> str:
         "| 2 | absent-subscriber | receipt `err` maps to absent subscriber |",
         "| 7 | timeout | validity period ran out (before sending, or no receipt came) |",
         "| 8 | unknown-subscriber | receipt `err` maps to unknown subscriber |",
-        "| 11 | unrouted | no direction/interface for the number |",
+        "| 10 | filtered | black list, mailing white list, or advertising refused outside its"
+        " allowed hours |",
+        "| 11 | unrouted | no direction/interface for the number, or a rule refuses it |",
         "",
         "Receipts from operators carry `err` as our simulator and Rapporto do: the extended"
         " code itself (decimal). Other codes of the table pass through unchanged.",

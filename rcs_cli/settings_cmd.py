@@ -114,6 +114,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     for name, entity in ENTITIES.items():
         _add_entity(verbs, name, entity)
     _add_number_lists(verbs)
+    _add_api_keys(verbs)
     revisions = verbs.add_parser("revisions", help="settings revisions, newest first")
     revisions.add_subparsers(dest="action", required=True).add_parser("list").add_argument(
         "--limit", type=int, default=20
@@ -168,7 +169,39 @@ def _add_number_lists(verbs: argparse._SubParsersAction[argparse.ArgumentParser]
             p.set_defaults(func=lambda a, w=white: _call(_numbers(a, w)))
 
 
+def _add_api_keys(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    actions = verbs.add_parser(
+        "api-keys", help="a partner's API keys (REST_BATCH); a new key is shown once"
+    ).add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="issue a key; prints it once")
+    create.add_argument("--partner", required=True)
+    create.add_argument("--note", default="")
+    create.set_defaults(func=lambda a: _call(_api_keys("Create", a)))
+    listing = actions.add_parser("list", help="the partner's keys, without secrets")
+    listing.add_argument("--partner", required=True)
+    listing.set_defaults(func=lambda a: _call(_api_keys("List", a)))
+    revoke = actions.add_parser("revoke", help="revoke a key by id, at once")
+    revoke.add_argument("--partner", required=True)
+    revoke.add_argument("id", type=int)
+    revoke.set_defaults(func=lambda a: _call(_api_keys("Revoke", a)))
+
+
 # -- the calls --------------------------------------------------------------------------------
+
+
+def _api_keys(verb: str, a: argparse.Namespace) -> Work:
+    async def work(stub: Stub, actor: ss.Actor) -> Message:
+        if verb == "Create":
+            return await stub.CreateApiKey(
+                ss.CreateApiKeyRequest(actor=actor, partner=a.partner, note=a.note), timeout=30
+            )
+        if verb == "List":
+            return await stub.ListApiKeys(ss.ListApiKeysRequest(partner=a.partner), timeout=30)
+        return await stub.RevokeApiKey(
+            ss.RevokeApiKeyRequest(actor=actor, partner=a.partner, id=a.id), timeout=30
+        )
+
+    return work
 
 
 def _list(e: Entity, operator: str = "") -> Work:

@@ -26,7 +26,7 @@ from rcs_core.accept_batcher import AcceptBatcher
 from rcs_core.idalloc import IdAllocator
 from rcs_core.passwords import verify_password
 from rcs_core.statuses import Status
-from rcs_core.storage import messages, partners, receipts, request_log
+from rcs_core.storage import api_keys, messages, partners, receipts, request_log
 from rcs_core.storage.messages import StoredMessage
 from rcs_core.validation import Submission, validate
 from rcs_runtime.errors import RcsError
@@ -339,6 +339,18 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
         if not ok:
             raise RcsError("INVALID_PASSWORD", "wrong password for this login")
         return auth_service_pb2.AuthenticatePartnerResponse(
+            login=partner.login, default_ttl_seconds=partner.default_ttl_seconds
+        )
+
+    async def AuthenticateApiKey(
+        self, request: auth_service_pb2.AuthenticateApiKeyRequest, context: Ctx
+    ) -> auth_service_pb2.AuthenticateApiKeyResponse:
+        async with self._pool.connection() as conn:
+            login = await api_keys.partner_of(conn, request.key)
+            partner = await partners.by_login(conn, login) if login else None
+        if partner is None:
+            raise RcsError("INVALID_PASSWORD", "unknown or revoked API key")
+        return auth_service_pb2.AuthenticateApiKeyResponse(
             login=partner.login, default_ttl_seconds=partner.default_ttl_seconds
         )
 

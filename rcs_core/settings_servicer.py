@@ -13,6 +13,7 @@ from google.protobuf import timestamp_pb2
 from rcs.core.v1 import settings_service_pb2 as ss
 from rcs_core.numbers import normalize_msisdn
 from rcs_core.passwords import hash_password
+from rcs_core.settings_api_keys import ApiKeySettings
 from rcs_core.settings_policy import Ctx, PolicySettings, R, _commit, _page, _token
 from rcs_core.storage import settings_store as store
 from rcs_core.storage.settings_store import Change
@@ -62,7 +63,7 @@ def _redacted(changes: Any) -> str:
     return json.dumps(changes, ensure_ascii=False)
 
 
-class SettingsServicer(PolicySettings):
+class SettingsServicer(PolicySettings, ApiKeySettings):
     """The one SettingsService servicer: these RPCs plus PolicySettings' (and its _mutate)."""
 
     async def CreatePartner(

@@ -13,7 +13,8 @@ from rcs_runtime.errors import RcsError
 CHANNEL_SMS = 1
 MAX_TEXT_CHARS = 2000
 MIN_TTL = dt.timedelta(seconds=1)
-MAX_TTL = dt.timedelta(minutes=2880)
+# REST_BATCH allows 3 days; REST v6 and HTTP v5 keep their own 48 h limit at the gateway.
+MAX_TTL = dt.timedelta(days=3)
 RECEIPT_ALL = 2
 TRAFFIC_TYPES = (0, 1, 2, 5, 6, 7)
 MAILING = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
@@ -65,7 +66,7 @@ def validate(
         )
     ttl = sub.ttl or default_ttl
     if not MIN_TTL <= ttl <= MAX_TTL:
-        raise RcsError("INVALID_TTL", "ttl must be between 1 second and 2880 minutes", field="ttl")
+        raise RcsError("INVALID_TTL", "ttl must be between 1 second and 3 days", field="ttl")
     if not 0 <= sub.priority <= 2:
         raise RcsError("INVALID_REQUEST", "priority must be 0, 1 or 2", field="priority")
     if sub.traffic_type is not None and sub.traffic_type not in TRAFFIC_TYPES:

@@ -2,7 +2,8 @@
 
 Each error has a stable UPPER_SNAKE ``reason``, a gRPC status code, a ``retryable`` flag,
 and its faces on the partner protocols: HTTP status, Rapporto REST error code, SMPP
-command_status. Gateways never invent their own mapping: they look a reason up here.
+command_status, Rapporto HTTP API v5 code. Gateways never invent their own mapping: they
+look a reason up here.
 
     RcsError
      └── (instances are raised with one CatalogueEntry each)
@@ -26,6 +27,7 @@ class CatalogueEntry:
     rest_code: int
     smpp_status: int
     summary: str
+    http_v5: int  # Rapporto HTTP API v5 answer code (http_sms.rst, "Коды ошибок")
 
 
 def _entry(
@@ -36,10 +38,11 @@ def _entry(
     smpp_status: int,
     summary: str,
     *,
+    http_v5: int,
     retryable: bool = False,
 ) -> CatalogueEntry:
     return CatalogueEntry(
-        reason, grpc_code, retryable, http_status, rest_code, smpp_status, summary
+        reason, grpc_code, retryable, http_status, rest_code, smpp_status, summary, http_v5
     )
 
 
@@ -55,6 +58,7 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             0x08,
             "A backend is down; retry later.",
             retryable=True,
+            http_v5=500,
         ),
         _entry(
             "IP_NOT_ALLOWED",
@@ -63,6 +67,7 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             2,
             0x0D,
             "The caller's address is not in the login's allowlist.",
+            http_v5=403,
         ),
         _entry(
             "THROTTLED",
@@ -72,6 +77,7 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             0x58,
             "Too many requests; slow down and retry after the given delay.",
             retryable=True,
+            http_v5=408,
         ),
         _entry(
             "QUEUE_FULL",
@@ -81,6 +87,7 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             0x14,
             "The installation's queue is full; retry later.",
             retryable=True,
+            http_v5=500,
         ),
         _entry(
             "INVALID_REQUEST",
@@ -89,6 +96,7 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             4,
             0x45,
             "The request is malformed or misses a required field.",
+            http_v5=400,
         ),
         _entry(
             "INVALID_CHARSET",
@@ -97,10 +105,17 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             4,
             0x45,
             "The body does not decode with the charset declared in Content-Type.",
+            http_v5=400,
         ),
-        _entry("INVALID_LOGIN", _C.UNAUTHENTICATED, 401, 5, 0x0F, "Unknown login."),
+        _entry("INVALID_LOGIN", _C.UNAUTHENTICATED, 401, 5, 0x0F, "Unknown login.", http_v5=403),
         _entry(
-            "INVALID_PASSWORD", _C.UNAUTHENTICATED, 401, 6, 0x0E, "Wrong password for the login."
+            "INVALID_PASSWORD",
+            _C.UNAUTHENTICATED,
+            401,
+            6,
+            0x0E,
+            "Wrong password for the login.",
+            http_v5=401,
         ),
         _entry(
             "INVALID_SENDER",
@@ -109,6 +124,7 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             7,
             0x0A,
             "serviceNumber (sender) is missing or not allowed.",
+            http_v5=400,
         ),
         _entry(
             "INVALID_DESTINATION",
@@ -117,6 +133,7 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             8,
             0x0B,
             "destAddr is not a valid subscriber number.",
+            http_v5=406,
         ),
         _entry(
             "INVALID_MESSAGE_TYPE",
@@ -125,6 +142,7 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             9,
             0x45,
             "The message type is unknown or not enabled for this login.",
+            http_v5=400,
         ),
         _entry(
             "DUPLICATE_MESSAGE",
@@ -133,6 +151,7 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             10,
             0xAB,
             "Sending duplicates is prohibited for this login.",
+            http_v5=409,
         ),
         _entry(
             "INVALID_TTL",
@@ -141,6 +160,7 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             11,
             0x62,
             "ttl is out of range (1–2880 minutes) or ttlUnit is unknown.",
+            http_v5=400,
         ),
         _entry(
             "INVALID_TEXT",
@@ -149,8 +169,11 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             4,
             0x45,
             "The text is empty or longer than 2000 characters.",
+            http_v5=400,
         ),
-        _entry("NOT_FOUND", _C.NOT_FOUND, 404, 4, 0x67, "No such message for this login."),
+        _entry(
+            "NOT_FOUND", _C.NOT_FOUND, 404, 4, 0x67, "No such message for this login.", http_v5=400
+        ),
         _entry(
             "INTERNAL",
             _C.INTERNAL,
@@ -159,6 +182,7 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             0x08,
             "Unexpected internal error; it is logged with its trace id.",
             retryable=True,
+            http_v5=500,
         ),
     )
 }

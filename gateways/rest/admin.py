@@ -378,6 +378,31 @@ async def remove_whitelist(request: web.Request) -> web.StreamResponse:
     )
 
 
+async def create_api_key(request: web.Request) -> web.StreamResponse:
+    """POST …/partners/{login}/api-keys {"note"}: the new key, in clear, this once."""
+    actor = await _actor(request)
+    body = await _body(request, ss.CreateApiKeyRequest())
+    body.actor.CopyFrom(actor)
+    body.partner = request.match_info["login"]
+    return _answer(await _call(request, "CreateApiKey", body), status=201)
+
+
+async def list_api_keys(request: web.Request) -> web.StreamResponse:
+    await _actor(request)
+    query = ss.ListApiKeysRequest(partner=request.match_info["login"])
+    return _answer(await _call(request, "ListApiKeys", query))
+
+
+async def revoke_api_key(request: web.Request) -> web.StreamResponse:
+    actor = await _actor(request)
+    try:
+        key_id = int(request.match_info["id"])
+    except ValueError as exc:
+        raise RcsError("INVALID_REQUEST", "the key id in the path is a number") from exc
+    body = ss.RevokeApiKeyRequest(actor=actor, partner=request.match_info["login"], id=key_id)
+    return _answer(await _call(request, "RevokeApiKey", body))
+
+
 async def explain_route(request: web.Request) -> web.StreamResponse:
     """POST …/route:explain with a RouteQuery (destination, sender, partner, channel,
     trafficType, at): the routing service's whole decision, as `rcs route explain`."""
@@ -426,3 +451,7 @@ def add_admin_routes(app: web.Application, admin: Admin) -> None:
     r.add_post(whitelist, add_whitelist, name="admin_whitelist_add")
     r.add_post(f"{whitelist}:remove", remove_whitelist, name="admin_whitelist_remove")
     r.add_post(f"{PREFIX}/route:explain", explain_route, name="admin_route_explain")
+    keys = f"{PREFIX}/partners/{{login}}/api-keys"
+    r.add_get(keys, list_api_keys, name="admin_api_keys")
+    r.add_post(keys, create_api_key, name="admin_create_api_key")
+    r.add_post(f"{keys}/{{id}}:revoke", revoke_api_key, name="admin_revoke_api_key")

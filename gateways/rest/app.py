@@ -14,7 +14,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gateways.rest.admin import Admin, add_admin_routes
 from gateways.rest.auth import PartnerAuth
+from gateways.rest.batch_v3 import ApiKeyAuth, BatchGateway, add_batch_routes
 from gateways.rest.errors import json_response
+from gateways.rest.http_v5 import add_http_v5_routes
 from gateways.rest.observability import MASKED_DEST, PARTNER, observe
 from gateways.rest.parsing import (
     MAX_BODY_BYTES,
@@ -149,6 +151,7 @@ def build_app(
     app[GATEWAY] = Gateway(settings, channel)
     app.router.add_post("/api/v6/send", send, name="send")
     app.router.add_get("/api/v6/messages/{mt_num}", message_status, name="message_status")
+    add_http_v5_routes(app, app[GATEWAY])
     app.router.add_get("/healthz", healthz, name="healthz")
     app.router.add_get("/livez", livez, name="livez")
     app.router.add_get("/metrics", metrics, name="metrics")
@@ -159,6 +162,19 @@ def build_app(
             cache_seconds=settings.auth_cache_seconds,
             timeout=settings.rpc_timeout_seconds,
             routing=routing,
+        ),
+    )
+    gateway = app[GATEWAY]
+    add_batch_routes(
+        app,
+        BatchGateway(
+            ApiKeyAuth(
+                auth_service_pb2_grpc.AuthServiceStub(channel),
+                cache_seconds=settings.auth_cache_seconds,
+                timeout_seconds=settings.rpc_timeout_seconds,
+            ),
+            gateway.messages,
+            gateway.timeout,
         ),
     )
     return app

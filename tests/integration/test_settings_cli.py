@@ -14,6 +14,7 @@ import pytest
 
 from rcs.core.v1 import settings_service_pb2_grpc
 from rcs_core.settings_servicer import SettingsServicer
+from rcs_core.storage import partners
 from tests.support import start_server
 
 pytestmark = pytest.mark.integration
@@ -123,5 +124,29 @@ async def test_number_lists(core_port: int) -> None:
     code, out = await _cli(
         core_port, "whitelist", "add", "--partner", "ghost", "--mailing", "m", "79160000001"
     )
+    assert code == 1
+    assert "NOT_FOUND" in out
+
+
+async def test_api_keys_are_issued_once_listed_without_secret_and_revoked(
+    core_port: int, database_url: str
+) -> None:
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        await partners.upsert(conn, "keyed", "pw")
+        await conn.commit()
+    code, out = await _cli(core_port, "api-keys", "create", "--partner", "keyed", "--note", "crm")
+    assert code == 0, out
+    issued = json.loads(out)
+    assert len(issued["key"]) == 30
+    code, out = await _cli(core_port, "api-keys", "list", "--partner", "keyed")
+    listed = json.loads(out)["apiKeys"]
+    assert [k["prefix"] for k in listed] == [issued["key"][:6]]
+    assert issued["key"] not in out
+    code, out = await _cli(
+        core_port, "api-keys", "revoke", "--partner", "keyed", issued["apiKey"]["id"]
+    )
+    assert code == 0, out
+    assert "revokeTime" in json.loads(out)["apiKey"]
+    code, out = await _cli(core_port, "api-keys", "list", "--partner", "nobody")
     assert code == 1
     assert "NOT_FOUND" in out

@@ -17,6 +17,32 @@ else:
 DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
+class AuthenticateApiKeyRequest(_message.Message):
+    """AuthenticateApiKeyRequest carries an API key as the partner sent it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEY_FIELD_NUMBER: _builtins.int
+    REMOTE_IP_FIELD_NUMBER: _builtins.int
+    key: _builtins.str
+    """The key in clear; compared by its SHA-256 and never logged."""
+    remote_ip: _builtins.str
+    """Address the request came from."""
+    def __init__(
+        self,
+        *,
+        key: _builtins.str = ...,
+        remote_ip: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "remote_ip", b"remote_ip"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AuthenticateApiKeyRequest: _TypeAlias = AuthenticateApiKeyRequest  # noqa: Y015
+
+@_typing.final
 class AuthenticatePartnerRequest(_message.Message):
     """AuthenticatePartnerRequest carries credentials as the partner sent them."""
 
@@ -123,3 +149,29 @@ class AuthenticateAdminResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___AuthenticateAdminResponse: _TypeAlias = AuthenticateAdminResponse  # noqa: Y015
+
+@_typing.final
+class AuthenticateApiKeyResponse(_message.Message):
+    """AuthenticateApiKeyResponse identifies the partner the key belongs to."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOGIN_FIELD_NUMBER: _builtins.int
+    DEFAULT_TTL_SECONDS_FIELD_NUMBER: _builtins.int
+    login: _builtins.str
+    """Partner login."""
+    default_ttl_seconds: _builtins.int
+    """Default validity period in seconds for this partner's messages."""
+    def __init__(
+        self,
+        *,
+        login: _builtins.str = ...,
+        default_ttl_seconds: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["default_ttl_seconds", b"default_ttl_seconds", "login", b"login"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AuthenticateApiKeyResponse: _TypeAlias = AuthenticateApiKeyResponse  # noqa: Y015

@@ -45,6 +45,11 @@ class AuthServiceStub:
                 request_serializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.AuthenticateAdminRequest.SerializeToString,
                 response_deserializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.AuthenticateAdminResponse.FromString,
                 _registered_method=True)
+        self.AuthenticateApiKey = channel.unary_unary(
+                '/rcs.core.v1.AuthService/AuthenticateApiKey',
+                request_serializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.AuthenticateApiKeyRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.AuthenticateApiKeyResponse.FromString,
+                _registered_method=True)
 
 
 class AuthServiceServicer:
@@ -65,6 +70,13 @@ class AuthServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AuthenticateApiKey(self, request, context):
+        """AuthenticateApiKey checks a partner's API key (REST_BATCH "Authorization: Key …").
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuthServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -77,6 +89,11 @@ def add_AuthServiceServicer_to_server(servicer, server):
                     servicer.AuthenticateAdmin,
                     request_deserializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.AuthenticateAdminRequest.FromString,
                     response_serializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.AuthenticateAdminResponse.SerializeToString,
+            ),
+            'AuthenticateApiKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.AuthenticateApiKey,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.AuthenticateApiKeyRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.AuthenticateApiKeyResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -134,6 +151,33 @@ class AuthService:
             '/rcs.core.v1.AuthService/AuthenticateAdmin',
             rcs_dot_core_dot_v1_dot_auth__service__pb2.AuthenticateAdminRequest.SerializeToString,
             rcs_dot_core_dot_v1_dot_auth__service__pb2.AuthenticateAdminResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AuthenticateApiKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.AuthService/AuthenticateApiKey',
+            rcs_dot_core_dot_v1_dot_auth__service__pb2.AuthenticateApiKeyRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_auth__service__pb2.AuthenticateApiKeyResponse.FromString,
             options,
             channel_credentials,
             insecure,

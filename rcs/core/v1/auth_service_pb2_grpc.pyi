@@ -37,6 +37,8 @@ class AuthServiceStub:
     """AuthenticatePartner checks a login and password and returns the partner."""
     AuthenticateAdmin: _grpc.UnaryUnaryMultiCallable[_auth_service_pb2.AuthenticateAdminRequest, _auth_service_pb2.AuthenticateAdminResponse]
     """AuthenticateAdmin checks an administrator's login and password."""
+    AuthenticateApiKey: _grpc.UnaryUnaryMultiCallable[_auth_service_pb2.AuthenticateApiKeyRequest, _auth_service_pb2.AuthenticateApiKeyResponse]
+    """AuthenticateApiKey checks a partner's API key (REST_BATCH "Authorization: Key …")."""
 
 @_typing.type_check_only
 class AuthServiceAsyncStub(AuthServiceStub):
@@ -47,6 +49,8 @@ class AuthServiceAsyncStub(AuthServiceStub):
     """AuthenticatePartner checks a login and password and returns the partner."""
     AuthenticateAdmin: _aio.UnaryUnaryMultiCallable[_auth_service_pb2.AuthenticateAdminRequest, _auth_service_pb2.AuthenticateAdminResponse]  # type: ignore[assignment]
     """AuthenticateAdmin checks an administrator's login and password."""
+    AuthenticateApiKey: _aio.UnaryUnaryMultiCallable[_auth_service_pb2.AuthenticateApiKeyRequest, _auth_service_pb2.AuthenticateApiKeyResponse]  # type: ignore[assignment]
+    """AuthenticateApiKey checks a partner's API key (REST_BATCH "Authorization: Key …")."""
 
 class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
     """AuthService checks partner credentials for the gateways."""
@@ -66,5 +70,13 @@ class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_auth_service_pb2.AuthenticateAdminResponse, _abc.Awaitable[_auth_service_pb2.AuthenticateAdminResponse]]:
         """AuthenticateAdmin checks an administrator's login and password."""
+
+    @_abc_1.abstractmethod
+    def AuthenticateApiKey(
+        self,
+        request: _auth_service_pb2.AuthenticateApiKeyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_auth_service_pb2.AuthenticateApiKeyResponse, _abc.Awaitable[_auth_service_pb2.AuthenticateApiKeyResponse]]:
+        """AuthenticateApiKey checks a partner's API key (REST_BATCH "Authorization: Key …")."""
 
 def add_AuthServiceServicer_to_server(servicer: AuthServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

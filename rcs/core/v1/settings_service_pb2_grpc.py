@@ -212,6 +212,21 @@ class SettingsServiceStub:
                 request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.RemoveWhitelistEntriesRequest.SerializeToString,
                 response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.RemoveWhitelistEntriesResponse.FromString,
                 _registered_method=True)
+        self.CreateApiKey = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/CreateApiKey',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.CreateApiKeyRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.CreateApiKeyResponse.FromString,
+                _registered_method=True)
+        self.ListApiKeys = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/ListApiKeys',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListApiKeysRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListApiKeysResponse.FromString,
+                _registered_method=True)
+        self.RevokeApiKey = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/RevokeApiKey',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.RevokeApiKeyRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.RevokeApiKeyResponse.FromString,
+                _registered_method=True)
         self.ListWhitelistEntries = channel.unary_unary(
                 '/rcs.core.v1.SettingsService/ListWhitelistEntries',
                 request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListWhitelistEntriesRequest.SerializeToString,
@@ -470,6 +485,28 @@ class SettingsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateApiKey(self, request, context):
+        """CreateApiKey issues a new API key for a partner; the key is returned only here.
+        Not idempotent (a repeat issues another key): keys are never stored in clear.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListApiKeys(self, request, context):
+        """ListApiKeys lists a partner's API keys (without the secrets).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeApiKey(self, request, context):
+        """RevokeApiKey revokes one of a partner's API keys at once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListWhitelistEntries(self, request, context):
         """ListWhitelistEntries pages through one mailing's white list by number.
         """
@@ -654,6 +691,21 @@ def add_SettingsServiceServicer_to_server(servicer, server):
                     servicer.RemoveWhitelistEntries,
                     request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.RemoveWhitelistEntriesRequest.FromString,
                     response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.RemoveWhitelistEntriesResponse.SerializeToString,
+            ),
+            'CreateApiKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateApiKey,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.CreateApiKeyRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.CreateApiKeyResponse.SerializeToString,
+            ),
+            'ListApiKeys': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListApiKeys,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListApiKeysRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListApiKeysResponse.SerializeToString,
+            ),
+            'RevokeApiKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeApiKey,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.RevokeApiKeyRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.RevokeApiKeyResponse.SerializeToString,
             ),
             'ListWhitelistEntries': grpc.unary_unary_rpc_method_handler(
                     servicer.ListWhitelistEntries,
@@ -1609,6 +1661,87 @@ class SettingsService:
             '/rcs.core.v1.SettingsService/RemoveWhitelistEntries',
             rcs_dot_core_dot_v1_dot_settings__service__pb2.RemoveWhitelistEntriesRequest.SerializeToString,
             rcs_dot_core_dot_v1_dot_settings__service__pb2.RemoveWhitelistEntriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateApiKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/CreateApiKey',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.CreateApiKeyRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.CreateApiKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListApiKeys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/ListApiKeys',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.ListApiKeysRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.ListApiKeysResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeApiKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/RevokeApiKey',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.RevokeApiKeyRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.RevokeApiKeyResponse.FromString,
             options,
             channel_credentials,
             insecure,

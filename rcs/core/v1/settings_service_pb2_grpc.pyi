@@ -106,6 +106,14 @@ class SettingsServiceStub:
     """AddWhitelistEntries puts numbers on a mailing's white list."""
     RemoveWhitelistEntries: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.RemoveWhitelistEntriesRequest, _settings_service_pb2.RemoveWhitelistEntriesResponse]
     """RemoveWhitelistEntries takes numbers off a mailing's white list."""
+    CreateApiKey: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.CreateApiKeyRequest, _settings_service_pb2.CreateApiKeyResponse]
+    """CreateApiKey issues a new API key for a partner; the key is returned only here.
+    Not idempotent (a repeat issues another key): keys are never stored in clear.
+    """
+    ListApiKeys: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.ListApiKeysRequest, _settings_service_pb2.ListApiKeysResponse]
+    """ListApiKeys lists a partner's API keys (without the secrets)."""
+    RevokeApiKey: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.RevokeApiKeyRequest, _settings_service_pb2.RevokeApiKeyResponse]
+    """RevokeApiKey revokes one of a partner's API keys at once."""
     ListWhitelistEntries: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.ListWhitelistEntriesRequest, _settings_service_pb2.ListWhitelistEntriesResponse]
     """ListWhitelistEntries pages through one mailing's white list by number."""
 
@@ -187,6 +195,14 @@ class SettingsServiceAsyncStub(SettingsServiceStub):
     """AddWhitelistEntries puts numbers on a mailing's white list."""
     RemoveWhitelistEntries: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.RemoveWhitelistEntriesRequest, _settings_service_pb2.RemoveWhitelistEntriesResponse]  # type: ignore[assignment]
     """RemoveWhitelistEntries takes numbers off a mailing's white list."""
+    CreateApiKey: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.CreateApiKeyRequest, _settings_service_pb2.CreateApiKeyResponse]  # type: ignore[assignment]
+    """CreateApiKey issues a new API key for a partner; the key is returned only here.
+    Not idempotent (a repeat issues another key): keys are never stored in clear.
+    """
+    ListApiKeys: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.ListApiKeysRequest, _settings_service_pb2.ListApiKeysResponse]  # type: ignore[assignment]
+    """ListApiKeys lists a partner's API keys (without the secrets)."""
+    RevokeApiKey: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.RevokeApiKeyRequest, _settings_service_pb2.RevokeApiKeyResponse]  # type: ignore[assignment]
+    """RevokeApiKey revokes one of a partner's API keys at once."""
     ListWhitelistEntries: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.ListWhitelistEntriesRequest, _settings_service_pb2.ListWhitelistEntriesResponse]  # type: ignore[assignment]
     """ListWhitelistEntries pages through one mailing's white list by number."""
 
@@ -475,6 +491,32 @@ class SettingsServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_settings_service_pb2.RemoveWhitelistEntriesResponse, _abc.Awaitable[_settings_service_pb2.RemoveWhitelistEntriesResponse]]:
         """RemoveWhitelistEntries takes numbers off a mailing's white list."""
+
+    @_abc_1.abstractmethod
+    def CreateApiKey(
+        self,
+        request: _settings_service_pb2.CreateApiKeyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.CreateApiKeyResponse, _abc.Awaitable[_settings_service_pb2.CreateApiKeyResponse]]:
+        """CreateApiKey issues a new API key for a partner; the key is returned only here.
+        Not idempotent (a repeat issues another key): keys are never stored in clear.
+        """
+
+    @_abc_1.abstractmethod
+    def ListApiKeys(
+        self,
+        request: _settings_service_pb2.ListApiKeysRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.ListApiKeysResponse, _abc.Awaitable[_settings_service_pb2.ListApiKeysResponse]]:
+        """ListApiKeys lists a partner's API keys (without the secrets)."""
+
+    @_abc_1.abstractmethod
+    def RevokeApiKey(
+        self,
+        request: _settings_service_pb2.RevokeApiKeyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.RevokeApiKeyResponse, _abc.Awaitable[_settings_service_pb2.RevokeApiKeyResponse]]:
+        """RevokeApiKey revokes one of a partner's API keys at once."""
 
     @_abc_1.abstractmethod
     def ListWhitelistEntries(

@@ -55,6 +55,12 @@ class FakeAuth(auth_service_pb2_grpc.AuthServiceServicer):
         """No administrators in these tests (tests/integration/test_admin_api.py has them)."""
         raise RcsError("INVALID_LOGIN", "unknown administrator")
 
+    async def AuthenticateApiKey(
+        self, request: auth_service_pb2.AuthenticateApiKeyRequest, context: Ctx
+    ) -> auth_service_pb2.AuthenticateApiKeyResponse:
+        """No API keys in these tests (tests/integration/test_batch_v3.py has them)."""
+        raise RcsError("INVALID_PASSWORD", "unknown or revoked API key")
+
 
 class FakeMessages(message_service_pb2_grpc.MessageServiceServicer):
     """Accepts every submission (or refuses it with ``refuse``); a repeated client_ref

@@ -1,0 +1,310 @@
+"""Rapporto REST_BATCH v3: ``POST /api/batch/v3/messages`` with ``Authorization: Key …``.
+
+1 to 3,000 SMS per request (rest_batch_sms.rst); every message gets its own result, ``OK``
+with the platform id or ``REJECTED`` with reasons ({key, ref}) in Rapporto's vocabulary.
+What the gateway can check alone is checked here (so the reason names the exact field);
+the rest goes to core in one SubmitMessages call, and core's refusals are mapped back.
+Statuses are pulled with ``GET /api/v6/messages/{id}`` until status callbacks exist, so a
+``callbackUrl`` is refused rather than silently dropped; so are ``scheduleInfo``,
+``useTimeDiff: true`` and ``shortenUrl: true``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from aiohttp import hdrs, web
+from google.protobuf import duration_pb2
+
+from gateways.rest.errors import json_response
+from gateways.rest.observability import PARTNER
+from gateways.rest.rpc import rcs_error
+from rcs.common.v1 import channel_pb2, message_pb2
+from rcs.core.v1 import auth_service_pb2, auth_service_pb2_grpc, message_service_pb2
+from rcs_runtime.errors import RcsError
+
+PATH = "/api/batch/v3/messages"
+MAX_MESSAGES = 3000
+# 3,000 messages of up to 2,000 characters do not fit the gateway's 1 MiB limit for single
+# sends; this route reads its body itself, up to this.
+MAX_BATCH_BYTES = 16 * 1024 * 1024
+MIN_VALIDITY, MAX_VALIDITY = 60, 259_200  # seconds (rest_batch_sms.rst)
+DEFAULT_VALIDITY = 172_800
+_KEY = re.compile(r"[A-Za-z0-9]{1,30}")
+_URL = re.compile(r"https?://[^\s/$.?#][^\s]*", re.IGNORECASE)
+
+# Core's refusal reasons → (REST_BATCH key, field of the message it names).
+_CORE_REASONS = {
+    "INVALID_DESTINATION": ("invalid", "to"),
+    "INVALID_SENDER": ("not.available", "from"),
+    "INVALID_TTL": ("invalid", "validity"),
+    "INVALID_TEXT": ("invalid", "text"),
+    "DUPLICATE_MESSAGE": ("forbidden", ""),
+    "INVALID_MESSAGE_TYPE": ("forbidden", ""),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    key: str
+    ref: str
+    description: str
+
+
+class BatchRefusedError(Exception):
+    """The whole request is refused (HTTP status and one reason)."""
+
+    def __init__(self, status: int, key: str, ref: str, description: str) -> None:
+        super().__init__(description)
+        self.status = status
+        self.rejection = Rejection(key, ref, description)
+
+
+class ApiKeyAuth:
+    """AuthService.AuthenticateApiKey with a short cache of successes, keyed by the key's
+    SHA-256 (the key itself is not kept). Failures are never cached."""
+
+    def __init__(
+        self,
+        stub: auth_service_pb2_grpc.AuthServiceAsyncStub,
+        *,
+        cache_seconds: float,
+        timeout_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._stub = stub
+        self._cache_seconds = cache_seconds
+        self._timeout = timeout_seconds
+        self._clock = clock
+        self._cache: dict[bytes, tuple[str, float]] = {}
+
+    async def login_of(self, key: str, remote_ip: str) -> str:
+        digest = hashlib.sha256(key.encode()).digest()
+        hit = self._cache.get(digest)
+        if hit is not None and self._clock() < hit[1]:
+            return hit[0]
+        try:
+            answer = await self._stub.AuthenticateApiKey(
+                auth_service_pb2.AuthenticateApiKeyRequest(key=key, remote_ip=remote_ip),
+                timeout=self._timeout,
+            )
+        except grpc.aio.AioRpcError as err:
+            self._cache.pop(digest, None)
+            raise rcs_error(err) from err
+        if self._cache_seconds > 0:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[digest] = (answer.login, self._clock() + self._cache_seconds)
+        return answer.login
+
+
+def parse_key(header: str | None) -> str:
+    scheme, _, credentials = (header or "").strip().partition(" ")
+    if scheme.lower() != "key" or not _KEY.fullmatch(credentials.strip()):
+        raise BatchRefusedError(
+            401,
+            "forbidden",
+            "",
+            'send "Authorization: Key <key>": the key is 1-30 Latin letters and digits',
+        )
+    return credentials.strip()
+
+
+def _check_packet(doc: Any) -> list[Any]:
+    if not isinstance(doc, dict):
+        raise BatchRefusedError(400, "invalid", "", "the body must be a JSON object")
+    if doc.get("scheduleInfo") or doc.get("useTimeDiff") or doc.get("shortenUrl"):
+        raise BatchRefusedError(
+            400,
+            "forbidden",
+            "scheduleInfo",
+            "scheduleInfo, useTimeDiff and shortenUrl are not available on this installation"
+            " yet: send without them",
+        )
+    messages = doc.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise BatchRefusedError(
+            400, "must.be.not.null", "messages", "messages must be a non-empty array"
+        )
+    if len(messages) > MAX_MESSAGES:
+        raise BatchRefusedError(
+            400, "too.many.messages", "messages", f"at most {MAX_MESSAGES} messages per request"
+        )
+    return messages
+
+
+def _message(i: int, m: Any) -> message_service_pb2.MessageSubmission | Rejection:
+    """One message checked as far as the gateway can; the first problem wins."""
+    ref = f"messages[{i}]"
+    if not isinstance(m, dict):
+        return Rejection("invalid", ref, "each message must be a JSON object")
+    sender, to, text, client_ref = m.get("from"), m.get("to"), m.get("text"), m.get("id")
+    if not isinstance(sender, str) or not 1 <= len(sender.strip()) <= 21:
+        return Rejection("not.available", f"{ref}.from", "from: a sender name of 1-21 characters")
+    if not isinstance(to, str) or not to.strip():
+        return Rejection("invalid", f"{ref}.to", "to: the subscriber's number, e.g. 79031234567")
+    if not isinstance(text, str) or not text:
+        return Rejection("invalid", f"{ref}.text", "text must be a non-empty string")
+    if len(text) > 2000:
+        return Rejection("length.too.long", f"{ref}.text", "text is at most 2000 characters")
+    if client_ref is not None and (not isinstance(client_ref, str) or len(client_ref) > 50):
+        return Rejection("invalid", f"{ref}.id", "id: a string of at most 50 characters")
+    validity = m.get("validity", DEFAULT_VALIDITY)
+    if (
+        not isinstance(validity, int)
+        or isinstance(validity, bool)
+        or not MIN_VALIDITY <= validity <= MAX_VALIDITY
+    ):
+        return Rejection(
+            "invalid", f"{ref}.validity", "validity: seconds from 60 to 259200 (3 days)"
+        )
+    priority = m.get("priority", 0)
+    if not isinstance(priority, int) or isinstance(priority, bool) or not 0 <= priority <= 3:
+        return Rejection("invalid", f"{ref}.priority", "priority: 0 (low) to 3 (highest)")
+    url = m.get("callbackUrl")
+    if url is not None:
+        if not isinstance(url, str) or not _URL.fullmatch(url):
+            return Rejection("invalid", f"{ref}.callbackUrl", "callbackUrl: an http(s) URL")
+        return Rejection(
+            "forbidden",
+            f"{ref}.callbackUrl",
+            "status callbacks are not available on this installation yet: send without"
+            " callbackUrl and pull statuses with GET /api/v6/messages/{messageId}",
+        )
+    return message_service_pb2.MessageSubmission(
+        client_ref=client_ref or "",
+        destination=to.strip(),
+        channel=channel_pb2.CHANNEL_SMS,
+        sms=message_pb2.SmsContent(text=text, sender=sender.strip()),
+        # Rapporto's 0-3 onto our 0-2: 2 and 3 both go first.
+        priority=min(priority, 2),
+        ttl=duration_pb2.Duration(seconds=validity),
+        receipt_request=message_pb2.RECEIPT_REQUEST_ALL,
+    )
+
+
+def parse_batch(doc: Any) -> list[message_service_pb2.MessageSubmission | Rejection]:
+    return [_message(i, m) for i, m in enumerate(_check_packet(doc))]
+
+
+def _rejected(r: Rejection, client_ref: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "code": "REJECTED",
+        "messageId": None,
+        "reasons": [{"key": r.key, "ref": r.ref}],
+        "description": r.description,
+    }
+    if isinstance(client_ref, str) and client_ref:
+        out["id"] = client_ref
+    return out
+
+
+def _packet_refusal(r: Rejection) -> dict[str, Any]:
+    return {
+        "code": "REJECTED",
+        "reasons": [{"key": r.key, "ref": r.ref}],
+        "description": r.description,
+    }
+
+
+def _core_rejection(i: int, reason: str, message: str) -> Rejection:
+    key, field = _CORE_REASONS.get(reason, ("unknown", ""))
+    ref = f"messages[{i}]" + (f".{field}" if field else "")
+    return Rejection(key, ref, message or reason)
+
+
+async def _read(request: web.Request) -> bytes:
+    if request.content_length is not None and request.content_length > MAX_BATCH_BYTES:
+        raise BatchRefusedError(
+            413, "invalid", "", f"the body is larger than {MAX_BATCH_BYTES} bytes"
+        )
+    body = await request.content.read(MAX_BATCH_BYTES + 1)
+    if len(body) > MAX_BATCH_BYTES:
+        raise BatchRefusedError(
+            413, "invalid", "", f"the body is larger than {MAX_BATCH_BYTES} bytes"
+        )
+    return body
+
+
+class BatchGateway:
+    def __init__(self, auth: ApiKeyAuth, messages: Any, timeout: float) -> None:
+        self.auth = auth
+        self.messages = messages  # MessageServiceStub
+        self.timeout = timeout
+
+
+BATCH = web.AppKey("batch_v3", BatchGateway)
+
+
+async def send_batch(request: web.Request) -> web.StreamResponse:
+    gateway = request.app[BATCH]
+    try:
+        key = parse_key(request.headers.get(hdrs.AUTHORIZATION))
+        try:
+            login = await gateway.auth.login_of(key, request.remote or "")
+        except RcsError as err:
+            if err.entry.http_status >= 500:
+                raise BatchRefusedError(
+                    503, "unknown", "", "service unavailable: retry later"
+                ) from err
+            raise BatchRefusedError(401, "forbidden", "", "unknown or revoked key") from err
+        request[PARTNER] = login
+        try:
+            doc = json.loads(await _read(request))
+        except (ValueError, UnicodeDecodeError) as err:
+            raise BatchRefusedError(400, "invalid", "", f"the body is not JSON: {err}") from err
+        parsed = parse_batch(doc)
+    except BatchRefusedError as refused:
+        r = refused.rejection
+        body = {
+            "code": "REJECTED",
+            "reasons": [{"key": r.key, "ref": r.ref}],
+            "description": r.description,
+        }
+        return json_response(body, status=refused.status)
+    raw = doc["messages"]
+    to_core = [(i, p) for i, p in enumerate(parsed) if not isinstance(p, Rejection)]
+    results: list[dict[str, Any]] = [
+        _rejected(p, raw[i].get("id") if isinstance(raw[i], dict) else None)
+        for i, p in enumerate(parsed)
+        if isinstance(p, Rejection)
+    ]
+    order = [i for i, p in enumerate(parsed) if isinstance(p, Rejection)]
+    if to_core:
+        try:
+            answer = await gateway.messages.SubmitMessages(
+                message_service_pb2.SubmitMessagesRequest(
+                    partner=login, messages=[p for _, p in to_core]
+                ),
+                timeout=gateway.timeout,
+            )
+        except grpc.aio.AioRpcError as err:
+            error = rcs_error(err)
+            body = _packet_refusal(Rejection("unknown", "", error.message))
+            return json_response(body, status=503 if error.entry.http_status >= 500 else 400)
+        if len(answer.results) != len(to_core):
+            raise RcsError("INTERNAL", "core answered with a wrong number of results")
+        for (i, submission), result in zip(to_core, answer.results, strict=True):
+            order.append(i)
+            if result.HasField("error"):
+                rejection = _core_rejection(i, result.error.reason, result.error.message)
+                results.append(_rejected(rejection, submission.client_ref))
+                continue
+            ok: dict[str, Any] = {"code": "OK", "messageId": result.message_id}
+            if submission.client_ref:
+                ok["id"] = submission.client_ref
+            results.append(ok)
+    in_order = [r for _, r in sorted(zip(order, results, strict=True), key=lambda t: t[0])]
+    return json_response({"result": in_order})
+
+
+def add_batch_routes(app: web.Application, gateway: BatchGateway) -> None:
+    app[BATCH] = gateway
+    app.router.add_post(PATH, send_batch, name="batch_v3_send")

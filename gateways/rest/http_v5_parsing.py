@@ -1,0 +1,346 @@
+"""Rapporto HTTP API v5 send, the pure part: form decoding, parameters, answers.
+
+Spec: rapporto-docs ``api/http/http_sms.rst`` (and ``http_request.rst``). A request is a
+GET query or a POST ``application/x-www-form-urlencoded`` body; the answer is
+``OK\\n<id>`` as text/plain or, with ``output=xml``, the XML envelope.
+
+Errors carry a v5 code (400, 401, 402, 403, 406, 408, 409, 414, 500, 503). In text mode the
+code is the HTTP status and the body a short text; with ``output=xml`` the code is in
+``<code>`` and, as the spec says ("200 – запрос успешно обработан; 500 – внутренняя
+ошибка"), the HTTP status is 200 for every processed request and 500 only for code 500.
+
+Catalogued refusals (``RcsError``) become v5 codes through ``CatalogueEntry.http_v5``;
+the only v5-specific code without a catalogue reason is 414 (message too long), raised
+here as ``V5Error``. What core cannot carry yet (binary SMS, flash SMS, ``sending_time``)
+is refused with a message that says so, never silently sent differently.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import NoReturn
+from urllib.parse import parse_qsl
+from xml.sax.saxutils import escape
+
+from rcs.common.v1 import channel_pb2, message_pb2
+from rcs.core.v1 import message_service_pb2
+from rcs_runtime.errors import RcsError
+
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+MAX_FIELDS = 64
+MAX_CHARSET_NAME = 64
+MAX_MESSAGE_CHARS = 2000  # http_sms.rst: "Максимально допустимая длина сообщения для SMS"
+MAX_CLIENT_ID_CHARS = 25  # "Номер телефона абонента, до 25 символов"
+MAX_REF_CHARS = 50  # ptag and partnerMsgId: "от одного до 50 символов"
+_PTAG = re.compile(r"[0-9a-zA-Z-]{1,50}")
+_NUMBER_CHARS = re.compile(r"\+?[0-9\s\-().]+")
+_MIN_DIGITS, _MAX_DIGITS = 10, 17
+_SENDING_TIME = re.compile(r"([0-9]{1,2})_([0-9]{1,2})")
+_TIME_ZONE = re.compile(r"[+-]([0-9]{2}):([0-9]{2})")
+_HEX = re.compile(r"(?:[0-9a-fA-F]{2})+")
+
+# Short texts of the v5 codes; 401's is the spec's own ("Invalid password").
+SHORT_TEXTS: dict[int, str] = {
+    200: "OK",
+    400: "Invalid request",
+    401: "Invalid password",
+    402: "Payment required",
+    403: "Service is absent or not active",
+    406: "Invalid clientId",
+    408: "Too many requests",
+    409: "Prohibited sending duplicates",
+    414: "Message is too long",
+    500: "Internal error",
+    503: "Request is being processed",
+}
+V5_CODES = frozenset(SHORT_TEXTS) - {200}
+
+
+class V5Error(Exception):
+    """A refusal with its v5 code; ``detail`` says what to change ("" for none)."""
+
+    def __init__(self, code: int, detail: str = "") -> None:
+        if code not in V5_CODES:
+            raise ValueError(f"{code} is not an HTTP v5 error code")
+        self.code = code
+        self.detail = detail
+        super().__init__(f"{code}: {detail}")
+
+    @classmethod
+    def from_rcs(cls, err: RcsError) -> V5Error:
+        return cls(err.entry.http_v5, err.message)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A rendered v5 answer."""
+
+    status: int
+    content_type: str
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class V5Send:
+    """A parsed v5 send request."""
+
+    login: str
+    password: str
+    client_id: str
+    text: str
+    source: str  # "" lets core use the partner's default sender
+    partner_msg_id: str  # "" when not given
+    ptag: str  # checked for format only: kept by the partner, not stored by core
+    priority: int
+
+    def submission(self) -> message_service_pb2.MessageSubmission:
+        return message_service_pb2.MessageSubmission(
+            client_ref=self.partner_msg_id,
+            destination=self.client_id,
+            channel=channel_pb2.CHANNEL_SMS,
+            sms=message_pb2.SmsContent(text=self.text, sender=self.source),
+            priority=self.priority,
+            receipt_request=message_pb2.RECEIPT_REQUEST_ALL,
+        )
+
+
+def _invalid(message: str, *, field: str = "") -> NoReturn:
+    raise RcsError("INVALID_REQUEST", message, field=field)
+
+
+def parse_urlencoded(raw: str, encoding: str) -> list[tuple[str, str]]:
+    """Name/value pairs of a query string or form body; %-escapes are bytes in ``encoding``."""
+    try:
+        return parse_qsl(
+            raw,
+            keep_blank_values=True,
+            encoding=encoding,
+            errors="strict",
+            max_num_fields=MAX_FIELDS,
+        )
+    except ValueError as exc:  # UnicodeDecodeError, or too many fields
+        if isinstance(exc, UnicodeDecodeError):
+            raise RcsError(
+                "INVALID_CHARSET",
+                f"a parameter is not valid {encoding} after %-decoding; send UTF-8",
+            ) from exc
+        _invalid(f"too many parameters (at most {MAX_FIELDS})")
+
+
+def decode_form(body: bytes, mimetype: str, charset: str | None) -> list[tuple[str, str]]:
+    """The pairs of a POST body: ``application/x-www-form-urlencoded`` in the declared
+    charset (UTF-8 when none is declared)."""
+    if mimetype.lower() != FORM_CONTENT_TYPE:
+        _invalid(f"Content-Type must be {FORM_CONTENT_TYPE}, not {mimetype or 'missing'!r}")
+    name = (charset or "utf-8").strip()
+    if not name or len(name) > MAX_CHARSET_NAME:
+        raise RcsError("INVALID_CHARSET", "the charset in Content-Type is empty or too long")
+    try:
+        text = body.decode(name)
+    except LookupError as exc:
+        raise RcsError(
+            "INVALID_CHARSET", f"unknown charset {name!r} in Content-Type; use UTF-8"
+        ) from exc
+    except ValueError as exc:
+        raise RcsError(
+            "INVALID_CHARSET",
+            f"the body is not valid {name}: declare its real charset in Content-Type",
+        ) from exc
+    return parse_urlencoded(text.removeprefix("\ufeff"), name)
+
+
+def collect(*sources: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """One value per name over all sources (the query, then the body); a name given twice
+    is refused rather than guessed."""
+    params: dict[str, str] = {}
+    for pairs in sources:
+        for name, value in pairs:
+            if name in params:
+                _invalid(f"parameter {name} is given more than once", field=name)
+            params[name] = value
+    return params
+
+
+def wants_xml(params: Mapping[str, str]) -> bool:
+    """``output=xml`` asks for the XML envelope; any other value (or none) for text/plain."""
+    return params.get("output", "").strip().lower() == "xml"
+
+
+def sniff_xml(query: str, body: bytes) -> bool:
+    """Whether a request that could not be decoded asked for ``output=xml``, found
+    leniently, so that even that refusal is answered in the format the partner reads."""
+    for raw in (query, body.decode("latin-1")):
+        pairs = parse_qsl(raw, keep_blank_values=True, errors="replace")
+        if any(name == "output" and wants_xml({name: value}) for name, value in pairs):
+            return True
+    return False
+
+
+def _text(params: Mapping[str, str], name: str, *, required: bool) -> str:
+    value = params.get(name, "")
+    if required and not value:
+        _invalid(f"{name} is required", field=name)
+    if "\x00" in value:
+        _invalid(f"{name} must not contain NUL characters", field=name)
+    return value
+
+
+def _client_id(raw: str) -> str:
+    digits = sum(c.isascii() and c.isdigit() for c in raw)
+    if (
+        len(raw) > MAX_CLIENT_ID_CHARS
+        or not _NUMBER_CHARS.fullmatch(raw.strip())
+        or not _MIN_DIGITS <= digits <= _MAX_DIGITS
+    ):
+        raise RcsError(
+            "INVALID_DESTINATION",
+            "clientId must be a phone number of up to 25 characters with country or trunk"
+            " code, e.g. 79161234567, +79161234567, 8-916-123-45-67",
+            field="clientId",
+        )
+    return raw
+
+
+def _small_int(params: Mapping[str, str], name: str) -> int | None:
+    raw = params.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isascii() or not raw.isdigit() or int(raw) > 255:
+        _invalid(f"{name} must be an integer from 0 to 255", field=name)
+    return int(raw)
+
+
+def _check_binary(params: Mapping[str, str], message: str) -> None:
+    """A message with smpp_encoding or smpp_esm_class is binary: checked, then refused,
+    because core carries text SMS only (MessageSubmission has no binary body yet)."""
+    encoding = _small_int(params, "smpp_encoding")
+    esm_class = _small_int(params, "smpp_esm_class")
+    if encoding is None and esm_class is None:
+        return
+    if not _HEX.fullmatch(message):
+        _invalid(
+            "a binary message (smpp_encoding/smpp_esm_class given) must be an even number"
+            " of hex digits",
+            field="message",
+        )
+    raise RcsError(
+        "INVALID_MESSAGE_TYPE",
+        "binary SMS (smpp_encoding/smpp_esm_class) is not supported on this installation"
+        " yet; send text without these parameters",
+        field="message",
+    )
+
+
+def _check_schedule(params: Mapping[str, str]) -> None:
+    """sending_time=hh_hh with an optional time_zone=±hh:mm: checked, then refused,
+    because core has no per-message sending window yet."""
+    time_zone = params.get("time_zone")
+    if time_zone is not None:
+        match = _TIME_ZONE.fullmatch(time_zone.strip())
+        if not match or int(match[1]) > 14 or int(match[2]) > 59:
+            _invalid(
+                "time_zone must be ±hh:mm, e.g. %2B03:00 (the + %-encoded as %2B)",
+                field="time_zone",
+            )
+    sending_time = params.get("sending_time")
+    if sending_time is None:
+        return
+    match = _SENDING_TIME.fullmatch(sending_time.strip())
+    if not match or int(match[1]) > 24 or int(match[2]) > 24:
+        _invalid(
+            "sending_time must be hh_hh (hours 0-24), e.g. 10_20; it must not be empty",
+            field="sending_time",
+        )
+    _invalid(
+        "sending_time (scheduled sending) is not supported on this installation yet;"
+        " send without sending_time and time_zone",
+        field="sending_time",
+    )
+
+
+def parse_send(params: Mapping[str, str]) -> V5Send:
+    """Check the parameters of one v5 send; unknown parameters are ignored.
+
+    Order: required parameters (400), clientId (406), message length (414), then the
+    optional parameters (400), binary and flash (400, not supported), scheduling (400).
+    """
+    login = _text(params, "serviceId", required=True)
+    password = _text(params, "pass", required=True)
+    client_id = _text(params, "clientId", required=True)
+    message = _text(params, "message", required=True)
+    client_id = _client_id(client_id)
+    if len(message) > MAX_MESSAGE_CHARS:
+        raise V5Error(
+            414, f"message is {len(message)} characters; at most {MAX_MESSAGE_CHARS} are allowed"
+        )
+    source = _text(params, "source", required=False).strip()
+    ptag = params.get("ptag")
+    if ptag is not None and not _PTAG.fullmatch(ptag):
+        _invalid("ptag must be 1-50 of 0-9 a-z A-Z -", field="ptag")
+    partner_msg_id = params.get("partnerMsgId")
+    if partner_msg_id is not None:
+        partner_msg_id = _text(params, "partnerMsgId", required=True)
+        if len(partner_msg_id) > MAX_REF_CHARS:
+            _invalid(f"partnerMsgId must be 1-{MAX_REF_CHARS} characters", field="partnerMsgId")
+    priority_raw = params.get("smsPriority")
+    if priority_raw is not None and priority_raw.strip() not in {"0", "1", "2"}:
+        _invalid("smsPriority must be 0, 1 or 2", field="smsPriority")
+    _check_binary(params, message)
+    if params.get("flash", "").strip() == "1":
+        raise RcsError(
+            "INVALID_MESSAGE_TYPE",
+            "flash SMS (flash=1) is not supported on this installation yet;"
+            " send without flash=1 for a normal SMS",
+            field="flash",
+        )
+    _check_schedule(params)
+    return V5Send(
+        login=login,
+        password=password,
+        client_id=client_id,
+        text=message,
+        source=source,
+        partner_msg_id=partner_msg_id or "",
+        ptag=ptag or "",
+        priority=int(priority_raw) if priority_raw is not None else 0,
+    )
+
+
+def error_text(code: int, detail: str) -> str:
+    """The short text of a v5 error: "Invalid password" for 401, as the spec shows; for the
+    others the short text and, when there is one, what to change ("Invalid request,
+    clientId is required")."""
+    short = SHORT_TEXTS[code]
+    if code == 401 or not detail or detail == short:
+        return short
+    return f"{short}, {detail}"
+
+
+def _xml(code: int, text: str, message_id: str | None) -> str:
+    lines = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        "<response>",
+        f"    <code>{code}</code>",
+        f"    <text>{escape(text)}</text>",
+    ]
+    if message_id is not None:
+        lines += ["    <payload>", f"        <id>{escape(message_id)}</id>", "    </payload>"]
+    lines += ["</response>", ""]
+    return "\n".join(lines)
+
+
+def render_ok(message_id: str, *, xml: bool) -> Answer:
+    if xml:
+        return Answer(200, "application/xml", _xml(200, "OK", message_id))
+    return Answer(200, "text/plain", f"OK\n{message_id}")
+
+
+def render_error(err: V5Error, *, xml: bool) -> Answer:
+    text = error_text(err.code, err.detail)
+    if xml:
+        return Answer(
+            500 if err.code == 500 else 200, "application/xml", _xml(err.code, text, None)
+        )
+    return Answer(err.code, "text/plain", text)
