@@ -10,7 +10,7 @@ from collections.abc import Callable
 from rcs_cli import route_cmd, settings_cmd
 from rcs_runtime.process import run_service
 
-COMPONENTS = ("core", "dispatcher", "routing", "connector", "simulator", "rest")
+COMPONENTS = ("core", "dispatcher", "routing", "connector", "simulator", "rest", "smpp")
 
 
 def _serve(component: str) -> None:
@@ -49,6 +49,12 @@ def _serve(component: str) -> None:
 
         rest = RestSettings()
         run_service(component, rest, serve_rest(rest))
+    elif component == "smpp":
+        from gateways.smpp.__main__ import serve as serve_smpp
+        from gateways.smpp.settings import SmppGatewaySettings
+
+        smpp = SmppGatewaySettings()
+        run_service(component, smpp, serve_smpp(smpp))
 
 
 def _migrate(_: argparse.Namespace) -> None:

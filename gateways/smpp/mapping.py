@@ -1,0 +1,144 @@
+"""Pure translations between SMPP 3.4 fields and core's messages (no I/O).
+
+Each ``*_of`` raises RefusedError with the command_status to answer when the field cannot
+be accepted; callers turn it into the response PDU.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Final
+
+from rcs.common.v1 import message_pb2, status_pb2
+from rcs_runtime.errors import CATALOGUE
+from rcs_smpp.constants import CommandStatus, MessageState, RapportoTag
+from rcs_smpp.encoding import decode_text, is_binary
+from rcs_smpp.errors import TextDecodeError
+from rcs_smpp.tlv import Tlvs
+
+_S = CommandStatus
+_PTAG: Final = re.compile(r"[0-9A-Za-z-]{1,50}")
+_TIME: Final = re.compile(r"(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d)(\d{2})([-+R])")
+_STATE: Final[dict[int, MessageState]] = {
+    status_pb2.MESSAGE_STATUS_ACCEPTED: MessageState.ENROUTE,
+    status_pb2.MESSAGE_STATUS_SENT: MessageState.ENROUTE,
+    status_pb2.MESSAGE_STATUS_DELIVERED: MessageState.DELIVERED,
+    status_pb2.MESSAGE_STATUS_READ: MessageState.DELIVERED,
+    status_pb2.MESSAGE_STATUS_UNDELIVERED: MessageState.UNDELIVERABLE,
+    status_pb2.MESSAGE_STATUS_EXPIRED: MessageState.EXPIRED,
+    status_pb2.MESSAGE_STATUS_REJECTED: MessageState.REJECTED,
+}
+_FINAL: Final = frozenset(
+    {
+        status_pb2.MESSAGE_STATUS_DELIVERED,
+        status_pb2.MESSAGE_STATUS_READ,
+        status_pb2.MESSAGE_STATUS_UNDELIVERED,
+        status_pb2.MESSAGE_STATUS_EXPIRED,
+        status_pb2.MESSAGE_STATUS_REJECTED,
+    }
+)
+
+
+class RefusedError(Exception):
+    """A request field we cannot accept; ``status`` is the command_status to answer."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+def status_for_reason(reason: str) -> int:
+    """The SMPP command_status of a catalogued refusal (ESME_RSYSERR for an unknown one)."""
+    entry = CATALOGUE.get(reason)
+    return entry.smpp_status if entry is not None else int(_S.ESME_RSYSERR)
+
+
+def parse_smpp_time(value: str, now: dt.datetime) -> dt.datetime:
+    """An SMPP time "YYMMDDhhmmsstnnp" as an aware datetime: absolute ("+"/"-": nn quarter
+    hours from UTC) or relative to ``now`` ("R": years of 365 and months of 30 days)."""
+    m = _TIME.fullmatch(value)
+    if m is None:
+        raise ValueError(f"{value!r} is not an SMPP time")
+    yy, mo, dd, hh, mi, ss, tenth, nn = (int(g) for g in m.groups()[:8])
+    if m.group(9) == "R":
+        return now + dt.timedelta(days=yy * 365 + mo * 30 + dd, hours=hh, minutes=mi, seconds=ss)
+    offset = dt.timedelta(minutes=15 * nn) * (1 if m.group(9) == "+" else -1)
+    return dt.datetime(2000 + yy, mo, dd, hh, mi, ss, tenth * 100_000, tzinfo=dt.timezone(offset))
+
+
+def ttl_of(validity_period: str, now: dt.datetime) -> int:
+    """Seconds of validity (0: the partner's default). Core checks the allowed range."""
+    if not validity_period:
+        return 0
+    try:
+        until = parse_smpp_time(validity_period, now)
+    except ValueError as e:  # also an impossible date, e.g. month 13
+        raise RefusedError(_S.ESME_RINVEXPIRY, f"validity_period: {e}") from None
+    seconds = int((until - now).total_seconds())
+    if seconds < 1:
+        raise RefusedError(_S.ESME_RINVEXPIRY, "validity_period is in the past")
+    return seconds
+
+
+def priority_of(priority_flag: int) -> int:
+    """SMPP 0-3 → our 0 (lowest) - 2 (highest); 3 ("very urgent") counts as 2."""
+    if not 0 <= priority_flag <= 3:
+        raise RefusedError(_S.ESME_RINVPRTFLG, f"priority_flag {priority_flag}")
+    return min(priority_flag, 2)
+
+
+def receipt_request_of(registered_delivery: int) -> message_pb2.ReceiptRequest.ValueType:
+    """Bits 1-0 of registered_delivery: 0 none, 1 all final states, 2 failures only."""
+    kind = registered_delivery & 0x03
+    if kind == 0:
+        return message_pb2.RECEIPT_REQUEST_NONE
+    if kind == 1:
+        return message_pb2.RECEIPT_REQUEST_ALL
+    if kind == 2:
+        return message_pb2.RECEIPT_REQUEST_FAILURES
+    raise RefusedError(_S.ESME_RINVREGDLVFLG, "registered_delivery 3 is reserved")
+
+
+def ptag_of(tlvs: Tlvs) -> str | None:
+    """Rapporto's ptag TLV (0x1411): 1-50 of [0-9a-zA-Z-], NUL optional; 0x0C when bad."""
+    raw = tlvs.get(RapportoTag.PTAG)
+    if raw is None:
+        return None
+    value = raw.split(b"\0", 1)[0].decode("latin-1")
+    if not _PTAG.fullmatch(value):
+        raise RefusedError(_S.ESME_RINVMSGID, "ptag must be 1-50 of 0-9 a-z A-Z -")
+    return value
+
+
+def text_of(data_coding: int, payload: bytes) -> str:
+    """The text of a whole message. Core carries text only, so binary is refused."""
+    if is_binary(data_coding):
+        raise RefusedError(_S.ESME_RSUBMITFAIL, "binary messages are not supported yet")
+    try:
+        return decode_text(data_coding, payload)
+    except TextDecodeError as e:
+        raise RefusedError(_S.ESME_RSUBMITFAIL, str(e)) from None
+
+
+def message_state_of(status: status_pb2.MessageStatus.ValueType) -> MessageState:
+    return _STATE.get(status, MessageState.UNKNOWN)
+
+
+def smpp_time(when: dt.datetime) -> str:
+    """An absolute SMPP time in UTC: "YYMMDDhhmmss" + tenths + "00+"."""
+    utc = when.astimezone(dt.UTC)
+    return utc.strftime("%y%m%d%H%M%S") + str(utc.microsecond // 100_000) + "00+"
+
+
+def final_date_of(message: message_pb2.Message) -> str:
+    """When a message reached its final state (the last history event); "" until then."""
+    if message.status not in _FINAL or not message.history:
+        return ""
+    last = max(message.history, key=lambda e: (e.time.seconds, e.time.nanos))
+    return smpp_time(last.time.ToDatetime(dt.UTC))
+
+
+def error_code_of(message: message_pb2.Message) -> int:
+    """query_sm_resp's error_code is one octet."""
+    return min(max(message.error_code, 0), 0xFF)

@@ -1,0 +1,404 @@
+"""The SMPP 3.4 server partners (ESMEs) bind to; every message goes to core over gRPC.
+
+Per connection one ``SmppSession`` (rcs_smpp) frames PDUs, answers enquire_link and unbind,
+sends generic_nack for garbage, and throttles (0x58) a peer with more than
+``RCS_SMPP_WINDOW`` requests in progress. This module adds the policies:
+
+- bind_transmitter / bind_receiver / bind_transceiver: system_id and password are checked by
+  core's AuthService (cached on success, gateways.rest.auth.PartnerAuth); a refusal answers
+  the catalogue's SMPP status (0x0F unknown login, 0x0E wrong password, 0x0D address not
+  allowed, 0x08 core down). A second bind on a session is 0x05; anything but bind before
+  binding is 0x04, and so are submit_sm / query_sm on a receiver-only session.
+- submit_sm: data_coding 0 (GSM 03.38), 1, 3, 6, 7, 8 are text; binary (2, 4, 0xF4-0xF7)
+  is refused with 0x45 because core carries text only. Parts joined by UDH (8- or 16-bit
+  reference) or SAR TLVs are reassembled (per login) into ONE message for core;
+  message_payload carries a whole message. schedule_delivery_time is refused (0x61: core
+  cannot hold a message yet). validity_period → ttl, priority_flag → priority (3 counts as
+  2), registered_delivery → receipt request, Rapporto's ptag TLV (0x1411) is checked (0x0C
+  when malformed) but not stored yet. Refusals by core map through the error catalogue.
+- Message ids: submit_sm_resp carries core's id (decimal). Rapporto's doc gives every
+  submit_sm an id and sends one receipt per submit_sm; core keeps one id per message, so
+  every part of a concatenated message is answered with the id of the whole message: the
+  response of an earlier part waits until the last part arrives and core has stored the
+  message (then all parts get the same status and id). An ESME that sends the next part
+  only after the previous response (window 1) would wait forever, so after
+  ``RCS_SMPP_PART_WAIT_SECONDS`` a waiting part is answered ESME_ROK with an empty id; the
+  message still goes to core when its last part arrives, and the last part gets its id.
+- Rate: ``RCS_SMPP_SUBMITS_PER_SECOND`` per login over all its sessions (token bucket,
+  each submit_sm PDU counts); excess is answered 0x58 and not submitted.
+- query_sm: core's GetMessage scoped to the bound login; message_state mapped from our
+  status, final_date from the last status change, error_code our extended code. An id that
+  is not a decimal number is 0x0C, an unknown one 0x67.
+- Submits are coalesced into one SubmitMessages call per partner (gateways.smpp.coalescer).
+
+TODO (next slices of issue 4): delivery receipts and MO as deliver_sm to receiver and
+transceiver sessions (honouring registered_delivery and ptag), per-login session limits
+(Rapporto answers 0x05 beyond it), data_sm / submit_multi / cancel_sm / replace_sm, binary
+messages, schedule_delivery_time, Rapporto's cascade and Viber TLVs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import grpc
+
+from gateways.rest.auth import PartnerAuth
+from gateways.smpp.coalescer import SubmitCoalescer
+from gateways.smpp.mapping import (
+    RefusedError,
+    error_code_of,
+    final_date_of,
+    message_state_of,
+    priority_of,
+    ptag_of,
+    receipt_request_of,
+    status_for_reason,
+    text_of,
+    ttl_of,
+)
+from gateways.smpp.ratelimit import TokenBucket
+from gateways.smpp.settings import SmppGatewaySettings
+from rcs.common.v1 import channel_pb2, message_pb2
+from rcs.core.v1 import auth_service_pb2_grpc, message_service_pb2_grpc
+from rcs.core.v1 import message_service_pb2 as ms
+from rcs_runtime.errors import RcsError
+from rcs_runtime.grpc_client import catalogue_entry
+from rcs_smpp.constants import INTERFACE_VERSION_34, CommandStatus, Tag
+from rcs_smpp.pdu import (
+    BindReceiver,
+    BindReceiverResp,
+    BindRequest,
+    BindTransceiver,
+    BindTransceiverResp,
+    BindTransmitter,
+    BindTransmitterResp,
+    Pdu,
+    QuerySm,
+    QuerySmResp,
+    SubmitSm,
+    SubmitSmResp,
+    make_response,
+)
+from rcs_smpp.reassembly import Message, Reassembler, UserDataError, parse_user_data
+from rcs_smpp.session import SmppSession
+from rcs_smpp.tlv import Tlvs
+
+log = logging.getLogger(__name__)
+_S = CommandStatus
+_BIND_RESP: dict[
+    type[BindRequest], type[BindTransmitterResp | BindReceiverResp | BindTransceiverResp]
+] = {
+    BindTransmitter: BindTransmitterResp,
+    BindReceiver: BindReceiverResp,
+    BindTransceiver: BindTransceiverResp,
+}
+SYSTEM_ID = "RCS"
+EXPIRE_EVERY_SECONDS = 1.0
+
+_PartKey = tuple[str, str, str, int, int]  # login, source, destination, reference, total
+
+
+@dataclass(eq=False)  # identity: one per connection
+class _Esme:
+    remote_ip: str
+    login: str = ""
+    transmits: bool = False
+    receives: bool = False
+    binding: bool = False
+
+    @property
+    def bound(self) -> bool:
+        return self.transmits or self.receives
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    status: int
+    message_id: str = ""
+
+    def response(self) -> SubmitSmResp:
+        return SubmitSmResp(command_status=self.status, message_id=self.message_id)
+
+
+class SmppGateway:
+    def __init__(
+        self,
+        settings: SmppGatewaySettings,
+        channel: grpc.aio.Channel,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.s = settings
+        self._clock = clock
+        self._auth = PartnerAuth(
+            auth_service_pb2_grpc.AuthServiceStub(channel),
+            cache_seconds=settings.auth_cache_seconds,
+            timeout_seconds=settings.rpc_timeout_seconds,
+        )
+        self._messages: message_service_pb2_grpc.MessageServiceAsyncStub = (
+            message_service_pb2_grpc.MessageServiceStub(channel)
+        )
+        self._coalescer = SubmitCoalescer(
+            self._messages,
+            max_batch=settings.smpp_batch_max,
+            max_delay=settings.smpp_batch_delay_ms / 1000,
+            timeout=settings.rpc_timeout_seconds,
+        )
+        self._buckets: dict[str, TokenBucket] = {}
+        self._reassemblers: dict[str, Reassembler] = {}
+        self._held: dict[_PartKey, list[asyncio.Future[_Outcome]]] = {}
+        self._sessions: set[SmppSession] = set()
+        self._server: asyncio.Server | None = None
+        self._expirer: asyncio.Task[None] | None = None
+
+    async def start(self) -> int:
+        """Listen on smpp_host:smpp_port; returns the port (useful with port 0)."""
+        self._server = await asyncio.start_server(
+            self._on_connection, self.s.smpp_host, self.s.smpp_port
+        )
+        self._expirer = asyncio.create_task(self._expire_loop(), name="smpp-reassembly-expiry")
+        port = int(self._server.sockets[0].getsockname()[1])
+        log.info("smpp_listening", extra={"port": port})
+        return port
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        if self._expirer is not None:
+            self._expirer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._expirer
+        for session in list(self._sessions):
+            await session.close()
+        await self._coalescer.close()
+        if self._server is not None:
+            await self._server.wait_closed()
+
+    async def _on_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        peer = writer.get_extra_info("peername")
+        esme = _Esme(remote_ip=str(peer[0]) if peer else "")
+
+        async def handler(pdu: Pdu) -> Pdu | None:
+            return await self._handle(esme, pdu)
+
+        session = SmppSession(
+            reader,
+            writer,
+            handler,
+            window=self.s.smpp_window,
+            response_timeout=self.s.smpp_response_timeout_seconds,
+            enquire_link_interval=self.s.smpp_enquire_link_seconds,
+            max_concurrent_requests=self.s.smpp_window,
+            name="smpp-gateway",
+        )
+        self._sessions.add(session)
+        session.start()
+        try:
+            await session.wait_closed()
+        finally:
+            self._sessions.discard(session)
+            if esme.login:
+                log.info("smpp_session_closed", extra={"login": esme.login})
+
+    # -- requests -------------------------------------------------------------------------
+
+    async def _handle(self, esme: _Esme, pdu: Pdu) -> Pdu | None:
+        if isinstance(pdu, BindRequest):
+            return await self._bind(esme, pdu)
+        if not esme.bound:
+            return make_response(pdu, _S.ESME_RINVBNDSTS)
+        if isinstance(pdu, SubmitSm):
+            return await self._submit(esme, pdu)
+        if isinstance(pdu, QuerySm):
+            return await self._query(esme, pdu)
+        return make_response(pdu, _S.ESME_RINVCMDID)
+
+    async def _bind(self, esme: _Esme, pdu: BindRequest) -> Pdu:
+        resp_type = _BIND_RESP[type(pdu)]
+        if esme.bound or esme.binding:
+            return resp_type(command_status=_S.ESME_RALYBND)
+        esme.binding = True
+        try:
+            await self._auth.authenticate(pdu.system_id, pdu.password, esme.remote_ip)
+        except RcsError as e:
+            log.info(
+                "smpp_bind_refused",
+                extra={"login": pdu.system_id, "ip": esme.remote_ip, "reason": e.reason},
+            )
+            return resp_type(command_status=e.entry.smpp_status)
+        finally:
+            esme.binding = False
+        esme.login = pdu.system_id
+        esme.transmits = not isinstance(pdu, BindReceiver)
+        esme.receives = not isinstance(pdu, BindTransmitter)
+        log.info(
+            "smpp_bound",
+            extra={"login": esme.login, "ip": esme.remote_ip, "mode": type(pdu).__name__},
+        )
+        tlvs = Tlvs()
+        tlvs.set_uint(Tag.SC_INTERFACE_VERSION, INTERFACE_VERSION_34, 1)
+        return resp_type(system_id=SYSTEM_ID, tlvs=tlvs)
+
+    async def _submit(self, esme: _Esme, pdu: SubmitSm) -> Pdu:
+        if not esme.transmits:
+            return make_response(pdu, _S.ESME_RINVBNDSTS)
+        if not self._bucket(esme.login).take():
+            return make_response(pdu, _S.ESME_RTHROTTLED)
+        try:
+            _check_part(pdu)
+            user_data = parse_user_data(pdu)
+            message = self._reassembler(esme.login).add(pdu, self._clock())
+        except RefusedError as e:
+            return make_response(pdu, e.status)
+        except UserDataError:
+            return make_response(pdu, _S.ESME_RSUBMITFAIL)
+        part = user_data.part
+        if message is None:
+            assert part is not None
+            key = (esme.login, pdu.source_addr, pdu.destination_addr, part.reference, part.total)
+            return await self._wait_for_whole(key)
+        outcome = await self._submit_whole(esme.login, message)
+        if part is not None and part.total > 1:
+            key = (esme.login, pdu.source_addr, pdu.destination_addr, part.reference, part.total)
+            for waiter in self._held.pop(key, []):
+                if not waiter.done():
+                    waiter.set_result(outcome)
+        return outcome.response()
+
+    async def _wait_for_whole(self, key: _PartKey) -> Pdu:
+        waiter: asyncio.Future[_Outcome] = asyncio.get_running_loop().create_future()
+        self._held.setdefault(key, []).append(waiter)
+        try:
+            outcome = await asyncio.wait_for(asyncio.shield(waiter), self.s.smpp_part_wait_seconds)
+        except TimeoutError:
+            return SubmitSmResp()  # accepted; the id comes with the last part
+        return outcome.response()
+
+    async def _submit_whole(self, login: str, message: Message) -> _Outcome:
+        first = message.pdus[0]
+        assert isinstance(first, SubmitSm)  # only submit_sm parts are added
+        try:
+            submission = ms.MessageSubmission(
+                destination=message.destination_addr,
+                channel=channel_pb2.CHANNEL_SMS,
+                sms=message_pb2.SmsContent(
+                    text=text_of(message.data_coding, message.payload),
+                    sender=message.source_addr,
+                ),
+                priority=priority_of(first.priority_flag),
+                receipt_request=receipt_request_of(first.registered_delivery),
+            )
+            ttl = ttl_of(first.validity_period, dt.datetime.now(dt.UTC))
+            if ttl:
+                submission.ttl.seconds = ttl
+        except RefusedError as e:
+            return _Outcome(e.status)
+        try:
+            result = await self._coalescer.submit(login, submission)
+        except RcsError as e:
+            log.warning("smpp_submit_failed", extra={"login": login, "reason": e.reason})
+            return _Outcome(e.entry.smpp_status)
+        if result.HasField("error"):
+            return _Outcome(status_for_reason(result.error.reason))
+        return _Outcome(_S.ESME_ROK, result.message_id)
+
+    async def _query(self, esme: _Esme, pdu: QuerySm) -> Pdu:
+        if not esme.transmits:
+            return make_response(pdu, _S.ESME_RINVBNDSTS)
+        if not (pdu.message_id.isascii() and pdu.message_id.isdigit()):
+            return make_response(pdu, _S.ESME_RINVMSGID)
+        try:
+            answer = await self._messages.GetMessage(
+                ms.GetMessageRequest(message_id=pdu.message_id, partner=esme.login),
+                timeout=self.s.rpc_timeout_seconds,
+            )
+        except grpc.aio.AioRpcError as err:
+            return make_response(pdu, catalogue_entry(err).smpp_status)
+        message = answer.message
+        return QuerySmResp(
+            message_id=pdu.message_id,
+            final_date=final_date_of(message),
+            message_state=message_state_of(message.status),
+            error_code=error_code_of(message),
+        )
+
+    # -- per-login state ------------------------------------------------------------------
+
+    def _bucket(self, login: str) -> TokenBucket:
+        rate = self.s.smpp_submits_per_second
+        if not rate:
+            return _UNLIMITED
+        bucket = self._buckets.get(login)
+        if bucket is None:
+            bucket = self._buckets[login] = TokenBucket(rate, clock=self._clock)
+        return bucket
+
+    def _reassembler(self, login: str) -> Reassembler:
+        found = self._reassemblers.get(login)
+        if found is None:
+            found = self._reassemblers[login] = Reassembler(timeout=self.s.smpp_reassembly_seconds)
+        return found
+
+    def expire_parts(self) -> int:
+        """Drop part sets that did not complete in time; returns how many."""
+        dropped = 0
+        now = self._clock()
+        for login, reassembler in self._reassemblers.items():
+            for incomplete in reassembler.expire(now):
+                key = (
+                    login,
+                    incomplete.source_addr,
+                    incomplete.destination_addr,
+                    incomplete.reference,
+                    incomplete.total,
+                )
+                for waiter in self._held.pop(key, []):
+                    if not waiter.done():
+                        waiter.set_result(_Outcome(_S.ESME_RSUBMITFAIL))
+                dropped += 1
+                log.warning(
+                    "smpp_parts_expired",
+                    extra={
+                        "login": login,
+                        "received": len(incomplete.parts),
+                        "total": incomplete.total,
+                    },
+                )
+        return dropped
+
+    async def _expire_loop(self) -> None:
+        while True:
+            await asyncio.sleep(EXPIRE_EVERY_SECONDS)
+            self.expire_parts()
+
+
+class _Unlimited(TokenBucket):
+    def __init__(self) -> None:
+        super().__init__(1.0)
+
+    def take(self) -> bool:
+        return True
+
+
+_UNLIMITED = _Unlimited()
+
+
+def _check_part(pdu: SubmitSm) -> None:
+    """Refusals decided by one PDU alone, before it joins a message."""
+    if pdu.schedule_delivery_time:
+        raise RefusedError(_S.ESME_RINVSCHED, "schedule_delivery_time is not supported yet")
+    if pdu.short_message and pdu.tlvs.message_payload is not None:
+        raise RefusedError(_S.ESME_RSUBMITFAIL, "short_message and message_payload together")
+    priority_of(pdu.priority_flag)
+    receipt_request_of(pdu.registered_delivery)
+    ttl_of(pdu.validity_period, dt.datetime.now(dt.UTC))
+    ptag_of(pdu.tlvs)

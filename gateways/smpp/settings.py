@@ -1,0 +1,31 @@
+"""Settings of the SMPP gateway process (``RCS_SMPP_*``, ``RCS_CORE_TARGET``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from rcs_runtime.settings import RcsSettings
+
+
+class SmppGatewaySettings(RcsSettings):
+    smpp_host: str = "127.0.0.1"
+    smpp_port: int = Field(default=2775, ge=0, le=65535)
+    core_target: str = "127.0.0.1:50051"
+    # Requests of one session handled at once; beyond it the ESME gets 0x58 (the session's
+    # own handling of a peer that ignores its window).
+    smpp_window: int = Field(default=50, ge=1)
+    # submit_sm PDUs per second per login, over all its sessions; 0 = unlimited.
+    smpp_submits_per_second: float = Field(default=0, ge=0)
+    # Rapporto: enquire_link after a minute of silence, closed after 30 s without an answer.
+    smpp_enquire_link_seconds: float = Field(default=60.0, gt=0)
+    smpp_response_timeout_seconds: float = Field(default=30.0, gt=0)
+    # How long the submit_sm_resp of a non-final part waits for the whole message's id
+    # before it is answered without one (see gateways.smpp.server).
+    smpp_part_wait_seconds: float = Field(default=5.0, ge=0)
+    # Parts of a concatenated message older than this are dropped.
+    smpp_reassembly_seconds: float = Field(default=120.0, gt=0)
+    # Submits to core are coalesced: up to this many messages or this long.
+    smpp_batch_max: int = Field(default=200, ge=1, le=10_000)
+    smpp_batch_delay_ms: float = Field(default=5.0, ge=0)
+    rpc_timeout_seconds: float = Field(default=10.0, gt=0)
+    auth_cache_seconds: float = Field(default=30.0, ge=0)

@@ -1,0 +1,325 @@
+"""SMPP gateway over real sockets (smpplib as the ESME) → real gRPC → core on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+import pytest
+import smpplib.client
+import smpplib.consts
+import smpplib.exceptions
+import smpplib.gsm
+import smpplib.smpp
+
+from gateways.smpp.server import SmppGateway
+from gateways.smpp.settings import SmppGatewaySettings
+from rcs.common.v1 import status_pb2
+from rcs.core.v1 import auth_service_pb2_grpc, message_service_pb2_grpc
+from rcs.core.v1 import message_service_pb2 as ms
+from rcs_core.servicer import AuthServicer, MessageServicer
+from rcs_core.storage import partners
+from rcs_runtime.grpc_client import open_channel
+from tests.support import start_server
+
+pytestmark = pytest.mark.integration
+LOGIN, PASSWORD = "acme", "pw-12345"  # SMPP passwords are at most 8 characters
+UDHI = 0x40
+
+
+@dataclass
+class Rig:
+    start: Callable[..., Awaitable[int]]
+    core: message_service_pb2_grpc.MessageServiceAsyncStub
+    database_url: str
+
+    async def count(self) -> int:
+        async with await psycopg.AsyncConnection.connect(self.database_url) as conn:
+            cur = await conn.execute("SELECT count(*) FROM messages")
+            row = await cur.fetchone()
+            assert row is not None
+            return int(row[0])
+
+
+@pytest.fixture
+async def rig(pool: Any, database_url: str) -> AsyncIterator[Rig]:
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        await partners.upsert(conn, LOGIN, PASSWORD, default_sender="ACME")
+        await conn.commit()
+    messages = MessageServicer(pool, installation_id=7)
+    server = await start_server(
+        lambda s: message_service_pb2_grpc.add_MessageServiceServicer_to_server(messages, s),
+        lambda s: auth_service_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(pool), s),
+    )
+    channel = open_channel(f"127.0.0.1:{server.port}")
+    started: list[SmppGateway] = []
+
+    async def start(**settings: Any) -> int:
+        gateway = SmppGateway(SmppGatewaySettings(smpp_port=0, **settings), channel)
+        started.append(gateway)
+        return await gateway.start()
+
+    yield Rig(start, message_service_pb2_grpc.MessageServiceStub(channel), database_url)
+    for gateway in started:
+        await gateway.stop()
+    await channel.close()
+    await server.stop(0)
+    await messages.close()
+
+
+# -- the ESME (smpplib is synchronous: these run in a thread) --------------------------------
+
+
+def connect(port: int) -> smpplib.client.Client:
+    client = smpplib.client.Client("127.0.0.1", port, timeout=10, allow_unknown_opt_params=True)
+    client.connect()
+    return client
+
+
+def bound(port: int, password: str = PASSWORD, mode: str = "bind_transceiver") -> Any:
+    client = connect(port)
+    getattr(client, mode)(system_id=LOGIN, password=password)
+    return client
+
+
+def bind_status(port: int, password: str, system_id: str = LOGIN) -> int:
+    client = connect(port)
+    try:
+        client.bind_transceiver(system_id=system_id, password=password)
+    except smpplib.exceptions.PDUError as e:
+        return int(e.args[1])
+    finally:
+        client.disconnect()
+    return 0
+
+
+def submit_pdu(client: Any, text: bytes, **extra: Any) -> Any:
+    fields: dict[str, Any] = {
+        "source_addr": "ACME",
+        "destination_addr": "79161234567",
+        "short_message": text,
+        **extra,
+    }
+    return smpplib.smpp.make_pdu("submit_sm", client=client, **fields)
+
+
+def exchange(client: Any, *pdus: Any) -> list[Any]:
+    """Write every PDU first (as a windowed ESME does), then read one response each,
+    returned in request order. Bypasses smpplib's own bind-state check."""
+    for pdu in pdus:
+        client._socket.sendall(pdu.generate())
+    responses = {}
+    for _ in pdus:
+        resp = client.read_pdu()
+        responses[resp.sequence] = resp
+    return [responses[p.sequence] for p in pdus]
+
+
+def message_id(resp: Any) -> str:
+    value = resp.message_id
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+# -- tests ------------------------------------------------------------------------------------
+
+
+async def test_bind_checks_credentials(rig: Rig) -> None:
+    port = await rig.start()
+    assert await asyncio.to_thread(bind_status, port, PASSWORD) == 0
+    assert await asyncio.to_thread(bind_status, port, "wrong") == 0x0E
+    assert await asyncio.to_thread(bind_status, port, PASSWORD, "nobody") == 0x0F
+
+
+def _bind_twice_and_submit_unbound(port: int) -> tuple[int, int, int]:
+    fresh = connect(port)
+    (early,) = exchange(fresh, submit_pdu(fresh, b"too early"))
+    again = smpplib.smpp.make_pdu(
+        "bind_transceiver", client=fresh, system_id=LOGIN, password=PASSWORD
+    )
+    (first,) = exchange(fresh, again)
+    second = smpplib.smpp.make_pdu(
+        "bind_transmitter", client=fresh, system_id=LOGIN, password=PASSWORD
+    )
+    (twice,) = exchange(fresh, second)
+    fresh.disconnect()
+    return int(early.status), int(first.status), int(twice.status)
+
+
+async def test_submit_before_bind_and_second_bind_are_refused(rig: Rig) -> None:
+    port = await rig.start()
+    early, first, twice = await asyncio.to_thread(_bind_twice_and_submit_unbound, port)
+    assert early == 0x04
+    assert first == 0
+    assert twice == 0x05
+    assert await rig.count() == 0
+
+
+def _receiver_submits(port: int) -> int:
+    client = bound(port, mode="bind_receiver")
+    (resp,) = exchange(client, submit_pdu(client, b"hi"))
+    client.disconnect()
+    return int(resp.status)
+
+
+async def test_receiver_may_not_submit(rig: Rig) -> None:
+    port = await rig.start()
+    assert await asyncio.to_thread(_receiver_submits, port) == 0x04
+
+
+def _submit_and_query(port: int) -> tuple[Any, Any, Any]:
+    client = bound(port)
+    (resp,) = exchange(
+        client,
+        submit_pdu(
+            client, b"Hello from SMPP", data_coding=0, registered_delivery=1, priority_flag=2
+        ),
+    )
+    mid = message_id(resp)
+    (query,) = exchange(
+        client, smpplib.smpp.make_pdu("query_sm", client=client, message_id=mid, source_addr="ACME")
+    )
+    (unknown,) = exchange(
+        client,
+        smpplib.smpp.make_pdu("query_sm", client=client, message_id="1234567", source_addr="ACME"),
+    )
+    client.unbind()
+    client.disconnect()
+    return resp, query, unknown
+
+
+async def test_short_gsm_message_is_stored_and_queried(rig: Rig) -> None:
+    port = await rig.start()
+    resp, query, unknown = await asyncio.to_thread(_submit_and_query, port)
+    assert resp.status == 0
+    mid = message_id(resp)
+    stored = (await rig.core.GetMessage(ms.GetMessageRequest(message_id=mid))).message
+    assert stored.partner == LOGIN
+    assert stored.sms.text == "Hello from SMPP"
+    assert stored.sms.sender == "ACME"
+    assert stored.destination == "79161234567"
+    assert stored.priority == 2
+    assert stored.status == status_pb2.MESSAGE_STATUS_ACCEPTED
+    assert query.status == 0
+    assert message_id(query) == mid
+    assert query.message_state == 1  # ENROUTE: accepted, not final
+    assert unknown.status == 0x67
+
+
+def _send_parts(port: int, text: str, *, udh: bool) -> list[Any]:
+    client = bound(port)
+    parts, encoding, esm_class = smpplib.gsm.make_parts(
+        text, encoding=smpplib.consts.SMPP_ENCODING_ISO10646, use_udhi=udh
+    )
+    pdus = []
+    for n, part in enumerate(parts, start=1):
+        extra: dict[str, Any] = {"data_coding": encoding, "esm_class": esm_class}
+        if not udh:
+            extra.update(sar_msg_ref_num=777, sar_total_segments=len(parts), sar_segment_seqnum=n)
+        pdus.append(submit_pdu(client, part, **extra))
+    responses = exchange(client, *pdus)
+    client.disconnect()
+    return responses
+
+
+@pytest.mark.parametrize("udh", [True, False], ids=["udh", "sar"])
+async def test_long_ucs2_message_becomes_one_message(rig: Rig, udh: bool) -> None:
+    port = await rig.start()
+    text = "Привет из SMPP, это длинное сообщение. " * 6  # 234 chars: 4 parts of 67
+    responses = await asyncio.to_thread(_send_parts, port, text, udh=udh)
+    assert len(responses) == 4
+    assert [r.status for r in responses] == [0, 0, 0, 0]
+    ids = {message_id(r) for r in responses}
+    assert len(ids) == 1  # every part answered with the whole message's id
+    (mid,) = ids
+    stored = (await rig.core.GetMessage(ms.GetMessageRequest(message_id=mid))).message
+    assert stored.sms.text == text
+    assert await rig.count() == 1
+
+
+def _one_part_at_a_time(port: int, text: str) -> list[Any]:
+    """A window-1 ESME: the next part only after the previous response."""
+    client = bound(port)
+    parts, encoding, esm_class = smpplib.gsm.make_parts(
+        text, encoding=smpplib.consts.SMPP_ENCODING_ISO10646
+    )
+    out = []
+    for part in parts:
+        out += exchange(client, submit_pdu(client, part, data_coding=encoding, esm_class=esm_class))
+    client.disconnect()
+    return out
+
+
+async def test_window_one_esme_is_not_stuck_on_parts(rig: Rig) -> None:
+    port = await rig.start(smpp_part_wait_seconds=0.2)
+    text = "Ответ частями " * 10
+    *earlier, last = await asyncio.to_thread(_one_part_at_a_time, port, text)
+    assert len(earlier) == 2
+    assert [(r.status, message_id(r)) for r in earlier] == [(0, ""), (0, "")]
+    assert last.status == 0
+    stored = await rig.core.GetMessage(ms.GetMessageRequest(message_id=message_id(last)))
+    assert stored.message.sms.text == text
+
+
+def _burst(port: int, n: int) -> list[int]:
+    client = bound(port)
+    responses = exchange(client, *(submit_pdu(client, b"burst %d" % i) for i in range(n)))
+    client.disconnect()
+    return [int(r.status) for r in responses]
+
+
+async def test_submits_above_the_rate_are_throttled(rig: Rig) -> None:
+    port = await rig.start(smpp_submits_per_second=2)
+    statuses = await asyncio.to_thread(_burst, port, 6)
+    assert statuses.count(0) in (2, 3)  # a burst of one second's worth, maybe one refill
+    assert statuses.count(0x58) == 6 - statuses.count(0)
+    assert await rig.count() == statuses.count(0)
+
+
+def _bad_fields(port: int) -> list[int]:
+    client = bound(port)
+    responses = exchange(
+        client,
+        submit_pdu(client, b"x", destination_addr="not-a-number"),
+        submit_pdu(client, b"\x00\x01", data_coding=4),  # binary
+        submit_pdu(client, b"x", schedule_delivery_time="000001000000000R"),
+    )
+    client.disconnect()
+    return [int(r.status) for r in responses]
+
+
+async def test_refusals_map_to_smpp_statuses(rig: Rig) -> None:
+    port = await rig.start()
+    assert await asyncio.to_thread(_bad_fields, port) == [0x0B, 0x45, 0x61]
+    assert await rig.count() == 0
+
+
+async def test_core_down_is_a_system_error(rig: Rig) -> None:
+    gateway = SmppGateway(
+        SmppGatewaySettings(smpp_port=0, rpc_timeout_seconds=1), open_channel("127.0.0.1:1")
+    )
+    port = await gateway.start()
+    try:
+        assert await asyncio.to_thread(bind_status, port, PASSWORD) == 0x08
+    finally:
+        await gateway.stop()
+
+
+def _payload(port: int, text: str) -> Any:
+    client = bound(port)
+    (resp,) = exchange(
+        client, submit_pdu(client, b"", data_coding=8, message_payload=text.encode("utf-16-be"))
+    )
+    client.disconnect()
+    return resp
+
+
+async def test_message_payload_carries_a_whole_message(rig: Rig) -> None:
+    port = await rig.start()
+    text = "Целое сообщение в message_payload. " * 3
+    resp = await asyncio.to_thread(_payload, port, text)
+    assert resp.status == 0
+    stored = await rig.core.GetMessage(ms.GetMessageRequest(message_id=message_id(resp)))
+    assert stored.message.sms.text == text
