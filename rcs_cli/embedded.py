@@ -30,6 +30,7 @@ class EmbeddedSettings(RcsSettings):
     core_port: int = 50051
     routing_port: int = 50052
     connector_port: int = 50053
+    smpp_port: int = 2775  # partners' SMPP gateway
     # Prometheus /metrics of core, dispatcher, routing, connector, simulator from this port
     # on (0: none); the REST gateway serves its own on its port.
     metrics_base_port: int = 9101
@@ -41,7 +42,7 @@ class EmbeddedSettings(RcsSettings):
         return self.metrics_base_port + order.index(component)
 
 
-ORDER = ("routing", "simulator", "connector", "core", "dispatcher", "rest")
+ORDER = ("routing", "simulator", "connector", "core", "dispatcher", "rest", "smpp")
 
 
 def _database(data_dir: Path) -> str:
@@ -70,6 +71,7 @@ def _env(s: EmbeddedSettings, dsn: str) -> dict[str, str]:
             "RCS_CONNECTOR_TARGET": f"127.0.0.1:{s.connector_port}",
             "RCS_SMSC_PORT": str(s.smsc_port),
             "RCS_REST_PORT": str(s.rest_port),
+            "RCS_SMPP_PORT": str(s.smpp_port),
         }
     )
     return env
@@ -151,6 +153,7 @@ Then its status and history (use the mtNum from the answer):
   curl -s -u demo:demo http://127.0.0.1:{s.rest_port}/api/v6/messages/<mtNum>
 
 Settings (administrator admin/admin): http://127.0.0.1:{s.rest_port}/api/admin/v1/partners
+Partners over SMPP 3.4: bind to 127.0.0.1:{s.smpp_port} as demo/demo.
 """,
             flush=True,
         )

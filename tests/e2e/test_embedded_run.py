@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+import smpplib.client
 
 from tests.conftest import free_port
 from tests.e2e.installation import http
@@ -42,6 +43,25 @@ def _start(data_dir: Path, env: dict[str, str]) -> subprocess.Popen[str]:
     raise AssertionError("rcs run did not become ready:\n" + "".join(seen))
 
 
+def _smpp_submit(port: int) -> str:
+    """Bind as the demo partner with smpplib and submit one message; its id."""
+    client = smpplib.client.Client("127.0.0.1", port, allow_unknown_opt_params=True)
+    answers: list[str] = []
+    client.set_message_sent_handler(lambda pdu: answers.append(pdu.message_id.decode()))
+    client.connect()
+    try:
+        client.bind_transceiver(system_id="demo", password="demo")
+        client.send_message(
+            source_addr="RCS", destination_addr="79161234568", short_message=b"Hello over SMPP"
+        )
+        client.read_once()
+        client.unbind()
+    finally:
+        client.disconnect()
+    (message_id,) = answers
+    return message_id
+
+
 def _stop(proc: subprocess.Popen[str]) -> None:
     proc.send_signal(signal.SIGINT)
     assert proc.wait(30) == 0
@@ -50,7 +70,8 @@ def _stop(proc: subprocess.Popen[str]) -> None:
 
 
 def test_make_run_serves_the_printed_curl_and_keeps_data(tmp_path: Path) -> None:
-    ports = {name: free_port() for name in ("REST", "SMSC", "CORE", "ROUTING", "CONNECTOR")}
+    names = ("REST", "SMSC", "CORE", "ROUTING", "CONNECTOR", "SMPP")
+    ports = {name: free_port() for name in names}
     env = dict(os.environ, RCS_DATA_DIR=str(tmp_path / "data"), RCS_METRICS_BASE_PORT="0")
     env.update({f"RCS_{k}_PORT": str(v) for k, v in ports.items()})
     env.pop("RCS_DATABASE_URL", None)
@@ -77,6 +98,10 @@ def test_make_run_serves_the_printed_curl_and_keeps_data(tmp_path: Path) -> None
             _, view = http("GET", f"{base}/api/v6/messages/{answer['mtNum']}", headers=auth)
             time.sleep(0.1)
         assert view["status"] == "DELIVERED", view
+        # The partners' SMPP gateway is part of the installation too.
+        smpp_id = _smpp_submit(ports["SMPP"])
+        status, by_smpp = http("GET", f"{base}/api/v6/messages/{smpp_id}", headers=auth)
+        assert (status, by_smpp["destAddr"]) == (200, "79161234568")
     finally:
         _stop(proc)
     leftovers = subprocess.run(

@@ -101,7 +101,7 @@ async def test_repeated_request_id_replays_first_response(core: Any, database_ur
         (sms(dest="12"), "INVALID_DESTINATION"),
         (sms(text=""), "INVALID_TEXT"),
         (sms(text="x" * 2001), "INVALID_TEXT"),
-        (sms(ttl=duration_pb2.Duration(seconds=2881 * 60)), "INVALID_TTL"),
+        (sms(ttl=duration_pb2.Duration(seconds=3 * 86400 + 1)), "INVALID_TTL"),  # over 3 days
         (sms(priority=3), "INVALID_REQUEST"),
         (
             ms.MessageSubmission(destination="79161234567", channel=channel_pb2.CHANNEL_VIBER),
