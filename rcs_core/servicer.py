@@ -334,6 +334,11 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
             partner = await partners.by_login(conn, request.login)
         if partner is None:
             raise RcsError("INVALID_LOGIN", "unknown login")
+        # The address first: no password guessing from outside the partner's networks.
+        if not partner.allows(request.remote_ip):
+            raise RcsError(
+                "IP_NOT_ALLOWED", f"{request.remote_ip or 'this address'} is not allowed"
+            )
         # scrypt is deliberately slow: keep it off the event loop.
         ok = await asyncio.to_thread(verify_password, request.password, partner.password_hash)
         if not ok:
@@ -350,6 +355,10 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
             partner = await partners.by_login(conn, login) if login else None
         if partner is None:
             raise RcsError("INVALID_PASSWORD", "unknown or revoked API key")
+        if not partner.allows(request.remote_ip):
+            raise RcsError(
+                "IP_NOT_ALLOWED", f"{request.remote_ip or 'this address'} is not allowed"
+            )
         return auth_service_pb2.AuthenticateApiKeyResponse(
             login=partner.login, default_ttl_seconds=partner.default_ttl_seconds
         )

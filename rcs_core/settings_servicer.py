@@ -4,6 +4,7 @@ revisions, rollback); the routing-policy RPCs come from rcs_core.settings_policy
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import re
 from typing import Any
@@ -25,6 +26,7 @@ _PARTNER_MASK = {
     "default_ttl_seconds",
     "block_duplicates",
     "duplicate_window_seconds",
+    "allowed_subnets",
     "password",
 }
 
@@ -36,7 +38,24 @@ def _partner_out(state: dict[str, Any]) -> ss.Partner:
         default_ttl_seconds=state["default_ttl_seconds"],
         block_duplicates=state["block_duplicates"],
         duplicate_window_seconds=state["duplicate_window_seconds"],
+        allowed_subnets=state.get("allowed_subnets", []),
     )
+
+
+def _subnets(values: Any) -> list[str]:
+    """Normalised CIDRs ("10.1.2.3/8" → "10.0.0.0/8"), or INVALID_REQUEST naming the bad one."""
+    out = []
+    for value in values:
+        try:
+            out.append(str(ipaddress.ip_network(value, strict=False)))
+        except ValueError as exc:
+            raise RcsError(
+                "INVALID_REQUEST",
+                f"allowed_subnets: {value!r} is not a subnet"
+                " (e.g. 203.0.113.0/24 or 2001:db8::/32)",
+                field="allowed_subnets",
+            ) from exc
+    return sorted(set(out))
 
 
 def _interface_out(state: dict[str, Any]) -> ss.Interface:
@@ -86,6 +105,7 @@ class SettingsServicer(PolicySettings, ApiKeySettings):
                 "default_ttl_seconds": p.default_ttl_seconds,
                 "block_duplicates": p.block_duplicates,
                 "duplicate_window_seconds": p.duplicate_window_seconds,
+                "allowed_subnets": _subnets(p.allowed_subnets),
             }
             await store.put_partner(conn, p.login, state)
             revision = await _commit(
@@ -116,8 +136,10 @@ class SettingsServicer(PolicySettings, ApiKeySettings):
             if before is None:
                 raise RcsError("NOT_FOUND", f"no partner {request.partner.login!r}")
             after = dict(before)
-            for path in paths - {"password"}:
+            for path in paths - {"password", "allowed_subnets"}:
                 after[path] = getattr(request.partner, path)
+            if "allowed_subnets" in paths:
+                after["allowed_subnets"] = _subnets(request.partner.allowed_subnets)
             if "password" in paths:
                 after["password_hash"] = await asyncio.to_thread(hash_password, request.password)
             _check_partner(_partner_out(after))

@@ -254,6 +254,8 @@ async def send_batch(request: web.Request) -> web.StreamResponse:
                 raise BatchRefusedError(
                     503, "unknown", "", "service unavailable: retry later"
                 ) from err
+            if err.reason == "IP_NOT_ALLOWED":
+                raise BatchRefusedError(403, "forbidden", "", err.message) from err
             raise BatchRefusedError(401, "forbidden", "", "unknown or revoked key") from err
         request[PARTNER] = login
         try:

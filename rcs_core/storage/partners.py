@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network, ip_address
 
 import psycopg
 
@@ -18,16 +19,31 @@ class Partner:
     default_ttl_seconds: int
     block_duplicates: bool = False
     duplicate_window_seconds: int = 86400
+    # Networks the login may connect from; empty: any (psycopg returns cidr as ip_network).
+    allowed_subnets: tuple[IPv4Network | IPv6Network, ...] = ()
+
+    def allows(self, remote_ip: str) -> bool:
+        if not self.allowed_subnets:
+            return True
+        try:
+            address = ip_address(remote_ip)
+        except ValueError:
+            return False  # unknown address and a list to check: refuse
+        return any(address in net for net in self.allowed_subnets)
 
 
 async def by_login(conn: psycopg.AsyncConnection, login: str) -> Partner | None:
     cur = await conn.execute(
         "SELECT id, login, password_hash, default_sender, default_ttl_seconds,"
-        " block_duplicates, duplicate_window_seconds FROM partners WHERE login = %s",
+        " block_duplicates, duplicate_window_seconds, allowed_subnets"
+        " FROM partners WHERE login = %s",
         (login,),
     )
     row = await cur.fetchone()
-    return Partner(*row) if row else None
+    if row is None:
+        return None
+    pid, name, pw_hash, sender, ttl, block, window, subnets = row
+    return Partner(pid, name, pw_hash, sender, ttl, block, window, tuple(subnets))
 
 
 async def upsert(

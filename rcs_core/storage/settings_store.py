@@ -99,12 +99,14 @@ _PARTNER_FIELDS = (
     "default_ttl_seconds",
     "block_duplicates",
     "duplicate_window_seconds",
+    "allowed_subnets",
 )
 
 
 async def partner_state(conn: psycopg.AsyncConnection, login: str) -> State:
     cur = await conn.execute(
-        f"SELECT {', '.join(_PARTNER_FIELDS)} FROM partners WHERE login = %s",  # noqa: S608
+        "SELECT login, password_hash, default_sender, default_ttl_seconds, block_duplicates,"
+        " duplicate_window_seconds, allowed_subnets::text[] FROM partners WHERE login = %s",
         (login,),
     )
     row = await cur.fetchone()
@@ -115,15 +117,19 @@ async def put_partner(conn: psycopg.AsyncConnection, login: str, state: State) -
     if state is None:
         await conn.execute("DELETE FROM partners WHERE login = %s", (login,))
         return
+    # States written before allowed_subnets existed restore as "any address".
+    values = {**state, "allowed_subnets": state.get("allowed_subnets", [])}
     await conn.execute(
         "INSERT INTO partners (login, password_hash, default_sender, default_ttl_seconds,"
-        " block_duplicates, duplicate_window_seconds) VALUES (%s, %s, %s, %s, %s, %s)"
+        " block_duplicates, duplicate_window_seconds, allowed_subnets)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s::cidr[])"
         " ON CONFLICT (login) DO UPDATE SET password_hash = EXCLUDED.password_hash,"
         " default_sender = EXCLUDED.default_sender,"
         " default_ttl_seconds = EXCLUDED.default_ttl_seconds,"
         " block_duplicates = EXCLUDED.block_duplicates,"
-        " duplicate_window_seconds = EXCLUDED.duplicate_window_seconds",
-        tuple(state[f] for f in _PARTNER_FIELDS),
+        " duplicate_window_seconds = EXCLUDED.duplicate_window_seconds,"
+        " allowed_subnets = EXCLUDED.allowed_subnets",
+        tuple(values[f] for f in _PARTNER_FIELDS),
     )
 
 

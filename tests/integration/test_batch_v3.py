@@ -169,3 +169,29 @@ async def test_wrong_missing_and_revoked_keys_are_refused(api: Client) -> None:
     listed = await (await api.get("/api/admin/v1/partners/acme/api-keys", headers=ADMIN)).json()
     assert [k["id"] for k in listed["apiKeys"]] == [str(key_id)]
     assert "key" not in listed["apiKeys"][0]
+
+
+async def test_allowlist_refuses_rest_and_batch_from_other_addresses(api: Client) -> None:
+    _, key = await _key(api)
+    resp = await api.patch(
+        "/api/admin/v1/partners/acme", json={"allowedSubnets": ["10.0.0.0/8"]}, headers=ADMIN
+    )
+    assert resp.status == 200, await resp.text()
+    assert (await resp.json())["partner"]["allowedSubnets"] == ["10.0.0.0/8"]
+    # The test client connects from 127.0.0.1: outside the list.
+    body = {
+        "login": "acme",
+        "password": "s3cret-pass",
+        "destAddr": "79034567890",
+        "message": {"type": "SMS", "data": {"text": "hi", "serviceNumber": "ACME"}},
+    }
+    resp = await api.post("/api/v6/send", json=body)
+    assert resp.status == 403
+    assert (await resp.json())["error"]["code"] == 2  # Rapporto: Invalid IP-address
+    one = {"messages": [{"from": "ACME", "to": "79034567890", "text": "hi"}]}
+    resp = await api.post(PATH, json=one, headers={"Authorization": f"Key {key}"})
+    assert resp.status == 403
+    resp = await api.patch(
+        "/api/admin/v1/partners/acme", json={"allowedSubnets": ["127.0.0.0/8"]}, headers=ADMIN
+    )
+    assert (await api.post("/api/v6/send", json=body)).status == 200

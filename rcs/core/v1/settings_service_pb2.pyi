@@ -107,6 +107,7 @@ class Partner(_message.Message):
     DEFAULT_TTL_SECONDS_FIELD_NUMBER: _builtins.int
     BLOCK_DUPLICATES_FIELD_NUMBER: _builtins.int
     DUPLICATE_WINDOW_SECONDS_FIELD_NUMBER: _builtins.int
+    ALLOWED_SUBNETS_FIELD_NUMBER: _builtins.int
     login: _builtins.str
     """Login, 1 to 64 characters of [A-Za-z0-9_.@-]; the partner's key."""
     default_sender: _builtins.str
@@ -117,6 +118,12 @@ class Partner(_message.Message):
     """Refuse the same number and text within duplicate_window_seconds."""
     duplicate_window_seconds: _builtins.int
     """Window of duplicate blocking in seconds."""
+    @_builtins.property
+    def allowed_subnets(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Subnets (CIDR, e.g. "203.0.113.0/24") the login may connect from, over any gateway;
+        empty allows any address.
+        """
+
     def __init__(
         self,
         *,
@@ -125,10 +132,11 @@ class Partner(_message.Message):
         default_ttl_seconds: _builtins.int = ...,
         block_duplicates: _builtins.bool = ...,
         duplicate_window_seconds: _builtins.int = ...,
+        allowed_subnets: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_duplicates", b"block_duplicates", "default_sender", b"default_sender", "default_ttl_seconds", b"default_ttl_seconds", "duplicate_window_seconds", b"duplicate_window_seconds", "login", b"login"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_subnets", b"allowed_subnets", "block_duplicates", b"block_duplicates", "default_sender", b"default_sender", "default_ttl_seconds", b"default_ttl_seconds", "duplicate_window_seconds", b"duplicate_window_seconds", "login", b"login"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

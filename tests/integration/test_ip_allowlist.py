@@ -1,0 +1,109 @@
+"""Per-login IP allowlists (F18): set through SettingsService, enforced by AuthService for
+every gateway (password and API key alike), before the password is even checked."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+import pytest
+from google.protobuf import field_mask_pb2
+
+from rcs.core.v1 import auth_service_pb2 as auth
+from rcs.core.v1 import auth_service_pb2_grpc, settings_service_pb2_grpc
+from rcs.core.v1 import settings_service_pb2 as ss
+from rcs_core.servicer import AuthServicer
+from rcs_core.settings_servicer import SettingsServicer
+from rcs_runtime.grpc_client import error_reason, open_channel
+from tests.support import start_server
+
+pytestmark = pytest.mark.integration
+ADMIN = ss.Actor(login="root", remote_ip="127.0.0.1")
+
+
+@pytest.fixture
+async def stubs(pool: Any) -> AsyncIterator[tuple[Any, Any]]:
+    server = await start_server(
+        lambda s: settings_service_pb2_grpc.add_SettingsServiceServicer_to_server(
+            SettingsServicer(pool), s
+        ),
+        lambda s: auth_service_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(pool), s),
+    )
+    channel = open_channel(f"127.0.0.1:{server.port}")
+    yield (
+        settings_service_pb2_grpc.SettingsServiceStub(channel),
+        auth_service_pb2_grpc.AuthServiceStub(channel),
+    )
+    await channel.close()
+    await server.stop(0)
+
+
+async def _refusal(call: Any) -> str | None:
+    try:
+        await call
+    except grpc.aio.AioRpcError as err:
+        return error_reason(err)
+    return None
+
+
+async def test_allowlist_is_enforced_for_passwords_and_keys(stubs: tuple[Any, Any]) -> None:
+    settings, authn = stubs
+    created = await settings.CreatePartner(
+        ss.CreatePartnerRequest(
+            actor=ADMIN,
+            partner=ss.Partner(login="acme", allowed_subnets=["10.1.2.3/8", "2001:db8::/32"]),
+            password="s3cret-pass",
+        )
+    )
+    assert list(created.partner.allowed_subnets) == ["10.0.0.0/8", "2001:db8::/32"]
+    key = (await settings.CreateApiKey(ss.CreateApiKeyRequest(actor=ADMIN, partner="acme"))).key
+
+    def by_password(ip: str, password: str = "s3cret-pass") -> Any:
+        return authn.AuthenticatePartner(
+            auth.AuthenticatePartnerRequest(login="acme", password=password, remote_ip=ip)
+        )
+
+    def by_key(ip: str) -> Any:
+        return authn.AuthenticateApiKey(auth.AuthenticateApiKeyRequest(key=key, remote_ip=ip))
+
+    assert await _refusal(by_password("10.200.0.1")) is None
+    assert await _refusal(by_password("2001:db8::7")) is None
+    assert await _refusal(by_key("10.0.0.9")) is None
+    assert await _refusal(by_password("192.0.2.1")) == "IP_NOT_ALLOWED"
+    assert await _refusal(by_password("")) == "IP_NOT_ALLOWED"
+    assert await _refusal(by_key("192.0.2.1")) == "IP_NOT_ALLOWED"
+    # Outside the list even a wrong password learns nothing about the password.
+    assert await _refusal(by_password("192.0.2.1", "wrong")) == "IP_NOT_ALLOWED"
+    assert await _refusal(by_password("10.0.0.1", "wrong")) == "INVALID_PASSWORD"
+
+    # Emptying the list opens the login to any address; it is a settings revision.
+    updated = await settings.UpdatePartner(
+        ss.UpdatePartnerRequest(
+            actor=ADMIN,
+            partner=ss.Partner(login="acme"),
+            update_mask=field_mask_pb2.FieldMask(paths=["allowed_subnets"]),
+        )
+    )
+    assert list(updated.partner.allowed_subnets) == []
+    assert updated.revision > created.revision
+    assert await _refusal(by_password("192.0.2.1")) is None
+    # And a rollback puts the list back.
+    await settings.RollbackSettings(
+        ss.RollbackSettingsRequest(actor=ADMIN, revision=created.revision)
+    )
+    assert await _refusal(by_password("192.0.2.1")) == "IP_NOT_ALLOWED"
+
+
+async def test_bad_subnet_is_refused_with_the_field(stubs: tuple[Any, Any]) -> None:
+    settings, _ = stubs
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await settings.CreatePartner(
+            ss.CreatePartnerRequest(
+                actor=ADMIN,
+                partner=ss.Partner(login="acme", allowed_subnets=["10.0.0.0/33"]),
+                password="s3cret-pass",
+            )
+        )
+    assert error_reason(caught.value) == "INVALID_REQUEST"
+    assert "10.0.0.0/33" in (caught.value.details() or "")
