@@ -14,6 +14,7 @@ from rcs.core.v1 import (
 )
 from rcs.routing.v1 import routing_service_pb2_grpc
 from rcs_core import maintenance
+from rcs_core.auth_guard import FailedAuthGuard
 from rcs_core.dispatcher import Dispatcher
 from rcs_core.migrate import migrate
 from rcs_core.servicer import AuthServicer, MessageServicer
@@ -40,7 +41,14 @@ async def serve(s: CoreSettings, *, with_api: bool = True, with_dispatcher: bool
                     servicer, server.server
                 )
                 auth_service_pb2_grpc.add_AuthServiceServicer_to_server(
-                    AuthServicer(pool), server.server
+                    AuthServicer(
+                        pool,
+                        FailedAuthGuard(
+                            max_failures=s.auth_max_failures,
+                            window_seconds=s.auth_failure_window_seconds,
+                        ),
+                    ),
+                    server.server,
                 )
                 settings_service_pb2_grpc.add_SettingsServiceServicer_to_server(
                     SettingsServicer(pool), server.server

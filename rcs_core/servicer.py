@@ -23,6 +23,7 @@ from rcs.core.v1 import (
 )
 from rcs_core import ids
 from rcs_core.accept_batcher import AcceptBatcher
+from rcs_core.auth_guard import FailedAuthGuard
 from rcs_core.idalloc import IdAllocator
 from rcs_core.passwords import verify_password
 from rcs_core.statuses import Status
@@ -324,11 +325,31 @@ def _receipt_status(value: int) -> Status:
 
 
 class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
-    def __init__(self, pool: AsyncConnectionPool) -> None:
+    def __init__(self, pool: AsyncConnectionPool, guard: FailedAuthGuard | None = None) -> None:
         self._pool = pool
+        self._guard = guard or FailedAuthGuard()
 
     async def AuthenticatePartner(
         self, request: auth_service_pb2.AuthenticatePartnerRequest, context: Ctx
+    ) -> auth_service_pb2.AuthenticatePartnerResponse:
+        self._guard.check(request.login, request.remote_ip)
+        try:
+            return await self._authenticate_partner(request)
+        except RcsError as err:
+            self._refused(err, request.login, request.remote_ip)
+            raise
+
+    def _refused(self, err: RcsError, login: str, remote_ip: str) -> None:
+        """Every refusal is counted and logged (never the password or key)."""
+        if err.reason in ("INVALID_LOGIN", "INVALID_PASSWORD", "IP_NOT_ALLOWED"):
+            self._guard.failed(login, remote_ip, err.reason)
+            log.warning(
+                "auth_refused",
+                extra={"login": login, "remote_ip": remote_ip, "reason": err.reason},
+            )
+
+    async def _authenticate_partner(
+        self, request: auth_service_pb2.AuthenticatePartnerRequest
     ) -> auth_service_pb2.AuthenticatePartnerResponse:
         async with self._pool.connection() as conn:
             partner = await partners.by_login(conn, request.login)
@@ -349,6 +370,16 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
 
     async def AuthenticateApiKey(
         self, request: auth_service_pb2.AuthenticateApiKeyRequest, context: Ctx
+    ) -> auth_service_pb2.AuthenticateApiKeyResponse:
+        self._guard.check("", request.remote_ip)
+        try:
+            return await self._authenticate_key(request)
+        except RcsError as err:
+            self._refused(err, "", request.remote_ip)
+            raise
+
+    async def _authenticate_key(
+        self, request: auth_service_pb2.AuthenticateApiKeyRequest
     ) -> auth_service_pb2.AuthenticateApiKeyResponse:
         async with self._pool.connection() as conn:
             login = await api_keys.partner_of(conn, request.key)

@@ -11,6 +11,10 @@ class CoreSettings(DatabaseSettings):
     core_bind: str = "127.0.0.1:50051"
     routing_target: str = "127.0.0.1:50052"
     connector_target: str = "127.0.0.1:50053"
+    # Failed logins (any gateway): this many within the window from one address, or for
+    # one login, and both are refused (THROTTLED) until the window has passed.
+    auth_max_failures: int = 10
+    auth_failure_window_seconds: float = 300.0
     # Dispatcher: 0 workers runs core without dispatching (dispatch in another process).
     dispatcher_workers: int = 2
     dispatcher_batch: int = 25

@@ -13,8 +13,10 @@ from google.protobuf import field_mask_pb2
 from rcs.core.v1 import auth_service_pb2 as auth
 from rcs.core.v1 import auth_service_pb2_grpc, settings_service_pb2_grpc
 from rcs.core.v1 import settings_service_pb2 as ss
+from rcs_core.auth_guard import FailedAuthGuard
 from rcs_core.servicer import AuthServicer
 from rcs_core.settings_servicer import SettingsServicer
+from rcs_core.storage import partners
 from rcs_runtime.grpc_client import error_reason, open_channel
 from tests.support import start_server
 
@@ -107,3 +109,41 @@ async def test_bad_subnet_is_refused_with_the_field(stubs: tuple[Any, Any]) -> N
         )
     assert error_reason(caught.value) == "INVALID_REQUEST"
     assert "10.0.0.0/33" in (caught.value.details() or "")
+
+
+async def test_repeated_failures_are_throttled_even_with_the_right_password(
+    pool: Any,
+) -> None:
+    guard = FailedAuthGuard(max_failures=3, window_seconds=60)
+    server = await start_server(
+        lambda s: auth_service_pb2_grpc.add_AuthServiceServicer_to_server(
+            AuthServicer(pool, guard), s
+        )
+    )
+    channel = open_channel(f"127.0.0.1:{server.port}")
+    try:
+        async with pool.connection() as conn:
+            await partners.upsert(conn, "acme", "right")
+        stub = auth_service_pb2_grpc.AuthServiceStub(channel)
+
+        def attempt(password: str, ip: str = "192.0.2.1") -> Any:
+            return stub.AuthenticatePartner(
+                auth.AuthenticatePartnerRequest(login="acme", password=password, remote_ip=ip)
+            )
+
+        for _ in range(3):
+            assert await _refusal(attempt("guess")) == "INVALID_PASSWORD"
+        assert await _refusal(attempt("right")) == "THROTTLED"
+        assert await _refusal(attempt("right", "198.51.100.1")) == "THROTTLED"  # the login
+        key_refusals = [
+            await _refusal(
+                stub.AuthenticateApiKey(
+                    auth.AuthenticateApiKeyRequest(key="x", remote_ip="10.9.9.9")
+                )
+            )
+            for _ in range(4)
+        ]
+        assert key_refusals == ["INVALID_PASSWORD"] * 3 + ["THROTTLED"]
+    finally:
+        await channel.close()
+        await server.stop(0)
