@@ -25,7 +25,7 @@ from rcs_core import ids
 from rcs_core.accept_batcher import AcceptBatcher
 from rcs_core.auth_guard import FailedAuthGuard
 from rcs_core.idalloc import IdAllocator
-from rcs_core.passwords import verify_password
+from rcs_core.passwords import hash_password, needs_rehash, verify_password
 from rcs_core.statuses import Status
 from rcs_core.storage import api_keys, messages, partners, receipts, request_log
 from rcs_core.storage.messages import StoredMessage
@@ -360,10 +360,11 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
             raise RcsError(
                 "IP_NOT_ALLOWED", f"{request.remote_ip or 'this address'} is not allowed"
             )
-        # scrypt is deliberately slow: keep it off the event loop.
+        # Password hashing is deliberately slow: keep it off the event loop.
         ok = await asyncio.to_thread(verify_password, request.password, partner.password_hash)
         if not ok:
             raise RcsError("INVALID_PASSWORD", "wrong password for this login")
+        await self._rehash("partners", partner.login, partner.password_hash, request.password)
         return auth_service_pb2.AuthenticatePartnerResponse(
             login=partner.login, default_ttl_seconds=partner.default_ttl_seconds
         )
@@ -406,4 +407,20 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
             raise RcsError("INVALID_LOGIN", "unknown administrator")
         if not await asyncio.to_thread(verify_password, request.password, row[0]):
             raise RcsError("INVALID_PASSWORD", "wrong password for this administrator")
+        await self._rehash("admins", request.login, row[0], request.password)
         return auth_service_pb2.AuthenticateAdminResponse(login=request.login)
+
+    async def _rehash(self, table: str, login: str, stored: str, password: str) -> None:
+        """After a good login with an old-style hash (scrypt, or weaker Argon2 settings),
+        store an Argon2id hash of the same password; only if nobody changed it meanwhile."""
+        if not needs_rehash(stored):
+            return
+        fresh = await asyncio.to_thread(hash_password, password)
+        query = {
+            "partners": "UPDATE partners SET password_hash = %s"
+            " WHERE login = %s AND password_hash = %s",
+            "admins": "UPDATE admins SET password_hash = %s"
+            " WHERE login = %s AND password_hash = %s",
+        }[table]
+        async with self._pool.connection() as conn:
+            await conn.execute(query, (fresh, login, stored))

@@ -1,6 +1,6 @@
 """Partner authentication through core's AuthService, with a short cache of successes.
 
-Core checks passwords against scrypt hashes, which is deliberately slow; a partner sending
+Core checks passwords against Argon2id hashes, deliberately slow; a partner sending
 many messages would pay that on every request. Successful checks are reused for
 ``auth_cache_seconds``, keyed by (login, sha256(password), remote address) so that neither
 the password is kept in memory nor the per-login IP allowlist bypassed. Failures are never

@@ -19,6 +19,7 @@ from rcs_core.settings_servicer import SettingsServicer
 from rcs_core.storage import partners
 from rcs_runtime.grpc_client import error_reason, open_channel
 from tests.support import start_server
+from tests.unit.core.test_passwords import _old_scrypt
 
 pytestmark = pytest.mark.integration
 ADMIN = ss.Actor(login="root", remote_ip="127.0.0.1")
@@ -147,3 +148,23 @@ async def test_repeated_failures_are_throttled_even_with_the_right_password(
     finally:
         await channel.close()
         await server.stop(0)
+
+
+async def test_an_old_scrypt_hash_is_replaced_by_argon2id_at_the_next_good_login(
+    pool: Any, stubs: tuple[Any, Any]
+) -> None:
+    _, authn = stubs
+    async with pool.connection() as conn:
+        await partners.upsert(conn, "legacy", "pw")
+        await conn.execute(
+            "UPDATE partners SET password_hash = %s WHERE login = 'legacy'",
+            (_old_scrypt("pw"),),
+        )
+    request = auth.AuthenticatePartnerRequest(login="legacy", password="pw", remote_ip="10.0.0.1")
+    await authn.AuthenticatePartner(request)
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT password_hash FROM partners WHERE login = 'legacy'")
+        row = await cur.fetchone()
+    assert row is not None
+    assert row[0].startswith("$argon2id$")
+    await authn.AuthenticatePartner(request)  # and the new hash works
