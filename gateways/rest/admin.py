@@ -265,7 +265,7 @@ class _Entity:
     filters: tuple[str, ...] = ()  # List<plural>Request fields taken from the query
 
 
-_POLICY = (
+POLICY_ENTITIES = _POLICY = (
     _Entity("directions", "Direction", "Directions", "direction", "name", filters=("operator",)),
     _Entity("sender-names", "SenderName", "SenderNames", "sender_name", "name"),
     _Entity("routing-rules", "RoutingRule", "RoutingRules", "rule", "name"),

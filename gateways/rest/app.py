@@ -18,6 +18,7 @@ from gateways.rest.batch_v3 import ApiKeyAuth, BatchGateway, add_batch_routes
 from gateways.rest.errors import json_response
 from gateways.rest.http_v5 import add_http_v5_routes
 from gateways.rest.observability import MASKED_DEST, PARTNER, observe
+from gateways.rest.openapi import add_openapi_route
 from gateways.rest.parsing import (
     MAX_BODY_BYTES,
     decode_json,
@@ -177,4 +178,5 @@ def build_app(
             gateway.timeout,
         ),
     )
+    add_openapi_route(app)
     return app

@@ -1,0 +1,329 @@
+"""OpenAPI 3.1 description of the gateway, served at ``GET /openapi.json``.
+
+Admin bodies and answers are SettingsService messages in protobuf's JSON mapping, so their
+schemas are generated from the message descriptors (one source of truth with the gRPC
+contract). The partner APIs follow Rapporto's documents and are described by hand here.
+A test checks that every route the gateway serves is described.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+
+from gateways.rest import admin
+from rcs.core.v1 import settings_service_pb2 as ss
+from rcs.routing.v1 import routing_service_pb2 as rs
+
+_SCALARS: dict[int, dict[str, Any]] = {
+    FieldDescriptor.TYPE_BOOL: {"type": "boolean"},
+    FieldDescriptor.TYPE_STRING: {"type": "string"},
+    FieldDescriptor.TYPE_BYTES: {"type": "string", "contentEncoding": "base64"},
+    FieldDescriptor.TYPE_INT32: {"type": "integer", "format": "int32"},
+    FieldDescriptor.TYPE_UINT32: {"type": "integer", "format": "int32", "minimum": 0},
+    # protobuf's JSON mapping writes 64-bit integers as strings
+    FieldDescriptor.TYPE_INT64: {"type": "string", "format": "int64"},
+    FieldDescriptor.TYPE_UINT64: {"type": "string", "format": "int64"},
+    FieldDescriptor.TYPE_DOUBLE: {"type": "number"},
+    FieldDescriptor.TYPE_FLOAT: {"type": "number"},
+}
+_WELL_KNOWN = {
+    "google.protobuf.Timestamp": {"type": "string", "format": "date-time"},
+    "google.protobuf.Duration": {"type": "string", "description": 'seconds, e.g. "3600s"'},
+    "google.protobuf.FieldMask": {"type": "string", "description": "comma-separated fields"},
+}
+
+
+class _Schemas:
+    """Message descriptors → JSON Schemas under components/schemas, by full name."""
+
+    def __init__(self) -> None:
+        self.components: dict[str, Any] = {}
+
+    def ref(self, d: Descriptor) -> dict[str, Any]:
+        if d.full_name in _WELL_KNOWN:
+            return dict(_WELL_KNOWN[d.full_name])
+        if d.full_name not in self.components:
+            self.components[d.full_name] = {}  # placeholder: recursion stops here
+            self.components[d.full_name] = {
+                "type": "object",
+                "properties": {f.json_name: self._field(f) for f in d.fields},
+            }
+        return {"$ref": f"#/components/schemas/{d.full_name}"}
+
+    def _field(self, f: FieldDescriptor) -> dict[str, Any]:
+        if f.type == FieldDescriptor.TYPE_MESSAGE and f.message_type is not None:
+            one = self.ref(f.message_type)
+        elif f.type == FieldDescriptor.TYPE_ENUM and f.enum_type is not None:
+            one = {"type": "string", "enum": [v.name for v in f.enum_type.values]}
+        else:
+            one = dict(_SCALARS.get(f.type, {}))
+        if f.is_repeated:
+            return {"type": "array", "items": one}
+        return one
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def _op(summary: str, body: dict[str, Any] | None, answer: dict[str, Any]) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "summary": summary,
+        "responses": {"200": {"description": "OK", **answer}},
+    }
+    if body is not None:
+        op["requestBody"] = {"required": True, **body}
+    return op
+
+
+# (method, path under the admin prefix, summary, body message or None, answer message)
+_ADMIN: tuple[tuple[str, str, str, Any, Any], ...] = (
+    ("GET", "/partners", "List partners", None, ss.ListPartnersResponse),
+    ("POST", "/partners", "Create a partner", ss.CreatePartnerRequest, ss.CreatePartnerResponse),
+    ("GET", "/partners/{login}", "One partner", None, ss.GetPartnerResponse),
+    ("PATCH", "/partners/{login}", "Change fields given", ss.Partner, ss.UpdatePartnerResponse),
+    ("GET", "/blacklist", "One black list", None, ss.ListBlacklistEntriesResponse),
+    (
+        "POST",
+        "/blacklist",
+        "Add black list entries",
+        ss.AddBlacklistEntriesRequest,
+        ss.AddBlacklistEntriesResponse,
+    ),
+    (
+        "POST",
+        "/blacklist:remove",
+        "Remove black list entries",
+        ss.RemoveBlacklistEntriesRequest,
+        ss.RemoveBlacklistEntriesResponse,
+    ),
+    ("GET", "/operators", "List operators", None, ss.ListOperatorsResponse),
+    ("PUT", "/operators/{name}", "Put an operator", ss.Operator, ss.PutOperatorResponse),
+    ("GET", "/interfaces", "List interfaces", None, ss.ListInterfacesResponse),
+    ("PUT", "/interfaces/{id}", "Put an interface", ss.Interface, ss.PutInterfaceResponse),
+    ("DELETE", "/interfaces/{id}", "Delete an interface", None, ss.DeleteInterfaceResponse),
+    ("GET", "/verification-policy", "Inactive numbers", None, ss.GetVerificationPolicyResponse),
+    (
+        "PATCH",
+        "/verification-policy",
+        "Change the inactive-number policy",
+        ss.VerificationPolicy,
+        ss.UpdateVerificationPolicyResponse,
+    ),
+    ("GET", "/revisions", "Settings revisions", None, ss.ListRevisionsResponse),
+    ("POST", "/revisions/{revision}:rollback", "Rollback", None, ss.RollbackSettingsResponse),
+    ("GET", "/region-time-zones", "Region zones", None, ss.ListRegionTimeZonesResponse),
+    ("PUT", "/region-time-zones", "Set a zone", ss.RegionTimeZone, ss.PutRegionTimeZoneResponse),
+    (
+        "GET",
+        "/whitelists/{partner}/{mailing}",
+        "One mailing's white list",
+        None,
+        ss.ListWhitelistEntriesResponse,
+    ),
+    (
+        "POST",
+        "/whitelists/{partner}/{mailing}",
+        "Add white list entries",
+        ss.AddWhitelistEntriesRequest,
+        ss.AddWhitelistEntriesResponse,
+    ),
+    (
+        "POST",
+        "/whitelists/{partner}/{mailing}:remove",
+        "Remove white list entries",
+        ss.RemoveWhitelistEntriesRequest,
+        ss.RemoveWhitelistEntriesResponse,
+    ),
+    ("POST", "/route:explain", "Explain a route", rs.RouteQuery, rs.ExplainRouteResponse),
+    ("GET", "/partners/{login}/api-keys", "API keys", None, ss.ListApiKeysResponse),
+    (
+        "POST",
+        "/partners/{login}/api-keys",
+        "Issue an API key (shown once)",
+        ss.CreateApiKeyRequest,
+        ss.CreateApiKeyResponse,
+    ),
+    (
+        "POST",
+        "/partners/{login}/api-keys/{id}:revoke",
+        "Revoke an API key",
+        None,
+        ss.RevokeApiKeyResponse,
+    ),
+)
+
+
+def _admin_ops(schemas: _Schemas) -> dict[tuple[str, str], dict[str, Any]]:
+    """(method, path) → operation, for the admin API."""
+    p = admin.PREFIX
+    ops: dict[tuple[str, str], dict[str, Any]] = {}
+    for method, path, summary, body, answer in _ADMIN:
+        request = _json(schemas.ref(body.DESCRIPTOR)) if body is not None else None
+        ops[(method, p + path)] = _op(summary, request, _json(schemas.ref(answer.DESCRIPTOR)))
+    for e in admin.POLICY_ENTITIES:
+        one = f"{p}/{e.path}/{{key}}"
+        answer = getattr(ss, f"List{e.plural}Response").DESCRIPTOR
+        ops[("GET", f"{p}/{e.path}")] = _op(f"List {e.path}", None, _json(schemas.ref(answer)))
+        ops[("PUT", one)] = _op(
+            f"Create or replace one of {e.path}",
+            _json(schemas.ref(getattr(ss, e.noun).DESCRIPTOR)),
+            _json(schemas.ref(getattr(ss, f"Put{e.noun}Response").DESCRIPTOR)),
+        )
+        ops[("DELETE", one)] = _op(
+            f"Delete one of {e.path}",
+            None,
+            _json(schemas.ref(getattr(ss, f"Delete{e.noun}Response").DESCRIPTOR)),
+        )
+    return ops
+
+
+_STRING = {"type": "string"}
+_V6_ERROR = {
+    "type": "object",
+    "properties": {
+        "error": {
+            "type": "object",
+            "properties": {"code": {"type": "integer"}, "description": _STRING},
+        },
+        "extendedDescription": _STRING,
+    },
+}
+
+
+def _partner_ops() -> dict[tuple[str, str], dict[str, Any]]:
+    sms = {
+        "type": "object",
+        "required": ["login", "password", "destAddr", "message"],
+        "properties": {
+            "login": _STRING,
+            "password": _STRING,
+            "id": _STRING,
+            "destAddr": _STRING,
+            "smsPriority": {"type": "integer", "minimum": 0, "maximum": 2},
+            "registeredDelivery": {"type": "integer", "enum": [0, 1, 2]},
+            "extraParam": {"type": "string", "description": "trafficType=N,mailing=NAME,…"},
+            "message": {
+                "type": "object",
+                "properties": {
+                    "type": {"type": "string", "enum": ["SMS"]},
+                    "data": {
+                        "type": "object",
+                        "properties": {
+                            "text": _STRING,
+                            "serviceNumber": _STRING,
+                            "ttl": {"type": "integer"},
+                            "ttlUnit": {"type": "string", "enum": ["SECONDS", "MINUTES", "HOURS"]},
+                        },
+                    },
+                },
+            },
+        },
+    }
+    batch_message = {
+        "type": "object",
+        "required": ["from", "to", "text"],
+        "properties": {
+            "from": _STRING,
+            "to": _STRING,
+            "text": {"type": "string", "maxLength": 2000},
+            "id": {"type": "string", "maxLength": 50},
+            "validity": {"type": "integer", "minimum": 60, "maximum": 259200},
+            "priority": {"type": "integer", "minimum": 0, "maximum": 3},
+        },
+    }
+    batch_result = {
+        "type": "object",
+        "properties": {
+            "code": {"type": "string", "enum": ["OK", "REJECTED"]},
+            "messageId": {"type": ["string", "null"]},
+            "id": _STRING,
+            "description": _STRING,
+            "reasons": {
+                "type": "array",
+                "items": {"type": "object", "properties": {"key": _STRING, "ref": _STRING}},
+            },
+        },
+    }
+    required = ("serviceId", "pass", "clientId", "message")
+    optional = ("source", "ptag", "partnerMsgId", "smsPriority", "output", "flash")
+    v5_params = [
+        {"name": n, "in": "query", "required": n in required, "schema": _STRING}
+        for n in (*required, *optional, "sending_time", "time_zone")
+    ]
+    text = {"content": {"text/plain": {"schema": _STRING}, "application/xml": {"schema": _STRING}}}
+    v5_answer = {"200": {"description": "OK and the id, or the XML envelope", **text}}
+    form = {"content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}}}
+    batch = {
+        "type": "object",
+        "required": ["messages"],
+        "properties": {
+            "messages": {"type": "array", "minItems": 1, "maxItems": 3000, "items": batch_message}
+        },
+    }
+    batch_answer = {
+        "type": "object",
+        "properties": {"result": {"type": "array", "items": batch_result}},
+    }
+    sent = {"type": "object", "properties": {"mtNum": _STRING, "id": _STRING}}
+    return {
+        ("POST", "/api/v6/send"): {
+            **_op("REST v6: send one SMS (Rapporto rest_sms)", _json(sms), _json(sent)),
+            "x-error-body": _V6_ERROR,
+        },
+        ("GET", "/api/v6/messages/{mt_num}"): _op(
+            "REST v6: status and history of one message (Basic auth)",
+            None,
+            _json({"type": "object"}),
+        ),
+        ("GET", "/api/http/v5/send"): {
+            "summary": "HTTP API v5: send one SMS (Rapporto http_sms)",
+            "parameters": v5_params,
+            "responses": v5_answer,
+        },
+        ("POST", "/api/http/v5/send"): {
+            "summary": "HTTP API v5: send one SMS as a form",
+            "requestBody": form,
+            "responses": v5_answer,
+        },
+        ("POST", "/api/batch/v3/messages"): _op(
+            "REST_BATCH v3: 1-3000 SMS (Authorization: Key …)", _json(batch), _json(batch_answer)
+        ),
+        ("GET", "/healthz"): _op("Ready: core answers", None, {}),
+        ("GET", "/livez"): _op("Alive", None, {}),
+        ("GET", "/metrics"): _op("Prometheus metrics", None, {}),
+        ("GET", "/openapi.json"): _op("This document", None, _json({"type": "object"})),
+    }
+
+
+def build_spec() -> dict[str, Any]:
+    schemas = _Schemas()
+    paths: dict[str, dict[str, Any]] = {}
+    for (method, path), op in {**_partner_ops(), **_admin_ops(schemas)}.items():
+        paths.setdefault(path, {})[method.lower()] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "RCS REST gateway",
+            "version": "1",
+            "description": "Rapporto-compatible partner APIs and the admin API"
+            " (HTTP Basic with an administrator; bodies in protobuf's JSON mapping).",
+        },
+        "paths": paths,
+        "components": {"schemas": schemas.components},
+    }
+
+
+async def openapi(request: web.Request) -> web.StreamResponse:
+    return web.json_response(request.app[SPEC])
+
+
+SPEC = web.AppKey("openapi", dict)
+
+
+def add_openapi_route(app: web.Application) -> None:
+    app[SPEC] = build_spec()
+    app.router.add_get("/openapi.json", openapi, name="openapi")
