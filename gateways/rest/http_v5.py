@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-import grpc
 from aiohttp import hdrs, web
 
 from gateways.rest.http_v5_parsing import (
@@ -29,8 +28,7 @@ from gateways.rest.http_v5_parsing import (
 )
 from gateways.rest.observability import MASKED_DEST, PARTNER
 from gateways.rest.parsing import MAX_BODY_BYTES
-from gateways.rest.rpc import rcs_error, result_error
-from rcs.core.v1 import message_service_pb2
+from gateways.rest.rpc import result_error
 from rcs_runtime.errors import RcsError
 from rcs_runtime.logging import mask_number
 
@@ -113,18 +111,8 @@ class HttpV5Send:
         request[PARTNER] = req.login
         request[MASKED_DEST] = mask_number(req.client_id)
         await gateway.auth.authenticate(req.login, req.password, request.remote or "")
-        try:
-            response = await gateway.messages.SubmitMessages(
-                message_service_pb2.SubmitMessagesRequest(
-                    partner=req.login, messages=[req.submission()]
-                ),
-                timeout=gateway.timeout,
-            )
-        except grpc.aio.AioRpcError as err:
-            raise rcs_error(err) from err
-        if len(response.results) != 1:
-            raise RcsError("INTERNAL", "core answered with a wrong number of results")
-        (result,) = response.results
+        # Coalesced with other requests of this partner into one SubmitMessages call.
+        result = await gateway.submits.submit(req.login, req.submission())
         if result.HasField("error"):
             raise result_error(result.error.reason, result.error.message, result.error.field)
         if not result.message_id:

@@ -29,7 +29,7 @@ sends generic_nack for garbage, and throttles (0x58) a peer with more than
 - query_sm: core's GetMessage scoped to the bound login; message_state mapped from our
   status, final_date from the last status change, error_code our extended code. An id that
   is not a decimal number is 0x0C, an unknown one 0x67.
-- Submits are coalesced into one SubmitMessages call per partner (gateways.smpp.coalescer).
+- Submits are coalesced into one SubmitMessages call per partner (gateways.coalescer).
 
 TODO (next slices of issue 4): delivery receipts and MO as deliver_sm to receiver and
 transceiver sessions (honouring registered_delivery and ptag), per-login session limits
@@ -49,8 +49,8 @@ from dataclasses import dataclass
 
 import grpc
 
+from gateways.coalescer import SubmitCoalescer
 from gateways.rest.auth import PartnerAuth
-from gateways.smpp.coalescer import SubmitCoalescer
 from gateways.smpp.mapping import (
     RefusedError,
     error_code_of,

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from google.protobuf import timestamp_pb2
 
+from gateways.coalescer import SubmitCoalescer
 from gateways.smpp import mapping as m
-from gateways.smpp.coalescer import SubmitCoalescer
 from gateways.smpp.ratelimit import TokenBucket
 from rcs.common.v1 import message_pb2, status_pb2
 from rcs.core.v1 import message_service_pb2 as ms
