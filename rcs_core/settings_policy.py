@@ -110,6 +110,41 @@ class SettingsBase(settings_service_pb2_grpc.SettingsServiceServicer):
                 )
         return response
 
+    async def _list_entries_change(
+        self,
+        request: Any,
+        response_type: type[R],
+        *,
+        entity: str,
+        rows: list[tuple[str, str, dict[str, Any]]],
+        add: bool,
+    ) -> R:
+        """Add (or remove) the rows of a number list (black or white list): (partner, key,
+        state) each; rows already so are skipped, and what changed is one revision."""
+        label = "black list" if entity == "blacklist" else "white list"
+
+        async def work(conn: Any) -> R:
+            changes: list[Change] = []
+            for partner, key, state in rows:
+                if partner and await store.partner_state(conn, partner) is None:
+                    raise RcsError("NOT_FOUND", f"no partner {partner!r}")
+                before = await store.state_of(conn, entity, key)
+                after = state if add else None
+                if (before is None) == (after is None):
+                    continue  # already listed / not listed: nothing to change
+                await store.put_state(conn, entity, key, after)
+                changes.append(Change(entity, key, before, after))
+            revision = await _commit(
+                conn,
+                request.actor,
+                summary=f"{'add' if add else 'remove'} {len(changes)} {label} entries",
+                changes=changes,
+            )
+            count = "added_count" if add else "removed_count"
+            return response_type(**{count: len(changes)}, revision=revision)
+
+        return await self._mutate(request, response_type, work)
+
 
 # -- validation -------------------------------------------------------------------------------
 
@@ -330,18 +365,20 @@ class PolicySettings(SettingsBase):
         response_type: type[R],
         entity: str,
         key: str,
-        after: dict[str, Any],
+        state: dict[str, Any] | Callable[[State], dict[str, Any]],
         respond: Callable[[dict[str, Any], int], R],
         check: Check | None = None,
     ) -> R:
         """Create or replace one row; no revision (0) when it is stored like that already.
-        ``check(conn, before)`` refuses what only the database can tell."""
+        ``check(conn, before)`` refuses what only the database can tell; ``state`` is the
+        row to store, or makes it from the stored one (e.g. to keep a write-only field)."""
 
         async def work(conn: Any) -> R:
             await store.lock_settings(conn)
             before = await store.state_of(conn, entity, key)
             if check is not None:
                 await check(conn, before)
+            after = state(before) if callable(state) else state
             revision = 0
             if before != after:
                 await store.put_state(conn, entity, key, after)
@@ -714,7 +751,7 @@ class PolicySettings(SettingsBase):
     # -- white lists ----------------------------------------------------------------------
 
     async def _whitelist_change(self, request: Any, response_type: type[R], add: bool) -> R:
-        entries = []
+        rows = []
         for e in request.entries:
             if not _MAILING.fullmatch(e.mailing):
                 raise RcsError(
@@ -723,40 +760,13 @@ class PolicySettings(SettingsBase):
             number = normalize_msisdn(e.number)
             if number is None:
                 raise RcsError("INVALID_DESTINATION", f"{e.number!r} is not a number")
-            entries.append((e.partner, e.mailing, number, e.note))
-
-        async def work(conn: Any) -> R:
-            changes: list[Change] = []
-            for partner, mailing, number, note in entries:
-                if await store.partner_state(conn, partner) is None:
-                    raise RcsError("NOT_FOUND", f"no partner {partner!r}")
-                key = store.whitelist_key(partner, mailing, number)
-                before = await store.whitelist_state(conn, key)
-                after = (
-                    {"partner": partner, "mailing": mailing, "number": number, "note": note}
-                    if add
-                    else None
-                )
-                if (before is None) == (after is None):
-                    continue  # already listed / not listed: nothing to change
-                await store.put_whitelist(conn, key, after)
-                changes.append(Change("whitelist", key, before, after))
-            verb = "add" if add else "remove"
-            revision = await _commit(
-                conn,
-                request.actor,
-                summary=f"{verb} {len(changes)} white list entries",
-                changes=changes,
-            )
-            if add:
-                return ss.AddWhitelistEntriesResponse(  # type: ignore[return-value]
-                    added_count=len(changes), revision=revision
-                )
-            return ss.RemoveWhitelistEntriesResponse(  # type: ignore[return-value]
-                removed_count=len(changes), revision=revision
-            )
-
-        return await self._mutate(request, response_type, work)
+            if not e.partner:  # a white list always belongs to a partner
+                raise RcsError("NOT_FOUND", "no partner ''")
+            state = {"partner": e.partner, "mailing": e.mailing, "number": number, "note": e.note}
+            rows.append((e.partner, store.whitelist_key(e.partner, e.mailing, number), state))
+        return await self._list_entries_change(
+            request, response_type, entity="whitelist", rows=rows, add=add
+        )
 
     async def AddWhitelistEntries(
         self, request: ss.AddWhitelistEntriesRequest, context: Ctx

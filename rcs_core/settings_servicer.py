@@ -15,9 +15,9 @@ from rcs.core.v1 import settings_service_pb2 as ss
 from rcs_core.numbers import normalize_msisdn
 from rcs_core.passwords import hash_password
 from rcs_core.settings_api_keys import ApiKeySettings
-from rcs_core.settings_policy import Ctx, PolicySettings, R, _commit, _page, _token
+from rcs_core.settings_policy import Ctx, PolicySettings, R, _commit, _page, _require, _token
 from rcs_core.storage import settings_store as store
-from rcs_core.storage.settings_store import Change
+from rcs_core.storage.settings_store import Change, State
 from rcs_runtime.errors import RcsError
 
 _LOGIN = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
@@ -180,41 +180,16 @@ class SettingsServicer(PolicySettings, ApiKeySettings):
         )
 
     async def _blacklist_change(self, request: Any, response_type: type[R], add: bool) -> R:
-        entries = []
+        rows = []
         for e in request.entries:
             number = normalize_msisdn(e.number)
             if number is None:
                 raise RcsError("INVALID_DESTINATION", f"{e.number!r} is not a number")
-            entries.append((e.partner, number, e.note))
-
-        async def work(conn: Any) -> R:
-            changes: list[Change] = []
-            for partner, number, note in entries:
-                if partner and await store.partner_state(conn, partner) is None:
-                    raise RcsError("NOT_FOUND", f"no partner {partner!r}")
-                key = store.blacklist_key(partner, number)
-                before = await store.blacklist_state(conn, partner, number)
-                after = {"partner": partner, "number": number, "note": note} if add else None
-                if (before is None) == (after is None):
-                    continue  # already listed / not listed: nothing to change
-                await store.put_blacklist(conn, key, after)
-                changes.append(Change("blacklist", key, before, after))
-            verb = "add" if add else "remove"
-            revision = await _commit(
-                conn,
-                request.actor,
-                summary=f"{verb} {len(changes)} black list entries",
-                changes=changes,
-            )
-            if add:
-                return ss.AddBlacklistEntriesResponse(  # type: ignore[return-value]
-                    added_count=len(changes), revision=revision
-                )
-            return ss.RemoveBlacklistEntriesResponse(  # type: ignore[return-value]
-                removed_count=len(changes), revision=revision
-            )
-
-        return await self._mutate(request, response_type, work)
+            state = {"partner": e.partner, "number": number, "note": e.note}
+            rows.append((e.partner, store.blacklist_key(e.partner, number), state))
+        return await self._list_entries_change(
+            request, response_type, entity="blacklist", rows=rows, add=add
+        )
 
     async def AddBlacklistEntries(
         self, request: ss.AddBlacklistEntriesRequest, context: Ctx
@@ -258,34 +233,26 @@ class SettingsServicer(PolicySettings, ApiKeySettings):
             raise RcsError("INVALID_REQUEST", "operator name: 1-128 characters", field="name")
         if len(set(o.interface_ids)) != len(o.interface_ids):
             raise RcsError("INVALID_REQUEST", "an interface is named twice", field="interface_ids")
+        after: dict[str, Any] = {
+            "name": o.name,
+            "mcc": o.mcc,
+            "mnc": o.mnc,
+            "interface_ids": list(o.interface_ids),
+        }
 
-        async def work(conn: Any) -> ss.PutOperatorResponse:
+        async def check(conn: Any, before: State) -> None:
             for interface_id in o.interface_ids:
-                if await store.interface_state(conn, interface_id) is None:
-                    raise RcsError(
-                        "INVALID_REQUEST",
-                        f"unknown interface {interface_id!r}: create it first",
-                        field="interface_ids",
-                    )
-            before = await store.operator_state(conn, o.name)
-            after: dict[str, Any] = {
-                "name": o.name,
-                "mcc": o.mcc,
-                "mnc": o.mnc,
-                "interface_ids": list(o.interface_ids),
-            }
-            revision = 0
-            if before != after:
-                await store.put_operator(conn, o.name, after)
-                revision = await _commit(
-                    conn,
-                    request.actor,
-                    summary=f"put operator {o.name}",
-                    changes=[Change("operator", o.name, before, after)],
-                )
-            return ss.PutOperatorResponse(operator=ss.Operator(**after), revision=revision)
+                await _require(conn, "interface", interface_id, "interface_ids")
 
-        return await self._mutate(request, ss.PutOperatorResponse, work)
+        return await self._put(
+            request,
+            ss.PutOperatorResponse,
+            "operator",
+            o.name,
+            after,
+            lambda st, rev: ss.PutOperatorResponse(operator=ss.Operator(**st), revision=rev),
+            check,
+        )
 
     async def ListOperators(
         self, request: ss.ListOperatorsRequest, context: Ctx
@@ -312,41 +279,38 @@ class SettingsServicer(PolicySettings, ApiKeySettings):
         if not 1 <= window <= 1000 or i.throughput_per_second < 0:
             raise RcsError("INVALID_REQUEST", "window_size 1-1000, throughput_per_second >= 0")
 
-        async def work(conn: Any) -> ss.PutInterfaceResponse:
-            before = await store.interface_state(conn, i.id)
+        async def check(conn: Any, before: State) -> None:
             if before is None and not i.password:
                 raise RcsError("INVALID_REQUEST", "a new interface needs its bind password")
-            after = {
+
+        def state(before: State) -> dict[str, Any]:
+            return {
                 "id": i.id,
                 "host": i.host,
                 "port": i.port,
                 "system_id": i.system_id,
+                # Write-only: an empty password keeps the stored one.
                 "password": i.password or (before or {}).get("password", ""),
                 "system_type": i.system_type,
                 "window_size": window,
                 "throughput_per_second": i.throughput_per_second,
                 "enabled": i.enabled,
             }
-            revision = 0
-            if before != after:
-                await store.put_interface(conn, i.id, after)
-                revision = await _commit(
-                    conn,
-                    request.actor,
-                    summary=f"put interface {i.id}",
-                    changes=[Change("interface", i.id, before, after)],
-                )
-            return ss.PutInterfaceResponse(interface=_interface_out(after), revision=revision)
 
-        return await self._mutate(request, ss.PutInterfaceResponse, work)
+        return await self._put(
+            request,
+            ss.PutInterfaceResponse,
+            "interface",
+            i.id,
+            state,
+            lambda st, rev: ss.PutInterfaceResponse(interface=_interface_out(st), revision=rev),
+            check,
+        )
 
     async def DeleteInterface(
         self, request: ss.DeleteInterfaceRequest, context: Ctx
     ) -> ss.DeleteInterfaceResponse:
-        async def work(conn: Any) -> ss.DeleteInterfaceResponse:
-            before = await store.interface_state(conn, request.id)
-            if before is None:
-                raise RcsError("NOT_FOUND", f"no interface {request.id!r}")
+        async def check(conn: Any, before: State) -> None:
             cur = await conn.execute(
                 "SELECT o.name FROM operator_routes r JOIN operators o ON o.id = r.operator_id"
                 " WHERE r.interface_id = %s ORDER BY o.name",
@@ -365,16 +329,10 @@ class SettingsServicer(PolicySettings, ApiKeySettings):
                     f"interface {request.id!r} is routed to by {', '.join(users)}: "
                     "take it out of their routes and targets first",
                 )
-            await store.put_interface(conn, request.id, None)
-            revision = await _commit(
-                conn,
-                request.actor,
-                summary=f"delete interface {request.id}",
-                changes=[Change("interface", request.id, before, None)],
-            )
-            return ss.DeleteInterfaceResponse(revision=revision)
 
-        return await self._mutate(request, ss.DeleteInterfaceResponse, work)
+        return await self._delete(
+            request, ss.DeleteInterfaceResponse, "interface", request.id, check
+        )
 
     async def ListInterfaces(
         self, request: ss.ListInterfacesRequest, context: Ctx
