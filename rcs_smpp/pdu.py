@@ -215,6 +215,15 @@ class QuerySmResp(Pdu):
     error_code: int = 0
 
 
+BIND_RESPONSES: dict[
+    type[BindRequest], type[BindTransmitterResp | BindReceiverResp | BindTransceiverResp]
+] = {
+    BindTransmitter: BindTransmitterResp,
+    BindReceiver: BindReceiverResp,
+    BindTransceiver: BindTransceiverResp,
+}
+"""Bind request type -> its response type (which carries system_id)."""
+
 RESPONSE_TYPES: dict[type[Pdu], type[Pdu]] = {
     BindTransmitter: BindTransmitterResp,
     BindReceiver: BindReceiverResp,

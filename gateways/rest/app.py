@@ -53,6 +53,16 @@ class Gateway:
         # round trip per message was the limit of single-message throughput.
         self.submits = SubmitCoalescer(self.messages, timeout=settings.rpc_timeout_seconds)
 
+    async def submit_one(self, login: str, message: message_service_pb2.MessageSubmission) -> str:
+        """The platform id of one accepted message, or its refusal as RcsError. Coalesced
+        with the partner's other sends of the moment into one SubmitMessages call."""
+        result = await self.submits.submit(login, message)
+        if result.HasField("error"):
+            raise result_error(result.error.reason, result.error.message, result.error.field)
+        if not result.message_id:
+            raise RcsError("INTERNAL", "core accepted the message without an id")
+        return result.message_id
+
 
 GATEWAY = web.AppKey("gateway", Gateway)
 
@@ -75,13 +85,7 @@ async def send(request: web.Request) -> web.StreamResponse:
     request[PARTNER] = req.login
     request[MASKED_DEST] = mask_number(req.dest_addr)
     await gateway.auth.authenticate(req.login, req.password, request.remote or "")
-    # Coalesced with other requests of this partner into one SubmitMessages call.
-    result = await gateway.submits.submit(req.login, req.submission())
-    if result.HasField("error"):
-        raise result_error(result.error.reason, result.error.message, result.error.field)
-    if not result.message_id:
-        raise RcsError("INTERNAL", "core accepted the message without an id")
-    answer = {"mtNum": result.message_id}
+    answer = {"mtNum": await gateway.submit_one(req.login, req.submission())}
     if req.client_ref:
         answer["id"] = req.client_ref
     return json_response(answer)

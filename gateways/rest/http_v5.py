@@ -28,7 +28,6 @@ from gateways.rest.http_v5_parsing import (
 )
 from gateways.rest.observability import MASKED_DEST, PARTNER
 from gateways.rest.parsing import MAX_BODY_BYTES
-from gateways.rest.rpc import result_error
 from rcs_runtime.errors import RcsError
 from rcs_runtime.logging import mask_number
 
@@ -111,10 +110,4 @@ class HttpV5Send:
         request[PARTNER] = req.login
         request[MASKED_DEST] = mask_number(req.client_id)
         await gateway.auth.authenticate(req.login, req.password, request.remote or "")
-        # Coalesced with other requests of this partner into one SubmitMessages call.
-        result = await gateway.submits.submit(req.login, req.submission())
-        if result.HasField("error"):
-            raise result_error(result.error.reason, result.error.message, result.error.field)
-        if not result.message_id:
-            raise RcsError("INTERNAL", "core accepted the message without an id")
-        return result.message_id
+        return await gateway.submit_one(req.login, req.submission())

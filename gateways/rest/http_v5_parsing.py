@@ -24,13 +24,13 @@ from typing import NoReturn
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
+from gateways.rest.parsing import decode_text
 from rcs.common.v1 import channel_pb2, message_pb2
 from rcs.core.v1 import message_service_pb2
 from rcs_runtime.errors import RcsError
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 MAX_FIELDS = 64
-MAX_CHARSET_NAME = 64
 MAX_MESSAGE_CHARS = 2000  # http_sms.rst: "Максимально допустимая длина сообщения для SMS"
 MAX_CLIENT_ID_CHARS = 25  # "Номер телефона абонента, до 25 символов"
 MAX_REF_CHARS = 50  # ptag and partnerMsgId: "от одного до 50 символов"
@@ -134,21 +134,8 @@ def decode_form(body: bytes, mimetype: str, charset: str | None) -> list[tuple[s
     charset (UTF-8 when none is declared)."""
     if mimetype.lower() != FORM_CONTENT_TYPE:
         _invalid(f"Content-Type must be {FORM_CONTENT_TYPE}, not {mimetype or 'missing'!r}")
-    name = (charset or "utf-8").strip()
-    if not name or len(name) > MAX_CHARSET_NAME:
-        raise RcsError("INVALID_CHARSET", "the charset in Content-Type is empty or too long")
-    try:
-        text = body.decode(name)
-    except LookupError as exc:
-        raise RcsError(
-            "INVALID_CHARSET", f"unknown charset {name!r} in Content-Type; use UTF-8"
-        ) from exc
-    except ValueError as exc:
-        raise RcsError(
-            "INVALID_CHARSET",
-            f"the body is not valid {name}: declare its real charset in Content-Type",
-        ) from exc
-    return parse_urlencoded(text.removeprefix("\ufeff"), name)
+    text, name = decode_text(body, charset)
+    return parse_urlencoded(text, name)
 
 
 def collect(*sources: Iterable[tuple[str, str]]) -> dict[str, str]:

@@ -72,12 +72,9 @@ def _invalid(message: str, *, field: str = "") -> NoReturn:
     raise RcsError("INVALID_REQUEST", message, field=field)
 
 
-def decode_json(body: bytes, mimetype: str, charset: str | None) -> Any:
-    """The JSON document in ``body``, decoded with the declared charset (UTF-8 by default)."""
-    if mimetype.lower() != "application/json":
-        _invalid(f"Content-Type must be application/json, not {mimetype or 'missing'!r}")
-    if len(body) > MAX_BODY_BYTES:
-        _invalid(f"the body is larger than {MAX_BODY_BYTES} bytes")
+def decode_text(body: bytes, charset: str | None) -> tuple[str, str]:
+    """``body`` decoded with the charset declared in Content-Type (UTF-8 when none), a
+    byte-order mark dropped; and the charset's name. INVALID_CHARSET when it cannot be."""
     name = (charset or "utf-8").strip()
     if not name or len(name) > MAX_CHARSET_NAME:
         raise RcsError("INVALID_CHARSET", "the charset in Content-Type is empty or too long")
@@ -92,8 +89,18 @@ def decode_json(body: bytes, mimetype: str, charset: str | None) -> Any:
             "INVALID_CHARSET",
             f"the body is not valid {name}: declare its real charset in Content-Type",
         ) from exc
+    return text.removeprefix("\ufeff"), name
+
+
+def decode_json(body: bytes, mimetype: str, charset: str | None) -> Any:
+    """The JSON document in ``body``, decoded with the declared charset (UTF-8 by default)."""
+    if mimetype.lower() != "application/json":
+        _invalid(f"Content-Type must be application/json, not {mimetype or 'missing'!r}")
+    if len(body) > MAX_BODY_BYTES:
+        _invalid(f"the body is larger than {MAX_BODY_BYTES} bytes")
+    text, _ = decode_text(body, charset)
     try:
-        return json.loads(text.removeprefix("\ufeff"), parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=_reject_constant)
     except RecursionError as exc:
         _invalid("the JSON document is nested too deeply")
         raise AssertionError from exc  # unreachable

@@ -72,13 +72,10 @@ from rcs_runtime.errors import RcsError
 from rcs_runtime.grpc_client import catalogue_entry
 from rcs_smpp.constants import INTERFACE_VERSION_34, CommandStatus, Tag
 from rcs_smpp.pdu import (
+    BIND_RESPONSES,
     BindReceiver,
-    BindReceiverResp,
     BindRequest,
-    BindTransceiver,
-    BindTransceiverResp,
     BindTransmitter,
-    BindTransmitterResp,
     Pdu,
     QuerySm,
     QuerySmResp,
@@ -92,13 +89,6 @@ from rcs_smpp.tlv import Tlvs
 
 log = logging.getLogger(__name__)
 _S = CommandStatus
-_BIND_RESP: dict[
-    type[BindRequest], type[BindTransmitterResp | BindReceiverResp | BindTransceiverResp]
-] = {
-    BindTransmitter: BindTransmitterResp,
-    BindReceiver: BindReceiverResp,
-    BindTransceiver: BindTransceiverResp,
-}
 SYSTEM_ID = "RCS"
 EXPIRE_EVERY_SECONDS = 1.0
 
@@ -223,7 +213,7 @@ class SmppGateway:
         return make_response(pdu, _S.ESME_RINVCMDID)
 
     async def _bind(self, esme: _Esme, pdu: BindRequest) -> Pdu:
-        resp_type = _BIND_RESP[type(pdu)]
+        resp_type = BIND_RESPONSES[type(pdu)]
         if esme.bound or esme.binding:
             return resp_type(command_status=_S.ESME_RALYBND)
         esme.binding = True

@@ -22,13 +22,10 @@ from rcs_simulators.smsc.outcomes import OutcomeMix
 from rcs_simulators.smsc.settings import SmscSettings
 from rcs_smpp.constants import CommandStatus, MessageState
 from rcs_smpp.pdu import (
+    BIND_RESPONSES,
     BindReceiver,
-    BindReceiverResp,
     BindRequest,
-    BindTransceiver,
-    BindTransceiverResp,
     BindTransmitter,
-    BindTransmitterResp,
     DeliverSm,
     Pdu,
     QuerySm,
@@ -42,13 +39,6 @@ from rcs_smpp.session import SessionClosedError, SmppSession
 
 log = logging.getLogger(__name__)
 _S = CommandStatus
-_BIND_RESP: dict[
-    type[BindRequest], type[BindTransmitterResp | BindReceiverResp | BindTransceiverResp]
-] = {
-    BindTransmitter: BindTransmitterResp,
-    BindReceiver: BindReceiverResp,
-    BindTransceiver: BindTransceiverResp,
-}
 REDELIVER_SECONDS = 1.0
 MAX_REMEMBERED = 1_000_000
 
@@ -169,7 +159,7 @@ class Smsc:
         return make_response(pdu, _S.ESME_RINVCMDID)
 
     def _bind(self, client: _Client, pdu: BindRequest) -> Pdu:
-        resp_type = _BIND_RESP[type(pdu)]
+        resp_type = BIND_RESPONSES[type(pdu)]
         if client.receives or client.transmits:
             return resp_type(command_status=_S.ESME_RALYBND)
         if self.s.smsc_system_id and pdu.system_id != self.s.smsc_system_id:
