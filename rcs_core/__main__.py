@@ -17,6 +17,7 @@ from rcs_core import maintenance
 from rcs_core.auth_guard import FailedAuthGuard
 from rcs_core.dispatcher import Dispatcher
 from rcs_core.migrate import migrate
+from rcs_core.report_desk import ReportDesk
 from rcs_core.servicer import AuthServicer, MessageServicer
 from rcs_core.settings import CoreSettings
 from rcs_core.settings_servicer import SettingsServicer
@@ -36,7 +37,15 @@ async def serve(s: CoreSettings, *, with_api: bool = True, with_dispatcher: bool
         async with asyncio.TaskGroup() as tg:
             if with_api:
                 server = GrpcServer(s.core_bind)
-                servicer = MessageServicer(pool, s.installation_id)
+                servicer = MessageServicer(
+                    pool,
+                    s.installation_id,
+                    reports=ReportDesk(
+                        pool,
+                        retry_base_seconds=s.report_retry_base_seconds,
+                        retry_max_seconds=s.report_retry_max_seconds,
+                    ),
+                )
                 message_service_pb2_grpc.add_MessageServiceServicer_to_server(
                     servicer, server.server
                 )

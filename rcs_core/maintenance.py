@@ -4,19 +4,29 @@ message a final status even when an operator never sends its receipt."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 
-from prometheus_client import Gauge
+from prometheus_client import Counter, Gauge
 from psycopg_pool import AsyncConnectionPool
 
 from rcs_core import partitions
+from rcs_core.report_desk import format_name
 from rcs_core.settings import CoreSettings
 from rcs_core.statuses import ExtendedError, Status
+from rcs_core.storage import reports
 from rcs_core.storage.finalize import finalize
 
 log = logging.getLogger(__name__)
 QUEUE_DEPTH = Gauge("rcs_queue_depth", "Messages waiting in the dispatch queue", ["state"])
 QUEUE_OLDEST = Gauge("rcs_queue_oldest_due_seconds", "Age of the oldest due queue entry")
+REPORT_BACKLOG = Gauge("rcs_report_backlog", "Reports waiting to be delivered", ["format"])
+REPORT_OLDEST = Gauge("rcs_report_oldest_seconds", "Age of the oldest waiting report", ["format"])
+REPORTS_ABANDONED = Counter(
+    "rcs_reports_abandoned_total",
+    "Reports dropped undelivered after RCS_REPORT_MAX_AGE_HOURS",
+    ["format"],
+)
 _LOCK_KEY = 0x7263735F6D6E74  # "rcs_mnt": one installation-wide maintainer at a time
 
 
@@ -34,6 +44,15 @@ async def run_once(pool: AsyncConnectionPool, s: CoreSettings) -> int:
                     conn, days_ahead=s.partitions_ahead_days, retention_days=s.retention_days
                 )
                 await conn.execute("DELETE FROM inactive_numbers WHERE expires_at <= now()")
+                dropped = await reports.drop_older_than(
+                    conn, dt.timedelta(hours=s.report_max_age_hours)
+                )
+                for fmt, count in dropped.items():
+                    REPORTS_ABANDONED.labels(format_name(fmt)).inc(count)
+                    log.warning(
+                        "reports_abandoned",
+                        extra={"format": format_name(fmt), "count": count},
+                    )
                 for table in ("client_refs", "request_log", "pending_receipts"):
                     column = "received_at" if table == "pending_receipts" else "created_at"
                     await conn.execute(
@@ -70,10 +89,15 @@ async def observe_queue(pool: AsyncConnectionPool) -> None:
             " FROM dispatch_queue"
         )
         row = await cur.fetchone()
+        waiting = await reports.backlog(conn)
     if row is not None:
         QUEUE_DEPTH.labels("due").set(row[0])
         QUEUE_DEPTH.labels("retry_later").set(row[1])
         QUEUE_OLDEST.set(float(row[2]))
+    for fmt in (1, 2, 3, 4):
+        count, age = waiting.get(fmt, (0, 0.0))
+        REPORT_BACKLOG.labels(format_name(fmt)).set(count)
+        REPORT_OLDEST.labels(format_name(fmt)).set(age)
 
 
 async def run_forever(pool: AsyncConnectionPool, s: CoreSettings) -> None:

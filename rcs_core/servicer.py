@@ -21,7 +21,7 @@ from rcs.core.v1 import (
     message_service_pb2,
     message_service_pb2_grpc,
 )
-from rcs_core import ids
+from rcs_core import ids, report_desk
 from rcs_core.accept_batcher import AcceptBatcher
 from rcs_core.auth_guard import FailedAuthGuard
 from rcs_core.idalloc import IdAllocator
@@ -63,6 +63,8 @@ def to_proto(m: StoredMessage) -> message_pb2.Message:
         part_count=m.part_count,
         traffic_type=m.traffic_type,
         mailing=m.mailing,
+        ptag=m.ptag or "",
+        send_after=_ts(m.send_after) if m.send_after is not None else None,
         history=[
             status_pb2.StatusEvent(
                 message_id=str(m.id),
@@ -78,16 +80,23 @@ def to_proto(m: StoredMessage) -> message_pb2.Message:
 
 class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
     def __init__(
-        self, pool: AsyncConnectionPool, installation_id: int, *, partner_cache_seconds: float = 5
+        self,
+        pool: AsyncConnectionPool,
+        installation_id: int,
+        *,
+        partner_cache_seconds: float = 5,
+        reports: report_desk.ReportDesk | None = None,
     ) -> None:
         self._pool = pool
         self._ids = IdAllocator(installation_id)
         self._batcher = AcceptBatcher(pool, self._ids)
+        self._reports = reports or report_desk.ReportDesk(pool)
         self._partner_cache_seconds = partner_cache_seconds
         self._partners: dict[str, tuple[partners.Partner, float]] = {}
 
     async def close(self) -> None:
         await self._batcher.close()
+        await self._reports.close()
 
     async def _partner(self, login: str) -> partners.Partner:
         """The partner by login, cached briefly: every submit needs it, it rarely changes."""
@@ -131,6 +140,14 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
                                 sub.traffic_type if sub.HasField("traffic_type") else None
                             ),
                             mailing=sub.mailing,
+                            ptag=sub.ptag,
+                            report_format=int(sub.report_format),
+                            report_url=sub.report_url,
+                            send_after=(
+                                sub.send_after.ToDatetime(dt.UTC)
+                                if sub.HasField("send_after")
+                                else None
+                            ),
                         ),
                         default_sender=partner.default_sender,
                         default_ttl=default_ttl,
@@ -282,6 +299,37 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
             for key in [k for k, t in sent.items() if now - t > 60]:
                 del sent[key]
             await asyncio.sleep(0.2)
+
+    async def LeaseReports(
+        self, request: message_service_pb2.LeaseReportsRequest, context: Ctx
+    ) -> message_service_pb2.LeaseReportsResponse:
+        partner = await self._partner(request.partner)
+        if request.format == message_service_pb2.REPORT_FORMAT_UNSPECIFIED:
+            raise RcsError("INVALID_REQUEST", "format must name a report format", field="format")
+        limit = request.max_reports or 100
+        if not 1 <= limit <= 1000:
+            raise RcsError("INVALID_REQUEST", "max_reports must be 1 to 1000", field="max_reports")
+        leased = await self._reports.lease(
+            formats=[int(request.format)],
+            partner_id=partner.id,
+            limit=limit,
+            lease_for=request.lease.ToTimedelta() or report_desk.DEFAULT_LEASE,
+            wait=request.wait.ToTimedelta(),
+        )
+        return message_service_pb2.LeaseReportsResponse(
+            reports=[report_desk.to_proto(r) for r in leased]
+        )
+
+    async def SettleReports(
+        self, request: message_service_pb2.SettleReportsRequest, context: Ctx
+    ) -> message_service_pb2.SettleReportsResponse:
+        count = await self._reports.settle(
+            delivered=list(request.delivered),
+            failed=list(request.failed),
+            released=list(request.released),
+            error=request.error,
+        )
+        return message_service_pb2.SettleReportsResponse(settled_count=count)
 
     async def RecordReceipts(
         self, request: message_service_pb2.RecordReceiptsRequest, context: Ctx

@@ -27,6 +27,11 @@ class CoreSettings(DatabaseSettings):
     connector_timeout_seconds: float = 30.0
     # Receipts that never come: a SENT message this long past its validity becomes EXPIRED.
     receipt_grace_seconds: int = 3600
+    # Reports to partners (deliver_sm receipts, HTTP callbacks): retried with backoff from
+    # base to max; one nobody took within the max age is dropped, counted and logged.
+    report_retry_base_seconds: float = 5.0
+    report_retry_max_seconds: float = 600.0
+    report_max_age_hours: float = 72.0
     partitions_ahead_days: int = 3
     retention_days: int = 30
     maintenance_interval_seconds: float = 60.0

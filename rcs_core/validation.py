@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from rcs_core.numbers import normalize_msisdn
 from rcs_core.storage.messages import NewMessage
@@ -18,6 +19,9 @@ MAX_TTL = dt.timedelta(days=3)
 RECEIPT_ALL = 2
 TRAFFIC_TYPES = (0, 1, 2, 5, 6, 7)
 MAILING = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
+PTAG = re.compile(r"[0-9A-Za-z-]{1,50}")  # SMPP_API.txt, http_sms.rst: "0...9a...zA...Z-"
+REPORT_FORMATS = (0, 1, 2, 3, 4)  # rcs.core.v1.ReportFormat
+MAX_URL_CHARS = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,10 +36,19 @@ class Submission:
     receipt_request: int
     traffic_type: int | None = None
     mailing: str = ""
+    ptag: str = ""
+    report_format: int = 0
+    report_url: str = ""
+    send_after: dt.datetime | None = None
 
 
 def validate(
-    sub: Submission, *, default_sender: str, default_ttl: dt.timedelta, trace_parent: str
+    sub: Submission,
+    *,
+    default_sender: str,
+    default_ttl: dt.timedelta,
+    trace_parent: str,
+    now: dt.datetime | None = None,
 ) -> NewMessage:
     """A storable message, or RcsError naming the field and what to change."""
     if sub.channel != CHANNEL_SMS:
@@ -77,6 +90,21 @@ def validate(
         )
     if sub.mailing and not MAILING.fullmatch(sub.mailing):
         raise RcsError("INVALID_REQUEST", "mailing: 1-64 of A-Z a-z 0-9 _ . @ -", field="mailing")
+    if sub.ptag and not PTAG.fullmatch(sub.ptag):
+        raise RcsError("INVALID_REQUEST", "ptag: 1-50 of 0-9 a-z A-Z -", field="ptag")
+    if sub.report_format not in REPORT_FORMATS:
+        raise RcsError("INVALID_REQUEST", "unknown report_format", field="report_format")
+    if sub.report_url:
+        check_report_url(sub.report_url)
+    if sub.send_after is not None:
+        latest = (now or dt.datetime.now(dt.UTC)) + ttl
+        if sub.send_after >= latest:
+            raise RcsError(
+                "INVALID_REQUEST",
+                "the scheduled time is after the end of the validity period;"
+                " send it later or give a longer validity",
+                field="send_after",
+            )
     return NewMessage(
         client_ref=sub.client_ref or None,
         channel=sub.channel,
@@ -89,4 +117,25 @@ def validate(
         trace_parent=trace_parent,
         traffic_type=sub.traffic_type,
         mailing=sub.mailing,
+        ptag=sub.ptag or None,
+        report_format=sub.report_format,
+        report_url=sub.report_url or None,
+        send_after=sub.send_after,
     )
+
+
+def check_report_url(url: str) -> None:
+    """An absolute http(s) URL a report can be sent to, or INVALID_REQUEST."""
+    parts = urlsplit(url)
+    if (
+        len(url) > MAX_URL_CHARS
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or any(c.isspace() for c in url)
+    ):
+        raise RcsError(
+            "INVALID_REQUEST",
+            f"the report URL must be an absolute http:// or https:// URL of at most"
+            f" {MAX_URL_CHARS} characters",
+            field="report_url",
+        )

@@ -1,10 +1,11 @@
-"""Final statuses: set once, each with its status event."""
+"""Final statuses: set once, each with its status event and the reports partners asked for."""
 
 from __future__ import annotations
 
 import psycopg
 
 from rcs_core.statuses import Status
+from rcs_core.storage import reports
 
 
 async def finalize(
@@ -16,13 +17,19 @@ async def finalize(
     """
     if not items:
         return []
+    # One statement: the status, and the reports its partners asked for (storage.reports).
     cur = await conn.execute(
-        "UPDATE messages m SET status = t.st, error_code = t.err, status_at = now()"
+        "WITH u AS (UPDATE messages m SET status = t.st, error_code = t.err, status_at = now()"  # noqa: S608 (constant SQL)
         " FROM unnest(%s::bigint[], %s::smallint[], %s::int[]) AS t(id, st, err)"
-        " WHERE m.id = t.id AND m.status IN (1, 2) RETURNING m.id, m.partner_id",
+        " WHERE m.id = t.id AND m.status IN (1, 2) RETURNING m.*),"
+        + reports.STATUS_REPORTS_CTE
+        + " SELECT u.id, u.partner_id, (SELECT count(*) FROM r) FROM u",
         ([i[0] for i in items], [int(i[1]) for i in items], [i[2] for i in items]),
     )
-    partner_of = {row[0]: row[1] for row in await cur.fetchall()}
+    found = await cur.fetchall()
+    partner_of = {row[0]: row[1] for row in found}
+    if found and found[0][2]:
+        await reports.wake(conn)
     rows = [i for i in items if i[0] in partner_of]
     if rows:
         await conn.execute(

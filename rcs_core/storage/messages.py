@@ -33,6 +33,10 @@ class NewMessage:
     trace_parent: str
     traffic_type: int | None = None
     mailing: str = ""
+    ptag: str | None = None
+    report_format: int = 0
+    report_url: str | None = None
+    send_after: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +75,8 @@ class StoredMessage:
     history: list[StatusRecord]
     traffic_type: int | None = None
     mailing: str = ""
+    ptag: str | None = None
+    send_after: dt.datetime | None = None
 
 
 async def accept(
@@ -154,6 +160,10 @@ async def accept(
                     m.trace_parent,
                     m.traffic_type,
                     m.mailing,
+                    m.ptag,
+                    m.report_format,
+                    m.report_url,
+                    m.send_after,
                 )
                 for mid, m in new
             ),
@@ -166,17 +176,19 @@ async def accept(
         " SELECT * FROM unnest(%(ids)s::bigint[], %(refs)s::text[], %(ch)s::smallint[],"
         " %(dst)s::text[], %(snd)s::text[], %(body)s::text[], %(prio)s::smallint[],"
         " %(ttl)s::interval[], %(rr)s::smallint[], %(tp)s::text[], %(tt)s::smallint[],"
-        " %(ml)s::text[])"
-        " AS t(id, ref, ch, dst, snd, body, prio, ttl, rr, tp, tt, ml)),"
+        " %(ml)s::text[], %(ptag)s::text[], %(rf)s::smallint[], %(ru)s::text[],"
+        " %(sa)s::timestamptz[])"
+        " AS t(id, ref, ch, dst, snd, body, prio, ttl, rr, tp, tt, ml, ptag, rf, ru, sa)),"
         " m AS (INSERT INTO messages (id, created_at, partner_id, client_ref, channel,"
         " destination, sender, body, priority, valid_until, receipt_request, status,"
-        " status_at, trace_parent, traffic_type, mailing)"
+        " status_at, trace_parent, traffic_type, mailing, ptag, report_format, report_url,"
+        " send_after)"
         " SELECT id, now(), %(partner)s, ref, ch, dst, snd, body, prio, now() + ttl, rr,"
-        " %(status)s, now(), tp, tt, ml FROM input),"
+        " %(status)s, now(), tp, tt, ml, ptag, rf, ru, sa FROM input),"
         " e AS (INSERT INTO status_events (message_id, partner_id, status, created_at)"
         " SELECT id, %(partner)s, %(status)s, now() FROM input),"
         " q AS (INSERT INTO dispatch_queue (message_id, created_at, priority, not_before)"
-        " SELECT id, now(), prio, now() FROM input)"
+        " SELECT id, now(), prio, greatest(now(), sa) FROM input)"
         " SELECT pg_notify(%(channel)s, '')",
         {
             "partner": partner_id,
@@ -194,6 +206,10 @@ async def accept(
             "tp": list(cols[9]),
             "tt": list(cols[10]),
             "ml": list(cols[11]),
+            "ptag": list(cols[12]),
+            "rf": list(cols[13]),
+            "ru": list(cols[14]),
+            "sa": list(cols[15]),
         },
     )
     return results
@@ -240,7 +256,7 @@ async def _refuse_repeated_content(
 _MESSAGE_COLUMNS = (
     "m.id, p.login, m.client_ref, m.channel, m.destination, m.sender, m.body, m.priority,"
     " m.valid_until, m.receipt_request, m.status, m.error_code, m.created_at, m.part_count,"
-    " m.traffic_type, m.mailing"
+    " m.traffic_type, m.mailing, m.ptag, m.send_after"
 )
 
 
@@ -263,6 +279,8 @@ def _row_to_message(row: tuple[Any, ...], history: list[StatusRecord]) -> Stored
         history=history,
         traffic_type=None if row[14] is None else int(row[14]),
         mailing=str(row[15]),
+        ptag=row[16],
+        send_after=row[17],
     )
 
 

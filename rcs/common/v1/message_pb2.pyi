@@ -98,6 +98,8 @@ class Message(_message.Message):
     PART_COUNT_FIELD_NUMBER: _builtins.int
     TRAFFIC_TYPE_FIELD_NUMBER: _builtins.int
     MAILING_FIELD_NUMBER: _builtins.int
+    PTAG_FIELD_NUMBER: _builtins.int
+    SEND_AFTER_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Platform id, a decimal string of a positive 64-bit integer (Rapporto's mtNum)."""
     partner: _builtins.str
@@ -122,6 +124,8 @@ class Message(_message.Message):
     """Traffic type the partner gave; unset when routing takes the sender name's type."""
     mailing: _builtins.str
     """Mailing (campaign) the message belongs to, or empty."""
+    ptag: _builtins.str
+    """The partner's tag for the message (Rapporto's ptag), or empty."""
     @_builtins.property
     def sms(self) -> Global___SmsContent:
         """Body for CHANNEL_SMS."""
@@ -137,6 +141,10 @@ class Message(_message.Message):
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
         """When the message was accepted."""
+
+    @_builtins.property
+    def send_after(self) -> _timestamp_pb2.Timestamp:
+        """Not sent before this time; unset when sent at once."""
 
     def __init__(
         self,
@@ -157,10 +165,12 @@ class Message(_message.Message):
         part_count: _builtins.int = ...,
         traffic_type: _builtins.int | None = ...,
         mailing: _builtins.str = ...,
+        ptag: _builtins.str = ...,
+        send_after: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "create_time", b"create_time", "sms", b"sms", "traffic_type", b"traffic_type", "valid_until", b"valid_until"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "create_time", b"create_time", "send_after", b"send_after", "sms", b"sms", "traffic_type", b"traffic_type", "valid_until", b"valid_until"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "channel", b"channel", "client_ref", b"client_ref", "create_time", b"create_time", "destination", b"destination", "error_code", b"error_code", "history", b"history", "id", b"id", "mailing", b"mailing", "part_count", b"part_count", "partner", b"partner", "priority", b"priority", "receipt_request", b"receipt_request", "sms", b"sms", "status", b"status", "traffic_type", b"traffic_type", "valid_until", b"valid_until"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "channel", b"channel", "client_ref", b"client_ref", "create_time", b"create_time", "destination", b"destination", "error_code", b"error_code", "history", b"history", "id", b"id", "mailing", b"mailing", "part_count", b"part_count", "partner", b"partner", "priority", b"priority", "ptag", b"ptag", "receipt_request", b"receipt_request", "send_after", b"send_after", "sms", b"sms", "status", b"status", "traffic_type", b"traffic_type", "valid_until", b"valid_until"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__traffic_type: _TypeAlias = _typing.Literal["traffic_type"]  # noqa: Y015
     _WhichOneofArgType__traffic_type: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type"]  # noqa: Y015

@@ -29,41 +29,55 @@ from rcs.common.v1 import message_pb2 as rcs_dot_common_dot_v1_dot_message__pb2
 from rcs.common.v1 import status_pb2 as rcs_dot_common_dot_v1_dot_status__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!rcs/core/v1/message_service.proto\x12\x0brcs.core.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1brcs/common/v1/channel.proto\x1a\x1brcs/common/v1/message.proto\x1a\x1arcs/common/v1/status.proto\"\xbc\x02\n\x11MessageSubmission\x12\x12\n\nclient_ref\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65stination\x18\x02 \x01(\t\x12\'\n\x07\x63hannel\x18\x03 \x01(\x0e\x32\x16.rcs.common.v1.Channel\x12&\n\x03sms\x18\x04 \x01(\x0b\x32\x19.rcs.common.v1.SmsContent\x12\x10\n\x08priority\x18\x05 \x01(\x05\x12&\n\x03ttl\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x36\n\x0freceipt_request\x18\x07 \x01(\x0e\x32\x1d.rcs.common.v1.ReceiptRequest\x12\x19\n\x0ctraffic_type\x18\x08 \x01(\x05H\x00\x88\x01\x01\x12\x0f\n\x07mailing\x18\t \x01(\tB\x0f\n\r_traffic_type\"n\n\x15SubmitMessagesRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07partner\x18\x02 \x01(\t\x12\x30\n\x08messages\x18\x03 \x03(\x0b\x32\x1e.rcs.core.v1.MessageSubmission\"^\n\x0cSubmitResult\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x11\n\tduplicate\x18\x02 \x01(\x08\x12\'\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x18.rcs.core.v1.SubmitError\"=\n\x0bSubmitError\x12\x0e\n\x06reason\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\r\n\x05\x66ield\x18\x03 \x01(\t\"D\n\x16SubmitMessagesResponse\x12*\n\x07results\x18\x01 \x03(\x0b\x32\x19.rcs.core.v1.SubmitResult\"8\n\x11GetMessageRequest\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x0f\n\x07partner\x18\x02 \x01(\t\"=\n\x12GetMessageResponse\x12\'\n\x07message\x18\x01 \x01(\x0b\x32\x16.rcs.common.v1.Message\"M\n\x13ListMessagesRequest\x12\x0f\n\x07partner\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"Y\n\x14ListMessagesResponse\x12(\n\x08messages\x18\x01 \x03(\x0b\x32\x16.rcs.common.v1.Message\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"D\n\x19StreamStatusEventsRequest\x12\x0f\n\x07partner\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_event_id\x18\x02 \x01(\x03\"Y\n\x1aStreamStatusEventsResponse\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\x03\x12)\n\x05\x65vent\x18\x02 \x01(\x0b\x32\x1a.rcs.common.v1.StatusEvent\"\xc5\x01\n\x07Receipt\x12\x14\n\x0cinterface_id\x18\x01 \x01(\t\x12\x1b\n\x13operator_message_id\x18\x02 \x01(\t\x12,\n\x06status\x18\x03 \x01(\x0e\x32\x1c.rcs.common.v1.MessageStatus\x12\x12\n\nerror_code\x18\x04 \x01(\x05\x12-\n\tdone_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0eoperator_state\x18\x06 \x01(\t\"S\n\x15RecordReceiptsRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12&\n\x08receipts\x18\x02 \x03(\x0b\x32\x14.rcs.core.v1.Receipt\"/\n\x16RecordReceiptsResponse\x12\x15\n\rmatched_count\x18\x01 \x01(\x05\x32\xd3\x03\n\x0eMessageService\x12Y\n\x0eSubmitMessages\x12\".rcs.core.v1.SubmitMessagesRequest\x1a#.rcs.core.v1.SubmitMessagesResponse\x12M\n\nGetMessage\x12\x1e.rcs.core.v1.GetMessageRequest\x1a\x1f.rcs.core.v1.GetMessageResponse\x12S\n\x0cListMessages\x12 .rcs.core.v1.ListMessagesRequest\x1a!.rcs.core.v1.ListMessagesResponse\x12g\n\x12StreamStatusEvents\x12&.rcs.core.v1.StreamStatusEventsRequest\x1a\'.rcs.core.v1.StreamStatusEventsResponse0\x01\x12Y\n\x0eRecordReceipts\x12\".rcs.core.v1.RecordReceiptsRequest\x1a#.rcs.core.v1.RecordReceiptsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!rcs/core/v1/message_service.proto\x12\x0brcs.core.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1brcs/common/v1/channel.proto\x1a\x1brcs/common/v1/message.proto\x1a\x1arcs/common/v1/status.proto\"\xc0\x03\n\x11MessageSubmission\x12\x12\n\nclient_ref\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65stination\x18\x02 \x01(\t\x12\'\n\x07\x63hannel\x18\x03 \x01(\x0e\x32\x16.rcs.common.v1.Channel\x12&\n\x03sms\x18\x04 \x01(\x0b\x32\x19.rcs.common.v1.SmsContent\x12\x10\n\x08priority\x18\x05 \x01(\x05\x12&\n\x03ttl\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x36\n\x0freceipt_request\x18\x07 \x01(\x0e\x32\x1d.rcs.common.v1.ReceiptRequest\x12\x19\n\x0ctraffic_type\x18\x08 \x01(\x05H\x00\x88\x01\x01\x12\x0f\n\x07mailing\x18\t \x01(\t\x12\x0c\n\x04ptag\x18\n \x01(\t\x12\x30\n\rreport_format\x18\x0b \x01(\x0e\x32\x19.rcs.core.v1.ReportFormat\x12\x12\n\nreport_url\x18\x0c \x01(\t\x12.\n\nsend_after\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x0f\n\r_traffic_type\"n\n\x15SubmitMessagesRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07partner\x18\x02 \x01(\t\x12\x30\n\x08messages\x18\x03 \x03(\x0b\x32\x1e.rcs.core.v1.MessageSubmission\"^\n\x0cSubmitResult\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x11\n\tduplicate\x18\x02 \x01(\x08\x12\'\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x18.rcs.core.v1.SubmitError\"=\n\x0bSubmitError\x12\x0e\n\x06reason\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\r\n\x05\x66ield\x18\x03 \x01(\t\"D\n\x16SubmitMessagesResponse\x12*\n\x07results\x18\x01 \x03(\x0b\x32\x19.rcs.core.v1.SubmitResult\"8\n\x11GetMessageRequest\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x0f\n\x07partner\x18\x02 \x01(\t\"=\n\x12GetMessageResponse\x12\'\n\x07message\x18\x01 \x01(\x0b\x32\x16.rcs.common.v1.Message\"M\n\x13ListMessagesRequest\x12\x0f\n\x07partner\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"Y\n\x14ListMessagesResponse\x12(\n\x08messages\x18\x01 \x03(\x0b\x32\x16.rcs.common.v1.Message\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"D\n\x19StreamStatusEventsRequest\x12\x0f\n\x07partner\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_event_id\x18\x02 \x01(\x03\"Y\n\x1aStreamStatusEventsResponse\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\x03\x12)\n\x05\x65vent\x18\x02 \x01(\x0b\x32\x1a.rcs.common.v1.StatusEvent\"\xc5\x01\n\x07Receipt\x12\x14\n\x0cinterface_id\x18\x01 \x01(\t\x12\x1b\n\x13operator_message_id\x18\x02 \x01(\t\x12,\n\x06status\x18\x03 \x01(\x0e\x32\x1c.rcs.common.v1.MessageStatus\x12\x12\n\nerror_code\x18\x04 \x01(\x05\x12-\n\tdone_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0eoperator_state\x18\x06 \x01(\t\"S\n\x15RecordReceiptsRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12&\n\x08receipts\x18\x02 \x03(\x0b\x32\x14.rcs.core.v1.Receipt\"/\n\x16RecordReceiptsResponse\x12\x15\n\rmatched_count\x18\x01 \x01(\x05\"\xb9\x01\n\x13LeaseReportsRequest\x12\x0f\n\x07partner\x18\x01 \x01(\t\x12)\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\x19.rcs.core.v1.ReportFormat\x12\x13\n\x0bmax_reports\x18\x03 \x01(\x05\x12\'\n\x04wait\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12(\n\x05lease\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\"<\n\x14LeaseReportsResponse\x12$\n\x07reports\x18\x01 \x03(\x0b\x32\x13.rcs.core.v1.Report\"\xc8\x03\n\x06Report\x12\x11\n\treport_id\x18\x01 \x01(\x03\x12%\n\x04kind\x18\x02 \x01(\x0e\x32\x17.rcs.core.v1.ReportKind\x12\x12\n\nmessage_id\x18\x03 \x01(\t\x12\x12\n\nclient_ref\x18\x04 \x01(\t\x12\x0c\n\x04ptag\x18\x05 \x01(\t\x12\x13\n\x0b\x64\x65stination\x18\x06 \x01(\t\x12\x0e\n\x06sender\x18\x07 \x01(\t\x12\x0c\n\x04text\x18\x08 \x01(\t\x12\x12\n\npart_count\x18\t \x01(\x05\x12,\n\x06status\x18\n \x01(\x0e\x32\x1c.rcs.common.v1.MessageStatus\x12\x12\n\nerror_code\x18\x0b \x01(\x05\x12/\n\x0bsubmit_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tdone_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x0ctraffic_type\x18\x0e \x01(\x05H\x00\x88\x01\x01\x12\'\n\x07\x63hannel\x18\x0f \x01(\x0e\x32\x16.rcs.common.v1.Channel\x12\x10\n\x08\x61ttempts\x18\x10 \x01(\x05\x42\x0f\n\r_traffic_type\"Z\n\x14SettleReportsRequest\x12\x11\n\tdelivered\x18\x01 \x03(\x03\x12\x0e\n\x06\x66\x61iled\x18\x02 \x03(\x03\x12\x10\n\x08released\x18\x03 \x03(\x03\x12\r\n\x05\x65rror\x18\x04 \x01(\t\".\n\x15SettleReportsResponse\x12\x15\n\rsettled_count\x18\x01 \x01(\x05*\x97\x01\n\x0cReportFormat\x12\x1d\n\x19REPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x16\n\x12REPORT_FORMAT_SMPP\x10\x01\x12\x19\n\x15REPORT_FORMAT_HTTP_V5\x10\x02\x12\x19\n\x15REPORT_FORMAT_REST_V6\x10\x03\x12\x1a\n\x16REPORT_FORMAT_BATCH_V3\x10\x04*Z\n\nReportKind\x12\x1b\n\x17REPORT_KIND_UNSPECIFIED\x10\x00\x12\x16\n\x12REPORT_KIND_STATUS\x10\x01\x12\x17\n\x13REPORT_KIND_INBOUND\x10\x02\x32\x80\x05\n\x0eMessageService\x12Y\n\x0eSubmitMessages\x12\".rcs.core.v1.SubmitMessagesRequest\x1a#.rcs.core.v1.SubmitMessagesResponse\x12M\n\nGetMessage\x12\x1e.rcs.core.v1.GetMessageRequest\x1a\x1f.rcs.core.v1.GetMessageResponse\x12S\n\x0cListMessages\x12 .rcs.core.v1.ListMessagesRequest\x1a!.rcs.core.v1.ListMessagesResponse\x12g\n\x12StreamStatusEvents\x12&.rcs.core.v1.StreamStatusEventsRequest\x1a\'.rcs.core.v1.StreamStatusEventsResponse0\x01\x12Y\n\x0eRecordReceipts\x12\".rcs.core.v1.RecordReceiptsRequest\x1a#.rcs.core.v1.RecordReceiptsResponse\x12S\n\x0cLeaseReports\x12 .rcs.core.v1.LeaseReportsRequest\x1a!.rcs.core.v1.LeaseReportsResponse\x12V\n\rSettleReports\x12!.rcs.core.v1.SettleReportsRequest\x1a\".rcs.core.v1.SettleReportsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'rcs.core.v1.message_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_REPORTFORMAT']._serialized_start=2629
+  _globals['_REPORTFORMAT']._serialized_end=2780
+  _globals['_REPORTKIND']._serialized_start=2782
+  _globals['_REPORTKIND']._serialized_end=2872
   _globals['_MESSAGESUBMISSION']._serialized_start=202
-  _globals['_MESSAGESUBMISSION']._serialized_end=518
-  _globals['_SUBMITMESSAGESREQUEST']._serialized_start=520
-  _globals['_SUBMITMESSAGESREQUEST']._serialized_end=630
-  _globals['_SUBMITRESULT']._serialized_start=632
-  _globals['_SUBMITRESULT']._serialized_end=726
-  _globals['_SUBMITERROR']._serialized_start=728
-  _globals['_SUBMITERROR']._serialized_end=789
-  _globals['_SUBMITMESSAGESRESPONSE']._serialized_start=791
-  _globals['_SUBMITMESSAGESRESPONSE']._serialized_end=859
-  _globals['_GETMESSAGEREQUEST']._serialized_start=861
-  _globals['_GETMESSAGEREQUEST']._serialized_end=917
-  _globals['_GETMESSAGERESPONSE']._serialized_start=919
-  _globals['_GETMESSAGERESPONSE']._serialized_end=980
-  _globals['_LISTMESSAGESREQUEST']._serialized_start=982
-  _globals['_LISTMESSAGESREQUEST']._serialized_end=1059
-  _globals['_LISTMESSAGESRESPONSE']._serialized_start=1061
-  _globals['_LISTMESSAGESRESPONSE']._serialized_end=1150
-  _globals['_STREAMSTATUSEVENTSREQUEST']._serialized_start=1152
-  _globals['_STREAMSTATUSEVENTSREQUEST']._serialized_end=1220
-  _globals['_STREAMSTATUSEVENTSRESPONSE']._serialized_start=1222
-  _globals['_STREAMSTATUSEVENTSRESPONSE']._serialized_end=1311
-  _globals['_RECEIPT']._serialized_start=1314
-  _globals['_RECEIPT']._serialized_end=1511
-  _globals['_RECORDRECEIPTSREQUEST']._serialized_start=1513
-  _globals['_RECORDRECEIPTSREQUEST']._serialized_end=1596
-  _globals['_RECORDRECEIPTSRESPONSE']._serialized_start=1598
-  _globals['_RECORDRECEIPTSRESPONSE']._serialized_end=1645
-  _globals['_MESSAGESERVICE']._serialized_start=1648
-  _globals['_MESSAGESERVICE']._serialized_end=2115
+  _globals['_MESSAGESUBMISSION']._serialized_end=650
+  _globals['_SUBMITMESSAGESREQUEST']._serialized_start=652
+  _globals['_SUBMITMESSAGESREQUEST']._serialized_end=762
+  _globals['_SUBMITRESULT']._serialized_start=764
+  _globals['_SUBMITRESULT']._serialized_end=858
+  _globals['_SUBMITERROR']._serialized_start=860
+  _globals['_SUBMITERROR']._serialized_end=921
+  _globals['_SUBMITMESSAGESRESPONSE']._serialized_start=923
+  _globals['_SUBMITMESSAGESRESPONSE']._serialized_end=991
+  _globals['_GETMESSAGEREQUEST']._serialized_start=993
+  _globals['_GETMESSAGEREQUEST']._serialized_end=1049
+  _globals['_GETMESSAGERESPONSE']._serialized_start=1051
+  _globals['_GETMESSAGERESPONSE']._serialized_end=1112
+  _globals['_LISTMESSAGESREQUEST']._serialized_start=1114
+  _globals['_LISTMESSAGESREQUEST']._serialized_end=1191
+  _globals['_LISTMESSAGESRESPONSE']._serialized_start=1193
+  _globals['_LISTMESSAGESRESPONSE']._serialized_end=1282
+  _globals['_STREAMSTATUSEVENTSREQUEST']._serialized_start=1284
+  _globals['_STREAMSTATUSEVENTSREQUEST']._serialized_end=1352
+  _globals['_STREAMSTATUSEVENTSRESPONSE']._serialized_start=1354
+  _globals['_STREAMSTATUSEVENTSRESPONSE']._serialized_end=1443
+  _globals['_RECEIPT']._serialized_start=1446
+  _globals['_RECEIPT']._serialized_end=1643
+  _globals['_RECORDRECEIPTSREQUEST']._serialized_start=1645
+  _globals['_RECORDRECEIPTSREQUEST']._serialized_end=1728
+  _globals['_RECORDRECEIPTSRESPONSE']._serialized_start=1730
+  _globals['_RECORDRECEIPTSRESPONSE']._serialized_end=1777
+  _globals['_LEASEREPORTSREQUEST']._serialized_start=1780
+  _globals['_LEASEREPORTSREQUEST']._serialized_end=1965
+  _globals['_LEASEREPORTSRESPONSE']._serialized_start=1967
+  _globals['_LEASEREPORTSRESPONSE']._serialized_end=2027
+  _globals['_REPORT']._serialized_start=2030
+  _globals['_REPORT']._serialized_end=2486
+  _globals['_SETTLEREPORTSREQUEST']._serialized_start=2488
+  _globals['_SETTLEREPORTSREQUEST']._serialized_end=2578
+  _globals['_SETTLEREPORTSRESPONSE']._serialized_start=2580
+  _globals['_SETTLEREPORTSRESPONSE']._serialized_end=2626
+  _globals['_MESSAGESERVICE']._serialized_start=2875
+  _globals['_MESSAGESERVICE']._serialized_end=3515
 # @@protoc_insertion_point(module_scope)

@@ -9,6 +9,7 @@ from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from rcs.common.v1 import channel_pb2 as _channel_pb2
 from rcs.common.v1 import message_pb2 as _message_pb2
 from rcs.common.v1 import status_pb2 as _status_pb2
@@ -22,6 +23,62 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _ReportFormat:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ReportFormatEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ReportFormat.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    REPORT_FORMAT_UNSPECIFIED: _ReportFormat.ValueType  # 0
+    """No pushed reports: the partner pulls statuses (GET by id, query_sm)."""
+    REPORT_FORMAT_SMPP: _ReportFormat.ValueType  # 1
+    """deliver_sm receipts to the login's SMPP receiver or transceiver sessions."""
+    REPORT_FORMAT_HTTP_V5: _ReportFormat.ValueType  # 2
+    """HTTP API v5 status callback: GET with msgType, transactionId, status ... (http_status.rst)."""
+    REPORT_FORMAT_REST_V6: _ReportFormat.ValueType  # 3
+    """REST v6 delivery report: JSON POST (rest_status.rst)."""
+    REPORT_FORMAT_BATCH_V3: _ReportFormat.ValueType  # 4
+    """REST_BATCH v3 status callback: JSON POST."""
+
+class ReportFormat(_ReportFormat, metaclass=_ReportFormatEnumTypeWrapper):
+    """ReportFormat says how a message's status reports reach its partner."""
+
+REPORT_FORMAT_UNSPECIFIED: ReportFormat.ValueType  # 0
+"""No pushed reports: the partner pulls statuses (GET by id, query_sm)."""
+REPORT_FORMAT_SMPP: ReportFormat.ValueType  # 1
+"""deliver_sm receipts to the login's SMPP receiver or transceiver sessions."""
+REPORT_FORMAT_HTTP_V5: ReportFormat.ValueType  # 2
+"""HTTP API v5 status callback: GET with msgType, transactionId, status ... (http_status.rst)."""
+REPORT_FORMAT_REST_V6: ReportFormat.ValueType  # 3
+"""REST v6 delivery report: JSON POST (rest_status.rst)."""
+REPORT_FORMAT_BATCH_V3: ReportFormat.ValueType  # 4
+"""REST_BATCH v3 status callback: JSON POST."""
+Global___ReportFormat: _TypeAlias = ReportFormat  # noqa: Y015
+
+class _ReportKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ReportKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ReportKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    REPORT_KIND_UNSPECIFIED: _ReportKind.ValueType  # 0
+    """Not set."""
+    REPORT_KIND_STATUS: _ReportKind.ValueType  # 1
+    """A message reached a status the partner asked to hear about."""
+    REPORT_KIND_INBOUND: _ReportKind.ValueType  # 2
+    """A subscriber sent a message to one of the partner's numbers."""
+
+class ReportKind(_ReportKind, metaclass=_ReportKindEnumTypeWrapper):
+    """ReportKind tells a status report from an inbound (MO) message."""
+
+REPORT_KIND_UNSPECIFIED: ReportKind.ValueType  # 0
+"""Not set."""
+REPORT_KIND_STATUS: ReportKind.ValueType  # 1
+"""A message reached a status the partner asked to hear about."""
+REPORT_KIND_INBOUND: ReportKind.ValueType  # 2
+"""A subscriber sent a message to one of the partner's numbers."""
+Global___ReportKind: _TypeAlias = ReportKind  # noqa: Y015
 
 @_typing.final
 class MessageSubmission(_message.Message):
@@ -38,6 +95,10 @@ class MessageSubmission(_message.Message):
     RECEIPT_REQUEST_FIELD_NUMBER: _builtins.int
     TRAFFIC_TYPE_FIELD_NUMBER: _builtins.int
     MAILING_FIELD_NUMBER: _builtins.int
+    PTAG_FIELD_NUMBER: _builtins.int
+    REPORT_FORMAT_FIELD_NUMBER: _builtins.int
+    REPORT_URL_FIELD_NUMBER: _builtins.int
+    SEND_AFTER_FIELD_NUMBER: _builtins.int
     client_ref: _builtins.str
     """The partner's own id for the message; a repeat returns the first platform id."""
     destination: _builtins.str
@@ -52,6 +113,12 @@ class MessageSubmission(_message.Message):
     """Traffic type (0, 1, 2, 5, 6, 7); unset takes the sender name's registered type."""
     mailing: _builtins.str
     """Mailing (campaign) the message belongs to; its white list, if any, applies."""
+    ptag: _builtins.str
+    """The partner's tag for the message (Rapporto's ptag), returned in its reports."""
+    report_format: Global___ReportFormat.ValueType
+    """How status reports reach the partner; UNSPECIFIED: pull only."""
+    report_url: _builtins.str
+    """Where HTTP reports go for this message; empty: the partner's configured report URL."""
     @_builtins.property
     def sms(self) -> _message_pb2.SmsContent:
         """Body for CHANNEL_SMS."""
@@ -59,6 +126,12 @@ class MessageSubmission(_message.Message):
     @_builtins.property
     def ttl(self) -> _duration_pb2.Duration:
         """Validity period; zero means the installation default."""
+
+    @_builtins.property
+    def send_after(self) -> _timestamp_pb2.Timestamp:
+        """Not sent before this time (scheduled sending); unset: at once. At most the
+        validity period ahead, which still counts from acceptance.
+        """
 
     def __init__(
         self,
@@ -72,10 +145,14 @@ class MessageSubmission(_message.Message):
         receipt_request: _message_pb2.ReceiptRequest.ValueType = ...,
         traffic_type: _builtins.int | None = ...,
         mailing: _builtins.str = ...,
+        ptag: _builtins.str = ...,
+        report_format: Global___ReportFormat.ValueType = ...,
+        report_url: _builtins.str = ...,
+        send_after: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "sms", b"sms", "traffic_type", b"traffic_type", "ttl", b"ttl"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "send_after", b"send_after", "sms", b"sms", "traffic_type", b"traffic_type", "ttl", b"ttl"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "channel", b"channel", "client_ref", b"client_ref", "destination", b"destination", "mailing", b"mailing", "priority", b"priority", "receipt_request", b"receipt_request", "sms", b"sms", "traffic_type", b"traffic_type", "ttl", b"ttl"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "channel", b"channel", "client_ref", b"client_ref", "destination", b"destination", "mailing", b"mailing", "priority", b"priority", "ptag", b"ptag", "receipt_request", b"receipt_request", "report_format", b"report_format", "report_url", b"report_url", "send_after", b"send_after", "sms", b"sms", "traffic_type", b"traffic_type", "ttl", b"ttl"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__traffic_type: _TypeAlias = _typing.Literal["traffic_type"]  # noqa: Y015
     _WhichOneofArgType__traffic_type: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type"]  # noqa: Y015
@@ -456,3 +533,221 @@ class RecordReceiptsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RecordReceiptsResponse: _TypeAlias = RecordReceiptsResponse  # noqa: Y015
+
+@_typing.final
+class LeaseReportsRequest(_message.Message):
+    """LeaseReportsRequest asks for due reports of one partner and format."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARTNER_FIELD_NUMBER: _builtins.int
+    FORMAT_FIELD_NUMBER: _builtins.int
+    MAX_REPORTS_FIELD_NUMBER: _builtins.int
+    WAIT_FIELD_NUMBER: _builtins.int
+    LEASE_FIELD_NUMBER: _builtins.int
+    partner: _builtins.str
+    """Login whose reports to lease."""
+    format: Global___ReportFormat.ValueType
+    """Format of the reports, e.g. REPORT_FORMAT_SMPP."""
+    max_reports: _builtins.int
+    """At most this many, 1 to 1000."""
+    @_builtins.property
+    def wait(self) -> _duration_pb2.Duration:
+        """How long to wait when none is due; zero answers at once. At most 30 seconds."""
+
+    @_builtins.property
+    def lease(self) -> _duration_pb2.Duration:
+        """How long the leased reports are the caller's; after it they are handed out again.
+        Zero means 30 seconds.
+        """
+
+    def __init__(
+        self,
+        *,
+        partner: _builtins.str = ...,
+        format: Global___ReportFormat.ValueType = ...,
+        max_reports: _builtins.int = ...,
+        wait: _duration_pb2.Duration | None = ...,
+        lease: _duration_pb2.Duration | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["lease", b"lease", "wait", b"wait"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["format", b"format", "lease", b"lease", "max_reports", b"max_reports", "partner", b"partner", "wait", b"wait"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LeaseReportsRequest: _TypeAlias = LeaseReportsRequest  # noqa: Y015
+
+@_typing.final
+class LeaseReportsResponse(_message.Message):
+    """LeaseReportsResponse carries the leased reports, oldest first."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REPORTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def reports(self) -> _containers.RepeatedCompositeFieldContainer[Global___Report]:
+        """The reports; empty when none became due within the wait."""
+
+    def __init__(
+        self,
+        *,
+        reports: _abc.Iterable[Global___Report] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["reports", b"reports"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LeaseReportsResponse: _TypeAlias = LeaseReportsResponse  # noqa: Y015
+
+@_typing.final
+class Report(_message.Message):
+    """Report is one status report (or inbound message) owed to a partner."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REPORT_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    MESSAGE_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_REF_FIELD_NUMBER: _builtins.int
+    PTAG_FIELD_NUMBER: _builtins.int
+    DESTINATION_FIELD_NUMBER: _builtins.int
+    SENDER_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    PART_COUNT_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    ERROR_CODE_FIELD_NUMBER: _builtins.int
+    SUBMIT_TIME_FIELD_NUMBER: _builtins.int
+    DONE_TIME_FIELD_NUMBER: _builtins.int
+    TRAFFIC_TYPE_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    ATTEMPTS_FIELD_NUMBER: _builtins.int
+    report_id: _builtins.int
+    """Id of the report, for SettleReports."""
+    kind: Global___ReportKind.ValueType
+    """What the report is about."""
+    message_id: _builtins.str
+    """Platform id of the message (Rapporto's mtNum / transactionId)."""
+    client_ref: _builtins.str
+    """The partner's own id for the message, if it gave one."""
+    ptag: _builtins.str
+    """The partner's ptag, if it gave one."""
+    destination: _builtins.str
+    """Subscriber number, international digits."""
+    sender: _builtins.str
+    """Sender name or number the message was sent from."""
+    text: _builtins.str
+    """Text of the message."""
+    part_count: _builtins.int
+    """Number of SMS parts it was sent as."""
+    status: _status_pb2.MessageStatus.ValueType
+    """The status reached."""
+    error_code: _builtins.int
+    """Extended error code (Rapporto's table); 0 when none."""
+    traffic_type: _builtins.int
+    """Traffic type the message travelled as, if known."""
+    channel: _channel_pb2.Channel.ValueType
+    """Channel of the message."""
+    attempts: _builtins.int
+    """How many times the report was handed out before, this lease included."""
+    @_builtins.property
+    def submit_time(self) -> _timestamp_pb2.Timestamp:
+        """When the message was accepted."""
+
+    @_builtins.property
+    def done_time(self) -> _timestamp_pb2.Timestamp:
+        """When the status was reached."""
+
+    def __init__(
+        self,
+        *,
+        report_id: _builtins.int = ...,
+        kind: Global___ReportKind.ValueType = ...,
+        message_id: _builtins.str = ...,
+        client_ref: _builtins.str = ...,
+        ptag: _builtins.str = ...,
+        destination: _builtins.str = ...,
+        sender: _builtins.str = ...,
+        text: _builtins.str = ...,
+        part_count: _builtins.int = ...,
+        status: _status_pb2.MessageStatus.ValueType = ...,
+        error_code: _builtins.int = ...,
+        submit_time: _timestamp_pb2.Timestamp | None = ...,
+        done_time: _timestamp_pb2.Timestamp | None = ...,
+        traffic_type: _builtins.int | None = ...,
+        channel: _channel_pb2.Channel.ValueType = ...,
+        attempts: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "done_time", b"done_time", "submit_time", b"submit_time", "traffic_type", b"traffic_type"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "attempts", b"attempts", "channel", b"channel", "client_ref", b"client_ref", "destination", b"destination", "done_time", b"done_time", "error_code", b"error_code", "kind", b"kind", "message_id", b"message_id", "part_count", b"part_count", "ptag", b"ptag", "report_id", b"report_id", "sender", b"sender", "status", b"status", "submit_time", b"submit_time", "text", b"text", "traffic_type", b"traffic_type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__traffic_type: _TypeAlias = _typing.Literal["traffic_type"]  # noqa: Y015
+    _WhichOneofArgType__traffic_type: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__traffic_type) -> _WhichOneofReturnType__traffic_type | None: ...
+
+Global___Report: _TypeAlias = Report  # noqa: Y015
+
+@_typing.final
+class SettleReportsRequest(_message.Message):
+    """SettleReportsRequest ends the leases of reports."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DELIVERED_FIELD_NUMBER: _builtins.int
+    FAILED_FIELD_NUMBER: _builtins.int
+    RELEASED_FIELD_NUMBER: _builtins.int
+    ERROR_FIELD_NUMBER: _builtins.int
+    error: _builtins.str
+    """Why the failed ones failed, kept for the operator's eyes."""
+    @_builtins.property
+    def delivered(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Reports the partner accepted: removed."""
+
+    @_builtins.property
+    def failed(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Reports the partner refused or did not answer: retried after a backoff."""
+
+    @_builtins.property
+    def released(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Reports never tried (e.g. the session closed first): due again at once."""
+
+    def __init__(
+        self,
+        *,
+        delivered: _abc.Iterable[_builtins.int] | None = ...,
+        failed: _abc.Iterable[_builtins.int] | None = ...,
+        released: _abc.Iterable[_builtins.int] | None = ...,
+        error: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["delivered", b"delivered", "error", b"error", "failed", b"failed", "released", b"released"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SettleReportsRequest: _TypeAlias = SettleReportsRequest  # noqa: Y015
+
+@_typing.final
+class SettleReportsResponse(_message.Message):
+    """SettleReportsResponse confirms the settlement."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SETTLED_COUNT_FIELD_NUMBER: _builtins.int
+    settled_count: _builtins.int
+    """How many of the named reports were still stored and settled now."""
+    def __init__(
+        self,
+        *,
+        settled_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["settled_count", b"settled_count"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SettleReportsResponse: _TypeAlias = SettleReportsResponse  # noqa: Y015

@@ -61,6 +61,16 @@ class MessageServiceStub:
                 request_serializer=rcs_dot_core_dot_v1_dot_message__service__pb2.RecordReceiptsRequest.SerializeToString,
                 response_deserializer=rcs_dot_core_dot_v1_dot_message__service__pb2.RecordReceiptsResponse.FromString,
                 _registered_method=True)
+        self.LeaseReports = channel.unary_unary(
+                '/rcs.core.v1.MessageService/LeaseReports',
+                request_serializer=rcs_dot_core_dot_v1_dot_message__service__pb2.LeaseReportsRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_message__service__pb2.LeaseReportsResponse.FromString,
+                _registered_method=True)
+        self.SettleReports = channel.unary_unary(
+                '/rcs.core.v1.MessageService/SettleReports',
+                request_serializer=rcs_dot_core_dot_v1_dot_message__service__pb2.SettleReportsRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_message__service__pb2.SettleReportsResponse.FromString,
+                _registered_method=True)
 
 
 class MessageServiceServicer:
@@ -106,6 +116,24 @@ class MessageServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def LeaseReports(self, request, context):
+        """LeaseReports hands out a partner's due status reports of one format (e.g. the
+        deliver_sm receipts of an SMPP login) for a lease; it waits up to `wait` for one.
+        A report stays stored until SettleReports says it was delivered, so a report
+        whose lease runs out (the gateway died, the session dropped) is handed out again.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SettleReports(self, request, context):
+        """SettleReports ends leases: delivered reports are removed, failed ones retried
+        with backoff, released ones are due again at once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MessageServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -133,6 +161,16 @@ def add_MessageServiceServicer_to_server(servicer, server):
                     servicer.RecordReceipts,
                     request_deserializer=rcs_dot_core_dot_v1_dot_message__service__pb2.RecordReceiptsRequest.FromString,
                     response_serializer=rcs_dot_core_dot_v1_dot_message__service__pb2.RecordReceiptsResponse.SerializeToString,
+            ),
+            'LeaseReports': grpc.unary_unary_rpc_method_handler(
+                    servicer.LeaseReports,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_message__service__pb2.LeaseReportsRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_message__service__pb2.LeaseReportsResponse.SerializeToString,
+            ),
+            'SettleReports': grpc.unary_unary_rpc_method_handler(
+                    servicer.SettleReports,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_message__service__pb2.SettleReportsRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_message__service__pb2.SettleReportsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -272,6 +310,60 @@ class MessageService:
             '/rcs.core.v1.MessageService/RecordReceipts',
             rcs_dot_core_dot_v1_dot_message__service__pb2.RecordReceiptsRequest.SerializeToString,
             rcs_dot_core_dot_v1_dot_message__service__pb2.RecordReceiptsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LeaseReports(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.MessageService/LeaseReports',
+            rcs_dot_core_dot_v1_dot_message__service__pb2.LeaseReportsRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_message__service__pb2.LeaseReportsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SettleReports(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.MessageService/SettleReports',
+            rcs_dot_core_dot_v1_dot_message__service__pb2.SettleReportsRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_message__service__pb2.SettleReportsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -50,6 +50,16 @@ class MessageServiceStub:
     """RecordReceipts stores operator delivery receipts. A receipt whose operator id
     is not known yet is kept and applied when the id is recorded.
     """
+    LeaseReports: _grpc.UnaryUnaryMultiCallable[_message_service_pb2.LeaseReportsRequest, _message_service_pb2.LeaseReportsResponse]
+    """LeaseReports hands out a partner's due status reports of one format (e.g. the
+    deliver_sm receipts of an SMPP login) for a lease; it waits up to `wait` for one.
+    A report stays stored until SettleReports says it was delivered, so a report
+    whose lease runs out (the gateway died, the session dropped) is handed out again.
+    """
+    SettleReports: _grpc.UnaryUnaryMultiCallable[_message_service_pb2.SettleReportsRequest, _message_service_pb2.SettleReportsResponse]
+    """SettleReports ends leases: delivered reports are removed, failed ones retried
+    with backoff, released ones are due again at once.
+    """
 
 @_typing.type_check_only
 class MessageServiceAsyncStub(MessageServiceStub):
@@ -72,6 +82,16 @@ class MessageServiceAsyncStub(MessageServiceStub):
     RecordReceipts: _aio.UnaryUnaryMultiCallable[_message_service_pb2.RecordReceiptsRequest, _message_service_pb2.RecordReceiptsResponse]  # type: ignore[assignment]
     """RecordReceipts stores operator delivery receipts. A receipt whose operator id
     is not known yet is kept and applied when the id is recorded.
+    """
+    LeaseReports: _aio.UnaryUnaryMultiCallable[_message_service_pb2.LeaseReportsRequest, _message_service_pb2.LeaseReportsResponse]  # type: ignore[assignment]
+    """LeaseReports hands out a partner's due status reports of one format (e.g. the
+    deliver_sm receipts of an SMPP login) for a lease; it waits up to `wait` for one.
+    A report stays stored until SettleReports says it was delivered, so a report
+    whose lease runs out (the gateway died, the session dropped) is handed out again.
+    """
+    SettleReports: _aio.UnaryUnaryMultiCallable[_message_service_pb2.SettleReportsRequest, _message_service_pb2.SettleReportsResponse]  # type: ignore[assignment]
+    """SettleReports ends leases: delivered reports are removed, failed ones retried
+    with backoff, released ones are due again at once.
     """
 
 class MessageServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -122,6 +142,28 @@ class MessageServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_message_service_pb2.RecordReceiptsResponse, _abc.Awaitable[_message_service_pb2.RecordReceiptsResponse]]:
         """RecordReceipts stores operator delivery receipts. A receipt whose operator id
         is not known yet is kept and applied when the id is recorded.
+        """
+
+    @_abc_1.abstractmethod
+    def LeaseReports(
+        self,
+        request: _message_service_pb2.LeaseReportsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_message_service_pb2.LeaseReportsResponse, _abc.Awaitable[_message_service_pb2.LeaseReportsResponse]]:
+        """LeaseReports hands out a partner's due status reports of one format (e.g. the
+        deliver_sm receipts of an SMPP login) for a lease; it waits up to `wait` for one.
+        A report stays stored until SettleReports says it was delivered, so a report
+        whose lease runs out (the gateway died, the session dropped) is handed out again.
+        """
+
+    @_abc_1.abstractmethod
+    def SettleReports(
+        self,
+        request: _message_service_pb2.SettleReportsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_message_service_pb2.SettleReportsResponse, _abc.Awaitable[_message_service_pb2.SettleReportsResponse]]:
+        """SettleReports ends leases: delivered reports are removed, failed ones retried
+        with backoff, released ones are due again at once.
         """
 
 def add_MessageServiceServicer_to_server(servicer: MessageServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

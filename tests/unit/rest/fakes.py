@@ -149,6 +149,16 @@ class FakeMessages(message_service_pb2_grpc.MessageServiceServicer):
     ) -> message_service_pb2.RecordReceiptsResponse:
         raise RcsError("INTERNAL", "not used by the REST gateway")
 
+    async def LeaseReports(
+        self, request: message_service_pb2.LeaseReportsRequest, context: Ctx
+    ) -> message_service_pb2.LeaseReportsResponse:
+        raise RcsError("INTERNAL", "not used by the REST gateway")
+
+    async def SettleReports(
+        self, request: message_service_pb2.SettleReportsRequest, context: Ctx
+    ) -> message_service_pb2.SettleReportsResponse:
+        raise RcsError("INTERNAL", "not used by the REST gateway")
+
 
 class FakeCore:
     """Both services on one real in-process gRPC server on 127.0.0.1, port 0."""
