@@ -31,10 +31,14 @@ sends generic_nack for garbage, and throttles (0x58) a peer with more than
   is not a decimal number is 0x0C, an unknown one 0x67.
 - Submits are coalesced into one SubmitMessages call per partner (gateways.coalescer).
 
-TODO (next slices of issue 4): delivery receipts and MO as deliver_sm to receiver and
-transceiver sessions (honouring registered_delivery and ptag), per-login session limits
-(Rapporto answers 0x05 beyond it), data_sm / submit_multi / cancel_sm / replace_sm, binary
-messages, schedule_delivery_time, Rapporto's cascade and Viber TLVs.
+- Receipts: every submit_sm asks core for SMPP reports (registered_delivery decides which:
+  none, every final status, failures only) and carries the ptag. Core stores each report
+  until a receiver or transceiver session of the login took it; gateways.smpp.report_pump
+  sends them as deliver_sm (mapping.receipt_of: Rapporto's Appendix B text and TLVs).
+
+TODO (next slices of issue 4): MO as deliver_sm, per-login session limits (Rapporto
+answers 0x05 beyond it), data_sm / submit_multi / cancel_sm / replace_sm, binary messages,
+schedule_delivery_time, Rapporto's cascade and Viber TLVs.
 """
 
 from __future__ import annotations
@@ -64,6 +68,7 @@ from gateways.smpp.mapping import (
     ttl_of,
 )
 from gateways.smpp.ratelimit import TokenBucket
+from gateways.smpp.report_pump import PumpSettings, ReportPumps
 from gateways.smpp.settings import SmppGatewaySettings
 from rcs.common.v1 import channel_pb2, message_pb2
 from rcs.core.v1 import auth_service_pb2_grpc, message_service_pb2_grpc
@@ -98,6 +103,7 @@ _PartKey = tuple[str, str, str, int, int]  # login, source, destination, referen
 @dataclass(eq=False)  # identity: one per connection
 class _Esme:
     remote_ip: str
+    session: SmppSession | None = None
     login: str = ""
     transmits: bool = False
     receives: bool = False
@@ -141,6 +147,15 @@ class SmppGateway:
             max_delay=settings.smpp_batch_delay_ms / 1000,
             timeout=settings.rpc_timeout_seconds,
         )
+        self._pumps = ReportPumps(
+            self._messages,
+            PumpSettings(
+                batch=settings.smpp_receipt_batch,
+                wait_seconds=settings.smpp_receipt_wait_seconds,
+                lease_seconds=settings.smpp_receipt_lease_seconds,
+                rpc_timeout_seconds=settings.rpc_timeout_seconds,
+            ),
+        )
         self._buckets: dict[str, TokenBucket] = {}
         self._reassemblers: dict[str, Reassembler] = {}
         self._held: dict[_PartKey, list[asyncio.Future[_Outcome]]] = {}
@@ -167,6 +182,7 @@ class SmppGateway:
                 await self._expirer
         for session in list(self._sessions):
             await session.close()
+        await self._pumps.close()
         await self._coalescer.close()
         if self._server is not None:
             await self._server.wait_closed()
@@ -190,12 +206,15 @@ class SmppGateway:
             max_concurrent_requests=self.s.smpp_window,
             name="smpp-gateway",
         )
+        esme.session = session
         self._sessions.add(session)
         session.start()
         try:
             await session.wait_closed()
         finally:
             self._sessions.discard(session)
+            if esme.receives:
+                self._pumps.remove(esme.login, session)
             if esme.login:
                 log.info("smpp_session_closed", extra={"login": esme.login})
 
@@ -234,6 +253,8 @@ class SmppGateway:
             "smpp_bound",
             extra={"login": esme.login, "ip": esme.remote_ip, "mode": type(pdu).__name__},
         )
+        if esme.receives and esme.session is not None:
+            self._pumps.add(esme.login, esme.session)
         tlvs = Tlvs()
         tlvs.set_uint(Tag.SC_INTERFACE_VERSION, INTERFACE_VERSION_34, 1)
         return resp_type(system_id=SYSTEM_ID, tlvs=tlvs)
@@ -286,6 +307,8 @@ class SmppGateway:
                 ),
                 priority=priority_of(first.priority_flag),
                 receipt_request=receipt_request_of(first.registered_delivery),
+                report_format=ms.REPORT_FORMAT_SMPP,
+                ptag=ptag_of(first.tlvs) or "",
             )
             ttl = ttl_of(first.validity_period, dt.datetime.now(dt.UTC))
             if ttl:

@@ -27,5 +27,10 @@ class SmppGatewaySettings(RcsSettings):
     # Submits to core are coalesced: up to this many messages or this long.
     smpp_batch_max: int = Field(default=200, ge=1, le=10_000)
     smpp_batch_delay_ms: float = Field(default=5.0, ge=0)
+    # Receipts (deliver_sm) to receiver sessions: leased from core this many at a time,
+    # waiting up to wait_seconds for new ones; unsettled leases come back after lease_seconds.
+    smpp_receipt_batch: int = Field(default=100, ge=1, le=1000)
+    smpp_receipt_wait_seconds: float = Field(default=5.0, ge=0, le=30)
+    smpp_receipt_lease_seconds: float = Field(default=60.0, gt=0, le=600)
     rpc_timeout_seconds: float = Field(default=10.0, gt=0)
     auth_cache_seconds: float = Field(default=30.0, ge=0)

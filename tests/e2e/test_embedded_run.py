@@ -43,23 +43,34 @@ def _start(data_dir: Path, env: dict[str, str]) -> subprocess.Popen[str]:
     raise AssertionError("rcs run did not become ready:\n" + "".join(seen))
 
 
-def _smpp_submit(port: int) -> str:
-    """Bind as the demo partner with smpplib and submit one message; its id."""
-    client = smpplib.client.Client("127.0.0.1", port, allow_unknown_opt_params=True)
+def _smpp_submit(port: int) -> tuple[str, str]:
+    """Bind as the demo partner with smpplib, submit one message asking for a receipt, and
+    wait for the receipt: (message id, receipt text)."""
+    client = smpplib.client.Client("127.0.0.1", port, timeout=15, allow_unknown_opt_params=True)
     answers: list[str] = []
+    receipts: list[tuple[str, str]] = []
     client.set_message_sent_handler(lambda pdu: answers.append(pdu.message_id.decode()))
+    client.set_message_received_handler(
+        lambda pdu: receipts.append((pdu.receipted_message_id.decode(), pdu.short_message.decode()))
+    )
     client.connect()
     try:
         client.bind_transceiver(system_id="demo", password="demo")
         client.send_message(
-            source_addr="RCS", destination_addr="79161234568", short_message=b"Hello over SMPP"
+            source_addr="RCS",
+            destination_addr="79161234568",
+            short_message=b"Hello over SMPP",
+            registered_delivery=1,
         )
-        client.read_once()
+        while not receipts:  # the submit_sm_resp, then the receipt from the simulator
+            client.read_once()
         client.unbind()
     finally:
         client.disconnect()
     (message_id,) = answers
-    return message_id
+    ((receipted, text),) = receipts
+    assert receipted == message_id
+    return message_id, text
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:
@@ -99,9 +110,12 @@ def test_make_run_serves_the_printed_curl_and_keeps_data(tmp_path: Path) -> None
             time.sleep(0.1)
         assert view["status"] == "DELIVERED", view
         # The partners' SMPP gateway is part of the installation too.
-        smpp_id = _smpp_submit(ports["SMPP"])
+        # Its receipt comes back from the simulator as deliver_sm to the same session.
+        smpp_id, receipt = _smpp_submit(ports["SMPP"])
         status, by_smpp = http("GET", f"{base}/api/v6/messages/{smpp_id}", headers=auth)
         assert (status, by_smpp["destAddr"]) == (200, "79161234568")
+        assert f"id:{smpp_id} " in receipt
+        assert by_smpp["status"] in ("DELIVERED", "UNDELIVERED", "EXPIRED", "REJECTED")
     finally:
         _stop(proc)
     leftovers = subprocess.run(

@@ -1,0 +1,241 @@
+"""Receipts to ESMEs over real sockets: smpplib binds to the SMPP gateway, which talks to core
+(real gRPC, PostgreSQL). A receipt reaches any receiving session of the login, waits for one
+to bind, survives a dropped session and a gateway that dies with receipts in flight."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+import pytest
+import smpplib.client
+import smpplib.smpp
+
+from gateways.smpp.server import SmppGateway
+from gateways.smpp.settings import SmppGatewaySettings
+from rcs.core.v1 import auth_service_pb2_grpc, message_service_pb2_grpc
+from rcs_core.report_desk import ReportDesk
+from rcs_core.servicer import AuthServicer, MessageServicer
+from rcs_core.statuses import Status
+from rcs_core.storage import partners
+from rcs_core.storage.finalize import finalize
+from rcs_runtime.grpc_client import open_channel
+from tests.support import start_server
+
+pytestmark = pytest.mark.integration
+LOGIN, PASSWORD = "acme", "pw-12345"
+FAST: dict[str, Any] = {"smpp_receipt_wait_seconds": 0.5}
+
+
+@dataclass
+class Rig:
+    start: Callable[..., Awaitable[tuple[SmppGateway, int]]]
+    database_url: str
+
+    async def finish(self, message_id: str, status: Status, error: int = 0) -> None:
+        async with await psycopg.AsyncConnection.connect(self.database_url) as conn:
+            await conn.execute("UPDATE messages SET status = 2 WHERE id = %s", (int(message_id),))
+            await finalize(conn, [(int(message_id), status, error, "test")])
+            await conn.commit()
+
+    async def outbox(self) -> int:
+        async with await psycopg.AsyncConnection.connect(self.database_url) as conn:
+            cur = await conn.execute("SELECT count(*) FROM report_outbox")
+            row = await cur.fetchone()
+            assert row is not None
+            return int(row[0])
+
+
+@pytest.fixture
+async def rig(pool: Any, database_url: str) -> AsyncIterator[Rig]:
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        await partners.upsert(conn, LOGIN, PASSWORD, default_sender="ACME")
+        await conn.commit()
+    desk = ReportDesk(pool, retry_base_seconds=0.2, retry_max_seconds=0.5)
+    messages = MessageServicer(pool, installation_id=7, reports=desk)
+    server = await start_server(
+        lambda s: message_service_pb2_grpc.add_MessageServiceServicer_to_server(messages, s),
+        lambda s: auth_service_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(pool), s),
+    )
+    channel = open_channel(f"127.0.0.1:{server.port}")
+    started: list[SmppGateway] = []
+
+    async def start(**settings: Any) -> tuple[SmppGateway, int]:
+        gateway = SmppGateway(SmppGatewaySettings(smpp_port=0, **FAST, **settings), channel)
+        started.append(gateway)
+        return gateway, await gateway.start()
+
+    yield Rig(start, database_url)
+    for gateway in started:
+        await gateway.stop()
+    await channel.close()
+    await server.stop(0)
+    await messages.close()
+
+
+# -- the ESME (smpplib is synchronous: these run in threads) ---------------------------------
+
+
+class Esme:
+    def __init__(self, port: int, mode: str = "bind_transceiver") -> None:
+        self.client = smpplib.client.Client(
+            "127.0.0.1", port, timeout=10, allow_unknown_opt_params=True
+        )
+        self.client.connect()
+        getattr(self.client, mode)(system_id=LOGIN, password=PASSWORD)
+
+    def submit(self, text: bytes, registered_delivery: int = 1) -> str:
+        pdu = smpplib.smpp.make_pdu(
+            "submit_sm",
+            client=self.client,
+            source_addr="ACME",
+            destination_addr="79161234567",
+            short_message=text,
+            registered_delivery=registered_delivery,
+        )
+        self.client._socket.sendall(pdu.generate())
+        resp = self.client.read_pdu()
+        assert resp.status == 0
+        value = resp.message_id
+        return value.decode() if isinstance(value, bytes) else str(value)
+
+    def read_deliver_sm(self, *, answer: int | None = 0) -> Any:
+        """The next deliver_sm, answered with ``answer`` (None: not answered)."""
+        while True:
+            pdu = self.client.read_pdu()
+            if pdu.command == "deliver_sm":
+                break
+        if answer is not None:
+            resp = smpplib.smpp.make_pdu("deliver_sm_resp", client=self.client, status=answer)
+            resp.sequence = pdu.sequence
+            self.client._socket.sendall(resp.generate())
+        return pdu
+
+    def nothing_within(self, seconds: float) -> bool:
+        self.client._socket.settimeout(seconds)
+        try:
+            pdu = self.client.read_pdu()
+        except (TimeoutError, smpplib.exceptions.ConnectionError):
+            return True
+        finally:
+            self.client._socket.settimeout(10)
+        return bool(pdu.command != "deliver_sm")
+
+    def close(self) -> None:
+        self.client.disconnect()
+
+
+def text_of(pdu: Any) -> str:
+    value = pdu.short_message
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def field(receipt: str, name: str) -> str:
+    found = re.search(rf"{name}:(\S+)", receipt)
+    assert found, receipt
+    return found.group(1)
+
+
+async def run(fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+    return await asyncio.to_thread(fn, *args, **kw)
+
+
+# -- tests ------------------------------------------------------------------------------------
+
+
+async def test_receipt_comes_back_on_the_transceiver_as_rapporto_describes(rig: Rig) -> None:
+    _, port = await rig.start()
+    esme = await run(Esme, port)
+    mid = await run(esme.submit, b"Hello receipts")
+    await rig.finish(mid, Status.UNDELIVERED, 8)
+    pdu = await run(esme.read_deliver_sm)
+    receipt = text_of(pdu)
+    assert pdu.esm_class == 0x04
+    assert field(receipt, "id") == mid
+    assert field(receipt, "stat") == "UNDELIV"
+    assert field(receipt, "err") == "008"
+    assert field(receipt, "sub") == "001"
+    assert receipt.endswith("text:Hello receipts")
+    assert (pdu.receipted_message_id.decode(), pdu.message_state) == (mid, 5)
+    assert pdu.source_addr.decode() == "ACME"
+    assert pdu.destination_addr.decode() == "79161234567"
+    for _ in range(50):  # settled after deliver_sm_resp
+        if await rig.outbox() == 0:
+            break
+        await asyncio.sleep(0.1)
+    assert await rig.outbox() == 0
+    await run(esme.close)
+
+
+async def test_receipt_waits_for_a_receiver_on_another_socket(rig: Rig) -> None:
+    _, port = await rig.start()
+    sender = await run(Esme, port, "bind_transmitter")
+    mid = await run(sender.submit, b"to the receiver")
+    await rig.finish(mid, Status.DELIVERED)
+    await asyncio.sleep(1)  # no receiver bound: the report waits in core
+    assert await rig.outbox() == 1
+    receiver = await run(Esme, port, "bind_receiver")
+    pdu = await run(receiver.read_deliver_sm)
+    assert field(text_of(pdu), "id") == mid
+    assert field(text_of(pdu), "stat") == "DELIVRD"
+    assert await run(sender.nothing_within, 0.5)  # a transmitter gets no receipts
+    await run(sender.close)
+    await run(receiver.close)
+
+
+async def test_failures_only_and_no_receipt_requests(rig: Rig) -> None:
+    _, port = await rig.start()
+    esme = await run(Esme, port)
+    quiet = await run(esme.submit, b"no receipt", 0)
+    ok = await run(esme.submit, b"failures only, delivered", 2)
+    bad = await run(esme.submit, b"failures only, failed", 2)
+    await rig.finish(quiet, Status.UNDELIVERED, 1)
+    await rig.finish(ok, Status.DELIVERED)
+    await rig.finish(bad, Status.EXPIRED, 7)
+    pdu = await run(esme.read_deliver_sm)
+    assert field(text_of(pdu), "id") == bad
+    assert field(text_of(pdu), "stat") == "EXPIRED"
+    assert await run(esme.nothing_within, 1.0)
+    await run(esme.close)
+
+
+async def test_dropped_session_and_refused_receipt_are_delivered_again(rig: Rig) -> None:
+    _, port = await rig.start()
+    first = await run(Esme, port)
+    mid = await run(first.submit, b"again and again")
+    await rig.finish(mid, Status.DELIVERED)
+    unanswered = await run(first.read_deliver_sm, answer=None)
+    assert field(text_of(unanswered), "id") == mid
+    await run(first.close)  # gone without deliver_sm_resp
+    second = await run(Esme, port, "bind_receiver")
+    refused = await run(second.read_deliver_sm, answer=0x08)  # ESME_RSYSERR: retried later
+    assert field(text_of(refused), "id") == mid
+    taken = await run(second.read_deliver_sm)
+    assert field(text_of(taken), "id") == mid
+    for _ in range(50):
+        if await rig.outbox() == 0:
+            break
+        await asyncio.sleep(0.1)
+    assert await rig.outbox() == 0
+    await run(second.close)
+
+
+async def test_receipts_in_flight_survive_a_gateway_that_dies(rig: Rig) -> None:
+    doomed, doomed_port = await rig.start(smpp_receipt_lease_seconds=1)
+    esme = await run(Esme, doomed_port)
+    mid = await run(esme.submit, b"survivor")
+    await rig.finish(mid, Status.DELIVERED)
+    await run(esme.read_deliver_sm, answer=None)  # leased by the doomed gateway, in flight
+    # Dies: its pump never settles (as if killed), then its sockets close.
+    await doomed._pumps.close()
+    await doomed.stop()
+    await run(esme.close)
+    _, port = await rig.start()
+    fresh = await run(Esme, port, "bind_receiver")
+    pdu = await run(fresh.read_deliver_sm)  # after the lease ran out
+    assert field(text_of(pdu), "id") == mid
+    await run(fresh.close)
