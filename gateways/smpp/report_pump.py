@@ -40,6 +40,7 @@ class _Login:
     sessions: list[SmppSession] = field(default_factory=list)
     turn: int = 0
     task: asyncio.Task[None] | None = None
+    holding: bool = False  # leased reports not settled yet
 
     def next_session(self) -> SmppSession | None:
         live = [s for s in self.sessions if not s.closed]
@@ -80,8 +81,14 @@ class ReportPumps:
         if state is not None and session in state.sessions:
             state.sessions.remove(session)
 
-    async def close(self) -> None:
+    async def close(self, grace_seconds: float = 0.0) -> None:
+        """Stop every pump. With its sessions closed, a pump releases what it holds and ends
+        by itself within ``grace_seconds`` (the rest is cancelled and comes back to another
+        gateway when its lease ends)."""
         tasks = [s.task for s in self._logins.values() if s.task is not None]
+        holding = [s.task for s in self._logins.values() if s.task is not None and s.holding]
+        if holding and grace_seconds > 0:
+            await asyncio.wait(holding, timeout=grace_seconds)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -107,8 +114,12 @@ class ReportPumps:
                 continue
             if not answer.reports:
                 continue
-            outcomes = await asyncio.gather(*(self._deliver(state, r) for r in answer.reports))
-            await self._settle(login, list(answer.reports), outcomes)
+            state.holding = True
+            try:
+                outcomes = await asyncio.gather(*(self._deliver(state, r) for r in answer.reports))
+                await self._settle(login, list(answer.reports), outcomes)
+            finally:
+                state.holding = False
         if self._logins.get(login) is state and not state.sessions:
             del self._logins[login]
 

@@ -182,7 +182,8 @@ class SmppGateway:
                 await self._expirer
         for session in list(self._sessions):
             await session.close()
-        await self._pumps.close()
+        # Sessions are closed: pumps settle what they hold (released) and end.
+        await self._pumps.close(grace_seconds=self.s.smpp_receipt_wait_seconds + 1)
         await self._coalescer.close()
         if self._server is not None:
             await self._server.wait_closed()
