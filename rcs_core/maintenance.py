@@ -53,8 +53,16 @@ async def run_once(pool: AsyncConnectionPool, s: CoreSettings) -> int:
                         "reports_abandoned",
                         extra={"format": format_name(fmt), "count": count},
                     )
-                for table in ("client_refs", "request_log", "pending_receipts"):
-                    column = "received_at" if table == "pending_receipts" else "created_at"
+                # Parts whose siblings never came are dropped after a day (logged by count).
+                cur = await conn.execute(
+                    "DELETE FROM inbound_parts WHERE received_at < now() - interval '1 day'"
+                )
+                if cur.rowcount:
+                    log.warning("inbound_parts_abandoned", extra={"count": cur.rowcount})
+                for table in ("client_refs", "request_log", "pending_receipts", "inbound_messages"):
+                    column = (
+                        "created_at" if table in ("client_refs", "request_log") else "received_at"
+                    )
                     await conn.execute(
                         f"DELETE FROM {table} WHERE {column} < now() - make_interval(days => %s)",  # noqa: S608 (constant names)
                         (s.retention_days,),

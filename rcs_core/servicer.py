@@ -27,7 +27,7 @@ from rcs_core.auth_guard import FailedAuthGuard
 from rcs_core.idalloc import IdAllocator
 from rcs_core.passwords import hash_password, needs_rehash, verify_password
 from rcs_core.statuses import Status
-from rcs_core.storage import api_keys, messages, partners, receipts, request_log
+from rcs_core.storage import api_keys, inbound, messages, partners, receipts, request_log
 from rcs_core.storage.messages import StoredMessage
 from rcs_core.validation import Submission, validate
 from rcs_runtime.errors import RcsError
@@ -38,6 +38,7 @@ Ctx = grpc.aio.ServicerContext[Any, Any]
 MAX_BATCH = 10_000
 # Calls this small (and without request_id) share transactions (rcs_core.accept_batcher).
 GROUP_MAX_CALL = 100
+MAX_INBOUND_BATCH = 1000
 
 
 def _ts(value: dt.datetime) -> timestamp_pb2.Timestamp:
@@ -330,6 +331,52 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
             error=request.error,
         )
         return message_service_pb2.SettleReportsResponse(settled_count=count)
+
+    async def RecordInbound(
+        self, request: message_service_pb2.RecordInboundRequest, context: Ctx
+    ) -> message_service_pb2.RecordInboundResponse:
+        if len(request.parts) > MAX_INBOUND_BATCH:
+            raise RcsError("INVALID_REQUEST", f"at most {MAX_INBOUND_BATCH} parts per call")
+        parts = []
+        for p in request.parts:
+            if not (p.source and p.destination):
+                raise RcsError("INVALID_REQUEST", "an inbound part needs source and destination")
+            if p.part_total > 1 and not 1 <= p.part_number <= p.part_total:
+                raise RcsError("INVALID_REQUEST", "part_number must be 1 to part_total")
+            parts.append(
+                inbound.PartIn(
+                    interface_id=p.interface_id,
+                    source=p.source,
+                    destination=p.destination,
+                    data_coding=p.data_coding,
+                    payload=p.payload,
+                    reference=p.reference,
+                    part_number=p.part_number,
+                    part_total=p.part_total,
+                    received_at=(
+                        p.receive_time.ToDatetime(dt.UTC) if p.HasField("receive_time") else None
+                    ),
+                )
+            )
+        async with self._pool.connection() as conn, conn.transaction():
+            if request.request_id:
+                first = await request_log.replay(conn, request.request_id, "RecordInbound")
+                if first is not None:
+                    return message_service_pb2.RecordInboundResponse.FromString(first)
+            recorded = await inbound.record(conn, self._ids, parts)
+            response = message_service_pb2.RecordInboundResponse(
+                results=[
+                    message_service_pb2.InboundResult(
+                        message_id=str(r.message_id) if r.message_id else "", partner=r.partner
+                    )
+                    for r in recorded
+                ]
+            )
+            if request.request_id:
+                await request_log.remember(
+                    conn, request.request_id, "RecordInbound", response.SerializeToString()
+                )
+        return response
 
     async def RecordReceipts(
         self, request: message_service_pb2.RecordReceiptsRequest, context: Ctx

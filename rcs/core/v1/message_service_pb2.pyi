@@ -635,9 +635,11 @@ class Report(_message.Message):
     ptag: _builtins.str
     """The partner's ptag, if it gave one."""
     destination: _builtins.str
-    """Subscriber number, international digits."""
+    """Status: the subscriber number, international digits. Inbound: the number or
+    service name the subscriber wrote to.
+    """
     sender: _builtins.str
-    """Sender name or number the message was sent from."""
+    """Status: the sender name or number the message was sent from. Inbound: the subscriber."""
     text: _builtins.str
     """Text of the message."""
     part_count: _builtins.int
@@ -654,11 +656,11 @@ class Report(_message.Message):
     """How many times the report was handed out before, this lease included."""
     @_builtins.property
     def submit_time(self) -> _timestamp_pb2.Timestamp:
-        """When the message was accepted."""
+        """When the message was accepted (inbound: received)."""
 
     @_builtins.property
     def done_time(self) -> _timestamp_pb2.Timestamp:
-        """When the status was reached."""
+        """When the status was reached (inbound: received)."""
 
     def __init__(
         self,
@@ -751,3 +753,137 @@ class SettleReportsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SettleReportsResponse: _TypeAlias = SettleReportsResponse  # noqa: Y015
+
+@_typing.final
+class InboundPart(_message.Message):
+    """InboundPart is one deliver_sm an operator handed us: a whole MO message or one part."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INTERFACE_ID_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    DESTINATION_FIELD_NUMBER: _builtins.int
+    DATA_CODING_FIELD_NUMBER: _builtins.int
+    PAYLOAD_FIELD_NUMBER: _builtins.int
+    REFERENCE_FIELD_NUMBER: _builtins.int
+    PART_NUMBER_FIELD_NUMBER: _builtins.int
+    PART_TOTAL_FIELD_NUMBER: _builtins.int
+    RECEIVE_TIME_FIELD_NUMBER: _builtins.int
+    interface_id: _builtins.str
+    """Interface (operator bind) it arrived on."""
+    source: _builtins.str
+    """The subscriber who wrote, as the operator gave it."""
+    destination: _builtins.str
+    """The number or service name the subscriber wrote to."""
+    data_coding: _builtins.int
+    """SMPP data_coding of payload."""
+    payload: _builtins.bytes
+    """The part's user data without its UDH (or the whole message_payload)."""
+    reference: _builtins.int
+    """Concatenation reference (UDH or SAR); 0 for a whole message."""
+    part_number: _builtins.int
+    """Number of this part, from 1; 0 for a whole message."""
+    part_total: _builtins.int
+    """Number of parts of the message; 0 or 1 for a whole message."""
+    @_builtins.property
+    def receive_time(self) -> _timestamp_pb2.Timestamp:
+        """When the operator handed it to us."""
+
+    def __init__(
+        self,
+        *,
+        interface_id: _builtins.str = ...,
+        source: _builtins.str = ...,
+        destination: _builtins.str = ...,
+        data_coding: _builtins.int = ...,
+        payload: _builtins.bytes = ...,
+        reference: _builtins.int = ...,
+        part_number: _builtins.int = ...,
+        part_total: _builtins.int = ...,
+        receive_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["receive_time", b"receive_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data_coding", b"data_coding", "destination", b"destination", "interface_id", b"interface_id", "part_number", b"part_number", "part_total", b"part_total", "payload", b"payload", "receive_time", b"receive_time", "reference", b"reference", "source", b"source"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InboundPart: _TypeAlias = InboundPart  # noqa: Y015
+
+@_typing.final
+class RecordInboundRequest(_message.Message):
+    """RecordInboundRequest carries MO parts from a connector."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    PARTS_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key; a repeat returns the first response."""
+    @_builtins.property
+    def parts(self) -> _containers.RepeatedCompositeFieldContainer[Global___InboundPart]:
+        """The parts, at most 1000."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        parts: _abc.Iterable[Global___InboundPart] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["parts", b"parts", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordInboundRequest: _TypeAlias = RecordInboundRequest  # noqa: Y015
+
+@_typing.final
+class InboundResult(_message.Message):
+    """InboundResult says what became of one part."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MESSAGE_ID_FIELD_NUMBER: _builtins.int
+    PARTNER_FIELD_NUMBER: _builtins.int
+    message_id: _builtins.str
+    """Id of the whole inbound message once all its parts are in; empty while waiting."""
+    partner: _builtins.str
+    """Login of the partner it was routed to; empty when no inbound route matched."""
+    def __init__(
+        self,
+        *,
+        message_id: _builtins.str = ...,
+        partner: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["message_id", b"message_id", "partner", b"partner"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InboundResult: _TypeAlias = InboundResult  # noqa: Y015
+
+@_typing.final
+class RecordInboundResponse(_message.Message):
+    """RecordInboundResponse has one result per part, in request order."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def results(self) -> _containers.RepeatedCompositeFieldContainer[Global___InboundResult]:
+        """Results in request order."""
+
+    def __init__(
+        self,
+        *,
+        results: _abc.Iterable[Global___InboundResult] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["results", b"results"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordInboundResponse: _TypeAlias = RecordInboundResponse  # noqa: Y015

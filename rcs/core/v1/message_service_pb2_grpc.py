@@ -71,6 +71,11 @@ class MessageServiceStub:
                 request_serializer=rcs_dot_core_dot_v1_dot_message__service__pb2.SettleReportsRequest.SerializeToString,
                 response_deserializer=rcs_dot_core_dot_v1_dot_message__service__pb2.SettleReportsResponse.FromString,
                 _registered_method=True)
+        self.RecordInbound = channel.unary_unary(
+                '/rcs.core.v1.MessageService/RecordInbound',
+                request_serializer=rcs_dot_core_dot_v1_dot_message__service__pb2.RecordInboundRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_message__service__pb2.RecordInboundResponse.FromString,
+                _registered_method=True)
 
 
 class MessageServiceServicer:
@@ -134,6 +139,16 @@ class MessageServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordInbound(self, request, context):
+        """RecordInbound stores messages subscribers sent (MO), part by part: a part of a
+        concatenated message is kept until its siblings arrive, then the whole message is
+        routed to the partner owning the number (and keyword) and owed to it as a report.
+        Everything named is stored when the call returns, so the connector may acknowledge.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MessageServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -171,6 +186,11 @@ def add_MessageServiceServicer_to_server(servicer, server):
                     servicer.SettleReports,
                     request_deserializer=rcs_dot_core_dot_v1_dot_message__service__pb2.SettleReportsRequest.FromString,
                     response_serializer=rcs_dot_core_dot_v1_dot_message__service__pb2.SettleReportsResponse.SerializeToString,
+            ),
+            'RecordInbound': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordInbound,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_message__service__pb2.RecordInboundRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_message__service__pb2.RecordInboundResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -364,6 +384,33 @@ class MessageService:
             '/rcs.core.v1.MessageService/SettleReports',
             rcs_dot_core_dot_v1_dot_message__service__pb2.SettleReportsRequest.SerializeToString,
             rcs_dot_core_dot_v1_dot_message__service__pb2.SettleReportsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordInbound(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.MessageService/RecordInbound',
+            rcs_dot_core_dot_v1_dot_message__service__pb2.RecordInboundRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_message__service__pb2.RecordInboundResponse.FromString,
             options,
             channel_credentials,
             insecure,

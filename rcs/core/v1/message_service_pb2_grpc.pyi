@@ -60,6 +60,12 @@ class MessageServiceStub:
     """SettleReports ends leases: delivered reports are removed, failed ones retried
     with backoff, released ones are due again at once.
     """
+    RecordInbound: _grpc.UnaryUnaryMultiCallable[_message_service_pb2.RecordInboundRequest, _message_service_pb2.RecordInboundResponse]
+    """RecordInbound stores messages subscribers sent (MO), part by part: a part of a
+    concatenated message is kept until its siblings arrive, then the whole message is
+    routed to the partner owning the number (and keyword) and owed to it as a report.
+    Everything named is stored when the call returns, so the connector may acknowledge.
+    """
 
 @_typing.type_check_only
 class MessageServiceAsyncStub(MessageServiceStub):
@@ -92,6 +98,12 @@ class MessageServiceAsyncStub(MessageServiceStub):
     SettleReports: _aio.UnaryUnaryMultiCallable[_message_service_pb2.SettleReportsRequest, _message_service_pb2.SettleReportsResponse]  # type: ignore[assignment]
     """SettleReports ends leases: delivered reports are removed, failed ones retried
     with backoff, released ones are due again at once.
+    """
+    RecordInbound: _aio.UnaryUnaryMultiCallable[_message_service_pb2.RecordInboundRequest, _message_service_pb2.RecordInboundResponse]  # type: ignore[assignment]
+    """RecordInbound stores messages subscribers sent (MO), part by part: a part of a
+    concatenated message is kept until its siblings arrive, then the whole message is
+    routed to the partner owning the number (and keyword) and owed to it as a report.
+    Everything named is stored when the call returns, so the connector may acknowledge.
     """
 
 class MessageServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -164,6 +176,18 @@ class MessageServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_message_service_pb2.SettleReportsResponse, _abc.Awaitable[_message_service_pb2.SettleReportsResponse]]:
         """SettleReports ends leases: delivered reports are removed, failed ones retried
         with backoff, released ones are due again at once.
+        """
+
+    @_abc_1.abstractmethod
+    def RecordInbound(
+        self,
+        request: _message_service_pb2.RecordInboundRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_message_service_pb2.RecordInboundResponse, _abc.Awaitable[_message_service_pb2.RecordInboundResponse]]:
+        """RecordInbound stores messages subscribers sent (MO), part by part: a part of a
+        concatenated message is kept until its siblings arrive, then the whole message is
+        routed to the partner owning the number (and keyword) and owed to it as a report.
+        Everything named is stored when the call returns, so the connector may acknowledge.
         """
 
 def add_MessageServiceServicer_to_server(servicer: MessageServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

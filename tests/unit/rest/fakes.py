@@ -154,6 +154,11 @@ class FakeMessages(message_service_pb2_grpc.MessageServiceServicer):
     ) -> message_service_pb2.LeaseReportsResponse:
         raise RcsError("INTERNAL", "not used by the REST gateway")
 
+    async def RecordInbound(
+        self, request: message_service_pb2.RecordInboundRequest, context: Ctx
+    ) -> message_service_pb2.RecordInboundResponse:
+        raise RcsError("INTERNAL", "not used by the REST gateway")
+
     async def SettleReports(
         self, request: message_service_pb2.SettleReportsRequest, context: Ctx
     ) -> message_service_pb2.SettleReportsResponse:
