@@ -1,4 +1,5 @@
-"""Receipts from every bind, passed to core in batches (MessageService.RecordReceipts).
+"""Receipts from every bind, passed to core in batches (MessageService.RecordReceipts);
+and subscribers' messages (MO), passed one by one (RecordInbound: they are few).
 
 A bind answers the operator's deliver_sm only after core confirmed the batch holding its
 receipt (0x00), or with 0x64 (temporary: the operator redelivers) when core could not be
@@ -18,6 +19,7 @@ from rcs.core.v1 import message_service_pb2, message_service_pb2_grpc
 
 log = logging.getLogger(__name__)
 RECEIPTS = Counter("rcs_connector_receipts_total", "Receipts passed to core", ["outcome"])
+INBOUND = Counter("rcs_connector_inbound_total", "MO parts passed to core", ["outcome"])
 
 
 class ReceiptSink:
@@ -36,6 +38,20 @@ class ReceiptSink:
         self._buffer: list[tuple[message_service_pb2.Receipt, asyncio.Future[bool]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._sending: set[asyncio.Task[None]] = set()  # referenced until done
+
+    async def record_inbound(self, part: message_service_pb2.InboundPart) -> bool:
+        """True once core stored the MO part; False when core could not be reached."""
+        request = message_service_pb2.RecordInboundRequest(
+            request_id=uuid.uuid4().hex, parts=[part]
+        )
+        try:
+            await self._core.RecordInbound(request, timeout=self._timeout)
+        except grpc.aio.AioRpcError as err:
+            log.warning("inbound_not_recorded", extra={"code": err.code().name})
+            INBOUND.labels("deferred").inc()
+            return False
+        INBOUND.labels("recorded").inc()
+        return True
 
     async def record(self, receipt: message_service_pb2.Receipt) -> bool:
         """True once core stored the receipt; False when core could not be reached."""

@@ -24,6 +24,7 @@ from rcs_connectors.settings import ConnectorSettings
 from rcs_smpp.constants import CommandStatus
 from rcs_smpp.errors import SmppError
 from rcs_smpp.pdu import BindTransceiver, DeliverSm, DeliverSmResp, Pdu, SubmitSm, make_response
+from rcs_smpp.reassembly import UserDataError, parse_user_data
 from rcs_smpp.receipts import ReceiptError, is_receipt, parse_receipt_pdu
 from rcs_smpp.segmentation import SegmentationError, split_text
 from rcs_smpp.session import SmppSession
@@ -183,9 +184,7 @@ class OperatorBind:
         if not isinstance(pdu, DeliverSm):
             return make_response(pdu, CommandStatus.ESME_RINVCMDID)
         if not is_receipt(pdu.esm_class):
-            # MO routing to the owning client arrives with the short-numbers issue.
-            log.info("mo_received_not_routed", extra={"interface": self.iface.id})
-            return DeliverSmResp()
+            return await self._on_inbound(pdu)
         try:
             receipt = parse_receipt_pdu(pdu)
         except ReceiptError:
@@ -207,6 +206,31 @@ class OperatorBind:
             )
         )
         if stored:
+            return DeliverSmResp()
+        return make_response(pdu, CommandStatus.ESME_RX_T_APPN)
+
+    async def _on_inbound(self, pdu: DeliverSm) -> Pdu:
+        """A subscriber's message (or one part of it): acknowledged once core stored it, 0x64
+        (the operator redelivers) when core could not be reached."""
+        try:
+            data = parse_user_data(pdu)
+        except UserDataError:
+            return make_response(pdu, CommandStatus.ESME_RX_P_APPN)
+        received = timestamp_pb2.Timestamp()
+        received.GetCurrentTime()
+        part = message_service_pb2.InboundPart(
+            interface_id=self.receipt_scope,
+            source=pdu.source_addr,
+            destination=pdu.destination_addr,
+            data_coding=pdu.data_coding,
+            payload=data.payload,
+            receive_time=received,
+        )
+        if data.part is not None and data.part.total > 1:
+            part.reference = data.part.reference
+            part.part_number = data.part.seqnum
+            part.part_total = data.part.total
+        if await self._sink.record_inbound(part):
             return DeliverSmResp()
         return make_response(pdu, CommandStatus.ESME_RX_T_APPN)
 

@@ -18,6 +18,7 @@ from rcs_smpp.encoding import decode_text, is_binary
 from rcs_smpp.errors import TextDecodeError
 from rcs_smpp.pdu import DeliverSm
 from rcs_smpp.receipts import build_receipt_pdu
+from rcs_smpp.segmentation import split_text
 from rcs_smpp.tlv import Tlvs
 
 _S = CommandStatus
@@ -182,3 +183,23 @@ def receipt_of(report: ms.Report) -> DeliverSm:
     if report.status == status_pb2.MESSAGE_STATUS_READ:
         pdu.tlvs.set_cstring(RapportoTag.SEEN_DATE, done.strftime("%y%m%d%H%M"))
     return pdu
+
+
+def inbound_of(report: ms.Report, reference: int) -> list[DeliverSm]:
+    """The deliver_sm PDUs of a subscriber's message (SMPP_API.txt section 7): source_addr
+    the subscriber, destination_addr the service name, GSM 03.38 (data_coding 0) or UCS-2
+    (8); a long text as several PDUs joined by UDH-8 with ``reference``."""
+    data_coding, segments = split_text(report.text, reference=reference & 0xFF)
+    return [
+        DeliverSm(
+            source_addr_ton=1,
+            source_addr_npi=1,
+            source_addr=report.sender,
+            destination_addr=report.destination,
+            esm_class=segment.esm_class,
+            data_coding=data_coding,
+            short_message=segment.short_message,
+            tlvs=segment.tlvs,
+        )
+        for segment in segments
+    ]

@@ -1,4 +1,5 @@
-"""Delivery receipts to a login's receiver and transceiver sessions.
+"""Delivery receipts, and subscribers' messages (MO), to a login's receiver and
+transceiver sessions.
 
 Core keeps every report in its outbox until someone says it was delivered (rcs_core
 report_desk). While a login has at least one session here that receives, one pump per
@@ -14,14 +15,16 @@ reconnect, and a receipt may arrive twice: at least once, as SMPP receipts are a
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import random
 from dataclasses import dataclass, field
 
 import grpc
 from google.protobuf import duration_pb2
 from prometheus_client import Counter
 
-from gateways.smpp.mapping import receipt_of
+from gateways.smpp.mapping import inbound_of, receipt_of
 from rcs.core.v1 import message_service_pb2 as ms
 from rcs.core.v1 import message_service_pb2_grpc
 from rcs_smpp.constants import CommandStatus
@@ -67,6 +70,7 @@ class ReportPumps:
         self._messages = messages
         self._s = settings
         self._logins: dict[str, _Login] = {}
+        self._references = itertools.count(random.randrange(256))
 
     def add(self, login: str, session: SmppSession) -> None:
         """A session of ``login`` that receives was bound: start its login's pump."""
@@ -129,15 +133,21 @@ class ReportPumps:
         if session is None:
             return "released", ""
         try:
-            response = await session.send_request(receipt_of(report))
+            if report.kind == ms.REPORT_KIND_INBOUND:
+                # Every part on one session, in order; delivered once all are acknowledged.
+                pdus = inbound_of(report, reference=next(self._references))
+            else:
+                pdus = [receipt_of(report)]
+            for pdu in pdus:
+                response = await session.send_request(pdu)
+                if response.command_status != CommandStatus.ESME_ROK:
+                    return "failed", f"deliver_sm_resp 0x{response.command_status:08X}"
         except SessionClosedError:
             return "released", ""
         except ResponseTimeoutError:
             return "failed", "no deliver_sm_resp"
-        except SmppError as err:  # e.g. a field that cannot be encoded: say so, keep it
+        except (SmppError, ValueError) as err:  # e.g. text that cannot be encoded: keep it
             return "failed", f"cannot send: {err}"
-        if response.command_status != CommandStatus.ESME_ROK:
-            return "failed", f"deliver_sm_resp 0x{response.command_status:08X}"
         return "delivered", ""
 
     async def _settle(

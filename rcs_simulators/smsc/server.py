@@ -35,6 +35,7 @@ from rcs_smpp.pdu import (
     make_response,
 )
 from rcs_smpp.receipts import build_receipt_pdu
+from rcs_smpp.segmentation import split_text
 from rcs_smpp.session import SessionClosedError, SmppSession
 
 log = logging.getLogger(__name__)
@@ -275,16 +276,18 @@ class Smsc:
         await asyncio.gather(*(self._send_to_receiver(system_id, p) for p in waiting))
 
     async def send_mo(self, source: str, destination: str, text: str, system_id: str) -> None:
-        from rcs_smpp.encoding import encode_text
-
-        data_coding, payload = encode_text(text)
-        pdu = DeliverSm(
-            source_addr_ton=1,
-            source_addr_npi=1,
-            source_addr=source,
-            destination_addr=destination,
-            data_coding=data_coding,
-            short_message=payload[:254],
-        )
+        """A subscriber's message; a long one as parts joined by UDH-8, as handsets send."""
+        data_coding, segments = split_text(text, reference=self.rng.randrange(256))
         self.stats.mo_sent += 1
-        await self._send_to_receiver(system_id or self.s.smsc_system_id, pdu)
+        for segment in segments:
+            pdu = DeliverSm(
+                source_addr_ton=1,
+                source_addr_npi=1,
+                source_addr=source,
+                destination_addr=destination,
+                esm_class=segment.esm_class,
+                data_coding=data_coding,
+                short_message=segment.short_message,
+                tlvs=segment.tlvs,
+            )
+            await self._send_to_receiver(system_id or self.s.smsc_system_id, pdu)
