@@ -98,6 +98,10 @@ class SmppSession:
         self._last_received = 0.0
         self._closed = asyncio.Event()
         self._close_error: SessionClosedError | None = None
+        # Frames written in one event-loop turn leave in one write (one syscall): under
+        # load that is most of a window's responses at once.
+        self._out: list[bytes] = []
+        self._flush_scheduled = False
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -172,6 +176,7 @@ class SmppSession:
         for task in (*self._tasks, *self._handlers):
             if task is not current:
                 task.cancel()
+        self._flush()  # e.g. the unbind_resp written just before
         self._writer.close()
 
     # -- sending --------------------------------------------------------------------------
@@ -221,13 +226,28 @@ class SmppSession:
 
     async def _write(self, frame: bytes) -> None:
         self._raise_if_closed()
+        self._out.append(frame)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
         try:
-            self._writer.write(frame)
-            await self._writer.drain()
+            await self._writer.drain()  # backpressure from what earlier flushes left
         except (ConnectionError, OSError) as e:
             error = SessionClosedError(f"{self.name}: connection lost while writing: {e}")
             self._shutdown(error)
             raise error from e
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        if not self._out or self._writer.is_closing():
+            self._out.clear()
+            return
+        data = b"".join(self._out)
+        self._out.clear()
+        try:
+            self._writer.write(data)
+        except (ConnectionError, OSError) as e:  # the reader sees the loss and shuts down
+            log.debug("%s: write failed: %s", self.name, e)
 
     async def _send_response(self, response: Pdu) -> None:
         try:

@@ -171,13 +171,14 @@ async def accept(
         )
     )
     # One round trip: message rows, their ACCEPTED events, queue rows and the wake-up.
+    # Arrays go in binary (%b): several times cheaper to dump than text arrays.
     await conn.execute(
         "WITH input AS ("
-        " SELECT * FROM unnest(%(ids)s::bigint[], %(refs)s::text[], %(ch)s::smallint[],"
-        " %(dst)s::text[], %(snd)s::text[], %(body)s::text[], %(prio)s::smallint[],"
-        " %(ttl)s::interval[], %(rr)s::smallint[], %(tp)s::text[], %(tt)s::smallint[],"
-        " %(ml)s::text[], %(ptag)s::text[], %(rf)s::smallint[], %(ru)s::text[],"
-        " %(sa)s::timestamptz[])"
+        " SELECT * FROM unnest(%(ids)b::bigint[], %(refs)b::text[], %(ch)b::smallint[],"
+        " %(dst)b::text[], %(snd)b::text[], %(body)b::text[], %(prio)b::smallint[],"
+        " %(ttl)b::interval[], %(rr)b::smallint[], %(tp)b::text[], %(tt)b::smallint[],"
+        " %(ml)b::text[], %(ptag)b::text[], %(rf)b::smallint[], %(ru)b::text[],"
+        " %(sa)b::timestamptz[])"
         " AS t(id, ref, ch, dst, snd, body, prio, ttl, rr, tp, tt, ml, ptag, rf, ru, sa)),"
         " m AS (INSERT INTO messages (id, created_at, partner_id, client_ref, channel,"
         " destination, sender, body, priority, valid_until, receipt_request, status,"
