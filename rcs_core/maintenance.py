@@ -10,7 +10,8 @@ import logging
 from prometheus_client import Counter, Gauge
 from psycopg_pool import AsyncConnectionPool
 
-from rcs_core import partitions
+from rcs_core import concatenated, partitions
+from rcs_core.idalloc import IdAllocator
 from rcs_core.report_desk import format_name
 from rcs_core.settings import CoreSettings
 from rcs_core.statuses import ExtendedError, Status
@@ -30,7 +31,9 @@ REPORTS_ABANDONED = Counter(
 _LOCK_KEY = 0x7263735F6D6E74  # "rcs_mnt": one installation-wide maintainer at a time
 
 
-async def run_once(pool: AsyncConnectionPool, s: CoreSettings) -> int:
+async def run_once(
+    pool: AsyncConnectionPool, s: CoreSettings, ids: IdAllocator | None = None
+) -> int:
     """One pass; returns how many overdue messages were expired."""
     async with pool.connection() as conn:
         await conn.set_autocommit(True)
@@ -72,6 +75,12 @@ async def run_once(pool: AsyncConnectionPool, s: CoreSettings) -> int:
         finally:
             await conn.set_autocommit(False)
     async with pool.connection() as conn, conn.transaction():
+        await concatenated.give_up_overdue(
+            conn,
+            ids or IdAllocator(s.installation_id),
+            dt.timedelta(seconds=s.submit_parts_timeout_seconds),
+        )
+    async with pool.connection() as conn, conn.transaction():
         cur = await conn.execute(
             "SELECT id FROM messages WHERE status = %s"
             " AND valid_until < now() - make_interval(secs => %s) LIMIT 10000",
@@ -111,12 +120,13 @@ async def observe_queue(pool: AsyncConnectionPool) -> None:
 async def run_forever(pool: AsyncConnectionPool, s: CoreSettings) -> None:
     last = -1e9
     loop = asyncio.get_running_loop()
+    ids = IdAllocator(s.installation_id)
     while True:
         try:
             await observe_queue(pool)
             if loop.time() - last >= s.maintenance_interval_seconds:
                 last = loop.time()
-                await run_once(pool, s)
+                await run_once(pool, s, ids)
         except Exception:
             log.exception("maintenance_failed")
         await asyncio.sleep(min(5.0, s.maintenance_interval_seconds))

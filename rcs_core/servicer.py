@@ -21,7 +21,7 @@ from rcs.core.v1 import (
     message_service_pb2,
     message_service_pb2_grpc,
 )
-from rcs_core import ids, report_desk
+from rcs_core import concatenated, ids, report_desk
 from rcs_core.accept_batcher import AcceptBatcher
 from rcs_core.auth_guard import FailedAuthGuard
 from rcs_core.idalloc import IdAllocator
@@ -29,7 +29,7 @@ from rcs_core.passwords import hash_password, needs_rehash, verify_password
 from rcs_core.statuses import Status
 from rcs_core.storage import api_keys, inbound, messages, partners, receipts, request_log
 from rcs_core.storage.messages import StoredMessage
-from rcs_core.validation import Submission, validate
+from rcs_core.validation import submission_of, validate
 from rcs_runtime.errors import RcsError
 from rcs_runtime.tracing import carrier_for_storage
 
@@ -128,28 +128,7 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
             try:
                 valid.append(
                     validate(
-                        Submission(
-                            client_ref=sub.client_ref,
-                            destination=sub.destination,
-                            channel=int(sub.channel),
-                            text=sub.sms.text,
-                            sender=sub.sms.sender,
-                            priority=sub.priority,
-                            ttl=sub.ttl.ToTimedelta(),
-                            receipt_request=int(sub.receipt_request),
-                            traffic_type=(
-                                sub.traffic_type if sub.HasField("traffic_type") else None
-                            ),
-                            mailing=sub.mailing,
-                            ptag=sub.ptag,
-                            report_format=int(sub.report_format),
-                            report_url=sub.report_url,
-                            send_after=(
-                                sub.send_after.ToDatetime(dt.UTC)
-                                if sub.HasField("send_after")
-                                else None
-                            ),
-                        ),
+                        submission_of(sub),
                         default_sender=partner.default_sender,
                         default_ttl=default_ttl,
                         trace_parent=trace_parent,
@@ -331,6 +310,15 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
             error=request.error,
         )
         return message_service_pb2.SettleReportsResponse(settled_count=count)
+
+    async def SubmitPart(
+        self, request: message_service_pb2.SubmitPartRequest, context: Ctx
+    ) -> message_service_pb2.SubmitPartResponse:
+        partner = await self._partner(request.partner)
+        async with self._pool.connection() as conn, conn.transaction():
+            return await concatenated.submit_part(
+                conn, self._ids, partner, request, carrier_for_storage()
+            )
 
     async def RecordInbound(
         self, request: message_service_pb2.RecordInboundRequest, context: Ctx

@@ -32,6 +32,9 @@ class CoreSettings(DatabaseSettings):
     report_retry_base_seconds: float = 5.0
     report_retry_max_seconds: float = 600.0
     report_max_age_hours: float = 72.0
+    # A message split by the partner whose parts stop coming for this long is stored
+    # REJECTED with what arrived (its id was handed out with the first part).
+    submit_parts_timeout_seconds: float = 300.0
     partitions_ahead_days: int = 3
     retention_days: int = 30
     maintenance_interval_seconds: float = 60.0

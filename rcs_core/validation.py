@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from rcs.core.v1 import message_service_pb2
 from rcs_core.numbers import normalize_msisdn
 from rcs_core.storage.messages import NewMessage
 from rcs_runtime.errors import RcsError
@@ -40,6 +41,26 @@ class Submission:
     report_format: int = 0
     report_url: str = ""
     send_after: dt.datetime | None = None
+
+
+def submission_of(sub: message_service_pb2.MessageSubmission) -> Submission:
+    """The fields of a gRPC submission, unchecked."""
+    return Submission(
+        client_ref=sub.client_ref,
+        destination=sub.destination,
+        channel=int(sub.channel),
+        text=sub.sms.text,
+        sender=sub.sms.sender,
+        priority=sub.priority,
+        ttl=sub.ttl.ToTimedelta(),
+        receipt_request=int(sub.receipt_request),
+        traffic_type=sub.traffic_type if sub.HasField("traffic_type") else None,
+        mailing=sub.mailing,
+        ptag=sub.ptag,
+        report_format=int(sub.report_format),
+        report_url=sub.report_url,
+        send_after=sub.send_after.ToDatetime(dt.UTC) if sub.HasField("send_after") else None,
+    )
 
 
 def validate(

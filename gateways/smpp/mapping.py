@@ -115,10 +115,15 @@ def ptag_of(tlvs: Tlvs) -> str | None:
     return value
 
 
-def text_of(data_coding: int, payload: bytes) -> str:
-    """The text of a whole message. Core carries text only, so binary is refused."""
+def check_text_coding(data_coding: int) -> None:
+    """Core carries text only, so binary data_coding is refused."""
     if is_binary(data_coding):
         raise RefusedError(_S.ESME_RSUBMITFAIL, "binary messages are not supported yet")
+
+
+def text_of(data_coding: int, payload: bytes) -> str:
+    """The text of a whole message. Core carries text only, so binary is refused."""
+    check_text_coding(data_coding)
     try:
         return decode_text(data_coding, payload)
     except TextDecodeError as e:

@@ -11,32 +11,31 @@ sends generic_nack for garbage, and throttles (0x58) a peer with more than
   binding is 0x04, and so are submit_sm / query_sm on a receiver-only session.
 - submit_sm: data_coding 0 (GSM 03.38), 1, 3, 6, 7, 8 are text; binary (2, 4, 0xF4-0xF7)
   is refused with 0x45 because core carries text only. Parts joined by UDH (8- or 16-bit
-  reference) or SAR TLVs are reassembled (per login) into ONE message for core;
-  message_payload carries a whole message. schedule_delivery_time is refused (0x61: core
-  cannot hold a message yet). validity_period → ttl, priority_flag → priority (3 counts as
-  2), registered_delivery → receipt request, Rapporto's ptag TLV (0x1411) is checked (0x0C
-  when malformed) but not stored yet. Refusals by core map through the error catalogue.
-- Message ids: submit_sm_resp carries core's id (decimal). Rapporto's doc gives every
-  submit_sm an id and sends one receipt per submit_sm; core keeps one id per message, so
-  every part of a concatenated message is answered with the id of the whole message: the
-  response of an earlier part waits until the last part arrives and core has stored the
-  message (then all parts get the same status and id). An ESME that sends the next part
-  only after the previous response (window 1) would wait forever, so after
-  ``RCS_SMPP_PART_WAIT_SECONDS`` a waiting part is answered ESME_ROK with an empty id; the
-  message still goes to core when its last part arrives, and the last part gets its id.
+  reference) or SAR TLVs become ONE message in core; message_payload carries a whole
+  message. schedule_delivery_time is refused (0x61, not mapped yet). validity_period →
+  ttl, priority_flag → priority (3 counts as 2), registered_delivery → receipt request,
+  Rapporto's ptag TLV (0x1411) is checked (0x0C when malformed) and stored. Refusals by
+  core map through the error catalogue.
+- Message ids: submit_sm_resp carries core's id (decimal). Core keeps one id per message,
+  so every part of a concatenated message is answered with the id of the whole message,
+  at once: each part goes to core's SubmitPart, which reserves the id with the first part,
+  stores every part before it is answered and accepts the message with its last part
+  (rcs_core.concatenated). Parts that stop coming end as a REJECTED message (reported),
+  so an id handed out always reaches a final status, whatever the ESME's window.
 - Rate: ``RCS_SMPP_SUBMITS_PER_SECOND`` per login over all its sessions (token bucket,
   each submit_sm PDU counts); excess is answered 0x58 and not submitted.
 - query_sm: core's GetMessage scoped to the bound login; message_state mapped from our
   status, final_date from the last status change, error_code our extended code. An id that
   is not a decimal number is 0x0C, an unknown one 0x67.
-- Submits are coalesced into one SubmitMessages call per partner (gateways.coalescer).
-
-- Receipts: every submit_sm asks core for SMPP reports (registered_delivery decides which:
+- Whole messages are coalesced into one SubmitMessages call per partner
+  (gateways.coalescer).
+- Receipts and MO: every submit_sm asks core for SMPP reports (registered_delivery decides which:
   none, every final status, failures only) and carries the ptag. Core stores each report
   until a receiver or transceiver session of the login took it; gateways.smpp.report_pump
-  sends them as deliver_sm (mapping.receipt_of: Rapporto's Appendix B text and TLVs).
+  sends them as deliver_sm (mapping.receipt_of: Rapporto's Appendix B text and TLVs);
+  subscribers' messages routed to the login come the same way (mapping.inbound_of).
 
-TODO (next slices of issue 4): MO as deliver_sm, per-login session limits (Rapporto
+TODO (next slices of issue 4): per-login session limits (Rapporto
 answers 0x05 beyond it), data_sm / submit_multi / cancel_sm / replace_sm, binary messages,
 schedule_delivery_time, Rapporto's cascade and Viber TLVs.
 """
@@ -44,7 +43,6 @@ schedule_delivery_time, Rapporto's cascade and Viber TLVs.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import time
@@ -57,6 +55,7 @@ from gateways.coalescer import SubmitCoalescer
 from gateways.rest.auth import PartnerAuth
 from gateways.smpp.mapping import (
     RefusedError,
+    check_text_coding,
     error_code_of,
     final_date_of,
     message_state_of,
@@ -88,7 +87,7 @@ from rcs_smpp.pdu import (
     SubmitSmResp,
     make_response,
 )
-from rcs_smpp.reassembly import Message, Reassembler, UserDataError, parse_user_data
+from rcs_smpp.reassembly import UserData, UserDataError, parse_user_data
 from rcs_smpp.session import SmppSession
 from rcs_smpp.tlv import Tlvs
 
@@ -96,8 +95,6 @@ log = logging.getLogger(__name__)
 _S = CommandStatus
 SYSTEM_ID = "RCS"
 EXPIRE_EVERY_SECONDS = 1.0
-
-_PartKey = tuple[str, str, str, int, int]  # login, source, destination, reference, total
 
 
 @dataclass(eq=False)  # identity: one per connection
@@ -112,15 +109,6 @@ class _Esme:
     @property
     def bound(self) -> bool:
         return self.transmits or self.receives
-
-
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    status: int
-    message_id: str = ""
-
-    def response(self) -> SubmitSmResp:
-        return SubmitSmResp(command_status=self.status, message_id=self.message_id)
 
 
 class SmppGateway:
@@ -157,18 +145,14 @@ class SmppGateway:
             ),
         )
         self._buckets: dict[str, TokenBucket] = {}
-        self._reassemblers: dict[str, Reassembler] = {}
-        self._held: dict[_PartKey, list[asyncio.Future[_Outcome]]] = {}
         self._sessions: set[SmppSession] = set()
         self._server: asyncio.Server | None = None
-        self._expirer: asyncio.Task[None] | None = None
 
     async def start(self) -> int:
         """Listen on smpp_host:smpp_port; returns the port (useful with port 0)."""
         self._server = await asyncio.start_server(
             self._on_connection, self.s.smpp_host, self.s.smpp_port
         )
-        self._expirer = asyncio.create_task(self._expire_loop(), name="smpp-reassembly-expiry")
         port = int(self._server.sockets[0].getsockname()[1])
         log.info("smpp_listening", extra={"port": port})
         return port
@@ -176,10 +160,6 @@ class SmppGateway:
     async def stop(self) -> None:
         if self._server is not None:
             self._server.close()
-        if self._expirer is not None:
-            self._expirer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._expirer
         for session in list(self._sessions):
             await session.close()
         # Sessions are closed: pumps settle what they hold (released) and end.
@@ -268,62 +248,47 @@ class SmppGateway:
         try:
             _check_part(pdu)
             user_data = parse_user_data(pdu)
-            message = self._reassembler(esme.login).add(pdu, self._clock())
+            submission = _submission_of(pdu)
+            part = user_data.part
+            if part is not None and part.total > 1:
+                check_text_coding(pdu.data_coding)
+                return await self._submit_part(esme.login, submission, pdu, user_data)
+            submission.sms.text = text_of(pdu.data_coding, user_data.payload)
         except RefusedError as e:
             return make_response(pdu, e.status)
         except UserDataError:
             return make_response(pdu, _S.ESME_RSUBMITFAIL)
-        part = user_data.part
-        if message is None:
-            assert part is not None
-            key = (esme.login, pdu.source_addr, pdu.destination_addr, part.reference, part.total)
-            return await self._wait_for_whole(key)
-        outcome = await self._submit_whole(esme.login, message)
-        if part is not None and part.total > 1:
-            key = (esme.login, pdu.source_addr, pdu.destination_addr, part.reference, part.total)
-            for waiter in self._held.pop(key, []):
-                if not waiter.done():
-                    waiter.set_result(outcome)
-        return outcome.response()
-
-    async def _wait_for_whole(self, key: _PartKey) -> Pdu:
-        waiter: asyncio.Future[_Outcome] = asyncio.get_running_loop().create_future()
-        self._held.setdefault(key, []).append(waiter)
         try:
-            outcome = await asyncio.wait_for(asyncio.shield(waiter), self.s.smpp_part_wait_seconds)
-        except TimeoutError:
-            return SubmitSmResp()  # accepted; the id comes with the last part
-        return outcome.response()
-
-    async def _submit_whole(self, login: str, message: Message) -> _Outcome:
-        first = message.pdus[0]
-        assert isinstance(first, SubmitSm)  # only submit_sm parts are added
-        try:
-            submission = ms.MessageSubmission(
-                destination=message.destination_addr,
-                channel=channel_pb2.CHANNEL_SMS,
-                sms=message_pb2.SmsContent(
-                    text=text_of(message.data_coding, message.payload),
-                    sender=message.source_addr,
-                ),
-                priority=priority_of(first.priority_flag),
-                receipt_request=receipt_request_of(first.registered_delivery),
-                report_format=ms.REPORT_FORMAT_SMPP,
-                ptag=ptag_of(first.tlvs) or "",
-            )
-            ttl = ttl_of(first.validity_period, dt.datetime.now(dt.UTC))
-            if ttl:
-                submission.ttl.seconds = ttl
-        except RefusedError as e:
-            return _Outcome(e.status)
-        try:
-            result = await self._coalescer.submit(login, submission)
+            result = await self._coalescer.submit(esme.login, submission)
         except RcsError as e:
-            log.warning("smpp_submit_failed", extra={"login": login, "reason": e.reason})
-            return _Outcome(e.entry.smpp_status)
-        if result.HasField("error"):
-            return _Outcome(status_for_reason(result.error.reason))
-        return _Outcome(_S.ESME_ROK, result.message_id)
+            log.warning("smpp_submit_failed", extra={"login": esme.login, "reason": e.reason})
+            return make_response(pdu, e.entry.smpp_status)
+        return _response(result)
+
+    async def _submit_part(
+        self, login: str, submission: ms.MessageSubmission, pdu: SubmitSm, data: UserData
+    ) -> Pdu:
+        """One part of a message the ESME split: stored in core, answered with the whole
+        message's id at once (core reserves it with the first part; see
+        rcs_core.concatenated)."""
+        assert data.part is not None
+        try:
+            answer = await self._messages.SubmitPart(
+                ms.SubmitPartRequest(
+                    partner=login,
+                    submission=submission,
+                    reference=data.part.reference,
+                    part_number=data.part.seqnum,
+                    part_total=data.part.total,
+                    data_coding=pdu.data_coding,
+                    payload=data.payload,
+                ),
+                timeout=self.s.rpc_timeout_seconds,
+            )
+        except grpc.aio.AioRpcError as err:
+            log.warning("smpp_part_failed", extra={"login": login, "code": str(err.code())})
+            return make_response(pdu, catalogue_entry(err).smpp_status)
+        return _response(answer.result)
 
     async def _query(self, esme: _Esme, pdu: QuerySm) -> Pdu:
         if not esme.transmits:
@@ -356,44 +321,6 @@ class SmppGateway:
             bucket = self._buckets[login] = TokenBucket(rate, clock=self._clock)
         return bucket
 
-    def _reassembler(self, login: str) -> Reassembler:
-        found = self._reassemblers.get(login)
-        if found is None:
-            found = self._reassemblers[login] = Reassembler(timeout=self.s.smpp_reassembly_seconds)
-        return found
-
-    def expire_parts(self) -> int:
-        """Drop part sets that did not complete in time; returns how many."""
-        dropped = 0
-        now = self._clock()
-        for login, reassembler in self._reassemblers.items():
-            for incomplete in reassembler.expire(now):
-                key = (
-                    login,
-                    incomplete.source_addr,
-                    incomplete.destination_addr,
-                    incomplete.reference,
-                    incomplete.total,
-                )
-                for waiter in self._held.pop(key, []):
-                    if not waiter.done():
-                        waiter.set_result(_Outcome(_S.ESME_RSUBMITFAIL))
-                dropped += 1
-                log.warning(
-                    "smpp_parts_expired",
-                    extra={
-                        "login": login,
-                        "received": len(incomplete.parts),
-                        "total": incomplete.total,
-                    },
-                )
-        return dropped
-
-    async def _expire_loop(self) -> None:
-        while True:
-            await asyncio.sleep(EXPIRE_EVERY_SECONDS)
-            self.expire_parts()
-
 
 class _Unlimited(TokenBucket):
     def __init__(self) -> None:
@@ -404,6 +331,29 @@ class _Unlimited(TokenBucket):
 
 
 _UNLIMITED = _Unlimited()
+
+
+def _response(result: ms.SubmitResult) -> SubmitSmResp:
+    if result.HasField("error"):
+        return SubmitSmResp(command_status=status_for_reason(result.error.reason))
+    return SubmitSmResp(message_id=result.message_id)
+
+
+def _submission_of(pdu: SubmitSm) -> ms.MessageSubmission:
+    """The message fields of a submit_sm, without its text."""
+    submission = ms.MessageSubmission(
+        destination=pdu.destination_addr,
+        channel=channel_pb2.CHANNEL_SMS,
+        sms=message_pb2.SmsContent(sender=pdu.source_addr),
+        priority=priority_of(pdu.priority_flag),
+        receipt_request=receipt_request_of(pdu.registered_delivery),
+        report_format=ms.REPORT_FORMAT_SMPP,
+        ptag=ptag_of(pdu.tlvs) or "",
+    )
+    ttl = ttl_of(pdu.validity_period, dt.datetime.now(dt.UTC))
+    if ttl:
+        submission.ttl.seconds = ttl
+    return submission
 
 
 def _check_part(pdu: SubmitSm) -> None:

@@ -19,11 +19,6 @@ class SmppGatewaySettings(RcsSettings):
     # Rapporto: enquire_link after a minute of silence, closed after 30 s without an answer.
     smpp_enquire_link_seconds: float = Field(default=60.0, gt=0)
     smpp_response_timeout_seconds: float = Field(default=30.0, gt=0)
-    # How long the submit_sm_resp of a non-final part waits for the whole message's id
-    # before it is answered without one (see gateways.smpp.server).
-    smpp_part_wait_seconds: float = Field(default=5.0, ge=0)
-    # Parts of a concatenated message older than this are dropped.
-    smpp_reassembly_seconds: float = Field(default=120.0, gt=0)
     # Submits to core are coalesced: up to this many messages or this long.
     smpp_batch_max: int = Field(default=200, ge=1, le=10_000)
     smpp_batch_delay_ms: float = Field(default=5.0, ge=0)

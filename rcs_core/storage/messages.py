@@ -86,15 +86,20 @@ async def accept(
     partner_id: int,
     messages: Sequence[NewMessage],
     duplicate_window: dt.timedelta | None = None,
+    reserved_ids: Sequence[int] | None = None,
 ) -> list[Accepted]:
     """Store a batch inside the caller's transaction; returns one result per message.
 
     With ``duplicate_window``, a message whose number and text this partner already sent
     within the window (or earlier in the batch) is refused as DUPLICATE_MESSAGE.
+    ``reserved_ids``: ids taken earlier (a concatenated message's first part), one each.
     """
     if not messages:
         return []
-    message_ids = await ids.take(conn, len(messages))
+    if reserved_ids is not None:
+        message_ids = list(reserved_ids)
+    else:
+        message_ids = await ids.take(conn, len(messages))
     results = [Accepted(mid, False) for mid in message_ids]
 
     refs = [(i, m.client_ref) for i, m in enumerate(messages) if m.client_ref]

@@ -887,3 +887,83 @@ class RecordInboundResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RecordInboundResponse: _TypeAlias = RecordInboundResponse  # noqa: Y015
+
+@_typing.final
+class SubmitPartRequest(_message.Message):
+    """SubmitPartRequest is one part of a concatenated message."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARTNER_FIELD_NUMBER: _builtins.int
+    SUBMISSION_FIELD_NUMBER: _builtins.int
+    REFERENCE_FIELD_NUMBER: _builtins.int
+    PART_NUMBER_FIELD_NUMBER: _builtins.int
+    PART_TOTAL_FIELD_NUMBER: _builtins.int
+    DATA_CODING_FIELD_NUMBER: _builtins.int
+    PAYLOAD_FIELD_NUMBER: _builtins.int
+    partner: _builtins.str
+    """Login of the partner (already authenticated by the gateway)."""
+    reference: _builtins.int
+    """Concatenation reference: parts with the same partner, sender, destination,
+    reference and total belong together.
+    """
+    part_number: _builtins.int
+    """Number of this part, 1 to part_total."""
+    part_total: _builtins.int
+    """Number of parts, 2 to 255."""
+    data_coding: _builtins.int
+    """SMPP data_coding of payload."""
+    payload: _builtins.bytes
+    """The part's user data without its UDH."""
+    @_builtins.property
+    def submission(self) -> Global___MessageSubmission:
+        """The message's fields (destination, sender, priority, ttl, receipt request, ptag,
+        report format) as the first part to arrive gives them; sms.text is not used.
+        """
+
+    def __init__(
+        self,
+        *,
+        partner: _builtins.str = ...,
+        submission: Global___MessageSubmission | None = ...,
+        reference: _builtins.int = ...,
+        part_number: _builtins.int = ...,
+        part_total: _builtins.int = ...,
+        data_coding: _builtins.int = ...,
+        payload: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["submission", b"submission"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data_coding", b"data_coding", "part_number", b"part_number", "part_total", b"part_total", "partner", b"partner", "payload", b"payload", "reference", b"reference", "submission", b"submission"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SubmitPartRequest: _TypeAlias = SubmitPartRequest  # noqa: Y015
+
+@_typing.final
+class SubmitPartResponse(_message.Message):
+    """SubmitPartResponse answers one part."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULT_FIELD_NUMBER: _builtins.int
+    COMPLETE_FIELD_NUMBER: _builtins.int
+    complete: _builtins.bool
+    """True when this part completed the message and it was accepted."""
+    @_builtins.property
+    def result(self) -> Global___SubmitResult:
+        """The id of the whole message, or why the part was refused (nothing stored)."""
+
+    def __init__(
+        self,
+        *,
+        result: Global___SubmitResult | None = ...,
+        complete: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["complete", b"complete", "result", b"result"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SubmitPartResponse: _TypeAlias = SubmitPartResponse  # noqa: Y015

@@ -76,6 +76,11 @@ class MessageServiceStub:
                 request_serializer=rcs_dot_core_dot_v1_dot_message__service__pb2.RecordInboundRequest.SerializeToString,
                 response_deserializer=rcs_dot_core_dot_v1_dot_message__service__pb2.RecordInboundResponse.FromString,
                 _registered_method=True)
+        self.SubmitPart = channel.unary_unary(
+                '/rcs.core.v1.MessageService/SubmitPart',
+                request_serializer=rcs_dot_core_dot_v1_dot_message__service__pb2.SubmitPartRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_message__service__pb2.SubmitPartResponse.FromString,
+                _registered_method=True)
 
 
 class MessageServiceServicer:
@@ -149,6 +154,16 @@ class MessageServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SubmitPart(self, request, context):
+        """SubmitPart accepts one part of a message a partner split itself (SMPP UDH or SAR).
+        The first part reserves the message's id durably and every part is answered with it
+        at once; the message is accepted when its last part arrives, or rejected (and so
+        reported) when its parts stop coming: an id handed out always reaches a final status.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MessageServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -191,6 +206,11 @@ def add_MessageServiceServicer_to_server(servicer, server):
                     servicer.RecordInbound,
                     request_deserializer=rcs_dot_core_dot_v1_dot_message__service__pb2.RecordInboundRequest.FromString,
                     response_serializer=rcs_dot_core_dot_v1_dot_message__service__pb2.RecordInboundResponse.SerializeToString,
+            ),
+            'SubmitPart': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitPart,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_message__service__pb2.SubmitPartRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_message__service__pb2.SubmitPartResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -411,6 +431,33 @@ class MessageService:
             '/rcs.core.v1.MessageService/RecordInbound',
             rcs_dot_core_dot_v1_dot_message__service__pb2.RecordInboundRequest.SerializeToString,
             rcs_dot_core_dot_v1_dot_message__service__pb2.RecordInboundResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubmitPart(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.MessageService/SubmitPart',
+            rcs_dot_core_dot_v1_dot_message__service__pb2.SubmitPartRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_message__service__pb2.SubmitPartResponse.FromString,
             options,
             channel_credentials,
             insecure,

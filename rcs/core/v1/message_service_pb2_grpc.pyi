@@ -66,6 +66,12 @@ class MessageServiceStub:
     routed to the partner owning the number (and keyword) and owed to it as a report.
     Everything named is stored when the call returns, so the connector may acknowledge.
     """
+    SubmitPart: _grpc.UnaryUnaryMultiCallable[_message_service_pb2.SubmitPartRequest, _message_service_pb2.SubmitPartResponse]
+    """SubmitPart accepts one part of a message a partner split itself (SMPP UDH or SAR).
+    The first part reserves the message's id durably and every part is answered with it
+    at once; the message is accepted when its last part arrives, or rejected (and so
+    reported) when its parts stop coming: an id handed out always reaches a final status.
+    """
 
 @_typing.type_check_only
 class MessageServiceAsyncStub(MessageServiceStub):
@@ -104,6 +110,12 @@ class MessageServiceAsyncStub(MessageServiceStub):
     concatenated message is kept until its siblings arrive, then the whole message is
     routed to the partner owning the number (and keyword) and owed to it as a report.
     Everything named is stored when the call returns, so the connector may acknowledge.
+    """
+    SubmitPart: _aio.UnaryUnaryMultiCallable[_message_service_pb2.SubmitPartRequest, _message_service_pb2.SubmitPartResponse]  # type: ignore[assignment]
+    """SubmitPart accepts one part of a message a partner split itself (SMPP UDH or SAR).
+    The first part reserves the message's id durably and every part is answered with it
+    at once; the message is accepted when its last part arrives, or rejected (and so
+    reported) when its parts stop coming: an id handed out always reaches a final status.
     """
 
 class MessageServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -188,6 +200,18 @@ class MessageServiceServicer(metaclass=_abc_1.ABCMeta):
         concatenated message is kept until its siblings arrive, then the whole message is
         routed to the partner owning the number (and keyword) and owed to it as a report.
         Everything named is stored when the call returns, so the connector may acknowledge.
+        """
+
+    @_abc_1.abstractmethod
+    def SubmitPart(
+        self,
+        request: _message_service_pb2.SubmitPartRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_message_service_pb2.SubmitPartResponse, _abc.Awaitable[_message_service_pb2.SubmitPartResponse]]:
+        """SubmitPart accepts one part of a message a partner split itself (SMPP UDH or SAR).
+        The first part reserves the message's id durably and every part is answered with it
+        at once; the message is accepted when its last part arrives, or rejected (and so
+        reported) when its parts stop coming: an id handed out always reaches a final status.
         """
 
 def add_MessageServiceServicer_to_server(servicer: MessageServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -159,6 +159,11 @@ class FakeMessages(message_service_pb2_grpc.MessageServiceServicer):
     ) -> message_service_pb2.RecordInboundResponse:
         raise RcsError("INTERNAL", "not used by the REST gateway")
 
+    async def SubmitPart(
+        self, request: message_service_pb2.SubmitPartRequest, context: Ctx
+    ) -> message_service_pb2.SubmitPartResponse:
+        raise RcsError("INTERNAL", "not used by the REST gateway")
+
     async def SettleReports(
         self, request: message_service_pb2.SettleReportsRequest, context: Ctx
     ) -> message_service_pb2.SettleReportsResponse:

@@ -1,0 +1,253 @@
+"""Messages partners split themselves (SMPP UDH / SAR), accepted part by part.
+
+The first part to arrive checks the message's fields and reserves its id in
+``pending_submissions``; every part is stored and answered with that id at once, so an
+ESME that waits for each submit_sm_resp before the next part is never stuck, and no part
+is acknowledged before it is stored. The last part accepts the whole message in the same
+transaction (the normal accept path, with the reserved id). Parts that stop coming are
+given up after a timeout: the message is stored REJECTED with what arrived, so its id
+reaches a final status and the partner gets the report it asked for.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+
+import psycopg
+
+from rcs.core.v1 import message_service_pb2 as ms
+from rcs_core.idalloc import IdAllocator
+from rcs_core.statuses import ExtendedError, Status
+from rcs_core.storage import messages, partners
+from rcs_core.storage.finalize import finalize
+from rcs_core.storage.messages import NewMessage
+from rcs_core.validation import MAX_TEXT_CHARS, submission_of, validate
+from rcs_runtime.errors import RcsError
+from rcs_smpp.encoding import decode_text
+from rcs_smpp.errors import TextDecodeError
+
+log = logging.getLogger(__name__)
+PLACEHOLDER = "-"  # stands in for the text while only the fields are checked
+
+
+def _message(
+    partner: partners.Partner, first: ms.MessageSubmission, text: str, trace_parent: str
+) -> NewMessage:
+    sub = dataclasses.replace(submission_of(first), text=text)
+    return validate(
+        sub,
+        default_sender=partner.default_sender,
+        default_ttl=dt.timedelta(seconds=partner.default_ttl_seconds),
+        trace_parent=trace_parent,
+    )
+
+
+def _refused(err: RcsError) -> ms.SubmitPartResponse:
+    return ms.SubmitPartResponse(
+        result=ms.SubmitResult(
+            error=ms.SubmitError(reason=err.reason, message=err.message, field=err.field)
+        )
+    )
+
+
+async def submit_part(
+    conn: psycopg.AsyncConnection,
+    ids: IdAllocator,
+    partner: partners.Partner,
+    request: ms.SubmitPartRequest,
+    trace_parent: str,
+) -> ms.SubmitPartResponse:
+    """One part, inside the caller's transaction."""
+    if not 2 <= request.part_total <= 255 or not 1 <= request.part_number <= request.part_total:
+        return _refused(RcsError("INVALID_REQUEST", "part_number must be 1 to part_total ≤ 255"))
+    first = request.submission
+    key = (
+        partner.id,
+        first.sms.sender,
+        first.destination,
+        request.reference,
+        request.part_total,
+    )
+    # Parts of one message may arrive at once on several sessions: one at a time.
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended(%s, 4))", ("\x1f".join(map(str, key)),)
+    )
+    cur = await conn.execute(
+        "SELECT message_id, submission FROM pending_submissions WHERE partner_id = %s"
+        " AND source = %s AND destination = %s AND reference = %s AND part_total = %s"
+        " FOR UPDATE",  # waits for a give-up in progress; then the row is gone
+        key,
+    )
+    row = await cur.fetchone()
+    if row is None:
+        try:  # the fields now, so a bad number is refused before an id is handed out
+            _message(partner, first, PLACEHOLDER, trace_parent)
+        except RcsError as err:
+            return _refused(err)
+        (message_id,) = await ids.take(conn, 1)
+        stored = first.SerializeToString()
+        await conn.execute(
+            "INSERT INTO pending_submissions (partner_id, source, destination, reference,"
+            " part_total, message_id, submission) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            (*key, message_id, stored),
+        )
+    else:
+        message_id, stored = int(row[0]), bytes(row[1])
+    await conn.execute(
+        "INSERT INTO submit_parts (message_id, part_number, data_coding, payload)"
+        " VALUES (%s, %s, %s, %s) ON CONFLICT (message_id, part_number)"
+        " DO UPDATE SET data_coding = EXCLUDED.data_coding, payload = EXCLUDED.payload",
+        (message_id, request.part_number, request.data_coding, request.payload),
+    )
+    cur = await conn.execute(
+        "SELECT count(*) FROM submit_parts WHERE message_id = %s", (message_id,)
+    )
+    counted = await cur.fetchone()
+    complete = counted is not None and int(counted[0]) == request.part_total
+    if complete:
+        await _complete(
+            conn, ids, partner, message_id, ms.MessageSubmission.FromString(stored), trace_parent
+        )
+    return ms.SubmitPartResponse(
+        result=ms.SubmitResult(message_id=str(message_id)), complete=complete
+    )
+
+
+async def _joined_text(conn: psycopg.AsyncConnection, message_id: int) -> tuple[str, bool]:
+    """The text of the parts stored (in order), and whether it could be decoded."""
+    cur = await conn.execute(
+        "SELECT data_coding, payload FROM submit_parts WHERE message_id = %s ORDER BY part_number",
+        (message_id,),
+    )
+    rows = await cur.fetchall()
+    if not rows:
+        return "", False
+    try:
+        return decode_text(int(rows[0][0]), b"".join(bytes(r[1]) for r in rows)), True
+    except TextDecodeError:
+        return "", False
+
+
+async def _complete(
+    conn: psycopg.AsyncConnection,
+    ids: IdAllocator,
+    partner: partners.Partner,
+    message_id: int,
+    first: ms.MessageSubmission,
+    trace_parent: str,
+) -> None:
+    text, decoded = await _joined_text(conn, message_id)
+    await _forget(conn, message_id)
+    if not decoded:
+        await _store_rejected(
+            conn, ids, partner, message_id, first, text, "undecodable_text", trace_parent
+        )
+        return
+    try:
+        message = _message(partner, first, text, trace_parent)
+    except RcsError as err:  # e.g. longer than allowed once joined
+        log.info("concatenated_refused", extra={"reason": err.reason})
+        await _store_rejected(
+            conn, ids, partner, message_id, first, text, err.reason.lower(), trace_parent
+        )
+        return
+    window = (
+        dt.timedelta(seconds=partner.duplicate_window_seconds) if partner.block_duplicates else None
+    )
+    (accepted,) = await messages.accept(
+        conn,
+        ids=ids,
+        partner_id=partner.id,
+        messages=[message],
+        duplicate_window=window,
+        reserved_ids=[message_id],
+    )
+    if accepted.refused:  # the id is out already: store it, and say why it goes no further
+        await _store_rejected(
+            conn,
+            ids,
+            partner,
+            message_id,
+            first,
+            text,
+            "duplicate",
+            trace_parent,
+            code=ExtendedError.DUPLICATED,
+        )
+
+
+async def _store_rejected(
+    conn: psycopg.AsyncConnection,
+    ids: IdAllocator,
+    partner: partners.Partner,
+    message_id: int,
+    first: ms.MessageSubmission,
+    text: str,
+    detail: str,
+    trace_parent: str,
+    *,
+    code: ExtendedError = ExtendedError.UNKNOWN,
+) -> None:
+    body = text[:MAX_TEXT_CHARS] or PLACEHOLDER
+    try:
+        message = dataclasses.replace(
+            _message(partner, first, PLACEHOLDER, trace_parent), body=body
+        )
+    except RcsError:  # fields that passed at the first part no longer do: keep them as given
+        message = NewMessage(
+            client_ref=None,
+            channel=1,
+            destination=first.destination,
+            sender=first.sms.sender or partner.default_sender or PLACEHOLDER,
+            body=body,
+            priority=0,
+            ttl=dt.timedelta(days=1),
+            receipt_request=int(first.receipt_request) or 2,
+            trace_parent=trace_parent,
+            ptag=first.ptag or None,
+            report_format=int(first.report_format),
+        )
+    await messages.accept(
+        conn, ids=ids, partner_id=partner.id, messages=[message], reserved_ids=[message_id]
+    )
+    await finalize(conn, [(message_id, Status.REJECTED, int(code), detail)])
+    await conn.execute("DELETE FROM dispatch_queue WHERE message_id = %s", (message_id,))
+
+
+async def _forget(conn: psycopg.AsyncConnection, message_id: int) -> None:
+    await conn.execute("DELETE FROM submit_parts WHERE message_id = %s", (message_id,))
+    await conn.execute("DELETE FROM pending_submissions WHERE message_id = %s", (message_id,))
+
+
+async def give_up_overdue(
+    conn: psycopg.AsyncConnection, ids: IdAllocator, older_than: dt.timedelta
+) -> int:
+    """Store as REJECTED the messages whose parts stopped coming; returns how many."""
+    cur = await conn.execute(
+        "SELECT p.message_id, p.submission, q.login FROM pending_submissions p"
+        " JOIN partners q ON q.id = p.partner_id"
+        " WHERE p.created_at < now() - %s ORDER BY p.created_at LIMIT 1000"
+        " FOR UPDATE OF p SKIP LOCKED",
+        (older_than,),
+    )
+    overdue = await cur.fetchall()
+    for message_id, stored, login in overdue:
+        partner = await partners.by_login(conn, login)
+        assert partner is not None  # joined above, in this transaction
+        text, _ = await _joined_text(conn, int(message_id))
+        await _forget(conn, int(message_id))
+        await _store_rejected(
+            conn,
+            ids,
+            partner,
+            int(message_id),
+            ms.MessageSubmission.FromString(bytes(stored)),
+            text,
+            "parts_missing",
+            "",
+        )
+    if overdue:
+        log.warning("concatenated_parts_missing", extra={"count": len(overdue)})
+    return len(overdue)

@@ -1,0 +1,136 @@
+"""Messages partners split themselves, over core's gRPC and real PostgreSQL: the first part
+reserves the id, every part is answered with it at once, the last accepts the message, and
+parts that stop coming end REJECTED (with their report): no id is left without a status."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from rcs.common.v1 import channel_pb2, message_pb2, status_pb2
+from rcs.core.v1 import message_service_pb2 as ms
+from rcs.core.v1 import message_service_pb2_grpc
+from rcs_core import concatenated
+from rcs_core.idalloc import IdAllocator
+from rcs_core.servicer import MessageServicer
+from rcs_core.storage import partners
+from rcs_runtime.grpc_client import open_channel
+from tests.support import start_server
+
+pytestmark = pytest.mark.integration
+TEXT = "Сообщение, которое партнёр разбил на части сам. " * 3
+
+
+@pytest.fixture
+async def core(pool: Any, database_url: str) -> AsyncIterator[Any]:
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        await partners.upsert(conn, "acme", "pw")
+        await conn.commit()
+    servicer = MessageServicer(pool, installation_id=7)
+    server = await start_server(
+        lambda s: message_service_pb2_grpc.add_MessageServiceServicer_to_server(servicer, s)
+    )
+    channel = open_channel(f"127.0.0.1:{server.port}")
+    yield message_service_pb2_grpc.MessageServiceStub(channel)
+    await channel.close()
+    await server.stop(0)
+    await servicer.close()
+
+
+def chunks(text: str, size: int = 67) -> list[bytes]:
+    return [text[i : i + size].encode("utf-16-be") for i in range(0, len(text), size)]
+
+
+def part(n: int, payloads: list[bytes], dest: str = "79161234567") -> ms.SubmitPartRequest:
+    return ms.SubmitPartRequest(
+        partner="acme",
+        submission=ms.MessageSubmission(
+            destination=dest,
+            channel=channel_pb2.CHANNEL_SMS,
+            sms=message_pb2.SmsContent(sender="ACME"),
+            report_format=ms.REPORT_FORMAT_SMPP,
+        ),
+        reference=7,
+        part_number=n,
+        part_total=len(payloads),
+        data_coding=8,
+        payload=payloads[n - 1],
+    )
+
+
+async def count(dsn: str, table: str) -> int:
+    async with await psycopg.AsyncConnection.connect(dsn) as conn:
+        cur = await conn.execute(f"SELECT count(*) FROM {table}")
+        row = await cur.fetchone()
+        assert row is not None
+        return int(row[0])
+
+
+async def test_every_part_gets_the_id_at_once_and_the_last_accepts(
+    core: Any, database_url: str
+) -> None:
+    payloads = chunks(TEXT)
+    assert len(payloads) == 3
+    answers = [await core.SubmitPart(part(n, payloads)) for n in (2, 1, 3)]
+    ids = {a.result.message_id for a in answers}
+    assert len(ids) == 1
+    assert "" not in ids
+    assert [a.complete for a in answers] == [False, False, True]
+    (mid,) = ids
+    got = (await core.GetMessage(ms.GetMessageRequest(message_id=mid))).message
+    assert got.sms.text == TEXT
+    assert got.status == status_pb2.MESSAGE_STATUS_ACCEPTED
+    assert await count(database_url, "dispatch_queue") == 1
+    assert await count(database_url, "submit_parts") == 0
+    assert await count(database_url, "pending_submissions") == 0
+    again = await core.SubmitPart(part(1, payloads))  # the reference used afresh
+    assert again.result.message_id not in ("", mid)
+
+
+async def test_a_bad_first_part_is_refused_and_nothing_is_kept(
+    core: Any, database_url: str
+) -> None:
+    answer = await core.SubmitPart(part(1, chunks(TEXT), dest="not-a-number"))
+    assert answer.result.error.reason == "INVALID_DESTINATION"
+    assert not answer.result.message_id
+    assert await count(database_url, "pending_submissions") == 0
+    assert await count(database_url, "submit_parts") == 0
+
+
+async def test_parts_that_stop_coming_end_rejected_with_a_report(
+    core: Any, pool: Any, database_url: str
+) -> None:
+    payloads = chunks(TEXT)
+    first = await core.SubmitPart(part(1, payloads))
+    mid = first.result.message_id
+    async with pool.connection() as conn, conn.transaction():
+        assert await concatenated.give_up_overdue(conn, IdAllocator(7), dt.timedelta(hours=1)) == 0
+    async with pool.connection() as conn, conn.transaction():
+        assert await concatenated.give_up_overdue(conn, IdAllocator(7), dt.timedelta(0)) == 1
+    got = (await core.GetMessage(ms.GetMessageRequest(message_id=mid))).message
+    assert got.status == status_pb2.MESSAGE_STATUS_REJECTED
+    assert got.sms.text == TEXT[:67]  # what arrived
+    assert got.history[-1].detail == "parts_missing"
+    assert await count(database_url, "dispatch_queue") == 0
+    (report,) = (
+        await core.LeaseReports(
+            ms.LeaseReportsRequest(partner="acme", format=ms.REPORT_FORMAT_SMPP)
+        )
+    ).reports
+    assert report.message_id == mid
+    assert report.status == status_pb2.MESSAGE_STATUS_REJECTED
+    late = await core.SubmitPart(part(2, payloads))  # too late: a new message, not the old
+    assert late.result.message_id != mid
+
+
+async def test_a_joined_text_too_long_is_rejected_under_its_id(core: Any) -> None:
+    payloads = chunks("Ж" * 2100)
+    answers = [await core.SubmitPart(part(n, payloads)) for n in range(1, len(payloads) + 1)]
+    (mid,) = {a.result.message_id for a in answers}
+    got = (await core.GetMessage(ms.GetMessageRequest(message_id=mid))).message
+    assert got.status == status_pb2.MESSAGE_STATUS_REJECTED
+    assert got.history[-1].detail == "invalid_text"
