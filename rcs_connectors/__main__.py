@@ -65,7 +65,7 @@ async def serve(s: ConnectorSettings) -> None:
     try:
         async with asyncio.TaskGroup() as tg:
             tg.create_task(_sync_binds(s, sink, binds))
-            tg.create_task(server.server.wait_for_termination())
+            tg.create_task(server.until_terminated())
     finally:
         await server.stop()
         for bind in binds.values():

@@ -96,6 +96,7 @@ class OperatorBind:
         self._paused_until = 0.0
         self._refs = itertools.cycle(range(1, 256))
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -103,11 +104,15 @@ class OperatorBind:
         self._task = asyncio.create_task(self._run(), name=f"bind-{self.iface.id}")
 
     async def stop(self) -> None:
+        """Unbind (when bound) and wait for unbind_resp, then stop reconnecting. The unbind
+        goes first: cancelling the task closes the session without one."""
+        self._stopping = True
+        session = self._session
+        if session is not None and not session.closed and self._bound.is_set():
+            await session.unbind(2)
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-        if self._session is not None and not self._session.closed:
-            await self._session.unbind(2)
 
     @property
     def receipt_scope(self) -> str:
@@ -130,7 +135,7 @@ class OperatorBind:
 
     async def _run(self) -> None:
         delay = self._s.connector_reconnect_min_seconds
-        while True:
+        while not self._stopping:
             try:
                 await self._connect_and_serve()
                 delay = self._s.connector_reconnect_min_seconds
@@ -174,7 +179,8 @@ class OperatorBind:
             BOUND.labels(self.iface.id).set(1)
             log.info("bound", extra={"interface": self.iface.id})
             await session.wait_closed()
-            log.warning("bind_lost", extra={"interface": self.iface.id})
+            if not self._stopping:
+                log.warning("bind_lost", extra={"interface": self.iface.id})
         finally:
             await session.close()
 

@@ -1,5 +1,6 @@
 """Start-up of the core process: migrate, serve MessageService + AuthService, and (unless
-RCS_DISPATCHER_WORKERS=0) run the dispatcher and housekeeping in the same event loop."""
+RCS_DISPATCHER_WORKERS=0) run the dispatcher and housekeeping in the same event loop; the
+HTTP report senders (RCS_REPORT_SENDERS) run next to the dispatcher."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from rcs_core.auth_guard import FailedAuthGuard
 from rcs_core.dispatcher import Dispatcher
 from rcs_core.migrate import migrate
 from rcs_core.report_desk import ReportDesk
+from rcs_core.report_sender import ReportSender, SenderSettings
 from rcs_core.servicer import AuthServicer, MessageServicer
 from rcs_core.settings import CoreSettings
 from rcs_core.settings_servicer import SettingsServicer
@@ -28,11 +30,18 @@ from rcs_runtime.grpc_server import GrpcServer
 log = logging.getLogger(__name__)
 
 
-async def serve(s: CoreSettings, *, with_api: bool = True, with_dispatcher: bool = True) -> None:
+async def serve(
+    s: CoreSettings,
+    *,
+    with_api: bool = True,
+    with_dispatcher: bool = True,
+    with_report_senders: bool = True,
+) -> None:
     await migrate(s.database_url, s.installation_id, days_ahead=s.partitions_ahead_days)
     pool = await open_pool(s.database_url, min_size=s.db_pool_min, max_size=s.db_pool_max)
     server: GrpcServer | None = None
     servicer: MessageServicer | None = None
+    sender_desk: ReportDesk | None = None
     try:
         async with asyncio.TaskGroup() as tg:
             if with_api:
@@ -76,11 +85,23 @@ async def serve(s: CoreSettings, *, with_api: bool = True, with_dispatcher: bool
                 )
                 tg.create_task(dispatcher.run())
                 log.info("dispatcher_running", extra={"workers": s.dispatcher_workers})
+            if with_report_senders and s.report_senders > 0:
+                sender_desk = ReportDesk(
+                    pool,
+                    retry_base_seconds=s.report_retry_base_seconds,
+                    retry_max_seconds=s.report_retry_max_seconds,
+                )
+                for _ in range(s.report_senders):
+                    sender = ReportSender(sender_desk, pool, SenderSettings.of(s))
+                    tg.create_task(sender.run())
+                log.info("report_senders_running", extra={"senders": s.report_senders})
             if server is not None:
-                tg.create_task(server.server.wait_for_termination())
+                tg.create_task(server.until_terminated())
     finally:
         if server is not None:
             await server.stop()
         if servicer is not None:
             await servicer.close()
+        if sender_desk is not None:
+            await sender_desk.close()
         await pool.close()

@@ -85,7 +85,7 @@ async def serve_one(s: RoutingSettings) -> None:
     try:
         async with asyncio.TaskGroup() as tg:
             tg.create_task(holder.watch(s.routing_reload_seconds))
-            tg.create_task(server.server.wait_for_termination())
+            tg.create_task(server.until_terminated())
     finally:
         await server.stop()
         await pool.close()

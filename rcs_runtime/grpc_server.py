@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -126,3 +127,10 @@ class GrpcServer:
     async def stop(self, grace: float = 5.0) -> None:
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
+
+    async def until_terminated(self) -> None:
+        """Returns when the server has stopped. Shielded: cancelling a bare
+        ``wait_for_termination()`` (SIGTERM cancels the process's TaskGroup) cancels grpc's
+        own shutdown future, and ``stop()`` then raises CancelledError at once (grpcio 1.85),
+        skipping the cleanup after it."""
+        await asyncio.shield(self.server.wait_for_termination())
