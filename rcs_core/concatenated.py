@@ -17,6 +17,7 @@ import logging
 
 import psycopg
 
+from rcs.common.v1 import message_pb2
 from rcs.core.v1 import message_service_pb2 as ms
 from rcs_core.idalloc import IdAllocator
 from rcs_core.statuses import ExtendedError, Status
@@ -42,6 +43,27 @@ def _message(
         default_ttl=dt.timedelta(seconds=partner.default_ttl_seconds),
         trace_parent=trace_parent,
     )
+
+
+_RECEIPT_RANK = {
+    message_pb2.RECEIPT_REQUEST_NONE: 0,
+    message_pb2.RECEIPT_REQUEST_FAILURES: 1,
+    message_pb2.RECEIPT_REQUEST_ALL: 2,
+    message_pb2.RECEIPT_REQUEST_UNSPECIFIED: 2,  # core's default: every final status
+}
+
+
+def _merged(kept: ms.MessageSubmission, part: ms.MessageSubmission) -> ms.MessageSubmission:
+    """The message's fields after one more part. ESMEs (Kannel among them) ask for a
+    receipt on one part only, and parts may reach core in any order: the widest receipt
+    request and the first ptag given win."""
+    out = ms.MessageSubmission()
+    out.CopyFrom(kept)
+    if _RECEIPT_RANK[part.receipt_request] > _RECEIPT_RANK[kept.receipt_request]:
+        out.receipt_request = part.receipt_request
+    if not out.ptag and part.ptag:
+        out.ptag = part.ptag
+    return out
 
 
 def _refused(err: RcsError) -> ms.SubmitPartResponse:
@@ -95,6 +117,13 @@ async def submit_part(
         )
     else:
         message_id, stored = int(row[0]), bytes(row[1])
+        merged = _merged(ms.MessageSubmission.FromString(stored), first).SerializeToString()
+        if merged != stored:
+            stored = merged
+            await conn.execute(
+                "UPDATE pending_submissions SET submission = %s WHERE message_id = %s",
+                (stored, message_id),
+            )
     await conn.execute(
         "INSERT INTO submit_parts (message_id, part_number, data_coding, payload)"
         " VALUES (%s, %s, %s, %s) ON CONFLICT (message_id, part_number)"

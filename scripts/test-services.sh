@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs (Debian packages) and starts the real services the tests need:
-#   PostgreSQL — a throwaway cluster run as the `postgres` user (the server refuses root).
+#   PostgreSQL — a throwaway cluster run as the `postgres` user (the server refuses root);
+#   the node-smpp fake SMSC of tests/interop (npm ci; needs node and npm, fails without).
+#   Kannel (Debian `kannel`: bearerbox + smsbox) for tests/interop; its own service kept off.
 # Prints the environment the tests read. Usage: scripts/test-services.sh up|down|env
 set -euo pipefail
 
@@ -44,8 +46,25 @@ pg_down() {
     as_postgres "$bin/pg_ctl -D '$PG_DIR/data' -m fast stop" >/dev/null 2>&1 || true
 }
 
+# The fake SMSC of tests/interop; a no-op when node_modules matches the lock file.
+interop_up() { "$(dirname "$0")/interop/npm-smsc/install.sh"; }
+
+# Kannel as an ESME of our SMPP gateway (tests/interop/test_kannel.py runs its own bearerbox
+# and smsbox on free ports). The package's init script would start a system bearerbox on
+# the default ports 13000-13013: keep it stopped and disabled, the tests never use it.
+kannel_up() {
+  if [ ! -x /usr/sbin/bearerbox ]; then
+    apt_install kannel
+    if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+      systemctl disable --now kannel >/dev/null 2>&1 || true
+    elif [ -x /etc/init.d/kannel ]; then
+      /etc/init.d/kannel stop >/dev/null 2>&1 || true
+    fi
+  fi
+}
+
 case "${1:-up}" in
-  up) pg_up; echo "export RCS_TEST_DSN=postgresql://postgres@127.0.0.1:$PG_PORT/postgres" ;;
+  up) pg_up; interop_up; kannel_up; echo "export RCS_TEST_DSN=postgresql://postgres@127.0.0.1:$PG_PORT/postgres" ;;
   down) pg_down ;;
   env) echo "export RCS_TEST_DSN=postgresql://postgres@127.0.0.1:$PG_PORT/postgres" ;;
   *) echo "usage: $0 up|down|env" >&2; exit 2 ;;

@@ -45,7 +45,12 @@ def chunks(text: str, size: int = 67) -> list[bytes]:
     return [text[i : i + size].encode("utf-16-be") for i in range(0, len(text), size)]
 
 
-def part(n: int, payloads: list[bytes], dest: str = "79161234567") -> ms.SubmitPartRequest:
+def part(
+    n: int,
+    payloads: list[bytes],
+    dest: str = "79161234567",
+    receipts: message_pb2.ReceiptRequest.ValueType = message_pb2.RECEIPT_REQUEST_ALL,
+) -> ms.SubmitPartRequest:
     return ms.SubmitPartRequest(
         partner="acme",
         submission=ms.MessageSubmission(
@@ -53,6 +58,7 @@ def part(n: int, payloads: list[bytes], dest: str = "79161234567") -> ms.SubmitP
             channel=channel_pb2.CHANNEL_SMS,
             sms=message_pb2.SmsContent(sender="ACME"),
             report_format=ms.REPORT_FORMAT_SMPP,
+            receipt_request=receipts,
         ),
         reference=7,
         part_number=n,
@@ -134,3 +140,15 @@ async def test_a_joined_text_too_long_is_rejected_under_its_id(core: Any) -> Non
     got = (await core.GetMessage(ms.GetMessageRequest(message_id=mid))).message
     assert got.status == status_pb2.MESSAGE_STATUS_REJECTED
     assert got.history[-1].detail == "invalid_text"
+
+
+async def test_a_receipt_asked_for_on_any_part_is_kept(core: Any) -> None:
+    """Kannel asks on the first part only; the parts may reach core in another order."""
+    payloads = chunks(TEXT)
+    none = message_pb2.RECEIPT_REQUEST_NONE
+    await core.SubmitPart(part(3, payloads, receipts=none))
+    await core.SubmitPart(part(1, payloads))
+    last = await core.SubmitPart(part(2, payloads, receipts=none))
+    mid = last.result.message_id
+    got = (await core.GetMessage(ms.GetMessageRequest(message_id=mid))).message
+    assert got.receipt_request == message_pb2.RECEIPT_REQUEST_ALL
