@@ -7,6 +7,9 @@ render (``status_view``, ``errors``). Errors are raised as RcsError and rendered
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+
 import grpc
 import prometheus_client
 from aiohttp import hdrs, web
@@ -35,6 +38,7 @@ from rcs_runtime.errors import RcsError
 from rcs_runtime.logging import mask_number
 
 HEALTH_TIMEOUT_SECONDS = 2.0
+log = logging.getLogger("gateways.rest")
 
 
 class Gateway:
@@ -84,8 +88,12 @@ async def send(request: web.Request) -> web.StreamResponse:
     req = parse_send(decode_json(body, request.content_type, request.charset))
     request[PARTNER] = req.login
     request[MASKED_DEST] = mask_number(req.dest_addr)
-    await gateway.auth.authenticate(req.login, req.password, request.remote or "")
-    answer = {"mtNum": await gateway.submit_one(req.login, req.submission())}
+    default_ttl = await gateway.auth.authenticate(req.login, req.password, request.remote or "")
+    if req.notify_url_ignored:
+        # Not the URL itself: it may carry the partner's token.
+        log.info("rest_notify_url_ignored", extra={"partner": req.login})
+    submission = req.submission(dt.datetime.now(dt.UTC), default_ttl)
+    answer = {"mtNum": await gateway.submit_one(req.login, submission)}
     if req.client_ref:
         answer["id"] = req.client_ref
     return json_response(answer)

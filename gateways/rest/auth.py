@@ -4,7 +4,8 @@ Core checks passwords against Argon2id hashes, deliberately slow; a partner send
 many messages would pay that on every request. Successful checks are reused for
 ``auth_cache_seconds``, keyed by (login, sha256(password), remote address) so that neither
 the password is kept in memory nor the per-login IP allowlist bypassed. Failures are never
-cached: a corrected password works at once.
+cached: a corrected password works at once. A success also tells the partner's default
+validity, which a REST v6 schedule needs (its deadline may end the validity sooner).
 """
 
 from __future__ import annotations
@@ -39,15 +40,18 @@ class PartnerAuth:
         self._timeout = timeout_seconds
         self._max_entries = max_entries
         self._clock = clock
-        self._valid_until: dict[_Key, float] = {}
+        # key → (valid until, the partner's default validity in seconds)
+        self._cached: dict[_Key, tuple[float, int]] = {}
 
-    async def authenticate(self, login: str, password: str, remote_ip: str) -> None:
-        """Return when the credentials are good; raise RcsError (INVALID_LOGIN, …) otherwise."""
+    async def authenticate(self, login: str, password: str, remote_ip: str) -> int:
+        """The partner's default validity in seconds (0 for an administrator) when the
+        credentials are good; raise RcsError (INVALID_LOGIN, …) otherwise."""
         key = (login, hashlib.sha256(password.encode()).digest(), remote_ip)
         now = self._clock()
-        until = self._valid_until.get(key)
-        if until is not None and now < until:
-            return
+        hit = self._cached.get(key)
+        if hit is not None and now < hit[0]:
+            return hit[1]
+        default_ttl = 0
         try:
             if self._admins:
                 await self._stub.AuthenticateAdmin(
@@ -57,24 +61,26 @@ class PartnerAuth:
                     timeout=self._timeout,
                 )
             else:
-                await self._stub.AuthenticatePartner(
+                answer = await self._stub.AuthenticatePartner(
                     auth_service_pb2.AuthenticatePartnerRequest(
                         login=login, password=password, remote_ip=remote_ip
                     ),
                     timeout=self._timeout,
                 )
+                default_ttl = answer.default_ttl_seconds
         except grpc.aio.AioRpcError as err:
-            self._valid_until.pop(key, None)
+            self._cached.pop(key, None)
             raise rcs_error(err) from err
         if self._cache_seconds > 0:
-            self._remember(key, self._clock() + self._cache_seconds)
+            self._remember(key, (self._clock() + self._cache_seconds, default_ttl))
+        return default_ttl
 
-    def _remember(self, key: _Key, until: float) -> None:
-        self._valid_until.pop(key, None)
-        self._valid_until[key] = until
-        if len(self._valid_until) > self._max_entries:
+    def _remember(self, key: _Key, entry: tuple[float, int]) -> None:
+        self._cached.pop(key, None)
+        self._cached[key] = entry
+        if len(self._cached) > self._max_entries:
             now = self._clock()
-            for stale in [k for k, t in self._valid_until.items() if t <= now]:
-                del self._valid_until[stale]
-            while len(self._valid_until) > self._max_entries:
-                del self._valid_until[next(iter(self._valid_until))]
+            for stale in [k for k, (until, _) in self._cached.items() if until <= now]:
+                del self._cached[stale]
+            while len(self._cached) > self._max_entries:
+                del self._cached[next(iter(self._cached))]

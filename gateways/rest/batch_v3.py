@@ -4,13 +4,15 @@
 with the platform id or ``REJECTED`` with reasons ({key, ref}) in Rapporto's vocabulary.
 What the gateway can check alone is checked here (so the reason names the exact field);
 the rest goes to core in one SubmitMessages call, and core's refusals are mapped back.
-Statuses are pulled with ``GET /api/v6/messages/{id}`` until status callbacks exist, so a
-``callbackUrl`` is refused rather than silently dropped; so are ``scheduleInfo``,
-``useTimeDiff: true`` and ``shortenUrl: true``.
+Every message asks for REST_BATCH status reports: to its ``callbackUrl``, else to the URL
+configured for the partner. The packet's ``scheduleInfo`` gives each message its earliest
+send time and, with a deadline, a shorter validity (``gateways.rest.schedule``); a schedule
+in the subscriber's zone (``useTimeDiff: true``) and ``shortenUrl: true`` are refused.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -25,7 +27,9 @@ from google.protobuf import duration_pb2
 
 from gateways.rest.errors import json_response
 from gateways.rest.observability import PARTNER
+from gateways.rest.parsing import MAX_REPORT_URL_CHARS, is_report_url
 from gateways.rest.rpc import rcs_error
+from gateways.rest.schedule import Schedule, ScheduleError, parse_schedule_info, timestamp
 from rcs.common.v1 import channel_pb2, message_pb2
 from rcs.core.v1 import auth_service_pb2, auth_service_pb2_grpc, message_service_pb2
 from rcs_runtime.errors import RcsError
@@ -38,7 +42,6 @@ MAX_BATCH_BYTES = 16 * 1024 * 1024
 MIN_VALIDITY, MAX_VALIDITY = 60, 259_200  # seconds (rest_batch_sms.rst)
 DEFAULT_VALIDITY = 172_800
 _KEY = re.compile(r"[A-Za-z0-9]{1,30}")
-_URL = re.compile(r"https?://[^\s/$.?#][^\s]*", re.IGNORECASE)
 
 # Core's refusal reasons → (REST_BATCH key, field of the message it names).
 _CORE_REASONS = {
@@ -49,6 +52,8 @@ _CORE_REASONS = {
     "DUPLICATE_MESSAGE": ("forbidden", ""),
     "INVALID_MESSAGE_TYPE": ("forbidden", ""),
 }
+# Fields core names in an INVALID_REQUEST → the message's field.
+_CORE_FIELDS = {"report_url": "callbackUrl", "send_after": "validity"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,17 +122,29 @@ def parse_key(header: str | None) -> str:
     return credentials.strip()
 
 
-def _check_packet(doc: Any) -> list[Any]:
+def _schedule_ref(err: ScheduleError) -> str:
+    if err.field == "useTimeDiff":
+        return err.field
+    return "scheduleInfo" + (f".{err.field}" if err.field else "")
+
+
+def _check_packet(doc: Any, now: dt.datetime) -> tuple[list[Any], Schedule | None]:
     if not isinstance(doc, dict):
         raise BatchRefusedError(400, "invalid", "", "the body must be a JSON object")
-    if doc.get("scheduleInfo") or doc.get("useTimeDiff") or doc.get("shortenUrl"):
+    if doc.get("shortenUrl"):
         raise BatchRefusedError(
             400,
             "forbidden",
-            "scheduleInfo",
-            "scheduleInfo, useTimeDiff and shortenUrl are not available on this installation"
-            " yet: send without them",
+            "shortenUrl",
+            "shortenUrl is not available on this installation yet: send without it",
         )
+    try:
+        schedule = parse_schedule_info(doc.get("scheduleInfo"), doc.get("useTimeDiff"))
+        if schedule is not None:
+            schedule.start(now)  # a deadline that leaves no time refuses the whole packet
+    except ScheduleError as err:
+        key = "forbidden" if err.unsupported else "invalid"
+        raise BatchRefusedError(400, key, _schedule_ref(err), err.message) from err
     messages = doc.get("messages")
     if not isinstance(messages, list) or not messages:
         raise BatchRefusedError(
@@ -137,10 +154,12 @@ def _check_packet(doc: Any) -> list[Any]:
         raise BatchRefusedError(
             400, "too.many.messages", "messages", f"at most {MAX_MESSAGES} messages per request"
         )
-    return messages
+    return messages, schedule
 
 
-def _message(i: int, m: Any) -> message_service_pb2.MessageSubmission | Rejection:
+def _message(
+    i: int, m: Any, schedule: Schedule | None, now: dt.datetime
+) -> message_service_pb2.MessageSubmission | Rejection:
     """One message checked as far as the gateway can; the first problem wins."""
     ref = f"messages[{i}]"
     if not isinstance(m, dict):
@@ -169,15 +188,22 @@ def _message(i: int, m: Any) -> message_service_pb2.MessageSubmission | Rejectio
     if not isinstance(priority, int) or isinstance(priority, bool) or not 0 <= priority <= 3:
         return Rejection("invalid", f"{ref}.priority", "priority: 0 (low) to 3 (highest)")
     url = m.get("callbackUrl")
-    if url is not None:
-        if not isinstance(url, str) or not _URL.fullmatch(url):
-            return Rejection("invalid", f"{ref}.callbackUrl", "callbackUrl: an http(s) URL")
+    if url is not None and (
+        not isinstance(url, str) or not is_report_url(url) or len(url) > MAX_REPORT_URL_CHARS
+    ):
         return Rejection(
-            "forbidden",
+            "invalid",
             f"{ref}.callbackUrl",
-            "status callbacks are not available on this installation yet: send without"
-            " callbackUrl and pull statuses with GET /api/v6/messages/{messageId}",
+            f"callbackUrl: an absolute http:// or https:// URL of at most"
+            f" {MAX_REPORT_URL_CHARS} characters",
         )
+    ttl, send_after = dt.timedelta(seconds=validity), None
+    if schedule is not None:
+        try:
+            plan = schedule.plan(now, ttl)
+        except ScheduleError as err:
+            return Rejection("invalid", f"{ref}.validity", err.message)
+        ttl, send_after = plan.ttl, plan.send_after
     return message_service_pb2.MessageSubmission(
         client_ref=client_ref or "",
         destination=to.strip(),
@@ -185,13 +211,22 @@ def _message(i: int, m: Any) -> message_service_pb2.MessageSubmission | Rejectio
         sms=message_pb2.SmsContent(text=text, sender=sender.strip()),
         # Rapporto's 0-3 onto our 0-2: 2 and 3 both go first.
         priority=min(priority, 2),
-        ttl=duration_pb2.Duration(seconds=validity),
+        ttl=duration_pb2.Duration(seconds=int(ttl.total_seconds())),
         receipt_request=message_pb2.RECEIPT_REQUEST_ALL,
+        report_format=message_service_pb2.REPORT_FORMAT_BATCH_V3,
+        report_url=url or "",
+        send_after=timestamp(send_after),
     )
 
 
-def parse_batch(doc: Any) -> list[message_service_pb2.MessageSubmission | Rejection]:
-    return [_message(i, m) for i, m in enumerate(_check_packet(doc))]
+def parse_batch(
+    doc: Any, now: dt.datetime | None = None
+) -> list[message_service_pb2.MessageSubmission | Rejection]:
+    """Every message of the packet as a submission or its rejection, against the clock
+    ``now`` (the current time when not given) for the schedule."""
+    now = now or dt.datetime.now(dt.UTC)
+    messages, schedule = _check_packet(doc, now)
+    return [_message(i, m, schedule, now) for i, m in enumerate(messages)]
 
 
 def _rejected(r: Rejection, client_ref: Any) -> dict[str, Any]:
@@ -214,8 +249,10 @@ def _packet_refusal(r: Rejection) -> dict[str, Any]:
     }
 
 
-def _core_rejection(i: int, reason: str, message: str) -> Rejection:
+def _core_rejection(i: int, reason: str, message: str, core_field: str = "") -> Rejection:
     key, field = _CORE_REASONS.get(reason, ("unknown", ""))
+    if reason == "INVALID_REQUEST" and core_field in _CORE_FIELDS:
+        key, field = "invalid", _CORE_FIELDS[core_field]
     ref = f"messages[{i}]" + (f".{field}" if field else "")
     return Rejection(key, ref, message or reason)
 
@@ -296,7 +333,8 @@ async def send_batch(request: web.Request) -> web.StreamResponse:
         for (i, submission), result in zip(to_core, answer.results, strict=True):
             order.append(i)
             if result.HasField("error"):
-                rejection = _core_rejection(i, result.error.reason, result.error.message)
+                e = result.error
+                rejection = _core_rejection(i, e.reason, e.message, e.field)
                 results.append(_rejected(rejection, submission.client_ref))
                 continue
             ok: dict[str, Any] = {"code": "OK", "messageId": result.message_id}

@@ -9,6 +9,7 @@ sees a response, never a v6 JSON error.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import TYPE_CHECKING
 
@@ -109,5 +110,6 @@ class HttpV5Send:
         req = parse_send(params)
         request[PARTNER] = req.login
         request[MASKED_DEST] = mask_number(req.client_id)
-        await gateway.auth.authenticate(req.login, req.password, request.remote or "")
-        return await gateway.submit_one(req.login, req.submission())
+        default_ttl = await gateway.auth.authenticate(req.login, req.password, request.remote or "")
+        submission = req.submission(dt.datetime.now(dt.UTC), default_ttl)
+        return await gateway.submit_one(req.login, submission)

@@ -11,12 +11,15 @@ code is the HTTP status and the body a short text; with ``output=xml`` the code 
 
 Catalogued refusals (``RcsError``) become v5 codes through ``CatalogueEntry.http_v5``;
 the only v5-specific code without a catalogue reason is 414 (message too long), raised
-here as ``V5Error``. What core cannot carry yet (binary SMS, flash SMS, ``sending_time``)
-is refused with a message that says so, never silently sent differently.
+here as ``V5Error``. What core cannot carry yet (binary SMS, flash SMS, ``sending_time``
+without ``time_zone``) is refused with a message that says so, never silently sent
+differently. ``sending_time`` with ``time_zone`` becomes the earliest send time
+(``gateways.rest.schedule``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -25,6 +28,7 @@ from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
 from gateways.rest.parsing import decode_text
+from gateways.rest.schedule import Schedule, ScheduleError, Window, timestamp
 from rcs.common.v1 import channel_pb2, message_pb2
 from rcs.core.v1 import message_service_pb2
 from rcs_runtime.errors import RcsError
@@ -34,11 +38,12 @@ MAX_FIELDS = 64
 MAX_MESSAGE_CHARS = 2000  # http_sms.rst: "Максимально допустимая длина сообщения для SMS"
 MAX_CLIENT_ID_CHARS = 25  # "Номер телефона абонента, до 25 символов"
 MAX_REF_CHARS = 50  # ptag and partnerMsgId: "от одного до 50 символов"
+MAX_TTL_SECONDS = 2880 * 60  # "Время жизни SMS-сообщений: от 1 до 2880 минут"
 _PTAG = re.compile(r"[0-9a-zA-Z-]{1,50}")
 _NUMBER_CHARS = re.compile(r"\+?[0-9\s\-().]+")
 _MIN_DIGITS, _MAX_DIGITS = 10, 17
 _SENDING_TIME = re.compile(r"([0-9]{1,2})_([0-9]{1,2})")
-_TIME_ZONE = re.compile(r"[+-]([0-9]{2}):([0-9]{2})")
+_TIME_ZONE = re.compile(r"([+-])([0-9]{2}):([0-9]{2})")
 _HEX = re.compile(r"(?:[0-9a-fA-F]{2})+")
 
 # Short texts of the v5 codes; 401's is the spec's own ("Invalid password").
@@ -92,10 +97,25 @@ class V5Send:
     text: str
     source: str  # "" lets core use the partner's default sender
     partner_msg_id: str  # "" when not given
-    ptag: str  # checked for format only: kept by the partner, not stored by core
+    ptag: str  # "" when not given; returned in the partner's status reports
     priority: int
+    schedule: Schedule | None = None  # sending_time in time_zone
 
-    def submission(self) -> message_service_pb2.MessageSubmission:
+    def submission(
+        self, now: dt.datetime | None = None, default_ttl_seconds: int = 0
+    ) -> message_service_pb2.MessageSubmission:
+        """The submission for core. With sending_time, a message accepted outside the
+        window waits for its next opening; one whose validity (the partner's default,
+        from authentication) would end before that is refused here with 400."""
+        send_after = None
+        if self.schedule is not None:
+            now = now or dt.datetime.now(dt.UTC)
+            try:
+                send_after = self.schedule.plan(
+                    now, dt.timedelta(seconds=default_ttl_seconds or MAX_TTL_SECONDS)
+                ).send_after
+            except ScheduleError as err:
+                _invalid(f"sending_time: {err.message}", field="sending_time")
         return message_service_pb2.MessageSubmission(
             client_ref=self.partner_msg_id,
             destination=self.client_id,
@@ -103,6 +123,9 @@ class V5Send:
             sms=message_pb2.SmsContent(text=self.text, sender=self.source),
             priority=self.priority,
             receipt_request=message_pb2.RECEIPT_REQUEST_ALL,
+            ptag=self.ptag,
+            report_format=message_service_pb2.REPORT_FORMAT_HTTP_V5,
+            send_after=timestamp(send_after),
         )
 
 
@@ -220,31 +243,43 @@ def _check_binary(params: Mapping[str, str], message: str) -> None:
     )
 
 
-def _check_schedule(params: Mapping[str, str]) -> None:
-    """sending_time=hh_hh with an optional time_zone=±hh:mm: checked, then refused,
-    because core has no per-message sending window yet."""
+def _schedule(params: Mapping[str, str]) -> Schedule | None:
+    """sending_time=hh_hh, the hours of the subscriber's local day the message may go in
+    (10_20: from 10:00 to 20:00; 22_06 runs past midnight), in time_zone=±hh:mm.
+
+    Without time_zone the zone is the number's (http_sms.rst), known only to routing from
+    the number plan, so that is refused rather than sent in another zone's hours."""
+    zone: dt.tzinfo | None = None
     time_zone = params.get("time_zone")
     if time_zone is not None:
         match = _TIME_ZONE.fullmatch(time_zone.strip())
-        if not match or int(match[1]) > 14 or int(match[2]) > 59:
+        if not match or int(match[2]) > 14 or int(match[3]) > 59:
             _invalid(
                 "time_zone must be ±hh:mm, e.g. %2B03:00 (the + %-encoded as %2B)",
                 field="time_zone",
             )
+        sign = -1 if match[1] == "-" else 1
+        zone = dt.timezone(sign * dt.timedelta(hours=int(match[2]), minutes=int(match[3])))
     sending_time = params.get("sending_time")
     if sending_time is None:
-        return
+        return None  # time_zone alone changes nothing
     match = _SENDING_TIME.fullmatch(sending_time.strip())
     if not match or int(match[1]) > 24 or int(match[2]) > 24:
         _invalid(
             "sending_time must be hh_hh (hours 0-24), e.g. 10_20; it must not be empty",
             field="sending_time",
         )
-    _invalid(
-        "sending_time (scheduled sending) is not supported on this installation yet;"
-        " send without sending_time and time_zone",
-        field="sending_time",
-    )
+    if zone is None:
+        _invalid(
+            "sending_time without time_zone (hours in the zone of the subscriber's number)"
+            " is not supported on this installation yet; give the subscriber's zone as"
+            " time_zone, e.g. %2B03:00",
+            field="sending_time",
+        )
+    try:
+        return Schedule(Window.of(int(match[1]) * 60, int(match[2]) * 60, zone))
+    except ScheduleError as err:
+        _invalid(f"sending_time: {err.message}", field="sending_time")
 
 
 def parse_send(params: Mapping[str, str]) -> V5Send:
@@ -282,7 +317,7 @@ def parse_send(params: Mapping[str, str]) -> V5Send:
             " send without flash=1 for a normal SMS",
             field="flash",
         )
-    _check_schedule(params)
+    schedule = _schedule(params)
     return V5Send(
         login=login,
         password=password,
@@ -292,6 +327,7 @@ def parse_send(params: Mapping[str, str]) -> V5Send:
         partner_msg_id=partner_msg_id or "",
         ptag=ptag or "",
         priority=int(priority_raw) if priority_raw is not None else 0,
+        schedule=schedule,
     )
 
 

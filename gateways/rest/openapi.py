@@ -194,6 +194,24 @@ _V6_ERROR = {
 }
 
 
+_CLOCK = {"type": "string", "pattern": "^([01]?[0-9]|2[0-4]):[0-5][0-9]$", "examples": ["10:00"]}
+_SCHEDULE = {
+    "type": "object",
+    "description": "Sending hours in Moscow time (UTC+3); a message accepted outside them"
+    " waits for the next opening. The deadline ends its validity.",
+    "properties": {
+        "timeBegin": _CLOCK,
+        "timeEnd": _CLOCK,
+        "weekdaysSchedule": {"type": "string", "pattern": "^[1-7]*$", "examples": ["12345"]},
+        "deadline": {"type": "string", "examples": ["2024-05-10T16:29:30+0300"]},
+    },
+}
+_USE_TIME_DIFF = {
+    "type": "boolean",
+    "description": "true (hours in the subscriber's zone) is refused with hours or weekdays",
+}
+
+
 def _partner_ops() -> dict[tuple[str, str], dict[str, Any]]:
     sms = {
         "type": "object",
@@ -204,7 +222,20 @@ def _partner_ops() -> dict[tuple[str, str], dict[str, Any]]:
             "id": _STRING,
             "destAddr": _STRING,
             "smsPriority": {"type": "integer", "minimum": 0, "maximum": 2},
-            "registeredDelivery": {"type": "integer", "enum": [0, 1, 2]},
+            "registeredDelivery": {
+                "type": "integer",
+                "enum": [0, 1, 2],
+                "description": "reports: 0 none, 1 every final status (default), 2 failures",
+            },
+            "notifyUrl": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 2000,
+                "description": "where this message's reports go; an incorrect address sends"
+                " them to the partner's configured URL",
+            },
+            "scheduleInfo": _SCHEDULE,
+            "useTimeDiff": _USE_TIME_DIFF,
             "extraParam": {"type": "string", "description": "trafficType=N,mailing=NAME,…"},
             "message": {
                 "type": "object",
@@ -233,6 +264,7 @@ def _partner_ops() -> dict[tuple[str, str], dict[str, Any]]:
             "id": {"type": "string", "maxLength": 50},
             "validity": {"type": "integer", "minimum": 60, "maximum": 259200},
             "priority": {"type": "integer", "minimum": 0, "maximum": 3},
+            "callbackUrl": {"type": "string", "format": "uri", "maxLength": 2000},
         },
     }
     batch_result = {
@@ -252,7 +284,20 @@ def _partner_ops() -> dict[tuple[str, str], dict[str, Any]]:
     optional = ("source", "ptag", "partnerMsgId", "smsPriority", "output", "flash")
     v5_params = [
         {"name": n, "in": "query", "required": n in required, "schema": _STRING}
-        for n in (*required, *optional, "sending_time", "time_zone")
+        for n in (*required, *optional)
+    ] + [
+        {
+            "name": "sending_time",
+            "in": "query",
+            "description": "hh_hh: the hours the message may go in, in time_zone (required)",
+            "schema": {"type": "string", "pattern": "^[0-9]{1,2}_[0-9]{1,2}$"},
+        },
+        {
+            "name": "time_zone",
+            "in": "query",
+            "description": "±hh:mm, the subscriber's zone for sending_time",
+            "schema": {"type": "string", "pattern": "^[+-][0-9]{2}:[0-9]{2}$"},
+        },
     ]
     text = {"content": {"text/plain": {"schema": _STRING}, "application/xml": {"schema": _STRING}}}
     v5_answer = {"200": {"description": "OK and the id, or the XML envelope", **text}}
@@ -261,7 +306,10 @@ def _partner_ops() -> dict[tuple[str, str], dict[str, Any]]:
         "type": "object",
         "required": ["messages"],
         "properties": {
-            "messages": {"type": "array", "minItems": 1, "maxItems": 3000, "items": batch_message}
+            "scheduleInfo": _SCHEDULE,
+            "useTimeDiff": _USE_TIME_DIFF,
+            "shortenUrl": {"type": "boolean", "description": "true is refused"},
+            "messages": {"type": "array", "minItems": 1, "maxItems": 3000, "items": batch_message},
         },
     }
     batch_answer = {

@@ -1,22 +1,26 @@
 """Pure request parsing: raw bytes and headers in, a typed request or an RcsError out.
 
 Only what is REST-specific is decided here (JSON, charsets, field types, ttlUnit, the
-message type). Core remains the authority on numbers, text, sender and ttl; the checks below
-that overlap with core (destAddr shape, empty text, ttl range) are strictly weaker or equal,
-so that obvious garbage is refused before a gRPC call and nothing valid is refused early.
+message type, notifyUrl's fallback, scheduleInfo through ``schedule``). Core remains the
+authority on numbers, text, sender and ttl; the checks below that overlap with core
+(destAddr shape, empty text, ttl range) are strictly weaker or equal, so that obvious
+garbage is refused before a gRPC call and nothing valid is refused early.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import json
 import re
 from dataclasses import dataclass
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 from google.protobuf import duration_pb2
 
+from gateways.rest.schedule import Schedule, ScheduleError, parse_schedule_info, timestamp
 from rcs.common.v1 import channel_pb2, message_pb2
 from rcs.core.v1 import message_service_pb2
 from rcs_runtime.errors import RcsError
@@ -36,6 +40,8 @@ MESSAGE_TYPES = ("SMS", "VIBER", "VK", "PUSH", "WHATSAPP", "TELEGRAM", "FLASHING
 # whitespace and - ( ) . separators. Core wants 10–15 digits, plus an optional '00' prefix.
 _NUMBER_CHARS = re.compile(r"\+?[0-9\s\-().]+")
 _MIN_DIGITS, _MAX_DIGITS = 10, 17
+MAX_NOTIFY_URL_CHARS = 2048  # rest_sms.rst: "не должна превышать 2048 символов"
+MAX_REPORT_URL_CHARS = 2000  # what core stores (rcs_core.validation.MAX_URL_CHARS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +59,31 @@ class SendRequest:
     priority: int
     traffic_type: int | None = None  # from extraParam trafficType=…
     mailing: str = ""  # from extraParam mailing=…
+    notify_url: str = ""  # "" sends reports to the partner's configured URL
+    notify_url_ignored: bool = False  # an incorrect notifyUrl was given (rest_status.rst)
+    schedule: Schedule | None = None
 
-    def submission(self) -> message_service_pb2.MessageSubmission:
+    def submission(
+        self, now: dt.datetime | None = None, default_ttl_seconds: int = 0
+    ) -> message_service_pb2.MessageSubmission:
+        """The submission for core. ``now`` and the partner's default validity (from
+        authentication) matter only with a schedule: its deadline can shorten the
+        validity, and a message whose window opens after its validity is refused here
+        with the fields the partner sent (without the default, 48 hours are assumed)."""
+        ttl_seconds, send_after = self.ttl_seconds, None
+        if self.schedule is not None:
+            base = ttl_seconds or default_ttl_seconds or MAX_TTL_SECONDS
+            try:
+                plan = self.schedule.plan(
+                    now or dt.datetime.now(dt.UTC), dt.timedelta(seconds=base)
+                )
+            except ScheduleError as err:
+                raise RcsError(
+                    "INVALID_REQUEST", err.message, field=_schedule_field(err.field)
+                ) from err
+            if plan.ttl < dt.timedelta(seconds=base):  # the deadline comes first
+                ttl_seconds = int(plan.ttl.total_seconds())
+            send_after = plan.send_after
         return message_service_pb2.MessageSubmission(
             traffic_type=self.traffic_type,
             mailing=self.mailing,
@@ -63,9 +92,21 @@ class SendRequest:
             channel=channel_pb2.CHANNEL_SMS,
             sms=message_pb2.SmsContent(text=self.text, sender=self.service_number),
             priority=self.priority,
-            ttl=duration_pb2.Duration(seconds=self.ttl_seconds),
+            ttl=duration_pb2.Duration(seconds=ttl_seconds),
             receipt_request=self.receipt_request,
+            report_format=message_service_pb2.REPORT_FORMAT_REST_V6,
+            report_url=self.notify_url,
+            send_after=timestamp(send_after),
         )
+
+
+def _schedule_field(field: str) -> str:
+    """A ScheduleError's field as a v6 path."""
+    if field == "useTimeDiff":
+        return field
+    if field == "validity":
+        return "message/data/ttl"
+    return "scheduleInfo" + (f"/{field}" if field else "")
 
 
 def _invalid(message: str, *, field: str = "") -> NoReturn:
@@ -224,6 +265,11 @@ def parse_send(doc: Any) -> SendRequest:
     text = _string(data, "text", "message/data/text", required=True)
     service_number = _string(data, "serviceNumber", "message/data/serviceNumber", required=False)
     traffic_type, mailing = _policy_params(doc)
+    notify_url = _notify_url(doc)
+    try:
+        schedule = parse_schedule_info(doc.get("scheduleInfo"), doc.get("useTimeDiff"))
+    except ScheduleError as err:
+        _invalid(err.message, field=_schedule_field(err.field))
     return SendRequest(
         login=login,
         password=password,
@@ -236,7 +282,52 @@ def parse_send(doc: Any) -> SendRequest:
         priority=priority or 0,
         traffic_type=traffic_type,
         mailing=mailing,
+        notify_url=notify_url or "",
+        notify_url_ignored=notify_url is None,
+        schedule=schedule,
     )
+
+
+def is_report_url(url: str) -> bool:
+    """Whether reports can be sent to ``url``: an absolute http(s) URL with a host, a valid
+    port, no whitespace or control characters and valid Unicode, as core checks it
+    (rcs_core.validation.check_report_url, which also limits its length)."""
+    if any(c.isspace() or ord(c) < 0x20 or c == "\x7f" for c in url):
+        return False
+    try:
+        url.encode("utf-8")  # no unpaired surrogates (JSON "\ud800")
+        parts = urlsplit(url)
+        _ = parts.port  # ValueError for a port that is not a number or out of range
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def _notify_url(doc: dict[str, Any]) -> str | None:
+    """The report URL of notifyUrl: "" when not given, None when given but incorrect.
+
+    rest_sms.rst: a notifyUrl that is given must not be empty and has at most 2048
+    characters, or the request is refused. rest_status.rst, "Подключение сервиса": for an
+    incorrect address the reports go to the URL configured for the partner. A correct one
+    longer than the 2000 characters core stores is refused rather than ignored."""
+    if doc.get("notifyUrl") is None:
+        return ""
+    url = _string(doc, "notifyUrl", "notifyUrl", required=False)
+    if not url.strip():
+        _invalid(
+            "notifyUrl must not be empty; leave it out for the configured URL", field="notifyUrl"
+        )
+    if len(url) > MAX_NOTIFY_URL_CHARS:
+        _invalid(f"notifyUrl is longer than {MAX_NOTIFY_URL_CHARS} characters", field="notifyUrl")
+    if not is_report_url(url):
+        return None
+    if len(url) > MAX_REPORT_URL_CHARS:
+        _invalid(
+            f"notifyUrl is longer than the {MAX_REPORT_URL_CHARS} characters this installation"
+            " stores; use a shorter URL or leave it out for the configured URL",
+            field="notifyUrl",
+        )
+    return url
 
 
 def parse_extra_params(raw: str) -> dict[str, str]:

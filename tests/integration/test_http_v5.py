@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlencode
@@ -13,7 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from gateways.rest.app import build_app
 from gateways.rest.settings import RestSettings
-from rcs.core.v1 import auth_service_pb2_grpc, message_service_pb2_grpc
+from rcs.core.v1 import auth_service_pb2_grpc, message_service_pb2, message_service_pb2_grpc
 from rcs_core import ids
 from rcs_core.servicer import AuthServicer, MessageServicer
 from rcs_core.storage import partners
@@ -141,7 +142,9 @@ async def test_bad_number_is_406(api: Client, database_url: str, number: str) ->
     assert await count_messages(database_url) == 0
 
 
-async def test_text_too_long_is_414_and_scheduling_is_refused(api: Client) -> None:
+async def test_text_too_long_is_414_and_sending_time_without_zone_is_refused(
+    api: Client, database_url: str
+) -> None:
     long = urlencode({**CREDENTIALS, "clientId": "79161234567", "message": "x" * 2001})
     assert (await api.get(f"{PATH}?{long}")).status == 414
     scheduled = urlencode(
@@ -149,4 +152,36 @@ async def test_text_too_long_is_414_and_scheduling_is_refused(api: Client) -> No
     )
     resp = await api.get(f"{PATH}?{scheduled}")
     assert resp.status == 400
-    assert "not supported" in await resp.text()
+    assert "time_zone" in await resp.text()  # the number's own zone is not known here
+    assert await count_messages(database_url) == 0
+
+
+async def test_ptag_report_format_and_sending_time_are_stored(
+    api: Client, database_url: str
+) -> None:
+    opens = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)).replace(
+        minute=0, second=0, microsecond=0
+    )
+    query = urlencode(
+        {
+            **CREDENTIALS,
+            "clientId": "79161234567",
+            "message": "x",
+            "ptag": "dep-7",
+            "sending_time": f"{opens.hour:02}_{(opens.hour + 1) % 24:02}",
+            "time_zone": "+00:00",
+        }
+    )
+    resp = await api.get(f"{PATH}?{query}")
+    message_id = ok_id(resp.status, await resp.text())
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        cur = await conn.execute(
+            "SELECT ptag, report_format, report_url, send_after FROM messages WHERE id = %s",
+            (int(message_id),),
+        )
+        assert await cur.fetchone() == (
+            "dep-7",
+            message_service_pb2.REPORT_FORMAT_HTTP_V5,
+            None,
+            opens,
+        )

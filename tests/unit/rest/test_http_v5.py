@@ -3,6 +3,7 @@ core on a real gRPC port (tests/unit/rest/conftest.py)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -70,6 +71,7 @@ def test_minimal_request_becomes_a_text_sms_submission() -> None:
         sms=message_pb2.SmsContent(text="test", sender=""),
         priority=0,
         receipt_request=message_pb2.RECEIPT_REQUEST_ALL,
+        report_format=message_service_pb2.REPORT_FORMAT_HTTP_V5,
     )
 
 
@@ -79,7 +81,9 @@ def test_optional_parameters_are_carried() -> None:
     )
     sub = req.submission()
     assert (sub.sms.sender, sub.client_ref, sub.priority) == ("SHOP", "order-1", 2)
-    assert req.ptag == "dep-7"
+    assert sub.ptag == "dep-7"  # stored by core, returned in the status reports
+    assert sub.report_format == message_service_pb2.REPORT_FORMAT_HTTP_V5
+    assert not sub.report_url  # the URL configured for the partner
 
 
 @pytest.mark.parametrize(
@@ -125,8 +129,12 @@ def test_message_longer_than_2000_characters_is_414() -> None:
         ({"sending_time": ""}, "sending_time"),
         ({"sending_time": "10-20"}, "sending_time"),
         ({"sending_time": "10_25"}, "sending_time"),
+        ({"sending_time": "10_10", "time_zone": "+03:00"}, "sending_time"),
         ({"time_zone": " 04:00"}, "time_zone"),  # a '+' that was not %-encoded
         ({"time_zone": "+4"}, "time_zone"),
+        ({"time_zone": "+15:00"}, "time_zone"),
+        ({"time_zone": "00:00"}, "time_zone"),  # the sign is required, even for zero
+        ({"time_zone": "%2B04:00"}, "time_zone"),  # %-encoded twice
         ({"smpp_encoding": "x"}, "smpp_encoding"),
         ({"smpp_esm_class": "256"}, "smpp_esm_class"),
         ({"smpp_encoding": "245", "message": "not hex"}, "message"),
@@ -172,15 +180,51 @@ def test_flash_is_refused_clearly_and_other_values_are_normal_sms() -> None:
     assert parse_send(params(flash="yes")).text == "test"
 
 
+# 2026-11-26 06:00 UTC: 10:00 at +04:00, 16:00 at +10:00.
+NOW = dt.datetime(2026, 11, 26, 6, 0, tzinfo=dt.UTC)
+DAY = 86_400
+
+
 @pytest.mark.parametrize(
-    "schedule",
-    [{"sending_time": "10_20"}, {"sending_time": "10_20", "time_zone": "+04:00"}],
+    ("sending_time", "time_zone", "send_after"),
+    [
+        ("10_20", "+04:00", None),  # open: at once
+        ("11_20", "+04:00", dt.datetime(2026, 11, 26, 7, 0, tzinfo=dt.UTC)),
+        ("8_9", "+04:00", dt.datetime(2026, 11, 27, 4, 0, tzinfo=dt.UTC)),  # tomorrow
+        ("22_06", "+10:00", dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.UTC)),  # tonight
+        ("20_18", "+10:00", None),  # all but 18:00-20:00
+        ("6_12", "-00:00", None),
+        ("0_24", "-05:30", None),
+        ("07_10", "-03:00", dt.datetime(2026, 11, 26, 10, 0, tzinfo=dt.UTC)),
+    ],
 )
-def test_scheduling_is_refused_clearly(schedule: dict[str, str]) -> None:
-    code, detail = v5_code(params(**schedule))
+def test_sending_time_in_time_zone_becomes_the_earliest_send_time(
+    sending_time: str, time_zone: str, send_after: dt.datetime | None
+) -> None:
+    req = parse_send(params(sending_time=sending_time, time_zone=time_zone))
+    sub = req.submission(NOW, DAY)
+    assert sub.HasField("send_after") == (send_after is not None)
+    if send_after is not None:
+        assert sub.send_after.ToDatetime(dt.UTC) == send_after
+    assert sub.ttl.seconds == 0  # the partner's default validity, as without sending_time
+
+
+def test_sending_time_without_time_zone_is_refused_clearly() -> None:
+    """Without time_zone the hours are the zone of the number's region (http_sms.rst),
+    which the gateway cannot know: refused, never sent in another zone's hours."""
+    code, detail = v5_code(params(sending_time="10_20"))
     assert code == 400
-    assert "sending_time" in detail
+    assert "time_zone" in detail
     assert "not supported" in detail
+
+
+def test_a_window_opening_after_the_validity_is_400() -> None:
+    req = parse_send(params(sending_time="11_20", time_zone="+04:00"))
+    assert req.submission(NOW, 3601).send_after.ToDatetime(dt.UTC) == NOW + dt.timedelta(hours=1)
+    with pytest.raises(RcsError) as caught:
+        req.submission(NOW, 3600)
+    assert (caught.value.entry.http_v5, caught.value.field) == (400, "sending_time")
+    assert "validity" in caught.value.message
 
 
 def test_time_zone_alone_changes_nothing() -> None:
@@ -335,6 +379,19 @@ async def test_post_form_sends_with_every_carried_parameter(client: Client, core
         "p-1",
         1,
     )
+
+
+async def test_ptag_report_format_and_schedule_reach_core(client: Client, core: FakeCore) -> None:
+    now = dt.datetime.now(dt.UTC)
+    hour = (now.hour + 1) % 24  # opens within the hour, before the fake's 1 h validity ends
+    query = params(ptag="dep-7", sending_time=f"{hour}_{(hour + 2) % 24}", time_zone="+00:00")
+    status, _, _ = await get(client, query)
+    assert status == 200
+    (sub,) = core.messages.received
+    assert (sub.ptag, sub.report_format) == ("dep-7", message_service_pb2.REPORT_FORMAT_HTTP_V5)
+    opens = now.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
+    if dt.datetime.now(dt.UTC) < opens:  # else the hour turned during the request: at once
+        assert sub.send_after.ToDatetime(dt.UTC) == opens
 
 
 async def test_post_form_in_windows_1251(client: Client, core: FakeCore) -> None:

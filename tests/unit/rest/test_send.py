@@ -54,6 +54,8 @@ async def test_accepted_sms_answers_mt_num_and_partner_id(client: Client, core: 
             priority=0,
             ttl=duration_pb2.Duration(seconds=0),
             receipt_request=message_pb2.RECEIPT_REQUEST_ALL,
+            # REST v6 delivery reports, to the URL configured for the partner.
+            report_format=message_service_pb2.REPORT_FORMAT_REST_V6,
         )
     ]
 
@@ -209,6 +211,31 @@ REJECTED: list[Any] = [
     ("registeredDelivery 3", sms_body(registeredDelivery=3), "application/json", 4, 400),
     ("registeredDelivery text", sms_body(registeredDelivery="1"), "application/json", 4, 400),
     ("smsPriority 3", sms_body(smsPriority=3), "application/json", 4, 400),
+    ("empty notifyUrl", sms_body(notifyUrl=""), "application/json", 4, 400),
+    ("notifyUrl is a number", sms_body(notifyUrl=1), "application/json", 4, 400),
+    (
+        "notifyUrl over 2048",
+        sms_body(notifyUrl="https://p.example/" + "x" * 2031),
+        "application/json",
+        4,
+        400,
+    ),
+    ("scheduleInfo is a list", sms_body(scheduleInfo=[]), "application/json", 4, 400),
+    ("timeBegin 25:00", sms_body(scheduleInfo={"timeBegin": "25:00"}), "application/json", 4, 400),
+    (
+        "useTimeDiff with hours",
+        sms_body(useTimeDiff=True, scheduleInfo={"timeBegin": "10:00", "timeEnd": "21:00"}),
+        "application/json",
+        4,
+        400,
+    ),
+    (
+        "deadline passed",
+        sms_body(scheduleInfo={"deadline": "2024-05-10T16:29:30+0300"}),
+        "application/json",
+        4,
+        400,
+    ),
     ("NUL in text", sms_body(data={"text": "a\u0000b"}), "application/json", 4, 400),
     ("lone surrogate", _raw(sms_body()).replace(b"Hello", b"\\ud800"), "application/json", 4, 400),
     ("letters as number", sms_body(destAddr="abc"), "application/json", 8, 406),
