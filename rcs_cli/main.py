@@ -10,12 +10,22 @@ from collections.abc import Callable
 from rcs_cli import route_cmd, settings_cmd
 from rcs_runtime.process import run_service
 
-COMPONENTS = ("core", "dispatcher", "routing", "connector", "simulator", "rest", "smpp")
+# "reports" is the HTTP report sender alone; "dispatcher" runs it too (RCS_REPORT_SENDERS).
+COMPONENTS = (
+    "core",
+    "dispatcher",
+    "reports",
+    "routing",
+    "connector",
+    "simulator",
+    "rest",
+    "smpp",
+)
 
 
 def _serve(component: str) -> None:
     # Imports are local so that each process loads only its own component.
-    if component in ("core", "dispatcher"):
+    if component in ("core", "dispatcher", "reports"):
         from rcs_core.__main__ import serve as serve_core
         from rcs_core.settings import CoreSettings
 
@@ -23,7 +33,12 @@ def _serve(component: str) -> None:
         run_service(
             component,
             core,
-            serve_core(core, with_api=component == "core", with_dispatcher=component != "core"),
+            serve_core(
+                core,
+                with_api=component == "core",
+                with_dispatcher=component == "dispatcher",
+                with_report_senders=component != "core",
+            ),
         )
     elif component == "routing":
         from rcs_routing.__main__ import serve as serve_routing

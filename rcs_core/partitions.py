@@ -61,5 +61,9 @@ async def maintain(
                     await conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(name)))
                     dropped.append(name)
     if created or dropped:
-        log.info("partitions_maintained", extra={"created": created, "dropped": dropped})
+        # "created" is a LogRecord attribute: logging refuses it as an extra key.
+        log.info(
+            "partitions_maintained",
+            extra={"partitions_created": created, "partitions_dropped": dropped},
+        )
     return created, dropped

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from pydantic import model_validator
 
 from rcs_runtime.settings import DatabaseSettings
@@ -32,6 +34,14 @@ class CoreSettings(DatabaseSettings):
     report_retry_base_seconds: float = 5.0
     report_retry_max_seconds: float = 600.0
     report_max_age_hours: float = 72.0
+    # HTTP reports (status callbacks, MO over HTTP) are sent from the dispatcher process by
+    # this many sender loops (0: none here), each with at most this many requests in flight;
+    # a partner has this long to answer (http_mo.rst's default is 10 s). Dates in reports
+    # ("…T10:20:35+0300") are written in this IANA zone.
+    report_senders: int = 1
+    report_sender_concurrency: int = 20
+    report_sender_timeout_seconds: float = 10.0
+    report_time_zone: str = "UTC"
     # A message split by the partner whose parts stop coming for this long is stored
     # REJECTED with what arrived (its id was handed out with the first part).
     submit_parts_timeout_seconds: float = 300.0
@@ -46,6 +56,13 @@ class CoreSettings(DatabaseSettings):
         if self.dispatcher_batch < 1:
             raise ValueError("RCS_DISPATCHER_BATCH must be at least 1")
         self.priority_shares()  # fail at start-up, with the reason
+        if self.report_senders < 0 or self.report_sender_concurrency < 1:
+            raise ValueError(
+                "RCS_REPORT_SENDERS must be 0 or more and RCS_REPORT_SENDER_CONCURRENCY 1 or more"
+            )
+        if self.report_sender_timeout_seconds <= 0:
+            raise ValueError("RCS_REPORT_SENDER_TIMEOUT_SECONDS must be positive")
+        self.report_zone()
         return self
 
     def priority_shares(self) -> dict[int, int]:
@@ -63,3 +80,12 @@ class CoreSettings(DatabaseSettings):
                 )
             shares[p] = w
         return shares
+
+    def report_zone(self) -> ZoneInfo:
+        try:
+            return ZoneInfo(self.report_time_zone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"RCS_REPORT_TIME_ZONE {self.report_time_zone!r} is not an IANA time zone"
+                " (e.g. UTC, Europe/Moscow)"
+            ) from exc

@@ -18,6 +18,7 @@ from rcs_core.settings_api_keys import ApiKeySettings
 from rcs_core.settings_policy import Ctx, PolicySettings, R, _commit, _page, _require, _token
 from rcs_core.storage import settings_store as store
 from rcs_core.storage.settings_store import Change, State
+from rcs_core.validation import check_report_url
 from rcs_runtime.errors import RcsError
 
 _LOGIN = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
@@ -27,6 +28,8 @@ _PARTNER_MASK = {
     "block_duplicates",
     "duplicate_window_seconds",
     "allowed_subnets",
+    "report_url",
+    "inbound_url",
     "password",
 }
 
@@ -39,6 +42,8 @@ def _partner_out(state: dict[str, Any]) -> ss.Partner:
         block_duplicates=state["block_duplicates"],
         duplicate_window_seconds=state["duplicate_window_seconds"],
         allowed_subnets=state.get("allowed_subnets", []),
+        report_url=state.get("report_url", ""),
+        inbound_url=state.get("inbound_url", ""),
     )
 
 
@@ -71,6 +76,10 @@ def _check_partner(p: ss.Partner) -> None:
         raise RcsError("INVALID_TTL", "default_ttl_seconds must be 1 to 172800")
     if p.duplicate_window_seconds < 1:
         raise RcsError("INVALID_REQUEST", "duplicate_window_seconds must be positive")
+    for field in ("report_url", "inbound_url"):
+        url = getattr(p, field)
+        if url:  # "" turns the callbacks off
+            check_report_url(url, field=field)
 
 
 def _redacted(changes: Any) -> str:
@@ -106,6 +115,8 @@ class SettingsServicer(PolicySettings, ApiKeySettings):
                 "block_duplicates": p.block_duplicates,
                 "duplicate_window_seconds": p.duplicate_window_seconds,
                 "allowed_subnets": _subnets(p.allowed_subnets),
+                "report_url": p.report_url,
+                "inbound_url": p.inbound_url,
             }
             await store.put_partner(conn, p.login, state)
             revision = await _commit(

@@ -145,8 +145,8 @@ def validate(
     )
 
 
-def check_report_url(url: str) -> None:
-    """An absolute http(s) URL a report can be sent to, or INVALID_REQUEST."""
+def check_report_url(url: str, *, field: str = "report_url") -> None:
+    """An absolute http(s) URL a report can be sent to, or INVALID_REQUEST naming ``field``."""
     parts = urlsplit(url)
     if (
         len(url) > MAX_URL_CHARS
@@ -156,7 +156,7 @@ def check_report_url(url: str) -> None:
     ):
         raise RcsError(
             "INVALID_REQUEST",
-            f"the report URL must be an absolute http:// or https:// URL of at most"
+            f"{field} must be an absolute http:// or https:// URL of at most"
             f" {MAX_URL_CHARS} characters",
-            field="report_url",
+            field=field,
         )

@@ -143,3 +143,11 @@ async def backlog(conn: psycopg.AsyncConnection) -> dict[int, tuple[int, float]]
         " FROM report_outbox GROUP BY format"
     )
     return {int(f): (int(n), float(age)) for f, n, age in await cur.fetchall()}
+
+
+async def logins(conn: psycopg.AsyncConnection, partner_ids: Sequence[int]) -> dict[int, str]:
+    """Partner logins by id (MO over HTTP v5 names the partner's login as serviceId)."""
+    cur = await conn.execute(
+        "SELECT id, login FROM partners WHERE id = ANY(%s)", (sorted(set(partner_ids)),)
+    )
+    return {int(i): str(login) for i, login in await cur.fetchall()}

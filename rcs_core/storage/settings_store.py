@@ -100,13 +100,18 @@ _PARTNER_FIELDS = (
     "block_duplicates",
     "duplicate_window_seconds",
     "allowed_subnets",
+    "report_url",
+    "inbound_url",
 )
+# What a partner state stored before a field existed restores to ("any address", no URL).
+_PARTNER_DEFAULTS: dict[str, Any] = {"allowed_subnets": [], "report_url": "", "inbound_url": ""}
 
 
 async def partner_state(conn: psycopg.AsyncConnection, login: str) -> State:
     cur = await conn.execute(
         "SELECT login, password_hash, default_sender, default_ttl_seconds, block_duplicates,"
-        " duplicate_window_seconds, allowed_subnets::text[] FROM partners WHERE login = %s",
+        " duplicate_window_seconds, allowed_subnets::text[], report_url, inbound_url"
+        " FROM partners WHERE login = %s",
         (login,),
     )
     row = await cur.fetchone()
@@ -117,18 +122,18 @@ async def put_partner(conn: psycopg.AsyncConnection, login: str, state: State) -
     if state is None:
         await conn.execute("DELETE FROM partners WHERE login = %s", (login,))
         return
-    # States written before allowed_subnets existed restore as "any address".
-    values = {**state, "allowed_subnets": state.get("allowed_subnets", [])}
+    values = {**_PARTNER_DEFAULTS, **state}
     await conn.execute(
         "INSERT INTO partners (login, password_hash, default_sender, default_ttl_seconds,"
-        " block_duplicates, duplicate_window_seconds, allowed_subnets)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s::cidr[])"
+        " block_duplicates, duplicate_window_seconds, allowed_subnets, report_url, inbound_url)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s::cidr[], %s, %s)"
         " ON CONFLICT (login) DO UPDATE SET password_hash = EXCLUDED.password_hash,"
         " default_sender = EXCLUDED.default_sender,"
         " default_ttl_seconds = EXCLUDED.default_ttl_seconds,"
         " block_duplicates = EXCLUDED.block_duplicates,"
         " duplicate_window_seconds = EXCLUDED.duplicate_window_seconds,"
-        " allowed_subnets = EXCLUDED.allowed_subnets",
+        " allowed_subnets = EXCLUDED.allowed_subnets, report_url = EXCLUDED.report_url,"
+        " inbound_url = EXCLUDED.inbound_url",
         tuple(values[f] for f in _PARTNER_FIELDS),
     )
 

@@ -4,16 +4,25 @@ curl works, Ctrl-C stops everything cleanly, and a second run keeps the data."""
 from __future__ import annotations
 
 import base64
+import json
 import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
+import grpc
 import pytest
 import smpplib.client
 
+from rcs.common.v1 import channel_pb2, message_pb2
+from rcs.core.v1 import message_service_pb2 as ms
+from rcs.core.v1 import message_service_pb2_grpc
 from tests.conftest import free_port
 from tests.e2e.installation import http
 
@@ -73,6 +82,46 @@ def _smpp_submit(port: int) -> tuple[str, str]:
     return message_id, text
 
 
+def _http_report(core_port: int) -> dict[str, Any]:
+    """Submit over gRPC asking for a REST v6 report to a local receiver; the report."""
+    got: queue.Queue[bytes] = queue.Queue()
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            got.put(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{core_port}") as channel:
+            answer = message_service_pb2_grpc.MessageServiceStub(channel).SubmitMessages(
+                ms.SubmitMessagesRequest(
+                    partner="demo",
+                    messages=[
+                        ms.MessageSubmission(
+                            destination="79161234569",
+                            channel=channel_pb2.CHANNEL_SMS,
+                            sms=message_pb2.SmsContent(text="Report me", sender="RCS"),
+                            report_format=ms.REPORT_FORMAT_REST_V6,
+                            report_url=f"http://127.0.0.1:{server.server_port}/dlr",
+                        )
+                    ],
+                ),
+                timeout=10,
+            )
+        report: dict[str, Any] = json.loads(got.get(timeout=20))
+        assert report["mtNum"] == answer.results[0].message_id
+        return report
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def _stop(proc: subprocess.Popen[str]) -> None:
     proc.send_signal(signal.SIGINT)
     assert proc.wait(30) == 0
@@ -116,6 +165,9 @@ def test_make_run_serves_the_printed_curl_and_keeps_data(tmp_path: Path) -> None
         assert (status, by_smpp["destAddr"]) == (200, "79161234568")
         assert f"id:{smpp_id} " in receipt
         assert by_smpp["status"] in ("DELIVERED", "UNDELIVERED", "EXPIRED", "REJECTED")
+        # HTTP status reports: the dispatcher process runs the report sender.
+        report = _http_report(ports["CORE"])
+        assert report["status"] == 2, report
     finally:
         _stop(proc)
     leftovers = subprocess.run(

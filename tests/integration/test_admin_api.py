@@ -87,6 +87,28 @@ async def test_admin_creates_updates_and_rolls_back_a_partner(
         assert await cur.fetchone() == (4,)
 
 
+async def test_admin_sets_where_a_partner_gets_reports_and_mo(api: Client) -> None:
+    created = await api.post(
+        "/api/admin/v1/partners",
+        json={"partner": {"login": "acme", "reportUrl": "https://acme.test/dlr"}, "password": "p"},
+        headers=ROOT,
+    )
+    assert (await created.json())["partner"]["reportUrl"] == "https://acme.test/dlr"
+    patched = await api.patch(
+        "/api/admin/v1/partners/acme", json={"inboundUrl": "https://acme.test/mo"}, headers=ROOT
+    )
+    partner = (await patched.json())["partner"]
+    assert (partner["reportUrl"], partner["inboundUrl"]) == (
+        "https://acme.test/dlr",
+        "https://acme.test/mo",
+    )
+    bad = await api.patch(
+        "/api/admin/v1/partners/acme", json={"reportUrl": "mailto:x@acme.test"}, headers=ROOT
+    )
+    assert bad.status == 400
+    assert "report_url" in (await bad.text())
+
+
 async def test_admin_api_refuses_without_admin_credentials(api: Client) -> None:
     missing = await api.get("/api/admin/v1/partners")
     assert missing.status == 401

@@ -109,6 +109,14 @@ async def test_number_lists(core_port: int) -> None:
         core_port, "partners", "put", "--json", '{"login": "acme", "blockDuplicates": true}'
     )
     assert json.loads(out)["partner"]["blockDuplicates"] is True
+    urls = {"login": "acme", "reportUrl": "https://acme.test/dlr", "inboundUrl": ""}
+    code, out = await _cli(core_port, "partners", "put", "--json", json.dumps(urls))
+    assert (code, json.loads(out)["partner"]["reportUrl"]) == (0, "https://acme.test/dlr"), out
+    code, out = await _cli(
+        core_port, "partners", "put", "--json", '{"login": "acme", "reportUrl": "acme.test"}'
+    )
+    assert code == 1
+    assert "report_url must be an absolute http:// or https:// URL" in out
     code, out = await _cli(
         core_port, "whitelist", "add", "--partner", "acme", "--mailing", "promo", "+79160000001"
     )

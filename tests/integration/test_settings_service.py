@@ -174,6 +174,42 @@ async def test_bad_settings_are_refused_with_the_reason(settings: Any) -> None:
         assert error_reason(err.value) == reason, request
 
 
+async def test_partner_report_and_inbound_urls_are_checked_versioned_and_restored(
+    settings: Any, database_url: str
+) -> None:
+    base = (await settings.CreatePartner(create("acme"))).revision
+    assert (await settings.GetPartner(ss.GetPartnerRequest(login="acme"))).partner.report_url == ""
+    updated = await settings.UpdatePartner(
+        ss.UpdatePartnerRequest(
+            actor=ADMIN,
+            partner=ss.Partner(
+                login="acme", report_url="https://acme.test/dlr?k=1", inbound_url="http://a.test/mo"
+            ),
+            update_mask=field_mask_pb2.FieldMask(paths=["report_url", "inbound_url"]),
+        )
+    )
+    assert (updated.partner.report_url, updated.partner.inbound_url) == (
+        "https://acme.test/dlr?k=1",
+        "http://a.test/mo",
+    )
+    assert await scalar(database_url, "SELECT report_url || ' ' || inbound_url FROM partners") == (
+        "https://acme.test/dlr?k=1 http://a.test/mo"
+    )
+    bad = ss.Partner(login="acme", report_url="ftp://acme.test/", inbound_url="/relative")
+    for field in ("report_url", "inbound_url"):
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await settings.UpdatePartner(
+                ss.UpdatePartnerRequest(
+                    partner=bad, update_mask=field_mask_pb2.FieldMask(paths=[field])
+                )
+            )
+        assert error_reason(err.value) == "INVALID_REQUEST"
+        assert field in (err.value.details() or "")
+    await settings.RollbackSettings(ss.RollbackSettingsRequest(actor=ADMIN, revision=base))
+    restored = (await settings.GetPartner(ss.GetPartnerRequest(login="acme"))).partner
+    assert (restored.report_url, restored.inbound_url) == ("", "")
+
+
 async def test_lists_page_through_partners(settings: Any) -> None:
     for login in ("a1", "a2", "a3"):
         await settings.CreatePartner(create(login))

@@ -108,6 +108,8 @@ class Partner(_message.Message):
     BLOCK_DUPLICATES_FIELD_NUMBER: _builtins.int
     DUPLICATE_WINDOW_SECONDS_FIELD_NUMBER: _builtins.int
     ALLOWED_SUBNETS_FIELD_NUMBER: _builtins.int
+    REPORT_URL_FIELD_NUMBER: _builtins.int
+    INBOUND_URL_FIELD_NUMBER: _builtins.int
     login: _builtins.str
     """Login, 1 to 64 characters of [A-Za-z0-9_.@-]; the partner's key."""
     default_sender: _builtins.str
@@ -118,6 +120,14 @@ class Partner(_message.Message):
     """Refuse the same number and text within duplicate_window_seconds."""
     duplicate_window_seconds: _builtins.int
     """Window of duplicate blocking in seconds."""
+    report_url: _builtins.str
+    """Where HTTP status reports go when a message names no URL: an absolute http(s) URL;
+    empty sends none (Rapporto's "URL for delivery statuses" of the integration settings).
+    """
+    inbound_url: _builtins.str
+    """Where subscribers' messages (MO) routed to the partner go over HTTP: an absolute
+    http(s) URL; empty delivers them only to SMPP receivers.
+    """
     @_builtins.property
     def allowed_subnets(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Subnets (CIDR, e.g. "203.0.113.0/24") the login may connect from, over any gateway;
@@ -133,10 +143,12 @@ class Partner(_message.Message):
         block_duplicates: _builtins.bool = ...,
         duplicate_window_seconds: _builtins.int = ...,
         allowed_subnets: _abc.Iterable[_builtins.str] | None = ...,
+        report_url: _builtins.str = ...,
+        inbound_url: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_subnets", b"allowed_subnets", "block_duplicates", b"block_duplicates", "default_sender", b"default_sender", "default_ttl_seconds", b"default_ttl_seconds", "duplicate_window_seconds", b"duplicate_window_seconds", "login", b"login"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_subnets", b"allowed_subnets", "block_duplicates", b"block_duplicates", "default_sender", b"default_sender", "default_ttl_seconds", b"default_ttl_seconds", "duplicate_window_seconds", b"duplicate_window_seconds", "inbound_url", b"inbound_url", "login", b"login", "report_url", b"report_url"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1,0 +1,422 @@
+"""The HTTP report sender against a real aiohttp receiver on 127.0.0.1 and real PostgreSQL:
+each format's documented request, retries after an error or a timeout, nothing lost across
+a sender restart or a dead sender's lease, and the partner URLs set over the settings API."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import psycopg
+import pytest
+from aiohttp import web
+from google.protobuf import field_mask_pb2
+from prometheus_client import REGISTRY
+
+from rcs.common.v1 import channel_pb2, message_pb2
+from rcs.core.v1 import message_service_pb2 as ms
+from rcs.core.v1 import message_service_pb2_grpc, settings_service_pb2_grpc
+from rcs.core.v1 import settings_service_pb2 as ss
+from rcs_core.report_desk import ReportDesk
+from rcs_core.report_formats import HTTP_FORMATS
+from rcs_core.report_sender import ReportSender, SenderSettings
+from rcs_core.servicer import MessageServicer
+from rcs_core.settings_servicer import SettingsServicer
+from rcs_core.statuses import Status
+from rcs_core.storage import partners
+from rcs_core.storage.finalize import finalize
+from rcs_runtime.grpc_client import open_channel
+from tests.support import start_server
+
+pytestmark = pytest.mark.integration
+MOSCOW = ZoneInfo("Europe/Moscow")
+ADMIN = ss.Actor(login="admin", remote_ip="10.0.0.5")
+TIMEOUT = 0.5
+
+
+@dataclass
+class Receiver:
+    """A partner's HTTP endpoint: records every request; answers with the next planned
+    status (None: hang until the test ends), then 200."""
+
+    url: str = ""
+    got: list[web.Request] = field(default_factory=list)
+    bodies: list[bytes] = field(default_factory=list)
+    plan: list[int | None] = field(default_factory=list)
+    unblock: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.bodies.append(await request.read())
+        self.got.append(request)
+        answer = self.plan.pop(0) if self.plan else 200
+        if answer is None:
+            await self.unblock.wait()
+            answer = 200
+        return web.Response(status=answer, text="OK")
+
+    def requests(self, path: str) -> list[tuple[web.Request, bytes]]:
+        return [(r, b) for r, b in zip(self.got, self.bodies, strict=True) if r.path == path]
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    rx = Receiver()
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", rx.handle)
+    runner = web.AppRunner(app, shutdown_timeout=1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    rx.url = f"http://127.0.0.1:{port}"
+    yield rx
+    rx.unblock.set()
+    await runner.cleanup()
+
+
+@dataclass
+class Core:
+    messages: Any
+    settings: Any
+    pool: Any
+    dsn: str
+
+
+@pytest.fixture
+async def core(pool: Any, database_url: str) -> AsyncIterator[Core]:
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        await partners.upsert(conn, "acme", "pw")
+        await conn.commit()
+    servicer = MessageServicer(pool, installation_id=7)
+
+    def add(server: Any) -> None:
+        message_service_pb2_grpc.add_MessageServiceServicer_to_server(servicer, server)
+        settings_service_pb2_grpc.add_SettingsServiceServicer_to_server(
+            SettingsServicer(pool), server
+        )
+
+    server = await start_server(add)
+    channel = open_channel(f"127.0.0.1:{server.port}")
+    yield Core(
+        message_service_pb2_grpc.MessageServiceStub(channel),
+        settings_service_pb2_grpc.SettingsServiceStub(channel),
+        pool,
+        database_url,
+    )
+    await channel.close()
+    await server.stop(0)
+    await servicer.close()
+
+
+@pytest.fixture
+async def start_sender(core: Core) -> AsyncIterator[Callable[..., asyncio.Task[None]]]:
+    """Starts senders (fast retries, a 0.5 s timeout unless given); all stop at the end."""
+    desk = ReportDesk(core.pool, retry_base_seconds=0.05, retry_max_seconds=0.1)
+    tasks: list[asyncio.Task[None]] = []
+    settings = SenderSettings(
+        concurrency=4,
+        timeout_seconds=TIMEOUT,
+        wait_seconds=0.5,
+        lease_margin_seconds=0.5,
+        time_zone=MOSCOW,
+    )
+
+    def start(**changes: Any) -> asyncio.Task[None]:
+        sender = ReportSender(desk, core.pool, replace(settings, **changes))
+        tasks.append(asyncio.create_task(sender.run()))
+        return tasks[-1]
+
+    yield start
+    for task in tasks:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    await desk.close()
+
+
+def sms(**kw: Any) -> ms.MessageSubmission:
+    return ms.MessageSubmission(
+        destination="79161234567",
+        channel=channel_pb2.CHANNEL_SMS,
+        sms=message_pb2.SmsContent(text=kw.pop("text", "hello"), sender="RCS"),
+        **kw,
+    )
+
+
+async def submit(core: Core, *subs: ms.MessageSubmission) -> list[int]:
+    resp = await core.messages.SubmitMessages(
+        ms.SubmitMessagesRequest(partner="acme", messages=subs)
+    )
+    assert all(not r.HasField("error") for r in resp.results), resp
+    return [int(r.message_id) for r in resp.results]
+
+
+async def finish(core: Core, *items: tuple[int, Status, int]) -> None:
+    async with await psycopg.AsyncConnection.connect(core.dsn) as conn, conn.transaction():
+        await conn.execute(
+            "UPDATE messages SET status = 2 WHERE id = ANY(%s)", ([i for i, _, _ in items],)
+        )
+        await finalize(conn, [(i, s, e, "test") for i, s, e in items])
+
+
+async def rows(core: Core, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    async with await psycopg.AsyncConnection.connect(core.dsn) as conn:
+        cur = await conn.execute(sql, args)
+        return await cur.fetchall()
+
+
+async def until(check: Callable[[], Awaitable[bool] | bool], seconds: float = 8) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        result = check()
+        if await result if isinstance(result, Awaitable) else result:
+            return
+        assert asyncio.get_running_loop().time() < deadline, "timed out waiting"
+        await asyncio.sleep(0.02)
+
+
+async def outbox_empty(core: Core) -> bool:
+    return not await rows(core, "SELECT 1 FROM report_outbox")
+
+
+def sent(fmt: str, outcome: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "rcs_report_requests_total", {"format": fmt, "outcome": outcome}
+    )
+    return value or 0.0
+
+
+def moscow(moment: dt.datetime) -> str:
+    return moment.astimezone(MOSCOW).strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+async def test_each_format_reaches_the_partner_as_documented(
+    core: Core, receiver: Receiver, start_sender: Callable[..., Any]
+) -> None:
+    v5, v6, batch = await submit(
+        core,
+        sms(
+            report_format=ms.REPORT_FORMAT_HTTP_V5,
+            report_url=f"{receiver.url}/v5?token=a%2Fb",
+            ptag="tag-1",
+            client_ref="order-1",
+        ),
+        sms(
+            report_format=ms.REPORT_FORMAT_REST_V6,
+            report_url=f"{receiver.url}/v6",
+            client_ref="8770599",
+            traffic_type=1,
+            text="Привет",
+        ),
+        sms(
+            report_format=ms.REPORT_FORMAT_BATCH_V3,
+            report_url=f"{receiver.url}/batch",
+            client_ref="super_id_1",
+        ),
+    )
+    await finish(core, (v5, Status.UNDELIVERED, 8), (v6, Status.DELIVERED, 0))
+    await finish(core, (batch, Status.REJECTED, 11))
+    times = {
+        i: (created, done)
+        for i, created, done in await rows(core, "SELECT id, created_at, status_at FROM messages")
+    }
+    start_sender()
+    await until(lambda: len(receiver.got) == 3)
+    await until(lambda: outbox_empty(core))
+
+    ((get, body),) = receiver.requests("/v5")
+    assert (get.method, body) == ("GET", b"")
+    assert get.path_qs == (
+        f"/v5?token=a%2Fb&msgType=SMS&transactionId={v5}&ptag=tag-1&status=5"
+        "&partnerMsgId=order-1&unifiedExtStatus=8"
+    )
+    assert get.headers["User-Agent"] == "RCS-reports/1"
+
+    ((post, body),) = receiver.requests("/v6")
+    assert post.method == "POST"
+    assert post.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert post.headers["User-Agent"] == "RCS-reports/1"
+    assert json.loads(body) == {
+        "id": "8770599",
+        "mtNum": str(v6),
+        "status": 2,
+        "type": "SMS",
+        "doneDate": moscow(times[v6][1]),
+        "submitDate": moscow(times[v6][0]),
+        "sourceAddr": "RCS",
+        "destAddr": "79161234567",
+        "text": "Привет",
+        "partCount": "001",
+        "errorCode": "0",
+        "trafficType": 1,
+    }
+
+    ((post, body),) = receiver.requests("/batch")
+    assert post.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert json.loads(body) == {
+        "messageId": str(batch),
+        "ts": int(times[batch][1].timestamp() * 1000),
+        "status": "REJECTED",
+        "errorCode": 0,
+        "id": "super_id_1",
+    }
+
+
+async def test_an_error_answer_is_retried_until_the_partner_takes_it(
+    core: Core, receiver: Receiver, start_sender: Callable[..., Any]
+) -> None:
+    errors, delivered = sent("rest_v6", "http_error"), sent("rest_v6", "delivered")
+    receiver.plan = [500, 400]
+    (mid,) = await submit(
+        core, sms(report_format=ms.REPORT_FORMAT_REST_V6, report_url=f"{receiver.url}/dlr")
+    )
+    await finish(core, (mid, Status.DELIVERED, 0))
+    start_sender()
+    await until(lambda: len(receiver.got) == 3)
+    await until(lambda: outbox_empty(core))
+    assert len(set(receiver.bodies)) == 1  # the same report each time
+    assert sent("rest_v6", "http_error") - errors == 2
+    assert sent("rest_v6", "delivered") - delivered == 1
+
+
+async def test_a_partner_that_does_not_answer_times_out_and_gets_it_again(
+    core: Core, receiver: Receiver, start_sender: Callable[..., Any]
+) -> None:
+    timeouts = sent("http_v5", "timeout")
+    receiver.plan = [None, None]
+    (mid,) = await submit(
+        core, sms(report_format=ms.REPORT_FORMAT_HTTP_V5, report_url=f"{receiver.url}/dlr")
+    )
+    await finish(core, (mid, Status.DELIVERED, 0))
+    start_sender()
+    await until(lambda: len(receiver.got) == 2)
+    # Leased again after the first attempt failed (the second hangs as well).
+    assert await rows(core, "SELECT attempts, last_error FROM report_outbox") == [
+        (2, "timeout after 0.5 s")
+    ]
+    await until(lambda: len(receiver.got) == 3)
+    await until(lambda: outbox_empty(core))
+    assert sent("http_v5", "timeout") - timeouts == 2
+    assert len({r.path_qs for r in receiver.got}) == 1
+
+
+async def test_a_stopped_sender_hands_its_reports_to_the_next(
+    core: Core, receiver: Receiver, start_sender: Callable[..., Any]
+) -> None:
+    receiver.plan = [None] * 3  # the first sender's requests never get an answer
+    ids = await submit(
+        core,
+        *(
+            sms(report_format=ms.REPORT_FORMAT_REST_V6, report_url=f"{receiver.url}/dlr")
+            for _ in range(3)
+        ),
+    )
+    await finish(core, *((i, Status.DELIVERED, 0) for i in ids))
+    first = start_sender(timeout_seconds=30)
+    await until(lambda: len(receiver.got) == 3)
+    first.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await first
+    # Released, not failed: due at once, the attempt not counted.
+    assert await rows(
+        core, "SELECT count(*) FROM report_outbox WHERE next_attempt_at <= now() AND attempts = 0"
+    ) == [(3,)]
+    start_sender()
+    await until(lambda: len(receiver.got) == 6)
+    await until(lambda: outbox_empty(core))
+    mt_nums = sorted(int(json.loads(b)["mtNum"]) for b in receiver.bodies[3:])
+    assert mt_nums == sorted(ids)
+
+
+async def test_a_dead_senders_reports_come_back_when_the_lease_ends(
+    core: Core, receiver: Receiver, start_sender: Callable[..., Any]
+) -> None:
+    (mid,) = await submit(
+        core, sms(report_format=ms.REPORT_FORMAT_BATCH_V3, report_url=f"{receiver.url}/cb")
+    )
+    await finish(core, (mid, Status.DELIVERED, 0))
+    dead = ReportDesk(core.pool)  # leases it like a sender would, then never settles
+    (taken,) = await dead.lease(
+        formats=HTTP_FORMATS,
+        partner_id=None,
+        limit=10,
+        lease_for=dt.timedelta(seconds=1),
+        wait=dt.timedelta(0),
+    )
+    await dead.close()
+    start_sender()
+    await asyncio.sleep(0.5)
+    assert receiver.got == []  # still leased
+    await until(lambda: len(receiver.got) == 1)
+    await until(lambda: outbox_empty(core))
+    assert json.loads(receiver.bodies[0])["messageId"] == str(mid) == str(taken.message_id)
+
+
+async def test_partner_urls_set_over_the_settings_api_receive_reports_and_mo(
+    core: Core, receiver: Receiver, start_sender: Callable[..., Any]
+) -> None:
+    created = await core.settings.CreatePartner(
+        ss.CreatePartnerRequest(
+            actor=ADMIN,
+            partner=ss.Partner(login="shop", report_url=f"{receiver.url}/old"),
+            password="s3cret-pass",
+        )
+    )
+    assert created.partner.report_url == f"{receiver.url}/old"
+    updated = await core.settings.UpdatePartner(
+        ss.UpdatePartnerRequest(
+            actor=ADMIN,
+            partner=ss.Partner(
+                login="shop", report_url=f"{receiver.url}/dlr", inbound_url=f"{receiver.url}/mo"
+            ),
+            update_mask=field_mask_pb2.FieldMask(paths=["report_url", "inbound_url"]),
+        )
+    )
+    assert (updated.partner.report_url, updated.partner.inbound_url) == (
+        f"{receiver.url}/dlr",
+        f"{receiver.url}/mo",
+    )
+    resp = await core.messages.SubmitMessages(
+        ms.SubmitMessagesRequest(
+            partner="shop", messages=[sms(report_format=ms.REPORT_FORMAT_HTTP_V5)]
+        )
+    )
+    mid = int(resp.results[0].message_id)
+    await finish(core, (mid, Status.DELIVERED, 0))
+    async with await psycopg.AsyncConnection.connect(core.dsn) as conn:
+        await conn.execute(
+            "INSERT INTO inbound_routes (name, number, keyword, partner, format)"
+            " VALUES ('shop-mo', '4444', '', 'shop', 2)"
+        )
+        await conn.commit()
+    recorded = await core.messages.RecordInbound(
+        ms.RecordInboundRequest(
+            parts=[
+                ms.InboundPart(
+                    interface_id="smsc-a",
+                    source="79161234567",
+                    destination="4444",
+                    data_coding=8,
+                    payload="баланс".encode("utf-16-be"),
+                )
+            ]
+        )
+    )
+    mo_id = recorded.results[0].message_id
+    start_sender()
+    await until(lambda: len(receiver.got) == 2)
+    await until(lambda: outbox_empty(core))
+    ((dlr, _),) = receiver.requests("/dlr")
+    assert dlr.query["transactionId"] == str(mid)
+    assert dlr.query["status"] == "2"
+    ((mo, _),) = receiver.requests("/mo")
+    assert mo.query["message"] == "баланс"
+    assert (mo.query["serviceId"], mo.query["messageId"]) == ("shop", mo_id)
+    assert (mo.query["clientId"], mo.query["shortNumber"]) == ("79161234567", "4444")
+    assert receiver.requests("/old") == []
