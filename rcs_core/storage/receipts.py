@@ -137,6 +137,14 @@ async def _apply_to_parts(
     updates = [u for u in updates if u[2].is_final]
     if not updates:
         return
+    # One transaction per message at a time: two receipts for different parts of one
+    # message, applied concurrently, would each still see the other part SENT and neither
+    # would finalise it (write skew). The row lock makes the second wait and then see the
+    # first. Always in id order; the dispatcher holds only its own batch's rows here.
+    await conn.execute(
+        "SELECT 1 FROM messages WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+        (sorted({u[0] for u in updates}),),
+    )
     cur = await conn.execute(
         "UPDATE operator_ids o SET status = t.st, error_code = t.err"
         " FROM unnest(%s::bigint[], %s::int[], %s::smallint[], %s::int[]) AS t(mid, part, st, err)"

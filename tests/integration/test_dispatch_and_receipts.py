@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator
@@ -165,6 +166,34 @@ async def test_multipart_message_is_delivered_only_when_every_part_is(rig: Rig) 
     await rig.receipt(f"{mid}01", Status.DELIVERED)
     assert await rig.status(mid) == (Status.SENT, 0)
     await rig.receipt(f"{mid}02", Status.DELIVERED)
+    assert await rig.status(mid) == (Status.DELIVERED, 0)
+
+
+async def test_receipts_for_two_parts_in_concurrent_transactions_finalise(rig: Rig) -> None:
+    """Write skew: each transaction must not decide from a snapshot where the other part
+    is still SENT (found by the node-smpp interop test, where it left a message SENT)."""
+    rig.connector.decide = lambda m: cs.SendResult(
+        message_id=m.message_id,
+        outcome=cs.SEND_OUTCOME_ACCEPTED,
+        operator_message_ids=[f"{m.message_id}01", f"{m.message_id}02"],
+    )
+    (mid,) = await rig.accept("79160000001")
+    await rig.dispatcher.dispatch_once()
+
+    def receipt(part: str) -> list[receipts.ReceiptIn]:
+        keys = receipts.receipt_keys(f"{mid}{part}")
+        return [receipts.ReceiptIn("if-1", keys, Status.DELIVERED, 0, "DELIVRD")]
+
+    async with (
+        await psycopg.AsyncConnection.connect(rig.dsn) as first,
+        await psycopg.AsyncConnection.connect(rig.dsn) as second,
+    ):
+        await receipts.record(first, receipt("01"))  # not committed yet
+        other = asyncio.create_task(receipts.record(second, receipt("02")))
+        await asyncio.sleep(0.3)  # the second applies its part meanwhile (or waits)
+        await first.commit()
+        await other
+        await second.commit()
     assert await rig.status(mid) == (Status.DELIVERED, 0)
 
 

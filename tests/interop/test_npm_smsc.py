@@ -74,7 +74,8 @@ class NodeSmsc:
             await asyncio.sleep(0.05)
 
     def diagnostics(self) -> str:
-        lines = "\n".join(json.dumps(e, ensure_ascii=False) for e in self.events[-40:])
+        told = [e for e in self.events if e.get("event") != "enquire_link"][-40:]
+        lines = "\n".join(json.dumps(e, ensure_ascii=False) for e in told)
         stderr = self.stderr_path.read_text(errors="replace")[-2000:]
         return f"exit: {self.proc.returncode}\nevents:\n{lines}\nstderr:\n{stderr}"
 
