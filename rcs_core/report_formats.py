@@ -185,6 +185,23 @@ def rest_v6_inbound(report: LeasedReport, zone: dt.tzinfo) -> dict[str, Any]:
     return doc
 
 
+def inbound_replies(body: bytes, charset: str | None) -> list[str]:
+    """The messages a partner's 200 answer to an HTTP v5 MO asks us to send back to the
+    subscriber (http_mo.rst "Ответ на запрос"): text/plain in UTF-8 or cp1251, one message
+    per line ending in CR LF, a lone CR a line break inside a message."""
+    name = (charset or "utf-8").strip().lower()
+    if name in ("cp1251", "windows-1251"):
+        text = body.decode("cp1251", errors="replace")
+    else:
+        text = body.decode("utf-8", errors="replace")
+    lines = text.split("\r\n")
+    return [line.replace("\r", "\n") for line in lines if line.strip()]
+
+
+def is_v5_inbound(report: LeasedReport) -> bool:
+    return (report.format, report.kind) == (FORMAT_HTTP_V5, KIND_INBOUND)
+
+
 def needs_login(report: LeasedReport) -> bool:
     return (report.format, report.kind) == (FORMAT_HTTP_V5, KIND_INBOUND)
 

@@ -31,6 +31,7 @@ from prometheus_client import Counter, Histogram
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from rcs_core import report_formats
+from rcs_core.inbound_reply import InboundReplier
 from rcs_core.report_desk import ReportDesk, format_name
 from rcs_core.report_formats import HTTP_FORMATS, JSON_CONTENT_TYPE
 from rcs_core.settings import CoreSettings
@@ -49,7 +50,7 @@ LATENCY = Histogram(
     ["format"],
 )
 USER_AGENT = "RCS-reports/1"
-MAX_ANSWER_BYTES = 64 * 1024  # read (for keep-alive), never looked at
+MAX_ANSWER_BYTES = 64 * 1024  # read for keep-alive; an HTTP v5 MO answer's text is a reply
 RETRY_AFTER_ERROR_SECONDS = 1.0
 
 
@@ -60,6 +61,7 @@ class SenderSettings:
     wait_seconds: float = 5.0  # a lease waits this long for a report to become due
     lease_margin_seconds: float = 30.0  # beyond the timeout, for settling
     time_zone: dt.tzinfo = dt.UTC
+    installation_id: int = 0  # for the ids of replies to MO
 
     @classmethod
     def of(cls, s: CoreSettings) -> SenderSettings:
@@ -67,6 +69,7 @@ class SenderSettings:
             concurrency=s.report_sender_concurrency,
             timeout_seconds=s.report_sender_timeout_seconds,
             time_zone=s.report_zone(),
+            installation_id=s.installation_id,
         )
 
 
@@ -84,6 +87,7 @@ class ReportSender:
         self._desk = desk
         self._pool = pool
         self._s = settings
+        self._replier = InboundReplier(pool, settings.installation_id)
         self._busy = 0
         self._freed = asyncio.Event()
         self._outcomes: list[Outcome] = []
@@ -181,9 +185,11 @@ class ReportSender:
                 allow_redirects=False,  # a report goes where the partner said, or fails
             ) as answer:
                 status = answer.status
+                charset = answer.charset
+                body = b""
                 # The status decided; a body that fails only keeps the connection from reuse.
                 with contextlib.suppress(TimeoutError, aiohttp.ClientError):
-                    await answer.content.read(MAX_ANSWER_BYTES)
+                    body = await answer.content.read(MAX_ANSWER_BYTES)
         except TimeoutError:
             return self._failed(
                 report, fmt, "timeout", f"timeout after {self._s.timeout_seconds:g} s"
@@ -193,6 +199,13 @@ class ReportSender:
         finally:
             LATENCY.labels(fmt).observe(loop.time() - started)
         if 200 <= status < 300:
+            if status == 200 and report_formats.is_v5_inbound(report):
+                replies = report_formats.inbound_replies(body, charset)
+                if replies:
+                    try:
+                        await self._replier.reply(report, login, replies)
+                    except (psycopg.Error, PoolTimeout) as err:  # asked again, replies kept once
+                        return self._failed(report, fmt, "reply_not_stored", str(err))
             REQUESTS.labels(fmt, "delivered").inc()
             return Outcome(report.id, "delivered")
         return self._failed(report, fmt, "http_error", f"HTTP {status}")

@@ -23,6 +23,7 @@ from rcs.common.v1 import channel_pb2, message_pb2
 from rcs.core.v1 import message_service_pb2 as ms
 from rcs.core.v1 import message_service_pb2_grpc, settings_service_pb2_grpc
 from rcs.core.v1 import settings_service_pb2 as ss
+from rcs_core.inbound_reply import InboundReplier
 from rcs_core.report_desk import ReportDesk
 from rcs_core.report_formats import HTTP_FORMATS
 from rcs_core.report_sender import ReportSender, SenderSettings
@@ -31,6 +32,7 @@ from rcs_core.settings_servicer import SettingsServicer
 from rcs_core.statuses import Status
 from rcs_core.storage import partners
 from rcs_core.storage.finalize import finalize
+from rcs_core.storage.reports import LeasedReport
 from rcs_runtime.grpc_client import open_channel
 from tests.support import start_server
 
@@ -50,6 +52,7 @@ class Receiver:
     bodies: list[bytes] = field(default_factory=list)
     plan: list[int | None] = field(default_factory=list)
     unblock: asyncio.Event = field(default_factory=asyncio.Event)
+    replies: dict[str, str] = field(default_factory=dict)  # path → a 200 answer's text
 
     async def handle(self, request: web.Request) -> web.Response:
         self.bodies.append(await request.read())
@@ -58,7 +61,7 @@ class Receiver:
         if answer is None:
             await self.unblock.wait()
             answer = 200
-        return web.Response(status=answer, text="OK")
+        return web.Response(status=answer, text=self.replies.get(request.path, ""))
 
     def requests(self, path: str) -> list[tuple[web.Request, bytes]]:
         return [(r, b) for r, b in zip(self.got, self.bodies, strict=True) if r.path == path]
@@ -420,3 +423,59 @@ async def test_partner_urls_set_over_the_settings_api_receive_reports_and_mo(
     assert (mo.query["serviceId"], mo.query["messageId"]) == ("shop", mo_id)
     assert (mo.query["clientId"], mo.query["shortNumber"]) == ("79161234567", "4444")
     assert receiver.requests("/old") == []
+
+
+async def test_a_partners_answer_to_an_http_v5_mo_is_sent_back_once(
+    core: Core, receiver: Receiver, start_sender: Callable[..., Any]
+) -> None:
+    """http_mo.rst: a 200 body is the reply, one message per CR LF line, CR a line break."""
+    receiver.replies["/mo"] = "Спасибо, принято!\r\nВторое сообщение\rс переносом\r\n"
+    async with await psycopg.AsyncConnection.connect(core.dsn) as conn:
+        await conn.execute(
+            "UPDATE partners SET inbound_url = %s WHERE login = 'acme'", (f"{receiver.url}/mo",)
+        )
+        await conn.execute(
+            "INSERT INTO inbound_routes (name, number, keyword, partner, format)"
+            " VALUES ('acme-mo', '4444', '', 'acme', 2)"
+        )
+        await conn.commit()
+    recorded = await core.messages.RecordInbound(
+        ms.RecordInboundRequest(
+            parts=[
+                ms.InboundPart(
+                    interface_id="smsc-a",
+                    source="79161234567",
+                    destination="4444",
+                    data_coding=0,
+                    payload=b"STOP",
+                )
+            ]
+        )
+    )
+    mo_id = recorded.results[0].message_id
+    start_sender()
+    await until(lambda: outbox_empty(core))
+    replies = await rows(
+        core,
+        "SELECT client_ref, sender, destination, body FROM messages ORDER BY client_ref",
+    )
+    assert replies == [
+        (f"mo-{mo_id}-1", "4444", "79161234567", "Спасибо, принято!"),
+        (f"mo-{mo_id}-2", "4444", "79161234567", "Второе сообщение\nс переносом"),
+    ]
+    # The MO sent again (a lost settlement): the same replies are found, none added.
+    leased = LeasedReport(
+        id=0,
+        partner_id=0,
+        format=2,
+        kind=2,
+        url="",
+        message_id=int(mo_id),
+        body={"sender": "79161234567", "destination": "4444"},
+        attempts=2,
+    )
+    again = await InboundReplier(core.pool, 7).reply(
+        leased, "acme", ["Спасибо, принято!", "Второе сообщение\nс переносом"]
+    )
+    assert len(again) == 2
+    assert len(await rows(core, "SELECT 1 FROM messages")) == 2

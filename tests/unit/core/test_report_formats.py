@@ -15,6 +15,7 @@ from rcs_core.report_formats import (
     FORMAT_HTTP_V5,
     FORMAT_REST_V6,
     Outgoing,
+    inbound_replies,
     request_of,
     with_query,
 )
@@ -207,3 +208,14 @@ def test_a_format_without_an_http_form_is_refused() -> None:
         request_of(inbound(FORMAT_BATCH_V3), dt.UTC)
     with pytest.raises(ValueError, match="no HTTP form"):
         request_of(report(1), dt.UTC)
+
+
+def test_an_http_v5_mo_answer_is_one_reply_per_crlf_line_in_its_charset() -> None:
+    assert inbound_replies("Да\r\nНет\rпотом\r\n\r\n".encode("cp1251"), "cp1251") == [
+        "Да",
+        "Нет\nпотом",
+    ]
+    assert inbound_replies("Ответ".encode(), "utf-8") == ["Ответ"]
+    assert inbound_replies("Ответ".encode(), None) == ["Ответ"]
+    assert inbound_replies(b"", "utf-8") == []
+    assert inbound_replies(b"  \r\n", None) == []

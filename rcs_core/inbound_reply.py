@@ -1,0 +1,73 @@
+"""Replies a partner gives in its answer to an HTTP v5 MO (http_mo.rst: a 200 body is the
+text to send back to the subscriber, one message per line).
+
+Each reply is accepted like any message of the partner, from the number the subscriber
+wrote to, before the MO report counts as delivered. Its client_ref is made from the MO's
+id and the line's place, so when the MO is sent again (a lost settlement, a crash) the
+same replies are found, not sent twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from psycopg_pool import AsyncConnectionPool
+
+from rcs.core.v1 import message_service_pb2 as ms
+from rcs_core.idalloc import IdAllocator
+from rcs_core.storage import messages, partners
+from rcs_core.storage.reports import LeasedReport
+from rcs_core.validation import Submission, validate
+from rcs_runtime.errors import RcsError
+
+log = logging.getLogger(__name__)
+MAX_REPLIES = 10
+
+
+class InboundReplier:
+    def __init__(self, pool: AsyncConnectionPool, installation_id: int) -> None:
+        self._pool = pool
+        self._ids = IdAllocator(installation_id)
+
+    async def reply(self, report: LeasedReport, login: str, texts: list[str]) -> list[int]:
+        """Accept the replies; returns their ids (a repeat returns the first ids). A reply
+        that cannot be sent (too long, no such partner any more) is logged and skipped."""
+        async with self._pool.connection() as conn, conn.transaction():
+            partner = await partners.by_login(conn, login)
+            if partner is None:
+                log.warning("inbound_reply_no_partner", extra={"partner_id": report.partner_id})
+                return []
+            body = report.body
+            valid = []
+            for n, text in enumerate(texts[:MAX_REPLIES], start=1):
+                try:
+                    valid.append(
+                        validate(
+                            Submission(
+                                client_ref=f"mo-{report.message_id}-{n}",
+                                destination=str(body.get("sender") or ""),
+                                channel=1,
+                                text=text,
+                                sender=str(body.get("destination") or ""),
+                                priority=1,
+                                ttl=dt.timedelta(0),
+                                receipt_request=0,
+                                report_format=ms.REPORT_FORMAT_HTTP_V5,
+                            ),
+                            default_sender=partner.default_sender,
+                            default_ttl=dt.timedelta(seconds=partner.default_ttl_seconds),
+                            trace_parent="",
+                        )
+                    )
+                except RcsError as err:
+                    log.warning(
+                        "inbound_reply_refused",
+                        extra={"partner": login, "reason": err.reason, "line": n},
+                    )
+            if len(texts) > MAX_REPLIES:
+                log.warning("inbound_replies_cut", extra={"partner": login, "lines": len(texts)})
+            accepted = await messages.accept(
+                conn, ids=self._ids, partner_id=partner.id, messages=valid
+            )
+        return [a.message_id for a in accepted if a.message_id]
