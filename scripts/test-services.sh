@@ -49,6 +49,9 @@ pg_down() {
 # The fake SMSC of tests/interop; a no-op when node_modules matches the lock file.
 interop_up() { "$(dirname "$0")/interop/npm-smsc/install.sh"; }
 
+# Partners' own tool in the interop tests: plain curl.
+curl_up() { command -v curl >/dev/null || apt_install curl; }
+
 # Kannel as an ESME of our SMPP gateway (tests/interop/test_kannel.py runs its own bearerbox
 # and smsbox on free ports). The package's init script would start a system bearerbox on
 # the default ports 13000-13013: keep it stopped and disabled, the tests never use it.
@@ -64,7 +67,7 @@ kannel_up() {
 }
 
 case "${1:-up}" in
-  up) pg_up; interop_up; kannel_up; echo "export RCS_TEST_DSN=postgresql://postgres@127.0.0.1:$PG_PORT/postgres" ;;
+  up) pg_up; interop_up; kannel_up; curl_up; echo "export RCS_TEST_DSN=postgresql://postgres@127.0.0.1:$PG_PORT/postgres" ;;
   down) pg_down ;;
   env) echo "export RCS_TEST_DSN=postgresql://postgres@127.0.0.1:$PG_PORT/postgres" ;;
   *) echo "usage: $0 up|down|env" >&2; exit 2 ;;
