@@ -71,6 +71,7 @@ ENTITIES = {
     "substitution-rules": Entity(
         "SubstitutionRule", "name", "ListSubstitutionRules", "rules", "rule"
     ),
+    "inbound-routes": Entity("InboundRoute", "name", "ListInboundRoutes", "routes", "route"),
     "traffic-policies": Entity(
         "TrafficPolicy",
         "traffic_type",

@@ -449,7 +449,9 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
             raise RcsError("INVALID_PASSWORD", "wrong password for this login")
         await self._rehash("partners", partner.login, partner.password_hash, request.password)
         return auth_service_pb2.AuthenticatePartnerResponse(
-            login=partner.login, default_ttl_seconds=partner.default_ttl_seconds
+            login=partner.login,
+            default_ttl_seconds=partner.default_ttl_seconds,
+            max_smpp_sessions=partner.max_smpp_sessions,
         )
 
     async def AuthenticateApiKey(

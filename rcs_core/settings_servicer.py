@@ -1,5 +1,6 @@
 """gRPC edge of settings: SettingsService (partners, black lists, operators, interfaces,
-revisions, rollback); the routing-policy RPCs come from rcs_core.settings_policy."""
+revisions, rollback); the routing-policy RPCs come from rcs_core.settings_policy, inbound
+routes from rcs_core.settings_inbound, API keys from rcs_core.settings_api_keys."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from rcs.core.v1 import settings_service_pb2 as ss
 from rcs_core.numbers import normalize_msisdn
 from rcs_core.passwords import hash_password
 from rcs_core.settings_api_keys import ApiKeySettings
-from rcs_core.settings_policy import Ctx, PolicySettings, R, _commit, _page, _require, _token
+from rcs_core.settings_inbound import InboundRouteSettings
+from rcs_core.settings_policy import Ctx, R, _commit, _page, _require, _token
 from rcs_core.storage import settings_store as store
 from rcs_core.storage.settings_store import Change, State
 from rcs_core.validation import check_report_url
@@ -30,6 +32,7 @@ _PARTNER_MASK = {
     "allowed_subnets",
     "report_url",
     "inbound_url",
+    "max_smpp_sessions",
     "password",
 }
 
@@ -44,6 +47,7 @@ def _partner_out(state: dict[str, Any]) -> ss.Partner:
         allowed_subnets=state.get("allowed_subnets", []),
         report_url=state.get("report_url", ""),
         inbound_url=state.get("inbound_url", ""),
+        max_smpp_sessions=state.get("max_smpp_sessions", 0),
     )
 
 
@@ -76,6 +80,12 @@ def _check_partner(p: ss.Partner) -> None:
         raise RcsError("INVALID_TTL", "default_ttl_seconds must be 1 to 172800")
     if p.duplicate_window_seconds < 1:
         raise RcsError("INVALID_REQUEST", "duplicate_window_seconds must be positive")
+    if p.max_smpp_sessions < 0:
+        raise RcsError(
+            "INVALID_REQUEST",
+            "max_smpp_sessions is 0 (no limit) or more",
+            field="max_smpp_sessions",
+        )
     for field in ("report_url", "inbound_url"):
         url = getattr(p, field)
         if url:  # "" turns the callbacks off
@@ -91,8 +101,9 @@ def _redacted(changes: Any) -> str:
     return json.dumps(changes, ensure_ascii=False)
 
 
-class SettingsServicer(PolicySettings, ApiKeySettings):
-    """The one SettingsService servicer: these RPCs plus PolicySettings' (and its _mutate)."""
+class SettingsServicer(InboundRouteSettings, ApiKeySettings):
+    """The one SettingsService servicer: these RPCs plus those of InboundRouteSettings and
+    the PolicySettings it extends (and their _mutate), and ApiKeySettings'."""
 
     async def CreatePartner(
         self, request: ss.CreatePartnerRequest, context: Ctx
@@ -117,6 +128,7 @@ class SettingsServicer(PolicySettings, ApiKeySettings):
                 "allowed_subnets": _subnets(p.allowed_subnets),
                 "report_url": p.report_url,
                 "inbound_url": p.inbound_url,
+                "max_smpp_sessions": p.max_smpp_sessions,
             }
             await store.put_partner(conn, p.login, state)
             revision = await _commit(

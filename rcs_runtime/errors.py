@@ -80,6 +80,17 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             http_v5=408,
         ),
         _entry(
+            "TOO_MANY_SESSIONS",
+            _C.RESOURCE_EXHAUSTED,
+            429,
+            3,
+            0x05,
+            "The login has as many SMPP sessions bound as it may (max_smpp_sessions);"
+            " unbind one or bind later.",
+            retryable=True,
+            http_v5=408,
+        ),
+        _entry(
             "QUEUE_FULL",
             _C.RESOURCE_EXHAUSTED,
             503,

@@ -248,7 +248,7 @@ async def rollback(request: web.Request) -> web.StreamResponse:
     return _answer(await _call(request, "RollbackSettings", body))
 
 
-# -- routing policy: the same three calls per entity, set up from _POLICY ---------------------
+# -- routing policy and inbound routes: the same three calls per entity, from _POLICY --------
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -270,6 +270,7 @@ POLICY_ENTITIES = _POLICY = (
     _Entity("sender-names", "SenderName", "SenderNames", "sender_name", "name"),
     _Entity("routing-rules", "RoutingRule", "RoutingRules", "rule", "name"),
     _Entity("substitution-rules", "SubstitutionRule", "SubstitutionRules", "rule", "name"),
+    _Entity("inbound-routes", "InboundRoute", "InboundRoutes", "route", "name"),
     _Entity(
         "traffic-policies",
         "TrafficPolicy",

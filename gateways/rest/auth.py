@@ -5,7 +5,9 @@ many messages would pay that on every request. Successful checks are reused for
 ``auth_cache_seconds``, keyed by (login, sha256(password), remote address) so that neither
 the password is kept in memory nor the per-login IP allowlist bypassed. Failures are never
 cached: a corrected password works at once. A success also tells the partner's default
-validity, which a REST v6 schedule needs (its deadline may end the validity sooner).
+validity, which a REST v6 schedule needs (its deadline may end the validity sooner), and its
+SMPP session limit, which the SMPP gateway checks at bind (``grant``); both are cached with
+the credentials, so a changed value applies within ``auth_cache_seconds``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import grpc
 
@@ -20,6 +23,17 @@ from gateways.rest.rpc import rcs_error
 from rcs.core.v1 import auth_service_pb2, auth_service_pb2_grpc
 
 _Key = tuple[str, bytes, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """What a successful check tells about the partner (zeros for an administrator)."""
+
+    default_ttl_seconds: int = 0
+    max_smpp_sessions: int = 0  # SMPP sessions bound at once in one gateway; 0: no limit
+
+
+_ADMIN = Grant()
 
 
 class PartnerAuth:
@@ -40,18 +54,23 @@ class PartnerAuth:
         self._timeout = timeout_seconds
         self._max_entries = max_entries
         self._clock = clock
-        # key → (valid until, the partner's default validity in seconds)
-        self._cached: dict[_Key, tuple[float, int]] = {}
+        # key → (valid until, what the check told)
+        self._cached: dict[_Key, tuple[float, Grant]] = {}
 
     async def authenticate(self, login: str, password: str, remote_ip: str) -> int:
         """The partner's default validity in seconds (0 for an administrator) when the
         credentials are good; raise RcsError (INVALID_LOGIN, …) otherwise."""
+        return (await self.grant(login, password, remote_ip)).default_ttl_seconds
+
+    async def grant(self, login: str, password: str, remote_ip: str) -> Grant:
+        """What core tells about the partner when the credentials are good; raise RcsError
+        (INVALID_LOGIN, …) otherwise."""
         key = (login, hashlib.sha256(password.encode()).digest(), remote_ip)
         now = self._clock()
         hit = self._cached.get(key)
         if hit is not None and now < hit[0]:
             return hit[1]
-        default_ttl = 0
+        grant = _ADMIN
         try:
             if self._admins:
                 await self._stub.AuthenticateAdmin(
@@ -67,15 +86,15 @@ class PartnerAuth:
                     ),
                     timeout=self._timeout,
                 )
-                default_ttl = answer.default_ttl_seconds
+                grant = Grant(answer.default_ttl_seconds, answer.max_smpp_sessions)
         except grpc.aio.AioRpcError as err:
             self._cached.pop(key, None)
             raise rcs_error(err) from err
         if self._cache_seconds > 0:
-            self._remember(key, (self._clock() + self._cache_seconds, default_ttl))
-        return default_ttl
+            self._remember(key, (self._clock() + self._cache_seconds, grant))
+        return grant
 
-    def _remember(self, key: _Key, entry: tuple[float, int]) -> None:
+    def _remember(self, key: _Key, entry: tuple[float, Grant]) -> None:
         self._cached.pop(key, None)
         self._cached[key] = entry
         if len(self._cached) > self._max_entries:

@@ -9,6 +9,10 @@ sends generic_nack for garbage, and throttles (0x58) a peer with more than
   the catalogue's SMPP status (0x0F unknown login, 0x0E wrong password, 0x0D address not
   allowed, 0x08 core down). A second bind on a session is 0x05; anything but bind before
   binding is 0x04, and so are submit_sm / query_sm on a receiver-only session.
+- Sessions per login: the partner's ``max_smpp_sessions`` (told by AuthService, cached
+  with the credentials) caps the sessions bound at once in this process; a transceiver is
+  one session, a transmitter and a receiver two. A bind beyond it is 0x05 (SMPP_API 1.3,
+  catalogue TOO_MANY_SESSIONS). Other gateway processes count their own.
 - submit_sm: data_coding 0 (GSM 03.38), 1, 3, 6, 7, 8 are text; binary (2, 4, 0xF4-0xF7)
   is refused with 0x45 because core carries text only. Parts joined by UDH (8- or 16-bit
   reference) or SAR TLVs become ONE message in core; message_payload carries a whole
@@ -35,9 +39,8 @@ sends generic_nack for garbage, and throttles (0x58) a peer with more than
   sends them as deliver_sm (mapping.receipt_of: Rapporto's Appendix B text and TLVs);
   subscribers' messages routed to the login come the same way (mapping.inbound_of).
 
-TODO (next slices of issue 4): per-login session limits (Rapporto
-answers 0x05 beyond it), data_sm / submit_multi / cancel_sm / replace_sm, binary messages,
-schedule_delivery_time, Rapporto's cascade and Viber TLVs.
+TODO (next slices of issue 4): data_sm / submit_multi / cancel_sm / replace_sm, binary
+messages, schedule_delivery_time, Rapporto's cascade and Viber TLVs.
 """
 
 from __future__ import annotations
@@ -145,6 +148,7 @@ class SmppGateway:
             ),
         )
         self._buckets: dict[str, TokenBucket] = {}
+        self._bound: dict[str, set[_Esme]] = {}  # login → its bound sessions here
         self._sessions: set[SmppSession] = set()
         self._server: asyncio.Server | None = None
 
@@ -194,6 +198,8 @@ class SmppGateway:
             await session.wait_closed()
         finally:
             self._sessions.discard(session)
+            if esme.bound:
+                self._release(esme)
             if esme.receives:
                 self._pumps.remove(esme.login, session)
             if esme.login:
@@ -218,7 +224,8 @@ class SmppGateway:
             return resp_type(command_status=_S.ESME_RALYBND)
         esme.binding = True
         try:
-            await self._auth.authenticate(pdu.system_id, pdu.password, esme.remote_ip)
+            grant = await self._auth.grant(pdu.system_id, pdu.password, esme.remote_ip)
+            self._claim(pdu.system_id, grant.max_smpp_sessions, esme)
         except RcsError as e:
             log.info(
                 "smpp_bind_refused",
@@ -311,6 +318,27 @@ class SmppGateway:
         )
 
     # -- per-login state ------------------------------------------------------------------
+
+    def _claim(self, login: str, limit: int, esme: _Esme) -> None:
+        """Count the session against the login's limit (0: none), or refuse it. Nothing is
+        awaited between counting and claiming, so two binds cannot both take the last one.
+        A session counts while it is open, not until its connection task has ended: the
+        session closes as it answers unbind, so an ESME that binds again at once after
+        unbind_resp finds the slot free."""
+        sessions = self._bound.setdefault(login, set())
+        live = sum(1 for e in sessions if e.session is None or not e.session.closed)
+        if limit and live >= limit:
+            raise RcsError(
+                "TOO_MANY_SESSIONS", f"{login} has {live} SMPP sessions bound, its limit"
+            )
+        sessions.add(esme)
+
+    def _release(self, esme: _Esme) -> None:
+        sessions = self._bound.get(esme.login)
+        if sessions is not None:
+            sessions.discard(esme)
+            if not sessions:
+                del self._bound[esme.login]
 
     def _bucket(self, login: str) -> TokenBucket:
         rate = self.s.smpp_submits_per_second

@@ -23,6 +23,14 @@ from rcs_smpp.errors import TextDecodeError
 
 log = logging.getLogger(__name__)
 FORMAT_SMPP = 1
+# A keyword matches at the start of the text, after any blanks, in any case.
+KEYWORD_PREFIX = r"\s*(?:"
+
+
+def keyword_pattern(keyword: str) -> re.Pattern[str]:
+    """The pattern a route's keyword is matched with; re.error when it does not compile
+    (the settings API refuses those, so routing never meets one it wrote)."""
+    return re.compile(f"{KEYWORD_PREFIX}{keyword})", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +69,7 @@ class Route:
     def takes(self, text: str) -> bool:
         if not self.keyword:
             return True
-        return re.match(rf"\s*(?:{self.keyword})", text, re.IGNORECASE) is not None
+        return keyword_pattern(self.keyword).match(text) is not None
 
 
 @dataclass(frozen=True, slots=True)

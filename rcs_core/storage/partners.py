@@ -21,6 +21,7 @@ class Partner:
     duplicate_window_seconds: int = 86400
     # Networks the login may connect from; empty: any (psycopg returns cidr as ip_network).
     allowed_subnets: tuple[IPv4Network | IPv6Network, ...] = ()
+    max_smpp_sessions: int = 0  # bound at once per SMPP gateway process; 0: no limit
 
     def allows(self, remote_ip: str) -> bool:
         if not self.allowed_subnets:
@@ -35,15 +36,15 @@ class Partner:
 async def by_login(conn: psycopg.AsyncConnection, login: str) -> Partner | None:
     cur = await conn.execute(
         "SELECT id, login, password_hash, default_sender, default_ttl_seconds,"
-        " block_duplicates, duplicate_window_seconds, allowed_subnets"
+        " block_duplicates, duplicate_window_seconds, allowed_subnets, max_smpp_sessions"
         " FROM partners WHERE login = %s",
         (login,),
     )
     row = await cur.fetchone()
     if row is None:
         return None
-    pid, name, pw_hash, sender, ttl, block, window, subnets = row
-    return Partner(pid, name, pw_hash, sender, ttl, block, window, tuple(subnets))
+    pid, name, pw_hash, sender, ttl, block, window, subnets, sessions = row
+    return Partner(pid, name, pw_hash, sender, ttl, block, window, tuple(subnets), sessions)
 
 
 async def upsert(

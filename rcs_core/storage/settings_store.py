@@ -102,16 +102,23 @@ _PARTNER_FIELDS = (
     "allowed_subnets",
     "report_url",
     "inbound_url",
+    "max_smpp_sessions",
 )
-# What a partner state stored before a field existed restores to ("any address", no URL).
-_PARTNER_DEFAULTS: dict[str, Any] = {"allowed_subnets": [], "report_url": "", "inbound_url": ""}
+# What a partner state stored before a field existed restores to ("any address", no URL,
+# no session limit).
+_PARTNER_DEFAULTS: dict[str, Any] = {
+    "allowed_subnets": [],
+    "report_url": "",
+    "inbound_url": "",
+    "max_smpp_sessions": 0,
+}
 
 
 async def partner_state(conn: psycopg.AsyncConnection, login: str) -> State:
     cur = await conn.execute(
         "SELECT login, password_hash, default_sender, default_ttl_seconds, block_duplicates,"
-        " duplicate_window_seconds, allowed_subnets::text[], report_url, inbound_url"
-        " FROM partners WHERE login = %s",
+        " duplicate_window_seconds, allowed_subnets::text[], report_url, inbound_url,"
+        " max_smpp_sessions FROM partners WHERE login = %s",
         (login,),
     )
     row = await cur.fetchone()
@@ -125,15 +132,15 @@ async def put_partner(conn: psycopg.AsyncConnection, login: str, state: State) -
     values = {**_PARTNER_DEFAULTS, **state}
     await conn.execute(
         "INSERT INTO partners (login, password_hash, default_sender, default_ttl_seconds,"
-        " block_duplicates, duplicate_window_seconds, allowed_subnets, report_url, inbound_url)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s::cidr[], %s, %s)"
+        " block_duplicates, duplicate_window_seconds, allowed_subnets, report_url, inbound_url,"
+        " max_smpp_sessions) VALUES (%s, %s, %s, %s, %s, %s, %s::cidr[], %s, %s, %s)"
         " ON CONFLICT (login) DO UPDATE SET password_hash = EXCLUDED.password_hash,"
         " default_sender = EXCLUDED.default_sender,"
         " default_ttl_seconds = EXCLUDED.default_ttl_seconds,"
         " block_duplicates = EXCLUDED.block_duplicates,"
         " duplicate_window_seconds = EXCLUDED.duplicate_window_seconds,"
         " allowed_subnets = EXCLUDED.allowed_subnets, report_url = EXCLUDED.report_url,"
-        " inbound_url = EXCLUDED.inbound_url",
+        " inbound_url = EXCLUDED.inbound_url, max_smpp_sessions = EXCLUDED.max_smpp_sessions",
         tuple(values[f] for f in _PARTNER_FIELDS),
     )
 
@@ -556,6 +563,33 @@ async def put_whitelist(conn: psycopg.AsyncConnection, key: str, state: State) -
     )
 
 
+_INBOUND_ROUTE_FIELDS = ("name", "number", "keyword", "partner", "format")
+
+
+async def inbound_route_state(conn: psycopg.AsyncConnection, name: str) -> State:
+    cur = await conn.execute(
+        f"SELECT {', '.join(_INBOUND_ROUTE_FIELDS)} FROM inbound_routes WHERE name = %s",  # noqa: S608
+        (name,),
+    )
+    row = await cur.fetchone()
+    return dict(zip(_INBOUND_ROUTE_FIELDS, row, strict=True)) if row else None
+
+
+async def put_inbound_route(conn: psycopg.AsyncConnection, name: str, state: State) -> None:
+    if state is None:
+        await conn.execute("DELETE FROM inbound_routes WHERE name = %s", (name,))
+        return
+    # (number, keyword) is unique at commit (migration 0014): a rollback may move a pair
+    # from one route to another in either order.
+    await conn.execute(
+        "INSERT INTO inbound_routes (name, number, keyword, partner, format)"
+        " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (name) DO UPDATE SET"
+        " number = EXCLUDED.number, keyword = EXCLUDED.keyword, partner = EXCLUDED.partner,"
+        " format = EXCLUDED.format",
+        tuple(state[f] for f in _INBOUND_ROUTE_FIELDS),
+    )
+
+
 # -- dispatch by entity -----------------------------------------------------------------------
 
 StateReader = Callable[[psycopg.AsyncConnection, str], Awaitable[State]]
@@ -580,6 +614,7 @@ _current: dict[str, StateReader] = {
     "traffic_policy": traffic_policy_state,
     "region_time_zone": region_time_zone_state,
     "whitelist": whitelist_state,
+    "inbound_route": inbound_route_state,
 }
 _PUT: dict[str, StateWriter] = {
     "partner": put_partner,
@@ -594,6 +629,7 @@ _PUT: dict[str, StateWriter] = {
     "traffic_policy": put_traffic_policy,
     "region_time_zone": put_region_time_zone,
     "whitelist": put_whitelist,
+    "inbound_route": put_inbound_route,
 }
 # Restore order: what others refer to comes back first and goes away last. Ranks stay
 # below 5: ``restore`` sorts removals by 10 - rank.
@@ -610,6 +646,7 @@ _DEPENDENCY_RANK = {
     "sender_name": 2,  # the operators it is registered with
     "routing_rule": 3,  # partner, direction, operator, interfaces
     "substitution_rule": 3,  # partner, direction, operator
+    "inbound_route": 3,  # its partner
 }
 
 
@@ -647,4 +684,19 @@ async def restore(conn: psycopg.AsyncConnection, revision: int) -> list[Change]:
         if current != state:
             await _PUT[entity](conn, key, state)
             made.append(Change(entity, key, current, state))
+    if any(c.entity == "inbound_route" for c in made):
+        await _inbound_pairs_unique(conn)
     return made
+
+
+async def _inbound_pairs_unique(conn: psycopg.AsyncConnection) -> None:
+    """Check the deferred (number, keyword) uniqueness now, to refuse with a reason rather
+    than fail at commit. Only a route written outside the settings API can collide here."""
+    try:
+        await conn.execute("SET CONSTRAINTS inbound_routes_number_keyword_key IMMEDIATE")
+    except psycopg.errors.UniqueViolation as exc:
+        raise RcsError(
+            "INVALID_REQUEST",
+            "the rollback would give two inbound routes the same number and keyword"
+            f" ({exc.diag.message_detail}): change or delete the other route first",
+        ) from exc

@@ -9,9 +9,12 @@ import json
 import socket
 import urllib.request
 
-import psycopg
 import pytest
 
+from rcs.core.v1 import message_service_pb2 as ms
+from rcs.core.v1 import settings_service_pb2 as ss
+from rcs.core.v1 import settings_service_pb2_grpc
+from rcs_runtime.grpc_client import open_channel
 from rcs_smpp.encoding import decode_text
 from rcs_smpp.pdu import BindReceiver, DeliverSm, DeliverSmResp, Pdu
 from rcs_smpp.reassembly import parse_user_data
@@ -22,13 +25,21 @@ from tests.e2e.installation import Installation, wait_until
 pytestmark = pytest.mark.e2e
 
 
-async def _route(dsn: str) -> None:
-    async with await psycopg.AsyncConnection.connect(dsn) as conn:
-        await conn.execute(
-            "INSERT INTO inbound_routes (name, number, keyword, partner, format)"
-            " VALUES ('demo-4444', '4444', '', 'demo', 1)"
+async def _route(inst: Installation) -> None:
+    """The demo partner owns 4444, put through core's SettingsService as an operator would."""
+    channel = open_channel(f"127.0.0.1:{inst.ports['core']}")
+    try:
+        await settings_service_pb2_grpc.SettingsServiceStub(channel).PutInboundRoute(
+            ss.PutInboundRouteRequest(
+                actor=ss.Actor(login="e2e"),
+                route=ss.InboundRoute(
+                    name="demo-4444", number="4444", partner="demo", format=ms.REPORT_FORMAT_SMPP
+                ),
+            ),
+            timeout=10,
         )
-        await conn.commit()
+    finally:
+        await channel.close()
 
 
 def _send_mo(inst: Installation, text: str) -> None:
@@ -42,14 +53,12 @@ def _send_mo(inst: Installation, text: str) -> None:
         assert r.status == 200
 
 
-async def test_long_mo_reaches_the_partners_receiver_whole(
-    installation: Installation, database_url: str
-) -> None:
-    await _route(database_url)
+async def test_long_mo_reaches_the_partners_receiver_whole(installation: Installation) -> None:
     port = free_port()
     installation.extra_env["RCS_SMPP_PORT"] = str(port)
     installation.start("routing", "simulator", "connector", "core", "dispatcher", "smpp")
     installation.wait_ready()
+    await _route(installation)
     received: list[DeliverSm] = []
 
     async def on_request(pdu: Pdu) -> Pdu | None:

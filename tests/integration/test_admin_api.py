@@ -241,6 +241,64 @@ async def test_admin_manages_mailing_white_lists(api: Client) -> None:
     assert ghost.status == 404
 
 
+async def test_admin_manages_inbound_routes(api: Client, database_url: str) -> None:
+    created = await api.post(
+        "/api/admin/v1/partners",
+        json={"partner": {"login": "shop", "maxSmppSessions": 2}, "password": "pw-12345"},
+        headers=ROOT,
+    )
+    assert (await created.json())["partner"]["maxSmppSessions"] == 2
+    patched = await api.patch(
+        "/api/admin/v1/partners/shop", json={"maxSmppSessions": 5}, headers=ROOT
+    )
+    assert (await patched.json())["partner"]["maxSmppSessions"] == 5
+    route = {"number": "+4444", "keyword": "balance|баланс", "partner": "shop"}
+    put = await api.put(
+        "/api/admin/v1/inbound-routes/shop-balance",
+        json={**route, "format": "REPORT_FORMAT_REST_V6"},
+        headers={**ROOT, "Idempotency-Key": "ir-1"},
+    )
+    assert put.status == 200, await put.text()
+    stored = await put.json()
+    assert stored["route"] == {
+        "name": "shop-balance",
+        "number": "4444",
+        "keyword": "balance|баланс",
+        "partner": "shop",
+        "format": "REPORT_FORMAT_REST_V6",
+    }
+    assert int(stored["revision"]) > 0
+    numeric = await api.put(  # protobuf's JSON mapping takes the enum's number too
+        "/api/admin/v1/inbound-routes/shop-balance", json={**route, "format": 3}, headers=ROOT
+    )
+    assert (await numeric.json())["revision"] == "0"
+    bad = await api.put(
+        "/api/admin/v1/inbound-routes/shop-bad",
+        json={**route, "keyword": "balance(", "format": "REPORT_FORMAT_SMPP"},
+        headers=ROOT,
+    )
+    assert bad.status == 400
+    assert "at position 7" in (await bad.json())["extendedDescription"]
+    taken = await api.put(
+        "/api/admin/v1/inbound-routes/shop-again",
+        json={**route, "format": "REPORT_FORMAT_SMPP"},
+        headers=ROOT,
+    )
+    assert taken.status == 400
+    assert "'shop-balance' already takes" in (await taken.json())["extendedDescription"]
+    listed = await (await api.get("/api/admin/v1/inbound-routes?pageSize=5", headers=ROOT)).json()
+    assert [r["name"] for r in listed["routes"]] == ["shop-balance"]
+    gone = await api.delete("/api/admin/v1/inbound-routes/shop-balance", headers=ROOT)
+    assert gone.status == 200
+    missing = await api.delete("/api/admin/v1/inbound-routes/shop-balance", headers=ROOT)
+    assert missing.status == 404
+    undo = await api.post(f"/api/admin/v1/revisions/{stored['revision']}:rollback", headers=ROOT)
+    assert (await undo.json())["changedCount"] == 1
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        cur = await conn.execute("SELECT name, number, format FROM inbound_routes")
+        assert await cur.fetchall() == [("shop-balance", "4444", 3)]
+
+
 async def test_admin_explains_a_route(pool: Any, database_url: str) -> None:
     """POST /api/admin/v1/route:explain answers what `rcs route explain` prints."""
     await seed_demo(database_url, smsc_host="127.0.0.1", smsc_port=2776)

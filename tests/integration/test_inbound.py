@@ -11,36 +11,44 @@ import psycopg
 import pytest
 
 from rcs.core.v1 import message_service_pb2 as ms
-from rcs.core.v1 import message_service_pb2_grpc
+from rcs.core.v1 import message_service_pb2_grpc, settings_service_pb2_grpc
+from rcs.core.v1 import settings_service_pb2 as ss
 from rcs_core.servicer import MessageServicer
-from rcs_core.storage import partners
+from rcs_core.settings_servicer import SettingsServicer
 from rcs_runtime.grpc_client import open_channel
 from tests.support import start_server
 
 pytestmark = pytest.mark.integration
+ADMIN = ss.Actor(login="admin", remote_ip="10.0.0.5")
 
 
 @pytest.fixture
-async def core(pool: Any, database_url: str) -> AsyncIterator[Any]:
-    async with await psycopg.AsyncConnection.connect(database_url) as conn:
-        await partners.upsert(conn, "shop", "pw")
-        await partners.upsert(conn, "bank", "pw")
-        await conn.execute(
-            "UPDATE partners SET inbound_url = 'https://bank.test/mo' WHERE login = 'bank'"
-        )
-        await conn.execute(
-            "INSERT INTO inbound_routes (name, number, keyword, partner, format) VALUES"
-            " ('shop-all', '4444', '', 'shop', 1),"
-            " ('bank-balance', '4444', 'balance|баланс', 'bank', 3),"
-            " ('bank-http', '5555', '', 'bank', 2),"
-            " ('shop-http-no-url', '6666', '', 'shop', 2)"
-        )
-        await conn.commit()
+async def core(pool: Any) -> AsyncIterator[Any]:
     servicer = MessageServicer(pool, installation_id=7)
     server = await start_server(
-        lambda s: message_service_pb2_grpc.add_MessageServiceServicer_to_server(servicer, s)
+        lambda s: message_service_pb2_grpc.add_MessageServiceServicer_to_server(servicer, s),
+        lambda s: settings_service_pb2_grpc.add_SettingsServiceServicer_to_server(
+            SettingsServicer(pool), s
+        ),
     )
     channel = open_channel(f"127.0.0.1:{server.port}")
+    settings = settings_service_pb2_grpc.SettingsServiceStub(channel)
+    for login, url in (("shop", ""), ("bank", "https://bank.test/mo")):
+        await settings.CreatePartner(
+            ss.CreatePartnerRequest(
+                actor=ADMIN, partner=ss.Partner(login=login, inbound_url=url), password="pw"
+            )
+        )
+    for name, number, keyword, partner, format_ in (
+        ("shop-all", "4444", "", "shop", ms.REPORT_FORMAT_SMPP),
+        ("bank-balance", "4444", "balance|баланс", "bank", ms.REPORT_FORMAT_REST_V6),
+        ("bank-http", "5555", "", "bank", ms.REPORT_FORMAT_HTTP_V5),
+        ("shop-http-no-url", "6666", "", "shop", ms.REPORT_FORMAT_HTTP_V5),
+    ):
+        route = ss.InboundRoute(
+            name=name, number=number, keyword=keyword, partner=partner, format=format_
+        )
+        await settings.PutInboundRoute(ss.PutInboundRouteRequest(actor=ADMIN, route=route))
     yield message_service_pb2_grpc.MessageServiceStub(channel)
     await channel.close()
     await server.stop(0)

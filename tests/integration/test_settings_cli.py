@@ -106,9 +106,14 @@ async def test_number_lists(core_port: int) -> None:
     code, out = await _cli(core_port, "partners", "put", "--json", json.dumps(partner))
     assert code == 0, out
     code, out = await _cli(
-        core_port, "partners", "put", "--json", '{"login": "acme", "blockDuplicates": true}'
+        core_port,
+        "partners",
+        "put",
+        "--json",
+        '{"login": "acme", "blockDuplicates": true, "maxSmppSessions": 4}',
     )
-    assert json.loads(out)["partner"]["blockDuplicates"] is True
+    changed = json.loads(out)["partner"]
+    assert (changed["blockDuplicates"], changed["maxSmppSessions"]) == (True, 4)
     urls = {"login": "acme", "reportUrl": "https://acme.test/dlr", "inboundUrl": ""}
     code, out = await _cli(core_port, "partners", "put", "--json", json.dumps(urls))
     assert (code, json.loads(out)["partner"]["reportUrl"]) == (0, "https://acme.test/dlr"), out
@@ -156,5 +161,43 @@ async def test_api_keys_are_issued_once_listed_without_secret_and_revoked(
     assert code == 0, out
     assert "revokeTime" in json.loads(out)["apiKey"]
     code, out = await _cli(core_port, "api-keys", "list", "--partner", "nobody")
+    assert code == 1
+    assert "NOT_FOUND" in out
+
+
+async def test_inbound_routes_put_get_list_and_delete(core_port: int, database_url: str) -> None:
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        await partners.upsert(conn, "shop", "pw")
+        await conn.commit()
+    route = {
+        "name": "shop-all",
+        "number": "4444",
+        "partner": "shop",
+        "format": "REPORT_FORMAT_SMPP",
+    }
+    code, out = await _cli(core_port, "inbound-routes", "put", "--json", json.dumps(route))
+    assert code == 0, out
+    assert int(json.loads(out)["revision"]) > 0
+    code, out = await _cli(core_port, "inbound-routes", "get", "shop-all")
+    assert (code, json.loads(out)) == (
+        0,
+        {
+            "name": "shop-all",
+            "number": "4444",
+            "keyword": "",
+            "partner": "shop",
+            "format": "REPORT_FORMAT_SMPP",
+        },
+    ), out
+    code, out = await _cli(core_port, "inbound-routes", "list")
+    assert [r["name"] for r in json.loads(out)] == ["shop-all"]
+    bad = {**route, "name": "shop-re", "keyword": "[stop"}
+    code, out = await _cli(core_port, "inbound-routes", "put", "--json", json.dumps(bad))
+    assert code == 1
+    assert "INVALID_REQUEST" in out
+    assert "unterminated character set at position 0" in out
+    code, out = await _cli(core_port, "inbound-routes", "delete", "shop-all")
+    assert code == 0, out
+    code, out = await _cli(core_port, "inbound-routes", "get", "shop-all")
     assert code == 1
     assert "NOT_FOUND" in out

@@ -11,9 +11,10 @@ import psycopg
 import pytest
 from google.protobuf import field_mask_pb2
 
+from rcs.core.v1 import auth_service_pb2, auth_service_pb2_grpc, settings_service_pb2_grpc
 from rcs.core.v1 import settings_service_pb2 as ss
-from rcs.core.v1 import settings_service_pb2_grpc
 from rcs_core.passwords import verify_password
+from rcs_core.servicer import AuthServicer
 from rcs_core.settings_servicer import SettingsServicer
 from rcs_runtime.grpc_client import error_reason, open_channel
 from tests.support import start_server
@@ -208,6 +209,44 @@ async def test_partner_report_and_inbound_urls_are_checked_versioned_and_restore
     await settings.RollbackSettings(ss.RollbackSettingsRequest(actor=ADMIN, revision=base))
     restored = (await settings.GetPartner(ss.GetPartnerRequest(login="acme"))).partner
     assert (restored.report_url, restored.inbound_url) == ("", "")
+
+
+async def test_partner_smpp_session_limit_is_versioned_and_told_at_authentication(
+    pool: Any, settings: Any
+) -> None:
+    request = create("acme")
+    request.partner.max_smpp_sessions = 3
+    base = await settings.CreatePartner(request)
+    assert base.partner.max_smpp_sessions == 3
+    unlimited = await settings.UpdatePartner(
+        ss.UpdatePartnerRequest(
+            actor=ADMIN,
+            partner=ss.Partner(login="acme", max_smpp_sessions=0),
+            update_mask=field_mask_pb2.FieldMask(paths=["max_smpp_sessions"]),
+        )
+    )
+    assert (unlimited.partner.max_smpp_sessions, unlimited.partner.default_sender) == (0, "ACME")
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await settings.UpdatePartner(
+            ss.UpdatePartnerRequest(
+                partner=ss.Partner(login="acme", max_smpp_sessions=-1),
+                update_mask=field_mask_pb2.FieldMask(paths=["max_smpp_sessions"]),
+            )
+        )
+    assert "max_smpp_sessions" in (err.value.details() or "")
+    await settings.RollbackSettings(ss.RollbackSettingsRequest(actor=ADMIN, revision=base.revision))
+    server = await start_server(
+        lambda s: auth_service_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(pool), s)
+    )
+    channel = open_channel(f"127.0.0.1:{server.port}")
+    try:
+        told = await auth_service_pb2_grpc.AuthServiceStub(channel).AuthenticatePartner(
+            auth_service_pb2.AuthenticatePartnerRequest(login="acme", password="s3cret")
+        )
+    finally:
+        await channel.close()
+        await server.stop(0)
+    assert (told.max_smpp_sessions, told.default_ttl_seconds) == (3, 86400)
 
 
 async def test_lists_page_through_partners(settings: Any) -> None:

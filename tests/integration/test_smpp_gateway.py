@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +36,10 @@ class Rig:
     start: Callable[..., Awaitable[int]]
     core: message_service_pb2_grpc.MessageServiceAsyncStub
     database_url: str
+
+    async def execute(self, sql: str) -> None:
+        async with await psycopg.AsyncConnection.connect(self.database_url) as conn:
+            await conn.execute(sql.encode())
 
     async def count(self) -> int:
         async with await psycopg.AsyncConnection.connect(self.database_url) as conn:
@@ -155,6 +160,71 @@ async def test_submit_before_bind_and_second_bind_are_refused(rig: Rig) -> None:
     assert first == 0
     assert twice == 0x05
     assert await rig.count() == 0
+
+
+def bind_mode_status(port: int, mode: str) -> tuple[int, smpplib.client.Client | None]:
+    """(command_status, the bound client or None): a refused client is disconnected."""
+    client = connect(port)
+    try:
+        getattr(client, mode)(system_id=LOGIN, password=PASSWORD)
+    except smpplib.exceptions.PDUError as e:
+        client.disconnect()
+        return int(e.args[1]), None
+    return 0, client
+
+
+def unbind(client: smpplib.client.Client) -> None:
+    client.unbind()
+    client.disconnect()
+
+
+async def test_binds_beyond_the_logins_session_limit_are_refused_with_0x05(rig: Rig) -> None:
+    """SMPP_API 1.3: the limit is per partner; a transmitter and a receiver are two
+    sessions, a transceiver one; an unbind frees its slot at once."""
+    await rig.execute("UPDATE partners SET max_smpp_sessions = 2")
+    port = await rig.start()
+    tx_status, tx = await asyncio.to_thread(bind_mode_status, port, "bind_transmitter")
+    rx_status, rx = await asyncio.to_thread(bind_mode_status, port, "bind_receiver")
+    assert (tx_status, rx_status) == (0, 0)
+    assert tx is not None
+    assert rx is not None
+    for mode in ("bind_transceiver", "bind_transmitter", "bind_receiver"):
+        status, _ = await asyncio.to_thread(bind_mode_status, port, mode)
+        assert status == 0x05, mode
+    await asyncio.to_thread(unbind, tx)
+    trx_status, trx = await asyncio.to_thread(bind_mode_status, port, "bind_transceiver")
+    assert trx_status == 0
+    assert trx is not None
+    status, _ = await asyncio.to_thread(bind_mode_status, port, "bind_transceiver")
+    assert status == 0x05
+    rx.disconnect()  # a dropped connection frees its slot too, once the gateway sees it
+    for _ in range(50):
+        status, again = await asyncio.to_thread(bind_mode_status, port, "bind_transceiver")
+        if status == 0:
+            break
+        await asyncio.sleep(0.1)
+    assert status == 0
+    for client in (trx, again):
+        assert client is not None
+        await asyncio.to_thread(unbind, client)
+
+
+async def test_concurrent_binds_take_no_more_than_the_limit(rig: Rig) -> None:
+    await rig.execute("UPDATE partners SET max_smpp_sessions = 2")
+    port = await rig.start()
+    loop = asyncio.get_running_loop()
+    # Own threads: the default executor also runs core's password checks in this process.
+    with ThreadPoolExecutor(max_workers=6) as esmes:
+        results = await asyncio.gather(
+            *(
+                loop.run_in_executor(esmes, bind_mode_status, port, "bind_transceiver")
+                for _ in range(6)
+            )
+        )
+    assert sorted(status for status, _ in results) == [0, 0, 5, 5, 5, 5]
+    for _, client in results:
+        if client is not None:
+            await asyncio.to_thread(unbind, client)
 
 
 def _receiver_submits(port: int) -> int:

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ercs/core/v1/auth_service.proto\x12\x0brcs.core.v1\";\n\x19\x41uthenticateApiKeyRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x11\n\tremote_ip\x18\x02 \x01(\t\"P\n\x1a\x41uthenticatePartnerRequest\x12\r\n\x05login\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12\x11\n\tremote_ip\x18\x03 \x01(\t\"I\n\x1b\x41uthenticatePartnerResponse\x12\r\n\x05login\x18\x01 \x01(\t\x12\x1b\n\x13\x64\x65\x66\x61ult_ttl_seconds\x18\x02 \x01(\x05\"N\n\x18\x41uthenticateAdminRequest\x12\r\n\x05login\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12\x11\n\tremote_ip\x18\x03 \x01(\t\"*\n\x19\x41uthenticateAdminResponse\x12\r\n\x05login\x18\x01 \x01(\t\"H\n\x1a\x41uthenticateApiKeyResponse\x12\r\n\x05login\x18\x01 \x01(\t\x12\x1b\n\x13\x64\x65\x66\x61ult_ttl_seconds\x18\x02 \x01(\x05\x32\xc2\x02\n\x0b\x41uthService\x12h\n\x13\x41uthenticatePartner\x12\'.rcs.core.v1.AuthenticatePartnerRequest\x1a(.rcs.core.v1.AuthenticatePartnerResponse\x12\x62\n\x11\x41uthenticateAdmin\x12%.rcs.core.v1.AuthenticateAdminRequest\x1a&.rcs.core.v1.AuthenticateAdminResponse\x12\x65\n\x12\x41uthenticateApiKey\x12&.rcs.core.v1.AuthenticateApiKeyRequest\x1a\'.rcs.core.v1.AuthenticateApiKeyResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ercs/core/v1/auth_service.proto\x12\x0brcs.core.v1\";\n\x19\x41uthenticateApiKeyRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x11\n\tremote_ip\x18\x02 \x01(\t\"P\n\x1a\x41uthenticatePartnerRequest\x12\r\n\x05login\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12\x11\n\tremote_ip\x18\x03 \x01(\t\"d\n\x1b\x41uthenticatePartnerResponse\x12\r\n\x05login\x18\x01 \x01(\t\x12\x1b\n\x13\x64\x65\x66\x61ult_ttl_seconds\x18\x02 \x01(\x05\x12\x19\n\x11max_smpp_sessions\x18\x03 \x01(\x05\"N\n\x18\x41uthenticateAdminRequest\x12\r\n\x05login\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12\x11\n\tremote_ip\x18\x03 \x01(\t\"*\n\x19\x41uthenticateAdminResponse\x12\r\n\x05login\x18\x01 \x01(\t\"H\n\x1a\x41uthenticateApiKeyResponse\x12\r\n\x05login\x18\x01 \x01(\t\x12\x1b\n\x13\x64\x65\x66\x61ult_ttl_seconds\x18\x02 \x01(\x05\x32\xc2\x02\n\x0b\x41uthService\x12h\n\x13\x41uthenticatePartner\x12\'.rcs.core.v1.AuthenticatePartnerRequest\x1a(.rcs.core.v1.AuthenticatePartnerResponse\x12\x62\n\x11\x41uthenticateAdmin\x12%.rcs.core.v1.AuthenticateAdminRequest\x1a&.rcs.core.v1.AuthenticateAdminResponse\x12\x65\n\x12\x41uthenticateApiKey\x12&.rcs.core.v1.AuthenticateApiKeyRequest\x1a\'.rcs.core.v1.AuthenticateApiKeyResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,13 +36,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_AUTHENTICATEPARTNERREQUEST']._serialized_start=108
   _globals['_AUTHENTICATEPARTNERREQUEST']._serialized_end=188
   _globals['_AUTHENTICATEPARTNERRESPONSE']._serialized_start=190
-  _globals['_AUTHENTICATEPARTNERRESPONSE']._serialized_end=263
-  _globals['_AUTHENTICATEADMINREQUEST']._serialized_start=265
-  _globals['_AUTHENTICATEADMINREQUEST']._serialized_end=343
-  _globals['_AUTHENTICATEADMINRESPONSE']._serialized_start=345
-  _globals['_AUTHENTICATEADMINRESPONSE']._serialized_end=387
-  _globals['_AUTHENTICATEAPIKEYRESPONSE']._serialized_start=389
-  _globals['_AUTHENTICATEAPIKEYRESPONSE']._serialized_end=461
-  _globals['_AUTHSERVICE']._serialized_start=464
-  _globals['_AUTHSERVICE']._serialized_end=786
+  _globals['_AUTHENTICATEPARTNERRESPONSE']._serialized_end=290
+  _globals['_AUTHENTICATEADMINREQUEST']._serialized_start=292
+  _globals['_AUTHENTICATEADMINREQUEST']._serialized_end=370
+  _globals['_AUTHENTICATEADMINRESPONSE']._serialized_start=372
+  _globals['_AUTHENTICATEADMINRESPONSE']._serialized_end=414
+  _globals['_AUTHENTICATEAPIKEYRESPONSE']._serialized_start=416
+  _globals['_AUTHENTICATEAPIKEYRESPONSE']._serialized_end=488
+  _globals['_AUTHSERVICE']._serialized_start=491
+  _globals['_AUTHSERVICE']._serialized_end=813
 # @@protoc_insertion_point(module_scope)

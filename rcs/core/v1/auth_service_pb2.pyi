@@ -80,19 +80,25 @@ class AuthenticatePartnerResponse(_message.Message):
 
     LOGIN_FIELD_NUMBER: _builtins.int
     DEFAULT_TTL_SECONDS_FIELD_NUMBER: _builtins.int
+    MAX_SMPP_SESSIONS_FIELD_NUMBER: _builtins.int
     login: _builtins.str
     """Partner login."""
     default_ttl_seconds: _builtins.int
     """Default validity period in seconds for this partner's messages."""
+    max_smpp_sessions: _builtins.int
+    """SMPP sessions the login may have bound at once in one SMPP gateway process; 0 means
+    no limit.
+    """
     def __init__(
         self,
         *,
         login: _builtins.str = ...,
         default_ttl_seconds: _builtins.int = ...,
+        max_smpp_sessions: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["default_ttl_seconds", b"default_ttl_seconds", "login", b"login"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["default_ttl_seconds", b"default_ttl_seconds", "login", b"login", "max_smpp_sessions", b"max_smpp_sessions"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -11,6 +11,7 @@ from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from rcs.common.v1 import channel_pb2 as _channel_pb2
+from rcs.core.v1 import message_service_pb2 as _message_service_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -110,6 +111,7 @@ class Partner(_message.Message):
     ALLOWED_SUBNETS_FIELD_NUMBER: _builtins.int
     REPORT_URL_FIELD_NUMBER: _builtins.int
     INBOUND_URL_FIELD_NUMBER: _builtins.int
+    MAX_SMPP_SESSIONS_FIELD_NUMBER: _builtins.int
     login: _builtins.str
     """Login, 1 to 64 characters of [A-Za-z0-9_.@-]; the partner's key."""
     default_sender: _builtins.str
@@ -128,6 +130,11 @@ class Partner(_message.Message):
     """Where subscribers' messages (MO) routed to the partner go over HTTP: an absolute
     http(s) URL; empty delivers them only to SMPP receivers.
     """
+    max_smpp_sessions: _builtins.int
+    """SMPP sessions the login may have bound at once (SMPP_API 1.3), in each SMPP gateway
+    process: a transceiver counts once, a transmitter and a receiver twice; a bind beyond
+    it is refused with 0x05. 0 means no limit.
+    """
     @_builtins.property
     def allowed_subnets(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Subnets (CIDR, e.g. "203.0.113.0/24") the login may connect from, over any gateway;
@@ -145,10 +152,11 @@ class Partner(_message.Message):
         allowed_subnets: _abc.Iterable[_builtins.str] | None = ...,
         report_url: _builtins.str = ...,
         inbound_url: _builtins.str = ...,
+        max_smpp_sessions: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_subnets", b"allowed_subnets", "block_duplicates", b"block_duplicates", "default_sender", b"default_sender", "default_ttl_seconds", b"default_ttl_seconds", "duplicate_window_seconds", b"duplicate_window_seconds", "inbound_url", b"inbound_url", "login", b"login", "report_url", b"report_url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_subnets", b"allowed_subnets", "block_duplicates", b"block_duplicates", "default_sender", b"default_sender", "default_ttl_seconds", b"default_ttl_seconds", "duplicate_window_seconds", b"duplicate_window_seconds", "inbound_url", b"inbound_url", "login", b"login", "max_smpp_sessions", b"max_smpp_sessions", "report_url", b"report_url"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -2958,3 +2966,222 @@ class RevokeApiKeyResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RevokeApiKeyResponse: _TypeAlias = RevokeApiKeyResponse  # noqa: Y015
+
+@_typing.final
+class InboundRoute(_message.Message):
+    """InboundRoute gives the messages subscribers send (MO) to a number, or only those that
+    start with a keyword, to a partner. A keyword route takes a message before the number's
+    catch-all (empty keyword); of several keyword routes that match, the first by name.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    NUMBER_FIELD_NUMBER: _builtins.int
+    KEYWORD_FIELD_NUMBER: _builtins.int
+    PARTNER_FIELD_NUMBER: _builtins.int
+    FORMAT_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Key: 1-64 of A-Z a-z 0-9 _ . -."""
+    number: _builtins.str
+    """Short number or service name the subscriber writes to, 1-21 characters; a leading
+    "+" is dropped, as when messages are matched.
+    """
+    keyword: _builtins.str
+    """Regular expression (Python syntax, case-insensitive, at most 200 characters) the text
+    must start with, after any blanks; empty takes every message to the number that no
+    keyword route took. One route per number and keyword.
+    """
+    partner: _builtins.str
+    """Partner login the messages go to."""
+    format: _message_service_pb2.ReportFormat.ValueType
+    """How the partner gets them: REPORT_FORMAT_SMPP (deliver_sm to its receivers),
+    REPORT_FORMAT_HTTP_V5 (GET, http_mo.rst) or REPORT_FORMAT_REST_V6 (JSON, rest_mo.rst)
+    to the partner's inbound_url; without that URL HTTP messages are kept and logged only.
+    """
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        number: _builtins.str = ...,
+        keyword: _builtins.str = ...,
+        partner: _builtins.str = ...,
+        format: _message_service_pb2.ReportFormat.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["format", b"format", "keyword", b"keyword", "name", b"name", "number", b"number", "partner", b"partner"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InboundRoute: _TypeAlias = InboundRoute  # noqa: Y015
+
+@_typing.final
+class PutInboundRouteRequest(_message.Message):
+    """PutInboundRouteRequest creates or replaces an inbound route."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    ROUTE_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key."""
+    @_builtins.property
+    def actor(self) -> Global___Actor:
+        """Who makes the change."""
+
+    @_builtins.property
+    def route(self) -> Global___InboundRoute:
+        """The route; its partner must exist."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        actor: Global___Actor | None = ...,
+        route: Global___InboundRoute | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "route", b"route"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "request_id", b"request_id", "route", b"route"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PutInboundRouteRequest: _TypeAlias = PutInboundRouteRequest  # noqa: Y015
+
+@_typing.final
+class PutInboundRouteResponse(_message.Message):
+    """PutInboundRouteResponse is the stored route."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROUTE_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    revision: _builtins.int
+    """Settings revision the change created; 0 when nothing changed."""
+    @_builtins.property
+    def route(self) -> Global___InboundRoute:
+        """The route as stored."""
+
+    def __init__(
+        self,
+        *,
+        route: Global___InboundRoute | None = ...,
+        revision: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["route", b"route"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["revision", b"revision", "route", b"route"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PutInboundRouteResponse: _TypeAlias = PutInboundRouteResponse  # noqa: Y015
+
+@_typing.final
+class DeleteInboundRouteRequest(_message.Message):
+    """DeleteInboundRouteRequest names a route to remove."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key."""
+    name: _builtins.str
+    """Route name."""
+    @_builtins.property
+    def actor(self) -> Global___Actor:
+        """Who makes the change."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        actor: Global___Actor | None = ...,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "name", b"name", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteInboundRouteRequest: _TypeAlias = DeleteInboundRouteRequest  # noqa: Y015
+
+@_typing.final
+class DeleteInboundRouteResponse(_message.Message):
+    """DeleteInboundRouteResponse says what the removal created."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REVISION_FIELD_NUMBER: _builtins.int
+    revision: _builtins.int
+    """Settings revision the change created."""
+    def __init__(
+        self,
+        *,
+        revision: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["revision", b"revision"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteInboundRouteResponse: _TypeAlias = DeleteInboundRouteResponse  # noqa: Y015
+
+@_typing.final
+class ListInboundRoutesRequest(_message.Message):
+    """ListInboundRoutesRequest asks for one page."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    """Page size, 1 to 1000; 0 means 100."""
+    page_token: _builtins.str
+    """Token from a previous response; empty for the first page."""
+    def __init__(
+        self,
+        *,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListInboundRoutesRequest: _TypeAlias = ListInboundRoutesRequest  # noqa: Y015
+
+@_typing.final
+class ListInboundRoutesResponse(_message.Message):
+    """ListInboundRoutesResponse is one page."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROUTES_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Token of the next page; empty on the last."""
+    @_builtins.property
+    def routes(self) -> _containers.RepeatedCompositeFieldContainer[Global___InboundRoute]:
+        """Routes ordered by name."""
+
+    def __init__(
+        self,
+        *,
+        routes: _abc.Iterable[Global___InboundRoute] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "routes", b"routes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListInboundRoutesResponse: _TypeAlias = ListInboundRoutesResponse  # noqa: Y015

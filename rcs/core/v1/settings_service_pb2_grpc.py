@@ -232,6 +232,21 @@ class SettingsServiceStub:
                 request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListWhitelistEntriesRequest.SerializeToString,
                 response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListWhitelistEntriesResponse.FromString,
                 _registered_method=True)
+        self.PutInboundRoute = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/PutInboundRoute',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutInboundRouteRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutInboundRouteResponse.FromString,
+                _registered_method=True)
+        self.DeleteInboundRoute = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/DeleteInboundRoute',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteInboundRouteRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteInboundRouteResponse.FromString,
+                _registered_method=True)
+        self.ListInboundRoutes = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/ListInboundRoutes',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListInboundRoutesRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListInboundRoutesResponse.FromString,
+                _registered_method=True)
 
 
 class SettingsServiceServicer:
@@ -514,6 +529,27 @@ class SettingsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PutInboundRoute(self, request, context):
+        """PutInboundRoute creates or replaces a route of subscribers' messages (MO) to a partner.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteInboundRoute(self, request, context):
+        """DeleteInboundRoute removes an inbound route.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListInboundRoutes(self, request, context):
+        """ListInboundRoutes pages through inbound routes by name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SettingsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -711,6 +747,21 @@ def add_SettingsServiceServicer_to_server(servicer, server):
                     servicer.ListWhitelistEntries,
                     request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListWhitelistEntriesRequest.FromString,
                     response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListWhitelistEntriesResponse.SerializeToString,
+            ),
+            'PutInboundRoute': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutInboundRoute,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutInboundRouteRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutInboundRouteResponse.SerializeToString,
+            ),
+            'DeleteInboundRoute': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteInboundRoute,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteInboundRouteRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteInboundRouteResponse.SerializeToString,
+            ),
+            'ListInboundRoutes': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListInboundRoutes,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListInboundRoutesRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListInboundRoutesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1769,6 +1820,87 @@ class SettingsService:
             '/rcs.core.v1.SettingsService/ListWhitelistEntries',
             rcs_dot_core_dot_v1_dot_settings__service__pb2.ListWhitelistEntriesRequest.SerializeToString,
             rcs_dot_core_dot_v1_dot_settings__service__pb2.ListWhitelistEntriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutInboundRoute(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/PutInboundRoute',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.PutInboundRouteRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.PutInboundRouteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteInboundRoute(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/DeleteInboundRoute',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteInboundRouteRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteInboundRouteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListInboundRoutes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/ListInboundRoutes',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.ListInboundRoutesRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.ListInboundRoutesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -116,6 +116,12 @@ class SettingsServiceStub:
     """RevokeApiKey revokes one of a partner's API keys at once."""
     ListWhitelistEntries: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.ListWhitelistEntriesRequest, _settings_service_pb2.ListWhitelistEntriesResponse]
     """ListWhitelistEntries pages through one mailing's white list by number."""
+    PutInboundRoute: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.PutInboundRouteRequest, _settings_service_pb2.PutInboundRouteResponse]
+    """PutInboundRoute creates or replaces a route of subscribers' messages (MO) to a partner."""
+    DeleteInboundRoute: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.DeleteInboundRouteRequest, _settings_service_pb2.DeleteInboundRouteResponse]
+    """DeleteInboundRoute removes an inbound route."""
+    ListInboundRoutes: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.ListInboundRoutesRequest, _settings_service_pb2.ListInboundRoutesResponse]
+    """ListInboundRoutes pages through inbound routes by name."""
 
 @_typing.type_check_only
 class SettingsServiceAsyncStub(SettingsServiceStub):
@@ -205,6 +211,12 @@ class SettingsServiceAsyncStub(SettingsServiceStub):
     """RevokeApiKey revokes one of a partner's API keys at once."""
     ListWhitelistEntries: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.ListWhitelistEntriesRequest, _settings_service_pb2.ListWhitelistEntriesResponse]  # type: ignore[assignment]
     """ListWhitelistEntries pages through one mailing's white list by number."""
+    PutInboundRoute: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.PutInboundRouteRequest, _settings_service_pb2.PutInboundRouteResponse]  # type: ignore[assignment]
+    """PutInboundRoute creates or replaces a route of subscribers' messages (MO) to a partner."""
+    DeleteInboundRoute: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.DeleteInboundRouteRequest, _settings_service_pb2.DeleteInboundRouteResponse]  # type: ignore[assignment]
+    """DeleteInboundRoute removes an inbound route."""
+    ListInboundRoutes: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.ListInboundRoutesRequest, _settings_service_pb2.ListInboundRoutesResponse]  # type: ignore[assignment]
+    """ListInboundRoutes pages through inbound routes by name."""
 
 class SettingsServiceServicer(metaclass=_abc_1.ABCMeta):
     """SettingsService changes the installation's settings. Every mutation creates a
@@ -525,5 +537,29 @@ class SettingsServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_settings_service_pb2.ListWhitelistEntriesResponse, _abc.Awaitable[_settings_service_pb2.ListWhitelistEntriesResponse]]:
         """ListWhitelistEntries pages through one mailing's white list by number."""
+
+    @_abc_1.abstractmethod
+    def PutInboundRoute(
+        self,
+        request: _settings_service_pb2.PutInboundRouteRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.PutInboundRouteResponse, _abc.Awaitable[_settings_service_pb2.PutInboundRouteResponse]]:
+        """PutInboundRoute creates or replaces a route of subscribers' messages (MO) to a partner."""
+
+    @_abc_1.abstractmethod
+    def DeleteInboundRoute(
+        self,
+        request: _settings_service_pb2.DeleteInboundRouteRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.DeleteInboundRouteResponse, _abc.Awaitable[_settings_service_pb2.DeleteInboundRouteResponse]]:
+        """DeleteInboundRoute removes an inbound route."""
+
+    @_abc_1.abstractmethod
+    def ListInboundRoutes(
+        self,
+        request: _settings_service_pb2.ListInboundRoutesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.ListInboundRoutesResponse, _abc.Awaitable[_settings_service_pb2.ListInboundRoutesResponse]]:
+        """ListInboundRoutes pages through inbound routes by name."""
 
 def add_SettingsServiceServicer_to_server(servicer: SettingsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -50,3 +50,7 @@ def test_admin_schemas_come_from_the_protobuf_json_mapping() -> None:
     revision = schemas["rcs.core.v1.Revision"]["properties"]
     assert revision["revision"] == {"type": "string", "format": "int64"}
     assert revision["createTime"] == {"type": "string", "format": "date-time"}
+    route = schemas["rcs.core.v1.InboundRoute"]["properties"]
+    assert "REPORT_FORMAT_SMPP" in route["format"]["enum"]
+    partner = schemas["rcs.core.v1.Partner"]["properties"]
+    assert partner["maxSmppSessions"] == {"type": "integer", "format": "int32"}
