@@ -157,6 +157,14 @@ def _check_packet(doc: Any, now: dt.datetime) -> tuple[list[Any], Schedule | Non
     return messages, schedule
 
 
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _message(
     i: int, m: Any, schedule: Schedule | None, now: dt.datetime
 ) -> message_service_pb2.MessageSubmission | Rejection:
@@ -175,6 +183,9 @@ def _message(
         return Rejection("length.too.long", f"{ref}.text", "text is at most 2000 characters")
     if client_ref is not None and (not isinstance(client_ref, str) or len(client_ref) > 50):
         return Rejection("invalid", f"{ref}.id", "id: a string of at most 50 characters")
+    for key, value in (("from", sender), ("to", to), ("text", text), ("id", client_ref)):
+        if isinstance(value, str) and not _encodable(value):  # JSON "\ud800" reaches here
+            return Rejection("invalid", f"{ref}.{key}", f"{key} contains an unpaired surrogate")
     validity = m.get("validity", DEFAULT_VALIDITY)
     if (
         not isinstance(validity, int)

@@ -622,13 +622,6 @@ def test_batch_message_count_limits(size: int) -> None:
     assert isinstance(parsed[-1], message_service_pb2.MessageSubmission) == (size % 3 == 1)
 
 
-@pytest.mark.xfail(
-    raises=UnicodeEncodeError,
-    strict=True,
-    reason="batch_v3 hands a lone surrogate (JSON \\ud800) to protobuf, which raises, and"
-    " the partner gets a 500; REST v6 refuses it (parsing.py). Once fixed, drop this mark"
-    " and let the fuzz's strings include surrogates.",
-)
 @pytest.mark.parametrize("field", ["from", "to", "text", "id"])
 def test_batch_lone_surrogate_is_refused(field: str) -> None:
     doc = json.loads(json.dumps({"messages": [{**GOOD_MESSAGE, field: "A\ud800"}]}))
