@@ -21,6 +21,9 @@ from rcs_runtime.errors import CATALOGUE, RcsError
 from rcs_runtime.tracing import extract_context
 
 log = logging.getLogger("gateways.rest")
+# Once, not per request: get_tracer builds a tracer each call (this proxy follows the
+# provider set later at start-up).
+_tracer = trace.get_tracer("rcs.rest")
 
 REQUESTS = prometheus_client.Counter(
     "rcs_rest_requests",
@@ -85,7 +88,7 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
     token = otel_context.attach(parent)
     reason = ""
     try:
-        with trace.get_tracer("rcs.rest").start_as_current_span(
+        with _tracer.start_as_current_span(
             f"{request.method} {route}", kind=trace.SpanKind.SERVER
         ) as span:
             try:
