@@ -100,17 +100,17 @@ async def filtered(
         [c.mailing for c in claimed if c.mailing],
     )
     cur = await conn.execute(
-        "SELECT t.mid, 10, 'blacklisted' FROM unnest(%s::bigint[], %s::text[], %s::bigint[])"
+        "SELECT t.mid, 10, 'blacklisted' FROM unnest(%b::bigint[], %b::text[], %b::bigint[])"
         "  AS t(mid, dst, pid)"
         " WHERE EXISTS (SELECT 1 FROM blacklist b WHERE b.number = t.dst"
         "  AND (b.partner_id IS NULL OR b.partner_id = t.pid))"
         " UNION ALL"
         " SELECT t.mid, i.error_code, 'inactive_number'"
-        " FROM unnest(%s::bigint[], %s::text[], %s::bigint[]) AS t(mid, dst, pid)"
+        " FROM unnest(%b::bigint[], %b::text[], %b::bigint[]) AS t(mid, dst, pid)"
         " JOIN inactive_numbers i ON i.number = t.dst AND i.expires_at > now()"
         " UNION ALL"
         " SELECT t.mid, 10, 'not_on_mailing_whitelist'"
-        " FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[]) AS t(mid, dst, login, ml)"
+        " FROM unnest(%b::bigint[], %b::text[], %b::text[], %b::text[]) AS t(mid, dst, login, ml)"
         " WHERE EXISTS (SELECT 1 FROM whitelist w WHERE w.partner = t.login AND w.mailing = t.ml)"
         " AND NOT EXISTS (SELECT 1 FROM whitelist w WHERE w.partner = t.login"
         "  AND w.mailing = t.ml AND w.number = t.dst)",
@@ -144,7 +144,7 @@ async def record_sent(
     await conn.execute(
         "UPDATE messages m SET status = %s, status_at = now(), interface_id = t.iface,"
         " part_count = t.parts"
-        " FROM unnest(%s::bigint[], %s::timestamptz[], %s::text[], %s::int[])"
+        " FROM unnest(%b::bigint[], %b::timestamptz[], %b::text[], %b::int[])"
         "   AS t(id, created, iface, parts)"
         " WHERE m.id = t.id AND m.created_at = t.created AND m.status = %s",
         (
@@ -158,7 +158,7 @@ async def record_sent(
     )
     await conn.execute(
         "INSERT INTO status_events (message_id, partner_id, status)"
-        " SELECT id, pid, %s FROM unnest(%s::bigint[], %s::bigint[]) AS t(id, pid)",
+        " SELECT id, pid, %s FROM unnest(%b::bigint[], %b::bigint[]) AS t(id, pid)",
         (int(Status.SENT), ids, [c.partner_id for c, _, _ in items]),
     )
     if parts:
@@ -172,7 +172,7 @@ async def record_sent(
         )
         await conn.execute(
             "INSERT INTO operator_ids (interface_id, operator_key, alt_key, message_id, part_no)"
-            " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[], %s::int[])",
+            " SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::bigint[], %b::int[])",
             (
                 [interface_ids[p.message_id] for p in parts],
                 [p.operator_key for p in parts],
@@ -208,7 +208,7 @@ async def record_retry(
     await conn.execute(
         "UPDATE dispatch_queue q SET attempts = q.attempts + 1, not_before = now() + t.delay,"
         " last_error = t.err"
-        " FROM unnest(%s::bigint[], %s::interval[], %s::text[]) AS t(id, delay, err)"
+        " FROM unnest(%b::bigint[], %b::interval[], %b::text[]) AS t(id, delay, err)"
         " WHERE q.message_id = t.id",
         (
             [c.message_id for c, _, _ in items],
@@ -227,7 +227,7 @@ async def record_hold(
         return
     await conn.execute(
         "UPDATE dispatch_queue q SET not_before = t.until, last_error = t.why"
-        " FROM unnest(%s::bigint[], %s::timestamptz[], %s::text[]) AS t(id, until, why)"
+        " FROM unnest(%b::bigint[], %b::timestamptz[], %b::text[]) AS t(id, until, why)"
         " WHERE q.message_id = t.id",
         (
             [c.message_id for c, _, _ in items],

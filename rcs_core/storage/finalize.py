@@ -20,7 +20,7 @@ async def finalize(
     # One statement: the status, and the reports its partners asked for (storage.reports).
     cur = await conn.execute(
         "WITH u AS (UPDATE messages m SET status = t.st, error_code = t.err, status_at = now()"  # noqa: S608 (constant SQL)
-        " FROM unnest(%s::bigint[], %s::smallint[], %s::int[]) AS t(id, st, err)"
+        " FROM unnest(%b::bigint[], %b::smallint[], %b::int[]) AS t(id, st, err)"
         " WHERE m.id = t.id AND m.status IN (1, 2) RETURNING m.*),"
         + reports.STATUS_REPORTS_CTE
         + " SELECT u.id, u.partner_id, (SELECT count(*) FROM r) FROM u",
@@ -34,8 +34,8 @@ async def finalize(
     if rows:
         await conn.execute(
             "INSERT INTO status_events (message_id, partner_id, status, error_code, detail)"
-            " SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::smallint[], %s::int[],"
-            " %s::text[])",
+            " SELECT * FROM unnest(%b::bigint[], %b::bigint[], %b::smallint[], %b::int[],"
+            " %b::text[])",
             (
                 [r[0] for r in rows],
                 [partner_of[r[0]] for r in rows],

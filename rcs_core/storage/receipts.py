@@ -46,7 +46,7 @@ async def lock_operator_ids(conn: psycopg.AsyncConnection, keys: set[tuple[str, 
     if keys:
         await conn.execute(
             "SELECT pg_advisory_xact_lock(hashtextextended(k, 0))"
-            " FROM unnest(%s::text[]) WITH ORDINALITY AS t(k, n) ORDER BY n",
+            " FROM unnest(%b::text[]) WITH ORDINALITY AS t(k, n) ORDER BY n",
             (sorted(f"{i}:{k}" for i, k in keys),),
         )
 
@@ -62,7 +62,7 @@ async def record(conn: psycopg.AsyncConnection, items: Sequence[ReceiptIn]) -> i
     # the planner hash-join against a scan of every operator_ids partition.
     cur = await conn.execute(
         "SELECT DISTINCT ON (r.n) r.n, m.message_id, m.part_no"
-        " FROM unnest(%s::text[], %s::text[], %s::int[], %s::text[]) AS r(iface, k, n, first)"
+        " FROM unnest(%b::text[], %b::text[], %b::int[], %b::text[]) AS r(iface, k, n, first)"
         " CROSS JOIN LATERAL ("
         "  SELECT o.message_id, o.part_no, o.operator_key = r.first AS exact, o.created_at"
         "  FROM operator_ids o WHERE o.interface_id = r.iface AND o.operator_key = r.k"
@@ -80,8 +80,8 @@ async def record(conn: psycopg.AsyncConnection, items: Sequence[ReceiptIn]) -> i
             "INSERT INTO pending_receipts"
             " (interface_id, operator_keys, status, error_code, operator_state)"
             " SELECT iface, array_agg(k ORDER BY pos), st, err, state"
-            " FROM unnest(%s::int[], %s::text[], %s::int[], %s::text[], %s::smallint[],"
-            " %s::int[], %s::text[]) AS t(n, iface, pos, k, st, err, state)"
+            " FROM unnest(%b::int[], %b::text[], %b::int[], %b::text[], %b::smallint[],"
+            " %b::int[], %b::text[]) AS t(n, iface, pos, k, st, err, state)"
             " GROUP BY n, iface, st, err, state",
             (
                 [f[0] for f in flat],
@@ -111,7 +111,7 @@ async def apply_pending(
         return
     cur = await conn.execute(
         "DELETE FROM pending_receipts p"
-        " USING unnest(%s::text[], %s::text[], %s::text[], %s::bigint[], %s::int[])"
+        " USING unnest(%b::text[], %b::text[], %b::text[], %b::bigint[], %b::int[])"
         "   AS t(iface, k1, k2, mid, part)"
         " WHERE p.interface_id = t.iface AND p.operator_keys && ARRAY[t.k1, t.k2]"
         " RETURNING t.mid, t.part, p.status, p.error_code, p.operator_state",
@@ -147,7 +147,7 @@ async def _apply_to_parts(
     )
     cur = await conn.execute(
         "UPDATE operator_ids o SET status = t.st, error_code = t.err"
-        " FROM unnest(%s::bigint[], %s::int[], %s::smallint[], %s::int[]) AS t(mid, part, st, err)"
+        " FROM unnest(%b::bigint[], %b::int[], %b::smallint[], %b::int[]) AS t(mid, part, st, err)"
         " WHERE o.message_id = t.mid AND o.part_no = t.part AND o.status = %s"
         " RETURNING o.message_id",
         (
