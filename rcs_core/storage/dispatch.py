@@ -37,16 +37,22 @@ class Claimed:
     mailing: str = ""
 
 
+# The queue rows are picked (ordered, limited, locked) before anything is joined: joining
+# messages first made PostgreSQL join every due row of a backlog and sort them all for
+# each claim (107 ms with 8,400 due, against 6 ms this way).
 _CLAIM = (
-    "SELECT q.message_id, q.created_at, q.attempts, m.partner_id, p.login, m.channel,"
+    "WITH q AS (SELECT message_id, created_at, attempts, priority, not_before"
+    " FROM dispatch_queue"
+    " WHERE not_before <= now() AND {where}"
+    " ORDER BY priority DESC, not_before, message_id"
+    " LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
+    " SELECT q.message_id, q.created_at, q.attempts, m.partner_id, p.login, m.channel,"
     " m.destination, m.sender, m.body, m.valid_until, m.receipt_request, m.trace_parent,"
     " m.traffic_type, m.mailing"
-    " FROM dispatch_queue q"
+    " FROM q"
     " JOIN messages m ON m.id = q.message_id AND m.created_at = q.created_at"
     " JOIN partners p ON p.id = m.partner_id"
-    " WHERE q.not_before <= now() AND {where}"
     " ORDER BY q.priority DESC, q.not_before, q.message_id"
-    " LIMIT %(limit)s FOR UPDATE OF q SKIP LOCKED"
 )
 
 
@@ -66,14 +72,14 @@ async def claim(
         for priority, weight in sorted(shares.items(), reverse=True):
             quota = max(1, limit * weight // total)
             cur = await conn.execute(
-                _CLAIM.format(where="q.priority = %(priority)s"),
+                _CLAIM.format(where="priority = %(priority)s"),
                 {"priority": priority, "limit": min(quota, limit - len(claimed))},
             )
             claimed += [Claimed(*row) for row in await cur.fetchall()]
             if len(claimed) >= limit:
                 return claimed
     cur = await conn.execute(
-        _CLAIM.format(where="NOT (q.message_id = ANY(%(taken)s))"),
+        _CLAIM.format(where="NOT (message_id = ANY(%(taken)s))"),
         {"taken": [c.message_id for c in claimed], "limit": limit - len(claimed)},
     )
     return claimed + [Claimed(*row) for row in await cur.fetchall()]
