@@ -9,7 +9,6 @@ with the catalogued RcsError (SERVICE_UNAVAILABLE when core is down, QUEUE_FULL,
 from __future__ import annotations
 
 import asyncio
-import uuid
 from dataclasses import dataclass, field
 
 import grpc
@@ -68,9 +67,10 @@ class SubmitCoalescer:
         task.add_done_callback(self._tasks.discard)
 
     async def _send(self, partner: str, batch: _Batch) -> None:
-        request = ms.SubmitMessagesRequest(
-            request_id=uuid.uuid4().hex, partner=partner, messages=batch.messages
-        )
+        # No request_id: the call is never repeated (a failure answers every waiter), so a
+        # key would only cost core a request_log round trip; without one, small calls
+        # also share core's group commit (rcs_core.accept_batcher).
+        request = ms.SubmitMessagesRequest(partner=partner, messages=batch.messages)
         try:
             response = await self._stub.SubmitMessages(request, timeout=self._timeout)
         except grpc.aio.AioRpcError as err:
