@@ -27,7 +27,7 @@ from google.protobuf import duration_pb2
 
 from gateways.rest.errors import json_response
 from gateways.rest.observability import PARTNER
-from gateways.rest.parsing import MAX_REPORT_URL_CHARS, is_report_url
+from gateways.rest.parsing import MAX_REPORT_URL_CHARS, is_report_url, is_valid_unicode
 from gateways.rest.rpc import rcs_error
 from gateways.rest.schedule import Schedule, ScheduleError, parse_schedule_info, timestamp
 from rcs.common.v1 import channel_pb2, message_pb2
@@ -157,14 +157,6 @@ def _check_packet(doc: Any, now: dt.datetime) -> tuple[list[Any], Schedule | Non
     return messages, schedule
 
 
-def _encodable(value: str) -> bool:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _message(
     i: int, m: Any, schedule: Schedule | None, now: dt.datetime
 ) -> message_service_pb2.MessageSubmission | Rejection:
@@ -184,7 +176,7 @@ def _message(
     if client_ref is not None and (not isinstance(client_ref, str) or len(client_ref) > 50):
         return Rejection("invalid", f"{ref}.id", "id: a string of at most 50 characters")
     for key, value in (("from", sender), ("to", to), ("text", text), ("id", client_ref)):
-        if isinstance(value, str) and not _encodable(value):  # JSON "\ud800" reaches here
+        if isinstance(value, str) and not is_valid_unicode(value):  # JSON "\ud800" reaches here
             return Rejection("invalid", f"{ref}.{key}", f"{key} contains an unpaired surrogate")
     validity = m.get("validity", DEFAULT_VALIDITY)
     if (

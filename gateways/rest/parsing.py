@@ -153,12 +153,19 @@ def _reject_constant(name: str) -> NoReturn:
     _invalid(f"{name} is not a JSON number")
 
 
-def _check_text(value: str, path: str) -> str:
-    if "\x00" in value:
-        _invalid(f"{path} must not contain NUL characters", field=path)
+def is_valid_unicode(value: str) -> bool:
+    """No unpaired surrogate (JSON "\ud800"), which protobuf cannot carry."""
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_text(value: str, path: str) -> str:
+    if "\x00" in value:
+        _invalid(f"{path} must not contain NUL characters", field=path)
+    if not is_valid_unicode(value):
         _invalid(f"{path} contains an unpaired surrogate", field=path)
     return value
 

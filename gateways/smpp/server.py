@@ -254,8 +254,8 @@ class SmppGateway:
             return make_response(pdu, _S.ESME_RTHROTTLED)
         try:
             _check_part(pdu)
+            submission = _submission_of(pdu)  # each field checked once, in the same order
             user_data = parse_user_data(pdu)
-            submission = _submission_of(pdu)
             part = user_data.part
             if part is not None and part.total > 1:
                 check_text_coding(pdu.data_coding)
@@ -368,29 +368,29 @@ def _response(result: ms.SubmitResult) -> SubmitSmResp:
 
 
 def _submission_of(pdu: SubmitSm) -> ms.MessageSubmission:
-    """The message fields of a submit_sm, without its text."""
+    """The message fields of a submit_sm, without its text; RefusedError for a bad one
+    (priority 0x06, registered_delivery 0x07, validity 0x62, ptag 0x0C, in that order)."""
+    priority = priority_of(pdu.priority_flag)
+    receipt_request = receipt_request_of(pdu.registered_delivery)
+    ttl = ttl_of(pdu.validity_period, dt.datetime.now(dt.UTC))
     submission = ms.MessageSubmission(
         destination=pdu.destination_addr,
         channel=channel_pb2.CHANNEL_SMS,
         sms=message_pb2.SmsContent(sender=pdu.source_addr),
-        priority=priority_of(pdu.priority_flag),
-        receipt_request=receipt_request_of(pdu.registered_delivery),
+        priority=priority,
+        receipt_request=receipt_request,
         report_format=ms.REPORT_FORMAT_SMPP,
         ptag=ptag_of(pdu.tlvs) or "",
     )
-    ttl = ttl_of(pdu.validity_period, dt.datetime.now(dt.UTC))
     if ttl:
         submission.ttl.seconds = ttl
     return submission
 
 
 def _check_part(pdu: SubmitSm) -> None:
-    """Refusals decided by one PDU alone, before it joins a message."""
+    """Refusals of a PDU's framing of the message; its fields are checked by
+    _submission_of."""
     if pdu.schedule_delivery_time:
         raise RefusedError(_S.ESME_RINVSCHED, "schedule_delivery_time is not supported yet")
     if pdu.short_message and pdu.tlvs.message_payload is not None:
         raise RefusedError(_S.ESME_RSUBMITFAIL, "short_message and message_payload together")
-    priority_of(pdu.priority_flag)
-    receipt_request_of(pdu.registered_delivery)
-    ttl_of(pdu.validity_period, dt.datetime.now(dt.UTC))
-    ptag_of(pdu.tlvs)
