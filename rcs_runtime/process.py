@@ -8,6 +8,8 @@ import signal
 from collections.abc import Coroutine
 from typing import Any
 
+import uvloop
+
 from rcs_runtime.logging import setup_logging
 from rcs_runtime.metrics import start_metrics_endpoint
 from rcs_runtime.settings import RcsSettings
@@ -29,4 +31,7 @@ def run_service(name: str, settings: RcsSettings, main: Coroutine[Any, Any, None
         with contextlib.suppress(asyncio.CancelledError):
             await main
 
-    asyncio.run(_guarded())
+    # uvloop: the services are event-loop bound (many small reads, writes and callbacks),
+    # and its loop costs a fraction of the default one's CPU per turn.
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(_guarded())
