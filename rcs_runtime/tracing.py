@@ -13,14 +13,31 @@ from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON
+
+_recording = True  # until setup_tracing says otherwise (tests install their own provider)
+
+
+def recording() -> bool:
+    """Whether spans are recorded and exported; when not, a per-request span only costs CPU
+    (trace context still propagates from the request's own headers)."""
+    return _recording
 
 
 def setup_tracing(service_name: str, export: str = "none") -> None:
-    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+    global _recording
+    if export not in ("none", "console"):
+        raise ValueError(f"RCS_TRACE_EXPORT={export!r}: use 'none' or 'console'")
+    # With nowhere to export, spans are not recorded (ALWAYS_OFF): trace context is still
+    # created and propagated (logs and stored messages keep their trace ids), but the
+    # per-request span objects, a tenth of a gateway's CPU, are not built.
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": service_name}),
+        sampler=ALWAYS_ON if export == "console" else ALWAYS_OFF,
+    )
+    _recording = export == "console"
     if export == "console":
         provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
-    elif export != "none":
-        raise ValueError(f"RCS_TRACE_EXPORT={export!r}: use 'none' or 'console'")
     trace.set_tracer_provider(provider)
 
 
