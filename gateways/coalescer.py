@@ -1,5 +1,11 @@
-"""Submits to core, coalesced: one SubmitMessages call per partner for every submit that
-arrives within ``max_delay`` seconds (or as soon as ``max_batch`` are waiting).
+"""Submits to core, coalesced: single sends of one partner that arrive together share one
+SubmitMessages call.
+
+The batch size adapts to the load instead of waiting on a timer. A partner's sends go out
+at the end of the event-loop turn that received them while fewer than ``max_in_flight``
+of its calls are running; otherwise they wait for one of those calls to end (or until
+``max_batch`` are waiting) and go together. An idle gateway thus adds no delay, and a busy
+one sends few, large calls: core's cost is mostly per call, not per message.
 
 Each caller gets its own SubmitResult only after core's answer, i.e. after the commit that
 stored its message ("stored before acknowledged"). A failed call fails every caller in it
@@ -23,7 +29,13 @@ from rcs_runtime.errors import RcsError
 class _Batch:
     messages: list[ms.MessageSubmission] = field(default_factory=list)
     waiters: list[asyncio.Future[ms.SubmitResult]] = field(default_factory=list)
-    timer: asyncio.TimerHandle | None = None
+
+
+@dataclass(slots=True)
+class _Partner:
+    open: _Batch = field(default_factory=_Batch)
+    in_flight: int = 0
+    flush_scheduled: bool = False
 
 
 class SubmitCoalescer:
@@ -32,39 +44,54 @@ class SubmitCoalescer:
         stub: message_service_pb2_grpc.MessageServiceAsyncStub,
         *,
         max_batch: int = 200,
-        max_delay: float = 0.005,
+        max_in_flight: int = 2,
         timeout: float = 10.0,
     ) -> None:
         self._stub = stub
         self._max_batch = max_batch
-        self._max_delay = max_delay
+        self._max_in_flight = max_in_flight
         self._timeout = timeout
-        self._open: dict[str, _Batch] = {}
+        self._partners: dict[str, _Partner] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def submit(self, partner: str, message: ms.MessageSubmission) -> ms.SubmitResult:
         """Core's result for ``message``; raises RcsError when the whole call failed."""
-        batch = self._open.get(partner)
-        if batch is None:
-            batch = self._open[partner] = _Batch()
-            batch.timer = asyncio.get_running_loop().call_later(
-                self._max_delay, self._flush, partner, batch
-            )
+        state = self._partners.get(partner)
+        if state is None:
+            state = self._partners[partner] = _Partner()
         future: asyncio.Future[ms.SubmitResult] = asyncio.get_running_loop().create_future()
-        batch.messages.append(message)
-        batch.waiters.append(future)
-        if len(batch.messages) >= self._max_batch:
-            self._flush(partner, batch)
+        state.open.messages.append(message)
+        state.open.waiters.append(future)
+        if len(state.open.messages) >= self._max_batch:
+            self._send_open(partner, state)
+        elif state.in_flight < self._max_in_flight and not state.flush_scheduled:
+            # At the end of this loop turn: the sends parsed in the same turn go together.
+            state.flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush_scheduled, partner, state)
         return await future
 
-    def _flush(self, partner: str, batch: _Batch) -> None:
-        if self._open.get(partner) is batch:
-            del self._open[partner]
-        if batch.timer is not None:
-            batch.timer.cancel()
+    def _flush_scheduled(self, partner: str, state: _Partner) -> None:
+        state.flush_scheduled = False
+        if state.in_flight < self._max_in_flight:
+            self._send_open(partner, state)
+
+    def _send_open(self, partner: str, state: _Partner) -> None:
+        batch = state.open
+        if not batch.messages:
+            return
+        state.open = _Batch()
+        state.in_flight += 1
         task = asyncio.create_task(self._send(partner, batch))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda _: self._call_ended(partner, state))
+
+    def _call_ended(self, partner: str, state: _Partner) -> None:
+        state.in_flight -= 1
+        if state.open.messages:
+            self._send_open(partner, state)
+        elif state.in_flight == 0 and self._partners.get(partner) is state:
+            del self._partners[partner]  # no state kept for partners gone quiet
 
     async def _send(self, partner: str, batch: _Batch) -> None:
         # No request_id: the call is never repeated (a failure answers every waiter), so a
@@ -88,9 +115,10 @@ class SubmitCoalescer:
 
     async def close(self) -> None:
         """Send what is waiting, and wait for the calls in flight."""
-        for partner, batch in list(self._open.items()):
-            self._flush(partner, batch)
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for partner, state in list(self._partners.items()):
+            self._send_open(partner, state)
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
 def _fail(batch: _Batch, error: RcsError) -> None:

@@ -135,7 +135,7 @@ class SmppGateway:
         self._coalescer = SubmitCoalescer(
             self._messages,
             max_batch=settings.smpp_batch_max,
-            max_delay=settings.smpp_batch_delay_ms / 1000,
+            max_in_flight=settings.smpp_batch_in_flight,
             timeout=settings.rpc_timeout_seconds,
         )
         self._pumps = ReportPumps(

@@ -19,9 +19,10 @@ class SmppGatewaySettings(RcsSettings):
     # Rapporto: enquire_link after a minute of silence, closed after 30 s without an answer.
     smpp_enquire_link_seconds: float = Field(default=60.0, gt=0)
     smpp_response_timeout_seconds: float = Field(default=30.0, gt=0)
-    # Submits to core are coalesced: up to this many messages or this long.
+    # Submits to core are coalesced per login: up to this many messages a call, and up to
+    # this many calls running at once (more submits wait for one to end and go together).
     smpp_batch_max: int = Field(default=200, ge=1, le=10_000)
-    smpp_batch_delay_ms: float = Field(default=5.0, ge=0)
+    smpp_batch_in_flight: int = Field(default=2, ge=1, le=64)
     # Receipts (deliver_sm) to receiver sessions: leased from core this many at a time,
     # waiting up to wait_seconds for new ones; unsettled leases come back after lease_seconds.
     smpp_receipt_batch: int = Field(default=100, ge=1, le=1000)

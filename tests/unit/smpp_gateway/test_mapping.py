@@ -122,6 +122,7 @@ class _Stub:
     def __init__(self, fail: BaseException | None = None) -> None:
         self.calls: list[ms.SubmitMessagesRequest] = []
         self.fail = fail
+        self.gate: asyncio.Event | None = None  # when set, calls wait for it
 
     async def SubmitMessages(
         self,
@@ -129,6 +130,8 @@ class _Stub:
         timeout: float,  # noqa: ASYNC109 (gRPC)
     ) -> ms.SubmitMessagesResponse:
         self.calls.append(request)
+        if self.gate is not None:
+            await self.gate.wait()
         if self.fail is not None:
             raise self.fail
         return ms.SubmitMessagesResponse(
@@ -138,20 +141,35 @@ class _Stub:
 
 async def test_coalescer_batches_per_partner_and_by_size() -> None:
     stub = _Stub()
-    co = SubmitCoalescer(stub, max_batch=3, max_delay=0.01)  # type: ignore[arg-type]
+    co = SubmitCoalescer(stub, max_batch=3, max_in_flight=1)  # type: ignore[arg-type]
     sub = ms.MessageSubmission(destination="79161234567")
     results = await asyncio.gather(*(co.submit("a", sub) for _ in range(4)), co.submit("b", sub))
     assert [r.message_id for r in results] == ["0", "1", "2", "0", "0"]
-    assert sorted((c.partner, len(c.messages)) for c in stub.calls) == [
-        ("a", 1),
-        ("a", 3),
-        ("b", 1),
-    ]
+    assert [(c.partner, len(c.messages)) for c in stub.calls] == [("a", 3), ("b", 1), ("a", 1)]
     assert {c.request_id for c in stub.calls} == {""}  # never repeated: no key needed
 
 
+async def test_coalescer_sends_at_once_when_idle_and_gathers_while_busy() -> None:
+    stub = _Stub()
+    stub.gate = asyncio.Event()
+    co = SubmitCoalescer(stub, max_in_flight=1)  # type: ignore[arg-type]
+    sub = ms.MessageSubmission(destination="79161234567")
+    first = asyncio.ensure_future(co.submit("a", sub))
+    for _ in range(5):  # a few loop turns, no time: no timer holds an idle partner's send
+        await asyncio.sleep(0)
+    assert [len(c.messages) for c in stub.calls] == [1]
+    later = [asyncio.ensure_future(co.submit("a", sub)) for _ in range(5)]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert len(stub.calls) == 1  # the first call still runs: the five wait for it
+    stub.gate.set()
+    await asyncio.gather(first, *later)
+    assert [len(c.messages) for c in stub.calls] == [1, 5]
+    await co.close()
+
+
 async def test_coalescer_fails_every_caller_of_a_failed_call() -> None:
-    co = SubmitCoalescer(_Stub(fail=RuntimeError("boom")), max_delay=0)  # type: ignore[arg-type]
+    co = SubmitCoalescer(_Stub(fail=RuntimeError("boom")))  # type: ignore[arg-type]
     sub = ms.MessageSubmission(destination="79161234567")
     outcomes = await asyncio.gather(
         co.submit("a", sub), co.submit("a", sub), return_exceptions=True
