@@ -4,7 +4,9 @@ Core checks passwords against Argon2id hashes, deliberately slow; a partner send
 many messages would pay that on every request. Successful checks are reused for
 ``auth_cache_seconds``, keyed by (login, sha256(password), remote address) so that neither
 the password is kept in memory nor the per-login IP allowlist bypassed. Failures are never
-cached: a corrected password works at once. A success also tells the partner's default
+cached: a corrected password works at once. Concurrent requests with the same credentials
+share one check, so an expired entry costs one Argon2 check, not one per request in flight.
+A success also tells the partner's default
 validity, which a REST v6 schedule needs (its deadline may end the validity sooner), and its
 SMPP session limit, which the SMPP gateway checks at bind (``grant``); both are cached with
 the credentials, so a changed value applies within ``auth_cache_seconds``.
@@ -12,6 +14,7 @@ the credentials, so a changed value applies within ``auth_cache_seconds``.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 from collections.abc import Callable
@@ -56,6 +59,8 @@ class PartnerAuth:
         self._clock = clock
         # key → (valid until, what the check told)
         self._cached: dict[_Key, tuple[float, Grant]] = {}
+        # key → the check running now: callers with the same credentials share it.
+        self._checking: dict[_Key, asyncio.Task[Grant]] = {}
 
     async def authenticate(self, login: str, password: str, remote_ip: str) -> int:
         """The partner's default validity in seconds (0 for an administrator) when the
@@ -66,10 +71,25 @@ class PartnerAuth:
         """What core tells about the partner when the credentials are good; raise RcsError
         (INVALID_LOGIN, …) otherwise."""
         key = (login, hashlib.sha256(password.encode()).digest(), remote_ip)
-        now = self._clock()
         hit = self._cached.get(key)
-        if hit is not None and now < hit[0]:
+        if hit is not None and self._clock() < hit[0]:
             return hit[1]
+        # One check per key at a time: when the cache entry of a busy partner ends, its
+        # dozens of requests in flight would otherwise each cost core an Argon2 check.
+        check = self._checking.get(key)
+        if check is None:
+            check = asyncio.ensure_future(self._check(key, login, password, remote_ip))
+            self._checking[key] = check
+            check.add_done_callback(lambda done: self._checked(key, done))
+        return await asyncio.shield(check)
+
+    def _checked(self, key: _Key, done: asyncio.Task[Grant]) -> None:
+        if self._checking.get(key) is done:
+            del self._checking[key]
+        if not done.cancelled():
+            done.exception()  # retrieved here: every caller may have gone
+
+    async def _check(self, key: _Key, login: str, password: str, remote_ip: str) -> Grant:
         grant = _ADMIN
         try:
             if self._admins:
