@@ -14,6 +14,15 @@ def normalize_msisdn(raw: str) -> str | None:
     Russian trunk prefix 8 on an 11-digit number becomes country code 7 (Rapporto accepts
     '8', '7' and '+7'). Returns None when the result is not 10–15 digits.
     """
+    # Already international digits, as nearly every gateway sends: skip the regexes.
+    if (
+        10 <= len(raw) <= 15
+        and raw.isascii()
+        and raw.isdigit()
+        and raw[0] != "0"
+        and (len(raw) != 11 or raw[0] != "8")
+    ):
+        return raw
     number = _SEPARATORS.sub("", raw.strip())
     if number.startswith("+"):
         number = number[1:]

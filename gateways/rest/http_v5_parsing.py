@@ -28,7 +28,7 @@ from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
 from gateways.rest.parsing import decode_text
-from gateways.rest.schedule import Schedule, ScheduleError, Window, timestamp
+from gateways.rest.schedule import Schedule, ScheduleError, Window
 from rcs.common.v1 import channel_pb2, message_pb2
 from rcs.core.v1 import message_service_pb2
 from rcs_runtime.errors import RcsError
@@ -116,17 +116,21 @@ class V5Send:
                 ).send_after
             except ScheduleError as err:
                 _invalid(f"sending_time: {err.message}", field="sending_time")
-        return message_service_pb2.MessageSubmission(
+        submission = message_service_pb2.MessageSubmission(
             client_ref=self.partner_msg_id,
             destination=self.client_id,
             channel=channel_pb2.CHANNEL_SMS,
-            sms=message_pb2.SmsContent(text=self.text, sender=self.source),
             priority=self.priority,
             receipt_request=message_pb2.RECEIPT_REQUEST_ALL,
             ptag=self.ptag,
             report_format=message_service_pb2.REPORT_FORMAT_HTTP_V5,
-            send_after=timestamp(send_after),
         )
+        sms = submission.sms  # set in place: cheaper than building SmsContent and copying it
+        sms.text = self.text
+        sms.sender = self.source
+        if send_after is not None:
+            submission.send_after.FromDatetime(send_after)
+        return submission
 
 
 def _invalid(message: str, *, field: str = "") -> NoReturn:
@@ -198,7 +202,10 @@ def _text(params: Mapping[str, str], name: str, *, required: bool) -> str:
 
 
 def _client_id(raw: str) -> str:
-    digits = sum(c.isascii() and c.isdigit() for c in raw)
+    if raw.isascii() and raw.isdigit():
+        digits = len(raw)  # the usual case, without a loop over the characters
+    else:
+        digits = sum(c.isascii() and c.isdigit() for c in raw)
     if (
         len(raw) > MAX_CLIENT_ID_CHARS
         or not _NUMBER_CHARS.fullmatch(raw.strip())

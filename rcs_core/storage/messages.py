@@ -20,7 +20,7 @@ from rcs_core.statuses import Status
 QUEUE_CHANNEL = "rcs_dispatch"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen __init__ costs 3x per accepted message
 class NewMessage:
     client_ref: str | None
     channel: int
@@ -39,7 +39,7 @@ class NewMessage:
     send_after: dt.datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Accepted:
     """message_id 0 with ``refused`` set: not stored (e.g. DUPLICATE_MESSAGE)."""
 
@@ -106,7 +106,7 @@ async def accept(
     if refs:
         cur = await conn.execute(
             "INSERT INTO client_refs (partner_id, client_ref, message_id)"
-            " SELECT %s, r, m FROM unnest(%s::text[], %s::bigint[]) AS t(r, m)"
+            " SELECT %s, r, m FROM unnest(%b::text[], %b::bigint[]) AS t(r, m)"
             " ON CONFLICT DO NOTHING RETURNING client_ref",
             (partner_id, [r for _, r in refs], [message_ids[i] for i, _ in refs]),
         )
