@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
 import psycopg
 import pytest
-from google.protobuf import duration_pb2
+from google.protobuf import duration_pb2, timestamp_pb2
 
 from gateways.rest.parsing import parse_send
 from rcs.common.v1 import channel_pb2, message_pb2, status_pb2
@@ -265,3 +266,36 @@ async def test_bad_traffic_type_or_mailing_is_refused_by_core(
     (result,) = resp.results
     assert (result.error.reason, result.error.field) == ("INVALID_REQUEST", field)
     assert await count(database_url, "messages") == 0
+
+
+async def test_batch_columns_stored_whether_shared_or_not(core: Any, database_url: str) -> None:
+    """Values shared by the whole batch go to PostgreSQL as one parameter, the others as
+    arrays: each message must be stored with its own values either way."""
+    later = timestamp_pb2.Timestamp()
+    later.FromDatetime(dt.datetime.now(dt.UTC) + dt.timedelta(hours=2))
+    uniform = [
+        sms(f"7916000000{i}", text="same", ttl=duration_pb2.Duration(seconds=600)) for i in range(3)
+    ]
+    mixed = [
+        sms("79160000010", text="a", priority=2, ptag="p-1", ttl=duration_pb2.Duration(seconds=60)),
+        sms("79160000011", text="b", ref="r11", report_url="http://x.example/r"),
+        sms("79160000012", text="c", send_after=later, ttl=duration_pb2.Duration(seconds=86400)),
+    ]
+    stored: dict[str, tuple[Any, ...]] = {}
+    for batch in (uniform, mixed):
+        answer = await core.SubmitMessages(ms.SubmitMessagesRequest(partner="acme", messages=batch))
+        assert [r.error.message for r in answer.results] == ["", "", ""]
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        cur = await conn.execute(
+            "SELECT m.destination, m.body, m.priority, m.ptag, m.client_ref, m.report_url,"
+            " m.send_after IS NOT NULL, extract(epoch FROM m.valid_until - m.created_at)::int,"
+            " q.priority, q.not_before > now() + interval '1 hour'"
+            " FROM messages m JOIN dispatch_queue q ON q.message_id = m.id"
+        )
+        for row in await cur.fetchall():
+            stored[row[0]] = tuple(row[1:])
+    for i in range(3):
+        assert stored[f"7916000000{i}"] == ("same", 0, None, None, None, False, 600, 0, False)
+    assert stored["79160000010"] == ("a", 2, "p-1", None, None, False, 60, 2, False)
+    assert stored["79160000011"][:5] == ("b", 0, None, "r11", "http://x.example/r")
+    assert stored["79160000012"][5:] == (True, 86400, 0, True)
