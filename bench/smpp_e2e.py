@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import psycopg
+
 from bench.rest_e2e import _prepare
 from bench.stats import report
 from rcs_cli.seed import seed_demo
@@ -141,12 +143,21 @@ async def _load(port: int, total: int, binds: int, window: int, rate: float) -> 
     print(f"refused: {refused}")
 
 
+async def _set_window(dsn: str, window: int) -> None:
+    async with await psycopg.AsyncConnection.connect(dsn) as conn:
+        await conn.execute("UPDATE interfaces SET window_size = %s", (window,))
+        await conn.commit()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--total", type=int, default=20_000)
     parser.add_argument("--binds", type=int, default=4)
     parser.add_argument("--window", type=int, default=50)
     parser.add_argument("--rate", type=float, default=0.0)
+    parser.add_argument(
+        "--operator-window", type=int, default=0, help="the demo interface's window (seed: 50)"
+    )
     args = parser.parse_args()
     admin = os.environ.get("RCS_TEST_DSN")
     if not admin:
@@ -164,6 +175,8 @@ def main() -> None:
         },
     )
     asyncio.run(seed_demo(dsn, smsc_host="127.0.0.1", smsc_port=inst.ports["smsc"]))
+    if args.operator_window:
+        asyncio.run(_set_window(dsn, args.operator_window))
     inst.start("routing", "simulator", "connector", "core", "dispatcher", "smpp")
     try:
         inst.wait_ready()

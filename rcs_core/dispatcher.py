@@ -30,7 +30,7 @@ from rcs_core.statuses import ExtendedError, Status
 from rcs_core.storage import dispatch
 from rcs_core.storage.dispatch import Claimed, SentPart
 from rcs_core.storage.messages import QUEUE_CHANNEL
-from rcs_runtime.tracing import context_from_storage
+from rcs_runtime.tracing import context_from_storage, recording
 from rcs_smpp.ids import message_id_variants, normalize_message_id
 
 log = logging.getLogger(__name__)
@@ -106,17 +106,22 @@ class Dispatcher:
             claimed = await dispatch.claim(conn, self._s.dispatcher_batch, self._shares)
             if not claimed:
                 return 0
-            # One span per batch, linked to the trace each message was accepted in.
-            links = [
-                trace.Link(span_ctx)
-                for c in claimed
-                if c.trace_parent
-                and (
-                    span_ctx := trace.get_current_span(
-                        context_from_storage(c.trace_parent)
-                    ).get_span_context()
-                ).is_valid
-            ]
+            # One span per batch, linked to the trace each message was accepted in (only
+            # when spans are recorded: parsing every stored traceparent costs CPU per message).
+            links = (
+                [
+                    trace.Link(span_ctx)
+                    for c in claimed
+                    if c.trace_parent
+                    and (
+                        span_ctx := trace.get_current_span(
+                            context_from_storage(c.trace_parent)
+                        ).get_span_context()
+                    ).is_valid
+                ]
+                if recording()
+                else []
+            )
             with BATCH_SECONDS.time(), _tracer.start_as_current_span("dispatch_batch", links=links):
                 await self._dispatch(conn, claimed)
             return len(claimed)
