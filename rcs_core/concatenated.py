@@ -66,6 +66,12 @@ def _merged(kept: ms.MessageSubmission, part: ms.MessageSubmission) -> ms.Messag
     return out
 
 
+def receipt_copies(parts_that_asked: int) -> int | None:
+    """What a joined message stores as its receipt count: Rapporto sends one deliver_sm per
+    submit_sm, so each part that asked gets its own (None: the usual one)."""
+    return parts_that_asked if parts_that_asked > 1 else None
+
+
 def _refused(err: RcsError) -> ms.SubmitPartResponse:
     return ms.SubmitPartResponse(
         result=ms.SubmitResult(
@@ -125,10 +131,17 @@ async def submit_part(
                 (stored, message_id),
             )
     await conn.execute(
-        "INSERT INTO submit_parts (message_id, part_number, data_coding, payload)"
-        " VALUES (%s, %s, %s, %s) ON CONFLICT (message_id, part_number)"
-        " DO UPDATE SET data_coding = EXCLUDED.data_coding, payload = EXCLUDED.payload",
-        (message_id, request.part_number, request.data_coding, request.payload),
+        "INSERT INTO submit_parts (message_id, part_number, data_coding, payload, receipt_wanted)"
+        " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (message_id, part_number)"
+        " DO UPDATE SET data_coding = EXCLUDED.data_coding, payload = EXCLUDED.payload,"
+        " receipt_wanted = EXCLUDED.receipt_wanted",
+        (
+            message_id,
+            request.part_number,
+            request.data_coding,
+            request.payload,
+            _RECEIPT_RANK[first.receipt_request] > 0,
+        ),
     )
     cur = await conn.execute(
         "SELECT count(*) FROM submit_parts WHERE message_id = %s", (message_id,)
@@ -144,19 +157,22 @@ async def submit_part(
     )
 
 
-async def _joined_text(conn: psycopg.AsyncConnection, message_id: int) -> tuple[str, bool]:
-    """The text of the parts stored (in order), and whether it could be decoded."""
+async def _joined(conn: psycopg.AsyncConnection, message_id: int) -> tuple[str, bool, int]:
+    """The text of the parts stored (in order), whether it could be decoded, and how many
+    of the parts asked for a receipt."""
     cur = await conn.execute(
-        "SELECT data_coding, payload FROM submit_parts WHERE message_id = %s ORDER BY part_number",
+        "SELECT data_coding, payload, receipt_wanted FROM submit_parts WHERE message_id = %s"
+        " ORDER BY part_number",
         (message_id,),
     )
     rows = await cur.fetchall()
     if not rows:
-        return "", False
+        return "", False, 0
+    wanted = sum(1 for r in rows if r[2])
     try:
-        return decode_text(int(rows[0][0]), b"".join(bytes(r[1]) for r in rows)), True
+        return decode_text(int(rows[0][0]), b"".join(bytes(r[1]) for r in rows)), True, wanted
     except TextDecodeError:
-        return "", False
+        return "", False, wanted
 
 
 async def _complete(
@@ -167,19 +183,36 @@ async def _complete(
     first: ms.MessageSubmission,
     trace_parent: str,
 ) -> None:
-    text, decoded = await _joined_text(conn, message_id)
+    text, decoded, receipts_wanted = await _joined(conn, message_id)
     await _forget(conn, message_id)
     if not decoded:
         await _store_rejected(
-            conn, ids, partner, message_id, first, text, "undecodable_text", trace_parent
+            conn,
+            ids,
+            partner,
+            message_id,
+            first,
+            text,
+            "undecodable_text",
+            trace_parent,
+            copies=receipts_wanted,
         )
         return
     try:
         message = _message(partner, first, text, trace_parent)
+        message.receipt_copies = receipt_copies(receipts_wanted)
     except RcsError as err:  # e.g. longer than allowed once joined
         log.info("concatenated_refused", extra={"reason": err.reason})
         await _store_rejected(
-            conn, ids, partner, message_id, first, text, err.reason.lower(), trace_parent
+            conn,
+            ids,
+            partner,
+            message_id,
+            first,
+            text,
+            err.reason.lower(),
+            trace_parent,
+            copies=receipts_wanted,
         )
         return
     window = (
@@ -204,6 +237,7 @@ async def _complete(
             "duplicate",
             trace_parent,
             code=ExtendedError.DUPLICATED,
+            copies=receipts_wanted,
         )
 
 
@@ -218,7 +252,9 @@ async def _store_rejected(
     trace_parent: str,
     *,
     code: ExtendedError = ExtendedError.UNKNOWN,
+    copies: int = 0,
 ) -> None:
+    """``copies``: the parts that asked for a receipt (Rapporto: one each)."""
     body = text[:MAX_TEXT_CHARS] or PLACEHOLDER
     try:
         message = dataclasses.replace(
@@ -238,6 +274,7 @@ async def _store_rejected(
             ptag=first.ptag or None,
             report_format=int(first.report_format),
         )
+    message.receipt_copies = receipt_copies(copies)
     await messages.accept(
         conn, ids=ids, partner_id=partner.id, messages=[message], reserved_ids=[message_id]
     )
@@ -265,7 +302,7 @@ async def give_up_overdue(
     for message_id, stored, login in overdue:
         partner = await partners.by_login(conn, login)
         assert partner is not None  # joined above, in this transaction
-        text, _ = await _joined_text(conn, int(message_id))
+        text, _, receipts_wanted = await _joined(conn, int(message_id))
         await _forget(conn, int(message_id))
         await _store_rejected(
             conn,
@@ -276,6 +313,7 @@ async def give_up_overdue(
             text,
             "parts_missing",
             "",
+            copies=receipts_wanted,
         )
     if overdue:
         log.warning("concatenated_parts_missing", extra={"count": len(overdue)})

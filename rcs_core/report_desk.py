@@ -162,4 +162,5 @@ def to_proto(r: LeasedReport) -> message_service_pb2.Report:
         traffic_type=None if traffic_type is None else int(traffic_type),
         channel=int(b.get("channel") or 0),  # type: ignore[arg-type]
         attempts=r.attempts,
+        receipt_copies=int(b.get("receipt_copies") or 0),
     )

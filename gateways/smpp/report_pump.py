@@ -137,7 +137,9 @@ class ReportPumps:
                 # Every part on one session, in order; delivered once all are acknowledged.
                 pdus = inbound_of(report, reference=next(self._references))
             else:
-                pdus = [receipt_of(report)]
+                # Rapporto: one deliver_sm per submit_sm. A message the ESME split itself
+                # gets one per part that asked (all alike: same id, sub = whole message).
+                pdus = [receipt_of(report) for _ in range(max(report.receipt_copies, 1))]
             for pdu in pdus:
                 response = await session.send_request(pdu)
                 if response.command_status != CommandStatus.ESME_ROK:

@@ -38,6 +38,7 @@ _INPUT_COLUMNS = (
     ("rf", "rf", "smallint"),
     ("ru", "ru", "text"),
     ("sa", "sa", "timestamptz"),
+    ("rc", "rc", "smallint"),
 )
 
 # What the accept statement does with its input: rows, ACCEPTED events, queue rows, wake-up.
@@ -45,9 +46,9 @@ _ACCEPT_TAIL = (
     " m AS (INSERT INTO messages (id, created_at, partner_id, client_ref, channel,"
     " destination, sender, body, priority, valid_until, receipt_request, status,"
     " status_at, trace_parent, traffic_type, mailing, ptag, report_format, report_url,"
-    " send_after)"
+    " send_after, receipt_copies)"
     " SELECT id, now(), %(partner)s, ref, ch, dst, snd, body, prio, now() + ttl, rr,"
-    " %(status)s, now(), tp, tt, ml, ptag, rf, ru, sa FROM input),"
+    " %(status)s, now(), tp, tt, ml, ptag, rf, ru, sa, rc FROM input),"
     " e AS (INSERT INTO status_events (message_id, partner_id, status, created_at)"
     " SELECT id, %(partner)s, %(status)s, now() FROM input),"
     " q AS (INSERT INTO dispatch_queue (message_id, created_at, priority, not_before)"
@@ -90,6 +91,9 @@ class NewMessage:
     report_format: int = 0
     report_url: str | None = None
     send_after: dt.datetime | None = None
+    # SMPP receipts to send for a message the partner split itself: one per part that
+    # asked (Rapporto: one deliver_sm per submit_sm); None for one.
+    receipt_copies: int | None = None
 
 
 @dataclass(slots=True)
@@ -221,6 +225,7 @@ async def accept(
                 m.report_format,
                 m.report_url,
                 m.send_after,
+                m.receipt_copies,
             )
             for mid, m in new
         ),

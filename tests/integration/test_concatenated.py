@@ -152,3 +152,30 @@ async def test_a_receipt_asked_for_on_any_part_is_kept(core: Any) -> None:
     mid = last.result.message_id
     got = (await core.GetMessage(ms.GetMessageRequest(message_id=mid))).message
     assert got.receipt_request == message_pb2.RECEIPT_REQUEST_ALL
+
+
+async def test_each_part_that_asked_gets_its_receipt(core: Any, pool: Any) -> None:
+    """Rapporto sends one deliver_sm per submit_sm: the report of a message the partner
+    split itself counts the parts that asked, also when it ends with parts missing."""
+    none = message_pb2.RECEIPT_REQUEST_NONE
+    payloads = chunks(TEXT)  # three parts
+    await core.SubmitPart(part(1, payloads))
+    await core.SubmitPart(part(2, payloads, receipts=none))
+    last = await core.SubmitPart(part(3, payloads))
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT receipt_copies FROM messages WHERE id = %s", (int(last.result.message_id),)
+        )
+        assert await cur.fetchone() == (2,)
+
+    payloads = chunks(TEXT.upper())  # two of three arrive, both asking; then given up
+    await core.SubmitPart(part(1, payloads, dest="79161234568"))
+    first = await core.SubmitPart(part(2, payloads, dest="79161234568"))
+    async with pool.connection() as conn, conn.transaction():
+        assert await concatenated.give_up_overdue(conn, IdAllocator(7), dt.timedelta(0)) == 1
+    (report,) = (
+        await core.LeaseReports(
+            ms.LeaseReportsRequest(partner="acme", format=ms.REPORT_FORMAT_SMPP)
+        )
+    ).reports
+    assert (report.message_id, report.receipt_copies) == (first.result.message_id, 2)

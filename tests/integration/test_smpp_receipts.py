@@ -103,6 +103,27 @@ class Esme:
         value = resp.message_id
         return value.decode() if isinstance(value, bytes) else str(value)
 
+    def submit_parts(self, parts: list[bytes], asking: set[int]) -> list[str]:
+        """A message split by the ESME: UDH-8 parts (reference 9), registered_delivery 1 on
+        the parts numbered in ``asking``; the id of each part's submit_sm_resp."""
+        ids = []
+        for n, chunk in enumerate(parts, start=1):
+            pdu = smpplib.smpp.make_pdu(
+                "submit_sm",
+                client=self.client,
+                source_addr="ACME",
+                destination_addr="79161234567",
+                esm_class=0x40,
+                short_message=bytes([5, 0, 3, 9, len(parts), n]) + chunk,
+                registered_delivery=1 if n in asking else 0,
+            )
+            self.client._socket.sendall(pdu.generate())
+            resp = self.client.read_pdu()
+            assert resp.status == 0
+            value = resp.message_id
+            ids.append(value.decode() if isinstance(value, bytes) else str(value))
+        return ids
+
     def read_deliver_sm(self, *, answer: int | None = 0) -> Any:
         """The next deliver_sm, answered with ``answer`` (None: not answered)."""
         while True:
@@ -239,3 +260,25 @@ async def test_receipts_in_flight_survive_a_gateway_that_dies(rig: Rig) -> None:
     pdu = await run(fresh.read_deliver_sm)  # after the lease ran out
     assert field(text_of(pdu), "id") == mid
     await run(fresh.close)
+
+
+async def test_one_receipt_per_submit_sm_that_asked(rig: Rig) -> None:
+    """Rapporto (SMPP_API.txt 10): one deliver_sm per submit_sm; for a message the partner
+    split itself, each part's receipt carries the whole message's part count in sub."""
+    _, port = await rig.start()
+    esme = await run(Esme, port)
+    parts = [b"first part, ", b"second part, ", b"third part"]
+    ids = await run(esme.submit_parts, parts, {1, 2, 3})
+    assert len(set(ids)) == 1  # every part answered with the whole message's id
+    await rig.finish(ids[0], Status.DELIVERED)
+    receipts = [text_of(await run(esme.read_deliver_sm)) for _ in range(3)]
+    assert {field(r, "id") for r in receipts} == {ids[0]}
+    assert {field(r, "stat") for r in receipts} == {"DELIVRD"}
+    assert await run(esme.nothing_within, 1.0)  # three, not more
+
+    # Kannel's way: only the first part asks. One receipt.
+    ids = await run(esme.submit_parts, [b"a ", b"b"], {1})
+    await rig.finish(ids[0], Status.DELIVERED)
+    assert field(text_of(await run(esme.read_deliver_sm)), "id") == ids[0]
+    assert await run(esme.nothing_within, 1.0)
+    await run(esme.close)

@@ -624,6 +624,7 @@ class Report(_message.Message):
     TRAFFIC_TYPE_FIELD_NUMBER: _builtins.int
     CHANNEL_FIELD_NUMBER: _builtins.int
     ATTEMPTS_FIELD_NUMBER: _builtins.int
+    RECEIPT_COPIES_FIELD_NUMBER: _builtins.int
     report_id: _builtins.int
     """Id of the report, for SettleReports."""
     kind: Global___ReportKind.ValueType
@@ -654,6 +655,11 @@ class Report(_message.Message):
     """Channel of the message."""
     attempts: _builtins.int
     """How many times the report was handed out before, this lease included."""
+    receipt_copies: _builtins.int
+    """SMPP status reports: how many deliver_sm receipts to send, one per submit_sm of the
+    message that asked for one (Rapporto sends one deliver_sm per submit_sm, so a message
+    the partner split itself gets one per part that asked). 0 or 1: one.
+    """
     @_builtins.property
     def submit_time(self) -> _timestamp_pb2.Timestamp:
         """When the message was accepted (inbound: received)."""
@@ -681,10 +687,11 @@ class Report(_message.Message):
         traffic_type: _builtins.int | None = ...,
         channel: _channel_pb2.Channel.ValueType = ...,
         attempts: _builtins.int = ...,
+        receipt_copies: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "done_time", b"done_time", "submit_time", b"submit_time", "traffic_type", b"traffic_type"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "attempts", b"attempts", "channel", b"channel", "client_ref", b"client_ref", "destination", b"destination", "done_time", b"done_time", "error_code", b"error_code", "kind", b"kind", "message_id", b"message_id", "part_count", b"part_count", "ptag", b"ptag", "report_id", b"report_id", "sender", b"sender", "status", b"status", "submit_time", b"submit_time", "text", b"text", "traffic_type", b"traffic_type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "attempts", b"attempts", "channel", b"channel", "client_ref", b"client_ref", "destination", b"destination", "done_time", b"done_time", "error_code", b"error_code", "kind", b"kind", "message_id", b"message_id", "part_count", b"part_count", "ptag", b"ptag", "receipt_copies", b"receipt_copies", "report_id", b"report_id", "sender", b"sender", "status", b"status", "submit_time", b"submit_time", "text", b"text", "traffic_type", b"traffic_type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__traffic_type: _TypeAlias = _typing.Literal["traffic_type"]  # noqa: Y015
     _WhichOneofArgType__traffic_type: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type"]  # noqa: Y015
