@@ -40,6 +40,20 @@ DISPATCHED = Counter("rcs_dispatch_outcomes_total", "Dispatch outcomes", ["outco
 BATCH_SECONDS = Histogram("rcs_dispatch_batch_seconds", "Time to dispatch one claimed batch")
 
 
+def send_window(c: Claimed) -> message_pb2.SendWindow | None:
+    """The message's sending window for routing, which holds it outside (None: none)."""
+    if c.window_begin is None or c.window_end is None:
+        return None
+    days = c.window_days or 0
+    return message_pb2.SendWindow(
+        begin_minute=c.window_begin,
+        end_minute=c.window_end,
+        weekdays=[d for d in range(1, 8) if days & (1 << (d - 1))],
+        subscriber_zone=c.window_offset is None,
+        utc_offset_minutes=c.window_offset or 0,
+    )
+
+
 def backoff(attempts: int, base: float, cap: float) -> dt.timedelta:
     """Exponential backoff with full jitter: uniform(0, min(cap, base * 2^attempts))."""
     ceiling = min(cap, base * (2 ** min(attempts, 30)))
@@ -201,6 +215,7 @@ class Dispatcher:
                     partner=c.partner,
                     channel=c.channel,  # type: ignore[arg-type]
                     traffic_type=c.traffic_type,
+                    send_window=send_window(c),
                 )
                 for c in live
             ]

@@ -8,10 +8,12 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from rcs.common.v1 import message_pb2
 from rcs.core.v1 import message_service_pb2
 from rcs_core.numbers import normalize_msisdn
-from rcs_core.storage.messages import NewMessage
+from rcs_core.storage.messages import NewMessage, StoredWindow
 from rcs_runtime.errors import RcsError
+from rcs_runtime.send_window import DAY_MINUTES
 
 CHANNEL_SMS = 1
 MAX_TEXT_CHARS = 2000
@@ -42,6 +44,7 @@ class Submission:
     report_format: int = 0
     report_url: str = ""
     send_after: dt.datetime | None = None
+    send_window: message_pb2.SendWindow | None = None
 
 
 def submission_of(sub: message_service_pb2.MessageSubmission) -> Submission:
@@ -63,6 +66,7 @@ def submission_of(sub: message_service_pb2.MessageSubmission) -> Submission:
         sub.report_format,
         sub.report_url,
         sub.send_after.ToDatetime(dt.UTC) if sub.HasField("send_after") else None,
+        sub.send_window if sub.HasField("send_window") else None,
     )
 
 
@@ -136,6 +140,7 @@ def validate(
                 " send it later or give a longer validity",
                 field="send_after",
             )
+    window = stored_window(sub.send_window) if sub.send_window is not None else None
     return NewMessage(
         client_ref=sub.client_ref or None,
         channel=sub.channel,
@@ -152,7 +157,36 @@ def validate(
         report_format=sub.report_format,
         report_url=sub.report_url or None,
         send_after=sub.send_after,
+        window=window,
     )
+
+
+def stored_window(w: message_pb2.SendWindow) -> StoredWindow:
+    """A sending window as messages stores it (begin, end, weekday bit mask, UTC offset or
+    None for the subscriber's zone), or INVALID_REQUEST naming what is wrong."""
+    if not 0 <= w.begin_minute < DAY_MINUTES or not 0 < w.end_minute <= DAY_MINUTES:
+        raise RcsError(
+            "INVALID_REQUEST",
+            "send_window: begin 0-1439 and end 1-1440 minutes after midnight",
+            field="send_window",
+        )
+    if w.begin_minute == w.end_minute:
+        raise RcsError(
+            "INVALID_REQUEST", "send_window begins and ends at the same time", field="send_window"
+        )
+    if any(not 1 <= d <= 7 for d in w.weekdays):
+        raise RcsError(
+            "INVALID_REQUEST", "send_window weekdays: 1 (Monday) to 7 (Sunday)", field="send_window"
+        )
+    if not w.subscriber_zone and not -720 <= w.utc_offset_minutes <= 840:
+        raise RcsError(
+            "INVALID_REQUEST", "send_window UTC offset: -12:00 to +14:00", field="send_window"
+        )
+    days = 0
+    for d in w.weekdays:
+        days |= 1 << (d - 1)
+    offset = None if w.subscriber_zone else w.utc_offset_minutes
+    return (w.begin_minute, w.end_minute, days, offset)
 
 
 def check_report_url(url: str, *, field: str = "report_url") -> None:

@@ -11,9 +11,10 @@ from typing import Any
 import grpc
 from psycopg_pool import AsyncConnectionPool
 
+from rcs.common.v1 import message_pb2
 from rcs.routing.v1 import routing_service_pb2, routing_service_pb2_grpc
 from rcs_routing.storage import current_revision, load_table
-from rcs_routing.table import Decision, RoutingTable, Verdict
+from rcs_routing.table import Decision, PartnerWindow, RoutingTable, Verdict
 from rcs_routing.wire import RouteEncoder
 from rcs_runtime.errors import RcsError
 
@@ -65,6 +66,16 @@ def _decide(
         traffic_type=q.traffic_type if q.HasField("traffic_type") else None,
         now=q.at.ToDatetime(dt.UTC) if q.HasField("at") else now,
         explain=explain,
+        window=_window(q.send_window) if q.HasField("send_window") else None,
+    )
+
+
+def _window(w: message_pb2.SendWindow) -> PartnerWindow:
+    return PartnerWindow(
+        w.begin_minute,
+        w.end_minute,
+        frozenset(w.weekdays),
+        None if w.subscriber_zone else w.utc_offset_minutes,
     )
 
 

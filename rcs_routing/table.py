@@ -20,6 +20,7 @@ from rcs_routing.region_zones import zone_for_region
 from rcs_routing.rules import Rule, RuleIndex
 from rcs_routing.substitution import Substitutions
 from rcs_routing.traffic_hours import DEFAULT_TRAFFIC_TYPE, HoursPolicy
+from rcs_runtime.send_window import next_opening
 
 UNROUTED = 11  # Rapporto extended error code "unrouted"
 FILTERED = 10  # Rapporto extended error code "filtered": refused by a traffic policy
@@ -49,6 +50,17 @@ class Verdict(NamedTuple):
     priority: int
     kind: int
     reason: str
+
+
+class PartnerWindow(NamedTuple):
+    """A partner's sending window (rcs.common.v1.SendWindow): [begin, end) minutes after
+    local midnight on ``weekdays`` (empty: every day), in ``utc_offset_minutes`` or, when
+    None, the subscriber's own zone."""
+
+    begin: int
+    end: int
+    weekdays: frozenset[int]
+    utc_offset_minutes: int | None
 
 
 class Decision(NamedTuple):
@@ -264,6 +276,19 @@ class RoutingTable:
         self._opens_memo[key] = (now, opens)
         return opens
 
+    def _window_opens(
+        self, window: PartnerWindow, direction: Direction, now: dt.datetime | None
+    ) -> dt.datetime | None:
+        """None when ``now`` is inside the partner's window, else when it next opens."""
+        now = now or dt.datetime.now(dt.UTC)
+        zone: dt.tzinfo = (
+            self.zone_of(direction)
+            if window.utc_offset_minutes is None
+            else dt.timezone(dt.timedelta(minutes=window.utc_offset_minutes))
+        )
+        opens = next_opening(now, window.begin, window.end, window.weekdays, zone)
+        return opens if opens > now else None
+
     def resolve(
         self,
         number: str,
@@ -274,6 +299,7 @@ class RoutingTable:
         traffic_type: int | None = None,
         now: dt.datetime | None = None,
         explain: bool = False,
+        window: PartnerWindow | None = None,
     ) -> Decision:
         """Number → direction → operator; sender substitution; traffic type; the best
         routing rule (else the operator's own interfaces); then the traffic type's hours.
@@ -348,6 +374,12 @@ class RoutingTable:
             if hold_until is not None:
                 policy = POLICY_REFUSE if hours.refuse else POLICY_HOLD
                 error_code = FILTERED if hours.refuse else 0
+        if window is not None and policy != POLICY_REFUSE:
+            # The partner's own window, in the subscriber's zone when it asked: held until
+            # it opens. When both hold, the later opening; the message is routed again then.
+            opens = self._window_opens(window, direction, now)
+            if opens is not None and (hold_until is None or opens > hold_until):
+                policy, hold_until = POLICY_HOLD, opens
         decision = Decision(
             policy != POLICY_REFUSE,
             direction.name,

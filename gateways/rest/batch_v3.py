@@ -6,8 +6,8 @@ What the gateway can check alone is checked here (so the reason names the exact 
 the rest goes to core in one SubmitMessages call, and core's refusals are mapped back.
 Every message asks for REST_BATCH status reports: to its ``callbackUrl``, else to the URL
 configured for the partner. The packet's ``scheduleInfo`` gives each message its earliest
-send time and, with a deadline, a shorter validity (``gateways.rest.schedule``); a schedule
-in the subscriber's zone (``useTimeDiff: true``) and ``shortenUrl: true`` are refused.
+send time, its sending window and, with a deadline, a shorter validity
+(``gateways.rest.schedule``); ``shortenUrl: true`` is refused.
 """
 
 from __future__ import annotations
@@ -142,8 +142,7 @@ def _check_packet(doc: Any, now: dt.datetime) -> tuple[list[Any], Schedule | Non
         if schedule is not None:
             schedule.start(now)  # a deadline that leaves no time refuses the whole packet
     except ScheduleError as err:
-        key = "forbidden" if err.unsupported else "invalid"
-        raise BatchRefusedError(400, key, _schedule_ref(err), err.message) from err
+        raise BatchRefusedError(400, "invalid", _schedule_ref(err), err.message) from err
     messages = doc.get("messages")
     if not isinstance(messages, list) or not messages:
         raise BatchRefusedError(
@@ -225,6 +224,8 @@ def _message(
     submission.ttl.seconds = int(ttl.total_seconds())
     if send_after is not None:
         submission.send_after.FromDatetime(send_after)
+    if schedule is not None and schedule.window is not None:
+        submission.send_window.CopyFrom(schedule.window.to_proto())
     return submission
 
 

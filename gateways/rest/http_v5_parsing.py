@@ -11,10 +11,10 @@ code is the HTTP status and the body a short text; with ``output=xml`` the code 
 
 Catalogued refusals (``RcsError``) become v5 codes through ``CatalogueEntry.http_v5``;
 the only v5-specific code without a catalogue reason is 414 (message too long), raised
-here as ``V5Error``. What core cannot carry yet (binary SMS, flash SMS, ``sending_time``
-without ``time_zone``) is refused with a message that says so, never silently sent
-differently. ``sending_time`` with ``time_zone`` becomes the earliest send time
-(``gateways.rest.schedule``).
+here as ``V5Error``. What core cannot carry yet (binary SMS, flash SMS) is refused with a
+message that says so, never silently sent differently. ``sending_time`` becomes a sending
+window (``gateways.rest.schedule``): in ``time_zone`` when given, with its earliest send
+time; otherwise in the subscriber's own zone, which routing applies at dispatch.
 """
 
 from __future__ import annotations
@@ -130,6 +130,8 @@ class V5Send:
         sms.sender = self.source
         if send_after is not None:
             submission.send_after.FromDatetime(send_after)
+        if self.schedule is not None and self.schedule.window is not None:
+            submission.send_window.CopyFrom(self.schedule.window.to_proto())
         return submission
 
 
@@ -254,9 +256,9 @@ def _schedule(params: Mapping[str, str]) -> Schedule | None:
     """sending_time=hh_hh, the hours of the subscriber's local day the message may go in
     (10_20: from 10:00 to 20:00; 22_06 runs past midnight), in time_zone=±hh:mm.
 
-    Without time_zone the zone is the number's (http_sms.rst), known only to routing from
-    the number plan, so that is refused rather than sent in another zone's hours."""
-    zone: dt.tzinfo | None = None
+    Without time_zone the zone is the number's (http_sms.rst), which routing knows from the
+    number plan and applies when the message is about to go."""
+    zone: dt.timezone | None = None
     time_zone = params.get("time_zone")
     if time_zone is not None:
         match = _TIME_ZONE.fullmatch(time_zone.strip())
@@ -276,13 +278,8 @@ def _schedule(params: Mapping[str, str]) -> Schedule | None:
             "sending_time must be hh_hh (hours 0-24), e.g. 10_20; it must not be empty",
             field="sending_time",
         )
-    if zone is None:
-        _invalid(
-            "sending_time without time_zone (hours in the zone of the subscriber's number)"
-            " is not supported on this installation yet; give the subscriber's zone as"
-            " time_zone, e.g. %2B03:00",
-            field="sending_time",
-        )
+    # Without time_zone the hours are the subscriber's own (http_sms.rst): routing applies
+    # the zone of the number's region when the message is about to go.
     try:
         return Schedule(Window.of(int(match[1]) * 60, int(match[2]) * 60, zone))
     except ScheduleError as err:

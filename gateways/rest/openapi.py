@@ -208,7 +208,8 @@ _SCHEDULE = {
 }
 _USE_TIME_DIFF = {
     "type": "boolean",
-    "description": "true (hours in the subscriber's zone) is refused with hours or weekdays",
+    "description": "true: scheduleInfo's hours and weekdays are the subscriber's local time"
+    " (the zone of the number's region); false or absent: Moscow time (UTC+3)",
 }
 
 
@@ -289,13 +290,14 @@ def _partner_ops() -> dict[tuple[str, str], dict[str, Any]]:
         {
             "name": "sending_time",
             "in": "query",
-            "description": "hh_hh: the hours the message may go in, in time_zone (required)",
+            "description": "hh_hh: the hours the message may go in, in time_zone or, without"
+            " it, the subscriber's local time",
             "schema": {"type": "string", "pattern": "^[0-9]{1,2}_[0-9]{1,2}$"},
         },
         {
             "name": "time_zone",
             "in": "query",
-            "description": "±hh:mm, the subscriber's zone for sending_time",
+            "description": "±hh:mm, the zone of sending_time's hours",
             "schema": {"type": "string", "pattern": "^[+-][0-9]{2}:[0-9]{2}$"},
         },
     ]

@@ -20,7 +20,13 @@ from urllib.parse import urlsplit
 
 from google.protobuf import duration_pb2
 
-from gateways.rest.schedule import Schedule, ScheduleError, parse_schedule_info, timestamp
+from gateways.rest.schedule import (
+    Schedule,
+    ScheduleError,
+    parse_schedule_info,
+    timestamp,
+    window_of,
+)
 from rcs.common.v1 import channel_pb2, message_pb2
 from rcs.core.v1 import message_service_pb2
 from rcs_runtime.errors import RcsError
@@ -97,6 +103,7 @@ class SendRequest:
             report_format=message_service_pb2.REPORT_FORMAT_REST_V6,
             report_url=self.notify_url,
             send_after=timestamp(send_after),
+            send_window=window_of(self.schedule),
         )
 
 

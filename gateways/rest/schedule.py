@@ -1,19 +1,16 @@
 """Scheduled sending for the partner APIs, the pure part: REST v6 and REST_BATCH
 ``scheduleInfo`` (+ ``useTimeDiff``) and HTTP v5 ``sending_time`` (+ ``time_zone``) become
-the earliest time a message may go (core's ``MessageSubmission.send_after``) and, for a
-``deadline``, a shorter validity.
-
-Core keeps one earliest send time per message, so a window is applied once, at acceptance:
-a message accepted inside a window goes at once, one accepted outside waits for the next
-opening (weekdays included). That a message held up past the window's end (retries,
-throttling) should wait for the following window is not expressible and not enforced
-(README, Known gaps). A schedule in the subscriber's own zone (``useTimeDiff: true``,
-``sending_time`` without ``time_zone``) needs the zone of the number from the number plan,
-which only routing has; those are refused by the callers, never sent at another time.
+the earliest time a message may go (core's ``MessageSubmission.send_after``), the window
+it may go in (``send_window``, checked again by routing whenever the message is about to
+go, so one held past the window's end waits for the next opening) and, for a
+``deadline``, a shorter validity. A window in the subscriber's own zone (``useTimeDiff:
+true``, v5 ``sending_time`` without ``time_zone``) has no earliest time here: the zone
+comes from the number plan, which routing applies when the message is dispatched.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -21,9 +18,11 @@ from typing import Any
 
 from google.protobuf import timestamp_pb2
 
+from rcs.common.v1 import message_pb2
+from rcs_runtime.send_window import DAY_MINUTES, next_opening
+
 # rest_sms.rst: useTimeDiff false means "расписанию инициатора рассылки UTC+3".
 MOSCOW = dt.timezone(dt.timedelta(hours=3), "UTC+03:00")
-DAY_MINUTES = 24 * 60
 _CLOCK = re.compile(r"([01]?[0-9]|2[0-4]):([0-5][0-9])")
 _WEEKDAYS = re.compile(r"[1-7]*")
 DEADLINE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"  # "2024-05-10T16:29:30+0300" (rest_batch_sms.rst)
@@ -32,30 +31,33 @@ DEADLINE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"  # "2024-05-10T16:29:30+0300" (rest_batc
 class ScheduleError(ValueError):
     """A schedule that cannot be followed. ``field``: the scheduleInfo member at fault
     ("" for scheduleInfo itself), "useTimeDiff", or "validity" when the message's validity
-    ends before the schedule lets it go. ``unsupported``: well-formed, but not available on
-    this installation (rather than malformed)."""
+    ends before the schedule lets it go."""
 
-    def __init__(self, field: str, message: str, *, unsupported: bool = False) -> None:
+    def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
         self.message = message
-        self.unsupported = unsupported
 
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """Daily sending hours in one fixed UTC offset: [begin, end) in minutes after local
-    midnight; ``end <= begin`` runs past midnight into the next day. ``weekdays`` are the
-    ISO days (1 Monday … 7 Sunday) on which a window opens; empty: every day."""
+    """Daily sending hours: [begin, end) in minutes after local midnight; ``end <= begin``
+    runs past midnight into the next day. ``zone``: a fixed UTC offset, or None for the
+    subscriber's own zone. ``weekdays`` are the ISO days (1 Monday … 7 Sunday) on which a
+    window opens; empty: every day."""
 
     begin: int  # 0 … 1439
     end: int  # 1 … 1440
-    zone: dt.tzinfo
+    zone: dt.timezone | None
     weekdays: frozenset[int] = frozenset()
 
     @classmethod
     def of(
-        cls, begin: int, end: int, zone: dt.tzinfo, weekdays: frozenset[int] = frozenset()
+        cls,
+        begin: int,
+        end: int,
+        zone: dt.timezone | None,
+        weekdays: frozenset[int] = frozenset(),
     ) -> Window:
         """From clock minutes 0 … 1440 as partners write them: a begin of 24:00 is
         midnight, an end of 00:00 the end of the day. Equal times other than midnight are
@@ -67,20 +69,21 @@ class Window:
         return cls(begin, end, zone, weekdays)
 
     def opening(self, now: dt.datetime) -> dt.datetime:
-        """The earliest instant at or after ``now`` inside a window."""
-        today = now.astimezone(self.zone).date()
-        # Yesterday's window may still be open after midnight; with weekdays, the next
-        # allowed day is at most a week away.
-        for offset in range(-1, 8):
-            day = today + dt.timedelta(days=offset)
-            if self.weekdays and day.isoweekday() not in self.weekdays:
-                continue
-            midnight = dt.datetime.combine(day, dt.time(), self.zone)
-            start = midnight + dt.timedelta(minutes=self.begin)
-            length = (self.end - self.begin) % DAY_MINUTES or DAY_MINUTES
-            if start + dt.timedelta(minutes=length) > now:
-                return max(start, now)  # windows never overlap: the first open one is it
-        raise AssertionError("a non-empty set of weekdays always has a day within a week")
+        """The earliest instant at or after ``now`` inside a window; ``now`` itself for a
+        window in the subscriber's zone, which routing applies at dispatch."""
+        if self.zone is None:
+            return now
+        return next_opening(now, self.begin, self.end, self.weekdays, self.zone)
+
+    def to_proto(self) -> message_pb2.SendWindow:
+        offset = self.zone.utcoffset(None) if self.zone is not None else None
+        return message_pb2.SendWindow(
+            begin_minute=self.begin,
+            end_minute=self.end,
+            weekdays=sorted(self.weekdays),
+            subscriber_zone=self.zone is None,
+            utc_offset_minutes=int(offset.total_seconds()) // 60 if offset is not None else 0,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +139,13 @@ def timestamp(moment: dt.datetime | None) -> timestamp_pb2.Timestamp | None:
     return stamp
 
 
+def window_of(schedule: Schedule | None) -> message_pb2.SendWindow | None:
+    """The sending window for core (None: any time)."""
+    if schedule is None or schedule.window is None:
+        return None
+    return schedule.window.to_proto()
+
+
 def _iso(moment: dt.datetime) -> str:
     return moment.astimezone(MOSCOW).strftime("%Y-%m-%dT%H:%M:%S%z")
 
@@ -189,13 +199,7 @@ def parse_schedule_info(info: Any, use_time_diff: Any) -> Schedule | None:
         if window == Window(0, DAY_MINUTES, MOSCOW):
             window = None  # 00:00 to 24:00 every day: no limit, in any zone
     if window is not None and use_time_diff:
-        raise ScheduleError(
-            "useTimeDiff",
-            "useTimeDiff: true (the schedule in the subscriber's own time zone) is not"
-            " supported on this installation yet; send the schedule in Moscow time (UTC+3)"
-            " with useTimeDiff false or absent",
-            unsupported=True,
-        )
+        window = dataclasses.replace(window, zone=None)  # the subscriber's own zone
     deadline = None if info.get("deadline") is None else parse_deadline(info["deadline"])
     if window is None and deadline is None:
         return None

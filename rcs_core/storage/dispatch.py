@@ -35,6 +35,11 @@ class Claimed:
     trace_parent: str
     traffic_type: int | None = None  # None: routing takes the sender name's type
     mailing: str = ""
+    # The partner's sending window (messages.window_*): begin, end, weekday mask, offset.
+    window_begin: int | None = None
+    window_end: int | None = None
+    window_days: int | None = None
+    window_offset: int | None = None
 
 
 # The queue rows are picked (ordered, limited, locked) before anything is joined: joining
@@ -48,7 +53,8 @@ _CLAIM = (
     " LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
     " SELECT q.message_id, q.created_at, q.attempts, m.partner_id, p.login, m.channel,"
     " m.destination, m.sender, m.body, m.valid_until, m.receipt_request, m.trace_parent,"
-    " m.traffic_type, m.mailing"
+    " m.traffic_type, m.mailing, m.window_begin, m.window_end, m.window_days,"
+    " m.window_offset"
     " FROM q"
     " JOIN messages m ON m.id = q.message_id AND m.created_at = q.created_at"
     " JOIN partners p ON p.id = m.partner_id"

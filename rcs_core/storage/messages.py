@@ -19,6 +19,10 @@ from rcs_core.idalloc import IdAllocator
 from rcs_core.statuses import Status
 
 QUEUE_CHANNEL = "rcs_dispatch"
+# A sending window as stored: begin and end minutes after local midnight, ISO weekdays as
+# a bit mask (bit 0 Monday; 0 every day), UTC offset in minutes (None: the subscriber's zone).
+StoredWindow = tuple[int, int, int, int | None]
+_NO_WINDOW = (None, None, None, None)
 
 # The columns of an accepted batch: parameter name, name in the query, SQL type.
 _INPUT_COLUMNS = (
@@ -39,6 +43,10 @@ _INPUT_COLUMNS = (
     ("ru", "ru", "text"),
     ("sa", "sa", "timestamptz"),
     ("rc", "rc", "smallint"),
+    ("wb", "wb", "smallint"),
+    ("we", "we", "smallint"),
+    ("wd", "wd", "smallint"),
+    ("wo", "wo", "smallint"),
 )
 
 # What the accept statement does with its input: rows, ACCEPTED events, queue rows, wake-up.
@@ -46,9 +54,9 @@ _ACCEPT_TAIL = (
     " m AS (INSERT INTO messages (id, created_at, partner_id, client_ref, channel,"
     " destination, sender, body, priority, valid_until, receipt_request, status,"
     " status_at, trace_parent, traffic_type, mailing, ptag, report_format, report_url,"
-    " send_after, receipt_copies)"
+    " send_after, receipt_copies, window_begin, window_end, window_days, window_offset)"
     " SELECT id, now(), %(partner)s, ref, ch, dst, snd, body, prio, now() + ttl, rr,"
-    " %(status)s, now(), tp, tt, ml, ptag, rf, ru, sa, rc FROM input),"
+    " %(status)s, now(), tp, tt, ml, ptag, rf, ru, sa, rc, wb, we, wd, wo FROM input),"
     " e AS (INSERT INTO status_events (message_id, partner_id, status, created_at)"
     " SELECT id, %(partner)s, %(status)s, now() FROM input),"
     " q AS (INSERT INTO dispatch_queue (message_id, created_at, priority, not_before)"
@@ -94,6 +102,7 @@ class NewMessage:
     # SMPP receipts to send for a message the partner split itself: one per part that
     # asked (Rapporto: one deliver_sm per submit_sm); None for one.
     receipt_copies: int | None = None
+    window: StoredWindow | None = None  # the partner's sending window, checked at dispatch
 
 
 @dataclass(slots=True)
@@ -226,6 +235,7 @@ async def accept(
                 m.report_url,
                 m.send_after,
                 m.receipt_copies,
+                *(m.window or _NO_WINDOW),
             )
             for mid, m in new
         ),

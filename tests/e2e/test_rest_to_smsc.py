@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import grpc
 import psycopg
@@ -159,3 +161,59 @@ async def test_interface_added_through_admin_api_carries_traffic(running: Instal
             ([int(s["mtNum"]) for s in sent],),
         )
         assert await cur.fetchall() == [("sim-2",)]
+
+
+async def test_a_window_in_the_subscribers_zone_holds_until_it_opens_there(
+    running: Installation,
+) -> None:
+    """useTimeDiff: true puts scheduleInfo's hours in the subscriber's zone (here the
+    number plan's default, Moscow). Open now: delivered at once. Opening in two hours: held
+    in the queue until then, with no attempt counted."""
+    local = dt.datetime.now(ZoneInfo("Europe/Moscow"))
+
+    def hours(start: int, end: int) -> dict[str, str]:
+        return {
+            "timeBegin": f"{(local.hour + start) % 24:02d}:00",
+            "timeEnd": f"{(local.hour + end) % 24:02d}:00",
+        }
+
+    status, open_now = http(
+        "POST",
+        running.url("/api/v6/send"),
+        body(id="tz-open", useTimeDiff=True, scheduleInfo=hours(0, 2)),
+    )
+    assert status == 200, open_now
+    status, later = http(
+        "POST",
+        running.url("/api/v6/send"),
+        body(id="tz-later", useTimeDiff=True, scheduleInfo=hours(2, 4)),
+    )
+    assert status == 200, later
+
+    def delivered() -> Any:
+        code, view = http("GET", running.url(f"/api/v6/messages/{open_now['mtNum']}"), headers=AUTH)
+        return code == 200 and view["status"] == "DELIVERED"
+
+    assert await wait_until(delivered, within=5), running.logs()
+
+    async def held() -> Any:
+        async with await psycopg.AsyncConnection.connect(running.database_url) as conn:
+            cur = await conn.execute(
+                "SELECT not_before - now(), attempts FROM dispatch_queue WHERE message_id = %s",
+                (int(later["mtNum"]),),
+            )
+            return await cur.fetchone()
+
+    row = None
+    for _ in range(50):
+        row = await held()
+        if row is not None and row[0] > dt.timedelta(minutes=30):
+            break
+        await asyncio.sleep(0.1)
+    assert row is not None, running.logs()
+    wait, attempts = row
+    # The next full hour plus one: between one and two hours away, whatever the minute now.
+    assert dt.timedelta(minutes=59) < wait <= dt.timedelta(hours=2), wait
+    assert attempts == 0
+    code, view = http("GET", running.url(f"/api/v6/messages/{later['mtNum']}"), headers=AUTH)
+    assert (code, view["status"]) == (200, "ACCEPTED")

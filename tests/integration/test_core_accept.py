@@ -299,3 +299,33 @@ async def test_batch_columns_stored_whether_shared_or_not(core: Any, database_ur
     assert stored["79160000010"] == ("a", 2, "p-1", None, None, False, 60, 2, False)
     assert stored["79160000011"][:5] == ("b", 0, None, "r11", "http://x.example/r")
     assert stored["79160000012"][5:] == (True, 86400, 0, True)
+
+
+async def test_a_sending_window_is_stored_and_a_bad_one_refused(
+    core: Any, database_url: str
+) -> None:
+    local = message_pb2.SendWindow(
+        begin_minute=600, end_minute=1200, weekdays=[1, 5], subscriber_zone=True
+    )
+    moscow = message_pb2.SendWindow(begin_minute=1320, end_minute=360, utc_offset_minutes=180)
+    bad = message_pb2.SendWindow(begin_minute=600, end_minute=600, subscriber_zone=True)
+    answer = await core.SubmitMessages(
+        ms.SubmitMessagesRequest(
+            partner="acme",
+            messages=[
+                sms("79160000020", send_window=local),
+                sms("79160000021", send_window=moscow),
+                sms("79160000022", send_window=bad),
+            ],
+        )
+    )
+    ok_local, ok_moscow, refused = answer.results
+    assert (refused.error.reason, refused.error.field) == ("INVALID_REQUEST", "send_window")
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        cur = await conn.execute(
+            "SELECT id, window_begin, window_end, window_days, window_offset FROM messages"
+            " WHERE id = ANY(%s) ORDER BY destination",
+            ([int(ok_local.message_id), int(ok_moscow.message_id)],),
+        )
+        rows = [tuple(r[1:]) for r in await cur.fetchall()]
+    assert rows == [(600, 1200, 0b10001, None), (1320, 360, 0, 180)]

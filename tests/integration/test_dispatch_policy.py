@@ -114,3 +114,22 @@ async def test_message_traffic_type_reaches_routing(rig: Rig) -> None:
     (q,) = ROUTING.queries[-1:]
     assert q.HasField("traffic_type")
     assert q.traffic_type == 0
+
+
+async def test_the_partners_window_reaches_routing(rig: Rig) -> None:
+    """Routing holds a message outside its sending window; the dispatcher passes the window
+    stored with the message (here 10:00-20:00 Monday to Friday, the subscriber's zone)."""
+    (mid,) = await rig.accept("79161234567")
+    await rig.scalar(
+        "UPDATE messages SET window_begin = 600, window_end = 1200, window_days = 31"
+        " WHERE id = %s RETURNING id",
+        mid,
+    )
+    await rig.dispatcher.dispatch_once()
+    (q,) = ROUTING.queries[-1:]
+    w = q.send_window
+    assert (w.begin_minute, w.end_minute, list(w.weekdays)) == (600, 1200, [1, 2, 3, 4, 5])
+    assert w.subscriber_zone
+    await rig.accept("79161234568")
+    await rig.dispatcher.dispatch_once()
+    assert not ROUTING.queries[-1].HasField("send_window")

@@ -177,3 +177,51 @@ class Message(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__traffic_type) -> _WhichOneofReturnType__traffic_type | None: ...
 
 Global___Message: _TypeAlias = Message  # noqa: Y015
+
+@_typing.final
+class SendWindow(_message.Message):
+    """SendWindow is when a partner lets a message go: daily hours, optionally on some weekdays,
+    in Moscow time or in the subscriber's own time zone (Rapporto's scheduleInfo and
+    useTimeDiff). It is checked again whenever the message is about to be sent, so a message
+    held past the window's end (retries, throttling) waits for the next opening.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BEGIN_MINUTE_FIELD_NUMBER: _builtins.int
+    END_MINUTE_FIELD_NUMBER: _builtins.int
+    WEEKDAYS_FIELD_NUMBER: _builtins.int
+    SUBSCRIBER_ZONE_FIELD_NUMBER: _builtins.int
+    UTC_OFFSET_MINUTES_FIELD_NUMBER: _builtins.int
+    begin_minute: _builtins.int
+    """Start of the daily window, minutes after local midnight (0-1439)."""
+    end_minute: _builtins.int
+    """End of the daily window, minutes after local midnight (1-1440); an end at or before the
+    begin runs past midnight into the next day.
+    """
+    subscriber_zone: _builtins.bool
+    """True: the hours are the subscriber's local time (the zone of the number's region)."""
+    utc_offset_minutes: _builtins.int
+    """When not subscriber_zone: the UTC offset the hours are in, minutes east of UTC
+    (Moscow, Rapporto's default: 180).
+    """
+    @_builtins.property
+    def weekdays(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """ISO weekdays (1 Monday ... 7 Sunday) on which the window opens; empty: every day."""
+
+    def __init__(
+        self,
+        *,
+        begin_minute: _builtins.int = ...,
+        end_minute: _builtins.int = ...,
+        weekdays: _abc.Iterable[_builtins.int] | None = ...,
+        subscriber_zone: _builtins.bool = ...,
+        utc_offset_minutes: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["begin_minute", b"begin_minute", "end_minute", b"end_minute", "subscriber_zone", b"subscriber_zone", "utc_offset_minutes", b"utc_offset_minutes", "weekdays", b"weekdays"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SendWindow: _TypeAlias = SendWindow  # noqa: Y015

@@ -99,6 +99,7 @@ class MessageSubmission(_message.Message):
     REPORT_FORMAT_FIELD_NUMBER: _builtins.int
     REPORT_URL_FIELD_NUMBER: _builtins.int
     SEND_AFTER_FIELD_NUMBER: _builtins.int
+    SEND_WINDOW_FIELD_NUMBER: _builtins.int
     client_ref: _builtins.str
     """The partner's own id for the message; a repeat returns the first platform id."""
     destination: _builtins.str
@@ -133,6 +134,12 @@ class MessageSubmission(_message.Message):
         validity period ahead, which still counts from acceptance.
         """
 
+    @_builtins.property
+    def send_window(self) -> _message_pb2.SendWindow:
+        """Sent only inside this window, checked whenever the message is about to go; unset:
+        any time. A message whose window never opens before its validity ends expires.
+        """
+
     def __init__(
         self,
         *,
@@ -149,10 +156,11 @@ class MessageSubmission(_message.Message):
         report_format: Global___ReportFormat.ValueType = ...,
         report_url: _builtins.str = ...,
         send_after: _timestamp_pb2.Timestamp | None = ...,
+        send_window: _message_pb2.SendWindow | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "send_after", b"send_after", "sms", b"sms", "traffic_type", b"traffic_type", "ttl", b"ttl"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "send_after", b"send_after", "send_window", b"send_window", "sms", b"sms", "traffic_type", b"traffic_type", "ttl", b"ttl"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "channel", b"channel", "client_ref", b"client_ref", "destination", b"destination", "mailing", b"mailing", "priority", b"priority", "ptag", b"ptag", "receipt_request", b"receipt_request", "report_format", b"report_format", "report_url", b"report_url", "send_after", b"send_after", "sms", b"sms", "traffic_type", b"traffic_type", "ttl", b"ttl"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "channel", b"channel", "client_ref", b"client_ref", "destination", b"destination", "mailing", b"mailing", "priority", b"priority", "ptag", b"ptag", "receipt_request", b"receipt_request", "report_format", b"report_format", "report_url", b"report_url", "send_after", b"send_after", "send_window", b"send_window", "sms", b"sms", "traffic_type", b"traffic_type", "ttl", b"ttl"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__traffic_type: _TypeAlias = _typing.Literal["traffic_type"]  # noqa: Y015
     _WhichOneofArgType__traffic_type: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type"]  # noqa: Y015

@@ -10,6 +10,7 @@ from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from rcs.common.v1 import channel_pb2 as _channel_pb2
+from rcs.common.v1 import message_pb2 as _message_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -93,6 +94,7 @@ class RouteQuery(_message.Message):
     CHANNEL_FIELD_NUMBER: _builtins.int
     TRAFFIC_TYPE_FIELD_NUMBER: _builtins.int
     AT_FIELD_NUMBER: _builtins.int
+    SEND_WINDOW_FIELD_NUMBER: _builtins.int
     destination: _builtins.str
     """Subscriber number, international digits."""
     sender: _builtins.str
@@ -109,6 +111,12 @@ class RouteQuery(_message.Message):
     def at(self) -> _timestamp_pb2.Timestamp:
         """Time to evaluate allowed hours at; unset means now (explain uses it for "what if")."""
 
+    @_builtins.property
+    def send_window(self) -> _message_pb2.SendWindow:
+        """The partner's sending window, if it gave one: outside it the route is held
+        (POLICY_OUTCOME_HOLD) until the window next opens, in the subscriber's zone if asked.
+        """
+
     def __init__(
         self,
         *,
@@ -118,10 +126,11 @@ class RouteQuery(_message.Message):
         channel: _channel_pb2.Channel.ValueType = ...,
         traffic_type: _builtins.int | None = ...,
         at: _timestamp_pb2.Timestamp | None = ...,
+        send_window: _message_pb2.SendWindow | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "at", b"at", "traffic_type", b"traffic_type"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "at", b"at", "send_window", b"send_window", "traffic_type", b"traffic_type"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "at", b"at", "channel", b"channel", "destination", b"destination", "partner", b"partner", "sender", b"sender", "traffic_type", b"traffic_type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "at", b"at", "channel", b"channel", "destination", b"destination", "partner", b"partner", "send_window", b"send_window", "sender", b"sender", "traffic_type", b"traffic_type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__traffic_type: _TypeAlias = _typing.Literal["traffic_type"]  # noqa: Y015
     _WhichOneofArgType__traffic_type: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type"]  # noqa: Y015

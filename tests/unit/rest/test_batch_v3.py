@@ -112,6 +112,14 @@ def test_flags_set_to_false_are_fine() -> None:
     assert len(parse_batch({"messages": [OK], "useTimeDiff": False, "shortenUrl": False})) == 1
     # useTimeDiff without sending hours has nothing to shift.
     assert len(parse_batch({"messages": [OK], "useTimeDiff": True})) == 1
+    # With hours, each message carries its window in the subscriber's zone (routing applies).
+    (sub,) = parse_batch(
+        {"messages": [OK], "useTimeDiff": True, "scheduleInfo": {"timeBegin": "10:00"}}
+    )
+    assert isinstance(sub, message_service_pb2.MessageSubmission)
+    assert sub.send_window.subscriber_zone
+    assert (sub.send_window.begin_minute, sub.send_window.end_minute) == (600, 1440)
+    assert not sub.HasField("send_after")
 
 
 # --- scheduleInfo (for the whole packet) -----------------------------------------------------
@@ -158,11 +166,6 @@ def test_a_message_whose_validity_ends_before_the_window_opens_is_rejected() -> 
             "scheduleInfo.deadline",
         ),
         ({"useTimeDiff": "yes"}, "invalid", "useTimeDiff"),
-        (
-            {"useTimeDiff": True, "scheduleInfo": {"timeBegin": "10:00", "timeEnd": "12:00"}},
-            "forbidden",
-            "useTimeDiff",
-        ),
         ({"shortenUrl": True}, "forbidden", "shortenUrl"),
     ],
 )

@@ -209,13 +209,13 @@ def test_sending_time_in_time_zone_becomes_the_earliest_send_time(
     assert sub.ttl.seconds == 0  # the partner's default validity, as without sending_time
 
 
-def test_sending_time_without_time_zone_is_refused_clearly() -> None:
+def test_sending_time_without_time_zone_is_in_the_subscribers_zone() -> None:
     """Without time_zone the hours are the zone of the number's region (http_sms.rst),
-    which the gateway cannot know: refused, never sent in another zone's hours."""
-    code, detail = v5_code(params(sending_time="10_20"))
-    assert code == 400
-    assert "time_zone" in detail
-    assert "not supported" in detail
+    which routing applies at dispatch: the window goes to core as the subscriber's."""
+    sub = parse_send(params(sending_time="10_20")).submission(NOW, 3600)
+    assert not sub.HasField("send_after")
+    assert sub.send_window.subscriber_zone
+    assert (sub.send_window.begin_minute, sub.send_window.end_minute) == (600, 1200)
 
 
 def test_a_window_opening_after_the_validity_is_400() -> None:
@@ -439,7 +439,6 @@ async def test_unknown_service_id_is_403(client: Client) -> None:
         ({"clientId": "12"}, 406),
         ({"message": "x" * 2001}, 414),
         ({"flash": "1"}, 400),
-        ({"sending_time": "10_20"}, 400),
         ({"smpp_encoding": "245", "message": HEX}, 400),
     ],
 )

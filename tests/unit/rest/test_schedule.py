@@ -152,15 +152,28 @@ def test_malformed_schedule_names_its_field(info: Any, use_time_diff: Any, field
     with pytest.raises(ScheduleError) as caught:
         parse_schedule_info(info, use_time_diff)
     assert caught.value.field == field
-    assert not caught.value.unsupported
 
 
-def test_use_time_diff_with_hours_or_days_is_refused_as_unsupported() -> None:
-    for info in ({"timeBegin": "10:00"}, {"weekdaysSchedule": "12345"}):
-        with pytest.raises(ScheduleError) as caught:
-            parse_schedule_info(info, True)
-        assert (caught.value.field, caught.value.unsupported) == ("useTimeDiff", True)
-        assert "Moscow" in caught.value.message
+def test_use_time_diff_puts_the_window_in_the_subscribers_zone() -> None:
+    """The zone is the number's, which routing applies at dispatch: no earliest time here,
+    and the window goes to core as the subscriber's."""
+    schedule = parse_schedule_info({"timeBegin": "10:00", "weekdaysSchedule": "12345"}, True)
+    assert schedule is not None
+    assert schedule.window is not None
+    assert schedule.window == Window(10 * 60, 24 * 60, None, frozenset(range(1, 6)))
+    assert schedule.plan(NOW, DAY).send_after is None
+    sent = schedule.window.to_proto()
+    assert (sent.begin_minute, sent.end_minute, list(sent.weekdays)) == (600, 1440, [1, 2, 3, 4, 5])
+    assert sent.subscriber_zone
+
+
+def test_a_moscow_window_goes_to_core_with_its_offset() -> None:
+    schedule = parse_schedule_info({"timeBegin": "22:00", "timeEnd": "06:00"}, False)
+    assert schedule is not None
+    assert schedule.window is not None
+    sent = schedule.window.to_proto()
+    assert (sent.begin_minute, sent.end_minute, sent.subscriber_zone) == (1320, 360, False)
+    assert sent.utc_offset_minutes == 180
 
 
 @pytest.mark.parametrize(

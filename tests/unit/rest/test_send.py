@@ -223,13 +223,6 @@ REJECTED: list[Any] = [
     ("scheduleInfo is a list", sms_body(scheduleInfo=[]), "application/json", 4, 400),
     ("timeBegin 25:00", sms_body(scheduleInfo={"timeBegin": "25:00"}), "application/json", 4, 400),
     (
-        "useTimeDiff with hours",
-        sms_body(useTimeDiff=True, scheduleInfo={"timeBegin": "10:00", "timeEnd": "21:00"}),
-        "application/json",
-        4,
-        400,
-    ),
-    (
         "deadline passed",
         sms_body(scheduleInfo={"deadline": "2024-05-10T16:29:30+0300"}),
         "application/json",

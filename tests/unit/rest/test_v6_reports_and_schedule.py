@@ -174,7 +174,6 @@ def test_a_deadline_shortens_the_validity() -> None:
             "scheduleInfo/deadline",
         ),
         ({"useTimeDiff": "false"}, "useTimeDiff"),
-        ({"useTimeDiff": True, "scheduleInfo": {"timeBegin": "10:00"}}, "useTimeDiff"),
         ({"scheduleInfo": {"timeBegin": "10:00"}, "data": {"ttl": 60}}, "message/data/ttl"),
     ],
 )
@@ -184,10 +183,19 @@ def test_a_schedule_that_cannot_be_followed_is_refused_with_its_field(
     assert refusal(**overrides).field == field
 
 
-def test_use_time_diff_refusal_says_what_to_send_instead() -> None:
-    err = refusal(useTimeDiff=True, scheduleInfo={"timeBegin": "10:00", "timeEnd": "21:00"})
-    assert "subscriber's own time zone" in err.message
-    assert "Moscow time (UTC+3)" in err.message
+def test_use_time_diff_sends_the_window_in_the_subscribers_zone() -> None:
+    """The zone comes from the number plan at dispatch: no earliest time at the gateway."""
+    sub = submission(useTimeDiff=True, scheduleInfo={"timeBegin": "10:00", "timeEnd": "21:00"})
+    assert not sub.HasField("send_after")
+    assert sub.send_window.subscriber_zone
+    assert (sub.send_window.begin_minute, sub.send_window.end_minute) == (600, 1260)
+
+
+def test_a_moscow_window_has_its_earliest_time_and_its_window() -> None:
+    sub = submission(scheduleInfo={"timeBegin": "10:00", "timeEnd": "21:00"}, useTimeDiff=False)
+    assert sub.HasField("send_after")
+    assert not sub.send_window.subscriber_zone
+    assert sub.send_window.utc_offset_minutes == 180
 
 
 def test_use_time_diff_without_hours_changes_nothing() -> None:

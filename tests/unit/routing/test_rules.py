@@ -18,6 +18,7 @@ from rcs_routing.table import (
     POLICY_HOLD,
     POLICY_REFUSE,
     Direction,
+    PartnerWindow,
     Policy,
     RoutingTable,
 )
@@ -239,6 +240,43 @@ def test_advertising_is_held_until_the_subscriber_local_morning() -> None:
     assert any("Asia/Novosibirsk" in s for s in nsk.steps)
     service = t.resolve("79131234567", "S", traffic_type=2, now=EVENING)
     assert service.policy == POLICY_ALLOW
+
+
+def test_partner_window_in_the_subscribers_zone_holds_until_it_opens_there() -> None:
+    """useTimeDiff / v5 sending_time without time_zone: 10:00-20:00 of the subscriber's day.
+    At 20:30 Moscow time a Moscow number is past the window, a Novosibirsk one (00:30) not
+    yet in it; both wait for 10:00 of their own next day."""
+    t = table(region_zones={"": "Europe/Moscow"})
+    local = PartnerWindow(600, 1200, frozenset(), None)
+    moscow = t.resolve("79161234567", "S", now=EVENING, window=local)
+    assert (moscow.found, moscow.policy) == (True, POLICY_HOLD)
+    assert moscow.hold_until == dt.datetime(2026, 11, 27, 7, 0, tzinfo=dt.UTC)
+    nsk = t.resolve("79131234567", "S", now=EVENING, window=local)
+    assert nsk.hold_until == dt.datetime(2026, 11, 27, 3, 0, tzinfo=dt.UTC)
+    inside = t.resolve("79131234567", "S", now=EVENING.replace(hour=5), window=local)
+    assert (inside.policy, inside.hold_until) == (POLICY_ALLOW, None)
+
+
+def test_partner_window_in_a_fixed_zone_with_weekdays() -> None:
+    """Moscow 18:00-21:00 on weekdays: Thursday 20:30 is inside; Friday 21:00 onwards waits
+    for Monday 18:00 (2026-11-30 15:00 UTC)."""
+    t = table()
+    weekdays = PartnerWindow(1080, 1260, frozenset(range(1, 6)), 180)
+    assert t.resolve("79131234567", "S", now=EVENING, window=weekdays).policy == POLICY_ALLOW
+    friday_late = dt.datetime(2026, 11, 27, 18, 0, tzinfo=dt.UTC)
+    d = t.resolve("79131234567", "S", now=friday_late, window=weekdays)
+    assert (d.policy, d.hold_until) == (POLICY_HOLD, dt.datetime(2026, 11, 30, 15, tzinfo=dt.UTC))
+
+
+def test_the_later_of_hours_policy_and_partner_window_wins() -> None:
+    t = table(hours=ADS, region_zones={"": "Europe/Moscow"})
+    # Advertising opens at 09:00 Novosibirsk (02:00 UTC); the partner's window at 12:00.
+    late = PartnerWindow(720, 1200, frozenset(), None)
+    d = t.resolve("79131234567", "S", traffic_type=0, now=EVENING, window=late)
+    assert (d.policy, d.hold_until) == (POLICY_HOLD, dt.datetime(2026, 11, 27, 5, tzinfo=dt.UTC))
+    refusing = table(hours={0: HoursPolicy(dt.time(9), dt.time(21), refuse=True)})
+    d = refusing.resolve("79131234567", "S", traffic_type=0, now=EVENING, window=late)
+    assert d.policy == POLICY_REFUSE  # a refusal is not turned into a hold
 
 
 def test_refusing_policy_filters_outside_hours() -> None:
