@@ -166,7 +166,7 @@ def _packet_problems(doc: Any) -> tuple[set[tuple[str, str]], set[tuple[str, str
         must.add(("invalid", "scheduleInfo"))
     if isinstance(info, dict) and _scheduled(doc):
         # Times, weekdays and the deadline against the clock: schedule.py's rules.
-        may |= {("invalid", "scheduleInfo"), ("forbidden", "useTimeDiff")}
+        may.add(("invalid", "scheduleInfo"))
         for member in SCHEDULE_MEMBERS:
             value = info.get(member)
             if value is not None and not isinstance(value, str):
