@@ -22,6 +22,7 @@ from rcs_connectors.interfaces import SmppInterface
 from rcs_connectors.receipt_sink import ReceiptSink
 from rcs_connectors.settings import ConnectorSettings
 from rcs_smpp.constants import CommandStatus
+from rcs_smpp.encoding import flash_coding
 from rcs_smpp.errors import SmppError
 from rcs_smpp.pdu import BindTransceiver, DeliverSm, DeliverSmResp, Pdu, SubmitSm, make_response
 from rcs_smpp.reassembly import UserDataError, parse_user_data
@@ -266,6 +267,8 @@ class OperatorBind:
                 error_code=4,
                 detail="cannot_encode",
             )
+        if m.sms.flash:  # message class 0: the same octets, the class in data_coding
+            data_coding = flash_coding(data_coding)
         ton, npi, source = source_address(m.sms.sender)
         validity = validity_period(m.valid_until.ToDatetime(dt.UTC))
         session = self._session

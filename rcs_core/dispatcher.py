@@ -240,7 +240,9 @@ class Dispatcher:
                     interface_id=route.interface_id,
                     fallback_interface_ids=route.fallback_interface_ids,
                     destination=c.destination,
-                    sms=message_pb2.SmsContent(text=c.body, sender=route.sender or c.sender),
+                    sms=message_pb2.SmsContent(
+                        text=c.body, sender=route.sender or c.sender, flash=c.flash
+                    ),
                     valid_until=valid_until,
                     receipt_wanted=True,
                 )

@@ -54,7 +54,7 @@ def to_proto(m: StoredMessage) -> message_pb2.Message:
         client_ref=m.client_ref or "",
         destination=m.destination,
         channel=m.channel,  # type: ignore[arg-type]
-        sms=message_pb2.SmsContent(text=m.body, sender=m.sender),
+        sms=message_pb2.SmsContent(text=m.body, sender=m.sender, flash=m.flash),
         priority=m.priority,
         valid_until=_ts(m.valid_until),
         receipt_request=m.receipt_request,  # type: ignore[arg-type]

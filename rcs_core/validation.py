@@ -45,6 +45,7 @@ class Submission:
     report_url: str = ""
     send_after: dt.datetime | None = None
     send_window: message_pb2.SendWindow | None = None
+    flash: bool = False
 
 
 def submission_of(sub: message_service_pb2.MessageSubmission) -> Submission:
@@ -67,6 +68,7 @@ def submission_of(sub: message_service_pb2.MessageSubmission) -> Submission:
         sub.report_url,
         sub.send_after.ToDatetime(dt.UTC) if sub.HasField("send_after") else None,
         sub.send_window if sub.HasField("send_window") else None,
+        sms.flash,
     )
 
 
@@ -158,6 +160,7 @@ def validate(
         report_url=sub.report_url or None,
         send_after=sub.send_after,
         window=window,
+        flash=sub.flash or None,
     )
 
 

@@ -52,12 +52,48 @@ def _is_gsm_class_8bit(data_coding: int) -> bool:
     return data_coding & 0xF4 == 0xF4
 
 
+def _has_class(data_coding: int) -> bool:
+    # GSM 03.38 general group 00xx: bit 4 set = the message class (bits 1-0) is meaningful;
+    # bit 5 (compressed) is not supported. 0x10 is GSM class 0 ("flash"), 0x18 UCS-2 class 0.
+    return data_coding & 0xF0 == 0x10
+
+
+def base_coding(data_coding: int) -> int:
+    """The coding without its message class: 0x10-0x13 → 0 (GSM 03.38), 0x14-0x17 → 4
+    (8-bit), 0x18-0x1B → 8 (UCS-2); anything else unchanged."""
+    if _has_class(data_coding):
+        alphabet = (data_coding >> 2) & 3  # 3 is reserved: left as it is (not supported)
+        bases = (DataCoding.SMSC_DEFAULT, DataCoding.OCTET_UNSPECIFIED_4, DataCoding.UCS2)
+        return int(bases[alphabet]) if alphabet < 3 else data_coding
+    return data_coding
+
+
+def message_class(data_coding: int) -> int | None:
+    """The GSM message class the coding sets (0: flash), or None when it sets none."""
+    if _has_class(data_coding) or data_coding & 0xF0 == 0xF0:
+        return data_coding & 3
+    return None
+
+
+def flash_coding(data_coding: int) -> int:
+    """The class-0 (flash) form of a coding: GSM 0 → 0x10, 8-bit 4 → 0x14, UCS-2 8 → 0x18.
+    Other codings (Latin-1, IA5, ...) have no class-0 form and are returned unchanged."""
+    flash: dict[int, int] = {
+        DataCoding.SMSC_DEFAULT: 0x10,
+        DataCoding.OCTET_UNSPECIFIED_4: 0x14,
+        DataCoding.UCS2: 0x18,
+    }
+    return flash.get(data_coding, data_coding)
+
+
 def is_binary(data_coding: int) -> bool:
+    data_coding = base_coding(data_coding)
     return data_coding in _BINARY or _is_gsm_class_8bit(data_coding)
 
 
 def unit_of(data_coding: int, default_alphabet: DefaultAlphabet = DefaultAlphabet.GSM) -> Unit:
     """Septets for the 7-bit codings (GSM, IA5), UCS-2 for dc 8, octets for the rest."""
+    data_coding = base_coding(data_coding)
     if data_coding == DataCoding.UCS2:
         return Unit.UCS2
     if data_coding == DataCoding.IA5_ASCII or _is_gsm_class_7bit(data_coding):
@@ -106,7 +142,12 @@ def decode_text(
     data_coding: int, payload: bytes, default_alphabet: DefaultAlphabet = DefaultAlphabet.GSM
 ) -> str:
     """The text of a short message (UDH already removed). TextDecodeError for invalid octets,
-    for binary data codings (2, 4, 0xF4-0xF7) and for codings we do not support."""
+    for binary data codings (2, 4, 0xF4-0xF7) and for codings we do not support. A message
+    class (0x10 GSM flash, 0x18 UCS-2 flash) does not change the text."""
+    if _has_class(data_coding):
+        data_coding = base_coding(data_coding)
+        if data_coding == DataCoding.SMSC_DEFAULT:
+            return gsm_decode(payload)  # 0x10: GSM 03.38 whatever the default alphabet
     if data_coding == DataCoding.SMSC_DEFAULT and default_alphabet is not DefaultAlphabet.GSM:
         codec = default_alphabet.value
     elif data_coding == DataCoding.SMSC_DEFAULT or _is_gsm_class_7bit(data_coding):

@@ -11,7 +11,7 @@ code is the HTTP status and the body a short text; with ``output=xml`` the code 
 
 Catalogued refusals (``RcsError``) become v5 codes through ``CatalogueEntry.http_v5``;
 the only v5-specific code without a catalogue reason is 414 (message too long), raised
-here as ``V5Error``. What core cannot carry yet (binary SMS, flash SMS) is refused with a
+here as ``V5Error``. What core cannot carry yet (binary SMS) is refused with a
 message that says so, never silently sent differently. ``sending_time`` becomes a sending
 window (``gateways.rest.schedule``): in ``time_zone`` when given, with its earliest send
 time; otherwise in the subscriber's own zone, which routing applies at dispatch.
@@ -32,10 +32,13 @@ from gateways.rest.schedule import Schedule, ScheduleError, Window
 from rcs.common.v1 import channel_pb2, message_pb2
 from rcs.core.v1 import message_service_pb2
 from rcs_runtime.errors import RcsError
+from rcs_smpp.gsm import is_gsm
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 MAX_FIELDS = 64
 MAX_MESSAGE_CHARS = 2000  # http_sms.rst: "Максимально допустимая длина сообщения для SMS"
+FLASH_MAX_CHARS = 140  # http_sms.rst: a flash SMS is one SMS; 70 when it needs UCS-2
+FLASH_MAX_UCS2_CHARS = 70
 MAX_CLIENT_ID_CHARS = 25  # "Номер телефона абонента, до 25 символов"
 MAX_REF_CHARS = 50  # ptag and partnerMsgId: "от одного до 50 символов"
 MAX_TTL_SECONDS = 2880 * 60  # "Время жизни SMS-сообщений: от 1 до 2880 минут"
@@ -100,6 +103,7 @@ class V5Send:
     ptag: str  # "" when not given; returned in the partner's status reports
     priority: int
     schedule: Schedule | None = None  # sending_time in time_zone
+    flash: bool = False  # flash=1: message class 0
 
     def submission(
         self, now: dt.datetime | None = None, default_ttl_seconds: int = 0
@@ -128,6 +132,7 @@ class V5Send:
         sms = submission.sms  # set in place: cheaper than building SmsContent and copying it
         sms.text = self.text
         sms.sender = self.source
+        sms.flash = self.flash
         if send_after is not None:
             submission.send_after.FromDatetime(send_after)
         if self.schedule is not None and self.schedule.window is not None:
@@ -290,7 +295,7 @@ def parse_send(params: Mapping[str, str]) -> V5Send:
     """Check the parameters of one v5 send; unknown parameters are ignored.
 
     Order: required parameters (400), clientId (406), message length (414), then the
-    optional parameters (400), binary and flash (400, not supported), scheduling (400).
+    optional parameters (400), binary (400, not supported), flash length (414), scheduling (400).
     """
     login = _text(params, "serviceId", required=True)
     password = _text(params, "pass", required=True)
@@ -314,13 +319,16 @@ def parse_send(params: Mapping[str, str]) -> V5Send:
     if priority_raw is not None and priority_raw.strip() not in {"0", "1", "2"}:
         _invalid("smsPriority must be 0, 1 or 2", field="smsPriority")
     _check_binary(params, message)
-    if params.get("flash", "").strip() == "1":
-        raise RcsError(
-            "INVALID_MESSAGE_TYPE",
-            "flash SMS (flash=1) is not supported on this installation yet;"
-            " send without flash=1 for a normal SMS",
-            field="flash",
-        )
+    # http_sms.rst: flash=1 sends a flash SMS, anything else an ordinary one; a flash SMS is
+    # one SMS: at most 70 characters of Cyrillic (UCS-2), 140 otherwise.
+    flash = params.get("flash", "").strip() == "1"
+    if flash:
+        limit = FLASH_MAX_CHARS if is_gsm(message) else FLASH_MAX_UCS2_CHARS
+        if len(message) > limit:
+            raise V5Error(
+                414,
+                f"a flash SMS is at most {limit} characters of this text; it has {len(message)}",
+            )
     schedule = _schedule(params)
     return V5Send(
         login=login,
@@ -332,6 +340,7 @@ def parse_send(params: Mapping[str, str]) -> V5Send:
         ptag=ptag or "",
         priority=int(priority_raw) if priority_raw is not None else 0,
         schedule=schedule,
+        flash=flash,
     )
 
 

@@ -13,8 +13,9 @@ sends generic_nack for garbage, and throttles (0x58) a peer with more than
   with the credentials) caps the sessions bound at once in this process; a transceiver is
   one session, a transmitter and a receiver two. A bind beyond it is 0x05 (SMPP_API 1.3,
   catalogue TOO_MANY_SESSIONS). Other gateway processes count their own.
-- submit_sm: data_coding 0 (GSM 03.38), 1, 3, 6, 7, 8 are text; binary (2, 4, 0xF4-0xF7)
-  is refused with 0x45 because core carries text only. Parts joined by UDH (8- or 16-bit
+- submit_sm: data_coding 0 (GSM 03.38), 1, 3, 6, 7, 8 are text, and 0x10 / 0x18 / 0xF0
+  (message class 0) a flash SMS; binary (2, 4, 0x14, 0xF4-0xF7) is refused with 0x45
+  because core carries text only. Parts joined by UDH (8- or 16-bit
   reference) or SAR TLVs become ONE message in core; message_payload carries a whole
   message. schedule_delivery_time is refused (0x61, not mapped yet). validity_period →
   ttl, priority_flag → priority (3 counts as 2), registered_delivery → receipt request,
@@ -78,6 +79,7 @@ from rcs.core.v1 import message_service_pb2 as ms
 from rcs_runtime.errors import RcsError
 from rcs_runtime.grpc_client import catalogue_entry
 from rcs_smpp.constants import INTERFACE_VERSION_34, CommandStatus, Tag
+from rcs_smpp.encoding import message_class
 from rcs_smpp.pdu import (
     BIND_RESPONSES,
     BindReceiver,
@@ -376,7 +378,10 @@ def _submission_of(pdu: SubmitSm) -> ms.MessageSubmission:
     submission = ms.MessageSubmission(
         destination=pdu.destination_addr,
         channel=channel_pb2.CHANNEL_SMS,
-        sms=message_pb2.SmsContent(sender=pdu.source_addr),
+        # Message class 0 in data_coding (0x10, 0x18, 0xF0): a flash SMS.
+        sms=message_pb2.SmsContent(
+            sender=pdu.source_addr, flash=message_class(pdu.data_coding) == 0
+        ),
         priority=priority,
         receipt_request=receipt_request,
         report_format=ms.REPORT_FORMAT_SMPP,

@@ -47,6 +47,7 @@ _INPUT_COLUMNS = (
     ("we", "we", "smallint"),
     ("wd", "wd", "smallint"),
     ("wo", "wo", "smallint"),
+    ("fl", "fl", "boolean"),
 )
 
 # What the accept statement does with its input: rows, ACCEPTED events, queue rows, wake-up.
@@ -54,9 +55,10 @@ _ACCEPT_TAIL = (
     " m AS (INSERT INTO messages (id, created_at, partner_id, client_ref, channel,"
     " destination, sender, body, priority, valid_until, receipt_request, status,"
     " status_at, trace_parent, traffic_type, mailing, ptag, report_format, report_url,"
-    " send_after, receipt_copies, window_begin, window_end, window_days, window_offset)"
+    " send_after, receipt_copies, window_begin, window_end, window_days, window_offset,"
+    " flash)"
     " SELECT id, now(), %(partner)s, ref, ch, dst, snd, body, prio, now() + ttl, rr,"
-    " %(status)s, now(), tp, tt, ml, ptag, rf, ru, sa, rc, wb, we, wd, wo FROM input),"
+    " %(status)s, now(), tp, tt, ml, ptag, rf, ru, sa, rc, wb, we, wd, wo, fl FROM input),"
     " e AS (INSERT INTO status_events (message_id, partner_id, status, created_at)"
     " SELECT id, %(partner)s, %(status)s, now() FROM input),"
     " q AS (INSERT INTO dispatch_queue (message_id, created_at, priority, not_before)"
@@ -103,6 +105,7 @@ class NewMessage:
     # asked (Rapporto: one deliver_sm per submit_sm); None for one.
     receipt_copies: int | None = None
     window: StoredWindow | None = None  # the partner's sending window, checked at dispatch
+    flash: bool | None = None  # flash SMS (message class 0); None: ordinary
 
 
 @dataclass(slots=True)
@@ -143,6 +146,7 @@ class StoredMessage:
     mailing: str = ""
     ptag: str | None = None
     send_after: dt.datetime | None = None
+    flash: bool = False
 
 
 async def accept(
@@ -236,6 +240,7 @@ async def accept(
                 m.send_after,
                 m.receipt_copies,
                 *(m.window or _NO_WINDOW),
+                m.flash,
             )
             for mid, m in new
         ),
@@ -300,7 +305,7 @@ async def _refuse_repeated_content(
 _MESSAGE_COLUMNS = (
     "m.id, p.login, m.client_ref, m.channel, m.destination, m.sender, m.body, m.priority,"
     " m.valid_until, m.receipt_request, m.status, m.error_code, m.created_at, m.part_count,"
-    " m.traffic_type, m.mailing, m.ptag, m.send_after"
+    " m.traffic_type, m.mailing, m.ptag, m.send_after, coalesce(m.flash, false)"
 )
 
 
@@ -325,6 +330,7 @@ def _row_to_message(row: tuple[Any, ...], history: list[StatusRecord]) -> Stored
         mailing=str(row[15]),
         ptag=row[16],
         send_after=row[17],
+        flash=row[18],
     )
 
 

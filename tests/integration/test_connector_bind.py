@@ -48,6 +48,7 @@ class HandDrivenSmsc:
         self.answers: asyncio.Queue[Pdu] = asyncio.Queue()
         self.writer: asyncio.StreamWriter | None = None
         self.connected = asyncio.Event()
+        self.submits: list[SubmitSm] = []
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.writer = writer
@@ -62,6 +63,7 @@ class HandDrivenSmsc:
             if isinstance(pdu, BindTransceiver):
                 reply: Pdu = BindTransceiverResp(system_id="hand")
             elif isinstance(pdu, SubmitSm):
+                self.submits.append(pdu)
                 reply = SubmitSmResp(message_id="00AB")
             else:
                 await self.answers.put(pdu)
@@ -118,12 +120,12 @@ def receipt_frame(sequence: int, message_id: str = "ab") -> bytes:
     return encode(pdu)
 
 
-def outbound() -> cs.OutboundMessage:
+def outbound(text: str = "hi", *, flash: bool = False) -> cs.OutboundMessage:
     m = cs.OutboundMessage(
         message_id="1",
         interface_id="hand",
         destination="79161234567",
-        sms=message_pb2.SmsContent(text="hi", sender="RCS"),
+        sms=message_pb2.SmsContent(text=text, sender="RCS", flash=flash),
         receipt_wanted=True,
     )
     m.valid_until.FromDatetime(dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
@@ -169,3 +171,13 @@ async def test_receipt_gets_temporary_error_when_core_is_down(rig: Any) -> None:
     smsc.send_raw(receipt_frame(12))
     resp = await asyncio.wait_for(smsc.answers.get(), 15)
     assert (resp.command_status, resp.sequence_number) == (0x64, 12)
+
+
+async def test_flash_sms_goes_as_message_class_0(rig: Any) -> None:
+    """data_coding 0x10 for GSM 03.38, 0x18 for UCS-2; the octets as for an ordinary SMS."""
+    bind, smsc, _ = rig
+    for message in (outbound("hi", flash=True), outbound("Привет", flash=True), outbound("hi")):
+        result = await bind.submit(message)
+        assert result.outcome == cs.SEND_OUTCOME_ACCEPTED
+    assert [p.data_coding for p in smsc.submits] == [0x10, 0x18, 0x00]
+    assert smsc.submits[1].short_message == "Привет".encode("utf-16-be")

@@ -329,3 +329,16 @@ async def test_a_sending_window_is_stored_and_a_bad_one_refused(
         )
         rows = [tuple(r[1:]) for r in await cur.fetchall()]
     assert rows == [(600, 1200, 0b10001, None), (1320, 360, 0, 180)]
+
+
+async def test_a_flash_sms_is_stored_as_flash(core: Any) -> None:
+    flash = sms("79160000030")
+    flash.sms.flash = True
+    answer = await core.SubmitMessages(
+        ms.SubmitMessagesRequest(partner="acme", messages=[flash, sms("79160000031")])
+    )
+    got = [
+        (await core.GetMessage(ms.GetMessageRequest(message_id=r.message_id))).message.sms.flash
+        for r in answer.results
+    ]
+    assert got == [True, False]

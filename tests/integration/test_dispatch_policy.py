@@ -133,3 +133,12 @@ async def test_the_partners_window_reaches_routing(rig: Rig) -> None:
     await rig.accept("79161234568")
     await rig.dispatcher.dispatch_once()
     assert not ROUTING.queries[-1].HasField("send_window")
+
+
+async def test_a_flash_sms_reaches_the_connector_as_flash(rig: Rig) -> None:
+    (flash,) = await rig.accept("79161234567")
+    await rig.scalar("UPDATE messages SET flash = true WHERE id = %s RETURNING id", flash)
+    await rig.accept("79161234568")
+    await rig.dispatcher.dispatch_once()
+    sent = {m.destination: m.sms.flash for m in rig.connector.received[-2:]}
+    assert sent == {"79161234567": True, "79161234568": False}

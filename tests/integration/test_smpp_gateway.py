@@ -394,3 +394,33 @@ async def test_message_payload_carries_a_whole_message(rig: Rig) -> None:
     assert resp.status == 0
     stored = await rig.core.GetMessage(ms.GetMessageRequest(message_id=message_id(resp)))
     assert stored.message.sms.text == text
+
+
+def _submit_flash(port: int) -> list[Any]:
+    client = bound(port)
+    answers = exchange(
+        client,
+        submit_pdu(client, b"Flash!", data_coding=0x10),
+        submit_pdu(client, "Молния".encode("utf-16-be"), data_coding=0x18),
+        submit_pdu(client, b"Plain", data_coding=0),
+    )
+    client.unbind()
+    client.disconnect()
+    return answers
+
+
+async def test_message_class_0_is_a_flash_sms(rig: Rig) -> None:
+    """data_coding 0x10 (GSM 03.38) and 0x18 (UCS-2) carry message class 0: stored as
+    flash SMS with their text; data_coding 0 is an ordinary SMS."""
+    port = await rig.start()
+    answers = await asyncio.to_thread(_submit_flash, port)
+    assert [a.status for a in answers] == [0, 0, 0]
+    stored = [
+        (await rig.core.GetMessage(ms.GetMessageRequest(message_id=message_id(a)))).message.sms
+        for a in answers
+    ]
+    assert [(s.text, s.flash) for s in stored] == [
+        ("Flash!", True),
+        ("Молния", True),
+        ("Plain", False),
+    ]

@@ -58,19 +58,25 @@ class SmsContent(_message.Message):
 
     TEXT_FIELD_NUMBER: _builtins.int
     SENDER_FIELD_NUMBER: _builtins.int
+    FLASH_FIELD_NUMBER: _builtins.int
     text: _builtins.str
     """Text of the message; the platform chooses GSM 03.38 or UCS-2 and splits it into parts."""
     sender: _builtins.str
     """Sender: alphanumeric service name or a number."""
+    flash: _builtins.bool
+    """Flash SMS (message class 0): shown on the screen at once and not stored by the
+    handset unless the subscriber saves it (HTTP v5 flash=1, SMPP data_coding 0x10/0x18).
+    """
     def __init__(
         self,
         *,
         text: _builtins.str = ...,
         sender: _builtins.str = ...,
+        flash: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["sender", b"sender", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["flash", b"flash", "sender", b"sender", "text", b"text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

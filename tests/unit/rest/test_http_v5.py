@@ -172,12 +172,16 @@ def test_hex_text_without_binary_parameters_is_a_text_sms() -> None:
     assert parse_send(params(message=HEX, smpp_encoding="")).text == HEX
 
 
-def test_flash_is_refused_clearly_and_other_values_are_normal_sms() -> None:
-    code, detail = v5_code(params(flash="1"))
-    assert code == 400
-    assert "flash SMS" in detail
-    assert "not supported" in detail
-    assert parse_send(params(flash="yes")).text == "test"
+def test_flash_1_is_a_flash_sms_of_one_part_and_other_values_are_normal() -> None:
+    """http_sms.rst: flash=1 sends a flash SMS of at most 70 Cyrillic (UCS-2) or 140
+    other characters; a missing flash or any other value, an ordinary SMS."""
+    assert parse_send(params(flash="1")).submission(NOW).sms.flash
+    assert not parse_send(params(flash="yes")).submission(NOW).sms.flash
+    assert not parse_send(params()).submission(NOW).sms.flash
+    assert parse_send(params(flash="1", message="я" * 70)).flash
+    assert v5_code(params(flash="1", message="я" * 71))[0] == 414
+    assert parse_send(params(flash="1", message="a" * 140)).flash
+    assert v5_code(params(flash="1", message="a" * 141))[0] == 414
 
 
 # 2026-11-26 06:00 UTC: 10:00 at +04:00, 16:00 at +10:00.
@@ -438,7 +442,6 @@ async def test_unknown_service_id_is_403(client: Client) -> None:
         ({"clientId": None}, 400),
         ({"clientId": "12"}, 406),
         ({"message": "x" * 2001}, 414),
-        ({"flash": "1"}, 400),
         ({"smpp_encoding": "245", "message": HEX}, 400),
     ],
 )
