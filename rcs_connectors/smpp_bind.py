@@ -15,6 +15,7 @@ import random
 from google.protobuf import timestamp_pb2
 from prometheus_client import Counter, Gauge
 
+from rcs.common.v1 import message_pb2
 from rcs.connector.v1 import connector_service_pb2 as cs
 from rcs.core.v1 import message_service_pb2
 from rcs_connectors.classify import SubmitVerdict, backs_off_bind, classify_submit, receipt_status
@@ -27,10 +28,12 @@ from rcs_smpp.errors import SmppError
 from rcs_smpp.pdu import BindTransceiver, DeliverSm, DeliverSmResp, Pdu, SubmitSm, make_response
 from rcs_smpp.reassembly import UserDataError, parse_user_data
 from rcs_smpp.receipts import ReceiptError, is_receipt, parse_receipt_pdu
-from rcs_smpp.segmentation import SegmentationError, split_text
+from rcs_smpp.segmentation import Segment, SegmentationError, split_payload, split_text
 from rcs_smpp.session import SmppSession
 
 log = logging.getLogger(__name__)
+UDHI = 0x40  # esm_class: short_message begins with a user data header
+MAX_SHORT_MESSAGE = 140  # octets in one SMS
 BOUND = Gauge("rcs_connector_bound", "1 when the interface is bound", ["interface"])
 SUBMITS = Counter("rcs_connector_submits_total", "submit_sm by result", ["interface", "result"])
 
@@ -71,6 +74,18 @@ def is_transport_failure(result: cs.SendResult) -> bool:
     if result.command_status:
         return result.command_status in _PATH_STATUSES
     return result.detail in (NOT_BOUND, PAUSED, NO_RESPONSE)
+
+
+def _segments(sms: message_pb2.SmsContent, reference: int) -> tuple[int, list[Segment]]:
+    """(data_coding, segments) of a text, or of a binary SMS's octets: one PDU as they are
+    when they carry the partner's own header (UDHI), else split and joined by a UDH."""
+    if not sms.payload:
+        return split_text(sms.text, reference=reference)
+    if sms.esm_class & UDHI:
+        if len(sms.payload) > MAX_SHORT_MESSAGE:
+            raise SegmentationError("a binary SMS with its own header must fit one SMS")
+        return sms.data_coding, [Segment(sms.payload)]
+    return sms.data_coding, split_payload(sms.data_coding, sms.payload, reference=reference)
 
 
 def validity_period(valid_until: dt.datetime) -> str:
@@ -259,7 +274,7 @@ class OperatorBind:
                 )
             await asyncio.sleep(pause)
         try:
-            data_coding, segments = split_text(m.sms.text, reference=next(self._refs))
+            data_coding, segments = _segments(m.sms, next(self._refs))
         except (SegmentationError, ValueError):
             return cs.SendResult(
                 message_id=m.message_id,
@@ -281,7 +296,7 @@ class OperatorBind:
                 dest_addr_ton=1,
                 dest_addr_npi=1,
                 destination_addr=m.destination,
-                esm_class=seg.esm_class,
+                esm_class=seg.esm_class | (m.sms.esm_class if m.sms.payload else 0),
                 validity_period=validity,
                 registered_delivery=1 if m.receipt_wanted else 0,
                 data_coding=data_coding,

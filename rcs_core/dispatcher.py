@@ -40,6 +40,18 @@ DISPATCHED = Counter("rcs_dispatch_outcomes_total", "Dispatch outcomes", ["outco
 BATCH_SECONDS = Histogram("rcs_dispatch_batch_seconds", "Time to dispatch one claimed batch")
 
 
+def sms_content(c: Claimed, sender: str) -> message_pb2.SmsContent:
+    """What the connector sends: the text, or a binary SMS's octets with its coding."""
+    if c.data_coding is None:
+        return message_pb2.SmsContent(text=c.body, sender=sender, flash=c.flash)
+    return message_pb2.SmsContent(
+        sender=sender,
+        payload=bytes.fromhex(c.body),
+        data_coding=c.data_coding,
+        esm_class=c.esm_class or 0,
+    )
+
+
 def send_window(c: Claimed) -> message_pb2.SendWindow | None:
     """The message's sending window for routing, which holds it outside (None: none)."""
     if c.window_begin is None or c.window_end is None:
@@ -240,9 +252,7 @@ class Dispatcher:
                     interface_id=route.interface_id,
                     fallback_interface_ids=route.fallback_interface_ids,
                     destination=c.destination,
-                    sms=message_pb2.SmsContent(
-                        text=c.body, sender=route.sender or c.sender, flash=c.flash
-                    ),
+                    sms=sms_content(c, route.sender or c.sender),
                     valid_until=valid_until,
                     receipt_wanted=True,
                 )

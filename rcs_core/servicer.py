@@ -47,6 +47,17 @@ def _ts(value: dt.datetime) -> timestamp_pb2.Timestamp:
     return ts
 
 
+def _sms_of(m: messages.StoredMessage) -> message_pb2.SmsContent:
+    if m.data_coding is None:
+        return message_pb2.SmsContent(text=m.body, sender=m.sender, flash=m.flash)
+    return message_pb2.SmsContent(
+        sender=m.sender,
+        payload=bytes.fromhex(m.body),
+        data_coding=m.data_coding,
+        esm_class=m.esm_class or 0,
+    )
+
+
 def to_proto(m: StoredMessage) -> message_pb2.Message:
     return message_pb2.Message(
         id=str(m.id),
@@ -54,7 +65,7 @@ def to_proto(m: StoredMessage) -> message_pb2.Message:
         client_ref=m.client_ref or "",
         destination=m.destination,
         channel=m.channel,  # type: ignore[arg-type]
-        sms=message_pb2.SmsContent(text=m.body, sender=m.sender, flash=m.flash),
+        sms=_sms_of(m),
         priority=m.priority,
         valid_until=_ts(m.valid_until),
         receipt_request=m.receipt_request,  # type: ignore[arg-type]

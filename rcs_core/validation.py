@@ -26,6 +26,8 @@ MAILING = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 PTAG = re.compile(r"[0-9A-Za-z-]{1,50}")  # SMPP_API.txt, http_sms.rst: "0...9a...zA...Z-"
 REPORT_FORMATS = (0, 1, 2, 3, 4)  # rcs.core.v1.ReportFormat
 MAX_URL_CHARS = 2000
+UDHI = 0x40
+MAX_SMS_OCTETS = 140
 
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs 3x on the hot path
@@ -46,17 +48,20 @@ class Submission:
     send_after: dt.datetime | None = None
     send_window: message_pb2.SendWindow | None = None
     flash: bool = False
+    # Binary SMS: (data_coding, esm_class) of every part; text is then the octets in hex.
+    binary: tuple[int, int] | None = None
 
 
 def submission_of(sub: message_service_pb2.MessageSubmission) -> Submission:
     """The fields of a gRPC submission, unchecked."""
     sms = sub.sms
     ttl = sub.ttl
+    payload = sms.payload
     return Submission(
         sub.client_ref,
         sub.destination,
         sub.channel,
-        sms.text,
+        payload.hex() if payload else sms.text,
         sms.sender,
         sub.priority,
         _timedelta(ttl.seconds, ttl.nanos),
@@ -69,7 +74,28 @@ def submission_of(sub: message_service_pb2.MessageSubmission) -> Submission:
         sub.send_after.ToDatetime(dt.UTC) if sub.HasField("send_after") else None,
         sub.send_window if sub.HasField("send_window") else None,
         sms.flash,
+        _binary(sms) if payload else None,
     )
+
+
+def _binary(sms: message_pb2.SmsContent) -> tuple[int, int]:
+    """(data_coding, esm_class) of a binary SMS, or INVALID_TEXT saying what is wrong."""
+    if sms.text:
+        raise RcsError("INVALID_TEXT", "a binary SMS has a payload and no text", field="text")
+    if not 0 <= sms.data_coding <= 255 or not 0 <= sms.esm_class <= 255:
+        raise RcsError(
+            "INVALID_TEXT", "data_coding and esm_class are octets (0-255)", field="data_coding"
+        )
+    if sms.esm_class & UDHI:
+        header = sms.payload[0] + 1
+        if len(sms.payload) > MAX_SMS_OCTETS or header >= len(sms.payload):
+            raise RcsError(
+                "INVALID_TEXT",
+                f"a binary SMS with its own header (esm_class 0x40) is one SMS: at most"
+                f" {MAX_SMS_OCTETS} octets, the header's length octet first, then data",
+                field="payload",
+            )
+    return sms.data_coding, sms.esm_class
 
 
 @functools.lru_cache(maxsize=1024)
@@ -161,6 +187,8 @@ def validate(
         send_after=sub.send_after,
         window=window,
         flash=sub.flash or None,
+        data_coding=sub.binary[0] if sub.binary else None,
+        esm_class=sub.binary[1] if sub.binary else None,
     )
 
 

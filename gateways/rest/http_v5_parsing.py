@@ -11,8 +11,8 @@ code is the HTTP status and the body a short text; with ``output=xml`` the code 
 
 Catalogued refusals (``RcsError``) become v5 codes through ``CatalogueEntry.http_v5``;
 the only v5-specific code without a catalogue reason is 414 (message too long), raised
-here as ``V5Error``. What core cannot carry yet (binary SMS) is refused with a
-message that says so, never silently sent differently. ``sending_time`` becomes a sending
+here as ``V5Error``. A binary message (``smpp_encoding`` / ``smpp_esm_class``, hex
+``message``) goes to core as octets with its coding. ``sending_time`` becomes a sending
 window (``gateways.rest.schedule``): in ``time_zone`` when given, with its earliest send
 time; otherwise in the subscriber's own zone, which routing applies at dispatch.
 """
@@ -39,6 +39,8 @@ MAX_FIELDS = 64
 MAX_MESSAGE_CHARS = 2000  # http_sms.rst: "Максимально допустимая длина сообщения для SMS"
 FLASH_MAX_CHARS = 140  # http_sms.rst: a flash SMS is one SMS; 70 when it needs UCS-2
 FLASH_MAX_UCS2_CHARS = 70
+MAX_SMS_OCTETS = 140
+UDHI = 0x40  # smpp_esm_class: the octets begin with a user data header
 MAX_CLIENT_ID_CHARS = 25  # "Номер телефона абонента, до 25 символов"
 MAX_REF_CHARS = 50  # ptag and partnerMsgId: "от одного до 50 символов"
 MAX_TTL_SECONDS = 2880 * 60  # "Время жизни SMS-сообщений: от 1 до 2880 минут"
@@ -104,6 +106,7 @@ class V5Send:
     priority: int
     schedule: Schedule | None = None  # sending_time in time_zone
     flash: bool = False  # flash=1: message class 0
+    binary: tuple[bytes, int, int] | None = None  # (octets, data_coding, esm_class)
 
     def submission(
         self, now: dt.datetime | None = None, default_ttl_seconds: int = 0
@@ -130,9 +133,12 @@ class V5Send:
             report_format=message_service_pb2.REPORT_FORMAT_HTTP_V5,
         )
         sms = submission.sms  # set in place: cheaper than building SmsContent and copying it
-        sms.text = self.text
         sms.sender = self.source
-        sms.flash = self.flash
+        if self.binary is not None:
+            sms.payload, sms.data_coding, sms.esm_class = self.binary
+        else:
+            sms.text = self.text
+            sms.flash = self.flash
         if send_after is not None:
             submission.send_after.FromDatetime(send_after)
         if self.schedule is not None and self.schedule.window is not None:
@@ -236,25 +242,32 @@ def _small_int(params: Mapping[str, str], name: str) -> int | None:
     return int(raw)
 
 
-def _check_binary(params: Mapping[str, str], message: str) -> None:
-    """A message with smpp_encoding or smpp_esm_class is binary: checked, then refused,
-    because core carries text SMS only (MessageSubmission has no binary body yet)."""
+def _binary(params: Mapping[str, str], message: str) -> tuple[bytes, int, int] | None:
+    """(octets, data_coding, esm_class) of a binary message: one with smpp_encoding or
+    smpp_esm_class, whose message is hex (http_sms.rst); None for a text message. Every
+    part is sent with those values; without smpp_encoding the octets are 8-bit data (4).
+    With UDHI (esm_class 0x40) the octets begin with the partner's own header and must fit
+    one SMS (414 beyond 140 octets)."""
     encoding = _small_int(params, "smpp_encoding")
     esm_class = _small_int(params, "smpp_esm_class")
     if encoding is None and esm_class is None:
-        return
+        return None
     if not _HEX.fullmatch(message):
         _invalid(
             "a binary message (smpp_encoding/smpp_esm_class given) must be an even number"
             " of hex digits",
             field="message",
         )
-    raise RcsError(
-        "INVALID_MESSAGE_TYPE",
-        "binary SMS (smpp_encoding/smpp_esm_class) is not supported on this installation"
-        " yet; send text without these parameters",
-        field="message",
-    )
+    payload = bytes.fromhex(message)
+    esm_class = esm_class or 0
+    if esm_class & UDHI and (len(payload) > MAX_SMS_OCTETS or payload[0] + 1 >= len(payload)):
+        raise V5Error(
+            414,
+            f"a binary message with its own header (smpp_esm_class 64) is one SMS: at most"
+            f" {MAX_SMS_OCTETS} octets, beginning with the header's length; it has"
+            f" {len(payload)}",
+        )
+    return payload, 4 if encoding is None else encoding, esm_class
 
 
 def _schedule(params: Mapping[str, str]) -> Schedule | None:
@@ -295,7 +308,7 @@ def parse_send(params: Mapping[str, str]) -> V5Send:
     """Check the parameters of one v5 send; unknown parameters are ignored.
 
     Order: required parameters (400), clientId (406), message length (414), then the
-    optional parameters (400), binary (400, not supported), flash length (414), scheduling (400).
+    optional parameters (400), binary and flash length (414), scheduling (400).
     """
     login = _text(params, "serviceId", required=True)
     password = _text(params, "pass", required=True)
@@ -318,10 +331,11 @@ def parse_send(params: Mapping[str, str]) -> V5Send:
     priority_raw = params.get("smsPriority")
     if priority_raw is not None and priority_raw.strip() not in {"0", "1", "2"}:
         _invalid("smsPriority must be 0, 1 or 2", field="smsPriority")
-    _check_binary(params, message)
+    binary = _binary(params, message)
     # http_sms.rst: flash=1 sends a flash SMS, anything else an ordinary one; a flash SMS is
-    # one SMS: at most 70 characters of Cyrillic (UCS-2), 140 otherwise.
-    flash = params.get("flash", "").strip() == "1"
+    # one SMS: at most 70 characters of Cyrillic (UCS-2), 140 otherwise. Binary messages
+    # carry their own data_coding.
+    flash = params.get("flash", "").strip() == "1" and binary is None
     if flash:
         limit = FLASH_MAX_CHARS if is_gsm(message) else FLASH_MAX_UCS2_CHARS
         if len(message) > limit:
@@ -341,6 +355,7 @@ def parse_send(params: Mapping[str, str]) -> V5Send:
         priority=int(priority_raw) if priority_raw is not None else 0,
         schedule=schedule,
         flash=flash,
+        binary=binary,
     )
 
 

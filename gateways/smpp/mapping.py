@@ -16,7 +16,7 @@ from rcs_runtime.errors import CATALOGUE
 from rcs_smpp.constants import CommandStatus, MessageState, RapportoTag
 from rcs_smpp.encoding import decode_text, is_binary
 from rcs_smpp.errors import TextDecodeError
-from rcs_smpp.pdu import DeliverSm
+from rcs_smpp.pdu import DeliverSm, SubmitSm
 from rcs_smpp.receipts import build_receipt_pdu
 from rcs_smpp.segmentation import split_text
 from rcs_smpp.tlv import Tlvs
@@ -116,14 +116,26 @@ def ptag_of(tlvs: Tlvs) -> str | None:
 
 
 def check_text_coding(data_coding: int) -> None:
-    """Core carries text only, so binary data_coding is refused."""
+    """Parts the ESME joins itself must be text: binary data_coding is refused there (a
+    whole binary message goes as octets, ``binary_of``)."""
     if is_binary(data_coding):
-        raise RefusedError(_S.ESME_RSUBMITFAIL, "binary messages are not supported yet")
+        raise RefusedError(
+            _S.ESME_RSUBMITFAIL, "binary messages split by the ESME are not supported"
+        )
+
+
+def binary_of(pdu: SubmitSm) -> tuple[bytes, int, int]:
+    """(octets, data_coding, esm_class) of a whole binary message: the short message (or
+    message_payload) as it is, its own user data header included when esm_class has UDHI,
+    which is the only esm_class bit carried on (0x40)."""
+    octets = pdu.short_message or pdu.tlvs.message_payload or b""
+    if not octets:
+        raise RefusedError(_S.ESME_RSUBMITFAIL, "a binary message needs octets")
+    return octets, pdu.data_coding, pdu.esm_class & 0x40
 
 
 def text_of(data_coding: int, payload: bytes) -> str:
-    """The text of a whole message. Core carries text only, so binary is refused."""
-    check_text_coding(data_coding)
+    """The text of a whole text message."""
     try:
         return decode_text(data_coding, payload)
     except TextDecodeError as e:

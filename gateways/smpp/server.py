@@ -14,8 +14,9 @@ sends generic_nack for garbage, and throttles (0x58) a peer with more than
   one session, a transmitter and a receiver two. A bind beyond it is 0x05 (SMPP_API 1.3,
   catalogue TOO_MANY_SESSIONS). Other gateway processes count their own.
 - submit_sm: data_coding 0 (GSM 03.38), 1, 3, 6, 7, 8 are text, and 0x10 / 0x18 / 0xF0
-  (message class 0) a flash SMS; binary (2, 4, 0x14, 0xF4-0xF7) is refused with 0x45
-  because core carries text only. Parts joined by UDH (8- or 16-bit
+  (message class 0) a flash SMS; binary (2, 4, 0x14, 0xF4-0xF7) goes to core as octets
+  with its data_coding and UDHI, its own header included; binary parts the ESME joins
+  itself are refused with 0x45. Parts joined by UDH (8- or 16-bit
   reference) or SAR TLVs become ONE message in core; message_payload carries a whole
   message. schedule_delivery_time is refused (0x61, not mapped yet). validity_period →
   ttl, priority_flag → priority (3 counts as 2), registered_delivery → receipt request,
@@ -59,6 +60,7 @@ from gateways.coalescer import SubmitCoalescer
 from gateways.rest.auth import PartnerAuth
 from gateways.smpp.mapping import (
     RefusedError,
+    binary_of,
     check_text_coding,
     error_code_of,
     final_date_of,
@@ -79,7 +81,7 @@ from rcs.core.v1 import message_service_pb2 as ms
 from rcs_runtime.errors import RcsError
 from rcs_runtime.grpc_client import catalogue_entry
 from rcs_smpp.constants import INTERFACE_VERSION_34, CommandStatus, Tag
-from rcs_smpp.encoding import message_class
+from rcs_smpp.encoding import is_binary, message_class
 from rcs_smpp.pdu import (
     BIND_RESPONSES,
     BindReceiver,
@@ -262,7 +264,12 @@ class SmppGateway:
             if part is not None and part.total > 1:
                 check_text_coding(pdu.data_coding)
                 return await self._submit_part(esme.login, submission, pdu, user_data)
-            submission.sms.text = text_of(pdu.data_coding, user_data.payload)
+            if is_binary(pdu.data_coding):
+                sms = submission.sms
+                sms.payload, sms.data_coding, sms.esm_class = binary_of(pdu)
+                sms.flash = False  # a binary coding's class is its own business
+            else:
+                submission.sms.text = text_of(pdu.data_coding, user_data.payload)
         except RefusedError as e:
             return make_response(pdu, e.status)
         except UserDataError:

@@ -41,6 +41,8 @@ class Claimed:
     window_days: int | None = None
     window_offset: int | None = None
     flash: bool = False
+    data_coding: int | None = None  # a binary SMS: body is its octets in hex
+    esm_class: int | None = None
 
 
 # The queue rows are picked (ordered, limited, locked) before anything is joined: joining
@@ -55,7 +57,7 @@ _CLAIM = (
     " SELECT q.message_id, q.created_at, q.attempts, m.partner_id, p.login, m.channel,"
     " m.destination, m.sender, m.body, m.valid_until, m.receipt_request, m.trace_parent,"
     " m.traffic_type, m.mailing, m.window_begin, m.window_end, m.window_days,"
-    " m.window_offset, coalesce(m.flash, false)"
+    " m.window_offset, coalesce(m.flash, false), m.data_coding, m.esm_class"
     " FROM q"
     " JOIN messages m ON m.id = q.message_id AND m.created_at = q.created_at"
     " JOIN partners p ON p.id = m.partner_id"

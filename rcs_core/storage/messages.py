@@ -48,6 +48,8 @@ _INPUT_COLUMNS = (
     ("wd", "wd", "smallint"),
     ("wo", "wo", "smallint"),
     ("fl", "fl", "boolean"),
+    ("dc", "dc", "smallint"),
+    ("ec", "ec", "smallint"),
 )
 
 # What the accept statement does with its input: rows, ACCEPTED events, queue rows, wake-up.
@@ -56,9 +58,10 @@ _ACCEPT_TAIL = (
     " destination, sender, body, priority, valid_until, receipt_request, status,"
     " status_at, trace_parent, traffic_type, mailing, ptag, report_format, report_url,"
     " send_after, receipt_copies, window_begin, window_end, window_days, window_offset,"
-    " flash)"
+    " flash, data_coding, esm_class)"
     " SELECT id, now(), %(partner)s, ref, ch, dst, snd, body, prio, now() + ttl, rr,"
-    " %(status)s, now(), tp, tt, ml, ptag, rf, ru, sa, rc, wb, we, wd, wo, fl FROM input),"
+    " %(status)s, now(), tp, tt, ml, ptag, rf, ru, sa, rc, wb, we, wd, wo, fl, dc, ec"
+    " FROM input),"
     " e AS (INSERT INTO status_events (message_id, partner_id, status, created_at)"
     " SELECT id, %(partner)s, %(status)s, now() FROM input),"
     " q AS (INSERT INTO dispatch_queue (message_id, created_at, priority, not_before)"
@@ -106,6 +109,9 @@ class NewMessage:
     receipt_copies: int | None = None
     window: StoredWindow | None = None  # the partner's sending window, checked at dispatch
     flash: bool | None = None  # flash SMS (message class 0); None: ordinary
+    # Binary SMS (body = the octets in hex): what every part is submitted with.
+    data_coding: int | None = None
+    esm_class: int | None = None
 
 
 @dataclass(slots=True)
@@ -147,6 +153,8 @@ class StoredMessage:
     ptag: str | None = None
     send_after: dt.datetime | None = None
     flash: bool = False
+    data_coding: int | None = None  # a binary SMS: body is its octets in hex
+    esm_class: int | None = None
 
 
 async def accept(
@@ -241,6 +249,8 @@ async def accept(
                 m.receipt_copies,
                 *(m.window or _NO_WINDOW),
                 m.flash,
+                m.data_coding,
+                m.esm_class,
             )
             for mid, m in new
         ),
@@ -305,7 +315,8 @@ async def _refuse_repeated_content(
 _MESSAGE_COLUMNS = (
     "m.id, p.login, m.client_ref, m.channel, m.destination, m.sender, m.body, m.priority,"
     " m.valid_until, m.receipt_request, m.status, m.error_code, m.created_at, m.part_count,"
-    " m.traffic_type, m.mailing, m.ptag, m.send_after, coalesce(m.flash, false)"
+    " m.traffic_type, m.mailing, m.ptag, m.send_after, coalesce(m.flash, false),"
+    " m.data_coding, m.esm_class"
 )
 
 
@@ -331,6 +342,8 @@ def _row_to_message(row: tuple[Any, ...], history: list[StatusRecord]) -> Stored
         ptag=row[16],
         send_after=row[17],
         flash=row[18],
+        data_coding=row[19],
+        esm_class=row[20],
     )
 
 

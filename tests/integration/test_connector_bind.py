@@ -181,3 +181,24 @@ async def test_flash_sms_goes_as_message_class_0(rig: Any) -> None:
         assert result.outcome == cs.SEND_OUTCOME_ACCEPTED
     assert [p.data_coding for p in smsc.submits] == [0x10, 0x18, 0x00]
     assert smsc.submits[1].short_message == "Привет".encode("utf-16-be")
+
+
+async def test_binary_sms_goes_with_its_coding_and_header(rig: Any) -> None:
+    """HTTP v5's WAP push example (smpp_encoding 245, smpp_esm_class 64): one PDU as given.
+    300 octets of data_coding 4 without a header: three parts joined by a UDH."""
+    bind, smsc, _ = rig
+    wap = bytes.fromhex("0605040b8423f0dc0601ae02056a0045c60b03687474703a2f2f")
+    data = bytes(range(256)) + bytes(44)
+    for payload, coding, esm in ((wap, 0xF5, 0x40), (data, 4, 0)):
+        message = outbound()
+        message.sms.text = ""
+        message.sms.payload, message.sms.data_coding, message.sms.esm_class = payload, coding, esm
+        result = await bind.submit(message)
+        assert result.outcome == cs.SEND_OUTCOME_ACCEPTED
+    first, *parts = smsc.submits
+    assert (first.data_coding, first.esm_class, first.short_message) == (0xF5, 0x40, wap)
+    assert len(parts) == 3
+    assert {(p.data_coding, p.esm_class) for p in parts} == {(4, 0x40)}
+    # Each part: UDH (05 00 03 ref 03 n), then the next slice of the octets.
+    assert [p.short_message[5] for p in parts] == [1, 2, 3]
+    assert b"".join(p.short_message[6:] for p in parts) == data

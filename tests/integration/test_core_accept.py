@@ -342,3 +342,27 @@ async def test_a_flash_sms_is_stored_as_flash(core: Any) -> None:
         for r in answer.results
     ]
     assert got == [True, False]
+
+
+async def test_a_binary_sms_is_stored_and_a_bad_one_refused(core: Any) -> None:
+    def binary(dest: str, payload: bytes, esm_class: int = 0) -> Any:
+        m = sms(dest, text="")
+        m.sms.payload, m.sms.data_coding, m.sms.esm_class = payload, 245, esm_class
+        return m
+
+    wap = bytes.fromhex("0605040b8423f0dc0601ae")
+    answer = await core.SubmitMessages(
+        ms.SubmitMessagesRequest(
+            partner="acme",
+            messages=[
+                binary("79160000040", wap, 0x40),
+                binary("79160000041", b"\x05" + bytes(140), 0x40),  # header + data > one SMS
+                binary("79160000042", bytes(1001)),  # more than 1,000 octets
+            ],
+        )
+    )
+    ok, too_long, too_big = answer.results
+    assert (too_long.error.reason, too_long.error.field) == ("INVALID_TEXT", "payload")
+    assert too_big.error.reason == "INVALID_TEXT"
+    got = (await core.GetMessage(ms.GetMessageRequest(message_id=ok.message_id))).message.sms
+    assert (got.payload, got.data_coding, got.esm_class, got.text) == (wap, 245, 0x40, "")

@@ -142,3 +142,16 @@ async def test_a_flash_sms_reaches_the_connector_as_flash(rig: Rig) -> None:
     await rig.dispatcher.dispatch_once()
     sent = {m.destination: m.sms.flash for m in rig.connector.received[-2:]}
     assert sent == {"79161234567": True, "79161234568": False}
+
+
+async def test_a_binary_sms_reaches_the_connector_as_octets(rig: Rig) -> None:
+    (binary,) = await rig.accept("79161234567")
+    await rig.scalar(
+        "UPDATE messages SET body = '0605040b8423f0dc', data_coding = 245, esm_class = 64"
+        " WHERE id = %s RETURNING id",
+        binary,
+    )
+    await rig.dispatcher.dispatch_once()
+    (sent,) = rig.connector.received[-1:]
+    assert (sent.sms.text, sent.sms.payload) == ("", bytes.fromhex("0605040b8423f0dc"))
+    assert (sent.sms.data_coding, sent.sms.esm_class) == (245, 64)

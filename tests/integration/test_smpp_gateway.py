@@ -354,7 +354,8 @@ def _bad_fields(port: int) -> list[int]:
     responses = exchange(
         client,
         submit_pdu(client, b"x", destination_addr="not-a-number"),
-        submit_pdu(client, b"\x00\x01", data_coding=4),  # binary
+        # binary, split by the ESME (UDH: part 1 of 2): not joined by core
+        submit_pdu(client, bytes([5, 0, 3, 9, 2, 1, 0, 1]), data_coding=4, esm_class=0x40),
         submit_pdu(client, b"x", schedule_delivery_time="000001000000000R"),
     )
     client.disconnect()
@@ -423,4 +424,33 @@ async def test_message_class_0_is_a_flash_sms(rig: Rig) -> None:
         ("Flash!", True),
         ("Молния", True),
         ("Plain", False),
+    ]
+
+
+def _submit_binary(port: int) -> list[Any]:
+    client = bound(port)
+    answers = exchange(
+        client,
+        # WAP push: its own header (port addressing), data_coding 0xF5.
+        submit_pdu(
+            client, bytes.fromhex("0605040b8423f0dc0601ae"), data_coding=0xF5, esm_class=0x40
+        ),
+        submit_pdu(client, b"\x00\x01\xff", data_coding=4),
+    )
+    client.unbind()
+    client.disconnect()
+    return answers
+
+
+async def test_a_whole_binary_message_goes_to_core_as_octets(rig: Rig) -> None:
+    port = await rig.start()
+    answers = await asyncio.to_thread(_submit_binary, port)
+    assert [a.status for a in answers] == [0, 0]
+    stored = [
+        (await rig.core.GetMessage(ms.GetMessageRequest(message_id=message_id(a)))).message.sms
+        for a in answers
+    ]
+    assert [(s.payload, s.data_coding, s.esm_class, s.text) for s in stored] == [
+        (bytes.fromhex("0605040b8423f0dc0601ae"), 0xF5, 0x40, ""),
+        (b"\x00\x01\xff", 4, 0, ""),
     ]

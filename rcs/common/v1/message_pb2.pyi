@@ -59,6 +59,9 @@ class SmsContent(_message.Message):
     TEXT_FIELD_NUMBER: _builtins.int
     SENDER_FIELD_NUMBER: _builtins.int
     FLASH_FIELD_NUMBER: _builtins.int
+    PAYLOAD_FIELD_NUMBER: _builtins.int
+    DATA_CODING_FIELD_NUMBER: _builtins.int
+    ESM_CLASS_FIELD_NUMBER: _builtins.int
     text: _builtins.str
     """Text of the message; the platform chooses GSM 03.38 or UCS-2 and splits it into parts."""
     sender: _builtins.str
@@ -67,16 +70,30 @@ class SmsContent(_message.Message):
     """Flash SMS (message class 0): shown on the screen at once and not stored by the
     handset unless the subscriber saves it (HTTP v5 flash=1, SMPP data_coding 0x10/0x18).
     """
+    payload: _builtins.bytes
+    """Binary SMS (HTTP v5 smpp_encoding / smpp_esm_class, SMPP binary data_coding): the octets
+    to send; text is then empty. Longer than one SMS without a header of its own: split into
+    parts joined by a UDH.
+    """
+    data_coding: _builtins.int
+    """With payload: the SMPP data_coding of every part (e.g. 4 or 0xF5 for 8-bit data)."""
+    esm_class: _builtins.int
+    """With payload: the SMPP esm_class of every part; 0x40 (UDHI) means the payload begins
+    with the partner's own user data header and must fit one SMS (140 octets).
+    """
     def __init__(
         self,
         *,
         text: _builtins.str = ...,
         sender: _builtins.str = ...,
         flash: _builtins.bool = ...,
+        payload: _builtins.bytes = ...,
+        data_coding: _builtins.int = ...,
+        esm_class: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["flash", b"flash", "sender", b"sender", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data_coding", b"data_coding", "esm_class", b"esm_class", "flash", b"flash", "payload", b"payload", "sender", b"sender", "text", b"text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -154,18 +154,28 @@ def test_partner_msg_id_and_ptag_at_their_limits_pass() -> None:
 
 
 @pytest.mark.parametrize(
-    "binary",
+    ("binary", "coding", "esm_class"),
     [
-        {"smpp_encoding": "245"},
-        {"smpp_esm_class": "64"},
-        {"smpp_encoding": "4", "smpp_esm_class": "64"},
+        ({"smpp_encoding": "245"}, 245, 0),
+        ({"smpp_esm_class": "64"}, 4, 64),  # 8-bit data unless smpp_encoding says otherwise
+        ({"smpp_encoding": "245", "smpp_esm_class": "64"}, 245, 64),
     ],
 )
-def test_binary_messages_are_refused_clearly(binary: dict[str, str]) -> None:
-    code, detail = v5_code(params(message=HEX, **binary))
-    assert code == 400
-    assert "binary SMS" in detail
-    assert "not supported" in detail
+def test_binary_messages_go_to_core_as_octets_with_their_coding(
+    binary: dict[str, str], coding: int, esm_class: int
+) -> None:
+    sms = parse_send(params(message=HEX, **binary)).submission(NOW).sms
+    assert (sms.text, sms.payload) == ("", bytes.fromhex(HEX))
+    assert (sms.data_coding, sms.esm_class) == (coding, esm_class)
+
+
+def test_binary_messages_that_cannot_be_sent_are_refused() -> None:
+    code, detail = v5_code(params(message=HEX + "0", smpp_encoding="245"))
+    assert (code, "hex digits" in detail) == (400, True)
+    code, detail = v5_code(params(message="05" + "00" * 140, smpp_esm_class="64"))
+    assert (code, "one SMS" in detail) == (414, True)
+    # Long binary data without a header of its own is split by the connector: accepted.
+    assert parse_send(params(message="00" * 500, smpp_encoding="4")).binary is not None
 
 
 def test_hex_text_without_binary_parameters_is_a_text_sms() -> None:
@@ -442,7 +452,7 @@ async def test_unknown_service_id_is_403(client: Client) -> None:
         ({"clientId": None}, 400),
         ({"clientId": "12"}, 406),
         ({"message": "x" * 2001}, 414),
-        ({"smpp_encoding": "245", "message": HEX}, 400),
+        ({"smpp_encoding": "245", "message": HEX + "0"}, 400),
     ],
 )
 async def test_refusals_before_core_have_their_codes(
