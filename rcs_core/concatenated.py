@@ -185,7 +185,8 @@ async def _complete(
 ) -> None:
     text, decoded, receipts_wanted = await _joined(conn, message_id)
     await _forget(conn, message_id)
-    if not decoded:
+
+    async def reject(detail: str, code: ExtendedError = ExtendedError.UNKNOWN) -> None:
         await _store_rejected(
             conn,
             ids,
@@ -193,27 +194,21 @@ async def _complete(
             message_id,
             first,
             text,
-            "undecodable_text",
+            detail,
             trace_parent,
+            code=code,
             copies=receipts_wanted,
         )
+
+    if not decoded:
+        await reject("undecodable_text")
         return
     try:
         message = _message(partner, first, text, trace_parent)
         message.receipt_copies = receipt_copies(receipts_wanted)
     except RcsError as err:  # e.g. longer than allowed once joined
         log.info("concatenated_refused", extra={"reason": err.reason})
-        await _store_rejected(
-            conn,
-            ids,
-            partner,
-            message_id,
-            first,
-            text,
-            err.reason.lower(),
-            trace_parent,
-            copies=receipts_wanted,
-        )
+        await reject(err.reason.lower())
         return
     window = (
         dt.timedelta(seconds=partner.duplicate_window_seconds) if partner.block_duplicates else None
@@ -227,18 +222,7 @@ async def _complete(
         reserved_ids=[message_id],
     )
     if accepted.refused:  # the id is out already: store it, and say why it goes no further
-        await _store_rejected(
-            conn,
-            ids,
-            partner,
-            message_id,
-            first,
-            text,
-            "duplicate",
-            trace_parent,
-            code=ExtendedError.DUPLICATED,
-            copies=receipts_wanted,
-        )
+        await reject("duplicate", ExtendedError.DUPLICATED)
 
 
 async def _store_rejected(
