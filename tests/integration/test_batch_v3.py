@@ -137,15 +137,6 @@ async def test_packet_level_refusals(api: Client) -> None:
         ),
         (
             {
-                "useTimeDiff": True,
-                "scheduleInfo": {"timeBegin": "10:00"},
-                "messages": [{"from": "A", "to": "7903", "text": "x"}],
-            },
-            400,
-            {"key": "forbidden", "ref": "useTimeDiff"},
-        ),
-        (
-            {
                 "scheduleInfo": {"deadline": "2024-08-30T16:29:30+0300"},
                 "messages": [{"from": "A", "to": "7903", "text": "x"}],
             },

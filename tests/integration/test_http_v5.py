@@ -142,18 +142,23 @@ async def test_bad_number_is_406(api: Client, database_url: str, number: str) ->
     assert await count_messages(database_url) == 0
 
 
-async def test_text_too_long_is_414_and_sending_time_without_zone_is_refused(
+async def test_text_too_long_is_414_and_sending_time_without_zone_is_the_subscribers(
     api: Client, database_url: str
 ) -> None:
     long = urlencode({**CREDENTIALS, "clientId": "79161234567", "message": "x" * 2001})
     assert (await api.get(f"{PATH}?{long}")).status == 414
+    assert await count_messages(database_url) == 0
     scheduled = urlencode(
         {**CREDENTIALS, "clientId": "79161234567", "message": "x", "sending_time": "10_20"}
     )
     resp = await api.get(f"{PATH}?{scheduled}")
-    assert resp.status == 400
-    assert "time_zone" in await resp.text()  # the number's own zone is not known here
-    assert await count_messages(database_url) == 0
+    assert resp.status == 200, await resp.text()
+    # The hours are the subscriber's: routing applies the number's zone at dispatch.
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        cur = await conn.execute(
+            "SELECT window_begin, window_end, window_offset, send_after FROM messages"
+        )
+        assert await cur.fetchall() == [(600, 1200, None, None)]
 
 
 async def test_ptag_report_format_and_sending_time_are_stored(

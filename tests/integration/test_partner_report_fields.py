@@ -179,16 +179,18 @@ async def test_rest_v6_reports_go_to_notify_url_or_else_the_configured_url(env: 
     ]
 
 
-async def test_rest_v6_use_time_diff_with_hours_is_refused_and_stores_nothing(env: Env) -> None:
+async def test_rest_v6_use_time_diff_stores_the_window_in_the_subscribers_zone(
+    env: Env,
+) -> None:
     body = v6_body(useTimeDiff=True, scheduleInfo={"timeBegin": "10:00", "timeEnd": "21:00"})
     resp = await env.http.post("/api/v6/send", json=body)
-    assert resp.status == 400
-    answer = await resp.json()
-    assert answer["error"] == {"code": 4, "description": "Invalid request"}
-    assert "Moscow" in answer["extendedDescription"]
+    assert resp.status == 200, await resp.text()
     async with await psycopg.AsyncConnection.connect(env.dsn) as conn:
-        cur = await conn.execute("SELECT count(*) FROM messages")
-        assert await cur.fetchone() == (0,)
+        cur = await conn.execute(
+            "SELECT window_begin, window_end, window_days, window_offset, send_after FROM messages"
+        )
+        # No earliest time here: routing holds it until 10:00 in the number's own zone.
+        assert await cur.fetchall() == [(600, 1260, 0, None, None)]
 
 
 # --- HTTP v5 ------------------------------------------------------------------------------------
