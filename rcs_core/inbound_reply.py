@@ -30,9 +30,13 @@ class InboundReplier:
         self._pool = pool
         self._ids = IdAllocator(installation_id)
 
-    async def reply(self, report: LeasedReport, login: str, texts: list[str]) -> list[int]:
+    async def reply(
+        self, report: LeasedReport, login: str, texts: list[str], *, tag: str = ""
+    ) -> list[int]:
         """Accept the replies; returns their ids (a repeat returns the first ids). A reply
-        that cannot be sent (too long, no such partner any more) is logged and skipped."""
+        that cannot be sent (too long, no such partner any more) is logged and skipped.
+        ``tag`` keeps replies of another kind (the route's "unavailable" text) apart from
+        the partner's own in the client_refs that make repeats idempotent."""
         async with self._pool.connection() as conn, conn.transaction():
             partner = await partners.by_login(conn, login)
             if partner is None:
@@ -45,7 +49,7 @@ class InboundReplier:
                     valid.append(
                         validate(
                             Submission(
-                                client_ref=f"mo-{report.message_id}-{n}",
+                                client_ref=f"mo-{report.message_id}-{tag}{n}",
                                 destination=str(body.get("sender") or ""),
                                 channel=1,
                                 text=text,

@@ -191,10 +191,12 @@ class ReportSender:
                 with contextlib.suppress(TimeoutError, aiohttp.ClientError):
                     body = await answer.content.read(MAX_ANSWER_BYTES)
         except TimeoutError:
+            await self._tell_unavailable(report, login)
             return self._failed(
                 report, fmt, "timeout", f"timeout after {self._s.timeout_seconds:g} s"
             )
         except (aiohttp.ClientError, ValueError) as err:  # ValueError: e.g. a bad host
+            await self._tell_unavailable(report, login)
             return self._failed(report, fmt, "connection_error", f"connection failed: {err}")
         finally:
             LATENCY.labels(fmt).observe(loop.time() - started)
@@ -208,7 +210,20 @@ class ReportSender:
                         return self._failed(report, fmt, "reply_not_stored", str(err))
             REQUESTS.labels(fmt, "delivered").inc()
             return Outcome(report.id, "delivered")
+        await self._tell_unavailable(report, login)
         return self._failed(report, fmt, "http_error", f"HTTP {status}")
+
+    async def _tell_unavailable(self, report: LeasedReport, login: str) -> None:
+        """An MO the partner's server did not take: its route's "service unavailable" text
+        to the subscriber (http_mo.rst), once per MO however often it is retried (the
+        reply's client_ref is made from the MO's id)."""
+        text = report.body.get("unavailable_text") if report.kind == reports.KIND_INBOUND else ""
+        if not text:
+            return
+        try:
+            await self._replier.reply(report, login, [str(text)], tag="unavailable")
+        except (psycopg.Error, PoolTimeout) as err:  # tried again at the next failure
+            log.warning("inbound_unavailable_not_stored", extra={"error": str(err)})
 
     def _failed(self, report: LeasedReport, fmt: str, outcome: str, error: str) -> Outcome:
         REQUESTS.labels(fmt, outcome).inc()

@@ -20,6 +20,7 @@ from rcs_runtime.errors import RcsError
 _FORMATS = (ms.REPORT_FORMAT_SMPP, ms.REPORT_FORMAT_HTTP_V5, ms.REPORT_FORMAT_REST_V6)
 _MAX_NUMBER = 21  # as a sender name: numbers and service names alike
 _MAX_KEYWORD = 200
+_MAX_TEXT = 2000  # an SMS text, as core accepts it
 
 
 def _bad_keyword(keyword: str, message: str, position: int) -> RcsError:
@@ -63,17 +64,24 @@ def _route_state(r: ss.InboundRoute) -> dict[str, Any]:
             " (1, 2 or 3)",
             field="format",
         )
+    if len(r.unavailable_text) > _MAX_TEXT or "\x00" in r.unavailable_text:
+        raise RcsError(
+            "INVALID_REQUEST",
+            f"unavailable_text: at most {_MAX_TEXT} characters, no NUL",
+            field="unavailable_text",
+        )
     return {
         "name": r.name,
         "number": number,
         "keyword": r.keyword,
         "partner": r.partner,
         "format": int(r.format),
+        "unavailable_text": r.unavailable_text,
     }
 
 
 def _route_out(st: dict[str, Any]) -> ss.InboundRoute:
-    return ss.InboundRoute(**st)
+    return ss.InboundRoute(**{"unavailable_text": "", **st})
 
 
 class InboundRouteSettings(PolicySettings):

@@ -65,6 +65,7 @@ class Route:
     login: str
     format: int
     inbound_url: str
+    unavailable_text: str = ""  # sent to the subscriber when the partner does not take it
 
     def takes(self, text: str) -> bool:
         if not self.keyword:
@@ -172,8 +173,8 @@ async def _join(conn: psycopg.AsyncConnection, part: PartIn, now: dt.datetime) -
 
 async def _routes(conn: psycopg.AsyncConnection, numbers: list[str]) -> list[Route]:
     cur = await conn.execute(
-        "SELECT r.name, r.number, r.keyword, p.id, p.login, r.format, p.inbound_url"
-        " FROM inbound_routes r JOIN partners p ON p.login = r.partner"
+        "SELECT r.name, r.number, r.keyword, p.id, p.login, r.format, p.inbound_url,"
+        " r.unavailable_text FROM inbound_routes r JOIN partners p ON p.login = r.partner"
         " WHERE r.number = ANY(%s)",
         (numbers,),
     )
@@ -234,6 +235,7 @@ async def _store(
                                 "done_time": whole.received_at.isoformat(),
                                 "channel": 1,
                                 "interface_id": whole.interface_id,
+                                "unavailable_text": route.unavailable_text,
                             }
                         ),
                     )

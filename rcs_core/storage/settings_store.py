@@ -563,7 +563,7 @@ async def put_whitelist(conn: psycopg.AsyncConnection, key: str, state: State) -
     )
 
 
-_INBOUND_ROUTE_FIELDS = ("name", "number", "keyword", "partner", "format")
+_INBOUND_ROUTE_FIELDS = ("name", "number", "keyword", "partner", "format", "unavailable_text")
 
 
 async def inbound_route_state(conn: psycopg.AsyncConnection, name: str) -> State:
@@ -582,11 +582,12 @@ async def put_inbound_route(conn: psycopg.AsyncConnection, name: str, state: Sta
     # (number, keyword) is unique at commit (migration 0014): a rollback may move a pair
     # from one route to another in either order.
     await conn.execute(
-        "INSERT INTO inbound_routes (name, number, keyword, partner, format)"
-        " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (name) DO UPDATE SET"
+        "INSERT INTO inbound_routes (name, number, keyword, partner, format, unavailable_text)"
+        " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (name) DO UPDATE SET"
         " number = EXCLUDED.number, keyword = EXCLUDED.keyword, partner = EXCLUDED.partner,"
-        " format = EXCLUDED.format",
-        tuple(state[f] for f in _INBOUND_ROUTE_FIELDS),
+        " format = EXCLUDED.format, unavailable_text = EXCLUDED.unavailable_text",
+        # Revisions from before unavailable_text (migration 0019) have none.
+        tuple(state.get(f, "") for f in _INBOUND_ROUTE_FIELDS),
     )
 
 

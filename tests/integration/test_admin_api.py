@@ -252,7 +252,12 @@ async def test_admin_manages_inbound_routes(api: Client, database_url: str) -> N
         "/api/admin/v1/partners/shop", json={"maxSmppSessions": 5}, headers=ROOT
     )
     assert (await patched.json())["partner"]["maxSmppSessions"] == 5
-    route = {"number": "+4444", "keyword": "balance|баланс", "partner": "shop"}
+    route = {
+        "number": "+4444",
+        "keyword": "balance|баланс",
+        "partner": "shop",
+        "unavailableText": "Сервис временно недоступен",
+    }
     put = await api.put(
         "/api/admin/v1/inbound-routes/shop-balance",
         json={**route, "format": "REPORT_FORMAT_REST_V6"},
@@ -266,6 +271,7 @@ async def test_admin_manages_inbound_routes(api: Client, database_url: str) -> N
         "keyword": "balance|баланс",
         "partner": "shop",
         "format": "REPORT_FORMAT_REST_V6",
+        "unavailableText": "Сервис временно недоступен",
     }
     assert int(stored["revision"]) > 0
     numeric = await api.put(  # protobuf's JSON mapping takes the enum's number too

@@ -479,3 +479,47 @@ async def test_a_partners_answer_to_an_http_v5_mo_is_sent_back_once(
     )
     assert len(again) == 2
     assert len(await rows(core, "SELECT 1 FROM messages")) == 2
+
+
+async def test_an_mo_the_partner_does_not_take_gets_the_unavailable_text_once(
+    core: Core, receiver: Receiver, start_sender: Callable[..., Any]
+) -> None:
+    """http_mo.rst: when the partner's server does not answer, the subscriber is told the
+    service is unavailable (the route's text), once however often the MO is retried."""
+    receiver.plan = [500, 503]
+    async with await psycopg.AsyncConnection.connect(core.dsn) as conn:
+        await conn.execute(
+            "UPDATE partners SET inbound_url = %s WHERE login = 'acme'", (f"{receiver.url}/mo",)
+        )
+        await conn.execute(
+            "INSERT INTO inbound_routes (name, number, keyword, partner, format,"
+            " unavailable_text) VALUES ('acme-mo', '4444', '', 'acme', 2,"
+            " 'Сервис временно недоступен, повторите позже')"
+        )
+        await conn.commit()
+    recorded = await core.messages.RecordInbound(
+        ms.RecordInboundRequest(
+            parts=[
+                ms.InboundPart(
+                    interface_id="smsc-a",
+                    source="79161234567",
+                    destination="4444",
+                    data_coding=0,
+                    payload=b"HELP",
+                )
+            ]
+        )
+    )
+    mo_id = recorded.results[0].message_id
+    start_sender()
+    await until(lambda: len(receiver.requests("/mo")) == 3)  # 500, 503, then taken
+    await until(lambda: outbox_empty(core))
+    told = await rows(core, "SELECT client_ref, sender, destination, body FROM messages")
+    assert told == [
+        (
+            f"mo-{mo_id}-unavailable1",
+            "4444",
+            "79161234567",
+            "Сервис временно недоступен, повторите позже",
+        )
+    ]

@@ -52,6 +52,7 @@ def put(name: str, number: str = "4444", keyword: str = "", **fields: Any) -> An
             keyword=keyword,
             partner=fields.pop("partner", "shop"),
             format=fields.pop("format", SMPP),
+            unavailable_text=fields.pop("unavailable_text", ""),
         ),
     )
 
@@ -98,6 +99,7 @@ async def test_inbound_route_is_versioned_listed_replayed_and_deleted(
                 "keyword": "",
                 "partner": "shop",
                 "format": 1,
+                "unavailable_text": "",
             },
         }
     ]
@@ -146,6 +148,7 @@ async def test_bad_inbound_routes_are_refused_saying_why(settings: Any, database
         "a route needs its partner": put("nobody", "7777", partner=""),
         "format must be": put("batch", "7777", format=ms.REPORT_FORMAT_BATCH_V3),
         "REPORT_FORMAT_SMPP": put("pull", "7777", format=ms.REPORT_FORMAT_UNSPECIFIED),
+        "unavailable_text: at most 2000": put("chatty", "7777", unavailable_text="x" * 2001),
         "'shop-all' already takes number '4444' with no keyword": put("again", "+4444"),
         "'shop-stop' already takes number '4444' with keyword 'stop'": put("x", keyword="stop"),
     }
@@ -245,3 +248,20 @@ async def test_routes_put_through_the_api_route_messages(pool: Any, settings: An
         await channel.close()
         await server.stop(0)
         await messages.close()
+
+
+async def test_the_unavailable_text_is_kept_and_rolled_back(
+    settings: Any, database_url: str
+) -> None:
+    text = "Сервис временно недоступен"
+    await settings.PutInboundRoute(put("shop-all", format=ms.REPORT_FORMAT_HTTP_V5))
+    changed = await settings.PutInboundRoute(
+        put("shop-all", format=ms.REPORT_FORMAT_HTTP_V5, unavailable_text=text)
+    )
+    assert changed.route.unavailable_text == text
+    listed = await settings.ListInboundRoutes(ss.ListInboundRoutesRequest())
+    assert [r.unavailable_text for r in listed.routes] == [text]
+    await settings.RollbackSettings(
+        ss.RollbackSettingsRequest(actor=ADMIN, revision=changed.revision - 1)
+    )
+    assert await fetch(database_url, "SELECT unavailable_text FROM inbound_routes") == [("",)]

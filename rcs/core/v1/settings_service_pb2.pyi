@@ -2981,6 +2981,7 @@ class InboundRoute(_message.Message):
     KEYWORD_FIELD_NUMBER: _builtins.int
     PARTNER_FIELD_NUMBER: _builtins.int
     FORMAT_FIELD_NUMBER: _builtins.int
+    UNAVAILABLE_TEXT_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Key: 1-64 of A-Z a-z 0-9 _ . -."""
     number: _builtins.str
@@ -2999,6 +3000,12 @@ class InboundRoute(_message.Message):
     REPORT_FORMAT_HTTP_V5 (GET, http_mo.rst) or REPORT_FORMAT_REST_V6 (JSON, rest_mo.rst)
     to the partner's inbound_url; without that URL HTTP messages are kept and logged only.
     """
+    unavailable_text: _builtins.str
+    """HTTP formats: the text sent back to the subscriber, once per message, when the
+    partner's server does not take the message (no answer in time, a connection error,
+    a status other than 2xx), as http_mo.rst describes; empty sends nothing. At most 2000
+    characters.
+    """
     def __init__(
         self,
         *,
@@ -3007,10 +3014,11 @@ class InboundRoute(_message.Message):
         keyword: _builtins.str = ...,
         partner: _builtins.str = ...,
         format: _message_service_pb2.ReportFormat.ValueType = ...,
+        unavailable_text: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["format", b"format", "keyword", b"keyword", "name", b"name", "number", b"number", "partner", b"partner"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["format", b"format", "keyword", b"keyword", "name", b"name", "number", b"number", "partner", b"partner", "unavailable_text", b"unavailable_text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
