@@ -174,6 +174,12 @@ class ReportSender:
         except (ValueError, KeyError, TypeError) as err:
             return self._failed(report, fmt, "unformattable", f"cannot make the request: {err}")
         headers = {"Content-Type": JSON_CONTENT_TYPE} if out.body else {}
+        # An MO route may give its partner less time (http_mo.rst); never more than the
+        # sender's, which the lease is sized for.
+        seconds = self._s.timeout_seconds
+        own = int(report.body.get("timeout_seconds") or 0)
+        if report.kind == reports.KIND_INBOUND and 0 < own < seconds:
+            seconds = own
         loop = asyncio.get_running_loop()
         started = loop.time()
         try:
@@ -183,6 +189,7 @@ class ReportSender:
                 data=out.body or None,
                 headers=headers,
                 allow_redirects=False,  # a report goes where the partner said, or fails
+                timeout=aiohttp.ClientTimeout(total=seconds),
             ) as answer:
                 status = answer.status
                 charset = answer.charset
@@ -192,9 +199,7 @@ class ReportSender:
                     body = await answer.content.read(MAX_ANSWER_BYTES)
         except TimeoutError:
             await self._tell_unavailable(report, login)
-            return self._failed(
-                report, fmt, "timeout", f"timeout after {self._s.timeout_seconds:g} s"
-            )
+            return self._failed(report, fmt, "timeout", f"timeout after {seconds:g} s")
         except (aiohttp.ClientError, ValueError) as err:  # ValueError: e.g. a bad host
             await self._tell_unavailable(report, login)
             return self._failed(report, fmt, "connection_error", f"connection failed: {err}")

@@ -21,6 +21,7 @@ _FORMATS = (ms.REPORT_FORMAT_SMPP, ms.REPORT_FORMAT_HTTP_V5, ms.REPORT_FORMAT_RE
 _MAX_NUMBER = 21  # as a sender name: numbers and service names alike
 _MAX_KEYWORD = 200
 _MAX_TEXT = 2000  # an SMS text, as core accepts it
+_MAX_TIMEOUT = 60
 
 
 def _bad_keyword(keyword: str, message: str, position: int) -> RcsError:
@@ -70,6 +71,12 @@ def _route_state(r: ss.InboundRoute) -> dict[str, Any]:
             f"unavailable_text: at most {_MAX_TEXT} characters, no NUL",
             field="unavailable_text",
         )
+    if not 0 <= r.timeout_seconds <= _MAX_TIMEOUT:
+        raise RcsError(
+            "INVALID_REQUEST",
+            f"timeout_seconds: 1-{_MAX_TIMEOUT}, or 0 for the report sender's",
+            field="timeout_seconds",
+        )
     return {
         "name": r.name,
         "number": number,
@@ -77,11 +84,12 @@ def _route_state(r: ss.InboundRoute) -> dict[str, Any]:
         "partner": r.partner,
         "format": int(r.format),
         "unavailable_text": r.unavailable_text,
+        "timeout_seconds": r.timeout_seconds,
     }
 
 
 def _route_out(st: dict[str, Any]) -> ss.InboundRoute:
-    return ss.InboundRoute(**{"unavailable_text": "", **st})
+    return ss.InboundRoute(**{"unavailable_text": "", "timeout_seconds": 0, **st})
 
 
 class InboundRouteSettings(PolicySettings):

@@ -66,6 +66,7 @@ class Route:
     format: int
     inbound_url: str
     unavailable_text: str = ""  # sent to the subscriber when the partner does not take it
+    timeout_seconds: int = 0  # the partner's time to answer; 0: the report sender's
 
     def takes(self, text: str) -> bool:
         if not self.keyword:
@@ -174,7 +175,8 @@ async def _join(conn: psycopg.AsyncConnection, part: PartIn, now: dt.datetime) -
 async def _routes(conn: psycopg.AsyncConnection, numbers: list[str]) -> list[Route]:
     cur = await conn.execute(
         "SELECT r.name, r.number, r.keyword, p.id, p.login, r.format, p.inbound_url,"
-        " r.unavailable_text FROM inbound_routes r JOIN partners p ON p.login = r.partner"
+        " r.unavailable_text, r.timeout_seconds"
+        " FROM inbound_routes r JOIN partners p ON p.login = r.partner"
         " WHERE r.number = ANY(%s)",
         (numbers,),
     )
@@ -236,6 +238,7 @@ async def _store(
                                 "channel": 1,
                                 "interface_id": whole.interface_id,
                                 "unavailable_text": route.unavailable_text,
+                                "timeout_seconds": route.timeout_seconds,
                             }
                         ),
                     )

@@ -563,7 +563,17 @@ async def put_whitelist(conn: psycopg.AsyncConnection, key: str, state: State) -
     )
 
 
-_INBOUND_ROUTE_FIELDS = ("name", "number", "keyword", "partner", "format", "unavailable_text")
+_INBOUND_ROUTE_FIELDS = (
+    "name",
+    "number",
+    "keyword",
+    "partner",
+    "format",
+    "unavailable_text",
+    "timeout_seconds",
+)
+# What revisions from before a field existed stand for (migrations 0019, 0020).
+_INBOUND_ROUTE_DEFAULTS = {"unavailable_text": "", "timeout_seconds": 0}
 
 
 async def inbound_route_state(conn: psycopg.AsyncConnection, name: str) -> State:
@@ -582,12 +592,12 @@ async def put_inbound_route(conn: psycopg.AsyncConnection, name: str, state: Sta
     # (number, keyword) is unique at commit (migration 0014): a rollback may move a pair
     # from one route to another in either order.
     await conn.execute(
-        "INSERT INTO inbound_routes (name, number, keyword, partner, format, unavailable_text)"
-        " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (name) DO UPDATE SET"
-        " number = EXCLUDED.number, keyword = EXCLUDED.keyword, partner = EXCLUDED.partner,"
-        " format = EXCLUDED.format, unavailable_text = EXCLUDED.unavailable_text",
-        # Revisions from before unavailable_text (migration 0019) have none.
-        tuple(state.get(f, "") for f in _INBOUND_ROUTE_FIELDS),
+        "INSERT INTO inbound_routes (name, number, keyword, partner, format, unavailable_text,"
+        " timeout_seconds) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (name) DO UPDATE"
+        " SET number = EXCLUDED.number, keyword = EXCLUDED.keyword, partner = EXCLUDED.partner,"
+        " format = EXCLUDED.format, unavailable_text = EXCLUDED.unavailable_text,"
+        " timeout_seconds = EXCLUDED.timeout_seconds",
+        tuple(state.get(f, _INBOUND_ROUTE_DEFAULTS.get(f)) for f in _INBOUND_ROUTE_FIELDS),
     )
 
 

@@ -272,6 +272,7 @@ async def test_admin_manages_inbound_routes(api: Client, database_url: str) -> N
         "partner": "shop",
         "format": "REPORT_FORMAT_REST_V6",
         "unavailableText": "Сервис временно недоступен",
+        "timeoutSeconds": 0,
     }
     assert int(stored["revision"]) > 0
     numeric = await api.put(  # protobuf's JSON mapping takes the enum's number too

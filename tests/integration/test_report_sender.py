@@ -523,3 +523,42 @@ async def test_an_mo_the_partner_does_not_take_gets_the_unavailable_text_once(
             "Сервис временно недоступен, повторите позже",
         )
     ]
+
+
+async def test_an_mo_routes_own_timeout_gives_the_partner_less_time(
+    core: Core, receiver: Receiver, start_sender: Callable[..., Any]
+) -> None:
+    """http_mo.rst: each service has its own time to answer. The route's 1 s, not the
+    sender's 5 s: the hanging partner times out and the subscriber is told at once."""
+    receiver.plan = [None]  # the first request hangs
+    timeouts = sent("http_v5", "timeout")
+    async with await psycopg.AsyncConnection.connect(core.dsn) as conn:
+        await conn.execute(
+            "UPDATE partners SET inbound_url = %s WHERE login = 'acme'", (f"{receiver.url}/mo",)
+        )
+        await conn.execute(
+            "INSERT INTO inbound_routes (name, number, keyword, partner, format,"
+            " unavailable_text, timeout_seconds) VALUES ('acme-mo', '4444', '', 'acme', 2,"
+            " 'Попробуйте позже', 1)"
+        )
+        await conn.commit()
+    await core.messages.RecordInbound(
+        ms.RecordInboundRequest(
+            parts=[
+                ms.InboundPart(
+                    interface_id="smsc-a",
+                    source="79161234567",
+                    destination="4444",
+                    data_coding=0,
+                    payload=b"HELP",
+                )
+            ]
+        )
+    )
+    start_sender(timeout_seconds=5.0, lease_margin_seconds=5.0)
+
+    async def told() -> bool:
+        return bool(await rows(core, "SELECT 1 FROM messages WHERE body = 'Попробуйте позже'"))
+
+    await until(told, seconds=3.5)  # well before the sender's own 5 s could end
+    assert sent("http_v5", "timeout") - timeouts == 1

@@ -188,6 +188,7 @@ async def test_inbound_routes_put_get_list_and_delete(core_port: int, database_u
             "partner": "shop",
             "format": "REPORT_FORMAT_SMPP",
             "unavailableText": "",
+            "timeoutSeconds": 0,
         },
     ), out
     code, out = await _cli(core_port, "inbound-routes", "list")

@@ -53,6 +53,7 @@ def put(name: str, number: str = "4444", keyword: str = "", **fields: Any) -> An
             partner=fields.pop("partner", "shop"),
             format=fields.pop("format", SMPP),
             unavailable_text=fields.pop("unavailable_text", ""),
+            timeout_seconds=fields.pop("timeout_seconds", 0),
         ),
     )
 
@@ -100,6 +101,7 @@ async def test_inbound_route_is_versioned_listed_replayed_and_deleted(
                 "partner": "shop",
                 "format": 1,
                 "unavailable_text": "",
+                "timeout_seconds": 0,
             },
         }
     ]
@@ -149,6 +151,7 @@ async def test_bad_inbound_routes_are_refused_saying_why(settings: Any, database
         "format must be": put("batch", "7777", format=ms.REPORT_FORMAT_BATCH_V3),
         "REPORT_FORMAT_SMPP": put("pull", "7777", format=ms.REPORT_FORMAT_UNSPECIFIED),
         "unavailable_text: at most 2000": put("chatty", "7777", unavailable_text="x" * 2001),
+        "timeout_seconds: 1-60": put("patient", "7777", timeout_seconds=61),
         "'shop-all' already takes number '4444' with no keyword": put("again", "+4444"),
         "'shop-stop' already takes number '4444' with keyword 'stop'": put("x", keyword="stop"),
     }

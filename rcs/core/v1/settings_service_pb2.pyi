@@ -2982,6 +2982,7 @@ class InboundRoute(_message.Message):
     PARTNER_FIELD_NUMBER: _builtins.int
     FORMAT_FIELD_NUMBER: _builtins.int
     UNAVAILABLE_TEXT_FIELD_NUMBER: _builtins.int
+    TIMEOUT_SECONDS_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Key: 1-64 of A-Z a-z 0-9 _ . -."""
     number: _builtins.str
@@ -3006,6 +3007,10 @@ class InboundRoute(_message.Message):
     a status other than 2xx), as http_mo.rst describes; empty sends nothing. At most 2000
     characters.
     """
+    timeout_seconds: _builtins.int
+    """HTTP formats: seconds the partner's server has to answer (http_mo.rst's time to wait),
+    1-60; 0 takes the report sender's timeout, which also caps this one.
+    """
     def __init__(
         self,
         *,
@@ -3015,10 +3020,11 @@ class InboundRoute(_message.Message):
         partner: _builtins.str = ...,
         format: _message_service_pb2.ReportFormat.ValueType = ...,
         unavailable_text: _builtins.str = ...,
+        timeout_seconds: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["format", b"format", "keyword", b"keyword", "name", b"name", "number", b"number", "partner", b"partner", "unavailable_text", b"unavailable_text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["format", b"format", "keyword", b"keyword", "name", b"name", "number", b"number", "partner", b"partner", "timeout_seconds", b"timeout_seconds", "unavailable_text", b"unavailable_text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
