@@ -195,6 +195,40 @@ def sent(fmt: str, outcome: str) -> float:
     return value or 0.0
 
 
+async def v5_mo_route(
+    core: Core, receiver: Receiver, unavailable_text: str = "", timeout_seconds: int = 0
+) -> None:
+    """acme takes every MO to 4444 as HTTP v5 GETs at the receiver's /mo."""
+    async with await psycopg.AsyncConnection.connect(core.dsn) as conn:
+        await conn.execute(
+            "UPDATE partners SET inbound_url = %s WHERE login = 'acme'", (f"{receiver.url}/mo",)
+        )
+        await conn.execute(
+            "INSERT INTO inbound_routes (name, number, keyword, partner, format,"
+            " unavailable_text, timeout_seconds) VALUES ('acme-mo', '4444', '', 'acme', 2, %s, %s)",
+            (unavailable_text, timeout_seconds),
+        )
+        await conn.commit()
+
+
+async def mo(core: Core, text: bytes, data_coding: int = 0) -> str:
+    """A subscriber's message to 4444, as the connector hands it to core; its id."""
+    recorded = await core.messages.RecordInbound(
+        ms.RecordInboundRequest(
+            parts=[
+                ms.InboundPart(
+                    interface_id="smsc-a",
+                    source="79161234567",
+                    destination="4444",
+                    data_coding=data_coding,
+                    payload=text,
+                )
+            ]
+        )
+    )
+    return str(recorded.results[0].message_id)
+
+
 def moscow(moment: dt.datetime) -> str:
     return moment.astimezone(MOSCOW).strftime("%Y-%m-%dT%H:%M:%S%z")
 
@@ -398,30 +432,17 @@ async def test_partner_urls_set_over_the_settings_api_receive_reports_and_mo(
             " VALUES ('shop-mo', '4444', '', 'shop', 2)"
         )
         await conn.commit()
-    recorded = await core.messages.RecordInbound(
-        ms.RecordInboundRequest(
-            parts=[
-                ms.InboundPart(
-                    interface_id="smsc-a",
-                    source="79161234567",
-                    destination="4444",
-                    data_coding=8,
-                    payload="баланс".encode("utf-16-be"),
-                )
-            ]
-        )
-    )
-    mo_id = recorded.results[0].message_id
+    mo_id = await mo(core, "баланс".encode("utf-16-be"), data_coding=8)
     start_sender()
     await until(lambda: len(receiver.got) == 2)
     await until(lambda: outbox_empty(core))
     ((dlr, _),) = receiver.requests("/dlr")
     assert dlr.query["transactionId"] == str(mid)
     assert dlr.query["status"] == "2"
-    ((mo, _),) = receiver.requests("/mo")
-    assert mo.query["message"] == "баланс"
-    assert (mo.query["serviceId"], mo.query["messageId"]) == ("shop", mo_id)
-    assert (mo.query["clientId"], mo.query["shortNumber"]) == ("79161234567", "4444")
+    ((got, _),) = receiver.requests("/mo")
+    assert got.query["message"] == "баланс"
+    assert (got.query["serviceId"], got.query["messageId"]) == ("shop", mo_id)
+    assert (got.query["clientId"], got.query["shortNumber"]) == ("79161234567", "4444")
     assert receiver.requests("/old") == []
 
 
@@ -430,29 +451,8 @@ async def test_a_partners_answer_to_an_http_v5_mo_is_sent_back_once(
 ) -> None:
     """http_mo.rst: a 200 body is the reply, one message per CR LF line, CR a line break."""
     receiver.replies["/mo"] = "Спасибо, принято!\r\nВторое сообщение\rс переносом\r\n"
-    async with await psycopg.AsyncConnection.connect(core.dsn) as conn:
-        await conn.execute(
-            "UPDATE partners SET inbound_url = %s WHERE login = 'acme'", (f"{receiver.url}/mo",)
-        )
-        await conn.execute(
-            "INSERT INTO inbound_routes (name, number, keyword, partner, format)"
-            " VALUES ('acme-mo', '4444', '', 'acme', 2)"
-        )
-        await conn.commit()
-    recorded = await core.messages.RecordInbound(
-        ms.RecordInboundRequest(
-            parts=[
-                ms.InboundPart(
-                    interface_id="smsc-a",
-                    source="79161234567",
-                    destination="4444",
-                    data_coding=0,
-                    payload=b"STOP",
-                )
-            ]
-        )
-    )
-    mo_id = recorded.results[0].message_id
+    await v5_mo_route(core, receiver)
+    mo_id = await mo(core, b"STOP")
     start_sender()
     await until(lambda: outbox_empty(core))
     replies = await rows(
@@ -487,30 +487,8 @@ async def test_an_mo_the_partner_does_not_take_gets_the_unavailable_text_once(
     """http_mo.rst: when the partner's server does not answer, the subscriber is told the
     service is unavailable (the route's text), once however often the MO is retried."""
     receiver.plan = [500, 503]
-    async with await psycopg.AsyncConnection.connect(core.dsn) as conn:
-        await conn.execute(
-            "UPDATE partners SET inbound_url = %s WHERE login = 'acme'", (f"{receiver.url}/mo",)
-        )
-        await conn.execute(
-            "INSERT INTO inbound_routes (name, number, keyword, partner, format,"
-            " unavailable_text) VALUES ('acme-mo', '4444', '', 'acme', 2,"
-            " 'Сервис временно недоступен, повторите позже')"
-        )
-        await conn.commit()
-    recorded = await core.messages.RecordInbound(
-        ms.RecordInboundRequest(
-            parts=[
-                ms.InboundPart(
-                    interface_id="smsc-a",
-                    source="79161234567",
-                    destination="4444",
-                    data_coding=0,
-                    payload=b"HELP",
-                )
-            ]
-        )
-    )
-    mo_id = recorded.results[0].message_id
+    await v5_mo_route(core, receiver, "Сервис временно недоступен, повторите позже")
+    mo_id = await mo(core, b"HELP")
     start_sender()
     await until(lambda: len(receiver.requests("/mo")) == 3)  # 500, 503, then taken
     await until(lambda: outbox_empty(core))
@@ -532,29 +510,8 @@ async def test_an_mo_routes_own_timeout_gives_the_partner_less_time(
     sender's 5 s: the hanging partner times out and the subscriber is told at once."""
     receiver.plan = [None]  # the first request hangs
     timeouts = sent("http_v5", "timeout")
-    async with await psycopg.AsyncConnection.connect(core.dsn) as conn:
-        await conn.execute(
-            "UPDATE partners SET inbound_url = %s WHERE login = 'acme'", (f"{receiver.url}/mo",)
-        )
-        await conn.execute(
-            "INSERT INTO inbound_routes (name, number, keyword, partner, format,"
-            " unavailable_text, timeout_seconds) VALUES ('acme-mo', '4444', '', 'acme', 2,"
-            " 'Попробуйте позже', 1)"
-        )
-        await conn.commit()
-    await core.messages.RecordInbound(
-        ms.RecordInboundRequest(
-            parts=[
-                ms.InboundPart(
-                    interface_id="smsc-a",
-                    source="79161234567",
-                    destination="4444",
-                    data_coding=0,
-                    payload=b"HELP",
-                )
-            ]
-        )
-    )
+    await v5_mo_route(core, receiver, "Попробуйте позже", timeout_seconds=1)
+    await mo(core, b"HELP")
     start_sender(timeout_seconds=5.0, lease_margin_seconds=5.0)
 
     async def told() -> bool:
