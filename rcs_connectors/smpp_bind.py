@@ -22,18 +22,22 @@ from rcs_connectors.classify import SubmitVerdict, backs_off_bind, classify_subm
 from rcs_connectors.interfaces import SmppInterface
 from rcs_connectors.receipt_sink import ReceiptSink
 from rcs_connectors.settings import ConnectorSettings
-from rcs_smpp.constants import CommandStatus
+from rcs_smpp.constants import CommandStatus, EsmClass
 from rcs_smpp.encoding import flash_coding
 from rcs_smpp.errors import SmppError
 from rcs_smpp.pdu import BindTransceiver, DeliverSm, DeliverSmResp, Pdu, SubmitSm, make_response
 from rcs_smpp.reassembly import UserDataError, parse_user_data
 from rcs_smpp.receipts import ReceiptError, is_receipt, parse_receipt_pdu
-from rcs_smpp.segmentation import Segment, SegmentationError, split_payload, split_text
+from rcs_smpp.segmentation import (
+    Segment,
+    SegmentationError,
+    fits_with_own_header,
+    split_payload,
+    split_text,
+)
 from rcs_smpp.session import SmppSession
 
 log = logging.getLogger(__name__)
-UDHI = 0x40  # esm_class: short_message begins with a user data header
-MAX_SHORT_MESSAGE = 140  # octets in one SMS
 BOUND = Gauge("rcs_connector_bound", "1 when the interface is bound", ["interface"])
 SUBMITS = Counter("rcs_connector_submits_total", "submit_sm by result", ["interface", "result"])
 
@@ -81,8 +85,8 @@ def _segments(sms: message_pb2.SmsContent, reference: int) -> tuple[int, list[Se
     when they carry the partner's own header (UDHI), else split and joined by a UDH."""
     if not sms.payload:
         return split_text(sms.text, reference=reference)
-    if sms.esm_class & UDHI:
-        if len(sms.payload) > MAX_SHORT_MESSAGE:
+    if sms.esm_class & EsmClass.UDHI:
+        if not fits_with_own_header(sms.payload):
             raise SegmentationError("a binary SMS with its own header must fit one SMS")
         return sms.data_coding, [Segment(sms.payload)]
     return sms.data_coding, split_payload(sms.data_coding, sms.payload, reference=reference)

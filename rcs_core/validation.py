@@ -14,6 +14,8 @@ from rcs_core.numbers import normalize_msisdn
 from rcs_core.storage.messages import NewMessage, StoredWindow
 from rcs_runtime.errors import RcsError
 from rcs_runtime.send_window import DAY_MINUTES
+from rcs_smpp.constants import EsmClass
+from rcs_smpp.segmentation import USER_DATA_OCTETS, fits_with_own_header
 
 CHANNEL_SMS = 1
 MAX_TEXT_CHARS = 2000
@@ -26,8 +28,6 @@ MAILING = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 PTAG = re.compile(r"[0-9A-Za-z-]{1,50}")  # SMPP_API.txt, http_sms.rst: "0...9a...zA...Z-"
 REPORT_FORMATS = (0, 1, 2, 3, 4)  # rcs.core.v1.ReportFormat
 MAX_URL_CHARS = 2000
-UDHI = 0x40
-MAX_SMS_OCTETS = 140
 
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs 3x on the hot path
@@ -86,15 +86,13 @@ def _binary(sms: message_pb2.SmsContent) -> tuple[int, int]:
         raise RcsError(
             "INVALID_TEXT", "data_coding and esm_class are octets (0-255)", field="data_coding"
         )
-    if sms.esm_class & UDHI:
-        header = sms.payload[0] + 1
-        if len(sms.payload) > MAX_SMS_OCTETS or header >= len(sms.payload):
-            raise RcsError(
-                "INVALID_TEXT",
-                f"a binary SMS with its own header (esm_class 0x40) is one SMS: at most"
-                f" {MAX_SMS_OCTETS} octets, the header's length octet first, then data",
-                field="payload",
-            )
+    if sms.esm_class & EsmClass.UDHI and not fits_with_own_header(sms.payload):
+        raise RcsError(
+            "INVALID_TEXT",
+            f"a binary SMS with its own header (esm_class 0x40) is one SMS: at most"
+            f" {USER_DATA_OCTETS} octets, the header's length octet first, then data",
+            field="payload",
+        )
     return sms.data_coding, sms.esm_class
 
 

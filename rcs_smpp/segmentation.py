@@ -43,13 +43,22 @@ class Segment:
 
 
 MAX_PARTS: Final = 255
+USER_DATA_OCTETS: Final = 140  # what one SMS carries, header included
+
+
+def fits_with_own_header(octets: bytes) -> bool:
+    """Whether binary octets that begin with their own user data header (length octet
+    first, esm_class UDHI) make one SMS with data after the header."""
+    return 0 < len(octets) <= USER_DATA_OCTETS and octets[0] + 1 < len(octets)
+
+
 _SINGLE: Final = {Unit.SEPTET: 160, Unit.OCTET: 140, Unit.UCS2: 140}  # octets of payload
 _UDH_SIZE: Final = {Concatenation.UDH8: 6, Concatenation.UDH16: 7, Concatenation.SAR: 6}
 
 
 def part_size(unit: Unit, method: Concatenation) -> int:
     """Payload octets per part of a concatenated message."""
-    room = 140 - _UDH_SIZE[method]
+    room = USER_DATA_OCTETS - _UDH_SIZE[method]
     if unit is Unit.SEPTET:
         return room * 8 // 7
     if unit is Unit.UCS2:

@@ -32,15 +32,15 @@ from gateways.rest.schedule import Schedule, ScheduleError, Window
 from rcs.common.v1 import channel_pb2, message_pb2
 from rcs.core.v1 import message_service_pb2
 from rcs_runtime.errors import RcsError
+from rcs_smpp.constants import EsmClass
 from rcs_smpp.gsm import is_gsm
+from rcs_smpp.segmentation import USER_DATA_OCTETS, fits_with_own_header
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 MAX_FIELDS = 64
 MAX_MESSAGE_CHARS = 2000  # http_sms.rst: "Максимально допустимая длина сообщения для SMS"
 FLASH_MAX_CHARS = 140  # http_sms.rst: a flash SMS is one SMS; 70 when it needs UCS-2
 FLASH_MAX_UCS2_CHARS = 70
-MAX_SMS_OCTETS = 140
-UDHI = 0x40  # smpp_esm_class: the octets begin with a user data header
 MAX_CLIENT_ID_CHARS = 25  # "Номер телефона абонента, до 25 символов"
 MAX_REF_CHARS = 50  # ptag and partnerMsgId: "от одного до 50 символов"
 MAX_TTL_SECONDS = 2880 * 60  # "Время жизни SMS-сообщений: от 1 до 2880 минут"
@@ -260,11 +260,11 @@ def _binary(params: Mapping[str, str], message: str) -> tuple[bytes, int, int] |
         )
     payload = bytes.fromhex(message)
     esm_class = esm_class or 0
-    if esm_class & UDHI and (len(payload) > MAX_SMS_OCTETS or payload[0] + 1 >= len(payload)):
+    if esm_class & EsmClass.UDHI and not fits_with_own_header(payload):
         raise V5Error(
             414,
             f"a binary message with its own header (smpp_esm_class 64) is one SMS: at most"
-            f" {MAX_SMS_OCTETS} octets, beginning with the header's length; it has"
+            f" {USER_DATA_OCTETS} octets, beginning with the header's length; it has"
             f" {len(payload)}",
         )
     return payload, 4 if encoding is None else encoding, esm_class

@@ -13,7 +13,7 @@ from typing import Final
 from rcs.common.v1 import channel_pb2, message_pb2, status_pb2
 from rcs.core.v1 import message_service_pb2 as ms
 from rcs_runtime.errors import CATALOGUE
-from rcs_smpp.constants import CommandStatus, MessageState, RapportoTag
+from rcs_smpp.constants import CommandStatus, EsmClass, MessageState, RapportoTag
 from rcs_smpp.encoding import decode_text, is_binary
 from rcs_smpp.errors import TextDecodeError
 from rcs_smpp.pdu import DeliverSm, SubmitSm
@@ -131,7 +131,7 @@ def binary_of(pdu: SubmitSm) -> tuple[bytes, int, int]:
     octets = pdu.short_message or pdu.tlvs.message_payload or b""
     if not octets:
         raise RefusedError(_S.ESME_RSUBMITFAIL, "a binary message needs octets")
-    return octets, pdu.data_coding, pdu.esm_class & 0x40
+    return octets, pdu.data_coding, pdu.esm_class & EsmClass.UDHI
 
 
 def text_of(data_coding: int, payload: bytes) -> str:
