@@ -9,12 +9,13 @@ import json
 import sys
 
 import grpc
-from google.protobuf import json_format, timestamp_pb2
+from google.protobuf import json_format
 
 from rcs.common.v1 import channel_pb2
 from rcs.routing.v1 import routing_service_pb2, routing_service_pb2_grpc
 from rcs_runtime.grpc_client import error_reason, open_channel
 from rcs_runtime.settings import RcsSettings
+from rcs_runtime.timestamps import timestamp
 
 CHANNELS = {
     "SMS": channel_pb2.CHANNEL_SMS,
@@ -53,14 +54,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     explain.set_defaults(func=run_explain)
 
 
-def _timestamp(at: dt.datetime | None) -> timestamp_pb2.Timestamp | None:
-    if at is None:
-        return None
-    ts = timestamp_pb2.Timestamp()
-    ts.FromDatetime(at if at.tzinfo else at.replace(tzinfo=dt.UTC))
-    return ts
-
-
 async def _explain(
     args: argparse.Namespace, target: str
 ) -> routing_service_pb2.ExplainRouteResponse:
@@ -75,7 +68,7 @@ async def _explain(
                     partner=args.partner,
                     channel=CHANNELS[args.type],
                     traffic_type=args.traffic_type,
-                    at=_timestamp(args.at),
+                    at=timestamp(args.at),
                 )
             ),
             timeout=10,

@@ -22,6 +22,7 @@ from psycopg_pool import AsyncConnectionPool
 from rcs.core.v1 import message_service_pb2
 from rcs_core.storage import reports
 from rcs_core.storage.reports import LeasedReport
+from rcs_runtime.timestamps import timestamp
 
 log = logging.getLogger(__name__)
 SETTLED = Counter(
@@ -135,11 +136,8 @@ def format_name(fmt: int) -> str:
 
 
 def _ts(value: str | None) -> timestamp_pb2.Timestamp | None:
-    if not value:
-        return None
-    ts = timestamp_pb2.Timestamp()
-    ts.FromDatetime(dt.datetime.fromisoformat(value))
-    return ts
+    """A time the outbox body keeps in ISO form."""
+    return timestamp(dt.datetime.fromisoformat(value)) if value else None
 
 
 def to_proto(r: LeasedReport) -> message_service_pb2.Report:

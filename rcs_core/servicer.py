@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
-from google.protobuf import timestamp_pb2
 from psycopg_pool import AsyncConnectionPool
 
 from rcs.common.v1 import message_pb2, status_pb2
@@ -31,6 +30,7 @@ from rcs_core.storage import api_keys, inbound, messages, partners, receipts, re
 from rcs_core.storage.messages import StoredMessage
 from rcs_core.validation import submission_of, validate
 from rcs_runtime.errors import RcsError
+from rcs_runtime.timestamps import timestamp
 from rcs_runtime.tracing import carrier_for_storage
 
 log = logging.getLogger(__name__)
@@ -39,12 +39,6 @@ MAX_BATCH = 10_000
 # Calls this small (and without request_id) share transactions (rcs_core.accept_batcher).
 GROUP_MAX_CALL = 100
 MAX_INBOUND_BATCH = 1000
-
-
-def _ts(value: dt.datetime) -> timestamp_pb2.Timestamp:
-    ts = timestamp_pb2.Timestamp()
-    ts.FromDatetime(value)
-    return ts
 
 
 def _sms_of(m: messages.StoredMessage) -> message_pb2.SmsContent:
@@ -67,22 +61,22 @@ def to_proto(m: StoredMessage) -> message_pb2.Message:
         channel=m.channel,  # type: ignore[arg-type]
         sms=_sms_of(m),
         priority=m.priority,
-        valid_until=_ts(m.valid_until),
+        valid_until=timestamp(m.valid_until),
         receipt_request=m.receipt_request,  # type: ignore[arg-type]
         status=int(m.status),  # type: ignore[arg-type]
         error_code=m.error_code,
-        create_time=_ts(m.created_at),
+        create_time=timestamp(m.created_at),
         part_count=m.part_count,
         traffic_type=m.traffic_type,
         mailing=m.mailing,
         ptag=m.ptag or "",
-        send_after=_ts(m.send_after) if m.send_after is not None else None,
+        send_after=timestamp(m.send_after),
         history=[
             status_pb2.StatusEvent(
                 message_id=str(m.id),
                 status=int(h.status),  # type: ignore[arg-type]
                 error_code=h.error_code,
-                time=_ts(h.time),
+                time=timestamp(h.time),
                 detail=h.detail,
             )
             for h in m.history
@@ -277,7 +271,7 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
                         message_id=str(message_id),
                         status=status,
                         error_code=error_code,
-                        time=_ts(created_at),
+                        time=timestamp(created_at),
                         detail=detail,
                     ),
                 )

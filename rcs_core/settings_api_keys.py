@@ -5,10 +5,7 @@ and a settings rollback must never bring a revoked key back."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
-
-from google.protobuf import timestamp_pb2
 
 from rcs.core.v1 import settings_service_pb2 as ss
 from rcs_core.settings_policy import Ctx, SettingsBase
@@ -16,12 +13,7 @@ from rcs_core.storage import api_keys, partners
 from rcs_core.storage import settings_store as store
 from rcs_core.storage.api_keys import ApiKeyRow
 from rcs_runtime.errors import RcsError
-
-
-def _ts(value: dt.datetime) -> timestamp_pb2.Timestamp:
-    ts = timestamp_pb2.Timestamp()
-    ts.FromDatetime(value)
-    return ts
+from rcs_runtime.timestamps import timestamp
 
 
 def _out(row: ApiKeyRow) -> ss.ApiKey:
@@ -30,10 +22,10 @@ def _out(row: ApiKeyRow) -> ss.ApiKey:
         partner=row.partner,
         prefix=row.prefix,
         note=row.note,
-        create_time=_ts(row.created_at),
+        create_time=timestamp(row.created_at),
     )
     if row.revoked_at is not None:
-        key.revoke_time.CopyFrom(_ts(row.revoked_at))
+        key.revoke_time.CopyFrom(timestamp(row.revoked_at))
     return key
 
 

@@ -24,12 +24,12 @@ from gateways.rest.schedule import (
     Schedule,
     ScheduleError,
     parse_schedule_info,
-    timestamp,
     window_of,
 )
 from rcs.common.v1 import channel_pb2, message_pb2
 from rcs.core.v1 import message_service_pb2
 from rcs_runtime.errors import RcsError
+from rcs_runtime.timestamps import timestamp
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_CHARSET_NAME = 64

@@ -16,8 +16,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from google.protobuf import timestamp_pb2
-
 from rcs.common.v1 import message_pb2
 from rcs_runtime.send_window import DAY_MINUTES, next_opening
 
@@ -128,15 +126,6 @@ class Schedule:
                 f" {_iso(now + ttl)}: give a longer validity or a window that opens sooner",
             )
         return Plan(start if start > now else None, ttl)
-
-
-def timestamp(moment: dt.datetime | None) -> timestamp_pb2.Timestamp | None:
-    """``moment`` for a protobuf field; None (field unset) for None."""
-    if moment is None:
-        return None
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
 
 
 def window_of(schedule: Schedule | None) -> message_pb2.SendWindow | None:
