@@ -21,7 +21,7 @@ from rcs.common.v1 import message_pb2
 from rcs.core.v1 import message_service_pb2 as ms
 from rcs_core.idalloc import IdAllocator
 from rcs_core.statuses import ExtendedError, Status
-from rcs_core.storage import messages, partners
+from rcs_core.storage import locks, messages, partners
 from rcs_core.storage.finalize import finalize
 from rcs_core.storage.messages import NewMessage
 from rcs_core.validation import MAX_TEXT_CHARS, submission_of, validate
@@ -99,9 +99,7 @@ async def submit_part(
         request.part_total,
     )
     # Parts of one message may arrive at once on several sessions: one at a time.
-    await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended(%s, 4))", ("\x1f".join(map(str, key)),)
-    )
+    await locks.lock(conn, locks.LockSpace.SUBMIT_PARTS, *key)
     cur = await conn.execute(
         "SELECT message_id, submission FROM pending_submissions WHERE partner_id = %s"
         " AND source = %s AND destination = %s AND reference = %s AND part_total = %s"

@@ -17,7 +17,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from rcs_core.idalloc import IdAllocator
-from rcs_core.storage import reports
+from rcs_core.storage import locks, reports
 from rcs_smpp.encoding import decode_text
 from rcs_smpp.errors import TextDecodeError
 
@@ -136,9 +136,7 @@ async def _join(conn: psycopg.AsyncConnection, part: PartIn, now: dt.datetime) -
         )
     key = (part.interface_id, part.source, part.destination, part.reference, part.part_total)
     # Siblings may arrive at once on several binds: one transaction joins them.
-    await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended(%s, 3))", ("\x1f".join(map(str, key)),)
-    )
+    await locks.lock(conn, locks.LockSpace.INBOUND_PARTS, *key)
     await conn.execute(
         "INSERT INTO inbound_parts (interface_id, source, destination, reference, part_total,"
         " part_number, data_coding, payload, received_at)"

@@ -17,6 +17,7 @@ import psycopg
 
 from rcs_core.idalloc import IdAllocator
 from rcs_core.statuses import Status
+from rcs_core.storage import locks
 
 QUEUE_CHANNEL = "rcs_dispatch"
 # A sending window as stored: begin and end minutes after local midnight, ISO weekdays as
@@ -289,9 +290,9 @@ async def _refuse_repeated_content(
         {f"{partner_id}:{messages[i].destination}:{messages[i].body}" for i in candidates}
     )
     await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended(k, 2))"
+        "SELECT pg_advisory_xact_lock(hashtextextended(k, %s))"
         " FROM unnest(%s::text[]) WITH ORDINALITY AS t(k, n) ORDER BY n",
-        (keys,),
+        (int(locks.LockSpace.MESSAGE_CONTENT), keys),
     )
     cur = await conn.execute(
         "SELECT DISTINCT t.dst, t.body FROM unnest(%s::text[], %s::text[]) AS t(dst, body)"

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import psycopg
 
 from rcs_core.statuses import Status
+from rcs_core.storage import locks
 from rcs_core.storage.finalize import finalize
 from rcs_smpp.ids import message_id_variants, normalize_message_id
 
@@ -45,9 +46,9 @@ async def lock_operator_ids(conn: psycopg.AsyncConnection, keys: set[tuple[str, 
     receipt racing the submit_sm_resp's transaction could be parked and never applied."""
     if keys:
         await conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended(k, 0))"
+            "SELECT pg_advisory_xact_lock(hashtextextended(k, %s))"
             " FROM unnest(%b::text[]) WITH ORDINALITY AS t(k, n) ORDER BY n",
-            (sorted(f"{i}:{k}" for i, k in keys),),
+            (int(locks.LockSpace.RECEIPT_KEYS), sorted(f"{i}:{k}" for i, k in keys)),
         )
 
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import psycopg
 
+from rcs_core.storage import locks
+
 
 async def replay(conn: psycopg.AsyncConnection, request_id: str, method: str) -> bytes | None:
     """The stored response of an earlier call, or None; call inside the transaction."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 1))", (request_id,))
+    await locks.lock(conn, locks.LockSpace.REQUEST_IDS, request_id)
     cur = await conn.execute(
         "SELECT response FROM request_log WHERE request_id = %s AND method = %s",
         (request_id, method),

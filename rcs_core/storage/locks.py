@@ -1,0 +1,24 @@
+"""Transaction-scoped advisory locks, one namespace (the hash seed) per use, so that keys
+of different uses never share a lock."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+import psycopg
+
+
+class LockSpace(IntEnum):
+    RECEIPT_KEYS = 0  # storage/receipts.py: an operator id, receipt against submit_sm_resp
+    REQUEST_IDS = 1  # storage/request_log.py: a repeated call waits for the first
+    MESSAGE_CONTENT = 2  # storage/messages.py: duplicate blocking per number and text
+    INBOUND_PARTS = 3  # storage/inbound.py: the parts of one MO
+    SUBMIT_PARTS = 4  # concatenated.py: the parts of one MT an ESME split
+
+
+async def lock(conn: psycopg.AsyncConnection, space: LockSpace, *key: object) -> None:
+    """Hold the lock on ``key`` (its parts joined) until the transaction ends."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended(%s, %s))",
+        ("\x1f".join(map(str, key)), int(space)),
+    )
