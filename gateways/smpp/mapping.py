@@ -14,9 +14,10 @@ from rcs.common.v1 import channel_pb2, message_pb2, status_pb2
 from rcs.core.v1 import message_service_pb2 as ms
 from rcs_runtime.errors import CATALOGUE
 from rcs_smpp.constants import CommandStatus, EsmClass, MessageState, RapportoTag
-from rcs_smpp.encoding import decode_text, is_binary
+from rcs_smpp.encoding import decode_text
 from rcs_smpp.errors import TextDecodeError
 from rcs_smpp.pdu import DeliverSm, SubmitSm
+from rcs_smpp.reassembly import PartInfo
 from rcs_smpp.receipts import build_receipt_pdu
 from rcs_smpp.segmentation import split_text
 from rcs_smpp.tlv import Tlvs
@@ -115,13 +116,21 @@ def ptag_of(tlvs: Tlvs) -> str | None:
     return value
 
 
-def check_text_coding(data_coding: int) -> None:
-    """Parts the ESME joins itself must be text: binary data_coding is refused there (a
-    whole binary message goes as octets, ``binary_of``)."""
-    if is_binary(data_coding):
-        raise RefusedError(
-            _S.ESME_RSUBMITFAIL, "binary messages split by the ESME are not supported"
-        )
+def binary_part_of(pdu: SubmitSm, part: PartInfo) -> tuple[bytes, int, int]:
+    """(octets, data_coding, esm_class) of one part of a binary message the ESME split:
+    it goes on as a message of its own with its own header, so the handset joins the
+    parts by the ESME's reference and any other element of its header (a WAP push's
+    ports) survives. Parts joined by SAR TLVs get the concatenation header they stand for.
+    """
+    if pdu.esm_class & EsmClass.UDHI:
+        return binary_of(pdu)
+    octets = pdu.short_message or pdu.tlvs.message_payload or b""
+    if part.reference > 0xFF:
+        header = bytes([6, 0x08, 4, part.reference >> 8, part.reference & 0xFF])
+    else:
+        header = bytes([5, 0x00, 3, part.reference])
+    header += bytes([part.total, part.seqnum])
+    return header + octets, pdu.data_coding, EsmClass.UDHI
 
 
 def binary_of(pdu: SubmitSm) -> tuple[bytes, int, int]:

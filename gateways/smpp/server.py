@@ -15,10 +15,12 @@ sends generic_nack for garbage, and throttles (0x58) a peer with more than
   catalogue TOO_MANY_SESSIONS). Other gateway processes count their own.
 - submit_sm: data_coding 0 (GSM 03.38), 1, 3, 6, 7, 8 are text, and 0x10 / 0x18 / 0xF0
   (message class 0) a flash SMS; binary (2, 4, 0x14, 0xF4-0xF7) goes to core as octets
-  with its data_coding and UDHI, its own header included; binary parts the ESME joins
-  itself are refused with 0x45. Parts joined by UDH (8- or 16-bit
-  reference) or SAR TLVs become ONE message in core; message_payload carries a whole
-  message. schedule_delivery_time is refused (0x61, not mapped yet). validity_period →
+  with its data_coding and UDHI, its own header included. Text parts joined by UDH (8- or
+  16-bit reference) or SAR TLVs become ONE message in core; binary parts go on one by one
+  as messages with their own header (SAR TLVs turned into the concatenation header), so
+  the handset joins them and other header elements (a WAP push's ports) survive, and each
+  part has its own id and receipt. message_payload carries a whole message.
+  schedule_delivery_time is refused (0x61, not mapped yet). validity_period →
   ttl, priority_flag → priority (3 counts as 2), registered_delivery → receipt request,
   Rapporto's ptag TLV (0x1411) is checked (0x0C when malformed) and stored. Refusals by
   core map through the error catalogue.
@@ -41,8 +43,8 @@ sends generic_nack for garbage, and throttles (0x58) a peer with more than
   sends them as deliver_sm (mapping.receipt_of: Rapporto's Appendix B text and TLVs);
   subscribers' messages routed to the login come the same way (mapping.inbound_of).
 
-TODO (next slices of issue 4): data_sm / submit_multi / cancel_sm / replace_sm, binary
-messages, schedule_delivery_time, Rapporto's cascade and Viber TLVs.
+TODO (next slices of issue 4): data_sm / submit_multi / cancel_sm / replace_sm,
+schedule_delivery_time, Rapporto's cascade and Viber TLVs.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ from gateways.rest.auth import PartnerAuth
 from gateways.smpp.mapping import (
     RefusedError,
     binary_of,
-    check_text_coding,
+    binary_part_of,
     error_code_of,
     final_date_of,
     message_state_of,
@@ -261,12 +263,14 @@ class SmppGateway:
             submission = _submission_of(pdu)  # each field checked once, in the same order
             user_data = parse_user_data(pdu)
             part = user_data.part
-            if part is not None and part.total > 1:
-                check_text_coding(pdu.data_coding)
+            binary = is_binary(pdu.data_coding)
+            if part is not None and part.total > 1 and not binary:
                 return await self._submit_part(esme.login, submission, pdu, user_data)
-            if is_binary(pdu.data_coding):
+            if binary:
                 sms = submission.sms
-                sms.payload, sms.data_coding, sms.esm_class = binary_of(pdu)
+                sms.payload, sms.data_coding, sms.esm_class = (
+                    binary_of(pdu) if part is None else binary_part_of(pdu, part)
+                )
                 sms.flash = False  # a binary coding's class is its own business
             else:
                 submission.sms.text = text_of(pdu.data_coding, user_data.payload)

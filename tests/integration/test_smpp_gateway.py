@@ -354,8 +354,8 @@ def _bad_fields(port: int) -> list[int]:
     responses = exchange(
         client,
         submit_pdu(client, b"x", destination_addr="not-a-number"),
-        # binary, split by the ESME (UDH: part 1 of 2): not joined by core
-        submit_pdu(client, bytes([5, 0, 3, 9, 2, 1, 0, 1]), data_coding=4, esm_class=0x40),
+        # binary with UDHI whose header overruns the data
+        submit_pdu(client, bytes([9, 0, 3, 9, 2, 1]), data_coding=4, esm_class=0x40),
         submit_pdu(client, b"x", schedule_delivery_time="000001000000000R"),
     )
     client.disconnect()
@@ -453,4 +453,64 @@ async def test_a_whole_binary_message_goes_to_core_as_octets(rig: Rig) -> None:
     assert [(s.payload, s.data_coding, s.esm_class, s.text) for s in stored] == [
         (bytes.fromhex("0605040b8423f0dc0601ae"), 0xF5, 0x40, ""),
         (b"\x00\x01\xff", 4, 0, ""),
+    ]
+
+
+def _submit_binary_parts(port: int) -> list[Any]:
+    client = bound(port)
+    answers = exchange(
+        client,
+        # WAP push split by the ESME: ports and an 8-bit concatenation reference in the UDH
+        submit_pdu(
+            client,
+            bytes.fromhex("0b05040b8423f00003a70201") + b"\x01" * 128,
+            data_coding=0xF5,
+            esm_class=0x40,
+        ),
+        submit_pdu(
+            client,
+            bytes.fromhex("0b05040b8423f00003a70202") + b"\x02" * 10,
+            data_coding=0xF5,
+            esm_class=0x40,
+        ),
+        # binary parts joined by SAR TLVs: 8-bit and 16-bit references
+        submit_pdu(
+            client,
+            b"\x03" * 5,
+            data_coding=4,
+            sar_msg_ref_num=7,
+            sar_total_segments=2,
+            sar_segment_seqnum=1,
+        ),
+        submit_pdu(
+            client,
+            b"\x04" * 5,
+            data_coding=4,
+            sar_msg_ref_num=0x1234,
+            sar_total_segments=2,
+            sar_segment_seqnum=2,
+        ),
+    )
+    client.unbind()
+    client.disconnect()
+    return answers
+
+
+async def test_binary_parts_go_on_one_by_one_with_their_own_header(rig: Rig) -> None:
+    """Core joins text parts; binary parts keep every element of the ESME's header (here a
+    WAP push's ports), so each is a message of its own with its own id, and the handset
+    joins them. SAR TLVs become the concatenation header they stand for."""
+    port = await rig.start()
+    answers = await asyncio.to_thread(_submit_binary_parts, port)
+    assert [a.status for a in answers] == [0, 0, 0, 0]
+    assert len({message_id(a) for a in answers}) == 4
+    stored = [
+        (await rig.core.GetMessage(ms.GetMessageRequest(message_id=message_id(a)))).message.sms
+        for a in answers
+    ]
+    assert [(s.payload, s.data_coding, s.esm_class) for s in stored] == [
+        (bytes.fromhex("0b05040b8423f00003a70201") + b"\x01" * 128, 0xF5, 0x40),
+        (bytes.fromhex("0b05040b8423f00003a70202") + b"\x02" * 10, 0xF5, 0x40),
+        (bytes.fromhex("050003070201") + b"\x03" * 5, 4, 0x40),
+        (bytes.fromhex("06080412340202") + b"\x04" * 5, 4, 0x40),
     ]
