@@ -24,6 +24,7 @@ from pathlib import Path
 
 import psycopg
 
+from bench.history import fill_history
 from bench.rest_e2e import _prepare
 from bench.stats import report
 from rcs_cli.seed import seed_demo
@@ -156,6 +157,13 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=50)
     parser.add_argument("--rate", type=float, default=0.0)
     parser.add_argument(
+        "--history-days",
+        type=int,
+        default=30,
+        help="past days of traffic in the database, one partition each (0: a fresh database)",
+    )
+    parser.add_argument("--history-per-day", type=int, default=20_000)
+    parser.add_argument(
         "--operator-window", type=int, default=0, help="the demo interface's window (seed: 50)"
     )
     args = parser.parse_args()
@@ -175,6 +183,7 @@ def main() -> None:
         },
     )
     asyncio.run(seed_demo(dsn, smsc_host="127.0.0.1", smsc_port=inst.ports["smsc"]))
+    asyncio.run(fill_history(dsn, args.history_days, args.history_per_day))
     if args.operator_window:
         asyncio.run(_set_window(dsn, args.operator_window))
     inst.start("routing", "simulator", "connector", "core", "dispatcher", "smpp")
