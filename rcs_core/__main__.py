@@ -5,6 +5,7 @@ HTTP report senders (RCS_REPORT_SENDERS) run next to the dispatcher."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 
 from rcs.connector.v1 import connector_service_pb2_grpc
@@ -54,6 +55,7 @@ async def serve(
                         retry_base_seconds=s.report_retry_base_seconds,
                         retry_max_seconds=s.report_retry_max_seconds,
                     ),
+                    receipt_grace=dt.timedelta(seconds=s.receipt_grace_seconds),
                 )
                 message_service_pb2_grpc.add_MessageServiceServicer_to_server(
                     servicer, server.server

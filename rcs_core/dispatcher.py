@@ -201,7 +201,7 @@ class Dispatcher:
                         sent.append((c, used, len(result.operator_message_ids)))
                         for part_no, raw in enumerate(result.operator_message_ids, start=1):
                             key, alt = operator_keys(raw)
-                            parts.append(SentPart(c.message_id, part_no, key, alt))
+                            parts.append(SentPart(c.message_id, part_no, key, alt, c.created_at))
                     elif outcome == connector_service_pb2.SEND_OUTCOME_REJECTED:
                         finals.append((c, Status.REJECTED, result.error_code or 1, result.detail))
                     else:

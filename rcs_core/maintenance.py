@@ -82,14 +82,15 @@ async def run_once(
         )
     async with pool.connection() as conn, conn.transaction():
         cur = await conn.execute(
-            "SELECT id FROM messages WHERE status = %s"
+            "SELECT id, created_at FROM messages WHERE status = %s"
             " AND valid_until < now() - make_interval(secs => %s) LIMIT 10000",
             (int(Status.SENT), s.receipt_grace_seconds),
         )
-        overdue = [row[0] for row in await cur.fetchall()]
+        overdue: dict[int, dt.datetime] = dict(await cur.fetchall())
         changed = await finalize(
             conn,
             [(mid, Status.EXPIRED, int(ExtendedError.TIMEOUT), "no_receipt") for mid in overdue],
+            created_at=overdue,
         )
     if changed:
         log.info("messages_expired_without_receipt", extra={"count": len(changed)})

@@ -28,7 +28,7 @@ from rcs_core.passwords import hash_password, needs_rehash, verify_password
 from rcs_core.statuses import Status
 from rcs_core.storage import api_keys, inbound, messages, partners, receipts, request_log
 from rcs_core.storage.messages import StoredMessage
-from rcs_core.validation import submission_of, validate
+from rcs_core.validation import MAX_TTL, submission_of, validate
 from rcs_runtime.errors import RcsError
 from rcs_runtime.timestamps import timestamp
 from rcs_runtime.tracing import carrier_for_storage
@@ -92,8 +92,11 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
         *,
         partner_cache_seconds: float = 5,
         reports: report_desk.ReportDesk | None = None,
+        receipt_grace: dt.timedelta = dt.timedelta(hours=1),
     ) -> None:
         self._pool = pool
+        # Receipts for ids sent longer ago find their messages expired already.
+        self._receipt_horizon = MAX_TTL + receipt_grace
         self._ids = IdAllocator(installation_id)
         self._batcher = AcceptBatcher(pool, self._ids)
         self._reports = reports or report_desk.ReportDesk(pool)
@@ -387,7 +390,7 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
                 first = await request_log.replay(conn, request.request_id, "RecordReceipts")
                 if first is not None:
                     return message_service_pb2.RecordReceiptsResponse.FromString(first)
-            matched = await receipts.record(conn, items)
+            matched = await receipts.record(conn, items, horizon=self._receipt_horizon)
             response = message_service_pb2.RecordReceiptsResponse(matched_count=matched)
             if request.request_id:
                 await request_log.remember(

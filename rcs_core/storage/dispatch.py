@@ -143,6 +143,7 @@ class SentPart:
     part_no: int
     operator_key: str
     alt_key: str | None
+    message_created_at: dt.datetime  # the message's partition key, kept for its receipt
 
 
 async def record_sent(
@@ -186,14 +187,17 @@ async def record_sent(
             },
         )
         await conn.execute(
-            "INSERT INTO operator_ids (interface_id, operator_key, alt_key, message_id, part_no)"
-            " SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::bigint[], %b::int[])",
+            "INSERT INTO operator_ids (interface_id, operator_key, alt_key, message_id, part_no,"
+            " message_created_at)"
+            " SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::bigint[], %b::int[],"
+            " %b::timestamptz[])",
             (
                 [interface_ids[p.message_id] for p in parts],
                 [p.operator_key for p in parts],
                 [p.alt_key for p in parts],
                 [p.message_id for p in parts],
                 [p.part_no for p in parts],
+                [p.message_created_at for p in parts],
             ),
         )
     await conn.execute("DELETE FROM dispatch_queue WHERE message_id = ANY(%s)", (ids,))
@@ -208,7 +212,11 @@ async def record_final(
     """items: (claimed, final status, extended error code, detail). Finalises and dequeues."""
     if not items:
         return
-    await finalize(conn, [(c.message_id, s, e, d) for c, s, e, d in items])
+    await finalize(
+        conn,
+        [(c.message_id, s, e, d) for c, s, e, d in items],
+        created_at={c.message_id: c.created_at for c, _, _, _ in items},
+    )
     await conn.execute(
         "DELETE FROM dispatch_queue WHERE message_id = ANY(%s)",
         ([c.message_id for c, _, _, _ in items],),

@@ -147,6 +147,41 @@ async def test_receipt_before_submit_response_is_kept_and_applied(rig: Rig) -> N
     assert await rig.scalar("SELECT count(*) FROM pending_receipts") == 0
 
 
+async def test_operator_ids_keep_their_messages_partition_key(rig: Rig) -> None:
+    """A receipt finds its message in its one partition (migration 0022); an id stored
+    before that migration has none and is looked up by id."""
+    first, second = await rig.accept("79160000001", "79160000002")
+    await rig.dispatcher.dispatch_once()
+    kept = await rig.scalar(
+        "SELECT count(*) FROM operator_ids o JOIN messages m ON m.id = o.message_id"
+        " WHERE o.message_created_at = m.created_at"
+    )
+    assert kept == 2
+    async with await psycopg.AsyncConnection.connect(rig.dsn) as conn:
+        await conn.execute(
+            "UPDATE operator_ids SET message_created_at = NULL WHERE message_id = %s", (second,)
+        )
+        await conn.commit()
+    assert await rig.receipt(format(first, "x"), Status.DELIVERED) == 1
+    assert await rig.receipt(format(second, "x"), Status.UNDELIVERED, 8) == 1
+    assert await rig.status(first) == (Status.DELIVERED, 0)
+    assert await rig.status(second) == (Status.UNDELIVERED, 8)
+
+
+async def test_ids_older_than_the_receipt_horizon_are_not_looked_at(rig: Rig) -> None:
+    """Past the longest validity plus the grace a message has expired: its id is no longer
+    looked up, so the receipt is parked like one for an unknown id."""
+    (mid,) = await rig.accept("79160000001")
+    await rig.dispatcher.dispatch_once()
+    async with await psycopg.AsyncConnection.connect(rig.dsn) as conn:
+        keys = receipts.receipt_keys(format(mid, "x"))
+        late = receipts.ReceiptIn("if-1", keys, Status.DELIVERED, 0, "X")
+        assert await receipts.record(conn, [late], horizon=dt.timedelta(0)) == 0
+        await conn.commit()
+    assert await rig.status(mid) == (Status.SENT, 0)
+    assert await rig.scalar("SELECT count(*) FROM pending_receipts") == 1
+
+
 async def test_final_status_is_never_overwritten(rig: Rig) -> None:
     (mid,) = await rig.accept("79160000001")
     await rig.dispatcher.dispatch_once()
