@@ -77,10 +77,11 @@ class Rig:
         )
 
     async def sessions(self) -> list[tuple[Any, ...]]:
-        """(number, subscriber, route, seconds left, last message id)."""
+        """(number, subscriber, route, seconds left rounded up to tens, last message id)."""
         return await self.rows(
-            "SELECT number, subscriber, route, round(extract(epoch FROM expires_at - now())),"
-            " last_message_id FROM inbound_sessions ORDER BY number, subscriber"
+            "SELECT number, subscriber, route,"
+            " ceil(extract(epoch FROM expires_at - now()) / 10) * 10, last_message_id"
+            " FROM inbound_sessions ORDER BY number, subscriber"
         )
 
     async def expire(self) -> None:
@@ -157,10 +158,8 @@ async def test_in_a_session_every_message_goes_to_its_partner_and_extends_it(rig
     assert len(await rig.told()) == 1  # the open text, once
     assert await rig.sessions() == [("4444", SUBSCRIBER, "quiz", 600, int(again.message_id))]
     # Another subscriber, and the same subscriber on another number, are not in it.
-    other, elsewhere = (
-        *(await rig.send("hello", source="79169999999")),
-        *(await rig.send("hello", dest="5555")),
-    )
+    (other,) = await rig.send("hello", source="79169999999")
+    (elsewhere,) = await rig.send("hello", dest="5555")
     assert (other.partner, elsewhere.partner) == ("shop", "shop")
 
 
