@@ -1,5 +1,6 @@
-"""Periodic housekeeping: partitions ahead/behind, and the sweep that gives every
-message a final status even when an operator never sends its receipt."""
+"""Periodic housekeeping: partitions ahead/behind, the sweep that gives every message a
+final status even when an operator never sends its receipt, and the end of expired MO
+sessions."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from rcs_core.idalloc import IdAllocator
 from rcs_core.report_desk import format_name
 from rcs_core.settings import CoreSettings
 from rcs_core.statuses import ExtendedError, Status
-from rcs_core.storage import reports
+from rcs_core.storage import inbound, reports
 from rcs_core.storage.finalize import finalize
 
 log = logging.getLogger(__name__)
@@ -29,12 +30,14 @@ REPORTS_ABANDONED = Counter(
     ["format"],
 )
 _LOCK_KEY = 0x7263735F6D6E74  # "rcs_mnt": one installation-wide maintainer at a time
+_SESSIONS_PER_TRANSACTION = 1000
 
 
 async def run_once(
     pool: AsyncConnectionPool, s: CoreSettings, ids: IdAllocator | None = None
 ) -> int:
     """One pass; returns how many overdue messages were expired."""
+    ids = ids or IdAllocator(s.installation_id)
     async with pool.connection() as conn:
         await conn.set_autocommit(True)
         try:
@@ -76,10 +79,9 @@ async def run_once(
             await conn.set_autocommit(False)
     async with pool.connection() as conn, conn.transaction():
         await concatenated.give_up_overdue(
-            conn,
-            ids or IdAllocator(s.installation_id),
-            dt.timedelta(seconds=s.submit_parts_timeout_seconds),
+            conn, ids, dt.timedelta(seconds=s.submit_parts_timeout_seconds)
         )
+    await _end_expired_sessions(pool, ids)
     async with pool.connection() as conn, conn.transaction():
         cur = await conn.execute(
             "SELECT id, created_at FROM messages WHERE status = %s"
@@ -95,6 +97,17 @@ async def run_once(
     if changed:
         log.info("messages_expired_without_receipt", extra={"count": len(changed)})
     return len(changed)
+
+
+async def _end_expired_sessions(pool: AsyncConnectionPool, ids: IdAllocator) -> None:
+    """Expired MO sessions end, their subscribers told, a transaction per batch (several
+    cores may do this at once: each takes sessions the others have not locked)."""
+    async with pool.connection() as conn:
+        while True:
+            async with conn.transaction():
+                ended = await inbound.end_expired_sessions(conn, ids, _SESSIONS_PER_TRANSACTION)
+            if ended < _SESSIONS_PER_TRANSACTION:
+                return
 
 
 async def observe_queue(pool: AsyncConnectionPool) -> None:

@@ -1,8 +1,10 @@
 """Inbound (MO) messages: parts joined, whole messages routed to the partner owning the
-number (and keyword), and owed to it as reports (report_outbox kind 2).
+number (and keyword), or to the route of the subscriber's SMS session on the number, and
+owed to it as reports (report_outbox kind 2).
 
 All in the caller's transaction: a part is stored, or the message it completes is stored,
-routed and its report made, before the connector acknowledges the operator's deliver_sm.
+routed, its session opened, extended or closed, the platform's answer to that accepted and
+its report made, before the connector acknowledges the operator's deliver_sm.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import Enum
 
 import psycopg
 from psycopg.types.json import Jsonb
 
+from rcs_core import inbound_reply
 from rcs_core.idalloc import IdAllocator
-from rcs_core.storage import locks, reports
+from rcs_core.storage import inbound_sessions, locks, reports
 from rcs_smpp.encoding import decode_text
 from rcs_smpp.errors import TextDecodeError
 
@@ -67,11 +71,47 @@ class Route:
     inbound_url: str
     unavailable_text: str = ""  # sent to the subscriber when the partner does not take it
     timeout_seconds: int = 0  # the partner's time to answer; 0: the report sender's
+    # SMS sessions (http_mo.rst): '' / 0 when the route has none.
+    session_keyword: str = ""
+    session_close_keyword: str = ""
+    session_seconds: int = 0
+    session_open_text: str = ""
+    session_close_text: str = ""
+    session_expired_text: str = ""
 
     def takes(self, text: str) -> bool:
         if not self.keyword:
             return True
         return keyword_pattern(self.keyword).match(text) is not None
+
+    def opens(self, text: str) -> bool:
+        return bool(self.session_keyword) and _starts(self.session_keyword, text)
+
+    def closes(self, text: str) -> bool:
+        return bool(self.session_close_keyword) and _starts(self.session_close_keyword, text)
+
+
+def _starts(keyword: str, text: str) -> bool:
+    return keyword_pattern(keyword).match(text) is not None
+
+
+class Step(Enum):
+    """What a message does to the subscriber's session on the number."""
+
+    NONE = "none"  # routed by keyword; no session involved
+    OPENED = "opened"  # opened a session on its route; goes to the partner
+    IN_SESSION = "in_session"  # went to the session's route and extended the session
+    CLOSED = "closed"  # closed the session: answered by the platform, not passed on
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    route: Route | None
+    step: Step = Step.NONE
+
+    @property
+    def forwarded(self) -> bool:
+        return self.route is not None and self.step is not Step.CLOSED
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +140,40 @@ def choose(routes: Sequence[Route], destination: str, text: str) -> Route | None
         if route.takes(text):
             return route
     return None
+
+
+def _name(route: Route) -> str:
+    return route.name
+
+
+def session_key(destination: str, source: str) -> inbound_sessions.Key:
+    return number_key(destination), number_key(source)
+
+
+def decide(
+    routes: Sequence[Route],
+    sessions: dict[inbound_sessions.Key, Route],
+    destination: str,
+    source: str,
+    text: str,
+) -> Decision:
+    """Where a message goes (http_mo.rst): into the subscriber's live session on the number
+    (its close keyword ends it), else to a route whose session keyword it starts with (the
+    first by name; a session opens), else by keyword. ``sessions`` (the live ones, by
+    key) is updated, so that the next message of a batch sees what this one did."""
+    key = session_key(destination, source)
+    session = sessions.get(key)
+    if session is not None:
+        if session.closes(text):
+            del sessions[key]
+            return Decision(session, Step.CLOSED)
+        return Decision(session, Step.IN_SESSION)
+    openers = sorted((r for r in routes if r.number == key[0] and r.session_keyword), key=_name)
+    for route in openers:
+        if route.opens(text):
+            sessions[key] = route
+            return Decision(route, Step.OPENED)
+    return Decision(choose(routes, destination, text))
 
 
 async def record(
@@ -173,7 +247,8 @@ async def _join(conn: psycopg.AsyncConnection, part: PartIn, now: dt.datetime) -
 async def _routes(conn: psycopg.AsyncConnection, numbers: list[str]) -> list[Route]:
     cur = await conn.execute(
         "SELECT r.name, r.number, r.keyword, p.id, p.login, r.format, p.inbound_url,"
-        " r.unavailable_text, r.timeout_seconds"
+        " r.unavailable_text, r.timeout_seconds, r.session_keyword, r.session_close_keyword,"
+        " r.session_seconds, r.session_open_text, r.session_close_text, r.session_expired_text"
         " FROM inbound_routes r JOIN partners p ON p.login = r.partner"
         " WHERE r.number = ANY(%s)",
         (numbers,),
@@ -181,11 +256,74 @@ async def _routes(conn: psycopg.AsyncConnection, numbers: list[str]) -> list[Rou
     return [Route(*row) for row in await cur.fetchall()]
 
 
+async def _live_sessions(
+    conn: psycopg.AsyncConnection, routes: Sequence[Route], wholes: Sequence[Whole]
+) -> dict[inbound_sessions.Key, Route]:
+    """The live sessions of the batch's subscribers, locked for this transaction; looked
+    up only on numbers with a session route, so other MO pay nothing for sessions. A
+    session whose route was deleted, moved to another number or lost its session keyword
+    is ignored (maintenance drops it, without a text, when it expires)."""
+    numbers = {r.number for r in routes if r.session_keyword}
+    keys = [session_key(w.destination, w.source) for w in wholes]
+    keys = [k for k in keys if k[0] in numbers]
+    if not keys:
+        return {}
+    by_name = {r.name: r for r in routes}
+    live: dict[inbound_sessions.Key, Route] = {}
+    for key, name in (await inbound_sessions.lock_live(conn, keys)).items():
+        route = _holding(by_name, key[0], name)
+        if route is not None:
+            live[key] = route
+    return live
+
+
+def _holding(by_name: dict[str, Route], number: str, name: str) -> Route | None:
+    """The route of a session on ``number``, while that route still holds sessions there."""
+    route = by_name.get(name)
+    if route is None or route.number != number or not route.session_keyword:
+        return None
+    return route
+
+
+async def _keep_session(
+    conn: psycopg.AsyncConnection, ids: IdAllocator, mid: int, whole: Whole, d: Decision
+) -> None:
+    """Write what the message did to its session and answer an opening or a closing with
+    the route's text, accepted here so that it is sent once, with the MO (its client_ref
+    is made from the MO's id)."""
+    route = d.route
+    if route is None or d.step is Step.NONE:
+        return
+    key = session_key(whole.destination, whole.source)
+    if d.step is Step.IN_SESSION:
+        await inbound_sessions.extend(conn, key, route.session_seconds, mid)
+        return
+    if d.step is Step.OPENED:
+        await inbound_sessions.open_session(conn, key, route.name, route.session_seconds, mid)
+        text, tag = route.session_open_text, "session-open"
+    else:
+        await inbound_sessions.close(conn, key)
+        text, tag = route.session_close_text, "session-close"
+    log.info("inbound_session", extra={"step": d.step.value, "route": route.name, "mo_id": mid})
+    if text:
+        await inbound_reply.accept_replies(
+            conn,
+            ids,
+            login=route.login,
+            message_id=mid,
+            subscriber=whole.source,
+            number=whole.destination,
+            texts=[text],
+            tag=tag,
+        )
+
+
 async def _store(
     conn: psycopg.AsyncConnection, ids: IdAllocator, wholes: list[Whole]
 ) -> list[Recorded]:
     routes = await _routes(conn, sorted({number_key(w.destination) for w in wholes}))
-    chosen = [choose(routes, w.destination, w.text) for w in wholes]
+    sessions = await _live_sessions(conn, routes, wholes)
+    decided = [decide(routes, sessions, w.destination, w.source, w.text) for w in wholes]
     message_ids = await ids.take(conn, len(wholes))
     await conn.execute(
         "INSERT INTO inbound_messages (id, received_at, interface_id, source, destination,"
@@ -200,14 +338,18 @@ async def _store(
             [w.destination for w in wholes],
             [w.text for w in wholes],
             [w.part_count for w in wholes],
-            [r.partner_id if r else None for r in chosen],
-            [r.name if r else None for r in chosen],
+            [d.route.partner_id if d.route else None for d in decided],
+            [d.route.name if d.route else None for d in decided],
         ),
     )
     owed = []
-    for mid, whole, route in zip(message_ids, wholes, chosen, strict=True):
+    for mid, whole, d in zip(message_ids, wholes, decided, strict=True):
+        await _keep_session(conn, ids, mid, whole, d)
+        route = d.route
         if route is None:
             log.warning("inbound_unrouted", extra={"destination": whole.destination})
+            continue
+        if not d.forwarded:  # the close command is the platform's, not the partner's
             continue
         if route.format != FORMAT_SMPP and not route.inbound_url:
             log.warning("inbound_no_url", extra={"partner": route.login, "route": route.name})
@@ -245,6 +387,33 @@ async def _store(
             )
         await reports.wake(conn)
     return [
-        Recorded(mid, route.login if route else "")
-        for mid, route in zip(message_ids, chosen, strict=True)
+        Recorded(mid, d.route.login if d.route else "")
+        for mid, d in zip(message_ids, decided, strict=True)
     ]
+
+
+async def end_expired_sessions(conn: psycopg.AsyncConnection, ids: IdAllocator, limit: int) -> int:
+    """End up to ``limit`` expired sessions and send each subscriber its route's expired
+    text (http_mo.rst), in the caller's transaction: the text is accepted if and only if
+    its session is gone, so a maintainer that dies halfway neither loses it nor sends it
+    twice. Returns how many ended."""
+    ended = await inbound_sessions.end_expired(conn, limit)
+    if not ended:
+        return 0
+    by_name = {r.name: r for r in await _routes(conn, sorted({e.number for e in ended}))}
+    for e in ended:
+        route = _holding(by_name, e.number, e.route)
+        if route is None or not route.session_expired_text:
+            continue
+        await inbound_reply.accept_replies(
+            conn,
+            ids,
+            login=route.login,
+            message_id=e.last_message_id,
+            subscriber=e.subscriber,
+            number=e.number,
+            texts=[route.session_expired_text],
+            tag="session-expired",
+        )
+    log.info("inbound_sessions_expired", extra={"count": len(ended)})
+    return len(ended)

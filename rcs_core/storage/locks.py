@@ -14,6 +14,7 @@ class LockSpace(IntEnum):
     MESSAGE_CONTENT = 2  # storage/messages.py: duplicate blocking per number and text
     INBOUND_PARTS = 3  # storage/inbound.py: the parts of one MO
     SUBMIT_PARTS = 4  # concatenated.py: the parts of one MT an ESME split
+    INBOUND_SESSIONS = 5  # storage/inbound_sessions.py: one subscriber's session on a number
 
 
 async def lock(conn: psycopg.AsyncConnection, space: LockSpace, *key: object) -> None:

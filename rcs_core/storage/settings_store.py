@@ -571,9 +571,31 @@ _INBOUND_ROUTE_FIELDS = (
     "format",
     "unavailable_text",
     "timeout_seconds",
+    "session_keyword",
+    "session_close_keyword",
+    "session_seconds",
+    "session_open_text",
+    "session_close_text",
+    "session_expired_text",
 )
-# What revisions from before a field existed stand for (migrations 0019, 0020).
-_INBOUND_ROUTE_DEFAULTS = {"unavailable_text": "", "timeout_seconds": 0}
+# What revisions from before a field existed stand for (migrations 0019, 0020, 0021).
+INBOUND_ROUTE_DEFAULTS: dict[str, str | int] = {
+    "unavailable_text": "",
+    "timeout_seconds": 0,
+    "session_keyword": "",
+    "session_close_keyword": "",
+    "session_seconds": 0,
+    "session_open_text": "",
+    "session_close_text": "",
+    "session_expired_text": "",
+}
+# (number, keyword) is unique at commit (migration 0014): a rollback may move a pair from
+# one route to another in either order.
+_PUT_INBOUND_ROUTE = (
+    f"INSERT INTO inbound_routes ({', '.join(_INBOUND_ROUTE_FIELDS)})"  # noqa: S608 (constant columns)
+    f" VALUES ({', '.join(['%s'] * len(_INBOUND_ROUTE_FIELDS))}) ON CONFLICT (name) DO UPDATE"
+    f" SET {', '.join(f'{f} = EXCLUDED.{f}' for f in _INBOUND_ROUTE_FIELDS[1:])}"
+)
 
 
 async def inbound_route_state(conn: psycopg.AsyncConnection, name: str) -> State:
@@ -589,15 +611,9 @@ async def put_inbound_route(conn: psycopg.AsyncConnection, name: str, state: Sta
     if state is None:
         await conn.execute("DELETE FROM inbound_routes WHERE name = %s", (name,))
         return
-    # (number, keyword) is unique at commit (migration 0014): a rollback may move a pair
-    # from one route to another in either order.
     await conn.execute(
-        "INSERT INTO inbound_routes (name, number, keyword, partner, format, unavailable_text,"
-        " timeout_seconds) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (name) DO UPDATE"
-        " SET number = EXCLUDED.number, keyword = EXCLUDED.keyword, partner = EXCLUDED.partner,"
-        " format = EXCLUDED.format, unavailable_text = EXCLUDED.unavailable_text,"
-        " timeout_seconds = EXCLUDED.timeout_seconds",
-        tuple(state.get(f, _INBOUND_ROUTE_DEFAULTS.get(f)) for f in _INBOUND_ROUTE_FIELDS),
+        _PUT_INBOUND_ROUTE,
+        tuple(state.get(f, INBOUND_ROUTE_DEFAULTS.get(f)) for f in _INBOUND_ROUTE_FIELDS),
     )
 
 

@@ -257,6 +257,12 @@ async def test_admin_manages_inbound_routes(api: Client, database_url: str) -> N
         "keyword": "balance|баланс",
         "partner": "shop",
         "unavailableText": "Сервис временно недоступен",
+        "sessionKeyword": "chat|чат",
+        "sessionCloseKeyword": "stop",
+        "sessionSeconds": 900,
+        "sessionOpenText": "Чат открыт",
+        "sessionCloseText": "Чат закрыт",
+        "sessionExpiredText": "Чат истёк",
     }
     put = await api.put(
         "/api/admin/v1/inbound-routes/shop-balance",
@@ -273,6 +279,12 @@ async def test_admin_manages_inbound_routes(api: Client, database_url: str) -> N
         "format": "REPORT_FORMAT_REST_V6",
         "unavailableText": "Сервис временно недоступен",
         "timeoutSeconds": 0,
+        "sessionKeyword": "chat|чат",
+        "sessionCloseKeyword": "stop",
+        "sessionSeconds": 900,
+        "sessionOpenText": "Чат открыт",
+        "sessionCloseText": "Чат закрыт",
+        "sessionExpiredText": "Чат истёк",
     }
     assert int(stored["revision"]) > 0
     numeric = await api.put(  # protobuf's JSON mapping takes the enum's number too
@@ -286,6 +298,13 @@ async def test_admin_manages_inbound_routes(api: Client, database_url: str) -> N
     )
     assert bad.status == 400
     assert "at position 7" in (await bad.json())["extendedDescription"]
+    endless = await api.put(
+        "/api/admin/v1/inbound-routes/shop-bad",
+        json={**route, "keyword": "x", "sessionSeconds": 0, "format": "REPORT_FORMAT_SMPP"},
+        headers=ROOT,
+    )
+    assert endless.status == 400
+    assert "needs session_seconds" in (await endless.json())["extendedDescription"]
     taken = await api.put(
         "/api/admin/v1/inbound-routes/shop-again",
         json={**route, "format": "REPORT_FORMAT_SMPP"},
@@ -302,8 +321,11 @@ async def test_admin_manages_inbound_routes(api: Client, database_url: str) -> N
     undo = await api.post(f"/api/admin/v1/revisions/{stored['revision']}:rollback", headers=ROOT)
     assert (await undo.json())["changedCount"] == 1
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
-        cur = await conn.execute("SELECT name, number, format FROM inbound_routes")
-        assert await cur.fetchall() == [("shop-balance", "4444", 3)]
+        cur = await conn.execute(
+            "SELECT name, number, format, session_keyword, session_seconds,"
+            " session_expired_text FROM inbound_routes"
+        )
+        assert await cur.fetchall() == [("shop-balance", "4444", 3, "chat|чат", 900, "Чат истёк")]
 
 
 async def test_admin_explains_a_route(pool: Any, database_url: str) -> None:

@@ -174,6 +174,9 @@ async def test_inbound_routes_put_get_list_and_delete(core_port: int, database_u
         "number": "4444",
         "partner": "shop",
         "format": "REPORT_FORMAT_SMPP",
+        "sessionKeyword": "quiz",
+        "sessionSeconds": 600,
+        "sessionOpenText": "Викторина началась",
     }
     code, out = await _cli(core_port, "inbound-routes", "put", "--json", json.dumps(route))
     assert code == 0, out
@@ -189,6 +192,12 @@ async def test_inbound_routes_put_get_list_and_delete(core_port: int, database_u
             "format": "REPORT_FORMAT_SMPP",
             "unavailableText": "",
             "timeoutSeconds": 0,
+            "sessionKeyword": "quiz",
+            "sessionCloseKeyword": "",
+            "sessionSeconds": 600,
+            "sessionOpenText": "Викторина началась",
+            "sessionCloseText": "",
+            "sessionExpiredText": "",
         },
     ), out
     code, out = await _cli(core_port, "inbound-routes", "list")
@@ -198,6 +207,10 @@ async def test_inbound_routes_put_get_list_and_delete(core_port: int, database_u
     assert code == 1
     assert "INVALID_REQUEST" in out
     assert "unterminated character set at position 0" in out
+    bad = {**route, "name": "shop-re", "sessionCloseKeyword": "stop("}
+    code, out = await _cli(core_port, "inbound-routes", "put", "--json", json.dumps(bad))
+    assert code == 1
+    assert "session_close_keyword 'stop(' is not a regular expression" in out
     code, out = await _cli(core_port, "inbound-routes", "delete", "shop-all")
     assert code == 0, out
     code, out = await _cli(core_port, "inbound-routes", "get", "shop-all")

@@ -54,6 +54,7 @@ def put(name: str, number: str = "4444", keyword: str = "", **fields: Any) -> An
             format=fields.pop("format", SMPP),
             unavailable_text=fields.pop("unavailable_text", ""),
             timeout_seconds=fields.pop("timeout_seconds", 0),
+            **fields,  # the session fields
         ),
     )
 
@@ -102,6 +103,12 @@ async def test_inbound_route_is_versioned_listed_replayed_and_deleted(
                 "format": 1,
                 "unavailable_text": "",
                 "timeout_seconds": 0,
+                "session_keyword": "",
+                "session_close_keyword": "",
+                "session_seconds": 0,
+                "session_open_text": "",
+                "session_close_text": "",
+                "session_expired_text": "",
             },
         }
     ]
@@ -152,6 +159,28 @@ async def test_bad_inbound_routes_are_refused_saying_why(settings: Any, database
         "REPORT_FORMAT_SMPP": put("pull", "7777", format=ms.REPORT_FORMAT_UNSPECIFIED),
         "unavailable_text: at most 2000": put("chatty", "7777", unavailable_text="x" * 2001),
         "timeout_seconds: 1-60": put("patient", "7777", timeout_seconds=61),
+        "session_keyword 'quiz(' is not a regular expression (Python syntax): missing ),"
+        " unterminated subpattern at position 4": put(
+            "s", "7777", session_keyword="quiz(", session_seconds=60
+        ),
+        "session_close_keyword 'stop)' is not a regular expression (Python syntax):"
+        " unbalanced parenthesis at position 4": put(
+            "s", "7777", session_keyword="quiz", session_close_keyword="stop)", session_seconds=60
+        ),
+        "session_keyword is at most 200 characters": put(
+            "s", "7777", session_keyword="q" * 201, session_seconds=60
+        ),
+        "a session_keyword needs session_seconds (1-86400)": put(
+            "s", "7777", session_keyword="quiz"
+        ),
+        "session_seconds: 1-86400": put("s", "7777", session_keyword="quiz", session_seconds=86401),
+        "session_close_text works only with a session_keyword": put(
+            "s", "7777", session_close_text="Bye"
+        ),
+        "session_seconds works only with a session_keyword": put("s", "7777", session_seconds=60),
+        "session_expired_text: at most 2000": put(
+            "s", "7777", session_keyword="quiz", session_seconds=60, session_expired_text="x" * 2001
+        ),
         "'shop-all' already takes number '4444' with no keyword": put("again", "+4444"),
         "'shop-stop' already takes number '4444' with keyword 'stop'": put("x", keyword="stop"),
     }
@@ -268,3 +297,63 @@ async def test_the_unavailable_text_is_kept_and_rolled_back(
         ss.RollbackSettingsRequest(actor=ADMIN, revision=changed.revision - 1)
     )
     assert await fetch(database_url, "SELECT unavailable_text FROM inbound_routes") == [("",)]
+
+
+SESSION: dict[str, Any] = {
+    "session_keyword": "quiz|викторина",
+    "session_close_keyword": "stop|стоп",
+    "session_seconds": 600,
+    "session_open_text": "Вы в викторине",
+    "session_close_text": "Викторина закрыта",
+    "session_expired_text": "Время викторины истекло",
+}
+SESSION_COLUMNS = (
+    "SELECT session_keyword, session_close_keyword, session_seconds, session_open_text,"
+    " session_close_text, session_expired_text FROM inbound_routes"
+)
+
+
+async def test_the_session_fields_are_kept_listed_and_rolled_back(
+    settings: Any, database_url: str
+) -> None:
+    first = await settings.PutInboundRoute(put("quiz", keyword="play"))
+    changed = await settings.PutInboundRoute(put("quiz", keyword="play", **SESSION))
+    assert changed.revision > first.revision
+    assert {k: getattr(changed.route, k) for k in SESSION} == SESSION
+    listed = await settings.ListInboundRoutes(ss.ListInboundRoutesRequest())
+    assert [{k: getattr(r, k) for k in SESSION} for r in listed.routes] == [SESSION]
+    assert await fetch(database_url, SESSION_COLUMNS) == [tuple(SESSION.values())]
+    assert (await settings.PutInboundRoute(put("quiz", keyword="play", **SESSION))).revision == 0
+
+    await settings.RollbackSettings(
+        ss.RollbackSettingsRequest(actor=ADMIN, revision=first.revision)
+    )
+    assert await fetch(database_url, SESSION_COLUMNS) == [("", "", 0, "", "", "")]
+    await settings.RollbackSettings(
+        ss.RollbackSettingsRequest(actor=ADMIN, revision=changed.revision)
+    )
+    assert await fetch(database_url, SESSION_COLUMNS) == [tuple(SESSION.values())]
+
+
+async def test_a_revision_from_before_sessions_restores_a_route_without_them(
+    settings: Any, database_url: str
+) -> None:
+    """Revisions written before migration 0021 have no session fields: they stand for none."""
+    base = (await settings.PutInboundRoute(put("quiz", keyword="play"))).revision
+    gone = await settings.DeleteInboundRoute(ss.DeleteInboundRouteRequest(actor=ADMIN, name="quiz"))
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        await conn.execute(  # the deleted route as a revision from before 0021 holds it
+            "UPDATE settings_revisions SET changes = jsonb_set(changes, '{0,before}',"
+            " (changes->0->'before') - ARRAY['session_keyword', 'session_close_keyword',"
+            " 'session_seconds', 'session_open_text', 'session_close_text',"
+            " 'session_expired_text']) WHERE revision = %s",
+            (gone.revision,),
+        )
+        await conn.commit()
+    undo = await settings.RollbackSettings(ss.RollbackSettingsRequest(actor=ADMIN, revision=base))
+    assert undo.changed_count == 1
+    assert await fetch(database_url, SESSION_COLUMNS) == [("", "", 0, "", "", "")]
+    assert [
+        r.session_keyword
+        for r in (await settings.ListInboundRoutes(ss.ListInboundRoutesRequest())).routes
+    ] == [""]

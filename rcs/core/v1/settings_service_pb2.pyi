@@ -2971,7 +2971,8 @@ Global___RevokeApiKeyResponse: _TypeAlias = RevokeApiKeyResponse  # noqa: Y015
 class InboundRoute(_message.Message):
     """InboundRoute gives the messages subscribers send (MO) to a number, or only those that
     start with a keyword, to a partner. A keyword route takes a message before the number's
-    catch-all (empty keyword); of several keyword routes that match, the first by name.
+    catch-all (empty keyword); of several keyword routes that match, the first by name. The
+    subscriber's live session on the number (session_keyword) takes it before either.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -2983,6 +2984,12 @@ class InboundRoute(_message.Message):
     FORMAT_FIELD_NUMBER: _builtins.int
     UNAVAILABLE_TEXT_FIELD_NUMBER: _builtins.int
     TIMEOUT_SECONDS_FIELD_NUMBER: _builtins.int
+    SESSION_KEYWORD_FIELD_NUMBER: _builtins.int
+    SESSION_CLOSE_KEYWORD_FIELD_NUMBER: _builtins.int
+    SESSION_SECONDS_FIELD_NUMBER: _builtins.int
+    SESSION_OPEN_TEXT_FIELD_NUMBER: _builtins.int
+    SESSION_CLOSE_TEXT_FIELD_NUMBER: _builtins.int
+    SESSION_EXPIRED_TEXT_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Key: 1-64 of A-Z a-z 0-9 _ . -."""
     number: _builtins.str
@@ -3011,6 +3018,33 @@ class InboundRoute(_message.Message):
     """HTTP formats: seconds the partner's server has to answer (http_mo.rst's time to wait),
     1-60; 0 takes the report sender's timeout, which also caps this one.
     """
+    session_keyword: _builtins.str
+    """SMS sessions (http_mo.rst, "Сессии для SMS-сообщений"): a subscriber whose message to
+    the number starts with this regular expression (as keyword: Python syntax,
+    case-insensitive, at most 200 characters) opens a session there. For session_seconds
+    after each of its messages, everything the subscriber sends to the number comes to
+    this route, whatever the text, before any keyword route; a newer session replaces an
+    older one. Messages that open or continue a session go to the partner as usual.
+    Empty: no sessions, and the other session fields must be empty (0) too.
+    """
+    session_close_keyword: _builtins.str
+    """Regular expression (as keyword) that ends the subscriber's session when a message in
+    it starts with it; that message is answered with session_close_text and not passed to
+    the partner. Empty: a session ends only when it expires.
+    """
+    session_seconds: _builtins.int
+    """How long a session lasts after the subscriber's last message in it: 1-86400 seconds,
+    needed with a session_keyword.
+    """
+    session_open_text: _builtins.str
+    """Texts sent to the subscriber, from the number, when a session opens, when the
+    subscriber closes it, and when it expires; empty sends nothing. At most 2000
+    characters each.
+    """
+    session_close_text: _builtins.str
+    """See session_open_text."""
+    session_expired_text: _builtins.str
+    """See session_open_text."""
     def __init__(
         self,
         *,
@@ -3021,10 +3055,16 @@ class InboundRoute(_message.Message):
         format: _message_service_pb2.ReportFormat.ValueType = ...,
         unavailable_text: _builtins.str = ...,
         timeout_seconds: _builtins.int = ...,
+        session_keyword: _builtins.str = ...,
+        session_close_keyword: _builtins.str = ...,
+        session_seconds: _builtins.int = ...,
+        session_open_text: _builtins.str = ...,
+        session_close_text: _builtins.str = ...,
+        session_expired_text: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["format", b"format", "keyword", b"keyword", "name", b"name", "number", b"number", "partner", b"partner", "timeout_seconds", b"timeout_seconds", "unavailable_text", b"unavailable_text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["format", b"format", "keyword", b"keyword", "name", b"name", "number", b"number", "partner", b"partner", "session_close_keyword", b"session_close_keyword", "session_close_text", b"session_close_text", "session_expired_text", b"session_expired_text", "session_keyword", b"session_keyword", "session_open_text", b"session_open_text", "session_seconds", b"session_seconds", "timeout_seconds", b"timeout_seconds", "unavailable_text", b"unavailable_text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
