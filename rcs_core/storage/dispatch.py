@@ -15,6 +15,7 @@ import psycopg
 
 from rcs_core.statuses import Status
 from rcs_core.storage import receipts
+from rcs_core.storage.by_partition import created_bounds
 from rcs_core.storage.finalize import finalize
 from rcs_smpp.ids import message_id_variants
 
@@ -157,20 +158,24 @@ async def record_sent(
     if not items:
         return
     ids = [c.message_id for c, _, _ in items]
+    created = [c.created_at for c, _, _ in items]
     await conn.execute(
         "UPDATE messages m SET status = %s, status_at = now(), interface_id = t.iface,"
         " part_count = t.parts"
         " FROM unnest(%b::bigint[], %b::timestamptz[], %b::text[], %b::int[])"
         "   AS t(id, created, iface, parts)"
-        " WHERE m.id = t.id AND m.created_at = t.created AND m.status = %s",
+        " WHERE m.id = t.id AND m.created_at = t.created AND m.status = %s"
+        " AND m.created_at BETWEEN %s AND %s",
         (
             int(Status.SENT),
             ids,
-            [c.created_at for c, _, _ in items],
+            created,
             [i for _, i, _ in items],
             [n for _, _, n in items],
             int(Status.ACCEPTED),
+            *created_bounds(created),
         ),
+        prepare=False,  # planned with the days at hand: storage.by_partition
     )
     await conn.execute(
         "INSERT INTO status_events (message_id, partner_id, status)"

@@ -9,10 +9,11 @@ import psycopg
 
 from rcs_core.statuses import Status
 from rcs_core.storage import reports
+from rcs_core.storage.by_partition import created_bounds
 
 # One statement: the status, and the reports its partners asked for (storage.reports).
 # With each message's created_at (the partition key) PostgreSQL looks in the one partition
-# the message is in; by id alone it probes every day of retention.
+# the message is in (storage.by_partition); by id alone it probes every day of retention.
 _FINALIZE = (
     "WITH u AS (UPDATE messages m SET status = t.st, error_code = t.err, status_at = now()"  # noqa: S608 (constant SQL)
     " FROM unnest(%b::bigint[], %b::smallint[], %b::int[], %b::timestamptz[])"
@@ -21,7 +22,9 @@ _FINALIZE = (
     + reports.STATUS_REPORTS_CTE
     + " SELECT u.id, u.partner_id, (SELECT count(*) FROM r) FROM u"
 )
-_BY_PARTITION = _FINALIZE.format(created="m.created_at = t.created")
+_BY_PARTITION = _FINALIZE.format(
+    created="m.created_at = t.created AND m.created_at BETWEEN %b AND %b"
+)
 _BY_ID = _FINALIZE.format(created="t.created IS NULL")
 
 
@@ -38,16 +41,15 @@ async def finalize(
     """
     if not items:
         return []
-    known = created_at is not None and all(i[0] in created_at for i in items)
-    cur = await conn.execute(
-        _BY_PARTITION if known else _BY_ID,
-        (
-            [i[0] for i in items],
-            [int(i[1]) for i in items],
-            [i[2] for i in items],
-            [created_at[i[0]] for i in items] if known and created_at else [None] * len(items),
-        ),
-    )
+    ids = [i[0] for i in items]
+    args: tuple[object, ...] = (ids, [int(i[1]) for i in items], [i[2] for i in items])
+    if created_at is not None and all(i in created_at for i in ids):
+        created = [created_at[i] for i in ids]
+        cur = await conn.execute(
+            _BY_PARTITION, (*args, created, *created_bounds(created)), prepare=False
+        )
+    else:
+        cur = await conn.execute(_BY_ID, (*args, [None] * len(ids)))
     found = await cur.fetchall()
     partner_of = {row[0]: row[1] for row in found}
     if found and found[0][2]:

@@ -22,6 +22,7 @@ import psycopg
 
 from rcs_core.statuses import Status
 from rcs_core.storage import locks
+from rcs_core.storage.by_partition import created_bounds
 from rcs_core.storage.finalize import finalize
 from rcs_core.validation import MAX_TTL
 from rcs_smpp.ids import message_id_variants, normalize_message_id
@@ -183,12 +184,15 @@ async def _apply_to_parts(
     # first. Always in id order; the dispatcher holds only its own batch's rows here.
     ids = sorted({u[0] for u in updates})
     if all(i in created_at for i in ids):
+        created = [created_at[i] for i in ids]
         await conn.execute(
             "SELECT 1 FROM messages m"
             " JOIN unnest(%b::bigint[], %b::timestamptz[]) AS t(id, created)"
             "  ON m.id = t.id AND m.created_at = t.created"
+            " WHERE m.created_at BETWEEN %b AND %b"
             " ORDER BY m.id FOR UPDATE OF m",
-            (ids, [created_at[i] for i in ids]),
+            (ids, created, *created_bounds(created)),
+            prepare=False,  # planned with the days at hand: storage.by_partition
         )
     else:
         await conn.execute(
