@@ -184,7 +184,8 @@ class Dispatcher:
                     elif route.policy == routing_service_pb2.POLICY_OUTCOME_HOLD:
                         # Held, not retried: no attempt is counted; validity still applies.
                         hold_until = route.hold_until.ToDatetime(dt.UTC)
-                        held.append((c, min(hold_until, c.valid_until), "outside_hours"))
+                        why = "partner_window" if route.partner_window else "outside_hours"
+                        held.append((c, min(hold_until, c.valid_until), why))
                     else:
                         outbound.append((c, route))
                 results = await self._send(outbound) if outbound else []

@@ -36,6 +36,7 @@ def _route(d: Decision) -> routing_service_pb2.Route:
         rule=d.rule,
         traffic_type=d.traffic_type,
         policy=d.policy,  # type: ignore[arg-type]
+        partner_window=d.held_by_window,
     )
     if d.hold_until is not None:
         route.hold_until.FromDatetime(d.hold_until)

@@ -81,6 +81,7 @@ class Decision(NamedTuple):
     hold_until: dt.datetime | None = None
     rules: tuple[Verdict, ...] = ()
     substitutions: tuple[Verdict, ...] = ()
+    held_by_window: bool = False  # the partner's sending window holds it, not the hours
 
 
 @dataclass(frozen=True, slots=True)
@@ -367,7 +368,7 @@ class RoutingTable:
             return (
                 self._explain(decision, number, sender, partner, channel) if explain else decision
             )
-        policy, hold_until, error_code = POLICY_ALLOW, None, 0
+        policy, hold_until, error_code, by_window = POLICY_ALLOW, None, 0, False
         hours = self._hours.get(traffic_type)
         if hours is not None:
             hold_until = self._opens(hours, traffic_type, direction, now)
@@ -379,7 +380,7 @@ class RoutingTable:
             # it opens. When both hold, the later opening; the message is routed again then.
             opens = self._window_opens(window, direction, now)
             if opens is not None and (hold_until is None or opens > hold_until):
-                policy, hold_until = POLICY_HOLD, opens
+                policy, hold_until, by_window = POLICY_HOLD, opens, True
         decision = Decision(
             policy != POLICY_REFUSE,
             direction.name,
@@ -394,6 +395,7 @@ class RoutingTable:
             traffic_type,
             policy,
             hold_until if policy == POLICY_HOLD else None,
+            held_by_window=by_window,
         )
         return self._explain(decision, number, sender, partner, channel) if explain else decision
 
@@ -440,12 +442,14 @@ class RoutingTable:
                 steps.append(f"{hours.describe()}; zone {zone.key} (region {region})")
                 if d.policy == POLICY_REFUSE:
                     steps.append("outside the allowed hours: refused")
-                elif d.policy == POLICY_HOLD and d.hold_until is not None:
-                    steps.append(
-                        f"outside the allowed hours: held until {d.hold_until:%Y-%m-%d %H:%M} UTC"
-                    )
-                else:
+                elif d.policy == POLICY_HOLD and d.hold_until is not None and not d.held_by_window:
+                    steps.append(f"outside the allowed hours: held until {_utc(d.hold_until)}")
+                elif not d.held_by_window:
                     steps.append("inside the allowed hours")
+            if d.held_by_window and d.hold_until is not None:
+                steps.append(
+                    f"outside the partner's sending window: held until {_utc(d.hold_until)}"
+                )
         return d._replace(
             steps=tuple(steps),
             rules=self._rule_verdicts(query, rule),
@@ -495,3 +499,7 @@ class RoutingTable:
             why = self._subs.why_not(rule, current, partner, direction, operator)
             out.append(Verdict(rule.name, rule.priority, NOT_MATCHING, why or "outranked"))
         return tuple(out)
+
+
+def _utc(when: dt.datetime) -> str:
+    return f"{when.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"

@@ -18,7 +18,7 @@ _FOUND = b"\x08\x01"
 _DIRECTION, _OPERATOR, _INTERFACE, _SENDER = 0x12, 0x1A, 0x22, 0x2A
 _ERROR_CODE, _REVISION = 0x30, 0x38
 _FALLBACK, _RULE = 0x42, 0x4A
-_TRAFFIC_TYPE, _POLICY, _HOLD_UNTIL = 0x50, 0x58, 0x62
+_TRAFFIC_TYPE, _POLICY, _HOLD_UNTIL, _PARTNER_WINDOW = 0x50, 0x58, 0x62, 0x68
 _ROUTES = 0x0A  # ResolveRoutesResponse.routes
 _CACHE_LIMIT = 200_000  # distinct strings kept; cleared when exceeded
 
@@ -106,6 +106,8 @@ class RouteEncoder:
             parts.append(self._int(_POLICY, d.policy))
         if d.hold_until is not None:
             parts.append(self._time(d.hold_until))
+        if d.held_by_window:
+            parts.append(bytes((_PARTNER_WINDOW, 1)))
         return b"".join(parts)
 
     def routes(self, decisions: list[Decision]) -> bytes:

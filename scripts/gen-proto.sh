@@ -3,11 +3,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
-export PATH="$(cd "$(dirname "$PY")" && pwd):$PATH"
+# Absolute, so that it still names the interpreter from proto/ below.
+PY="$(cd "$(dirname "$PY")" && pwd)/$(basename "$PY")"
+export PATH="$(dirname "$PY"):$PATH"
+"$PY" -c "import grpc_tools" || { echo "gen-proto: $PY has no grpcio-tools; set PY" >&2; exit 2; }
 rm -rf rcs
 mkdir -p rcs
 mapfile -t protos < <(cd proto && find rcs -name '*.proto' | sort)
-(cd proto && "../$PY" -m grpc_tools.protoc -I . \
+(cd proto && "$PY" -m grpc_tools.protoc -I . \
   --python_out=.. --mypy_out=.. --grpc_python_out=.. --mypy_grpc_out=.. "${protos[@]}")
 # Packages, so that mypy and setuptools see ordinary packages.
 find rcs -type d -exec sh -c 'echo "# Generated from proto/ by scripts/gen-proto.sh; do not edit." > "$1/__init__.py"' _ {} \;

@@ -43,6 +43,10 @@ class PolicyRouting(FakeRouting):
             if q.destination.startswith("7913"):
                 route.policy = rs.POLICY_OUTCOME_HOLD
                 route.hold_until.FromDatetime(dt.datetime.now(dt.UTC) + HOLD_FOR)
+            elif q.destination.startswith("7915"):  # the partner's window holds it
+                route.policy = rs.POLICY_OUTCOME_HOLD
+                route.hold_until.FromDatetime(dt.datetime.now(dt.UTC) + HOLD_FOR)
+                route.partner_window = True
             elif q.destination.startswith("7914"):
                 route = rs.Route(found=False, error_code=10, policy=rs.POLICY_OUTCOME_REFUSE)
             routes.append(route)
@@ -71,6 +75,15 @@ async def test_held_message_waits_without_an_attempt(rig: Rig) -> None:
     assert why == "outside_hours"
     assert rig.connector.received == []
     assert await rig.dispatcher.dispatch_once() == 0  # not due until the window opens
+
+
+async def test_a_message_held_by_the_partners_window_says_so(rig: Rig) -> None:
+    (mid,) = await rig.accept("79151234567", ttl_s=24 * 3600)
+    assert await rig.dispatcher.dispatch_once() == 1
+    attempts, why = await rig.row(
+        "SELECT attempts, last_error FROM dispatch_queue WHERE message_id = %s", mid
+    )
+    assert (attempts, why) == (0, "partner_window")
 
 
 async def test_hold_never_outlives_validity(rig: Rig) -> None:

@@ -27,31 +27,31 @@ from rcs.common.v1 import channel_pb2 as rcs_dot_common_dot_v1_dot_channel__pb2
 from rcs.common.v1 import message_pb2 as rcs_dot_common_dot_v1_dot_message__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$rcs/routing/v1/routing_service.proto\x12\x0ercs.routing.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1brcs/common/v1/channel.proto\x1a\x1brcs/common/v1/message.proto\"\xef\x01\n\nRouteQuery\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x0e\n\x06sender\x18\x02 \x01(\t\x12\x0f\n\x07partner\x18\x03 \x01(\t\x12\'\n\x07\x63hannel\x18\x04 \x01(\x0e\x32\x16.rcs.common.v1.Channel\x12\x19\n\x0ctraffic_type\x18\x05 \x01(\x05H\x00\x88\x01\x01\x12&\n\x02\x61t\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\x0bsend_window\x18\x07 \x01(\x0b\x32\x19.rcs.common.v1.SendWindowB\x0f\n\r_traffic_type\"\xaa\x02\n\x05Route\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\x12\x11\n\tdirection\x18\x02 \x01(\t\x12\x10\n\x08operator\x18\x03 \x01(\t\x12\x14\n\x0cinterface_id\x18\x04 \x01(\t\x12\x0e\n\x06sender\x18\x05 \x01(\t\x12\x12\n\nerror_code\x18\x06 \x01(\x05\x12\x10\n\x08revision\x18\x07 \x01(\x03\x12\x1e\n\x16\x66\x61llback_interface_ids\x18\x08 \x03(\t\x12\x0c\n\x04rule\x18\t \x01(\t\x12\x14\n\x0ctraffic_type\x18\n \x01(\x05\x12-\n\x06policy\x18\x0b \x01(\x0e\x32\x1d.rcs.routing.v1.PolicyOutcome\x12.\n\nhold_until\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"o\n\x0bRuleVerdict\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08priority\x18\x02 \x01(\x05\x12\x30\n\x07verdict\x18\x03 \x01(\x0e\x32\x1f.rcs.routing.v1.RuleVerdictKind\x12\x0e\n\x06reason\x18\x04 \x01(\t\"C\n\x14ResolveRoutesRequest\x12+\n\x07queries\x18\x01 \x03(\x0b\x32\x1a.rcs.routing.v1.RouteQuery\">\n\x15ResolveRoutesResponse\x12%\n\x06routes\x18\x01 \x03(\x0b\x32\x15.rcs.routing.v1.Route\"@\n\x13\x45xplainRouteRequest\x12)\n\x05query\x18\x01 \x01(\x0b\x32\x1a.rcs.routing.v1.RouteQuery\"\xab\x01\n\x14\x45xplainRouteResponse\x12$\n\x05route\x18\x01 \x01(\x0b\x32\x15.rcs.routing.v1.Route\x12\r\n\x05steps\x18\x02 \x03(\t\x12*\n\x05rules\x18\x03 \x03(\x0b\x32\x1b.rcs.routing.v1.RuleVerdict\x12\x32\n\rsubstitutions\x18\x04 \x03(\x0b\x32\x1b.rcs.routing.v1.RuleVerdict*}\n\rPolicyOutcome\x12\x1e\n\x1aPOLICY_OUTCOME_UNSPECIFIED\x10\x00\x12\x18\n\x14POLICY_OUTCOME_ALLOW\x10\x01\x12\x17\n\x13POLICY_OUTCOME_HOLD\x10\x02\x12\x19\n\x15POLICY_OUTCOME_REFUSE\x10\x03*\xb7\x01\n\x0fRuleVerdictKind\x12!\n\x1dRULE_VERDICT_KIND_UNSPECIFIED\x10\x00\x12\x1c\n\x18RULE_VERDICT_KIND_CHOSEN\x10\x01\x12\x1f\n\x1bRULE_VERDICT_KIND_OUTRANKED\x10\x02\x12\"\n\x1eRULE_VERDICT_KIND_NOT_MATCHING\x10\x03\x12\x1e\n\x1aRULE_VERDICT_KIND_DISABLED\x10\x04\x32\xc9\x01\n\x0eRoutingService\x12\\\n\rResolveRoutes\x12$.rcs.routing.v1.ResolveRoutesRequest\x1a%.rcs.routing.v1.ResolveRoutesResponse\x12Y\n\x0c\x45xplainRoute\x12#.rcs.routing.v1.ExplainRouteRequest\x1a$.rcs.routing.v1.ExplainRouteResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$rcs/routing/v1/routing_service.proto\x12\x0ercs.routing.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1brcs/common/v1/channel.proto\x1a\x1brcs/common/v1/message.proto\"\xef\x01\n\nRouteQuery\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x0e\n\x06sender\x18\x02 \x01(\t\x12\x0f\n\x07partner\x18\x03 \x01(\t\x12\'\n\x07\x63hannel\x18\x04 \x01(\x0e\x32\x16.rcs.common.v1.Channel\x12\x19\n\x0ctraffic_type\x18\x05 \x01(\x05H\x00\x88\x01\x01\x12&\n\x02\x61t\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\x0bsend_window\x18\x07 \x01(\x0b\x32\x19.rcs.common.v1.SendWindowB\x0f\n\r_traffic_type\"\xc2\x02\n\x05Route\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\x12\x11\n\tdirection\x18\x02 \x01(\t\x12\x10\n\x08operator\x18\x03 \x01(\t\x12\x14\n\x0cinterface_id\x18\x04 \x01(\t\x12\x0e\n\x06sender\x18\x05 \x01(\t\x12\x12\n\nerror_code\x18\x06 \x01(\x05\x12\x10\n\x08revision\x18\x07 \x01(\x03\x12\x1e\n\x16\x66\x61llback_interface_ids\x18\x08 \x03(\t\x12\x0c\n\x04rule\x18\t \x01(\t\x12\x14\n\x0ctraffic_type\x18\n \x01(\x05\x12-\n\x06policy\x18\x0b \x01(\x0e\x32\x1d.rcs.routing.v1.PolicyOutcome\x12.\n\nhold_until\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0epartner_window\x18\r \x01(\x08\"o\n\x0bRuleVerdict\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08priority\x18\x02 \x01(\x05\x12\x30\n\x07verdict\x18\x03 \x01(\x0e\x32\x1f.rcs.routing.v1.RuleVerdictKind\x12\x0e\n\x06reason\x18\x04 \x01(\t\"C\n\x14ResolveRoutesRequest\x12+\n\x07queries\x18\x01 \x03(\x0b\x32\x1a.rcs.routing.v1.RouteQuery\">\n\x15ResolveRoutesResponse\x12%\n\x06routes\x18\x01 \x03(\x0b\x32\x15.rcs.routing.v1.Route\"@\n\x13\x45xplainRouteRequest\x12)\n\x05query\x18\x01 \x01(\x0b\x32\x1a.rcs.routing.v1.RouteQuery\"\xab\x01\n\x14\x45xplainRouteResponse\x12$\n\x05route\x18\x01 \x01(\x0b\x32\x15.rcs.routing.v1.Route\x12\r\n\x05steps\x18\x02 \x03(\t\x12*\n\x05rules\x18\x03 \x03(\x0b\x32\x1b.rcs.routing.v1.RuleVerdict\x12\x32\n\rsubstitutions\x18\x04 \x03(\x0b\x32\x1b.rcs.routing.v1.RuleVerdict*}\n\rPolicyOutcome\x12\x1e\n\x1aPOLICY_OUTCOME_UNSPECIFIED\x10\x00\x12\x18\n\x14POLICY_OUTCOME_ALLOW\x10\x01\x12\x17\n\x13POLICY_OUTCOME_HOLD\x10\x02\x12\x19\n\x15POLICY_OUTCOME_REFUSE\x10\x03*\xb7\x01\n\x0fRuleVerdictKind\x12!\n\x1dRULE_VERDICT_KIND_UNSPECIFIED\x10\x00\x12\x1c\n\x18RULE_VERDICT_KIND_CHOSEN\x10\x01\x12\x1f\n\x1bRULE_VERDICT_KIND_OUTRANKED\x10\x02\x12\"\n\x1eRULE_VERDICT_KIND_NOT_MATCHING\x10\x03\x12\x1e\n\x1aRULE_VERDICT_KIND_DISABLED\x10\x04\x32\xc9\x01\n\x0eRoutingService\x12\\\n\rResolveRoutes\x12$.rcs.routing.v1.ResolveRoutesRequest\x1a%.rcs.routing.v1.ResolveRoutesResponse\x12Y\n\x0c\x45xplainRoute\x12#.rcs.routing.v1.ExplainRouteRequest\x1a$.rcs.routing.v1.ExplainRouteResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'rcs.routing.v1.routing_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_POLICYOUTCOME']._serialized_start=1176
-  _globals['_POLICYOUTCOME']._serialized_end=1301
-  _globals['_RULEVERDICTKIND']._serialized_start=1304
-  _globals['_RULEVERDICTKIND']._serialized_end=1487
+  _globals['_POLICYOUTCOME']._serialized_start=1200
+  _globals['_POLICYOUTCOME']._serialized_end=1325
+  _globals['_RULEVERDICTKIND']._serialized_start=1328
+  _globals['_RULEVERDICTKIND']._serialized_end=1511
   _globals['_ROUTEQUERY']._serialized_start=148
   _globals['_ROUTEQUERY']._serialized_end=387
   _globals['_ROUTE']._serialized_start=390
-  _globals['_ROUTE']._serialized_end=688
-  _globals['_RULEVERDICT']._serialized_start=690
-  _globals['_RULEVERDICT']._serialized_end=801
-  _globals['_RESOLVEROUTESREQUEST']._serialized_start=803
-  _globals['_RESOLVEROUTESREQUEST']._serialized_end=870
-  _globals['_RESOLVEROUTESRESPONSE']._serialized_start=872
-  _globals['_RESOLVEROUTESRESPONSE']._serialized_end=934
-  _globals['_EXPLAINROUTEREQUEST']._serialized_start=936
-  _globals['_EXPLAINROUTEREQUEST']._serialized_end=1000
-  _globals['_EXPLAINROUTERESPONSE']._serialized_start=1003
-  _globals['_EXPLAINROUTERESPONSE']._serialized_end=1174
-  _globals['_ROUTINGSERVICE']._serialized_start=1490
-  _globals['_ROUTINGSERVICE']._serialized_end=1691
+  _globals['_ROUTE']._serialized_end=712
+  _globals['_RULEVERDICT']._serialized_start=714
+  _globals['_RULEVERDICT']._serialized_end=825
+  _globals['_RESOLVEROUTESREQUEST']._serialized_start=827
+  _globals['_RESOLVEROUTESREQUEST']._serialized_end=894
+  _globals['_RESOLVEROUTESRESPONSE']._serialized_start=896
+  _globals['_RESOLVEROUTESRESPONSE']._serialized_end=958
+  _globals['_EXPLAINROUTEREQUEST']._serialized_start=960
+  _globals['_EXPLAINROUTEREQUEST']._serialized_end=1024
+  _globals['_EXPLAINROUTERESPONSE']._serialized_start=1027
+  _globals['_EXPLAINROUTERESPONSE']._serialized_end=1198
+  _globals['_ROUTINGSERVICE']._serialized_start=1514
+  _globals['_ROUTINGSERVICE']._serialized_end=1715
 # @@protoc_insertion_point(module_scope)

@@ -156,6 +156,7 @@ class Route(_message.Message):
     TRAFFIC_TYPE_FIELD_NUMBER: _builtins.int
     POLICY_FIELD_NUMBER: _builtins.int
     HOLD_UNTIL_FIELD_NUMBER: _builtins.int
+    PARTNER_WINDOW_FIELD_NUMBER: _builtins.int
     found: _builtins.bool
     """True when a route was found; otherwise error_code says why not."""
     direction: _builtins.str
@@ -176,6 +177,10 @@ class Route(_message.Message):
     """Traffic type the decision was made for."""
     policy: Global___PolicyOutcome.ValueType
     """What the traffic-type policy says."""
+    partner_window: _builtins.bool
+    """When policy is HOLD: the partner's own sending window holds it (it opens later than
+    any traffic-type hours), not the traffic-type hours.
+    """
     @_builtins.property
     def fallback_interface_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Interfaces to fail over to, in order, when interface_id is unbound or failing."""
@@ -199,10 +204,11 @@ class Route(_message.Message):
         traffic_type: _builtins.int = ...,
         policy: Global___PolicyOutcome.ValueType = ...,
         hold_until: _timestamp_pb2.Timestamp | None = ...,
+        partner_window: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["hold_until", b"hold_until"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["direction", b"direction", "error_code", b"error_code", "fallback_interface_ids", b"fallback_interface_ids", "found", b"found", "hold_until", b"hold_until", "interface_id", b"interface_id", "operator", b"operator", "policy", b"policy", "revision", b"revision", "rule", b"rule", "sender", b"sender", "traffic_type", b"traffic_type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["direction", b"direction", "error_code", b"error_code", "fallback_interface_ids", b"fallback_interface_ids", "found", b"found", "hold_until", b"hold_until", "interface_id", b"interface_id", "operator", b"operator", "partner_window", b"partner_window", "policy", b"policy", "revision", b"revision", "rule", b"rule", "sender", b"sender", "traffic_type", b"traffic_type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

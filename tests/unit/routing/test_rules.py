@@ -249,7 +249,7 @@ def test_partner_window_in_the_subscribers_zone_holds_until_it_opens_there() -> 
     t = table(region_zones={"": "Europe/Moscow"})
     local = PartnerWindow(600, 1200, frozenset(), None)
     moscow = t.resolve("79161234567", "S", now=EVENING, window=local)
-    assert (moscow.found, moscow.policy) == (True, POLICY_HOLD)
+    assert (moscow.found, moscow.policy, moscow.held_by_window) == (True, POLICY_HOLD, True)
     assert moscow.hold_until == dt.datetime(2026, 11, 27, 7, 0, tzinfo=dt.UTC)
     nsk = t.resolve("79131234567", "S", now=EVENING, window=local)
     assert nsk.hold_until == dt.datetime(2026, 11, 27, 3, 0, tzinfo=dt.UTC)
@@ -274,6 +274,18 @@ def test_the_later_of_hours_policy_and_partner_window_wins() -> None:
     late = PartnerWindow(720, 1200, frozenset(), None)
     d = t.resolve("79131234567", "S", traffic_type=0, now=EVENING, window=late)
     assert (d.policy, d.hold_until) == (POLICY_HOLD, dt.datetime(2026, 11, 27, 5, tzinfo=dt.UTC))
+    assert d.held_by_window
+    # A window that opens before the hours do: the hours hold it.
+    early = PartnerWindow(60, 1200, frozenset(), None)
+    d = t.resolve("79131234567", "S", traffic_type=0, now=EVENING, window=early)
+    assert (d.policy, d.hold_until) == (POLICY_HOLD, dt.datetime(2026, 11, 27, 2, tzinfo=dt.UTC))
+    assert not d.held_by_window
+    explained = t.resolve(
+        "79131234567", "S", traffic_type=0, now=EVENING, window=late, explain=True
+    )
+    assert (
+        "outside the partner's sending window: held until 2026-11-27 05:00 UTC" in explained.steps
+    )
     refusing = table(hours={0: HoursPolicy(dt.time(9), dt.time(21), refuse=True)})
     d = refusing.resolve("79131234567", "S", traffic_type=0, now=EVENING, window=late)
     assert d.policy == POLICY_REFUSE  # a refusal is not turned into a hold

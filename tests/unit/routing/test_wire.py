@@ -44,6 +44,16 @@ DECISIONS = [
         2,
         dt.datetime(2026, 1, 1, 0, 0, 0, 500_000, tzinfo=dt.UTC),
     ),
+    Decision(
+        True,
+        "d",
+        "o",
+        "i",
+        "",
+        hold_until=dt.datetime(2026, 1, 1, 7, tzinfo=dt.UTC),
+        policy=2,
+        held_by_window=True,
+    ),
 ]
 
 
