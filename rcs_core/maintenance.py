@@ -31,6 +31,9 @@ REPORTS_ABANDONED = Counter(
 )
 _LOCK_KEY = 0x7263735F6D6E74  # "rcs_mnt": one installation-wide maintainer at a time
 _SESSIONS_PER_TRANSACTION = 1000
+_SWEEP_BATCH = 10_000
+_MARK_MARGIN = dt.timedelta(minutes=10)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 async def run_once(
@@ -82,21 +85,56 @@ async def run_once(
             conn, ids, dt.timedelta(seconds=s.submit_parts_timeout_seconds)
         )
     await _end_expired_sessions(pool, ids)
-    async with pool.connection() as conn, conn.transaction():
-        cur = await conn.execute(
-            "SELECT id, created_at FROM messages WHERE status = %s"
-            " AND valid_until < now() - make_interval(secs => %s) LIMIT 10000",
-            (int(Status.SENT), s.receipt_grace_seconds),
-        )
-        overdue: dict[int, dt.datetime] = dict(await cur.fetchall())
-        changed = await finalize(
-            conn,
-            [(mid, Status.EXPIRED, int(ExtendedError.TIMEOUT), "no_receipt") for mid in overdue],
-            created_at=overdue,
-        )
+    changed = await _expire_without_receipt(pool, s.receipt_grace_seconds)
     if changed:
-        log.info("messages_expired_without_receipt", extra={"count": len(changed)})
-    return len(changed)
+        log.info("messages_expired_without_receipt", extra={"count": changed})
+    return changed
+
+
+async def _expire_without_receipt(pool: AsyncConnectionPool, grace_seconds: int) -> int:
+    """SENT messages whose validity ended more than the grace ago get EXPIRED (code 7).
+
+    No index knows the status (status updates stay HOT, migration 0024), so the sweep walks
+    valid_until from where the last one stopped (maintenance_marks 'expired_until', less a
+    margin for transactions that were still open then) to now - grace. A message cannot
+    become SENT after its validity, so what is behind the mark stays done."""
+    expired = 0
+    while True:
+        async with pool.connection() as conn, conn.transaction():
+            cur = await conn.execute(
+                "SELECT at, now() - make_interval(secs => %s) FROM maintenance_marks"
+                " WHERE name = 'expired_until' FOR UPDATE",
+                (grace_seconds,),
+            )
+            row = await cur.fetchone()
+            since, until = row if row is not None else (_EPOCH, None)
+            cur = await conn.execute(
+                "SELECT id, created_at, valid_until FROM messages WHERE status = %s"
+                " AND valid_until > %s - %s::interval"
+                " AND valid_until < coalesce(%s, now() - make_interval(secs => %s))"
+                " ORDER BY valid_until LIMIT %s",
+                (int(Status.SENT), since, _MARK_MARGIN, until, grace_seconds, _SWEEP_BATCH),
+            )
+            rows = await cur.fetchall()
+            overdue = {mid: created for mid, created, _ in rows}
+            expired += len(
+                await finalize(
+                    conn,
+                    [
+                        (mid, Status.EXPIRED, int(ExtendedError.TIMEOUT), "no_receipt")
+                        for mid in overdue
+                    ],
+                    created_at=overdue,
+                )
+            )
+            full = len(rows) == _SWEEP_BATCH
+            if until is not None:
+                await conn.execute(
+                    "UPDATE maintenance_marks SET at = %s WHERE name = 'expired_until'",
+                    (rows[-1][2] if full else until,),
+                )
+        if not full:
+            return expired
 
 
 async def _end_expired_sessions(pool: AsyncConnectionPool, ids: IdAllocator) -> None:

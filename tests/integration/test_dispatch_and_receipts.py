@@ -286,6 +286,49 @@ async def test_sent_message_without_receipt_expires_after_grace(rig: Rig, pool: 
     assert await rig.status(mid) == (Status.EXPIRED, 7)
 
 
+async def test_the_expiry_sweep_walks_validity_from_its_mark(rig: Rig, pool: Any) -> None:
+    """The sweep resumes where it stopped (less a margin): a SENT message whose validity
+    ended inside the new stretch expires, the mark moves to now - grace."""
+    first, second = await rig.accept("79160000001", "79160000002")
+    await rig.dispatcher.dispatch_once()
+    await rig.scalar(
+        "UPDATE messages SET valid_until = now() - interval '3 hours' WHERE id = %s RETURNING id",
+        first,
+    )
+    await rig.scalar("UPDATE maintenance_marks SET at = now() - interval '4 hours' RETURNING at")
+    settings = CoreSettings(database_url=rig.dsn, receipt_grace_seconds=3600)
+    assert await maintenance.run_once(pool, settings) == 1
+    assert await rig.status(first) == (Status.EXPIRED, 7)
+    assert await rig.status(second) == (Status.SENT, 0)
+    behind = await rig.scalar(
+        "SELECT now() - at FROM maintenance_marks WHERE name = 'expired_until'"
+    )
+    assert dt.timedelta(minutes=59) < behind < dt.timedelta(minutes=61)
+
+
+async def test_status_updates_can_be_hot(rig: Rig) -> None:
+    """No index of messages reads a column the SENT / final updates write, and its day
+    partitions leave room in their pages: both updates stay heap-only (migration 0024)."""
+    written = {"status", "status_at", "error_code", "interface_id", "part_count"}
+    async with await psycopg.AsyncConnection.connect(rig.dsn) as conn:
+        cur = await conn.execute(
+            "SELECT i.indexrelid::regclass::text, a.attname"
+            " FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid"
+            " WHERE i.indrelid = 'messages'::regclass AND (a.attnum = ANY(i.indkey)"
+            "  OR pg_get_expr(i.indpred, i.indrelid) ~ ('\\m' || a.attname || '\\M'))"
+        )
+        indexed = {(index, column) for index, column in await cur.fetchall()}
+        assert {(i, c) for i, c in indexed if c in written} == set()
+        assert any(c == "valid_until" for _, c in indexed)
+        cur = await conn.execute(
+            "SELECT c.relname, c.reloptions FROM pg_inherits i JOIN pg_class c"
+            " ON c.oid = i.inhrelid WHERE i.inhparent = 'messages'::regclass"
+        )
+        parts = await cur.fetchall()
+    assert parts
+    assert all(options and "fillfactor=70" in options for _, options in parts), parts
+
+
 async def test_higher_priority_is_claimed_first(rig: Rig) -> None:
     async with await psycopg.AsyncConnection.connect(rig.dsn) as conn:
         out = await messages.accept(
