@@ -39,7 +39,7 @@ class Core:
         session_id: str,
         gateway_id: str = "gw-a",
         login: str = "acme",
-        mode: int = TRX,
+        mode: auth.SmppBindMode.ValueType = TRX,
         lease: duration_pb2.Duration = MINUTE,
     ) -> str | int:
         """The login's bound sessions when granted, else the refusal's reason."""
