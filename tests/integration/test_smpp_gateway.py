@@ -293,17 +293,17 @@ async def test_a_gateway_that_stops_renewing_frees_its_slots_when_the_lease_ends
     its sessions: it claims them again, keeps the one it cannot count bound (logged) and
     counts it as soon as a slot is free."""
     await rig.execute("UPDATE partners SET max_smpp_sessions = 2")
-    port_a = await rig.start(smpp_session_lease_seconds=1)
-    port_b = await rig.start(smpp_session_lease_seconds=1)
+    port_a = await rig.start(smpp_session_lease_seconds=2)
+    port_b = await rig.start(smpp_session_lease_seconds=2)
     a, b = rig.gateways
     a1, a2 = await _bind_eventually(port_a, 0), await _bind_eventually(port_a, 0)
-    await asyncio.sleep(1.5)  # renewed meanwhile: still held
+    await asyncio.sleep(2.5)  # longer than the lease, renewed meanwhile: still held
     status, _ = await asyncio.to_thread(bind_mode_status, port_b, "bind_transceiver")
     assert status == 0x05
     assert a._renewer is not None
     a._renewer.cancel()  # the stall
-    b1 = await _bind_eventually(port_b, 3)
-    b2 = await _bind_eventually(port_b, 3)
+    b1 = await _bind_eventually(port_b, 5)
+    b2 = await _bind_eventually(port_b, 5)
     assert await rig.rows(
         "SELECT gateway_id, count(*) FROM smpp_sessions WHERE expires_at > now() GROUP BY 1"
     ) == [(b.gateway_id, 2)]
