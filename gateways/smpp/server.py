@@ -213,14 +213,14 @@ class SmppGateway:
             self._server.close()
         for session in list(self._sessions):
             await session.close()
-        # Sessions are closed: pumps settle what they hold (released) and end.
-        await self._pumps.close(grace_seconds=self.s.smpp_receipt_wait_seconds + 1)
-        await self._coalescer.close()
         if self._renewer is not None:
             self._renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._renewer
-        await self._release_all()
+        await self._release_all()  # at once: other gateways may take the slots now
+        # Sessions are closed: pumps settle what they hold (released) and end.
+        await self._pumps.close(grace_seconds=self.s.smpp_receipt_wait_seconds + 1)
+        await self._coalescer.close()
         if self._server is not None:
             await self._server.wait_closed()
 
