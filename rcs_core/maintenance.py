@@ -1,6 +1,6 @@
 """Periodic housekeeping: partitions ahead/behind, the sweep that gives every message a
-final status even when an operator never sends its receipt, and the end of expired MO
-sessions."""
+final status even when an operator never sends its receipt, the end of expired MO
+sessions, and the rows of SMPP sessions whose lease ended (a gateway that died)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from rcs_core.idalloc import IdAllocator
 from rcs_core.report_desk import format_name
 from rcs_core.settings import CoreSettings
 from rcs_core.statuses import ExtendedError, Status
-from rcs_core.storage import inbound, reports
+from rcs_core.storage import inbound, reports, smpp_sessions
 from rcs_core.storage.finalize import finalize
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,7 @@ async def run_once(
                     conn, days_ahead=s.partitions_ahead_days, retention_days=s.retention_days
                 )
                 await conn.execute("DELETE FROM inactive_numbers WHERE expires_at <= now()")
+                await smpp_sessions.delete_expired(conn)
                 dropped = await reports.drop_older_than(
                     conn, dt.timedelta(hours=s.report_max_age_hours)
                 )

@@ -7,10 +7,11 @@ import base64
 import datetime as dt
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import grpc
+from google.protobuf import duration_pb2
 from psycopg_pool import AsyncConnectionPool
 
 from rcs.common.v1 import message_pb2, status_pb2
@@ -26,7 +27,15 @@ from rcs_core.auth_guard import FailedAuthGuard
 from rcs_core.idalloc import IdAllocator
 from rcs_core.passwords import hash_password, needs_rehash, verify_password
 from rcs_core.statuses import Status
-from rcs_core.storage import api_keys, inbound, messages, partners, receipts, request_log
+from rcs_core.storage import (
+    api_keys,
+    inbound,
+    messages,
+    partners,
+    receipts,
+    request_log,
+    smpp_sessions,
+)
 from rcs_core.storage.messages import StoredMessage
 from rcs_core.validation import MAX_TTL, submission_of, validate
 from rcs_runtime.errors import RcsError
@@ -39,6 +48,15 @@ MAX_BATCH = 10_000
 # Calls this small (and without request_id) share transactions (rcs_core.accept_batcher).
 GROUP_MAX_CALL = 100
 MAX_INBOUND_BATCH = 1000
+SMPP_LEASE_DEFAULT = dt.timedelta(seconds=60)
+SMPP_LEASE_MAX = dt.timedelta(hours=1)
+MAX_SMPP_SESSION_IDS = 100_000
+MAX_SMPP_ID_LENGTH = 200
+_SMPP_MODES = {
+    auth_service_pb2.SMPP_BIND_MODE_TRANSMITTER: "transmitter",
+    auth_service_pb2.SMPP_BIND_MODE_RECEIVER: "receiver",
+    auth_service_pb2.SMPP_BIND_MODE_TRANSCEIVER: "transceiver",
+}
 
 
 def _sms_of(m: messages.StoredMessage) -> message_pb2.SmsContent:
@@ -497,6 +515,61 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
         await self._rehash("admins", request.login, row[0], request.password)
         return auth_service_pb2.AuthenticateAdminResponse(login=request.login)
 
+    # -- SMPP sessions over every gateway (storage/smpp_sessions.py) -----------------------
+
+    async def ClaimSmppSession(
+        self, request: auth_service_pb2.ClaimSmppSessionRequest, context: Ctx
+    ) -> auth_service_pb2.ClaimSmppSessionResponse:
+        _smpp_id(request.session_id, "session_id")
+        _smpp_id(request.gateway_id, "gateway_id")
+        mode = _SMPP_MODES.get(request.mode)
+        if mode is None:
+            raise RcsError("INVALID_REQUEST", "mode must be set", field="mode")
+        lease = _smpp_lease(request.lease)
+        async with self._pool.connection() as conn, conn.transaction():
+            claim = await smpp_sessions.claim(
+                conn,
+                login=request.login,
+                session_id=request.session_id,
+                gateway_id=request.gateway_id,
+                mode=mode,
+                lease=lease,
+            )
+        if claim is None:
+            raise RcsError("INVALID_LOGIN", "unknown login")
+        if not claim.granted:
+            raise RcsError(
+                "TOO_MANY_SESSIONS",
+                f"{request.login} has {claim.bound} SMPP sessions bound, its limit",
+            )
+        return auth_service_pb2.ClaimSmppSessionResponse(
+            bound_sessions=claim.bound, max_smpp_sessions=claim.limit
+        )
+
+    async def RenewSmppSessions(
+        self, request: auth_service_pb2.RenewSmppSessionsRequest, context: Ctx
+    ) -> auth_service_pb2.RenewSmppSessionsResponse:
+        _smpp_id(request.gateway_id, "gateway_id")
+        _smpp_session_count(request.session_ids)
+        lease = _smpp_lease(request.lease)
+        if not request.session_ids:
+            return auth_service_pb2.RenewSmppSessionsResponse()
+        async with self._pool.connection() as conn, conn.transaction():
+            unknown = await smpp_sessions.renew(
+                conn, request.gateway_id, list(request.session_ids), lease
+            )
+        return auth_service_pb2.RenewSmppSessionsResponse(unknown_session_ids=unknown)
+
+    async def ReleaseSmppSessions(
+        self, request: auth_service_pb2.ReleaseSmppSessionsRequest, context: Ctx
+    ) -> auth_service_pb2.ReleaseSmppSessionsResponse:
+        _smpp_session_count(request.session_ids)
+        if not request.session_ids:
+            return auth_service_pb2.ReleaseSmppSessionsResponse()
+        async with self._pool.connection() as conn, conn.transaction():
+            released = await smpp_sessions.release(conn, list(request.session_ids))
+        return auth_service_pb2.ReleaseSmppSessionsResponse(released_count=released)
+
     async def _rehash(self, table: str, login: str, stored: str, password: str) -> None:
         """After a good login with an old-style hash (scrypt, or weaker Argon2 settings),
         store an Argon2id hash of the same password; only if nobody changed it meanwhile."""
@@ -511,3 +584,31 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
         }[table]
         async with self._pool.connection() as conn:
             await conn.execute(query, (fresh, login, stored))
+
+
+def _smpp_id(value: str, field: str) -> None:
+    if not 0 < len(value) <= MAX_SMPP_ID_LENGTH:
+        raise RcsError(
+            "INVALID_REQUEST",
+            f"{field} must have 1 to {MAX_SMPP_ID_LENGTH} characters",
+            field=field,
+        )
+
+
+def _smpp_session_count(session_ids: Sequence[str]) -> None:
+    if len(session_ids) > MAX_SMPP_SESSION_IDS:
+        raise RcsError(
+            "INVALID_REQUEST",
+            f"at most {MAX_SMPP_SESSION_IDS} session ids a call",
+            field="session_ids",
+        )
+
+
+def _smpp_lease(lease: duration_pb2.Duration) -> dt.timedelta:
+    """The lease asked for: zero means the default; positive, at most an hour."""
+    value = lease.ToTimedelta()
+    if not value:
+        return SMPP_LEASE_DEFAULT
+    if not dt.timedelta(0) < value <= SMPP_LEASE_MAX:
+        raise RcsError("INVALID_REQUEST", "lease must be positive, at most an hour", field="lease")
+    return value

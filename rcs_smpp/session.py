@@ -77,15 +77,20 @@ class SmppSession:
         max_pdu_length: int = DEFAULT_MAX_PDU_LENGTH,
         max_concurrent_requests: int = 100,
         name: str = "smpp",
+        on_unbind: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         """``window``: requests we may have outstanding; ``send_request`` waits for a slot.
         ``max_concurrent_requests``: peer requests handled at once; beyond it the peer is
         ignoring its own window and gets ESME_RTHROTTLED (reading never stops, so responses
-        to our requests are never stuck behind a busy handler)."""
+        to our requests are never stuck behind a busy handler). ``on_unbind``: awaited when
+        the peer unbinds, after the requests in progress are answered and before
+        unbind_resp (a server frees what the binding held, so that a bind right after
+        unbind_resp finds it free); it should bound its own wait, and its failure is logged."""
         self.name = name
         self._reader = reader
         self._writer = writer
         self._handler = handler
+        self._on_unbind_hook = on_unbind
         self._window = asyncio.Semaphore(window)
         self._response_timeout = response_timeout
         self._enquire_link_interval = enquire_link_interval
@@ -342,6 +347,11 @@ class SmppSession:
         # a handler stuck on a request of its own must not hold the unbind forever).
         if self._handlers:
             await asyncio.wait(set(self._handlers), timeout=self._response_timeout)
+        if self._on_unbind_hook is not None:
+            try:
+                await self._on_unbind_hook()
+            except Exception:
+                log.exception("%s: on_unbind failed", self.name)
         await self._send_response(UnbindResp(sequence_number=request.sequence_number))
         with contextlib.suppress(ConnectionError, OSError):
             await self._writer.drain()

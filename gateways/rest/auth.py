@@ -6,10 +6,10 @@ many messages would pay that on every request. Successful checks are reused for
 the password is kept in memory nor the per-login IP allowlist bypassed. Failures are never
 cached: a corrected password works at once. Concurrent requests with the same credentials
 share one check, so an expired entry costs one Argon2 check, not one per request in flight.
-A success also tells the partner's default
-validity, which a REST v6 schedule needs (its deadline may end the validity sooner), and its
-SMPP session limit, which the SMPP gateway checks at bind (``grant``); both are cached with
-the credentials, so a changed value applies within ``auth_cache_seconds``.
+A success also tells the partner's default validity, which a REST v6 schedule needs (its
+deadline may end the validity sooner); it is cached with the credentials, so a changed
+value applies within ``auth_cache_seconds``. (The SMPP session limit is core's to check, at
+each bind: AuthService.ClaimSmppSession.)
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ class Grant:
     """What a successful check tells about the partner (zeros for an administrator)."""
 
     default_ttl_seconds: int = 0
-    max_smpp_sessions: int = 0  # SMPP sessions bound at once in one gateway; 0: no limit
 
 
 _ADMIN = Grant()
@@ -106,7 +105,7 @@ class PartnerAuth:
                     ),
                     timeout=self._timeout,
                 )
-                grant = Grant(answer.default_ttl_seconds, answer.max_smpp_sessions)
+                grant = Grant(answer.default_ttl_seconds)
         except grpc.aio.AioRpcError as err:
             self._cached.pop(key, None)
             raise rcs_error(err) from err

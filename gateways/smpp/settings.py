@@ -28,5 +28,9 @@ class SmppGatewaySettings(RcsSettings):
     smpp_receipt_batch: int = Field(default=100, ge=1, le=1000)
     smpp_receipt_wait_seconds: float = Field(default=5.0, ge=0, le=30)
     smpp_receipt_lease_seconds: float = Field(default=60.0, gt=0, le=600)
+    # A bound session holds one of its login's slots in core (max_smpp_sessions, counted
+    # over every gateway) for this long, renewed every third of it; a gateway that dies
+    # frees its slots when it ends. Core takes at most an hour.
+    smpp_session_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
     rpc_timeout_seconds: float = Field(default=10.0, gt=0)
     auth_cache_seconds: float = Field(default=30.0, ge=0)

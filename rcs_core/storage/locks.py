@@ -3,6 +3,7 @@ of different uses never share a lock."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import IntEnum
 
 import psycopg
@@ -15,6 +16,7 @@ class LockSpace(IntEnum):
     INBOUND_PARTS = 3  # storage/inbound.py: the parts of one MO
     SUBMIT_PARTS = 4  # concatenated.py: the parts of one MT an ESME split
     INBOUND_SESSIONS = 5  # storage/inbound_sessions.py: one subscriber's session on a number
+    SMPP_SESSIONS = 6  # storage/smpp_sessions.py: the SMPP sessions of one login
 
 
 async def lock(conn: psycopg.AsyncConnection, space: LockSpace, *key: object) -> None:
@@ -23,3 +25,16 @@ async def lock(conn: psycopg.AsyncConnection, space: LockSpace, *key: object) ->
         "SELECT pg_advisory_xact_lock(hashtextextended(%s, %s))",
         ("\x1f".join(map(str, key)), int(space)),
     )
+
+
+async def lock_all(conn: psycopg.AsyncConnection, space: LockSpace, keys: Iterable[str]) -> None:
+    """Hold the locks on ``keys`` (one-part keys, as ``lock`` takes them) until the
+    transaction ends; in one statement, in sorted order, so that two callers cannot
+    deadlock. (A volatile function in the select list is evaluated after ORDER BY.)"""
+    ordered = sorted(set(keys))
+    if ordered:
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(k, %s))"
+            " FROM unnest(%s::text[]) WITH ORDINALITY AS t(k, n) ORDER BY n",
+            (int(space), ordered),
+        )

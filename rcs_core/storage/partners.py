@@ -21,7 +21,7 @@ class Partner:
     duplicate_window_seconds: int = 86400
     # Networks the login may connect from; empty: any (psycopg returns cidr as ip_network).
     allowed_subnets: tuple[IPv4Network | IPv6Network, ...] = ()
-    max_smpp_sessions: int = 0  # bound at once per SMPP gateway process; 0: no limit
+    max_smpp_sessions: int = 0  # bound at once over every SMPP gateway; 0: no limit
 
     def allows(self, remote_ip: str) -> bool:
         if not self.allowed_subnets:

@@ -36,6 +36,12 @@ class Rig:
     start: Callable[..., Awaitable[int]]
     core: message_service_pb2_grpc.MessageServiceAsyncStub
     database_url: str
+    gateways: list[SmppGateway]  # started, in order
+
+    async def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        async with await psycopg.AsyncConnection.connect(self.database_url) as conn:
+            cur = await conn.execute(sql.encode())
+            return list(await cur.fetchall())
 
     async def execute(self, sql: str) -> None:
         async with await psycopg.AsyncConnection.connect(self.database_url) as conn:
@@ -67,7 +73,7 @@ async def rig(pool: Any, database_url: str) -> AsyncIterator[Rig]:
         started.append(gateway)
         return await gateway.start()
 
-    yield Rig(start, message_service_pb2_grpc.MessageServiceStub(channel), database_url)
+    yield Rig(start, message_service_pb2_grpc.MessageServiceStub(channel), database_url, started)
     for gateway in started:
         await gateway.stop()
     await channel.close()
@@ -225,6 +231,132 @@ async def test_concurrent_binds_take_no_more_than_the_limit(rig: Rig) -> None:
     for _, client in results:
         if client is not None:
             await asyncio.to_thread(unbind, client)
+
+
+async def _bind_eventually(port: int, seconds: float = 5.0) -> smpplib.client.Client:
+    """Bind a transceiver, retrying while it is refused 0x05 (a slot comes back)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while True:
+        status, client = await asyncio.to_thread(bind_mode_status, port, "bind_transceiver")
+        if status == 0:
+            assert client is not None
+            return client
+        assert status == 0x05
+        assert loop.time() < deadline, "no slot came back"
+        await asyncio.sleep(0.1)
+
+
+async def test_the_session_limit_holds_over_every_gateway(rig: Rig) -> None:
+    """SMPP_API 1.3: the limit is the login's, whichever gateway process a bind reaches;
+    core counts the sessions (smpp_sessions), an unbind on one gateway frees a slot for
+    another at once."""
+    await rig.execute("UPDATE partners SET max_smpp_sessions = 2")
+    port_a, port_b = await rig.start(), await rig.start()
+    a, b = rig.gateways
+    assert a.gateway_id != b.gateway_id
+    s1, a1 = await asyncio.to_thread(bind_mode_status, port_a, "bind_transmitter")
+    s2, a2 = await asyncio.to_thread(bind_mode_status, port_a, "bind_receiver")
+    assert (s1, s2) == (0, 0)
+    assert a1 is not None
+    assert a2 is not None
+    for mode in ("bind_transceiver", "bind_transmitter", "bind_receiver"):
+        status, _ = await asyncio.to_thread(bind_mode_status, port_b, mode)
+        assert status == 0x05, mode
+    assert await rig.rows("SELECT gateway_id, mode FROM smpp_sessions ORDER BY mode") == [
+        (a.gateway_id, "receiver"),
+        (a.gateway_id, "transmitter"),
+    ]
+    await asyncio.to_thread(unbind, a1)  # freed before unbind_resp: no waiting
+    s3, b1 = await asyncio.to_thread(bind_mode_status, port_b, "bind_transceiver")
+    assert s3 == 0
+    assert b1 is not None
+    status, _ = await asyncio.to_thread(bind_mode_status, port_a, "bind_transceiver")
+    assert status == 0x05
+    assert await rig.rows("SELECT gateway_id, mode FROM smpp_sessions ORDER BY mode") == [
+        (a.gateway_id, "receiver"),
+        (b.gateway_id, "transceiver"),
+    ]
+    # A dropped connection frees its slot too, once its gateway sees it.
+    a2.disconnect()
+    a3 = await _bind_eventually(port_a)
+    for client in (a3, b1):
+        await asyncio.to_thread(unbind, client)
+    assert await rig.rows("SELECT count(*) FROM smpp_sessions") == [(0,)]
+
+
+async def test_a_gateway_that_stops_renewing_frees_its_slots_when_the_lease_ends(
+    rig: Rig,
+) -> None:
+    """A gateway that died (here: stalled, its renewals stopped, its sessions still open)
+    holds its slots only until their leases end. When it comes back, core no longer counts
+    its sessions: it claims them again, keeps the one it cannot count bound (logged) and
+    counts it as soon as a slot is free."""
+    await rig.execute("UPDATE partners SET max_smpp_sessions = 2")
+    port_a = await rig.start(smpp_session_lease_seconds=2)
+    port_b = await rig.start(smpp_session_lease_seconds=2)
+    a, b = rig.gateways
+    a1, a2 = await _bind_eventually(port_a, 0), await _bind_eventually(port_a, 0)
+    await asyncio.sleep(2.5)  # longer than the lease, renewed meanwhile: still held
+    status, _ = await asyncio.to_thread(bind_mode_status, port_b, "bind_transceiver")
+    assert status == 0x05
+    assert a._renewer is not None
+    a._renewer.cancel()  # the stall
+    b1 = await _bind_eventually(port_b, 5)
+    b2 = await _bind_eventually(port_b, 5)
+    assert await rig.rows(
+        "SELECT gateway_id, count(*) FROM smpp_sessions WHERE expires_at > now() GROUP BY 1"
+    ) == [(b.gateway_id, 2)]
+    # Gateway A comes back: both its sessions are unknown to core now, no slot is free.
+    a._renewer = asyncio.create_task(a._renew_forever())
+    await asyncio.sleep(1.0)
+    assert await rig.rows(
+        "SELECT gateway_id, count(*) FROM smpp_sessions WHERE expires_at > now() GROUP BY 1"
+    ) == [(b.gateway_id, 2)]
+    await asyncio.to_thread(unbind, b1)
+    for _ in range(50):
+        live = await rig.rows(
+            "SELECT gateway_id, count(*) FROM smpp_sessions WHERE expires_at > now()"
+            " GROUP BY 1 ORDER BY 2"
+        )
+        if len(live) == 2:
+            break
+        await asyncio.sleep(0.1)
+    assert sorted(live) == sorted([(a.gateway_id, 1), (b.gateway_id, 1)])
+    # A's sessions stayed bound all along.
+    for client in (a1, a2, b2):
+        await asyncio.to_thread(unbind, client)
+
+
+async def test_concurrent_binds_over_two_gateways_leave_one_the_last_slot(rig: Rig) -> None:
+    await rig.execute("UPDATE partners SET max_smpp_sessions = 3")
+    ports = [await rig.start(), await rig.start()]
+    first = [await _bind_eventually(ports[0], 0), await _bind_eventually(ports[1], 0)]
+    loop = asyncio.get_running_loop()
+    with ThreadPoolExecutor(max_workers=6) as esmes:
+        results = await asyncio.gather(
+            *(
+                loop.run_in_executor(esmes, bind_mode_status, ports[n % 2], "bind_transceiver")
+                for n in range(6)
+            )
+        )
+    assert sorted(status for status, _ in results) == [0, 5, 5, 5, 5, 5]
+    assert await rig.rows("SELECT count(*) FROM smpp_sessions") == [(3,)]
+    for client in [*first, *(c for _, c in results if c is not None)]:
+        await asyncio.to_thread(unbind, client)
+
+
+async def test_stop_releases_every_slot_at_once(rig: Rig) -> None:
+    await rig.execute("UPDATE partners SET max_smpp_sessions = 2")
+    port_a, port_b = await rig.start(), await rig.start()
+    a = rig.gateways[0]
+    held = [await _bind_eventually(port_a, 0), await _bind_eventually(port_a, 0)]
+    await a.stop()
+    assert await rig.rows("SELECT count(*) FROM smpp_sessions") == [(0,)]
+    b1 = await _bind_eventually(port_b, 0)
+    await asyncio.to_thread(unbind, b1)
+    for client in held:
+        client.disconnect()
 
 
 def _receiver_submits(port: int) -> int:

@@ -3,8 +3,12 @@
 isort:skip_file
 """
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import message as _message
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -15,6 +19,212 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _SmppBindMode:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SmppBindModeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SmppBindMode.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SMPP_BIND_MODE_UNSPECIFIED: _SmppBindMode.ValueType  # 0
+    """Not set."""
+    SMPP_BIND_MODE_TRANSMITTER: _SmppBindMode.ValueType  # 1
+    """bind_transmitter: submits only."""
+    SMPP_BIND_MODE_RECEIVER: _SmppBindMode.ValueType  # 2
+    """bind_receiver: takes receipts and MO only."""
+    SMPP_BIND_MODE_TRANSCEIVER: _SmppBindMode.ValueType  # 3
+    """bind_transceiver: both, on one connection."""
+
+class SmppBindMode(_SmppBindMode, metaclass=_SmppBindModeEnumTypeWrapper):
+    """SmppBindMode is how an SMPP session is bound; each counts as one session."""
+
+SMPP_BIND_MODE_UNSPECIFIED: SmppBindMode.ValueType  # 0
+"""Not set."""
+SMPP_BIND_MODE_TRANSMITTER: SmppBindMode.ValueType  # 1
+"""bind_transmitter: submits only."""
+SMPP_BIND_MODE_RECEIVER: SmppBindMode.ValueType  # 2
+"""bind_receiver: takes receipts and MO only."""
+SMPP_BIND_MODE_TRANSCEIVER: SmppBindMode.ValueType  # 3
+"""bind_transceiver: both, on one connection."""
+Global___SmppBindMode: _TypeAlias = SmppBindMode  # noqa: Y015
+
+@_typing.final
+class ClaimSmppSessionRequest(_message.Message):
+    """ClaimSmppSessionRequest asks for one of a login's SMPP session slots."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOGIN_FIELD_NUMBER: _builtins.int
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    GATEWAY_ID_FIELD_NUMBER: _builtins.int
+    MODE_FIELD_NUMBER: _builtins.int
+    LEASE_FIELD_NUMBER: _builtins.int
+    login: _builtins.str
+    """Partner login (the bind's system_id), already authenticated by the gateway."""
+    session_id: _builtins.str
+    """Id of the session, made by the gateway and unique over the installation; at most 200
+    characters.
+    """
+    gateway_id: _builtins.str
+    """Id of the gateway process holding the session (e.g. host:pid:random); at most 200
+    characters.
+    """
+    mode: Global___SmppBindMode.ValueType
+    """How the session is bound (kept for the operator's eyes; every mode counts once)."""
+    @_builtins.property
+    def lease(self) -> _duration_pb2.Duration:
+        """How long the slot is the session's unless renewed. Zero means 60 seconds; at most one
+        hour.
+        """
+
+    def __init__(
+        self,
+        *,
+        login: _builtins.str = ...,
+        session_id: _builtins.str = ...,
+        gateway_id: _builtins.str = ...,
+        mode: Global___SmppBindMode.ValueType = ...,
+        lease: _duration_pb2.Duration | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["lease", b"lease"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["gateway_id", b"gateway_id", "lease", b"lease", "login", b"login", "mode", b"mode", "session_id", b"session_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClaimSmppSessionRequest: _TypeAlias = ClaimSmppSessionRequest  # noqa: Y015
+
+@_typing.final
+class ClaimSmppSessionResponse(_message.Message):
+    """ClaimSmppSessionResponse grants the slot."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BOUND_SESSIONS_FIELD_NUMBER: _builtins.int
+    MAX_SMPP_SESSIONS_FIELD_NUMBER: _builtins.int
+    bound_sessions: _builtins.int
+    """The login's live sessions over the installation, this one included."""
+    max_smpp_sessions: _builtins.int
+    """The login's limit at the time of the claim; 0 means no limit."""
+    def __init__(
+        self,
+        *,
+        bound_sessions: _builtins.int = ...,
+        max_smpp_sessions: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bound_sessions", b"bound_sessions", "max_smpp_sessions", b"max_smpp_sessions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClaimSmppSessionResponse: _TypeAlias = ClaimSmppSessionResponse  # noqa: Y015
+
+@_typing.final
+class RenewSmppSessionsRequest(_message.Message):
+    """RenewSmppSessionsRequest extends the leases of sessions one gateway holds."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GATEWAY_ID_FIELD_NUMBER: _builtins.int
+    SESSION_IDS_FIELD_NUMBER: _builtins.int
+    LEASE_FIELD_NUMBER: _builtins.int
+    gateway_id: _builtins.str
+    """Id of the gateway process, as given when the sessions were claimed."""
+    @_builtins.property
+    def session_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The sessions to renew, at most 100000."""
+
+    @_builtins.property
+    def lease(self) -> _duration_pb2.Duration:
+        """The new lease, from now. Zero means 60 seconds; at most one hour."""
+
+    def __init__(
+        self,
+        *,
+        gateway_id: _builtins.str = ...,
+        session_ids: _abc.Iterable[_builtins.str] | None = ...,
+        lease: _duration_pb2.Duration | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["lease", b"lease"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["gateway_id", b"gateway_id", "lease", b"lease", "session_ids", b"session_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RenewSmppSessionsRequest: _TypeAlias = RenewSmppSessionsRequest  # noqa: Y015
+
+@_typing.final
+class RenewSmppSessionsResponse(_message.Message):
+    """RenewSmppSessionsResponse names the sessions that were not renewed."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNKNOWN_SESSION_IDS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def unknown_session_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Sessions of the request the gateway does not hold (their lease ended, they were
+        released, or claimed by another gateway id): claim them again to count them.
+        """
+
+    def __init__(
+        self,
+        *,
+        unknown_session_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["unknown_session_ids", b"unknown_session_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RenewSmppSessionsResponse: _TypeAlias = RenewSmppSessionsResponse  # noqa: Y015
+
+@_typing.final
+class ReleaseSmppSessionsRequest(_message.Message):
+    """ReleaseSmppSessionsRequest frees sessions' slots."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_IDS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def session_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The sessions that ended, at most 100000."""
+
+    def __init__(
+        self,
+        *,
+        session_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["session_ids", b"session_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReleaseSmppSessionsRequest: _TypeAlias = ReleaseSmppSessionsRequest  # noqa: Y015
+
+@_typing.final
+class ReleaseSmppSessionsResponse(_message.Message):
+    """ReleaseSmppSessionsResponse confirms the release."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RELEASED_COUNT_FIELD_NUMBER: _builtins.int
+    released_count: _builtins.int
+    """How many of the named sessions were still held and are released now."""
+    def __init__(
+        self,
+        *,
+        released_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["released_count", b"released_count"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReleaseSmppSessionsResponse: _TypeAlias = ReleaseSmppSessionsResponse  # noqa: Y015
 
 @_typing.final
 class AuthenticateApiKeyRequest(_message.Message):
@@ -86,8 +296,8 @@ class AuthenticatePartnerResponse(_message.Message):
     default_ttl_seconds: _builtins.int
     """Default validity period in seconds for this partner's messages."""
     max_smpp_sessions: _builtins.int
-    """SMPP sessions the login may have bound at once in one SMPP gateway process; 0 means
-    no limit.
+    """SMPP sessions the login may have bound at once over every SMPP gateway process (core
+    counts them at ClaimSmppSession); 0 means no limit.
     """
     def __init__(
         self,

@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class AuthServiceStub:
-    """AuthService checks partner credentials for the gateways.
+    """AuthService checks partner credentials for the gateways, and counts the SMPP sessions
+    each login has bound over every SMPP gateway process.
     """
 
     def __init__(self, channel):
@@ -50,10 +51,26 @@ class AuthServiceStub:
                 request_serializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.AuthenticateApiKeyRequest.SerializeToString,
                 response_deserializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.AuthenticateApiKeyResponse.FromString,
                 _registered_method=True)
+        self.ClaimSmppSession = channel.unary_unary(
+                '/rcs.core.v1.AuthService/ClaimSmppSession',
+                request_serializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.ClaimSmppSessionRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.ClaimSmppSessionResponse.FromString,
+                _registered_method=True)
+        self.RenewSmppSessions = channel.unary_unary(
+                '/rcs.core.v1.AuthService/RenewSmppSessions',
+                request_serializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.RenewSmppSessionsRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.RenewSmppSessionsResponse.FromString,
+                _registered_method=True)
+        self.ReleaseSmppSessions = channel.unary_unary(
+                '/rcs.core.v1.AuthService/ReleaseSmppSessions',
+                request_serializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.ReleaseSmppSessionsRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.ReleaseSmppSessionsResponse.FromString,
+                _registered_method=True)
 
 
 class AuthServiceServicer:
-    """AuthService checks partner credentials for the gateways.
+    """AuthService checks partner credentials for the gateways, and counts the SMPP sessions
+    each login has bound over every SMPP gateway process.
     """
 
     def AuthenticatePartner(self, request, context):
@@ -77,6 +94,35 @@ class AuthServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ClaimSmppSession(self, request, context):
+        """ClaimSmppSession counts an SMPP session being bound against the login's
+        max_smpp_sessions (SMPP_API 1.3), over every SMPP gateway process, for a lease the
+        gateway renews. Refused with TOO_MANY_SESSIONS (RESOURCE_EXHAUSTED) when the login's
+        live sessions already reach the limit; INVALID_LOGIN for an unknown login. Claims of
+        one login take turns, so two gateways cannot both take its last slot. Claiming a
+        session id again (a retry, or a session whose lease ran out) is granted while it still
+        holds its slot or a slot is free.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RenewSmppSessions(self, request, context):
+        """RenewSmppSessions extends the leases of a gateway's live sessions (its heartbeat) and
+        names the ones it no longer holds (lease ended, or never claimed).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReleaseSmppSessions(self, request, context):
+        """ReleaseSmppSessions frees the slots of sessions that ended (unbind, lost connection,
+        gateway stopping). Unknown ids are ignored.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuthServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -95,6 +141,21 @@ def add_AuthServiceServicer_to_server(servicer, server):
                     request_deserializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.AuthenticateApiKeyRequest.FromString,
                     response_serializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.AuthenticateApiKeyResponse.SerializeToString,
             ),
+            'ClaimSmppSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClaimSmppSession,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.ClaimSmppSessionRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.ClaimSmppSessionResponse.SerializeToString,
+            ),
+            'RenewSmppSessions': grpc.unary_unary_rpc_method_handler(
+                    servicer.RenewSmppSessions,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.RenewSmppSessionsRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.RenewSmppSessionsResponse.SerializeToString,
+            ),
+            'ReleaseSmppSessions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReleaseSmppSessions,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.ReleaseSmppSessionsRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.ReleaseSmppSessionsResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'rcs.core.v1.AuthService', rpc_method_handlers)
@@ -104,7 +165,8 @@ def add_AuthServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class AuthService:
-    """AuthService checks partner credentials for the gateways.
+    """AuthService checks partner credentials for the gateways, and counts the SMPP sessions
+    each login has bound over every SMPP gateway process.
     """
 
     @staticmethod
@@ -178,6 +240,87 @@ class AuthService:
             '/rcs.core.v1.AuthService/AuthenticateApiKey',
             rcs_dot_core_dot_v1_dot_auth__service__pb2.AuthenticateApiKeyRequest.SerializeToString,
             rcs_dot_core_dot_v1_dot_auth__service__pb2.AuthenticateApiKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClaimSmppSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.AuthService/ClaimSmppSession',
+            rcs_dot_core_dot_v1_dot_auth__service__pb2.ClaimSmppSessionRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_auth__service__pb2.ClaimSmppSessionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RenewSmppSessions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.AuthService/RenewSmppSessions',
+            rcs_dot_core_dot_v1_dot_auth__service__pb2.RenewSmppSessionsRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_auth__service__pb2.RenewSmppSessionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReleaseSmppSessions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.AuthService/ReleaseSmppSessions',
+            rcs_dot_core_dot_v1_dot_auth__service__pb2.ReleaseSmppSessionsRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_auth__service__pb2.ReleaseSmppSessionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

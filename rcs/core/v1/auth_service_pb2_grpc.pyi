@@ -27,7 +27,9 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class AuthServiceStub:
-    """AuthService checks partner credentials for the gateways."""
+    """AuthService checks partner credentials for the gateways, and counts the SMPP sessions
+    each login has bound over every SMPP gateway process.
+    """
 
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
@@ -39,10 +41,29 @@ class AuthServiceStub:
     """AuthenticateAdmin checks an administrator's login and password."""
     AuthenticateApiKey: _grpc.UnaryUnaryMultiCallable[_auth_service_pb2.AuthenticateApiKeyRequest, _auth_service_pb2.AuthenticateApiKeyResponse]
     """AuthenticateApiKey checks a partner's API key (REST_BATCH "Authorization: Key …")."""
+    ClaimSmppSession: _grpc.UnaryUnaryMultiCallable[_auth_service_pb2.ClaimSmppSessionRequest, _auth_service_pb2.ClaimSmppSessionResponse]
+    """ClaimSmppSession counts an SMPP session being bound against the login's
+    max_smpp_sessions (SMPP_API 1.3), over every SMPP gateway process, for a lease the
+    gateway renews. Refused with TOO_MANY_SESSIONS (RESOURCE_EXHAUSTED) when the login's
+    live sessions already reach the limit; INVALID_LOGIN for an unknown login. Claims of
+    one login take turns, so two gateways cannot both take its last slot. Claiming a
+    session id again (a retry, or a session whose lease ran out) is granted while it still
+    holds its slot or a slot is free.
+    """
+    RenewSmppSessions: _grpc.UnaryUnaryMultiCallable[_auth_service_pb2.RenewSmppSessionsRequest, _auth_service_pb2.RenewSmppSessionsResponse]
+    """RenewSmppSessions extends the leases of a gateway's live sessions (its heartbeat) and
+    names the ones it no longer holds (lease ended, or never claimed).
+    """
+    ReleaseSmppSessions: _grpc.UnaryUnaryMultiCallable[_auth_service_pb2.ReleaseSmppSessionsRequest, _auth_service_pb2.ReleaseSmppSessionsResponse]
+    """ReleaseSmppSessions frees the slots of sessions that ended (unbind, lost connection,
+    gateway stopping). Unknown ids are ignored.
+    """
 
 @_typing.type_check_only
 class AuthServiceAsyncStub(AuthServiceStub):
-    """AuthService checks partner credentials for the gateways."""
+    """AuthService checks partner credentials for the gateways, and counts the SMPP sessions
+    each login has bound over every SMPP gateway process.
+    """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     AuthenticatePartner: _aio.UnaryUnaryMultiCallable[_auth_service_pb2.AuthenticatePartnerRequest, _auth_service_pb2.AuthenticatePartnerResponse]  # type: ignore[assignment]
@@ -51,9 +72,28 @@ class AuthServiceAsyncStub(AuthServiceStub):
     """AuthenticateAdmin checks an administrator's login and password."""
     AuthenticateApiKey: _aio.UnaryUnaryMultiCallable[_auth_service_pb2.AuthenticateApiKeyRequest, _auth_service_pb2.AuthenticateApiKeyResponse]  # type: ignore[assignment]
     """AuthenticateApiKey checks a partner's API key (REST_BATCH "Authorization: Key …")."""
+    ClaimSmppSession: _aio.UnaryUnaryMultiCallable[_auth_service_pb2.ClaimSmppSessionRequest, _auth_service_pb2.ClaimSmppSessionResponse]  # type: ignore[assignment]
+    """ClaimSmppSession counts an SMPP session being bound against the login's
+    max_smpp_sessions (SMPP_API 1.3), over every SMPP gateway process, for a lease the
+    gateway renews. Refused with TOO_MANY_SESSIONS (RESOURCE_EXHAUSTED) when the login's
+    live sessions already reach the limit; INVALID_LOGIN for an unknown login. Claims of
+    one login take turns, so two gateways cannot both take its last slot. Claiming a
+    session id again (a retry, or a session whose lease ran out) is granted while it still
+    holds its slot or a slot is free.
+    """
+    RenewSmppSessions: _aio.UnaryUnaryMultiCallable[_auth_service_pb2.RenewSmppSessionsRequest, _auth_service_pb2.RenewSmppSessionsResponse]  # type: ignore[assignment]
+    """RenewSmppSessions extends the leases of a gateway's live sessions (its heartbeat) and
+    names the ones it no longer holds (lease ended, or never claimed).
+    """
+    ReleaseSmppSessions: _aio.UnaryUnaryMultiCallable[_auth_service_pb2.ReleaseSmppSessionsRequest, _auth_service_pb2.ReleaseSmppSessionsResponse]  # type: ignore[assignment]
+    """ReleaseSmppSessions frees the slots of sessions that ended (unbind, lost connection,
+    gateway stopping). Unknown ids are ignored.
+    """
 
 class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
-    """AuthService checks partner credentials for the gateways."""
+    """AuthService checks partner credentials for the gateways, and counts the SMPP sessions
+    each login has bound over every SMPP gateway process.
+    """
 
     @_abc_1.abstractmethod
     def AuthenticatePartner(
@@ -78,5 +118,40 @@ class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_auth_service_pb2.AuthenticateApiKeyResponse, _abc.Awaitable[_auth_service_pb2.AuthenticateApiKeyResponse]]:
         """AuthenticateApiKey checks a partner's API key (REST_BATCH "Authorization: Key …")."""
+
+    @_abc_1.abstractmethod
+    def ClaimSmppSession(
+        self,
+        request: _auth_service_pb2.ClaimSmppSessionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_auth_service_pb2.ClaimSmppSessionResponse, _abc.Awaitable[_auth_service_pb2.ClaimSmppSessionResponse]]:
+        """ClaimSmppSession counts an SMPP session being bound against the login's
+        max_smpp_sessions (SMPP_API 1.3), over every SMPP gateway process, for a lease the
+        gateway renews. Refused with TOO_MANY_SESSIONS (RESOURCE_EXHAUSTED) when the login's
+        live sessions already reach the limit; INVALID_LOGIN for an unknown login. Claims of
+        one login take turns, so two gateways cannot both take its last slot. Claiming a
+        session id again (a retry, or a session whose lease ran out) is granted while it still
+        holds its slot or a slot is free.
+        """
+
+    @_abc_1.abstractmethod
+    def RenewSmppSessions(
+        self,
+        request: _auth_service_pb2.RenewSmppSessionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_auth_service_pb2.RenewSmppSessionsResponse, _abc.Awaitable[_auth_service_pb2.RenewSmppSessionsResponse]]:
+        """RenewSmppSessions extends the leases of a gateway's live sessions (its heartbeat) and
+        names the ones it no longer holds (lease ended, or never claimed).
+        """
+
+    @_abc_1.abstractmethod
+    def ReleaseSmppSessions(
+        self,
+        request: _auth_service_pb2.ReleaseSmppSessionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_auth_service_pb2.ReleaseSmppSessionsResponse, _abc.Awaitable[_auth_service_pb2.ReleaseSmppSessionsResponse]]:
+        """ReleaseSmppSessions frees the slots of sessions that ended (unbind, lost connection,
+        gateway stopping). Unknown ids are ignored.
+        """
 
 def add_AuthServiceServicer_to_server(servicer: AuthServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

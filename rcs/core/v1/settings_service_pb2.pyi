@@ -131,7 +131,7 @@ class Partner(_message.Message):
     http(s) URL; empty delivers them only to SMPP receivers.
     """
     max_smpp_sessions: _builtins.int
-    """SMPP sessions the login may have bound at once (SMPP_API 1.3), in each SMPP gateway
+    """SMPP sessions the login may have bound at once (SMPP_API 1.3), over every SMPP gateway
     process: a transceiver counts once, a transmitter and a receiver twice; a bind beyond
     it is refused with 0x05. 0 means no limit.
     """

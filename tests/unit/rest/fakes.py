@@ -61,6 +61,21 @@ class FakeAuth(auth_service_pb2_grpc.AuthServiceServicer):
         """No API keys in these tests (tests/integration/test_batch_v3.py has them)."""
         raise RcsError("INVALID_PASSWORD", "unknown or revoked API key")
 
+    async def ClaimSmppSession(
+        self, request: auth_service_pb2.ClaimSmppSessionRequest, context: Ctx
+    ) -> auth_service_pb2.ClaimSmppSessionResponse:
+        raise RcsError("INTERNAL", "not used by the REST gateway")
+
+    async def RenewSmppSessions(
+        self, request: auth_service_pb2.RenewSmppSessionsRequest, context: Ctx
+    ) -> auth_service_pb2.RenewSmppSessionsResponse:
+        raise RcsError("INTERNAL", "not used by the REST gateway")
+
+    async def ReleaseSmppSessions(
+        self, request: auth_service_pb2.ReleaseSmppSessionsRequest, context: Ctx
+    ) -> auth_service_pb2.ReleaseSmppSessionsResponse:
+        raise RcsError("INTERNAL", "not used by the REST gateway")
+
 
 class FakeMessages(message_service_pb2_grpc.MessageServiceServicer):
     """Accepts every submission (or refuses it with ``refuse``); a repeated client_ref

@@ -379,6 +379,26 @@ async def test_unbind_waits_for_requests_in_progress() -> None:
         assert second == p.UnbindResp(sequence_number=2)
 
 
+async def test_on_unbind_runs_before_unbind_resp_and_its_failure_does_not_stop_it() -> None:
+    """A server frees what the binding held before the ESME hears unbind_resp (the SMPP
+    gateway releases the session's slot in core), even when that fails."""
+    events: list[str] = []
+
+    async def freed() -> None:
+        await asyncio.sleep(0.1)
+        events.append("freed")
+        raise RuntimeError("core is away")
+
+    async with raw_peer(on_unbind=freed) as (session, reader, writer):
+        writer.write(encode(p.Unbind(sequence_number=7)))
+        answer = await _read_pdu(reader)
+        events.append("unbind_resp")
+
+        assert answer == p.UnbindResp(sequence_number=7)
+        assert events == ["freed", "unbind_resp"]
+        await asyncio.wait_for(session.wait_closed(), 2)
+
+
 async def test_outbind_reaches_the_handler_and_needs_no_response() -> None:
     seen: asyncio.Future[p.Pdu] = asyncio.get_running_loop().create_future()
 
