@@ -147,6 +147,24 @@ def _date(value: str | None) -> datetime | None:
         return None
 
 
+# ICAO 9303 (Russian passports since 2013): the Latin letters a Cyrillic text is read in.
+_CYRILLIC = {
+    **dict(zip("абвгдеёзийклмнопрстуфыэ", "abvgdeeziiklmnoprstufye", strict=True)),
+    **{"ж": "zh", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch"},
+    **{"ъ": "ie", "ь": "", "ю": "iu", "я": "ia"},
+}
+_TRANSLIT = {
+    **{ord(c): latin for c, latin in _CYRILLIC.items()},
+    **{ord(c.upper()): latin.capitalize() for c, latin in _CYRILLIC.items()},
+}
+
+
+def ascii_text(text: str) -> str:
+    """``text`` in ASCII for a receipt's text field: Cyrillic transliterated, anything
+    else outside ASCII '?'."""
+    return text.translate(_TRANSLIT).encode("ascii", errors="replace").decode("ascii")
+
+
 def build_receipt(
     *,
     message_id: str,
@@ -161,13 +179,15 @@ def build_receipt(
 ) -> tuple[bytes, Tlvs]:
     """(short_message, TLVs) of a receipt: Appendix B text and receipted_message_id +
     message_state (+ network_error_code). ``delivered`` defaults to ``submitted`` for
-    DELIVERED and 0 otherwise; ``text`` is cut to 20 characters, non-ASCII replaced by '?'."""
+    DELIVERED and 0 otherwise; ``text``: its first 20 characters, Cyrillic transliterated
+    (ICAO 9303, as on Russian passports) and what else is not ASCII replaced by '?', cut to
+    20 again."""
     if delivered is None:
         delivered = submitted if state == MessageState.DELIVERED else 0
     body = (
         f"id:{message_id} sub:{submitted:03d} dlvrd:{delivered:03d}"
         f" submit date:{submit_date:%y%m%d%H%M} done date:{done_date:%y%m%d%H%M}"
-        f" stat:{STAT_BY_STATE[state]} err:{err:03d} text:{text[:20]}"
+        f" stat:{STAT_BY_STATE[state]} err:{err:03d} text:{ascii_text(text[:20])[:20]}"
     )
     tlvs = Tlvs()
     tlvs.receipted_message_id = message_id

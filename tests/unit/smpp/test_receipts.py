@@ -11,6 +11,7 @@ from rcs_smpp.constants import MessageState
 from rcs_smpp.pdu import DeliverSm
 from rcs_smpp.receipts import (
     ReceiptError,
+    ascii_text,
     build_receipt,
     build_receipt_pdu,
     is_receipt,
@@ -156,6 +157,11 @@ def test_is_receipt_looks_at_the_message_type_bits_only() -> None:
     assert not is_receipt(0x08)
 
 
+def test_receipt_text_is_ascii_with_cyrillic_transliterated() -> None:
+    assert ascii_text("Щука, ёжик, Юля, подъезд, 日本") == "Shchuka, ezhik, Iulia, podieezd, ??"
+    assert ascii_text("ВСЕ ЗАГЛАВНЫЕ") == "VSE ZAGLAVNYE"
+
+
 def test_built_receipt_parses_back_to_the_same_facts() -> None:
     short_message, tlvs = build_receipt(
         message_id="1a2b",
@@ -168,7 +174,7 @@ def test_built_receipt_parses_back_to_the_same_facts() -> None:
 
     assert short_message == (
         b"id:1a2b sub:001 dlvrd:000 submit date:2403040506 done date:2403040507"
-        b" stat:UNDELIV err:034 text:??????, this is long"
+        b" stat:UNDELIV err:034 text:Privet, this is long"
     )
     receipt = parse_receipt(short_message.decode(), tlvs)
     assert (receipt.message_id, receipt.message_state, receipt.error_code) == ("1a2b", 5, 34)

@@ -53,7 +53,7 @@ def test_undelivered_receipt_carries_the_extended_code_and_rapportos_tlvs() -> N
     assert (pdu.destination_addr, pdu.dest_addr_ton, pdu.dest_addr_npi) == ("79161234567", 1, 1)
     assert pdu.short_message == (
         b"id:1234567890 sub:002 dlvrd:000 submit date:2611270915 done date:2611270917"
-        b" stat:UNDELIV err:008 text:??? ??? 1234, ??????"
+        b" stat:UNDELIV err:008 text:Vash kod 1234, nikom"
     )
     assert pdu.tlvs.receipted_message_id == "1234567890"
     assert pdu.tlvs.message_state == MessageState.UNDELIVERABLE
