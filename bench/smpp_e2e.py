@@ -164,6 +164,17 @@ def main() -> None:
     )
     parser.add_argument("--history-per-day", type=int, default=20_000)
     parser.add_argument(
+        "--nice",
+        type=int,
+        default=10,
+        help="RCS_NICE of the dispatcher, connector, routing and simulator (0: all equal)",
+    )
+    parser.add_argument(
+        "--receipts-core",
+        action="store_true",
+        help="a second core process for the connector's receipts",
+    )
+    parser.add_argument(
         "--operator-window", type=int, default=0, help="the demo interface's window (seed: 50)"
     )
     args = parser.parse_args()
@@ -186,7 +197,22 @@ def main() -> None:
     asyncio.run(fill_history(dsn, args.history_days, args.history_per_day))
     if args.operator_window:
         asyncio.run(_set_window(dsn, args.operator_window))
-    inst.start("routing", "simulator", "connector", "core", "dispatcher", "smpp")
+    # As `rcs run` does: the delivery side (and the simulator, which stands for operators'
+    # SMSCs on other hosts) yields the CPU to the accepting side.
+    nice = {"RCS_NICE": str(args.nice)}
+    for name in ("routing", "simulator", "dispatcher"):
+        inst.start_as(name, name, nice)
+    connector_env = dict(nice)
+    if args.receipts_core:
+        # Receipts go to a core process of their own, so that a batch of them never holds
+        # up a submit in the same event loop.
+        receipts_port = free_port()
+        inst.start_as(
+            "core-receipts", "core", {**nice, "RCS_CORE_BIND": f"127.0.0.1:{receipts_port}"}
+        )
+        connector_env["RCS_CORE_TARGET"] = f"127.0.0.1:{receipts_port}"
+    inst.start_as("connector", "connector", connector_env)
+    inst.start("core", "smpp")
     try:
         inst.wait_ready()
         time.sleep(1)  # the gateway listens a moment after core

@@ -1,8 +1,8 @@
 """`make run`: a whole installation on one machine with nothing else to install.
 
 Embedded PostgreSQL (pgserver, data under .data/), migrations, the demo partner, then
-one process per component — core, dispatcher, routing, connector, SMSC simulator, REST
-gateway — supervised here. Ctrl-C stops them all; a second run keeps the data.
+one process per component — core (and a second core for the connector's receipts),
+dispatcher, routing, connector, SMSC simulator, REST and SMPP gateways — supervised here. Ctrl-C stops them all; a second run keeps the data.
 """
 
 from __future__ import annotations
@@ -30,19 +30,45 @@ class EmbeddedSettings(RcsSettings):
     core_port: int = 50051
     routing_port: int = 50052
     connector_port: int = 50053
+    receipts_port: int = 50054  # the second core, which takes the connector's receipts
     smpp_port: int = 2775  # partners' SMPP gateway
     # Prometheus /metrics of core, dispatcher, routing, connector, simulator from this port
     # on (0: none); the REST gateway serves its own on its port.
     metrics_base_port: int = 9101
 
     def metrics_port_of(self, component: str) -> int:
-        order = ("core", "dispatcher", "routing", "connector", "simulator")
+        order = ("core", "dispatcher", "routing", "connector", "simulator", "receipts")
         if not self.metrics_base_port or component not in order:
             return 0
         return self.metrics_base_port + order.index(component)
 
 
-ORDER = ("routing", "simulator", "connector", "core", "dispatcher", "rest", "smpp")
+# (name, component) in start order. "receipts" is a second core that takes the connector's
+# receipts and MO, so that a batch of them never holds up a submit in core's event loop.
+PROCESSES = (
+    ("routing", "routing"),
+    ("simulator", "simulator"),
+    ("receipts", "core"),
+    ("connector", "connector"),
+    ("core", "core"),
+    ("dispatcher", "dispatcher"),
+    ("rest", "rest"),
+    ("smpp", "smpp"),
+)
+# The delivery side yields the CPU to the accepting side (RCS_NICE); the simulator stands
+# for operators' SMSCs, which run elsewhere.
+NICE = {"routing": 10, "simulator": 10, "receipts": 10, "connector": 10, "dispatcher": 10}
+
+
+def _own_env(s: EmbeddedSettings, name: str) -> dict[str, str]:
+    """What one process's environment has beyond the installation's."""
+    env = {"RCS_METRICS_PORT": str(s.metrics_port_of(name)), "RCS_NICE": str(NICE.get(name, 0))}
+    receipts = f"127.0.0.1:{s.receipts_port}"
+    if name == "receipts":
+        env["RCS_CORE_BIND"] = receipts
+    elif name == "connector":
+        env["RCS_CORE_TARGET"] = receipts
+    return env
 
 
 def _database(data_dir: Path) -> str:
@@ -124,11 +150,11 @@ def run_embedded() -> int:
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
     try:
-        for name in ORDER:
+        for name, component in PROCESSES:
             log_file = (logs / f"{name}.log").open("ab")
             procs[name] = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
-                [sys.executable, "-m", "rcs_cli", "serve", name],
-                env={**env, "RCS_METRICS_PORT": str(s.metrics_port_of(name))},
+                [sys.executable, "-m", "rcs_cli", "serve", component],
+                env={**env, **_own_env(s, name)},
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # Ctrl-C reaches only us; we stop them in order

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 from collections.abc import Coroutine
 from typing import Any
@@ -18,6 +19,8 @@ from rcs_runtime.tracing import setup_tracing
 
 def run_service(name: str, settings: RcsSettings, main: Coroutine[Any, Any, None]) -> None:
     """Run ``main`` until it returns or SIGINT/SIGTERM arrives, then let it clean up."""
+    if settings.nice:
+        os.nice(settings.nice)
     setup_logging(settings.log_level, json_lines=settings.log_json)
     setup_tracing(f"rcs-{name}", settings.trace_export)
     start_metrics_endpoint(settings.metrics_port)

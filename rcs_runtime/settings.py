@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -15,6 +16,10 @@ class RcsSettings(BaseSettings):
     log_json: bool = True
     metrics_port: int = 0  # 0: no Prometheus endpoint
     trace_export: str = "none"  # none | console
+    # CPU priority (Unix nice, 0-19). The delivery side (dispatcher, connector, report
+    # sender) at 10 lets the accepting side (gateways, core) go first on a busy host:
+    # messages wait durably in the queue meanwhile, submit_sm_resp does not.
+    nice: int = Field(default=0, ge=0, le=19)
 
 
 class DatabaseSettings(RcsSettings):

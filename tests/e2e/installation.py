@@ -67,15 +67,20 @@ class Installation:
         return env
 
     def start(self, *names: str) -> None:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
         for name in names or COMPONENTS:
-            with (self.log_dir / f"{name}.log").open("ab") as log:
-                self.procs[name] = subprocess.Popen(
-                    [sys.executable, "-m", "rcs_cli", "serve", name],
-                    env=self.env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
+            self.start_as(name, name)
+
+    def start_as(self, label: str, component: str, env: dict[str, str] | None = None) -> None:
+        """One process of ``component`` known as ``label`` (its log, ``kill``), with ``env``
+        over the installation's: e.g. a second core that the connector alone talks to."""
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        with (self.log_dir / f"{label}.log").open("ab") as log:
+            self.procs[label] = subprocess.Popen(
+                [sys.executable, "-m", "rcs_cli", "serve", component],
+                env={**self.env, **(env or {})},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
 
     def kill(self, name: str) -> None:
         proc = self.procs[name]

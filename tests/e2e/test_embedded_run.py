@@ -129,8 +129,21 @@ def _stop(proc: subprocess.Popen[str]) -> None:
     proc.stdout.close()
 
 
+def _nice_of_children(pid: int) -> dict[str, set[int]]:
+    """`rcs serve <component>` children of ``pid`` → their nice values."""
+    out = subprocess.run(
+        ["ps", "-o", "ni=,args=", "--ppid", str(pid)], capture_output=True, text=True, check=True
+    ).stdout
+    found: dict[str, set[int]] = {}
+    for line in out.splitlines():
+        nice, *args = line.split()
+        if "serve" in args:
+            found.setdefault(args[args.index("serve") + 1], set()).add(int(nice))
+    return found
+
+
 def test_make_run_serves_the_printed_curl_and_keeps_data(tmp_path: Path) -> None:
-    names = ("REST", "SMSC", "CORE", "ROUTING", "CONNECTOR", "SMPP")
+    names = ("REST", "SMSC", "CORE", "ROUTING", "CONNECTOR", "SMPP", "RECEIPTS")
     ports = {name: free_port() for name in names}
     env = dict(os.environ, RCS_DATA_DIR=str(tmp_path / "data"), RCS_METRICS_BASE_PORT="0")
     env.update({f"RCS_{k}_PORT": str(v) for k, v in ports.items()})
@@ -168,6 +181,17 @@ def test_make_run_serves_the_printed_curl_and_keeps_data(tmp_path: Path) -> None
         # HTTP status reports: the dispatcher process runs the report sender.
         report = _http_report(ports["CORE"])
         assert report["status"] == 2, report
+        # The delivery side yields the CPU to the accepting side; receipts have a core of
+        # their own (the connector's receipts above went through it).
+        assert _nice_of_children(proc.pid) == {
+            "routing": {10},
+            "simulator": {10},
+            "core": {0, 10},
+            "connector": {10},
+            "dispatcher": {10},
+            "rest": {0},
+            "smpp": {0},
+        }
     finally:
         _stop(proc)
     leftovers = subprocess.run(
