@@ -171,8 +171,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--receipts-core",
-        action="store_true",
-        help="a second core process for the connector's receipts",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="a second core process for the connector's receipts, as `rcs run` has",
     )
     parser.add_argument(
         "--operator-window", type=int, default=0, help="the demo interface's window (seed: 50)"
