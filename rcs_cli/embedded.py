@@ -2,7 +2,8 @@
 
 Embedded PostgreSQL (pgserver, data under .data/), migrations, the demo partner, then
 one process per component — core (and a second core for the connector's receipts),
-dispatcher, routing, connector, SMSC simulator, REST and SMPP gateways — supervised here. Ctrl-C stops them all; a second run keeps the data.
+dispatcher, routing, connector, SMSC simulator, REST and SMPP gateways — supervised here.
+Ctrl-C stops them all; a second run keeps the data.
 """
 
 from __future__ import annotations
