@@ -11,16 +11,10 @@ sends generic_nack for garbage, and throttles (0x58) a peer with more than
   binding is 0x04, and so are submit_sm / query_sm on a receiver-only session.
 - Sessions per login: the partner's ``max_smpp_sessions`` caps the sessions bound at once
   over every SMPP gateway process (SMPP_API 1.3); a transceiver is one session, a
-  transmitter and a receiver two. After the credential check a bind claims a slot in core
-  (AuthService.ClaimSmppSession, under the login's lock there, with the limit as stored
-  now); beyond the limit it is 0x05 (catalogue TOO_MANY_SESSIONS), core down 0x08. A slot
-  is held for a lease (``RCS_SMPP_SESSION_LEASE_SECONDS``) that one background task renews
-  for all of this process's sessions in one call every third of it; unbind frees it before
-  unbind_resp, a lost connection when the gateway sees it, ``stop`` all at once. While core
-  is unreachable the sessions stay bound and the renewal is retried (logged); a session
-  whose lease ended meanwhile is claimed again, and if its slot was taken it stays bound,
-  logged, and is claimed again at each renewal until a slot is free. A gateway that dies
-  frees its slots when their leases end. submit_sm never touches any of this.
+  transmitter and a receiver two. After the credential check a bind takes a slot in core
+  (gateways.smpp.session_slots): 0x05 beyond the limit (catalogue TOO_MANY_SESSIONS),
+  0x08 when core is down; unbind gives it back before unbind_resp. submit_sm never
+  touches any of this.
 - submit_sm: data_coding 0 (GSM 03.38), 1, 3, 6, 7, 8 are text, and 0x10 / 0x18 / 0xF0
   (message class 0) a flash SMS; binary (2, 4, 0x14, 0xF4-0xF7) goes to core as octets
   with its data_coding and UDHI, its own header included. Text parts joined by UDH (8- or
@@ -58,24 +52,19 @@ schedule_delivery_time, Rapporto's cascade and Viber TLVs.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
-import functools
 import logging
 import os
 import secrets
 import socket
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import grpc
-from google.protobuf import duration_pb2
 
 from gateways.coalescer import SubmitCoalescer
 from gateways.rest.auth import PartnerAuth
-from gateways.rest.rpc import rcs_error
 from gateways.smpp.mapping import (
     RefusedError,
     binary_of,
@@ -92,6 +81,7 @@ from gateways.smpp.mapping import (
 )
 from gateways.smpp.ratelimit import TokenBucket
 from gateways.smpp.report_pump import PumpSettings, ReportPumps
+from gateways.smpp.session_slots import SessionSlots, Slot
 from gateways.smpp.settings import SmppGatewaySettings
 from rcs.common.v1 import channel_pb2, message_pb2
 from rcs.core.v1 import auth_service_pb2, auth_service_pb2_grpc, message_service_pb2_grpc
@@ -121,7 +111,6 @@ log = logging.getLogger(__name__)
 _S = CommandStatus
 SYSTEM_ID = "RCS"
 EXPIRE_EVERY_SECONDS = 1.0
-RENEW_RETRY_SECONDS = 5.0  # at most, after a failed renewal
 _MODES = {
     BindTransmitter: auth_service_pb2.SMPP_BIND_MODE_TRANSMITTER,
     BindReceiver: auth_service_pb2.SMPP_BIND_MODE_RECEIVER,
@@ -137,10 +126,7 @@ class _Esme:
     transmits: bool = False
     receives: bool = False
     binding: bool = False
-    # Its slot in core (ClaimSmppSession): set while being claimed or held, "" once released.
-    session_id: str = ""
-    mode: auth_service_pb2.SmppBindMode.ValueType = auth_service_pb2.SMPP_BIND_MODE_UNSPECIFIED
-    claimed: bool = False  # core granted the slot: renewed with the others
+    slot: Slot | None = None  # its session slot in core, from the bind's claim
 
     @property
     def bound(self) -> bool:
@@ -160,14 +146,18 @@ class SmppGateway:
         by default host:pid:random."""
         self.s = settings
         self._clock = clock
-        self.gateway_id = gateway_id or (
-            f"{socket.gethostname()[:150]}:{os.getpid()}:{secrets.token_hex(4)}"
-        )
-        self._core_auth: auth_service_pb2_grpc.AuthServiceAsyncStub = (
+        core_auth: auth_service_pb2_grpc.AuthServiceAsyncStub = (
             auth_service_pb2_grpc.AuthServiceStub(channel)
         )
+        self.slots = SessionSlots(
+            core_auth,
+            gateway_id or f"{socket.gethostname()[:150]}:{os.getpid()}:{secrets.token_hex(4)}",
+            lease_seconds=settings.smpp_session_lease_seconds,
+            timeout_seconds=settings.rpc_timeout_seconds,
+        )
+        self.gateway_id = self.slots.gateway_id
         self._auth = PartnerAuth(
-            self._core_auth,
+            core_auth,
             cache_seconds=settings.auth_cache_seconds,
             timeout_seconds=settings.rpc_timeout_seconds,
         )
@@ -190,11 +180,8 @@ class SmppGateway:
             ),
         )
         self._buckets: dict[str, TokenBucket] = {}
-        # session id → its ESME, from the claim in core until the release
-        self._leases: dict[str, _Esme] = {}
         self._sessions: set[SmppSession] = set()
         self._server: asyncio.Server | None = None
-        self._renewer: asyncio.Task[None] | None = None
         self._stopping = False
 
     async def start(self) -> int:
@@ -203,7 +190,7 @@ class SmppGateway:
             self._on_connection, self.s.smpp_host, self.s.smpp_port
         )
         port = int(self._server.sockets[0].getsockname()[1])
-        self._renewer = asyncio.create_task(self._renew_forever(), name="smpp-session-leases")
+        self.slots.start()
         log.info("smpp_listening", extra={"port": port, "gateway_id": self.gateway_id})
         return port
 
@@ -213,11 +200,7 @@ class SmppGateway:
             self._server.close()
         for session in list(self._sessions):
             await session.close()
-        if self._renewer is not None:
-            self._renewer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._renewer
-        await self._release_all()  # at once: other gateways may take the slots now
+        await self.slots.stop()  # every slot at once: other gateways may take them now
         # Sessions are closed: pumps settle what they hold (released) and end.
         await self._pumps.close(grace_seconds=self.s.smpp_receipt_wait_seconds + 1)
         await self._coalescer.close()
@@ -243,7 +226,7 @@ class SmppGateway:
             max_concurrent_requests=self.s.smpp_window,
             name="smpp-gateway",
             # Freed before unbind_resp: an ESME that binds again at once finds the slot free.
-            on_unbind=functools.partial(self._release, esme),
+            on_unbind=lambda: self.slots.release(esme.slot),
         )
         esme.session = session
         self._sessions.add(session)
@@ -257,7 +240,7 @@ class SmppGateway:
             if esme.login:
                 log.info("smpp_session_closed", extra={"login": esme.login})
             if not self._stopping:
-                await self._release(esme)
+                await self.slots.release(esme.slot)
 
     # -- requests -------------------------------------------------------------------------
 
@@ -279,8 +262,10 @@ class SmppGateway:
         esme.binding = True
         try:
             await self._auth.grant(pdu.system_id, pdu.password, esme.remote_ip)
-            claim = await self._claim(esme, pdu.system_id, _MODES[type(pdu)])
+            esme.slot = self.slots.reserve(pdu.system_id, _MODES[type(pdu)])
+            claim = await self.slots.claim(esme.slot)
         except RcsError as e:
+            esme.slot = None
             log.info(
                 "smpp_bind_refused",
                 extra={"login": pdu.system_id, "ip": esme.remote_ip, "reason": e.reason},
@@ -297,7 +282,7 @@ class SmppGateway:
                 "login": esme.login,
                 "ip": esme.remote_ip,
                 "mode": type(pdu).__name__,
-                "session_id": esme.session_id,
+                "session_id": esme.slot.session_id if esme.slot else "",
                 "bound_sessions": claim.bound_sessions,
                 "max_sessions": claim.max_smpp_sessions,
             },
@@ -384,128 +369,6 @@ class SmppGateway:
             message_state=message_state_of(message.status),
             error_code=error_code_of(message),
         )
-
-    # -- session slots in core (over every gateway) ---------------------------------------
-
-    async def _claim(
-        self, esme: _Esme, login: str, mode: auth_service_pb2.SmppBindMode.ValueType
-    ) -> auth_service_pb2.ClaimSmppSessionResponse:
-        """Hold one of the login's session slots in core, or raise RcsError
-        (TOO_MANY_SESSIONS beyond its max_smpp_sessions, SERVICE_UNAVAILABLE when core is
-        away). The slot is the ESME's before the answer: a connection that drops meanwhile
-        releases it. (A claim whose answer was lost to a timeout may hold a slot until its
-        lease ends.)"""
-        esme.session_id, esme.mode = uuid.uuid4().hex, mode
-        self._leases[esme.session_id] = esme
-        try:
-            answer = await self._claim_call(esme.session_id, login, mode)
-        except RcsError:
-            self._leases.pop(esme.session_id, None)
-            esme.session_id = ""
-            raise
-        esme.login, esme.claimed = login, True
-        return answer
-
-    async def _claim_call(
-        self, session_id: str, login: str, mode: auth_service_pb2.SmppBindMode.ValueType
-    ) -> auth_service_pb2.ClaimSmppSessionResponse:
-        try:
-            return await self._core_auth.ClaimSmppSession(
-                auth_service_pb2.ClaimSmppSessionRequest(
-                    login=login,
-                    session_id=session_id,
-                    gateway_id=self.gateway_id,
-                    mode=mode,
-                    lease=self._lease(),
-                ),
-                timeout=self.s.rpc_timeout_seconds,
-            )
-        except grpc.aio.AioRpcError as err:
-            raise rcs_error(err) from err
-
-    async def _release(self, esme: _Esme) -> None:
-        """Free the ESME's slot in core (unbind, lost connection); once. Should core not
-        answer, the slot comes back when its lease ends."""
-        session_id, esme.session_id, esme.claimed = esme.session_id, "", False
-        if not session_id:
-            return
-        self._leases.pop(session_id, None)
-        await self._release_ids([session_id])
-
-    async def _release_all(self) -> None:
-        """``stop``: every slot this process still holds or is claiming, in one call."""
-        for esme in self._leases.values():
-            esme.session_id, esme.claimed = "", False
-        ids = list(self._leases)
-        self._leases.clear()
-        if ids:
-            await self._release_ids(ids)
-
-    async def _release_ids(self, session_ids: list[str]) -> None:
-        try:
-            await self._core_auth.ReleaseSmppSessions(
-                auth_service_pb2.ReleaseSmppSessionsRequest(session_ids=session_ids),
-                timeout=self.s.rpc_timeout_seconds,
-            )
-        except grpc.aio.AioRpcError as err:
-            log.warning(
-                "smpp_session_release_failed",
-                extra={"sessions": len(session_ids), "code": str(err.code())},
-            )
-
-    async def _renew_forever(self) -> None:
-        every = self.s.smpp_session_lease_seconds / 3
-        while True:
-            try:
-                renewed = await self._renew()
-            except Exception:
-                log.exception("smpp_session_renew_failed")
-                renewed = False
-            await asyncio.sleep(every if renewed else min(every, RENEW_RETRY_SECONDS))
-
-    async def _renew(self) -> bool:
-        """Renew the leases of every session this process holds, in one call; claim again
-        those core no longer counts (their lease ended while core was away or this process
-        stalled). False when core did not answer: the sessions stay bound, retried soon."""
-        ids = [sid for sid, esme in self._leases.items() if esme.claimed]
-        if not ids:
-            return True
-        try:
-            answer = await self._core_auth.RenewSmppSessions(
-                auth_service_pb2.RenewSmppSessionsRequest(
-                    gateway_id=self.gateway_id, session_ids=ids, lease=self._lease()
-                ),
-                timeout=self.s.rpc_timeout_seconds,
-            )
-        except grpc.aio.AioRpcError as err:
-            log.warning(
-                "smpp_session_renew_failed",
-                extra={"sessions": len(ids), "code": str(err.code())},
-            )
-            return False
-        for session_id in answer.unknown_session_ids:
-            esme = self._leases.get(session_id)
-            if esme is not None and esme.claimed:
-                await self._claim_again(session_id, esme)
-        return True
-
-    async def _claim_again(self, session_id: str, esme: _Esme) -> None:
-        """A bound session core no longer counts: count it again. Refused (its slot was
-        taken meanwhile), it stays bound and is tried again at the next renewal."""
-        extra = {"login": esme.login, "session_id": session_id}
-        try:
-            await self._claim_call(session_id, esme.login, esme.mode)
-        except RcsError as e:
-            log.warning("smpp_session_not_counted", extra={**extra, "reason": e.reason})
-            return
-        log.warning("smpp_session_lease_lost_and_claimed_again", extra=extra)
-        if esme.session_id != session_id:  # released while being claimed again
-            await self._release_ids([session_id])
-
-    def _lease(self) -> duration_pb2.Duration:
-        lease = duration_pb2.Duration()
-        lease.FromTimedelta(dt.timedelta(seconds=self.s.smpp_session_lease_seconds))
-        return lease
 
     def _bucket(self, login: str) -> TokenBucket:
         rate = self.s.smpp_submits_per_second

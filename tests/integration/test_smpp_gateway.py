@@ -300,15 +300,15 @@ async def test_a_gateway_that_stops_renewing_frees_its_slots_when_the_lease_ends
     await asyncio.sleep(2.5)  # longer than the lease, renewed meanwhile: still held
     status, _ = await asyncio.to_thread(bind_mode_status, port_b, "bind_transceiver")
     assert status == 0x05
-    assert a._renewer is not None
-    a._renewer.cancel()  # the stall
+    assert a.slots._renewer is not None
+    a.slots._renewer.cancel()  # the stall
     b1 = await _bind_eventually(port_b, 5)
     b2 = await _bind_eventually(port_b, 5)
     assert await rig.rows(
         "SELECT gateway_id, count(*) FROM smpp_sessions WHERE expires_at > now() GROUP BY 1"
     ) == [(b.gateway_id, 2)]
     # Gateway A comes back: both its sessions are unknown to core now, no slot is free.
-    a._renewer = asyncio.create_task(a._renew_forever())
+    a.slots.start()
     await asyncio.sleep(1.0)
     assert await rig.rows(
         "SELECT gateway_id, count(*) FROM smpp_sessions WHERE expires_at > now() GROUP BY 1"
