@@ -86,6 +86,24 @@ def ttl_of(validity_period: str, now: dt.datetime) -> int:
     return seconds
 
 
+def send_after_of(schedule_delivery_time: str, now: dt.datetime, ttl: int) -> dt.datetime | None:
+    """When a scheduled message may go (None: at once), absolute or relative ("R"); a time
+    in the past means at once (SMPP 3.4 5.2.15). 0x61 when malformed; 0x62 (SMPP_API
+    section 7) when it is not before the end of the validity given with it (core checks
+    it against the partner's default validity)."""
+    if not schedule_delivery_time:
+        return None
+    try:
+        when = parse_smpp_time(schedule_delivery_time, now)
+    except ValueError as e:
+        raise RefusedError(_S.ESME_RINVSCHED, f"schedule_delivery_time: {e}") from None
+    if ttl and when >= now + dt.timedelta(seconds=ttl):
+        raise RefusedError(
+            _S.ESME_RINVEXPIRY, "schedule_delivery_time is not before the end of validity_period"
+        )
+    return when if when > now else None
+
+
 def priority_of(priority_flag: int) -> int:
     """SMPP 0-3 → our 0 (lowest) - 2 (highest); 3 ("very urgent") counts as 2."""
     if not 0 <= priority_flag <= 3:

@@ -22,7 +22,9 @@ sends generic_nack for garbage, and throttles (0x58) a peer with more than
   as messages with their own header (SAR TLVs turned into the concatenation header), so
   the handset joins them and other header elements (a WAP push's ports) survive, and each
   part has its own id and receipt. message_payload carries a whole message.
-  schedule_delivery_time is refused (0x61, not mapped yet). validity_period →
+  schedule_delivery_time (absolute or relative; past means now) → send_after: the
+  message waits in the queue until then (0x61 malformed, 0x62 not before the validity's
+  end). validity_period →
   ttl, priority_flag → priority (3 counts as 2), registered_delivery → receipt request,
   Rapporto's ptag TLV (0x1411) is checked (0x0C when malformed) and stored. Refusals by
   core map through the error catalogue.
@@ -45,8 +47,8 @@ sends generic_nack for garbage, and throttles (0x58) a peer with more than
   sends them as deliver_sm (mapping.receipt_of: Rapporto's Appendix B text and TLVs);
   subscribers' messages routed to the login come the same way (mapping.inbound_of).
 
-TODO (next slices of issue 4): data_sm / submit_multi / cancel_sm / replace_sm,
-schedule_delivery_time, Rapporto's cascade and Viber TLVs.
+TODO (next slices of issue 4): data_sm / submit_multi / cancel_sm / replace_sm, Rapporto's
+cascade and Viber TLVs, and its schedule "interval in the subscriber's zone" form.
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ from gateways.smpp.mapping import (
     priority_of,
     ptag_of,
     receipt_request_of,
+    send_after_of,
     status_for_reason,
     text_of,
     ttl_of,
@@ -399,10 +402,13 @@ def _response(result: ms.SubmitResult) -> SubmitSmResp:
 
 def _submission_of(pdu: SubmitSm) -> ms.MessageSubmission:
     """The message fields of a submit_sm, without its text; RefusedError for a bad one
-    (priority 0x06, registered_delivery 0x07, validity 0x62, ptag 0x0C, in that order)."""
+    (priority 0x06, registered_delivery 0x07, validity 0x62, schedule 0x61 / 0x62, ptag
+    0x0C, in that order)."""
     priority = priority_of(pdu.priority_flag)
     receipt_request = receipt_request_of(pdu.registered_delivery)
-    ttl = ttl_of(pdu.validity_period, dt.datetime.now(dt.UTC))
+    now = dt.datetime.now(dt.UTC)
+    ttl = ttl_of(pdu.validity_period, now)
+    send_after = send_after_of(pdu.schedule_delivery_time, now, ttl)
     submission = ms.MessageSubmission(
         destination=pdu.destination_addr,
         channel=channel_pb2.CHANNEL_SMS,
@@ -417,13 +423,13 @@ def _submission_of(pdu: SubmitSm) -> ms.MessageSubmission:
     )
     if ttl:
         submission.ttl.seconds = ttl
+    if send_after is not None:
+        submission.send_after.FromDatetime(send_after.astimezone(dt.UTC))
     return submission
 
 
 def _check_part(pdu: SubmitSm) -> None:
     """Refusals of a PDU's framing of the message; its fields are checked by
     _submission_of."""
-    if pdu.schedule_delivery_time:
-        raise RefusedError(_S.ESME_RINVSCHED, "schedule_delivery_time is not supported yet")
     if pdu.short_message and pdu.tlvs.message_payload is not None:
         raise RefusedError(_S.ESME_RSUBMITFAIL, "short_message and message_payload together")

@@ -488,7 +488,7 @@ def _bad_fields(port: int) -> list[int]:
         submit_pdu(client, b"x", destination_addr="not-a-number"),
         # binary with UDHI whose header overruns the data
         submit_pdu(client, bytes([9, 0, 3, 9, 2, 1]), data_coding=4, esm_class=0x40),
-        submit_pdu(client, b"x", schedule_delivery_time="000001000000000R"),
+        submit_pdu(client, b"x", schedule_delivery_time="000001000000000X"),
     )
     client.disconnect()
     return [int(r.status) for r in responses]
@@ -646,3 +646,35 @@ async def test_binary_parts_go_on_one_by_one_with_their_own_header(rig: Rig) -> 
         (bytes.fromhex("050003070201") + b"\x03" * 5, 4, 0x40),
         (bytes.fromhex("06080412340202") + b"\x04" * 5, 4, 0x40),
     ]
+
+
+def _submit_scheduled(port: int) -> list[Any]:
+    client = bound(port)
+    answers = exchange(
+        client,
+        submit_pdu(client, b"in an hour", schedule_delivery_time="000000010000000R"),
+        submit_pdu(client, b"yesterday: now", schedule_delivery_time="200101120000000+"),
+        submit_pdu(
+            client,
+            b"after its validity",
+            schedule_delivery_time="000000020000000R",
+            validity_period="000000010000000R",
+        ),
+    )
+    client.unbind()
+    client.disconnect()
+    return answers
+
+
+async def test_schedule_delivery_time_holds_the_message_in_the_queue(rig: Rig) -> None:
+    """Relative or absolute, it becomes the message's send_after and its queue row's
+    not_before; a past time means at once; a time not before the validity's end is 0x62."""
+    port = await rig.start()
+    soon, past, late = await asyncio.to_thread(_submit_scheduled, port)
+    assert (soon.status, past.status, late.status) == (0, 0, 0x62)
+    rows = await rig.rows(
+        "SELECT m.body, abs(extract(epoch FROM m.send_after - m.created_at) - 3600) < 10,"
+        " q.not_before > now() + interval '50 minutes'"
+        " FROM messages m JOIN dispatch_queue q ON q.message_id = m.id ORDER BY m.body"
+    )
+    assert rows == [("in an hour", True, True), ("yesterday: now", None, False)]
