@@ -98,6 +98,14 @@ def _overhang(payload: bytes, start: int, end: int, unit: Unit) -> int:
     return 0
 
 
+def concatenation_header(reference: int, total: int, seqnum: int, *, wide: bool) -> bytes:
+    """The UDH (length octet first) of part ``seqnum`` of ``total``: IEI 0x00 with an 8-bit
+    ``reference``, or IEI 0x08 with a 16-bit one when ``wide``."""
+    if wide:
+        return bytes((6, 0x08, 4, reference >> 8, reference & 0xFF, total, seqnum))
+    return bytes((5, 0x00, 3, reference, total, seqnum))
+
+
 def split_payload(
     data_coding: int,
     payload: bytes,
@@ -122,11 +130,9 @@ def split_payload(
     segments: list[Segment] = []
     for seqnum, (start, end) in enumerate(cuts, 1):
         chunk = payload[start:end]
-        if method is Concatenation.UDH8:
-            udh = bytes((5, 0x00, 3, reference, total, seqnum))
-            segments.append(Segment(udh + chunk, EsmClass.UDHI))
-        elif method is Concatenation.UDH16:
-            udh = bytes((6, 0x08, 4, reference >> 8, reference & 0xFF, total, seqnum))
+        if method is not Concatenation.SAR:
+            wide = method is Concatenation.UDH16
+            udh = concatenation_header(reference, total, seqnum, wide=wide)
             segments.append(Segment(udh + chunk, EsmClass.UDHI))
         else:
             tlvs = Tlvs()

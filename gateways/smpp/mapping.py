@@ -19,7 +19,7 @@ from rcs_smpp.errors import TextDecodeError
 from rcs_smpp.pdu import DeliverSm, SubmitSm
 from rcs_smpp.reassembly import PartInfo
 from rcs_smpp.receipts import build_receipt_pdu
-from rcs_smpp.segmentation import split_text
+from rcs_smpp.segmentation import concatenation_header, split_text
 from rcs_smpp.tlv import Tlvs
 
 _S = CommandStatus
@@ -143,11 +143,9 @@ def binary_part_of(pdu: SubmitSm, part: PartInfo) -> tuple[bytes, int, int]:
     if pdu.esm_class & EsmClass.UDHI:
         return binary_of(pdu)
     octets = pdu.short_message or pdu.tlvs.message_payload or b""
-    if part.reference > 0xFF:
-        header = bytes([6, 0x08, 4, part.reference >> 8, part.reference & 0xFF])
-    else:
-        header = bytes([5, 0x00, 3, part.reference])
-    header += bytes([part.total, part.seqnum])
+    header = concatenation_header(
+        part.reference, part.total, part.seqnum, wide=part.reference > 0xFF
+    )
     return header + octets, pdu.data_coding, EsmClass.UDHI
 
 

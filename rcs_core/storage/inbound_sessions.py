@@ -34,8 +34,9 @@ async def lock_live(conn: psycopg.AsyncConnection, keys: Sequence[Key]) -> dict[
     """Hold ``keys`` until the transaction ends (in one order, so that two batches cannot
     deadlock) and return the route of each live session among them."""
     ordered = sorted(set(keys))
-    for key in ordered:
-        await locks.lock(conn, locks.LockSpace.INBOUND_SESSIONS, *key)
+    await locks.lock_all(
+        conn, locks.LockSpace.INBOUND_SESSIONS, (locks.key_of(*key) for key in ordered)
+    )
     cur = await conn.execute(
         "SELECT number, subscriber, route FROM inbound_sessions"
         " WHERE (number, subscriber) IN (SELECT * FROM unnest(%s::text[], %s::text[]))"

@@ -19,16 +19,21 @@ class LockSpace(IntEnum):
     SMPP_SESSIONS = 6  # storage/smpp_sessions.py: the SMPP sessions of one login
 
 
+def key_of(*parts: object) -> str:
+    """One lock key of several parts, as ``lock`` and ``lock_all`` hash it."""
+    return "\x1f".join(map(str, parts))
+
+
 async def lock(conn: psycopg.AsyncConnection, space: LockSpace, *key: object) -> None:
     """Hold the lock on ``key`` (its parts joined) until the transaction ends."""
     await conn.execute(
         "SELECT pg_advisory_xact_lock(hashtextextended(%s, %s))",
-        ("\x1f".join(map(str, key)), int(space)),
+        (key_of(*key), int(space)),
     )
 
 
 async def lock_all(conn: psycopg.AsyncConnection, space: LockSpace, keys: Iterable[str]) -> None:
-    """Hold the locks on ``keys`` (one-part keys, as ``lock`` takes them) until the
+    """Hold the locks on ``keys`` (``key_of`` makes one of several parts) until the
     transaction ends; in one statement, in sorted order, so that two callers cannot
     deadlock. (A volatile function in the select list is evaluated after ORDER BY.)"""
     ordered = sorted(set(keys))

@@ -286,13 +286,10 @@ async def _refuse_repeated_content(
     if not candidates:
         return
     # Lock each (partner, number, text) so two concurrent calls cannot both pass the check.
-    keys = sorted(
-        {f"{partner_id}:{messages[i].destination}:{messages[i].body}" for i in candidates}
-    )
-    await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended(k, %s))"
-        " FROM unnest(%s::text[]) WITH ORDINALITY AS t(k, n) ORDER BY n",
-        (int(locks.LockSpace.MESSAGE_CONTENT), keys),
+    await locks.lock_all(
+        conn,
+        locks.LockSpace.MESSAGE_CONTENT,
+        (f"{partner_id}:{messages[i].destination}:{messages[i].body}" for i in candidates),
     )
     cur = await conn.execute(
         "SELECT DISTINCT t.dst, t.body FROM unnest(%s::text[], %s::text[]) AS t(dst, body)"

@@ -55,12 +55,7 @@ async def lock_operator_ids(conn: psycopg.AsyncConnection, keys: set[tuple[str, 
     spelling they know, so when the spellings match they serialise: either the receipt sees
     the committed id, or the dispatcher sees the committed pending receipt. Without this a
     receipt racing the submit_sm_resp's transaction could be parked and never applied."""
-    if keys:
-        await conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended(k, %s))"
-            " FROM unnest(%b::text[]) WITH ORDINALITY AS t(k, n) ORDER BY n",
-            (int(locks.LockSpace.RECEIPT_KEYS), sorted(f"{i}:{k}" for i, k in keys)),
-        )
+    await locks.lock_all(conn, locks.LockSpace.RECEIPT_KEYS, (f"{i}:{k}" for i, k in keys))
 
 
 async def record(

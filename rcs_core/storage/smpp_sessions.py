@@ -21,8 +21,6 @@ import psycopg
 from rcs_core.storage import locks
 from rcs_runtime.errors import RcsError
 
-MODES = ("transmitter", "receiver", "transceiver")
-
 
 @dataclass(frozen=True, slots=True)
 class Claim:
