@@ -1,6 +1,7 @@
-"""Periodic housekeeping: partitions ahead/behind, the sweep that gives every message a
-final status even when an operator never sends its receipt, the end of expired MO
-sessions, and the rows of SMPP sessions whose lease ended (a gateway that died)."""
+"""Periodic housekeeping: partitions ahead/behind and statistics for a new day's, the
+sweep that gives every message a final status even when an operator never sends its
+receipt, the end of expired MO sessions, and the rows of SMPP sessions whose lease ended
+(a gateway that died)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ REPORTS_ABANDONED = Counter(
     ["format"],
 )
 _LOCK_KEY = 0x7263735F6D6E74  # "rcs_mnt": one installation-wide maintainer at a time
+_ANALYZE_LOCK_KEY = _LOCK_KEY + 1  # one process analyzes young partitions at a time
 _SESSIONS_PER_TRANSACTION = 1000
 _SWEEP_BATCH = 10_000
 _MARK_MARGIN = dt.timedelta(minutes=10)
@@ -170,6 +172,22 @@ async def observe_queue(pool: AsyncConnectionPool) -> None:
         REPORT_OLDEST.labels(format_name(fmt)).set(age)
 
 
+async def _analyze_young(pool: AsyncConnectionPool) -> None:
+    async with pool.connection() as conn:
+        await conn.set_autocommit(True)  # ANALYZE takes its own transaction per table
+        try:
+            cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (_ANALYZE_LOCK_KEY,))
+            row = await cur.fetchone()
+            if not row or not row[0]:
+                return
+            try:
+                await partitions.analyze_young(conn)
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(%s)", (_ANALYZE_LOCK_KEY,))
+        finally:
+            await conn.set_autocommit(False)
+
+
 async def run_forever(pool: AsyncConnectionPool, s: CoreSettings) -> None:
     last = -1e9
     loop = asyncio.get_running_loop()
@@ -177,6 +195,7 @@ async def run_forever(pool: AsyncConnectionPool, s: CoreSettings) -> None:
     while True:
         try:
             await observe_queue(pool)
+            await _analyze_young(pool)
             if loop.time() - last >= s.maintenance_interval_seconds:
                 last = loop.time()
                 await run_once(pool, s, ids)

@@ -71,3 +71,35 @@ async def maintain(
             extra={"partitions_created": created, "partitions_dropped": dropped},
         )
     return created, dropped
+
+
+# Tables whose statements the hot path plans against, beside the journal's day partitions.
+_HOT_TABLES = ("dispatch_queue", "report_outbox", "pending_receipts")
+YOUNG_ROWS = 1000
+
+
+async def analyze_young(
+    conn: psycopg.AsyncConnection, *, today: dt.date | None = None, min_rows: int = YOUNG_ROWS
+) -> list[str]:
+    """ANALYZE today's journal partitions (and the hot tables of a new installation) that
+    hold ``min_rows`` changed rows but were never analyzed; returns their names.
+
+    A day partition starts empty and autovacuum first looks at it up to a naptime (a
+    minute) later. Until then the planner has no statistics and plans the receipt and
+    status statements as scans of the whole partition, whose cost grows with every row
+    written that day: measured, 20 ms per receipt batch at 20,000 rows instead of 0.7 ms.
+    Autovacuum keeps the statistics from then on; this only closes that first gap."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    names = [_partition_name(t, today) for t in JOURNAL_TABLES] + list(_HOT_TABLES)
+    cur = await conn.execute(
+        "SELECT relname FROM pg_stat_user_tables WHERE relname = ANY(%s)"
+        " AND last_analyze IS NULL AND last_autoanalyze IS NULL"
+        " AND n_mod_since_analyze >= %s",
+        (names, min_rows),
+    )
+    young = [name for (name,) in await cur.fetchall()]
+    for name in young:
+        await conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(name)))
+    if young:
+        log.info("partitions_analyzed", extra={"tables": young})
+    return young

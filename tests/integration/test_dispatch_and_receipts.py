@@ -363,6 +363,41 @@ async def test_partitions_are_created_ahead_and_dropped_after_retention(rig: Rig
         assert f"status_events_p{today - dt.timedelta(days=1):%Y%m%d}" in dropped
 
 
+async def test_a_new_days_partition_gets_statistics_once_it_fills(rig: Rig) -> None:
+    """The planner scans a never-analyzed partition: it is analyzed at 1,000 rows, once."""
+    today = dt.datetime.now(dt.UTC).date()
+    name = f"operator_ids_p{today:%Y%m%d}"
+    async with await psycopg.AsyncConnection.connect(rig.dsn, autocommit=True) as conn:
+        # Autovacuum stays out, as in a partition's first minute.
+        await conn.execute(f"ALTER TABLE {name} SET (autovacuum_enabled = false)")
+
+        async def add(n: int) -> None:
+            await conn.execute(
+                "INSERT INTO operator_ids (interface_id, operator_key, message_id, part_no)"
+                " SELECT 'if-stats', 'k' || g, g, 0 FROM generate_series(1, %s) g",
+                (n,),
+            )
+            await conn.execute("SELECT pg_stat_force_next_flush()")
+            await conn.execute("SELECT 1")  # the flush happens as this statement ends
+
+        async def analyzed() -> bool:
+            cur = await conn.execute(
+                "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = %s",
+                (name,),
+            )
+            row = await cur.fetchone()
+            return bool(row and row[0])
+
+        await add(partitions.YOUNG_ROWS // 2)
+        assert name not in await partitions.analyze_young(conn, today=today)
+        assert not await analyzed()
+        await add(partitions.YOUNG_ROWS)
+        assert name in await partitions.analyze_young(conn, today=today)
+        assert await analyzed()
+        await add(partitions.YOUNG_ROWS)
+        assert name not in await partitions.analyze_young(conn, today=today)
+
+
 async def test_one_batch_of_receipts_matches_parks_and_finalises_together(rig: Rig) -> None:
     rig.connector.decide = lambda m: cs.SendResult(
         message_id=m.message_id,
