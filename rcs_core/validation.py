@@ -50,6 +50,7 @@ class Submission:
     flash: bool = False
     # Binary SMS: (data_coding, esm_class) of every part; text is then the octets in hex.
     binary: tuple[int, int] | None = None
+    refuse_ref_in_progress: bool = False
 
 
 def submission_of(sub: message_service_pb2.MessageSubmission) -> Submission:
@@ -75,6 +76,7 @@ def submission_of(sub: message_service_pb2.MessageSubmission) -> Submission:
         sub.send_window if sub.HasField("send_window") else None,
         sms.flash,
         _binary(sms) if payload else None,
+        sub.refuse_ref_in_progress,
     )
 
 
@@ -187,6 +189,7 @@ def validate(
         flash=sub.flash or None,
         data_coding=sub.binary[0] if sub.binary else None,
         esm_class=sub.binary[1] if sub.binary else None,
+        refuse_ref_in_progress=sub.refuse_ref_in_progress,
     )
 
 

@@ -165,6 +165,17 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             http_v5=409,
         ),
         _entry(
+            "REQUEST_IN_PROGRESS",
+            _C.ABORTED,
+            503,
+            1,
+            0x08,
+            "A request with the same partner message id is still being processed;"
+            " wait for its answer (a repeat after it gets the same id).",
+            retryable=True,
+            http_v5=503,
+        ),
+        _entry(
             "INVALID_TTL",
             _C.INVALID_ARGUMENT,
             406,

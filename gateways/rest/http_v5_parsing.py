@@ -131,6 +131,9 @@ class V5Send:
             receipt_request=message_pb2.RECEIPT_REQUEST_ALL,
             ptag=self.ptag,
             report_format=message_service_pb2.REPORT_FORMAT_HTTP_V5,
+            # http_sms.rst, 503: repeats of a partnerMsgId are refused until the first is
+            # answered (then they get its id).
+            refuse_ref_in_progress=bool(self.partner_msg_id),
         )
         sms = submission.sms  # set in place: cheaper than building SmsContent and copying it
         sms.sender = self.source

@@ -17,6 +17,7 @@ class LockSpace(IntEnum):
     SUBMIT_PARTS = 4  # concatenated.py: the parts of one MT an ESME split
     INBOUND_SESSIONS = 5  # storage/inbound_sessions.py: one subscriber's session on a number
     SMPP_SESSIONS = 6  # storage/smpp_sessions.py: the SMPP sessions of one login
+    CLIENT_REFS = 7  # storage/messages.py: a partner's message id still being stored
 
 
 def key_of(*parts: object) -> str:
@@ -43,3 +44,19 @@ async def lock_all(conn: psycopg.AsyncConnection, space: LockSpace, keys: Iterab
             " FROM unnest(%s::text[]) WITH ORDINALITY AS t(k, n) ORDER BY n",
             (int(space), ordered),
         )
+
+
+async def try_lock_all(
+    conn: psycopg.AsyncConnection, space: LockSpace, keys: Iterable[str]
+) -> set[str]:
+    """Take the locks on ``keys`` that are free, until the transaction ends, without
+    waiting; returns the keys another transaction holds."""
+    ordered = sorted(set(keys))
+    if not ordered:
+        return set()
+    cur = await conn.execute(
+        "SELECT k FROM unnest(%s::text[]) AS t(k)"
+        " WHERE NOT pg_try_advisory_xact_lock(hashtextextended(k, %s))",
+        (ordered, int(space)),
+    )
+    return {row[0] for row in await cur.fetchall()}

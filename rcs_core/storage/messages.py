@@ -113,6 +113,8 @@ class NewMessage:
     # Binary SMS (body = the octets in hex): what every part is submitted with.
     data_coding: int | None = None
     esm_class: int | None = None
+    # A repeat of client_ref while its first is being stored: REQUEST_IN_PROGRESS.
+    refuse_ref_in_progress: bool = False
 
 
 @dataclass(slots=True)
@@ -158,6 +160,36 @@ class StoredMessage:
     esm_class: int | None = None
 
 
+async def _refuse_refs_in_progress(
+    conn: psycopg.AsyncConnection,
+    partner_id: int,
+    messages: Sequence[NewMessage],
+    refs: list[tuple[int, str]],
+    results: list[Accepted],
+) -> list[tuple[int, str]]:
+    """Refuse REQUEST_IN_PROGRESS the messages that ask for it whose client_ref another
+    transaction is storing now, or an earlier message of this batch has; returns the refs
+    left to store. The lock on a ref is held until this transaction commits, so the first
+    request's repeats are refused until its answer is final, and get its id after."""
+    busy = await locks.try_lock_all(
+        conn,
+        locks.LockSpace.CLIENT_REFS,
+        (locks.key_of(partner_id, r) for i, r in refs if messages[i].refuse_ref_in_progress),
+    )
+    left: list[tuple[int, str]] = []
+    seen: set[str] = set()
+    for i, ref in refs:
+        first_here = ref not in seen
+        seen.add(ref)
+        if messages[i].refuse_ref_in_progress and (
+            locks.key_of(partner_id, ref) in busy or not first_here
+        ):
+            results[i] = Accepted(0, False, "REQUEST_IN_PROGRESS")
+        else:
+            left.append((i, ref))
+    return left
+
+
 async def accept(
     conn: psycopg.AsyncConnection,
     *,
@@ -182,6 +214,8 @@ async def accept(
     results = [Accepted(mid, False) for mid in message_ids]
 
     refs = [(i, m.client_ref) for i, m in enumerate(messages) if m.client_ref]
+    if any(messages[i].refuse_ref_in_progress for i, _ in refs):
+        refs = await _refuse_refs_in_progress(conn, partner_id, messages, refs, results)
     if refs:
         cur = await conn.execute(
             "INSERT INTO client_refs (partner_id, client_ref, message_id)"
@@ -282,7 +316,7 @@ async def _refuse_repeated_content(
     results: list[Accepted],
     window: dt.timedelta,
 ) -> None:
-    candidates = [i for i, r in enumerate(results) if not r.duplicate]
+    candidates = [i for i, r in enumerate(results) if not r.duplicate and not r.refused]
     if not candidates:
         return
     # Lock each (partner, number, text) so two concurrent calls cannot both pass the check.

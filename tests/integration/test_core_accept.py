@@ -17,8 +17,10 @@ from rcs.common.v1 import channel_pb2, message_pb2, status_pb2
 from rcs.core.v1 import message_service_pb2 as ms
 from rcs.core.v1 import message_service_pb2_grpc
 from rcs_core import ids
+from rcs_core.idalloc import IdAllocator
 from rcs_core.servicer import MessageServicer
-from rcs_core.storage import partners
+from rcs_core.storage import messages, partners
+from rcs_core.validation import submission_of, validate
 from rcs_runtime.grpc_client import error_reason, open_channel
 from tests.support import start_server
 
@@ -86,6 +88,56 @@ async def test_repeated_client_ref_returns_first_id_and_stores_once(
     assert [r.message_id for r in again.results] == [first.results[0].message_id] * 2
     assert all(r.duplicate for r in again.results)
     assert await count(database_url, "messages") == 1
+
+
+async def test_a_ref_still_being_stored_is_refused_when_the_api_asks(
+    core: Any, database_url: str
+) -> None:
+    """HTTP API v5's 503: a repeat of a partnerMsgId while the first is being stored."""
+    async with await psycopg.AsyncConnection.connect(database_url) as first:
+        cur = await first.execute("SELECT id FROM partners WHERE login = 'acme'")
+        row = await cur.fetchone()
+        assert row is not None
+        (stored,) = await messages.accept(
+            first,
+            ids=IdAllocator(7),
+            partner_id=row[0],
+            messages=[
+                validate(
+                    submission_of(sms(ref="p-9", refuse_ref_in_progress=True)),
+                    default_sender="RCS",
+                    default_ttl=dt.timedelta(hours=1),
+                    trace_parent="",
+                )
+            ],
+        )
+        busy = await core.SubmitMessages(
+            ms.SubmitMessagesRequest(
+                partner="acme", messages=[sms(ref="p-9", refuse_ref_in_progress=True)]
+            ),
+            timeout=10,  # without the refusal it would wait for this test's commit
+        )
+        (refused,) = busy.results
+        assert (refused.error.reason, refused.message_id) == ("REQUEST_IN_PROGRESS", "")
+        await first.commit()
+    after = await core.SubmitMessages(
+        ms.SubmitMessagesRequest(
+            partner="acme", messages=[sms(ref="p-9", refuse_ref_in_progress=True)]
+        )
+    )
+    assert (after.results[0].message_id, after.results[0].duplicate) == (
+        str(stored.message_id),
+        True,
+    )
+    # Twice in one batch: the first is being stored while the second is looked at.
+    twice = await core.SubmitMessages(
+        ms.SubmitMessagesRequest(
+            partner="acme",
+            messages=[sms(ref="p-8", refuse_ref_in_progress=True, text=t) for t in ("a", "b")],
+        )
+    )
+    assert [r.error.reason for r in twice.results] == ["", "REQUEST_IN_PROGRESS"]
+    assert await count(database_url, "messages") == 2
 
 
 async def test_repeated_request_id_replays_first_response(core: Any, database_url: str) -> None:

@@ -9,15 +9,19 @@ from urllib.parse import urlencode
 
 import psycopg
 import pytest
-from aiohttp import web
+from aiohttp import ClientTimeout, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from gateways.rest.app import build_app
+from gateways.rest.http_v5_parsing import parse_send
 from gateways.rest.settings import RestSettings
 from rcs.core.v1 import auth_service_pb2_grpc, message_service_pb2, message_service_pb2_grpc
 from rcs_core import ids
+from rcs_core.idalloc import IdAllocator
 from rcs_core.servicer import AuthServicer, MessageServicer
+from rcs_core.storage import messages as message_store
 from rcs_core.storage import partners
+from rcs_core.validation import submission_of, validate
 from rcs_runtime.grpc_client import open_channel
 from tests.support import start_server
 
@@ -110,6 +114,40 @@ async def test_repeated_partner_msg_id_returns_the_first_id(api: Client, databas
     assert ok_id(again.status, await again.text()) == first_id
     assert await count_messages(database_url) == 1
     assert (await stored(database_url, first_id))[4] == "o-42"
+
+
+async def test_a_partner_msg_id_still_being_stored_is_503_then_its_id(
+    api: Client, database_url: str
+) -> None:
+    """http_sms.rst: until the first request with a partnerMsgId is processed, repeats get
+    503 "Request is being processed"; afterwards the first id."""
+    body = {**CREDENTIALS, "clientId": "79161234567", "message": "once", "partnerMsgId": "o-77"}
+    async with await psycopg.AsyncConnection.connect(database_url) as first:
+        cur = await first.execute("SELECT id FROM partners WHERE login = 'acme'")
+        row = await cur.fetchone()
+        assert row is not None
+        (stored_first,) = await message_store.accept(
+            first,
+            ids=IdAllocator(7),
+            partner_id=row[0],
+            messages=[
+                validate(
+                    submission_of(parse_send(body).submission()),
+                    default_sender="ACME",
+                    default_ttl=dt.timedelta(hours=1),
+                    trace_parent="",
+                )
+            ],
+        )
+        busy = await api.get(f"{PATH}?{urlencode(body)}", timeout=ClientTimeout(total=10))
+        assert busy.status == 503
+        assert (await busy.text()).startswith("Request is being processed")
+        xml = await api.get(f"{PATH}?{urlencode({**body, 'output': 'xml'})}")
+        assert "<code>503</code>" in await xml.text()
+        await first.commit()
+    again = await api.get(f"{PATH}?{urlencode(body)}")
+    assert ok_id(again.status, await again.text()) == str(stored_first.message_id)
+    assert await count_messages(database_url) == 1
 
 
 async def test_wrong_password_is_401_with_the_documented_body(

@@ -100,6 +100,7 @@ class MessageSubmission(_message.Message):
     REPORT_URL_FIELD_NUMBER: _builtins.int
     SEND_AFTER_FIELD_NUMBER: _builtins.int
     SEND_WINDOW_FIELD_NUMBER: _builtins.int
+    REFUSE_REF_IN_PROGRESS_FIELD_NUMBER: _builtins.int
     client_ref: _builtins.str
     """The partner's own id for the message; a repeat returns the first platform id."""
     destination: _builtins.str
@@ -120,6 +121,11 @@ class MessageSubmission(_message.Message):
     """How status reports reach the partner; UNSPECIFIED: pull only."""
     report_url: _builtins.str
     """Where HTTP reports go for this message; empty: the partner's configured report URL."""
+    refuse_ref_in_progress: _builtins.bool
+    """A repeat of client_ref while the first request with it is still being stored is
+    refused REQUEST_IN_PROGRESS (HTTP API v5's 503) instead of waiting for the first
+    and answering its id.
+    """
     @_builtins.property
     def sms(self) -> _message_pb2.SmsContent:
         """Body for CHANNEL_SMS."""
@@ -157,10 +163,11 @@ class MessageSubmission(_message.Message):
         report_url: _builtins.str = ...,
         send_after: _timestamp_pb2.Timestamp | None = ...,
         send_window: _message_pb2.SendWindow | None = ...,
+        refuse_ref_in_progress: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "send_after", b"send_after", "send_window", b"send_window", "sms", b"sms", "traffic_type", b"traffic_type", "ttl", b"ttl"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "channel", b"channel", "client_ref", b"client_ref", "destination", b"destination", "mailing", b"mailing", "priority", b"priority", "ptag", b"ptag", "receipt_request", b"receipt_request", "report_format", b"report_format", "report_url", b"report_url", "send_after", b"send_after", "send_window", b"send_window", "sms", b"sms", "traffic_type", b"traffic_type", "ttl", b"ttl"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "channel", b"channel", "client_ref", b"client_ref", "destination", b"destination", "mailing", b"mailing", "priority", b"priority", "ptag", b"ptag", "receipt_request", b"receipt_request", "refuse_ref_in_progress", b"refuse_ref_in_progress", "report_format", b"report_format", "report_url", b"report_url", "send_after", b"send_after", "send_window", b"send_window", "sms", b"sms", "traffic_type", b"traffic_type", "ttl", b"ttl"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__traffic_type: _TypeAlias = _typing.Literal["traffic_type"]  # noqa: Y015
     _WhichOneofArgType__traffic_type: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type"]  # noqa: Y015
