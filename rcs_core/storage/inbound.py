@@ -257,20 +257,26 @@ async def _routes(conn: psycopg.AsyncConnection, numbers: list[str]) -> list[Rou
 
 
 async def _live_sessions(
-    conn: psycopg.AsyncConnection, routes: Sequence[Route], wholes: Sequence[Whole]
+    conn: psycopg.AsyncConnection,
+    ids: IdAllocator,
+    routes: Sequence[Route],
+    wholes: Sequence[Whole],
 ) -> dict[inbound_sessions.Key, Route]:
     """The live sessions of the batch's subscribers, locked for this transaction; looked
     up only on numbers with a session route, so other MO pay nothing for sessions. A
     session whose route was deleted, moved to another number or lost its session keyword
-    is ignored (maintenance drops it, without a text, when it expires)."""
+    is ignored (maintenance drops it, without a text, when it expires). An expired one
+    maintenance has not ended yet ends here, with its text, before the new message."""
     numbers = {r.number for r in routes if r.session_keyword}
     keys = [session_key(w.destination, w.source) for w in wholes]
     keys = [k for k in keys if k[0] in numbers]
     if not keys:
         return {}
     by_name = {r.name: r for r in routes}
+    live_names = await inbound_sessions.lock_live(conn, keys)
+    await _tell_expired(conn, ids, by_name, await inbound_sessions.end_expired_of(conn, keys))
     live: dict[inbound_sessions.Key, Route] = {}
-    for key, name in (await inbound_sessions.lock_live(conn, keys)).items():
+    for key, name in live_names.items():
         route = _holding(by_name, key[0], name)
         if route is not None:
             live[key] = route
@@ -322,7 +328,7 @@ async def _store(
     conn: psycopg.AsyncConnection, ids: IdAllocator, wholes: list[Whole]
 ) -> list[Recorded]:
     routes = await _routes(conn, sorted({number_key(w.destination) for w in wholes}))
-    sessions = await _live_sessions(conn, routes, wholes)
+    sessions = await _live_sessions(conn, ids, routes, wholes)
     decided = [decide(routes, sessions, w.destination, w.source, w.text) for w in wholes]
     message_ids = await ids.take(conn, len(wholes))
     await conn.execute(
@@ -401,6 +407,18 @@ async def end_expired_sessions(conn: psycopg.AsyncConnection, ids: IdAllocator, 
     if not ended:
         return 0
     by_name = {r.name: r for r in await _routes(conn, sorted({e.number for e in ended}))}
+    await _tell_expired(conn, ids, by_name, ended)
+    log.info("inbound_sessions_expired", extra={"count": len(ended)})
+    return len(ended)
+
+
+async def _tell_expired(
+    conn: psycopg.AsyncConnection,
+    ids: IdAllocator,
+    by_name: dict[str, Route],
+    ended: Sequence[inbound_sessions.Ended],
+) -> None:
+    """Accept each ended session's expired text, while its route still holds sessions."""
     for e in ended:
         route = _holding(by_name, e.number, e.route)
         if route is None or not route.session_expired_text:
@@ -415,5 +433,3 @@ async def end_expired_sessions(conn: psycopg.AsyncConnection, ids: IdAllocator, 
             texts=[route.session_expired_text],
             tag="session-expired",
         )
-    log.info("inbound_sessions_expired", extra={"count": len(ended)})
-    return len(ended)

@@ -85,3 +85,19 @@ async def end_expired(conn: psycopg.AsyncConnection, limit: int) -> list[Ended]:
         (limit,),
     )
     return [Ended(*row) for row in await cur.fetchall()]
+
+
+async def end_expired_of(conn: psycopg.AsyncConnection, keys: Sequence[Key]) -> list[Ended]:
+    """Remove the expired sessions among ``keys`` (locked by ``lock_live``), in the
+    caller's transaction: a subscriber who writes again after the session expired, before
+    maintenance ended it, is told it ended before the new message is handled. A row
+    maintenance is ending meanwhile is left to maintenance (it has it locked)."""
+    ordered = sorted(set(keys))
+    cur = await conn.execute(
+        "DELETE FROM inbound_sessions"
+        " WHERE (number, subscriber) IN (SELECT * FROM unnest(%s::text[], %s::text[]))"
+        " AND expires_at <= now()"
+        " RETURNING number, subscriber, route, last_message_id",
+        ([k[0] for k in ordered], [k[1] for k in ordered]),
+    )
+    return [Ended(*row) for row in await cur.fetchall()]

@@ -182,17 +182,16 @@ async def test_the_close_keyword_ends_the_session_and_is_not_passed_on(rig: Rig)
     assert lone.partner == "shop"
 
 
-async def test_an_expired_session_routes_by_keyword_and_maintenance_tells_once(
-    rig: Rig,
-) -> None:
+async def test_an_expired_session_routes_by_keyword_and_is_told_once(rig: Rig) -> None:
+    """Expired before maintenance came by: the subscriber's next message ends it (the
+    expired text first), and maintenance then has nothing left to tell."""
     (opened,) = await rig.send("play")
     (inside,) = await rig.send("1")
     await rig.expire()
-    late, balance = await rig.send("hello", "balance")  # before maintenance came by
+    late, balance = await rig.send("hello", "balance")
     assert (late.partner, balance.partner) == ("shop", "bank")
     settings = CoreSettings(database_url=rig.dsn)
     await maintenance.run_once(rig.pool, settings)
-    await maintenance.run_once(rig.pool, settings)  # again: nothing more to tell
     assert await rig.sessions() == []
     assert await rig.told() == [
         (f"mo-{opened.message_id}-session-open1", "quiz", "4444", SUBSCRIBER, OPEN),
@@ -201,6 +200,33 @@ async def test_an_expired_session_routes_by_keyword_and_maintenance_tells_once(
     ]
     (again,) = await rig.send("hello")
     assert again.partner == "shop"
+
+
+async def test_maintenance_ends_an_expired_session_and_tells_once(rig: Rig) -> None:
+    (opened,) = await rig.send("play")
+    await rig.expire()
+    settings = CoreSettings(database_url=rig.dsn)
+    await maintenance.run_once(rig.pool, settings)
+    await maintenance.run_once(rig.pool, settings)  # again: nothing more to tell
+    assert await rig.sessions() == []
+    assert [t[0] for t in await rig.told()] == [
+        f"mo-{opened.message_id}-session-open1",
+        f"mo-{opened.message_id}-session-expired1",
+    ]
+
+
+async def test_a_new_session_over_an_expired_one_tells_the_old_one_ended(rig: Rig) -> None:
+    (opened,) = await rig.send("play")
+    await rig.expire()
+    (reopened,) = await rig.send("игра")  # before maintenance came by
+    assert reopened.partner == "quiz"
+    await maintenance.run_once(rig.pool, CoreSettings(database_url=rig.dsn))
+    assert [(t[0], t[4]) for t in await rig.told()] == [
+        (f"mo-{opened.message_id}-session-open1", OPEN),
+        (f"mo-{opened.message_id}-session-expired1", EXPIRED),
+        (f"mo-{reopened.message_id}-session-open1", OPEN),
+    ]
+    assert [(s[2], s[4]) for s in await rig.sessions()] == [("quiz", int(reopened.message_id))]
 
 
 async def test_maintenance_leaves_live_sessions_alone(rig: Rig) -> None:
