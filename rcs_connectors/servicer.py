@@ -97,7 +97,8 @@ class ConnectorServicer(connector_service_pb2_grpc.ConnectorServiceServicer):
                 FAILOVERS.labels(leaving, interface_id).inc()
             leaving = interface_id
             result = await self._submit(interface_id, bind, m)
-            if not is_transport_failure(result):
+            # Parts this interface accepted stay with it: the retry sends only the others.
+            if not is_transport_failure(result) or result.operator_message_ids:
                 return result
 
     def _next_usable(

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import itertools
 import logging
 import random
+import zlib
 
 from google.protobuf import timestamp_pb2
 from prometheus_client import Counter, Gauge
@@ -97,6 +97,13 @@ def validity_period(valid_until: dt.datetime) -> str:
     return valid_until.astimezone(dt.UTC).strftime("%y%m%d%H%M%S") + "000+"
 
 
+def concat_reference(message_id: str) -> int:
+    """The concatenation reference (1-255) of a message's parts: the same at every attempt,
+    so parts sent in a retry join those an earlier attempt got accepted."""
+    number = int(message_id) if message_id.isdigit() else zlib.crc32(message_id.encode())
+    return number % 255 + 1
+
+
 def source_address(sender: str) -> tuple[int, int, str]:
     """(ton, npi, addr): digits are an international number, anything else alphanumeric."""
     if sender.isdigit() and len(sender) > 6:
@@ -114,7 +121,6 @@ class OperatorBind:
         self._session: SmppSession | None = None
         self._bound = asyncio.Event()
         self._paused_until = 0.0
-        self._refs = itertools.cycle(range(1, 256))
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -278,7 +284,7 @@ class OperatorBind:
                 )
             await asyncio.sleep(pause)
         try:
-            data_coding, segments = _segments(m.sms, next(self._refs))
+            data_coding, segments = _segments(m.sms, concat_reference(m.message_id))
         except (SegmentationError, ValueError):
             return cs.SendResult(
                 message_id=m.message_id,
@@ -292,6 +298,13 @@ class OperatorBind:
         validity = validity_period(m.valid_until.ToDatetime(dt.UTC))
         session = self._session
         assert session is not None
+        done = set(m.sent_parts) if m.sent_parts_of == len(segments) else set()
+        if m.sent_parts and not done:
+            log.warning(
+                "parts_split_otherwise",
+                extra={"message_id": m.message_id, "parts": len(segments), "was": m.sent_parts_of},
+            )
+        todo = [(n, seg) for n, seg in enumerate(segments, start=1) if n not in done]
         pdus = [
             SubmitSm(
                 source_addr_ton=ton,
@@ -307,14 +320,15 @@ class OperatorBind:
                 short_message=seg.short_message,
                 tlvs=seg.tlvs,
             )
-            for seg in segments
+            for _, seg in todo
         ]
         results = await asyncio.gather(
             *(session.send_request(p) for p in pdus), return_exceptions=True
         )
         ids: list[str] = []
+        numbers: list[int] = []
         worst: tuple[SubmitVerdict, int, int] = (SubmitVerdict.ACCEPTED, 0, 0)
-        for r in results:
+        for (number, _), r in zip(todo, results, strict=True):
             if isinstance(r, BaseException):
                 SUBMITS.labels(self.iface.id, "no_response").inc()
                 worst = max(worst, (SubmitVerdict.RETRY, 0, 0), key=_severity)
@@ -327,6 +341,7 @@ class OperatorBind:
                 )
             if verdict is SubmitVerdict.ACCEPTED:
                 ids.append(getattr(r, "message_id", ""))
+                numbers.append(number)
             worst = max(worst, (verdict, code, r.command_status), key=_severity)
         verdict, code, status = worst
         if verdict is SubmitVerdict.ACCEPTED:
@@ -334,17 +349,30 @@ class OperatorBind:
                 message_id=m.message_id,
                 outcome=cs.SEND_OUTCOME_ACCEPTED,
                 operator_message_ids=ids,
+                part_numbers=numbers,
+                part_count=len(segments),
                 receipt_scope=self.receipt_scope,
             )
-        outcome = (
-            cs.SEND_OUTCOME_RETRY if verdict is SubmitVerdict.RETRY else cs.SEND_OUTCOME_REJECTED
-        )
+        if verdict is SubmitVerdict.REJECTED:
+            return cs.SendResult(
+                message_id=m.message_id,
+                outcome=cs.SEND_OUTCOME_REJECTED,
+                command_status=status,
+                error_code=code,
+                detail=f"submit_status_0x{status:02X}",
+            )
+        # To retry: the parts accepted now go back with it, so that only the others are
+        # sent again.
         return cs.SendResult(
             message_id=m.message_id,
-            outcome=outcome,
+            outcome=cs.SEND_OUTCOME_RETRY,
             command_status=status,
             error_code=code,
             detail=f"submit_status_0x{status:02X}" if status else NO_RESPONSE,
+            operator_message_ids=ids,
+            part_numbers=numbers,
+            part_count=len(segments),
+            receipt_scope=self.receipt_scope if ids else "",
         )
 
 

@@ -28,7 +28,7 @@ from rcs.routing.v1 import routing_service_pb2, routing_service_pb2_grpc
 from rcs_core.settings import CoreSettings
 from rcs_core.statuses import ExtendedError, Status
 from rcs_core.storage import dispatch
-from rcs_core.storage.dispatch import Claimed, SentPart
+from rcs_core.storage.dispatch import Claimed, SentPart, SentParts
 from rcs_core.storage.messages import QUEUE_CHANNEL
 from rcs_runtime.tracing import context_from_storage, recording
 from rcs_smpp.ids import message_id_variants, normalize_message_id
@@ -70,6 +70,23 @@ def backoff(attempts: int, base: float, cap: float) -> dt.timedelta:
     """Exponential backoff with full jitter: uniform(0, min(cap, base * 2^attempts))."""
     ceiling = min(cap, base * (2 ** min(attempts, 30)))
     return dt.timedelta(seconds=max(base, random.uniform(0, ceiling)))
+
+
+def sent_parts(
+    c: Claimed, result: connector_service_pb2.SendResult, interface_id: str
+) -> SentParts:
+    """The parts of ``c`` an operator has accepted, this attempt's and (when the message
+    split the same way) the earlier ones' it did not send again, as (part number, operator
+    id, receipt scope). Operator ids are matched to receipts within the SMSC account."""
+    scope = result.receipt_scope or result.interface_id or interface_id
+    numbers = list(result.part_numbers) or range(1, len(result.operator_message_ids) + 1)
+    now = {n: (n, raw, scope) for n, raw in zip(numbers, result.operator_message_ids, strict=True)}
+    of = result.part_count or len(now)
+    earlier = c.sent_parts
+    if earlier is not None and earlier.of == of:
+        for n, raw, was in earlier.parts:
+            now.setdefault(n, (n, raw, was))
+    return SentParts(of, tuple(now[n] for n in sorted(now)))
 
 
 def operator_keys(raw: str) -> tuple[str, str | None]:
@@ -165,15 +182,14 @@ class Dispatcher:
                 finals.append((c, Status.REJECTED, code, why))
             else:
                 live.append(c)
-        retries: list[tuple[Claimed, dt.timedelta, str]] = []
+        retries: list[tuple[Claimed, dt.timedelta, str, SentParts | None]] = []
         held: list[tuple[Claimed, dt.datetime, str]] = []
         sent: list[tuple[Claimed, str, int]] = []
-        parts: list[SentPart] = []
-        interface_of: dict[int, str] = {}
+        parts: list[tuple[str, SentPart]] = []  # (receipt scope, part)
         if live:
             routed = await self._route(live)
             if routed is None:
-                retries += [(c, self._delay(c), "routing_unavailable") for c in live]
+                retries += [(c, self._delay(c), "routing_unavailable", None) for c in live]
             else:
                 outbound: list[tuple[Claimed, routing_service_pb2.Route]] = []
                 for c, route in zip(live, routed, strict=True):
@@ -190,24 +206,35 @@ class Dispatcher:
                         outbound.append((c, route))
                 results = await self._send(outbound) if outbound else []
                 if results is None:
-                    retries += [(c, self._delay(c), "connector_unavailable") for c, _ in outbound]
+                    retries += [
+                        (c, self._delay(c), "connector_unavailable", None) for c, _ in outbound
+                    ]
                     outbound, results = [], []
                 for (c, route), result in zip(outbound, results, strict=True):
                     outcome = result.outcome
                     if outcome == connector_service_pb2.SEND_OUTCOME_ACCEPTED:
                         # After failover the connector names the interface it really used.
                         used = result.interface_id or route.interface_id
-                        # Operator ids are matched to receipts within the SMSC account.
-                        interface_of[c.message_id] = result.receipt_scope or used
-                        sent.append((c, used, len(result.operator_message_ids)))
-                        for part_no, raw in enumerate(result.operator_message_ids, start=1):
+                        accepted = sent_parts(c, result, used)
+                        sent.append((c, used, accepted.of))
+                        for part_no, raw, scope in accepted.parts:
                             key, alt = operator_keys(raw)
-                            parts.append(SentPart(c.message_id, part_no, key, alt, c.created_at))
+                            parts.append(
+                                (scope, SentPart(c.message_id, part_no, key, alt, c.created_at))
+                            )
                     elif outcome == connector_service_pb2.SEND_OUTCOME_REJECTED:
                         finals.append((c, Status.REJECTED, result.error_code or 1, result.detail))
                     else:
-                        retries.append((c, self._delay(c), result.detail or "retry"))
-        await dispatch.record_sent(conn, sent, parts, interface_of)
+                        so_far = sent_parts(c, result, route.interface_id)
+                        retries.append(
+                            (
+                                c,
+                                self._delay(c),
+                                result.detail or "retry",
+                                so_far if so_far.parts else None,
+                            )
+                        )
+        await dispatch.record_sent(conn, sent, parts)
         await dispatch.record_final(conn, finals)
         await dispatch.record_retry(conn, retries)
         await dispatch.record_hold(conn, held)
@@ -256,6 +283,8 @@ class Dispatcher:
                     sms=sms_content(c, route.sender or c.sender),
                     valid_until=valid_until,
                     receipt_wanted=True,
+                    sent_parts=[n for n, _, _ in c.sent_parts.parts] if c.sent_parts else (),
+                    sent_parts_of=c.sent_parts.of if c.sent_parts else 0,
                 )
             )
         try:

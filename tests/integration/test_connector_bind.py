@@ -49,6 +49,7 @@ class HandDrivenSmsc:
         self.writer: asyncio.StreamWriter | None = None
         self.connected = asyncio.Event()
         self.submits: list[SubmitSm] = []
+        self.statuses: list[int] = []  # answers to the next submits, in turn; then 0x00
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.writer = writer
@@ -64,7 +65,10 @@ class HandDrivenSmsc:
                 reply: Pdu = BindTransceiverResp(system_id="hand")
             elif isinstance(pdu, SubmitSm):
                 self.submits.append(pdu)
-                reply = SubmitSmResp(message_id="00AB")
+                status = self.statuses.pop(0) if self.statuses else 0
+                reply = SubmitSmResp(
+                    command_status=status, message_id="" if status else f"{len(self.submits):04X}"
+                )
             else:
                 await self.answers.put(pdu)
                 continue
@@ -88,7 +92,7 @@ async def rig() -> AsyncIterator[tuple[OperatorBind, HandDrivenSmsc, RecordingCo
     channel = open_channel(f"127.0.0.1:{grpc_server.port}")
     sink = ReceiptSink(message_service_pb2_grpc.MessageServiceStub(channel), flush_seconds=0.01)
     iface = SmppInterface("hand", "127.0.0.1", port, "rcs", "pw", "", 10, 0)
-    bind = OperatorBind(iface, ConnectorSettings(), sink)
+    bind = OperatorBind(iface, ConnectorSettings(connector_throttle_pause_seconds=0.05), sink)
     bind.start()
     await asyncio.wait_for(smsc.connected.wait(), 5)
     for _ in range(50):
@@ -149,7 +153,7 @@ async def test_garbage_from_operator_gets_nack_and_bind_survives(rig: Any) -> No
     assert resp.command_status != 0
     result = await bind.submit(outbound())
     assert result.outcome == cs.SEND_OUTCOME_ACCEPTED
-    assert list(result.operator_message_ids) == ["00AB"]
+    assert list(result.operator_message_ids) == ["0001"]
 
 
 async def test_receipt_is_acknowledged_after_core_stored_it(rig: Any) -> None:
@@ -202,3 +206,40 @@ async def test_binary_sms_goes_with_its_coding_and_header(rig: Any) -> None:
     # Each part: UDH (05 00 03 ref 03 n), then the next slice of the octets.
     assert [p.short_message[5] for p in parts] == [1, 2, 3]
     assert b"".join(p.short_message[6:] for p in parts) == data
+
+
+async def test_a_throttled_part_goes_again_alone_with_the_same_reference(rig: Any) -> None:
+    """Part 1 accepted, part 2 throttled: the retry sends part 2 only, and the handset
+    can join the two (one concatenation reference)."""
+    bind, smsc, _ = rig
+    smsc.statuses = [0x00, 0x58]
+    m = outbound("x" * 200)  # two GSM 03.38 parts
+    first = await bind.submit(m)
+    assert (first.outcome, list(first.part_numbers), first.part_count) == (
+        cs.SEND_OUTCOME_RETRY,
+        [1],
+        2,
+    )
+    assert list(first.operator_message_ids) == ["0001"]
+    m.sent_parts.extend(first.part_numbers)
+    m.sent_parts_of = first.part_count
+    second = await bind.submit(m)
+    assert (second.outcome, list(second.part_numbers), second.part_count) == (
+        cs.SEND_OUTCOME_ACCEPTED,
+        [2],
+        2,
+    )
+    assert list(second.operator_message_ids) == ["0003"]
+    # (reference, total, part number) of each submit_sm, from its UDH.
+    udh = [tuple(s.short_message[3:6]) for s in smsc.submits]
+    assert udh == [(2, 2, 1), (2, 2, 2), (2, 2, 2)]  # message "1": reference 1 % 255 + 1
+
+
+async def test_parts_split_otherwise_are_all_sent_again(rig: Any) -> None:
+    bind, smsc, _ = rig
+    m = outbound("x" * 200)
+    m.sent_parts.append(1)
+    m.sent_parts_of = 3  # an earlier attempt split it in three: no part is known sent
+    result = await bind.submit(m)
+    assert (result.outcome, list(result.part_numbers)) == (cs.SEND_OUTCOME_ACCEPTED, [1, 2])
+    assert [s.short_message[5] for s in smsc.submits] == [1, 2]

@@ -147,6 +147,59 @@ async def test_receipt_before_submit_response_is_kept_and_applied(rig: Rig) -> N
     assert await rig.scalar("SELECT count(*) FROM pending_receipts") == 0
 
 
+async def test_a_message_half_sent_is_retried_with_the_other_part_only(rig: Rig) -> None:
+    """Part 1 accepted and part 2 throttled: the retry asks for part 2 only, and the SENT
+    record has both attempts' operator ids; part 1's receipt, which came in between, is
+    applied then."""
+    attempts = iter(
+        [
+            cs.SendResult(
+                outcome=cs.SEND_OUTCOME_RETRY,
+                detail="submit_status_0x58",
+                command_status=0x58,
+                operator_message_ids=["a1"],
+                part_numbers=[1],
+                part_count=2,
+                receipt_scope="if-1",
+            ),
+            cs.SendResult(
+                outcome=cs.SEND_OUTCOME_ACCEPTED,
+                operator_message_ids=["a2"],
+                part_numbers=[2],
+                part_count=2,
+                receipt_scope="if-1",
+            ),
+        ]
+    )
+
+    def decide(m: cs.OutboundMessage) -> cs.SendResult:
+        result = next(attempts)
+        result.message_id = m.message_id
+        return result
+
+    rig.connector.decide = decide
+    (mid,) = await rig.accept("79160000001")
+    await rig.dispatcher.dispatch_once()
+    assert await rig.status(mid) == (Status.ACCEPTED, 0)
+    assert await rig.receipt("a1", Status.DELIVERED) == 0  # its id is not recorded yet
+    await rig.row("UPDATE dispatch_queue SET not_before = now() RETURNING 1")
+    await rig.dispatcher.dispatch_once()
+    first, again = rig.connector.received
+    assert (list(first.sent_parts), list(again.sent_parts), again.sent_parts_of) == ([], [1], 2)
+    assert await rig.row("SELECT status, part_count FROM messages WHERE id = %s", mid) == (
+        Status.SENT,
+        2,
+    )
+    ids = await rig.scalar(
+        "SELECT array_agg(part_no || ':' || operator_key || ':' || status ORDER BY part_no)"
+        " FROM operator_ids WHERE message_id = %s",
+        mid,
+    )
+    assert ids == [f"1:a1:{int(Status.DELIVERED)}", f"2:a2:{int(Status.SENT)}"]
+    assert await rig.receipt("a2", Status.DELIVERED) == 1
+    assert await rig.status(mid) == (Status.DELIVERED, 0)
+
+
 async def test_operator_ids_keep_their_messages_partition_key(rig: Rig) -> None:
     """A receipt finds its message in its one partition (migration 0022); an id stored
     before that migration has none and is looked up by id."""

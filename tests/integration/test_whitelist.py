@@ -150,7 +150,7 @@ async def test_hold_requeues_without_counting_an_attempt(
     until = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(hours=3)
     async with conn.transaction():
         claimed = await claim_all(conn)
-        await dispatch.record_retry(conn, [(claimed[retried], dt.timedelta(0), "boom")])
+        await dispatch.record_retry(conn, [(claimed[retried], dt.timedelta(0), "boom", None)])
     async with conn.transaction():
         claimed = await claim_all(conn)
         assert claimed[retried].attempts == 1

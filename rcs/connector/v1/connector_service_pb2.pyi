@@ -62,6 +62,8 @@ class OutboundMessage(_message.Message):
     VALID_UNTIL_FIELD_NUMBER: _builtins.int
     RECEIPT_WANTED_FIELD_NUMBER: _builtins.int
     FALLBACK_INTERFACE_IDS_FIELD_NUMBER: _builtins.int
+    SENT_PARTS_FIELD_NUMBER: _builtins.int
+    SENT_PARTS_OF_FIELD_NUMBER: _builtins.int
     message_id: _builtins.str
     """Platform id as a decimal string."""
     interface_id: _builtins.str
@@ -70,6 +72,10 @@ class OutboundMessage(_message.Message):
     """Subscriber number, international digits."""
     receipt_wanted: _builtins.bool
     """Whether the operator should send receipts."""
+    sent_parts_of: _builtins.int
+    """How many parts the message had when sent_parts were sent. A message that splits
+    otherwise now (another interface's alphabet) is sent whole.
+    """
     @_builtins.property
     def sms(self) -> _message_pb2.SmsContent:
         """Body; sms.sender is the sender after substitution."""
@@ -82,6 +88,12 @@ class OutboundMessage(_message.Message):
     def fallback_interface_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Interfaces to try, in order, when interface_id is unbound or failing."""
 
+    @_builtins.property
+    def sent_parts(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Parts (numbered from 1) an operator accepted in an earlier attempt: not sent again.
+        The others go with the same concatenation reference, so the handset joins them all.
+        """
+
     def __init__(
         self,
         *,
@@ -92,10 +104,12 @@ class OutboundMessage(_message.Message):
         valid_until: _timestamp_pb2.Timestamp | None = ...,
         receipt_wanted: _builtins.bool = ...,
         fallback_interface_ids: _abc.Iterable[_builtins.str] | None = ...,
+        sent_parts: _abc.Iterable[_builtins.int] | None = ...,
+        sent_parts_of: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["sms", b"sms", "valid_until", b"valid_until"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["destination", b"destination", "fallback_interface_ids", b"fallback_interface_ids", "interface_id", b"interface_id", "message_id", b"message_id", "receipt_wanted", b"receipt_wanted", "sms", b"sms", "valid_until", b"valid_until"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["destination", b"destination", "fallback_interface_ids", b"fallback_interface_ids", "interface_id", b"interface_id", "message_id", b"message_id", "receipt_wanted", b"receipt_wanted", "sent_parts", b"sent_parts", "sent_parts_of", b"sent_parts_of", "sms", b"sms", "valid_until", b"valid_until"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -139,6 +153,8 @@ class SendResult(_message.Message):
     DETAIL_FIELD_NUMBER: _builtins.int
     RECEIPT_SCOPE_FIELD_NUMBER: _builtins.int
     INTERFACE_ID_FIELD_NUMBER: _builtins.int
+    PART_NUMBERS_FIELD_NUMBER: _builtins.int
+    PART_COUNT_FIELD_NUMBER: _builtins.int
     message_id: _builtins.str
     """Platform id the result is for."""
     outcome: Global___SendOutcome.ValueType
@@ -156,9 +172,18 @@ class SendResult(_message.Message):
     """
     interface_id: _builtins.str
     """Interface the message went through (differs from the routed one after failover)."""
+    part_count: _builtins.int
+    """How many parts the whole message has, sent_parts included."""
     @_builtins.property
     def operator_message_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """The operator's ids, one per part, as received."""
+        """The operator's ids, one per part accepted by this attempt, as received. With
+        SEND_OUTCOME_RETRY, the parts the operator accepted before another part failed:
+        the caller passes them back in sent_parts when it retries.
+        """
+
+    @_builtins.property
+    def part_numbers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """The part (from 1) each of operator_message_ids is for."""
 
     def __init__(
         self,
@@ -171,10 +196,12 @@ class SendResult(_message.Message):
         detail: _builtins.str = ...,
         receipt_scope: _builtins.str = ...,
         interface_id: _builtins.str = ...,
+        part_numbers: _abc.Iterable[_builtins.int] | None = ...,
+        part_count: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["command_status", b"command_status", "detail", b"detail", "error_code", b"error_code", "interface_id", b"interface_id", "message_id", b"message_id", "operator_message_ids", b"operator_message_ids", "outcome", b"outcome", "receipt_scope", b"receipt_scope"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["command_status", b"command_status", "detail", b"detail", "error_code", b"error_code", "interface_id", b"interface_id", "message_id", b"message_id", "operator_message_ids", b"operator_message_ids", "outcome", b"outcome", "part_count", b"part_count", "part_numbers", b"part_numbers", "receipt_scope", b"receipt_scope"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
