@@ -64,6 +64,7 @@ async def serve(
                     AuthServicer(
                         pool,
                         FailedAuthGuard(
+                            pool,
                             max_failures=s.auth_max_failures,
                             window_seconds=s.auth_failure_window_seconds,
                         ),

@@ -1,67 +1,64 @@
 """Failed-authentication limiting (F18): refuse, for a while, an address or a login that
 keeps failing, so that passwords and API keys cannot be guessed at gateway speed.
 
-Counts are kept per core process in memory (AuthService runs in core, which every gateway
-asks): a restart forgets them, which only gives a guesser one more window.
+The failures are rows in PostgreSQL (``auth_failures``, migration 0026), so every core
+process counts the same ones and a restart forgets none; maintenance deletes those older
+than the window.
 """
 
 from __future__ import annotations
 
-import time
-from collections import deque
-from collections.abc import Callable
+import datetime as dt
 
+import psycopg
 from prometheus_client import Counter
+from psycopg_pool import AsyncConnectionPool
 
 from rcs_runtime.errors import RcsError
 
 REFUSALS = Counter("rcs_auth_refusals_total", "Refused authentications", ["reason"])
-_MAX_KEYS = 100_000  # tracked addresses + logins; the oldest are forgotten beyond it
+
+
+def _keys(login: str, remote_ip: str) -> list[str]:
+    return [f"ip:{remote_ip}", *([f"login:{login}"] if login else [])]
 
 
 class FailedAuthGuard:
     def __init__(
-        self,
-        *,
-        max_failures: int = 10,
-        window_seconds: float = 300.0,
-        clock: Callable[[], float] = time.monotonic,
+        self, pool: AsyncConnectionPool, *, max_failures: int = 10, window_seconds: float = 300.0
     ) -> None:
+        self._pool = pool
         self._max = max_failures
-        self._window = window_seconds
-        self._clock = clock
-        self._failures: dict[str, deque[float]] = {}
+        self.window = dt.timedelta(seconds=window_seconds)
 
-    def _recent(self, key: str, now: float) -> int:
-        times = self._failures.get(key)
-        if times is None:
-            return 0
-        while times and times[0] <= now - self._window:
-            times.popleft()
-        if not times:
-            del self._failures[key]
-            return 0
-        return len(times)
-
-    def check(self, login: str, remote_ip: str) -> None:
+    async def check(self, login: str, remote_ip: str) -> None:
         """Raise THROTTLED while the address or the login has too many recent failures —
         even for the right credentials, or guessing would only be slowed, not stopped."""
-        now = self._clock()
-        for key in (f"ip:{remote_ip}", f"login:{login}" if login else ""):
-            if key and self._recent(key, now) >= self._max:
-                REFUSALS.labels("THROTTLED").inc()
-                raise RcsError(
-                    "THROTTLED",
-                    f"too many failed logins from {remote_ip or 'this address'} or for this"
-                    f" login; retry in {int(self._window)} s",
-                )
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT count(*) FROM auth_failures WHERE key = ANY(%s)"
+                " AND failed_at > now() - %s GROUP BY key HAVING count(*) >= %s LIMIT 1",
+                (_keys(login, remote_ip), self.window, self._max),
+            )
+            over = await cur.fetchone()
+        if over is not None:
+            REFUSALS.labels("THROTTLED").inc()
+            raise RcsError(
+                "THROTTLED",
+                f"too many failed logins from {remote_ip or 'this address'} or for this"
+                f" login; retry in {int(self.window.total_seconds())} s",
+            )
 
-    def failed(self, login: str, remote_ip: str, reason: str) -> None:
+    async def failed(self, login: str, remote_ip: str, reason: str) -> None:
         REFUSALS.labels(reason).inc()
-        now = self._clock()
-        for key in (f"ip:{remote_ip}", f"login:{login}" if login else ""):
-            if not key:
-                continue
-            if key not in self._failures and len(self._failures) >= _MAX_KEYS:
-                del self._failures[next(iter(self._failures))]
-            self._failures.setdefault(key, deque()).append(now)
+        async with self._pool.connection() as conn:
+            await conn.execute(
+                "INSERT INTO auth_failures (key) SELECT unnest(%s::text[])",
+                (_keys(login, remote_ip),),
+            )
+
+
+async def forget_older_than(conn: psycopg.AsyncConnection, window: dt.timedelta) -> int:
+    """Delete failures the window no longer counts; returns how many."""
+    cur = await conn.execute("DELETE FROM auth_failures WHERE failed_at <= now() - %s", (window,))
+    return cur.rowcount

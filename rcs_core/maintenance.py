@@ -12,7 +12,7 @@ import logging
 from prometheus_client import Counter, Gauge
 from psycopg_pool import AsyncConnectionPool
 
-from rcs_core import concatenated, partitions
+from rcs_core import auth_guard, concatenated, partitions
 from rcs_core.idalloc import IdAllocator
 from rcs_core.report_desk import format_name
 from rcs_core.settings import CoreSettings
@@ -56,6 +56,9 @@ async def run_once(
                 )
                 await conn.execute("DELETE FROM inactive_numbers WHERE expires_at <= now()")
                 await smpp_sessions.delete_expired(conn)
+                await auth_guard.forget_older_than(
+                    conn, dt.timedelta(seconds=s.auth_failure_window_seconds)
+                )
                 dropped = await reports.drop_older_than(
                     conn, dt.timedelta(hours=s.report_max_age_hours)
                 )

@@ -430,22 +430,22 @@ def _receipt_status(value: int) -> Status:
 class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
     def __init__(self, pool: AsyncConnectionPool, guard: FailedAuthGuard | None = None) -> None:
         self._pool = pool
-        self._guard = guard or FailedAuthGuard()
+        self._guard = guard or FailedAuthGuard(pool)
 
     async def AuthenticatePartner(
         self, request: auth_service_pb2.AuthenticatePartnerRequest, context: Ctx
     ) -> auth_service_pb2.AuthenticatePartnerResponse:
-        self._guard.check(request.login, request.remote_ip)
+        await self._guard.check(request.login, request.remote_ip)
         try:
             return await self._authenticate_partner(request)
         except RcsError as err:
-            self._refused(err, request.login, request.remote_ip)
+            await self._refused(err, request.login, request.remote_ip)
             raise
 
-    def _refused(self, err: RcsError, login: str, remote_ip: str) -> None:
+    async def _refused(self, err: RcsError, login: str, remote_ip: str) -> None:
         """Every refusal is counted and logged (never the password or key)."""
         if err.reason in ("INVALID_LOGIN", "INVALID_PASSWORD", "IP_NOT_ALLOWED"):
-            self._guard.failed(login, remote_ip, err.reason)
+            await self._guard.failed(login, remote_ip, err.reason)
             log.warning(
                 "auth_refused",
                 extra={"login": login, "remote_ip": remote_ip, "reason": err.reason},
@@ -477,11 +477,11 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
     async def AuthenticateApiKey(
         self, request: auth_service_pb2.AuthenticateApiKeyRequest, context: Ctx
     ) -> auth_service_pb2.AuthenticateApiKeyResponse:
-        self._guard.check("", request.remote_ip)
+        await self._guard.check("", request.remote_ip)
         try:
             return await self._authenticate_key(request)
         except RcsError as err:
-            self._refused(err, "", request.remote_ip)
+            await self._refused(err, "", request.remote_ip)
             raise
 
     async def _authenticate_key(

@@ -115,7 +115,7 @@ async def test_bad_subnet_is_refused_with_the_field(stubs: tuple[Any, Any]) -> N
 async def test_repeated_failures_are_throttled_even_with_the_right_password(
     pool: Any,
 ) -> None:
-    guard = FailedAuthGuard(max_failures=3, window_seconds=60)
+    guard = FailedAuthGuard(pool, max_failures=3, window_seconds=60)
     server = await start_server(
         lambda s: auth_service_pb2_grpc.add_AuthServiceServicer_to_server(
             AuthServicer(pool, guard), s
