@@ -62,8 +62,10 @@ class ReportDesk:
         limit: int,
         lease_for: dt.timedelta,
         wait: dt.timedelta,
+        exclude_partners: Sequence[int] = (),
     ) -> list[LeasedReport]:
-        """Due reports, waiting up to ``wait`` for one to become due."""
+        """Due reports (none of ``exclude_partners``), waiting up to ``wait`` for one to
+        become due."""
         self._listen()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + min(wait, MAX_WAIT).total_seconds()
@@ -76,6 +78,7 @@ class ReportDesk:
                     partner_id=partner_id,
                     limit=limit,
                     lease_for=min(lease_for, MAX_LEASE),
+                    exclude_partners=exclude_partners,
                 )
             remaining = deadline - loop.time()
             if leased or remaining <= 0:

@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -52,11 +53,15 @@ LATENCY = Histogram(
 USER_AGENT = "RCS-reports/1"
 MAX_ANSWER_BYTES = 64 * 1024  # read for keep-alive; an HTTP v5 MO answer's text is a reply
 RETRY_AFTER_ERROR_SECONDS = 1.0
+FULL_RECHECK_SECONDS = 0.5
 
 
 @dataclass(frozen=True, slots=True)
 class SenderSettings:
     concurrency: int = 20
+    # Requests in flight to one partner at most (of ``concurrency``): a partner whose
+    # server is slow or hangs holds no more slots than this, and the others go on.
+    per_partner: int = 10
     timeout_seconds: float = 10.0
     wait_seconds: float = 5.0  # a lease waits this long for a report to become due
     lease_margin_seconds: float = 30.0  # beyond the timeout, for settling
@@ -67,6 +72,7 @@ class SenderSettings:
     def of(cls, s: CoreSettings) -> SenderSettings:
         return cls(
             concurrency=s.report_sender_concurrency,
+            per_partner=s.report_sender_per_partner,
             timeout_seconds=s.report_sender_timeout_seconds,
             time_zone=s.report_zone(),
             installation_id=s.installation_id,
@@ -89,6 +95,8 @@ class ReportSender:
         self._s = settings
         self._replier = InboundReplier(pool, settings.installation_id)
         self._busy = 0
+        self._per_partner = min(settings.per_partner, settings.concurrency)
+        self._in_flight: defaultdict[int, int] = defaultdict(int)  # partner id → requests
         self._freed = asyncio.Event()
         self._outcomes: list[Outcome] = []
         self._arrived = asyncio.Event()
@@ -116,13 +124,17 @@ class ReportSender:
                 self._freed.clear()
                 await self._freed.wait()
                 continue
+            full = [p for p, n in self._in_flight.items() if n >= self._per_partner]
+            # While a partner is full, look again soon: one of its requests may end.
+            wait = min(self._s.wait_seconds, FULL_RECHECK_SECONDS if full else math.inf)
             try:
                 leased = await self._desk.lease(
                     formats=HTTP_FORMATS,
                     partner_id=None,
                     limit=free,
                     lease_for=lease_for,
-                    wait=dt.timedelta(seconds=self._s.wait_seconds),
+                    wait=dt.timedelta(seconds=wait),
+                    exclude_partners=full,
                 )
             except (psycopg.Error, PoolTimeout) as err:
                 log.warning("report_lease_failed", extra={"error": str(err)})
@@ -140,7 +152,13 @@ class ReportSender:
                 await asyncio.sleep(RETRY_AFTER_ERROR_SECONDS)
                 continue
             for report in leased:
+                if self._in_flight[report.partner_id] >= self._per_partner:
+                    # Leased beyond the partner's share: due again at once, not counted.
+                    self._outcomes.append(Outcome(report.id, "released"))
+                    self._arrived.set()
+                    continue
                 self._busy += 1
+                self._in_flight[report.partner_id] += 1
                 tg.create_task(self._send(http, report, logins.get(report.partner_id, "")))
 
     async def _logins(self, leased: list[LeasedReport]) -> dict[int, str]:
@@ -161,6 +179,9 @@ class ReportSender:
             outcome = Outcome(report.id, "failed", f"internal error: {type(err).__name__}")
         finally:
             self._busy -= 1
+            self._in_flight[report.partner_id] -= 1
+            if not self._in_flight[report.partner_id]:
+                del self._in_flight[report.partner_id]
             self._freed.set()
         self._outcomes.append(outcome)
         self._arrived.set()

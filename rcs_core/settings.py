@@ -40,6 +40,7 @@ class CoreSettings(DatabaseSettings):
     # ("…T10:20:35+0300") are written in this IANA zone.
     report_senders: int = 1
     report_sender_concurrency: int = 20
+    report_sender_per_partner: int = 10  # of those, to one partner at most
     report_sender_timeout_seconds: float = 10.0
     report_time_zone: str = "UTC"
     # A message split by the partner whose parts stop coming for this long is stored
@@ -60,6 +61,8 @@ class CoreSettings(DatabaseSettings):
             raise ValueError(
                 "RCS_REPORT_SENDERS must be 0 or more and RCS_REPORT_SENDER_CONCURRENCY 1 or more"
             )
+        if self.report_sender_per_partner < 1:
+            raise ValueError("RCS_REPORT_SENDER_PER_PARTNER must be at least 1")
         if self.report_sender_timeout_seconds <= 0:
             raise ValueError("RCS_REPORT_SENDER_TIMEOUT_SECONDS must be positive")
         self.report_zone()

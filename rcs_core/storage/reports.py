@@ -67,18 +67,20 @@ async def lease(
     partner_id: int | None,
     limit: int,
     lease_for: dt.timedelta,
+    exclude_partners: Sequence[int] = (),
 ) -> list[LeasedReport]:
-    """Up to ``limit`` due reports, oldest first, taken for ``lease_for``."""
+    """Up to ``limit`` due reports, oldest first, taken for ``lease_for``; none of
+    ``exclude_partners`` (those that have as many in flight as they may)."""
     cur = await conn.execute(
         "WITH due AS (SELECT id FROM report_outbox"
         " WHERE format = ANY(%s) AND (%s::bigint IS NULL OR partner_id = %s)"
-        "  AND next_attempt_at <= now()"
+        "  AND next_attempt_at <= now() AND NOT (partner_id = ANY(%s::bigint[]))"
         " ORDER BY next_attempt_at, id LIMIT %s FOR UPDATE SKIP LOCKED)"
         " UPDATE report_outbox o SET next_attempt_at = now() + %s, attempts = o.attempts + 1"
         " FROM due WHERE o.id = due.id"
         " RETURNING o.id, o.partner_id, o.format, o.kind, o.url, o.message_id, o.body,"
         "  o.attempts",
-        (list(formats), partner_id, partner_id, limit, lease_for),
+        (list(formats), partner_id, partner_id, list(exclude_partners), limit, lease_for),
     )
     rows = sorted(await cur.fetchall(), key=lambda r: int(r[0]))
     return [LeasedReport(*row) for row in rows]

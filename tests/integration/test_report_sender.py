@@ -343,6 +343,54 @@ async def test_a_partner_that_does_not_answer_times_out_and_gets_it_again(
     assert len({r.path_qs for r in receiver.got}) == 1
 
 
+async def test_a_slow_partner_holds_no_more_than_its_share_of_the_slots(
+    core: Core, receiver: Receiver, start_sender: Callable[..., Any]
+) -> None:
+    """acme's server hangs with six reports due first; the other partner's two still go,
+    on the slots acme may not take (2 of 4)."""
+    stuck, slow_got = asyncio.Event(), []
+
+    async def hang(request: web.Request) -> web.Response:
+        slow_got.append(request)
+        await stuck.wait()
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", hang)
+    runner = web.AppRunner(app, shutdown_timeout=1)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    slow_url = f"http://127.0.0.1:{runner.addresses[0][1]}/dlr"
+    async with await psycopg.AsyncConnection.connect(core.dsn) as conn:
+        await partners.upsert(conn, "other", "pw")
+        await conn.commit()
+    try:
+        slow = await submit(
+            core,
+            *(sms(report_format=ms.REPORT_FORMAT_REST_V6, report_url=slow_url) for _ in range(6)),
+        )
+        await finish(core, *((i, Status.DELIVERED, 0) for i in slow))
+        other = await core.messages.SubmitMessages(
+            ms.SubmitMessagesRequest(
+                partner="other",
+                messages=[
+                    sms(report_format=ms.REPORT_FORMAT_REST_V6, report_url=f"{receiver.url}/dlr")
+                    for _ in range(2)
+                ],
+            )
+        )
+        await finish(core, *((int(r.message_id), Status.DELIVERED, 0) for r in other.results))
+        start_sender(timeout_seconds=30, per_partner=2)
+        await until(lambda: len(receiver.got) == 2)
+        assert len(slow_got) == 2
+        stuck.set()
+        await until(lambda: outbox_empty(core))
+        assert len(slow_got) == 6
+    finally:
+        stuck.set()
+        await runner.cleanup()
+
+
 async def test_a_stopped_sender_hands_its_reports_to_the_next(
     core: Core, receiver: Receiver, start_sender: Callable[..., Any]
 ) -> None:
