@@ -344,36 +344,26 @@ class OperatorBind:
                 numbers.append(number)
             worst = max(worst, (verdict, code, r.command_status), key=_severity)
         verdict, code, status = worst
-        if verdict is SubmitVerdict.ACCEPTED:
-            return cs.SendResult(
-                message_id=m.message_id,
-                outcome=cs.SEND_OUTCOME_ACCEPTED,
-                operator_message_ids=ids,
-                part_numbers=numbers,
-                part_count=len(segments),
-                receipt_scope=self.receipt_scope,
-            )
-        if verdict is SubmitVerdict.REJECTED:
-            return cs.SendResult(
-                message_id=m.message_id,
-                outcome=cs.SEND_OUTCOME_REJECTED,
-                command_status=status,
-                error_code=code,
-                detail=f"submit_status_0x{status:02X}",
-            )
-        # To retry: the parts accepted now go back with it, so that only the others are
-        # sent again.
-        return cs.SendResult(
-            message_id=m.message_id,
-            outcome=cs.SEND_OUTCOME_RETRY,
-            command_status=status,
-            error_code=code,
-            detail=f"submit_status_0x{status:02X}" if status else NO_RESPONSE,
-            operator_message_ids=ids,
-            part_numbers=numbers,
-            part_count=len(segments),
-            receipt_scope=self.receipt_scope if ids else "",
-        )
+        result = cs.SendResult(message_id=m.message_id, outcome=_OUTCOMES[verdict])
+        if verdict is not SubmitVerdict.ACCEPTED:
+            result.command_status = status
+            result.error_code = code
+            result.detail = f"submit_status_0x{status:02X}" if status else NO_RESPONSE
+        if verdict is not SubmitVerdict.REJECTED:
+            # Every part, or (to retry) those accepted now: only the others go again.
+            result.operator_message_ids.extend(ids)
+            result.part_numbers.extend(numbers)
+            result.part_count = len(segments)
+            if ids or verdict is SubmitVerdict.ACCEPTED:
+                result.receipt_scope = self.receipt_scope
+        return result
+
+
+_OUTCOMES = {
+    SubmitVerdict.ACCEPTED: cs.SEND_OUTCOME_ACCEPTED,
+    SubmitVerdict.RETRY: cs.SEND_OUTCOME_RETRY,
+    SubmitVerdict.REJECTED: cs.SEND_OUTCOME_REJECTED,
+}
 
 
 def _severity(v: tuple[SubmitVerdict, int, int]) -> int:
