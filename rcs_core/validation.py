@@ -27,7 +27,7 @@ TRAFFIC_TYPES = (0, 1, 2, 5, 6, 7)
 MAILING = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 PTAG = re.compile(r"[0-9A-Za-z-]{1,50}")  # SMPP_API.txt, http_sms.rst: "0...9a...zA...Z-"
 REPORT_FORMATS = (0, 1, 2, 3, 4)  # rcs.core.v1.ReportFormat
-MAX_URL_CHARS = 2000
+MAX_URL_CHARS = 2048  # rest_sms.rst: a notifyUrl of at most 2048 characters
 
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs 3x on the hot path

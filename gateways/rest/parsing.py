@@ -47,7 +47,7 @@ MESSAGE_TYPES = ("SMS", "VIBER", "VK", "PUSH", "WHATSAPP", "TELEGRAM", "FLASHING
 _NUMBER_CHARS = re.compile(r"\+?[0-9\s\-().]+")
 _MIN_DIGITS, _MAX_DIGITS = 10, 17
 MAX_NOTIFY_URL_CHARS = 2048  # rest_sms.rst: "не должна превышать 2048 символов"
-MAX_REPORT_URL_CHARS = 2000  # what core stores (rcs_core.validation.MAX_URL_CHARS)
+MAX_REPORT_URL_CHARS = MAX_NOTIFY_URL_CHARS  # what core stores (validation.MAX_URL_CHARS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,8 +322,7 @@ def _notify_url(doc: dict[str, Any]) -> str | None:
 
     rest_sms.rst: a notifyUrl that is given must not be empty and has at most 2048
     characters, or the request is refused. rest_status.rst, "Подключение сервиса": for an
-    incorrect address the reports go to the URL configured for the partner. A correct one
-    longer than the 2000 characters core stores is refused rather than ignored."""
+    incorrect address the reports go to the URL configured for the partner."""
     if doc.get("notifyUrl") is None:
         return ""
     url = _string(doc, "notifyUrl", "notifyUrl", required=False)
@@ -333,15 +332,7 @@ def _notify_url(doc: dict[str, Any]) -> str | None:
         )
     if len(url) > MAX_NOTIFY_URL_CHARS:
         _invalid(f"notifyUrl is longer than {MAX_NOTIFY_URL_CHARS} characters", field="notifyUrl")
-    if not is_report_url(url):
-        return None
-    if len(url) > MAX_REPORT_URL_CHARS:
-        _invalid(
-            f"notifyUrl is longer than the {MAX_REPORT_URL_CHARS} characters this installation"
-            " stores; use a shorter URL or leave it out for the configured URL",
-            field="notifyUrl",
-        )
-    return url
+    return url if is_report_url(url) else None
 
 
 def parse_extra_params(raw: str) -> dict[str, str]:

@@ -79,7 +79,7 @@ def test_callback_url_receives_the_reports(url: str) -> None:
         ({"callbackUrl": "https://"}, "invalid", "messages[0].callbackUrl"),
         ({"callbackUrl": "https://p.example/a b"}, "invalid", "messages[0].callbackUrl"),
         ({"callbackUrl": "https://p.example:0x50/"}, "invalid", "messages[0].callbackUrl"),
-        ({"callbackUrl": "https://p.ex/" + "x" * 1988}, "invalid", "messages[0].callbackUrl"),
+        ({"callbackUrl": "https://p.ex/" + "x" * 2036}, "invalid", "messages[0].callbackUrl"),
         ({"callbackUrl": 42}, "invalid", "messages[0].callbackUrl"),
     ],
 )
