@@ -78,9 +78,10 @@ class ReceiptSink:
     async def _send(
         self, batch: list[tuple[message_service_pb2.Receipt, asyncio.Future[bool]]]
     ) -> None:
-        request = message_service_pb2.RecordReceiptsRequest(
-            request_id=uuid.uuid4().hex, receipts=[r for r, _ in batch]
-        )
+        # No request_id: a failed call is never repeated (the operator redelivers, in a
+        # new call), and applying a receipt twice changes nothing; a key would only cost
+        # core a request_log lookup and insert per call.
+        request = message_service_pb2.RecordReceiptsRequest(receipts=[r for r, _ in batch])
         ok = True
         try:
             await self._core.RecordReceipts(request, timeout=self._timeout)

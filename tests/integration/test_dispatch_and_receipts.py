@@ -241,6 +241,10 @@ async def test_final_status_is_never_overwritten(rig: Rig) -> None:
     await rig.receipt(format(mid, "x"), Status.DELIVERED)
     await rig.receipt(format(mid, "x"), Status.UNDELIVERED, 8)
     assert await rig.status(mid) == (Status.DELIVERED, 0)
+    # A receipt the operator sends again (its deliver_sm_resp lost) changes nothing either.
+    assert await rig.receipt(format(mid, "x"), Status.DELIVERED) == 1
+    assert await rig.scalar("SELECT count(*) FROM pending_receipts") == 0
+    assert await rig.scalar("SELECT count(*) FROM status_events WHERE message_id = %s", mid) == 3
 
 
 async def test_multipart_message_is_delivered_only_when_every_part_is(rig: Rig) -> None:
