@@ -14,6 +14,7 @@ from aiohttp import web
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from gateways.rest import admin
+from gateways.rest.http_v5_parsing import SHORT_TEXTS, V5_CODES
 from rcs.core.v1 import settings_service_pb2 as ss
 from rcs.routing.v1 import routing_service_pb2 as rs
 
@@ -302,7 +303,15 @@ def _partner_ops() -> dict[tuple[str, str], dict[str, Any]]:
         },
     ]
     text = {"content": {"text/plain": {"schema": _STRING}, "application/xml": {"schema": _STRING}}}
-    v5_answer = {"200": {"description": "OK and the id, or the XML envelope", **text}}
+    # http_sms.rst, "Коды ошибок": as text/plain the HTTP status is the code; with
+    # output=xml every answer is 200 and the code is in the envelope.
+    v5_answer = {
+        "200": {"description": "OK and the id, or the XML envelope", **text},
+        **{
+            str(code): {"description": f"{SHORT_TEXTS[code]} (text/plain)", **text}
+            for code in sorted(V5_CODES)
+        },
+    }
     form = {"content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}}}
     batch = {
         "type": "object",

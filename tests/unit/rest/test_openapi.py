@@ -54,3 +54,21 @@ def test_admin_schemas_come_from_the_protobuf_json_mapping() -> None:
     assert "REPORT_FORMAT_SMPP" in route["format"]["enum"]
     partner = schemas["rcs.core.v1.Partner"]["properties"]
     assert partner["maxSmppSessions"] == {"type": "integer", "format": "int32"}
+
+
+def test_http_v5_answers_are_its_documented_codes() -> None:
+    answers = build_spec()["paths"]["/api/http/v5/send"]["get"]["responses"]
+    assert sorted(answers) == [
+        "200",
+        "400",
+        "401",
+        "402",
+        "403",
+        "406",
+        "408",
+        "409",
+        "414",
+        "500",
+        "503",
+    ]
+    assert answers["503"]["description"].startswith("Request is being processed")
