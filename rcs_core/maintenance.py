@@ -196,12 +196,17 @@ async def run_forever(pool: AsyncConnectionPool, s: CoreSettings) -> None:
     loop = asyncio.get_running_loop()
     ids = IdAllocator(s.installation_id)
     while True:
-        try:
-            await observe_queue(pool)
-            await _analyze_young(pool)
-            if loop.time() - last >= s.maintenance_interval_seconds:
-                last = loop.time()
+        # Each step on its own: a failing one (metrics, statistics) must never keep the
+        # partitions from being created or messages from getting their final status.
+        for step in (observe_queue, _analyze_young):
+            try:
+                await step(pool)
+            except Exception:
+                log.exception("maintenance_step_failed", extra={"step": step.__name__})
+        if loop.time() - last >= s.maintenance_interval_seconds:
+            last = loop.time()
+            try:
                 await run_once(pool, s, ids)
-        except Exception:
-            log.exception("maintenance_failed")
+            except Exception:
+                log.exception("maintenance_failed")
         await asyncio.sleep(min(5.0, s.maintenance_interval_seconds))
