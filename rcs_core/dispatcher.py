@@ -274,19 +274,19 @@ class Dispatcher:
         for c, route in outbound:
             valid_until = timestamp_pb2.Timestamp()
             valid_until.FromDatetime(c.valid_until)
-            messages.append(
-                connector_service_pb2.OutboundMessage(
-                    message_id=str(c.message_id),
-                    interface_id=route.interface_id,
-                    fallback_interface_ids=route.fallback_interface_ids,
-                    destination=c.destination,
-                    sms=sms_content(c, route.sender or c.sender),
-                    valid_until=valid_until,
-                    receipt_wanted=True,
-                    sent_parts=[n for n, _, _ in c.sent_parts.parts] if c.sent_parts else (),
-                    sent_parts_of=c.sent_parts.of if c.sent_parts else 0,
-                )
+            message = connector_service_pb2.OutboundMessage(
+                message_id=str(c.message_id),
+                interface_id=route.interface_id,
+                fallback_interface_ids=route.fallback_interface_ids,
+                destination=c.destination,
+                sms=sms_content(c, route.sender or c.sender),
+                valid_until=valid_until,
+                receipt_wanted=True,
             )
+            if c.sent_parts is not None:  # rare: set only then, off the common path
+                message.sent_parts.extend(n for n, _, _ in c.sent_parts.parts)
+                message.sent_parts_of = c.sent_parts.of
+            messages.append(message)
         try:
             response = await self._connector.SendMessages(
                 connector_service_pb2.SendMessagesRequest(messages=messages),

@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import math
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -126,7 +125,7 @@ class ReportSender:
                 continue
             full = [p for p, n in self._in_flight.items() if n >= self._per_partner]
             # While a partner is full, look again soon: one of its requests may end.
-            wait = min(self._s.wait_seconds, FULL_RECHECK_SECONDS if full else math.inf)
+            wait = min(self._s.wait_seconds, FULL_RECHECK_SECONDS) if full else self._s.wait_seconds
             try:
                 leased = await self._desk.lease(
                     formats=HTTP_FORMATS,
