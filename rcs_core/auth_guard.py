@@ -1,19 +1,19 @@
 """Failed-authentication limiting (F18): refuse, for a while, an address or a login that
 keeps failing, so that passwords and API keys cannot be guessed at gateway speed.
 
-The failures are rows in PostgreSQL (``auth_failures``, migration 0026), so every core
-process counts the same ones and a restart forgets none; maintenance deletes those older
-than the window.
+The failures are rows in PostgreSQL (``storage/auth_failures.py``), so every core process
+counts the same ones and a restart forgets none; maintenance deletes those older than the
+window.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-import psycopg
 from prometheus_client import Counter
 from psycopg_pool import AsyncConnectionPool
 
+from rcs_core.storage import auth_failures
 from rcs_runtime.errors import RcsError
 
 REFUSALS = Counter("rcs_auth_refusals_total", "Refused authentications", ["reason"])
@@ -35,13 +35,10 @@ class FailedAuthGuard:
         """Raise THROTTLED while the address or the login has too many recent failures —
         even for the right credentials, or guessing would only be slowed, not stopped."""
         async with self._pool.connection() as conn:
-            cur = await conn.execute(
-                "SELECT count(*) FROM auth_failures WHERE key = ANY(%s)"
-                " AND failed_at > now() - %s GROUP BY key HAVING count(*) >= %s LIMIT 1",
-                (_keys(login, remote_ip), self.window, self._max),
+            over = await auth_failures.any_over(
+                conn, _keys(login, remote_ip), self.window, self._max
             )
-            over = await cur.fetchone()
-        if over is not None:
+        if over:
             REFUSALS.labels("THROTTLED").inc()
             raise RcsError(
                 "THROTTLED",
@@ -52,13 +49,4 @@ class FailedAuthGuard:
     async def failed(self, login: str, remote_ip: str, reason: str) -> None:
         REFUSALS.labels(reason).inc()
         async with self._pool.connection() as conn:
-            await conn.execute(
-                "INSERT INTO auth_failures (key) SELECT unnest(%s::text[])",
-                (_keys(login, remote_ip),),
-            )
-
-
-async def forget_older_than(conn: psycopg.AsyncConnection, window: dt.timedelta) -> int:
-    """Delete failures the window no longer counts; returns how many."""
-    cur = await conn.execute("DELETE FROM auth_failures WHERE failed_at <= now() - %s", (window,))
-    return cur.rowcount
+            await auth_failures.record(conn, _keys(login, remote_ip))

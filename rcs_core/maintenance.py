@@ -12,12 +12,12 @@ import logging
 from prometheus_client import Counter, Gauge
 from psycopg_pool import AsyncConnectionPool
 
-from rcs_core import auth_guard, concatenated, partitions
+from rcs_core import concatenated, partitions
 from rcs_core.idalloc import IdAllocator
 from rcs_core.report_desk import format_name
 from rcs_core.settings import CoreSettings
 from rcs_core.statuses import ExtendedError, Status
-from rcs_core.storage import inbound, reports, smpp_sessions
+from rcs_core.storage import auth_failures, inbound, reports, smpp_sessions
 from rcs_core.storage.finalize import finalize
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ async def run_once(
                 )
                 await conn.execute("DELETE FROM inactive_numbers WHERE expires_at <= now()")
                 await smpp_sessions.delete_expired(conn)
-                await auth_guard.forget_older_than(
+                await auth_failures.forget_older_than(
                     conn, dt.timedelta(seconds=s.auth_failure_window_seconds)
                 )
                 dropped = await reports.drop_older_than(

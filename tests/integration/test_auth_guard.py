@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from rcs_core import auth_guard
 from rcs_core.auth_guard import FailedAuthGuard
+from rcs_core.storage import auth_failures
 from rcs_runtime.errors import RcsError
 
 pytestmark = pytest.mark.integration
@@ -81,6 +81,6 @@ async def test_failures_the_window_no_longer_counts_are_deleted(pool: Any) -> No
     await age(pool, 61)
     await guard.failed("acme", "192.0.2.2", "INVALID_PASSWORD")
     async with pool.connection() as conn:
-        assert await auth_guard.forget_older_than(conn, guard.window) == 2  # ip + login
+        assert await auth_failures.forget_older_than(conn, guard.window) == 2  # ip + login
         cur = await conn.execute("SELECT key FROM auth_failures ORDER BY key")
         assert [k for (k,) in await cur.fetchall()] == ["ip:192.0.2.2", "login:acme"]
