@@ -18,8 +18,9 @@ _TABLES = ("messages", "status_events", "operator_ids")
 
 async def fill_history(dsn: str, days: int, per_day: int) -> None:
     """Create the partitions of the ``days`` days before yesterday and store ``per_day``
-    delivered SMS in each, with their operator ids; then ANALYZE them (as autovacuum has
-    in a running installation)."""
+    delivered SMS in each, with their operator ids; then VACUUM and ANALYZE them, as
+    autovacuum has in a running installation. (ANALYZE alone left autovacuum to vacuum
+    the freshly inserted days during the run, on the CPU the run measures.)"""
     if days <= 0:
         return
     today = dt.datetime.now(dt.UTC).date()
@@ -76,5 +77,5 @@ async def fill_history(dsn: str, days: int, per_day: int) -> None:
             )
             for table in _TABLES:  # not the parents: that would stamp today's empty partition
                 await conn.execute(
-                    sql.SQL("ANALYZE {}").format(sql.Identifier(f"{table}_p{day:%Y%m%d}"))
+                    sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(f"{table}_p{day:%Y%m%d}"))
                 )

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import psycopg
 
+from bench.cpu import CpuMeter
 from bench.history import fill_history
 from bench.rest_e2e import _prepare
 from bench.stats import report
@@ -68,7 +69,9 @@ class Esmes:
             self.all_back.set()
 
 
-async def _load(port: int, total: int, binds: int, window: int, rate: float) -> None:
+async def _load(
+    port: int, total: int, binds: int, window: int, rate: float, meter: CpuMeter
+) -> None:
     esmes = Esmes()
     esmes.expected = total
     sessions = []
@@ -81,6 +84,7 @@ async def _load(port: int, total: int, binds: int, window: int, rate: float) -> 
     latencies: list[float] = []
     refused = 0
     counter = iter(range(total))
+    meter.start()
     started = time.perf_counter()
 
     async def one(session: SmppSession, i: int) -> None:
@@ -121,6 +125,7 @@ async def _load(port: int, total: int, binds: int, window: int, rate: float) -> 
         await asyncio.wait_for(esmes.all_back.wait(), timeout=max(60.0, submit_elapsed * 3))
     except TimeoutError:
         print(f"receipts missing: {esmes.expected - len(esmes.receipt_latencies)}")
+    meter.stop()
     for session in sessions:
         await session.unbind()
     offered = f"offered {rate:,.0f}/s" if rate else "unpaced"
@@ -142,6 +147,7 @@ async def _load(port: int, total: int, binds: int, window: int, rate: float) -> 
         )
     )
     print(f"refused: {refused}")
+    print(meter.report(back or 1))
 
 
 async def _set_window(dsn: str, window: int) -> None:
@@ -217,7 +223,9 @@ def main() -> None:
     try:
         inst.wait_ready()
         time.sleep(1)  # the gateway listens a moment after core
-        asyncio.run(_load(port, args.total, args.binds, args.window, args.rate))
+        groups = {label: [proc.pid] for label, proc in inst.procs.items()}
+        meter = CpuMeter({**groups, "esme (this process)": [os.getpid()]})
+        asyncio.run(_load(port, args.total, args.binds, args.window, args.rate, meter))
     finally:
         inst.stop()
 
