@@ -20,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.cpu import CpuMeter
 from bench.rest_e2e import _prepare
 from bench.stats import report
 from rcs_cli.seed import seed_demo
@@ -42,7 +43,7 @@ async def _bound(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]
     return reader, writer
 
 
-async def _load(port: int, total: int, binds: int, window: int) -> None:
+async def _load(port: int, total: int, binds: int, window: int, meter: CpuMeter) -> None:
     """A lean ESME, so the load generator takes little of the 2 cores it shares with the
     platform: submit_sm frames encoded up front, ``window`` in flight per bind, responses
     matched by sequence number from their headers alone."""
@@ -88,13 +89,16 @@ async def _load(port: int, total: int, binds: int, window: int) -> None:
             if next_frame < n:
                 send(1)
 
+    meter.start()
     started = time.perf_counter()
     await asyncio.gather(*(drive(r, w, n) for (r, w), n in zip(connections, share, strict=True)))
     elapsed = time.perf_counter() - started
+    meter.stop()
     for _, writer in connections:
         writer.close()
     print(report(f"SMPP submit_sm, {binds} binds × window {window}", total, elapsed, latencies))
     print(f"refused: {failures}")
+    print(meter.report(total))
 
 
 def main() -> None:
@@ -118,7 +122,9 @@ def main() -> None:
     try:
         inst.wait_ready(smsc=False)
         time.sleep(1)  # the gateway listens a moment after core
-        asyncio.run(_load(port, args.total, args.binds, args.window))
+        groups = {label: [proc.pid] for label, proc in inst.procs.items()}
+        meter = CpuMeter({**groups, "esme (this process)": [os.getpid()]})
+        asyncio.run(_load(port, args.total, args.binds, args.window, meter))
     finally:
         inst.stop()
 
