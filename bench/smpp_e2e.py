@@ -210,16 +210,18 @@ def main() -> None:
     for name in ("routing", "simulator", "dispatcher"):
         inst.start_as(name, name, nice)
     connector_env = dict(nice)
+    smpp_env: dict[str, str] = {}
     if args.receipts_core:
         # Receipts go to a core process of their own, so that a batch of them never holds
-        # up a submit in the same event loop.
-        receipts_port = free_port()
-        inst.start_as(
-            "core-receipts", "core", {**nice, "RCS_CORE_BIND": f"127.0.0.1:{receipts_port}"}
-        )
-        connector_env["RCS_CORE_TARGET"] = f"127.0.0.1:{receipts_port}"
+        # up a submit in the same event loop; the SMPP gateway leases them from it.
+        receipts = f"127.0.0.1:{free_port()}"
+        inst.start_as("core-receipts", "core", {**nice, "RCS_CORE_BIND": receipts})
+        connector_env["RCS_CORE_TARGET"] = receipts
+        if not os.environ.get("NOREP"):
+            smpp_env["RCS_SMPP_REPORTS_CORE_TARGET"] = receipts
     inst.start_as("connector", "connector", connector_env)
-    inst.start("core", "smpp")
+    inst.start("core")
+    inst.start_as("smpp", "smpp", smpp_env)
     try:
         inst.wait_ready()
         time.sleep(1)  # the gateway listens a moment after core

@@ -45,7 +45,8 @@ class EmbeddedSettings(RcsSettings):
 
 
 # (name, component) in start order. "receipts" is a second core that takes the connector's
-# receipts and MO, so that a batch of them never holds up a submit in core's event loop.
+# receipts and MO, and that the SMPP gateway leases them from for its ESMEs, so that
+# neither ever holds up a submit in the accepting core's event loop.
 PROCESSES = (
     ("routing", "routing"),
     ("simulator", "simulator"),
@@ -69,6 +70,8 @@ def _own_env(s: EmbeddedSettings, name: str) -> dict[str, str]:
         env["RCS_CORE_BIND"] = receipts
     elif name == "connector":
         env["RCS_CORE_TARGET"] = receipts
+    elif name == "smpp":  # receipts and MO to ESMEs are leased from it too
+        env["RCS_SMPP_REPORTS_CORE_TARGET"] = receipts
     return env
 
 

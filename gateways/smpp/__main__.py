@@ -16,14 +16,21 @@ log = logging.getLogger("gateways.smpp")
 async def serve(settings: SmppGatewaySettings) -> None:
     """Serve SMPP on smpp_host:smpp_port until cancelled, then close sessions and drain."""
     channel = open_channel(settings.core_target)
-    gateway = SmppGateway(settings, channel)
+    reports_target = settings.smpp_reports_core_target or settings.core_target
+    reports = None if reports_target == settings.core_target else open_channel(reports_target)
+    gateway = SmppGateway(settings, channel, reports_channel=reports)
     try:
         port = await gateway.start()
-        log.info("smpp_serving", extra={"port": port, "core": settings.core_target})
+        log.info(
+            "smpp_serving",
+            extra={"port": port, "core": settings.core_target, "reports_core": reports_target},
+        )
         await asyncio.Event().wait()
     finally:
         await gateway.stop()
         await channel.close()
+        if reports is not None:
+            await reports.close()
         log.info("smpp_stopped")
 
 

@@ -144,9 +144,11 @@ class SmppGateway:
         *,
         clock: Callable[[], float] = time.monotonic,
         gateway_id: str = "",
+        reports_channel: grpc.aio.Channel | None = None,
     ) -> None:
         """``gateway_id``: this process's name for the session slots it holds in core;
-        by default host:pid:random."""
+        by default host:pid:random. ``reports_channel``: the core that receipts and MO are
+        leased from, by default ``channel``'s."""
         self.s = settings
         self._clock = clock
         core_auth: auth_service_pb2_grpc.AuthServiceAsyncStub = (
@@ -174,7 +176,7 @@ class SmppGateway:
             timeout=settings.rpc_timeout_seconds,
         )
         self._pumps = ReportPumps(
-            self._messages,
+            message_service_pb2_grpc.MessageServiceStub(reports_channel or channel),
             PumpSettings(
                 batch=settings.smpp_receipt_batch,
                 wait_seconds=settings.smpp_receipt_wait_seconds,

@@ -11,6 +11,10 @@ class SmppGatewaySettings(RcsSettings):
     smpp_host: str = "127.0.0.1"
     smpp_port: int = Field(default=2775, ge=0, le=65535)
     core_target: str = "127.0.0.1:50051"
+    # The core process receipts and MO are leased from and settled with; empty: core_target.
+    # `rcs run` names the core that takes the connector's receipts (at a lower CPU priority),
+    # so that delivering reports never holds up a submit in the accepting core's event loop.
+    smpp_reports_core_target: str = ""
     # Requests of one session handled at once; beyond it the ESME gets 0x58 (the session's
     # own handling of a peer that ignores its window).
     smpp_window: int = Field(default=50, ge=1)

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import grpc
 import psycopg
 import pytest
 import smpplib.client
@@ -35,6 +36,7 @@ FAST: dict[str, Any] = {"smpp_receipt_wait_seconds": 0.5}
 class Rig:
     start: Callable[..., Awaitable[tuple[SmppGateway, int]]]
     database_url: str
+    pool: Any
 
     async def finish(self, message_id: str, status: Status, error: int = 0) -> None:
         async with await psycopg.AsyncConnection.connect(self.database_url) as conn:
@@ -64,12 +66,18 @@ async def rig(pool: Any, database_url: str) -> AsyncIterator[Rig]:
     channel = open_channel(f"127.0.0.1:{server.port}")
     started: list[SmppGateway] = []
 
-    async def start(**settings: Any) -> tuple[SmppGateway, int]:
-        gateway = SmppGateway(SmppGatewaySettings(smpp_port=0, **FAST, **settings), channel)
+    async def start(
+        reports_channel: grpc.aio.Channel | None = None, **settings: Any
+    ) -> tuple[SmppGateway, int]:
+        gateway = SmppGateway(
+            SmppGatewaySettings(smpp_port=0, **FAST, **settings),
+            channel,
+            reports_channel=reports_channel,
+        )
         started.append(gateway)
         return gateway, await gateway.start()
 
-    yield Rig(start, database_url)
+    yield Rig(start, database_url, pool)
     for gateway in started:
         await gateway.stop()
     await channel.close()
@@ -190,6 +198,38 @@ async def test_receipt_comes_back_on_the_transceiver_as_rapporto_describes(rig: 
         await asyncio.sleep(0.1)
     assert await rig.outbox() == 0
     await run(esme.close)
+
+
+class _CountingLeases(MessageServicer):
+    leases = 0
+
+    async def LeaseReports(self, request: Any, context: Any) -> Any:
+        type(self).leases += 1
+        return await super().LeaseReports(request, context)
+
+
+async def test_receipts_are_leased_from_the_reports_core_when_one_is_named(rig: Rig) -> None:
+    """`rcs run` has the gateway lease receipts from the core that takes the connector's
+    receipts, so that delivering them never holds up a submit in the accepting core."""
+    desk = ReportDesk(rig.pool, retry_base_seconds=0.2, retry_max_seconds=0.5)
+    reports_core = _CountingLeases(rig.pool, installation_id=7, reports=desk)
+    server = await start_server(
+        lambda s: message_service_pb2_grpc.add_MessageServiceServicer_to_server(reports_core, s)
+    )
+    reports = open_channel(f"127.0.0.1:{server.port}")
+    try:
+        _, port = await rig.start(reports_channel=reports)
+        esme = await run(Esme, port)
+        mid = await run(esme.submit, b"via the reports core")  # accepted by the rig's core
+        await rig.finish(mid, Status.DELIVERED)
+        pdu = await run(esme.read_deliver_sm)
+        assert field(text_of(pdu), "id") == mid
+        assert _CountingLeases.leases >= 1  # the login's one pump leases from it
+        await run(esme.close)
+    finally:
+        await reports.close()
+        await server.stop(0)
+        await reports_core.close()
 
 
 async def test_receipt_waits_for_a_receiver_on_another_socket(rig: Rig) -> None:
