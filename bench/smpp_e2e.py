@@ -217,8 +217,7 @@ def main() -> None:
         receipts = f"127.0.0.1:{free_port()}"
         inst.start_as("core-receipts", "core", {**nice, "RCS_CORE_BIND": receipts})
         connector_env["RCS_CORE_TARGET"] = receipts
-        if not os.environ.get("NOREP"):
-            smpp_env["RCS_SMPP_REPORTS_CORE_TARGET"] = receipts
+        smpp_env["RCS_SMPP_REPORTS_CORE_TARGET"] = receipts
     inst.start_as("connector", "connector", connector_env)
     inst.start("core")
     inst.start_as("smpp", "smpp", smpp_env)
