@@ -179,7 +179,8 @@ def main() -> None:
         "--receipts-core",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="a second core process for the connector's receipts, as `rcs run` has",
+        help="a second core for the connector's receipts and the gateway's report leases,"
+        " as `rcs run` has",
     )
     parser.add_argument(
         "--operator-window", type=int, default=0, help="the demo interface's window (seed: 50)"
