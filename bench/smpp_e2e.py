@@ -156,12 +156,17 @@ async def _set_window(dsn: str, window: int) -> None:
         await conn.commit()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_load_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ESME's load, the same here and in `bench.smpp_peers` so that their runs compare."""
     parser.add_argument("--total", type=int, default=20_000)
     parser.add_argument("--binds", type=int, default=4)
     parser.add_argument("--window", type=int, default=50)
     parser.add_argument("--rate", type=float, default=0.0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_load_arguments(parser)
     parser.add_argument(
         "--history-days",
         type=int,

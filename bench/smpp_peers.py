@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from bench.cpu import CpuMeter
-from bench.smpp_e2e import _load
+from bench.smpp_e2e import _load, add_load_arguments
 from tests.e2e.installation import Installation
 
 
@@ -36,10 +36,7 @@ def _wait_listening(port: int, timeout: float = 15) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--total", type=int, default=20_000)
-    parser.add_argument("--binds", type=int, default=4)
-    parser.add_argument("--window", type=int, default=50)
-    parser.add_argument("--rate", type=float, default=0.0)
+    add_load_arguments(parser)
     args = parser.parse_args()
     inst = Installation(
         "",  # the simulator has no database
