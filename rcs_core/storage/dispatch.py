@@ -84,7 +84,7 @@ _CLAIM_QUEUE = (
 # Their messages are then read by (id, created_at) in the days the batch spans, unprepared
 # (storage.by_partition). Joined in the claim above, PostgreSQL planned the join over every
 # day partition of retention at each call: 5.8 ms of planning per claim on a database
-# holding 30 days, 40% of a core at 500 msg/s.
+# holding 30 days, ≈ 40% of a core at 420 msg/s.
 _CLAIMED_MESSAGES = (
     "SELECT m.id, m.partner_id, p.login, m.channel, m.destination, m.sender, m.body,"
     " m.valid_until, m.receipt_request, m.trace_parent, m.traffic_type, m.mailing,"
