@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import signal
 import socket
 import time
@@ -17,7 +18,6 @@ import pytest
 from rcs.routing.v1 import routing_service_pb2 as rs
 from rcs.routing.v1 import routing_service_pb2_grpc
 from rcs_runtime.grpc_client import open_channel
-from tests.conftest import free_port
 from tests.e2e.installation import Installation
 
 pytestmark = pytest.mark.e2e
@@ -41,11 +41,19 @@ def _siblings(pid: int) -> list[int]:
 
 
 def _two_free_ports() -> int:
-    for _ in range(50):
-        port = free_port()
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port + 1)) != 0:
-                return port
+    """Two consecutive ports both free now, below the ephemeral range: a port the kernel may
+    hand to an outgoing connection (the processes' own gRPC and PostgreSQL clients) could be
+    taken between this check and the routing process's bind, which failed the test once."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for _ in range(200):
+        port = random.randrange(max(1024, low - 12_000), low - 1)
+        try:
+            with socket.socket() as a, socket.socket() as b:
+                a.bind(("127.0.0.1", port))
+                b.bind(("127.0.0.1", port + 1))
+        except OSError:
+            continue
+        return port
     raise RuntimeError("no two consecutive free ports")
 
 
