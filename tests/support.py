@@ -1,14 +1,20 @@
-"""Test doubles behind the real gRPC seams, and helpers to start servers on port 0."""
+"""Test doubles behind the real gRPC seams, helpers to start servers on port 0, and one to
+hold a message half-stored."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
 import grpc
+import psycopg
 
 from rcs.connector.v1 import connector_service_pb2, connector_service_pb2_grpc
 from rcs.routing.v1 import routing_service_pb2, routing_service_pb2_grpc
+from rcs_core.idalloc import IdAllocator
+from rcs_core.storage import messages
+from rcs_core.validation import submission_of, validate
 from rcs_runtime.grpc_server import GrpcServer
 
 Ctx = grpc.aio.ServicerContext[Any, Any]
@@ -78,3 +84,28 @@ async def start_server(*register: Callable[[grpc.aio.Server], None]) -> GrpcServ
         reg(server.server)
     await server.start()
     return server
+
+
+async def accept_uncommitted(
+    conn: psycopg.AsyncConnection, login: str, submission: Any, *, default_sender: str
+) -> messages.Accepted:
+    """Store one message for ``login`` in ``conn``'s open transaction, as core's accept
+    does, and leave it uncommitted: a request still being stored, for the tests of what a
+    concurrent repeat of its reference gets."""
+    cur = await conn.execute("SELECT id FROM partners WHERE login = %s", (login,))
+    row = await cur.fetchone()
+    assert row is not None, f"no partner {login!r}"
+    (stored,) = await messages.accept(
+        conn,
+        ids=IdAllocator(7),
+        partner_id=row[0],
+        messages=[
+            validate(
+                submission_of(submission),
+                default_sender=default_sender,
+                default_ttl=dt.timedelta(hours=1),
+                trace_parent="",
+            )
+        ],
+    )
+    return stored

@@ -17,12 +17,10 @@ from rcs.common.v1 import channel_pb2, message_pb2, status_pb2
 from rcs.core.v1 import message_service_pb2 as ms
 from rcs.core.v1 import message_service_pb2_grpc
 from rcs_core import ids
-from rcs_core.idalloc import IdAllocator
 from rcs_core.servicer import MessageServicer
-from rcs_core.storage import messages, partners
-from rcs_core.validation import submission_of, validate
+from rcs_core.storage import partners
 from rcs_runtime.grpc_client import error_reason, open_channel
-from tests.support import start_server
+from tests.support import accept_uncommitted, start_server
 
 pytestmark = pytest.mark.integration
 
@@ -95,21 +93,8 @@ async def test_a_ref_still_being_stored_is_refused_when_the_api_asks(
 ) -> None:
     """HTTP API v5's 503: a repeat of a partnerMsgId while the first is being stored."""
     async with await psycopg.AsyncConnection.connect(database_url) as first:
-        cur = await first.execute("SELECT id FROM partners WHERE login = 'acme'")
-        row = await cur.fetchone()
-        assert row is not None
-        (stored,) = await messages.accept(
-            first,
-            ids=IdAllocator(7),
-            partner_id=row[0],
-            messages=[
-                validate(
-                    submission_of(sms(ref="p-9", refuse_ref_in_progress=True)),
-                    default_sender="RCS",
-                    default_ttl=dt.timedelta(hours=1),
-                    trace_parent="",
-                )
-            ],
+        stored = await accept_uncommitted(
+            first, "acme", sms(ref="p-9", refuse_ref_in_progress=True), default_sender="RCS"
         )
         busy = await core.SubmitMessages(
             ms.SubmitMessagesRequest(

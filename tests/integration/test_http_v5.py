@@ -17,13 +17,10 @@ from gateways.rest.http_v5_parsing import parse_send
 from gateways.rest.settings import RestSettings
 from rcs.core.v1 import auth_service_pb2_grpc, message_service_pb2, message_service_pb2_grpc
 from rcs_core import ids
-from rcs_core.idalloc import IdAllocator
 from rcs_core.servicer import AuthServicer, MessageServicer
-from rcs_core.storage import messages as message_store
 from rcs_core.storage import partners
-from rcs_core.validation import submission_of, validate
 from rcs_runtime.grpc_client import open_channel
-from tests.support import start_server
+from tests.support import accept_uncommitted, start_server
 
 pytestmark = pytest.mark.integration
 Client = TestClient[web.Request, web.Application]
@@ -123,21 +120,8 @@ async def test_a_partner_msg_id_still_being_stored_is_503_then_its_id(
     503 "Request is being processed"; afterwards the first id."""
     body = {**CREDENTIALS, "clientId": "79161234567", "message": "once", "partnerMsgId": "o-77"}
     async with await psycopg.AsyncConnection.connect(database_url) as first:
-        cur = await first.execute("SELECT id FROM partners WHERE login = 'acme'")
-        row = await cur.fetchone()
-        assert row is not None
-        (stored_first,) = await message_store.accept(
-            first,
-            ids=IdAllocator(7),
-            partner_id=row[0],
-            messages=[
-                validate(
-                    submission_of(parse_send(body).submission()),
-                    default_sender="ACME",
-                    default_ttl=dt.timedelta(hours=1),
-                    trace_parent="",
-                )
-            ],
+        stored_first = await accept_uncommitted(
+            first, "acme", parse_send(body).submission(), default_sender="ACME"
         )
         busy = await api.get(f"{PATH}?{urlencode(body)}", timeout=ClientTimeout(total=10))
         assert busy.status == 503
