@@ -27,19 +27,25 @@ from rcs.common.v1 import channel_pb2 as rcs_dot_common_dot_v1_dot_channel__pb2
 from rcs.common.v1 import status_pb2 as rcs_dot_common_dot_v1_dot_status__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1brcs/common/v1/message.proto\x12\rrcs.common.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1brcs/common/v1/channel.proto\x1a\x1arcs/common/v1/status.proto\"r\n\nSmsContent\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x0e\n\x06sender\x18\x02 \x01(\t\x12\r\n\x05\x66lash\x18\x03 \x01(\x08\x12\x0f\n\x07payload\x18\x04 \x01(\x0c\x12\x13\n\x0b\x64\x61ta_coding\x18\x05 \x01(\x05\x12\x11\n\tesm_class\x18\x06 \x01(\x05\"\xca\x04\n\x07Message\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07partner\x18\x02 \x01(\t\x12\x12\n\nclient_ref\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65stination\x18\x04 \x01(\t\x12\'\n\x07\x63hannel\x18\x05 \x01(\x0e\x32\x16.rcs.common.v1.Channel\x12&\n\x03sms\x18\x06 \x01(\x0b\x32\x19.rcs.common.v1.SmsContent\x12\x10\n\x08priority\x18\x07 \x01(\x05\x12/\n\x0bvalid_until\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x36\n\x0freceipt_request\x18\t \x01(\x0e\x32\x1d.rcs.common.v1.ReceiptRequest\x12,\n\x06status\x18\n \x01(\x0e\x32\x1c.rcs.common.v1.MessageStatus\x12\x12\n\nerror_code\x18\x0b \x01(\x05\x12+\n\x07history\x18\x0c \x03(\x0b\x32\x1a.rcs.common.v1.StatusEvent\x12/\n\x0b\x63reate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\npart_count\x18\x0e \x01(\x05\x12\x19\n\x0ctraffic_type\x18\x0f \x01(\x05H\x00\x88\x01\x01\x12\x0f\n\x07mailing\x18\x10 \x01(\t\x12\x0c\n\x04ptag\x18\x11 \x01(\t\x12.\n\nsend_after\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x0f\n\r_traffic_type\"}\n\nSendWindow\x12\x14\n\x0c\x62\x65gin_minute\x18\x01 \x01(\x05\x12\x12\n\nend_minute\x18\x02 \x01(\x05\x12\x10\n\x08weekdays\x18\x03 \x03(\x05\x12\x17\n\x0fsubscriber_zone\x18\x04 \x01(\x08\x12\x1a\n\x12utc_offset_minutes\x18\x05 \x01(\x05*\x82\x01\n\x0eReceiptRequest\x12\x1f\n\x1bRECEIPT_REQUEST_UNSPECIFIED\x10\x00\x12\x18\n\x14RECEIPT_REQUEST_NONE\x10\x01\x12\x17\n\x13RECEIPT_REQUEST_ALL\x10\x02\x12\x1c\n\x18RECEIPT_REQUEST_FAILURES\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1brcs/common/v1/message.proto\x12\rrcs.common.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1brcs/common/v1/channel.proto\x1a\x1arcs/common/v1/status.proto\"r\n\nSmsContent\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x0e\n\x06sender\x18\x02 \x01(\t\x12\r\n\x05\x66lash\x18\x03 \x01(\x08\x12\x0f\n\x07payload\x18\x04 \x01(\x0c\x12\x13\n\x0b\x64\x61ta_coding\x18\x05 \x01(\x05\x12\x11\n\tesm_class\x18\x06 \x01(\x05\".\n\nPushButton\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x12\n\naction_url\x18\x02 \x01(\t\"\xe8\x02\n\x0bPushContent\x12\x16\n\x0eservice_number\x18\x01 \x01(\t\x12\x18\n\x10\x65xternal_user_id\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12\x0c\n\x04text\x18\x04 \x01(\t\x12\x14\n\x0cprimary_only\x18\x05 \x01(\x08\x12\x11\n\timage_url\x18\x06 \x01(\t\x12*\n\x07\x62uttons\x18\x07 \x03(\x0b\x32\x19.rcs.common.v1.PushButton\x12\x10\n\x08link_url\x18\x08 \x01(\t\x12\x1b\n\x13\x63ustom_payload_json\x18\t \x01(\t\x12\x14\n\x0c\x63ollapse_key\x18\n \x01(\t\x12-\n\x08priority\x18\x0b \x01(\x0e\x32\x1b.rcs.common.v1.PushPriority\x12\x11\n\tproviders\x18\x0c \x03(\t\x12\x14\n\x0csubscription\x18\r \x01(\t\x12\x18\n\x10\x63ontent_category\x18\x0e \x01(\t\"\xf4\x04\n\x07Message\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07partner\x18\x02 \x01(\t\x12\x12\n\nclient_ref\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65stination\x18\x04 \x01(\t\x12\'\n\x07\x63hannel\x18\x05 \x01(\x0e\x32\x16.rcs.common.v1.Channel\x12&\n\x03sms\x18\x06 \x01(\x0b\x32\x19.rcs.common.v1.SmsContent\x12\x10\n\x08priority\x18\x07 \x01(\x05\x12/\n\x0bvalid_until\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x36\n\x0freceipt_request\x18\t \x01(\x0e\x32\x1d.rcs.common.v1.ReceiptRequest\x12,\n\x06status\x18\n \x01(\x0e\x32\x1c.rcs.common.v1.MessageStatus\x12\x12\n\nerror_code\x18\x0b \x01(\x05\x12+\n\x07history\x18\x0c \x03(\x0b\x32\x1a.rcs.common.v1.StatusEvent\x12/\n\x0b\x63reate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\npart_count\x18\x0e \x01(\x05\x12\x19\n\x0ctraffic_type\x18\x0f \x01(\x05H\x00\x88\x01\x01\x12\x0f\n\x07mailing\x18\x10 \x01(\t\x12\x0c\n\x04ptag\x18\x11 \x01(\t\x12.\n\nsend_after\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\x04push\x18\x13 \x01(\x0b\x32\x1a.rcs.common.v1.PushContentB\x0f\n\r_traffic_type\"}\n\nSendWindow\x12\x14\n\x0c\x62\x65gin_minute\x18\x01 \x01(\x05\x12\x12\n\nend_minute\x18\x02 \x01(\x05\x12\x10\n\x08weekdays\x18\x03 \x03(\x05\x12\x17\n\x0fsubscriber_zone\x18\x04 \x01(\x08\x12\x1a\n\x12utc_offset_minutes\x18\x05 \x01(\x05*\x82\x01\n\x0eReceiptRequest\x12\x1f\n\x1bRECEIPT_REQUEST_UNSPECIFIED\x10\x00\x12\x18\n\x14RECEIPT_REQUEST_NONE\x10\x01\x12\x17\n\x13RECEIPT_REQUEST_ALL\x10\x02\x12\x1c\n\x18RECEIPT_REQUEST_FAILURES\x10\x03*_\n\x0cPushPriority\x12\x1d\n\x19PUSH_PRIORITY_UNSPECIFIED\x10\x00\x12\x18\n\x14PUSH_PRIORITY_NORMAL\x10\x01\x12\x16\n\x12PUSH_PRIORITY_HIGH\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'rcs.common.v1.message_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RECEIPTREQUEST']._serialized_start=969
-  _globals['_RECEIPTREQUEST']._serialized_end=1099
+  _globals['_RECEIPTREQUEST']._serialized_start=1422
+  _globals['_RECEIPTREQUEST']._serialized_end=1552
+  _globals['_PUSHPRIORITY']._serialized_start=1554
+  _globals['_PUSHPRIORITY']._serialized_end=1649
   _globals['_SMSCONTENT']._serialized_start=136
   _globals['_SMSCONTENT']._serialized_end=250
-  _globals['_MESSAGE']._serialized_start=253
-  _globals['_MESSAGE']._serialized_end=839
-  _globals['_SENDWINDOW']._serialized_start=841
-  _globals['_SENDWINDOW']._serialized_end=966
+  _globals['_PUSHBUTTON']._serialized_start=252
+  _globals['_PUSHBUTTON']._serialized_end=298
+  _globals['_PUSHCONTENT']._serialized_start=301
+  _globals['_PUSHCONTENT']._serialized_end=661
+  _globals['_MESSAGE']._serialized_start=664
+  _globals['_MESSAGE']._serialized_end=1292
+  _globals['_SENDWINDOW']._serialized_start=1294
+  _globals['_SENDWINDOW']._serialized_end=1419
 # @@protoc_insertion_point(module_scope)

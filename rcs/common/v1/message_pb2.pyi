@@ -50,6 +50,32 @@ RECEIPT_REQUEST_FAILURES: ReceiptRequest.ValueType  # 3
 """Only failures."""
 Global___ReceiptRequest: _TypeAlias = ReceiptRequest  # noqa: Y015
 
+class _PushPriority:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _PushPriorityEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PushPriority.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    PUSH_PRIORITY_UNSPECIFIED: _PushPriority.ValueType  # 0
+    """Not set; treated as PUSH_PRIORITY_HIGH, which is what a notification the user sees needs."""
+    PUSH_PRIORITY_NORMAL: _PushPriority.ValueType  # 1
+    """Delivered when the device's power budget allows (APNs 5, FCM NORMAL)."""
+    PUSH_PRIORITY_HIGH: _PushPriority.ValueType  # 2
+    """Delivered at once (APNs 10, FCM HIGH)."""
+
+class PushPriority(_PushPriority, metaclass=_PushPriorityEnumTypeWrapper):
+    """PushPriority is how urgently the push service should deliver a push (APNs apns-priority,
+    FCM/HMS android priority).
+    """
+
+PUSH_PRIORITY_UNSPECIFIED: PushPriority.ValueType  # 0
+"""Not set; treated as PUSH_PRIORITY_HIGH, which is what a notification the user sees needs."""
+PUSH_PRIORITY_NORMAL: PushPriority.ValueType  # 1
+"""Delivered when the device's power budget allows (APNs 5, FCM NORMAL)."""
+PUSH_PRIORITY_HIGH: PushPriority.ValueType  # 2
+"""Delivered at once (APNs 10, FCM HIGH)."""
+Global___PushPriority: _TypeAlias = PushPriority  # noqa: Y015
+
 @_typing.final
 class SmsContent(_message.Message):
     """SmsContent is the body of an SMS."""
@@ -100,6 +126,116 @@ class SmsContent(_message.Message):
 Global___SmsContent: _TypeAlias = SmsContent  # noqa: Y015
 
 @_typing.final
+class PushButton(_message.Message):
+    """PushButton is one action button of a rich push."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TEXT_FIELD_NUMBER: _builtins.int
+    ACTION_URL_FIELD_NUMBER: _builtins.int
+    text: _builtins.str
+    """Caption shown on the button."""
+    action_url: _builtins.str
+    """Link opened when the subscriber taps it."""
+    def __init__(
+        self,
+        *,
+        text: _builtins.str = ...,
+        action_url: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action_url", b"action_url", "text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PushButton: _TypeAlias = PushButton  # noqa: Y015
+
+@_typing.final
+class PushContent(_message.Message):
+    """PushContent is the body of a CHANNEL_PUSH message (rest_push.rst's message.data, http_push.rst)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SERVICE_NUMBER_FIELD_NUMBER: _builtins.int
+    EXTERNAL_USER_ID_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    PRIMARY_ONLY_FIELD_NUMBER: _builtins.int
+    IMAGE_URL_FIELD_NUMBER: _builtins.int
+    BUTTONS_FIELD_NUMBER: _builtins.int
+    LINK_URL_FIELD_NUMBER: _builtins.int
+    CUSTOM_PAYLOAD_JSON_FIELD_NUMBER: _builtins.int
+    COLLAPSE_KEY_FIELD_NUMBER: _builtins.int
+    PRIORITY_FIELD_NUMBER: _builtins.int
+    PROVIDERS_FIELD_NUMBER: _builtins.int
+    SUBSCRIPTION_FIELD_NUMBER: _builtins.int
+    CONTENT_CATEGORY_FIELD_NUMBER: _builtins.int
+    service_number: _builtins.str
+    """The partner's service number that names its mobile application (serviceNumber)."""
+    external_user_id: _builtins.str
+    """The partner's own user id (externalUserId): send to this user's installs instead of
+    (or as well as) the destination number.
+    """
+    title: _builtins.str
+    """Title of the notification."""
+    text: _builtins.str
+    """Text of the notification."""
+    primary_only: _builtins.bool
+    """True: only the subscriber's primary install gets it (primaryOn); false: every active one."""
+    image_url: _builtins.str
+    """Picture shown with the notification."""
+    link_url: _builtins.str
+    """Page opened in the application's web view when the notification is tapped."""
+    custom_payload_json: _builtins.str
+    """Custom data for the application, a JSON object as text; empty when none."""
+    collapse_key: _builtins.str
+    """Pushes with the same key replace each other on the device (APNs apns-collapse-id,
+    FCM collapse_key).
+    """
+    priority: Global___PushPriority.ValueType
+    """Delivery priority."""
+    subscription: _builtins.str
+    """The application's subscription (topic) the push belongs to; installs not subscribed
+    to it are skipped. Empty: every install.
+    """
+    content_category: _builtins.str
+    """Rapporto's contentCategory, passed to the application as is."""
+    @_builtins.property
+    def buttons(self) -> _containers.RepeatedCompositeFieldContainer[Global___PushButton]:
+        """Action buttons."""
+
+    @_builtins.property
+    def providers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Push services to use (APNS, FCM, HMS, RUSTORE); empty: whichever each install has."""
+
+    def __init__(
+        self,
+        *,
+        service_number: _builtins.str = ...,
+        external_user_id: _builtins.str = ...,
+        title: _builtins.str = ...,
+        text: _builtins.str = ...,
+        primary_only: _builtins.bool = ...,
+        image_url: _builtins.str = ...,
+        buttons: _abc.Iterable[Global___PushButton] | None = ...,
+        link_url: _builtins.str = ...,
+        custom_payload_json: _builtins.str = ...,
+        collapse_key: _builtins.str = ...,
+        priority: Global___PushPriority.ValueType = ...,
+        providers: _abc.Iterable[_builtins.str] | None = ...,
+        subscription: _builtins.str = ...,
+        content_category: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["buttons", b"buttons", "collapse_key", b"collapse_key", "content_category", b"content_category", "custom_payload_json", b"custom_payload_json", "external_user_id", b"external_user_id", "image_url", b"image_url", "link_url", b"link_url", "primary_only", b"primary_only", "priority", b"priority", "providers", b"providers", "service_number", b"service_number", "subscription", b"subscription", "text", b"text", "title", b"title"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PushContent: _TypeAlias = PushContent  # noqa: Y015
+
+@_typing.final
 class Message(_message.Message):
     """Message is one message with its current status and history."""
 
@@ -123,6 +259,7 @@ class Message(_message.Message):
     MAILING_FIELD_NUMBER: _builtins.int
     PTAG_FIELD_NUMBER: _builtins.int
     SEND_AFTER_FIELD_NUMBER: _builtins.int
+    PUSH_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Platform id, a decimal string of a positive 64-bit integer (Rapporto's mtNum)."""
     partner: _builtins.str
@@ -169,6 +306,10 @@ class Message(_message.Message):
     def send_after(self) -> _timestamp_pb2.Timestamp:
         """Not sent before this time; unset when sent at once."""
 
+    @_builtins.property
+    def push(self) -> Global___PushContent:
+        """Body for CHANNEL_PUSH."""
+
     def __init__(
         self,
         *,
@@ -190,10 +331,11 @@ class Message(_message.Message):
         mailing: _builtins.str = ...,
         ptag: _builtins.str = ...,
         send_after: _timestamp_pb2.Timestamp | None = ...,
+        push: Global___PushContent | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "create_time", b"create_time", "send_after", b"send_after", "sms", b"sms", "traffic_type", b"traffic_type", "valid_until", b"valid_until"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "create_time", b"create_time", "push", b"push", "send_after", b"send_after", "sms", b"sms", "traffic_type", b"traffic_type", "valid_until", b"valid_until"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "channel", b"channel", "client_ref", b"client_ref", "create_time", b"create_time", "destination", b"destination", "error_code", b"error_code", "history", b"history", "id", b"id", "mailing", b"mailing", "part_count", b"part_count", "partner", b"partner", "priority", b"priority", "ptag", b"ptag", "receipt_request", b"receipt_request", "send_after", b"send_after", "sms", b"sms", "status", b"status", "traffic_type", b"traffic_type", "valid_until", b"valid_until"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "channel", b"channel", "client_ref", b"client_ref", "create_time", b"create_time", "destination", b"destination", "error_code", b"error_code", "history", b"history", "id", b"id", "mailing", b"mailing", "part_count", b"part_count", "partner", b"partner", "priority", b"priority", "ptag", b"ptag", "push", b"push", "receipt_request", b"receipt_request", "send_after", b"send_after", "sms", b"sms", "status", b"status", "traffic_type", b"traffic_type", "valid_until", b"valid_until"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__traffic_type: _TypeAlias = _typing.Literal["traffic_type"]  # noqa: Y015
     _WhichOneofArgType__traffic_type: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type"]  # noqa: Y015

@@ -9,6 +9,7 @@ from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from rcs.common.v1 import channel_pb2 as _channel_pb2
 from rcs.common.v1 import message_pb2 as _message_pb2
 import builtins as _builtins
 import sys
@@ -64,6 +65,9 @@ class OutboundMessage(_message.Message):
     FALLBACK_INTERFACE_IDS_FIELD_NUMBER: _builtins.int
     SENT_PARTS_FIELD_NUMBER: _builtins.int
     SENT_PARTS_OF_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    PUSH_FIELD_NUMBER: _builtins.int
+    PARTNER_FIELD_NUMBER: _builtins.int
     message_id: _builtins.str
     """Platform id as a decimal string."""
     interface_id: _builtins.str
@@ -76,6 +80,15 @@ class OutboundMessage(_message.Message):
     """How many parts the message had when sent_parts were sent. A message that splits
     otherwise now (another interface's alphabet) is sent whole.
     """
+    channel: _channel_pb2.Channel.ValueType
+    """Channel of the message; UNSPECIFIED means CHANNEL_SMS. Each channel's owner serves this
+    contract: the SMPP connector for SMS, rcs_rpns for CHANNEL_PUSH (which fans the push out
+    to the subscriber's installs and answers with one push id in operator_message_ids; its
+    DELIVERED / READ / UNDELIVERED outcomes come back through MessageService.RecordReceipts
+    keyed by that id and interface_id).
+    """
+    partner: _builtins.str
+    """The partner that sent the message (push: whose applications and users to look up)."""
     @_builtins.property
     def sms(self) -> _message_pb2.SmsContent:
         """Body; sms.sender is the sender after substitution."""
@@ -94,6 +107,10 @@ class OutboundMessage(_message.Message):
         The others go with the same concatenation reference, so the handset joins them all.
         """
 
+    @_builtins.property
+    def push(self) -> _message_pb2.PushContent:
+        """Body for CHANNEL_PUSH."""
+
     def __init__(
         self,
         *,
@@ -106,10 +123,13 @@ class OutboundMessage(_message.Message):
         fallback_interface_ids: _abc.Iterable[_builtins.str] | None = ...,
         sent_parts: _abc.Iterable[_builtins.int] | None = ...,
         sent_parts_of: _builtins.int = ...,
+        channel: _channel_pb2.Channel.ValueType = ...,
+        push: _message_pb2.PushContent | None = ...,
+        partner: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["sms", b"sms", "valid_until", b"valid_until"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["push", b"push", "sms", b"sms", "valid_until", b"valid_until"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["destination", b"destination", "fallback_interface_ids", b"fallback_interface_ids", "interface_id", b"interface_id", "message_id", b"message_id", "receipt_wanted", b"receipt_wanted", "sent_parts", b"sent_parts", "sent_parts_of", b"sent_parts_of", "sms", b"sms", "valid_until", b"valid_until"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "destination", b"destination", "fallback_interface_ids", b"fallback_interface_ids", "interface_id", b"interface_id", "message_id", b"message_id", "partner", b"partner", "push", b"push", "receipt_wanted", b"receipt_wanted", "sent_parts", b"sent_parts", "sent_parts_of", b"sent_parts_of", "sms", b"sms", "valid_until", b"valid_until"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

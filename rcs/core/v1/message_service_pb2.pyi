@@ -101,6 +101,7 @@ class MessageSubmission(_message.Message):
     SEND_AFTER_FIELD_NUMBER: _builtins.int
     SEND_WINDOW_FIELD_NUMBER: _builtins.int
     REFUSE_REF_IN_PROGRESS_FIELD_NUMBER: _builtins.int
+    PUSH_FIELD_NUMBER: _builtins.int
     client_ref: _builtins.str
     """The partner's own id for the message; a repeat returns the first platform id."""
     destination: _builtins.str
@@ -146,6 +147,10 @@ class MessageSubmission(_message.Message):
         any time. A message whose window never opens before its validity ends expires.
         """
 
+    @_builtins.property
+    def push(self) -> _message_pb2.PushContent:
+        """Body for CHANNEL_PUSH."""
+
     def __init__(
         self,
         *,
@@ -164,10 +169,11 @@ class MessageSubmission(_message.Message):
         send_after: _timestamp_pb2.Timestamp | None = ...,
         send_window: _message_pb2.SendWindow | None = ...,
         refuse_ref_in_progress: _builtins.bool = ...,
+        push: _message_pb2.PushContent | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "send_after", b"send_after", "send_window", b"send_window", "sms", b"sms", "traffic_type", b"traffic_type", "ttl", b"ttl"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "push", b"push", "send_after", b"send_after", "send_window", b"send_window", "sms", b"sms", "traffic_type", b"traffic_type", "ttl", b"ttl"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "channel", b"channel", "client_ref", b"client_ref", "destination", b"destination", "mailing", b"mailing", "priority", b"priority", "ptag", b"ptag", "receipt_request", b"receipt_request", "refuse_ref_in_progress", b"refuse_ref_in_progress", "report_format", b"report_format", "report_url", b"report_url", "send_after", b"send_after", "send_window", b"send_window", "sms", b"sms", "traffic_type", b"traffic_type", "ttl", b"ttl"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "channel", b"channel", "client_ref", b"client_ref", "destination", b"destination", "mailing", b"mailing", "priority", b"priority", "ptag", b"ptag", "push", b"push", "receipt_request", b"receipt_request", "refuse_ref_in_progress", b"refuse_ref_in_progress", "report_format", b"report_format", "report_url", b"report_url", "send_after", b"send_after", "send_window", b"send_window", "sms", b"sms", "traffic_type", b"traffic_type", "ttl", b"ttl"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__traffic_type: _TypeAlias = _typing.Literal["traffic_type"]  # noqa: Y015
     _WhichOneofArgType__traffic_type: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type"]  # noqa: Y015
