@@ -4,6 +4,7 @@ against a test database — what `make run` starts, minus the embedded PostgreSQ
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -12,9 +13,12 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import psycopg
 
 from rcs.common.v1 import status_pb2
 from tests.conftest import free_port
@@ -161,3 +165,24 @@ async def wait_until(predicate: Any, within: float, interval: float = 0.1) -> An
         if time.monotonic() > deadline:
             return value
         await asyncio.sleep(interval)
+
+
+@contextlib.contextmanager
+def database_down(database_url: str) -> Iterator[None]:
+    """The installation's database as a PostgreSQL restart looks to its clients: every
+    connection is cut and new ones are refused until the block ends. (The test cluster is
+    shared with other tests, so it is this database that goes away, not the server.)"""
+    name = psycopg.conninfo.conninfo_to_dict(database_url)["dbname"]
+    admin = psycopg.conninfo.make_conninfo(database_url, dbname="postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = %s AND pid <> pg_backend_pid()",
+            (name,),
+        )
+    try:
+        yield
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')

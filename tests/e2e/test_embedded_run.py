@@ -246,7 +246,8 @@ def _delivered(base: str, request_id: str, within: float) -> dict[str, Any]:
         "message": {"type": "SMS", "data": {"text": "Hello", "serviceNumber": "RCS"}},
     }
     deadline = time.monotonic() + within
-    status, answer = 0, None
+    status: int = 0
+    answer: Any = {}
     while time.monotonic() < deadline:  # the gateway may still be reconnecting
         status, answer = http("POST", f"{base}/api/v6/send", body)
         if status == 200:

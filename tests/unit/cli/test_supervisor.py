@@ -44,7 +44,11 @@ def test_a_killed_child_is_restarted_after_a_backoff_and_logged(tmp_path: Path) 
         first_pid, steady_pid = victim.pid, steady.pid
         assert first_pid is not None
         os.kill(first_pid, 9)
-        _until(lambda: (sup.check(), len(marker.read_text().split()) == 2)[1], 10)
+        def restarted() -> bool:
+            sup.check()
+            return len(marker.read_text().split()) == 2
+
+        _until(restarted, 10)
         assert victim.pid != first_pid and steady.pid == steady_pid
         assert said[0] == "victim exited (killed by SIGKILL); restarting in 0.2 s"
         assert said[1] == "victim restarted"
