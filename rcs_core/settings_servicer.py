@@ -33,6 +33,7 @@ _PARTNER_MASK = {
     "report_url",
     "inbound_url",
     "max_smpp_sessions",
+    "smpp_standard_tlvs_only",
     "password",
 }
 
@@ -48,6 +49,7 @@ def _partner_out(state: dict[str, Any]) -> ss.Partner:
         report_url=state.get("report_url", ""),
         inbound_url=state.get("inbound_url", ""),
         max_smpp_sessions=state.get("max_smpp_sessions", 0),
+        smpp_standard_tlvs_only=state.get("smpp_standard_tlvs_only", False),
     )
 
 
@@ -129,6 +131,7 @@ class SettingsServicer(InboundRouteSettings, ApiKeySettings):
                 "report_url": p.report_url,
                 "inbound_url": p.inbound_url,
                 "max_smpp_sessions": p.max_smpp_sessions,
+                "smpp_standard_tlvs_only": p.smpp_standard_tlvs_only,
             }
             await store.put_partner(conn, p.login, state)
             revision = await _commit(

@@ -33,6 +33,7 @@ class Grant:
     """What a successful check tells about the partner (zeros for an administrator)."""
 
     default_ttl_seconds: int = 0
+    smpp_standard_tlvs_only: bool = False
 
 
 _ADMIN = Grant()
@@ -105,7 +106,7 @@ class PartnerAuth:
                     ),
                     timeout=self._timeout,
                 )
-                grant = Grant(answer.default_ttl_seconds)
+                grant = Grant(answer.default_ttl_seconds, answer.smpp_standard_tlvs_only)
         except grpc.aio.AioRpcError as err:
             self._cached.pop(key, None)
             raise rcs_error(err) from err

@@ -266,7 +266,7 @@ class SmppGateway:
             return resp_type(command_status=_S.ESME_RALYBND)
         esme.binding = True
         try:
-            await self._auth.grant(pdu.system_id, pdu.password, esme.remote_ip)
+            grant = await self._auth.grant(pdu.system_id, pdu.password, esme.remote_ip)
             esme.slot = self.slots.reserve(pdu.system_id, _MODES[type(pdu)])
             claim = await self.slots.claim(esme.slot)
         except RcsError as e:
@@ -293,7 +293,9 @@ class SmppGateway:
             },
         )
         if esme.receives and esme.session is not None:
-            self._pumps.add(esme.login, esme.session)
+            self._pumps.add(
+                esme.login, esme.session, standard_tlvs_only=grant.smpp_standard_tlvs_only
+            )
         tlvs = Tlvs()
         tlvs.set_uint(Tag.SC_INTERFACE_VERSION, INTERFACE_VERSION_34, 1)
         return resp_type(system_id=SYSTEM_ID, tlvs=tlvs)

@@ -22,6 +22,7 @@ class Partner:
     # Networks the login may connect from; empty: any (psycopg returns cidr as ip_network).
     allowed_subnets: tuple[IPv4Network | IPv6Network, ...] = ()
     max_smpp_sessions: int = 0  # bound at once over every SMPP gateway; 0: no limit
+    smpp_standard_tlvs_only: bool = False  # deliver_sm without Rapporto's own TLVs
 
     def allows(self, remote_ip: str) -> bool:
         if not self.allowed_subnets:
@@ -36,15 +37,17 @@ class Partner:
 async def by_login(conn: psycopg.AsyncConnection, login: str) -> Partner | None:
     cur = await conn.execute(
         "SELECT id, login, password_hash, default_sender, default_ttl_seconds,"
-        " block_duplicates, duplicate_window_seconds, allowed_subnets, max_smpp_sessions"
-        " FROM partners WHERE login = %s",
+        " block_duplicates, duplicate_window_seconds, allowed_subnets, max_smpp_sessions,"
+        " smpp_standard_tlvs_only FROM partners WHERE login = %s",
         (login,),
     )
     row = await cur.fetchone()
     if row is None:
         return None
-    pid, name, pw_hash, sender, ttl, block, window, subnets, sessions = row
-    return Partner(pid, name, pw_hash, sender, ttl, block, window, tuple(subnets), sessions)
+    pid, name, pw_hash, sender, ttl, block, window, subnets, sessions, standard = row
+    return Partner(
+        pid, name, pw_hash, sender, ttl, block, window, tuple(subnets), sessions, standard
+    )
 
 
 async def upsert(

@@ -25,15 +25,15 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ercs/core/v1/auth_service.proto\x12\x0brcs.core.v1\x1a\x1egoogle/protobuf/duration.proto\"\xa3\x01\n\x17\x43laimSmppSessionRequest\x12\r\n\x05login\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x12\n\ngateway_id\x18\x03 \x01(\t\x12\'\n\x04mode\x18\x04 \x01(\x0e\x32\x19.rcs.core.v1.SmppBindMode\x12(\n\x05lease\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\"M\n\x18\x43laimSmppSessionResponse\x12\x16\n\x0e\x62ound_sessions\x18\x01 \x01(\x05\x12\x19\n\x11max_smpp_sessions\x18\x02 \x01(\x05\"m\n\x18RenewSmppSessionsRequest\x12\x12\n\ngateway_id\x18\x01 \x01(\t\x12\x13\n\x0bsession_ids\x18\x02 \x03(\t\x12(\n\x05lease\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\"8\n\x19RenewSmppSessionsResponse\x12\x1b\n\x13unknown_session_ids\x18\x01 \x03(\t\"1\n\x1aReleaseSmppSessionsRequest\x12\x13\n\x0bsession_ids\x18\x01 \x03(\t\"5\n\x1bReleaseSmppSessionsResponse\x12\x16\n\x0ereleased_count\x18\x01 \x01(\x05\";\n\x19\x41uthenticateApiKeyRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x11\n\tremote_ip\x18\x02 \x01(\t\"P\n\x1a\x41uthenticatePartnerRequest\x12\r\n\x05login\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12\x11\n\tremote_ip\x18\x03 \x01(\t\"d\n\x1b\x41uthenticatePartnerResponse\x12\r\n\x05login\x18\x01 \x01(\t\x12\x1b\n\x13\x64\x65\x66\x61ult_ttl_seconds\x18\x02 \x01(\x05\x12\x19\n\x11max_smpp_sessions\x18\x03 \x01(\x05\"N\n\x18\x41uthenticateAdminRequest\x12\r\n\x05login\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12\x11\n\tremote_ip\x18\x03 \x01(\t\"*\n\x19\x41uthenticateAdminResponse\x12\r\n\x05login\x18\x01 \x01(\t\"H\n\x1a\x41uthenticateApiKeyResponse\x12\r\n\x05login\x18\x01 \x01(\t\x12\x1b\n\x13\x64\x65\x66\x61ult_ttl_seconds\x18\x02 \x01(\x05*\x8b\x01\n\x0cSmppBindMode\x12\x1e\n\x1aSMPP_BIND_MODE_UNSPECIFIED\x10\x00\x12\x1e\n\x1aSMPP_BIND_MODE_TRANSMITTER\x10\x01\x12\x1b\n\x17SMPP_BIND_MODE_RECEIVER\x10\x02\x12\x1e\n\x1aSMPP_BIND_MODE_TRANSCEIVER\x10\x03\x32\xf1\x04\n\x0b\x41uthService\x12h\n\x13\x41uthenticatePartner\x12\'.rcs.core.v1.AuthenticatePartnerRequest\x1a(.rcs.core.v1.AuthenticatePartnerResponse\x12\x62\n\x11\x41uthenticateAdmin\x12%.rcs.core.v1.AuthenticateAdminRequest\x1a&.rcs.core.v1.AuthenticateAdminResponse\x12\x65\n\x12\x41uthenticateApiKey\x12&.rcs.core.v1.AuthenticateApiKeyRequest\x1a\'.rcs.core.v1.AuthenticateApiKeyResponse\x12_\n\x10\x43laimSmppSession\x12$.rcs.core.v1.ClaimSmppSessionRequest\x1a%.rcs.core.v1.ClaimSmppSessionResponse\x12\x62\n\x11RenewSmppSessions\x12%.rcs.core.v1.RenewSmppSessionsRequest\x1a&.rcs.core.v1.RenewSmppSessionsResponse\x12h\n\x13ReleaseSmppSessions\x12\'.rcs.core.v1.ReleaseSmppSessionsRequest\x1a(.rcs.core.v1.ReleaseSmppSessionsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ercs/core/v1/auth_service.proto\x12\x0brcs.core.v1\x1a\x1egoogle/protobuf/duration.proto\"\xa3\x01\n\x17\x43laimSmppSessionRequest\x12\r\n\x05login\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x12\n\ngateway_id\x18\x03 \x01(\t\x12\'\n\x04mode\x18\x04 \x01(\x0e\x32\x19.rcs.core.v1.SmppBindMode\x12(\n\x05lease\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\"M\n\x18\x43laimSmppSessionResponse\x12\x16\n\x0e\x62ound_sessions\x18\x01 \x01(\x05\x12\x19\n\x11max_smpp_sessions\x18\x02 \x01(\x05\"m\n\x18RenewSmppSessionsRequest\x12\x12\n\ngateway_id\x18\x01 \x01(\t\x12\x13\n\x0bsession_ids\x18\x02 \x03(\t\x12(\n\x05lease\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\"8\n\x19RenewSmppSessionsResponse\x12\x1b\n\x13unknown_session_ids\x18\x01 \x03(\t\"1\n\x1aReleaseSmppSessionsRequest\x12\x13\n\x0bsession_ids\x18\x01 \x03(\t\"5\n\x1bReleaseSmppSessionsResponse\x12\x16\n\x0ereleased_count\x18\x01 \x01(\x05\";\n\x19\x41uthenticateApiKeyRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x11\n\tremote_ip\x18\x02 \x01(\t\"P\n\x1a\x41uthenticatePartnerRequest\x12\r\n\x05login\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12\x11\n\tremote_ip\x18\x03 \x01(\t\"\x85\x01\n\x1b\x41uthenticatePartnerResponse\x12\r\n\x05login\x18\x01 \x01(\t\x12\x1b\n\x13\x64\x65\x66\x61ult_ttl_seconds\x18\x02 \x01(\x05\x12\x19\n\x11max_smpp_sessions\x18\x03 \x01(\x05\x12\x1f\n\x17smpp_standard_tlvs_only\x18\x04 \x01(\x08\"N\n\x18\x41uthenticateAdminRequest\x12\r\n\x05login\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12\x11\n\tremote_ip\x18\x03 \x01(\t\"*\n\x19\x41uthenticateAdminResponse\x12\r\n\x05login\x18\x01 \x01(\t\"H\n\x1a\x41uthenticateApiKeyResponse\x12\r\n\x05login\x18\x01 \x01(\t\x12\x1b\n\x13\x64\x65\x66\x61ult_ttl_seconds\x18\x02 \x01(\x05*\x8b\x01\n\x0cSmppBindMode\x12\x1e\n\x1aSMPP_BIND_MODE_UNSPECIFIED\x10\x00\x12\x1e\n\x1aSMPP_BIND_MODE_TRANSMITTER\x10\x01\x12\x1b\n\x17SMPP_BIND_MODE_RECEIVER\x10\x02\x12\x1e\n\x1aSMPP_BIND_MODE_TRANSCEIVER\x10\x03\x32\xf1\x04\n\x0b\x41uthService\x12h\n\x13\x41uthenticatePartner\x12\'.rcs.core.v1.AuthenticatePartnerRequest\x1a(.rcs.core.v1.AuthenticatePartnerResponse\x12\x62\n\x11\x41uthenticateAdmin\x12%.rcs.core.v1.AuthenticateAdminRequest\x1a&.rcs.core.v1.AuthenticateAdminResponse\x12\x65\n\x12\x41uthenticateApiKey\x12&.rcs.core.v1.AuthenticateApiKeyRequest\x1a\'.rcs.core.v1.AuthenticateApiKeyResponse\x12_\n\x10\x43laimSmppSession\x12$.rcs.core.v1.ClaimSmppSessionRequest\x1a%.rcs.core.v1.ClaimSmppSessionResponse\x12\x62\n\x11RenewSmppSessions\x12%.rcs.core.v1.RenewSmppSessionsRequest\x1a&.rcs.core.v1.RenewSmppSessionsResponse\x12h\n\x13ReleaseSmppSessions\x12\'.rcs.core.v1.ReleaseSmppSessionsRequest\x1a(.rcs.core.v1.ReleaseSmppSessionsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'rcs.core.v1.auth_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SMPPBINDMODE']._serialized_start=1043
-  _globals['_SMPPBINDMODE']._serialized_end=1182
+  _globals['_SMPPBINDMODE']._serialized_start=1077
+  _globals['_SMPPBINDMODE']._serialized_end=1216
   _globals['_CLAIMSMPPSESSIONREQUEST']._serialized_start=80
   _globals['_CLAIMSMPPSESSIONREQUEST']._serialized_end=243
   _globals['_CLAIMSMPPSESSIONRESPONSE']._serialized_start=245
@@ -50,14 +50,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_AUTHENTICATEAPIKEYREQUEST']._serialized_end=658
   _globals['_AUTHENTICATEPARTNERREQUEST']._serialized_start=660
   _globals['_AUTHENTICATEPARTNERREQUEST']._serialized_end=740
-  _globals['_AUTHENTICATEPARTNERRESPONSE']._serialized_start=742
-  _globals['_AUTHENTICATEPARTNERRESPONSE']._serialized_end=842
-  _globals['_AUTHENTICATEADMINREQUEST']._serialized_start=844
-  _globals['_AUTHENTICATEADMINREQUEST']._serialized_end=922
-  _globals['_AUTHENTICATEADMINRESPONSE']._serialized_start=924
-  _globals['_AUTHENTICATEADMINRESPONSE']._serialized_end=966
-  _globals['_AUTHENTICATEAPIKEYRESPONSE']._serialized_start=968
-  _globals['_AUTHENTICATEAPIKEYRESPONSE']._serialized_end=1040
-  _globals['_AUTHSERVICE']._serialized_start=1185
-  _globals['_AUTHSERVICE']._serialized_end=1810
+  _globals['_AUTHENTICATEPARTNERRESPONSE']._serialized_start=743
+  _globals['_AUTHENTICATEPARTNERRESPONSE']._serialized_end=876
+  _globals['_AUTHENTICATEADMINREQUEST']._serialized_start=878
+  _globals['_AUTHENTICATEADMINREQUEST']._serialized_end=956
+  _globals['_AUTHENTICATEADMINRESPONSE']._serialized_start=958
+  _globals['_AUTHENTICATEADMINRESPONSE']._serialized_end=1000
+  _globals['_AUTHENTICATEAPIKEYRESPONSE']._serialized_start=1002
+  _globals['_AUTHENTICATEAPIKEYRESPONSE']._serialized_end=1074
+  _globals['_AUTHSERVICE']._serialized_start=1219
+  _globals['_AUTHSERVICE']._serialized_end=1844
 # @@protoc_insertion_point(module_scope)

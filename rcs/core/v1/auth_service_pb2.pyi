@@ -291,6 +291,7 @@ class AuthenticatePartnerResponse(_message.Message):
     LOGIN_FIELD_NUMBER: _builtins.int
     DEFAULT_TTL_SECONDS_FIELD_NUMBER: _builtins.int
     MAX_SMPP_SESSIONS_FIELD_NUMBER: _builtins.int
+    SMPP_STANDARD_TLVS_ONLY_FIELD_NUMBER: _builtins.int
     login: _builtins.str
     """Partner login."""
     default_ttl_seconds: _builtins.int
@@ -299,16 +300,21 @@ class AuthenticatePartnerResponse(_message.Message):
     """SMPP sessions the login may have bound at once over every SMPP gateway process (core
     counts them at ClaimSmppSession); 0 means no limit.
     """
+    smpp_standard_tlvs_only: _builtins.bool
+    """Receipts and MO to this login over SMPP carry only SMPP 3.4 standard TLVs
+    (Partner.smpp_standard_tlvs_only).
+    """
     def __init__(
         self,
         *,
         login: _builtins.str = ...,
         default_ttl_seconds: _builtins.int = ...,
         max_smpp_sessions: _builtins.int = ...,
+        smpp_standard_tlvs_only: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["default_ttl_seconds", b"default_ttl_seconds", "login", b"login", "max_smpp_sessions", b"max_smpp_sessions"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["default_ttl_seconds", b"default_ttl_seconds", "login", b"login", "max_smpp_sessions", b"max_smpp_sessions", "smpp_standard_tlvs_only", b"smpp_standard_tlvs_only"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -112,6 +112,7 @@ class Partner(_message.Message):
     REPORT_URL_FIELD_NUMBER: _builtins.int
     INBOUND_URL_FIELD_NUMBER: _builtins.int
     MAX_SMPP_SESSIONS_FIELD_NUMBER: _builtins.int
+    SMPP_STANDARD_TLVS_ONLY_FIELD_NUMBER: _builtins.int
     login: _builtins.str
     """Login, 1 to 64 characters of [A-Za-z0-9_.@-]; the partner's key."""
     default_sender: _builtins.str
@@ -135,6 +136,12 @@ class Partner(_message.Message):
     process: a transceiver counts once, a transmitter and a receiver twice; a bind beyond
     it is refused with 0x05. 0 means no limit.
     """
+    smpp_standard_tlvs_only: _builtins.bool
+    """Receipts and MO sent to this login over SMPP carry only SMPP 3.4 standard optional
+    parameters, without Rapporto's own (0x1440 message_type, 0x1411 ptag, 0x1441
+    seen_date), for client libraries that refuse tags they do not know. False (the
+    default) keeps Rapporto's.
+    """
     @_builtins.property
     def allowed_subnets(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Subnets (CIDR, e.g. "203.0.113.0/24") the login may connect from, over any gateway;
@@ -153,10 +160,11 @@ class Partner(_message.Message):
         report_url: _builtins.str = ...,
         inbound_url: _builtins.str = ...,
         max_smpp_sessions: _builtins.int = ...,
+        smpp_standard_tlvs_only: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_subnets", b"allowed_subnets", "block_duplicates", b"block_duplicates", "default_sender", b"default_sender", "default_ttl_seconds", b"default_ttl_seconds", "duplicate_window_seconds", b"duplicate_window_seconds", "inbound_url", b"inbound_url", "login", b"login", "max_smpp_sessions", b"max_smpp_sessions", "report_url", b"report_url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_subnets", b"allowed_subnets", "block_duplicates", b"block_duplicates", "default_sender", b"default_sender", "default_ttl_seconds", b"default_ttl_seconds", "duplicate_window_seconds", b"duplicate_window_seconds", "inbound_url", b"inbound_url", "login", b"login", "max_smpp_sessions", b"max_smpp_sessions", "report_url", b"report_url", "smpp_standard_tlvs_only", b"smpp_standard_tlvs_only"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
