@@ -28,6 +28,7 @@ from gateways.rest.schedule import (
 )
 from rcs.common.v1 import channel_pb2, message_pb2
 from rcs.core.v1 import message_service_pb2
+from rcs_runtime import channels
 from rcs_runtime.errors import RcsError
 from rcs_runtime.timestamps import timestamp
 
@@ -41,7 +42,6 @@ RECEIPT_REQUESTS = {
     1: message_pb2.RECEIPT_REQUEST_ALL,
     2: message_pb2.RECEIPT_REQUEST_FAILURES,
 }
-MESSAGE_TYPES = ("SMS", "VIBER", "VK", "PUSH", "WHATSAPP", "TELEGRAM", "FLASHINGCALL")
 # Characters core strips or accepts in a number (rcs_core.numbers): digits, a leading '+',
 # whitespace and - ( ) . separators. Core wants 10–15 digits, plus an optional '00' prefix.
 _NUMBER_CHARS = re.compile(r"\+?[0-9\s\-().]+")
@@ -244,14 +244,15 @@ def _ttl_seconds(data: dict[str, Any]) -> int:
 
 
 def _check_type(message_type: str) -> None:
-    if message_type.upper() == "SMS":
+    if message_type.upper() in channels.V6_TYPES:
+        channels.require_built(
+            message_type.upper(), named_by=f"type {message_type!r}", field="message/type"
+        )
         return
-    known = message_type.upper() in MESSAGE_TYPES
     raise RcsError(
         "INVALID_MESSAGE_TYPE",
-        f"message type {message_type!r} is "
-        + ("not enabled on this installation" if known else "unknown")
-        + "; only SMS is available",
+        f"message type {message_type!r} is unknown; only"
+        f" {', '.join(sorted(channels.BUILT))} is available",
         field="message/type",
     )
 
