@@ -84,6 +84,8 @@ def _own_env(s: EmbeddedSettings, name: str) -> dict[str, str]:
         env["RCS_CORE_BIND"] = receipts
     elif name == "connector":
         env["RCS_CORE_TARGET"] = receipts
+    elif name == "simulator":  # receipts it owes survive its restarts
+        env["RCS_SMSC_STATE_FILE"] = str(s.data_dir.resolve() / "smsc-owed.jsonl")
     elif name == "smpp":  # receipts and MO to ESMEs are leased from it too
         env["RCS_SMPP_REPORTS_CORE_TARGET"] = receipts
     return env
