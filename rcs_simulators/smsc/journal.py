@@ -32,13 +32,19 @@ class OwedJournal:
     """Append-only; every line is flushed to the kernel at once, so a killed process loses
     nothing it wrote (a lost host may lose the last lines: a simulator's trade-off)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, compact_every: int = 100_000) -> None:
         self.path = path
         self._file: IO[str] | None = None
+        self._owed: dict[str, Owed] = {}
+        # Lines written since the file last held only what is owed: past this many it is
+        # rewritten, so that a long run does not grow it without end.
+        self._compact_every = compact_every
+        self._written = 0
 
     def load(self) -> list[Owed]:
         """What is still owed, oldest first; the file is rewritten with only that."""
-        owed: dict[str, Owed] = {}
+        owed = self._owed
+        owed.clear()
         if self.path.exists():
             for line in self.path.read_text(encoding="utf-8").splitlines():
                 try:
@@ -50,27 +56,38 @@ class OwedJournal:
                 elif "owed" in entry:
                     item = Owed(**entry["owed"])
                     owed[item.message_id] = item
+        self._compact()
+        return list(owed.values())
+
+    def _compact(self) -> None:
+        if self._file is not None:
+            self._file.close()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         compacted = self.path.with_suffix(".tmp")
         compacted.write_text(
-            "".join(json.dumps({"owed": asdict(o)}) + "\n" for o in owed.values()),
+            "".join(json.dumps({"owed": asdict(o)}) + "\n" for o in self._owed.values()),
             encoding="utf-8",
         )
         os.replace(compacted, self.path)
         self._file = self.path.open("a", encoding="utf-8")
-        return list(owed.values())
+        self._written = 0
 
     def owe(self, item: Owed) -> None:
+        self._owed[item.message_id] = item
         self._write({"owed": asdict(item)})
 
     def paid(self, message_id: str) -> None:
-        self._write({"paid": message_id})
+        if self._owed.pop(message_id, None) is not None:
+            self._write({"paid": message_id})
 
     def _write(self, entry: dict[str, object]) -> None:
         if self._file is None:
             raise RuntimeError("OwedJournal.load() first")
         self._file.write(json.dumps(entry) + "\n")
         self._file.flush()
+        self._written += 1
+        if self._written >= self._compact_every:
+            self._compact()
 
     def close(self) -> None:
         if self._file is not None:
