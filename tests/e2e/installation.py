@@ -110,7 +110,7 @@ class Installation:
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.ports['rest']}{path}"
 
-    def wait_ready(self, timeout: float = 30, *, smsc: bool = True) -> None:
+    def wait_ready(self, timeout: float = 60, *, smsc: bool = True) -> None:
         """Until core listens, the connector has bound to the simulator (``smsc``) and the
         REST gateway (when started) answers /healthz."""
         deadline = time.monotonic() + timeout
@@ -143,14 +143,19 @@ class Installation:
 
 
 def http(
-    method: str, url: str, body: Any = None, *, headers: dict[str, str] | None = None
+    method: str,
+    url: str,
+    body: Any = None,
+    *,
+    headers: dict[str, str] | None = None,
+    timeout: float = 10,
 ) -> tuple[int, Any]:
     data = json.dumps(body).encode() if body is not None and not isinstance(body, bytes) else body
     req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     if data is not None and "Content-Type" not in (headers or {}):
         req.add_header("Content-Type", "application/json")
     try:
-        with urllib.request.urlopen(req, timeout=10) as r:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
             return r.status, json.loads(r.read() or b"null")
     except urllib.error.HTTPError as err:
         return err.code, json.loads(err.read() or b"null")
