@@ -23,7 +23,7 @@ from rcs.core.v1 import (
 )
 from rcs_core import concatenated, ids, report_desk
 from rcs_core.accept_batcher import AcceptBatcher
-from rcs_core.auth_guard import FailedAuthGuard
+from rcs_core.auth_guard import FailedAuthGuard, Subject
 from rcs_core.idalloc import IdAllocator
 from rcs_core.passwords import hash_password, needs_rehash, verify_password
 from rcs_core.statuses import Status
@@ -435,21 +435,10 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
     async def AuthenticatePartner(
         self, request: auth_service_pb2.AuthenticatePartnerRequest, context: Ctx
     ) -> auth_service_pb2.AuthenticatePartnerResponse:
-        await self._guard.check(request.login, request.remote_ip)
-        try:
-            return await self._authenticate_partner(request)
-        except RcsError as err:
-            await self._refused(err, request.login, request.remote_ip)
-            raise
-
-    async def _refused(self, err: RcsError, login: str, remote_ip: str) -> None:
-        """Every refusal is counted and logged (never the password or key)."""
-        if err.reason in ("INVALID_LOGIN", "INVALID_PASSWORD", "IP_NOT_ALLOWED"):
-            await self._guard.failed(login, remote_ip, err.reason)
-            log.warning(
-                "auth_refused",
-                extra={"login": login, "remote_ip": remote_ip, "reason": err.reason},
-            )
+        return await self._guard.guarded(
+            Subject("partner", request.login, request.remote_ip),
+            lambda: self._authenticate_partner(request),
+        )
 
     async def _authenticate_partner(
         self, request: auth_service_pb2.AuthenticatePartnerRequest
@@ -477,12 +466,9 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
     async def AuthenticateApiKey(
         self, request: auth_service_pb2.AuthenticateApiKeyRequest, context: Ctx
     ) -> auth_service_pb2.AuthenticateApiKeyResponse:
-        await self._guard.check("", request.remote_ip)
-        try:
-            return await self._authenticate_key(request)
-        except RcsError as err:
-            await self._refused(err, "", request.remote_ip)
-            raise
+        return await self._guard.guarded(
+            Subject("apikey", "", request.remote_ip), lambda: self._authenticate_key(request)
+        )
 
     async def _authenticate_key(
         self, request: auth_service_pb2.AuthenticateApiKeyRequest
@@ -502,6 +488,15 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
 
     async def AuthenticateAdmin(
         self, request: auth_service_pb2.AuthenticateAdminRequest, context: Ctx
+    ) -> auth_service_pb2.AuthenticateAdminResponse:
+        # The same guard as partners': administrators' passwords are no easier to guess.
+        return await self._guard.guarded(
+            Subject("admin", request.login, request.remote_ip),
+            lambda: self._authenticate_admin(request),
+        )
+
+    async def _authenticate_admin(
+        self, request: auth_service_pb2.AuthenticateAdminRequest
     ) -> auth_service_pb2.AuthenticateAdminResponse:
         async with self._pool.connection() as conn:
             cur = await conn.execute(

@@ -73,7 +73,10 @@ class BatchRefusedError(Exception):
 
 class ApiKeyAuth:
     """AuthService.AuthenticateApiKey with a short cache of successes, keyed by the key's
-    SHA-256 (the key itself is not kept). Failures are never cached."""
+    SHA-256 (the key itself is not kept) and the caller's address, since the allowlist is
+    per address: a key that worked from an allowed address must still be refused from
+    another (issue 14). Failures are never cached; ``forget_all`` empties the cache when
+    the settings change (a revoked key, a changed allowlist)."""
 
     def __init__(
         self,
@@ -87,10 +90,13 @@ class ApiKeyAuth:
         self._cache_seconds = cache_seconds
         self._timeout = timeout_seconds
         self._clock = clock
-        self._cache: dict[bytes, tuple[str, float]] = {}
+        self._cache: dict[tuple[bytes, str], tuple[str, float]] = {}
+
+    def forget_all(self) -> None:
+        self._cache.clear()
 
     async def login_of(self, key: str, remote_ip: str) -> str:
-        digest = hashlib.sha256(key.encode()).digest()
+        digest = (hashlib.sha256(key.encode()).digest(), remote_ip)
         hit = self._cache.get(digest)
         if hit is not None and self._clock() < hit[1]:
             return hit[0]
@@ -303,6 +309,9 @@ async def send_batch(request: web.Request) -> web.StreamResponse:
                 ) from err
             if err.reason == "IP_NOT_ALLOWED":
                 raise BatchRefusedError(403, "forbidden", "", err.message) from err
+            if err.reason == "THROTTLED":
+                # Not "unknown key": the key may be right, the address failed too often.
+                raise BatchRefusedError(429, "forbidden", "", err.message) from err
             raise BatchRefusedError(401, "forbidden", "", "unknown or revoked key") from err
         request[PARTNER] = login
         try:
