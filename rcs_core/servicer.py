@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime as dt
+import hashlib
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -456,11 +457,14 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
         ok = await asyncio.to_thread(verify_password, request.password, partner.password_hash)
         if not ok:
             raise RcsError("INVALID_PASSWORD", "wrong password for this login")
-        await self._rehash("partners", partner.login, partner.password_hash, request.password)
+        stored = await self._rehash(
+            "partners", partner.login, partner.password_hash, request.password
+        )
         return auth_service_pb2.AuthenticatePartnerResponse(
             login=partner.login,
             default_ttl_seconds=partner.default_ttl_seconds,
             max_smpp_sessions=partner.max_smpp_sessions,
+            credential_tag=credential_tag(stored),
         )
 
     async def AuthenticateApiKey(
@@ -509,6 +513,51 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
             raise RcsError("INVALID_PASSWORD", "wrong password for this administrator")
         await self._rehash("admins", request.login, row[0], request.password)
         return auth_service_pb2.AuthenticateAdminResponse(login=request.login)
+
+    # -- what the gateways' caches depend on ---------------------------------------------
+
+    async def GetAuthRevision(
+        self, request: auth_service_pb2.GetAuthRevisionRequest, context: Ctx
+    ) -> auth_service_pb2.GetAuthRevisionResponse:
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT (SELECT revision FROM settings_revision),"
+                " (SELECT count(*) FROM partner_api_keys WHERE revoked_at IS NOT NULL)"
+            )
+            row = await cur.fetchone()
+        assert row is not None
+        return auth_service_pb2.GetAuthRevisionResponse(
+            settings_revision=row[0] or 0, revoked_api_keys=row[1]
+        )
+
+    async def CheckSmppSessions(
+        self, request: auth_service_pb2.CheckSmppSessionsRequest, context: Ctx
+    ) -> auth_service_pb2.CheckSmppSessionsResponse:
+        if len(request.sessions) > MAX_SMPP_SESSION_IDS:
+            raise RcsError(
+                "INVALID_REQUEST",
+                f"at most {MAX_SMPP_SESSION_IDS} sessions a call",
+                field="sessions",
+            )
+        found: dict[str, partners.Partner | None] = {}
+        async with self._pool.connection() as conn:
+            for login in {s.login for s in request.sessions}:
+                found[login] = await partners.by_login(conn, login)
+        refused = []
+        for session in request.sessions:
+            partner = found[session.login]
+            if partner is None:
+                reason = "INVALID_LOGIN"
+            elif not partner.allows(session.remote_ip):
+                reason = "IP_NOT_ALLOWED"
+            elif credential_tag(partner.password_hash) != session.credential_tag:
+                reason = "INVALID_PASSWORD"
+            else:
+                continue
+            refused.append(
+                auth_service_pb2.RefusedSmppSession(session_id=session.session_id, reason=reason)
+            )
+        return auth_service_pb2.CheckSmppSessionsResponse(refused=refused)
 
     # -- SMPP sessions over every gateway (storage/smpp_sessions.py) -----------------------
 
@@ -565,11 +614,12 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
             released = await smpp_sessions.release(conn, list(request.session_ids))
         return auth_service_pb2.ReleaseSmppSessionsResponse(released_count=released)
 
-    async def _rehash(self, table: str, login: str, stored: str, password: str) -> None:
+    async def _rehash(self, table: str, login: str, stored: str, password: str) -> str:
         """After a good login with an old-style hash (scrypt, or weaker Argon2 settings),
-        store an Argon2id hash of the same password; only if nobody changed it meanwhile."""
+        store an Argon2id hash of the same password; only if nobody changed it meanwhile.
+        Returns the hash stored now."""
         if not needs_rehash(stored):
-            return
+            return stored
         fresh = await asyncio.to_thread(hash_password, password)
         query = {
             "partners": "UPDATE partners SET password_hash = %s"
@@ -578,7 +628,14 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
             " WHERE login = %s AND password_hash = %s",
         }[table]
         async with self._pool.connection() as conn:
-            await conn.execute(query, (fresh, login, stored))
+            cur = await conn.execute(query, (fresh, login, stored))
+        return fresh if cur.rowcount else stored
+
+
+def credential_tag(password_hash: str) -> str:
+    """Changes with the stored hash (a new password, a rehash); says nothing about the
+    password itself (a digest of a salted hash)."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:32]
 
 
 def _smpp_id(value: str, field: str) -> None:

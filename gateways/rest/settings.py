@@ -17,3 +17,7 @@ class RestSettings(RcsSettings):
     rpc_timeout_seconds: float = Field(default=10.0, gt=0)
     # How long a successful login/password check is reused; 0 disables the cache.
     auth_cache_seconds: float = Field(default=30.0, ge=0)
+    # How often core is asked for the settings revision; when it changes, the cached
+    # logins and API keys are dropped (a changed allowlist or password, a revoked key
+    # apply at once). 0 disables the watch.
+    auth_revision_poll_seconds: float = Field(default=1.0, ge=0)

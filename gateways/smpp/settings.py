@@ -38,3 +38,7 @@ class SmppGatewaySettings(RcsSettings):
     smpp_session_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
     rpc_timeout_seconds: float = Field(default=10.0, gt=0)
     auth_cache_seconds: float = Field(default=30.0, ge=0)
+    # How often core is asked for the settings revision; when it changes, cached logins
+    # are dropped and bound sessions checked again: those whose password changed or whose
+    # address the allowlist no longer takes are unbound. 0 disables the watch.
+    auth_revision_poll_seconds: float = Field(default=1.0, ge=0)

@@ -24,7 +24,7 @@ from tests.support import start_server
 
 pytestmark = pytest.mark.integration
 
-Stub = auth_service_pb2_grpc.AuthServiceStub
+Stub = auth_service_pb2_grpc.AuthServiceAsyncStub
 StartCore = Callable[..., Any]
 
 
@@ -52,7 +52,8 @@ async def start_core(pool: Any) -> AsyncIterator[StartCore]:
         )
         channel = open_channel(f"127.0.0.1:{server.port}")
         started.append((server, channel))
-        return Stub(channel)
+        stub: Stub = auth_service_pb2_grpc.AuthServiceStub(channel)
+        return stub
 
     yield start
     for server, channel in started:
@@ -161,9 +162,7 @@ async def test_a_burst_of_concurrent_guesses_gets_no_more_checks_than_the_limit(
     """Issue 14: 200 concurrent wrong binds ran 21-45 Argon2 checks instead of 10, since
     the failure was recorded only after the check. Two core processes share the count."""
     one = await start_core(max_failures=10, max_failures_per_address=1000, base_delay_seconds=60)
-    other = await start_core(
-        max_failures=10, max_failures_per_address=1000, base_delay_seconds=60
-    )
+    other = await start_core(max_failures=10, max_failures_per_address=1000, base_delay_seconds=60)
     reasons = await asyncio.gather(
         *(partner(one if i % 2 else other, "acme", f"w{i}", "127.0.0.7") for i in range(200))
     )
