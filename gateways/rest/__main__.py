@@ -8,6 +8,7 @@ import logging
 from aiohttp import web
 
 from gateways.rest.app import build_app
+from gateways.rest.parse_errors import PartnerSafeRunner
 from gateways.rest.settings import RestSettings
 from rcs_runtime.grpc_client import open_channel
 from rcs_runtime.process import run_service
@@ -20,7 +21,7 @@ async def serve(settings: RestSettings) -> None:
     """Serve HTTP on rest_host:rest_port until cancelled, then drain and close."""
     channel = open_channel(settings.core_target)
     routing = open_channel(settings.routing_target)
-    runner = web.AppRunner(
+    runner = PartnerSafeRunner(
         build_app(settings, channel, routing),
         access_log=None,
         handle_signals=False,
