@@ -32,6 +32,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from rcs_core.storage import auth_failures
 from rcs_core.storage.auth_failures import KeyState
+from rcs_core.storage.settings_store import audit
 from rcs_runtime.errors import RcsError
 
 log = logging.getLogger(__name__)
@@ -104,6 +105,17 @@ class FailedAuthGuard:
             )
             if err.reason == "IP_NOT_ALLOWED":
                 await self._release(ids, only=[subject.own_key])
+            # Audited too (issue 14): bounded, since failures past the limit are throttled
+            # before they are checked, and throttled attempts are only counted and logged.
+            async with self._pool.connection() as conn:
+                await audit(
+                    conn,
+                    actor=subject.login or subject.kind,
+                    remote_ip=subject.remote_ip,
+                    action="login.refused",
+                    target=f"{subject.kind} {subject.login}".strip(),
+                    details={"reason": err.reason},
+                )
             raise
         except BaseException:
             await asyncio.shield(self._release(ids))

@@ -35,6 +35,7 @@ from rcs_core.storage import (
     partners,
     receipts,
     request_log,
+    settings_store,
     smpp_sessions,
 )
 from rcs_core.storage.messages import StoredMessage
@@ -159,6 +160,7 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
                         default_sender=partner.default_sender,
                         default_ttl=default_ttl,
                         trace_parent=trace_parent,
+                        owned_senders=partner.owned_senders,
                     )
                 )
                 results.append(None)
@@ -453,12 +455,23 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
             raise RcsError(
                 "IP_NOT_ALLOWED", f"{request.remote_ip or 'this address'} is not allowed"
             )
+        # An SMPP bind carries at most 8 characters: a partner with a longer password has
+        # an SMPP password of its own (Partner.smpp_password_hash).
+        own_smpp = request.smpp and partner.smpp_password_hash is not None
+        expected = partner.smpp_hash if request.smpp else partner.password_hash
         # Password hashing is deliberately slow: keep it off the event loop.
-        ok = await asyncio.to_thread(verify_password, request.password, partner.password_hash)
+        ok = await asyncio.to_thread(verify_password, request.password, expected)
         if not ok:
-            raise RcsError("INVALID_PASSWORD", "wrong password for this login")
-        stored = await self._rehash(
-            "partners", partner.login, partner.password_hash, request.password
+            raise RcsError(
+                "INVALID_PASSWORD",
+                "wrong SMPP password for this login"
+                if own_smpp
+                else "wrong password for this login",
+            )
+        stored = (
+            expected
+            if own_smpp
+            else await self._rehash("partners", partner.login, expected, request.password)
         )
         return auth_service_pb2.AuthenticatePartnerResponse(
             login=partner.login,
@@ -470,9 +483,13 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
     async def AuthenticateApiKey(
         self, request: auth_service_pb2.AuthenticateApiKeyRequest, context: Ctx
     ) -> auth_service_pb2.AuthenticateApiKeyResponse:
-        return await self._guard.guarded(
+        answer = await self._guard.guarded(
             Subject("apikey", "", request.remote_ip), lambda: self._authenticate_key(request)
         )
+        # Each check is audited: the gateways cache a good key per address, so this is
+        # its first use from an address within their cache period.
+        await self._audit(answer.login, request.remote_ip, "api_key.use", f"partner {answer.login}")
+        return answer
 
     async def _authenticate_key(
         self, request: auth_service_pb2.AuthenticateApiKeyRequest
@@ -494,10 +511,18 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
         self, request: auth_service_pb2.AuthenticateAdminRequest, context: Ctx
     ) -> auth_service_pb2.AuthenticateAdminResponse:
         # The same guard as partners': administrators' passwords are no easier to guess.
-        return await self._guard.guarded(
+        answer = await self._guard.guarded(
             Subject("admin", request.login, request.remote_ip),
             lambda: self._authenticate_admin(request),
         )
+        await self._audit(request.login, request.remote_ip, "admin.login", f"admin {request.login}")
+        return answer
+
+    async def _audit(self, actor: str, remote_ip: str, action: str, target: str) -> None:
+        async with self._pool.connection() as conn:
+            await settings_store.audit(
+                conn, actor=actor, remote_ip=remote_ip, action=action, target=target
+            )
 
     async def _authenticate_admin(
         self, request: auth_service_pb2.AuthenticateAdminRequest
@@ -550,7 +575,7 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
                 reason = "INVALID_LOGIN"
             elif not partner.allows(session.remote_ip):
                 reason = "IP_NOT_ALLOWED"
-            elif credential_tag(partner.password_hash) != session.credential_tag:
+            elif credential_tag(partner.smpp_hash) != session.credential_tag:
                 reason = "INVALID_PASSWORD"
             else:
                 continue

@@ -53,12 +53,19 @@ class CoreSettings(DatabaseSettings):
     submit_parts_timeout_seconds: float = 300.0
     partitions_ahead_days: int = 3
     retention_days: int = 30
+    # The audit log (settings changes, logins, API keys) is kept longer than the traffic.
+    audit_retention_days: int = 400
     maintenance_interval_seconds: float = 60.0
 
     @model_validator(mode="after")
     def _check(self) -> CoreSettings:
         if self.retention_days < 2:
             raise ValueError("RCS_RETENTION_DAYS must be at least 2 (yesterday's partition)")
+        if self.audit_retention_days < self.retention_days:
+            raise ValueError(
+                "RCS_AUDIT_RETENTION_DAYS must be at least RCS_RETENTION_DAYS: the audit log"
+                " outlives the messages"
+            )
         if self.dispatcher_batch < 1:
             raise ValueError("RCS_DISPATCHER_BATCH must be at least 1")
         if min(self.auth_max_failures, self.auth_max_failures_per_address) < 1:

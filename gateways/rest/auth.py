@@ -51,10 +51,13 @@ class PartnerAuth:
         max_entries: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
         admins: bool = False,
+        smpp: bool = False,
     ) -> None:
-        """``admins``: check administrators (AuthenticateAdmin) instead of partners."""
+        """``admins``: check administrators (AuthenticateAdmin) instead of partners.
+        ``smpp``: the credentials come from SMPP binds (a partner's SMPP password)."""
         self._stub = stub
         self._admins = admins
+        self._smpp = smpp
         self._cache_seconds = cache_seconds
         self._timeout = timeout_seconds
         self._max_entries = max_entries
@@ -108,7 +111,7 @@ class PartnerAuth:
             else:
                 answer = await self._stub.AuthenticatePartner(
                     auth_service_pb2.AuthenticatePartnerRequest(
-                        login=login, password=password, remote_ip=remote_ip
+                        login=login, password=password, remote_ip=remote_ip, smpp=self._smpp
                     ),
                     timeout=self._timeout,
                 )

@@ -92,6 +92,7 @@ from rcs.core.v1 import auth_service_pb2, auth_service_pb2_grpc, message_service
 from rcs.core.v1 import message_service_pb2 as ms
 from rcs_runtime.errors import RcsError
 from rcs_runtime.grpc_client import catalogue_entry
+from rcs_runtime.tls import server_context
 from rcs_smpp.constants import INTERFACE_VERSION_34, CommandStatus, Tag
 from rcs_smpp.encoding import is_binary, message_class
 from rcs_smpp.pdu import (
@@ -167,6 +168,7 @@ class SmppGateway:
             core_auth,
             cache_seconds=settings.auth_cache_seconds,
             timeout_seconds=settings.rpc_timeout_seconds,
+            smpp=True,
         )
         self._messages: message_service_pb2_grpc.MessageServiceAsyncStub = (
             message_service_pb2_grpc.MessageServiceStub(channel)
@@ -201,14 +203,26 @@ class SmppGateway:
         self.auth_watch.on_change(self._auth.forget_all)
         self.auth_watch.on_change(self.check_sessions)
         self._server: asyncio.Server | None = None
+        self._tls_server: asyncio.Server | None = None
+        self.tls_port = 0
         self._stopping = False
 
     async def start(self) -> int:
-        """Listen on smpp_host:smpp_port; returns the port (useful with port 0)."""
+        """Listen on smpp_host:smpp_port, and with TLS on smpp_tls_port when set; returns
+        the plain port (useful with port 0; ``tls_port`` is the other)."""
         self._server = await asyncio.start_server(
             self._on_connection, self.s.smpp_host, self.s.smpp_port
         )
         port = int(self._server.sockets[0].getsockname()[1])
+        if self.s.smpp_tls_port:
+            context = server_context(
+                self.s.smpp_tls_cert, self.s.smpp_tls_key, self.s.smpp_tls_client_ca
+            )
+            self._tls_server = await asyncio.start_server(
+                self._on_connection, self.s.smpp_host, self.s.smpp_tls_port, ssl=context
+            )
+            self.tls_port = int(self._tls_server.sockets[0].getsockname()[1])
+            log.info("smpp_tls_listening", extra={"port": self.tls_port})
         self.slots.start()
         self.auth_watch.start()
         log.info("smpp_listening", extra={"port": port, "gateway_id": self.gateway_id})
@@ -219,14 +233,17 @@ class SmppGateway:
         await self.auth_watch.stop()
         if self._server is not None:
             self._server.close()
+        if self._tls_server is not None:
+            self._tls_server.close()
         for session in list(self._sessions):
             await session.close()
         await self.slots.stop()  # every slot at once: other gateways may take them now
         # Sessions are closed: pumps settle what they hold (released) and end.
         await self._pumps.close(grace_seconds=self.s.smpp_receipt_wait_seconds + 1)
         await self._coalescer.close()
-        if self._server is not None:
-            await self._server.wait_closed()
+        for server in (self._server, self._tls_server):
+            if server is not None:
+                await server.wait_closed()
 
     async def _on_connection(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter

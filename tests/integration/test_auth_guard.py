@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 import pytest
@@ -24,7 +24,8 @@ from tests.support import start_server
 
 pytestmark = pytest.mark.integration
 
-Stub = auth_service_pb2_grpc.AuthServiceAsyncStub
+if TYPE_CHECKING:
+    Stub = auth_service_pb2_grpc.AuthServiceAsyncStub
 StartCore = Callable[..., Any]
 
 

@@ -412,22 +412,28 @@ class AuthenticatePartnerRequest(_message.Message):
     LOGIN_FIELD_NUMBER: _builtins.int
     PASSWORD_FIELD_NUMBER: _builtins.int
     REMOTE_IP_FIELD_NUMBER: _builtins.int
+    SMPP_FIELD_NUMBER: _builtins.int
     login: _builtins.str
     """Partner login."""
     password: _builtins.str
     """Partner password in clear; it is compared with a stored hash and never logged."""
     remote_ip: _builtins.str
     """Address the request came from, for the per-login allowlist."""
+    smpp: _builtins.bool
+    """The credentials come from an SMPP bind: checked against the partner's SMPP password
+    when it has one (Partner.has_smpp_password), else against its password.
+    """
     def __init__(
         self,
         *,
         login: _builtins.str = ...,
         password: _builtins.str = ...,
         remote_ip: _builtins.str = ...,
+        smpp: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["login", b"login", "password", b"password", "remote_ip", b"remote_ip"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["login", b"login", "password", b"password", "remote_ip", b"remote_ip", "smpp", b"smpp"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
