@@ -75,7 +75,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             429,
             3,
             0x58,
-            "Too many requests; slow down and retry after the given delay.",
+            "Too many requests, or too many failed logins from this address for these"
+            " credentials (issue 14: a doubling delay); retry after the given delay.",
             retryable=True,
             http_v5=408,
         ),
@@ -134,7 +135,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             400,
             7,
             0x0A,
-            "serviceNumber (sender) is missing or not allowed.",
+            "serviceNumber (sender) is missing, longer than 21 characters, or not one of the"
+            " login's senders (its default sender and those the administrator assigned).",
             http_v5=400,
         ),
         _entry(
