@@ -184,7 +184,7 @@ async def test_senders_are_assigned_through_the_settings_api_and_audited(rig: Ri
     status, body = await rig.call("GET", "/api/admin/v1/revisions", headers=ADMIN)
     latest = body["revisions"][0]
     assert latest["summary"] == "update partner acme: senders"
-    assert latest["actor"] == "root"
+    assert latest["actor"]["login"] == "root"
     status, body = await rig.call(
         "PATCH", "/api/admin/v1/partners/acme", headers=ADMIN, json={"senders": [" X"]}
     )
