@@ -449,7 +449,7 @@ async def test_partner_urls_set_over_the_settings_api_receive_reports_and_mo(
     created = await core.settings.CreatePartner(
         ss.CreatePartnerRequest(
             actor=ADMIN,
-            partner=ss.Partner(login="shop", report_url=f"{receiver.url}/old"),
+            partner=ss.Partner(login="shop", report_url=f"{receiver.url}/old", senders=["RCS"]),
             password="s3cret-pass",
         )
     )
