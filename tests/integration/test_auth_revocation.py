@@ -121,7 +121,7 @@ async def rig(pool: Any) -> AsyncIterator[Rig]:
     await messages.close()
 
 
-async def eventually(probe: Callable[[], Any], expected: Any, seconds: float = 3.0) -> None:
+async def eventually(probe: Callable[[], Any], expected: Any, seconds: float = 10.0) -> None:
     deadline = asyncio.get_running_loop().time() + seconds
     while (got := await probe()) != expected:
         assert asyncio.get_running_loop().time() < deadline, f"still {got!r}, not {expected!r}"
