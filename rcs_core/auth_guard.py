@@ -153,6 +153,7 @@ class FailedAuthGuard:
                 "THROTTLED",
                 f"too many failed logins from {subject.remote_ip or 'this address'}"
                 f" with these credentials; retry in {math.ceil(wait)} s",
+                retry_after=wait,
             )
         return ids
 

@@ -215,13 +215,18 @@ CATALOGUE: dict[str, CatalogueEntry] = {
 class RcsError(Exception):
     """A catalogued error; ``reason`` selects the entry, ``message`` says what to change."""
 
-    def __init__(self, reason: str, message: str = "", *, field: str = "") -> None:
+    def __init__(
+        self, reason: str, message: str = "", *, field: str = "", retry_after: float = 0.0
+    ) -> None:
+        """``retry_after``: seconds before a retry can succeed (a throttled login's wait),
+        carried over gRPC as google.rpc.RetryInfo and to HTTP as Retry-After."""
         if reason not in CATALOGUE:
             raise KeyError(f"unknown error reason {reason!r}: add it to rcs_runtime.errors")
         self.entry = CATALOGUE[reason]
         self.reason = reason
         self.message = message or self.entry.summary
         self.field = field
+        self.retry_after = retry_after
         super().__init__(f"{reason}: {self.message}")
 
     @property

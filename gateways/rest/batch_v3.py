@@ -24,7 +24,7 @@ from typing import Any
 import grpc
 from aiohttp import hdrs, web
 
-from gateways.rest.errors import json_response
+from gateways.rest.errors import json_response, retry_after_header
 from gateways.rest.observability import PARTNER
 from gateways.rest.parsing import MAX_REPORT_URL_CHARS, is_report_url, is_valid_unicode
 from gateways.rest.rpc import rcs_error
@@ -69,6 +69,7 @@ class BatchRefusedError(Exception):
         super().__init__(description)
         self.status = status
         self.rejection = Rejection(key, ref, description)
+        self.retry_after = 0.0  # seconds, sent as Retry-After
 
 
 class ApiKeyAuth:
@@ -311,7 +312,9 @@ async def send_batch(request: web.Request) -> web.StreamResponse:
                 raise BatchRefusedError(403, "forbidden", "", err.message) from err
             if err.reason == "THROTTLED":
                 # Not "unknown key": the key may be right, the address failed too often.
-                raise BatchRefusedError(429, "forbidden", "", err.message) from err
+                refused = BatchRefusedError(429, "forbidden", "", err.message)
+                refused.retry_after = err.retry_after
+                raise refused from err
             raise BatchRefusedError(401, "forbidden", "", "unknown or revoked key") from err
         request[PARTNER] = login
         try:
@@ -326,7 +329,12 @@ async def send_batch(request: web.Request) -> web.StreamResponse:
             "reasons": [{"key": r.key, "ref": r.ref}],
             "description": r.description,
         }
-        return json_response(body, status=refused.status)
+        headers = (
+            {"Retry-After": retry_after_header(refused.retry_after)}
+            if refused.retry_after > 0
+            else None
+        )
+        return json_response(body, status=refused.status, headers=headers)
     raw = doc["messages"]
     to_core = [(i, p) for i, p in enumerate(parsed) if not isinstance(p, Rejection)]
     results: list[dict[str, Any]] = [

@@ -166,12 +166,32 @@ async def test_a_throttled_key_is_answered_429_in_rest_batchs_form(rig: Rig) -> 
         headers = {"Authorization": f"Key {rig.key}"}
         async with session.post(rig.base + BATCH, json=ONE, headers=headers) as resp:
             assert resp.status == 429
+            assert 1 <= int(resp.headers["Retry-After"]) <= 30
             doc = await resp.json()
     assert doc["code"] == "REJECTED"
     assert doc["reasons"] == [{"key": "forbidden", "ref": ""}]
     assert "too many failed logins" in doc["description"]
     assert "retry in" in doc["description"]
     assert await rig.batch(source="127.0.0.1") == 200  # other addresses go on
+
+
+async def test_a_throttled_rest_v6_login_is_told_when_to_retry(rig: Rig) -> None:
+    for _ in range(10):
+        assert await rig.v6("wrong") == 401
+    body = {
+        "login": "acme",
+        "password": "s3cret",
+        "destAddr": "79034567890",
+        "message": {"type": "SMS", "data": {"text": "hi", "serviceNumber": "ACME"}},
+    }
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(rig.base + "/api/v6/send", json=body) as resp,
+    ):
+        assert resp.status == 429
+        assert 1 <= int(resp.headers["Retry-After"]) <= 30
+        doc = await resp.json()
+    assert doc["error"] == {"code": 3, "description": "Too many connections"}
 
 
 def _bind(port: int, password: str = "s3cret") -> smpplib.client.Client:
