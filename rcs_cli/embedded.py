@@ -18,7 +18,7 @@ import urllib.request
 from pathlib import Path
 
 from rcs_cli.embedded_pg import EmbeddedPostgres
-from rcs_cli.seed import seed_demo
+from rcs_cli.seed import ensure_admin, seed_demo
 from rcs_cli.supervisor import ChildProcess, CrashLoopError, RestartPolicy, Supervisor
 from rcs_core.migrate import migrate
 from rcs_runtime.settings import RcsSettings
@@ -150,6 +150,14 @@ def run_embedded() -> int:
     dsn = _database(pg)
     asyncio.run(migrate(dsn, s.installation_id))
     asyncio.run(seed_demo(dsn, smsc_host="127.0.0.1", smsc_port=s.smsc_port))
+    admin_password = asyncio.run(ensure_admin(dsn))
+    if admin_password:
+        print(
+            f"rcs: administrator admin, password {admin_password}\n"
+            "     (generated now and shown only this once; `rcs admin-user admin` sets"
+            " another)",
+            flush=True,
+        )
     env = _env(s, dsn)
     supervisor = Supervisor(s.restart_policy(), _say)
     supervisor.start(pg, tier=0)
@@ -185,7 +193,8 @@ Then its status and history (use the mtNum from the answer):
 
   curl -s -u demo:demo http://127.0.0.1:{s.rest_port}/api/v6/messages/<mtNum>
 
-Settings (administrator admin/admin): http://127.0.0.1:{s.rest_port}/api/admin/v1/partners
+Settings (administrator admin, with the password printed at the first run):
+  http://127.0.0.1:{s.rest_port}/api/admin/v1/partners
 Partners over SMPP 3.4: bind to 127.0.0.1:{s.smpp_port} as demo/demo.
 """,
             flush=True,
