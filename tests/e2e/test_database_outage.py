@@ -13,10 +13,13 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.installation import Installation, database_down, http
+from tests.e2e.installation import ADMIN_LOGIN, ADMIN_PASSWORD, Installation, database_down, http
 
 pytestmark = pytest.mark.e2e
-ADMIN = {"Authorization": "Basic " + base64.b64encode(b"admin:admin").decode()}
+ADMIN = {
+    "Authorization": "Basic "
+    + base64.b64encode(f"{ADMIN_LOGIN}:{ADMIN_PASSWORD}".encode()).decode()
+}
 EVERY = ("routing", "simulator", "connector", "core", "dispatcher", "rest")
 # Core may wait for a pooled connection until the gateway's RPC deadline (10 s) ends the
 # call, which the gateway then answers in the API's form: a client gives it longer.

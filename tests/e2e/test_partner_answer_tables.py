@@ -17,10 +17,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import pytest
 
 from tests import doc_tables as t
-from tests.e2e.installation import Installation, http
+from tests.e2e.installation import ADMIN_LOGIN, ADMIN_PASSWORD, Installation, http
 
 pytestmark = pytest.mark.e2e
-ADMIN = {"Authorization": "Basic " + base64.b64encode(b"admin:admin").decode()}
+ADMIN = {
+    "Authorization": "Basic "
+    + base64.b64encode(f"{ADMIN_LOGIN}:{ADMIN_PASSWORD}".encode()).decode()
+}
 
 
 @pytest.fixture
