@@ -65,9 +65,9 @@ def app_with_every_provider(partner: str, service_number: str) -> app_service_pb
     )
 
 
-async def wait_port(port: int, timeout: float = 15.0) -> None:
+async def wait_port(port: int, within: float = 15.0) -> None:
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + within
     while True:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
