@@ -152,8 +152,9 @@ async def test_push_to_two_installs_one_dead_is_delivered_and_the_dead_install_d
     filler.bodies[str(mid)] = message_pb2.PushContent(
         service_number="ACME_APP", title="Order 1042", text="Your order has shipped"
     )
+    routing = RoutesToRpns()  # type: ignore[abstract]  # only ResolveRoutes is called
     server = await start_server(
-        lambda s: routing_service_pb2_grpc.add_RoutingServiceServicer_to_server(RoutesToRpns(), s),
+        lambda s: routing_service_pb2_grpc.add_RoutingServiceServicer_to_server(routing, s),
         lambda s: connector_service_pb2_grpc.add_ConnectorServiceServicer_to_server(filler, s),
     )
     channel = open_channel(f"127.0.0.1:{server.port}")
