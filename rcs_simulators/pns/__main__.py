@@ -21,12 +21,14 @@ log = logging.getLogger(__name__)
 
 async def serve(s: PnsSimSettings) -> None:
     files = make_test_ca(s.pns_sim_cert_dir)
+    state = SimState(tokens=s.token_states())
     devices = Devices(
         s.pns_sim_sdk_url,
         delay_ms=(s.pns_sim_deliver_delay_min_ms, s.pns_sim_deliver_delay_max_ms),
         open_ratio=s.pns_sim_open_ratio,
+        on_confirmed=lambda what: state.count("device", what),
     )
-    services = Services(SimState(tokens=s.token_states()), devices.push)
+    services = Services(state, devices.push)
     config = Config()
     config.bind = [f"{s.pns_sim_host}:{s.pns_sim_apns_port}"]
     config.insecure_bind = [f"{s.pns_sim_host}:{s.pns_sim_http_port}"]

@@ -26,8 +26,15 @@ def _name(common_name: str) -> x509.Name:
 
 
 def make_test_ca(folder: Path) -> CertFiles:
+    """The CA and certificate in ``folder``: kept when they are there and valid for another
+    day (so that a client given ca.pem before the simulator starts trusts it), else new."""
     folder.mkdir(parents=True, exist_ok=True)
+    files = CertFiles(folder / "ca.pem", folder / "server.pem", folder / "server.key")
     now = dt.datetime.now(dt.UTC)
+    if files.ca.exists() and files.cert.exists() and files.key.exists():
+        cert = x509.load_pem_x509_certificate(files.cert.read_bytes())
+        if cert.not_valid_after_utc > now + dt.timedelta(days=1):
+            return files
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = (
         x509.CertificateBuilder()
@@ -79,7 +86,6 @@ def make_test_ca(folder: Path) -> CertFiles:
         )
         .sign(ca_key, hashes.SHA256())
     )
-    files = CertFiles(folder / "ca.pem", folder / "server.pem", folder / "server.key")
     files.ca.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     files.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     files.key.write_bytes(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Callable
 
 import httpx
 
@@ -21,6 +22,7 @@ class Devices:
         delay_ms: tuple[int, int],
         open_ratio: float,
         rng: random.Random | None = None,
+        on_confirmed: Callable[[str], None] = lambda _: None,
     ) -> None:
         self._sdk = sdk_url.rstrip("/")
         self._delay = delay_ms
@@ -28,7 +30,7 @@ class Devices:
         self._rng = rng or random.Random()
         self._client = httpx.AsyncClient(timeout=10) if sdk_url else None
         self._tasks: set[asyncio.Task[None]] = set()
-        self.confirmed = 0
+        self._on_confirmed = on_confirmed  # "delivered" or "opened", for the stats
 
     def push(self, token: str, push_id: str) -> None:
         if self._client is None:
@@ -41,10 +43,11 @@ class Devices:
         await asyncio.sleep(self._rng.uniform(*self._delay) / 1000)
         if not await self._post(push_id, "delivered", token):
             return
-        self.confirmed += 1
+        self._on_confirmed("delivered")
         if self._rng.random() < self._open_ratio:
             await asyncio.sleep(self._rng.uniform(*self._delay) / 1000)
-            await self._post(push_id, "opened", token)
+            if await self._post(push_id, "opened", token):
+                self._on_confirmed("opened")
 
     async def _post(self, push_id: str, what: str, token: str) -> bool:
         assert self._client is not None
