@@ -45,7 +45,7 @@ PLATFORMS = {"ANDROID": 2, "IOS": 1, "HUAWEI": 3, "RUSTORE": 4}
 
 
 async def _prepare(admin: str) -> str:
-    name = f"rcs_bench_{uuid.uuid4().hex[:8]}"
+    name = f"rcs_bench_push_{uuid.uuid4().hex[:8]}"
     async with await psycopg.AsyncConnection.connect(admin, autocommit=True) as conn:
         await conn.execute(f'CREATE DATABASE "{name}"')
     dsn = psycopg.conninfo.make_conninfo(admin, dbname=name)
@@ -134,9 +134,13 @@ async def _load(dsn: str, target: str, args: argparse.Namespace) -> None:
     accepted = time.perf_counter() - started
     print(report("ConnectorService.SendMessages", args.total, accepted, latencies, unit="push"))
     sent = failed = confirmed = 0
+    shown = time.perf_counter()
     while sent + failed < expected:
         sent, confirmed, failed = await _counts(dsn)
         await asyncio.sleep(0.05)
+        if time.perf_counter() - shown > 5:
+            shown = time.perf_counter()
+            print(f"  … {sent:,} sent, {failed:,} failed of {expected:,}", flush=True)
     elapsed = time.perf_counter() - started
     print(
         f"fan-out to the push services: {sent:,} deliveries ({args.total:,} pushes x"
