@@ -231,6 +231,9 @@ def main() -> None:
                 p.wait(10)
             except subprocess.TimeoutExpired:
                 p.kill()
+        with psycopg.connect(admin, autocommit=True) as conn:
+            name = psycopg.conninfo.conninfo_to_dict(dsn)["dbname"]
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         print(f"logs in {logs}")
 
 
