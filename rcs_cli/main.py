@@ -96,12 +96,14 @@ def _migrate(_: argparse.Namespace) -> None:
 
 
 def _seed_demo(args: argparse.Namespace) -> None:
-    from rcs_cli.seed import seed_demo
+    from rcs_cli.seed import seed_demo, seed_push_demo
     from rcs_runtime.settings import DatabaseSettings
 
     s = DatabaseSettings()
     asyncio.run(seed_demo(s.database_url, smsc_host=args.smsc_host, smsc_port=args.smsc_port))
     print("demo partner 'demo' (password 'demo') routed to the SMSC simulator")
+    push_key = asyncio.run(seed_push_demo(s.database_url))
+    print(f"demo push application DEMO_APP (SDK api key {push_key}) with two devices")
 
 
 def _admin_user(args: argparse.Namespace) -> None:
