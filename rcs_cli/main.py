@@ -20,6 +20,7 @@ COMPONENTS = (
     "simulator",
     "rest",
     "smpp",
+    "ftp",
 )
 
 
@@ -70,6 +71,12 @@ def _serve(component: str) -> None:
 
         smpp = SmppGatewaySettings()
         run_service(component, smpp, serve_smpp(smpp))
+    elif component == "ftp":
+        from gateways.ftp.__main__ import serve as serve_ftp
+        from gateways.ftp.settings import FtpSettings
+
+        ftp = FtpSettings()
+        run_service(component, ftp, serve_ftp(ftp))
 
 
 def _migrate(_: argparse.Namespace) -> None:
