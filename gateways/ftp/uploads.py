@@ -32,6 +32,8 @@ class Uploads:
         self._dir.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._active: dict[Path, _Upload] = {}
+        # Uploads renamed while being written: pyftpdlib reports their end by the old name.
+        self._moved: dict[Path, Path] = {}
 
     def _marker(self, path: Path) -> Path:
         return self._dir / hashlib.sha256(str(path).encode()).hexdigest()
@@ -59,6 +61,7 @@ class Uploads:
             self._marker(src).unlink(missing_ok=True)
             upload.renamed_early = upload.renamed_early or dst.suffix == ".data"
             self._active[dst] = upload
+            self._moved[src] = dst
             self._write(dst, INCOMPLETE)
 
     def finished(self, path: Path, *, complete: bool) -> None:
@@ -66,6 +69,8 @@ class Uploads:
         its marker with the verdict; anything else is forgotten (a broken ``.loading`` is
         never taken, and the partner uploads it again)."""
         with self._lock:
+            while path in self._moved:
+                path = self._moved.pop(path)
             upload = self._active.pop(path, None)
             if upload is None:
                 return
