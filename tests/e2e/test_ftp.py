@@ -321,3 +321,57 @@ def test_plain_ftp_and_wrong_passwords_are_refused(ftp: FtpGateway) -> None:
     plain.close()
     with pytest.raises(ftplib.error_perm, match="530"):
         ftp.client("demo", "wrong")
+
+
+def test_kill_9_of_the_ftp_gateway_during_an_upload_loses_and_sends_nothing(
+    ftp: FtpGateway, installation: Installation
+) -> None:
+    client = ftp.client()
+    conn = client.transfercmd("STOR in/S-killed.data")  # written as .data straight away
+    conn.sendall(b"name: killed\nservice_number: RCS\n\n79161120001;one\n79161")
+    time.sleep(0.5)
+    installation.kill("ftp")
+    conn.close()
+    client.close()
+    ftp.start()
+    body = ftp.fetch("archive/S-killed.report")
+    assert body == expected_report(
+        body, Kind.S, False, ["файл загружен не полностью (передача прервана)"]
+    )
+    assert query(
+        installation.database_url, "SELECT count(*) FROM mailings WHERE name = 'killed'"
+    ) == [(0,)]
+    # The partner uploads it again, whole and as the docs say: it is loaded once.
+    ftp.upload("S-killed2", b"name: killed\nservice_number: RCS\n\n79161120001;one\n")
+    body = ftp.fetch("archive/S-killed2.report")
+    assert body == expected_report(body, Kind.S, True, [])
+
+
+def test_kill_9_of_core_during_a_running_mailing_sends_each_recipient_once(
+    ftp: FtpGateway, installation: Installation
+) -> None:
+    count = 600  # 6 s at core's default 100 messages a second
+    lines = "".join(f"7916555{i:04d};mailing text {i}\n" for i in range(count))
+    ftp.upload(
+        "S-core-kill", f"name: core-kill\nservice_number: RCS\nauto_start: Y\n\n{lines}".encode()
+    )
+    ftp.fetch("archive/S-core-kill.report")
+    fed_sql = "SELECT fed, state FROM mailings WHERE name = 'core-kill'"
+    wait_for(lambda: (query(installation.database_url, fed_sql) or [(0, 0)])[0][0] > 0, 60)
+    installation.kill("core")
+    fed_at_kill = query(installation.database_url, fed_sql)[0][0]
+    assert 0 < fed_at_kill < count, "the mailing must be running when core is killed"
+    installation.start_as("core", "core")
+    wait_for(lambda: query(installation.database_url, fed_sql)[0] == (count, 5), 120)
+    per_number = query(
+        installation.database_url,
+        "SELECT count(*), count(DISTINCT destination) FROM messages"
+        " WHERE destination LIKE '7916555____'",
+    )
+    assert per_number == [(count, count)]
+    final = (
+        "SELECT count(*) FROM mailing_recipients r JOIN mailings g ON g.id = r.mailing_id"
+        " JOIN messages m ON m.id = r.message_id AND m.created_at = r.message_at"
+        " WHERE g.name = 'core-kill' AND m.status = 3"
+    )
+    wait_for(lambda: query(installation.database_url, final) == [(count,)], 120)
