@@ -17,6 +17,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gateways.coalescer import SubmitCoalescer
 from gateways.rest.admin import Admin, add_admin_routes
+from gateways.rest.admin_mailings import add_mailing_routes
 from gateways.rest.auth import PartnerAuth
 from gateways.rest.batch_v3 import ApiKeyAuth, BatchGateway, add_batch_routes
 from gateways.rest.errors import json_response
@@ -171,6 +172,7 @@ def build_app(
             routing=routing,
         ),
     )
+    add_mailing_routes(app)
     gateway = app[GATEWAY]
     add_batch_routes(
         app,
