@@ -265,7 +265,11 @@ class MailingFile:
         self._stream = _open(path, encoding)
         self._lines = _Lines(self._stream)
         self.kind = kind
-        self.header = mailing_header(self._lines.header())
+        try:
+            self.header = mailing_header(self._lines.header())
+        except BaseException:
+            self._stream.close()
+            raise
 
     def close(self) -> None:
         self._stream.close()
@@ -317,7 +321,14 @@ class BlacklistFile:
     def __init__(self, path: Path, encoding: str) -> None:
         self._stream = _open(path, encoding)
         self._lines = _Lines(self._stream)
-        params = self._lines.header()
+        try:
+            self._check_header(self._lines.header())
+        except BaseException:
+            self._stream.close()
+            raise
+
+    @staticmethod
+    def _check_header(params: dict[str, str]) -> None:
         unknown = sorted(set(params) - {"list_type"})
         if unknown:
             raise FileRejectedError(f"неизвестный параметр: {', '.join(unknown)}")
