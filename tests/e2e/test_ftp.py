@@ -30,12 +30,18 @@ def shared(template_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     each test uses its own file and mailing names."""
     base = tmp_path_factory.mktemp("ftp")
     with module_database(template_db) as dsn:
-        inst = Installation(dsn, base / "logs", {"RCS_MAILING_FEED_INTERVAL_SECONDS": "0.1"})
+        env = {
+            "RCS_MAILING_FEED_INTERVAL_SECONDS": "0.1",
+            # Both outcomes, so that .delivery files show what the simulator decided.
+            "RCS_SMSC_OUTCOMES": "delivered=1,undelivered:2=1",
+        }
+        inst = Installation(dsn, base / "logs", env)
         asyncio.run(seed_demo(dsn, smsc_host="127.0.0.1", smsc_port=inst.ports["smsc"]))
         try:
             inst.start(*BACKEND)
             inst.wait_ready(timeout=120)
-            gateway = FtpGateway(inst, base / "ftp")
+            # Long enough for a small mailing's receipts to be in before its .delivery.
+            gateway = FtpGateway(inst, base / "ftp", RCS_FTP_DELIVERY_DELAY_SECONDS="8")
             gateway.start()
             yield gateway
         finally:
@@ -119,8 +125,17 @@ def test_s_file_uploaded_with_curl_becomes_a_started_mailing_with_report_and_del
         ("79161110002", 'Текст; с "кавычками"\r\nи переносом'),
         ("79161110003", "третий"),
     ]
-    delivery = ftp.fetch("archive/S20261207.delivery", within=60)
-    assert delivery == report.encode("79161110001;3\r\n79161110002;3\r\n79161110003;3\r\n")
+    statuses = (
+        "SELECT m.destination, m.status FROM mailing_recipients r JOIN mailings g"
+        " ON g.id = r.mailing_id AND g.name = 'nov-sale' JOIN messages m ON m.id = r.message_id"
+        " ORDER BY r.seq"
+    )
+    wait_for(lambda: all(s in (3, 4) for _, s in query(installation.database_url, statuses)))
+    final = query(installation.database_url, statuses)
+    delivery = ftp.fetch("archive/S20261207.delivery", within=90)
+    # The simulator's receipts: DELIVERED is 3, UNDELIVERED 1 (ftp_delivery_report.rst).
+    expected = "".join(f"{number};{3 if s == 3 else 1}\r\n" for number, s in final)
+    assert delivery == report.encode(expected)
 
 
 SID_FILE = (
@@ -372,6 +387,6 @@ def test_kill_9_of_core_during_a_running_mailing_sends_each_recipient_once(
     final = (
         "SELECT count(*) FROM mailing_recipients r JOIN mailings g ON g.id = r.mailing_id"
         " JOIN messages m ON m.id = r.message_id AND m.created_at = r.message_at"
-        " WHERE g.name = 'core-kill' AND m.status = 3"
+        " WHERE g.name = 'core-kill' AND m.status IN (3, 4)"
     )
     wait_for(lambda: query(installation.database_url, final) == [(count,)], 120)
