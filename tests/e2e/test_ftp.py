@@ -12,11 +12,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from gateways.ftp import report
 from gateways.ftp.files import Kind
 from rcs_cli.seed import seed_demo
+from rcs_core.storage import partners
 from tests.e2e.ftp_support import FtpGateway, module_database, query, report_time
 from tests.e2e.installation import Installation
 
@@ -390,3 +392,28 @@ def test_kill_9_of_core_during_a_running_mailing_sends_each_recipient_once(
         " WHERE g.name = 'core-kill' AND m.status IN (3, 4)"
     )
     wait_for(lambda: query(installation.database_url, final) == [(count,)], 120)
+
+
+def test_core_checks_ftp_logins_with_the_allowlist_and_the_failed_login_limit(
+    ftp: FtpGateway, installation: Installation
+) -> None:
+    """Last in the module: the failures lock the test's address (127.0.0.1) too."""
+
+    async def partners_() -> None:
+        async with await psycopg.AsyncConnection.connect(installation.database_url) as conn:
+            await partners.upsert(conn, "far", "far-pass-1")
+            await partners.upsert(conn, "guess", "guess-pass-1")
+            await conn.execute(
+                "UPDATE partners SET allowed_subnets = '{203.0.113.0/24}' WHERE login = 'far'"
+            )
+            await conn.commit()
+
+    asyncio.run(partners_())
+    with pytest.raises(ftplib.error_perm, match="530 This address is not allowed"):
+        ftp.client("far", "far-pass-1")
+    for _ in range(10):  # RCS_AUTH_MAX_FAILURES
+        with pytest.raises(ftplib.error_perm, match="530"):
+            ftp.client("guess", "wrong")
+    with pytest.raises(ftplib.error_perm, match="530 Too many failed logins"):
+        ftp.client("guess", "guess-pass-1")
+    assert (ftp.root / "guess").exists() is False  # never logged in: no home made
