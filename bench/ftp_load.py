@@ -42,6 +42,11 @@ def _peak_kib(pid: int) -> int:
     return 0
 
 
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--lines", type=int, default=1_000_000)
@@ -102,6 +107,7 @@ def main() -> None:
         ftp.rename("in/S-bench.loading", "in/S-bench.data")
         ftp.quit()
         t1 = time.perf_counter()
+        cpu0 = {n: _cpu_seconds(inst.procs[n].pid) for n in ("ftp", "core")}
         report = root / "demo" / "archive" / "S-bench.report"
         while not report.exists():
             if inst.procs["ftp"].poll() is not None:
@@ -113,6 +119,8 @@ def main() -> None:
             f"load (rename → .report): {loaded:.1f} s = {args.lines / loaded:,.0f} lines/s;"
             f" report {report.stat().st_size:,} bytes"
         )
+        cpu = {n: _cpu_seconds(inst.procs[n].pid) - cpu0[n] for n in cpu0}
+        print(f"CPU during the load: ftp gateway {cpu['ftp']:.1f} s, core {cpu['core']:.1f} s")
         print(
             f"peak RSS: ftp gateway {_peak_kib(inst.procs['ftp'].pid) / 1024:.0f} MiB,"
             f" core {_peak_kib(inst.procs['core'].pid) / 1024:.0f} MiB"

@@ -98,7 +98,12 @@ class Scanner:
             inbox = home / IN
             if not inbox.is_dir():
                 continue
-            ready = [p for p in inbox.iterdir() if p.suffix == ".data" and p.is_file()]
+            # Symlinks are never followed: only files the partner wrote over FTP are read.
+            ready = [
+                p
+                for p in inbox.iterdir()
+                if p.suffix == ".data" and not p.is_symlink() and p.is_file()
+            ]
             for path in sorted(ready, key=lambda p: (p.stat().st_mtime, p.name)):
                 if self._uploads.busy(path):
                     continue
