@@ -198,6 +198,10 @@ def test_b_file_black_lists_the_partners_numbers(
         ("79036530001", "отказ от рассылки 01.04.2024", "demo"),
         ("79036530002", "отказ от рассылки 02.04.2024", "demo"),
     ]
+    # A mailing loaded afterwards leaves the black-listed numbers out.
+    ftp.upload("S-after-b", b"name: after-b\nservice_number: RCS\n\n79036530001;t\n79036530003;t\n")
+    body = ftp.fetch("archive/S-after-b.report")
+    assert body == expected_report(body, Kind.S, True, ["79036530001;номер в черном списке"])
 
 
 BAD_FILES = {
