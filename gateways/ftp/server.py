@@ -113,6 +113,7 @@ def handler_class(s: FtpSettings, authorizer: CoreAuthorizer, uploads: Uploads) 
         tls_control_required = s.ftp_tls_required
         tls_data_required = s.ftp_tls_required
         passive_ports = s.passive_ports()
+        masquerade_address = s.ftp_masquerade_address or None
         auth_failed_timeout = 1
         banner = "RCS FTP gateway ready (explicit FTPS: AUTH TLS)."
 

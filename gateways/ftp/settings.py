@@ -15,6 +15,9 @@ class FtpSettings(RcsSettings):
     ftp_port: int = Field(default=2121, ge=0, le=65535)
     # Passive data ports "first-last"; empty: any free port.
     ftp_passive_ports: str = ""
+    # The address PASV replies name when partners reach the gateway through NAT; empty:
+    # the address they connected to.
+    ftp_masquerade_address: str = ""
     # Partners' homes: <root>/<login>/in (uploads) and <root>/<login>/archive (results).
     ftp_root: Path = Path(".data/ftp/partners")
     # The gateway's own bookkeeping (uploads in progress, delivery reports owed), outside
