@@ -60,7 +60,7 @@ def main() -> None:
         dsn,
         base / "logs",
         extra_env={
-            "RCS_LOG_LEVEL": "WARNING",
+            "RCS_LOG_LEVEL": "INFO",
             "RCS_DISPATCHER_WORKERS": "0",
             "RCS_MAILING_FEED_INTERVAL_SECONDS": "0",
         },

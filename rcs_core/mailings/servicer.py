@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -20,6 +22,7 @@ from rcs_core.storage import partners
 from rcs_runtime.errors import RcsError
 from rcs_runtime.timestamps import timestamp
 
+log = logging.getLogger(__name__)
 Ctx = grpc.aio.ServicerContext[Any, Any]
 MAX_BATCH = 10_000
 STREAM_PAGE = 5000
@@ -114,18 +117,30 @@ class MailingServicer(mailing_service_pb2_grpc.MailingServiceServicer):
                     refused=_refusals(await store.refusals(conn, found.id)),
                 )
             await store.open_staging(conn)
-            lines = 0
+            started = time.monotonic()
+            lines = last_line = 0
             async for request in stream:
                 if not request.HasField("recipients"):
                     raise RcsError("INVALID_REQUEST", "only the first message may be a spec")
                 batch = request.recipients.recipients
                 if len(batch) > MAX_BATCH:
                     raise RcsError("INVALID_REQUEST", f"at most {MAX_BATCH} recipients a message")
-                rows, refused = _check_batch(batch, spec.text, lines)
+                rows, refused, last_line = _check_batch(batch, spec.text, lines, last_line)
                 lines += len(batch)
                 await store.stage(conn, rows)
                 await store.refuse(conn, mailing_id, refused)
+            streamed = time.monotonic()
             total = await store.load_staged(conn, mailing_id, partner.id)
+            log.info(
+                "mailing_loaded",
+                extra={
+                    "mailing": mailing_id,
+                    "lines": lines,
+                    "total": total,
+                    "stream_seconds": round(streamed - started, 3),
+                    "store_seconds": round(time.monotonic() - streamed, 3),
+                },
+            )
             if total == 0:
                 raise RcsError(
                     "INVALID_REQUEST",
@@ -254,15 +269,23 @@ class MailingServicer(mailing_service_pb2_grpc.MailingServiceServicer):
 
 
 def _check_batch(
-    batch: Any, template: str, before: int
-) -> tuple[list[store.StagedRow], list[store.Refusal]]:
+    batch: Any, template: str, before: int, last: int
+) -> tuple[list[store.StagedRow], list[store.Refusal], int]:
     """Rows to stage and lines refused for their number. A line whose text is bad refuses
     the whole mailing (RcsError): only numbers may be skipped, as Rapporto's reports say.
-    Recipients without a line number are numbered by their place (after ``before``)."""
+    Recipients without a line number are numbered by their place (after ``before``);
+    line numbers increase (after ``last``, returned updated)."""
     rows: list[store.StagedRow] = []
     refused: list[store.Refusal] = []
     for i, r in enumerate(batch):
         line = r.line or before + i + 1
+        if line <= last:
+            raise RcsError(
+                "INVALID_REQUEST",
+                f"line numbers must increase through the mailing ({line} after {last})",
+                field="line",
+            )
+        last = line
         params = list(r.params)
         try:
             domain.recipient_text(r.text, template, params)
@@ -273,4 +296,4 @@ def _check_batch(
             refused.append(store.Refusal(line, r.destination, "INVALID_DESTINATION"))
             continue
         rows.append((line, number, r.text, r.external_id or None, params or None))
-    return rows, refused
+    return rows, refused, last

@@ -220,27 +220,39 @@ async def refuse(
 async def load_staged(conn: psycopg.AsyncConnection, mailing_id: int, partner_id: int) -> int:
     """Staged lines become recipients, in line order, except black-listed numbers (the
     partner's list or the global one) and repeats of a number (the first is kept), which
-    are refused. Returns how many were loaded."""
+    are refused. Returns how many were loaded.
+
+    Set-wise with hashing, no sort by number: the first line of each number by GROUP BY,
+    the black-listed numbers by one join with the black list (a window over the numbers
+    sorted a million text keys in the collation, two thirds of a 1M-line load)."""
+    await conn.execute("ANALYZE mailing_staging")
     await conn.execute(
-        "CREATE TEMP TABLE mailing_ranked ON COMMIT DROP AS"
-        " SELECT s.*, row_number() OVER (PARTITION BY s.destination ORDER BY s.line) AS n,"
-        " EXISTS (SELECT 1 FROM blacklist b WHERE b.number = s.destination"
-        "  AND (b.partner_id IS NULL OR b.partner_id = %s)) AS black"
-        " FROM mailing_staging s",
-        (partner_id,),
+        "CREATE TEMP TABLE mailing_firsts ON COMMIT DROP AS"
+        " SELECT min(line) AS line FROM mailing_staging GROUP BY destination"
     )
     await conn.execute(
+        "CREATE TEMP TABLE mailing_black ON COMMIT DROP AS"
+        " SELECT DISTINCT s.destination FROM mailing_staging s JOIN blacklist b"
+        " ON b.number = s.destination AND (b.partner_id IS NULL OR b.partner_id = %s)",
+        (partner_id,),
+    )
+    await conn.execute("ANALYZE mailing_firsts")
+    await conn.execute("ANALYZE mailing_black")
+    await conn.execute(
         "INSERT INTO mailing_refusals (mailing_id, line, destination, reason)"
-        " SELECT %s, line, destination,"
-        " CASE WHEN n > 1 THEN 'DUPLICATE_DESTINATION' ELSE 'BLACKLISTED' END"
-        " FROM mailing_ranked WHERE black OR n > 1",
+        " SELECT %s, s.line, s.destination,"
+        " CASE WHEN f.line IS NULL THEN 'DUPLICATE_DESTINATION' ELSE 'BLACKLISTED' END"
+        " FROM mailing_staging s LEFT JOIN mailing_firsts f ON f.line = s.line"
+        " WHERE f.line IS NULL"
+        " OR EXISTS (SELECT 1 FROM mailing_black k WHERE k.destination = s.destination)",
         (mailing_id,),
     )
     cur = await conn.execute(
         "INSERT INTO mailing_recipients (mailing_id, seq, line, destination, text,"
         " external_id, params)"
-        " SELECT %s, row_number() OVER (ORDER BY line), line, destination, text, external_id,"
-        " params FROM mailing_ranked WHERE NOT black AND n = 1",
+        " SELECT %s, row_number() OVER (ORDER BY s.line), s.line, s.destination, s.text,"
+        " s.external_id, s.params FROM mailing_staging s JOIN mailing_firsts f ON f.line = s.line"
+        " WHERE NOT EXISTS (SELECT 1 FROM mailing_black k WHERE k.destination = s.destination)",
         (mailing_id,),
     )
     total = cur.rowcount
