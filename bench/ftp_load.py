@@ -14,7 +14,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ftplib
+import json
 import os
+import shutil
 import ssl
 import sys
 import tempfile
@@ -125,8 +127,16 @@ def main() -> None:
             f"peak RSS: ftp gateway {_peak_kib(inst.procs['ftp'].pid) / 1024:.0f} MiB,"
             f" core {_peak_kib(inst.procs['core'].pid) / 1024:.0f} MiB"
         )
+        for line in (base / "logs" / "core.log").read_text().splitlines():
+            if '"mailing_loaded"' in line:
+                doc = json.loads(line)
+                print(
+                    f"core: streamed in {doc['stream_seconds']} s,"
+                    f" stored (black list, repeats, recipients) in {doc['store_seconds']} s"
+                )
     finally:
         inst.stop()
+        shutil.rmtree(base, ignore_errors=True)  # the file and its archived copy
 
 
 if __name__ == "__main__":
