@@ -106,8 +106,10 @@ def check_spec(
     priority: int,
     rate_per_second: int,
     default_rate: int,
+    owned_senders: frozenset[str] | None = None,
 ) -> Spec:
-    """The checked spec, or INVALID_REQUEST naming the field and what to change."""
+    """The checked spec, or INVALID_REQUEST naming the field and what to change.
+    ``owned_senders``: the partner's senders; any other is refused, as on every API."""
     name = name.strip()
     if not 0 < len(name) <= MAX_NAME_CHARS:
         raise RcsError("INVALID_REQUEST", f"name: 1 to {MAX_NAME_CHARS} characters", field="name")
@@ -117,6 +119,13 @@ def check_spec(
             "INVALID_SENDER",
             f"sender (service_number) is required (no default is set for this login) and at"
             f" most {MAX_SENDER_CHARS} characters",
+            field="sender",
+        )
+    if owned_senders is not None and sender not in owned_senders:
+        raise RcsError(
+            "INVALID_SENDER",
+            f"sender {sender!r} is not one of this login's senders (the administrator"
+            " assigns them to the login)",
             field="sender",
         )
     if len(text) > MAX_TEXT_CHARS:

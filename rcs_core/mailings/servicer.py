@@ -104,6 +104,7 @@ class MailingServicer(mailing_service_pb2_grpc.MailingServiceServicer):
             priority=s.priority,
             rate_per_second=s.rate_per_second,
             default_rate=self._default_rate,
+            owned_senders=partner.owned_senders,
         )
         async with self._pool.connection() as conn, conn.transaction():
             mailing_id = await store.insert(conn, partner.id, spec, State.LOADED)

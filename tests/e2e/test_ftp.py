@@ -36,6 +36,10 @@ def shared(template_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             "RCS_MAILING_FEED_INTERVAL_SECONDS": "0.1",
             # Both outcomes, so that .delivery files show what the simulator decided.
             "RCS_SMSC_OUTCOMES": "delivered=1,undelivered:2=1",
+            # Past the failed-login limit a login waits this long (doubling): long enough
+            # that the test's next attempt is surely inside it.
+            "RCS_AUTH_DELAY_BASE_SECONDS": "30",
+            "RCS_AUTH_DELAY_MAX_SECONDS": "60",
         }
         inst = Installation(dsn, base / "logs", env)
         asyncio.run(seed_demo(dsn, smsc_host="127.0.0.1", smsc_port=inst.ports["smsc"]))
@@ -401,7 +405,7 @@ def test_kill_9_of_core_during_a_running_mailing_sends_each_recipient_once(
 def test_core_checks_ftp_logins_with_the_allowlist_and_the_failed_login_limit(
     ftp: FtpGateway, installation: Installation
 ) -> None:
-    """Last in the module: the failures lock the test's address (127.0.0.1) too."""
+    """Failures count per (login, address): the guessed login waits, the others do not."""
 
     async def partners_() -> None:
         async with await psycopg.AsyncConnection.connect(installation.database_url) as conn:
@@ -421,3 +425,4 @@ def test_core_checks_ftp_logins_with_the_allowlist_and_the_failed_login_limit(
     with pytest.raises(ftplib.error_perm, match="530 Too many failed logins"):
         ftp.client("guess", "guess-pass-1")
     assert (ftp.root / "guess").exists() is False  # never logged in: no home made
+    ftp.client().quit()  # another login from the same address is not held up
