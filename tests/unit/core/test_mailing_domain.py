@@ -55,3 +55,28 @@ def test_rate_is_a_leaky_bucket_with_a_second_of_burst() -> None:
     after = domain.credit_after(start, 100, 100)
     assert domain.feed_budget(after, 100, NOW) == (0, NOW)
     assert domain.feed_budget(NOW - dt.timedelta(milliseconds=250), 100, NOW)[0] == 25
+
+
+def test_a_sender_the_partner_does_not_own_is_refused() -> None:
+    spec = {
+        "name": "n",
+        "source_key": "",
+        "sender": "OTHERBRAND",
+        "default_sender": "ACME",
+        "text": "",
+        "auto_start": False,
+        "start_at": None,
+        "end_at": None,
+        "window_begin": 0,
+        "window_end": 0,
+        "window_subscriber_zone": False,
+        "priority": 0,
+        "rate_per_second": 0,
+        "default_rate": 100,
+    }
+    with pytest.raises(RcsError) as err:
+        domain.check_spec(**spec, owned_senders=frozenset({"ACME"}))  # type: ignore[arg-type]
+    assert err.value.reason == "INVALID_SENDER"
+    spec["sender"] = ""
+    checked = domain.check_spec(**spec, owned_senders=frozenset({"ACME"}))  # type: ignore[arg-type]
+    assert (checked.sender, checked.rate_per_second) == ("ACME", 100)
