@@ -38,6 +38,7 @@ class EmbeddedSettings(RcsSettings):
     rpns_sdk_port: int = 8090  # the push service's REST endpoints for the mobile SDK
     pns_apns_port: int = 2197  # the PNS simulator's APNs (HTTP/2 + TLS)
     pns_http_port: int = 2198  # the PNS simulator's FCM, HMS, RuStore and /control
+    ftp_port: int = 2121  # partners' FTPS gateway (mailing files)
     # Prometheus /metrics of core, dispatcher, routing, connector, simulator from this port
     # on (0: none); the REST gateway serves its own on its port.
     metrics_base_port: int = 9101
@@ -72,6 +73,7 @@ PROCESSES = (
     ("dispatcher", "dispatcher"),
     ("rest", "rest"),
     ("smpp", "smpp"),
+    ("ftp", "ftp"),
 )
 # The delivery side yields the CPU to the accepting side (RCS_NICE); the simulator stands
 # for operators' SMSCs, which run elsewhere.
@@ -127,6 +129,10 @@ def _env(s: EmbeddedSettings, dsn: str) -> dict[str, str]:
             "RCS_REST_PORT": str(s.rest_port),
             "RCS_SMPP_PORT": str(s.smpp_port),
             **_push_env(s),
+            "RCS_FTP_PORT": str(s.ftp_port),
+            "RCS_FTP_ROOT": str(s.data_dir.resolve() / "ftp" / "partners"),
+            "RCS_FTP_CERT_FILE": str(s.data_dir.resolve() / "ftp" / "cert.pem"),
+            "RCS_FTP_KEY_FILE": str(s.data_dir.resolve() / "ftp" / "key.pem"),
         }
     )
     return env
@@ -196,6 +202,8 @@ def run_embedded() -> int:
     asyncio.run(seed_demo(dsn, smsc_host="127.0.0.1", smsc_port=s.smsc_port))
     push_key = asyncio.run(seed_push_demo(dsn))
     make_test_ca(_pns_cert_dir(s))  # before rpns starts, which trusts its ca.pem
+    for folder in ("in", "archive"):  # the demo partner's FTP folders (ftp_intercon.rst)
+        (data_dir / "ftp" / "partners" / "demo" / folder).mkdir(parents=True, exist_ok=True)
     admin_password = asyncio.run(ensure_admin(dsn))
     if admin_password:
         print(
@@ -256,6 +264,18 @@ FCM/HMS/RuStore on http://127.0.0.1:{s.pns_http_port}). Register another device 
     -d '{{"platform":"ANDROID","token":"my-token","phone":"{DEMO_PUSH_NUMBER}"}}'
 
 What the push services and devices saw: curl -s http://127.0.0.1:{s.pns_http_port}/control/stats
+
+A mailing as a file over FTPS (explicit TLS; the certificate is self-signed, hence -k):
+
+  printf 'name: demo-mailing\nservice_number: RCS\nauto_start: Y\n\n%s\n' \
+    '79161234567;Hello from a file' > S-demo.loading
+  curl -sS --ssl-reqd -k -T S-demo.loading ftp://demo:demo@127.0.0.1:{s.ftp_port}/in/ \
+    -Q '-RNFR S-demo.loading' -Q '-RNTO S-demo.data'
+
+and its result (windows-1251) once processed:
+
+  curl -sS --ssl-reqd -k ftp://demo:demo@127.0.0.1:{s.ftp_port}/archive/S-demo.report \
+    | iconv -f cp1251
 """,
             flush=True,
         )
