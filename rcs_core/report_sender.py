@@ -36,7 +36,7 @@ from rcs_core.report_desk import ReportDesk, format_name
 from rcs_core.report_formats import HTTP_FORMATS, JSON_CONTENT_TYPE
 from rcs_core.settings import CoreSettings
 from rcs_core.storage import reports
-from rcs_core.storage.reports import LeasedReport
+from rcs_core.storage.reports import LeasedReport, PartnerRoom
 
 log = logging.getLogger(__name__)
 REQUESTS = Counter(
@@ -52,15 +52,14 @@ LATENCY = Histogram(
 USER_AGENT = "RCS-reports/1"
 MAX_ANSWER_BYTES = 64 * 1024  # read for keep-alive; an HTTP v5 MO answer's text is a reply
 RETRY_AFTER_ERROR_SECONDS = 1.0
-FULL_RECHECK_SECONDS = 0.5
 
 
 @dataclass(frozen=True, slots=True)
 class SenderSettings:
-    concurrency: int = 20
+    concurrency: int = 64
     # Requests in flight to one partner at most (of ``concurrency``): a partner whose
     # server is slow or hangs holds no more slots than this, and the others go on.
-    per_partner: int = 10
+    per_partner: int = 16
     timeout_seconds: float = 10.0
     wait_seconds: float = 5.0  # a lease waits this long for a report to become due
     lease_margin_seconds: float = 30.0  # beyond the timeout, for settling
@@ -118,22 +117,22 @@ class ReportSender:
     async def _lease_loop(self, http: aiohttp.ClientSession, tg: asyncio.TaskGroup) -> None:
         lease_for = dt.timedelta(seconds=self._s.timeout_seconds + self._s.lease_margin_seconds)
         while True:
+            self._freed.clear()  # before looking: a request that ends meanwhile wakes us
             free = self._s.concurrency - self._busy
             if free <= 0:
-                self._freed.clear()
                 await self._freed.wait()
                 continue
-            full = [p for p, n in self._in_flight.items() if n >= self._per_partner]
-            # While a partner is full, look again soon: one of its requests may end.
-            wait = min(self._s.wait_seconds, FULL_RECHECK_SECONDS) if full else self._s.wait_seconds
             try:
+                # A partner's reports up to its room only; a request that ends makes room
+                # at once (the lease returns and is asked again with the new room).
                 leased = await self._desk.lease(
                     formats=HTTP_FORMATS,
                     partner_id=None,
                     limit=free,
                     lease_for=lease_for,
-                    wait=dt.timedelta(seconds=wait),
-                    exclude_partners=full,
+                    wait=dt.timedelta(seconds=self._s.wait_seconds),
+                    room=PartnerRoom(self._per_partner, dict(self._in_flight)),
+                    wake=self._freed if self._in_flight else None,
                 )
             except (psycopg.Error, PoolTimeout) as err:
                 log.warning("report_lease_failed", extra={"error": str(err)})
