@@ -19,6 +19,7 @@ from gateways.coalescer import SubmitCoalescer
 from gateways.rest.admin import Admin, add_admin_routes
 from gateways.rest.auth import PartnerAuth
 from gateways.rest.batch_v3 import ApiKeyAuth, BatchGateway, add_batch_routes
+from gateways.rest.body import BODY_TIMEOUT, read_body
 from gateways.rest.errors import json_response
 from gateways.rest.http_v5 import add_http_v5_routes
 from gateways.rest.observability import MASKED_DEST, PARTNER, observe
@@ -71,20 +72,10 @@ class Gateway:
 GATEWAY = web.AppKey("gateway", Gateway)
 
 
-async def _read_body(request: web.Request) -> bytes:
-    too_large = RcsError("INVALID_REQUEST", f"the body is larger than {MAX_BODY_BYTES} bytes")
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise too_large
-    try:
-        return await request.read()
-    except web.HTTPRequestEntityTooLarge as exc:
-        raise too_large from exc
-
-
 async def send(request: web.Request) -> web.StreamResponse:
     """POST /api/v6/send: one SMS in Rapporto's v6 body."""
     gateway = request.app[GATEWAY]
-    body = await _read_body(request)
+    body = await read_body(request, MAX_BODY_BYTES)
     req = parse_send(decode_json(body, request.content_type, request.charset))
     request[PARTNER] = req.login
     request[MASKED_DEST] = mask_number(req.dest_addr)
@@ -156,6 +147,7 @@ def build_app(
     closed, by the caller)."""
     app = web.Application(middlewares=[observe], client_max_size=MAX_BODY_BYTES)
     app[GATEWAY] = Gateway(settings, channel)
+    app[BODY_TIMEOUT] = settings.body_timeout_seconds
     app.router.add_post("/api/v6/send", send, name="send")
     app.router.add_get("/api/v6/messages/{mt_num}", message_status, name="message_status")
     add_http_v5_routes(app, app[GATEWAY])

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import re
 import time
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from typing import Any
 import grpc
 from aiohttp import hdrs, web
 
+from gateways.rest.body import BodyTooLargeError, loads_json, read_body
 from gateways.rest.errors import json_response
 from gateways.rest.observability import PARTNER
 from gateways.rest.parsing import MAX_REPORT_URL_CHARS, is_report_url, is_valid_unicode
@@ -268,16 +268,13 @@ def _core_rejection(i: int, reason: str, message: str, core_field: str = "") -> 
 
 
 async def _read(request: web.Request) -> bytes:
-    if request.content_length is not None and request.content_length > MAX_BATCH_BYTES:
-        raise BatchRefusedError(
-            413, "invalid", "", f"the body is larger than {MAX_BATCH_BYTES} bytes"
-        )
-    body = await request.content.read(MAX_BATCH_BYTES + 1)
-    if len(body) > MAX_BATCH_BYTES:
-        raise BatchRefusedError(
-            413, "invalid", "", f"the body is larger than {MAX_BATCH_BYTES} bytes"
-        )
-    return body
+    """The whole body (it may arrive in pieces), in the batch API's refusals."""
+    try:
+        return await read_body(request, MAX_BATCH_BYTES)
+    except BodyTooLargeError as err:
+        raise BatchRefusedError(413, "invalid", "", err.message) from err
+    except RcsError as err:  # REQUEST_TIMEOUT
+        raise BatchRefusedError(err.entry.http_status, "invalid", "", err.message) from err
 
 
 class BatchGateway:
@@ -306,7 +303,7 @@ async def send_batch(request: web.Request) -> web.StreamResponse:
             raise BatchRefusedError(401, "forbidden", "", "unknown or revoked key") from err
         request[PARTNER] = login
         try:
-            doc = json.loads(await _read(request))
+            doc = loads_json(await _read(request))
         except (ValueError, UnicodeDecodeError) as err:
             raise BatchRefusedError(400, "invalid", "", f"the body is not JSON: {err}") from err
         parsed = parse_batch(doc)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import hdrs, web
 
+from gateways.rest.body import read_body
 from gateways.rest.http_v5_parsing import (
     Answer,
     V5Error,
@@ -61,13 +62,7 @@ async def _body(request: web.Request) -> bytes:
     """A POST's body (b"" for GET), at most MAX_BODY_BYTES."""
     if request.method != hdrs.METH_POST:
         return b""
-    too_large = RcsError("INVALID_REQUEST", f"the body is larger than {MAX_BODY_BYTES} bytes")
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise too_large
-    try:
-        return await request.read()
-    except web.HTTPRequestEntityTooLarge as exc:
-        raise too_large from exc
+    return await read_body(request, MAX_BODY_BYTES)
 
 
 def _params(request: web.Request, body: bytes) -> dict[str, str]:

@@ -17,3 +17,10 @@ class RestSettings(RcsSettings):
     rpc_timeout_seconds: float = Field(default=10.0, gt=0)
     # How long a successful login/password check is reused; 0 disables the cache.
     auth_cache_seconds: float = Field(default=30.0, ge=0)
+    # Slow clients (issue 15): a connection has this long to send a request's headers (from
+    # connecting, or from its last answer; an idle keep-alive connection is closed after it
+    # too), and a request this long to send its body once its headers are in. Beyond
+    # max_connections open at once, a new connection is answered 503 and closed.
+    header_timeout_seconds: float = Field(default=15.0, gt=0)
+    body_timeout_seconds: float = Field(default=30.0, gt=0)
+    max_connections: int = Field(default=2000, ge=1)
