@@ -19,8 +19,13 @@ from rcs_runtime.errors import RcsError
 REFUSALS = Counter("rcs_auth_refusals_total", "Refused authentications", ["reason"])
 
 
+# No partner's login is longer (settings_servicer._LOGIN); a longer one is counted by its
+# first characters, so that any size of login keeps to what the key index can hold.
+MAX_LOGIN_CHARS = 64
+
+
 def _keys(login: str, remote_ip: str) -> list[str]:
-    return [f"ip:{remote_ip}", *([f"login:{login}"] if login else [])]
+    return [f"ip:{remote_ip[:64]}", *([f"login:{login[:MAX_LOGIN_CHARS]}"] if login else [])]
 
 
 class FailedAuthGuard:

@@ -288,3 +288,44 @@ async def test_out_of_range_numbers_in_admin_paths_and_queries_are_4xx(gw: Gatew
                 answer = await resp.json()
                 assert resp.status == status, (path, answer)
                 assert answer["error"]["code"] == 4, answer
+
+
+# -- issue 15 item 3: stored fields within the documented limits ---------------------------
+
+
+async def test_a_rest_v6_id_beyond_50_characters_is_refused_not_stored(gw: Gateway) -> None:
+    """A 3,000-character id overflowed core's index (500 for every partner in the group);
+    one of 100,000 was stored and echoed."""
+    async with aiohttp.ClientSession(gw.url) as http:
+        refs = [("r" * 50, 200), ("r" * 51, 400), ("Ж" * 3000, 400), ("x" * 10**5, 400)]
+        for ref, status in refs:
+            body = {
+                "login": "acme",
+                "password": "pw-1",
+                "id": ref,
+                "destAddr": "79161234567",
+                "message": {"type": "SMS", "data": {"text": "hi", "serviceNumber": "ACME"}},
+            }
+            async with http.post("/api/v6/send", json=body) as resp:
+                answer = await resp.json()
+            assert resp.status == status, answer
+            if status == 400:
+                assert answer["error"]["code"] == 4
+                assert "id is longer than 50" in answer["extendedDescription"]
+            else:
+                assert answer["id"] == ref
+
+
+async def test_a_login_of_3000_random_characters_is_refused_401_not_500(gw: Gateway) -> None:
+    """Its failed login was recorded under a key too large for the index (random text does
+    not compress)."""
+    async with aiohttp.ClientSession(gw.url) as http:
+        body = {
+            "login": "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(3000)),
+            "password": "pw",
+            "destAddr": "79161234567",
+            "message": {"type": "SMS", "data": {"text": "hi", "serviceNumber": "ACME"}},
+        }
+        async with http.post("/api/v6/send", json=body) as resp:
+            answer = await resp.json()
+        assert resp.status == 401, answer
