@@ -48,6 +48,9 @@ class CoreSettings(DatabaseSettings):
     # A message split by the partner whose parts stop coming for this long is stored
     # REJECTED with what arrived (its id was handed out with the first part).
     submit_parts_timeout_seconds: float = 300.0
+    # Push-back (issue 15): with this many messages waiting for dispatch, submits are
+    # refused QUEUE_FULL (HTTP 503 + Retry-After, SMPP 0x14) until the queue drains; 0: none.
+    max_queue_depth: int = 1_000_000
     partitions_ahead_days: int = 3
     retention_days: int = 30
     maintenance_interval_seconds: float = 60.0
@@ -63,6 +66,8 @@ class CoreSettings(DatabaseSettings):
             raise ValueError(
                 "RCS_REPORT_SENDERS must be 0 or more and RCS_REPORT_SENDER_CONCURRENCY 1 or more"
             )
+        if self.max_queue_depth < 0:
+            raise ValueError("RCS_MAX_QUEUE_DEPTH must be 0 (no limit) or more")
         if self.report_sender_per_partner < 1:
             raise ValueError("RCS_REPORT_SENDER_PER_PARTNER must be at least 1")
         if self.report_sender_timeout_seconds <= 0:

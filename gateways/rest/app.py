@@ -31,6 +31,7 @@ from gateways.rest.parsing import (
     parse_message_id,
     parse_send,
 )
+from gateways.rest.pushback import InFlight
 from gateways.rest.rpc import rcs_error, result_error
 from gateways.rest.settings import RestSettings
 from gateways.rest.status_view import message_view
@@ -57,6 +58,8 @@ class Gateway:
         # Single sends of one partner arriving together share one call to core: a gRPC
         # round trip per message was the limit of single-message throughput.
         self.submits = SubmitCoalescer(self.messages, timeout=settings.rpc_timeout_seconds)
+        # Shared by the send handlers of every API: push-back beyond it.
+        self.in_flight = InFlight(settings.max_in_flight)
 
     async def submit_one(self, login: str, message: message_service_pb2.MessageSubmission) -> str:
         """The platform id of one accepted message, or its refusal as RcsError. Coalesced
@@ -74,6 +77,11 @@ GATEWAY = web.AppKey("gateway", Gateway)
 
 async def send(request: web.Request) -> web.StreamResponse:
     """POST /api/v6/send: one SMS in Rapporto's v6 body."""
+    with request.app[GATEWAY].in_flight.admit():
+        return await _send(request)
+
+
+async def _send(request: web.Request) -> web.StreamResponse:
     gateway = request.app[GATEWAY]
     body = await read_body(request, MAX_BODY_BYTES)
     req = parse_send(decode_json(body, request.content_type, request.charset))
@@ -174,6 +182,7 @@ def build_app(
             ),
             gateway.messages,
             gateway.timeout,
+            gateway.in_flight,
         ),
     )
     add_openapi_route(app)

@@ -27,6 +27,7 @@ from gateways.rest.body import BodyTooLargeError, loads_json, read_body
 from gateways.rest.errors import json_response
 from gateways.rest.observability import PARTNER
 from gateways.rest.parsing import MAX_REPORT_URL_CHARS, is_report_url, is_valid_unicode
+from gateways.rest.pushback import InFlight, retry_after
 from gateways.rest.rpc import rcs_error
 from gateways.rest.schedule import Schedule, ScheduleError, parse_schedule_info
 from rcs.common.v1 import channel_pb2, message_pb2
@@ -278,16 +279,28 @@ async def _read(request: web.Request) -> bytes:
 
 
 class BatchGateway:
-    def __init__(self, auth: ApiKeyAuth, messages: Any, timeout: float) -> None:
+    def __init__(
+        self, auth: ApiKeyAuth, messages: Any, timeout: float, in_flight: InFlight | None = None
+    ) -> None:
         self.auth = auth
         self.messages = messages  # MessageServiceStub
         self.timeout = timeout
+        self.in_flight = in_flight or InFlight(2**31)
 
 
 BATCH = web.AppKey("batch_v3", BatchGateway)
 
 
 async def send_batch(request: web.Request) -> web.StreamResponse:
+    try:
+        with request.app[BATCH].in_flight.admit():
+            return await _send_batch(request)
+    except RcsError as err:  # THROTTLED: too many requests in flight
+        body = _packet_refusal(Rejection("unknown", "", err.message))
+        return json_response(body, status=429, headers=retry_after(429))
+
+
+async def _send_batch(request: web.Request) -> web.StreamResponse:
     gateway = request.app[BATCH]
     try:
         key = parse_key(request.headers.get(hdrs.AUTHORIZATION))
@@ -314,7 +327,7 @@ async def send_batch(request: web.Request) -> web.StreamResponse:
             "reasons": [{"key": r.key, "ref": r.ref}],
             "description": r.description,
         }
-        return json_response(body, status=refused.status)
+        return json_response(body, status=refused.status, headers=retry_after(refused.status))
     raw = doc["messages"]
     to_core = [(i, p) for i, p in enumerate(parsed) if not isinstance(p, Rejection)]
     results: list[dict[str, Any]] = [
@@ -334,7 +347,9 @@ async def send_batch(request: web.Request) -> web.StreamResponse:
         except grpc.aio.AioRpcError as err:
             error = rcs_error(err)
             body = _packet_refusal(Rejection("unknown", "", error.message))
-            return json_response(body, status=503 if error.entry.http_status >= 500 else 400)
+            status = error.entry.http_status
+            status = 503 if status >= 500 else 429 if status == 429 else 400
+            return json_response(body, status=status, headers=retry_after(status))
         if len(answer.results) != len(to_core):
             raise RcsError("INTERNAL", "core answered with a wrong number of results")
         for (i, submission), result in zip(to_core, answer.results, strict=True):

@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from gateways.rest.pushback import retry_after
 from rcs_runtime.errors import CatalogueEntry, RcsError
 
 # Rapporto's descriptions, verbatim (rest_sms.rst, "Коды ошибок отправки").
@@ -52,11 +53,10 @@ def error_response(
 def response_for(err: RcsError, *, challenge: bool = False) -> web.Response:
     """The response for a catalogued error; ``challenge`` adds WWW-Authenticate to 401s."""
     headers = (
-        {"WWW-Authenticate": BASIC_CHALLENGE}
-        if challenge and err.entry.http_status == 401
-        else None
+        {"WWW-Authenticate": BASIC_CHALLENGE} if challenge and err.entry.http_status == 401 else {}
     )
-    return error_response(err.entry, err.message, headers=headers)
+    headers.update(retry_after(err.entry.http_status))  # THROTTLED, QUEUE_FULL, …
+    return error_response(err.entry, err.message, headers=headers or None)
 
 
 def json_response(

@@ -49,12 +49,19 @@ def add_http_v5_routes(app: web.Application, gateway: Gateway) -> None:
     resource.add_route(hdrs.METH_POST, handler)
 
 
+# http_sms.rst: 408 "exceeds the allowed rate", retry within it; 500: "pause at least one
+# minute" before repeating. Retry-After says the same to a client that reads it.
+_RETRY_AFTER = {408: "1", 500: "60"}
+
+
 def _response(answer: Answer) -> web.Response:
+    retry = _RETRY_AFTER.get(answer.status)
     return web.Response(
         text=answer.body,
         status=answer.status,
         content_type=answer.content_type,
         charset="utf-8",
+        headers={"Retry-After": retry} if retry else None,
     )
 
 
@@ -81,6 +88,14 @@ class HttpV5Send:
         self._gateway = gateway
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        try:
+            with self._gateway.in_flight.admit():
+                return await self._handle(request)
+        except RcsError as err:  # THROTTLED: too many requests in flight
+            xml = sniff_xml(request.rel_url.raw_query_string, b"")
+            return _response(render_error(V5Error.from_rcs(err), xml=xml))
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = b""
         try:
             body = await _body(request)

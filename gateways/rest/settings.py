@@ -24,3 +24,6 @@ class RestSettings(RcsSettings):
     header_timeout_seconds: float = Field(default=15.0, gt=0)
     body_timeout_seconds: float = Field(default=30.0, gt=0)
     max_connections: int = Field(default=2000, ge=1)
+    # Push-back: partner requests (sends of every API) worked on at once; one more is
+    # answered 429 with Retry-After in its API's form (HTTP v5: 408) instead of queueing.
+    max_in_flight: int = Field(default=512, ge=1)

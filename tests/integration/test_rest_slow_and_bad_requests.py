@@ -43,9 +43,11 @@ class Gateway:
 
 
 @contextlib.asynccontextmanager
-async def running(pool: Any, database_url: str, **settings: Any) -> AsyncIterator[Gateway]:
+async def running(
+    pool: Any, database_url: str, max_queue_depth: int = 0, **settings: Any
+) -> AsyncIterator[Gateway]:
     await upsert_admin(database_url, "root", "correct horse")
-    messages = MessageServicer(pool, installation_id=7)
+    messages = MessageServicer(pool, installation_id=7, max_queue_depth=max_queue_depth)
     core = await start_server(
         lambda s: settings_service_pb2_grpc.add_SettingsServiceServicer_to_server(
             SettingsServicer(pool), s
@@ -329,3 +331,94 @@ async def test_a_login_of_3000_random_characters_is_refused_401_not_500(gw: Gate
         async with http.post("/api/v6/send", json=body) as resp:
             answer = await resp.json()
         assert resp.status == 401, answer
+
+
+# -- issue 15 item 6: push-back in each API's documented form ------------------------------
+
+V6_BODY = json.dumps(
+    {
+        "login": "acme",
+        "password": "pw-1",
+        "destAddr": "79161234567",
+        "message": {"type": "SMS", "data": {"text": "hi", "serviceNumber": "ACME"}},
+    }
+).encode()
+V5_GET = (
+    b"GET /api/http/v5/send?serviceId=acme&pass=pw-1&clientId=79161234567&message=hi"
+    b" HTTP/1.1\r\nHost: x\r\n\r\n"
+)
+
+
+def batch_request(key: str) -> bytes:
+    body = json.dumps({"messages": [{"from": "ACME", "to": "79161234567", "text": "hi"}]})
+    return request(
+        "POST",
+        "/api/batch/v3/messages",
+        body.encode(),
+        "application/json",
+        Authorization=f"Key {key}",
+    )
+
+
+async def test_requests_beyond_the_in_flight_limit_are_pushed_back_429(
+    pool: Any, database_url: str
+) -> None:
+    """Two sends hold the gateway's two slots (their bodies still coming); every API's next
+    request is refused at once with Retry-After, in its own form; then all is admitted."""
+    async with running(pool, database_url, max_in_flight=2, body_timeout_seconds=20) as g:
+        slow = []
+        for _ in range(2):
+            reader, writer = await asyncio.open_connection("127.0.0.1", g.port)
+            raw = request("POST", "/api/v6/send", V6_BODY, "application/json")
+            writer.write(raw[:-20])
+            await writer.drain()
+            slow.append((reader, writer, raw[-20:]))
+        await asyncio.sleep(0.3)  # both admitted, reading their bodies
+
+        status, headers, answer = await exchange(
+            g.port, request("POST", "/api/v6/send", V6_BODY, "application/json")
+        )
+        assert (status, headers["retry-after"]) == (429, "1"), answer
+        assert json.loads(answer)["error"] == {"code": 3, "description": "Too many connections"}
+        status, headers, answer = await exchange(g.port, V5_GET)
+        assert (status, headers["retry-after"]) == (408, "1"), answer  # http_sms.rst's 408
+        status, headers, answer = await exchange(g.port, batch_request(g.key))
+        assert (status, headers["retry-after"]) == (429, "1"), answer
+        assert json.loads(answer)["code"] == "REJECTED"
+
+        for reader, writer, rest in slow:
+            writer.write(rest)
+            await writer.drain()
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+            assert head.startswith(b"HTTP/1.1 200 "), head
+            writer.close()
+        status, _, answer = await exchange(
+            g.port, request("POST", "/api/v6/send", V6_BODY, "application/json")
+        )
+        assert status == 200, answer
+
+
+async def test_a_full_queue_refuses_sends_503_queue_full_with_retry_after(
+    pool: Any, database_url: str
+) -> None:
+    """RCS_MAX_QUEUE_DEPTH 3 and no dispatcher: three are queued, then every API answers
+    QUEUE_FULL (never raised before) in its documented form."""
+    async with running(pool, database_url, max_queue_depth=3) as g:
+        for _ in range(3):
+            status, _, answer = await exchange(
+                g.port, request("POST", "/api/v6/send", V6_BODY, "application/json")
+            )
+            assert status == 200, answer
+        await asyncio.sleep(1.1)  # the depth is counted at most once a second
+        status, headers, answer = await exchange(
+            g.port, request("POST", "/api/v6/send", V6_BODY, "application/json")
+        )
+        assert (status, headers["retry-after"]) == (503, "1"), answer
+        doc = json.loads(answer)
+        assert doc["error"]["code"] == 1  # "Service is unavailable"
+        assert "RCS_MAX_QUEUE_DEPTH 3" in doc["extendedDescription"]
+        status, headers, answer = await exchange(g.port, V5_GET)
+        assert (status, headers["retry-after"]) == (500, "60"), answer  # "pause one minute"
+        status, headers, answer = await exchange(g.port, batch_request(g.key))
+        assert (status, headers["retry-after"]) == (503, "1"), answer
+        assert json.loads(answer)["reasons"] == [{"key": "unknown", "ref": ""}]
