@@ -422,3 +422,27 @@ async def test_a_full_queue_refuses_sends_503_queue_full_with_retry_after(
         status, headers, answer = await exchange(g.port, batch_request(g.key))
         assert (status, headers["retry-after"]) == (503, "1"), answer
         assert json.loads(answer)["reasons"] == [{"key": "unknown", "ref": ""}]
+
+
+async def test_huge_admin_path_values_are_refused_4xx_never_500(gw: Gateway) -> None:
+    """3,000 random characters (they do not compress, so an index cannot hold them) in every
+    kind of admin path parameter."""
+    huge = "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(3000))
+    async with aiohttp.ClientSession(gw.url, headers=ADMIN) as http:
+        for method, path, body in [
+            ("GET", f"{ADMIN_API}/partners/{huge}", None),
+            ("PATCH", f"{ADMIN_API}/partners/{huge}", {"defaultSender": "X"}),
+            ("PUT", f"{ADMIN_API}/operators/{huge}", {}),
+            ("PUT", f"{ADMIN_API}/interfaces/{huge}", {}),
+            ("DELETE", f"{ADMIN_API}/interfaces/{huge}", None),
+            ("PUT", f"{ADMIN_API}/directions/{huge}", {}),
+            ("DELETE", f"{ADMIN_API}/sender-names/{huge}", None),
+            ("PUT", f"{ADMIN_API}/routing-rules/{huge}", {}),
+            ("GET", f"{ADMIN_API}/whitelists/{huge}/m", None),
+            ("POST", f"{ADMIN_API}/whitelists/acme/{huge}", {"entries": [{"number": "1"}]}),
+            ("POST", f"{ADMIN_API}/partners/{huge}/api-keys", {"note": "n"}),
+            ("GET", f"{ADMIN_API}/partners?pageToken={huge}", None),
+        ]:
+            async with http.request(method, path, json=body) as resp:
+                text = await resp.text()
+                assert 400 <= resp.status < 500, (method, path[:60], resp.status, text[:300])
