@@ -4,7 +4,8 @@ to show push-back: what is admitted keeps its latency, the rest is refused 429 a
 Starts core (dispatcher off) and the REST gateway on a fresh database cloned from
 RCS_TEST_DSN, then runs --concurrency clients for --seconds, each sending one message after
 another over keep-alive; a refused client waits what Retry-After says, as a client should
-(``--impatient``: 50 ms, to keep the pressure on). Prints admitted msg/s, their latency percentiles, and how many were refused.
+(``--impatient``: 50 ms, to keep the pressure on). Prints admitted msg/s, their latency
+percentiles, and how many were refused.
 
     eval "$(scripts/test-services.sh env)"
     .venv/bin/python -m bench.pushback --concurrency 400 --max-in-flight 32
