@@ -1,10 +1,14 @@
 """The HTTP report sender: status callbacks and MO to partners' URLs, at least once.
 
 A sender loop leases due HTTP reports (HTTP v5, REST v6, REST_BATCH v3; any partner) from
-the outbox, as many as it has free request slots, and sends each at once in the format of
-report_formats.py. The answer settles it: 2xx → delivered (removed); any other status
-(redirects are not followed), a timeout or a connection error → failed with that text,
-retried after the outbox's backoff until the report's max age. Rapporto retries 400/500
+the outbox and sends each in the format of report_formats.py: at most ``concurrency``
+requests at once, ``per_partner`` of them to one partner, and as many again leased ahead,
+each sent the moment a slot of its partner frees (no round trip to the database between
+one callback and the next). A request that ends also wakes the lease loop at once.
+
+The answer settles a report: 2xx → delivered (removed); any other status (redirects are
+not followed), a timeout or a connection error → failed with that text, retried after the
+outbox's backoff until the report's max age. Rapporto retries 400/500
 (http_status.rst) and REST_BATCH 500 five times a minute apart; we retry every failure
 with backoff instead, which covers both.
 
@@ -21,7 +25,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass
 
 import aiohttp
@@ -95,6 +99,11 @@ class ReportSender:
         self._busy = 0
         self._per_partner = min(settings.per_partner, settings.concurrency)
         self._in_flight: defaultdict[int, int] = defaultdict(int)  # partner id → requests
+        # Leased ahead, up to a partner's share again: sent the moment one of its requests
+        # ends, without waiting for a lease's round trip to the database.
+        self._waiting: defaultdict[int, deque[tuple[LeasedReport, str]]] = defaultdict(deque)
+        self._http: aiohttp.ClientSession | None = None
+        self._tg: asyncio.TaskGroup | None = None
         self._freed = asyncio.Event()
         self._outcomes: list[Outcome] = []
         self._arrived = asyncio.Event()
@@ -106,19 +115,30 @@ class ReportSender:
             timeout=timeout,
             headers={"User-Agent": USER_AGENT},
         ) as http:
+            self._http = http
             try:
                 async with asyncio.TaskGroup() as tg:
+                    self._tg = tg
                     tg.create_task(self._settle_loop())
-                    await self._lease_loop(http, tg)
+                    await self._lease_loop()
             finally:
-                # Cancelled: the send tasks recorded "released"; settle everything known.
+                # Cancelled: the send tasks recorded "released", and so are the reports
+                # leased ahead; settle everything known.
+                self._tg = None
+                for queue in self._waiting.values():
+                    self._outcomes += [Outcome(r.id, "released") for r, _ in queue]
+                self._waiting.clear()
                 await self._flush(final=True)
 
-    async def _lease_loop(self, http: aiohttp.ClientSession, tg: asyncio.TaskGroup) -> None:
-        lease_for = dt.timedelta(seconds=self._s.timeout_seconds + self._s.lease_margin_seconds)
+    async def _lease_loop(self) -> None:
+        # A report leased ahead may wait for one request's timeout before its own starts.
+        lease_for = dt.timedelta(seconds=2 * self._s.timeout_seconds + self._s.lease_margin_seconds)
         while True:
             self._freed.clear()  # before looking: a request that ends meanwhile wakes us
-            free = self._s.concurrency - self._busy
+            held = dict(self._in_flight)  # per partner: in flight and leased ahead
+            for partner_id, queue in self._waiting.items():
+                held[partner_id] = held.get(partner_id, 0) + len(queue)
+            free = 2 * self._s.concurrency - self._busy - sum(map(len, self._waiting.values()))
             if free <= 0:
                 await self._freed.wait()
                 continue
@@ -131,7 +151,7 @@ class ReportSender:
                     limit=free,
                     lease_for=lease_for,
                     wait=dt.timedelta(seconds=self._s.wait_seconds),
-                    room=PartnerRoom(self._per_partner, dict(self._in_flight)),
+                    room=PartnerRoom(2 * self._per_partner, held),
                     wake=self._freed if self._in_flight else None,
                 )
             except (psycopg.Error, PoolTimeout) as err:
@@ -150,14 +170,33 @@ class ReportSender:
                 await asyncio.sleep(RETRY_AFTER_ERROR_SECONDS)
                 continue
             for report in leased:
-                if self._in_flight[report.partner_id] >= self._per_partner:
-                    # Leased beyond the partner's share: due again at once, not counted.
-                    self._outcomes.append(Outcome(report.id, "released"))
-                    self._arrived.set()
-                    continue
+                self._waiting[report.partner_id].append((report, logins.get(report.partner_id, "")))
+            self._start_waiting()
+
+    def _start_waiting(self) -> None:
+        """Start what was leased ahead, as far as the free slots and each partner's share
+        allow (after a lease, and whenever a request ends)."""
+        if self._tg is None or self._http is None:
+            return
+        for partner_id in list(self._waiting):
+            queue = self._waiting[partner_id]
+            while (
+                queue
+                and self._busy < self._s.concurrency
+                and self._in_flight.get(partner_id, 0) < self._per_partner
+            ):
+                report, login = queue[0]
+                send = self._send(self._http, report, login)
+                try:
+                    self._tg.create_task(send)
+                except RuntimeError:  # the group is stopping: released with the rest
+                    send.close()
+                    return
+                queue.popleft()
                 self._busy += 1
-                self._in_flight[report.partner_id] += 1
-                tg.create_task(self._send(http, report, logins.get(report.partner_id, "")))
+                self._in_flight[partner_id] += 1
+            if not queue:
+                del self._waiting[partner_id]
 
     async def _logins(self, leased: list[LeasedReport]) -> dict[int, str]:
         wanted = [r.partner_id for r in leased if report_formats.needs_login(r)]
@@ -182,6 +221,7 @@ class ReportSender:
                 del self._in_flight[report.partner_id]
             self._freed.set()
         self._outcomes.append(outcome)
+        self._start_waiting()  # the freed slot goes to a report leased ahead, if any
         self._arrived.set()
 
     async def _attempt(
