@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from aiohttp import web
 
 log = logging.getLogger("gateways.rest")
 RETRY_AFTER_SECONDS = 1
+LOG_EVERY_SECONDS = 60.0
 _REFUSAL = (
     b"HTTP/1.1 503 Service Unavailable\r\n"
     b"Content-Type: text/plain; charset=utf-8\r\n"
@@ -49,11 +51,18 @@ class LimitedSite(web.TCPSite):
         assert server is not None
         limit = self._max_connections
 
+        refused, logged_at = 0, float("-inf")
+
         def protocol() -> asyncio.BaseProtocol:
-            if len(server.connections) >= limit:
-                log.warning("rest_connection_refused", extra={"open": limit})
-                return _Refuse()
-            return server()
+            nonlocal refused, logged_at
+            if len(server.connections) < limit:
+                return server()
+            refused += 1
+            now = time.monotonic()
+            if now - logged_at >= LOG_EVERY_SECONDS:  # a flood of them logs once a minute
+                log.warning("rest_connections_refused", extra={"open": limit, "count": refused})
+                refused, logged_at = 0, now
+            return _Refuse()
 
         self._server = await asyncio.get_running_loop().create_server(
             protocol, self._host, self._port, backlog=self._backlog

@@ -180,6 +180,19 @@ async def test_a_rest_batch_body_in_pieces_is_read_whole(gw: Gateway) -> None:
     assert [r["code"] for r in results] == ["OK"] * 110
 
 
+async def test_a_rest_batch_of_3001_in_pieces_is_too_many_messages_not_invalid(
+    gw: Gateway,
+) -> None:
+    messages = [{"from": "ACME", "to": "79161234567", "text": "t"}] * 3001
+    body = json.dumps({"messages": messages}).encode()
+    raw = request(
+        "POST", "/api/batch/v3/messages", body, "application/json", Authorization=f"Key {gw.key}"
+    )
+    status, _, answer = await exchange(gw.port, *halves(raw))
+    assert status == 400, answer
+    assert json.loads(answer)["reasons"] == [{"key": "too.many.messages", "ref": "messages"}]
+
+
 async def test_an_admin_body_in_pieces_is_read_whole(gw: Gateway) -> None:
     body = json.dumps(
         {"partner": {"login": "slow", "defaultSender": "SLOW"}, "password": "p" * 400}
