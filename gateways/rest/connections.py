@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
 
 from aiohttp import web
@@ -37,12 +38,19 @@ class _Refuse(asyncio.Protocol):
 
 
 class LimitedSite(web.TCPSite):
-    """A TCPSite that hands at most ``max_connections`` connections to aiohttp at once."""
+    """A TCPSite that hands at most ``max_connections`` connections to aiohttp at once
+    (counted over every site of the runner: plain and HTTPS share the limit)."""
 
     def __init__(
-        self, runner: web.BaseRunner, host: str, port: int, *, max_connections: int
+        self,
+        runner: web.BaseRunner,
+        host: str,
+        port: int,
+        *,
+        max_connections: int,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        super().__init__(runner, host, port)
+        super().__init__(runner, host, port, ssl_context=ssl_context)
         self._max_connections = max_connections
 
     async def start(self) -> None:
@@ -65,6 +73,6 @@ class LimitedSite(web.TCPSite):
             return _Refuse()
 
         self._server = await asyncio.get_running_loop().create_server(
-            protocol, self._host, self._port, backlog=self._backlog
+            protocol, self._host, self._port, ssl=self._ssl_context, backlog=self._backlog
         )
         self._bound_port = self._server.sockets[0].getsockname()[1]

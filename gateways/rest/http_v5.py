@@ -30,6 +30,7 @@ from gateways.rest.http_v5_parsing import (
 )
 from gateways.rest.observability import MASKED_DEST, PARTNER
 from gateways.rest.parsing import MAX_BODY_BYTES
+from gateways.rest.pushback import PushedBackError
 from rcs_runtime.errors import RcsError
 from rcs_runtime.logging import mask_number
 
@@ -91,7 +92,7 @@ class HttpV5Send:
         try:
             with self._gateway.in_flight.admit():
                 return await self._handle(request)
-        except RcsError as err:  # THROTTLED: too many requests in flight
+        except PushedBackError as err:
             xml = sniff_xml(request.rel_url.raw_query_string, b"")
             return _response(render_error(V5Error.from_rcs(err), xml=xml))
 

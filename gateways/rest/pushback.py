@@ -18,6 +18,16 @@ IN_FLIGHT = Gauge("rcs_rest_in_flight", "Partner requests the REST gateway is wo
 REFUSED = Counter("rcs_rest_pushed_back_total", "Partner requests refused: too many in flight")
 
 
+class PushedBackError(RcsError):
+    """THROTTLED by the gateway itself: its in-flight slots are taken."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            "THROTTLED",
+            f"the gateway is working on {limit} requests; retry in {RETRY_AFTER_SECONDS} s",
+        )
+
+
 class InFlight:
     def __init__(self, limit: int) -> None:
         self._limit = limit
@@ -28,11 +38,7 @@ class InFlight:
         """Counts the request while it runs; THROTTLED when the limit is reached."""
         if self._count >= self._limit:
             REFUSED.inc()
-            raise RcsError(
-                "THROTTLED",
-                f"the gateway is working on {self._limit} requests;"
-                f" retry in {RETRY_AFTER_SECONDS} s",
-            )
+            raise PushedBackError(self._limit)
         self._count += 1
         IN_FLIGHT.inc()
         try:
