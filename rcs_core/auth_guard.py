@@ -114,13 +114,14 @@ class FailedAuthGuard:
                 await self._release(ids, only=[subject.own_key])
             # Audited too (issue 14): bounded, since failures past the limit are throttled
             # before they are checked, and throttled attempts are only counted and logged.
+            login = subject.login[:MAX_KEY_PART_CHARS]  # the actor is an index key too
             async with self._pool.connection() as conn:
                 await audit(
                     conn,
-                    actor=subject.login or subject.kind,
-                    remote_ip=subject.remote_ip,
+                    actor=login or subject.kind,
+                    remote_ip=subject.remote_ip[:MAX_KEY_PART_CHARS],
                     action="login.refused",
-                    target=f"{subject.kind} {subject.login}".strip(),
+                    target=f"{subject.kind} {login}".strip(),
                     details={"reason": err.reason},
                 )
             raise
