@@ -430,7 +430,7 @@ async def test_a_hanging_partner_does_not_hold_up_another_partners_callbacks(
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     slow_url = f"http://127.0.0.1:{runner.addresses[0][1]}/dlr"
     async with await psycopg.AsyncConnection.connect(core.dsn) as conn:
-        await partners.upsert(conn, "other", "pw")
+        await partners.upsert(conn, "other", "pw", senders=["RCS"])
         await conn.commit()
     try:
         slow = await submit(
