@@ -40,7 +40,14 @@ def main() -> None:
     app.router.add_post("/dlr", callback)
     app.router.add_post("/hang", hang)
     app.router.add_get("/stats", stats)
-    web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+    web.run_app(
+        app,
+        host="127.0.0.1",
+        port=int(sys.argv[1]),
+        print=None,
+        access_log=None,
+        shutdown_timeout=1,  # the hanging requests end with it
+    )
 
 
 if __name__ == "__main__":
