@@ -12,6 +12,7 @@ from rcs.connector.v1 import connector_service_pb2_grpc
 from rcs.core.v1 import (
     auth_service_pb2_grpc,
     message_service_pb2_grpc,
+    report_service_pb2_grpc,
     settings_service_pb2_grpc,
 )
 from rcs.routing.v1 import routing_service_pb2_grpc
@@ -20,6 +21,7 @@ from rcs_core.auth_guard import FailedAuthGuard
 from rcs_core.dispatcher import Dispatcher
 from rcs_core.migrate import migrate
 from rcs_core.report_desk import ReportDesk
+from rcs_core.report_servicer import ReportServicer
 from rcs_core.report_sender import ReportSender, SenderSettings
 from rcs_core.servicer import AuthServicer, MessageServicer
 from rcs_core.settings import CoreSettings
@@ -27,6 +29,7 @@ from rcs_core.settings_servicer import SettingsServicer
 from rcs_runtime.db import open_pool
 from rcs_runtime.grpc_client import open_channel
 from rcs_runtime.grpc_server import GrpcServer
+from rcs_runtime.replica import ReadPools
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,14 @@ async def serve(
     server: GrpcServer | None = None
     servicer: MessageServicer | None = None
     sender_desk: ReportDesk | None = None
+    # Reports read from the replica (RCS_REPLICA_DATABASE_URL) while it is usable.
+    reads = await ReadPools.open(
+        pool,
+        s.replica_database_url,
+        max_lag_seconds=s.replica_max_lag_seconds,
+        check_seconds=s.replica_check_seconds,
+        max_size=s.db_pool_max,
+    )
     try:
         async with asyncio.TaskGroup() as tg:
             if with_api:
@@ -77,6 +88,11 @@ async def serve(
                 settings_service_pb2_grpc.add_SettingsServiceServicer_to_server(
                     SettingsServicer(pool), server.server
                 )
+                report_service_pb2_grpc.add_ReportServiceServicer_to_server(
+                    ReportServicer(reads, zone=s.report_time_zone), server.server
+                )
+                if reads.replica is not None:
+                    tg.create_task(reads.watch())
                 await server.start()
                 log.info("core_serving", extra={"bind": s.core_bind, "port": server.port})
                 tg.create_task(maintenance.run_forever(pool, s))
@@ -110,4 +126,5 @@ async def serve(
             await servicer.close()
         if sender_desk is not None:
             await sender_desk.close()
+        await reads.close()
         await pool.close()

@@ -68,9 +68,7 @@ class ReadPools:
         self.max_lag_seconds = max_lag_seconds
         self.check_seconds = check_seconds
         self.check_timeout_seconds = check_timeout_seconds
-        self._state = ReplicaState(
-            replica is not None, "" if replica else "not_configured", 0.0
-        )
+        self._state = ReplicaState(replica is not None, "" if replica else "not_configured", 0.0)
         self._checked_at = -float("inf")
         self._lock = asyncio.Lock()
 
@@ -93,9 +91,7 @@ class ReadPools:
                 replica_dsn, min_size=1, max_size=max_size, open=False, timeout=5
             )
             await replica.open(wait=False)
-        return cls(
-            master, replica, max_lag_seconds=max_lag_seconds, check_seconds=check_seconds
-        )
+        return cls(master, replica, max_lag_seconds=max_lag_seconds, check_seconds=check_seconds)
 
     async def close(self) -> None:
         if self.replica is not None:
@@ -110,6 +106,12 @@ class ReadPools:
                 self._set(await self._check(self.replica))
                 self._checked_at = time.monotonic()
             return self._state
+
+    async def watch(self) -> None:
+        """Keeps the lag metric and the state current between reads (a task per process)."""
+        while self.replica is not None:
+            await self.state()
+            await asyncio.sleep(max(self.check_seconds, 0.5))
 
     async def reader(self) -> AsyncConnectionPool:
         """The pool this read should use: the replica when usable, else the master."""
@@ -154,4 +156,3 @@ class ReadPools:
                     "(pg_stat_wal_receiver); reads go to the master meanwhile",
                 },
             )
-

@@ -45,7 +45,9 @@ class Server:
     def start(self) -> None:
         opts = f"-p {self.port} -k /tmp -c listen_addresses=127.0.0.1 -c shared_buffers=16MB"
         log = os.path.join(os.path.dirname(self.data), f"{self.port}.log")
-        _as_postgres(_bin("pg_ctl"), "-D", self.data, "-l", log, "-w", "-t", "60", "-o", opts, "start")
+        _as_postgres(
+            _bin("pg_ctl"), "-D", self.data, "-l", log, "-w", "-t", "60", "-o", opts, "start"
+        )
 
     def stop(self) -> None:
         _as_postgres(_bin("pg_ctl"), "-D", self.data, "-m", "immediate", "-w", "stop")
