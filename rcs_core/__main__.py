@@ -21,8 +21,8 @@ from rcs_core.auth_guard import FailedAuthGuard
 from rcs_core.dispatcher import Dispatcher
 from rcs_core.migrate import migrate
 from rcs_core.report_desk import ReportDesk
-from rcs_core.report_servicer import ReportServicer
 from rcs_core.report_sender import ReportSender, SenderSettings
+from rcs_core.report_servicer import ReportServicer
 from rcs_core.servicer import AuthServicer, MessageServicer
 from rcs_core.settings import CoreSettings
 from rcs_core.settings_servicer import SettingsServicer

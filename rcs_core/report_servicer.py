@@ -234,8 +234,11 @@ async def _export(
             await asyncio.to_thread(_write, book, rows)
             yield make(rows_done=book.rows)
         await asyncio.to_thread(book.close)
-        with open(path, "rb") as fh:
+        fh = await asyncio.to_thread(open, path, "rb")
+        try:
             while piece := await asyncio.to_thread(fh.read, CHUNK):
                 yield make(data=piece)
+        finally:
+            fh.close()
     finally:
         os.unlink(path)

@@ -187,11 +187,10 @@ async def search_all(
     """Every match, oldest first, in batches from a server-side cursor (flat memory).
     Runs in a transaction of its own on ``conn``."""
     query, params = _search_query(f, None)
-    async with conn.transaction():
-        async with conn.cursor(name="report_export") as cur:
-            await cur.execute(query, params)
-            while rows := await cur.fetchmany(batch):
-                yield [Found(*r) for r in rows]
+    async with conn.transaction(), conn.cursor(name="report_export") as cur:
+        await cur.execute(query, params)
+        while rows := await cur.fetchmany(batch):
+            yield [Found(*r) for r in rows]
 
 
 def encode_token(at: dt.datetime, mid: int) -> str:

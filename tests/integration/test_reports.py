@@ -14,6 +14,7 @@ import psycopg
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from rcs.common.v1 import status_pb2
 from rcs.core.v1 import report_service_pb2 as rs
 from rcs.core.v1 import report_service_pb2_grpc
 from rcs_core.report_servicer import ReportServicer
@@ -45,17 +46,17 @@ def _seed(dsn: str) -> None:
     with psycopg.connect(dsn, autocommit=True) as conn:
         for login in ("alpha", "beta"):
             conn.execute("INSERT INTO partners (login, password_hash) VALUES (%s, 'x')", (login,))
-        for op, iface in (("MTS", "if-mts"), ("Beeline", "if-bee")):
+        for op, op_iface in (("MTS", "if-mts"), ("Beeline", "if-bee")):
             conn.execute("INSERT INTO operators (name) VALUES (%s)", (op,))
             conn.execute(
                 "INSERT INTO interfaces (id, host, port, system_id, password)"
                 " VALUES (%s, '127.0.0.1', 2775, 'rcs', 'pw')",
-                (iface,),
+                (op_iface,),
             )
             conn.execute(
                 "INSERT INTO operator_routes (operator_id, interface_id)"
                 " SELECT id, %s FROM operators WHERE name = %s",
-                (iface, op),
+                (op_iface, op),
             )
         for i, (day, login, dest, sender, status, iface, parts) in enumerate(MT_ROWS):
             at = day + dt.timedelta(hours=10, minutes=i)
@@ -142,7 +143,9 @@ async def test_summary_by_operator_direction_status(stub: Any) -> None:
 
 
 async def test_summary_filters_and_refusals(stub: Any) -> None:
-    f = rs.ReportFilter(partner="beta", statuses=[3], since=_ts(TODAY))
+    f = rs.ReportFilter(
+        partner="beta", statuses=[status_pb2.MESSAGE_STATUS_DELIVERED], since=_ts(TODAY)
+    )
     answer = await stub.Summarize(rs.SummarizeRequest(filter=f))
     assert [(r.messages, r.parts) for r in answer.rows] == [(1, 1)]
     with pytest.raises(grpc.aio.AioRpcError) as err:
@@ -177,7 +180,10 @@ async def test_search_filters_and_pages_chronologically(stub: Any) -> None:
         ("2000", rs.MESSAGE_DIRECTION_MO),
     ]
     window = rs.ReportFilter(
-        sender="BankB", statuses=[3, 5], since=_ts(TODAY), until=_ts(TODAY + dt.timedelta(days=1))
+        sender="BankB",
+        statuses=[status_pb2.MESSAGE_STATUS_DELIVERED, status_pb2.MESSAGE_STATUS_EXPIRED],
+        since=_ts(TODAY),
+        until=_ts(TODAY + dt.timedelta(days=1)),
     )
     found = await stub.SearchMessages(rs.SearchMessagesRequest(filter=window))
     assert [m.message_id for m in found.messages] == ["1007", "1008"]
@@ -202,7 +208,8 @@ async def test_search_export_opens_with_the_right_rows(stub: Any) -> None:
     book, progress = await _workbook(
         stub.ExportSearch(rs.ExportSearchRequest(filter=rs.ReportFilter(partner="beta")))
     )
-    assert progress[0] == 0 and progress[-1] == 5
+    assert progress[0] == 0
+    assert progress[-1] == 5
     rows = list(book["messages"].iter_rows(values_only=True))
     assert rows[0][:3] == ("Time (UTC)", "Message id", "Direction")
     assert [r[1] for r in rows[1:]] == ["1003", "1004", "1007", "1008", "1009"]
