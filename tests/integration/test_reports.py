@@ -3,9 +3,13 @@ filters and paging, and the .xlsx exports opened back with openpyxl."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
+import os
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -80,7 +84,7 @@ def _seed(dsn: str) -> None:
 
 
 @pytest.fixture
-async def stub(pool: Any, database_url: str) -> AsyncIterator[Any]:
+async def core_port(pool: Any, database_url: str) -> AsyncIterator[int]:
     _seed(database_url)
     reads = ReadPools(pool, None)
     server = await start_server(
@@ -88,10 +92,31 @@ async def stub(pool: Any, database_url: str) -> AsyncIterator[Any]:
             ReportServicer(reads, zone="UTC"), s
         )
     )
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{server.port}")
+    yield server.port
+    await server.stop(0)
+
+
+@pytest.fixture
+async def stub(core_port: int) -> AsyncIterator[Any]:
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{core_port}")
     yield report_service_pb2_grpc.ReportServiceStub(channel)
     await channel.close()
-    await server.stop(0)
+
+
+async def _cli(port: int, *args: str) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "rcs_cli",
+        "report",
+        *args,
+        env={**os.environ, "RCS_CORE_TARGET": f"127.0.0.1:{port}"},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await proc.communicate()
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
 
 
 def _ts(at: dt.datetime) -> Timestamp:
@@ -228,3 +253,31 @@ async def test_summary_export_opens_with_the_totals(stub: Any) -> None:
     assert ("alpha", "DELIVERED", 3, 6) in rows
     assert ("alpha", None, 1, 1) in rows  # the MO message: no status
     assert sum(r[2] for r in rows[1:]) == 11
+
+
+async def test_cli_summary_table_and_search_export(core_port: int, tmp_path: Path) -> None:
+    code, out, err = await _cli(core_port, "summary", "--group-by", "partner", "--direction", "mt")
+    assert code == 0, err
+    lines = [line.split() for line in out.splitlines()]
+    assert lines == [
+        ["partner", "messages", "parts"],
+        ["alpha", "5", "8"],
+        ["beta", "5", "5"],
+        ["total", "10", "13"],
+    ]
+    assert "(read from the master)" in err
+
+    path = tmp_path / "alpha.xlsx"
+    code, out, err = await _cli(
+        core_port, "search", "--partner", "alpha", "--status", "delivered", "--xlsx", str(path)
+    )
+    assert code == 0, err
+    assert out.strip() == f"{path}: 3 rows"
+    assert "rows written: 3" in err
+    book = openpyxl.load_workbook(path, read_only=True)
+    ids = [r[1] for r in book["messages"].iter_rows(min_row=2, values_only=True)]
+    assert ids == ["1000", "1001", "1005"]
+
+    code, _, err = await _cli(core_port, "search", "--status", "lost")
+    assert code == 2
+    assert "status 'lost': use one of accepted" in err
