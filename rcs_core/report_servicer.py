@@ -203,8 +203,9 @@ class ReportServicer(report_service_pb2_grpc.ReportServiceServicer):
     async def ExportSearch(
         self, request: rs.ExportSearchRequest, context: Ctx
     ) -> AsyncIterator[rs.ExportSearchResponse]:
-        pool, _ = await self._pool()
         f = to_filter(request.filter)
+        f.where({})  # refuse a bad filter before anything is streamed
+        pool, _ = await self._pool()
         async with pool.connection() as conn:
 
             async def batches() -> AsyncIterator[list[list[Any]]]:

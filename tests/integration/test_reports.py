@@ -4,6 +4,7 @@ filters and paging, and the .xlsx exports opened back with openpyxl."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import io
 import os
@@ -16,12 +17,19 @@ import grpc
 import openpyxl
 import psycopg
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from gateways.rest.app import build_app
+from gateways.rest.settings import RestSettings
 from rcs.common.v1 import status_pb2
+from rcs.core.v1 import auth_service_pb2_grpc, report_service_pb2_grpc
 from rcs.core.v1 import report_service_pb2 as rs
-from rcs.core.v1 import report_service_pb2_grpc
+from rcs_cli.seed import upsert_admin
 from rcs_core.report_servicer import ReportServicer
+from rcs_core.servicer import AuthServicer
+from rcs_runtime.grpc_client import open_channel
 from rcs_runtime.replica import ReadPools
 from tests.support import start_server
 
@@ -90,7 +98,8 @@ async def core_port(pool: Any, database_url: str) -> AsyncIterator[int]:
     server = await start_server(
         lambda s: report_service_pb2_grpc.add_ReportServiceServicer_to_server(
             ReportServicer(reads, zone="UTC"), s
-        )
+        ),
+        lambda s: auth_service_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(pool), s),
     )
     yield server.port
     await server.stop(0)
@@ -281,3 +290,43 @@ async def test_cli_summary_table_and_search_export(core_port: int, tmp_path: Pat
     code, _, err = await _cli(core_port, "search", "--status", "lost")
     assert code == 2
     assert "status 'lost': use one of accepted" in err
+
+
+async def test_admin_api_summary_search_and_xlsx(core_port: int, database_url: str) -> None:
+    await upsert_admin(database_url, "root", "correct horse")
+    root = {"Authorization": "Basic " + base64.b64encode(b"root:correct horse").decode()}
+    channel = open_channel(f"127.0.0.1:{core_port}")
+    client: TestClient[web.Request, web.Application] = TestClient(
+        TestServer(build_app(RestSettings(), channel), host="127.0.0.1")
+    )
+    await client.start_server()
+    try:
+        base = "/api/admin/v1/reports"
+        denied = await client.get(f"{base}/summary")
+        assert denied.status == 401
+        got = await client.get(f"{base}/summary?groupBy=status&partner=beta", headers=root)
+        body = await got.json()
+        assert got.status == 200, body
+        assert body["totalMessages"] == "5"
+        assert {r["status"]: r["messages"] for r in body["rows"]}["MESSAGE_STATUS_DELIVERED"] == "2"
+
+        page = await client.get(
+            f"{base}/messages?number=79002000001&status=DELIVERED&pageSize=1", headers=root
+        )
+        body = await page.json()
+        assert [m["messageId"] for m in body["messages"]] == ["1003"]
+        assert body["nextPageToken"]
+
+        bad = await client.get(f"{base}/summary?groupBy=weather", headers=root)
+        assert bad.status == 400
+        assert "groupBy 'weather'" in await bad.text()
+
+        export = await client.get(f"{base}/messages?sender=ShopA&format=xlsx", headers=root)
+        assert export.status == 200
+        assert export.headers["Content-Type"].startswith("application/vnd.openxmlformats")
+        book = openpyxl.load_workbook(io.BytesIO(await export.read()), read_only=True)
+        ids = [r[1] for r in book["messages"].iter_rows(min_row=2, values_only=True)]
+        assert ids == ["1000", "1001", "1002", "1005"]
+    finally:
+        await client.close()
+        await channel.close()
