@@ -7,14 +7,22 @@ import asyncio
 import logging
 import os
 import time
+from typing import Any
 
+import grpc
 import psycopg
 import pytest
 from prometheus_client import REGISTRY
 
+from rcs.core.v1 import message_service_pb2, message_service_pb2_grpc, report_service_pb2_grpc
+from rcs.core.v1 import report_service_pb2 as rs
+from rcs_core.report_servicer import ReportServicer
+from rcs_core.servicer import MessageServicer
 from rcs_runtime.db import open_pool
 from rcs_runtime.replica import ReadPools
+from tests.integration.test_reports import seed_report_data
 from tests.pg_clusters import master_and_replica
+from tests.support import start_server
 
 pytestmark = pytest.mark.integration
 
@@ -31,6 +39,21 @@ async def _in_recovery(reads: ReadPools) -> bool:
     return bool(row[0])
 
 
+async def _wait_on_replica(replica_dsn: str, query: str, expected: object) -> None:
+    """Until ``query`` answers ``expected`` on the replica (CREATE DATABASE and rows
+    reach it by streaming, a moment after the master committed them)."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with psycopg.connect(replica_dsn) as conn:
+                if conn.execute(query).fetchone() == expected:
+                    return
+        except psycopg.errors.Error:
+            pass
+        assert time.monotonic() < deadline, f"the replica never answered {expected} to {query}"
+        await asyncio.sleep(0.1)
+
+
 def _replica_dsn_for(database_url: str) -> str:
     shared = os.environ.get("RCS_TEST_REPLICA_DSN")
     if not shared:
@@ -45,17 +68,7 @@ async def test_read_served_by_the_shared_replica_sees_the_masters_rows(database_
         conn.execute("CREATE TABLE replica_probe (n int)")
         conn.execute("INSERT INTO replica_probe VALUES (42)")
     master = await open_pool(database_url, min_size=1, max_size=2)
-    # CREATE DATABASE reaches the replica by streaming too: wait until it is there.
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with psycopg.connect(replica_dsn) as conn:
-                if conn.execute("SELECT to_regclass('replica_probe')").fetchone() != (None,):
-                    break
-        except psycopg.OperationalError:
-            pass
-        assert time.monotonic() < deadline, "the test database never reached the replica"
-        await asyncio.sleep(0.1)
+    await _wait_on_replica(replica_dsn, "SELECT count(*) FROM replica_probe", (1,))
     reads = await ReadPools.open(
         master, replica_dsn, max_lag_seconds=30, check_seconds=0, max_size=2
     )
@@ -131,3 +144,40 @@ async def test_replica_stopped_then_lagging_reads_fall_back_to_the_master(
         finally:
             await reads.close()
             await master.close()
+
+
+async def test_core_reports_and_message_lists_read_from_the_replica(
+    pool: Any, database_url: str
+) -> None:
+    replica_dsn = _replica_dsn_for(database_url)
+    seed_report_data(database_url)
+    await _wait_on_replica(replica_dsn, "SELECT count(*) FROM messages", (10,))
+    reads = await ReadPools.open(pool, replica_dsn, max_lag_seconds=30, check_seconds=0, max_size=2)
+    server = await start_server(
+        lambda s: report_service_pb2_grpc.add_ReportServiceServicer_to_server(
+            ReportServicer(reads, zone="UTC"), s
+        ),
+        lambda s: message_service_pb2_grpc.add_MessageServiceServicer_to_server(
+            MessageServicer(pool, 7, reads=reads), s
+        ),
+    )
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{server.port}")
+    try:
+        reports = report_service_pb2_grpc.ReportServiceStub(channel)
+        answer = await reports.Summarize(rs.SummarizeRequest())
+        assert answer.from_replica
+        assert (answer.total_messages, answer.total_parts) == (11, 14)
+        found = await reports.SearchMessages(
+            rs.SearchMessagesRequest(filter=rs.ReportFilter(partner="beta"))
+        )
+        assert found.from_replica
+        assert len(found.messages) == 5
+        listed = await message_service_pb2_grpc.MessageServiceStub(channel).ListMessages(
+            message_service_pb2.ListMessagesRequest(partner="alpha")
+        )
+        assert len(listed.messages) == 5
+        assert REGISTRY.get_sample_value("rcs_replica_lag_seconds") is not None
+    finally:
+        await channel.close()
+        await server.stop(0)
+        await reads.close()

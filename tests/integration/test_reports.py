@@ -54,7 +54,7 @@ MT_ROWS = [
 ]
 
 
-def _seed(dsn: str) -> None:
+def seed_report_data(dsn: str) -> None:
     with psycopg.connect(dsn, autocommit=True) as conn:
         for login in ("alpha", "beta"):
             conn.execute("INSERT INTO partners (login, password_hash) VALUES (%s, 'x')", (login,))
@@ -93,7 +93,7 @@ def _seed(dsn: str) -> None:
 
 @pytest.fixture
 async def core_port(pool: Any, database_url: str) -> AsyncIterator[int]:
-    _seed(database_url)
+    seed_report_data(database_url)
     reads = ReadPools(pool, None)
     server = await start_server(
         lambda s: report_service_pb2_grpc.add_ReportServiceServicer_to_server(
