@@ -20,7 +20,7 @@ from rcs.common.v1 import channel_pb2, status_pb2
 from rcs.core.v1 import report_service_pb2 as rs
 from rcs.core.v1 import report_service_pb2_grpc
 from rcs_core import reports
-from rcs_core.report_excel import ReportWorkbook
+from rcs_core.report_excel import Kind, ReportWorkbook
 from rcs_runtime.replica import ReadPools
 
 Ctx = grpc.aio.ServicerContext[Any, Any]
@@ -36,19 +36,19 @@ SUMMARY_COLUMNS = {
     "status": "Status",
     "day": "Day",
 }
-SEARCH_HEADERS = (
-    "Time (UTC)",
-    "Message id",
-    "Direction",
-    "Partner",
-    "Operator",
-    "Channel",
-    "Number",
-    "Sender",
-    "Status",
-    "Error code",
-    "Parts",
-    "Text",
+SEARCH_COLUMNS: tuple[tuple[str, Kind], ...] = (
+    ("Time (UTC)", "time"),
+    ("Message id", "text"),  # text: ids pass 2^53, beyond a spreadsheet number's precision
+    ("Direction", "text"),
+    ("Partner", "text"),
+    ("Operator", "text"),
+    ("Channel", "text"),
+    ("Number", "text"),
+    ("Sender", "text"),
+    ("Status", "text"),
+    ("Error code", "number"),
+    ("Parts", "number"),
+    ("Text", "text"),
 )
 
 
@@ -196,8 +196,12 @@ class ReportServicer(report_service_pb2_grpc.ReportServiceServicer):
                 out.append([*keys, r.messages, r.parts])
             yield out
 
-        headers = [*(SUMMARY_COLUMNS[n] for n in names), "Messages", "Parts"]
-        async for chunk in _export("summary", headers, (), batches(), rs.ExportSummaryResponse):
+        columns: list[tuple[str, Kind]] = [
+            *((SUMMARY_COLUMNS[n], "text") for n in names),
+            ("Messages", "number"),
+            ("Parts", "number"),
+        ]
+        async for chunk in _export("summary", columns, batches(), rs.ExportSummaryResponse):
             yield chunk
 
     async def ExportSearch(
@@ -213,22 +217,21 @@ class ReportServicer(report_service_pb2_grpc.ReportServiceServicer):
                     yield [found_cells(m) for m in found]
 
             async for chunk in _export(
-                "messages", SEARCH_HEADERS, (0,), batches(), rs.ExportSearchResponse
+                "messages", SEARCH_COLUMNS, batches(), rs.ExportSearchResponse
             ):
                 yield chunk
 
 
 async def _export(
     sheet: str,
-    headers: Sequence[str],
-    time_columns: Sequence[int],
+    columns: Sequence[tuple[str, Kind]],
     batches: AsyncIterator[list[list[Any]]],
     make: type[R],
 ) -> AsyncIterator[R]:
     fd, path = tempfile.mkstemp(prefix="rcs-report-", suffix=".xlsx")
     os.close(fd)
     try:
-        book = ReportWorkbook(path, sheet, headers, time_columns=time_columns)
+        book = ReportWorkbook(path, sheet, columns)
         yield make(rows_done=0)
         async for rows in batches:
             # xlsxwriter is synchronous: a thread keeps the event loop serving others.
