@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import os
 import tempfile
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, TypeVar
 
 import grpc
+import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from rcs.common.v1 import channel_pb2, status_pb2
@@ -21,12 +23,15 @@ from rcs.core.v1 import report_service_pb2 as rs
 from rcs.core.v1 import report_service_pb2_grpc
 from rcs_core import reports
 from rcs_core.report_excel import Kind, ReportWorkbook
+from rcs_runtime.errors import RcsError
 from rcs_runtime.replica import ReadPools
 
 Ctx = grpc.aio.ServicerContext[Any, Any]
 R = TypeVar("R", rs.ExportSummaryResponse, rs.ExportSearchResponse)
 CHUNK = 1 << 20
 EXPORT_BATCH = 10_000
+EXPORT_RESUMES = 3
+log = logging.getLogger(__name__)
 
 SUMMARY_COLUMNS = {
     "partner": "Partner",
@@ -209,17 +214,29 @@ class ReportServicer(report_service_pb2_grpc.ReportServiceServicer):
     ) -> AsyncIterator[rs.ExportSearchResponse]:
         f = to_filter(request.filter)
         f.where({})  # refuse a bad filter before anything is streamed
-        pool, _ = await self._pool()
-        async with pool.connection() as conn:
 
-            async def batches() -> AsyncIterator[list[list[Any]]]:
-                async for found in reports.search_all(conn, f, EXPORT_BATCH):
-                    yield [found_cells(m) for m in found]
+        async def batches() -> AsyncIterator[list[list[Any]]]:
+            # A long read on a replica can be cancelled by recovery (a vacuum on the master
+            # removed rows it might see): go on after the last row sent, on a new connection.
+            after: tuple[dt.datetime, int] | None = None
+            for attempt in range(EXPORT_RESUMES + 1):
+                pool, _ = await self._pool()
+                try:
+                    async with pool.connection() as conn:
+                        async for found in reports.search_all(conn, f, EXPORT_BATCH, after):
+                            after = (found[-1].at, found[-1].id)
+                            yield [found_cells(m) for m in found]
+                    return
+                except (psycopg.errors.SerializationFailure, psycopg.OperationalError) as exc:
+                    if attempt == EXPORT_RESUMES:
+                        raise RcsError(
+                            "SERVICE_UNAVAILABLE",
+                            f"the export's read failed {attempt + 1} times ({exc}); retry it",
+                        ) from exc
+                    log.warning("report_export_resumed", extra={"error": str(exc)})
 
-            async for chunk in _export(
-                "messages", SEARCH_COLUMNS, batches(), rs.ExportSearchResponse
-            ):
-                yield chunk
+        async for chunk in _export("messages", SEARCH_COLUMNS, batches(), rs.ExportSearchResponse):
+            yield chunk
 
 
 async def _export(

@@ -182,11 +182,14 @@ async def search_page(
 
 
 async def search_all(
-    conn: psycopg.AsyncConnection[Any], f: Filter, batch: int = 5000
+    conn: psycopg.AsyncConnection[Any],
+    f: Filter,
+    batch: int = 5000,
+    after: tuple[dt.datetime, int] | None = None,
 ) -> AsyncIterator[list[Found]]:
-    """Every match, oldest first, in batches from a server-side cursor (flat memory).
-    Runs in a transaction of its own on ``conn``."""
-    query, params = _search_query(f, None)
+    """Every match (after ``after``, a (time, id) already returned), oldest first, in
+    batches from a server-side cursor (flat memory). Runs in a transaction of its own."""
+    query, params = _search_query(f, after)
     async with conn.transaction(), conn.cursor(name="report_export") as cur:
         await cur.execute(query, params)
         while rows := await cur.fetchmany(batch):

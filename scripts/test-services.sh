@@ -78,6 +78,10 @@ pg_replica_up() {
     for _ in $(seq 1 60); do pg_replica_streaming && break; sleep 0.5; done
     pg_replica_streaming || { echo "replica on $PG_REPLICA_PORT does not stream: see $PG_REPLICA_DIR/server.log" >&2; exit 1; }
   fi
+  # Reports run long queries on the replica: with feedback the master keeps the row
+  # versions they read instead of having them cancelled ("conflict with recovery").
+  psql -h 127.0.0.1 -p "$PG_REPLICA_PORT" -U postgres -d postgres -q \
+    -c "ALTER SYSTEM SET hot_standby_feedback = on" -c "SELECT pg_reload_conf()" >/dev/null
   echo "postgresql replica streaming on 127.0.0.1:$PG_REPLICA_PORT" >&2
 }
 
