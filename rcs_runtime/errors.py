@@ -197,6 +197,16 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             "NOT_FOUND", _C.NOT_FOUND, 404, 4, 0x67, "No such message for this login.", http_v5=400
         ),
         _entry(
+            "NOT_MASTER",
+            _C.FAILED_PRECONDITION,
+            409,
+            100,
+            0x08,
+            "This installation is a standby of its cluster: settings are changed on the"
+            " master, which the message names (`rcs cluster status`).",
+            http_v5=500,
+        ),
+        _entry(
             "INTERNAL",
             _C.INTERNAL,
             500,
