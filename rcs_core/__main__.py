@@ -13,6 +13,7 @@ from rcs.core.v1 import (
     auth_service_pb2_grpc,
     message_service_pb2_grpc,
     settings_service_pb2_grpc,
+    settings_sync_pb2_grpc,
 )
 from rcs.routing.v1 import routing_service_pb2_grpc
 from rcs_core import maintenance
@@ -24,6 +25,7 @@ from rcs_core.report_sender import ReportSender, SenderSettings
 from rcs_core.servicer import AuthServicer, MessageServicer
 from rcs_core.settings import CoreSettings
 from rcs_core.settings_servicer import SettingsServicer
+from rcs_core.settings_sync_servicer import SettingsSyncServicer
 from rcs_runtime.db import open_pool
 from rcs_runtime.grpc_client import open_channel
 from rcs_runtime.grpc_server import GrpcServer
@@ -73,6 +75,9 @@ async def serve(
                 )
                 settings_service_pb2_grpc.add_SettingsServiceServicer_to_server(
                     SettingsServicer(pool), server.server
+                )
+                settings_sync_pb2_grpc.add_SettingsSyncServiceServicer_to_server(
+                    SettingsSyncServicer(pool), server.server
                 )
                 await server.start()
                 log.info("core_serving", extra={"bind": s.core_bind, "port": server.port})

@@ -207,6 +207,16 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             http_v5=500,
         ),
         _entry(
+            "SETTINGS_OUT_OF_SYNC",
+            _C.FAILED_PRECONDITION,
+            409,
+            100,
+            0x08,
+            "The settings revisions to apply do not follow this installation's own (a gap,"
+            " a master asked to apply, or a history that diverged): see the message.",
+            http_v5=500,
+        ),
+        _entry(
             "INTERNAL",
             _C.INTERNAL,
             500,

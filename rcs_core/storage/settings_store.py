@@ -660,6 +660,7 @@ _PUT: dict[str, StateWriter] = {
     "whitelist": put_whitelist,
     "inbound_route": put_inbound_route,
 }
+ENTITIES = frozenset(_PUT)  # what a revision's changes may name
 # Restore order: what others refer to comes back first and goes away last. Ranks stay
 # below 5: ``restore`` sorts removals by 10 - rank.
 _DEPENDENCY_RANK = {
