@@ -82,9 +82,10 @@ async def pull(master: Core, standby: Core, since: int) -> sync.ApplySettingsCha
     feed = await master.sync.ListSettingsChanges(
         sync.ListSettingsChangesRequest(since_revision=since)
     )
-    return await standby.sync.ApplySettingsChanges(
+    applied: sync.ApplySettingsChangesResponse = await standby.sync.ApplySettingsChanges(
         sync.ApplySettingsChangesRequest(changes=feed.changes, master_installation_id=1)
     )
+    return applied
 
 
 async def snapshot(core: Core) -> tuple[Any, ...]:
