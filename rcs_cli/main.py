@@ -20,6 +20,7 @@ COMPONENTS = (
     "simulator",
     "rest",
     "smpp",
+    "cluster",
 )
 
 
@@ -64,6 +65,12 @@ def _serve(component: str) -> None:
 
         rest = RestSettings()
         run_service(component, rest, serve_rest(rest))
+    elif component == "cluster":
+        from rcs_cluster.__main__ import serve as serve_cluster
+        from rcs_cluster.settings import ClusterSettings
+
+        cluster = ClusterSettings()
+        run_service(component, cluster, serve_cluster(cluster))
     elif component == "smpp":
         from gateways.smpp.__main__ import serve as serve_smpp
         from gateways.smpp.settings import SmppGatewaySettings

@@ -10,6 +10,10 @@ CREATE TABLE cluster_role (
     master_core text NOT NULL DEFAULT '',
     -- Fencing token: the create revision of the etcd master key this installation holds.
     term bigint NOT NULL DEFAULT 0,
+    -- A master's writes end here unless its agent renews it: a frozen or cut-off agent
+    -- cannot fence itself, so the database does, before the etcd lease can expire.
+    -- NULL: no deadline (a lone installation).
+    valid_until timestamptz,
     changed_at timestamptz NOT NULL DEFAULT now()
 );
 INSERT INTO cluster_role DEFAULT VALUES;
@@ -27,6 +31,12 @@ BEGIN
         RETURN NEW;
     END IF;
     SELECT * INTO r FROM cluster_role FOR SHARE;
+    IF r.role = 'master' AND r.valid_until IS NOT NULL AND clock_timestamp() > r.valid_until THEN
+        RAISE EXCEPTION USING ERRCODE = 'RC001', MESSAGE = format(
+            'this installation''s master term in cluster %L lapsed at %s (its cluster agent'
+            ' has not renewed its etcd lease): change settings on the master that'
+            ' `rcs cluster status` shows', r.cluster, r.valid_until);
+    END IF;
     IF r.role = 'standby' THEN
         IF r.master_id IS NULL THEN
             RAISE EXCEPTION USING ERRCODE = 'RC001', MESSAGE = format(

@@ -1,0 +1,206 @@
+"""Three installations (own databases, own core, routing and cluster agent processes) and a
+real etcd on this machine: election, settings sync, standby refusals, failover after
+kill -9 and SIGSTOP, and an etcd restart. Deadlines are generous; the measured times are
+benchmarks (bench/cluster_failover.py, docs/benchmarks.md)."""
+
+from __future__ import annotations
+
+import signal
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import psycopg
+import pytest
+
+from rcs.cluster.v1 import cluster_service_pb2 as cs
+from rcs.core.v1 import settings_service_pb2 as ss
+from rcs.routing.v1 import routing_service_pb2 as rs
+from rcs_runtime.grpc_client import error_reason
+from tests.cluster.etcd_process import EtcdProcess
+from tests.cluster.harness import TTL, Member, eventually
+from tests.conftest import _admin_dsn, _dsn_for
+
+pytestmark = pytest.mark.e2e
+ADMIN = ss.Actor(login="sre", remote_ip="127.0.0.1")
+
+
+@dataclass
+class Cluster:
+    etcd: EtcdProcess
+    members: list[Member]
+
+    def by_id(self, installation_id: int) -> Member:
+        return next(m for m in self.members if m.installation_id == installation_id)
+
+    def logs(self) -> str:
+        return "\n".join(m.logs() for m in self.members)
+
+    async def master(self, *, within: float = 15, exclude: int = 0) -> Member:
+        """The member every live agent agrees is master (and that says so itself)."""
+
+        async def agreed() -> Member | None:
+            seen = set()
+            for m in self.members:
+                if m.procs["cluster"].poll() is not None or m.installation_id == exclude:
+                    continue
+                seen.add((await m.status()).master_installation_id)
+            if len(seen) != 1 or 0 in seen:
+                return None
+            master = self.by_id(seen.pop())
+            return master if (await master.status()).role == cs.ROLE_MASTER else None
+
+        try:
+            member, _ = await eventually(agreed, within=within, what="one agreed master")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{self.logs()}") from exc
+        return member
+
+
+@pytest.fixture(scope="module")
+def cluster(template_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    root = tmp_path_factory.mktemp("cluster")
+    etcd = EtcdProcess(root / "etcd" / "data")
+    etcd.data_dir.parent.mkdir(parents=True)
+    etcd.start()
+    admin = _admin_dsn()
+    names = [f"rcs_test_{uuid.uuid4().hex[:12]}" for _ in range(3)]
+    members = []
+    with psycopg.connect(admin, autocommit=True) as conn:
+        for i, name in enumerate(names, start=1):
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
+            dsn = _dsn_for(admin, name)
+            with psycopg.connect(dsn, autocommit=True) as db:
+                db.execute("UPDATE installation SET installation_id = %s", (i,))
+            members.append(Member(i, dsn, root / f"inst{i}", etcd.endpoint))
+    for m in members:
+        m.start()
+    try:
+        yield Cluster(etcd, members)
+    finally:
+        for m in members:
+            m.stop()
+        etcd.stop()
+        with psycopg.connect(admin, autocommit=True) as conn:
+            for name in names:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def put_route(member: Member, prefix: str, operator: str) -> int:
+    """A direction for ``prefix`` to ``operator`` (created with its interface)."""
+    interface = ss.Interface(
+        id=f"if-{operator.lower()}", host="smsc", port=2775, system_id="rcs", password="pw", enabled=True
+    )
+    await member.settings("PutInterface", ss.PutInterfaceRequest(actor=ADMIN, interface=interface))
+    await member.settings(
+        "PutOperator",
+        ss.PutOperatorRequest(
+            actor=ADMIN, operator=ss.Operator(name=operator, interface_ids=[interface.id])
+        ),
+    )
+    answer = await member.settings(
+        "PutDirection",
+        ss.PutDirectionRequest(
+            actor=ADMIN,
+            direction=ss.Direction(name=f"d-{prefix}", operator=operator, prefixes=[prefix]),
+        ),
+    )
+    return int(answer.revision)
+
+
+async def resolve(member: Member, number: str) -> rs.Route:
+    answer = await member.routing(
+        "ResolveRoutes", rs.ResolveRoutesRequest(queries=[rs.RouteQuery(destination=number)])
+    )
+    route: rs.Route = answer.routes[0]
+    return route
+
+
+async def all_resolve(cluster: Cluster, number: str, operator: str) -> float:
+    """Seconds until every installation's routing sends ``number`` to ``operator``."""
+
+    async def same() -> bool:
+        routes = [await resolve(m, number) for m in cluster.members]
+        return all(r.found and r.operator == operator for r in routes)
+
+    _, took = await eventually(same, within=10, what=f"{number} to {operator} everywhere")
+    return took
+
+
+async def refuses_settings(member: Member) -> str:
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await member.settings(
+            "CreatePartner",
+            ss.CreatePartnerRequest(
+                actor=ADMIN, partner=ss.Partner(login=f"p{uuid.uuid4().hex[:8]}"), password="pw"
+            ),
+        )
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION, refused.value
+    assert error_reason(refused.value) == "NOT_MASTER"
+    return refused.value.details() or ""
+
+
+async def test_one_master_and_a_route_changed_on_it_reaches_both_standbys(
+    cluster: Cluster,
+) -> None:
+    master = await cluster.master(within=120)  # nine Python processes start on a busy host
+    statuses = [await m.status() for m in cluster.members]
+    assert sorted(i.installation_id for i in statuses[0].installations) == [1, 2, 3]
+    assert [s.role == cs.ROLE_MASTER for s in statuses].count(True) == 1
+    await put_route(master, "7913", "Polar")
+    took = await all_resolve(cluster, "79131234567", "Polar")
+    print(f"settings converged on all three installations in {took:.3f} s")
+    for m in cluster.members:
+        if m is not master:
+            message = await refuses_settings(m)
+            assert f"installation {master.installation_id} (core {master.core})" in message
+
+
+async def test_killed_master_agent_a_standby_takes_over_and_the_old_one_returns_standby(
+    cluster: Cluster,
+) -> None:
+    old = await cluster.master()
+    old.signal("cluster", signal.SIGKILL)
+    new = await cluster.master(within=TTL + 10, exclude=old.installation_id)
+    assert new is not old
+    # The old core, with no agent to renew its term, refuses on its own (valid_until).
+    assert "lapsed" in await refuses_settings(old)
+    await put_route(new, "7914", "Tundra")
+    old.start("cluster")  # waits out its previous lease, then registers as a standby
+    await all_resolve(cluster, "79141234567", "Tundra")
+    assert (await cluster.master()) is new
+    assert f"installation {new.installation_id}" in await refuses_settings(old)
+
+
+async def test_etcd_restart_watches_resume_and_no_role_flaps(cluster: Cluster) -> None:
+    master = await cluster.master()
+    cluster.etcd.kill()
+    cluster.etcd.start()
+    await put_route(master, "7915", "Arctic")  # the master kept its role through it
+    await all_resolve(cluster, "79151234567", "Arctic")  # the standbys' watches resumed
+    assert (await cluster.master()) is master
+    for m in cluster.members:
+        assert "demoted_to_standby" not in m.log("cluster") or m is not master
+
+
+async def test_frozen_master_is_replaced_and_comes_back_as_a_standby(cluster: Cluster) -> None:
+    old = await cluster.master()
+    demotions = old.log("cluster").count("demoted_to_standby")
+    old.signal("cluster", signal.SIGSTOP)
+    try:
+        new = await cluster.master(within=TTL + 10, exclude=old.installation_id)
+        assert "lapsed" in await refuses_settings(old)  # fenced by its own database
+    finally:
+        old.signal("cluster", signal.SIGCONT)
+
+    async def back_as_standby() -> bool:
+        s = await old.status()
+        return s.role == cs.ROLE_STANDBY and s.master_installation_id == new.installation_id
+
+    await eventually(back_as_standby, within=TTL + 10, what="the old master back as standby")
+    assert old.log("cluster").count("demoted_to_standby") > demotions
+    assert f"installation {new.installation_id}" in await refuses_settings(old)
+    await put_route(new, "7916", "Boreal")
+    await all_resolve(cluster, "79161234567", "Boreal")
