@@ -24,7 +24,7 @@ from rcs_runtime.grpc_client import open_channel
 from tests.conftest import free_port
 
 T = TypeVar("T")
-TTL = 3  # seconds: short, so that a failover test takes seconds
+TTL = 5  # seconds: short, so that a failover takes seconds, yet outlasts an etcd restart
 CLUSTER_ENV = {
     "RCS_CLUSTER_NAME": "test",
     "RCS_CLUSTER_TTL_SECONDS": str(TTL),
