@@ -5,7 +5,11 @@ benchmarks (bench/cluster_failover.py, docs/benchmarks.md)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
 import signal
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -221,3 +225,62 @@ async def test_frozen_master_is_replaced_and_comes_back_as_a_standby(cluster: Cl
     assert f"installation {new.installation_id}" in await refuses_settings(old)
     await put_route(new, "7916", "Boreal")
     await all_resolve(cluster, "79161234567", "Boreal")
+
+
+async def rcs_cluster(member: Member, *args: str) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "rcs_cli",
+        "cluster",
+        *args,
+        env={**os.environ, "RCS_CLUSTER_TARGET": f"127.0.0.1:{member.ports['cluster']}"},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await proc.communicate()
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_sre_sees_the_cluster_and_moves_the_master_with_the_cli(cluster: Cluster) -> None:
+    master = await cluster.master()
+    standby = next(m for m in cluster.members if m is not master)
+    code, table, _ = await rcs_cluster(standby, "installations")
+    assert code == 0
+    lines = table.splitlines()
+    assert lines[0].split() == ["ID", "ROLE", "REVISION", "CORE", "AGENT"]
+    roles = {int(line.split()[0]): line.split()[1] for line in lines[1:]}
+    assert roles == {
+        m.installation_id: "master" if m is master else "standby" for m in cluster.members
+    }
+    code, out, _ = await rcs_cluster(standby, "status", "--json")
+    status = json.loads(out)
+    assert (status["masterInstallationId"], status["role"]) == (
+        master.installation_id,
+        "ROLE_STANDBY",
+    )
+
+    code, out, _ = await rcs_cluster(standby, "promote", str(standby.installation_id))
+    assert code == 0, out
+    assert f"asked installation {master.installation_id}" in out
+
+    async def promoted() -> bool:
+        return (await cluster.master()) is standby
+
+    await eventually(promoted, within=TTL + 10, what="the promoted standby as master")
+    await put_route(standby, "7917", "Taiga")
+    await all_resolve(cluster, "79171234567", "Taiga")
+
+    code, out, err = await rcs_cluster(master, "promote", "42")
+    assert code != 0
+    assert "installation 42 is not live" in err
+
+    code, out, _ = await rcs_cluster(master, "demote")
+    assert code == 0
+
+    async def moved_on() -> Member | None:
+        now = await cluster.master()
+        return now if now is not standby else None
+
+    await eventually(moved_on, within=TTL + 10, what="another master after demote")
