@@ -14,12 +14,23 @@ import pytest
 
 from tests.conftest import free_port
 
+_TAKEN: set[int] = set()
+
+
+def unique_port() -> int:
+    """A free port not handed out before in this run (servers here may bind with
+    SO_REUSEPORT: two given the same port would both listen on it)."""
+    while (port := free_port()) in _TAKEN:
+        pass
+    _TAKEN.add(port)
+    return port
+
 
 @dataclass
 class EtcdProcess:
     data_dir: Path
-    client_port: int = field(default_factory=free_port)
-    peer_port: int = field(default_factory=free_port)
+    client_port: int = field(default_factory=unique_port)
+    peer_port: int = field(default_factory=unique_port)
     proc: subprocess.Popen[bytes] | None = None
 
     @property

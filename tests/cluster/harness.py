@@ -21,7 +21,7 @@ from rcs.cluster.v1 import cluster_service_pb2_grpc
 from rcs.core.v1 import settings_service_pb2_grpc
 from rcs.routing.v1 import routing_service_pb2_grpc
 from rcs_runtime.grpc_client import open_channel
-from tests.conftest import free_port
+from tests.cluster.etcd_process import unique_port
 
 T = TypeVar("T")
 TTL = 5  # seconds: short, so that a failover takes seconds, yet outlasts an etcd restart
@@ -44,7 +44,7 @@ class Member:
 
     def __post_init__(self) -> None:
         for name in ("core", "routing", "cluster"):
-            self.ports[name] = free_port()
+            self.ports[name] = unique_port()
 
     @property
     def core(self) -> str:
