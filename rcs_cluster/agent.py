@@ -11,6 +11,7 @@ Invariants (docs/invariants.md):
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from contextlib import suppress
@@ -179,9 +180,13 @@ class Agent:
             self._hold_off_until = time.monotonic() + self.s.cluster_ttl_seconds
         elif step is v.Step.CAMPAIGN:
             await self._step_to_standby(None, "")
-            if await self._dcs.campaign(self.me, self.lease):
-                log.info("master_key_taken", extra={"installation": self.me})
-                self._wake.set()  # become master on the next turn, from a fresh read
+            term = await self._dcs.campaign(self.me, self.lease)
+            if term:
+                log.info("master_key_taken", extra={"installation": self.me, "term": term})
+                self.view = dataclasses.replace(
+                    view, master_id=self.me, master_lease=self.lease, master_term=term
+                )
+                await self._hold_master(self.view)  # at once: failover time is what counts
         elif step is v.Step.WAIT:
             await self._step_to_standby(None, "")
         else:

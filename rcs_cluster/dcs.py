@@ -101,9 +101,10 @@ class Dcs:
         kvs = [(kv.key, kv.value, int(kv.lease), int(kv.create_revision)) for kv in got.kvs]
         return v.parse_view(self.cluster, kvs, int(got.header.revision))
 
-    async def campaign(self, me: int, lease: int) -> bool:
+    async def campaign(self, me: int, lease: int) -> int:
         """Take the master key if it is absent, bound to our lease (Patroni's
-        create_revision == 0 transaction)."""
+        create_revision == 0 transaction); returns the new term (the key's create revision),
+        0 when another installation holds the key."""
         ETCD_REQUESTS.labels("txn").inc()
         key = v.master_key(self.cluster)
         kv = self._kv
@@ -112,7 +113,7 @@ class Dcs:
             [kv.txn_op_put(key, str(me), lease=lease)],
             timeout=self._timeout,
         )
-        return bool(result.succeeded)
+        return int(result.header.revision) if result.succeeded else 0
 
     async def publish_revision(self, me: int, revision: int) -> bool:
         """Publish the settings revision, only while we hold the master key."""

@@ -39,6 +39,7 @@ class Member:
     database_url: str
     log_dir: Path
     etcd_endpoint: str
+    extra_env: dict[str, str] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
@@ -64,6 +65,7 @@ class Member:
             "RCS_CLUSTER_BIND": f"127.0.0.1:{p['cluster']}",
             "RCS_ETCD_ENDPOINTS": self.etcd_endpoint,
             "RCS_LOG_JSON": "true",
+            **self.extra_env,
         }
 
     def start(self, *names: str) -> None:
