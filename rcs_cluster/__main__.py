@@ -40,7 +40,7 @@ async def _wait_for_schema(dsn: str, seconds: float = 60) -> None:
 async def serve(s: ClusterSettings) -> None:
     await _wait_for_schema(s.database_url)
     pool = await open_pool(s.database_url, min_size=1, max_size=2)
-    roles = RoleStore(pool, s.cluster_name)
+    roles = RoleStore(pool, s.cluster_name, s.database_url)
     server = GrpcServer(s.cluster_bind)
     agent: Agent | None = None
     dcs: Dcs | None = None

@@ -96,6 +96,7 @@ class Agent:
 
     async def run(self) -> None:
         watcher = asyncio.create_task(self._watch())
+        listener = asyncio.create_task(self._listen())
         try:
             while True:
                 await self.cycle()
@@ -104,9 +105,10 @@ class Agent:
                     async with asyncio.timeout(self.s.cluster_loop_wait_seconds):
                         await self._wake.wait()
         finally:
-            watcher.cancel()
-            with suppress(asyncio.CancelledError):
-                await watcher
+            for task in (watcher, listener):
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task
 
     async def stop(self) -> None:
         """Clean exit: fence, then give the master key and the registration back at once
@@ -131,6 +133,19 @@ class Agent:
             except Exception:  # any watch failure: re-read, re-watch
                 log.warning("cluster_watch_failed", exc_info=True)
             self._wake.set()
+            await asyncio.sleep(self.s.cluster_loop_wait_seconds)
+
+    async def _listen(self) -> None:
+        """Wake the loop when a settings revision commits here (the master publishes it at
+        once instead of at its next turn)."""
+        while True:
+            try:
+                async for _ in self._roles.revision_changes():
+                    self._wake.set()
+            except asyncio.CancelledError:
+                raise
+            except DbFailure:
+                log.warning("settings_listen_failed", exc_info=True)
             await asyncio.sleep(self.s.cluster_loop_wait_seconds)
 
     async def cycle(self) -> None:

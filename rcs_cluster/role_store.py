@@ -3,14 +3,26 @@ write (migration 0045), and the settings revision it has applied."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 
 class RoleStore:
-    def __init__(self, pool: AsyncConnectionPool, cluster: str) -> None:
+    def __init__(self, pool: AsyncConnectionPool, cluster: str, dsn: str) -> None:
         self._pool = pool
         self._cluster = cluster
+        self._dsn = dsn
+
+    async def revision_changes(self) -> AsyncIterator[None]:
+        """Yields whenever a settings revision commits in this installation's database
+        (migration 0045 notifies ``rcs_settings_revision``), so that the master publishes
+        it without waiting for its next turn."""
+        async with await psycopg.AsyncConnection.connect(self._dsn, autocommit=True) as conn:
+            await conn.execute("LISTEN rcs_settings_revision")
+            async for _ in conn.notifies():
+                yield None
 
     async def applied_revision(self) -> int:
         async with self._pool.connection() as conn:

@@ -27,6 +27,8 @@ CREATE FUNCTION settings_written_on_master_only() RETURNS trigger LANGUAGE plpgs
 DECLARE
     r cluster_role;
 BEGIN
+    -- Delivered at commit: wakes the cluster agent, which publishes the new revision at once.
+    PERFORM pg_notify('rcs_settings_revision', NEW.revision::text);
     IF current_setting('rcs.settings_sync', true) = 'on' THEN
         RETURN NEW;
     END IF;
