@@ -55,11 +55,12 @@ def _request(args: argparse.Namespace) -> tuple[str, Message]:
 
 
 def _run(args: argparse.Namespace) -> None:
-    target = ClusterCliSettings().cluster_target
+    settings = ClusterCliSettings()
+    target = settings.cluster_target
     method, request = _request(args)
 
     async def call() -> Any:
-        channel = open_channel(target)
+        channel = open_channel(target, settings.mutual_tls())
         try:
             stub = cluster_service_pb2_grpc.ClusterServiceStub(channel)
             return await getattr(stub, method)(request, timeout=10)

@@ -41,7 +41,8 @@ async def serve(s: ClusterSettings) -> None:
     await _wait_for_schema(s.database_url)
     pool = await open_pool(s.database_url, min_size=1, max_size=2)
     roles = RoleStore(pool, s.cluster_name, s.database_url)
-    server = GrpcServer(s.cluster_bind)
+    tls = s.mutual_tls()
+    server = GrpcServer(s.cluster_bind, tls=tls)
     agent: Agent | None = None
     dcs: Dcs | None = None
     try:
@@ -49,13 +50,18 @@ async def serve(s: ClusterSettings) -> None:
             await roles.be_lone_master()
             log.info("cluster_agent_alone", extra={"installation": s.installation_id})
         else:
-            dcs = Dcs(s.endpoints, s.cluster_name, retry_timeout=s.cluster_retry_timeout_seconds)
+            dcs = Dcs(
+                s.endpoints,
+                s.cluster_name,
+                retry_timeout=s.cluster_retry_timeout_seconds,
+                tls=tls,
+            )
             await dcs.open()
             agent = Agent(
                 s,
                 dcs,
                 roles,
-                SettingsPuller(s.core_target, timeout=s.cluster_retry_timeout_seconds * 3),
+                SettingsPuller(s.core_target, timeout=s.cluster_retry_timeout_seconds * 3, tls=tls),
             )
             await agent.start()
         cluster_service_pb2_grpc.add_ClusterServiceServicer_to_server(

@@ -14,6 +14,7 @@ from etcd3aio.kv import KVService
 from prometheus_client import Counter
 
 from rcs_cluster import view as v
+from rcs_runtime.tls import MutualTls
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +26,19 @@ EtcdFailure = (EtcdError, grpc.aio.AioRpcError, asyncio.TimeoutError, OSError)
 
 
 class Dcs:
-    def __init__(self, endpoints: list[str], cluster: str, *, retry_timeout: float) -> None:
+    def __init__(
+        self,
+        endpoints: list[str],
+        cluster: str,
+        *,
+        retry_timeout: float,
+        tls: MutualTls | None = None,
+    ) -> None:
         self._client = Etcd3Client(
             endpoints,
+            ca_cert=tls.ca if tls else None,  # etcd over mutual TLS: our CA, cert and key
+            cert_chain=tls.cert if tls else None,
+            cert_key=tls.key if tls else None,
             rpc_max_attempts=1,  # the HA loop is the retry; a call must end by its deadline
             watch_reconnect_backoff_seconds=0.1,
             watch_max_reconnect_backoff_seconds=1.0,

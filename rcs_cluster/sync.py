@@ -8,12 +8,14 @@ import logging
 from rcs.core.v1 import settings_sync_pb2 as sync
 from rcs.core.v1 import settings_sync_pb2_grpc
 from rcs_runtime.grpc_client import open_channel
+from rcs_runtime.tls import MutualTls
 
 log = logging.getLogger(__name__)
 
 
 class SettingsPuller:
-    def __init__(self, own_core: str, *, timeout: float) -> None:
+    def __init__(self, own_core: str, *, timeout: float, tls: MutualTls | None = None) -> None:
+        self._tls = tls  # to the master's core (its peer port), not to our own
         self._own: settings_sync_pb2_grpc.SettingsSyncServiceAsyncStub = (
             settings_sync_pb2_grpc.SettingsSyncServiceStub(open_channel(own_core))
         )
@@ -23,7 +25,9 @@ class SettingsPuller:
 
     def _master_stub(self, target: str) -> settings_sync_pb2_grpc.SettingsSyncServiceAsyncStub:
         if self._master is None or target != self._master_target:
-            self._master = settings_sync_pb2_grpc.SettingsSyncServiceStub(open_channel(target))
+            self._master = settings_sync_pb2_grpc.SettingsSyncServiceStub(
+                open_channel(target, self._tls)
+            )
             self._master_target = target
         return self._master
 

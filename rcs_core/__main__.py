@@ -43,6 +43,7 @@ async def serve(
     await migrate(s.database_url, s.installation_id, days_ahead=s.partitions_ahead_days)
     pool = await open_pool(s.database_url, min_size=s.db_pool_min, max_size=s.db_pool_max)
     server: GrpcServer | None = None
+    peer_server: GrpcServer | None = None
     servicer: MessageServicer | None = None
     sender_desk: ReportDesk | None = None
     try:
@@ -81,6 +82,13 @@ async def serve(
                 )
                 await server.start()
                 log.info("core_serving", extra={"bind": s.core_bind, "port": server.port})
+                if s.core_peer_bind:  # other installations: settings sync over mutual TLS
+                    peer_server = GrpcServer(s.core_peer_bind, tls=s.mutual_tls())
+                    settings_sync_pb2_grpc.add_SettingsSyncServiceServicer_to_server(
+                        SettingsSyncServicer(pool), peer_server.server
+                    )
+                    await peer_server.start()
+                    log.info("core_peer_serving", extra={"bind": s.core_peer_bind})
                 tg.create_task(maintenance.run_forever(pool, s))
             if with_dispatcher and s.dispatcher_workers > 0:
                 dispatcher = Dispatcher(
@@ -108,6 +116,8 @@ async def serve(
     finally:
         if server is not None:
             await server.stop()
+        if peer_server is not None:
+            await peer_server.stop()
         if servicer is not None:
             await servicer.close()
         if sender_desk is not None:

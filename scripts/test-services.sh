@@ -70,6 +70,7 @@ kannel_up() {
 # etcd for tests/cluster: each test starts its own `etcd` on free ports (so that it can kill
 # and restart it); the package's own service (2379/2380) is kept stopped and disabled.
 etcd_up() {
+  command -v openssl >/dev/null || apt_install openssl  # the mutual-TLS tests' throwaway CA
   if ! command -v etcd >/dev/null; then
     apt_install etcd-server
     if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then

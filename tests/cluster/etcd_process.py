@@ -4,6 +4,7 @@ directory, so that a test can kill it and start it again on the same data."""
 from __future__ import annotations
 
 import shutil
+import ssl
 import subprocess
 import time
 import urllib.request
@@ -32,16 +33,36 @@ class EtcdProcess:
     client_port: int = field(default_factory=unique_port)
     peer_port: int = field(default_factory=unique_port)
     proc: subprocess.Popen[bytes] | None = None
+    # (CA, certificate, key): clients must present a certificate of that CA (mutual TLS).
+    tls: tuple[Path, Path, Path] | None = None
 
     @property
     def endpoint(self) -> str:
         return f"127.0.0.1:{self.client_port}"
 
+    def _health_context(self) -> ssl.SSLContext | None:
+        if self.tls is None:
+            return None
+        ca, cert, key = self.tls
+        context = ssl.create_default_context(cafile=str(ca))
+        context.load_cert_chain(str(cert), str(key))
+        return context
+
     def start(self) -> None:
         binary = shutil.which("etcd")
         if binary is None:
             pytest.fail("etcd is not installed: run `scripts/test-services.sh up` (make test does)")
-        url = f"http://127.0.0.1:{self.client_port}"
+        scheme = "https" if self.tls else "http"
+        url = f"{scheme}://127.0.0.1:{self.client_port}"
+        security = []
+        if self.tls is not None:
+            ca, cert, key = self.tls
+            security = [
+                "--client-cert-auth",
+                f"--trusted-ca-file={ca}",
+                f"--cert-file={cert}",
+                f"--key-file={key}",
+            ]
         peer = f"http://127.0.0.1:{self.peer_port}"
         log = (self.data_dir.parent / "etcd.log").open("ab")
         self.proc = subprocess.Popen(
@@ -55,6 +76,7 @@ class EtcdProcess:
                 f"--initial-advertise-peer-urls={peer}",
                 f"--initial-cluster=test={peer}",
                 "--log-level=warn",
+                *security,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -65,7 +87,8 @@ class EtcdProcess:
             if self.proc.poll() is not None:
                 pytest.fail(f"etcd exited with {self.proc.returncode}: see {log.name}")
             try:
-                with urllib.request.urlopen(f"{url}/health", timeout=1) as r:
+                context = self._health_context()
+                with urllib.request.urlopen(f"{url}/health", timeout=1, context=context) as r:
                     if b'"health":"true"' in r.read():
                         return
             except OSError:
