@@ -5,15 +5,18 @@ certificate of another CA, plaintext)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
+import psycopg
 import pytest
 from etcd3aio import Etcd3Client
 
 from rcs.cluster.v1 import cluster_service_pb2 as cs
 from rcs.cluster.v1 import cluster_service_pb2_grpc
+from rcs.core.v1 import settings_service_pb2 as ss
 from rcs.core.v1 import settings_sync_pb2 as sync
 from rcs.core.v1 import settings_sync_pb2_grpc
 from rcs_runtime.grpc_client import open_channel
@@ -21,6 +24,7 @@ from rcs_runtime.tls import MutualTls
 from tests.cluster.etcd_process import EtcdProcess, unique_port
 from tests.cluster.harness import Member, eventually
 from tests.cluster.pki import Pki, make_pki
+from tests.conftest import _admin_dsn, _dsn_for
 
 pytestmark = pytest.mark.e2e
 
@@ -128,3 +132,72 @@ async def test_agent_reaches_etcd_and_answers_clients_only_over_mutual_tls(
             await channel.close()
     finally:
         member.stop()
+
+
+@pytest.fixture
+def second_database(template_db: str) -> Iterator[str]:
+    """Another installation's database (installation 8)."""
+    admin = _admin_dsn()
+    name = f"rcs_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
+    dsn = _dsn_for(admin, name)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("UPDATE installation SET installation_id = 8")
+    yield dsn
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def test_a_standby_pulls_settings_from_the_masters_peer_port_over_mutual_tls(
+    database_url: str, second_database: str, tmp_path: Path, pki: Pki, tls_etcd: EtcdProcess
+) -> None:
+    members = []
+    for installation_id, dsn in ((7, database_url), (8, second_database)):
+        peer = f"127.0.0.1:{unique_port()}"
+        env = {**pki.env(), "RCS_CORE_PEER_BIND": peer, "RCS_CLUSTER_CORE_ENDPOINT": peer}
+        member = Member(
+            installation_id, dsn, tmp_path / str(installation_id), tls_etcd.endpoint, env
+        )
+        member.start("core", "cluster")
+        members.append(member)
+    try:
+
+        async def master() -> Member | None:
+            for m in members:
+                channel = open_channel(f"127.0.0.1:{m.ports['cluster']}", tls_of(pki, "node"))
+                try:
+                    stub = cluster_service_pb2_grpc.ClusterServiceStub(channel)
+                    status = await stub.GetClusterStatus(cs.GetClusterStatusRequest(), timeout=5)
+                finally:
+                    await channel.close()
+                if status.role == cs.ROLE_MASTER and len(status.installations) == 2:
+                    return m
+            return None
+
+        leader, _ = await eventually(master, within=120, what="a master of two, over mTLS")
+        standby = next(m for m in members if m is not leader)
+
+        async def created() -> ss.CreatePartnerResponse | None:
+            answer: ss.CreatePartnerResponse = await leader.settings(
+                "CreatePartner",
+                ss.CreatePartnerRequest(
+                    actor=ss.Actor(login="sre"), partner=ss.Partner(login="acme"), password="pw"
+                ),
+            )
+            return answer
+
+        answer, _ = await eventually(created, within=60, what="a partner created on the master")
+
+        async def synced() -> bool:
+            async with await psycopg.AsyncConnection.connect(standby.database_url) as conn:
+                cur = await conn.execute("SELECT revision FROM settings_revision")
+                row = await cur.fetchone()
+            return row is not None and row[0] >= answer.revision
+
+        await eventually(synced, within=30, what="the revision on the standby")
+        got = await standby.settings("GetPartner", ss.GetPartnerRequest(login="acme"))
+        assert got.partner.login == "acme"
+    finally:
+        for m in members:
+            m.stop()
