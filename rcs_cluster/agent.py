@@ -190,11 +190,11 @@ class Agent:
             await self._hold_master(view)
         elif step is v.Step.STEP_DOWN:
             log.info("master_stepping_down", extra={"installation": self.me})
-            await self._step_to_standby(None, "")
+            await self._step_to_standby(None, "", why="switchover")
             await self._dcs.release(self.me)
             self._hold_off_until = time.monotonic() + self.s.cluster_ttl_seconds
         elif step is v.Step.CAMPAIGN:
-            await self._step_to_standby(None, "")
+            await self._step_to_standby(None, "", why="no master key")
             term = await self._dcs.campaign(self.me, self.lease)
             if term:
                 log.info("master_key_taken", extra={"installation": self.me, "term": term})
@@ -203,7 +203,7 @@ class Agent:
                 )
                 await self._hold_master(self.view)  # at once: failover time is what counts
         elif step is v.Step.WAIT:
-            await self._step_to_standby(None, "")
+            await self._step_to_standby(None, "", why="no master key, waiting")
         else:
             await self._follow(view)
         REVISION_LAG.set(max(0, self.view.published_revision - self.applied))
@@ -234,15 +234,25 @@ class Agent:
     async def _follow(self, view: v.ClusterView) -> None:
         master = view.master
         core = master.core if master else ""
-        await self._step_to_standby(view.master_id, core)
+        await self._step_to_standby(view.master_id, core, why="another master")
         if master is not None and view.published_revision > self.applied:
             self.applied = await self._puller.pull(
                 master.installation_id, core, self.applied, view.published_revision
             )
 
-    async def _step_to_standby(self, master: int | None, master_core: str) -> None:
+    async def _step_to_standby(
+        self, master: int | None, master_core: str, *, why: str = ""
+    ) -> None:
         if self.role == v.MASTER:
-            log.warning("demoted_to_standby", extra={"installation": self.me, "term": self.term})
+            log.warning(
+                "demoted_to_standby",
+                extra={
+                    "installation": self.me,
+                    "term": self.term,
+                    "why": why,
+                    "master_key": self.view.master_id,
+                },
+            )
         await self._roles.be_standby(
             master, master_core, lock_wait=self.s.cluster_retry_timeout_seconds
         )
@@ -257,13 +267,13 @@ class Agent:
         if self.lease_remaining() <= margin:
             log.warning("fencing_lease_unrenewed", extra={"installation": self.me})
             with suppress(*DbFailure):
-                await self._step_to_standby(self.view.master_id, "")
+                await self._step_to_standby(self.view.master_id, "", why="lease unrenewed")
 
     async def _lease_lost(self) -> None:
         """The lease expired (we were frozen or cut off past the TTL): fence, then come back
         as a standby on a new lease."""
         log.warning("lease_lost", extra={"installation": self.me, "lease": self.lease})
-        await self._step_to_standby(None, "")
+        await self._step_to_standby(None, "", why="lease lost")
         sent = time.monotonic()
         self.lease = await self._dcs.grant(self.s.cluster_ttl_seconds)
         self.last_renew = sent

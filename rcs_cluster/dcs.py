@@ -73,7 +73,8 @@ class Dcs:
                     return int(response.TTL) > 0
         finally:
             stream.cancel()
-        return False
+        # A stream that ends unanswered (the connection dropped) says nothing of the lease.
+        raise ConnectionError("etcd closed the keep-alive stream without an answer")
 
     async def revoke(self, lease: int) -> None:
         ETCD_REQUESTS.labels("lease_revoke").inc()

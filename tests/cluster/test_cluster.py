@@ -29,6 +29,7 @@ from rcs.routing.v1 import routing_service_pb2 as rs
 from rcs_runtime.grpc_client import error_reason
 from tests.cluster.etcd_process import EtcdProcess
 from tests.cluster.harness import TTL, Member, eventually
+from tests.cluster.tcp_proxy import TcpProxy
 from tests.conftest import _admin_dsn, _dsn_for
 
 pytestmark = pytest.mark.e2e
@@ -39,6 +40,7 @@ ADMIN = ss.Actor(login="sre", remote_ip="127.0.0.1")
 class Cluster:
     etcd: EtcdProcess
     members: list[Member]
+    proxies: dict[int, TcpProxy]  # installation id → its way to etcd
 
     def by_id(self, installation_id: int) -> Member:
         return next(m for m in self.members if m.installation_id == installation_id)
@@ -55,8 +57,8 @@ class Cluster:
                 if m.procs["cluster"].poll() is not None or m.installation_id == exclude:
                     continue
                 seen.add((await m.status()).master_installation_id)
-            if len(seen) != 1 or 0 in seen:
-                return None
+            if len(seen) != 1 or 0 in seen or exclude in seen:
+                return None  # none yet, no agreement, or still the one being replaced
             master = self.by_id(seen.pop())
             return master if (await master.status()).role == cs.ROLE_MASTER else None
 
@@ -76,20 +78,24 @@ def cluster(template_db: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     admin = _admin_dsn()
     names = [f"rcs_test_{uuid.uuid4().hex[:12]}" for _ in range(3)]
     members = []
+    proxies: dict[int, TcpProxy] = {}
     with psycopg.connect(admin, autocommit=True) as conn:
         for i, name in enumerate(names, start=1):
             conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
             dsn = _dsn_for(admin, name)
             with psycopg.connect(dsn, autocommit=True) as db:
                 db.execute("UPDATE installation SET installation_id = %s", (i,))
-            members.append(Member(i, dsn, root / f"inst{i}", etcd.endpoint))
+            proxies[i] = TcpProxy(etcd.client_port)
+            members.append(Member(i, dsn, root / f"inst{i}", proxies[i].endpoint))
     for m in members:
         m.start()
     try:
-        yield Cluster(etcd, members)
+        yield Cluster(etcd, members, proxies)
     finally:
         for m in members:
             m.stop()
+        for proxy in proxies.values():
+            proxy.close()
         etcd.stop()
         with psycopg.connect(admin, autocommit=True) as conn:
             for name in names:
@@ -101,15 +107,27 @@ async def write(member: Member, method: str, request: object) -> Any:
     fence margin: the master's own database then refuses (NOT_MASTER) until it renews, so
     NOT_MASTER is retried for a while; any other error is not."""
 
+    refusals: list[str] = []
+
     async def attempt() -> Any:
         try:
             return await member.settings(method, request)
         except grpc.aio.AioRpcError as exc:
             if error_reason(exc) != "NOT_MASTER":
                 raise
+            refusals.append(exc.details() or "")
             return None
 
-    answer, _ = await eventually(attempt, within=20, what=f"{method} on the master")
+    try:
+        answer, _ = await eventually(attempt, within=20, what=f"{method} on the master")
+    except AssertionError as exc:
+        with psycopg.connect(member.database_url) as conn:
+            row = conn.execute("SELECT * FROM cluster_role").fetchone()
+        status = await member.status()
+        raise AssertionError(
+            f"{exc}; last refusal: {refusals[-1:]}; role row {row};"
+            f" agent: {status}; core {member.core}"
+        ) from exc
     return answer
 
 
@@ -223,7 +241,15 @@ async def test_no_etcd_request_on_the_per_message_path(cluster: Cluster) -> None
     for m in cluster.members:
         m.signal("cluster", signal.SIGSTOP)
     try:
+        # What the agents sent just before they froze may still be on its way: start
+        # counting once etcd's counter stands still.
         before = etcd_requests(cluster.etcd)
+        while True:
+            await asyncio.sleep(1)
+            now = etcd_requests(cluster.etcd)
+            if now == before:
+                break
+            before = now
         accepted = 0
         for m in cluster.members:
             answer = await m.call(
@@ -291,6 +317,7 @@ async def test_frozen_master_is_replaced_and_comes_back_as_a_standby(cluster: Cl
     old.signal("cluster", signal.SIGSTOP)
     try:
         new = await cluster.master(within=TTL + 10, exclude=old.installation_id)
+        assert new is not old
         assert "lapsed" in await refuses_settings(old)  # fenced by its own database
     finally:
         old.signal("cluster", signal.SIGCONT)
@@ -304,6 +331,35 @@ async def test_frozen_master_is_replaced_and_comes_back_as_a_standby(cluster: Cl
     assert f"installation {new.installation_id}" in await refuses_settings(old)
     await put_route(new, "7916", "Boreal")
     await all_resolve(cluster, "79161234567", "Boreal")
+
+
+async def test_master_cut_off_from_etcd_fences_itself_and_returns_as_a_standby(
+    cluster: Cluster,
+) -> None:
+    old = await cluster.master()
+    cluster.proxies[old.installation_id].cut()
+    try:
+        new = await cluster.master(within=TTL + 10, exclude=old.installation_id)
+        assert new is not old
+
+        async def fenced() -> bool:
+            return "fencing_lease_unrenewed" in old.log("cluster")
+
+        # It made itself a standby: no etcd needed to stop taking settings writes.
+        await eventually(fenced, within=TTL + 10, what="the cut-off master fencing itself")
+        assert (await old.status()).role == cs.ROLE_STANDBY
+        await refuses_settings(old)
+    finally:
+        cluster.proxies[old.installation_id].restore()
+
+    async def back_as_standby() -> bool:
+        s = await old.status()
+        return s.role == cs.ROLE_STANDBY and s.master_installation_id == new.installation_id
+
+    await eventually(back_as_standby, within=TTL + 15, what="the cut-off master back as standby")
+    await put_route(new, "7918", "Sever")
+    await all_resolve(cluster, "79181234567", "Sever")
+    assert f"installation {new.installation_id}" in await refuses_settings(old)
 
 
 async def rcs_cluster(member: Member, *args: str) -> tuple[int, str, str]:
