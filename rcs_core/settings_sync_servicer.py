@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 
 from google.protobuf import timestamp_pb2
 from psycopg_pool import AsyncConnectionPool
@@ -16,6 +17,7 @@ from rcs_core.storage import settings_sync as store
 from rcs_runtime.errors import RcsError
 
 MAX_PAGE = 1000
+log = logging.getLogger(__name__)
 
 
 def _to_wire(r: store.Revision) -> sync.SettingsChange:
@@ -73,4 +75,10 @@ class SettingsSyncServicer(settings_sync_pb2_grpc.SettingsSyncServiceServicer):
             reached = await store.apply_revisions(
                 conn, revisions, master_id=request.master_installation_id
             )
+        for r in revisions:
+            if not r.changes:  # a number-plan or ported-numbers import: its rows stay behind
+                log.warning(
+                    "settings_sync_import_not_copied",
+                    extra={"revision": r.revision, "summary": r.summary[:200]},
+                )
         return sync.ApplySettingsChangesResponse(revision=reached, applied_count=len(revisions))
