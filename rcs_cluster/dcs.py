@@ -14,7 +14,7 @@ from etcd3aio.kv import KVService
 from prometheus_client import Counter
 
 from rcs_cluster import view as v
-from rcs_runtime.tls import MutualTls
+from rcs_runtime.peer_tls import MutualTls
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ import logging
 from rcs.core.v1 import settings_sync_pb2 as sync
 from rcs.core.v1 import settings_sync_pb2_grpc
 from rcs_runtime.grpc_client import open_channel
-from rcs_runtime.tls import MutualTls
+from rcs_runtime.peer_tls import MutualTls
 
 log = logging.getLogger(__name__)
 

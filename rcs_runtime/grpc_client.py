@@ -10,7 +10,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from rcs_runtime.errors import CatalogueEntry, entry_for_grpc
-from rcs_runtime.tls import MutualTls
+from rcs_runtime.peer_tls import MutualTls
 from rcs_runtime.tracing import inject_metadata
 
 
@@ -76,6 +76,19 @@ def error_reason(err: grpc.aio.AioRpcError) -> str | None:
             detail.Unpack(info)
             return str(info.reason)
     return None
+
+
+def retry_delay(err: grpc.aio.AioRpcError) -> float:
+    """Seconds the server asked to wait before retrying (google.rpc.RetryInfo), or 0."""
+    status = rpc_status.from_call(err)
+    if status is None:
+        return 0.0
+    for detail in status.details:
+        if detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+            info = error_details_pb2.RetryInfo()
+            detail.Unpack(info)
+            return float(info.retry_delay.ToNanoseconds()) / 1e9
+    return 0.0
 
 
 def catalogue_entry(err: grpc.aio.AioRpcError) -> CatalogueEntry:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from rcs_runtime.tls import MutualTls
+from rcs_runtime.peer_tls import MutualTls
 
 
 class RcsSettings(BaseSettings):

@@ -1,48 +1,35 @@
-"""Mutual TLS between installations (issue 19 item 6): one CA, each process's certificate and
-key, from settings. A server built with it refuses a peer that has no certificate signed by
-that CA; a channel built with it presents ours and checks theirs."""
+"""TLS for the partner-facing listeners (REST gateway, SMPP gateway), beside their plain
+ports: a certificate chain and key in PEM files, and optionally a CA whose certificates
+clients must present (mutual TLS). TLS 1.2 at least; Python's default ciphers."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import ssl
 from pathlib import Path
 
-import grpc
+
+class TlsConfigError(ValueError):
+    """A TLS setting that cannot work, said so at start-up."""
 
 
-@dataclass(frozen=True, slots=True)
-class MutualTls:
-    ca: bytes
-    cert: bytes
-    key: bytes
-
-    @staticmethod
-    def load(ca_file: str, cert_file: str, key_file: str) -> MutualTls | None:
-        """The three PEM files, or None when none is set; a partial or unreadable set is an
-        error that names what to fix."""
-        files = {"RCS_TLS_CA_FILE": ca_file, "RCS_TLS_CERT_FILE": cert_file}
-        files["RCS_TLS_KEY_FILE"] = key_file
-        if not any(files.values()):
-            return None
-        missing = [name for name, path in files.items() if not path]
-        if missing:
-            raise ValueError(f"mutual TLS needs all three files: set {', '.join(missing)} too")
-        data = {}
-        for name, path in files.items():
-            try:
-                data[name] = Path(path).read_bytes()
-            except OSError as exc:
-                raise ValueError(f"{name}={path}: cannot read it ({exc.strerror})") from exc
-        return MutualTls(
-            data["RCS_TLS_CA_FILE"], data["RCS_TLS_CERT_FILE"], data["RCS_TLS_KEY_FILE"]
-        )
-
-    def server_credentials(self) -> grpc.ServerCredentials:
-        return grpc.ssl_server_credentials(
-            [(self.key, self.cert)], root_certificates=self.ca, require_client_auth=True
-        )
-
-    def channel_credentials(self) -> grpc.ChannelCredentials:
-        return grpc.ssl_channel_credentials(
-            root_certificates=self.ca, private_key=self.key, certificate_chain=self.cert
-        )
+def server_context(cert: str, key: str, client_ca: str = "") -> ssl.SSLContext:
+    """The server side's context; TlsConfigError naming the setting when a file is missing
+    or does not load."""
+    for name, path in (("certificate", cert), ("key", key), ("client CA", client_ca)):
+        if path and not Path(path).is_file():
+            raise TlsConfigError(f"TLS {name} file {path!r} does not exist")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(cert, key)
+    except (ssl.SSLError, OSError) as err:
+        raise TlsConfigError(
+            f"TLS certificate {cert!r} and key {key!r} do not load: {err}"
+        ) from err
+    if client_ca:
+        try:
+            context.load_verify_locations(client_ca)
+        except (ssl.SSLError, OSError) as err:
+            raise TlsConfigError(f"TLS client CA {client_ca!r} does not load: {err}") from err
+        context.verify_mode = ssl.CERT_REQUIRED
+    return context

@@ -20,7 +20,7 @@ from rcs.core.v1 import settings_service_pb2 as ss
 from rcs.core.v1 import settings_sync_pb2 as sync
 from rcs.core.v1 import settings_sync_pb2_grpc
 from rcs_runtime.grpc_client import open_channel
-from rcs_runtime.tls import MutualTls
+from rcs_runtime.peer_tls import MutualTls
 from tests.cluster.etcd_process import EtcdProcess, unique_port
 from tests.cluster.harness import Member, eventually
 from tests.cluster.pki import Pki, make_pki
