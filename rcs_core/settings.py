@@ -54,6 +54,10 @@ class CoreSettings(DatabaseSettings):
     # A message split by the partner whose parts stop coming for this long is stored
     # REJECTED with what arrived (its id was handed out with the first part).
     submit_parts_timeout_seconds: float = 300.0
+    # Mailings: messages fed per second by a mailing that names no rate, and how often
+    # core's feeder looks for running mailings (0: no feeder in this process).
+    mailing_default_rate: int = 100
+    mailing_feed_interval_seconds: float = 0.2
     partitions_ahead_days: int = 3
     retention_days: int = 30
     # The audit log (settings changes, logins, API keys) is kept longer than the traffic.
@@ -95,6 +99,8 @@ class CoreSettings(DatabaseSettings):
                 "RCS_CORE_PEER_BIND serves other installations over mutual TLS: set"
                 " RCS_TLS_CA_FILE, RCS_TLS_CERT_FILE and RCS_TLS_KEY_FILE too"
             )
+        if self.mailing_default_rate < 1:
+            raise ValueError("RCS_MAILING_DEFAULT_RATE must be at least 1 (messages a second)")
         return self
 
     def priority_shares(self) -> dict[int, int]:
