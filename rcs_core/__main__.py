@@ -62,6 +62,7 @@ async def serve(
                         retry_max_seconds=s.report_retry_max_seconds,
                     ),
                     receipt_grace=dt.timedelta(seconds=s.receipt_grace_seconds),
+                    max_queue_depth=s.max_queue_depth,
                 )
                 message_service_pb2_grpc.add_MessageServiceServicer_to_server(
                     servicer, server.server

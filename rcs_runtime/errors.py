@@ -102,6 +102,16 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             http_v5=500,
         ),
         _entry(
+            "REQUEST_TIMEOUT",
+            _C.DEADLINE_EXCEEDED,
+            408,
+            4,
+            0x08,
+            "The request's body did not arrive in time; send it whole and at once.",
+            retryable=True,
+            http_v5=400,
+        ),
+        _entry(
             "INVALID_REQUEST",
             _C.INVALID_ARGUMENT,
             400,
