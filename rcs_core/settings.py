@@ -11,6 +11,9 @@ from rcs_runtime.settings import DatabaseSettings
 
 class CoreSettings(DatabaseSettings):
     core_bind: str = "127.0.0.1:50051"
+    # The port other installations of a cluster reach (settings sync), over mutual TLS with
+    # RCS_TLS_*; empty: none (they then use core_bind, unauthenticated: a private network).
+    core_peer_bind: str = ""
     routing_target: str = "127.0.0.1:50052"
     connector_target: str = "127.0.0.1:50053"
     # Failed logins (any gateway, administrators too), counted within the window per
@@ -98,6 +101,11 @@ class CoreSettings(DatabaseSettings):
         if self.report_sender_timeout_seconds <= 0:
             raise ValueError("RCS_REPORT_SENDER_TIMEOUT_SECONDS must be positive")
         self.report_zone()
+        if self.core_peer_bind and self.mutual_tls() is None:
+            raise ValueError(
+                "RCS_CORE_PEER_BIND serves other installations over mutual TLS: set"
+                " RCS_TLS_CA_FILE, RCS_TLS_CERT_FILE and RCS_TLS_KEY_FILE too"
+            )
         if self.mailing_default_rate < 1:
             raise ValueError("RCS_MAILING_DEFAULT_RATE must be at least 1 (messages a second)")
         return self

@@ -274,6 +274,26 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             http_v5=400,
         ),
         _entry(
+            "NOT_MASTER",
+            _C.FAILED_PRECONDITION,
+            409,
+            100,
+            0x08,
+            "This installation is a standby of its cluster: settings are changed on the"
+            " master, which the message names (`rcs cluster status`).",
+            http_v5=500,
+        ),
+        _entry(
+            "SETTINGS_OUT_OF_SYNC",
+            _C.FAILED_PRECONDITION,
+            409,
+            100,
+            0x08,
+            "The settings revisions to apply do not follow this installation's own (a gap,"
+            " a master asked to apply, or a history that diverged): see the message.",
+            http_v5=500,
+        ),
+        _entry(
             "INTERNAL",
             _C.INTERNAL,
             500,
