@@ -1,0 +1,69 @@
+"""Channels (rcs.common.v1.Channel): their names in the partner APIs, which of them this
+installation carries, and each one's limits from Rapporto's documents.
+
+The one place that says which channels are built: gateways refuse the others with
+INVALID_MESSAGE_TYPE (REST v6 code 9), core refuses them again, also inside a cascade.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+SMS = 1
+PUSH = 2
+VIBER = 3
+WHATSAPP = 4
+VK = 5
+FLASHINGCALL = 6
+IVR = 7
+TELEGRAM = 8
+
+# REST v6 message.type (case-insensitive: rest_push.rst writes both "Push" and "PUSH").
+NAMES = {
+    SMS: "SMS",
+    PUSH: "PUSH",
+    VIBER: "VIBER",
+    WHATSAPP: "WHATSAPP",
+    VK: "VK",
+    FLASHINGCALL: "FLASHINGCALL",
+    IVR: "IVR",
+    TELEGRAM: "TELEGRAM",
+}
+BY_NAME = {name: channel for channel, name in NAMES.items()}
+# HTTP v5 order_list letters (http_cascade.rst).
+BY_LETTER = {"s": SMS, "p": PUSH, "i": VIBER, "v": VK, "w": WHATSAPP, "f": FLASHINGCALL}
+
+BUILT = frozenset({SMS, PUSH})
+# Channels whose messages can be READ; the others (SMS, FlashingCall: rest_status.rst) can
+# only be cascaded on DELIVERED (rest_cascade.rst, http_cascade.rst "S").
+READABLE = frozenset({PUSH, VIBER, WHATSAPP, VK, TELEGRAM})
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What a message of one channel may carry."""
+
+    max_text: int
+    min_ttl: dt.timedelta
+    max_ttl: dt.timedelta
+
+
+LIMITS = {
+    # REST_BATCH allows 3 days; REST v6 and HTTP v5 keep their own 48 h at the gateway.
+    SMS: Limits(2000, dt.timedelta(seconds=1), dt.timedelta(days=3)),
+    # rest_push.rst: text at most 1000 characters, ttl 30 to 86400 seconds.
+    PUSH: Limits(1000, dt.timedelta(seconds=30), dt.timedelta(seconds=86400)),
+}
+PUSH_MAX_TITLE = 80  # rest_push.rst, title
+PUSH_MAX_URL = 512  # contentUrl
+PUSH_MAX_BUTTON_TEXT = 64  # content.actions[].title
+PUSH_MAX_BUTTON_URL = 300  # content.actions[].options
+
+
+def name_of(channel: int) -> str:
+    return NAMES.get(channel, str(channel))
+
+
+def is_built(channel: int) -> bool:
+    return channel in BUILT
