@@ -151,6 +151,8 @@ def validate(
     now: dt.datetime | None = None,
 ) -> NewMessage:
     """A storable message, or RcsError naming the field and what to change."""
+    if sub.cascade:  # the chain's own rules first: they hold whatever channels are built
+        links.check_chain(sub.channel, sub.cascade)
     push: bytes | None = None
     if sub.channel == CHANNEL_SMS:
         destination = _destination(sub.destination)

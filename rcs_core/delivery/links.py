@@ -37,14 +37,9 @@ def wait_for_of(state: int) -> Status:
     return _STATE[state]  # type: ignore[index]
 
 
-def check(
-    first_channel: int,
-    links: Sequence[message_service_pb2.CascadeLink],
-    check_link: Callable[[message_service_pb2.CascadeLink, str], Any],
-) -> Checked:
-    """The stored form of a cascade whose first message is of ``first_channel``, or
-    RcsError naming the link at fault; ``check_link(link, field_prefix)`` checks one
-    link's message as its channel requires."""
+def check_chain(first_channel: int, links: Sequence[message_service_pb2.CascadeLink]) -> None:
+    """The chain's rules, whatever its channels carry: at most MAX_LINKS links, each with
+    a state, READ only after a message that can be read (not SMS, not FlashingCall)."""
     if len(links) > MAX_LINKS:
         raise RcsError(
             "INVALID_CASCADE",
@@ -67,6 +62,20 @@ def check(
                 " after it can only be sent on DELIVERED (rest_cascade.rst)",
                 field=f"{field}state",
             )
+        previous = link.channel
+
+
+def check(
+    first_channel: int,
+    links: Sequence[message_service_pb2.CascadeLink],
+    check_link: Callable[[message_service_pb2.CascadeLink, str], Any],
+) -> Checked:
+    """The stored form of a cascade whose first message is of ``first_channel``, or
+    RcsError naming the link at fault; ``check_link(link, field_prefix)`` checks one
+    link's message as its channel requires."""
+    check_chain(first_channel, links)
+    for n, link in enumerate(links, 1):
+        field = f"cascade[{n}]."
         if not channels.is_built(link.channel):
             raise RcsError(
                 "INVALID_MESSAGE_TYPE",
@@ -75,7 +84,6 @@ def check(
                 field=f"{field}channel",
             )
         check_link(link, field)
-        previous = link.channel
     return Checked([link.SerializeToString() for link in links], int(wait_for_of(links[0].state)))
 
 
