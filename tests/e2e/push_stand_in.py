@@ -21,6 +21,7 @@ from rcs.connector.v1 import connector_service_pb2_grpc
 from rcs.core.v1 import message_service_pb2, message_service_pb2_grpc
 from rcs_runtime.grpc_client import open_channel
 from rcs_runtime.grpc_server import GrpcServer
+from tests.conftest import free_port
 
 Ctx = grpc.aio.ServicerContext[Any, Any]
 INTERFACE_ID = "rpns"
@@ -95,7 +96,7 @@ class PushStandIn(connector_service_pb2_grpc.ConnectorServiceServicer):
                             message_service_pb2.Receipt(
                                 interface_id=INTERFACE_ID,
                                 operator_message_id=push_id,
-                                status=status,  # type: ignore[arg-type]
+                                status=status,
                             )
                         ]
                     ),
@@ -127,9 +128,8 @@ class ReportSink:
         app.router.add_route("*", "/{tail:.*}", self._take)
         self.runner = web.AppRunner(app)
         await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.port = free_port()
+        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
 
     async def stop(self) -> None:
         if self.runner is not None:
