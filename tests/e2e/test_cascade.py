@@ -6,13 +6,22 @@ each test runs its cascades side by side and waits for that once."""
 from __future__ import annotations
 
 import asyncio
+import socket
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import AsyncIterator
 from typing import Any
 
 import psycopg
 import pytest
 
-from tests.e2e.installation import Installation, http, wait_until
+from rcs_smpp.constants import MessageState, RapportoTag
+from rcs_smpp.pdu import BindTransceiver, DeliverSm, DeliverSmResp, Pdu, SubmitSm, SubmitSmResp
+from rcs_smpp.session import SmppSession
+from rcs_smpp.tlv import Tlvs
+from tests.conftest import free_port
+from tests.e2e.installation import COMPONENTS, Installation, http, wait_until
 from tests.e2e.push_stand_in import Device, PushStandIn, ReportSink, start_push
 
 pytestmark = pytest.mark.e2e
@@ -163,3 +172,147 @@ async def test_rest_v6_push_then_sms_cascades(
     assert reports(confirmed) == [("PUSH", 2, "0")]
     assert reports(read) == [("PUSH", 2, "0"), ("PUSH", 9, "0")]
     assert all(r["id"] == f"c-{r['destAddr']}" for r in sink.reports)
+
+
+async def test_http_v5_and_smpp_push_then_sms_cascades(
+    installation: Installation,
+) -> None:
+    """http_cascade.rst's order_list=p,s and SMPP_API's cascade_order "P,S": the push is
+    never confirmed, so after its 30 s validity the SMS goes and is delivered; the partner
+    gets a report per link under the id it was given (v5 GET callback; SMPP deliver_sm
+    with message_type PUSH, then SMS)."""
+    push, server = await start_push(f"127.0.0.1:{installation.ports['core']}")
+    sink = ReportSink()
+    await sink.start()
+    smpp_port = free_port()
+    v5_number, smpp_number = "79160000011", "79160000012"
+    push.devices[v5_number] = Device("silent")
+    push.devices[smpp_number] = Device("silent")
+    async with await psycopg.AsyncConnection.connect(installation.database_url) as conn:
+        await conn.execute(
+            "UPDATE partners SET report_url = %s WHERE login = 'demo'", (sink.url(),)
+        )
+        await conn.commit()
+    installation.extra_env.update(
+        {
+            "RCS_PUSH_TARGET": f"127.0.0.1:{server.port}",
+            "RCS_CASCADE_POLL_SECONDS": "0.5",
+            "RCS_SMPP_PORT": str(smpp_port),
+        }
+    )
+    receipts: list[DeliverSm] = []
+
+    async def on_request(pdu: Pdu) -> Pdu | None:
+        if isinstance(pdu, DeliverSm):
+            receipts.append(pdu)
+            return DeliverSmResp()
+        return None
+
+    try:
+        installation.start(*COMPONENTS, "smpp")
+        await asyncio.to_thread(installation.wait_ready, 120)
+        query = urllib.parse.urlencode(
+            {
+                "serviceId": "demo",
+                "pass": "demo",
+                "clientId": v5_number,
+                "message": "Push first",
+                "order_list": "p,s",
+                "p_resendValid": f"0000000000{PUSH_TTL:02d}000R",
+                "s_resendText": "SMS after the push",
+            }
+        )
+        code, text = await asyncio.to_thread(
+            http_text, installation.url(f"/api/http/v5/send?{query}")
+        )
+        assert code == 200, text
+        assert text.startswith("OK\n"), text
+        v5_id = text.split("\n")[1]
+
+        await wait_until(lambda: _listening(smpp_port), within=30)
+        reader, writer = await asyncio.open_connection("127.0.0.1", smpp_port)
+        esme = SmppSession(reader, writer, on_request, window=10, name="esme")
+        esme.start()
+        assert (
+            await esme.send_request(BindTransceiver(system_id="demo", password="demo"))
+        ).command_status == 0
+        tlvs = Tlvs()
+        tlvs[RapportoTag.CASCADE_ORDER] = b"P,S"
+        tlvs[RapportoTag.SMS_CASCADE_MODE] = b"Y"
+        tlvs[RapportoTag.SMS_CASCADE_TEXT] = "SMS после push".encode()
+        resp = await esme.send_request(
+            SubmitSm(
+                source_addr="RCS",
+                destination_addr=smpp_number,
+                registered_delivery=1,
+                validity_period=f"0000000000{PUSH_TTL:02d}000R",
+                short_message=b"Push over SMPP",
+                tlvs=tlvs,
+            )
+        )
+        assert isinstance(resp, SubmitSmResp), resp
+        assert resp.command_status == 0, resp
+        smpp_id = resp.message_id
+
+        async def both_sms_delivered() -> bool:
+            for mt in (v5_id, smpp_id):
+                links = await links_of(installation, mt)
+                if len(links) < 2 or links[1][1] != 3:
+                    return False
+            return True
+
+        deadline = asyncio.get_running_loop().time() + PUSH_TTL + 30
+        while not await both_sms_delivered():
+            assert asyncio.get_running_loop().time() < deadline, installation.logs()
+            await asyncio.sleep(0.5)
+        for mt in (v5_id, smpp_id):
+            assert await links_of(installation, mt) == [(2, 5, 7), (1, 3, 0)]
+            assert (await outcome(installation, mt))[:2] == (3, 0)
+        (sms_text,) = (
+            await rows(
+                installation,
+                "SELECT body FROM messages WHERE cascade_id = %s AND channel = 1",
+                int(v5_id),
+            )
+        )[0]
+        assert sms_text == "SMS after the push"
+
+        # HTTP v5 GET callbacks (http_status.rst): transactionId is the id answered.
+        assert await wait_until(lambda: len(sink.of("transactionId", v5_id)) >= 2, within=20), (
+            sink.reports
+        )
+        v5 = sorted(
+            (r["msgType"], r["status"], r.get("unifiedExtStatus"))
+            for r in sink.of("transactionId", v5_id)
+        )
+        assert v5 == [("PUSH", "5", "7"), ("SMS", "2", None)]
+        # SMPP receipts: receipted_message_id is submit_sm_resp's id, message_type the link's.
+        assert await wait_until(lambda: len(receipts) >= 2, within=20), installation.logs()
+        got = sorted(
+            (
+                r.tlvs.receipted_message_id,
+                r.tlvs.get_cstring(RapportoTag.MESSAGE_TYPE),
+                r.tlvs.message_state,
+            )
+            for r in receipts
+        )
+        assert got == sorted(
+            [(smpp_id, "PUSH", MessageState.EXPIRED), (smpp_id, "SMS", MessageState.DELIVERED)]
+        )
+        await esme.unbind()
+    finally:
+        await sink.stop()
+        await server.stop(0)
+
+
+def http_text(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode()
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
