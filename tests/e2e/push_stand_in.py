@@ -82,6 +82,7 @@ class PushStandIn(connector_service_pb2_grpc.ConnectorServiceServicer):
         return cs.SendMessagesResponse(results=results)
 
     async def _confirm(self, destination: str, push_id: str, device: Device) -> None:
+        """As rpns does: each outcome goes to core until core has it (it may be down)."""
         await asyncio.sleep(device.delay)
         statuses = [status_pb2.MESSAGE_STATUS_DELIVERED]
         if device.kind == "read":
@@ -90,18 +91,22 @@ class PushStandIn(connector_service_pb2_grpc.ConnectorServiceServicer):
         try:
             stub = message_service_pb2_grpc.MessageServiceStub(channel)
             for status in statuses:
-                await stub.RecordReceipts(
-                    message_service_pb2.RecordReceiptsRequest(
-                        receipts=[
-                            message_service_pb2.Receipt(
-                                interface_id=INTERFACE_ID,
-                                operator_message_id=push_id,
-                                status=status,
-                            )
-                        ]
-                    ),
-                    timeout=10,
+                request = message_service_pb2.RecordReceiptsRequest(
+                    request_id=f"{push_id}-{status}",
+                    receipts=[
+                        message_service_pb2.Receipt(
+                            interface_id=INTERFACE_ID,
+                            operator_message_id=push_id,
+                            status=status,
+                        )
+                    ],
                 )
+                for _ in range(120):
+                    try:
+                        await stub.RecordReceipts(request, timeout=5)
+                        break
+                    except grpc.aio.AioRpcError:
+                        await asyncio.sleep(0.5)
                 self.receipts.append((destination, status))
         finally:
             await channel.close()
