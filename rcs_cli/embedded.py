@@ -17,9 +17,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-from rcs_cli.seed import seed_demo
+from rcs_cli.seed import DEMO_PUSH_NUMBER, seed_demo, seed_push_demo
 from rcs_core.migrate import migrate
 from rcs_runtime.settings import RcsSettings
+from rcs_simulators.pns.certs import make_test_ca
 
 
 class EmbeddedSettings(RcsSettings):
@@ -33,12 +34,25 @@ class EmbeddedSettings(RcsSettings):
     connector_port: int = 50053
     receipts_port: int = 50054  # the second core, which takes the connector's receipts
     smpp_port: int = 2775  # partners' SMPP gateway
+    rpns_port: int = 50055  # the push service's gRPC (ConnectorService for push, devices, apps)
+    rpns_sdk_port: int = 8090  # the push service's REST endpoints for the mobile SDK
+    pns_apns_port: int = 2197  # the PNS simulator's APNs (HTTP/2 + TLS)
+    pns_http_port: int = 2198  # the PNS simulator's FCM, HMS, RuStore and /control
     # Prometheus /metrics of core, dispatcher, routing, connector, simulator from this port
     # on (0: none); the REST gateway serves its own on its port.
     metrics_base_port: int = 9101
 
     def metrics_port_of(self, component: str) -> int:
-        order = ("core", "dispatcher", "routing", "connector", "simulator", "receipts")
+        order = (
+            "core",
+            "dispatcher",
+            "routing",
+            "connector",
+            "simulator",
+            "receipts",
+            "rpns",
+            "pns-simulator",
+        )
         if not self.metrics_base_port or component not in order:
             return 0
         return self.metrics_base_port + order.index(component)
@@ -51,6 +65,8 @@ PROCESSES = (
     ("routing", "routing"),
     ("simulator", "simulator"),
     ("receipts", "core"),
+    ("pns-simulator", "pns-simulator"),
+    ("rpns", "rpns"),
     ("connector", "connector"),
     ("core", "core"),
     ("dispatcher", "dispatcher"),
@@ -59,7 +75,15 @@ PROCESSES = (
 )
 # The delivery side yields the CPU to the accepting side (RCS_NICE); the simulator stands
 # for operators' SMSCs, which run elsewhere.
-NICE = {"routing": 10, "simulator": 10, "receipts": 10, "connector": 10, "dispatcher": 10}
+NICE = {
+    "routing": 10,
+    "simulator": 10,
+    "receipts": 10,
+    "connector": 10,
+    "dispatcher": 10,
+    "rpns": 10,
+    "pns-simulator": 10,
+}
 
 
 def _own_env(s: EmbeddedSettings, name: str) -> dict[str, str]:
@@ -68,7 +92,7 @@ def _own_env(s: EmbeddedSettings, name: str) -> dict[str, str]:
     receipts = f"127.0.0.1:{s.receipts_port}"
     if name == "receipts":
         env["RCS_CORE_BIND"] = receipts
-    elif name == "connector":
+    elif name in ("connector", "rpns"):  # rpns's push receipts go to the receipts core too
         env["RCS_CORE_TARGET"] = receipts
     elif name == "smpp":  # receipts and MO to ESMEs are leased from it too
         env["RCS_SMPP_REPORTS_CORE_TARGET"] = receipts
@@ -102,9 +126,36 @@ def _env(s: EmbeddedSettings, dsn: str) -> dict[str, str]:
             "RCS_SMSC_PORT": str(s.smsc_port),
             "RCS_REST_PORT": str(s.rest_port),
             "RCS_SMPP_PORT": str(s.smpp_port),
+            **_push_env(s),
         }
     )
     return env
+
+
+def _push_env(s: EmbeddedSettings) -> dict[str, str]:
+    """rpns sends to the PNS simulator, whose devices confirm to rpns's SDK endpoints."""
+    sim = f"http://127.0.0.1:{s.pns_http_port}"
+    return {
+        "RCS_RPNS_BIND": f"127.0.0.1:{s.rpns_port}",
+        "RCS_RPNS_TARGET": f"127.0.0.1:{s.rpns_port}",
+        "RCS_RPNS_SDK_PORT": str(s.rpns_sdk_port),
+        "RCS_RPNS_APNS_URL": f"https://127.0.0.1:{s.pns_apns_port}",
+        "RCS_RPNS_APNS_CA_FILE": str(_pns_cert_dir(s) / "ca.pem"),
+        "RCS_RPNS_FCM_URL": f"{sim}/fcm",
+        "RCS_RPNS_FCM_TOKEN_URL": f"{sim}/fcm/token",
+        "RCS_RPNS_HMS_URL": f"{sim}/hms",
+        "RCS_RPNS_HMS_TOKEN_URL": f"{sim}/hms/oauth2/v3/token",
+        "RCS_RPNS_RUSTORE_URL": f"{sim}/rustore",
+        "RCS_PNS_SIM_APNS_PORT": str(s.pns_apns_port),
+        "RCS_PNS_SIM_HTTP_PORT": str(s.pns_http_port),
+        "RCS_PNS_SIM_CERT_DIR": str(_pns_cert_dir(s)),
+        "RCS_PNS_SIM_SDK_URL": f"http://127.0.0.1:{s.rpns_sdk_port}",
+        "RCS_PNS_SIM_OPEN_RATIO": "0.5",
+    }
+
+
+def _pns_cert_dir(s: EmbeddedSettings) -> Path:
+    return s.data_dir.resolve() / "pns-sim"
 
 
 def _wait_ready(url: str, procs: dict[str, subprocess.Popen[bytes]], timeout: float) -> bool:
@@ -143,6 +194,8 @@ def run_embedded() -> int:
     dsn = _database(data_dir)
     asyncio.run(migrate(dsn, s.installation_id))
     asyncio.run(seed_demo(dsn, smsc_host="127.0.0.1", smsc_port=s.smsc_port))
+    push_key = asyncio.run(seed_push_demo(dsn))
+    make_test_ca(_pns_cert_dir(s))  # before rpns starts, which trusts its ca.pem
     env = _env(s, dsn)
     procs: dict[str, subprocess.Popen[bytes]] = {}
     stopping = False
@@ -184,6 +237,16 @@ Then its status and history (use the mtNum from the answer):
 
 Settings (administrator admin/admin): http://127.0.0.1:{s.rest_port}/api/admin/v1/partners
 Partners over SMPP 3.4: bind to 127.0.0.1:{s.smpp_port} as demo/demo.
+
+Push (rpns, gRPC 127.0.0.1:{s.rpns_port}): application DEMO_APP with two devices on
+{DEMO_PUSH_NUMBER}, served by the PNS simulator (APNs on https://127.0.0.1:{s.pns_apns_port},
+FCM/HMS/RuStore on http://127.0.0.1:{s.pns_http_port}). Register another device as the SDK does:
+
+  curl -s http://127.0.0.1:{s.rpns_sdk_port}/api/sdk/v1/installations \\
+    -H 'X-Api-Key: {push_key}' -H 'Content-Type: application/json' \\
+    -d '{{"platform":"ANDROID","token":"my-token","phone":"{DEMO_PUSH_NUMBER}"}}'
+
+What the push services and devices saw: curl -s http://127.0.0.1:{s.pns_http_port}/control/stats
 """,
             flush=True,
         )

@@ -20,6 +20,8 @@ COMPONENTS = (
     "simulator",
     "rest",
     "smpp",
+    "rpns",
+    "pns-simulator",
 )
 
 
@@ -70,6 +72,18 @@ def _serve(component: str) -> None:
 
         smpp = SmppGatewaySettings()
         run_service(component, smpp, serve_smpp(smpp))
+    elif component == "rpns":
+        from rcs_rpns.__main__ import serve as serve_rpns
+        from rcs_rpns.settings import RpnsSettings
+
+        rpns = RpnsSettings()
+        run_service(component, rpns, serve_rpns(rpns))
+    elif component == "pns-simulator":
+        from rcs_simulators.pns.__main__ import serve as serve_pns
+        from rcs_simulators.pns.settings import PnsSimSettings
+
+        pns = PnsSimSettings()
+        run_service(component, pns, serve_pns(pns))
 
 
 def _migrate(_: argparse.Namespace) -> None:

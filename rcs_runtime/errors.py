@@ -208,6 +208,43 @@ CATALOGUE: dict[str, CatalogueEntry] = {
         _entry(
             "NOT_FOUND", _C.NOT_FOUND, 404, 4, 0x67, "No such message for this login.", http_v5=400
         ),
+        # rcs_rpns: the mobile SDK's endpoints and the push service's own gRPC API.
+        _entry(
+            "INVALID_API_KEY",
+            _C.UNAUTHENTICATED,
+            401,
+            5,
+            0x0E,
+            "X-Api-Key is missing or names no application; use the apiKey PutApp returned.",
+            http_v5=401,
+        ),
+        _entry(
+            "INSTALL_NOT_FOUND",
+            _C.NOT_FOUND,
+            404,
+            4,
+            0x45,
+            "No such install of this application; register it again.",
+            http_v5=400,
+        ),
+        _entry(
+            "APP_NOT_FOUND",
+            _C.NOT_FOUND,
+            404,
+            4,
+            0x45,
+            "No such application; create it with AppService.PutApp.",
+            http_v5=400,
+        ),
+        _entry(
+            "PUSH_NOT_FOUND",
+            _C.NOT_FOUND,
+            404,
+            4,
+            0x45,
+            "No delivery of this push to that install or token.",
+            http_v5=400,
+        ),
         _entry(
             "INTERNAL",
             _C.INTERNAL,

@@ -21,6 +21,8 @@ import pytest
 import smpplib.client
 
 from rcs.common.v1 import channel_pb2, message_pb2
+from rcs.connector.v1 import connector_service_pb2 as cs
+from rcs.connector.v1 import connector_service_pb2_grpc
 from rcs.core.v1 import message_service_pb2 as ms
 from rcs.core.v1 import message_service_pb2_grpc
 from tests.conftest import free_port
@@ -122,6 +124,32 @@ def _http_report(core_port: int) -> dict[str, Any]:
         server.server_close()
 
 
+def _push_to_the_demo_devices(rpns_port: int, pns_http_port: int) -> None:
+    message = cs.OutboundMessage(
+        message_id="1",
+        interface_id="rpns",
+        destination="79161234567",
+        channel=channel_pb2.CHANNEL_PUSH,
+        partner="demo",
+        push=message_pb2.PushContent(service_number="DEMO_APP", title="Hi", text="From RCS"),
+    )
+    with grpc.insecure_channel(f"127.0.0.1:{rpns_port}") as channel:
+        grpc.channel_ready_future(channel).result(timeout=20)  # make run waits for REST only
+        (result,) = (
+            connector_service_pb2_grpc.ConnectorServiceStub(channel)
+            .SendMessages(cs.SendMessagesRequest(messages=[message]), timeout=10)
+            .results
+        )
+    assert result.outcome == cs.SEND_OUTCOME_ACCEPTED, result
+    stats: dict[str, int] = {}
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and stats.get("device.delivered", 0) < 2:
+        _, stats = http("GET", f"http://127.0.0.1:{pns_http_port}/control/stats")
+        time.sleep(0.1)
+    assert (stats.get("apns.accepted"), stats.get("fcm.accepted")) == (1, 1), stats
+    assert stats.get("device.delivered") == 2, stats
+
+
 def _stop(proc: subprocess.Popen[str]) -> None:
     proc.send_signal(signal.SIGINT)
     assert proc.wait(30) == 0
@@ -143,7 +171,19 @@ def _nice_of_children(pid: int) -> dict[str, set[int]]:
 
 
 def test_make_run_serves_the_printed_curl_and_keeps_data(tmp_path: Path) -> None:
-    names = ("REST", "SMSC", "CORE", "ROUTING", "CONNECTOR", "SMPP", "RECEIPTS")
+    names = (
+        "REST",
+        "SMSC",
+        "CORE",
+        "ROUTING",
+        "CONNECTOR",
+        "SMPP",
+        "RECEIPTS",
+        "RPNS",
+        "RPNS_SDK",
+        "PNS_APNS",
+        "PNS_HTTP",
+    )
     ports = {name: free_port() for name in names}
     env = dict(os.environ, RCS_DATA_DIR=str(tmp_path / "data"), RCS_METRICS_BASE_PORT="0")
     env.update({f"RCS_{k}_PORT": str(v) for k, v in ports.items()})
@@ -181,6 +221,9 @@ def test_make_run_serves_the_printed_curl_and_keeps_data(tmp_path: Path) -> None
         # HTTP status reports: the dispatcher process runs the report sender.
         report = _http_report(ports["CORE"])
         assert report["status"] == 2, report
+        # Push: rpns fans out to the demo subscriber's two devices at the PNS simulator, and
+        # both simulated devices confirm through rpns's SDK endpoint.
+        _push_to_the_demo_devices(ports["RPNS"], ports["PNS_HTTP"])
         # The delivery side yields the CPU to the accepting side; receipts have a core of
         # their own (the connector's receipts above went through it).
         assert _nice_of_children(proc.pid) == {
@@ -191,6 +234,8 @@ def test_make_run_serves_the_printed_curl_and_keeps_data(tmp_path: Path) -> None
             "dispatcher": {10},
             "rest": {0},
             "smpp": {0},
+            "rpns": {10},
+            "pns-simulator": {10},
         }
     finally:
         _stop(proc)
