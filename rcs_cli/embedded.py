@@ -138,6 +138,7 @@ def _push_env(s: EmbeddedSettings) -> dict[str, str]:
     return {
         "RCS_RPNS_BIND": f"127.0.0.1:{s.rpns_port}",
         "RCS_RPNS_TARGET": f"127.0.0.1:{s.rpns_port}",
+        "RCS_PUSH_TARGET": f"127.0.0.1:{s.rpns_port}",  # core's dispatcher hands PUSH to rpns
         "RCS_RPNS_SDK_PORT": str(s.rpns_sdk_port),
         "RCS_RPNS_APNS_URL": f"https://127.0.0.1:{s.pns_apns_port}",
         "RCS_RPNS_APNS_CA_FILE": str(_pns_cert_dir(s) / "ca.pem"),

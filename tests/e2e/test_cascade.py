@@ -11,11 +11,20 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 
+from rcs_cli.seed import (
+    DEMO_ANDROID_TOKEN,
+    DEMO_IOS_TOKEN,
+    DEMO_PUSH_APP,
+    DEMO_PUSH_NUMBER,
+    seed_push_demo,
+)
+from rcs_simulators.pns.certs import make_test_ca
 from rcs_smpp.constants import MessageState, RapportoTag
 from rcs_smpp.pdu import BindTransceiver, DeliverSm, DeliverSmResp, Pdu, SubmitSm, SubmitSmResp
 from rcs_smpp.session import SmppSession
@@ -316,3 +325,77 @@ def http_text(url: str) -> tuple[int, str]:
 def _listening(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+async def test_rest_v6_cascade_through_the_real_rpns_and_pns_simulator(
+    installation: Installation, tmp_path: Path
+) -> None:
+    """The same cascade with rcs_rpns and the PNS simulator as processes, as make run has
+    them: the demo subscriber's two installs never confirm (tokens "silent" at the
+    simulator), so the SMS goes after the push's 30 s; a subscriber whose install confirms
+    gets the push only."""
+    ports = {name: free_port() for name in ("rpns", "sdk", "apns", "pns")}
+    certs = tmp_path / "pns-sim"
+    make_test_ca(certs)  # before rpns starts: it trusts this ca.pem
+    sim = f"http://127.0.0.1:{ports['pns']}"
+    push_env = {
+        "RCS_RPNS_BIND": f"127.0.0.1:{ports['rpns']}",
+        "RCS_RPNS_SDK_PORT": str(ports["sdk"]),
+        "RCS_RPNS_APNS_URL": f"https://127.0.0.1:{ports['apns']}",
+        "RCS_RPNS_APNS_CA_FILE": str(certs / "ca.pem"),
+        "RCS_RPNS_FCM_URL": f"{sim}/fcm",
+        "RCS_RPNS_FCM_TOKEN_URL": f"{sim}/fcm/token",
+        "RCS_RPNS_HMS_URL": f"{sim}/hms",
+        "RCS_RPNS_HMS_TOKEN_URL": f"{sim}/hms/oauth2/v3/token",
+        "RCS_RPNS_RUSTORE_URL": f"{sim}/rustore",
+        "RCS_PNS_SIM_APNS_PORT": str(ports["apns"]),
+        "RCS_PNS_SIM_HTTP_PORT": str(ports["pns"]),
+        "RCS_PNS_SIM_CERT_DIR": str(certs),
+        "RCS_PNS_SIM_SDK_URL": f"http://127.0.0.1:{ports['sdk']}",
+        "RCS_PNS_SIM_TOKENS": f"{DEMO_IOS_TOKEN}=silent,{DEMO_ANDROID_TOKEN}=silent",
+        "RCS_PUSH_TARGET": f"127.0.0.1:{ports['rpns']}",
+        "RCS_CASCADE_POLL_SECONDS": "0.5",
+    }
+    installation.extra_env.update(push_env)
+    api_key = await seed_push_demo(installation.database_url)
+    sink = ReportSink()
+    await sink.start()
+    try:
+        installation.start(*COMPONENTS, "rpns", "pns-simulator")
+        await asyncio.to_thread(installation.wait_ready, 120)
+        await wait_until(lambda: _listening(ports["sdk"]) and _listening(ports["pns"]), within=60)
+        confirmed = "79160000021"
+        status, answer = await asyncio.to_thread(
+            http,
+            "POST",
+            f"http://127.0.0.1:{ports['sdk']}/api/sdk/v1/installations",
+            {"platform": "ANDROID", "token": "confirming-token", "phone": confirmed},
+            headers={"X-Api-Key": api_key, "Content-Type": "application/json"},
+        )
+        assert status in (200, 201), answer
+        ids = {}
+        for number in (DEMO_PUSH_NUMBER, confirmed):
+            doc = v6_cascade(number, sink, f"r-{number}")
+            doc["message"]["data"]["serviceNumber"] = DEMO_PUSH_APP
+            ids[number] = await send(installation, doc)
+
+        deadline = asyncio.get_running_loop().time() + PUSH_TTL + 40
+        while True:
+            links = await links_of(installation, ids[DEMO_PUSH_NUMBER])
+            if len(links) == 2 and links[1][1] == 3:
+                break
+            assert asyncio.get_running_loop().time() < deadline, installation.logs()
+            await asyncio.sleep(0.5)
+        assert links == [(2, 5, 7), (1, 3, 0)]
+        assert (await outcome(installation, ids[DEMO_PUSH_NUMBER]))[:2] == (3, 0)
+        assert await links_of(installation, ids[confirmed]) in ([(2, 3, 0)], [(2, 7, 0)])
+        assert (await outcome(installation, ids[confirmed]))[0] in (3, 7)
+
+        def reports(n: str) -> list[tuple[str, int]]:
+            return sorted((r["type"], r["status"]) for r in sink.of("mtNum", ids[n]))
+
+        assert await wait_until(lambda: len(reports(DEMO_PUSH_NUMBER)) >= 2, within=20)
+        assert reports(DEMO_PUSH_NUMBER) == [("PUSH", 5), ("SMS", 2)]
+        assert reports(confirmed)[0] == ("PUSH", 2)
+    finally:
+        await sink.stop()
