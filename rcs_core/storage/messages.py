@@ -7,6 +7,7 @@ only after that transaction committed: "stored before acknowledged".
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 from collections.abc import Sequence
@@ -412,7 +413,35 @@ async def get(conn: psycopg.AsyncConnection, message_id: int) -> StoredMessage |
         (message_id,),
     )
     history = [StatusRecord(Status(s), e, t, d) for s, e, t, d in await cur.fetchall()]
-    return _row_to_message(row, history)
+    found = _row_to_message(row, history)
+    if found.cascade_id == found.id:
+        return await _cascade_view(conn, found)
+    return found
+
+
+async def _cascade_view(conn: psycopg.AsyncConnection, first: StoredMessage) -> StoredMessage:
+    """A cascade as its partner pulls it by the id it was given: the running (or last)
+    link's type, status and codes, and every link's history, oldest first."""
+    cur = await conn.execute(
+        f"SELECT {_MESSAGE_COLUMNS} FROM messages m JOIN partners p ON p.id = m.partner_id"  # noqa: S608 (constant columns)
+        " JOIN cascades c ON c.current_id = m.id AND c.current_created = m.created_at"
+        " WHERE c.id = %s",
+        (first.id,),
+    )
+    row = await cur.fetchone()
+    if row is None or int(row[0]) == first.id:
+        return first
+    cur = await conn.execute(
+        # Link by link (a link's ACCEPTED carries its transaction's start, which may come
+        # before the previous link's last event of the same transaction).
+        "SELECT e.status, e.error_code, e.created_at, e.detail FROM status_events e"
+        " JOIN messages m ON m.id = e.message_id AND m.cascade_id = %s"
+        " ORDER BY m.created_at, m.id, e.created_at, e.event_id",
+        (first.id,),
+    )
+    history = [StatusRecord(Status(s), e, t, d) for s, e, t, d in await cur.fetchall()]
+    last = _row_to_message(row, history)
+    return dataclasses.replace(last, id=first.id, created_at=first.created_at)
 
 
 async def list_for_partner(

@@ -6,6 +6,7 @@ each test runs its cascades side by side and waits for that once."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import socket
 import urllib.error
 import urllib.parse
@@ -35,6 +36,7 @@ from tests.e2e.push_stand_in import Device, PushStandIn, ReportSink, start_push
 
 pytestmark = pytest.mark.e2e
 PUSH_TTL = 30
+AUTH = {"Authorization": "Basic " + base64.b64encode(b"demo:demo").decode()}
 
 
 @pytest.fixture
@@ -104,7 +106,8 @@ async def links_of(inst: Installation, cascade: str) -> list[tuple[int, int, int
     """(channel, status, error_code) of each link's message, in order."""
     found = await rows(
         inst,
-        "SELECT channel, status, error_code FROM messages WHERE cascade_id = %s ORDER BY id",
+        "SELECT channel, status, error_code FROM messages WHERE cascade_id = %s"
+        " ORDER BY created_at, id",
         int(cascade),
     )
     return [(int(a), int(b), int(c)) for a, b, c in found]
@@ -181,6 +184,25 @@ async def test_rest_v6_push_then_sms_cascades(
     assert reports(confirmed) == [("PUSH", 2, "0")]
     assert reports(read) == [("PUSH", 2, "0"), ("PUSH", 9, "0")]
     assert all(r["id"] == f"c-{r['destAddr']}" for r in sink.reports)
+
+    # The status pull by the cascade's mtNum: the last link, with every link's history.
+    code, view = await asyncio.to_thread(
+        http, "GET", inst.url(f"/api/v6/messages/{ids[silent]}"), headers=AUTH
+    )
+    assert code == 200, view
+    assert (view["mtNum"], view["type"], view["status"]) == (ids[silent], "SMS", "DELIVERED")
+    assert [h["status"] for h in view["history"]] == [
+        "ACCEPTED",
+        "SENT",
+        "EXPIRED",
+        "ACCEPTED",
+        "SENT",
+        "DELIVERED",
+    ]
+    code, view = await asyncio.to_thread(
+        http, "GET", inst.url(f"/api/v6/messages/{ids[read]}"), headers=AUTH
+    )
+    assert (view["type"], view["status"], view["statusCode"]) == ("PUSH", "READ", 9)
 
 
 async def test_http_v5_and_smpp_push_then_sms_cascades(

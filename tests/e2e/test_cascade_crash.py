@@ -102,7 +102,7 @@ async def test_cascades_end_once_across_kill_9_of_core_and_dispatcher(
         cur = await conn.execute(
             "SELECT c.id, c.final_status, c.link_no, count(m.id),"
             " count(m.id) FILTER (WHERE m.channel = 1),"
-            " array_agg(m.status ORDER BY m.id)"
+            " array_agg(m.status ORDER BY m.created_at, m.id)"
             " FROM cascades c JOIN messages m ON m.cascade_id = c.id GROUP BY c.id"
         )
         rows = {str(r[0]): r[1:] for r in await cur.fetchall()}
