@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+from dataclasses import dataclass, field
 
 import psycopg
 from prometheus_client import Counter
@@ -35,7 +36,20 @@ from rcs_runtime.errors import RcsError
 
 log = logging.getLogger(__name__)
 CASCADE_STEPS = Counter("rcs_cascade_steps_total", "Cascade engine decisions", ["action"])
-BUSY_RETRY_SECONDS = 0.5  # a running link a receipt or the dispatcher holds right now
+BUSY_RETRY = dt.timedelta(seconds=0.5)  # a running link a receipt or the dispatcher holds
+
+
+@dataclass(slots=True)
+class _Plan:
+    """What one batch decided, written set-wise by CascadeEngine._apply."""
+
+    waits: list[tuple[int, dt.datetime | None]] = field(default_factory=list)
+    finishes: list[tuple[int, int, int]] = field(default_factory=list)
+    expire: list[tuple[int, dt.datetime]] = field(default_factory=list)
+    dequeue: list[int] = field(default_factory=list)
+    advances: dict[int, list[tuple[int, messages.NewMessage, int | None]]] = field(
+        default_factory=dict
+    )
 
 
 class CascadeEngine:
@@ -96,59 +110,76 @@ class CascadeEngine:
             cur = await conn.execute("SELECT now()")
             row = await cur.fetchone()
             now: dt.datetime = row[0] if row else dt.datetime.now(dt.UTC)
-            poked = False
+            plan = _Plan()
             for c in due:
                 link = running.get(c.current_id)
-                if link is None:
-                    await cascade_store.look_soon(conn, c.id, BUSY_RETRY_SECONDS)
+                if link is None:  # a receipt or the dispatcher holds it: look again soon
+                    plan.waits.append((c.id, now + BUSY_RETRY))
                     CASCADE_STEPS.labels("busy").inc()
                     continue
-                poked |= await self._step(conn, c, link, now)
-            if poked:
-                await cascade_store.wake(conn)
+                self._decide(plan, c, link, now)
+            await self._apply(conn, plan)
             return len(due)
 
-    async def _step(
-        self, conn: psycopg.AsyncConnection, c: DueCascade, link: RunningLink, now: dt.datetime
-    ) -> bool:
+    def _decide(self, plan: _Plan, c: DueCascade, link: RunningLink, now: dt.datetime) -> None:
         wait_for = Status(c.wait_for) if c.wait_for is not None else None
         d = decide(Status(link.status), link.error_code, wait_for, c.deadline, now)
         CASCADE_STEPS.labels(d.action.value).inc()
         if d.action is Action.WAIT:
-            await cascade_store.look_again(conn, c.id, d.due)
-            return False
+            plan.waits.append((c.id, d.due))
+            return
         if d.action is Action.FINISH:
             assert d.status is not None
-            await cascade_store.finish(conn, c.id, int(d.status), d.error)
-            log.info("cascade_finished", extra={"cascade": c.id, "status": d.status.name})
-            return False
+            plan.finishes.append((c.id, int(d.status), d.error))
+            return
         if d.expire_current:
-            await finalize(
-                conn,
-                [(c.current_id, Status.EXPIRED, int(ExtendedError.TIMEOUT), "cascade_ttl")],
-                created_at={c.current_id: c.current_created},
-            )
+            plan.expire.append((c.current_id, c.current_created))
             if link.queued:
-                await cascade_store.drop_from_queue(conn, c.current_id)
+                plan.dequeue.append(c.current_id)
         nxt = message_service_pb2.CascadeLink.FromString(c.links[c.link_no])
         try:
             new = self._message_of(c, link, nxt)
         except RcsError as err:  # checked at acceptance; only a changed partner gets here
             log.warning("cascade_link_refused", extra={"cascade": c.id, "reason": err.reason})
-            await cascade_store.finish(conn, c.id, int(Status.REJECTED), 0)
-            return False
-        accepted = await messages.accept(
-            conn, ids=self._ids, partner_id=c.partner_id, messages=[new]
-        )
+            plan.finishes.append((c.id, int(Status.REJECTED), 0))
+            return
         after = c.link_no + 1
         wait_next = (
             int(links.wait_for_of(message_service_pb2.CascadeLink.FromString(c.links[after]).state))
             if after < len(c.links)
             else None
         )
-        await cascade_store.advance(conn, c.id, accepted[0].message_id, wait_next, new.ttl)
-        log.info("cascade_advanced", extra={"cascade": c.id, "link": after})
-        return True
+        plan.advances.setdefault(c.partner_id, []).append((c.id, new, wait_next))
+
+    async def _apply(self, conn: psycopg.AsyncConnection, plan: _Plan) -> None:
+        """The batch's decisions, set-wise: a few statements whatever its size."""
+        if plan.expire:
+            # Still open at the deadline: EXPIRED (its report owed), so its own late
+            # receipt finds it final and changes nothing.
+            await finalize(
+                conn,
+                [
+                    (mid, Status.EXPIRED, int(ExtendedError.TIMEOUT), "cascade_ttl")
+                    for mid, _ in plan.expire
+                ],
+                created_at=dict(plan.expire),
+            )
+        if plan.dequeue:
+            await cascade_store.drop_from_queue(conn, plan.dequeue)
+        started: list[tuple[int, int, int | None, dt.timedelta]] = []
+        for partner_id, items in plan.advances.items():
+            accepted = await messages.accept(
+                conn, ids=self._ids, partner_id=partner_id, messages=[n for _, n, _ in items]
+            )
+            started += [
+                (cid, a.message_id, wait_next, new.ttl)
+                for (cid, new, wait_next), a in zip(items, accepted, strict=True)
+            ]
+        await cascade_store.record(conn, plan.waits, plan.finishes, started)
+        if plan.finishes or started:
+            log.info(
+                "cascade_steps", extra={"finished": len(plan.finishes), "advanced": len(started)}
+            )
 
     @staticmethod
     def _message_of(

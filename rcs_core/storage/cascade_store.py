@@ -137,63 +137,49 @@ async def lock_running(
     }
 
 
-async def drop_from_queue(conn: psycopg.AsyncConnection, message_id: int) -> None:
-    await conn.execute("DELETE FROM dispatch_queue WHERE message_id = %s", (message_id,))
+async def drop_from_queue(conn: psycopg.AsyncConnection, message_ids: list[int]) -> None:
+    await conn.execute("DELETE FROM dispatch_queue WHERE message_id = ANY(%s)", (message_ids,))
 
 
-async def look_again(
-    conn: psycopg.AsyncConnection, cascade_id: int, at: dt.datetime | None
-) -> None:
-    """The cascade is due at ``at`` (None: only when its running link's status changes)."""
-    await conn.execute(
-        "UPDATE cascades SET due_at = coalesce(%s, 'infinity'::timestamptz) WHERE id = %s",
-        (at, cascade_id),
-    )
-
-
-async def look_soon(conn: psycopg.AsyncConnection, cascade_id: int, seconds: float) -> None:
-    await conn.execute(
-        "UPDATE cascades SET due_at = now() + make_interval(secs => %s) WHERE id = %s",
-        (seconds, cascade_id),
-    )
-
-
-async def finish(
-    conn: psycopg.AsyncConnection, cascade_id: int, status: int, error_code: int
-) -> None:
-    """The cascade's one final outcome (the row is locked and its final_status NULL)."""
-    await conn.execute(
-        "UPDATE cascades SET final_status = %s, final_error = %s, finished_at = now(),"
-        " due_at = 'infinity' WHERE id = %s AND final_status IS NULL",
-        (status, error_code, cascade_id),
-    )
-
-
-async def advance(
+async def record(
     conn: psycopg.AsyncConnection,
-    cascade_id: int,
-    message_id: int,
-    wait_for: int | None,
-    ttl: dt.timedelta,
+    waits: list[tuple[int, dt.datetime | None]],
+    finishes: list[tuple[int, int, int]],
+    started: list[tuple[int, int, int | None, dt.timedelta]],
 ) -> None:
-    """The next link, accepted in this transaction as ``message_id``, is now running."""
-    await conn.execute(
-        "UPDATE cascades SET link_no = link_no + 1, current_id = %s, current_created = now(),"
-        " wait_for = %s, deadline = now() + %s, due_at = now() + %s WHERE id = %s",
-        (message_id, wait_for, ttl, ttl, cascade_id),
-    )
-
-
-async def outcome(
-    conn: psycopg.AsyncConnection, cascade_id: int
-) -> tuple[int | None, int | None, int, int] | None:
-    """(final status, final error, running link number, running message id), or None."""
-    cur = await conn.execute(
-        "SELECT final_status, final_error, link_no, current_id FROM cascades WHERE id = %s",
-        (cascade_id,),
-    )
-    row = await cur.fetchone()
-    return None if row is None else (row[0], row[1], int(row[2]), int(row[3]))
+    """A batch's decisions (the rows are locked by this transaction):
+    waits (cascade, due or None: only when the running link's status changes);
+    finishes (cascade, final status, error): the one final outcome;
+    started (cascade, the next link's message accepted in this transaction, the status it
+    must reach or None for the last link, its validity): that link is now running."""
+    if waits:
+        await conn.execute(
+            "UPDATE cascades c SET due_at = coalesce(t.due, 'infinity'::timestamptz)"
+            " FROM unnest(%s::bigint[], %s::timestamptz[]) AS t(id, due) WHERE c.id = t.id",
+            ([w[0] for w in waits], [w[1] for w in waits]),
+        )
+    if finishes:
+        await conn.execute(
+            "UPDATE cascades c SET final_status = t.st, final_error = t.err,"
+            " finished_at = now(), due_at = 'infinity'"
+            " FROM unnest(%s::bigint[], %s::smallint[], %s::int[]) AS t(id, st, err)"
+            " WHERE c.id = t.id AND c.final_status IS NULL",
+            ([f[0] for f in finishes], [f[1] for f in finishes], [f[2] for f in finishes]),
+        )
+    if started:
+        await conn.execute(
+            "UPDATE cascades c SET link_no = c.link_no + 1, current_id = t.mid,"
+            " current_created = now(), wait_for = t.wf, deadline = now() + t.ttl,"
+            " due_at = now() + t.ttl"
+            " FROM unnest(%s::bigint[], %s::bigint[], %s::smallint[], %s::interval[])"
+            "  AS t(id, mid, wf, ttl) WHERE c.id = t.id",
+            (
+                [s[0] for s in started],
+                [s[1] for s in started],
+                [s[2] for s in started],
+                [s[3] for s in started],
+            ),
+        )
 
 
 async def wake(conn: psycopg.AsyncConnection) -> None:
