@@ -182,5 +182,13 @@ async def record(
         )
 
 
+async def forget_finished(conn: psycopg.AsyncConnection, older_than: dt.timedelta) -> None:
+    """Drop finished cascades as retention drops their messages."""
+    await conn.execute(
+        "DELETE FROM cascades WHERE final_status IS NOT NULL AND finished_at < now() - %s",
+        (older_than,),
+    )
+
+
 async def wake(conn: psycopg.AsyncConnection) -> None:
     await conn.execute("SELECT pg_notify(%s, '')", (CASCADE_CHANNEL,))
