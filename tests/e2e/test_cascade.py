@@ -131,13 +131,15 @@ async def test_rest_v6_push_then_sms_cascades(
 ) -> None:
     inst, push, sink = rig
     silent, confirmed, late, read = "79160000001", "79160000002", "79160000003", "79160000004"
+    no_install = "79160000005"
+    push.devices[no_install] = Device("rejected")
     push.devices[silent] = Device("silent")
     push.devices[confirmed] = Device("delivered", 0.3)
     push.devices[late] = Device("delivered", PUSH_TTL + 6)
     push.devices[read] = Device("read", 0.3)
     ids = {
         n: await send(inst, v6_cascade(n, sink, f"c-{n}", "READ" if n == read else "DELIVERED"))
-        for n in (silent, confirmed, late, read)
+        for n in (silent, confirmed, late, read, no_install)
     }
 
     async def settled() -> bool:
@@ -159,6 +161,8 @@ async def test_rest_v6_push_then_sms_cascades(
     # Never confirmed: the push expired at its TTL (code 7), the SMS went and was delivered.
     assert await links_of(inst, ids[silent]) == [(2, 5, 7), (1, 3, 0)]
     assert (await outcome(inst, ids[silent]))[:2] == (3, 0)
+    # No install (rpns REJECTED, code 22): failed for good, so the SMS goes at once.
+    assert await links_of(inst, ids[no_install]) == [(2, 6, 22), (1, 3, 0)]
     # Confirmed in time: the cascade ends DELIVERED with the push; no SMS.
     assert await links_of(inst, ids[confirmed]) == [(2, 3, 0)]
     assert (await outcome(inst, ids[confirmed]))[:2] == (3, 0)
@@ -176,12 +180,13 @@ async def test_rest_v6_push_then_sms_cascades(
         return [(r["type"], r["status"], r["errorCode"]) for r in sink.of("mtNum", ids[n])]
 
     def complete() -> bool:
-        return len(reports(silent)) >= 2 and len(reports(late)) >= 2 and len(reports(read)) >= 2
+        return all(len(reports(n)) >= 2 for n in (silent, late, read, no_install))
 
     assert await wait_until(complete, within=15), sink.reports
     assert sorted(reports(silent)) == [("PUSH", 5, "7"), ("SMS", 2, "0")]
     assert sorted(reports(late)) == [("PUSH", 5, "7"), ("SMS", 2, "0")]
     assert reports(confirmed) == [("PUSH", 2, "0")]
+    assert sorted(reports(no_install)) == [("PUSH", 5, "22"), ("SMS", 2, "0")]
     assert reports(read) == [("PUSH", 2, "0"), ("PUSH", 9, "0")]
     assert all(r["id"] == f"c-{r['destAddr']}" for r in sink.reports)
 
