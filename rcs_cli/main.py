@@ -7,7 +7,7 @@ import asyncio
 import sys
 from collections.abc import Callable
 
-from rcs_cli import route_cmd, settings_cmd
+from rcs_cli import mailing_cmd, route_cmd, settings_cmd
 from rcs_runtime.process import run_service
 
 # "reports" is the HTTP report sender alone; "dispatcher" runs it too (RCS_REPORT_SENDERS).
@@ -22,6 +22,7 @@ COMPONENTS = (
     "smpp",
     "rpns",
     "pns-simulator",
+    "ftp",
 )
 
 
@@ -84,6 +85,12 @@ def _serve(component: str) -> None:
 
         pns = PnsSimSettings()
         run_service(component, pns, serve_pns(pns))
+    elif component == "ftp":
+        from gateways.ftp.__main__ import serve as serve_ftp
+        from gateways.ftp.settings import FtpSettings
+
+        ftp = FtpSettings()
+        run_service(component, ftp, serve_ftp(ftp))
 
 
 def _migrate(_: argparse.Namespace) -> None:
@@ -155,6 +162,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     route_cmd.add_parser(sub)
     settings_cmd.add_parser(sub)
+    mailing_cmd.add_parser(sub)
     docs = sub.add_parser("docs", help="generate documentation")
     docs.add_argument("what", choices=("errors",))
     docs.set_defaults(func=_docs_errors)

@@ -149,6 +149,7 @@ def validate(
     default_ttl: dt.timedelta,
     trace_parent: str,
     now: dt.datetime | None = None,
+    owned_senders: frozenset[str] | None = None,
 ) -> NewMessage:
     """A storable message, or RcsError naming the field and what to change."""
     if sub.cascade:  # the chain's own rules first: they hold whatever channels are built
@@ -157,7 +158,7 @@ def validate(
     if sub.channel == CHANNEL_SMS:
         destination = _destination(sub.destination)
         _check_text(sub.text, MAX_TEXT_CHARS)
-        sender = _sender(sub.sender or default_sender)
+        sender = _owned(_sender(sub.sender or default_sender), owned_senders)
         ttl = sub.ttl or default_ttl
         if not MIN_TTL <= ttl <= MAX_TTL:
             raise RcsError("INVALID_TTL", "ttl must be between 1 second and 3 days", field="ttl")
@@ -195,7 +196,7 @@ def validate(
             sub.channel,
             sub.cascade,
             lambda link, field: validate_link(
-                link, destination, default_sender, default_ttl, field=field
+                link, destination, default_sender, default_ttl, field=field, owned=owned_senders
             ),
         )
         if not destination:
@@ -262,6 +263,18 @@ def _sender(sender: str, field: str = "sender") -> str:
     return sender
 
 
+def _owned(sender: str, owned: frozenset[str] | None, field: str = "sender") -> str:
+    """Senders belong to partners (issue 14): another client's brand is refused."""
+    if owned is not None and sender not in owned:
+        raise RcsError(
+            "INVALID_SENDER",
+            f"sender {sender!r} is not one of this login's senders (the administrator"
+            " assigns them to the login)",
+            field=field,
+        )
+    return sender
+
+
 def _other_content(
     sub: Submission, default_sender: str, default_ttl: dt.timedelta, field: str = ""
 ) -> tuple[str, str, dt.timedelta, bytes | None]:
@@ -301,6 +314,7 @@ def validate_link(
     default_ttl: dt.timedelta,
     *,
     field: str,
+    owned: frozenset[str] | None = None,
 ) -> tuple[str, str, dt.timedelta, bytes | None, tuple[int, int] | None]:
     """(body, sender, ttl, serialized push, binary coding) of a cascade link's message,
     checked as a message of its channel sent to ``destination``."""
@@ -316,7 +330,9 @@ def validate_link(
         binary = _binary(sms) if sms.payload else None
         body = sms.payload.hex() if sms.payload else sms.text
         _check_text(body, MAX_TEXT_CHARS, f"{field}text")
-        sender = _sender(sms.sender or default_sender, f"{field}sender")
+        sender = _owned(
+            _sender(sms.sender or default_sender, f"{field}sender"), owned, f"{field}sender"
+        )
         ttl = ttl or default_ttl
         if not MIN_TTL <= ttl <= MAX_TTL:
             raise RcsError(

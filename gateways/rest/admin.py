@@ -24,7 +24,12 @@ from gateways.rest.errors import json_response
 from gateways.rest.observability import PARTNER
 from gateways.rest.parsing import parse_basic_auth
 from gateways.rest.rpc import rcs_error
-from rcs.core.v1 import auth_service_pb2_grpc, settings_service_pb2, settings_service_pb2_grpc
+from rcs.core.v1 import (
+    auth_service_pb2_grpc,
+    mailing_service_pb2_grpc,
+    settings_service_pb2,
+    settings_service_pb2_grpc,
+)
 from rcs.routing.v1 import routing_service_pb2, routing_service_pb2_grpc
 from rcs_runtime.errors import RcsError
 
@@ -44,6 +49,7 @@ class Admin:
     ) -> None:
         """``channel`` leads to core; ``routing`` to the routing service (route explain)."""
         self.settings = settings_service_pb2_grpc.SettingsServiceStub(channel)
+        self.mailings = mailing_service_pb2_grpc.MailingServiceStub(channel)
         self.routing = routing_service_pb2_grpc.RoutingServiceStub(routing) if routing else None
         self.auth = PartnerAuth(
             auth_service_pb2_grpc.AuthServiceStub(channel),
@@ -122,7 +128,8 @@ async def get_partner(request: web.Request) -> web.StreamResponse:
 
 
 async def update_partner(request: web.Request) -> web.StreamResponse:
-    """PATCH: the fields present in the body are the ones changed (plus ``password``)."""
+    """PATCH: the fields present in the body are the ones changed (plus ``password`` and
+    ``smppPassword``, "" to remove the SMPP password)."""
     actor = await _actor(request)
     try:
         doc = json.loads(await request.read() or b"{}")
@@ -131,6 +138,7 @@ async def update_partner(request: web.Request) -> web.StreamResponse:
     if not isinstance(doc, dict) or not doc:
         raise RcsError("INVALID_REQUEST", "send the fields to change as a JSON object")
     password = doc.pop("password", None)
+    smpp_password = doc.pop("smppPassword", None)
     partner = ss.Partner(login=request.match_info["login"])
     try:
         json_format.ParseDict({**doc, "login": partner.login}, partner)
@@ -140,12 +148,15 @@ async def update_partner(request: web.Request) -> web.StreamResponse:
     mask.FromJsonString(",".join(doc))  # camelCase names → snake_case paths
     if password is not None:
         mask.paths.append("password")
+    if smpp_password is not None:
+        mask.paths.append("smpp_password")
     update = ss.UpdatePartnerRequest(
         request_id=_request_id(request),
         actor=actor,
         partner=partner,
         update_mask=mask,
         password=str(password or ""),
+        smpp_password=str(smpp_password or ""),
     )
     return _answer(await _call(request, "UpdatePartner", update))
 
@@ -234,6 +245,28 @@ async def update_policy(request: web.Request) -> web.StreamResponse:
 async def list_revisions(request: web.Request) -> web.StreamResponse:
     await _actor(request)
     return _answer(await _call(request, "ListRevisions", ss.ListRevisionsRequest(**_page(request))))
+
+
+async def list_audit(request: web.Request) -> web.StreamResponse:
+    """GET …/audit?actor=&entity=&since=&until= (RFC 3339 times), newest first."""
+    await _actor(request)
+    query = ss.ListAuditEntriesRequest(
+        actor=request.query.get("actor", ""),
+        entity=request.query.get("entity", ""),
+        **_page(request),
+    )
+    for name in ("since", "until"):
+        value = request.query.get(name)
+        if value:
+            try:
+                getattr(query, name).FromJsonString(value)
+            except ValueError as exc:
+                raise RcsError(
+                    "INVALID_REQUEST",
+                    f"{name} must be an RFC 3339 time, e.g. 2026-12-01T00:00:00Z",
+                    field=name,
+                ) from exc
+    return _answer(await _call(request, "ListAuditEntries", query))
 
 
 async def rollback(request: web.Request) -> web.StreamResponse:
@@ -439,6 +472,7 @@ def add_admin_routes(app: web.Application, admin: Admin) -> None:
     r.add_get(f"{PREFIX}/verification-policy", get_policy, name="admin_policy")
     r.add_patch(f"{PREFIX}/verification-policy", update_policy, name="admin_update_policy")
     r.add_get(f"{PREFIX}/revisions", list_revisions, name="admin_revisions")
+    r.add_get(f"{PREFIX}/audit", list_audit, name="admin_audit")
     r.add_post(f"{PREFIX}/revisions/{{revision}}:rollback", rollback, name="admin_rollback")
     for e in _POLICY:
         r.add_get(f"{PREFIX}/{e.path}", _lister(e), name=f"admin_{e.path}")
