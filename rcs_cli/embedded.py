@@ -280,6 +280,16 @@ Settings (administrator admin, with the password printed at the first run):
   http://127.0.0.1:{s.rest_port}/api/admin/v1/partners
 Partners over SMPP 3.4: bind to 127.0.0.1:{s.smpp_port} as demo/demo.
 
+Push (rpns, gRPC 127.0.0.1:{s.rpns_port}): application DEMO_APP with two devices on
+{DEMO_PUSH_NUMBER}, served by the PNS simulator (APNs on https://127.0.0.1:{s.pns_apns_port},
+FCM/HMS/RuStore on http://127.0.0.1:{s.pns_http_port}). Register another device as the SDK does:
+
+  curl -s http://127.0.0.1:{s.rpns_sdk_port}/api/sdk/v1/installations \\
+    -H 'X-Api-Key: {push_key}' -H 'Content-Type: application/json' \\
+    -d '{{"platform":"ANDROID","token":"my-token","phone":"{DEMO_PUSH_NUMBER}"}}'
+
+What the push services and devices saw: curl -s http://127.0.0.1:{s.pns_http_port}/control/stats
+
 A mailing as a file over FTPS (explicit TLS; the certificate is self-signed, hence -k):
 
   printf 'name: demo-mailing\nservice_number: RCS\nauto_start: Y\n\n%s\n' \
@@ -291,16 +301,6 @@ and its result (windows-1251) once processed:
 
   curl -sS --ssl-reqd -k ftp://demo:demo@127.0.0.1:{s.ftp_port}/archive/S-demo.report \
     | iconv -f cp1251
-
-Push (rpns, gRPC 127.0.0.1:{s.rpns_port}): application DEMO_APP with two devices on
-{DEMO_PUSH_NUMBER}, served by the PNS simulator (APNs on https://127.0.0.1:{s.pns_apns_port},
-FCM/HMS/RuStore on http://127.0.0.1:{s.pns_http_port}). Register another device as the SDK does:
-
-  curl -s http://127.0.0.1:{s.rpns_sdk_port}/api/sdk/v1/installations \\
-    -H 'X-Api-Key: {push_key}' -H 'Content-Type: application/json' \\
-    -d '{{"platform":"ANDROID","token":"my-token","phone":"{DEMO_PUSH_NUMBER}"}}'
-
-What the push services and devices saw: curl -s http://127.0.0.1:{s.pns_http_port}/control/stats
 """,
             flush=True,
         )

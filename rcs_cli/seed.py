@@ -74,6 +74,20 @@ async def upsert_admin(dsn: str, login: str, password: str) -> None:
         )
 
 
+async def ensure_admin(dsn: str, login: str = "admin") -> str | None:
+    """When the installation has no administrator yet, create ``login`` with a random
+    password and return it (to be shown once); None when there is one already."""
+    password = secrets.token_urlsafe(12)
+    async with await psycopg.AsyncConnection.connect(dsn) as conn, conn.transaction():
+        cur = await conn.execute(
+            "INSERT INTO admins (login, password_hash)"
+            " SELECT %s, %s WHERE NOT EXISTS (SELECT 1 FROM admins) RETURNING login",
+            (login, hash_password(password)),
+        )
+        created = await cur.fetchone()
+    return password if created else None
+
+
 # The demo push application (serviceNumber DEMO_APP) and the demo subscriber's devices: an
 # iPhone (its primary install) and an Android phone, registered as the SDK would.
 DEMO_PUSH_APP = "DEMO_APP"
@@ -142,17 +156,3 @@ async def seed_push_demo(dsn: str) -> str:
                 ),
             )
         return app.api_key
-
-
-async def ensure_admin(dsn: str, login: str = "admin") -> str | None:
-    """When the installation has no administrator yet, create ``login`` with a random
-    password and return it (to be shown once); None when there is one already."""
-    password = secrets.token_urlsafe(12)
-    async with await psycopg.AsyncConnection.connect(dsn) as conn, conn.transaction():
-        cur = await conn.execute(
-            "INSERT INTO admins (login, password_hash)"
-            " SELECT %s, %s WHERE NOT EXISTS (SELECT 1 FROM admins) RETURNING login",
-            (login, hash_password(password)),
-        )
-        created = await cur.fetchone()
-    return password if created else None

@@ -14,6 +14,7 @@ from rcs.core.v1 import (
     mailing_service_pb2_grpc,
     message_service_pb2_grpc,
     settings_service_pb2_grpc,
+    settings_sync_pb2_grpc,
 )
 from rcs.routing.v1 import routing_service_pb2_grpc
 from rcs_core import maintenance
@@ -28,6 +29,7 @@ from rcs_core.report_sender import ReportSender, SenderSettings
 from rcs_core.servicer import AuthServicer, MessageServicer
 from rcs_core.settings import CoreSettings
 from rcs_core.settings_servicer import SettingsServicer
+from rcs_core.settings_sync_servicer import SettingsSyncServicer
 from rcs_runtime.db import open_pool
 from rcs_runtime.grpc_client import open_channel
 from rcs_runtime.grpc_server import GrpcServer
@@ -45,6 +47,7 @@ async def serve(
     await migrate(s.database_url, s.installation_id, days_ahead=s.partitions_ahead_days)
     pool = await open_pool(s.database_url, min_size=s.db_pool_min, max_size=s.db_pool_max)
     server: GrpcServer | None = None
+    peer_server: GrpcServer | None = None
     servicer: MessageServicer | None = None
     sender_desk: ReportDesk | None = None
     try:
@@ -60,6 +63,7 @@ async def serve(
                         retry_max_seconds=s.report_retry_max_seconds,
                     ),
                     receipt_grace=dt.timedelta(seconds=s.receipt_grace_seconds),
+                    max_queue_depth=s.max_queue_depth,
                 )
                 message_service_pb2_grpc.add_MessageServiceServicer_to_server(
                     servicer, server.server
@@ -81,11 +85,21 @@ async def serve(
                 settings_service_pb2_grpc.add_SettingsServiceServicer_to_server(
                     SettingsServicer(pool), server.server
                 )
+                settings_sync_pb2_grpc.add_SettingsSyncServiceServicer_to_server(
+                    SettingsSyncServicer(pool), server.server
+                )
                 mailing_service_pb2_grpc.add_MailingServiceServicer_to_server(
                     MailingServicer(pool, default_rate=s.mailing_default_rate), server.server
                 )
                 await server.start()
                 log.info("core_serving", extra={"bind": s.core_bind, "port": server.port})
+                if s.core_peer_bind:  # other installations: settings sync over mutual TLS
+                    peer_server = GrpcServer(s.core_peer_bind, tls=s.mutual_tls())
+                    settings_sync_pb2_grpc.add_SettingsSyncServiceServicer_to_server(
+                        SettingsSyncServicer(pool), peer_server.server
+                    )
+                    await peer_server.start()
+                    log.info("core_peer_serving", extra={"bind": s.core_peer_bind})
                 tg.create_task(maintenance.run_forever(pool, s))
                 if s.mailing_feed_interval_seconds > 0:
                     feeder = Feeder(
@@ -128,6 +142,8 @@ async def serve(
     finally:
         if server is not None:
             await server.stop()
+        if peer_server is not None:
+            await peer_server.stop()
         if servicer is not None:
             await servicer.close()
         if sender_desk is not None:

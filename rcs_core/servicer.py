@@ -27,6 +27,7 @@ from rcs_core.accept_batcher import AcceptBatcher
 from rcs_core.auth_guard import FailedAuthGuard, Subject
 from rcs_core.idalloc import IdAllocator
 from rcs_core.passwords import hash_password, needs_rehash, verify_password
+from rcs_core.queue_depth import QueueDepth
 from rcs_core.statuses import Status
 from rcs_core.storage import (
     api_keys,
@@ -114,8 +115,10 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
         partner_cache_seconds: float = 5,
         reports: report_desk.ReportDesk | None = None,
         receipt_grace: dt.timedelta = dt.timedelta(hours=1),
+        max_queue_depth: int = 0,
     ) -> None:
         self._pool = pool
+        self._queue = QueueDepth(pool, max_queue_depth)
         # Receipts for ids sent longer ago find their messages expired already.
         self._receipt_horizon = MAX_TTL + receipt_grace
         self._ids = IdAllocator(installation_id)
@@ -149,6 +152,7 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
         if len(request.messages) > MAX_BATCH:
             raise RcsError("INVALID_REQUEST", f"at most {MAX_BATCH} messages per batch")
         partner = await self._partner(request.partner)
+        await self._queue.check()
         trace_parent = carrier_for_storage()
         default_ttl = dt.timedelta(seconds=partner.default_ttl_seconds)
         results: list[message_service_pb2.SubmitResult | None] = []
@@ -339,6 +343,7 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
         self, request: message_service_pb2.SubmitPartRequest, context: Ctx
     ) -> message_service_pb2.SubmitPartResponse:
         partner = await self._partner(request.partner)
+        await self._queue.check()
         async with self._pool.connection() as conn, conn.transaction():
             return await concatenated.submit_part(
                 conn, self._ids, partner, request, carrier_for_storage()

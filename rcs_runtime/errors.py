@@ -102,6 +102,16 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             http_v5=500,
         ),
         _entry(
+            "REQUEST_TIMEOUT",
+            _C.DEADLINE_EXCEEDED,
+            408,
+            4,
+            0x08,
+            "The request's body did not arrive in time; send it whole and at once.",
+            retryable=True,
+            http_v5=400,
+        ),
+        _entry(
             "INVALID_REQUEST",
             _C.INVALID_ARGUMENT,
             400,
@@ -274,6 +284,26 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             0x45,
             "The mailing's state does not allow this (e.g. resuming one that is not paused).",
             http_v5=400,
+        ),
+        _entry(
+            "NOT_MASTER",
+            _C.FAILED_PRECONDITION,
+            409,
+            100,
+            0x08,
+            "This installation is a standby of its cluster: settings are changed on the"
+            " master, which the message names (`rcs cluster status`).",
+            http_v5=500,
+        ),
+        _entry(
+            "SETTINGS_OUT_OF_SYNC",
+            _C.FAILED_PRECONDITION,
+            409,
+            100,
+            0x08,
+            "The settings revisions to apply do not follow this installation's own (a gap,"
+            " a master asked to apply, or a history that diverged): see the message.",
+            http_v5=500,
         ),
         _entry(
             "INTERNAL",

@@ -16,6 +16,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from rcs_runtime.errors import RcsError
+from rcs_runtime.peer_tls import MutualTls
 from rcs_runtime.tracing import extract_context
 
 log = logging.getLogger(__name__)
@@ -137,7 +138,7 @@ class ErrorAndTracingInterceptor(grpc.aio.ServerInterceptor):
 class GrpcServer:
     """A grpc.aio server with the interceptor and health service; ``stop`` drains."""
 
-    def __init__(self, bind: str) -> None:
+    def __init__(self, bind: str, tls: MutualTls | None = None) -> None:
         self.server = grpc.aio.server(
             interceptors=[ErrorAndTracingInterceptor()],
             options=[
@@ -147,7 +148,10 @@ class GrpcServer:
         )
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
-        self.port = self.server.add_insecure_port(bind)
+        if tls is None:
+            self.port = self.server.add_insecure_port(bind)
+        else:  # peers must present a certificate of our CA
+            self.port = self.server.add_secure_port(bind, tls.server_credentials())
         if self.port == 0:
             raise OSError(f"cannot listen on {bind}: is another process using it?")
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import psycopg
 
+from rcs_runtime.cluster_role import refused_on_standby
 from rcs_runtime.errors import RcsError
 
 State = dict[str, Any] | None
@@ -39,10 +40,11 @@ async def commit_revision(
     lock on settings_revision serialises writers, so revisions are gap-free and ordered."""
     if not changes:
         return 0
-    cur = await conn.execute(
-        "UPDATE settings_revision SET revision = revision + 1, changed_at = now()"
-        " RETURNING revision"
-    )
+    async with refused_on_standby():  # the one gate of settings writes on a standby
+        cur = await conn.execute(
+            "UPDATE settings_revision SET revision = revision + 1, changed_at = now()"
+            " RETURNING revision"
+        )
     row = await cur.fetchone()
     assert row is not None
     revision = int(row[0])
@@ -664,6 +666,7 @@ _PUT: dict[str, StateWriter] = {
     "whitelist": put_whitelist,
     "inbound_route": put_inbound_route,
 }
+ENTITIES = frozenset(_PUT)  # what a revision's changes may name
 # Restore order: what others refer to comes back first and goes away last. Ranks stay
 # below 5: ``restore`` sorts removals by 10 - rank.
 _DEPENDENCY_RANK = {

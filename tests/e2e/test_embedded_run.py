@@ -237,6 +237,7 @@ def test_make_run_serves_the_printed_curl_and_keeps_data(tmp_path: Path) -> None
         "RPNS_SDK",
         "PNS_APNS",
         "PNS_HTTP",
+        "FTP",
     )
     ports = {name: free_port() for name in names}
     env = dict(os.environ, RCS_DATA_DIR=str(tmp_path / "data"), RCS_METRICS_BASE_PORT="0")
