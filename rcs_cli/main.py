@@ -20,6 +20,7 @@ COMPONENTS = (
     "simulator",
     "rest",
     "smpp",
+    "dwh",
 )
 
 
@@ -70,6 +71,12 @@ def _serve(component: str) -> None:
 
         smpp = SmppGatewaySettings()
         run_service(component, smpp, serve_smpp(smpp))
+    elif component == "dwh":
+        from rcs_dwh.__main__ import serve as serve_dwh
+        from rcs_dwh.settings import DwhSettings
+
+        dwh = DwhSettings()
+        run_service(component, dwh, serve_dwh(dwh))
 
 
 def _migrate(_: argparse.Namespace) -> None:
