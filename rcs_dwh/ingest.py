@@ -51,6 +51,8 @@ class Ingester:
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="kafka")
         self._consumer: KafkaConsumer | None = None
         self._registry: dict[int, str] = {}
+        self._pattern = re.compile(s.dwh_topic_pattern)
+        self._topics: frozenset[str] = frozenset()
 
     async def _on_kafka(self, fn: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._thread, fn)
@@ -64,12 +66,20 @@ class Ingester:
             max_poll_records=self._s.dwh_batch_max,
             fetch_max_bytes=64 * 1024 * 1024,
             max_partition_fetch_bytes=16 * 1024 * 1024,
-            # New installations' topics match the pattern within seconds, not 5 minutes.
-            metadata_max_age_ms=3000,
             reconnect_backoff_max_ms=2000,
             client_id="rcs-dwh",
         )
-        self._consumer.subscribe(pattern=self._s.dwh_topic_pattern, listener=_SeekToStored(self))
+
+    def _resubscribe(self) -> None:
+        """Subscribe to the topics that match the pattern now. An explicit topic list rather
+        than kafka-python's pattern subscription: with the latter a topic created while the
+        group was rebalancing was seen to stay unassigned until the next rebalance."""
+        assert self._consumer is not None
+        topics = frozenset(t for t in self._consumer.topics() if self._pattern.search(t))
+        if topics and topics != self._topics:
+            self._consumer.subscribe(topics=sorted(topics), listener=_SeekToStored(self))
+            self._topics = topics
+            log.info("dwh_subscribed", extra={"topics": len(topics)})
 
     def seek_to_stored(self, partitions: list[TopicPartition]) -> None:
         """Runs on the Kafka thread (inside poll): a short synchronous read of the DWH."""
@@ -91,6 +101,9 @@ class Ingester:
 
     def _poll(self) -> dict[Any, list[Any]]:
         assert self._consumer is not None
+        if not self._topics:
+            time.sleep(self._s.dwh_poll_ms / 1000)
+            return {}
         polled: dict[Any, list[Any]] = self._consumer.poll(
             timeout_ms=self._s.dwh_poll_ms, max_records=self._s.dwh_batch_max
         )
@@ -137,11 +150,15 @@ class Ingester:
         await self._on_kafka(self._open)
         if ready is not None:
             ready.set()
-        refreshed = lag_at = time.monotonic()
+        refreshed = lag_at = topics_at = time.monotonic()
+        await self._on_kafka(self._resubscribe)
         try:
             while True:
                 polled = await self._on_kafka(self._poll)
                 now = time.monotonic()
+                if now - topics_at >= self._s.dwh_topic_refresh_seconds:
+                    await self._on_kafka(self._resubscribe)
+                    topics_at = now
                 if now - refreshed >= self._s.dwh_registry_refresh_seconds:
                     self._registry = await self._store.registry()
                     refreshed = now

@@ -33,6 +33,8 @@ class DwhSettings(RcsSettings):
     dwh_batch_max: int = Field(default=20000, ge=1)
     dwh_poll_ms: int = Field(default=100, ge=1)
     dwh_registry_refresh_seconds: float = Field(default=10.0, gt=0)
+    # How often new topics (a new installation, a newly captured table) are looked for.
+    dwh_topic_refresh_seconds: float = Field(default=3.0, gt=0)
     dwh_db_pool_max: int = Field(default=6, ge=2)
 
     @field_validator("dwh_installations")

@@ -142,8 +142,12 @@ class DwhStore:
             if ch.op == "t":
                 truncates.append((cluster, ch))
             elif ch.table in tx:
-                # Last change per row wins within a batch (one upsert may touch a row once).
-                tx[ch.table][(ch.installation_id, *ch.key)] = (cluster, ch)
+                # One change per row and batch (an upsert may touch a row once): the one
+                # with the highest LSN, the later one of equals.
+                key = (ch.installation_id, *ch.key)
+                seen = tx[ch.table].get(key)
+                if seen is None or seen[1].lsn <= ch.lsn:
+                    tx[ch.table][key] = (cluster, ch)
             else:
                 settings.append((cluster, ch))
         async with self._pool.connection() as conn, conn.transaction():
@@ -288,7 +292,19 @@ class DwhStore:
         latest: dict[tuple[str, str, str], tuple[Any, ...]] = {}
         for h in history:
             inst, table, pk, lsn, op, cluster, data, at = h
-            latest[(cluster, table, pk)] = (cluster, table, pk, inst, lsn, op, op == "d", data, at)
+            seen = latest.get((cluster, table, pk))
+            if seen is None or seen[3] != inst or seen[4] <= lsn:
+                latest[(cluster, table, pk)] = (
+                    cluster,
+                    table,
+                    pk,
+                    inst,
+                    lsn,
+                    op,
+                    op == "d",
+                    data,
+                    at,
+                )
         # A row moves on with a newer change from the same installation, or with any change
         # from another one (a new master after a failover; its LSNs are its own).
         await cur.executemany(
