@@ -1,11 +1,13 @@
-"""Installation side of change capture: the publications and the Debezium connector, which
+"""Installation side of change capture: the publication and the Debezium connector, which
 Kafka Connect runs, configured over Connect's REST API.
 
 A master captures settings and transactions, a standby transactions only; the cluster agent
 calls ``configure_capture`` with the new role when its installation's role changes. The
-connector keeps its slot and topic prefix across role changes: only the publication (and
-the table list Debezium snapshots) changes, so the WAL position goes on without a gap or a
-repeat. Settings changed on a standby are never sent: they are not in its publication.
+role lives in the publication's table list, not in the connector: Debezium's own filter
+takes every captured table and the connector is never restarted for a role change, so its
+slot and topics go on without a gap or a repeat. The switch happens at the WAL position of
+the ALTER PUBLICATION: settings changed on a standby before it are never decoded, even if
+Debezium replays older WAL after a restart.
 """
 
 from __future__ import annotations
@@ -69,10 +71,14 @@ def connector_config(target: CaptureTarget, role: str) -> dict[str, str]:
         "database.dbname": str(info.get("dbname") or "postgres"),
         "topic.prefix": target.topic_prefix,
         "slot.name": target.slot_name,
-        "publication.name": tables.publication_for(role),
+        "publication.name": tables.PUBLICATION,
         "publication.autocreate.mode": "disabled",
         "schema.include.list": tables.SCHEMA,
-        "table.include.list": ",".join(f"{tables.SCHEMA}\\.{t}" for t in tables.tables_for(role)),
+        "table.include.list": ",".join(f"{tables.SCHEMA}\\.{t}" for t in tables.ALL_TABLES),
+        # The first snapshot takes only the role's tables (a standby's settings never go).
+        "snapshot.include.collection.list": ",".join(
+            f"{tables.SCHEMA}\\.{t}" for t in tables.tables_for(role)
+        ),
         "column.exclude.list": ",".join(
             f"{tables.SCHEMA}\\.{c.replace('.', chr(92) + '.')}" for c in tables.EXCLUDED_COLUMNS
         ),
@@ -93,65 +99,54 @@ def connector_config(target: CaptureTarget, role: str) -> dict[str, str]:
     }
 
 
-async def ensure_publications(database_url: str) -> None:
-    """Create or align both publications with tables.py (publish_via_partition_root, so a
-    partitioned table's rows come under its own name, not each partition's)."""
+async def set_publication(database_url: str, role: str) -> None:
+    """Create the publication or set its tables for ``role`` (publish_via_partition_root,
+    so a partitioned table's rows come under its own name, not each partition's)."""
+    listed = sql.SQL(", ").join(sql.Identifier(tables.SCHEMA, t) for t in tables.tables_for(role))
+    name = sql.Identifier(tables.PUBLICATION)
     async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
-        for role in ("master", "standby"):
-            name = tables.publication_for(role)
-            listed = sql.SQL(", ").join(
-                sql.Identifier(tables.SCHEMA, t) for t in tables.tables_for(role)
+        cur = await conn.execute(
+            "SELECT 1 FROM pg_publication WHERE pubname = %s", (tables.PUBLICATION,)
+        )
+        if await cur.fetchone() is None:
+            await conn.execute(
+                sql.SQL(
+                    "CREATE PUBLICATION {} FOR TABLE {} WITH (publish_via_partition_root = true)"
+                ).format(name, listed)
             )
-            cur = await conn.execute("SELECT 1 FROM pg_publication WHERE pubname = %s", (name,))
-            if await cur.fetchone() is None:
-                await conn.execute(
-                    sql.SQL(
-                        "CREATE PUBLICATION {} FOR TABLE {}"
-                        " WITH (publish_via_partition_root = true)"
-                    ).format(sql.Identifier(name), listed)
-                )
-            else:
-                await conn.execute(
-                    sql.SQL("ALTER PUBLICATION {} SET TABLE {}").format(
-                        sql.Identifier(name), listed
-                    )
-                )
-                await conn.execute(
-                    sql.SQL("ALTER PUBLICATION {} SET (publish_via_partition_root = true)").format(
-                        sql.Identifier(name)
-                    )
-                )
+        else:
+            await conn.execute(sql.SQL("ALTER PUBLICATION {} SET TABLE {}").format(name, listed))
 
 
 async def configure_capture(target: CaptureTarget, role: str) -> None:
-    """Create the installation's connector, or switch it to ``role`` ("master": settings and
-    transactions; "standby": transactions only). Idempotent; the cluster agent calls it on
-    every role change."""
-    config = connector_config(target, role)
-    await ensure_publications(target.database_url)
-    url = f"{target.connect_url.rstrip('/')}/connectors/{target.connector_name}/config"
-    async with (
-        aiohttp.ClientSession(timeout=_TIMEOUT) as http,
-        http.put(url, json=config) as resp,
-    ):
-        if resp.status not in (200, 201):
-            raise CaptureError(
-                f"Kafka Connect at {target.connect_url} refused connector "
-                f"{target.connector_name}: HTTP {resp.status} {await resp.text()}"
-            )
+    """Capture as ``role`` ("master": settings and transactions; "standby": transactions
+    only): the publication's tables, and the connector if it does not exist yet.
+    Idempotent; the cluster agent calls it on every role change."""
+    await set_publication(target.database_url, role)
+    base = f"{target.connect_url.rstrip('/')}/connectors/{target.connector_name}"
+    async with aiohttp.ClientSession(timeout=_TIMEOUT) as http:
+        async with http.get(f"{base}/config") as resp:
+            if resp.status == 200:
+                return
+        async with http.put(f"{base}/config", json=connector_config(target, role)) as resp:
+            if resp.status not in (200, 201):
+                raise CaptureError(
+                    f"Kafka Connect at {target.connect_url} refused connector "
+                    f"{target.connector_name}: HTTP {resp.status} {await resp.text()}"
+                )
 
 
 async def capture_role(target: CaptureTarget) -> str | None:
-    """The role the connector is configured for now, or None when there is none."""
-    url = f"{target.connect_url.rstrip('/')}/connectors/{target.connector_name}/config"
-    async with aiohttp.ClientSession(timeout=_TIMEOUT) as http, http.get(url) as resp:
-        if resp.status == 404:
-            return None
-        if resp.status != 200:
-            raise CaptureError(f"Kafka Connect answered HTTP {resp.status}: {await resp.text()}")
-        config = await resp.json()
-    pub = config.get("publication.name")
-    return "master" if pub == tables.MASTER_PUBLICATION else "standby"
+    """The role the installation captures as now ("master", "standby"), None if none."""
+    async with await psycopg.AsyncConnection.connect(target.database_url) as conn:
+        cur = await conn.execute(
+            "SELECT tablename FROM pg_publication_tables WHERE pubname = %s",
+            (tables.PUBLICATION,),
+        )
+        captured = {r[0] for r in await cur.fetchall()}
+    if not captured:
+        return None
+    return "master" if set(tables.SETTINGS_TABLES) & captured else "standby"
 
 
 async def connector_state(target: CaptureTarget) -> tuple[str, list[str]]:

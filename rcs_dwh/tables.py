@@ -64,19 +64,18 @@ PRIMARY_KEYS: Final[dict[str, tuple[str, ...]]] = {
     "status_events": ("event_id", "created_at"),
 }
 
-MASTER_PUBLICATION: Final = "rcs_dwh_master"
-STANDBY_PUBLICATION: Final = "rcs_dwh_standby"
+# One publication per installation database. A role change alters its table list: the
+# change is itself in the WAL, so decoding (pgoutput reads the publication as of each
+# change's position) switches at that exact point, even when Debezium replays WAL from
+# before it after a restart.
+PUBLICATION: Final = "rcs_dwh"
+ALL_TABLES: Final = SETTINGS_TABLES + TRANSACTION_TABLES
 
 
 def tables_for(role: str) -> tuple[str, ...]:
     """The tables a master ("master") or a standby ("standby") sends to the DWH."""
     if role == "master":
-        return SETTINGS_TABLES + TRANSACTION_TABLES
+        return ALL_TABLES
     if role == "standby":
         return TRANSACTION_TABLES
     raise ValueError(f"capture role must be 'master' or 'standby', not {role!r}")
-
-
-def publication_for(role: str) -> str:
-    tables_for(role)
-    return MASTER_PUBLICATION if role == "master" else STANDBY_PUBLICATION
