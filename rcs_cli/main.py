@@ -7,7 +7,7 @@ import asyncio
 import sys
 from collections.abc import Callable
 
-from rcs_cli import route_cmd, settings_cmd
+from rcs_cli import dwh_cmd, route_cmd, settings_cmd
 from rcs_runtime.process import run_service
 
 # "reports" is the HTTP report sender alone; "dispatcher" runs it too (RCS_REPORT_SENDERS).
@@ -148,6 +148,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     route_cmd.add_parser(sub)
     settings_cmd.add_parser(sub)
+    dwh_cmd.add_parser(sub)
     docs = sub.add_parser("docs", help="generate documentation")
     docs.add_argument("what", choices=("errors",))
     docs.set_defaults(func=_docs_errors)

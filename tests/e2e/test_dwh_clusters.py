@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
+import os
+import subprocess
+import sys
 import urllib.request
 import zipfile
 from collections.abc import Iterator
@@ -36,6 +40,10 @@ from tests.dwh_support import (
 from tests.e2e.installation import Installation, http
 
 pytestmark = pytest.mark.e2e
+
+
+def _remove(target: CaptureTarget) -> None:
+    asyncio.run(remove_capture(target))
 
 
 def rows(dsn: str, sql: str, *args: object) -> list[tuple[object, ...]]:
@@ -88,7 +96,7 @@ def stack(tmp_path: Path) -> Iterator[dict[str, object]]:
             insts[i] = inst
             es.callback(inst.stop)
             targets[i] = CaptureTarget(connect_url(), i, dsn, root)
-            es.callback(lambda t=targets[i]: asyncio.run(remove_capture(t)))
+            es.callback(_remove, targets[i])
         dwh = DwhProcess(
             dwh_db, kafka_bootstrap(), root, "21=east,22=east,23=west", tmp_path / "dwh.log"
         )
@@ -98,7 +106,7 @@ def stack(tmp_path: Path) -> Iterator[dict[str, object]]:
 
 
 def test_two_installations_of_a_cluster_and_a_lone_one_report_per_cluster(
-    stack: dict[str, object],
+    stack: dict[str, object], tmp_path: Path
 ) -> None:
     dbs: dict[int, str] = stack["dbs"]  # type: ignore[assignment]
     insts: dict[int, Installation] = stack["insts"]  # type: ignore[assignment]
@@ -129,14 +137,14 @@ def test_two_installations_of_a_cluster_and_a_lone_one_report_per_cluster(
     send(insts[22], 3, "b")
     send(insts[23], 2, "c")
 
-    def east() -> object:
+    def east_counts() -> object:
         return rows(
             dwh_db,
             "SELECT count(*) FILTER (WHERE status = 3), count(*) FROM dwh_messages"
             " WHERE cluster = 'east'",
         )[0]
 
-    wait_for(lambda: east() == (5, 8), 120, "east's 8 messages (5 delivered) in the DWH")
+    wait_for(lambda: east_counts() == (5, 8), 120, "east's 8 messages (5 delivered) in the DWH")
     wait_for(
         lambda: rows(dwh_db, "SELECT count(*) FROM dwh_messages WHERE cluster = 'west'")[0][0] == 2,
         120,
@@ -171,6 +179,39 @@ def test_two_installations_of_a_cluster_and_a_lone_one_report_per_cluster(
         with pytest.raises(grpc.RpcError) as refused:
             stub.GetSummaryReport(pb.GetSummaryReportRequest(query=query("nowhere")))
         assert refused.value.code() == grpc.StatusCode.NOT_FOUND
+
+    # The same over the CLI, as JSON and as an Excel file.
+    cli_env = {**os.environ, "RCS_DWH_TARGET": f"127.0.0.1:{dwh.port}"}
+    period = ["--from", "2000-01-01", "--to", "2100-01-01"]
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rcs_cli",
+            "dwh",
+            "report",
+            "financial",
+            "--cluster",
+            "west",
+            *period,
+        ],
+        env=cli_env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert Decimal(json.loads(out)["rows"][0]["amount"]) == Decimal("4")
+    xlsx_path = tmp_path / "east.xlsx"
+    subprocess.run(
+        [
+            *(sys.executable, "-m", "rcs_cli", "dwh", "report", "chronological"),
+            *("--cluster", "east", *period, "--granularity", "hour", "--xlsx", str(xlsx_path)),
+        ],
+        env=cli_env,
+        check=True,
+    )
+    with zipfile.ZipFile(xlsx_path) as book:
+        assert "xl/worksheets/sheet1.xml" in book.namelist()
 
     # A settings change on the standby never arrives; the master's does.
     with psycopg.connect(dbs[22]) as conn:

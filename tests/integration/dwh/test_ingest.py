@@ -134,13 +134,15 @@ def test_kill_9_mid_stream_then_restart_leaves_no_duplicates_and_no_gaps(
         _send(producer, topic, KEY % i, envelope("messages", "u", row, lsn=n + i))
     producer.flush()
     wait_for(
-        lambda: query(dwh_db, "SELECT count(*) FROM dwh_messages")[0][0] > 2000,
+        lambda: int(str(query(dwh_db, "SELECT count(*) FROM dwh_messages")[0][0])) > 2000,
         60,
         "ingestion under way",
         interval=0.05,
     )
     dwh.kill()
-    applied_at_kill = query(dwh_db, "SELECT coalesce(sum(next_offset), 0) FROM dwh_offsets")[0][0]
+    applied_at_kill = int(
+        str(query(dwh_db, "SELECT coalesce(sum(next_offset), 0) FROM dwh_offsets")[0][0])
+    )
     assert applied_at_kill < 2 * n, "the kill came too late to be mid-stream"
     dwh.start()
     wait_for(
