@@ -84,6 +84,9 @@ def ingest(kafka: str, events: int, topics: int, log_dir: Path) -> None:
             done = 2 * rows - before
             print(f"ingest: {done} events in {took:.2f}s = {done / took:,.0f} events/s")
             assert _one(dwh_db, "SELECT count(*) FROM dwh_messages WHERE status = 3") == rows
+        except AssertionError:
+            print(dwh.log())
+            raise
         finally:
             dwh.stop()
 
