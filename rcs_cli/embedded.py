@@ -17,7 +17,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from rcs_cli.seed import seed_demo
+from rcs_cli.seed import ensure_admin, seed_demo
 from rcs_core.migrate import migrate
 from rcs_runtime.settings import RcsSettings
 
@@ -143,6 +143,14 @@ def run_embedded() -> int:
     dsn = _database(data_dir)
     asyncio.run(migrate(dsn, s.installation_id))
     asyncio.run(seed_demo(dsn, smsc_host="127.0.0.1", smsc_port=s.smsc_port))
+    admin_password = asyncio.run(ensure_admin(dsn))
+    if admin_password:
+        print(
+            f"rcs: administrator admin, password {admin_password}\n"
+            "     (generated now and shown only this once; `rcs admin-user admin` sets"
+            " another)",
+            flush=True,
+        )
     env = _env(s, dsn)
     procs: dict[str, subprocess.Popen[bytes]] = {}
     stopping = False
@@ -182,7 +190,8 @@ Then its status and history (use the mtNum from the answer):
 
   curl -s -u demo:demo http://127.0.0.1:{s.rest_port}/api/v6/messages/<mtNum>
 
-Settings (administrator admin/admin): http://127.0.0.1:{s.rest_port}/api/admin/v1/partners
+Settings (administrator admin, with the password printed at the first run):
+  http://127.0.0.1:{s.rest_port}/api/admin/v1/partners
 Partners over SMPP 3.4: bind to 127.0.0.1:{s.smpp_port} as demo/demo.
 """,
             flush=True,

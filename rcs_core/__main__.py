@@ -66,7 +66,10 @@ async def serve(
                         FailedAuthGuard(
                             pool,
                             max_failures=s.auth_max_failures,
+                            max_failures_per_address=s.auth_max_failures_per_address,
                             window_seconds=s.auth_failure_window_seconds,
+                            base_delay_seconds=s.auth_delay_base_seconds,
+                            max_delay_seconds=s.auth_delay_max_seconds,
                         ),
                     ),
                     server.server,

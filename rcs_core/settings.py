@@ -13,10 +13,15 @@ class CoreSettings(DatabaseSettings):
     core_bind: str = "127.0.0.1:50051"
     routing_target: str = "127.0.0.1:50052"
     connector_target: str = "127.0.0.1:50053"
-    # Failed logins (any gateway): this many within the window from one address, or for
-    # one login, and both are refused (THROTTLED) until the window has passed.
+    # Failed logins (any gateway, administrators too), counted within the window per
+    # (login, address) and per address (auth_guard.py): from the limit on, each further
+    # attempt of that login at that address (or from that address) waits a delay doubling
+    # per failure, from the base up to the max, after the last failure (THROTTLED).
     auth_max_failures: int = 10
+    auth_max_failures_per_address: int = 50
     auth_failure_window_seconds: float = 300.0
+    auth_delay_base_seconds: float = 1.0
+    auth_delay_max_seconds: float = 60.0
     # Dispatcher: 0 workers runs core without dispatching (dispatch in another process).
     dispatcher_workers: int = 2
     dispatcher_batch: int = 25
@@ -48,14 +53,30 @@ class CoreSettings(DatabaseSettings):
     submit_parts_timeout_seconds: float = 300.0
     partitions_ahead_days: int = 3
     retention_days: int = 30
+    # The audit log (settings changes, logins, API keys) is kept longer than the traffic.
+    audit_retention_days: int = 400
     maintenance_interval_seconds: float = 60.0
 
     @model_validator(mode="after")
     def _check(self) -> CoreSettings:
         if self.retention_days < 2:
             raise ValueError("RCS_RETENTION_DAYS must be at least 2 (yesterday's partition)")
+        if self.audit_retention_days < self.retention_days:
+            raise ValueError(
+                "RCS_AUDIT_RETENTION_DAYS must be at least RCS_RETENTION_DAYS: the audit log"
+                " outlives the messages"
+            )
         if self.dispatcher_batch < 1:
             raise ValueError("RCS_DISPATCHER_BATCH must be at least 1")
+        if min(self.auth_max_failures, self.auth_max_failures_per_address) < 1:
+            raise ValueError(
+                "RCS_AUTH_MAX_FAILURES and RCS_AUTH_MAX_FAILURES_PER_ADDRESS must be at least 1"
+            )
+        if not 0 < self.auth_delay_base_seconds <= self.auth_delay_max_seconds:
+            raise ValueError(
+                "RCS_AUTH_DELAY_BASE_SECONDS must be positive and at most"
+                " RCS_AUTH_DELAY_MAX_SECONDS"
+            )
         self.priority_shares()  # fail at start-up, with the reason
         if self.report_senders < 0 or self.report_sender_concurrency < 1:
             raise ValueError(

@@ -112,6 +112,7 @@ def validate(
     default_ttl: dt.timedelta,
     trace_parent: str,
     now: dt.datetime | None = None,
+    owned_senders: frozenset[str] | None = None,
 ) -> NewMessage:
     """A storable message, or RcsError naming the field and what to change."""
     if sub.channel != CHANNEL_SMS:
@@ -138,6 +139,14 @@ def validate(
         raise RcsError(
             "INVALID_SENDER",
             "serviceNumber is required (no default is set for this login) and at most 21 chars",
+            field="sender",
+        )
+    # Senders belong to partners (issue 14): another client's brand is refused.
+    if owned_senders is not None and sender not in owned_senders:
+        raise RcsError(
+            "INVALID_SENDER",
+            f"sender {sender!r} is not one of this login's senders (the administrator"
+            " assigns them to the login)",
             field="sender",
         )
     ttl = sub.ttl or default_ttl

@@ -75,7 +75,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             429,
             3,
             0x58,
-            "Too many requests; slow down and retry after the given delay.",
+            "Too many requests, or too many failed logins from this address for these"
+            " credentials (issue 14: a doubling delay); retry after the given delay.",
             retryable=True,
             http_v5=408,
         ),
@@ -134,7 +135,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             400,
             7,
             0x0A,
-            "serviceNumber (sender) is missing or not allowed.",
+            "serviceNumber (sender) is missing, longer than 21 characters, or not one of the"
+            " login's senders (its default sender and those the administrator assigned).",
             http_v5=400,
         ),
         _entry(
@@ -222,13 +224,18 @@ CATALOGUE: dict[str, CatalogueEntry] = {
 class RcsError(Exception):
     """A catalogued error; ``reason`` selects the entry, ``message`` says what to change."""
 
-    def __init__(self, reason: str, message: str = "", *, field: str = "") -> None:
+    def __init__(
+        self, reason: str, message: str = "", *, field: str = "", retry_after: float = 0.0
+    ) -> None:
+        """``retry_after``: seconds before a retry can succeed (a throttled login's wait),
+        carried over gRPC as google.rpc.RetryInfo and to HTTP as Retry-After."""
         if reason not in CATALOGUE:
             raise KeyError(f"unknown error reason {reason!r}: add it to rcs_runtime.errors")
         self.entry = CATALOGUE[reason]
         self.reason = reason
         self.message = message or self.entry.summary
         self.field = field
+        self.retry_after = retry_after
         super().__init__(f"{reason}: {self.message}")
 
     @property

@@ -69,5 +69,18 @@ def error_reason(err: grpc.aio.AioRpcError) -> str | None:
     return None
 
 
+def retry_delay(err: grpc.aio.AioRpcError) -> float:
+    """Seconds the server asked to wait before retrying (google.rpc.RetryInfo), or 0."""
+    status = rpc_status.from_call(err)
+    if status is None:
+        return 0.0
+    for detail in status.details:
+        if detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+            info = error_details_pb2.RetryInfo()
+            detail.Unpack(info)
+            return float(info.retry_delay.ToNanoseconds()) / 1e9
+    return 0.0
+
+
 def catalogue_entry(err: grpc.aio.AioRpcError) -> CatalogueEntry:
     return entry_for_grpc(err.code(), error_reason(err))

@@ -31,6 +31,12 @@ def rich_status(err: RcsError) -> grpc.Status:
     detail.Pack(info)
     status = status_pb2.Status(code=err.entry.grpc_code.value[0], message=err.message)
     status.details.append(detail)
+    if err.retry_after > 0:
+        retry = error_details_pb2.RetryInfo()
+        retry.retry_delay.FromNanoseconds(int(err.retry_after * 1e9))
+        wait = any_pb2.Any()
+        wait.Pack(retry)
+        status.details.append(wait)
     result: grpc.Status = rpc_status.to_status(status)
     return result
 

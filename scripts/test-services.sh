@@ -72,6 +72,9 @@ interop_up() { "$(dirname "$0")/interop/npm-smsc/install.sh"; }
 # Partners' own tool in the interop tests: plain curl.
 curl_up() { command -v curl >/dev/null || apt_install curl; }
 
+# The TLS tests make a throwaway CA and certificates with the openssl command.
+openssl_up() { command -v openssl >/dev/null || apt_install openssl; }
+
 # Kannel as an ESME of our SMPP gateway (tests/interop/test_kannel.py runs its own bearerbox
 # and smsbox on free ports). The package's init script would start a system bearerbox on
 # the default ports 13000-13013: keep it stopped and disabled, the tests never use it.
@@ -87,7 +90,7 @@ kannel_up() {
 }
 
 case "${1:-up}" in
-  up) pg_up; interop_up; kannel_up; curl_up; cdc_up; echo "export RCS_TEST_DSN=postgresql://postgres@127.0.0.1:$PG_PORT/postgres"; "$(dirname "$0")/cdc/stack.sh" env ;;
+  up) pg_up; interop_up; kannel_up; curl_up; openssl_up; cdc_up; echo "export RCS_TEST_DSN=postgresql://postgres@127.0.0.1:$PG_PORT/postgres"; "$(dirname "$0")/cdc/stack.sh" env ;;
   down) "$(dirname "$0")/cdc/stack.sh" down; pg_down ;;
   env) echo "export RCS_TEST_DSN=postgresql://postgres@127.0.0.1:$PG_PORT/postgres"; "$(dirname "$0")/cdc/stack.sh" env ;;
   *) echo "usage: $0 up|down|env" >&2; exit 2 ;;

@@ -122,7 +122,8 @@ async def get_partner(request: web.Request) -> web.StreamResponse:
 
 
 async def update_partner(request: web.Request) -> web.StreamResponse:
-    """PATCH: the fields present in the body are the ones changed (plus ``password``)."""
+    """PATCH: the fields present in the body are the ones changed (plus ``password`` and
+    ``smppPassword``, "" to remove the SMPP password)."""
     actor = await _actor(request)
     try:
         doc = json.loads(await request.read() or b"{}")
@@ -131,6 +132,7 @@ async def update_partner(request: web.Request) -> web.StreamResponse:
     if not isinstance(doc, dict) or not doc:
         raise RcsError("INVALID_REQUEST", "send the fields to change as a JSON object")
     password = doc.pop("password", None)
+    smpp_password = doc.pop("smppPassword", None)
     partner = ss.Partner(login=request.match_info["login"])
     try:
         json_format.ParseDict({**doc, "login": partner.login}, partner)
@@ -140,12 +142,15 @@ async def update_partner(request: web.Request) -> web.StreamResponse:
     mask.FromJsonString(",".join(doc))  # camelCase names → snake_case paths
     if password is not None:
         mask.paths.append("password")
+    if smpp_password is not None:
+        mask.paths.append("smpp_password")
     update = ss.UpdatePartnerRequest(
         request_id=_request_id(request),
         actor=actor,
         partner=partner,
         update_mask=mask,
         password=str(password or ""),
+        smpp_password=str(smpp_password or ""),
     )
     return _answer(await _call(request, "UpdatePartner", update))
 
@@ -234,6 +239,28 @@ async def update_policy(request: web.Request) -> web.StreamResponse:
 async def list_revisions(request: web.Request) -> web.StreamResponse:
     await _actor(request)
     return _answer(await _call(request, "ListRevisions", ss.ListRevisionsRequest(**_page(request))))
+
+
+async def list_audit(request: web.Request) -> web.StreamResponse:
+    """GET …/audit?actor=&entity=&since=&until= (RFC 3339 times), newest first."""
+    await _actor(request)
+    query = ss.ListAuditEntriesRequest(
+        actor=request.query.get("actor", ""),
+        entity=request.query.get("entity", ""),
+        **_page(request),
+    )
+    for name in ("since", "until"):
+        value = request.query.get(name)
+        if value:
+            try:
+                getattr(query, name).FromJsonString(value)
+            except ValueError as exc:
+                raise RcsError(
+                    "INVALID_REQUEST",
+                    f"{name} must be an RFC 3339 time, e.g. 2026-12-01T00:00:00Z",
+                    field=name,
+                ) from exc
+    return _answer(await _call(request, "ListAuditEntries", query))
 
 
 async def rollback(request: web.Request) -> web.StreamResponse:
@@ -439,6 +466,7 @@ def add_admin_routes(app: web.Application, admin: Admin) -> None:
     r.add_get(f"{PREFIX}/verification-policy", get_policy, name="admin_policy")
     r.add_patch(f"{PREFIX}/verification-policy", update_policy, name="admin_update_policy")
     r.add_get(f"{PREFIX}/revisions", list_revisions, name="admin_revisions")
+    r.add_get(f"{PREFIX}/audit", list_audit, name="admin_audit")
     r.add_post(f"{PREFIX}/revisions/{{revision}}:rollback", rollback, name="admin_rollback")
     for e in _POLICY:
         r.add_get(f"{PREFIX}/{e.path}", _lister(e), name=f"admin_{e.path}")

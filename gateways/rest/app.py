@@ -15,8 +15,9 @@ import prometheus_client
 from aiohttp import hdrs, web
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from gateways.auth_revision import AuthRevisionWatch
 from gateways.coalescer import SubmitCoalescer
-from gateways.rest.admin import Admin, add_admin_routes
+from gateways.rest.admin import ADMIN, Admin, add_admin_routes
 from gateways.rest.auth import PartnerAuth
 from gateways.rest.batch_v3 import ApiKeyAuth, BatchGateway, add_batch_routes
 from gateways.rest.errors import json_response
@@ -69,6 +70,7 @@ class Gateway:
 
 
 GATEWAY = web.AppKey("gateway", Gateway)
+AUTH_WATCH = web.AppKey("auth_watch", AuthRevisionWatch)
 
 
 async def _read_body(request: web.Request) -> bytes:
@@ -172,19 +174,30 @@ def build_app(
         ),
     )
     gateway = app[GATEWAY]
-    add_batch_routes(
-        app,
-        BatchGateway(
-            ApiKeyAuth(
-                auth_service_pb2_grpc.AuthServiceStub(channel),
-                cache_seconds=settings.auth_cache_seconds,
-                timeout_seconds=settings.rpc_timeout_seconds,
-            ),
-            gateway.messages,
-            gateway.timeout,
-        ),
+    keys = ApiKeyAuth(
+        auth_service_pb2_grpc.AuthServiceStub(channel),
+        cache_seconds=settings.auth_cache_seconds,
+        timeout_seconds=settings.rpc_timeout_seconds,
     )
+    add_batch_routes(app, BatchGateway(keys, gateway.messages, gateway.timeout))
     add_openapi_route(app)
+    watch = AuthRevisionWatch(
+        auth_service_pb2_grpc.AuthServiceStub(channel),
+        poll_seconds=settings.auth_revision_poll_seconds,
+        timeout_seconds=settings.rpc_timeout_seconds,
+    )
+    for cache in (gateway.auth, app[ADMIN].auth, keys):
+        watch.on_change(cache.forget_all)
+    app[AUTH_WATCH] = watch
+
+    async def start_watch(app: web.Application) -> None:
+        app[AUTH_WATCH].start()
+
+    async def stop_watch(app: web.Application) -> None:
+        await app[AUTH_WATCH].stop()
+
+    app.on_startup.append(start_watch)
+    app.on_cleanup.append(stop_watch)
 
     async def close_submits(app: web.Application) -> None:
         await app[GATEWAY].submits.close()

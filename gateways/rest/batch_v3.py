@@ -24,7 +24,7 @@ from typing import Any
 import grpc
 from aiohttp import hdrs, web
 
-from gateways.rest.errors import json_response
+from gateways.rest.errors import json_response, retry_after_header
 from gateways.rest.observability import PARTNER
 from gateways.rest.parsing import MAX_REPORT_URL_CHARS, is_report_url, is_valid_unicode
 from gateways.rest.rpc import rcs_error
@@ -69,11 +69,15 @@ class BatchRefusedError(Exception):
         super().__init__(description)
         self.status = status
         self.rejection = Rejection(key, ref, description)
+        self.retry_after = 0.0  # seconds, sent as Retry-After
 
 
 class ApiKeyAuth:
     """AuthService.AuthenticateApiKey with a short cache of successes, keyed by the key's
-    SHA-256 (the key itself is not kept). Failures are never cached."""
+    SHA-256 (the key itself is not kept) and the caller's address, since the allowlist is
+    per address: a key that worked from an allowed address must still be refused from
+    another (issue 14). Failures are never cached; ``forget_all`` empties the cache when
+    the settings change (a revoked key, a changed allowlist)."""
 
     def __init__(
         self,
@@ -87,10 +91,13 @@ class ApiKeyAuth:
         self._cache_seconds = cache_seconds
         self._timeout = timeout_seconds
         self._clock = clock
-        self._cache: dict[bytes, tuple[str, float]] = {}
+        self._cache: dict[tuple[bytes, str], tuple[str, float]] = {}
+
+    def forget_all(self) -> None:
+        self._cache.clear()
 
     async def login_of(self, key: str, remote_ip: str) -> str:
-        digest = hashlib.sha256(key.encode()).digest()
+        digest = (hashlib.sha256(key.encode()).digest(), remote_ip)
         hit = self._cache.get(digest)
         if hit is not None and self._clock() < hit[1]:
             return hit[0]
@@ -303,6 +310,11 @@ async def send_batch(request: web.Request) -> web.StreamResponse:
                 ) from err
             if err.reason == "IP_NOT_ALLOWED":
                 raise BatchRefusedError(403, "forbidden", "", err.message) from err
+            if err.reason == "THROTTLED":
+                # Not "unknown key": the key may be right, the address failed too often.
+                refused = BatchRefusedError(429, "forbidden", "", err.message)
+                refused.retry_after = err.retry_after
+                raise refused from err
             raise BatchRefusedError(401, "forbidden", "", "unknown or revoked key") from err
         request[PARTNER] = login
         try:
@@ -317,7 +329,12 @@ async def send_batch(request: web.Request) -> web.StreamResponse:
             "reasons": [{"key": r.key, "ref": r.ref}],
             "description": r.description,
         }
-        return json_response(body, status=refused.status)
+        headers = (
+            {"Retry-After": retry_after_header(refused.retry_after)}
+            if refused.retry_after > 0
+            else None
+        )
+        return json_response(body, status=refused.status, headers=headers)
     raw = doc["messages"]
     to_core = [(i, p) for i, p in enumerate(parsed) if not isinstance(p, Rejection)]
     results: list[dict[str, Any]] = [

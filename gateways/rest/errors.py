@@ -7,6 +7,7 @@ and Rapporto's code; this module only renders them.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -56,7 +57,14 @@ def response_for(err: RcsError, *, challenge: bool = False) -> web.Response:
         if challenge and err.entry.http_status == 401
         else None
     )
+    if err.retry_after > 0:
+        headers = {**(headers or {}), "Retry-After": retry_after_header(err.retry_after)}
     return error_response(err.entry, err.message, headers=headers)
+
+
+def retry_after_header(seconds: float) -> str:
+    """Whole seconds, rounded up (RFC 9110: delay-seconds)."""
+    return str(max(1, math.ceil(seconds)))
 
 
 def json_response(

@@ -115,6 +115,7 @@ _ADMIN: tuple[tuple[str, str, str, Any, Any], ...] = (
         ss.UpdateVerificationPolicyResponse,
     ),
     ("GET", "/revisions", "Settings revisions", None, ss.ListRevisionsResponse),
+    ("GET", "/audit", "Audit log", None, ss.ListAuditEntriesResponse),
     ("POST", "/revisions/{revision}:rollback", "Rollback", None, ss.RollbackSettingsResponse),
     ("GET", "/region-time-zones", "Region zones", None, ss.ListRegionTimeZonesResponse),
     ("PUT", "/region-time-zones", "Set a zone", ss.RegionTimeZone, ss.PutRegionTimeZoneResponse),

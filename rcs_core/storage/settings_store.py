@@ -103,6 +103,8 @@ _PARTNER_FIELDS = (
     "report_url",
     "inbound_url",
     "max_smpp_sessions",
+    "senders",
+    "smpp_password_hash",
 )
 # What a partner state stored before a field existed restores to ("any address", no URL,
 # no session limit).
@@ -111,6 +113,8 @@ _PARTNER_DEFAULTS: dict[str, Any] = {
     "report_url": "",
     "inbound_url": "",
     "max_smpp_sessions": 0,
+    "senders": [],
+    "smpp_password_hash": None,
 }
 
 
@@ -118,7 +122,7 @@ async def partner_state(conn: psycopg.AsyncConnection, login: str) -> State:
     cur = await conn.execute(
         "SELECT login, password_hash, default_sender, default_ttl_seconds, block_duplicates,"
         " duplicate_window_seconds, allowed_subnets::text[], report_url, inbound_url,"
-        " max_smpp_sessions FROM partners WHERE login = %s",
+        " max_smpp_sessions, senders, smpp_password_hash FROM partners WHERE login = %s",
         (login,),
     )
     row = await cur.fetchone()
@@ -133,14 +137,16 @@ async def put_partner(conn: psycopg.AsyncConnection, login: str, state: State) -
     await conn.execute(
         "INSERT INTO partners (login, password_hash, default_sender, default_ttl_seconds,"
         " block_duplicates, duplicate_window_seconds, allowed_subnets, report_url, inbound_url,"
-        " max_smpp_sessions) VALUES (%s, %s, %s, %s, %s, %s, %s::cidr[], %s, %s, %s)"
+        " max_smpp_sessions, senders, smpp_password_hash)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s::cidr[], %s, %s, %s, %s, %s)"
         " ON CONFLICT (login) DO UPDATE SET password_hash = EXCLUDED.password_hash,"
         " default_sender = EXCLUDED.default_sender,"
         " default_ttl_seconds = EXCLUDED.default_ttl_seconds,"
         " block_duplicates = EXCLUDED.block_duplicates,"
         " duplicate_window_seconds = EXCLUDED.duplicate_window_seconds,"
         " allowed_subnets = EXCLUDED.allowed_subnets, report_url = EXCLUDED.report_url,"
-        " inbound_url = EXCLUDED.inbound_url, max_smpp_sessions = EXCLUDED.max_smpp_sessions",
+        " inbound_url = EXCLUDED.inbound_url, max_smpp_sessions = EXCLUDED.max_smpp_sessions,"
+        " senders = EXCLUDED.senders, smpp_password_hash = EXCLUDED.smpp_password_hash",
         tuple(values[f] for f in _PARTNER_FIELDS),
     )
 

@@ -7,6 +7,7 @@ import base64
 import json
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -29,7 +30,8 @@ from tests.e2e.installation import http
 pytestmark = pytest.mark.e2e
 
 
-def _start(data_dir: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+def _start(data_dir: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
+    """The running `rcs run` and what it printed until ready."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "rcs_cli", "run"],
         env=env,
@@ -45,11 +47,15 @@ def _start(data_dir: Path, env: dict[str, str]) -> subprocess.Popen[str]:
         line = proc.stdout.readline()
         seen.append(line)
         if "rcs: ready" in line:
-            return proc
+            return proc, "".join(seen)
         if not line and proc.poll() is not None:
             break
     proc.kill()
     raise AssertionError("rcs run did not become ready:\n" + "".join(seen))
+
+
+def _basic(login: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{login}:{password}".encode()).decode()}
 
 
 def _smpp_submit(port: int) -> tuple[str, str]:
@@ -151,7 +157,16 @@ def test_make_run_serves_the_printed_curl_and_keeps_data(tmp_path: Path) -> None
     base = f"http://127.0.0.1:{ports['REST']}"
     auth = {"Authorization": "Basic " + base64.b64encode(b"demo:demo").decode()}
 
-    proc = _start(tmp_path, env)
+    proc, printed = _start(tmp_path, env)
+    # No fixed admin/admin (issue 14): a generated password, printed once.
+    found = re.search(r"administrator admin, password (\S+)", printed)
+    assert found, printed
+    status, _ = http("GET", f"{base}/api/admin/v1/partners", headers=_basic("admin", "admin"))
+    assert status == 401
+    status, _ = http(
+        "GET", f"{base}/api/admin/v1/partners", headers=_basic("admin", found.group(1))
+    )
+    assert status == 200
     try:
         status, answer = http(
             "POST",
@@ -199,7 +214,8 @@ def test_make_run_serves_the_printed_curl_and_keeps_data(tmp_path: Path) -> None
     )
     assert leftovers.stdout == "", "processes outlived Ctrl-C"
 
-    proc = _start(tmp_path, env)
+    proc, printed = _start(tmp_path, env)
+    assert "password" not in printed.split("rcs: ready")[0]  # shown at the first run only
     try:
         status, again = http("GET", f"{base}/api/v6/messages/{answer['mtNum']}", headers=auth)
         assert (status, again["status"]) == (200, "DELIVERED")

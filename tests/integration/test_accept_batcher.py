@@ -26,8 +26,8 @@ async def test_concurrent_calls_are_stored_and_answered_each(
     pool: AsyncConnectionPool, database_url: str
 ) -> None:
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
-        a = await partners.upsert(conn, "a", "pw")
-        b = await partners.upsert(conn, "b", "pw")
+        a = await partners.upsert(conn, "a", "pw", senders=["RCS"])
+        b = await partners.upsert(conn, "b", "pw", senders=["RCS"])
         await conn.commit()
     batcher = AcceptBatcher(pool, IdAllocator(7), transactions=1)
     calls = [batcher.accept(a if i % 2 else b, [msg(f"r{i}")]) for i in range(40)]

@@ -94,7 +94,7 @@ class Core:
 @pytest.fixture
 async def core(pool: Any, database_url: str) -> AsyncIterator[Core]:
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
-        await partners.upsert(conn, "acme", "pw")
+        await partners.upsert(conn, "acme", "pw", senders=["RCS"])
         await conn.commit()
     servicer = MessageServicer(pool, installation_id=7)
 
@@ -362,7 +362,7 @@ async def test_a_slow_partner_holds_no_more_than_its_share_of_the_slots(
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     slow_url = f"http://127.0.0.1:{runner.addresses[0][1]}/dlr"
     async with await psycopg.AsyncConnection.connect(core.dsn) as conn:
-        await partners.upsert(conn, "other", "pw")
+        await partners.upsert(conn, "other", "pw", senders=["RCS"])
         await conn.commit()
     try:
         slow = await submit(
@@ -449,7 +449,7 @@ async def test_partner_urls_set_over_the_settings_api_receive_reports_and_mo(
     created = await core.settings.CreatePartner(
         ss.CreatePartnerRequest(
             actor=ADMIN,
-            partner=ss.Partner(login="shop", report_url=f"{receiver.url}/old"),
+            partner=ss.Partner(login="shop", report_url=f"{receiver.url}/old", senders=["RCS"]),
             password="s3cret-pass",
         )
     )
