@@ -37,6 +37,7 @@ TRANSACTION_TABLES: Final[tuple[str, ...]] = ("messages", "status_events")
 # Secrets and bodies never leave the installation.
 EXCLUDED_COLUMNS: Final[tuple[str, ...]] = (
     "partners.password_hash",
+    "partners.smpp_password_hash",
     "interfaces.password",
     "messages.body",
     "messages.trace_parent",

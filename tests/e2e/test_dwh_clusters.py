@@ -240,6 +240,15 @@ def test_two_installations_of_a_cluster_and_a_lone_one_report_per_cluster(
         "SELECT installation_id, cluster, count(*) FROM dwh_messages GROUP BY 1, 2 ORDER BY 1",
     ) == [(21, "east", 5), (22, "east", 3), (23, "west", 2)]
     assert rows(dwh_db, "SELECT count(*) FROM dwh_dead_letters") == [(0,)]
+    # Secrets stay on the installations.
+    assert rows(
+        dwh_db,
+        "SELECT count(*) FROM dwh_settings_history WHERE data ?| "
+        "array['password_hash', 'smpp_password_hash', 'password']",
+    ) == [(0,)]
+    assert rows(dwh_db, "SELECT count(*) FROM dwh_settings_history WHERE table_name = 'partners'")[
+        0
+    ][0]
     with urllib.request.urlopen(f"http://127.0.0.1:{dwh.metrics_port}/metrics") as r:
         exposed = r.read().decode()
     assert "rcs_dwh_capture_latency_seconds_count" in exposed
