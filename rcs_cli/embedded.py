@@ -33,6 +33,7 @@ class EmbeddedSettings(RcsSettings):
     connector_port: int = 50053
     receipts_port: int = 50054  # the second core, which takes the connector's receipts
     smpp_port: int = 2775  # partners' SMPP gateway
+    ftp_port: int = 2121  # partners' FTPS gateway (mailing files)
     # Prometheus /metrics of core, dispatcher, routing, connector, simulator from this port
     # on (0: none); the REST gateway serves its own on its port.
     metrics_base_port: int = 9101
@@ -56,6 +57,7 @@ PROCESSES = (
     ("dispatcher", "dispatcher"),
     ("rest", "rest"),
     ("smpp", "smpp"),
+    ("ftp", "ftp"),
 )
 # The delivery side yields the CPU to the accepting side (RCS_NICE); the simulator stands
 # for operators' SMSCs, which run elsewhere.
@@ -102,6 +104,10 @@ def _env(s: EmbeddedSettings, dsn: str) -> dict[str, str]:
             "RCS_SMSC_PORT": str(s.smsc_port),
             "RCS_REST_PORT": str(s.rest_port),
             "RCS_SMPP_PORT": str(s.smpp_port),
+            "RCS_FTP_PORT": str(s.ftp_port),
+            "RCS_FTP_ROOT": str(s.data_dir.resolve() / "ftp" / "partners"),
+            "RCS_FTP_CERT_FILE": str(s.data_dir.resolve() / "ftp" / "cert.pem"),
+            "RCS_FTP_KEY_FILE": str(s.data_dir.resolve() / "ftp" / "key.pem"),
         }
     )
     return env
@@ -143,6 +149,8 @@ def run_embedded() -> int:
     dsn = _database(data_dir)
     asyncio.run(migrate(dsn, s.installation_id))
     asyncio.run(seed_demo(dsn, smsc_host="127.0.0.1", smsc_port=s.smsc_port))
+    for folder in ("in", "archive"):  # the demo partner's FTP folders (ftp_intercon.rst)
+        (data_dir / "ftp" / "partners" / "demo" / folder).mkdir(parents=True, exist_ok=True)
     admin_password = asyncio.run(ensure_admin(dsn))
     if admin_password:
         print(
@@ -193,6 +201,18 @@ Then its status and history (use the mtNum from the answer):
 Settings (administrator admin, with the password printed at the first run):
   http://127.0.0.1:{s.rest_port}/api/admin/v1/partners
 Partners over SMPP 3.4: bind to 127.0.0.1:{s.smpp_port} as demo/demo.
+
+A mailing as a file over FTPS (explicit TLS; the certificate is self-signed, hence -k):
+
+  printf 'name: demo-mailing\nservice_number: RCS\nauto_start: Y\n\n%s\n' \
+    '79161234567;Hello from a file' > S-demo.loading
+  curl -sS --ssl-reqd -k -T S-demo.loading ftp://demo:demo@127.0.0.1:{s.ftp_port}/in/ \
+    -Q '-RNFR S-demo.loading' -Q '-RNTO S-demo.data'
+
+and its result (windows-1251) once processed:
+
+  curl -sS --ssl-reqd -k ftp://demo:demo@127.0.0.1:{s.ftp_port}/archive/S-demo.report \
+    | iconv -f cp1251
 """,
             flush=True,
         )

@@ -7,7 +7,7 @@ import asyncio
 import sys
 from collections.abc import Callable
 
-from rcs_cli import dwh_cmd, route_cmd, settings_cmd
+from rcs_cli import dwh_cmd, mailing_cmd, route_cmd, settings_cmd
 from rcs_runtime.process import run_service
 
 # "reports" is the HTTP report sender alone; "dispatcher" runs it too (RCS_REPORT_SENDERS).
@@ -20,6 +20,7 @@ COMPONENTS = (
     "simulator",
     "rest",
     "smpp",
+    "ftp",
     "dwh",
 )
 
@@ -71,6 +72,12 @@ def _serve(component: str) -> None:
 
         smpp = SmppGatewaySettings()
         run_service(component, smpp, serve_smpp(smpp))
+    elif component == "ftp":
+        from gateways.ftp.__main__ import serve as serve_ftp
+        from gateways.ftp.settings import FtpSettings
+
+        ftp = FtpSettings()
+        run_service(component, ftp, serve_ftp(ftp))
     elif component == "dwh":
         from rcs_dwh.__main__ import serve as serve_dwh
         from rcs_dwh.settings import DwhSettings
@@ -148,6 +155,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     route_cmd.add_parser(sub)
     settings_cmd.add_parser(sub)
+    mailing_cmd.add_parser(sub)
     dwh_cmd.add_parser(sub)
     docs = sub.add_parser("docs", help="generate documentation")
     docs.add_argument("what", choices=("errors",))

@@ -11,6 +11,7 @@ import logging
 from rcs.connector.v1 import connector_service_pb2_grpc
 from rcs.core.v1 import (
     auth_service_pb2_grpc,
+    mailing_service_pb2_grpc,
     message_service_pb2_grpc,
     settings_service_pb2_grpc,
 )
@@ -18,6 +19,8 @@ from rcs.routing.v1 import routing_service_pb2_grpc
 from rcs_core import maintenance
 from rcs_core.auth_guard import FailedAuthGuard
 from rcs_core.dispatcher import Dispatcher
+from rcs_core.mailings.feeder import Feeder
+from rcs_core.mailings.servicer import MailingServicer
 from rcs_core.migrate import migrate
 from rcs_core.report_desk import ReportDesk
 from rcs_core.report_sender import ReportSender, SenderSettings
@@ -77,9 +80,17 @@ async def serve(
                 settings_service_pb2_grpc.add_SettingsServiceServicer_to_server(
                     SettingsServicer(pool), server.server
                 )
+                mailing_service_pb2_grpc.add_MailingServiceServicer_to_server(
+                    MailingServicer(pool, default_rate=s.mailing_default_rate), server.server
+                )
                 await server.start()
                 log.info("core_serving", extra={"bind": s.core_bind, "port": server.port})
                 tg.create_task(maintenance.run_forever(pool, s))
+                if s.mailing_feed_interval_seconds > 0:
+                    feeder = Feeder(
+                        pool, s.installation_id, interval=s.mailing_feed_interval_seconds
+                    )
+                    tg.create_task(feeder.run())
             if with_dispatcher and s.dispatcher_workers > 0:
                 dispatcher = Dispatcher(
                     s,

@@ -51,6 +51,10 @@ class CoreSettings(DatabaseSettings):
     # A message split by the partner whose parts stop coming for this long is stored
     # REJECTED with what arrived (its id was handed out with the first part).
     submit_parts_timeout_seconds: float = 300.0
+    # Mailings: messages fed per second by a mailing that names no rate, and how often
+    # core's feeder looks for running mailings (0: no feeder in this process).
+    mailing_default_rate: int = 100
+    mailing_feed_interval_seconds: float = 0.2
     partitions_ahead_days: int = 3
     retention_days: int = 30
     # The audit log (settings changes, logins, API keys) is kept longer than the traffic.
@@ -87,6 +91,8 @@ class CoreSettings(DatabaseSettings):
         if self.report_sender_timeout_seconds <= 0:
             raise ValueError("RCS_REPORT_SENDER_TIMEOUT_SECONDS must be positive")
         self.report_zone()
+        if self.mailing_default_rate < 1:
+            raise ValueError("RCS_MAILING_DEFAULT_RATE must be at least 1 (messages a second)")
         return self
 
     def priority_shares(self) -> dict[int, int]:

@@ -198,6 +198,34 @@ CATALOGUE: dict[str, CatalogueEntry] = {
         _entry(
             "NOT_FOUND", _C.NOT_FOUND, 404, 4, 0x67, "No such message for this login.", http_v5=400
         ),
+        # Mailings (rcs.core.v1.MailingService; the FTP gateway writes them in .report).
+        _entry(
+            "MAILING_NOT_FOUND",
+            _C.NOT_FOUND,
+            404,
+            4,
+            0x67,
+            "No such mailing for this login.",
+            http_v5=400,
+        ),
+        _entry(
+            "MAILING_NAME_TAKEN",
+            _C.ALREADY_EXISTS,
+            409,
+            4,
+            0x45,
+            "The login already has a mailing with this name; mailing names are unique.",
+            http_v5=409,
+        ),
+        _entry(
+            "MAILING_STATE_CONFLICT",
+            _C.FAILED_PRECONDITION,
+            409,
+            4,
+            0x45,
+            "The mailing's state does not allow this (e.g. resuming one that is not paused).",
+            http_v5=400,
+        ),
         _entry(
             "INTERNAL",
             _C.INTERNAL,

@@ -80,6 +80,25 @@ def _wrap_stream(
     return handler
 
 
+def _wrap_stream_in(
+    fn: Callable[[Any, Ctx], Awaitable[Any]], method: str
+) -> Callable[[Any, Ctx], Awaitable[Any]]:
+    """Client-streaming calls (e.g. MailingService.CreateMailing): errors as for unary."""
+
+    async def handler(request_iterator: Any, context: Ctx) -> Any:
+        try:
+            return await fn(request_iterator, context)
+        except RcsError as err:
+            await context.abort_with_status(rich_status(err))
+        except (grpc.aio.AbortError, grpc.RpcError):
+            raise
+        except Exception:
+            log.exception("rpc_failed", extra={"method": method})
+            await context.abort_with_status(rich_status(RcsError("INTERNAL")))
+
+    return handler
+
+
 class ErrorAndTracingInterceptor(grpc.aio.ServerInterceptor):
     """Turns RcsError into a rich status with ErrorInfo and opens a server span per call."""
 
@@ -103,6 +122,12 @@ class ErrorAndTracingInterceptor(grpc.aio.ServerInterceptor):
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
                 _wrap_stream(handler.unary_stream, method),  # type: ignore[arg-type]
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.stream_unary is not None:
+            return grpc.stream_unary_rpc_method_handler(
+                _wrap_stream_in(handler.stream_unary, method),  # type: ignore[arg-type]
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )

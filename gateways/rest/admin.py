@@ -24,7 +24,12 @@ from gateways.rest.errors import json_response
 from gateways.rest.observability import PARTNER
 from gateways.rest.parsing import parse_basic_auth
 from gateways.rest.rpc import rcs_error
-from rcs.core.v1 import auth_service_pb2_grpc, settings_service_pb2, settings_service_pb2_grpc
+from rcs.core.v1 import (
+    auth_service_pb2_grpc,
+    mailing_service_pb2_grpc,
+    settings_service_pb2,
+    settings_service_pb2_grpc,
+)
 from rcs.routing.v1 import routing_service_pb2, routing_service_pb2_grpc
 from rcs_runtime.errors import RcsError
 
@@ -44,6 +49,7 @@ class Admin:
     ) -> None:
         """``channel`` leads to core; ``routing`` to the routing service (route explain)."""
         self.settings = settings_service_pb2_grpc.SettingsServiceStub(channel)
+        self.mailings = mailing_service_pb2_grpc.MailingServiceStub(channel)
         self.routing = routing_service_pb2_grpc.RoutingServiceStub(routing) if routing else None
         self.auth = PartnerAuth(
             auth_service_pb2_grpc.AuthServiceStub(channel),

@@ -18,6 +18,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from gateways.auth_revision import AuthRevisionWatch
 from gateways.coalescer import SubmitCoalescer
 from gateways.rest.admin import ADMIN, Admin, add_admin_routes
+from gateways.rest.admin_mailings import add_mailing_routes
 from gateways.rest.auth import PartnerAuth
 from gateways.rest.batch_v3 import ApiKeyAuth, BatchGateway, add_batch_routes
 from gateways.rest.dwh_reports import DwhReports, add_dwh_routes
@@ -175,6 +176,7 @@ def build_app(
             routing=routing,
         ),
     )
+    add_mailing_routes(app)
     gateway = app[GATEWAY]
     keys = ApiKeyAuth(
         auth_service_pb2_grpc.AuthServiceStub(channel),

@@ -148,8 +148,33 @@ def _nice_of_children(pid: int) -> dict[str, set[int]]:
     return found
 
 
+def _printed_ftp_upload(proc: subprocess.Popen[str], workdir: Path) -> None:
+    """Runs the FTPS upload `rcs run` printed, then reads the .report back as it says."""
+    assert proc.stdout is not None
+    printed: list[str] = []
+    while not any("iconv" in line for line in printed):
+        line = proc.stdout.readline()
+        assert line, "rcs run printed no FTP upload"
+        printed.append(line)
+    text = "".join(printed)
+    upload = text[text.index("  printf") : text.index("and its result")].strip()
+    fetch = text[text.index("  curl -sS --ssl-reqd -k ftp://") :].split("|")[0].strip()
+    fetch = fetch.rstrip("\\").strip()
+    done = subprocess.run(["bash", "-c", upload], cwd=workdir, capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr
+    deadline = time.monotonic() + 60
+    while True:
+        got = subprocess.run(["bash", "-c", fetch], capture_output=True, check=False)
+        if got.returncode == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    lines = got.stdout.decode("cp1251").split("\r\n")
+    assert lines[0] == "Загрузка рассылки", got
+    assert lines[2] == "Success", got
+
+
 def test_make_run_serves_the_printed_curl_and_keeps_data(tmp_path: Path) -> None:
-    names = ("REST", "SMSC", "CORE", "ROUTING", "CONNECTOR", "SMPP", "RECEIPTS")
+    names = ("REST", "SMSC", "CORE", "ROUTING", "CONNECTOR", "SMPP", "RECEIPTS", "FTP")
     ports = {name: free_port() for name in names}
     env = dict(os.environ, RCS_DATA_DIR=str(tmp_path / "data"), RCS_METRICS_BASE_PORT="0")
     env.update({f"RCS_{k}_PORT": str(v) for k, v in ports.items()})
@@ -206,7 +231,9 @@ def test_make_run_serves_the_printed_curl_and_keeps_data(tmp_path: Path) -> None
             "dispatcher": {10},
             "rest": {0},
             "smpp": {0},
+            "ftp": {0},
         }
+        _printed_ftp_upload(proc, tmp_path)
     finally:
         _stop(proc)
     leftovers = subprocess.run(
