@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from kafka import KafkaProducer
 
 from tests.dwh_support import DwhProcess, envelope, message_row, wait_for
@@ -122,6 +123,7 @@ def test_envelopes_with_schemas_deletes_and_tombstones(
     assert query(dwh_db, "SELECT count(*) FROM dwh_dead_letters")[0][0] == 0
 
 
+@pytest.mark.timeout(600)
 def test_kill_9_mid_stream_then_restart_leaves_no_duplicates_and_no_gaps(
     dwh: DwhProcess, dwh_db: str, root: str, producer: KafkaProducer
 ) -> None:
@@ -147,7 +149,7 @@ def test_kill_9_mid_stream_then_restart_leaves_no_duplicates_and_no_gaps(
     dwh.start()
     wait_for(
         lambda: query(dwh_db, "SELECT sum(next_offset) FROM dwh_offsets")[0][0] == 2 * n,
-        120,
+        300,
         "every event applied after the restart",
     )
     rows = query(
