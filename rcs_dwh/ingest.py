@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import psycopg
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from kafka.errors import KafkaError
 
 from rcs_dwh import metrics
 from rcs_dwh.envelope import BadEventError, parse
@@ -161,7 +162,7 @@ class Ingester:
                 polled = await self._on_kafka(self._poll)
                 now = time.monotonic()
                 if now - topics_at >= self._s.dwh_topic_refresh_seconds:
-                    await self._on_kafka(self._resubscribe)
+                    await self._best_effort(self._resubscribe)
                     topics_at = now
                 if now - refreshed >= self._s.dwh_registry_refresh_seconds:
                     self._registry = await self._store.registry()
@@ -169,12 +170,23 @@ class Ingester:
                 if polled:
                     await self._apply(self.build(polled))
                 if now - lag_at >= 2:
-                    metrics.LAG.set(await self._on_kafka(self._lag))
+                    lag = await self._best_effort(self._lag)
+                    if lag is not None:
+                        metrics.LAG.set(lag)
                     lag_at = now
         finally:
             if self._consumer is not None:
                 await self._on_kafka(self._consumer.close)
             self._thread.shutdown(wait=False)
+
+    async def _best_effort(self, fn: Callable[[], T]) -> T | None:
+        """Side calls (topic list, lag) while the broker may be away (a restart): skipped
+        until it is back, while poll reconnects by itself."""
+        try:
+            return await self._on_kafka(fn)
+        except KafkaError as err:
+            log.warning("dwh_kafka_unavailable", extra={"error": str(err)})
+            return None
 
     async def _apply(self, batch: Batch) -> None:
         while True:

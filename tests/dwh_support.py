@@ -82,6 +82,7 @@ class DwhProcess:
     group: str = field(default_factory=lambda: f"dwh-{uuid.uuid4().hex[:8]}")
     port: int = field(default_factory=free_port)
     metrics_port: int = field(default_factory=free_port)
+    extra_env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -96,6 +97,7 @@ class DwhProcess:
                 "RCS_DWH_BIND": f"127.0.0.1:{self.port}",
                 "RCS_METRICS_PORT": str(self.metrics_port),
                 "RCS_DWH_REGISTRY_REFRESH_SECONDS": "1",
+                **self.extra_env,
             }
         )
         self.log_path.parent.mkdir(parents=True, exist_ok=True)

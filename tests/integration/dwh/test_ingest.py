@@ -128,6 +128,9 @@ def test_kill_9_mid_stream_then_restart_leaves_no_duplicates_and_no_gaps(
     dwh: DwhProcess, dwh_db: str, root: str, producer: KafkaProducer
 ) -> None:
     n = 20000
+    # Everything produced first, then small batches: the kill lands between commits.
+    dwh.stop()
+    dwh.extra_env["RCS_DWH_BATCH_MAX"] = "500"
     topic = f"{root}.i1.public.messages"
     for i in range(1, n + 1):
         _send(producer, topic, KEY % i, envelope("messages", "c", message_row(i), lsn=i))
@@ -135,6 +138,7 @@ def test_kill_9_mid_stream_then_restart_leaves_no_duplicates_and_no_gaps(
         row = message_row(i, status=3)
         _send(producer, topic, KEY % i, envelope("messages", "u", row, lsn=n + i))
     producer.flush()
+    dwh.start()
     wait_for(
         lambda: int(str(query(dwh_db, "SELECT count(*) FROM dwh_messages")[0][0])) > 2000,
         60,
