@@ -2,7 +2,8 @@
 
 Embedded PostgreSQL (pgserver, data under .data/), migrations, the demo partner, then
 one process per component — core (and a second core for the connector's receipts),
-dispatcher, routing, connector, SMSC simulator, REST and SMPP gateways — supervised here.
+dispatcher, routing, connector, SMSC simulator, REST and SMPP gateways — supervised here
+(rcs_cli/supervisor.py: a process or PostgreSQL that dies is restarted with backoff).
 Ctrl-C stops them all; a second run keeps the data.
 """
 
@@ -11,15 +12,17 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
-from rcs_cli.seed import ensure_admin, seed_demo
+from rcs_cli.embedded_pg import EmbeddedPostgres
+from rcs_cli.seed import DEMO_PUSH_NUMBER, ensure_admin, seed_demo, seed_push_demo
+from rcs_cli.supervisor import ChildProcess, CrashLoopError, RestartPolicy, Supervisor
 from rcs_core.migrate import migrate
 from rcs_runtime.settings import RcsSettings
+from rcs_simulators.pns.certs import make_test_ca
 
 
 class EmbeddedSettings(RcsSettings):
@@ -33,13 +36,38 @@ class EmbeddedSettings(RcsSettings):
     connector_port: int = 50053
     receipts_port: int = 50054  # the second core, which takes the connector's receipts
     smpp_port: int = 2775  # partners' SMPP gateway
+    rpns_port: int = 50055  # the push service's gRPC (ConnectorService for push, devices, apps)
+    rpns_sdk_port: int = 8090  # the push service's REST endpoints for the mobile SDK
+    pns_apns_port: int = 2197  # the PNS simulator's APNs (HTTP/2 + TLS)
+    pns_http_port: int = 2198  # the PNS simulator's FCM, HMS, RuStore and /control
     ftp_port: int = 2121  # partners' FTPS gateway (mailing files)
     # Prometheus /metrics of core, dispatcher, routing, connector, simulator from this port
     # on (0: none); the REST gateway serves its own on its port.
     metrics_base_port: int = 9101
+    # A component (or PostgreSQL) that dies is started again after a backoff that doubles
+    # from 0.5 s up to this; one that dies this often within the window stops everything.
+    supervisor_backoff_max_seconds: float = 30.0
+    supervisor_crash_loop_restarts: int = 10
+    supervisor_crash_loop_seconds: float = 300.0
+
+    def restart_policy(self) -> RestartPolicy:
+        return RestartPolicy(
+            backoff_max_seconds=self.supervisor_backoff_max_seconds,
+            crash_loop_restarts=self.supervisor_crash_loop_restarts,
+            crash_loop_seconds=self.supervisor_crash_loop_seconds,
+        )
 
     def metrics_port_of(self, component: str) -> int:
-        order = ("core", "dispatcher", "routing", "connector", "simulator", "receipts")
+        order = (
+            "core",
+            "dispatcher",
+            "routing",
+            "connector",
+            "simulator",
+            "receipts",
+            "rpns",
+            "pns-simulator",
+        )
         if not self.metrics_base_port or component not in order:
             return 0
         return self.metrics_base_port + order.index(component)
@@ -52,6 +80,8 @@ PROCESSES = (
     ("routing", "routing"),
     ("simulator", "simulator"),
     ("receipts", "core"),
+    ("pns-simulator", "pns-simulator"),
+    ("rpns", "rpns"),
     ("connector", "connector"),
     ("core", "core"),
     ("dispatcher", "dispatcher"),
@@ -61,7 +91,15 @@ PROCESSES = (
 )
 # The delivery side yields the CPU to the accepting side (RCS_NICE); the simulator stands
 # for operators' SMSCs, which run elsewhere.
-NICE = {"routing": 10, "simulator": 10, "receipts": 10, "connector": 10, "dispatcher": 10}
+NICE = {
+    "routing": 10,
+    "simulator": 10,
+    "receipts": 10,
+    "connector": 10,
+    "dispatcher": 10,
+    "rpns": 10,
+    "pns-simulator": 10,
+}
 
 
 def _own_env(s: EmbeddedSettings, name: str) -> dict[str, str]:
@@ -70,22 +108,22 @@ def _own_env(s: EmbeddedSettings, name: str) -> dict[str, str]:
     receipts = f"127.0.0.1:{s.receipts_port}"
     if name == "receipts":
         env["RCS_CORE_BIND"] = receipts
-    elif name == "connector":
+    elif name in ("connector", "rpns"):  # rpns's push receipts go to the receipts core too
         env["RCS_CORE_TARGET"] = receipts
+    elif name == "simulator":  # receipts it owes survive its restarts
+        env["RCS_SMSC_STATE_FILE"] = str(s.data_dir.resolve() / "smsc-owed.jsonl")
     elif name == "smpp":  # receipts and MO to ESMEs are leased from it too
         env["RCS_SMPP_REPORTS_CORE_TARGET"] = receipts
     return env
 
 
-def _database(data_dir: Path) -> str:
-    from pgserver.postgres_server import get_server  # embedded PostgreSQL 16
-
-    server = get_server(data_dir / "pg", cleanup_mode="stop")
-    server.psql("SELECT 1;")
-    exists = server.psql("SELECT 1 FROM pg_database WHERE datname = 'rcs';")
+def _database(pg: EmbeddedPostgres) -> str:
+    pg.start()
+    pg.psql("SELECT 1;")
+    exists = pg.psql("SELECT 1 FROM pg_database WHERE datname = 'rcs';")
     if "(1 row)" not in exists:
-        server.psql("CREATE DATABASE rcs;")
-    return str(server.get_uri("rcs"))
+        pg.psql("CREATE DATABASE rcs;")
+    return pg.uri("rcs")
 
 
 def _env(s: EmbeddedSettings, dsn: str) -> dict[str, str]:
@@ -104,6 +142,7 @@ def _env(s: EmbeddedSettings, dsn: str) -> dict[str, str]:
             "RCS_SMSC_PORT": str(s.smsc_port),
             "RCS_REST_PORT": str(s.rest_port),
             "RCS_SMPP_PORT": str(s.smpp_port),
+            **_push_env(s),
             "RCS_FTP_PORT": str(s.ftp_port),
             "RCS_FTP_ROOT": str(s.data_dir.resolve() / "ftp" / "partners"),
             "RCS_FTP_CERT_FILE": str(s.data_dir.resolve() / "ftp" / "cert.pem"),
@@ -113,10 +152,36 @@ def _env(s: EmbeddedSettings, dsn: str) -> dict[str, str]:
     return env
 
 
-def _wait_ready(url: str, procs: dict[str, subprocess.Popen[bytes]], timeout: float) -> bool:
+def _push_env(s: EmbeddedSettings) -> dict[str, str]:
+    """rpns sends to the PNS simulator, whose devices confirm to rpns's SDK endpoints."""
+    sim = f"http://127.0.0.1:{s.pns_http_port}"
+    return {
+        "RCS_RPNS_BIND": f"127.0.0.1:{s.rpns_port}",
+        "RCS_RPNS_TARGET": f"127.0.0.1:{s.rpns_port}",
+        "RCS_RPNS_SDK_PORT": str(s.rpns_sdk_port),
+        "RCS_RPNS_APNS_URL": f"https://127.0.0.1:{s.pns_apns_port}",
+        "RCS_RPNS_APNS_CA_FILE": str(_pns_cert_dir(s) / "ca.pem"),
+        "RCS_RPNS_FCM_URL": f"{sim}/fcm",
+        "RCS_RPNS_FCM_TOKEN_URL": f"{sim}/fcm/token",
+        "RCS_RPNS_HMS_URL": f"{sim}/hms",
+        "RCS_RPNS_HMS_TOKEN_URL": f"{sim}/hms/oauth2/v3/token",
+        "RCS_RPNS_RUSTORE_URL": f"{sim}/rustore",
+        "RCS_PNS_SIM_APNS_PORT": str(s.pns_apns_port),
+        "RCS_PNS_SIM_HTTP_PORT": str(s.pns_http_port),
+        "RCS_PNS_SIM_CERT_DIR": str(_pns_cert_dir(s)),
+        "RCS_PNS_SIM_SDK_URL": f"http://127.0.0.1:{s.rpns_sdk_port}",
+        "RCS_PNS_SIM_OPEN_RATIO": "0.5",
+    }
+
+
+def _pns_cert_dir(s: EmbeddedSettings) -> Path:
+    return s.data_dir.resolve() / "pns-sim"
+
+
+def _wait_ready(url: str, supervisor: Supervisor, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if any(p.poll() is not None for p in procs.values()):
+        if not all(supervisor.alive().values()):
             return False
         try:
             with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 (loopback)
@@ -128,16 +193,8 @@ def _wait_ready(url: str, procs: dict[str, subprocess.Popen[bytes]], timeout: fl
     return False
 
 
-def _stop(procs: dict[str, subprocess.Popen[bytes]]) -> None:
-    for p in procs.values():
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 10
-    for p in procs.values():
-        try:
-            p.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            p.kill()
+def _say(text: str) -> None:
+    print(f"rcs: {text}", flush=True)
 
 
 def run_embedded() -> int:
@@ -146,9 +203,12 @@ def run_embedded() -> int:
     logs = data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     print(f"rcs: starting embedded PostgreSQL in {data_dir / 'pg'} …", flush=True)
-    dsn = _database(data_dir)
+    pg = EmbeddedPostgres(data_dir / "pg")
+    dsn = _database(pg)
     asyncio.run(migrate(dsn, s.installation_id))
     asyncio.run(seed_demo(dsn, smsc_host="127.0.0.1", smsc_port=s.smsc_port))
+    push_key = asyncio.run(seed_push_demo(dsn))
+    make_test_ca(_pns_cert_dir(s))  # before rpns starts, which trusts its ca.pem
     for folder in ("in", "archive"):  # the demo partner's FTP folders (ftp_intercon.rst)
         (data_dir / "ftp" / "partners" / "demo" / folder).mkdir(parents=True, exist_ok=True)
     admin_password = asyncio.run(ensure_admin(dsn))
@@ -160,7 +220,8 @@ def run_embedded() -> int:
             flush=True,
         )
     env = _env(s, dsn)
-    procs: dict[str, subprocess.Popen[bytes]] = {}
+    supervisor = Supervisor(s.restart_policy(), _say)
+    supervisor.start(pg, tier=0)
     stopping = False
 
     def _on_signal(signum: int, _frame: object) -> None:
@@ -171,16 +232,11 @@ def run_embedded() -> int:
     signal.signal(signal.SIGTERM, _on_signal)
     try:
         for name, component in PROCESSES:
-            log_file = (logs / f"{name}.log").open("ab")
-            procs[name] = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
-                [sys.executable, "-m", "rcs_cli", "serve", component],
-                env={**env, **_own_env(s, name)},
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # Ctrl-C reaches only us; we stop them in order
-            )
-        if not _wait_ready(f"http://127.0.0.1:{s.rest_port}/healthz", procs, 60):
-            dead = [n for n, p in procs.items() if p.poll() is not None]
+            argv = [sys.executable, "-m", "rcs_cli", "serve", component]
+            own = {**env, **_own_env(s, name)}
+            supervisor.start(ChildProcess(name, argv, own, logs / f"{name}.log"))
+        if not _wait_ready(f"http://127.0.0.1:{s.rest_port}/healthz", supervisor, 60):
+            dead = [n for n, up in supervisor.alive().items() if not up]
             print(f"rcs: failed to start ({', '.join(dead) or 'timeout'}); logs in {logs}")
             return 1
         print(
@@ -202,6 +258,16 @@ Settings (administrator admin, with the password printed at the first run):
   http://127.0.0.1:{s.rest_port}/api/admin/v1/partners
 Partners over SMPP 3.4: bind to 127.0.0.1:{s.smpp_port} as demo/demo.
 
+Push (rpns, gRPC 127.0.0.1:{s.rpns_port}): application DEMO_APP with two devices on
+{DEMO_PUSH_NUMBER}, served by the PNS simulator (APNs on https://127.0.0.1:{s.pns_apns_port},
+FCM/HMS/RuStore on http://127.0.0.1:{s.pns_http_port}). Register another device as the SDK does:
+
+  curl -s http://127.0.0.1:{s.rpns_sdk_port}/api/sdk/v1/installations \\
+    -H 'X-Api-Key: {push_key}' -H 'Content-Type: application/json' \\
+    -d '{{"platform":"ANDROID","token":"my-token","phone":"{DEMO_PUSH_NUMBER}"}}'
+
+What the push services and devices saw: curl -s http://127.0.0.1:{s.pns_http_port}/control/stats
+
 A mailing as a file over FTPS (explicit TLS; the certificate is self-signed, hence -k):
 
   printf 'name: demo-mailing\nservice_number: RCS\nauto_start: Y\n\n%s\n' \
@@ -217,12 +283,13 @@ and its result (windows-1251) once processed:
             flush=True,
         )
         while not stopping:
-            dead = [n for n, p in procs.items() if p.poll() is not None]
-            if dead:
-                print(f"rcs: {', '.join(dead)} exited; stopping. Logs in {logs}", flush=True)
+            try:
+                supervisor.check()
+            except CrashLoopError as err:
+                print(f"rcs: {err}. Stopping everything; logs in {logs}", flush=True)
                 return 1
-            time.sleep(0.5)
+            time.sleep(0.2)
         print("rcs: stopping …", flush=True)
         return 0
     finally:
-        _stop(procs)
+        supervisor.stop_all()

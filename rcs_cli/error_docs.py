@@ -49,5 +49,28 @@ def render() -> str:
         "Receipts from operators carry `err` as our simulator and Rapporto do: the extended"
         " code itself (decimal). Other codes of the table pass through unchanged.",
         "",
+        "Push (`rest_status.rst`'s push table), set by rcs_rpns: in ConnectorService's"
+        " REJECTED (nobody can get the push) or its UNDELIVERED receipt (every install failed):",
+        "",
+        "| code | name | set when |",
+        "|---|---|---|",
+        "| 7 | timeout | the validity ended before the push could be sent |",
+        "| 18 | bad-params | unknown serviceNumber (application), no title and no text,"
+        " custom payload not JSON, over 4 KB, collapse key over 64 bytes, not a push |",
+        "| 19 | consumer-id-not-found | no install of the externalUserId |",
+        "| 20 | consumer-phone-not-found | no install of the number |",
+        "| 21 | no-primary-devices | primaryOn, and no active install is the primary one |",
+        "| 22 | no-active-installations | every install is disabled (unregistered, dead token),"
+        " or none uses the providers asked for |",
+        "| 23 | push-disabled | the user turned pushes off in the application |",
+        "| 24 | push-os-disabled | the OS does not let the application notify |",
+        "| 25 | subscription-failed | no install takes the push's subscription |",
+        "| 26 | no-application | the push service says the app is gone from every device"
+        " (APNs 410 / BadDeviceToken, FCM UNREGISTERED, HMS 80300007 / illegal_tokens,"
+        " RuStore 404): those installs are disabled |",
+        "| 27 | below-min-version | every install is older than the application's min_version |",
+        "| 28 | provider-error | the push service refused (auth, payload) or kept failing"
+        " (quota, 5xx) past the retries; tokens are kept |",
+        "",
     ]
     return "\n".join(lines)

@@ -8,9 +8,21 @@ from __future__ import annotations
 import secrets
 
 import psycopg
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from rcs_core.passwords import hash_password
 from rcs_core.storage import partners
+from rcs_rpns.model import InstallFields, Platform
+from rcs_rpns.providers.credentials import (
+    ApnsKey,
+    Credentials,
+    FcmAccount,
+    HmsClient,
+    RustoreProject,
+)
+from rcs_rpns.storage import apps as push_apps
+from rcs_rpns.storage import installs as push_installs
 
 
 async def seed_demo(dsn: str, *, smsc_host: str, smsc_port: int) -> None:
@@ -74,3 +86,73 @@ async def ensure_admin(dsn: str, login: str = "admin") -> str | None:
         )
         created = await cur.fetchone()
     return password if created else None
+
+
+# The demo push application (serviceNumber DEMO_APP) and the demo subscriber's devices: an
+# iPhone (its primary install) and an Android phone, registered as the SDK would.
+DEMO_PUSH_APP = "DEMO_APP"
+DEMO_PUSH_NUMBER = "79161234567"
+DEMO_IOS_TOKEN = "d3" * 32
+DEMO_ANDROID_TOKEN = "demo-android-fcm-token"  # noqa: S105 (a device token)
+
+
+def _demo_push_credentials() -> Credentials:
+    """Keys of the right kinds, made here: the PNS simulator checks the tokens' form (ES256
+    with kid and iss, RS256 for FCM's exchange), not whose they are."""
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = {
+        name: key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode()
+        for name, key in (("ec", ec_key), ("rsa", rsa_key))
+    }
+    return Credentials(
+        apns=ApnsKey(
+            team_id="DEMOTEAM01", key_id="DEMOKEY001", private_key_pem=pem["ec"], topic="demo.app"
+        ),
+        fcm=FcmAccount(
+            project_id="demo-app",
+            client_email="push@demo-app.iam.gserviceaccount.com",
+            private_key_pem=pem["rsa"],
+        ),
+        hms=HmsClient(app_id="100000001", app_secret="demo-hms-secret"),  # noqa: S106 (demo)
+        rustore=RustoreProject(
+            project_id="demo-rustore",
+            service_token="demo-rustore-token",  # noqa: S106 (demo)
+        ),
+    )
+
+
+async def seed_push_demo(dsn: str) -> str:
+    """Idempotent: the demo application (the same api key on every run) and its two
+    devices; returns the application's api key."""
+    async with await psycopg.AsyncConnection.connect(dsn) as conn, conn.transaction():
+        app = await push_apps.find(conn, "demo", DEMO_PUSH_APP)
+        if app is None:
+            app = await push_apps.put(
+                conn,
+                partner="demo",
+                service_number=DEMO_PUSH_APP,
+                min_version="",
+                credentials=_demo_push_credentials(),
+            )
+        for platform, token, primary in (
+            (Platform.IOS, DEMO_IOS_TOKEN, True),
+            (Platform.ANDROID, DEMO_ANDROID_TOKEN, False),
+        ):
+            await push_installs.register(
+                conn,
+                app.id,
+                InstallFields(
+                    platform=platform,
+                    token=token,
+                    phone=DEMO_PUSH_NUMBER,
+                    external_user_id="demo-user",
+                    app_version="1.0.0",
+                    primary=primary,
+                ),
+            )
+        return app.api_key

@@ -453,6 +453,7 @@ def _os_user() -> str:
 def _run(kind: str, path: Path) -> None:
     # Local imports: other `rcs` commands do not load the database driver for this.
     from rcs_routing.number_plan import BadFileError
+    from rcs_runtime.errors import RcsError
     from rcs_runtime.settings import DatabaseSettings
 
     try:
@@ -461,6 +462,8 @@ def _run(kind: str, path: Path) -> None:
         sys.exit(f"cannot read {path}: {err.strerror}")
     try:
         summary = asyncio.run(_import(kind, DatabaseSettings().database_url, data))
+    except RcsError as err:  # NOT_MASTER: a cluster's standby takes no import
+        sys.exit(f"refused: {err.reason}: {err.message}; nothing imported")
     except BadFileError as err:
         for line in err.errors:
             print(f"{path}: {line}", file=sys.stderr)

@@ -13,7 +13,9 @@ from rcs.core.v1 import (
     auth_service_pb2_grpc,
     mailing_service_pb2_grpc,
     message_service_pb2_grpc,
+    report_service_pb2_grpc,
     settings_service_pb2_grpc,
+    settings_sync_pb2_grpc,
 )
 from rcs.routing.v1 import routing_service_pb2_grpc
 from rcs_core import maintenance
@@ -24,12 +26,15 @@ from rcs_core.mailings.servicer import MailingServicer
 from rcs_core.migrate import migrate
 from rcs_core.report_desk import ReportDesk
 from rcs_core.report_sender import ReportSender, SenderSettings
+from rcs_core.report_servicer import ReportServicer
 from rcs_core.servicer import AuthServicer, MessageServicer
 from rcs_core.settings import CoreSettings
 from rcs_core.settings_servicer import SettingsServicer
+from rcs_core.settings_sync_servicer import SettingsSyncServicer
 from rcs_runtime.db import open_pool
 from rcs_runtime.grpc_client import open_channel
 from rcs_runtime.grpc_server import GrpcServer
+from rcs_runtime.replica import ReadPools
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +49,17 @@ async def serve(
     await migrate(s.database_url, s.installation_id, days_ahead=s.partitions_ahead_days)
     pool = await open_pool(s.database_url, min_size=s.db_pool_min, max_size=s.db_pool_max)
     server: GrpcServer | None = None
+    peer_server: GrpcServer | None = None
     servicer: MessageServicer | None = None
     sender_desk: ReportDesk | None = None
+    # Reports read from the replica (RCS_REPLICA_DATABASE_URL) while it is usable.
+    reads = await ReadPools.open(
+        pool,
+        s.replica_database_url,
+        max_lag_seconds=s.replica_max_lag_seconds,
+        check_seconds=s.replica_check_seconds,
+        max_size=s.db_pool_max,
+    )
     try:
         async with asyncio.TaskGroup() as tg:
             if with_api:
@@ -59,6 +73,8 @@ async def serve(
                         retry_max_seconds=s.report_retry_max_seconds,
                     ),
                     receipt_grace=dt.timedelta(seconds=s.receipt_grace_seconds),
+                    reads=reads,
+                    max_queue_depth=s.max_queue_depth,
                 )
                 message_service_pb2_grpc.add_MessageServiceServicer_to_server(
                     servicer, server.server
@@ -80,11 +96,26 @@ async def serve(
                 settings_service_pb2_grpc.add_SettingsServiceServicer_to_server(
                     SettingsServicer(pool), server.server
                 )
+                report_service_pb2_grpc.add_ReportServiceServicer_to_server(
+                    ReportServicer(reads, zone=s.report_time_zone), server.server
+                )
+                if reads.replica is not None:
+                    tg.create_task(reads.watch())
+                settings_sync_pb2_grpc.add_SettingsSyncServiceServicer_to_server(
+                    SettingsSyncServicer(pool), server.server
+                )
                 mailing_service_pb2_grpc.add_MailingServiceServicer_to_server(
                     MailingServicer(pool, default_rate=s.mailing_default_rate), server.server
                 )
                 await server.start()
                 log.info("core_serving", extra={"bind": s.core_bind, "port": server.port})
+                if s.core_peer_bind:  # other installations: settings sync over mutual TLS
+                    peer_server = GrpcServer(s.core_peer_bind, tls=s.mutual_tls())
+                    settings_sync_pb2_grpc.add_SettingsSyncServiceServicer_to_server(
+                        SettingsSyncServicer(pool), peer_server.server
+                    )
+                    await peer_server.start()
+                    log.info("core_peer_serving", extra={"bind": s.core_peer_bind})
                 tg.create_task(maintenance.run_forever(pool, s))
                 if s.mailing_feed_interval_seconds > 0:
                     feeder = Feeder(
@@ -117,8 +148,11 @@ async def serve(
     finally:
         if server is not None:
             await server.stop()
+        if peer_server is not None:
+            await peer_server.stop()
         if servicer is not None:
             await servicer.close()
         if sender_desk is not None:
             await sender_desk.close()
+        await reads.close()
         await pool.close()

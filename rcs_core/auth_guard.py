@@ -43,6 +43,11 @@ COUNTED = frozenset({"INVALID_LOGIN", "INVALID_PASSWORD", "IP_NOT_ALLOWED"})
 T = TypeVar("T")
 
 
+# No login is longer (settings_servicer._LOGIN) nor any address: a longer one (only a
+# made-up login can be) is counted by its first characters.
+MAX_KEY_PART_CHARS = 64
+
+
 @dataclass(frozen=True, slots=True)
 class Subject:
     """Who tries to log in: a partner by password, an administrator, or an API key (the
@@ -54,14 +59,16 @@ class Subject:
 
     @property
     def address_key(self) -> str:
-        return f"ip:{self.remote_ip}"
+        return f"ip:{self.remote_ip[:MAX_KEY_PART_CHARS]}"
 
     @property
     def own_key(self) -> str:
         if self.kind == "apikey":
-            return f"apikey:{self.remote_ip}"
+            return f"apikey:{self.remote_ip[:MAX_KEY_PART_CHARS]}"
         prefix = "login" if self.kind == "partner" else "admin"
-        return f"{prefix}:{self.remote_ip}/{self.login}"
+        # Bounded, so that any size of login keeps to what the key index can hold.
+        ip, login = self.remote_ip[:MAX_KEY_PART_CHARS], self.login[:MAX_KEY_PART_CHARS]
+        return f"{prefix}:{ip}/{login}"
 
 
 class FailedAuthGuard:
@@ -107,13 +114,14 @@ class FailedAuthGuard:
                 await self._release(ids, only=[subject.own_key])
             # Audited too (issue 14): bounded, since failures past the limit are throttled
             # before they are checked, and throttled attempts are only counted and logged.
+            login = subject.login[:MAX_KEY_PART_CHARS]  # the actor is an index key too
             async with self._pool.connection() as conn:
                 await audit(
                     conn,
-                    actor=subject.login or subject.kind,
-                    remote_ip=subject.remote_ip,
+                    actor=login or subject.kind,
+                    remote_ip=subject.remote_ip[:MAX_KEY_PART_CHARS],
                     action="login.refused",
-                    target=f"{subject.kind} {subject.login}".strip(),
+                    target=f"{subject.kind} {login}".strip(),
                     details={"reason": err.reason},
                 )
             raise

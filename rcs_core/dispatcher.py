@@ -184,7 +184,7 @@ class Dispatcher:
                 live.append(c)
         retries: list[tuple[Claimed, dt.timedelta, str, SentParts | None]] = []
         held: list[tuple[Claimed, dt.datetime, str]] = []
-        sent: list[tuple[Claimed, str, int]] = []
+        sent: list[tuple[Claimed, str, int, int]] = []
         parts: list[tuple[str, SentPart]] = []  # (receipt scope, part)
         if live:
             routed = await self._route(live)
@@ -216,7 +216,7 @@ class Dispatcher:
                         # After failover the connector names the interface it really used.
                         used = result.interface_id or route.interface_id
                         accepted = sent_parts(c, result, used)
-                        sent.append((c, used, accepted.of))
+                        sent.append((c, used, accepted.of, route.traffic_type))
                         for part_no, raw, scope in accepted.parts:
                             key, alt = operator_keys(raw)
                             parts.append(

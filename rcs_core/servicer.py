@@ -27,6 +27,7 @@ from rcs_core.accept_batcher import AcceptBatcher
 from rcs_core.auth_guard import FailedAuthGuard, Subject
 from rcs_core.idalloc import IdAllocator
 from rcs_core.passwords import hash_password, needs_rehash, verify_password
+from rcs_core.queue_depth import QueueDepth
 from rcs_core.statuses import Status
 from rcs_core.storage import (
     api_keys,
@@ -41,6 +42,7 @@ from rcs_core.storage import (
 from rcs_core.storage.messages import StoredMessage
 from rcs_core.validation import MAX_TTL, submission_of, validate
 from rcs_runtime.errors import RcsError
+from rcs_runtime.replica import ReadPools
 from rcs_runtime.timestamps import timestamp
 from rcs_runtime.tracing import carrier_for_storage
 
@@ -113,8 +115,13 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
         partner_cache_seconds: float = 5,
         reports: report_desk.ReportDesk | None = None,
         receipt_grace: dt.timedelta = dt.timedelta(hours=1),
+        reads: ReadPools | None = None,
+        max_queue_depth: int = 0,
     ) -> None:
+        """``reads``: where message lists read (the replica when usable); default the pool."""
         self._pool = pool
+        self._reads = reads
+        self._queue = QueueDepth(pool, max_queue_depth)
         # Receipts for ids sent longer ago find their messages expired already.
         self._receipt_horizon = MAX_TTL + receipt_grace
         self._ids = IdAllocator(installation_id)
@@ -148,6 +155,7 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
         if len(request.messages) > MAX_BATCH:
             raise RcsError("INVALID_REQUEST", f"at most {MAX_BATCH} messages per batch")
         partner = await self._partner(request.partner)
+        await self._queue.check()
         trace_parent = carrier_for_storage()
         default_ttl = dt.timedelta(seconds=partner.default_ttl_seconds)
         results: list[message_service_pb2.SubmitResult | None] = []
@@ -246,7 +254,9 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
                 before = int(base64.urlsafe_b64decode(request.page_token.encode()).decode())
             except ValueError as exc:
                 raise RcsError("INVALID_REQUEST", "page_token is not one we issued") from exc
-        async with self._pool.connection() as conn:
+        # A list may be a moment stale: it reads from the replica while that is usable.
+        pool = await self._reads.reader() if self._reads else self._pool
+        async with pool.connection() as conn:
             page = await messages.list_for_partner(
                 conn, partner.id, before_id=before, limit=size + 1
             )
@@ -338,6 +348,7 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
         self, request: message_service_pb2.SubmitPartRequest, context: Ctx
     ) -> message_service_pb2.SubmitPartResponse:
         partner = await self._partner(request.partner)
+        await self._queue.check()
         async with self._pool.connection() as conn, conn.transaction():
             return await concatenated.submit_part(
                 conn, self._ids, partner, request, carrier_for_storage()
@@ -478,6 +489,7 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
             default_ttl_seconds=partner.default_ttl_seconds,
             max_smpp_sessions=partner.max_smpp_sessions,
             credential_tag=credential_tag(stored),
+            smpp_standard_tlvs_only=partner.smpp_standard_tlvs_only,
         )
 
     async def AuthenticateApiKey(

@@ -27,6 +27,9 @@ TRAFFIC_TYPES = (0, 1, 2, 5, 6, 7)
 MAILING = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 PTAG = re.compile(r"[0-9A-Za-z-]{1,50}")  # SMPP_API.txt, http_sms.rst: "0...9a...zA...Z-"
 REPORT_FORMATS = (0, 1, 2, 3, 4)  # rcs.core.v1.ReportFormat
+# The partner's reference (REST v6 id, partnerMsgId, messages/id): 1-50 characters in
+# http_sms.rst and rest_batch_sms.rst; it is a key of the client_refs index.
+MAX_CLIENT_REF_CHARS = 50
 MAX_URL_CHARS = 2048  # rest_sms.rst: a notifyUrl of at most 2048 characters
 
 
@@ -162,6 +165,12 @@ def validate(
         )
     if sub.mailing and not MAILING.fullmatch(sub.mailing):
         raise RcsError("INVALID_REQUEST", "mailing: 1-64 of A-Z a-z 0-9 _ . @ -", field="mailing")
+    if len(sub.client_ref) > MAX_CLIENT_REF_CHARS:
+        raise RcsError(
+            "INVALID_REQUEST",
+            f"the message's reference is longer than {MAX_CLIENT_REF_CHARS} characters",
+            field="client_ref",
+        )
     if sub.ptag and not PTAG.fullmatch(sub.ptag):
         raise RcsError("INVALID_REQUEST", "ptag: 1-50 of 0-9 a-z A-Z -", field="ptag")
     if sub.report_format not in REPORT_FORMATS:

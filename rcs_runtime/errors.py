@@ -102,6 +102,16 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             http_v5=500,
         ),
         _entry(
+            "REQUEST_TIMEOUT",
+            _C.DEADLINE_EXCEEDED,
+            408,
+            4,
+            0x08,
+            "The request's body did not arrive in time; send it whole and at once.",
+            retryable=True,
+            http_v5=400,
+        ),
+        _entry(
             "INVALID_REQUEST",
             _C.INVALID_ARGUMENT,
             400,
@@ -198,6 +208,43 @@ CATALOGUE: dict[str, CatalogueEntry] = {
         _entry(
             "NOT_FOUND", _C.NOT_FOUND, 404, 4, 0x67, "No such message for this login.", http_v5=400
         ),
+        # rcs_rpns: the mobile SDK's endpoints and the push service's own gRPC API.
+        _entry(
+            "INVALID_API_KEY",
+            _C.UNAUTHENTICATED,
+            401,
+            5,
+            0x0E,
+            "X-Api-Key is missing or names no application; use the apiKey PutApp returned.",
+            http_v5=401,
+        ),
+        _entry(
+            "INSTALL_NOT_FOUND",
+            _C.NOT_FOUND,
+            404,
+            4,
+            0x45,
+            "No such install of this application; register it again.",
+            http_v5=400,
+        ),
+        _entry(
+            "APP_NOT_FOUND",
+            _C.NOT_FOUND,
+            404,
+            4,
+            0x45,
+            "No such application; create it with AppService.PutApp.",
+            http_v5=400,
+        ),
+        _entry(
+            "PUSH_NOT_FOUND",
+            _C.NOT_FOUND,
+            404,
+            4,
+            0x45,
+            "No delivery of this push to that install or token.",
+            http_v5=400,
+        ),
         # Mailings (rcs.core.v1.MailingService; the FTP gateway writes them in .report).
         _entry(
             "MAILING_NOT_FOUND",
@@ -225,6 +272,26 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             0x45,
             "The mailing's state does not allow this (e.g. resuming one that is not paused).",
             http_v5=400,
+        ),
+        _entry(
+            "NOT_MASTER",
+            _C.FAILED_PRECONDITION,
+            409,
+            100,
+            0x08,
+            "This installation is a standby of its cluster: settings are changed on the"
+            " master, which the message names (`rcs cluster status`).",
+            http_v5=500,
+        ),
+        _entry(
+            "SETTINGS_OUT_OF_SYNC",
+            _C.FAILED_PRECONDITION,
+            409,
+            100,
+            0x08,
+            "The settings revisions to apply do not follow this installation's own (a gap,"
+            " a master asked to apply, or a history that diverged): see the message.",
+            http_v5=500,
         ),
         _entry(
             "INTERNAL",

@@ -8,19 +8,25 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
+import psycopg
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from psycopg_pool import PoolTimeout
 
 from rcs_runtime.errors import RcsError
+from rcs_runtime.peer_tls import MutualTls
 from rcs_runtime.tracing import extract_context
 
 log = logging.getLogger(__name__)
 Ctx = grpc.aio.ServicerContext[Any, Any]
 ERROR_DOMAIN = "rcs.example"
+# A database that is down or restarting: answered SERVICE_UNAVAILABLE, not INTERNAL.
+DATABASE_DOWN = (psycopg.OperationalError, PoolTimeout)
+_DOWN = "the database is unavailable; retry later"
 
 
 def rich_status(err: RcsError) -> grpc.Status:
@@ -58,6 +64,15 @@ def _wrap_unary(
                     await context.abort_with_status(rich_status(err))
                 except (grpc.aio.AbortError, grpc.RpcError):
                     raise
+                except DATABASE_DOWN as err:
+                    # PostgreSQL restarting or unreachable: the caller may retry (REST 503
+                    # code 1, SMPP 0x08); the pool reconnects by itself.
+                    log.warning(
+                        "rpc_database_unavailable", extra={"method": method, "error": str(err)}
+                    )
+                    await context.abort_with_status(
+                        rich_status(RcsError("SERVICE_UNAVAILABLE", _DOWN))
+                    )
                 except Exception:
                     log.exception("rpc_failed", extra={"method": method})
                     await context.abort_with_status(rich_status(RcsError("INTERNAL")))
@@ -76,6 +91,8 @@ def _wrap_stream(
                 yield item
         except RcsError as err:
             await context.abort_with_status(rich_status(err))
+        except DATABASE_DOWN:
+            await context.abort_with_status(rich_status(RcsError("SERVICE_UNAVAILABLE", _DOWN)))
 
     return handler
 
@@ -137,7 +154,7 @@ class ErrorAndTracingInterceptor(grpc.aio.ServerInterceptor):
 class GrpcServer:
     """A grpc.aio server with the interceptor and health service; ``stop`` drains."""
 
-    def __init__(self, bind: str) -> None:
+    def __init__(self, bind: str, tls: MutualTls | None = None) -> None:
         self.server = grpc.aio.server(
             interceptors=[ErrorAndTracingInterceptor()],
             options=[
@@ -147,7 +164,10 @@ class GrpcServer:
         )
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
-        self.port = self.server.add_insecure_port(bind)
+        if tls is None:
+            self.port = self.server.add_insecure_port(bind)
+        else:  # peers must present a certificate of our CA
+            self.port = self.server.add_secure_port(bind, tls.server_credentials())
         if self.port == 0:
             raise OSError(f"cannot listen on {bind}: is another process using it?")
 

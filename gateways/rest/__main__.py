@@ -14,6 +14,7 @@ from rcs_runtime.process import run_service
 
 log = logging.getLogger("gateways.rest")
 SHUTDOWN_SECONDS = 5.0
+LINGER_SECONDS = 1.0
 
 
 async def serve(settings: RestSettings) -> None:
@@ -26,6 +27,11 @@ async def serve(settings: RestSettings) -> None:
         access_log=None,
         handle_signals=False,
         shutdown_timeout=SHUTDOWN_SECONDS,
+        # A connection waiting for a request's headers longer than this is closed.
+        keepalive_timeout=settings.header_timeout_seconds,
+        # After an answer sent before the body ended (too large, too slow), the rest of the
+        # body is read and dropped this long so the client sees the answer, then closed.
+        lingering_time=LINGER_SECONDS,
     )
     try:
         await runner.setup()

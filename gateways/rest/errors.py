@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from gateways.rest.pushback import retry_after
 from rcs_runtime.errors import CatalogueEntry, RcsError
 
 # Rapporto's descriptions, verbatim (rest_sms.rst, "Коды ошибок отправки").
@@ -53,13 +54,13 @@ def error_response(
 def response_for(err: RcsError, *, challenge: bool = False) -> web.Response:
     """The response for a catalogued error; ``challenge`` adds WWW-Authenticate to 401s."""
     headers = (
-        {"WWW-Authenticate": BASIC_CHALLENGE}
-        if challenge and err.entry.http_status == 401
-        else None
+        {"WWW-Authenticate": BASIC_CHALLENGE} if challenge and err.entry.http_status == 401 else {}
     )
-    if err.retry_after > 0:
-        headers = {**(headers or {}), "Retry-After": retry_after_header(err.retry_after)}
-    return error_response(err.entry, err.message, headers=headers)
+    if err.retry_after > 0:  # the delay the refusal names (a throttled login)
+        headers["Retry-After"] = retry_after_header(err.retry_after)
+    else:  # THROTTLED, QUEUE_FULL, … without one: the default
+        headers.update(retry_after(err.entry.http_status))
+    return error_response(err.entry, err.message, headers=headers or None)
 
 
 def retry_after_header(seconds: float) -> str:

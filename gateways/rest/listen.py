@@ -5,19 +5,29 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from gateways.rest.connections import LimitedSite
 from gateways.rest.settings import RestSettings
 from rcs_runtime.tls import server_context
 
 
 async def start_sites(runner: web.BaseRunner, settings: RestSettings) -> list[web.TCPSite]:
     """Start the gateway's sites on a set-up runner; the HTTPS one second, if any."""
-    sites = [web.TCPSite(runner, settings.rest_host, settings.rest_port)]
+    limit = settings.max_connections  # over both sites: see connections.LimitedSite
+    sites: list[web.TCPSite] = [
+        LimitedSite(runner, settings.rest_host, settings.rest_port, max_connections=limit)
+    ]
     if settings.rest_tls_port:
         context = server_context(
             settings.rest_tls_cert, settings.rest_tls_key, settings.rest_tls_client_ca
         )
         sites.append(
-            web.TCPSite(runner, settings.rest_host, settings.rest_tls_port, ssl_context=context)
+            LimitedSite(
+                runner,
+                settings.rest_host,
+                settings.rest_tls_port,
+                max_connections=limit,
+                ssl_context=context,
+            )
         )
     for site in sites:
         await site.start()

@@ -28,6 +28,7 @@ from gateways.rest.schedule import (
 )
 from rcs.common.v1 import channel_pb2, message_pb2
 from rcs.core.v1 import message_service_pb2
+from rcs_runtime import channels
 from rcs_runtime.errors import RcsError
 from rcs_runtime.timestamps import timestamp
 
@@ -41,13 +42,15 @@ RECEIPT_REQUESTS = {
     1: message_pb2.RECEIPT_REQUEST_ALL,
     2: message_pb2.RECEIPT_REQUEST_FAILURES,
 }
-MESSAGE_TYPES = ("SMS", "VIBER", "VK", "PUSH", "WHATSAPP", "TELEGRAM", "FLASHINGCALL")
 # Characters core strips or accepts in a number (rcs_core.numbers): digits, a leading '+',
 # whitespace and - ( ) . separators. Core wants 10–15 digits, plus an optional '00' prefix.
 _NUMBER_CHARS = re.compile(r"\+?[0-9\s\-().]+")
 _MIN_DIGITS, _MAX_DIGITS = 10, 17
 MAX_NOTIFY_URL_CHARS = 2048  # rest_sms.rst: "не должна превышать 2048 символов"
-MAX_REPORT_URL_CHARS = MAX_NOTIFY_URL_CHARS  # what core stores (validation.MAX_URL_CHARS)
+MAX_REPORT_URL_CHARS = MAX_NOTIFY_URL_CHARS
+# rest_sms.rst gives no length for "id"; the same field is 1-50 characters in REST_BATCH
+# (messages/id) and HTTP v5 (partnerMsgId). A 3,000-character one overflowed core's index.
+MAX_ID_CHARS = 50  # what core stores (validation.MAX_URL_CHARS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,14 +247,15 @@ def _ttl_seconds(data: dict[str, Any]) -> int:
 
 
 def _check_type(message_type: str) -> None:
-    if message_type.upper() == "SMS":
+    if message_type.upper() in channels.V6_TYPES:
+        channels.require_built(
+            message_type.upper(), named_by=f"type {message_type!r}", field="message/type"
+        )
         return
-    known = message_type.upper() in MESSAGE_TYPES
     raise RcsError(
         "INVALID_MESSAGE_TYPE",
-        f"message type {message_type!r} is "
-        + ("not enabled on this installation" if known else "unknown")
-        + "; only SMS is available",
+        f"message type {message_type!r} is unknown; only"
+        f" {', '.join(sorted(channels.BUILT))} is available",
         field="message/type",
     )
 
@@ -266,6 +270,8 @@ def parse_send(doc: Any) -> SendRequest:
     login = _string(doc, "login", "login", required=True)
     password = _string(doc, "password", "password", required=True)
     client_ref = _string(doc, "id", "id", required=False)
+    if len(client_ref) > MAX_ID_CHARS:
+        _invalid(f"id is longer than {MAX_ID_CHARS} characters", field="id")
     dest_addr = _string(doc, "destAddr", "destAddr", required=True)
     registered = _integer(doc, "registeredDelivery", "registeredDelivery")
     if registered is not None and registered not in RECEIPT_REQUESTS:

@@ -1,0 +1,1 @@
+"""Clients of the push services, each on its real wire protocol."""

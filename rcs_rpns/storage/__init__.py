@@ -1,0 +1,1 @@
+"""SQL of the installation database (migration 0040)."""
