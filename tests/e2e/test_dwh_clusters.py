@@ -162,9 +162,11 @@ def test_two_installations_of_a_cluster_and_a_lone_one_report_per_cluster(
         west = stub.GetSummaryReport(pb.GetSummaryReportRequest(query=query("west")))
         assert (west.total.messages, west.total.delivered, west.total.pending) == (2, 0, 2)
         money = stub.GetFinancialReport(pb.GetFinancialReportRequest(query=query("east")))
-        assert [
-            (r.partner, r.messages, Decimal(r.price), Decimal(r.amount)) for r in money.rows
-        ] == [("demo", 8, Decimal("0.5"), Decimal("4"))]
+        # Rows split by direction / channel / traffic type (accepted-only messages have
+        # no traffic type yet); every one priced by demo's tariff.
+        assert {(r.partner, Decimal(r.price)) for r in money.rows} == {("demo", Decimal("0.5"))}
+        assert sum(r.messages for r in money.rows) == 8
+        assert sum(Decimal(r.amount) for r in money.rows) == Decimal("4")
         west_money = stub.GetFinancialReport(pb.GetFinancialReportRequest(query=query("west")))
         assert [Decimal(r.amount) for r in west_money.rows] == [Decimal("4")]
         days = stub.GetChronologicalReport(
