@@ -18,7 +18,15 @@ import urllib.request
 from pathlib import Path
 
 from rcs_cli.embedded_pg import EmbeddedPostgres
-from rcs_cli.seed import DEMO_PUSH_NUMBER, ensure_admin, seed_demo, seed_push_demo
+from rcs_cli.seed import (
+    DEMO_ANDROID_TOKEN,
+    DEMO_IOS_TOKEN,
+    DEMO_PUSH_APP,
+    DEMO_PUSH_NUMBER,
+    ensure_admin,
+    seed_demo,
+    seed_push_demo,
+)
 from rcs_cli.supervisor import ChildProcess, CrashLoopError, RestartPolicy, Supervisor
 from rcs_core.migrate import migrate
 from rcs_runtime.settings import RcsSettings
@@ -158,6 +166,7 @@ def _push_env(s: EmbeddedSettings) -> dict[str, str]:
     return {
         "RCS_RPNS_BIND": f"127.0.0.1:{s.rpns_port}",
         "RCS_RPNS_TARGET": f"127.0.0.1:{s.rpns_port}",
+        "RCS_PUSH_TARGET": f"127.0.0.1:{s.rpns_port}",  # core's dispatcher hands PUSH to rpns
         "RCS_RPNS_SDK_PORT": str(s.rpns_sdk_port),
         "RCS_RPNS_APNS_URL": f"https://127.0.0.1:{s.pns_apns_port}",
         "RCS_RPNS_APNS_CA_FILE": str(_pns_cert_dir(s) / "ca.pem"),
@@ -253,6 +262,22 @@ Send an SMS (demo partner, routed to the built-in SMSC simulator):
 Then its status and history (use the mtNum from the answer):
 
   curl -s -u demo:demo http://127.0.0.1:{s.rest_port}/api/v6/messages/<mtNum>
+
+A cascade: a push to the demo devices that falls back to an SMS when no device confirms
+it within its 30 s (rest_cascade.rst); the same mtNum names both, each link reports:
+
+  curl -s -X POST http://127.0.0.1:{s.rest_port}/api/v6/send \\
+    -H 'Content-Type: application/json' \\
+    -d '{{"login":"demo","password":"demo","id":"demo-2","destAddr":"{DEMO_PUSH_NUMBER}",
+         "message":{{"type":"PUSH","data":{{"title":"RCS","text":"Hello by push",
+           "serviceNumber":"{DEMO_PUSH_APP}","ttl":30,"ttlUnit":"SECONDS"}}}},
+         "cascadeChainLink":{{"state":"DELIVERED","message":{{"type":"SMS",
+           "data":{{"text":"Hello by SMS","serviceNumber":"RCS"}}}}}}}}'
+
+The demo devices confirm pushes; to see the SMS go, make them silent first:
+
+  curl -s http://127.0.0.1:{s.pns_http_port}/control/tokens -H 'Content-Type: application/json' \\
+    -d '{{"{DEMO_IOS_TOKEN}":"silent","{DEMO_ANDROID_TOKEN}":"silent"}}'
 
 Settings (administrator admin, with the password printed at the first run):
   http://127.0.0.1:{s.rest_port}/api/admin/v1/partners

@@ -20,6 +20,7 @@ from rcs.core.v1 import (
 from rcs.routing.v1 import routing_service_pb2_grpc
 from rcs_core import maintenance
 from rcs_core.auth_guard import FailedAuthGuard
+from rcs_core.delivery.cascade_engine import CascadeEngine
 from rcs_core.dispatcher import Dispatcher
 from rcs_core.mailings.feeder import Feeder
 from rcs_core.mailings.servicer import MailingServicer
@@ -130,9 +131,19 @@ async def serve(
                     connector_service_pb2_grpc.ConnectorServiceStub(
                         open_channel(s.connector_target)
                     ),
+                    connector_service_pb2_grpc.ConnectorServiceStub(open_channel(s.push_target)),
                 )
                 tg.create_task(dispatcher.run())
                 log.info("dispatcher_running", extra={"workers": s.dispatcher_workers})
+                for _ in range(s.cascade_workers):
+                    engine = CascadeEngine(
+                        pool,
+                        s.database_url,
+                        s.installation_id,
+                        batch=s.cascade_batch,
+                        poll_seconds=s.cascade_poll_seconds,
+                    )
+                    tg.create_task(engine.run())
             if with_report_senders and s.report_senders > 0:
                 sender_desk = ReportDesk(
                     pool,

@@ -30,6 +30,7 @@ from rcs_core.statuses import ExtendedError, Status
 from rcs_core.storage import dispatch
 from rcs_core.storage.dispatch import Claimed, SentPart, SentParts
 from rcs_core.storage.messages import QUEUE_CHANNEL
+from rcs_runtime import channels
 from rcs_runtime.tracing import context_from_storage, recording
 from rcs_smpp.ids import message_id_variants, normalize_message_id
 
@@ -102,11 +103,17 @@ class Dispatcher:
         pool: AsyncConnectionPool,
         routing: routing_service_pb2_grpc.RoutingServiceAsyncStub,
         connector: connector_service_pb2_grpc.ConnectorServiceAsyncStub,
+        push: connector_service_pb2_grpc.ConnectorServiceAsyncStub | None = None,
     ) -> None:
         self._s = settings
         self._pool = pool
         self._routing = routing
         self._connector = connector
+        self._push = push
+        # PUSH is not routed: it goes to rcs_rpns as its interface (RCS_PUSH_INTERFACE_ID).
+        self._push_route = routing_service_pb2.Route(
+            found=True, interface_id=settings.push_interface_id
+        )
         self._wake = asyncio.Event()
         self._shares = settings.priority_shares()
 
@@ -184,56 +191,53 @@ class Dispatcher:
                 live.append(c)
         retries: list[tuple[Claimed, dt.timedelta, str, SentParts | None]] = []
         held: list[tuple[Claimed, dt.datetime, str]] = []
-        sent: list[tuple[Claimed, str, int, int]] = []
+        sent: list[tuple[Claimed, str, int, int | None]] = []
         parts: list[tuple[str, SentPart]] = []  # (receipt scope, part)
-        if live:
-            routed = await self._route(live)
-            if routed is None:
-                retries += [(c, self._delay(c), "routing_unavailable", None) for c in live]
+        pushes = [c for c in live if c.channel == channels.PUSH]
+        if pushes:  # not routed: the channel's owner (rcs_rpns) finds the installs
+            live = [c for c in live if c.channel != channels.PUSH]
+        outbound: list[tuple[Claimed, routing_service_pb2.Route]] = []
+        routed = await self._route(live) if live else []
+        if routed is None:
+            retries += [(c, self._delay(c), "routing_unavailable", None) for c in live]
+            routed, live = [], []
+        for c, route in zip(live, routed, strict=True):
+            if route.policy == routing_service_pb2.POLICY_OUTCOME_REFUSE:
+                finals.append((c, Status.REJECTED, route.error_code, "outside_hours"))
+            elif not route.found:
+                finals.append((c, Status.UNDELIVERED, route.error_code or 11, "unrouted"))
+            elif route.policy == routing_service_pb2.POLICY_OUTCOME_HOLD:
+                # Held, not retried: no attempt is counted; validity still applies.
+                hold_until = route.hold_until.ToDatetime(dt.UTC)
+                why = "partner_window" if route.partner_window else "outside_hours"
+                held.append((c, min(hold_until, c.valid_until), why))
             else:
-                outbound: list[tuple[Claimed, routing_service_pb2.Route]] = []
-                for c, route in zip(live, routed, strict=True):
-                    if route.policy == routing_service_pb2.POLICY_OUTCOME_REFUSE:
-                        finals.append((c, Status.REJECTED, route.error_code, "outside_hours"))
-                    elif not route.found:
-                        finals.append((c, Status.UNDELIVERED, route.error_code or 11, "unrouted"))
-                    elif route.policy == routing_service_pb2.POLICY_OUTCOME_HOLD:
-                        # Held, not retried: no attempt is counted; validity still applies.
-                        hold_until = route.hold_until.ToDatetime(dt.UTC)
-                        why = "partner_window" if route.partner_window else "outside_hours"
-                        held.append((c, min(hold_until, c.valid_until), why))
-                    else:
-                        outbound.append((c, route))
-                results = await self._send(outbound) if outbound else []
-                if results is None:
-                    retries += [
-                        (c, self._delay(c), "connector_unavailable", None) for c, _ in outbound
-                    ]
-                    outbound, results = [], []
-                for (c, route), result in zip(outbound, results, strict=True):
-                    outcome = result.outcome
-                    if outcome == connector_service_pb2.SEND_OUTCOME_ACCEPTED:
-                        # After failover the connector names the interface it really used.
-                        used = result.interface_id or route.interface_id
-                        accepted = sent_parts(c, result, used)
-                        sent.append((c, used, accepted.of, route.traffic_type))
-                        for part_no, raw, scope in accepted.parts:
-                            key, alt = operator_keys(raw)
-                            parts.append(
-                                (scope, SentPart(c.message_id, part_no, key, alt, c.created_at))
-                            )
-                    elif outcome == connector_service_pb2.SEND_OUTCOME_REJECTED:
-                        finals.append((c, Status.REJECTED, result.error_code or 1, result.detail))
-                    else:
-                        so_far = sent_parts(c, result, route.interface_id)
-                        retries.append(
-                            (
-                                c,
-                                self._delay(c),
-                                result.detail or "retry",
-                                so_far if so_far.parts else None,
-                            )
-                        )
+                outbound.append((c, route))
+        outbound += [(c, self._push_route) for c in pushes]
+        results = await self._send(outbound) if outbound else []
+        for (c, route), result in zip(outbound, results, strict=True):
+            if result is None:
+                why = "push_unavailable" if c.channel == channels.PUSH else "connector_unavailable"
+                retries.append((c, self._delay(c), why, None))
+                continue
+            outcome = result.outcome
+            if outcome == connector_service_pb2.SEND_OUTCOME_ACCEPTED:
+                # After failover the connector names the interface it really used.
+                used = result.interface_id or route.interface_id
+                accepted = sent_parts(c, result, used)
+                # A push has no route: its traffic type stays the partner's (or none).
+                traffic = None if c.channel == channels.PUSH else route.traffic_type
+                sent.append((c, used, accepted.of, traffic))
+                for part_no, raw, scope in accepted.parts:
+                    key, alt = operator_keys(raw)
+                    parts.append((scope, SentPart(c.message_id, part_no, key, alt, c.created_at)))
+            elif outcome == connector_service_pb2.SEND_OUTCOME_REJECTED:
+                finals.append((c, Status.REJECTED, result.error_code or 1, result.detail))
+            else:
+                so_far = sent_parts(c, result, route.interface_id)
+                retries.append(
+                    (c, self._delay(c), result.detail or "retry", so_far if so_far.parts else None)
+                )
         await dispatch.record_sent(conn, sent, parts)
         await dispatch.record_final(conn, finals)
         await dispatch.record_retry(conn, retries)
@@ -269,33 +273,74 @@ class Dispatcher:
 
     async def _send(
         self, outbound: list[tuple[Claimed, routing_service_pb2.Route]]
-    ) -> list[connector_service_pb2.SendResult] | None:
-        messages = []
-        for c, route in outbound:
-            valid_until = timestamp_pb2.Timestamp()
-            valid_until.FromDatetime(c.valid_until)
-            message = connector_service_pb2.OutboundMessage(
+    ) -> list[connector_service_pb2.SendResult | None]:
+        """One result per message, in order; None where its channel's owner did not answer
+        (the SMPP connector for SMS, rcs_rpns for PUSH: each is called once per batch)."""
+        sms = [i for i, (c, _) in enumerate(outbound) if c.channel != channels.PUSH]
+        push = [i for i, (c, _) in enumerate(outbound) if c.channel == channels.PUSH]
+        out: list[connector_service_pb2.SendResult | None] = [None] * len(outbound)
+        calls = []
+        if sms:
+            calls.append((sms, self._connector, "connector"))
+        if push and self._push is not None:
+            calls.append((push, self._push, "push"))
+        answers = await asyncio.gather(
+            *(
+                self._call(stub, [self._outbound(*outbound[i]) for i in idx], name)
+                for idx, stub, name in calls
+            )
+        )
+        for (idx, _, _), answer in zip(calls, answers, strict=True):
+            if answer is not None:
+                for i, result in zip(idx, answer, strict=True):
+                    out[i] = result
+        return out
+
+    def _outbound(
+        self, c: Claimed, route: routing_service_pb2.Route
+    ) -> connector_service_pb2.OutboundMessage:
+        valid_until = timestamp_pb2.Timestamp()
+        valid_until.FromDatetime(c.valid_until)
+        if c.channel == channels.PUSH:
+            return connector_service_pb2.OutboundMessage(
                 message_id=str(c.message_id),
                 interface_id=route.interface_id,
-                fallback_interface_ids=route.fallback_interface_ids,
                 destination=c.destination,
-                sms=sms_content(c, route.sender or c.sender),
                 valid_until=valid_until,
                 receipt_wanted=True,
+                channel=c.channel,  # type: ignore[arg-type]
+                push=message_pb2.PushContent.FromString(c.push or b""),
+                partner=c.partner,
             )
-            if c.sent_parts is not None:  # rare: set only then, off the common path
-                message.sent_parts.extend(n for n, _, _ in c.sent_parts.parts)
-                message.sent_parts_of = c.sent_parts.of
-            messages.append(message)
+        message = connector_service_pb2.OutboundMessage(
+            message_id=str(c.message_id),
+            interface_id=route.interface_id,
+            fallback_interface_ids=route.fallback_interface_ids,
+            destination=c.destination,
+            sms=sms_content(c, route.sender or c.sender),
+            valid_until=valid_until,
+            receipt_wanted=True,
+        )
+        if c.sent_parts is not None:  # rare: set only then, off the common path
+            message.sent_parts.extend(n for n, _, _ in c.sent_parts.parts)
+            message.sent_parts_of = c.sent_parts.of
+        return message
+
+    async def _call(
+        self,
+        stub: connector_service_pb2_grpc.ConnectorServiceAsyncStub,
+        messages: list[connector_service_pb2.OutboundMessage],
+        name: str,
+    ) -> list[connector_service_pb2.SendResult] | None:
         try:
-            response = await self._connector.SendMessages(
+            response = await stub.SendMessages(
                 connector_service_pb2.SendMessagesRequest(messages=messages),
                 timeout=self._s.connector_timeout_seconds,
             )
         except grpc.aio.AioRpcError as err:
-            log.warning("connector_call_failed", extra={"code": err.code().name})
+            log.warning(f"{name}_call_failed", extra={"code": err.code().name})
             return None
         if len(response.results) != len(messages):
-            log.error("connector_answer_mismatch", extra={"sent": len(messages)})
+            log.error(f"{name}_answer_mismatch", extra={"sent": len(messages)})
             return None
         return list(response.results)

@@ -17,7 +17,7 @@ from rcs_core.idalloc import IdAllocator
 from rcs_core.report_desk import format_name
 from rcs_core.settings import CoreSettings
 from rcs_core.statuses import ExtendedError, Status
-from rcs_core.storage import auth_failures, inbound, reports, smpp_sessions
+from rcs_core.storage import auth_failures, cascade_store, inbound, reports, smpp_sessions
 from rcs_core.storage.finalize import finalize
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,7 @@ async def run_once(
                 )
                 await conn.execute("DELETE FROM inactive_numbers WHERE expires_at <= now()")
                 await smpp_sessions.delete_expired(conn)
+                await cascade_store.forget_finished(conn, dt.timedelta(days=s.retention_days))
                 await auth_failures.forget_older_than(
                     conn, dt.timedelta(seconds=s.auth_failure_window_seconds)
                 )

@@ -93,6 +93,7 @@ def to_proto(m: StoredMessage) -> message_pb2.Message:
         mailing=m.mailing,
         ptag=m.ptag or "",
         send_after=timestamp(m.send_after),
+        push=message_pb2.PushContent.FromString(m.push) if m.push else None,
         history=[
             status_pb2.StatusEvent(
                 message_id=str(m.id),

@@ -35,6 +35,16 @@ class CoreSettings(DatabaseSettings):
     retry_base_seconds: float = 1.0
     retry_max_seconds: float = 60.0
     connector_timeout_seconds: float = 30.0
+    # Channels other than SMS skip routing and go to the ConnectorService of the service
+    # that owns them: CHANNEL_PUSH to rcs_rpns at this address, as this interface id
+    # (the one rpns names in its receipts).
+    push_target: str = "127.0.0.1:50055"
+    push_interface_id: str = "rpns"
+    # Cascade engine (in the dispatcher process): loops, cascades decided per transaction,
+    # and how often it looks for due timers when no NOTIFY woke it.
+    cascade_workers: int = 1
+    cascade_batch: int = 50
+    cascade_poll_seconds: float = 1.0
     # Receipts that never come: a SENT message this long past its validity becomes EXPIRED.
     receipt_grace_seconds: int = 3600
     # Reports to partners (deliver_sm receipts, HTTP callbacks): retried with backoff from

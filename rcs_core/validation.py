@@ -10,8 +10,10 @@ from urllib.parse import urlsplit
 
 from rcs.common.v1 import message_pb2
 from rcs.core.v1 import message_service_pb2
+from rcs_core.delivery import links
 from rcs_core.numbers import normalize_msisdn
 from rcs_core.storage.messages import NewMessage, StoredWindow
+from rcs_runtime import channels
 from rcs_runtime.errors import RcsError
 from rcs_runtime.send_window import DAY_MINUTES
 from rcs_smpp.constants import EsmClass
@@ -54,10 +56,14 @@ class Submission:
     # Binary SMS: (data_coding, esm_class) of every part; text is then the octets in hex.
     binary: tuple[int, int] | None = None
     refuse_ref_in_progress: bool = False
+    push: message_pb2.PushContent | None = None  # CHANNEL_PUSH: text/sender are its own
+    cascade: list[message_service_pb2.CascadeLink] | None = None
 
 
 def submission_of(sub: message_service_pb2.MessageSubmission) -> Submission:
     """The fields of a gRPC submission, unchecked."""
+    if sub.channel != CHANNEL_SMS:
+        return _other_channel(sub)
     sms = sub.sms
     ttl = sub.ttl
     payload = sms.payload
@@ -80,6 +86,37 @@ def submission_of(sub: message_service_pb2.MessageSubmission) -> Submission:
         sms.flash,
         _binary(sms) if payload else None,
         sub.refuse_ref_in_progress,
+        None,
+        list(sub.cascade) if sub.cascade else None,
+    )
+
+
+def _other_channel(sub: message_service_pb2.MessageSubmission) -> Submission:
+    """A submission of a channel other than SMS: a push keeps its text and serviceNumber
+    in its PushContent."""
+    push = sub.push if sub.channel == channels.PUSH else None
+    ttl = sub.ttl
+    return Submission(
+        sub.client_ref,
+        sub.destination,
+        sub.channel,
+        push.text if push is not None else sub.sms.text,
+        push.service_number if push is not None else sub.sms.sender,
+        sub.priority,
+        _timedelta(ttl.seconds, ttl.nanos),
+        sub.receipt_request,
+        sub.traffic_type if sub.HasField("traffic_type") else None,
+        sub.mailing,
+        sub.ptag,
+        sub.report_format,
+        sub.report_url,
+        sub.send_after.ToDatetime(dt.UTC) if sub.HasField("send_after") else None,
+        sub.send_window if sub.HasField("send_window") else None,
+        False,
+        None,
+        sub.refuse_ref_in_progress,
+        push,
+        list(sub.cascade) if sub.cascade else None,
     )
 
 
@@ -118,43 +155,18 @@ def validate(
     owned_senders: frozenset[str] | None = None,
 ) -> NewMessage:
     """A storable message, or RcsError naming the field and what to change."""
-    if sub.channel != CHANNEL_SMS:
-        raise RcsError(
-            "INVALID_MESSAGE_TYPE", "only SMS is enabled on this installation", field="channel"
-        )
-    destination = normalize_msisdn(sub.destination)
-    if destination is None:
-        raise RcsError(
-            "INVALID_DESTINATION",
-            "destination must be 10–15 digits with country code, e.g. 79161234567",
-            field="destination",
-        )
-    if not sub.text:
-        raise RcsError("INVALID_TEXT", "text must not be empty", field="text")
-    if "\x00" in sub.text:
-        raise RcsError("INVALID_TEXT", "text must not contain NUL characters", field="text")
-    if len(sub.text) > MAX_TEXT_CHARS:
-        raise RcsError(
-            "INVALID_TEXT", f"text is longer than {MAX_TEXT_CHARS} characters", field="text"
-        )
-    sender = sub.sender or default_sender
-    if not sender or len(sender) > 21:
-        raise RcsError(
-            "INVALID_SENDER",
-            "serviceNumber is required (no default is set for this login) and at most 21 chars",
-            field="sender",
-        )
-    # Senders belong to partners (issue 14): another client's brand is refused.
-    if owned_senders is not None and sender not in owned_senders:
-        raise RcsError(
-            "INVALID_SENDER",
-            f"sender {sender!r} is not one of this login's senders (the administrator"
-            " assigns them to the login)",
-            field="sender",
-        )
-    ttl = sub.ttl or default_ttl
-    if not MIN_TTL <= ttl <= MAX_TTL:
-        raise RcsError("INVALID_TTL", "ttl must be between 1 second and 3 days", field="ttl")
+    if sub.cascade:  # the chain's own rules first: they hold whatever channels are built
+        links.check_chain(sub.channel, sub.cascade)
+    push: bytes | None = None
+    if sub.channel == CHANNEL_SMS:
+        destination = _destination(sub.destination)
+        _check_text(sub.text, MAX_TEXT_CHARS)
+        sender = _owned(_sender(sub.sender or default_sender), owned_senders)
+        ttl = sub.ttl or default_ttl
+        if not MIN_TTL <= ttl <= MAX_TTL:
+            raise RcsError("INVALID_TTL", "ttl must be between 1 second and 3 days", field="ttl")
+    else:
+        destination, sender, ttl, push = _other_content(sub, default_sender, default_ttl)
     if not 0 <= sub.priority <= 2:
         raise RcsError("INVALID_REQUEST", "priority must be 0, 1 or 2", field="priority")
     if sub.traffic_type is not None and sub.traffic_type not in TRAFFIC_TYPES:
@@ -187,6 +199,21 @@ def validate(
                 field="send_after",
             )
     window = stored_window(sub.send_window) if sub.send_window is not None else None
+    cascade: links.Checked | None = None
+    if sub.cascade:
+        cascade = links.check(
+            sub.channel,
+            sub.cascade,
+            lambda link, field: validate_link(
+                link, destination, default_sender, default_ttl, field=field, owned=owned_senders
+            ),
+        )
+        if not destination:
+            raise RcsError(
+                "INVALID_DESTINATION",
+                "a cascade needs destAddr: its fallback messages go to the number",
+                field="destination",
+            )
     return NewMessage(
         client_ref=sub.client_ref or None,
         channel=sub.channel,
@@ -208,7 +235,133 @@ def validate(
         data_coding=sub.binary[0] if sub.binary else None,
         esm_class=sub.binary[1] if sub.binary else None,
         refuse_ref_in_progress=sub.refuse_ref_in_progress,
+        push=push,
+        cascade_id=0 if cascade is not None else None,
+        cascade_links=cascade.links if cascade is not None else None,
+        wait_for=cascade.wait_for if cascade is not None else None,
     )
+
+
+def _destination(raw: str) -> str:
+    destination = normalize_msisdn(raw)
+    if destination is None:
+        raise RcsError(
+            "INVALID_DESTINATION",
+            "destination must be 10–15 digits with country code, e.g. 79161234567",
+            field="destination",
+        )
+    return destination
+
+
+def _check_text(text: str, limit: int, field: str = "text", what: str = "text") -> None:
+    if not text:
+        raise RcsError("INVALID_TEXT", f"{what} must not be empty", field=field)
+    if "\x00" in text:
+        raise RcsError("INVALID_TEXT", f"{what} must not contain NUL characters", field=field)
+    if len(text) > limit:
+        raise RcsError("INVALID_TEXT", f"{what} is longer than {limit} characters", field=field)
+
+
+def _sender(sender: str, field: str = "sender") -> str:
+    if not sender or len(sender) > 21:
+        raise RcsError(
+            "INVALID_SENDER",
+            "serviceNumber is required (no default is set for this login) and at most 21 chars",
+            field=field,
+        )
+    return sender
+
+
+def _owned(sender: str, owned: frozenset[str] | None, field: str = "sender") -> str:
+    """Senders belong to partners (issue 14): another client's brand is refused."""
+    if owned is not None and sender not in owned:
+        raise RcsError(
+            "INVALID_SENDER",
+            f"sender {sender!r} is not one of this login's senders (the administrator"
+            " assigns them to the login)",
+            field=field,
+        )
+    return sender
+
+
+def _other_content(
+    sub: Submission, default_sender: str, default_ttl: dt.timedelta, field: str = ""
+) -> tuple[str, str, dt.timedelta, bytes | None]:
+    """(destination, sender, ttl, serialized push) of a message of a channel other than
+    SMS, checked against its channel's limits (rcs_runtime.channels)."""
+    name = channels.name_of(sub.channel)
+    if not channels.is_built(sub.channel):
+        raise RcsError(
+            "INVALID_MESSAGE_TYPE",
+            f"{name} messages are not available on this installation yet (SMS and PUSH are)",
+            field=f"{field}channel",
+        )
+    push = sub.push or message_pb2.PushContent()
+    limits = channels.LIMITS[sub.channel]
+    if sub.destination or not push.external_user_id:
+        destination = _destination(sub.destination)
+    else:
+        destination = ""  # sent to the partner's user (externalUserId) alone
+    _check_text(sub.text, limits.max_text, f"{field}text", f"{name} text")
+    sender = _sender(sub.sender or default_sender, f"{field}sender")
+    ttl = sub.ttl or default_ttl
+    if not limits.min_ttl <= ttl <= limits.max_ttl:
+        raise RcsError(
+            "INVALID_TTL",
+            f"a {name} message's ttl must be {int(limits.min_ttl.total_seconds())} to"
+            f" {int(limits.max_ttl.total_seconds())} seconds",
+            field=f"{field}ttl",
+        )
+    links.check_push(push, field)
+    return destination, sender, ttl, push.SerializeToString()
+
+
+def validate_link(
+    link: message_service_pb2.CascadeLink,
+    destination: str,
+    default_sender: str,
+    default_ttl: dt.timedelta,
+    *,
+    field: str,
+    owned: frozenset[str] | None = None,
+) -> tuple[str, str, dt.timedelta, bytes | None, tuple[int, int] | None]:
+    """(body, sender, ttl, serialized push, binary coding) of a cascade link's message,
+    checked as a message of its channel sent to ``destination``."""
+    ttl = _timedelta(link.ttl.seconds, link.ttl.nanos)
+    if link.channel == CHANNEL_SMS:
+        if not destination:
+            raise RcsError(
+                "INVALID_DESTINATION",
+                "an SMS link needs the cascade's destAddr",
+                field="destination",
+            )
+        sms = link.sms
+        binary = _binary(sms) if sms.payload else None
+        body = sms.payload.hex() if sms.payload else sms.text
+        _check_text(body, MAX_TEXT_CHARS, f"{field}text")
+        sender = _owned(
+            _sender(sms.sender or default_sender, f"{field}sender"), owned, f"{field}sender"
+        )
+        ttl = ttl or default_ttl
+        if not MIN_TTL <= ttl <= MAX_TTL:
+            raise RcsError(
+                "INVALID_TTL", "ttl must be between 1 second and 3 days", field=f"{field}ttl"
+            )
+        return body, sender, ttl, None, binary
+    push = link.push if link.channel == channels.PUSH else None
+    sub = Submission(
+        "",
+        destination,
+        link.channel,
+        push.text if push is not None else link.sms.text,
+        push.service_number if push is not None else link.sms.sender,
+        0,
+        ttl,
+        0,
+        push=push,
+    )
+    _, sender, ttl, content = _other_content(sub, default_sender, default_ttl, field)
+    return sub.text, sender, ttl, content, None
 
 
 def stored_window(w: message_pb2.SendWindow) -> StoredWindow:

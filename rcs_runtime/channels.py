@@ -1,35 +1,86 @@
-"""The channels this installation delivers, and what names one in each partner API.
+"""Channels (rcs.common.v1.Channel): their names in the partner APIs, which of them this
+installation carries, and each one's limits from Rapporto's documents.
 
-A request for a channel not in ``BUILT`` is refused INVALID_MESSAGE_TYPE by every gateway
-(REST v6 406 code 9, HTTP v5 400, SMPP 0x45) instead of going out as a plain SMS. The
-channel work adds its channel to ``BUILT`` here, and nowhere else; cascades (HTTP v5
-``order_list``, REST v6 ``cascadeChainLink``, SMPP 0x1444 / 0x1437) are the cascade
-engine's to accept or refuse.
+The one place that says which channels are built: gateways refuse the others with
+INVALID_MESSAGE_TYPE (REST v6 code 9), core refuses them again, also inside a cascade.
 """
 
 from __future__ import annotations
 
-from typing import Final
+import datetime as dt
+from dataclasses import dataclass
 
 from rcs_runtime.errors import RcsError
 
-BUILT: Final[frozenset[str]] = frozenset({"SMS"})
+SMS = 1
+PUSH = 2
+VIBER = 3
+WHATSAPP = 4
+VK = 5
+FLASHINGCALL = 6
+IVR = 7
+TELEGRAM = 8
 
-# REST v6 message/type values (rest_*.rst), upper-cased.
-V6_TYPES: Final[frozenset[str]] = frozenset(
-    {"SMS", "VIBER", "VK", "PUSH", "WHATSAPP", "TELEGRAM", "FLASHINGCALL", "IVR"}
-)
-# HTTP v5 parameters that only a channel's request has (http_viber.rst). WhatsApp, VK and
-# FlashingCall requests look like an SMS one: their channel is the serviceId's own service,
-# and every serviceId here is an SMS service.
-HTTP_V5_PARAMETERS: Final[dict[str, str]] = {
-    "imageUrl": "VIBER",
-    "buttonText": "VIBER",
-    "buttonLink": "VIBER",
-    "viberTtl": "VIBER",
+# REST v6 message.type (case-insensitive: rest_push.rst writes both "Push" and "PUSH").
+NAMES = {
+    SMS: "SMS",
+    PUSH: "PUSH",
+    VIBER: "VIBER",
+    WHATSAPP: "WHATSAPP",
+    VK: "VK",
+    FLASHINGCALL: "FLASHINGCALL",
+    IVR: "IVR",
+    TELEGRAM: "TELEGRAM",
 }
+BY_NAME = {name: channel for channel, name in NAMES.items()}
+# HTTP v5 order_list letters (http_cascade.rst).
+BY_LETTER = {"s": SMS, "p": PUSH, "i": VIBER, "v": VK, "w": WHATSAPP, "f": FLASHINGCALL}
+
+BUILT = frozenset({SMS, PUSH})
+# Channels whose messages can be READ; the others (SMS, FlashingCall: rest_status.rst) can
+# only be cascaded on DELIVERED (rest_cascade.rst, http_cascade.rst "S").
+READABLE = frozenset({PUSH, VIBER, WHATSAPP, VK, TELEGRAM})
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What a message of one channel may carry."""
+
+    max_text: int
+    min_ttl: dt.timedelta
+    max_ttl: dt.timedelta
+
+
+LIMITS = {
+    # REST_BATCH allows 3 days; REST v6 and HTTP v5 keep their own 48 h at the gateway.
+    SMS: Limits(2000, dt.timedelta(seconds=1), dt.timedelta(days=3)),
+    # rest_push.rst: text at most 1000 characters, ttl 30 to 86400 seconds.
+    PUSH: Limits(1000, dt.timedelta(seconds=30), dt.timedelta(seconds=86400)),
+}
+PUSH_MAX_TITLE = 80  # rest_push.rst, title
+PUSH_MAX_URL = 512  # contentUrl
+PUSH_MAX_BUTTON_TEXT = 64  # content.actions[].title
+PUSH_MAX_BUTTON_URL = 300  # content.actions[].options
+
+
+def name_of(channel: int) -> str:
+    return NAMES.get(channel, str(channel))
+
+
+def is_built(channel: int) -> bool:
+    return channel in BUILT
+
+
+# What names a channel in each partner API, for refusing the ones not built (robust2).
+BUILT_NAMES = frozenset(NAMES[c] for c in BUILT)
+V6_TYPES = frozenset(NAMES.values())  # REST v6 message/type values, upper-cased
+# HTTP v5 parameters that only a Viber request has (http_viber.rst). imageUrl, buttonText
+# and buttonLink are push parameters too (http_push.rst), so they name no channel alone.
+# WhatsApp, VK and FlashingCall requests look like an SMS one: their channel is the
+# serviceId's own service, and every serviceId here is an SMS service.
+HTTP_V5_PARAMETERS = {"viberTtl": "VIBER"}
 # Rapporto's SMPP TLVs that make a submit_sm a Viber message (SMPP_API.txt, table 4).
-SMPP_TLVS: Final[dict[int, str]] = {
+SMPP_TLVS = {
     0x1433: "VIBER",  # action (button link)
     0x1434: "VIBER",  # caption (button text)
     0x1435: "VIBER",  # viberTTL
@@ -38,12 +89,13 @@ SMPP_TLVS: Final[dict[int, str]] = {
 
 
 def require_built(channel: str, *, named_by: str, field: str = "") -> None:
-    """INVALID_MESSAGE_TYPE unless ``channel`` is built; ``named_by`` says what asked for it."""
-    if channel in BUILT:
+    """INVALID_MESSAGE_TYPE unless the channel ``channel`` names is built; ``named_by`` says
+    what asked for it."""
+    if channel in BUILT_NAMES:
         return
     raise RcsError(
         "INVALID_MESSAGE_TYPE",
         f"{channel} messages ({named_by}) are not available on this installation;"
-        f" only {', '.join(sorted(BUILT))} is",
+        f" only {', '.join(sorted(BUILT_NAMES))} are",
         field=field,
     )

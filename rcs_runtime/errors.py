@@ -193,7 +193,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             406,
             11,
             0x62,
-            "ttl is out of range (1–2880 minutes) or ttlUnit is unknown.",
+            "ttl is out of range for the channel (SMS 1–2880 minutes, PUSH 30–86400 seconds)"
+            " or ttlUnit is unknown.",
             http_v5=400,
         ),
         _entry(
@@ -202,7 +203,18 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             400,
             4,
             0x45,
-            "The text is empty or longer than 2000 characters.",
+            "The text is empty or longer than its channel allows (SMS 2000, PUSH 1000"
+            " characters; a push title 80), or a push link or button too long.",
+            http_v5=400,
+        ),
+        _entry(
+            "INVALID_CASCADE",
+            _C.INVALID_ARGUMENT,
+            400,
+            4,
+            0x45,
+            "A cascade link is wrong: no state, READ after a message that cannot be read"
+            " (SMS, FlashingCall), or more than 6 links.",
             http_v5=400,
         ),
         _entry(

@@ -27,6 +27,7 @@ from typing import NoReturn
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
+from gateways.rest import http_v5_cascade
 from gateways.rest.parsing import decode_text
 from gateways.rest.schedule import Schedule, ScheduleError, Window
 from rcs.common.v1 import channel_pb2, message_pb2
@@ -40,6 +41,7 @@ from rcs_smpp.segmentation import USER_DATA_OCTETS, fits_with_own_header
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 MAX_FIELDS = 64
 MAX_MESSAGE_CHARS = 2000  # http_sms.rst: "Максимально допустимая длина сообщения для SMS"
+PUSH_MAX_CHARS = 1000  # http_push.rst: "Максимальная длина: 1000 символов"
 FLASH_MAX_CHARS = 140  # http_sms.rst: a flash SMS is one SMS; 70 when it needs UCS-2
 FLASH_MAX_UCS2_CHARS = 70
 MAX_CLIENT_ID_CHARS = 25  # "Номер телефона абонента, до 25 символов"
@@ -108,6 +110,11 @@ class V5Send:
     schedule: Schedule | None = None  # sending_time in time_zone
     flash: bool = False  # flash=1: message class 0
     binary: tuple[bytes, int, int] | None = None  # (octets, data_coding, esm_class)
+    # http_push.rst / http_cascade.rst: a push, or a cascade from order_list.
+    channel: int = channel_pb2.CHANNEL_SMS
+    push: message_pb2.PushContent | None = None
+    cascade: tuple[message_service_pb2.CascadeLink, ...] = ()
+    ttl_seconds: int = 0  # <first type>_resendValid; 0: the partner's default
 
     def submission(
         self, now: dt.datetime | None = None, default_ttl_seconds: int = 0
@@ -127,7 +134,7 @@ class V5Send:
         submission = message_service_pb2.MessageSubmission(
             client_ref=self.partner_msg_id,
             destination=self.client_id,
-            channel=channel_pb2.CHANNEL_SMS,
+            channel=self.channel,  # type: ignore[arg-type]
             priority=self.priority,
             receipt_request=message_pb2.RECEIPT_REQUEST_ALL,
             ptag=self.ptag,
@@ -136,9 +143,17 @@ class V5Send:
             # answered (then they get its id).
             refuse_ref_in_progress=bool(self.partner_msg_id),
         )
+        if self.cascade:
+            submission.cascade.extend(self.cascade)
+        if self.ttl_seconds:
+            submission.ttl.seconds = self.ttl_seconds
+        if self.push is not None:
+            submission.push.CopyFrom(self.push)
         sms = submission.sms  # set in place: cheaper than building SmsContent and copying it
         sms.sender = self.source
-        if self.binary is not None:
+        if self.push is not None:
+            pass  # a push: its text and serviceNumber are in submission.push
+        elif self.binary is not None:
             sms.payload, sms.data_coding, sms.esm_class = self.binary
         else:
             sms.text = self.text
@@ -351,6 +366,13 @@ def parse_send(params: Mapping[str, str]) -> V5Send:
                 f"a flash SMS is at most {limit} characters of this text; it has {len(message)}",
             )
     schedule = _schedule(params)
+    order = http_v5_cascade.order_of(params, message, source)
+    if order is not None and order.push is not None:
+        if len(message) > PUSH_MAX_CHARS:
+            raise V5Error(
+                414, f"a push is at most {PUSH_MAX_CHARS} characters; it has {len(message)}"
+            )
+        binary, flash = None, False  # SMS options
     return V5Send(
         login=login,
         password=password,
@@ -363,6 +385,10 @@ def parse_send(params: Mapping[str, str]) -> V5Send:
         schedule=schedule,
         flash=flash,
         binary=binary,
+        channel=order.first if order is not None else channel_pb2.CHANNEL_SMS,
+        push=order.push if order is not None else None,
+        cascade=tuple(order.links) if order is not None else (),
+        ttl_seconds=order.ttl_seconds if order is not None else 0,
     )
 
 

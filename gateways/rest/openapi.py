@@ -276,10 +276,47 @@ _USE_TIME_DIFF = {
 }
 
 
+_V6_MESSAGE = {
+    "type": "object",
+    "description": "SMS (rest_sms.rst) or PUSH (rest_push.rst: destAddr may be left out"
+    " when externalUserId names the user)",
+    "properties": {
+        "type": {"type": "string", "enum": ["SMS", "PUSH"]},
+        "data": {
+            "type": "object",
+            "properties": {
+                "text": _STRING,
+                "serviceNumber": _STRING,
+                "ttl": {"type": "integer"},
+                "ttlUnit": {"type": "string", "enum": ["SECONDS", "MINUTES", "HOURS"]},
+                "title": {"type": "string", "maxLength": 80},
+                "externalUserId": _STRING,
+                "primaryOn": {"type": "boolean"},
+                "content": {"type": "object"},
+                "deviceSubscriptions": {"type": "array", "items": _STRING},
+                "customPayload": {"type": "object"},
+                "callbackData": _STRING,
+                "extraOptions": {"type": "array", "items": {"type": "object"}},
+            },
+        },
+    },
+}
+_CASCADE_LINK = {
+    "type": "object",
+    "description": "rest_cascade.rst: sent when the previous message is not DELIVERED (or READ)"
+    " within its ttl; nextLink nests the next one",
+    "properties": {
+        "state": {"type": "string", "enum": ["DELIVERED", "READ"]},
+        "message": _V6_MESSAGE,
+        "nextLink": {"type": "object"},
+    },
+}
+
+
 def _partner_ops() -> dict[tuple[str, str], dict[str, Any]]:
     sms = {
         "type": "object",
-        "required": ["login", "password", "destAddr", "message"],
+        "required": ["login", "password", "message"],
         "properties": {
             "login": _STRING,
             "password": _STRING,
@@ -301,21 +338,8 @@ def _partner_ops() -> dict[tuple[str, str], dict[str, Any]]:
             "scheduleInfo": _SCHEDULE,
             "useTimeDiff": _USE_TIME_DIFF,
             "extraParam": {"type": "string", "description": "trafficType=N,mailing=NAME,…"},
-            "message": {
-                "type": "object",
-                "properties": {
-                    "type": {"type": "string", "enum": ["SMS"]},
-                    "data": {
-                        "type": "object",
-                        "properties": {
-                            "text": _STRING,
-                            "serviceNumber": _STRING,
-                            "ttl": {"type": "integer"},
-                            "ttlUnit": {"type": "string", "enum": ["SECONDS", "MINUTES", "HOURS"]},
-                        },
-                    },
-                },
-            },
+            "message": _V6_MESSAGE,
+            "cascadeChainLink": _CASCADE_LINK,
         },
     }
     batch_message = {

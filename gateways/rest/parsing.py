@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from google.protobuf import duration_pb2
 
+from gateways.rest import channels_v6
 from gateways.rest.schedule import (
     Schedule,
     ScheduleError,
@@ -28,7 +29,6 @@ from gateways.rest.schedule import (
 )
 from rcs.common.v1 import channel_pb2, message_pb2
 from rcs.core.v1 import message_service_pb2
-from rcs_runtime import channels
 from rcs_runtime.errors import RcsError
 from rcs_runtime.timestamps import timestamp
 
@@ -71,6 +71,9 @@ class SendRequest:
     notify_url: str = ""  # "" sends reports to the partner's configured URL
     notify_url_ignored: bool = False  # an incorrect notifyUrl was given (rest_status.rst)
     schedule: Schedule | None = None
+    channel: int = channel_pb2.CHANNEL_SMS
+    push: message_pb2.PushContent | None = None  # PUSH: the content (rest_push.rst)
+    cascade: tuple[message_service_pb2.CascadeLink, ...] = ()  # cascadeChainLink
 
     def submission(
         self, now: dt.datetime | None = None, default_ttl_seconds: int = 0
@@ -98,8 +101,12 @@ class SendRequest:
             mailing=self.mailing,
             client_ref=self.client_ref,
             destination=self.dest_addr,
-            channel=channel_pb2.CHANNEL_SMS,
-            sms=message_pb2.SmsContent(text=self.text, sender=self.service_number),
+            channel=self.channel,  # type: ignore[arg-type]
+            sms=None
+            if self.push is not None
+            else message_pb2.SmsContent(text=self.text, sender=self.service_number),
+            push=self.push,
+            cascade=self.cascade,
             priority=self.priority,
             ttl=duration_pb2.Duration(seconds=ttl_seconds),
             receipt_request=self.receipt_request,
@@ -220,8 +227,8 @@ def _dest_addr(raw: str) -> str:
     return raw
 
 
-def _ttl_seconds(data: dict[str, Any]) -> int:
-    ttl = _integer(data, "ttl", "message/data/ttl")
+def _ttl_seconds(data: dict[str, Any], path: str = "message/data") -> int:
+    ttl = _integer(data, "ttl", f"{path}/ttl")
     unit_raw = data.get("ttlUnit")
     unit = 60
     if unit_raw is not None:
@@ -231,7 +238,7 @@ def _ttl_seconds(data: dict[str, Any]) -> int:
             raise RcsError(
                 "INVALID_TTL",
                 "ttlUnit must be SECONDS, MINUTES or HOURS",
-                field="message/data/ttlUnit",
+                field=f"{path}/ttlUnit",
             )
         unit = TTL_UNITS[unit_raw.upper()]
     if not ttl:  # 0 or absent: the partner's default
@@ -241,23 +248,13 @@ def _ttl_seconds(data: dict[str, Any]) -> int:
         raise RcsError(
             "INVALID_TTL",
             "ttl must be from 1 second to 2880 minutes (48 hours); 0 or no ttl uses the default",
-            field="message/data/ttl",
+            field=f"{path}/ttl",
         )
     return seconds
 
 
-def _check_type(message_type: str) -> None:
-    if message_type.upper() in channels.V6_TYPES:
-        channels.require_built(
-            message_type.upper(), named_by=f"type {message_type!r}", field="message/type"
-        )
-        return
-    raise RcsError(
-        "INVALID_MESSAGE_TYPE",
-        f"message type {message_type!r} is unknown; only"
-        f" {', '.join(sorted(channels.BUILT))} is available",
-        field="message/type",
-    )
+def _read_string(doc: dict[str, Any], key: str, path: str, required: bool) -> str:
+    return _string(doc, key, path, required=required)
 
 
 def parse_send(doc: Any) -> SendRequest:
@@ -272,7 +269,7 @@ def parse_send(doc: Any) -> SendRequest:
     client_ref = _string(doc, "id", "id", required=False)
     if len(client_ref) > MAX_ID_CHARS:
         _invalid(f"id is longer than {MAX_ID_CHARS} characters", field="id")
-    dest_addr = _string(doc, "destAddr", "destAddr", required=True)
+    dest_addr = _string(doc, "destAddr", "destAddr", required=False)
     registered = _integer(doc, "registeredDelivery", "registeredDelivery")
     if registered is not None and registered not in RECEIPT_REQUESTS:
         _invalid("registeredDelivery must be 0, 1 or 2", field="registeredDelivery")
@@ -280,10 +277,14 @@ def parse_send(doc: Any) -> SendRequest:
     if priority is not None and not 0 <= priority <= 2:
         _invalid("smsPriority must be 0, 1 or 2", field="smsPriority")
     message = _object(doc, "message", "message")
-    _check_type(_string(message, "type", "message/type", required=True))
+    _string(message, "type", "message/type", required=True)
     data = _object(message, "data", "message/data")
-    text = _string(data, "text", "message/data/text", required=True)
-    service_number = _string(data, "serviceNumber", "message/data/serviceNumber", required=False)
+    body = channels_v6.body_of(message, data, "message", _read_string, _ttl_seconds)
+    cascade = tuple(channels_v6.cascade_of(doc, body.channel, _read_string, _ttl_seconds))
+    channels_v6.refuse_unbuilt(body.channel, list(cascade))
+    # rest_push.rst: destAddr may be left out for a push that names its externalUserId.
+    if not dest_addr and (body.push is None or not body.push.external_user_id):
+        _invalid("destAddr is required", field="destAddr")
     traffic_type, mailing = _policy_params(doc)
     notify_url = _notify_url(doc)
     try:
@@ -294,10 +295,10 @@ def parse_send(doc: Any) -> SendRequest:
         login=login,
         password=password,
         client_ref=client_ref,
-        dest_addr=_dest_addr(dest_addr),
-        text=text,
-        service_number=service_number,
-        ttl_seconds=_ttl_seconds(data),
+        dest_addr=_dest_addr(dest_addr) if dest_addr else "",
+        text=body.text,
+        service_number=body.service_number,
+        ttl_seconds=body.ttl_seconds,
         receipt_request=RECEIPT_REQUESTS[1 if registered is None else registered],
         priority=priority or 0,
         traffic_type=traffic_type,
@@ -305,6 +306,9 @@ def parse_send(doc: Any) -> SendRequest:
         notify_url=notify_url or "",
         notify_url_ignored=notify_url is None,
         schedule=schedule,
+        channel=body.channel,
+        push=body.push,
+        cascade=cascade,
     )
 
 

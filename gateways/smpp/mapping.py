@@ -10,9 +10,10 @@ import datetime as dt
 import re
 from typing import Final
 
+from gateways.cascade_order import TypeOptions, chain_of, letters_of
 from rcs.common.v1 import channel_pb2, message_pb2, status_pb2
 from rcs.core.v1 import message_service_pb2 as ms
-from rcs_runtime.errors import CATALOGUE
+from rcs_runtime.errors import CATALOGUE, RcsError
 from rcs_smpp.constants import CommandStatus, EsmClass, MessageState, RapportoTag
 from rcs_smpp.encoding import decode_text
 from rcs_smpp.errors import TextDecodeError
@@ -134,6 +135,80 @@ def ptag_of(tlvs: Tlvs) -> str | None:
     return value
 
 
+# SMPP_API.txt section 6, table 6: per type letter, its mode, sender, text and validity TLVs.
+_CASCADE_TLVS: Final = {
+    "s": (
+        RapportoTag.SMS_CASCADE_MODE,
+        RapportoTag.SMS_CASCADE_SENDER,
+        RapportoTag.SMS_CASCADE_TEXT,
+        RapportoTag.SMS_CASCADE_VALIDITY,
+    ),
+    "i": (
+        RapportoTag.VIBER_CASCADE_MODE,
+        RapportoTag.VIBER_CASCADE_SENDER,
+        RapportoTag.VIBER_CASCADE_TEXT,
+        RapportoTag.VIBER_CASCADE_VALIDITY,
+    ),
+    "v": (
+        RapportoTag.VK_CASCADE_MODE,
+        RapportoTag.VK_CASCADE_SENDER,
+        RapportoTag.VK_CASCADE_TEXT,
+        RapportoTag.VK_CASCADE_VALIDITY,
+    ),
+}
+
+
+def _tlv_text(tlvs: Tlvs, tag: int) -> str:
+    raw = tlvs.get(tag)
+    if raw is None:
+        return ""
+    try:
+        return raw.split(b"\0", 1)[0].decode("utf-8")
+    except UnicodeDecodeError:
+        raise RefusedError(_S.ESME_RINVOPTPARAMVAL, f"TLV 0x{tag:04X} is not UTF-8") from None
+
+
+def cascade_of(submission: ms.MessageSubmission, tlvs: Tlvs, now: dt.datetime) -> None:
+    """Apply cascade_order (0x1444, "P,S") and the per-type cascade TLVs to ``submission``
+    (whose text and sender are set): the first type becomes the message's channel (a push
+    carries the text and source_addr as its serviceNumber), the others its links. A type's
+    mode TLV ("N", "Y", "S") is its condition; its sender, text and validity TLVs shape
+    its own link (the message's own text and sender otherwise). Refusals are the
+    catalogue's statuses (INVALID_CASCADE 0x45, an unknown letter 0xC4)."""
+    raw = tlvs.get(RapportoTag.CASCADE_ORDER)
+    if raw is None:
+        return
+    order = _tlv_text(tlvs, RapportoTag.CASCADE_ORDER)
+    try:
+        letters = letters_of(order, name="cascade_order")
+    except RcsError as err:
+        raise RefusedError(_S.ESME_RINVOPTPARAMVAL, err.message) from None
+    options: dict[str, TypeOptions] = {}
+    for letter in letters:
+        tags = _CASCADE_TLVS.get(letter)
+        if tags is None or tlvs.get(tags[0]) is None:  # "analysed only after the mode TLV"
+            continue
+        validity = _tlv_text(tlvs, tags[3])
+        options[letter] = TypeOptions(
+            condition=_tlv_text(tlvs, tags[0]),
+            sender=_tlv_text(tlvs, tags[1]).strip(),
+            text=_tlv_text(tlvs, tags[2]),
+            ttl_seconds=ttl_of(validity, now) if validity else 0,
+        )
+    text, sender = submission.sms.text, submission.sms.sender
+    try:
+        chain = chain_of(
+            letters, options, text=text, sender=sender, condition_field="cascade mode of {t}"
+        )
+    except RcsError as err:
+        raise RefusedError(status_for_reason(err.reason), err.message) from None
+    submission.cascade.extend(chain.links)
+    submission.channel = chain.first  # type: ignore[assignment]
+    if chain.first == channel_pb2.CHANNEL_PUSH:
+        submission.ClearField("sms")
+        submission.push.text, submission.push.service_number = text, sender
+
+
 def binary_part_of(pdu: SubmitSm, part: PartInfo) -> tuple[bytes, int, int]:
     """(octets, data_coding, esm_class) of one part of a binary message the ESME split:
     it goes on as a message of its own with its own header, so the handset joins the
@@ -190,8 +265,14 @@ def error_code_of(message: message_pb2.Message) -> int:
     return min(max(message.error_code, 0), 0xFF)
 
 
+# SMPP_API.txt table 9: message_type 0x1440 names the link's channel (VIBER, VK, SMS,
+# FLASHINGCALL, PUSH).
 _MESSAGE_TYPE: Final[dict[int, str]] = {
     channel_pb2.CHANNEL_SMS: "SMS",
+    channel_pb2.CHANNEL_PUSH: "PUSH",
+    channel_pb2.CHANNEL_VIBER: "VIBER",
+    channel_pb2.CHANNEL_VK: "VK",
+    channel_pb2.CHANNEL_FLASH_CALL: "FLASHINGCALL",
 }
 
 

@@ -72,6 +72,7 @@ from gateways.smpp.mapping import (
     RefusedError,
     binary_of,
     binary_part_of,
+    cascade_of,
     error_code_of,
     final_date_of,
     message_state_of,
@@ -392,6 +393,7 @@ class SmppGateway:
                 sms.flash = False  # a binary coding's class is its own business
             else:
                 submission.sms.text = text_of(pdu.data_coding, user_data.payload)
+                cascade_of(submission, pdu.tlvs, dt.datetime.now(dt.UTC))
         except RefusedError as e:
             return make_response(pdu, e.status)
         except UserDataError:

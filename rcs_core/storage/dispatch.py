@@ -48,6 +48,7 @@ class Claimed:
     flash: bool = False
     data_coding: int | None = None  # a binary SMS: body is its octets in hex
     esm_class: int | None = None
+    push: bytes | None = None  # CHANNEL_PUSH: serialized rcs.common.v1.PushContent
     # Parts an operator accepted in an earlier attempt (migration 0025), None: none.
     sent_parts: SentParts | None = None
 
@@ -89,7 +90,7 @@ _CLAIMED_MESSAGES = (
     "SELECT m.id, m.partner_id, p.login, m.channel, m.destination, m.sender, m.body,"
     " m.valid_until, m.receipt_request, m.trace_parent, m.traffic_type, m.mailing,"
     " m.window_begin, m.window_end, m.window_days, m.window_offset, coalesce(m.flash, false),"
-    " m.data_coding, m.esm_class"
+    " m.data_coding, m.esm_class, m.push"
     " FROM messages m"
     " JOIN unnest(%b::bigint[], %b::timestamptz[]) AS t(id, created)"
     "  ON m.id = t.id AND m.created_at = t.created"
@@ -205,10 +206,10 @@ class SentPart:
 
 async def record_sent(
     conn: psycopg.AsyncConnection,
-    items: list[tuple[Claimed, str, int, int]],
+    items: list[tuple[Claimed, str, int, int | None]],
     parts: list[tuple[str, SentPart]],
 ) -> None:
-    """items: (claimed, interface_id, part_count, traffic type routing decided on); parts:
+    """items: (claimed, interface_id, part_count, traffic type routing decided on, if any); parts:
     (receipt scope, part). Marks SENT, keeps the traffic type for the status report
     (rest_status.rst's trafficType) where the partner gave none, stores operator ids,
     dequeues, then applies any receipt that arrived before its id was known (a part

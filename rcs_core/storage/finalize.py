@@ -8,9 +8,15 @@ from collections.abc import Mapping
 import psycopg
 
 from rcs_core.statuses import Status
-from rcs_core.storage import reports
+from rcs_core.storage import cascade_store, reports
 from rcs_core.storage.by_partition import created_bounds
 
+# A cascade whose running link this status is for is due at once (rcs_core.delivery).
+CASCADE_POKE_CTE = (
+    " c AS (UPDATE cascades c SET due_at = now() FROM u"
+    " WHERE u.cascade_id IS NOT NULL AND c.id = u.cascade_id AND c.current_id = u.id"
+    " AND c.final_status IS NULL RETURNING 1)"
+)
 # One statement: the status, and the reports its partners asked for (storage.reports).
 # With each message's created_at (the partition key) PostgreSQL looks in the one partition
 # the message is in (storage.by_partition); by id alone it probes every day of retention.
@@ -18,9 +24,12 @@ _FINALIZE = (
     "WITH u AS (UPDATE messages m SET status = t.st, error_code = t.err, status_at = now()"  # noqa: S608 (constant SQL)
     " FROM unnest(%b::bigint[], %b::smallint[], %b::int[], %b::timestamptz[])"
     "  AS t(id, st, err, created)"
-    " WHERE m.id = t.id AND {created} AND m.status IN (1, 2) RETURNING m.*),"
+    " WHERE m.id = t.id AND {created}"
+    " AND (m.status IN (1, 2) OR (t.st = 7 AND m.status = 3)) RETURNING m.*),"
     + reports.STATUS_REPORTS_CTE
-    + " SELECT u.id, u.partner_id, (SELECT count(*) FROM r) FROM u"
+    + ","
+    + CASCADE_POKE_CTE
+    + " SELECT u.id, u.partner_id, (SELECT count(*) FROM r), (SELECT count(*) FROM c) FROM u"
 )
 _BY_PARTITION = _FINALIZE.format(
     created="m.created_at = t.created AND m.created_at BETWEEN %b AND %b"
@@ -36,7 +45,8 @@ async def finalize(
 ) -> list[int]:
     """Give messages their final status unless they already have one; returns those changed.
 
-    items: (message_id, status, error_code, detail). A final status is never overwritten.
+    items: (message_id, status, error_code, detail). A final status is never overwritten,
+    except DELIVERED by READ (push and messengers: the subscriber opened it after).
     ``created_at``: message id → its created_at, known for every item or not used.
     """
     if not items:
@@ -54,6 +64,8 @@ async def finalize(
     partner_of = {row[0]: row[1] for row in found}
     if found and found[0][2]:
         await reports.wake(conn)
+    if found and found[0][3]:
+        await cascade_store.wake(conn)
     rows = [i for i in items if i[0] in partner_of]
     if rows:
         await conn.execute(

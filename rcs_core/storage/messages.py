@@ -7,6 +7,7 @@ only after that transaction committed: "stored before acknowledged".
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 from collections.abc import Sequence
@@ -17,7 +18,7 @@ import psycopg
 
 from rcs_core.idalloc import IdAllocator
 from rcs_core.statuses import Status
-from rcs_core.storage import locks
+from rcs_core.storage import cascade_store, locks
 
 QUEUE_CHANNEL = "rcs_dispatch"
 # A sending window as stored: begin and end minutes after local midnight, ISO weekdays as
@@ -51,6 +52,8 @@ _INPUT_COLUMNS = (
     ("fl", "fl", "boolean"),
     ("dc", "dc", "smallint"),
     ("ec", "ec", "smallint"),
+    ("push", "push", "bytea"),
+    ("cid", "cid", "bigint"),
 )
 
 # What the accept statement does with its input: rows, ACCEPTED events, queue rows, wake-up.
@@ -59,9 +62,10 @@ _ACCEPT_TAIL = (
     " destination, sender, body, priority, valid_until, receipt_request, status,"
     " status_at, trace_parent, traffic_type, mailing, ptag, report_format, report_url,"
     " send_after, receipt_copies, window_begin, window_end, window_days, window_offset,"
-    " flash, data_coding, esm_class)"
+    " flash, data_coding, esm_class, push, cascade_id)"
     " SELECT id, now(), %(partner)s, ref, ch, dst, snd, body, prio, now() + ttl, rr,"
-    " %(status)s, now(), tp, tt, ml, ptag, rf, ru, sa, rc, wb, we, wd, wo, fl, dc, ec"
+    " %(status)s, now(), tp, tt, ml, ptag, rf, ru, sa, rc, wb, we, wd, wo, fl, dc, ec,"
+    " push, CASE WHEN cid = 0 THEN id ELSE cid END"
     " FROM input),"
     " e AS (INSERT INTO status_events (message_id, partner_id, status, created_at)"
     " SELECT id, %(partner)s, %(status)s, now() FROM input),"
@@ -115,6 +119,12 @@ class NewMessage:
     esm_class: int | None = None
     # A repeat of client_ref while its first is being stored: REQUEST_IN_PROGRESS.
     refuse_ref_in_progress: bool = False
+    push: bytes | None = None  # CHANNEL_PUSH: serialized rcs.common.v1.PushContent
+    # Cascades: 0 for a cascade's first message (the cascade takes its id), the cascade's
+    # id for a later link (whose client_ref is the first one's, not registered again).
+    cascade_id: int | None = None
+    cascade_links: list[bytes] | None = None  # the first message's: the links after it
+    wait_for: int | None = None  # the status the first message must reach in time
 
 
 @dataclass(slots=True)
@@ -158,6 +168,8 @@ class StoredMessage:
     flash: bool = False
     data_coding: int | None = None  # a binary SMS: body is its octets in hex
     esm_class: int | None = None
+    push: bytes | None = None
+    cascade_id: int | None = None
 
 
 async def _refuse_refs_in_progress(
@@ -213,7 +225,7 @@ async def accept(
         message_ids = await ids.take(conn, len(messages))
     results = [Accepted(mid, False) for mid in message_ids]
 
-    refs = [(i, m.client_ref) for i, m in enumerate(messages) if m.client_ref]
+    refs = [(i, m.client_ref) for i, m in enumerate(messages) if m.client_ref and not m.cascade_id]
     if any(messages[i].refuse_ref_in_progress for i, _ in refs):
         refs = await _refuse_refs_in_progress(conn, partner_id, messages, refs, results)
     if refs:
@@ -286,6 +298,8 @@ async def accept(
                 m.flash,
                 m.data_coding,
                 m.esm_class,
+                m.push,
+                m.cascade_id,
             )
             for mid, m in new
         ),
@@ -306,6 +320,9 @@ async def accept(
         params[name] = values[0] if same else list(values)
     # One round trip: message rows, their ACCEPTED events, queue rows and the wake-up.
     await conn.execute(_accept_sql(tuple(uniform)), params)
+    for mid, m in new:
+        if m.cascade_links:
+            await cascade_store.start(conn, mid, partner_id, m.cascade_links, m.wait_for, m.ttl)
     return results
 
 
@@ -348,7 +365,7 @@ _MESSAGE_COLUMNS = (
     "m.id, p.login, m.client_ref, m.channel, m.destination, m.sender, m.body, m.priority,"
     " m.valid_until, m.receipt_request, m.status, m.error_code, m.created_at, m.part_count,"
     " m.traffic_type, m.mailing, m.ptag, m.send_after, coalesce(m.flash, false),"
-    " m.data_coding, m.esm_class"
+    " m.data_coding, m.esm_class, m.push, m.cascade_id"
 )
 
 
@@ -376,6 +393,8 @@ def _row_to_message(row: tuple[Any, ...], history: list[StatusRecord]) -> Stored
         flash=row[18],
         data_coding=row[19],
         esm_class=row[20],
+        push=row[21],
+        cascade_id=row[22],
     )
 
 
@@ -394,7 +413,35 @@ async def get(conn: psycopg.AsyncConnection, message_id: int) -> StoredMessage |
         (message_id,),
     )
     history = [StatusRecord(Status(s), e, t, d) for s, e, t, d in await cur.fetchall()]
-    return _row_to_message(row, history)
+    found = _row_to_message(row, history)
+    if found.cascade_id == found.id:
+        return await _cascade_view(conn, found)
+    return found
+
+
+async def _cascade_view(conn: psycopg.AsyncConnection, first: StoredMessage) -> StoredMessage:
+    """A cascade as its partner pulls it by the id it was given: the running (or last)
+    link's type, status and codes, and every link's history, oldest first."""
+    cur = await conn.execute(
+        f"SELECT {_MESSAGE_COLUMNS} FROM messages m JOIN partners p ON p.id = m.partner_id"  # noqa: S608 (constant columns)
+        " JOIN cascades c ON c.current_id = m.id AND c.current_created = m.created_at"
+        " WHERE c.id = %s",
+        (first.id,),
+    )
+    row = await cur.fetchone()
+    if row is None or int(row[0]) == first.id:
+        return first
+    cur = await conn.execute(
+        # Link by link (a link's ACCEPTED carries its transaction's start, which may come
+        # before the previous link's last event of the same transaction).
+        "SELECT e.status, e.error_code, e.created_at, e.detail FROM status_events e"
+        " JOIN messages m ON m.id = e.message_id AND m.cascade_id = %s"
+        " ORDER BY m.created_at, m.id, e.created_at, e.event_id",
+        (first.id,),
+    )
+    history = [StatusRecord(Status(s), e, t, d) for s, e, t, d in await cur.fetchall()]
+    last = _row_to_message(row, history)
+    return dataclasses.replace(last, id=first.id, created_at=first.created_at)
 
 
 async def list_for_partner(

@@ -196,7 +196,8 @@ async def _apply_to_parts(
     cur = await conn.execute(
         "UPDATE operator_ids o SET status = t.st, error_code = t.err"
         " FROM unnest(%b::bigint[], %b::int[], %b::smallint[], %b::int[]) AS t(mid, part, st, err)"
-        " WHERE o.message_id = t.mid AND o.part_no = t.part AND o.status = %s"
+        " WHERE o.message_id = t.mid AND o.part_no = t.part"
+        " AND (o.status = %s OR (t.st = 7 AND o.status = 3))"
         " AND o.created_at > now() - %s::interval"
         " RETURNING o.message_id",
         (

@@ -23,13 +23,15 @@ KIND_INBOUND = 2
 FORMAT_SMPP = 1
 
 # Appended to finalize's UPDATE … RETURNING m.* (CTE ``u``): one outbox row per changed
-# message whose partner wants this status pushed and has somewhere to push it.
+# message whose partner wants this status pushed and has somewhere to push it. A cascade's
+# links report under the cascade's id (the mtNum / transactionId the partner was given),
+# each with its own type and status.
 # receipt_request: 2 every final status, 3 failures only (rcs.common.v1.ReceiptRequest).
 STATUS_REPORTS_CTE = (
     " r AS (INSERT INTO report_outbox (partner_id, format, kind, url, message_id, body)"
     " SELECT u.partner_id, u.report_format, 1,"
     "  CASE WHEN u.report_format = 1 THEN '' ELSE coalesce(u.report_url, p.report_url) END,"
-    "  u.id, jsonb_build_object('client_ref', u.client_ref, 'ptag', u.ptag,"
+    "  coalesce(u.cascade_id, u.id), jsonb_build_object('client_ref', u.client_ref, 'ptag', u.ptag,"
     "  'destination', u.destination, 'sender', u.sender, 'text', u.body,"
     "  'part_count', u.part_count, 'status', u.status, 'error_code', u.error_code,"
     "  'submit_time', u.created_at, 'done_time', u.status_at,"
@@ -37,7 +39,7 @@ STATUS_REPORTS_CTE = (
     "  'receipt_copies', u.receipt_copies)"
     " FROM u JOIN partners p ON p.id = u.partner_id"
     " WHERE u.report_format <> 0"
-    "  AND (u.receipt_request = 2 OR (u.receipt_request = 3 AND u.status <> 3))"
+    "  AND (u.receipt_request = 2 OR (u.receipt_request = 3 AND u.status NOT IN (3, 7)))"
     "  AND (u.report_format = 1 OR coalesce(u.report_url, p.report_url) <> '')"
     " RETURNING 1)"
 )

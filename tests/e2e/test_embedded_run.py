@@ -176,6 +176,28 @@ def _nice_of_children(pid: int) -> dict[str, set[int]]:
     return found
 
 
+_PRINTED_CASCADE = {  # rcs_cli/embedded.py's cascade curl
+    "login": "demo",
+    "password": "demo",
+    "id": "demo-2",
+    "destAddr": "79161234567",
+    "message": {
+        "type": "PUSH",
+        "data": {
+            "title": "RCS",
+            "text": "Hello by push",
+            "serviceNumber": "DEMO_APP",
+            "ttl": 30,
+            "ttlUnit": "SECONDS",
+        },
+    },
+    "cascadeChainLink": {
+        "state": "DELIVERED",
+        "message": {"type": "SMS", "data": {"text": "Hello by SMS", "serviceNumber": "RCS"}},
+    },
+}
+
+
 def _printed_ftp_upload(proc: subprocess.Popen[str], workdir: Path) -> None:
     """Runs the FTPS upload `rcs run` printed, then reads the .report back as it says."""
     assert proc.stdout is not None
@@ -210,6 +232,7 @@ def test_make_run_serves_the_printed_curl_and_keeps_data(tmp_path: Path) -> None
         "CONNECTOR",
         "SMPP",
         "RECEIPTS",
+        "FTP",
         "RPNS",
         "RPNS_SDK",
         "PNS_APNS",
@@ -265,6 +288,14 @@ def test_make_run_serves_the_printed_curl_and_keeps_data(tmp_path: Path) -> None
         # Push: rpns fans out to the demo subscriber's two devices at the PNS simulator, and
         # both simulated devices confirm through rpns's SDK endpoint.
         _push_to_the_demo_devices(ports["RPNS"], ports["PNS_HTTP"])
+        # The printed cascade curl: the demo devices confirm the push, so no SMS follows.
+        status, cascade = http("POST", f"{base}/api/v6/send", _PRINTED_CASCADE)
+        assert status == 200, cascade
+        view, deadline = {}, time.monotonic() + 20
+        while time.monotonic() < deadline and view.get("status") not in ("DELIVERED", "READ"):
+            _, view = http("GET", f"{base}/api/v6/messages/{cascade['mtNum']}", headers=auth)
+            time.sleep(0.2)
+        assert (view["type"], view["status"]) in (("PUSH", "DELIVERED"), ("PUSH", "READ")), view
         # The delivery side yields the CPU to the accepting side; receipts have a core of
         # their own (the connector's receipts above went through it).
         assert _nice_of_children(proc.pid) == {

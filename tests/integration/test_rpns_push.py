@@ -3,9 +3,9 @@ sockets: rpns fans out to the number's two installs (one token dead at the simul
 the live device confirms through rpns's SDK endpoint, the dead install is disabled, and
 core stores DELIVERED from rpns's RecordReceipts.
 
-Core's dispatcher on main does not fill OutboundMessage.push yet (the channel framework of
-branch `cascade` does): ``PushFiller`` adds the body the partner sent and forwards the
-call, over gRPC, to rpns — the only stand-in here."""
+Core's dispatcher sends PUSH unrouted to its push target (RCS_PUSH_TARGET) with the stored
+body; ``Recorder`` sits on that address and forwards each call unchanged to rpns, keeping
+what the dispatcher sent and what rpns answered."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from rcs.common.v1 import channel_pb2, message_pb2
 from rcs.connector.v1 import connector_service_pb2 as cs
 from rcs.connector.v1 import connector_service_pb2_grpc
 from rcs.core.v1 import message_service_pb2_grpc
-from rcs.routing.v1 import routing_service_pb2, routing_service_pb2_grpc
+from rcs.routing.v1 import routing_service_pb2_grpc
 from rcs.rpns.v1 import app_service_pb2, device_service_pb2
 from rcs_core.dispatcher import Dispatcher
 from rcs_core.idalloc import IdAllocator
@@ -42,35 +42,21 @@ pytestmark = pytest.mark.integration
 NUMBER = "79160000001"
 IOS_TOKEN = "ab" * 32
 DEAD_ANDROID_TOKEN = "fcm-token-of-an-uninstalled-app"
+BODY = message_pb2.PushContent(
+    service_number="ACME_APP", title="Order 1042", text="Your order has shipped"
+)
 
 
-class RoutesToRpns(routing_service_pb2_grpc.RoutingServiceServicer):
-    async def ResolveRoutes(self, request: Any, context: Ctx) -> Any:
-        return routing_service_pb2.ResolveRoutesResponse(
-            routes=[
-                routing_service_pb2.Route(found=True, interface_id="rpns", sender=q.sender)
-                for q in request.queries
-            ]
-        )
+class Recorder(connector_service_pb2_grpc.ConnectorServiceServicer):
+    """Forwards SendMessages to rpns as is; keeps the requests and results."""
 
-
-class PushFiller(connector_service_pb2_grpc.ConnectorServiceServicer):
-    """What the cascade branch's dispatcher sends: channel, partner and the push body."""
-
-    def __init__(
-        self, target: connector_service_pb2_grpc.ConnectorServiceAsyncStub, partner: str
-    ) -> None:
+    def __init__(self, target: connector_service_pb2_grpc.ConnectorServiceAsyncStub) -> None:
         self.target = target
-        self.partner = partner
-        self.bodies: dict[str, message_pb2.PushContent] = {}
+        self.sent: list[cs.OutboundMessage] = []
         self.results: list[cs.SendResult] = []
 
     async def SendMessages(self, request: Any, context: Ctx) -> Any:
-        for m in request.messages:
-            m.channel = channel_pb2.CHANNEL_PUSH
-            m.partner = self.partner
-            m.push.CopyFrom(self.bodies[m.message_id])
-            m.ClearField("sms")
+        self.sent.extend(request.messages)
         response = await self.target.SendMessages(request, timeout=10)
         self.results.extend(response.results)
         return response
@@ -142,31 +128,35 @@ async def test_push_to_two_installs_one_dead_is_delivered_and_the_dead_install_d
                     dt.timedelta(hours=1),
                     2,
                     "",
+                    push=BODY.SerializeToString(),
                 )
             ],
         )
         await conn.commit()
     mid = accepted.message_id
     rpns_channel = open_channel(rig.rpns.settings.rpns_bind)
-    filler = PushFiller(connector_service_pb2_grpc.ConnectorServiceStub(rpns_channel), "acme")
-    filler.bodies[str(mid)] = message_pb2.PushContent(
-        service_number="ACME_APP", title="Order 1042", text="Your order has shipped"
-    )
-    routing = RoutesToRpns()  # type: ignore[abstract]  # only ResolveRoutes is called
+    recorder = Recorder(connector_service_pb2_grpc.ConnectorServiceStub(rpns_channel))
     server = await start_server(
-        lambda s: routing_service_pb2_grpc.add_RoutingServiceServicer_to_server(routing, s),
-        lambda s: connector_service_pb2_grpc.add_ConnectorServiceServicer_to_server(filler, s),
+        lambda s: connector_service_pb2_grpc.add_ConnectorServiceServicer_to_server(recorder, s),
     )
     channel = open_channel(f"127.0.0.1:{server.port}")
     try:
         dispatcher = Dispatcher(
             CoreSettings(database_url=database_url),
             pool,
-            routing_service_pb2_grpc.RoutingServiceStub(channel),
+            routing_service_pb2_grpc.RoutingServiceStub(channel),  # a push is not routed
+            connector_service_pb2_grpc.ConnectorServiceStub(channel),
             connector_service_pb2_grpc.ConnectorServiceStub(channel),
         )
         assert await dispatcher.dispatch_once() == 1
-        (result,) = filler.results
+        (sent,) = recorder.sent
+        assert (sent.channel, sent.partner, sent.interface_id, sent.push) == (
+            channel_pb2.CHANNEL_PUSH,
+            "acme",
+            "rpns",
+            BODY,
+        )
+        (result,) = recorder.results
         assert result.outcome == cs.SEND_OUTCOME_ACCEPTED
         assert len(result.operator_message_ids) == 1
         assert await _status(database_url, mid) == (Status.SENT, 0)

@@ -171,6 +171,8 @@ class PushContent(_message.Message):
     PROVIDERS_FIELD_NUMBER: _builtins.int
     SUBSCRIPTION_FIELD_NUMBER: _builtins.int
     CONTENT_CATEGORY_FIELD_NUMBER: _builtins.int
+    CALLBACK_DATA_FIELD_NUMBER: _builtins.int
+    EXTRA_OPTIONS_JSON_FIELD_NUMBER: _builtins.int
     service_number: _builtins.str
     """The partner's service number that names its mobile application (serviceNumber)."""
     external_user_id: _builtins.str
@@ -201,6 +203,14 @@ class PushContent(_message.Message):
     """
     content_category: _builtins.str
     """Rapporto's contentCategory, passed to the application as is."""
+    callback_data: _builtins.str
+    """The partner's data for statistics (callbackData), kept as sent."""
+    extra_options_json: _builtins.str
+    """extraOptions the push service translates per provider (LIVE_ACTIVITY: the iOS widget
+    update; SECURE: the values for the %name% templates of title and text), a JSON array
+    of {"param_name", "param_value"} as sent; empty when none. RICH and SENDING_PLATFORMS
+    are applied by the gateway (title, text, content, buttons, providers).
+    """
     @_builtins.property
     def buttons(self) -> _containers.RepeatedCompositeFieldContainer[Global___PushButton]:
         """Action buttons."""
@@ -226,10 +236,12 @@ class PushContent(_message.Message):
         providers: _abc.Iterable[_builtins.str] | None = ...,
         subscription: _builtins.str = ...,
         content_category: _builtins.str = ...,
+        callback_data: _builtins.str = ...,
+        extra_options_json: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["buttons", b"buttons", "collapse_key", b"collapse_key", "content_category", b"content_category", "custom_payload_json", b"custom_payload_json", "external_user_id", b"external_user_id", "image_url", b"image_url", "link_url", b"link_url", "primary_only", b"primary_only", "priority", b"priority", "providers", b"providers", "service_number", b"service_number", "subscription", b"subscription", "text", b"text", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["buttons", b"buttons", "callback_data", b"callback_data", "collapse_key", b"collapse_key", "content_category", b"content_category", "custom_payload_json", b"custom_payload_json", "external_user_id", b"external_user_id", "extra_options_json", b"extra_options_json", "image_url", b"image_url", "link_url", b"link_url", "primary_only", b"primary_only", "priority", b"priority", "providers", b"providers", "service_number", b"service_number", "subscription", b"subscription", "text", b"text", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -56,6 +56,32 @@ REPORT_FORMAT_BATCH_V3: ReportFormat.ValueType  # 4
 """REST_BATCH v3 status callback: JSON POST."""
 Global___ReportFormat: _TypeAlias = ReportFormat  # noqa: Y015
 
+class _CascadeState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _CascadeStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CascadeState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CASCADE_STATE_UNSPECIFIED: _CascadeState.ValueType  # 0
+    """Not set; refused."""
+    CASCADE_STATE_DELIVERED: _CascadeState.ValueType  # 1
+    """Send the link when the previous message is not DELIVERED (or READ) within its validity."""
+    CASCADE_STATE_READ: _CascadeState.ValueType  # 2
+    """Send the link when the previous message is not READ within its validity."""
+
+class CascadeState(_CascadeState, metaclass=_CascadeStateEnumTypeWrapper):
+    """CascadeState is the status a cascade link's previous message must reach in time for the
+    link not to be sent (Rapporto's cascadeChainLink.state).
+    """
+
+CASCADE_STATE_UNSPECIFIED: CascadeState.ValueType  # 0
+"""Not set; refused."""
+CASCADE_STATE_DELIVERED: CascadeState.ValueType  # 1
+"""Send the link when the previous message is not DELIVERED (or READ) within its validity."""
+CASCADE_STATE_READ: CascadeState.ValueType  # 2
+"""Send the link when the previous message is not READ within its validity."""
+Global___CascadeState: _TypeAlias = CascadeState  # noqa: Y015
+
 class _ReportKind:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -102,6 +128,7 @@ class MessageSubmission(_message.Message):
     SEND_WINDOW_FIELD_NUMBER: _builtins.int
     REFUSE_REF_IN_PROGRESS_FIELD_NUMBER: _builtins.int
     PUSH_FIELD_NUMBER: _builtins.int
+    CASCADE_FIELD_NUMBER: _builtins.int
     client_ref: _builtins.str
     """The partner's own id for the message; a repeat returns the first platform id."""
     destination: _builtins.str
@@ -151,6 +178,13 @@ class MessageSubmission(_message.Message):
     def push(self) -> _message_pb2.PushContent:
         """Body for CHANNEL_PUSH."""
 
+    @_builtins.property
+    def cascade(self) -> _containers.RepeatedCompositeFieldContainer[Global___CascadeLink]:
+        """Fallback messages, in order (Rapporto's cascadeChainLink, HTTP v5 order_list, the SMPP
+        cascade TLVs): each is sent when the message before it did not reach the link's state
+        within its validity, or failed for good. The id returned names the whole cascade.
+        """
+
     def __init__(
         self,
         *,
@@ -170,16 +204,63 @@ class MessageSubmission(_message.Message):
         send_window: _message_pb2.SendWindow | None = ...,
         refuse_ref_in_progress: _builtins.bool = ...,
         push: _message_pb2.PushContent | None = ...,
+        cascade: _abc.Iterable[Global___CascadeLink] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "push", b"push", "send_after", b"send_after", "send_window", b"send_window", "sms", b"sms", "traffic_type", b"traffic_type", "ttl", b"ttl"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "channel", b"channel", "client_ref", b"client_ref", "destination", b"destination", "mailing", b"mailing", "priority", b"priority", "ptag", b"ptag", "push", b"push", "receipt_request", b"receipt_request", "refuse_ref_in_progress", b"refuse_ref_in_progress", "report_format", b"report_format", "report_url", b"report_url", "send_after", b"send_after", "send_window", b"send_window", "sms", b"sms", "traffic_type", b"traffic_type", "ttl", b"ttl"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "cascade", b"cascade", "channel", b"channel", "client_ref", b"client_ref", "destination", b"destination", "mailing", b"mailing", "priority", b"priority", "ptag", b"ptag", "push", b"push", "receipt_request", b"receipt_request", "refuse_ref_in_progress", b"refuse_ref_in_progress", "report_format", b"report_format", "report_url", b"report_url", "send_after", b"send_after", "send_window", b"send_window", "sms", b"sms", "traffic_type", b"traffic_type", "ttl", b"ttl"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__traffic_type: _TypeAlias = _typing.Literal["traffic_type"]  # noqa: Y015
     _WhichOneofArgType__traffic_type: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType__traffic_type) -> _WhichOneofReturnType__traffic_type | None: ...
 
 Global___MessageSubmission: _TypeAlias = MessageSubmission  # noqa: Y015
+
+@_typing.final
+class CascadeLink(_message.Message):
+    """CascadeLink is one fallback message of a cascade; it goes to the same destination, with
+    the first message's report settings.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATE_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    SMS_FIELD_NUMBER: _builtins.int
+    PUSH_FIELD_NUMBER: _builtins.int
+    TTL_FIELD_NUMBER: _builtins.int
+    state: Global___CascadeState.ValueType
+    """What the previous message must reach in time for this link not to be sent."""
+    channel: _channel_pb2.Channel.ValueType
+    """Channel of this link's message."""
+    @_builtins.property
+    def sms(self) -> _message_pb2.SmsContent:
+        """Body for CHANNEL_SMS."""
+
+    @_builtins.property
+    def push(self) -> _message_pb2.PushContent:
+        """Body for CHANNEL_PUSH."""
+
+    @_builtins.property
+    def ttl(self) -> _duration_pb2.Duration:
+        """Validity of this link's message, counted from when it starts; zero: the partner's default."""
+
+    def __init__(
+        self,
+        *,
+        state: Global___CascadeState.ValueType = ...,
+        channel: _channel_pb2.Channel.ValueType = ...,
+        sms: _message_pb2.SmsContent | None = ...,
+        push: _message_pb2.PushContent | None = ...,
+        ttl: _duration_pb2.Duration | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["push", b"push", "sms", b"sms", "ttl", b"ttl"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "push", b"push", "sms", b"sms", "state", b"state", "ttl", b"ttl"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CascadeLink: _TypeAlias = CascadeLink  # noqa: Y015
 
 @_typing.final
 class SubmitMessagesRequest(_message.Message):

@@ -1,0 +1,1 @@
+"""Core's delivery across channels: per-channel content rules and the cascade engine."""

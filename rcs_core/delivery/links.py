@@ -1,0 +1,119 @@
+"""Checks of a push's content and of a cascade's chain, done before anything is stored.
+
+Pure: no I/O. A cascade is refused whole, naming the link (``cascade[1].ttl``), when any
+link is wrong, so a partner never gets an id for a chain that would stop half-way.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rcs.common.v1 import message_pb2
+from rcs.core.v1 import message_service_pb2
+from rcs_core.statuses import Status
+from rcs_runtime import channels
+from rcs_runtime.errors import RcsError
+
+MAX_LINKS = 6  # rest_cascade.rst lists 7 types; one message of each at most
+_STATE = {
+    message_service_pb2.CASCADE_STATE_DELIVERED: Status.DELIVERED,
+    message_service_pb2.CASCADE_STATE_READ: Status.READ,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """A cascade as stored: the links after the first (serialized CascadeLink) and the
+    status the first message must reach in time for the second not to be sent."""
+
+    links: list[bytes]
+    wait_for: int
+
+
+def wait_for_of(state: int) -> Status:
+    return _STATE[state]  # type: ignore[index]
+
+
+def check_chain(first_channel: int, links: Sequence[message_service_pb2.CascadeLink]) -> None:
+    """The chain's rules, whatever its channels carry: at most MAX_LINKS links, each with
+    a state, READ only after a message that can be read (not SMS, not FlashingCall)."""
+    if len(links) > MAX_LINKS:
+        raise RcsError(
+            "INVALID_CASCADE",
+            f"a cascade has at most {MAX_LINKS} links after the first message",
+            field="cascade",
+        )
+    previous = first_channel
+    for n, link in enumerate(links, 1):
+        field = f"cascade[{n}]."
+        if link.state not in _STATE:
+            raise RcsError(
+                "INVALID_CASCADE", "state must be DELIVERED or READ", field=f"{field}state"
+            )
+        if link.state == message_service_pb2.CASCADE_STATE_READ and (
+            previous not in channels.READABLE
+        ):
+            raise RcsError(
+                "INVALID_CASCADE",
+                f"a {channels.name_of(previous)} message has no READ status, so the link"
+                " after it can only be sent on DELIVERED (rest_cascade.rst)",
+                field=f"{field}state",
+            )
+        previous = link.channel
+
+
+def check(
+    first_channel: int,
+    links: Sequence[message_service_pb2.CascadeLink],
+    check_link: Callable[[message_service_pb2.CascadeLink, str], Any],
+) -> Checked:
+    """The stored form of a cascade whose first message is of ``first_channel``, or
+    RcsError naming the link at fault; ``check_link(link, field_prefix)`` checks one
+    link's message as its channel requires."""
+    check_chain(first_channel, links)
+    for n, link in enumerate(links, 1):
+        field = f"cascade[{n}]."
+        if not channels.is_built(link.channel):
+            raise RcsError(
+                "INVALID_MESSAGE_TYPE",
+                f"{channels.name_of(link.channel)} messages are not available on this"
+                " installation yet, also inside a cascade (SMS and PUSH are)",
+                field=f"{field}channel",
+            )
+        check_link(link, field)
+    return Checked([link.SerializeToString() for link in links], int(wait_for_of(links[0].state)))
+
+
+def _too_long(value: str, limit: int, field: str, what: str) -> None:
+    if len(value) > limit:
+        raise RcsError("INVALID_TEXT", f"{what} is longer than {limit} characters", field=field)
+
+
+def check_push(push: message_pb2.PushContent, field: str = "") -> None:
+    """rest_push.rst's limits on what a push carries besides its text."""
+    _too_long(push.title, channels.PUSH_MAX_TITLE, f"{field}push.title", "a push title")
+    _too_long(push.image_url, channels.PUSH_MAX_URL, f"{field}push.image_url", "contentUrl")
+    _too_long(push.link_url, channels.PUSH_MAX_URL, f"{field}push.link_url", "contentUrl")
+    for b in push.buttons:
+        _too_long(b.text, channels.PUSH_MAX_BUTTON_TEXT, f"{field}push.buttons", "a button title")
+        _too_long(
+            b.action_url, channels.PUSH_MAX_BUTTON_URL, f"{field}push.buttons", "a button's options"
+        )
+    if push.custom_payload_json:
+        try:
+            doc = json.loads(push.custom_payload_json)
+        except ValueError as exc:
+            raise RcsError(
+                "INVALID_REQUEST",
+                "customPayload must be a JSON object",
+                field=f"{field}push.custom_payload_json",
+            ) from exc
+        if not isinstance(doc, dict):
+            raise RcsError(
+                "INVALID_REQUEST",
+                "customPayload must be a JSON object",
+                field=f"{field}push.custom_payload_json",
+            )
