@@ -149,7 +149,12 @@ def _run(_: argparse.Namespace) -> None:
     sys.exit(run_embedded())
 
 
-def _docs_errors(_: argparse.Namespace) -> None:
+def _docs(args: argparse.Namespace) -> None:
+    if args.what == "config":
+        from rcs_cli.config_docs import render as render_config
+
+        sys.stdout.write(render_config())
+        return
     from rcs_cli.error_docs import render
 
     sys.stdout.write(render())
@@ -183,8 +188,8 @@ def main(argv: list[str] | None = None) -> None:
     mailing_cmd.add_parser(sub)
     dwh_cmd.add_parser(sub)
     docs = sub.add_parser("docs", help="generate documentation")
-    docs.add_argument("what", choices=("errors",))
-    docs.set_defaults(func=_docs_errors)
+    docs.add_argument("what", choices=("errors", "config"))
+    docs.set_defaults(func=_docs)
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], None] = args.func
     func(args)

@@ -42,6 +42,7 @@ from rcs_core.storage import (
 from rcs_core.storage.messages import StoredMessage
 from rcs_core.validation import MAX_TTL, submission_of, validate
 from rcs_runtime.errors import RcsError
+from rcs_runtime.pg_notify import ChannelWaker
 from rcs_runtime.replica import ReadPools
 from rcs_runtime.timestamps import timestamp
 from rcs_runtime.tracing import carrier_for_storage
@@ -52,6 +53,10 @@ MAX_BATCH = 10_000
 # Calls this small (and without request_id) share transactions (rcs_core.accept_batcher).
 GROUP_MAX_CALL = 100
 MAX_INBOUND_BATCH = 1000
+# StreamStatusEvents wakes on the NOTIFY of every status_events insert (migration 0070) and
+# looks again at least this often anyway.
+STATUS_EVENTS_CHANNEL = "rcs_status_events"
+STREAM_RECHECK_SECONDS = 5.0
 SMPP_LEASE_DEFAULT = dt.timedelta(seconds=60)
 SMPP_LEASE_MAX = dt.timedelta(hours=1)
 MAX_SMPP_SESSION_IDS = 100_000
@@ -130,10 +135,14 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
         self._reports = reports or report_desk.ReportDesk(pool)
         self._partner_cache_seconds = partner_cache_seconds
         self._partners: dict[str, tuple[partners.Partner, float]] = {}
+        conninfo = pool.conninfo
+        assert isinstance(conninfo, str)  # open_pool passes the DSN
+        self._status_events = ChannelWaker(conninfo, STATUS_EVENTS_CHANNEL)
 
     async def close(self) -> None:
         await self._batcher.close()
         await self._reports.close()
+        await self._status_events.close()
 
     async def _partner(self, login: str) -> partners.Partner:
         """The partner by login, cached briefly: every submit needs it, it rarely changes."""
@@ -284,6 +293,7 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
         sent: dict[int, float] = {}
         loop = asyncio.get_running_loop()
         while True:
+            seen = self._status_events.generation
             async with self._pool.connection() as conn:
                 cur = await conn.execute(
                     "SELECT event_id, message_id, status, error_code, created_at, detail"
@@ -312,7 +322,8 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
                 )
             for key in [k for k, t in sent.items() if now - t > 60]:
                 del sent[key]
-            await asyncio.sleep(0.2)
+            if len(rows) < 1000:
+                await self._status_events.wait_past(seen, STREAM_RECHECK_SECONDS)
 
     async def LeaseReports(
         self, request: message_service_pb2.LeaseReportsRequest, context: Ctx

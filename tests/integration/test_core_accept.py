@@ -17,6 +17,7 @@ from rcs.common.v1 import channel_pb2, message_pb2, status_pb2
 from rcs.core.v1 import message_service_pb2 as ms
 from rcs.core.v1 import message_service_pb2_grpc
 from rcs_core import ids
+from rcs_core import servicer as servicer_module
 from rcs_core.servicer import MessageServicer
 from rcs_core.storage import partners
 from rcs_runtime.grpc_client import error_reason, open_channel
@@ -233,6 +234,24 @@ async def test_status_stream_delivers_new_events(core: Any) -> None:
     assert event.event.message_id == resp.results[0].message_id
     assert event.event.status == status_pb2.MESSAGE_STATUS_ACCEPTED
     assert event.event_id > 0
+
+
+async def test_status_stream_wakes_on_notify_not_on_a_timer(
+    core: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With the periodic re-check an hour away, only the NOTIFY of the inserts can bring the
+    # events: a stream that polled would wait out the deadline below.
+    monkeypatch.setattr(servicer_module, "STREAM_RECHECK_SECONDS", 3600.0)
+    stream = core.StreamStatusEvents(ms.StreamStatusEventsRequest(partner="acme"))
+    first = asyncio.ensure_future(stream.read())
+    await asyncio.sleep(0.5)  # the stream has taken its cursor and is waiting
+    ids = []
+    for _ in range(2):  # the second arrives after the stream has waited again
+        resp = await core.SubmitMessages(ms.SubmitMessagesRequest(partner="acme", messages=[sms()]))
+        ids.append(resp.results[0].message_id)
+        event = await asyncio.wait_for(first if len(ids) == 1 else stream.read(), 30)
+        assert event.event.message_id == ids[-1]
+    stream.cancel()
 
 
 def rest_sms(extra_param: str | None) -> Any:
