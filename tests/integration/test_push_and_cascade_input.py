@@ -168,7 +168,7 @@ BAD_REST = [
         400,
         4,
     ),
-    ("a Viber link", _with(["cascadeChainLink", "message", "type"], "VIBER"), 406, 9),
+    ("a WhatsApp link", _with(["cascadeChainLink", "message", "type"], "WHATSAPP"), 406, 9),
     ("a link without state", _with(["cascadeChainLink", "state"], "SEEN"), 400, 4),
     (
         "push without destAddr nor user",
