@@ -49,7 +49,7 @@ class Viber:
 
 def _ports(inst: Installation, n: int) -> list[int]:
     """``n`` free ports, none of them one the installation already picked."""
-    taken, out = set(inst.ports.values()), []
+    taken, out = set(inst.ports.values()), list[int]()
     while len(out) < n:
         port = free_port()
         if port not in taken:
