@@ -45,6 +45,9 @@ class EmbeddedSettings(RcsSettings):
     rpns_sdk_port: int = 8090  # the push service's REST endpoints for the mobile SDK
     pns_apns_port: int = 2197  # the PNS simulator's APNs (HTTP/2 + TLS)
     pns_http_port: int = 2198  # the PNS simulator's FCM, HMS, RuStore and /control
+    messengers_port: int = 50056  # the messenger service's gRPC (ConnectorService for Viber)
+    messengers_webhook_port: int = 8091  # where Viber's callbacks arrive
+    viber_sim_port: int = 2199  # the Viber simulator's send_message and /sim control API
     # Prometheus /metrics of core, dispatcher, routing, connector, simulator from this port
     # on (0: none); the REST gateway serves its own on its port.
     metrics_base_port: int = 9101
@@ -59,6 +62,7 @@ class EmbeddedSettings(RcsSettings):
             "receipts",
             "rpns",
             "pns-simulator",
+            "messengers",
         )
         if not self.metrics_base_port or component not in order:
             return 0
@@ -74,6 +78,8 @@ PROCESSES = (
     ("receipts", "core"),
     ("pns-simulator", "pns-simulator"),
     ("rpns", "rpns"),
+    ("viber-simulator", "viber-simulator"),
+    ("messengers", "messengers"),
     ("connector", "connector"),
     ("core", "core"),
     ("dispatcher", "dispatcher"),
@@ -90,6 +96,8 @@ NICE = {
     "dispatcher": 10,
     "rpns": 10,
     "pns-simulator": 10,
+    "messengers": 10,
+    "viber-simulator": 10,
 }
 
 
@@ -99,7 +107,7 @@ def _own_env(s: EmbeddedSettings, name: str) -> dict[str, str]:
     receipts = f"127.0.0.1:{s.receipts_port}"
     if name == "receipts":
         env["RCS_CORE_BIND"] = receipts
-    elif name in ("connector", "rpns"):  # rpns's push receipts go to the receipts core too
+    elif name in ("connector", "rpns", "messengers"):  # channel receipts to the receipts core
         env["RCS_CORE_TARGET"] = receipts
     elif name == "smpp":  # receipts and MO to ESMEs are leased from it too
         env["RCS_SMPP_REPORTS_CORE_TARGET"] = receipts
@@ -134,6 +142,7 @@ def _env(s: EmbeddedSettings, dsn: str) -> dict[str, str]:
             "RCS_REST_PORT": str(s.rest_port),
             "RCS_SMPP_PORT": str(s.smpp_port),
             **_push_env(s),
+            **_viber_env(s),
         }
     )
     return env
@@ -159,6 +168,23 @@ def _push_env(s: EmbeddedSettings) -> dict[str, str]:
         "RCS_PNS_SIM_CERT_DIR": str(_pns_cert_dir(s)),
         "RCS_PNS_SIM_SDK_URL": f"http://127.0.0.1:{s.rpns_sdk_port}",
         "RCS_PNS_SIM_OPEN_RATIO": "0.5",
+    }
+
+
+def _viber_env(s: EmbeddedSettings) -> dict[str, str]:
+    """The messenger service sends to the Viber simulator, which calls back its webhook.
+    DEMO_VIBER_SILENT never confirms (so a Viber → SMS cascade falls back)."""
+    token = "demo-viber-token"  # noqa: S105 (the simulated account's)
+    return {
+        "RCS_MESSENGERS_BIND": f"127.0.0.1:{s.messengers_port}",
+        "RCS_MESSENGERS_TARGET": f"127.0.0.1:{s.messengers_port}",  # core's dispatcher
+        "RCS_MESSENGERS_WEBHOOK_PORT": str(s.messengers_webhook_port),
+        "RCS_VIBER_API_URL": f"http://127.0.0.1:{s.viber_sim_port}",
+        "RCS_VIBER_AUTH_TOKEN": token,
+        "RCS_VIBER_SIM_PORT": str(s.viber_sim_port),
+        "RCS_VIBER_SIM_AUTH_TOKEN": token,
+        "RCS_VIBER_SIM_WEBHOOK_URL": f"http://127.0.0.1:{s.messengers_webhook_port}/viber/webhook",
+        "RCS_VIBER_SIM_OUTCOMES": f"{DEMO_VIBER_SILENT}=silent",
     }
 
 
@@ -191,6 +217,9 @@ def _stop(procs: dict[str, subprocess.Popen[bytes]]) -> None:
             p.wait(max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             p.kill()
+
+
+DEMO_VIBER_SILENT = "79160000000"
 
 
 def run_embedded() -> int:
@@ -258,6 +287,28 @@ The demo devices confirm pushes; to see the SMS go, make them silent first:
 
   curl -s http://127.0.0.1:{s.pns_http_port}/control/tokens -H 'Content-Type: application/json' \\
     -d '{{"{DEMO_IOS_TOKEN}":"silent","{DEMO_ANDROID_TOKEN}":"silent"}}'
+
+A Viber message (text + image + button) to a subscriber who reads it, DELIVERED then
+READ reaching the partner; then a Viber → SMS cascade to {DEMO_VIBER_SILENT}, whose Viber
+never confirms, so the SMS goes after the Viber message's 30 s:
+
+  curl -s -X POST http://127.0.0.1:{s.rest_port}/api/v6/send \\
+    -H 'Content-Type: application/json' \\
+    -d '{{"login":"demo","password":"demo","id":"demo-3","destAddr":"79161234567",
+         "message":{{"type":"VIBER","data":{{"instantContent":{{"type":"BUTTON","data":{{
+           "text":"Your order is ready","imageURL":"https://example.com/order.png",
+           "caption":"Open","action":"https://example.com/order/1"}}}},
+           "serviceNumber":"RCS","ttl":60,"ttlUnit":"SECONDS"}}}}}}'
+
+  curl -s -X POST http://127.0.0.1:{s.rest_port}/api/v6/send \\
+    -H 'Content-Type: application/json' \\
+    -d '{{"login":"demo","password":"demo","id":"demo-4","destAddr":"{DEMO_VIBER_SILENT}",
+         "message":{{"type":"VIBER","data":{{"instantContent":{{"type":"TEXT",
+           "data":{{"text":"Code 1234"}}}},"serviceNumber":"RCS","ttl":30,"ttlUnit":"SECONDS"}}}},
+         "cascadeChainLink":{{"state":"DELIVERED","message":{{"type":"SMS",
+           "data":{{"text":"Code 1234","serviceNumber":"RCS"}}}}}}}}'
+
+What Viber got: curl -s http://127.0.0.1:{s.viber_sim_port}/sim/messages
 
 Settings (administrator admin/admin): http://127.0.0.1:{s.rest_port}/api/admin/v1/partners
 Partners over SMPP 3.4: bind to 127.0.0.1:{s.smpp_port} as demo/demo.
