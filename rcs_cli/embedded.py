@@ -22,6 +22,7 @@ from rcs_cli.seed import (
     DEMO_IOS_TOKEN,
     DEMO_PUSH_APP,
     DEMO_PUSH_NUMBER,
+    ensure_admin,
     seed_demo,
     seed_push_demo,
 )
@@ -48,6 +49,7 @@ class EmbeddedSettings(RcsSettings):
     messengers_port: int = 50056  # the messenger service's gRPC (ConnectorService for Viber)
     messengers_webhook_port: int = 8091  # where Viber's callbacks arrive
     viber_sim_port: int = 2199  # the Viber simulator's send_message and /sim control API
+    ftp_port: int = 2121  # partners' FTPS gateway (mailing files)
     # Prometheus /metrics of core, dispatcher, routing, connector, simulator from this port
     # on (0: none); the REST gateway serves its own on its port.
     metrics_base_port: int = 9101
@@ -85,6 +87,7 @@ PROCESSES = (
     ("dispatcher", "dispatcher"),
     ("rest", "rest"),
     ("smpp", "smpp"),
+    ("ftp", "ftp"),
 )
 # The delivery side yields the CPU to the accepting side (RCS_NICE); the simulator stands
 # for operators' SMSCs, which run elsewhere.
@@ -143,6 +146,10 @@ def _env(s: EmbeddedSettings, dsn: str) -> dict[str, str]:
             "RCS_SMPP_PORT": str(s.smpp_port),
             **_push_env(s),
             **_viber_env(s),
+            "RCS_FTP_PORT": str(s.ftp_port),
+            "RCS_FTP_ROOT": str(s.data_dir.resolve() / "ftp" / "partners"),
+            "RCS_FTP_CERT_FILE": str(s.data_dir.resolve() / "ftp" / "cert.pem"),
+            "RCS_FTP_KEY_FILE": str(s.data_dir.resolve() / "ftp" / "key.pem"),
         }
     )
     return env
@@ -233,6 +240,16 @@ def run_embedded() -> int:
     asyncio.run(seed_demo(dsn, smsc_host="127.0.0.1", smsc_port=s.smsc_port))
     push_key = asyncio.run(seed_push_demo(dsn))
     make_test_ca(_pns_cert_dir(s))  # before rpns starts, which trusts its ca.pem
+    for folder in ("in", "archive"):  # the demo partner's FTP folders (ftp_intercon.rst)
+        (data_dir / "ftp" / "partners" / "demo" / folder).mkdir(parents=True, exist_ok=True)
+    admin_password = asyncio.run(ensure_admin(dsn))
+    if admin_password:
+        print(
+            f"rcs: administrator admin, password {admin_password}\n"
+            "     (generated now and shown only this once; `rcs admin-user admin` sets"
+            " another)",
+            flush=True,
+        )
     env = _env(s, dsn)
     procs: dict[str, subprocess.Popen[bytes]] = {}
     stopping = False
@@ -310,7 +327,8 @@ never confirms, so the SMS goes after the Viber message's 30 s:
 
 What Viber got: curl -s http://127.0.0.1:{s.viber_sim_port}/sim/messages
 
-Settings (administrator admin/admin): http://127.0.0.1:{s.rest_port}/api/admin/v1/partners
+Settings (administrator admin, with the password printed at the first run):
+  http://127.0.0.1:{s.rest_port}/api/admin/v1/partners
 Partners over SMPP 3.4: bind to 127.0.0.1:{s.smpp_port} as demo/demo.
 
 Push (rpns, gRPC 127.0.0.1:{s.rpns_port}): application DEMO_APP with two devices on
@@ -322,6 +340,18 @@ FCM/HMS/RuStore on http://127.0.0.1:{s.pns_http_port}). Register another device 
     -d '{{"platform":"ANDROID","token":"my-token","phone":"{DEMO_PUSH_NUMBER}"}}'
 
 What the push services and devices saw: curl -s http://127.0.0.1:{s.pns_http_port}/control/stats
+
+A mailing as a file over FTPS (explicit TLS; the certificate is self-signed, hence -k):
+
+  printf 'name: demo-mailing\nservice_number: RCS\nauto_start: Y\n\n%s\n' \
+    '79161234567;Hello from a file' > S-demo.loading
+  curl -sS --ssl-reqd -k -T S-demo.loading ftp://demo:demo@127.0.0.1:{s.ftp_port}/in/ \
+    -Q '-RNFR S-demo.loading' -Q '-RNTO S-demo.data'
+
+and its result (windows-1251) once processed:
+
+  curl -sS --ssl-reqd -k ftp://demo:demo@127.0.0.1:{s.ftp_port}/archive/S-demo.report \
+    | iconv -f cp1251
 """,
             flush=True,
         )

@@ -7,7 +7,7 @@ import asyncio
 import sys
 from collections.abc import Callable
 
-from rcs_cli import route_cmd, settings_cmd
+from rcs_cli import cluster_cmd, mailing_cmd, route_cmd, settings_cmd
 from rcs_runtime.process import run_service
 
 # "reports" is the HTTP report sender alone; "dispatcher" runs it too (RCS_REPORT_SENDERS).
@@ -24,6 +24,8 @@ COMPONENTS = (
     "pns-simulator",
     "viber-simulator",
     "messengers",
+    "cluster",
+    "ftp",
 )
 
 
@@ -68,6 +70,12 @@ def _serve(component: str) -> None:
 
         rest = RestSettings()
         run_service(component, rest, serve_rest(rest))
+    elif component == "cluster":
+        from rcs_cluster.__main__ import serve as serve_cluster
+        from rcs_cluster.settings import ClusterSettings
+
+        cluster = ClusterSettings()
+        run_service(component, cluster, serve_cluster(cluster))
     elif component == "smpp":
         from gateways.smpp.__main__ import serve as serve_smpp
         from gateways.smpp.settings import SmppGatewaySettings
@@ -98,6 +106,12 @@ def _serve(component: str) -> None:
 
         messengers = MessengersSettings()
         run_service(component, messengers, serve_messengers(messengers))
+    elif component == "ftp":
+        from gateways.ftp.__main__ import serve as serve_ftp
+        from gateways.ftp.settings import FtpSettings
+
+        ftp = FtpSettings()
+        run_service(component, ftp, serve_ftp(ftp))
 
 
 def _migrate(_: argparse.Namespace) -> None:
@@ -110,12 +124,14 @@ def _migrate(_: argparse.Namespace) -> None:
 
 
 def _seed_demo(args: argparse.Namespace) -> None:
-    from rcs_cli.seed import seed_demo
+    from rcs_cli.seed import seed_demo, seed_push_demo
     from rcs_runtime.settings import DatabaseSettings
 
     s = DatabaseSettings()
     asyncio.run(seed_demo(s.database_url, smsc_host=args.smsc_host, smsc_port=args.smsc_port))
     print("demo partner 'demo' (password 'demo') routed to the SMSC simulator")
+    push_key = asyncio.run(seed_push_demo(s.database_url))
+    print(f"demo push application DEMO_APP (SDK api key {push_key}) with two devices")
 
 
 def _admin_user(args: argparse.Namespace) -> None:
@@ -169,6 +185,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     route_cmd.add_parser(sub)
     settings_cmd.add_parser(sub)
+    cluster_cmd.add_parser(sub)
+    mailing_cmd.add_parser(sub)
     docs = sub.add_parser("docs", help="generate documentation")
     docs.add_argument("what", choices=("errors",))
     docs.set_defaults(func=_docs_errors)

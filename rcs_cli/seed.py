@@ -1,7 +1,11 @@
-"""Demo data for the embedded installation: partner demo/demo routed to the SMSC simulator,
-administrator admin/admin; and `rcs admin-user` to manage administrators."""
+"""Demo data for the embedded installation: partner demo/demo routed to the SMSC simulator;
+the first administrator with a generated password (``ensure_admin``, issue 14: a fixed
+admin/admin was open to anyone who read the README); and `rcs admin-user` to manage
+administrators."""
 
 from __future__ import annotations
+
+import secrets
 
 import psycopg
 from cryptography.hazmat.primitives import serialization
@@ -25,11 +29,6 @@ async def seed_demo(dsn: str, *, smsc_host: str, smsc_port: int) -> None:
     """Idempotent: a second run keeps the data and only refreshes the demo rows."""
     async with await psycopg.AsyncConnection.connect(dsn) as conn, conn.transaction():
         await partners.upsert(conn, "demo", "demo", default_sender="RCS")
-        await conn.execute(
-            "INSERT INTO admins (login, password_hash) VALUES ('admin', %s)"
-            " ON CONFLICT (login) DO NOTHING",
-            (hash_password("admin"),),
-        )
         cur = await conn.execute(
             "INSERT INTO operators (name, mcc, mnc) VALUES ('Demo Mobile', '250', '99')"
             " ON CONFLICT (name) DO UPDATE SET mcc = EXCLUDED.mcc RETURNING id"
@@ -73,6 +72,20 @@ async def upsert_admin(dsn: str, login: str, password: str) -> None:
             " ON CONFLICT (login) DO UPDATE SET password_hash = EXCLUDED.password_hash",
             (login, hash_password(password)),
         )
+
+
+async def ensure_admin(dsn: str, login: str = "admin") -> str | None:
+    """When the installation has no administrator yet, create ``login`` with a random
+    password and return it (to be shown once); None when there is one already."""
+    password = secrets.token_urlsafe(12)
+    async with await psycopg.AsyncConnection.connect(dsn) as conn, conn.transaction():
+        cur = await conn.execute(
+            "INSERT INTO admins (login, password_hash)"
+            " SELECT %s, %s WHERE NOT EXISTS (SELECT 1 FROM admins) RETURNING login",
+            (login, hash_password(password)),
+        )
+        created = await cur.fetchone()
+    return password if created else None
 
 
 # The demo push application (serviceNumber DEMO_APP) and the demo subscriber's devices: an

@@ -121,6 +121,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--limit", type=int, default=20
     )
     revisions.set_defaults(func=lambda a: _call(_revisions(a.limit)))
+    audit = verbs.add_parser("audit", help="the audit log, newest first")
+    listing = audit.add_subparsers(dest="action", required=True).add_parser("list")
+    listing.add_argument("--actor", default="", help="only this login's actions")
+    listing.add_argument("--entity", default="", help='only targets containing it, "partner acme"')
+    listing.add_argument("--since", default="", help="RFC 3339, e.g. 2026-12-01T00:00:00Z")
+    listing.add_argument("--until", default="", help="RFC 3339; before this time")
+    listing.add_argument("--limit", type=int, default=20)
+    audit.set_defaults(func=lambda a: _call(_audit(a)))
     rollback = verbs.add_parser("rollback", help="restore the settings of a revision")
     rollback.add_argument("revision", type=int)
     rollback.set_defaults(func=lambda a: _call(_rollback(a.revision)))
@@ -273,8 +281,10 @@ def _put(e: Entity, doc: dict[str, Any]) -> Work:
 
 
 def _put_partner(doc: dict[str, Any]) -> Work:
-    """Partners are created (with "password") or have the fields in the JSON changed."""
+    """Partners are created (with "password") or have the fields in the JSON changed
+    ("smppPassword": the SMPP bind's own password, "" to remove it)."""
     password = str(doc.pop("password", ""))
+    smpp_password = doc.pop("smppPassword", None)
     partner = ss.Partner()
     _parse(doc, partner)
 
@@ -285,16 +295,27 @@ def _put_partner(doc: dict[str, Any]) -> Work:
             if err.code() != grpc.StatusCode.NOT_FOUND:
                 raise
             return await stub.CreatePartner(
-                ss.CreatePartnerRequest(actor=actor, partner=partner, password=password),
+                ss.CreatePartnerRequest(
+                    actor=actor,
+                    partner=partner,
+                    password=password,
+                    smpp_password=str(smpp_password or ""),
+                ),
                 timeout=30,
             )
         mask = field_mask_pb2.FieldMask()
         mask.FromJsonString(",".join(k for k in doc if k != "login"))  # camelCase → paths
         if password:
             mask.paths.append("password")
+        if smpp_password is not None:
+            mask.paths.append("smpp_password")
         return await stub.UpdatePartner(
             ss.UpdatePartnerRequest(
-                actor=actor, partner=partner, update_mask=mask, password=password
+                actor=actor,
+                partner=partner,
+                update_mask=mask,
+                password=password,
+                smpp_password=str(smpp_password),
             ),
             timeout=30,
         )
@@ -368,6 +389,31 @@ def _revisions(limit: int) -> Work:
     return work
 
 
+def _audit(a: argparse.Namespace) -> Work:
+    query = ss.ListAuditEntriesRequest(actor=a.actor, entity=a.entity)
+    for name in ("since", "until"):
+        if getattr(a, name):
+            try:
+                getattr(query, name).FromJsonString(getattr(a, name))
+            except ValueError as err:
+                raise SystemExit(
+                    f"--{name} must be an RFC 3339 time, e.g. 2026-12-01T00:00:00Z"
+                ) from err
+
+    async def work(stub: Stub, actor: ss.Actor) -> list[Message]:
+        out: list[Message] = []
+        while len(out) < a.limit:
+            query.page_size = min(a.limit - len(out), 1000)
+            page = await stub.ListAuditEntries(query, timeout=30)
+            out += page.entries
+            query.page_token = page.next_page_token
+            if not query.page_token:
+                break
+        return out
+
+    return work
+
+
 def _call(work: Work) -> None:
     """Run one command against core; print its answer as JSON or exit with the refusal."""
     settings = SettingsCliSettings()
@@ -407,6 +453,7 @@ def _os_user() -> str:
 def _run(kind: str, path: Path) -> None:
     # Local imports: other `rcs` commands do not load the database driver for this.
     from rcs_routing.number_plan import BadFileError
+    from rcs_runtime.errors import RcsError
     from rcs_runtime.settings import DatabaseSettings
 
     try:
@@ -415,6 +462,8 @@ def _run(kind: str, path: Path) -> None:
         sys.exit(f"cannot read {path}: {err.strerror}")
     try:
         summary = asyncio.run(_import(kind, DatabaseSettings().database_url, data))
+    except RcsError as err:  # NOT_MASTER: a cluster's standby takes no import
+        sys.exit(f"refused: {err.reason}: {err.message}; nothing imported")
     except BadFileError as err:
         for line in err.errors:
             print(f"{path}: {line}", file=sys.stderr)

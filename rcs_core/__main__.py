@@ -11,20 +11,25 @@ import logging
 from rcs.connector.v1 import connector_service_pb2_grpc
 from rcs.core.v1 import (
     auth_service_pb2_grpc,
+    mailing_service_pb2_grpc,
     message_service_pb2_grpc,
     settings_service_pb2_grpc,
+    settings_sync_pb2_grpc,
 )
 from rcs.routing.v1 import routing_service_pb2_grpc
 from rcs_core import maintenance
 from rcs_core.auth_guard import FailedAuthGuard
 from rcs_core.delivery.cascade_engine import CascadeEngine
 from rcs_core.dispatcher import Dispatcher
+from rcs_core.mailings.feeder import Feeder
+from rcs_core.mailings.servicer import MailingServicer
 from rcs_core.migrate import migrate
 from rcs_core.report_desk import ReportDesk
 from rcs_core.report_sender import ReportSender, SenderSettings
 from rcs_core.servicer import AuthServicer, MessageServicer
 from rcs_core.settings import CoreSettings
 from rcs_core.settings_servicer import SettingsServicer
+from rcs_core.settings_sync_servicer import SettingsSyncServicer
 from rcs_runtime.db import open_pool
 from rcs_runtime.grpc_client import open_channel
 from rcs_runtime.grpc_server import GrpcServer
@@ -42,6 +47,7 @@ async def serve(
     await migrate(s.database_url, s.installation_id, days_ahead=s.partitions_ahead_days)
     pool = await open_pool(s.database_url, min_size=s.db_pool_min, max_size=s.db_pool_max)
     server: GrpcServer | None = None
+    peer_server: GrpcServer | None = None
     servicer: MessageServicer | None = None
     sender_desk: ReportDesk | None = None
     try:
@@ -57,6 +63,7 @@ async def serve(
                         retry_max_seconds=s.report_retry_max_seconds,
                     ),
                     receipt_grace=dt.timedelta(seconds=s.receipt_grace_seconds),
+                    max_queue_depth=s.max_queue_depth,
                 )
                 message_service_pb2_grpc.add_MessageServiceServicer_to_server(
                     servicer, server.server
@@ -67,7 +74,10 @@ async def serve(
                         FailedAuthGuard(
                             pool,
                             max_failures=s.auth_max_failures,
+                            max_failures_per_address=s.auth_max_failures_per_address,
                             window_seconds=s.auth_failure_window_seconds,
+                            base_delay_seconds=s.auth_delay_base_seconds,
+                            max_delay_seconds=s.auth_delay_max_seconds,
                         ),
                     ),
                     server.server,
@@ -75,9 +85,27 @@ async def serve(
                 settings_service_pb2_grpc.add_SettingsServiceServicer_to_server(
                     SettingsServicer(pool), server.server
                 )
+                settings_sync_pb2_grpc.add_SettingsSyncServiceServicer_to_server(
+                    SettingsSyncServicer(pool), server.server
+                )
+                mailing_service_pb2_grpc.add_MailingServiceServicer_to_server(
+                    MailingServicer(pool, default_rate=s.mailing_default_rate), server.server
+                )
                 await server.start()
                 log.info("core_serving", extra={"bind": s.core_bind, "port": server.port})
+                if s.core_peer_bind:  # other installations: settings sync over mutual TLS
+                    peer_server = GrpcServer(s.core_peer_bind, tls=s.mutual_tls())
+                    settings_sync_pb2_grpc.add_SettingsSyncServiceServicer_to_server(
+                        SettingsSyncServicer(pool), peer_server.server
+                    )
+                    await peer_server.start()
+                    log.info("core_peer_serving", extra={"bind": s.core_peer_bind})
                 tg.create_task(maintenance.run_forever(pool, s))
+                if s.mailing_feed_interval_seconds > 0:
+                    feeder = Feeder(
+                        pool, s.installation_id, interval=s.mailing_feed_interval_seconds
+                    )
+                    tg.create_task(feeder.run())
             if with_dispatcher and s.dispatcher_workers > 0:
                 dispatcher = Dispatcher(
                     s,
@@ -117,6 +145,8 @@ async def serve(
     finally:
         if server is not None:
             await server.stop()
+        if peer_server is not None:
+            await peer_server.stop()
         if servicer is not None:
             await servicer.close()
         if sender_desk is not None:

@@ -4,8 +4,10 @@ A gateway sends one message per call (a REST request, an SMPP submit_sm), and a
 transaction per message spends most of its time on round trips and the commit. Calls
 that arrive while a transaction is running wait here and are accepted together in the
 next one: each caller still gets its ids only after the commit that stored its messages,
-so "stored before acknowledged" holds, and a failed transaction fails every caller in it
-(none of them was acknowledged).
+so "stored before acknowledged" holds. A group whose transaction fails (one partner's
+request that the database refuses) is tried again call by call, so that only the call that
+fails learns of it; when the database itself is away (connection lost, pool exhausted) every
+caller in the group gets that error at once (none of them was acknowledged).
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from prometheus_client import Histogram
-from psycopg_pool import AsyncConnectionPool
+import psycopg
+from prometheus_client import Counter, Histogram
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from rcs_core.idalloc import IdAllocator
 from rcs_core.storage import messages
@@ -30,6 +33,22 @@ GROUP_SIZE = Histogram(
     "Messages accepted per grouped transaction",
     buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000),
 )
+ALONE = Counter(
+    "rcs_accept_groups_split_total",
+    "Grouped accepts whose transaction failed and whose calls were tried again one by one",
+)
+
+
+def _database_away(exc: Exception) -> bool:
+    """No connection, or the server going down (SQLSTATE 08…, 57P…): trying each call
+    again alone would only wait as long again, once per call. Other OperationalErrors
+    (e.g. 54000, an index row too large) belong to one call's data."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    state = exc.sqlstate or ""
+    return not state or state.startswith(("08", "57P"))
 
 
 @dataclass(slots=True)
@@ -124,8 +143,15 @@ class AcceptBatcher:
                         n = len(calls[i].messages)
                         results[i] = accepted[pos : pos + n]
                         pos += n
-        except Exception as exc:  # every caller in the group learns it was not stored
+        except Exception as exc:
             log.warning("accept_group_failed", extra={"calls": len(calls), "error": str(exc)})
+            if len(calls) > 1 and not _database_away(exc):
+                # Nothing of the group was stored: each call again on its own, so that a
+                # call the database refuses fails alone, not the other partners' with it.
+                ALONE.inc()
+                for call in calls:
+                    await self._flush([call])
+                return
             for call in calls:
                 if not call.done.done():
                     call.done.set_exception(exc)

@@ -42,6 +42,7 @@ def _message(
         default_sender=partner.default_sender,
         default_ttl=dt.timedelta(seconds=partner.default_ttl_seconds),
         trace_parent=trace_parent,
+        owned_senders=partner.owned_senders,
     )
 
 

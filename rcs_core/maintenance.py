@@ -52,7 +52,10 @@ async def run_once(
                 return 0
             try:
                 await partitions.maintain(
-                    conn, days_ahead=s.partitions_ahead_days, retention_days=s.retention_days
+                    conn,
+                    days_ahead=s.partitions_ahead_days,
+                    retention_days=s.retention_days,
+                    audit_retention_days=s.audit_retention_days,
                 )
                 await conn.execute("DELETE FROM inactive_numbers WHERE expires_at <= now()")
                 await smpp_sessions.delete_expired(conn)

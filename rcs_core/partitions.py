@@ -25,10 +25,13 @@ async def maintain(
     *,
     days_ahead: int,
     retention_days: int | None,
+    audit_retention_days: int | None = None,
     today: dt.date | None = None,
 ) -> tuple[list[str], list[str]]:
     """Create partitions from yesterday to today+days_ahead; drop those wholly older than
-    retention. Returns (created, dropped) names. Idempotent."""
+    retention: ``retention_days`` for the traffic journals, ``audit_retention_days`` (by
+    default the same) for the audit log, which must outlive the messages (issue 14).
+    Returns (created, dropped) names. Idempotent."""
     today = today or dt.datetime.now(dt.UTC).date()
     created: list[str] = []
     dropped: list[str] = []
@@ -52,8 +55,13 @@ async def maintain(
                 )
             )
             created.append(name)
-        if retention_days is not None:
-            cutoff = today - dt.timedelta(days=retention_days)
+        keep = (
+            audit_retention_days
+            if table == "audit_log" and audit_retention_days is not None
+            else retention_days
+        )
+        if keep is not None:
+            cutoff = today - dt.timedelta(days=keep)
             cur = await conn.execute(
                 "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
                 " WHERE i.inhparent = %s::regclass",

@@ -32,6 +32,9 @@ RECHECK_SECONDS = 1.0
 MAX_WAIT = dt.timedelta(seconds=30)
 DEFAULT_LEASE = dt.timedelta(seconds=30)
 MAX_LEASE = dt.timedelta(minutes=10)
+# Leases and settlements need not wait for the WAL flush: one that a database crash loses
+# leaves its report due again, sent once more, never lost (at-least-once either way).
+_NO_FLUSH_WAIT = "SET LOCAL synchronous_commit = off"
 
 
 class ReportDesk:
@@ -63,15 +66,19 @@ class ReportDesk:
         lease_for: dt.timedelta,
         wait: dt.timedelta,
         exclude_partners: Sequence[int] = (),
+        room: reports.PartnerRoom | None = None,
+        wake: asyncio.Event | None = None,
     ) -> list[LeasedReport]:
-        """Due reports (none of ``exclude_partners``), waiting up to ``wait`` for one to
-        become due."""
+        """Due reports (none of ``exclude_partners``; with ``room``, no more of a partner
+        than it has room for), waiting up to ``wait`` for one to become due. ``wake`` set
+        ends the wait at once, with nothing: the caller's room changed (a request ended)."""
         self._listen()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + min(wait, MAX_WAIT).total_seconds()
         while True:
             self._arrived.clear()  # before looking, so a report made meanwhile wakes us
             async with self._pool.connection() as conn, conn.transaction():
+                await conn.execute(_NO_FLUSH_WAIT)
                 leased = await reports.lease(
                     conn,
                     formats=formats,
@@ -79,12 +86,12 @@ class ReportDesk:
                     limit=limit,
                     lease_for=min(lease_for, MAX_LEASE),
                     exclude_partners=exclude_partners,
+                    room=room,
                 )
             remaining = deadline - loop.time()
-            if leased or remaining <= 0:
+            if leased or remaining <= 0 or (wake is not None and wake.is_set()):
                 return leased
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._arrived.wait(), min(remaining, RECHECK_SECONDS))
+            await _either(self._arrived, wake, min(remaining, RECHECK_SECONDS))
 
     async def settle(
         self,
@@ -95,6 +102,7 @@ class ReportDesk:
         error: str = "",
     ) -> int:
         async with self._pool.connection() as conn, conn.transaction():
+            await conn.execute(_NO_FLUSH_WAIT)
             settled = await reports.settle(
                 conn,
                 delivered=delivered,
@@ -124,6 +132,18 @@ class ReportDesk:
             except psycopg.OperationalError:
                 log.warning("reports_listen_lost")
                 await asyncio.sleep(1)
+
+
+async def _either(event: asyncio.Event, other: asyncio.Event | None, seconds: float) -> None:
+    """Until ``event`` or ``other`` is set, or ``seconds`` have passed."""
+    waits = [asyncio.ensure_future(event.wait())]
+    if other is not None:
+        waits.append(asyncio.ensure_future(other.wait()))
+    try:
+        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waits:
+            w.cancel()
 
 
 _FORMAT_NAMES: dict[int, str] = {

@@ -1,10 +1,14 @@
 """The HTTP report sender: status callbacks and MO to partners' URLs, at least once.
 
 A sender loop leases due HTTP reports (HTTP v5, REST v6, REST_BATCH v3; any partner) from
-the outbox, as many as it has free request slots, and sends each at once in the format of
-report_formats.py. The answer settles it: 2xx → delivered (removed); any other status
-(redirects are not followed), a timeout or a connection error → failed with that text,
-retried after the outbox's backoff until the report's max age. Rapporto retries 400/500
+the outbox and sends each in the format of report_formats.py: at most ``concurrency``
+requests at once, ``per_partner`` of them to one partner, and as many again leased ahead,
+each sent the moment a slot of its partner frees (no round trip to the database between
+one callback and the next). A request that ends also wakes the lease loop at once.
+
+The answer settles a report: 2xx → delivered (removed); any other status (redirects are
+not followed), a timeout or a connection error → failed with that text, retried after the
+outbox's backoff until the report's max age. Rapporto retries 400/500
 (http_status.rst) and REST_BATCH 500 five times a minute apart; we retry every failure
 with backoff instead, which covers both.
 
@@ -21,7 +25,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass
 
 import aiohttp
@@ -36,7 +40,7 @@ from rcs_core.report_desk import ReportDesk, format_name
 from rcs_core.report_formats import HTTP_FORMATS, JSON_CONTENT_TYPE
 from rcs_core.settings import CoreSettings
 from rcs_core.storage import reports
-from rcs_core.storage.reports import LeasedReport
+from rcs_core.storage.reports import LeasedReport, PartnerRoom
 
 log = logging.getLogger(__name__)
 REQUESTS = Counter(
@@ -52,15 +56,14 @@ LATENCY = Histogram(
 USER_AGENT = "RCS-reports/1"
 MAX_ANSWER_BYTES = 64 * 1024  # read for keep-alive; an HTTP v5 MO answer's text is a reply
 RETRY_AFTER_ERROR_SECONDS = 1.0
-FULL_RECHECK_SECONDS = 0.5
 
 
 @dataclass(frozen=True, slots=True)
 class SenderSettings:
-    concurrency: int = 20
+    concurrency: int = 64
     # Requests in flight to one partner at most (of ``concurrency``): a partner whose
     # server is slow or hangs holds no more slots than this, and the others go on.
-    per_partner: int = 10
+    per_partner: int = 16
     timeout_seconds: float = 10.0
     wait_seconds: float = 5.0  # a lease waits this long for a report to become due
     lease_margin_seconds: float = 30.0  # beyond the timeout, for settling
@@ -96,6 +99,11 @@ class ReportSender:
         self._busy = 0
         self._per_partner = min(settings.per_partner, settings.concurrency)
         self._in_flight: defaultdict[int, int] = defaultdict(int)  # partner id → requests
+        # Leased ahead, up to a partner's share again: sent the moment one of its requests
+        # ends, without waiting for a lease's round trip to the database.
+        self._waiting: defaultdict[int, deque[tuple[LeasedReport, str]]] = defaultdict(deque)
+        self._http: aiohttp.ClientSession | None = None
+        self._tg: asyncio.TaskGroup | None = None
         self._freed = asyncio.Event()
         self._outcomes: list[Outcome] = []
         self._arrived = asyncio.Event()
@@ -107,33 +115,44 @@ class ReportSender:
             timeout=timeout,
             headers={"User-Agent": USER_AGENT},
         ) as http:
+            self._http = http
             try:
                 async with asyncio.TaskGroup() as tg:
+                    self._tg = tg
                     tg.create_task(self._settle_loop())
-                    await self._lease_loop(http, tg)
+                    await self._lease_loop()
             finally:
-                # Cancelled: the send tasks recorded "released"; settle everything known.
+                # Cancelled: the send tasks recorded "released", and so are the reports
+                # leased ahead; settle everything known.
+                self._tg = None
+                for queue in self._waiting.values():
+                    self._outcomes += [Outcome(r.id, "released") for r, _ in queue]
+                self._waiting.clear()
                 await self._flush(final=True)
 
-    async def _lease_loop(self, http: aiohttp.ClientSession, tg: asyncio.TaskGroup) -> None:
-        lease_for = dt.timedelta(seconds=self._s.timeout_seconds + self._s.lease_margin_seconds)
+    async def _lease_loop(self) -> None:
+        # A report leased ahead may wait for one request's timeout before its own starts.
+        lease_for = dt.timedelta(seconds=2 * self._s.timeout_seconds + self._s.lease_margin_seconds)
         while True:
-            free = self._s.concurrency - self._busy
+            self._freed.clear()  # before looking: a request that ends meanwhile wakes us
+            held = dict(self._in_flight)  # per partner: in flight and leased ahead
+            for partner_id, queue in self._waiting.items():
+                held[partner_id] = held.get(partner_id, 0) + len(queue)
+            free = 2 * self._s.concurrency - self._busy - sum(map(len, self._waiting.values()))
             if free <= 0:
-                self._freed.clear()
                 await self._freed.wait()
                 continue
-            full = [p for p, n in self._in_flight.items() if n >= self._per_partner]
-            # While a partner is full, look again soon: one of its requests may end.
-            wait = min(self._s.wait_seconds, FULL_RECHECK_SECONDS) if full else self._s.wait_seconds
             try:
+                # A partner's reports up to its room only; a request that ends makes room
+                # at once (the lease returns and is asked again with the new room).
                 leased = await self._desk.lease(
                     formats=HTTP_FORMATS,
                     partner_id=None,
                     limit=free,
                     lease_for=lease_for,
-                    wait=dt.timedelta(seconds=wait),
-                    exclude_partners=full,
+                    wait=dt.timedelta(seconds=self._s.wait_seconds),
+                    room=PartnerRoom(2 * self._per_partner, held),
+                    wake=self._freed if self._in_flight else None,
                 )
             except (psycopg.Error, PoolTimeout) as err:
                 log.warning("report_lease_failed", extra={"error": str(err)})
@@ -151,14 +170,33 @@ class ReportSender:
                 await asyncio.sleep(RETRY_AFTER_ERROR_SECONDS)
                 continue
             for report in leased:
-                if self._in_flight[report.partner_id] >= self._per_partner:
-                    # Leased beyond the partner's share: due again at once, not counted.
-                    self._outcomes.append(Outcome(report.id, "released"))
-                    self._arrived.set()
-                    continue
+                self._waiting[report.partner_id].append((report, logins.get(report.partner_id, "")))
+            self._start_waiting()
+
+    def _start_waiting(self) -> None:
+        """Start what was leased ahead, as far as the free slots and each partner's share
+        allow (after a lease, and whenever a request ends)."""
+        if self._tg is None or self._http is None:
+            return
+        for partner_id in list(self._waiting):
+            queue = self._waiting[partner_id]
+            while (
+                queue
+                and self._busy < self._s.concurrency
+                and self._in_flight.get(partner_id, 0) < self._per_partner
+            ):
+                report, login = queue[0]
+                send = self._send(self._http, report, login)
+                try:
+                    self._tg.create_task(send)
+                except RuntimeError:  # the group is stopping: released with the rest
+                    send.close()
+                    return
+                queue.popleft()
                 self._busy += 1
-                self._in_flight[report.partner_id] += 1
-                tg.create_task(self._send(http, report, logins.get(report.partner_id, "")))
+                self._in_flight[partner_id] += 1
+            if not queue:
+                del self._waiting[partner_id]
 
     async def _logins(self, leased: list[LeasedReport]) -> dict[int, str]:
         wanted = [r.partner_id for r in leased if report_formats.needs_login(r)]
@@ -183,6 +221,7 @@ class ReportSender:
                 del self._in_flight[report.partner_id]
             self._freed.set()
         self._outcomes.append(outcome)
+        self._start_waiting()  # the freed slot goes to a report leased ahead, if any
         self._arrived.set()
 
     async def _attempt(

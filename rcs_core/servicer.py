@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime as dt
+import hashlib
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -23,9 +24,10 @@ from rcs.core.v1 import (
 )
 from rcs_core import concatenated, ids, report_desk
 from rcs_core.accept_batcher import AcceptBatcher
-from rcs_core.auth_guard import FailedAuthGuard
+from rcs_core.auth_guard import FailedAuthGuard, Subject
 from rcs_core.idalloc import IdAllocator
 from rcs_core.passwords import hash_password, needs_rehash, verify_password
+from rcs_core.queue_depth import QueueDepth
 from rcs_core.statuses import Status
 from rcs_core.storage import (
     api_keys,
@@ -34,6 +36,7 @@ from rcs_core.storage import (
     partners,
     receipts,
     request_log,
+    settings_store,
     smpp_sessions,
 )
 from rcs_core.storage.messages import StoredMessage
@@ -118,8 +121,10 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
         partner_cache_seconds: float = 5,
         reports: report_desk.ReportDesk | None = None,
         receipt_grace: dt.timedelta = dt.timedelta(hours=1),
+        max_queue_depth: int = 0,
     ) -> None:
         self._pool = pool
+        self._queue = QueueDepth(pool, max_queue_depth)
         # Receipts for ids sent longer ago find their messages expired already.
         self._receipt_horizon = MAX_TTL + receipt_grace
         self._ids = IdAllocator(installation_id)
@@ -153,6 +158,7 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
         if len(request.messages) > MAX_BATCH:
             raise RcsError("INVALID_REQUEST", f"at most {MAX_BATCH} messages per batch")
         partner = await self._partner(request.partner)
+        await self._queue.check()
         trace_parent = carrier_for_storage()
         default_ttl = dt.timedelta(seconds=partner.default_ttl_seconds)
         results: list[message_service_pb2.SubmitResult | None] = []
@@ -165,6 +171,7 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
                         default_sender=partner.default_sender,
                         default_ttl=default_ttl,
                         trace_parent=trace_parent,
+                        owned_senders=partner.owned_senders,
                     )
                 )
                 results.append(None)
@@ -342,6 +349,7 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
         self, request: message_service_pb2.SubmitPartRequest, context: Ctx
     ) -> message_service_pb2.SubmitPartResponse:
         partner = await self._partner(request.partner)
+        await self._queue.check()
         async with self._pool.connection() as conn, conn.transaction():
             return await concatenated.submit_part(
                 conn, self._ids, partner, request, carrier_for_storage()
@@ -442,21 +450,10 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
     async def AuthenticatePartner(
         self, request: auth_service_pb2.AuthenticatePartnerRequest, context: Ctx
     ) -> auth_service_pb2.AuthenticatePartnerResponse:
-        await self._guard.check(request.login, request.remote_ip)
-        try:
-            return await self._authenticate_partner(request)
-        except RcsError as err:
-            await self._refused(err, request.login, request.remote_ip)
-            raise
-
-    async def _refused(self, err: RcsError, login: str, remote_ip: str) -> None:
-        """Every refusal is counted and logged (never the password or key)."""
-        if err.reason in ("INVALID_LOGIN", "INVALID_PASSWORD", "IP_NOT_ALLOWED"):
-            await self._guard.failed(login, remote_ip, err.reason)
-            log.warning(
-                "auth_refused",
-                extra={"login": login, "remote_ip": remote_ip, "reason": err.reason},
-            )
+        return await self._guard.guarded(
+            Subject("partner", request.login, request.remote_ip),
+            lambda: self._authenticate_partner(request),
+        )
 
     async def _authenticate_partner(
         self, request: auth_service_pb2.AuthenticatePartnerRequest
@@ -470,26 +467,41 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
             raise RcsError(
                 "IP_NOT_ALLOWED", f"{request.remote_ip or 'this address'} is not allowed"
             )
+        # An SMPP bind carries at most 8 characters: a partner with a longer password has
+        # an SMPP password of its own (Partner.smpp_password_hash).
+        own_smpp = request.smpp and partner.smpp_password_hash is not None
+        expected = partner.smpp_hash if request.smpp else partner.password_hash
         # Password hashing is deliberately slow: keep it off the event loop.
-        ok = await asyncio.to_thread(verify_password, request.password, partner.password_hash)
+        ok = await asyncio.to_thread(verify_password, request.password, expected)
         if not ok:
-            raise RcsError("INVALID_PASSWORD", "wrong password for this login")
-        await self._rehash("partners", partner.login, partner.password_hash, request.password)
+            raise RcsError(
+                "INVALID_PASSWORD",
+                "wrong SMPP password for this login"
+                if own_smpp
+                else "wrong password for this login",
+            )
+        stored = (
+            expected
+            if own_smpp
+            else await self._rehash("partners", partner.login, expected, request.password)
+        )
         return auth_service_pb2.AuthenticatePartnerResponse(
             login=partner.login,
             default_ttl_seconds=partner.default_ttl_seconds,
             max_smpp_sessions=partner.max_smpp_sessions,
+            credential_tag=credential_tag(stored),
         )
 
     async def AuthenticateApiKey(
         self, request: auth_service_pb2.AuthenticateApiKeyRequest, context: Ctx
     ) -> auth_service_pb2.AuthenticateApiKeyResponse:
-        await self._guard.check("", request.remote_ip)
-        try:
-            return await self._authenticate_key(request)
-        except RcsError as err:
-            await self._refused(err, "", request.remote_ip)
-            raise
+        answer = await self._guard.guarded(
+            Subject("apikey", "", request.remote_ip), lambda: self._authenticate_key(request)
+        )
+        # Each check is audited: the gateways cache a good key per address, so this is
+        # its first use from an address within their cache period.
+        await self._audit(answer.login, request.remote_ip, "api_key.use", f"partner {answer.login}")
+        return answer
 
     async def _authenticate_key(
         self, request: auth_service_pb2.AuthenticateApiKeyRequest
@@ -510,6 +522,23 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
     async def AuthenticateAdmin(
         self, request: auth_service_pb2.AuthenticateAdminRequest, context: Ctx
     ) -> auth_service_pb2.AuthenticateAdminResponse:
+        # The same guard as partners': administrators' passwords are no easier to guess.
+        answer = await self._guard.guarded(
+            Subject("admin", request.login, request.remote_ip),
+            lambda: self._authenticate_admin(request),
+        )
+        await self._audit(request.login, request.remote_ip, "admin.login", f"admin {request.login}")
+        return answer
+
+    async def _audit(self, actor: str, remote_ip: str, action: str, target: str) -> None:
+        async with self._pool.connection() as conn:
+            await settings_store.audit(
+                conn, actor=actor, remote_ip=remote_ip, action=action, target=target
+            )
+
+    async def _authenticate_admin(
+        self, request: auth_service_pb2.AuthenticateAdminRequest
+    ) -> auth_service_pb2.AuthenticateAdminResponse:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 "SELECT password_hash FROM admins WHERE login = %s", (request.login,)
@@ -521,6 +550,51 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
             raise RcsError("INVALID_PASSWORD", "wrong password for this administrator")
         await self._rehash("admins", request.login, row[0], request.password)
         return auth_service_pb2.AuthenticateAdminResponse(login=request.login)
+
+    # -- what the gateways' caches depend on ---------------------------------------------
+
+    async def GetAuthRevision(
+        self, request: auth_service_pb2.GetAuthRevisionRequest, context: Ctx
+    ) -> auth_service_pb2.GetAuthRevisionResponse:
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT (SELECT revision FROM settings_revision),"
+                " (SELECT count(*) FROM partner_api_keys WHERE revoked_at IS NOT NULL)"
+            )
+            row = await cur.fetchone()
+        assert row is not None
+        return auth_service_pb2.GetAuthRevisionResponse(
+            settings_revision=row[0] or 0, revoked_api_keys=row[1]
+        )
+
+    async def CheckSmppSessions(
+        self, request: auth_service_pb2.CheckSmppSessionsRequest, context: Ctx
+    ) -> auth_service_pb2.CheckSmppSessionsResponse:
+        if len(request.sessions) > MAX_SMPP_SESSION_IDS:
+            raise RcsError(
+                "INVALID_REQUEST",
+                f"at most {MAX_SMPP_SESSION_IDS} sessions a call",
+                field="sessions",
+            )
+        found: dict[str, partners.Partner | None] = {}
+        async with self._pool.connection() as conn:
+            for login in {s.login for s in request.sessions}:
+                found[login] = await partners.by_login(conn, login)
+        refused = []
+        for session in request.sessions:
+            partner = found[session.login]
+            if partner is None:
+                reason = "INVALID_LOGIN"
+            elif not partner.allows(session.remote_ip):
+                reason = "IP_NOT_ALLOWED"
+            elif credential_tag(partner.smpp_hash) != session.credential_tag:
+                reason = "INVALID_PASSWORD"
+            else:
+                continue
+            refused.append(
+                auth_service_pb2.RefusedSmppSession(session_id=session.session_id, reason=reason)
+            )
+        return auth_service_pb2.CheckSmppSessionsResponse(refused=refused)
 
     # -- SMPP sessions over every gateway (storage/smpp_sessions.py) -----------------------
 
@@ -577,11 +651,12 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
             released = await smpp_sessions.release(conn, list(request.session_ids))
         return auth_service_pb2.ReleaseSmppSessionsResponse(released_count=released)
 
-    async def _rehash(self, table: str, login: str, stored: str, password: str) -> None:
+    async def _rehash(self, table: str, login: str, stored: str, password: str) -> str:
         """After a good login with an old-style hash (scrypt, or weaker Argon2 settings),
-        store an Argon2id hash of the same password; only if nobody changed it meanwhile."""
+        store an Argon2id hash of the same password; only if nobody changed it meanwhile.
+        Returns the hash stored now."""
         if not needs_rehash(stored):
-            return
+            return stored
         fresh = await asyncio.to_thread(hash_password, password)
         query = {
             "partners": "UPDATE partners SET password_hash = %s"
@@ -590,7 +665,14 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
             " WHERE login = %s AND password_hash = %s",
         }[table]
         async with self._pool.connection() as conn:
-            await conn.execute(query, (fresh, login, stored))
+            cur = await conn.execute(query, (fresh, login, stored))
+        return fresh if cur.rowcount else stored
+
+
+def credential_tag(password_hash: str) -> str:
+    """Changes with the stored hash (a new password, a rehash); says nothing about the
+    password itself (a digest of a salted hash)."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:32]
 
 
 def _smpp_id(value: str, field: str) -> None:

@@ -16,6 +16,7 @@ from rcs.core.v1 import settings_service_pb2 as ss
 from rcs_core.numbers import normalize_msisdn
 from rcs_core.passwords import hash_password
 from rcs_core.settings_api_keys import ApiKeySettings
+from rcs_core.settings_audit import AuditSettings
 from rcs_core.settings_inbound import InboundRouteSettings
 from rcs_core.settings_policy import Ctx, R, _commit, _page, _require, _token
 from rcs_core.storage import settings_store as store
@@ -34,7 +35,11 @@ _PARTNER_MASK = {
     "inbound_url",
     "max_smpp_sessions",
     "password",
+    "senders",
+    "smpp_password",
 }
+MAX_SENDER_CHARS = 21
+MAX_SMPP_PASSWORD_CHARS = 8  # an SMPP 3.4 bind's password is a C-string of 9 octets
 
 
 def _partner_out(state: dict[str, Any]) -> ss.Partner:
@@ -48,7 +53,35 @@ def _partner_out(state: dict[str, Any]) -> ss.Partner:
         report_url=state.get("report_url", ""),
         inbound_url=state.get("inbound_url", ""),
         max_smpp_sessions=state.get("max_smpp_sessions", 0),
+        senders=state.get("senders", []),
+        has_smpp_password=bool(state.get("smpp_password_hash")),
     )
+
+
+def _senders(values: Any) -> list[str]:
+    """The partner's senders, sorted and once each, or INVALID_SENDER naming the bad one."""
+    out = set()
+    for value in values:
+        if not 1 <= len(value) <= MAX_SENDER_CHARS or value != value.strip():
+            raise RcsError(
+                "INVALID_SENDER",
+                f"senders: {value!r} must be 1 to {MAX_SENDER_CHARS} characters, no outer spaces",
+                field="senders",
+            )
+        out.add(value)
+    return sorted(out)
+
+
+def _check_smpp_password(password: str) -> None:
+    if not 1 <= len(password) <= MAX_SMPP_PASSWORD_CHARS or not (
+        password.isascii() and password.isprintable()
+    ):
+        raise RcsError(
+            "INVALID_REQUEST",
+            f"smpp_password must be 1 to {MAX_SMPP_PASSWORD_CHARS} printable ASCII characters:"
+            " an SMPP bind carries no more",
+            field="smpp_password",
+        )
 
 
 def _subnets(values: Any) -> list[str]:
@@ -95,13 +128,13 @@ def _check_partner(p: ss.Partner) -> None:
 def _redacted(changes: Any) -> str:
     for c in changes:
         for side in ("before", "after"):
-            for secret in ("password_hash", "password"):
+            for secret in ("password_hash", "password", "smpp_password_hash"):
                 if c[side] and secret in c[side]:
                     c[side][secret] = "<redacted>"
     return json.dumps(changes, ensure_ascii=False)
 
 
-class SettingsServicer(InboundRouteSettings, ApiKeySettings):
+class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings):
     """The one SettingsService servicer: these RPCs plus those of InboundRouteSettings and
     the PolicySettings it extends (and their _mutate), and ApiKeySettings'."""
 
@@ -114,6 +147,8 @@ class SettingsServicer(InboundRouteSettings, ApiKeySettings):
         _check_partner(p)
         if not request.password:
             raise RcsError("INVALID_REQUEST", "a partner needs a password", field="password")
+        if request.smpp_password:
+            _check_smpp_password(request.smpp_password)
 
         async def work(conn: Any) -> ss.CreatePartnerResponse:
             if await store.partner_state(conn, p.login) is not None:
@@ -129,6 +164,12 @@ class SettingsServicer(InboundRouteSettings, ApiKeySettings):
                 "report_url": p.report_url,
                 "inbound_url": p.inbound_url,
                 "max_smpp_sessions": p.max_smpp_sessions,
+                "senders": _senders(p.senders),
+                "smpp_password_hash": (
+                    await asyncio.to_thread(hash_password, request.smpp_password)
+                    if request.smpp_password
+                    else None
+                ),
             }
             await store.put_partner(conn, p.login, state)
             revision = await _commit(
@@ -153,16 +194,26 @@ class SettingsServicer(InboundRouteSettings, ApiKeySettings):
             )
         if "password" in paths and not request.password:
             raise RcsError("INVALID_REQUEST", "password is empty", field="password")
+        if "smpp_password" in paths and request.smpp_password:
+            _check_smpp_password(request.smpp_password)
 
         async def work(conn: Any) -> ss.UpdatePartnerResponse:
             before = await store.partner_state(conn, request.partner.login)
             if before is None:
                 raise RcsError("NOT_FOUND", f"no partner {request.partner.login!r}")
             after = dict(before)
-            for path in paths - {"password", "allowed_subnets"}:
+            for path in paths - {"password", "allowed_subnets", "senders", "smpp_password"}:
                 after[path] = getattr(request.partner, path)
             if "allowed_subnets" in paths:
                 after["allowed_subnets"] = _subnets(request.partner.allowed_subnets)
+            if "senders" in paths:
+                after["senders"] = _senders(request.partner.senders)
+            if "smpp_password" in paths:
+                after["smpp_password_hash"] = (
+                    await asyncio.to_thread(hash_password, request.smpp_password)
+                    if request.smpp_password
+                    else None
+                )
             if "password" in paths:
                 after["password_hash"] = await asyncio.to_thread(hash_password, request.password)
             _check_partner(_partner_out(after))

@@ -29,6 +29,9 @@ TRAFFIC_TYPES = (0, 1, 2, 5, 6, 7)
 MAILING = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 PTAG = re.compile(r"[0-9A-Za-z-]{1,50}")  # SMPP_API.txt, http_sms.rst: "0...9a...zA...Z-"
 REPORT_FORMATS = (0, 1, 2, 3, 4)  # rcs.core.v1.ReportFormat
+# The partner's reference (REST v6 id, partnerMsgId, messages/id): 1-50 characters in
+# http_sms.rst and rest_batch_sms.rst; it is a key of the client_refs index.
+MAX_CLIENT_REF_CHARS = 50
 MAX_URL_CHARS = 2048  # rest_sms.rst: a notifyUrl of at most 2048 characters
 
 
@@ -165,6 +168,7 @@ def validate(
     default_ttl: dt.timedelta,
     trace_parent: str,
     now: dt.datetime | None = None,
+    owned_senders: frozenset[str] | None = None,
 ) -> NewMessage:
     """A storable message, or RcsError naming the field and what to change."""
     if sub.cascade:  # the chain's own rules first: they hold whatever channels are built
@@ -173,7 +177,7 @@ def validate(
     if sub.channel == CHANNEL_SMS:
         destination = _destination(sub.destination)
         _check_text(sub.text, MAX_TEXT_CHARS)
-        sender = _sender(sub.sender or default_sender)
+        sender = _owned(_sender(sub.sender or default_sender), owned_senders)
         ttl = sub.ttl or default_ttl
         if not MIN_TTL <= ttl <= MAX_TTL:
             raise RcsError("INVALID_TTL", "ttl must be between 1 second and 3 days", field="ttl")
@@ -189,6 +193,12 @@ def validate(
         )
     if sub.mailing and not MAILING.fullmatch(sub.mailing):
         raise RcsError("INVALID_REQUEST", "mailing: 1-64 of A-Z a-z 0-9 _ . @ -", field="mailing")
+    if len(sub.client_ref) > MAX_CLIENT_REF_CHARS:
+        raise RcsError(
+            "INVALID_REQUEST",
+            f"the message's reference is longer than {MAX_CLIENT_REF_CHARS} characters",
+            field="client_ref",
+        )
     if sub.ptag and not PTAG.fullmatch(sub.ptag):
         raise RcsError("INVALID_REQUEST", "ptag: 1-50 of 0-9 a-z A-Z -", field="ptag")
     if sub.report_format not in REPORT_FORMATS:
@@ -211,7 +221,7 @@ def validate(
             sub.channel,
             sub.cascade,
             lambda link, field: validate_link(
-                link, destination, default_sender, default_ttl, field=field
+                link, destination, default_sender, default_ttl, field=field, owned=owned_senders
             ),
         )
         if not destination:
@@ -278,6 +288,18 @@ def _sender(sender: str, field: str = "sender") -> str:
     return sender
 
 
+def _owned(sender: str, owned: frozenset[str] | None, field: str = "sender") -> str:
+    """Senders belong to partners (issue 14): another client's brand is refused."""
+    if owned is not None and sender not in owned:
+        raise RcsError(
+            "INVALID_SENDER",
+            f"sender {sender!r} is not one of this login's senders (the administrator"
+            " assigns them to the login)",
+            field=field,
+        )
+    return sender
+
+
 def _other_content(
     sub: Submission, default_sender: str, default_ttl: dt.timedelta, field: str = ""
 ) -> tuple[str, str, dt.timedelta, bytes | None]:
@@ -330,6 +352,7 @@ def validate_link(
     default_ttl: dt.timedelta,
     *,
     field: str,
+    owned: frozenset[str] | None = None,
 ) -> tuple[str, str, dt.timedelta, bytes | None, tuple[int, int] | None]:
     """(body, sender, ttl, serialized push or Viber content, binary coding) of a cascade
     link's message, checked as a message of its channel sent to ``destination``."""
@@ -345,7 +368,9 @@ def validate_link(
         binary = _binary(sms) if sms.payload else None
         body = sms.payload.hex() if sms.payload else sms.text
         _check_text(body, MAX_TEXT_CHARS, f"{field}text")
-        sender = _sender(sms.sender or default_sender, f"{field}sender")
+        sender = _owned(
+            _sender(sms.sender or default_sender, f"{field}sender"), owned, f"{field}sender"
+        )
         ttl = ttl or default_ttl
         if not MIN_TTL <= ttl <= MAX_TTL:
             raise RcsError(

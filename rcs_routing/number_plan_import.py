@@ -32,6 +32,7 @@ from rcs_routing.number_plan import (
     parse_number_plan,
     parse_ported,
 )
+from rcs_runtime.cluster_role import refused_on_standby
 
 PLAN = "number_plan"
 _COPY_CHUNK = 20_000
@@ -198,10 +199,12 @@ async def apply_ported(
 
 
 async def _bump_revision(conn: psycopg.AsyncConnection) -> int:
-    cur = await conn.execute(
-        "UPDATE settings_revision SET revision = revision + 1, changed_at = now()"
-        " RETURNING revision"
-    )
+    """The next revision; on a cluster's standby, RcsError("NOT_MASTER") naming the master."""
+    async with refused_on_standby():
+        cur = await conn.execute(
+            "UPDATE settings_revision SET revision = revision + 1, changed_at = now()"
+            " RETURNING revision"
+        )
     row = await cur.fetchone()
     assert row is not None
     return int(row[0])

@@ -37,7 +37,8 @@ def http_clients(s: RpnsSettings) -> tuple[httpx.AsyncClient, httpx.AsyncClient]
     """(APNs over HTTP/2, the others): one connection pool each for the process."""
     timeout = httpx.Timeout(s.rpns_provider_timeout_seconds)
     limits = httpx.Limits(
-        max_connections=s.rpns_send_concurrency, max_keepalive_connections=s.rpns_send_concurrency
+        max_connections=s.rpns_http_connections,
+        max_keepalive_connections=s.rpns_http_connections,
     )
     apns = httpx.AsyncClient(
         http2=True, verify=_verify(s.rpns_apns_ca_file), timeout=timeout, limits=limits

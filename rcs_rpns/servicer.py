@@ -80,13 +80,7 @@ class PushConnectorServicer(connector_service_pb2_grpc.ConnectorServiceServicer)
     ) -> cs.SendMessagesResponse:
         try:
             async with self._pool.connection() as conn, conn.transaction():
-                done = await pushes.existing(conn, [m.message_id for m in request.messages])
-                results = []
-                for m in request.messages:
-                    if m.message_id in done:
-                        results.append(self._accepted(m, done[m.message_id]))
-                    else:
-                        results.append(await self._push(conn, m))
+                results = await self._push_all(conn, list(request.messages))
         except (psycopg.OperationalError, OSError):
             return cs.SendMessagesResponse(
                 results=[
@@ -102,6 +96,78 @@ class PushConnectorServicer(connector_service_pb2_grpc.ConnectorServiceServicer)
         self._on_accepted()
         return cs.SendMessagesResponse(results=results)
 
+    async def _push_all(
+        self, conn: psycopg.AsyncConnection, batch: list[cs.OutboundMessage]
+    ) -> list[cs.SendResult]:
+        """The whole batch in a few round trips: earlier pushes of the same messages, the
+        installs of every recipient, then every new push and delivery at once."""
+        done = await pushes.existing(conn, [m.message_id for m in batch])
+        results: list[cs.SendResult | None] = [None] * len(batch)
+        todo: list[tuple[int, cs.OutboundMessage, apps.App]] = []
+        repeats: list[tuple[int, cs.OutboundMessage]] = []  # twice in this batch
+        seen: set[str] = set()
+        for n, m in enumerate(batch):
+            if m.message_id in done:
+                results[n] = self._accepted(m, done[m.message_id])
+                continue
+            if m.message_id in seen:
+                repeats.append((n, m))
+                continue
+            seen.add(m.message_id)
+            app, refusal = await self._check(conn, m)
+            if refusal is not None:
+                results[n] = refusal
+            else:
+                assert app is not None
+                todo.append((n, m, app))
+        found = await installs.candidates_of(
+            conn, [(app.id, m.destination, m.push.external_user_id) for _, m, app in todo]
+        )
+        new: list[tuple[int, cs.OutboundMessage, pushes.NewPush]] = []
+        for (n, m, app), candidates in zip(todo, found, strict=True):
+            c = m.push
+            selection = select_targets(
+                candidates,
+                by_user=bool(c.external_user_id),
+                primary_only=c.primary_only,
+                subscription=c.subscription,
+                providers=list(c.providers),
+                min_version=app.min_version,
+            )
+            if selection.code is not None:
+                results[n] = _rejected(m, selection.code, selection.detail)
+                continue
+            valid_until = (
+                m.valid_until.ToDatetime(dt.UTC)
+                if m.HasField("valid_until")
+                else dt.datetime.now(dt.UTC) + DEFAULT_VALIDITY
+            )
+            new.append(
+                (
+                    n,
+                    m,
+                    pushes.NewPush(
+                        message_id=m.message_id,
+                        interface_id=self._interface_id,
+                        app_id=app.id,
+                        content=c.SerializeToString(),
+                        valid_until=valid_until,
+                        install_ids=[t.install_id for t in selection.targets],
+                    ),
+                )
+            )
+        ids = await pushes.create(conn, [p for _, _, p in new])
+        made = {}
+        for (n, m, _), push_id in zip(new, ids, strict=True):
+            results[n] = self._accepted(m, push_id)
+            made[m.message_id] = results[n]
+        for n, m in repeats:
+            first = made.get(m.message_id)
+            results[n] = first or next(
+                r for r in results if r is not None and r.message_id == m.message_id
+            )
+        return [r for r in results if r is not None]
+
     async def _app(
         self, conn: psycopg.AsyncConnection, partner: str, service_number: str
     ) -> apps.App | None:
@@ -113,58 +179,34 @@ class PushConnectorServicer(connector_service_pb2_grpc.ConnectorServiceServicer)
         self._apps[key] = (time.monotonic(), app)
         return app
 
-    async def _push(self, conn: psycopg.AsyncConnection, m: cs.OutboundMessage) -> cs.SendResult:
+    async def _check(
+        self, conn: psycopg.AsyncConnection, m: cs.OutboundMessage
+    ) -> tuple[apps.App | None, cs.SendResult | None]:
+        """The message's application, or its refusal (18 bad-params) before any lookup."""
         c = m.push
         if m.channel != channel_pb2.CHANNEL_PUSH:
-            return _rejected(m, Code.BAD_PARAMS, "rpns sends CHANNEL_PUSH only")
+            return None, _rejected(m, Code.BAD_PARAMS, "rpns sends CHANNEL_PUSH only")
         if not c.service_number:
-            return _rejected(m, Code.BAD_PARAMS, "serviceNumber (the application) is missing")
+            return None, _rejected(m, Code.BAD_PARAMS, "serviceNumber (the application) is missing")
         app = await self._app(conn, m.partner, c.service_number)
         if app is None:
-            return _rejected(
+            return None, _rejected(
                 m, Code.BAD_PARAMS, f"no application with serviceNumber {c.service_number!r}"
             )
         if not c.title and not c.text:
-            return _rejected(m, Code.BAD_PARAMS, "a push needs a title or a text")
+            return None, _rejected(m, Code.BAD_PARAMS, "a push needs a title or a text")
         if c.custom_payload_json:
             try:
                 json.loads(c.custom_payload_json)
             except ValueError:
-                return _rejected(m, Code.BAD_PARAMS, "custom payload is not JSON")
+                return None, _rejected(m, Code.BAD_PARAMS, "custom payload is not JSON")
         if len(c.collapse_key.encode()) > 64:
-            return _rejected(m, Code.BAD_PARAMS, "collapse key over 64 bytes")
+            return None, _rejected(m, Code.BAD_PARAMS, "collapse key over 64 bytes")
         if payload.largest_size(c) > payload.MAX_PAYLOAD:
-            return _rejected(m, Code.BAD_PARAMS, "push over 4 KB for the push services")
+            return None, _rejected(m, Code.BAD_PARAMS, "push over 4 KB for the push services")
         if not c.external_user_id and not m.destination:
-            return _rejected(m, Code.BAD_PARAMS, "neither a number nor externalUserId")
-        found = await installs.candidates(
-            conn, app.id, phone=m.destination, external_user_id=c.external_user_id
-        )
-        selection = select_targets(
-            found,
-            by_user=bool(c.external_user_id),
-            primary_only=c.primary_only,
-            subscription=c.subscription,
-            providers=list(c.providers),
-            min_version=app.min_version,
-        )
-        if selection.code is not None:
-            return _rejected(m, selection.code, selection.detail)
-        valid_until = (
-            m.valid_until.ToDatetime(dt.UTC)
-            if m.HasField("valid_until")
-            else dt.datetime.now(dt.UTC) + DEFAULT_VALIDITY
-        )
-        push_id = await pushes.create(
-            conn,
-            message_id=m.message_id,
-            interface_id=self._interface_id,
-            app_id=app.id,
-            content=c.SerializeToString(),
-            valid_until=valid_until,
-            install_ids=[t.install_id for t in selection.targets],
-        )
-        return self._accepted(m, push_id)
+            return None, _rejected(m, Code.BAD_PARAMS, "neither a number nor externalUserId")
+        return app, None
 
 
 def _app_id(raw: str) -> int:

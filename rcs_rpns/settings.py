@@ -28,7 +28,10 @@ class RpnsSettings(DatabaseSettings):
     # Sender: deliveries claimed per round, requests in flight, and how long a claimed
     # delivery is this process's before another may take it (a crashed sender's).
     rpns_send_batch: int = 500
-    rpns_send_concurrency: int = 200
+    rpns_send_concurrency: int = 64
+    # Connections per push service client. httpcore's pool scans every connection for
+    # every queued request: 200 connections cost more CPU than the sends themselves.
+    rpns_http_connections: int = 16
     rpns_send_lease_seconds: float = 30.0
     rpns_poll_seconds: float = 0.2
     # Transient failures (quota, 5xx) wait the service's Retry-After, or this backoff

@@ -75,7 +75,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             429,
             3,
             0x58,
-            "Too many requests; slow down and retry after the given delay.",
+            "Too many requests, or too many failed logins from this address for these"
+            " credentials (issue 14: a doubling delay); retry after the given delay.",
             retryable=True,
             http_v5=408,
         ),
@@ -99,6 +100,16 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             "The installation's queue is full; retry later.",
             retryable=True,
             http_v5=500,
+        ),
+        _entry(
+            "REQUEST_TIMEOUT",
+            _C.DEADLINE_EXCEEDED,
+            408,
+            4,
+            0x08,
+            "The request's body did not arrive in time; send it whole and at once.",
+            retryable=True,
+            http_v5=400,
         ),
         _entry(
             "INVALID_REQUEST",
@@ -135,7 +146,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             400,
             7,
             0x0A,
-            "serviceNumber (sender) is missing or not allowed.",
+            "serviceNumber (sender) is missing, longer than 21 characters, or not one of the"
+            " login's senders (its default sender and those the administrator assigned).",
             http_v5=400,
         ),
         _entry(
@@ -248,6 +260,54 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             "No delivery of this push to that install or token.",
             http_v5=400,
         ),
+        # Mailings (rcs.core.v1.MailingService; the FTP gateway writes them in .report).
+        _entry(
+            "MAILING_NOT_FOUND",
+            _C.NOT_FOUND,
+            404,
+            4,
+            0x67,
+            "No such mailing for this login.",
+            http_v5=400,
+        ),
+        _entry(
+            "MAILING_NAME_TAKEN",
+            _C.ALREADY_EXISTS,
+            409,
+            4,
+            0x45,
+            "The login already has a mailing with this name; mailing names are unique.",
+            http_v5=409,
+        ),
+        _entry(
+            "MAILING_STATE_CONFLICT",
+            _C.FAILED_PRECONDITION,
+            409,
+            4,
+            0x45,
+            "The mailing's state does not allow this (e.g. resuming one that is not paused).",
+            http_v5=400,
+        ),
+        _entry(
+            "NOT_MASTER",
+            _C.FAILED_PRECONDITION,
+            409,
+            100,
+            0x08,
+            "This installation is a standby of its cluster: settings are changed on the"
+            " master, which the message names (`rcs cluster status`).",
+            http_v5=500,
+        ),
+        _entry(
+            "SETTINGS_OUT_OF_SYNC",
+            _C.FAILED_PRECONDITION,
+            409,
+            100,
+            0x08,
+            "The settings revisions to apply do not follow this installation's own (a gap,"
+            " a master asked to apply, or a history that diverged): see the message.",
+            http_v5=500,
+        ),
         _entry(
             "INTERNAL",
             _C.INTERNAL,
@@ -265,13 +325,18 @@ CATALOGUE: dict[str, CatalogueEntry] = {
 class RcsError(Exception):
     """A catalogued error; ``reason`` selects the entry, ``message`` says what to change."""
 
-    def __init__(self, reason: str, message: str = "", *, field: str = "") -> None:
+    def __init__(
+        self, reason: str, message: str = "", *, field: str = "", retry_after: float = 0.0
+    ) -> None:
+        """``retry_after``: seconds before a retry can succeed (a throttled login's wait),
+        carried over gRPC as google.rpc.RetryInfo and to HTTP as Retry-After."""
         if reason not in CATALOGUE:
             raise KeyError(f"unknown error reason {reason!r}: add it to rcs_runtime.errors")
         self.entry = CATALOGUE[reason]
         self.reason = reason
         self.message = message or self.entry.summary
         self.field = field
+        self.retry_after = retry_after
         super().__init__(f"{reason}: {self.message}")
 
     @property

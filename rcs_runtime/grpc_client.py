@@ -10,6 +10,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from rcs_runtime.errors import CatalogueEntry, entry_for_grpc
+from rcs_runtime.peer_tls import MutualTls
 from rcs_runtime.tracing import inject_metadata
 
 
@@ -41,9 +42,10 @@ class _TraceContextInterceptor(
         return await continuation(self._details(client_call_details), request)
 
 
-def open_channel(target: str) -> grpc.aio.Channel:
+def open_channel(target: str, tls: MutualTls | None = None) -> grpc.aio.Channel:
     """A channel to ``target``: "host:port", or several "host:port,host:port" (e.g. the
-    processes of RCS_ROUTING_PROCESSES), then spread call by call in round robin."""
+    processes of RCS_ROUTING_PROCESSES), then spread call by call in round robin; with
+    ``tls``, over mutual TLS (between installations)."""
     options: list[tuple[str, Any]] = [
         ("grpc.max_receive_message_length", 64 * 1024 * 1024),
         ("grpc.max_send_message_length", 64 * 1024 * 1024),
@@ -51,6 +53,13 @@ def open_channel(target: str) -> grpc.aio.Channel:
     if "," in target:
         target = "ipv4:" + target.replace(" ", "")
         options.append(("grpc.lb_policy_name", "round_robin"))
+    if tls is not None:
+        return grpc.aio.secure_channel(
+            target,
+            tls.channel_credentials(),
+            interceptors=[_TraceContextInterceptor()],
+            options=options,
+        )
     return grpc.aio.insecure_channel(
         target, interceptors=[_TraceContextInterceptor()], options=options
     )
@@ -67,6 +76,19 @@ def error_reason(err: grpc.aio.AioRpcError) -> str | None:
             detail.Unpack(info)
             return str(info.reason)
     return None
+
+
+def retry_delay(err: grpc.aio.AioRpcError) -> float:
+    """Seconds the server asked to wait before retrying (google.rpc.RetryInfo), or 0."""
+    status = rpc_status.from_call(err)
+    if status is None:
+        return 0.0
+    for detail in status.details:
+        if detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+            info = error_details_pb2.RetryInfo()
+            detail.Unpack(info)
+            return float(info.retry_delay.ToNanoseconds()) / 1e9
+    return 0.0
 
 
 def catalogue_entry(err: grpc.aio.AioRpcError) -> CatalogueEntry:

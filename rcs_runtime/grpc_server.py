@@ -16,6 +16,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from rcs_runtime.errors import RcsError
+from rcs_runtime.peer_tls import MutualTls
 from rcs_runtime.tracing import extract_context
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,12 @@ def rich_status(err: RcsError) -> grpc.Status:
     detail.Pack(info)
     status = status_pb2.Status(code=err.entry.grpc_code.value[0], message=err.message)
     status.details.append(detail)
+    if err.retry_after > 0:
+        retry = error_details_pb2.RetryInfo()
+        retry.retry_delay.FromNanoseconds(int(err.retry_after * 1e9))
+        wait = any_pb2.Any()
+        wait.Pack(retry)
+        status.details.append(wait)
     result: grpc.Status = rpc_status.to_status(status)
     return result
 
@@ -74,6 +81,25 @@ def _wrap_stream(
     return handler
 
 
+def _wrap_stream_in(
+    fn: Callable[[Any, Ctx], Awaitable[Any]], method: str
+) -> Callable[[Any, Ctx], Awaitable[Any]]:
+    """Client-streaming calls (e.g. MailingService.CreateMailing): errors as for unary."""
+
+    async def handler(request_iterator: Any, context: Ctx) -> Any:
+        try:
+            return await fn(request_iterator, context)
+        except RcsError as err:
+            await context.abort_with_status(rich_status(err))
+        except (grpc.aio.AbortError, grpc.RpcError):
+            raise
+        except Exception:
+            log.exception("rpc_failed", extra={"method": method})
+            await context.abort_with_status(rich_status(RcsError("INTERNAL")))
+
+    return handler
+
+
 class ErrorAndTracingInterceptor(grpc.aio.ServerInterceptor):
     """Turns RcsError into a rich status with ErrorInfo and opens a server span per call."""
 
@@ -100,13 +126,19 @@ class ErrorAndTracingInterceptor(grpc.aio.ServerInterceptor):
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
+        if handler.stream_unary is not None:
+            return grpc.stream_unary_rpc_method_handler(
+                _wrap_stream_in(handler.stream_unary, method),  # type: ignore[arg-type]
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
         return handler
 
 
 class GrpcServer:
     """A grpc.aio server with the interceptor and health service; ``stop`` drains."""
 
-    def __init__(self, bind: str) -> None:
+    def __init__(self, bind: str, tls: MutualTls | None = None) -> None:
         self.server = grpc.aio.server(
             interceptors=[ErrorAndTracingInterceptor()],
             options=[
@@ -116,7 +148,10 @@ class GrpcServer:
         )
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
-        self.port = self.server.add_insecure_port(bind)
+        if tls is None:
+            self.port = self.server.add_insecure_port(bind)
+        else:  # peers must present a certificate of our CA
+            self.port = self.server.add_secure_port(bind, tls.server_credentials())
         if self.port == 0:
             raise OSError(f"cannot listen on {bind}: is another process using it?")
 

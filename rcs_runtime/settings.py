@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from rcs_runtime.peer_tls import MutualTls
+
 
 class RcsSettings(BaseSettings):
     """Common fields; each process subclasses it with its own and parses it once in __main__."""
@@ -20,6 +22,14 @@ class RcsSettings(BaseSettings):
     # sender) at 10 lets the accepting side (gateways, core) go first on a busy host:
     # messages wait durably in the queue meanwhile, submit_sm_resp does not.
     nice: int = Field(default=0, ge=0, le=19)
+    # Mutual TLS between installations (core's peer port, the cluster agent, etcd): PEM files
+    # of the cluster's CA and of this process's certificate and key; all empty: none.
+    tls_ca_file: str = ""
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+
+    def mutual_tls(self) -> MutualTls | None:
+        return MutualTls.load(self.tls_ca_file, self.tls_cert_file, self.tls_key_file)
 
 
 class DatabaseSettings(RcsSettings):

@@ -3,6 +3,7 @@
 #   PostgreSQL — a throwaway cluster run as the `postgres` user (the server refuses root);
 #   the node-smpp fake SMSC of tests/interop (npm ci; needs node and npm, fails without).
 #   Kannel (Debian `kannel`: bearerbox + smsbox) for tests/interop; its own service kept off.
+#   etcd (Debian `etcd-server`) for the cluster tests, which start their own etcd processes.
 # Prints the environment the tests read. Usage: scripts/test-services.sh up|down|env
 set -euo pipefail
 
@@ -52,6 +53,9 @@ interop_up() { "$(dirname "$0")/interop/npm-smsc/install.sh"; }
 # Partners' own tool in the interop tests: plain curl.
 curl_up() { command -v curl >/dev/null || apt_install curl; }
 
+# The TLS tests make a throwaway CA and certificates with the openssl command.
+openssl_up() { command -v openssl >/dev/null || apt_install openssl; }
+
 # Kannel as an ESME of our SMPP gateway (tests/interop/test_kannel.py runs its own bearerbox
 # and smsbox on free ports). The package's init script would start a system bearerbox on
 # the default ports 13000-13013: keep it stopped and disabled, the tests never use it.
@@ -66,8 +70,21 @@ kannel_up() {
   fi
 }
 
+# etcd for tests/cluster: each test starts its own `etcd` on free ports (so that it can kill
+# and restart it); the package's own service (2379/2380) is kept stopped and disabled.
+etcd_up() {
+  if ! command -v etcd >/dev/null; then
+    apt_install etcd-server
+    if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+      systemctl disable --now etcd >/dev/null 2>&1 || true
+    elif [ -x /etc/init.d/etcd ]; then
+      /etc/init.d/etcd stop >/dev/null 2>&1 || true
+    fi
+  fi
+}
+
 case "${1:-up}" in
-  up) pg_up; interop_up; kannel_up; curl_up; echo "export RCS_TEST_DSN=postgresql://postgres@127.0.0.1:$PG_PORT/postgres" ;;
+  up) pg_up; interop_up; kannel_up; curl_up; openssl_up; etcd_up; echo "export RCS_TEST_DSN=postgresql://postgres@127.0.0.1:$PG_PORT/postgres" ;;
   down) pg_down ;;
   env) echo "export RCS_TEST_DSN=postgresql://postgres@127.0.0.1:$PG_PORT/postgres" ;;
   *) echo "usage: $0 up|down|env" >&2; exit 2 ;;

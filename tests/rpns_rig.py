@@ -65,7 +65,7 @@ def app_with_every_provider(partner: str, service_number: str) -> app_service_pb
     )
 
 
-async def wait_port(port: int, within: float = 15.0) -> None:
+async def wait_port(port: int, within: float = 60.0) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     while True:

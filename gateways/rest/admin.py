@@ -9,7 +9,6 @@ catalogue and body as the partner API.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -20,11 +19,17 @@ from google.protobuf import field_mask_pb2, json_format
 from google.protobuf.message import Message
 
 from gateways.rest.auth import PartnerAuth
+from gateways.rest.body import loads_json, read_body
 from gateways.rest.errors import json_response
 from gateways.rest.observability import PARTNER
-from gateways.rest.parsing import parse_basic_auth
+from gateways.rest.parsing import MAX_BODY_BYTES, parse_basic_auth
 from gateways.rest.rpc import rcs_error
-from rcs.core.v1 import auth_service_pb2_grpc, settings_service_pb2, settings_service_pb2_grpc
+from rcs.core.v1 import (
+    auth_service_pb2_grpc,
+    mailing_service_pb2_grpc,
+    settings_service_pb2,
+    settings_service_pb2_grpc,
+)
 from rcs.routing.v1 import routing_service_pb2, routing_service_pb2_grpc
 from rcs_runtime.errors import RcsError
 
@@ -44,6 +49,7 @@ class Admin:
     ) -> None:
         """``channel`` leads to core; ``routing`` to the routing service (route explain)."""
         self.settings = settings_service_pb2_grpc.SettingsServiceStub(channel)
+        self.mailings = mailing_service_pb2_grpc.MailingServiceStub(channel)
         self.routing = routing_service_pb2_grpc.RoutingServiceStub(routing) if routing else None
         self.auth = PartnerAuth(
             auth_service_pb2_grpc.AuthServiceStub(channel),
@@ -65,13 +71,34 @@ async def _actor(request: web.Request) -> settings_service_pb2.Actor:
     return ss.Actor(login=login, remote_ip=remote)
 
 
-async def _body(request: web.Request, message: M) -> M:
+async def _doc(request: web.Request) -> Any:
+    """The body's JSON (``{}`` when empty): whole, at most MAX_BODY_BYTES, nested no deeper
+    than loads_json allows."""
     try:
-        doc = json.loads(await request.read() or b"{}")
+        return loads_json(await read_body(request, MAX_BODY_BYTES) or b"{}")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise RcsError("INVALID_REQUEST", f"the body is not JSON: {exc}") from exc
+
+
+async def _body(request: web.Request, message: M) -> M:
+    doc = await _doc(request)
+    try:
         json_format.ParseDict(doc, message)
     except (ValueError, json_format.ParseError) as exc:
         raise RcsError("INVALID_REQUEST", f"the body does not fit the API: {exc}") from exc
     return message
+
+
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+
+
+def _number(raw: str, what: str, maximum: int, reason: str = "INVALID_REQUEST") -> int:
+    """A path or query number: ASCII digits only (``int`` also takes "1_0", " 1", "١"),
+    within the field's range (protobuf refuses more with an error that was a 500)."""
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 20 or int(raw) > maximum:
+        raise RcsError(reason, f"{what} is a whole number from 0 to {maximum}, not {raw[:40]!r}")
+    return int(raw)
 
 
 def _answer(message: Message, status: int = 200) -> web.Response:
@@ -91,10 +118,7 @@ async def _call(request: web.Request, method: str, message: Message) -> Message:
 
 
 def _page(request: web.Request) -> dict[str, Any]:
-    try:
-        size = int(request.query.get("pageSize", "0"))
-    except ValueError as exc:
-        raise RcsError("INVALID_REQUEST", "pageSize must be a number") from exc
+    size = _number(request.query.get("pageSize", "0"), "pageSize", INT32_MAX)
     return {"page_size": size, "page_token": request.query.get("pageToken", "")}
 
 
@@ -122,30 +146,32 @@ async def get_partner(request: web.Request) -> web.StreamResponse:
 
 
 async def update_partner(request: web.Request) -> web.StreamResponse:
-    """PATCH: the fields present in the body are the ones changed (plus ``password``)."""
+    """PATCH: the fields present in the body are the ones changed (plus ``password`` and
+    ``smppPassword``, "" to remove the SMPP password)."""
     actor = await _actor(request)
-    try:
-        doc = json.loads(await request.read() or b"{}")
-    except ValueError as exc:
-        raise RcsError("INVALID_REQUEST", "the body is not JSON") from exc
+    doc = await _doc(request)
     if not isinstance(doc, dict) or not doc:
         raise RcsError("INVALID_REQUEST", "send the fields to change as a JSON object")
     password = doc.pop("password", None)
+    smpp_password = doc.pop("smppPassword", None)
     partner = ss.Partner(login=request.match_info["login"])
     try:
         json_format.ParseDict({**doc, "login": partner.login}, partner)
-    except json_format.ParseError as exc:
+    except (ValueError, json_format.ParseError) as exc:
         raise RcsError("INVALID_REQUEST", f"the body does not fit the API: {exc}") from exc
     mask = field_mask_pb2.FieldMask()
     mask.FromJsonString(",".join(doc))  # camelCase names → snake_case paths
     if password is not None:
         mask.paths.append("password")
+    if smpp_password is not None:
+        mask.paths.append("smpp_password")
     update = ss.UpdatePartnerRequest(
         request_id=_request_id(request),
         actor=actor,
         partner=partner,
         update_mask=mask,
         password=str(password or ""),
+        smpp_password=str(smpp_password or ""),
     )
     return _answer(await _call(request, "UpdatePartner", update))
 
@@ -216,8 +242,8 @@ async def get_policy(request: web.Request) -> web.StreamResponse:
 async def update_policy(request: web.Request) -> web.StreamResponse:
     """PATCH: the fields present in the body are the ones changed."""
     actor = await _actor(request)
+    doc = await _doc(request)
     try:
-        doc = json.loads(await request.read() or b"{}")
         policy = json_format.ParseDict(doc, ss.VerificationPolicy())
     except (ValueError, json_format.ParseError) as exc:
         raise RcsError("INVALID_REQUEST", f"the body does not fit the API: {exc}") from exc
@@ -236,12 +262,31 @@ async def list_revisions(request: web.Request) -> web.StreamResponse:
     return _answer(await _call(request, "ListRevisions", ss.ListRevisionsRequest(**_page(request))))
 
 
+async def list_audit(request: web.Request) -> web.StreamResponse:
+    """GET …/audit?actor=&entity=&since=&until= (RFC 3339 times), newest first."""
+    await _actor(request)
+    query = ss.ListAuditEntriesRequest(
+        actor=request.query.get("actor", ""),
+        entity=request.query.get("entity", ""),
+        **_page(request),
+    )
+    for name in ("since", "until"):
+        value = request.query.get(name)
+        if value:
+            try:
+                getattr(query, name).FromJsonString(value)
+            except ValueError as exc:
+                raise RcsError(
+                    "INVALID_REQUEST",
+                    f"{name} must be an RFC 3339 time, e.g. 2026-12-01T00:00:00Z",
+                    field=name,
+                ) from exc
+    return _answer(await _call(request, "ListAuditEntries", query))
+
+
 async def rollback(request: web.Request) -> web.StreamResponse:
     actor = await _actor(request)
-    try:
-        revision = int(request.match_info["revision"])
-    except ValueError as exc:
-        raise RcsError("NOT_FOUND", "revisions are numbers") from exc
+    revision = _number(request.match_info["revision"], "the revision", INT64_MAX, "NOT_FOUND")
     body = ss.RollbackSettingsRequest(
         request_id=_request_id(request), actor=actor, revision=revision
     )
@@ -287,10 +332,7 @@ def _key(request: web.Request, e: _Entity) -> str | int:
     raw = request.match_info["key"]
     if not e.numeric_key:
         return raw
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise RcsError("INVALID_REQUEST", f"the {e.key} in the path is a number") from exc
+    return _number(raw, f"the {e.key} in the path", INT32_MAX)
 
 
 def _putter(e: _Entity) -> Handler:
@@ -396,10 +438,7 @@ async def list_api_keys(request: web.Request) -> web.StreamResponse:
 
 async def revoke_api_key(request: web.Request) -> web.StreamResponse:
     actor = await _actor(request)
-    try:
-        key_id = int(request.match_info["id"])
-    except ValueError as exc:
-        raise RcsError("INVALID_REQUEST", "the key id in the path is a number") from exc
+    key_id = _number(request.match_info["id"], "the key id in the path", INT64_MAX)
     body = ss.RevokeApiKeyRequest(actor=actor, partner=request.match_info["login"], id=key_id)
     return _answer(await _call(request, "RevokeApiKey", body))
 
@@ -439,6 +478,7 @@ def add_admin_routes(app: web.Application, admin: Admin) -> None:
     r.add_get(f"{PREFIX}/verification-policy", get_policy, name="admin_policy")
     r.add_patch(f"{PREFIX}/verification-policy", update_policy, name="admin_update_policy")
     r.add_get(f"{PREFIX}/revisions", list_revisions, name="admin_revisions")
+    r.add_get(f"{PREFIX}/audit", list_audit, name="admin_audit")
     r.add_post(f"{PREFIX}/revisions/{{revision}}:rollback", rollback, name="admin_rollback")
     for e in _POLICY:
         r.add_get(f"{PREFIX}/{e.path}", _lister(e), name=f"admin_{e.path}")

@@ -15,10 +15,13 @@ import prometheus_client
 from aiohttp import hdrs, web
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from gateways.auth_revision import AuthRevisionWatch
 from gateways.coalescer import SubmitCoalescer
-from gateways.rest.admin import Admin, add_admin_routes
+from gateways.rest.admin import ADMIN, Admin, add_admin_routes
+from gateways.rest.admin_mailings import add_mailing_routes
 from gateways.rest.auth import PartnerAuth
 from gateways.rest.batch_v3 import ApiKeyAuth, BatchGateway, add_batch_routes
+from gateways.rest.body import BODY_TIMEOUT, read_body
 from gateways.rest.errors import json_response
 from gateways.rest.http_v5 import add_http_v5_routes
 from gateways.rest.observability import MASKED_DEST, PARTNER, observe
@@ -30,6 +33,7 @@ from gateways.rest.parsing import (
     parse_message_id,
     parse_send,
 )
+from gateways.rest.pushback import InFlight
 from gateways.rest.rpc import rcs_error, result_error
 from gateways.rest.settings import RestSettings
 from gateways.rest.status_view import message_view
@@ -56,6 +60,8 @@ class Gateway:
         # Single sends of one partner arriving together share one call to core: a gRPC
         # round trip per message was the limit of single-message throughput.
         self.submits = SubmitCoalescer(self.messages, timeout=settings.rpc_timeout_seconds)
+        # Shared by the send handlers of every API: push-back beyond it.
+        self.in_flight = InFlight(settings.max_in_flight)
 
     async def submit_one(self, login: str, message: message_service_pb2.MessageSubmission) -> str:
         """The platform id of one accepted message, or its refusal as RcsError. Coalesced
@@ -69,22 +75,18 @@ class Gateway:
 
 
 GATEWAY = web.AppKey("gateway", Gateway)
-
-
-async def _read_body(request: web.Request) -> bytes:
-    too_large = RcsError("INVALID_REQUEST", f"the body is larger than {MAX_BODY_BYTES} bytes")
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise too_large
-    try:
-        return await request.read()
-    except web.HTTPRequestEntityTooLarge as exc:
-        raise too_large from exc
+AUTH_WATCH = web.AppKey("auth_watch", AuthRevisionWatch)
 
 
 async def send(request: web.Request) -> web.StreamResponse:
     """POST /api/v6/send: one SMS in Rapporto's v6 body."""
+    with request.app[GATEWAY].in_flight.admit():
+        return await _send(request)
+
+
+async def _send(request: web.Request) -> web.StreamResponse:
     gateway = request.app[GATEWAY]
-    body = await _read_body(request)
+    body = await read_body(request, MAX_BODY_BYTES)
     req = parse_send(decode_json(body, request.content_type, request.charset))
     request[PARTNER] = req.login
     request[MASKED_DEST] = mask_number(req.dest_addr)
@@ -156,6 +158,7 @@ def build_app(
     closed, by the caller)."""
     app = web.Application(middlewares=[observe], client_max_size=MAX_BODY_BYTES)
     app[GATEWAY] = Gateway(settings, channel)
+    app[BODY_TIMEOUT] = settings.body_timeout_seconds
     app.router.add_post("/api/v6/send", send, name="send")
     app.router.add_get("/api/v6/messages/{mt_num}", message_status, name="message_status")
     add_http_v5_routes(app, app[GATEWAY])
@@ -171,20 +174,32 @@ def build_app(
             routing=routing,
         ),
     )
+    add_mailing_routes(app)
     gateway = app[GATEWAY]
-    add_batch_routes(
-        app,
-        BatchGateway(
-            ApiKeyAuth(
-                auth_service_pb2_grpc.AuthServiceStub(channel),
-                cache_seconds=settings.auth_cache_seconds,
-                timeout_seconds=settings.rpc_timeout_seconds,
-            ),
-            gateway.messages,
-            gateway.timeout,
-        ),
+    keys = ApiKeyAuth(
+        auth_service_pb2_grpc.AuthServiceStub(channel),
+        cache_seconds=settings.auth_cache_seconds,
+        timeout_seconds=settings.rpc_timeout_seconds,
     )
+    add_batch_routes(app, BatchGateway(keys, gateway.messages, gateway.timeout, gateway.in_flight))
     add_openapi_route(app)
+    watch = AuthRevisionWatch(
+        auth_service_pb2_grpc.AuthServiceStub(channel),
+        poll_seconds=settings.auth_revision_poll_seconds,
+        timeout_seconds=settings.rpc_timeout_seconds,
+    )
+    for cache in (gateway.auth, app[ADMIN].auth, keys):
+        watch.on_change(cache.forget_all)
+    app[AUTH_WATCH] = watch
+
+    async def start_watch(app: web.Application) -> None:
+        app[AUTH_WATCH].start()
+
+    async def stop_watch(app: web.Application) -> None:
+        await app[AUTH_WATCH].stop()
+
+    app.on_startup.append(start_watch)
+    app.on_cleanup.append(stop_watch)
 
     async def close_submits(app: web.Application) -> None:
         await app[GATEWAY].submits.close()

@@ -7,9 +7,10 @@ the password is kept in memory nor the per-login IP allowlist bypassed. Failures
 cached: a corrected password works at once. Concurrent requests with the same credentials
 share one check, so an expired entry costs one Argon2 check, not one per request in flight.
 A success also tells the partner's default validity, which a REST v6 schedule needs (its
-deadline may end the validity sooner); it is cached with the credentials, so a changed
-value applies within ``auth_cache_seconds``. (The SMPP session limit is core's to check, at
-each bind: AuthService.ClaimSmppSession.)
+deadline may end the validity sooner); it is cached with the credentials. The whole cache
+is dropped as soon as the settings revision changes (``gateways/auth_revision.py``), so a
+changed password, allowlist or validity applies at once. (The SMPP session limit is
+core's to check, at each bind: AuthService.ClaimSmppSession.)
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ class Grant:
     """What a successful check tells about the partner (zeros for an administrator)."""
 
     default_ttl_seconds: int = 0
+    # Changes when the partner's password changes (AuthService.CheckSmppSessions).
+    credential_tag: str = ""
 
 
 _ADMIN = Grant()
@@ -48,10 +51,13 @@ class PartnerAuth:
         max_entries: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
         admins: bool = False,
+        smpp: bool = False,
     ) -> None:
-        """``admins``: check administrators (AuthenticateAdmin) instead of partners."""
+        """``admins``: check administrators (AuthenticateAdmin) instead of partners.
+        ``smpp``: the credentials come from SMPP binds (a partner's SMPP password)."""
         self._stub = stub
         self._admins = admins
+        self._smpp = smpp
         self._cache_seconds = cache_seconds
         self._timeout = timeout_seconds
         self._max_entries = max_entries
@@ -60,6 +66,10 @@ class PartnerAuth:
         self._cached: dict[_Key, tuple[float, Grant]] = {}
         # key → the check running now: callers with the same credentials share it.
         self._checking: dict[_Key, asyncio.Task[Grant]] = {}
+
+    def forget_all(self) -> None:
+        """Drop every cached success (the settings changed: gateways.auth_revision)."""
+        self._cached.clear()
 
     async def authenticate(self, login: str, password: str, remote_ip: str) -> int:
         """The partner's default validity in seconds (0 for an administrator) when the
@@ -101,11 +111,11 @@ class PartnerAuth:
             else:
                 answer = await self._stub.AuthenticatePartner(
                     auth_service_pb2.AuthenticatePartnerRequest(
-                        login=login, password=password, remote_ip=remote_ip
+                        login=login, password=password, remote_ip=remote_ip, smpp=self._smpp
                     ),
                     timeout=self._timeout,
                 )
-                grant = Grant(answer.default_ttl_seconds)
+                grant = Grant(answer.default_ttl_seconds, answer.credential_tag)
         except grpc.aio.AioRpcError as err:
             self._cached.pop(key, None)
             raise rcs_error(err) from err

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import re
 import time
 from collections.abc import Callable
@@ -24,9 +23,11 @@ from typing import Any
 import grpc
 from aiohttp import hdrs, web
 
-from gateways.rest.errors import json_response
+from gateways.rest.body import BodyTooLargeError, loads_json, read_body
+from gateways.rest.errors import json_response, retry_after_header
 from gateways.rest.observability import PARTNER
 from gateways.rest.parsing import MAX_REPORT_URL_CHARS, is_report_url, is_valid_unicode
+from gateways.rest.pushback import InFlight, PushedBackError, retry_after
 from gateways.rest.rpc import rcs_error
 from gateways.rest.schedule import Schedule, ScheduleError, parse_schedule_info
 from rcs.common.v1 import channel_pb2, message_pb2
@@ -69,11 +70,15 @@ class BatchRefusedError(Exception):
         super().__init__(description)
         self.status = status
         self.rejection = Rejection(key, ref, description)
+        self.retry_after = 0.0  # seconds, sent as Retry-After
 
 
 class ApiKeyAuth:
     """AuthService.AuthenticateApiKey with a short cache of successes, keyed by the key's
-    SHA-256 (the key itself is not kept). Failures are never cached."""
+    SHA-256 (the key itself is not kept) and the caller's address, since the allowlist is
+    per address: a key that worked from an allowed address must still be refused from
+    another (issue 14). Failures are never cached; ``forget_all`` empties the cache when
+    the settings change (a revoked key, a changed allowlist)."""
 
     def __init__(
         self,
@@ -87,10 +92,13 @@ class ApiKeyAuth:
         self._cache_seconds = cache_seconds
         self._timeout = timeout_seconds
         self._clock = clock
-        self._cache: dict[bytes, tuple[str, float]] = {}
+        self._cache: dict[tuple[bytes, str], tuple[str, float]] = {}
+
+    def forget_all(self) -> None:
+        self._cache.clear()
 
     async def login_of(self, key: str, remote_ip: str) -> str:
-        digest = hashlib.sha256(key.encode()).digest()
+        digest = (hashlib.sha256(key.encode()).digest(), remote_ip)
         hit = self._cache.get(digest)
         if hit is not None and self._clock() < hit[1]:
             return hit[0]
@@ -268,29 +276,38 @@ def _core_rejection(i: int, reason: str, message: str, core_field: str = "") -> 
 
 
 async def _read(request: web.Request) -> bytes:
-    if request.content_length is not None and request.content_length > MAX_BATCH_BYTES:
-        raise BatchRefusedError(
-            413, "invalid", "", f"the body is larger than {MAX_BATCH_BYTES} bytes"
-        )
-    body = await request.content.read(MAX_BATCH_BYTES + 1)
-    if len(body) > MAX_BATCH_BYTES:
-        raise BatchRefusedError(
-            413, "invalid", "", f"the body is larger than {MAX_BATCH_BYTES} bytes"
-        )
-    return body
+    """The whole body (it may arrive in pieces), in the batch API's refusals."""
+    try:
+        return await read_body(request, MAX_BATCH_BYTES)
+    except BodyTooLargeError as err:
+        raise BatchRefusedError(413, "invalid", "", err.message) from err
+    except RcsError as err:  # REQUEST_TIMEOUT
+        raise BatchRefusedError(err.entry.http_status, "invalid", "", err.message) from err
 
 
 class BatchGateway:
-    def __init__(self, auth: ApiKeyAuth, messages: Any, timeout: float) -> None:
+    def __init__(
+        self, auth: ApiKeyAuth, messages: Any, timeout: float, in_flight: InFlight | None = None
+    ) -> None:
         self.auth = auth
         self.messages = messages  # MessageServiceStub
         self.timeout = timeout
+        self.in_flight = in_flight or InFlight(2**31)
 
 
 BATCH = web.AppKey("batch_v3", BatchGateway)
 
 
 async def send_batch(request: web.Request) -> web.StreamResponse:
+    try:
+        with request.app[BATCH].in_flight.admit():
+            return await _send_batch(request)
+    except PushedBackError as err:
+        body = _packet_refusal(Rejection("unknown", "", err.message))
+        return json_response(body, status=429, headers=retry_after(429))
+
+
+async def _send_batch(request: web.Request) -> web.StreamResponse:
     gateway = request.app[BATCH]
     try:
         key = parse_key(request.headers.get(hdrs.AUTHORIZATION))
@@ -303,10 +320,15 @@ async def send_batch(request: web.Request) -> web.StreamResponse:
                 ) from err
             if err.reason == "IP_NOT_ALLOWED":
                 raise BatchRefusedError(403, "forbidden", "", err.message) from err
+            if err.reason == "THROTTLED":
+                # Not "unknown key": the key may be right, the address failed too often.
+                refused = BatchRefusedError(429, "forbidden", "", err.message)
+                refused.retry_after = err.retry_after
+                raise refused from err
             raise BatchRefusedError(401, "forbidden", "", "unknown or revoked key") from err
         request[PARTNER] = login
         try:
-            doc = json.loads(await _read(request))
+            doc = loads_json(await _read(request))
         except (ValueError, UnicodeDecodeError) as err:
             raise BatchRefusedError(400, "invalid", "", f"the body is not JSON: {err}") from err
         parsed = parse_batch(doc)
@@ -317,7 +339,12 @@ async def send_batch(request: web.Request) -> web.StreamResponse:
             "reasons": [{"key": r.key, "ref": r.ref}],
             "description": r.description,
         }
-        return json_response(body, status=refused.status)
+        headers = (
+            {"Retry-After": retry_after_header(refused.retry_after)}
+            if refused.retry_after > 0
+            else retry_after(refused.status)
+        )
+        return json_response(body, status=refused.status, headers=headers)
     raw = doc["messages"]
     to_core = [(i, p) for i, p in enumerate(parsed) if not isinstance(p, Rejection)]
     results: list[dict[str, Any]] = [
@@ -337,7 +364,9 @@ async def send_batch(request: web.Request) -> web.StreamResponse:
         except grpc.aio.AioRpcError as err:
             error = rcs_error(err)
             body = _packet_refusal(Rejection("unknown", "", error.message))
-            return json_response(body, status=503 if error.entry.http_status >= 500 else 400)
+            status = error.entry.http_status
+            status = 503 if status >= 500 else 429 if status == 429 else 400
+            return json_response(body, status=status, headers=retry_after(status))
         if len(answer.results) != len(to_core):
             raise RcsError("INTERNAL", "core answered with a wrong number of results")
         for (i, submission), result in zip(to_core, answer.results, strict=True):

@@ -7,11 +7,13 @@ and Rapporto's code; this module only renders them.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
 
+from gateways.rest.pushback import retry_after
 from rcs_runtime.errors import CatalogueEntry, RcsError
 
 # Rapporto's descriptions, verbatim (rest_sms.rst, "Коды ошибок отправки").
@@ -52,11 +54,18 @@ def error_response(
 def response_for(err: RcsError, *, challenge: bool = False) -> web.Response:
     """The response for a catalogued error; ``challenge`` adds WWW-Authenticate to 401s."""
     headers = (
-        {"WWW-Authenticate": BASIC_CHALLENGE}
-        if challenge and err.entry.http_status == 401
-        else None
+        {"WWW-Authenticate": BASIC_CHALLENGE} if challenge and err.entry.http_status == 401 else {}
     )
-    return error_response(err.entry, err.message, headers=headers)
+    if err.retry_after > 0:  # the delay the refusal names (a throttled login)
+        headers["Retry-After"] = retry_after_header(err.retry_after)
+    else:  # THROTTLED, QUEUE_FULL, … without one: the default
+        headers.update(retry_after(err.entry.http_status))
+    return error_response(err.entry, err.message, headers=headers or None)
+
+
+def retry_after_header(seconds: float) -> str:
+    """Whole seconds, rounded up (RFC 9110: delay-seconds)."""
+    return str(max(1, math.ceil(seconds)))
 
 
 def json_response(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import hdrs, web
 
+from gateways.rest.body import read_body
 from gateways.rest.http_v5_parsing import (
     Answer,
     V5Error,
@@ -29,6 +30,7 @@ from gateways.rest.http_v5_parsing import (
 )
 from gateways.rest.observability import MASKED_DEST, PARTNER
 from gateways.rest.parsing import MAX_BODY_BYTES
+from gateways.rest.pushback import PushedBackError
 from rcs_runtime.errors import RcsError
 from rcs_runtime.logging import mask_number
 
@@ -48,12 +50,19 @@ def add_http_v5_routes(app: web.Application, gateway: Gateway) -> None:
     resource.add_route(hdrs.METH_POST, handler)
 
 
+# http_sms.rst: 408 "exceeds the allowed rate", retry within it; 500: "pause at least one
+# minute" before repeating. Retry-After says the same to a client that reads it.
+_RETRY_AFTER = {408: "1", 500: "60"}
+
+
 def _response(answer: Answer) -> web.Response:
+    retry = _RETRY_AFTER.get(answer.status)
     return web.Response(
         text=answer.body,
         status=answer.status,
         content_type=answer.content_type,
         charset="utf-8",
+        headers={"Retry-After": retry} if retry else None,
     )
 
 
@@ -61,13 +70,7 @@ async def _body(request: web.Request) -> bytes:
     """A POST's body (b"" for GET), at most MAX_BODY_BYTES."""
     if request.method != hdrs.METH_POST:
         return b""
-    too_large = RcsError("INVALID_REQUEST", f"the body is larger than {MAX_BODY_BYTES} bytes")
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise too_large
-    try:
-        return await request.read()
-    except web.HTTPRequestEntityTooLarge as exc:
-        raise too_large from exc
+    return await read_body(request, MAX_BODY_BYTES)
 
 
 def _params(request: web.Request, body: bytes) -> dict[str, str]:
@@ -86,6 +89,14 @@ class HttpV5Send:
         self._gateway = gateway
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        try:
+            with self._gateway.in_flight.admit():
+                return await self._handle(request)
+        except PushedBackError as err:
+            xml = sniff_xml(request.rel_url.raw_query_string, b"")
+            return _response(render_error(V5Error.from_rcs(err), xml=xml))
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = b""
         try:
             body = await _body(request)

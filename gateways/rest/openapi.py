@@ -15,6 +15,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from gateways.rest import admin
 from gateways.rest.http_v5_parsing import SHORT_TEXTS, V5_CODES
+from rcs.core.v1 import mailing_service_pb2 as ms
 from rcs.core.v1 import settings_service_pb2 as ss
 from rcs.routing.v1 import routing_service_pb2 as rs
 
@@ -115,6 +116,7 @@ _ADMIN: tuple[tuple[str, str, str, Any, Any], ...] = (
         ss.UpdateVerificationPolicyResponse,
     ),
     ("GET", "/revisions", "Settings revisions", None, ss.ListRevisionsResponse),
+    ("GET", "/audit", "Audit log", None, ss.ListAuditEntriesResponse),
     ("POST", "/revisions/{revision}:rollback", "Rollback", None, ss.RollbackSettingsResponse),
     ("GET", "/region-time-zones", "Region zones", None, ss.ListRegionTimeZonesResponse),
     ("PUT", "/region-time-zones", "Set a zone", ss.RegionTimeZone, ss.PutRegionTimeZoneResponse),
@@ -158,10 +160,40 @@ _ADMIN: tuple[tuple[str, str, str, Any, Any], ...] = (
 )
 
 
+def _mailing_ops(schemas: _Schemas) -> dict[tuple[str, str], dict[str, Any]]:
+    """The admin API's mailings (gateways/rest/admin_mailings.py)."""
+    p = f"{admin.PREFIX}/mailings"
+    mailing = _json(schemas.ref(ms.GetMailingResponse.DESCRIPTOR))
+    create = {
+        "type": "object",
+        "properties": {
+            "spec": schemas.ref(ms.MailingSpec.DESCRIPTOR),
+            "recipients": {"type": "array", "items": schemas.ref(ms.MailingRecipient.DESCRIPTOR)},
+        },
+        "required": ["spec"],
+    }
+    return {
+        ("GET", p): _op(
+            "List mailings", None, _json(schemas.ref(ms.ListMailingsResponse.DESCRIPTOR))
+        ),
+        ("POST", p): _op(
+            "Create a mailing",
+            _json(create),
+            _json(schemas.ref(ms.CreateMailingResponse.DESCRIPTOR)),
+        ),
+        ("GET", f"{p}/{{id}}"): _op("One mailing with its progress", None, mailing),
+        ("POST", f"{p}/{{id}}:{{action}}"): _op(
+            "Start, pause, resume or cancel a mailing (action start|pause|resume|cancel)",
+            None,
+            _json(schemas.ref(ms.StartMailingResponse.DESCRIPTOR)),
+        ),
+    }
+
+
 def _admin_ops(schemas: _Schemas) -> dict[tuple[str, str], dict[str, Any]]:
     """(method, path) → operation, for the admin API."""
     p = admin.PREFIX
-    ops: dict[tuple[str, str], dict[str, Any]] = {}
+    ops: dict[tuple[str, str], dict[str, Any]] = _mailing_ops(schemas)
     for method, path, summary, body, answer in _ADMIN:
         request = _json(schemas.ref(body.DESCRIPTOR)) if body is not None else None
         ops[(method, p + path)] = _op(summary, request, _json(schemas.ref(answer.DESCRIPTOR)))

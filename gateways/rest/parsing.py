@@ -48,7 +48,10 @@ MESSAGE_TYPES = ("SMS", "VIBER", "VK", "PUSH", "WHATSAPP", "TELEGRAM", "FLASHING
 _NUMBER_CHARS = re.compile(r"\+?[0-9\s\-().]+")
 _MIN_DIGITS, _MAX_DIGITS = 10, 17
 MAX_NOTIFY_URL_CHARS = 2048  # rest_sms.rst: "не должна превышать 2048 символов"
-MAX_REPORT_URL_CHARS = MAX_NOTIFY_URL_CHARS  # what core stores (validation.MAX_URL_CHARS)
+MAX_REPORT_URL_CHARS = MAX_NOTIFY_URL_CHARS
+# rest_sms.rst gives no length for "id"; the same field is 1-50 characters in REST_BATCH
+# (messages/id) and HTTP v5 (partnerMsgId). A 3,000-character one overflowed core's index.
+MAX_ID_CHARS = 50  # what core stores (validation.MAX_URL_CHARS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +270,8 @@ def parse_send(doc: Any) -> SendRequest:
     login = _string(doc, "login", "login", required=True)
     password = _string(doc, "password", "password", required=True)
     client_ref = _string(doc, "id", "id", required=False)
+    if len(client_ref) > MAX_ID_CHARS:
+        _invalid(f"id is longer than {MAX_ID_CHARS} characters", field="id")
     dest_addr = _string(doc, "destAddr", "destAddr", required=False)
     registered = _integer(doc, "registeredDelivery", "registeredDelivery")
     if registered is not None and registered not in RECEIPT_REQUESTS:

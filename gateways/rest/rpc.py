@@ -5,7 +5,7 @@ from __future__ import annotations
 import grpc
 
 from rcs_runtime.errors import CATALOGUE, RcsError
-from rcs_runtime.grpc_client import catalogue_entry, error_reason
+from rcs_runtime.grpc_client import catalogue_entry, error_reason, retry_delay
 
 
 def rcs_error(err: grpc.aio.AioRpcError) -> RcsError:
@@ -16,7 +16,7 @@ def rcs_error(err: grpc.aio.AioRpcError) -> RcsError:
     """
     entry = catalogue_entry(err)
     message = (err.details() or "") if error_reason(err) in CATALOGUE else ""
-    return RcsError(entry.reason, message)
+    return RcsError(entry.reason, message, retry_after=retry_delay(err))
 
 
 def result_error(reason: str, message: str, field: str = "") -> RcsError:

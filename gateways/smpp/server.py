@@ -65,6 +65,7 @@ from dataclasses import dataclass
 
 import grpc
 
+from gateways.auth_revision import AuthRevisionWatch
 from gateways.coalescer import SubmitCoalescer
 from gateways.rest.auth import PartnerAuth
 from gateways.smpp.mapping import (
@@ -92,6 +93,7 @@ from rcs.core.v1 import auth_service_pb2, auth_service_pb2_grpc, message_service
 from rcs.core.v1 import message_service_pb2 as ms
 from rcs_runtime.errors import RcsError
 from rcs_runtime.grpc_client import catalogue_entry
+from rcs_runtime.tls import server_context
 from rcs_smpp.constants import INTERFACE_VERSION_34, CommandStatus, Tag
 from rcs_smpp.encoding import is_binary, message_class
 from rcs_smpp.pdu import (
@@ -131,6 +133,7 @@ class _Esme:
     receives: bool = False
     binding: bool = False
     slot: Slot | None = None  # its session slot in core, from the bind's claim
+    credential_tag: str = ""  # what core said of the password at the bind
 
     @property
     def bound(self) -> bool:
@@ -166,6 +169,7 @@ class SmppGateway:
             core_auth,
             cache_seconds=settings.auth_cache_seconds,
             timeout_seconds=settings.rpc_timeout_seconds,
+            smpp=True,
         )
         self._messages: message_service_pb2_grpc.MessageServiceAsyncStub = (
             message_service_pb2_grpc.MessageServiceStub(channel)
@@ -187,31 +191,60 @@ class SmppGateway:
         )
         self._buckets: dict[str, TokenBucket] = {}
         self._sessions: set[SmppSession] = set()
+        self._esmes: dict[SmppSession, _Esme] = {}
+        self._unbinding: set[asyncio.Task[None]] = set()
+        self._core_auth = core_auth
+        # A changed password or allowlist applies at once: cached logins are dropped and
+        # bound sessions checked again (issue 14).
+        self.auth_watch = AuthRevisionWatch(
+            core_auth,
+            poll_seconds=settings.auth_revision_poll_seconds,
+            timeout_seconds=settings.rpc_timeout_seconds,
+        )
+        self.auth_watch.on_change(self._auth.forget_all)
+        self.auth_watch.on_change(self.check_sessions)
         self._server: asyncio.Server | None = None
+        self._tls_server: asyncio.Server | None = None
+        self.tls_port = 0
         self._stopping = False
 
     async def start(self) -> int:
-        """Listen on smpp_host:smpp_port; returns the port (useful with port 0)."""
+        """Listen on smpp_host:smpp_port, and with TLS on smpp_tls_port when set; returns
+        the plain port (useful with port 0; ``tls_port`` is the other)."""
         self._server = await asyncio.start_server(
             self._on_connection, self.s.smpp_host, self.s.smpp_port
         )
         port = int(self._server.sockets[0].getsockname()[1])
+        if self.s.smpp_tls_port:
+            context = server_context(
+                self.s.smpp_tls_cert, self.s.smpp_tls_key, self.s.smpp_tls_client_ca
+            )
+            self._tls_server = await asyncio.start_server(
+                self._on_connection, self.s.smpp_host, self.s.smpp_tls_port, ssl=context
+            )
+            self.tls_port = int(self._tls_server.sockets[0].getsockname()[1])
+            log.info("smpp_tls_listening", extra={"port": self.tls_port})
         self.slots.start()
+        self.auth_watch.start()
         log.info("smpp_listening", extra={"port": port, "gateway_id": self.gateway_id})
         return port
 
     async def stop(self) -> None:
         self._stopping = True  # sessions closing now leave their slots to one release below
+        await self.auth_watch.stop()
         if self._server is not None:
             self._server.close()
+        if self._tls_server is not None:
+            self._tls_server.close()
         for session in list(self._sessions):
             await session.close()
         await self.slots.stop()  # every slot at once: other gateways may take them now
         # Sessions are closed: pumps settle what they hold (released) and end.
         await self._pumps.close(grace_seconds=self.s.smpp_receipt_wait_seconds + 1)
         await self._coalescer.close()
-        if self._server is not None:
-            await self._server.wait_closed()
+        for server in (self._server, self._tls_server):
+            if server is not None:
+                await server.wait_closed()
 
     async def _on_connection(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -236,17 +269,53 @@ class SmppGateway:
         )
         esme.session = session
         self._sessions.add(session)
+        self._esmes[session] = esme
         session.start()
         try:
             await session.wait_closed()
         finally:
             self._sessions.discard(session)
+            self._esmes.pop(session, None)
             if esme.receives:
                 self._pumps.remove(esme.login, session)
             if esme.login:
                 log.info("smpp_session_closed", extra={"login": esme.login})
             if not self._stopping:
                 await self.slots.release(esme.slot)
+
+    async def check_sessions(self) -> None:
+        """Unbind the sessions whose login core would now refuse: the password changed
+        since the bind, or the allowlist no longer takes the ESME's address."""
+        bound = [e for e in self._esmes.values() if e.bound and e.slot is not None]
+        if not bound:
+            return
+        answer = await self._core_auth.CheckSmppSessions(
+            auth_service_pb2.CheckSmppSessionsRequest(
+                sessions=[
+                    auth_service_pb2.SmppSessionCredentials(
+                        session_id=e.slot.session_id if e.slot else "",
+                        login=e.login,
+                        credential_tag=e.credential_tag,
+                        remote_ip=e.remote_ip,
+                    )
+                    for e in bound
+                ]
+            ),
+            timeout=self.s.rpc_timeout_seconds,
+        )
+        refused = {r.session_id: r.reason for r in answer.refused}
+        for esme in bound:
+            reason = refused.get(esme.slot.session_id if esme.slot else "")
+            if reason is None or esme.session is None:
+                continue
+            log.warning(
+                "smpp_session_revoked",
+                extra={"login": esme.login, "ip": esme.remote_ip, "reason": reason},
+            )
+            esme.transmits = False  # no submit_sm is taken from it any more
+            task = asyncio.create_task(esme.session.unbind(response_timeout=5.0))
+            self._unbinding.add(task)
+            task.add_done_callback(self._unbinding.discard)
 
     # -- requests -------------------------------------------------------------------------
 
@@ -267,7 +336,8 @@ class SmppGateway:
             return resp_type(command_status=_S.ESME_RALYBND)
         esme.binding = True
         try:
-            await self._auth.grant(pdu.system_id, pdu.password, esme.remote_ip)
+            grant = await self._auth.grant(pdu.system_id, pdu.password, esme.remote_ip)
+            esme.credential_tag = grant.credential_tag
             esme.slot = self.slots.reserve(pdu.system_id, _MODES[type(pdu)])
             claim = await self.slots.claim(esme.slot)
         except RcsError as e:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from rcs_runtime.settings import RcsSettings
 
@@ -38,3 +38,19 @@ class SmppGatewaySettings(RcsSettings):
     smpp_session_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
     rpc_timeout_seconds: float = Field(default=10.0, gt=0)
     auth_cache_seconds: float = Field(default=30.0, ge=0)
+    # How often core is asked for the settings revision; when it changes, cached logins
+    # are dropped and bound sessions checked again: those whose password changed or whose
+    # address the allowlist no longer takes are unbound. 0 disables the watch.
+    auth_revision_poll_seconds: float = Field(default=1.0, ge=0)
+    # SMPP over TLS beside the plain port (0: none): PEM certificate chain and key; with a
+    # client CA, ESMEs must present a certificate it signed.
+    smpp_tls_port: int = Field(default=0, ge=0, le=65535)
+    smpp_tls_cert: str = ""
+    smpp_tls_key: str = ""
+    smpp_tls_client_ca: str = ""
+
+    @model_validator(mode="after")
+    def _check_tls(self) -> SmppGatewaySettings:
+        if self.smpp_tls_port and not (self.smpp_tls_cert and self.smpp_tls_key):
+            raise ValueError("RCS_SMPP_TLS_PORT needs RCS_SMPP_TLS_CERT and RCS_SMPP_TLS_KEY")
+        return self

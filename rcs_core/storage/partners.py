@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network, ip_address
 
@@ -22,6 +23,20 @@ class Partner:
     # Networks the login may connect from; empty: any (psycopg returns cidr as ip_network).
     allowed_subnets: tuple[IPv4Network | IPv6Network, ...] = ()
     max_smpp_sessions: int = 0  # bound at once over every SMPP gateway; 0: no limit
+    # Senders it owns besides default_sender (migration 0028).
+    senders: frozenset[str] = frozenset()
+    # Checked at SMPP binds instead of password_hash when set (an SMPP bind carries at most
+    # 8 password characters).
+    smpp_password_hash: str | None = None
+
+    @property
+    def owned_senders(self) -> frozenset[str]:
+        """Every sender the partner may send from."""
+        return self.senders | {self.default_sender} if self.default_sender else self.senders
+
+    @property
+    def smpp_hash(self) -> str:
+        return self.smpp_password_hash or self.password_hash
 
     def allows(self, remote_ip: str) -> bool:
         if not self.allowed_subnets:
@@ -36,15 +51,27 @@ class Partner:
 async def by_login(conn: psycopg.AsyncConnection, login: str) -> Partner | None:
     cur = await conn.execute(
         "SELECT id, login, password_hash, default_sender, default_ttl_seconds,"
-        " block_duplicates, duplicate_window_seconds, allowed_subnets, max_smpp_sessions"
-        " FROM partners WHERE login = %s",
+        " block_duplicates, duplicate_window_seconds, allowed_subnets, max_smpp_sessions,"
+        " senders, smpp_password_hash FROM partners WHERE login = %s",
         (login,),
     )
     row = await cur.fetchone()
     if row is None:
         return None
-    pid, name, pw_hash, sender, ttl, block, window, subnets, sessions = row
-    return Partner(pid, name, pw_hash, sender, ttl, block, window, tuple(subnets), sessions)
+    pid, name, pw_hash, sender, ttl, block, window, subnets, sessions, senders, smpp = row
+    return Partner(
+        pid,
+        name,
+        pw_hash,
+        sender,
+        ttl,
+        block,
+        window,
+        tuple(subnets),
+        sessions,
+        frozenset(senders),
+        smpp,
+    )
 
 
 async def upsert(
@@ -54,13 +81,17 @@ async def upsert(
     *,
     default_sender: str = "",
     default_ttl_seconds: int = 86400,
+    senders: Sequence[str] = (),
 ) -> int:
+    """Create or reset a partner (demo data, tools, tests); ``senders``: those it owns
+    besides ``default_sender``."""
     cur = await conn.execute(
-        "INSERT INTO partners (login, password_hash, default_sender, default_ttl_seconds)"
-        " VALUES (%s, %s, %s, %s) ON CONFLICT (login) DO UPDATE SET"
+        "INSERT INTO partners (login, password_hash, default_sender, default_ttl_seconds,"
+        " senders) VALUES (%s, %s, %s, %s, %s) ON CONFLICT (login) DO UPDATE SET"
         " password_hash = EXCLUDED.password_hash, default_sender = EXCLUDED.default_sender,"
-        " default_ttl_seconds = EXCLUDED.default_ttl_seconds RETURNING id",
-        (login, hash_password(password), default_sender, default_ttl_seconds),
+        " default_ttl_seconds = EXCLUDED.default_ttl_seconds, senders = EXCLUDED.senders"
+        " RETURNING id",
+        (login, hash_password(password), default_sender, default_ttl_seconds, sorted(senders)),
     )
     row = await cur.fetchone()
     assert row is not None

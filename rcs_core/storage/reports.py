@@ -11,7 +11,7 @@ report whose taker died is handed out again when its lease ends: at-least-once.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,9 +70,13 @@ async def lease(
     limit: int,
     lease_for: dt.timedelta,
     exclude_partners: Sequence[int] = (),
+    room: PartnerRoom | None = None,
 ) -> list[LeasedReport]:
     """Up to ``limit`` due reports, oldest first, taken for ``lease_for``; none of
-    ``exclude_partners`` (those that have as many in flight as they may)."""
+    ``exclude_partners`` (those that have as many in flight as they may), and with
+    ``room`` no more of one partner than it has room for."""
+    if room is not None:
+        return await _lease_within_room(conn, formats, limit, lease_for, room)
     cur = await conn.execute(
         "WITH due AS (SELECT id FROM report_outbox"
         " WHERE format = ANY(%s) AND (%s::bigint IS NULL OR partner_id = %s)"
@@ -83,6 +87,68 @@ async def lease(
         " RETURNING o.id, o.partner_id, o.format, o.kind, o.url, o.message_id, o.body,"
         "  o.attempts",
         (list(formats), partner_id, partner_id, list(exclude_partners), limit, lease_for),
+    )
+    rows = sorted(await cur.fetchall(), key=lambda r: int(r[0]))
+    return [LeasedReport(*row) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerRoom:
+    """How many more reports each partner may take: ``used`` requests in flight of
+    ``per_partner`` (a partner not in ``used`` has all of them)."""
+
+    per_partner: int
+    used: Mapping[int, int]
+
+
+# The oldest due HTTP reports (a window of them, read in order from the partial index
+# report_outbox_http_due_idx, whose predicate the literal ``format <> 1`` matches), at most
+# each partner's room of them, then locked. Taking only what may be sent spares a sender
+# from leasing one busy partner's backlog only to release it again.
+_LEASE_WITHIN_ROOM = (
+    "WITH window_ AS (SELECT id, partner_id, next_attempt_at FROM report_outbox"
+    "  WHERE format <> 1 AND format = ANY(%(formats)s) AND next_attempt_at <= now()"
+    "   AND NOT (partner_id = ANY(%(full)s::bigint[]))"
+    "  ORDER BY next_attempt_at, id LIMIT %(scan)s),"
+    " ranked AS (SELECT id, partner_id, next_attempt_at, row_number() OVER"
+    "  (PARTITION BY partner_id ORDER BY next_attempt_at, id) AS n FROM window_),"
+    " fits AS (SELECT r.id FROM ranked r"
+    "  LEFT JOIN unnest(%(busy)s::bigint[], %(used)s::int[]) AS b(partner_id, used)"
+    "   ON b.partner_id = r.partner_id"
+    "  WHERE r.n <= %(per_partner)s - coalesce(b.used, 0)"
+    "  ORDER BY r.next_attempt_at, r.id LIMIT %(limit)s),"
+    " due AS (SELECT o.id FROM report_outbox o JOIN fits ON fits.id = o.id"
+    "  WHERE o.next_attempt_at <= now() FOR UPDATE OF o SKIP LOCKED)"
+    " UPDATE report_outbox o SET next_attempt_at = now() + %(lease_for)s,"
+    "  attempts = o.attempts + 1 FROM due WHERE o.id = due.id"
+    " RETURNING o.id, o.partner_id, o.format, o.kind, o.url, o.message_id, o.body,"
+    "  o.attempts"
+)
+LEASE_SCAN_FACTOR = 4  # due reports looked at per report wanted
+
+
+async def _lease_within_room(
+    conn: psycopg.AsyncConnection,
+    formats: Sequence[int],
+    limit: int,
+    lease_for: dt.timedelta,
+    room: PartnerRoom,
+) -> list[LeasedReport]:
+    if FORMAT_SMPP in formats:
+        raise ValueError("a lease within room is for HTTP formats only")
+    busy = list(room.used)
+    cur = await conn.execute(
+        _LEASE_WITHIN_ROOM,
+        {
+            "formats": list(formats),
+            "full": [p for p in busy if room.used[p] >= room.per_partner],
+            "scan": max(limit * LEASE_SCAN_FACTOR, 100),
+            "busy": busy,
+            "used": [room.used[p] for p in busy],
+            "per_partner": room.per_partner,
+            "limit": limit,
+            "lease_for": lease_for,
+        },
     )
     rows = sorted(await cur.fetchall(), key=lambda r: int(r[0]))
     return [LeasedReport(*row) for row in rows]

@@ -14,6 +14,7 @@ from typing import Any
 
 import psycopg
 
+from rcs_runtime.cluster_role import refused_on_standby
 from rcs_runtime.errors import RcsError
 
 State = dict[str, Any] | None
@@ -39,10 +40,11 @@ async def commit_revision(
     lock on settings_revision serialises writers, so revisions are gap-free and ordered."""
     if not changes:
         return 0
-    cur = await conn.execute(
-        "UPDATE settings_revision SET revision = revision + 1, changed_at = now()"
-        " RETURNING revision"
-    )
+    async with refused_on_standby():  # the one gate of settings writes on a standby
+        cur = await conn.execute(
+            "UPDATE settings_revision SET revision = revision + 1, changed_at = now()"
+            " RETURNING revision"
+        )
     row = await cur.fetchone()
     assert row is not None
     revision = int(row[0])
@@ -103,6 +105,8 @@ _PARTNER_FIELDS = (
     "report_url",
     "inbound_url",
     "max_smpp_sessions",
+    "senders",
+    "smpp_password_hash",
 )
 # What a partner state stored before a field existed restores to ("any address", no URL,
 # no session limit).
@@ -111,6 +115,8 @@ _PARTNER_DEFAULTS: dict[str, Any] = {
     "report_url": "",
     "inbound_url": "",
     "max_smpp_sessions": 0,
+    "senders": [],
+    "smpp_password_hash": None,
 }
 
 
@@ -118,7 +124,7 @@ async def partner_state(conn: psycopg.AsyncConnection, login: str) -> State:
     cur = await conn.execute(
         "SELECT login, password_hash, default_sender, default_ttl_seconds, block_duplicates,"
         " duplicate_window_seconds, allowed_subnets::text[], report_url, inbound_url,"
-        " max_smpp_sessions FROM partners WHERE login = %s",
+        " max_smpp_sessions, senders, smpp_password_hash FROM partners WHERE login = %s",
         (login,),
     )
     row = await cur.fetchone()
@@ -133,14 +139,16 @@ async def put_partner(conn: psycopg.AsyncConnection, login: str, state: State) -
     await conn.execute(
         "INSERT INTO partners (login, password_hash, default_sender, default_ttl_seconds,"
         " block_duplicates, duplicate_window_seconds, allowed_subnets, report_url, inbound_url,"
-        " max_smpp_sessions) VALUES (%s, %s, %s, %s, %s, %s, %s::cidr[], %s, %s, %s)"
+        " max_smpp_sessions, senders, smpp_password_hash)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s::cidr[], %s, %s, %s, %s, %s)"
         " ON CONFLICT (login) DO UPDATE SET password_hash = EXCLUDED.password_hash,"
         " default_sender = EXCLUDED.default_sender,"
         " default_ttl_seconds = EXCLUDED.default_ttl_seconds,"
         " block_duplicates = EXCLUDED.block_duplicates,"
         " duplicate_window_seconds = EXCLUDED.duplicate_window_seconds,"
         " allowed_subnets = EXCLUDED.allowed_subnets, report_url = EXCLUDED.report_url,"
-        " inbound_url = EXCLUDED.inbound_url, max_smpp_sessions = EXCLUDED.max_smpp_sessions",
+        " inbound_url = EXCLUDED.inbound_url, max_smpp_sessions = EXCLUDED.max_smpp_sessions,"
+        " senders = EXCLUDED.senders, smpp_password_hash = EXCLUDED.smpp_password_hash",
         tuple(values[f] for f in _PARTNER_FIELDS),
     )
 
@@ -658,6 +666,7 @@ _PUT: dict[str, StateWriter] = {
     "whitelist": put_whitelist,
     "inbound_route": put_inbound_route,
 }
+ENTITIES = frozenset(_PUT)  # what a revision's changes may name
 # Restore order: what others refer to comes back first and goes away last. Ranks stay
 # below 5: ``restore`` sorts removals by 10 - rank.
 _DEPENDENCY_RANK = {

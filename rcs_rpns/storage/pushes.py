@@ -22,30 +22,41 @@ async def existing(conn: psycopg.AsyncConnection, message_ids: list[str]) -> dic
     return {str(m): int(i) for m, i in await cur.fetchall()}
 
 
-async def create(
-    conn: psycopg.AsyncConnection,
-    *,
-    message_id: str,
-    interface_id: str,
-    app_id: int,
-    content: bytes,
-    valid_until: dt.datetime,
-    install_ids: list[str],
-) -> int:
+@dataclass(frozen=True, slots=True)
+class NewPush:
+    message_id: str
+    interface_id: str
+    app_id: int
+    content: bytes
+    valid_until: dt.datetime
+    install_ids: list[str]
+
+
+async def create(conn: psycopg.AsyncConnection, new: list[NewPush]) -> list[int]:
+    """Stores the pushes and their deliveries (queued); their ids, in order."""
+    if not new:
+        return []
     cur = await conn.execute(
         "INSERT INTO rpns_pushes (message_id, interface_id, app_id, content, valid_until)"
-        " VALUES (%s, %s, %s, %s, %s) RETURNING id",
-        (message_id, interface_id, app_id, content, valid_until),
+        " SELECT * FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::bytea[],"
+        " %s::timestamptz[]) RETURNING id, message_id",
+        (
+            [p.message_id for p in new],
+            [p.interface_id for p in new],
+            [p.app_id for p in new],
+            [p.content for p in new],
+            [p.valid_until for p in new],
+        ),
     )
-    row = await cur.fetchone()
-    assert row is not None
-    push_id = int(row[0])
+    by_message = {str(m): int(i) for i, m in await cur.fetchall()}
+    ids = [by_message[p.message_id] for p in new]
+    pairs = [(i, install) for i, p in zip(ids, new, strict=True) for install in p.install_ids]
     await conn.execute(
         "INSERT INTO rpns_deliveries (push_id, install_id)"
-        " SELECT %s, i FROM unnest(%s::uuid[]) AS t(i)",
-        (push_id, install_ids),
+        " SELECT * FROM unnest(%s::bigint[], %s::uuid[])",
+        ([i for i, _ in pairs], [d for _, d in pairs]),
     )
-    return push_id
+    return ids
 
 
 @dataclass(frozen=True, slots=True)

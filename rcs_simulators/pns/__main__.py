@@ -1,17 +1,19 @@
 """Start-up of the PNS simulator (`rcs serve pns-simulator`): hypercorn serving APNs over
-HTTP/2 + TLS on one port and FCM, HMS, RuStore and the control API on another."""
+HTTP/2 + TLS on one port, aiohttp serving FCM, HMS, RuStore and the control API on another."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 
+from aiohttp import web
 from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config
 
 from rcs_simulators.pns.asgi import build_asgi
 from rcs_simulators.pns.certs import make_test_ca
 from rcs_simulators.pns.device import Devices
+from rcs_simulators.pns.plain_http import build_plain_app
 from rcs_simulators.pns.services import Services
 from rcs_simulators.pns.settings import PnsSimSettings
 from rcs_simulators.pns.state import SimState
@@ -31,7 +33,6 @@ async def serve(s: PnsSimSettings) -> None:
     services = Services(state, devices.push)
     config = Config()
     config.bind = [f"{s.pns_sim_host}:{s.pns_sim_apns_port}"]
-    config.insecure_bind = [f"{s.pns_sim_host}:{s.pns_sim_http_port}"]
     config.certfile = str(files.cert)
     config.keyfile = str(files.key)
     config.alpn_protocols = ["h2", "http/1.1"]
@@ -43,6 +44,12 @@ async def serve(s: PnsSimSettings) -> None:
         "pns_simulator_serving",
         extra={"apns": s.pns_sim_apns_port, "http": s.pns_sim_http_port, "ca": str(files.ca)},
     )
+    runner = web.AppRunner(
+        build_plain_app(services, answer_delay=s.pns_sim_answer_delay_ms / 1000),
+        access_log=None,
+    )
+    await runner.setup()
+    await web.TCPSite(runner, s.pns_sim_host, s.pns_sim_http_port).start()
     stop = asyncio.Event()
     try:
         await hypercorn_serve(
@@ -51,4 +58,5 @@ async def serve(s: PnsSimSettings) -> None:
             shutdown_trigger=stop.wait,
         )
     finally:
+        await runner.cleanup()
         await devices.close()

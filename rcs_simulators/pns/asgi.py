@@ -1,5 +1,6 @@
-"""The ASGI application hypercorn serves on both ports: the push services, and the
-control API under /control (GET stats and recent requests, POST tokens / failures / reset)."""
+"""The ASGI application hypercorn serves APNs with (HTTP/2 + TLS), and the control API
+under /control (GET stats and recent requests, POST tokens / failures / reset) that both
+ports answer."""
 
 from __future__ import annotations
 

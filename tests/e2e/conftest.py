@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from rcs_cli.seed import seed_demo
-from tests.e2e.installation import Installation
+from rcs_cli.seed import seed_demo, upsert_admin
+from tests.e2e.installation import ADMIN_LOGIN, ADMIN_PASSWORD, Installation
 
 
 @pytest.fixture
@@ -21,5 +21,6 @@ def installation(
     extra = {f"RCS_SMSC_{k.upper()}": str(v) for k, v in (marker.kwargs if marker else {}).items()}
     inst = Installation(database_url, tmp_path / "logs", extra_env=extra)
     asyncio.run(seed_demo(database_url, smsc_host="127.0.0.1", smsc_port=inst.ports["smsc"]))
+    asyncio.run(upsert_admin(database_url, ADMIN_LOGIN, ADMIN_PASSWORD))  # seed_demo makes none
     yield inst
     inst.stop()

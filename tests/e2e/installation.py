@@ -19,6 +19,9 @@ from typing import Any
 from rcs.common.v1 import status_pb2
 from tests.conftest import free_port
 
+# The administrator the fixtures create (seed_demo makes none: issue 14).
+ADMIN_LOGIN, ADMIN_PASSWORD = "admin", "e2e-admin-pass"
+
 # Final statuses of an SMS (rcs.common.v1.MessageStatus): nothing follows them.
 FINAL = {
     status_pb2.MESSAGE_STATUS_DELIVERED,

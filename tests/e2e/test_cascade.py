@@ -269,9 +269,12 @@ async def test_http_v5_and_smpp_push_then_sms_cascades(
         reader, writer = await asyncio.open_connection("127.0.0.1", smpp_port)
         esme = SmppSession(reader, writer, on_request, window=10, name="esme")
         esme.start()
-        assert (
-            await esme.send_request(BindTransceiver(system_id="demo", password="demo"))
-        ).command_status == 0
+        for _ in range(30):  # 0x08 while core's AuthService does not answer yet (loaded host)
+            bound = await esme.send_request(BindTransceiver(system_id="demo", password="demo"))
+            if bound.command_status != 0x08:
+                break
+            await asyncio.sleep(1)
+        assert bound.command_status == 0, (bound, installation.logs())
         tlvs = Tlvs()
         tlvs[RapportoTag.CASCADE_ORDER] = b"P,S"
         tlvs[RapportoTag.SMS_CASCADE_MODE] = b"Y"

@@ -7,6 +7,7 @@ import base64
 import json
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -31,7 +32,8 @@ from tests.e2e.installation import http
 pytestmark = pytest.mark.e2e
 
 
-def _start(data_dir: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+def _start(data_dir: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
+    """The running `rcs run` and what it printed until ready."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "rcs_cli", "run"],
         env=env,
@@ -47,11 +49,15 @@ def _start(data_dir: Path, env: dict[str, str]) -> subprocess.Popen[str]:
         line = proc.stdout.readline()
         seen.append(line)
         if "rcs: ready" in line:
-            return proc
+            return proc, "".join(seen)
         if not line and proc.poll() is not None:
             break
     proc.kill()
     raise AssertionError("rcs run did not become ready:\n" + "".join(seen))
+
+
+def _basic(login: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{login}:{password}".encode()).decode()}
 
 
 def _smpp_submit(port: int) -> tuple[str, str]:
@@ -192,6 +198,31 @@ _PRINTED_CASCADE = {  # rcs_cli/embedded.py's cascade curl
 }
 
 
+def _printed_ftp_upload(proc: subprocess.Popen[str], workdir: Path) -> None:
+    """Runs the FTPS upload `rcs run` printed, then reads the .report back as it says."""
+    assert proc.stdout is not None
+    printed: list[str] = []
+    while not any("iconv" in line for line in printed):
+        line = proc.stdout.readline()
+        assert line, "rcs run printed no FTP upload"
+        printed.append(line)
+    text = "".join(printed)
+    upload = text[text.index("  printf") : text.index("and its result")].strip()
+    fetch = text[text.index("  curl -sS --ssl-reqd -k ftp://") :].split("|")[0].strip()
+    fetch = fetch.rstrip("\\").strip()
+    done = subprocess.run(["bash", "-c", upload], cwd=workdir, capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr
+    deadline = time.monotonic() + 60
+    while True:
+        got = subprocess.run(["bash", "-c", fetch], capture_output=True, check=False)
+        if got.returncode == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    lines = got.stdout.decode("cp1251").split("\r\n")
+    assert lines[0] == "Загрузка рассылки", got
+    assert lines[2] == "Success", got
+
+
 def test_make_run_serves_the_printed_curl_and_keeps_data(tmp_path: Path) -> None:
     names = (
         "REST",
@@ -201,6 +232,7 @@ def test_make_run_serves_the_printed_curl_and_keeps_data(tmp_path: Path) -> None
         "CONNECTOR",
         "SMPP",
         "RECEIPTS",
+        "FTP",
         "RPNS",
         "RPNS_SDK",
         "PNS_APNS",
@@ -208,6 +240,7 @@ def test_make_run_serves_the_printed_curl_and_keeps_data(tmp_path: Path) -> None
         "MESSENGERS",
         "MESSENGERS_WEBHOOK",
         "VIBER_SIM",
+        "FTP",
     )
     ports = {name: free_port() for name in names}
     env = dict(os.environ, RCS_DATA_DIR=str(tmp_path / "data"), RCS_METRICS_BASE_PORT="0")
@@ -216,7 +249,16 @@ def test_make_run_serves_the_printed_curl_and_keeps_data(tmp_path: Path) -> None
     base = f"http://127.0.0.1:{ports['REST']}"
     auth = {"Authorization": "Basic " + base64.b64encode(b"demo:demo").decode()}
 
-    proc = _start(tmp_path, env)
+    proc, printed = _start(tmp_path, env)
+    # No fixed admin/admin (issue 14): a generated password, printed once.
+    found = re.search(r"administrator admin, password (\S+)", printed)
+    assert found, printed
+    status, _ = http("GET", f"{base}/api/admin/v1/partners", headers=_basic("admin", "admin"))
+    assert status == 401
+    status, _ = http(
+        "GET", f"{base}/api/admin/v1/partners", headers=_basic("admin", found.group(1))
+    )
+    assert status == 200
     try:
         status, answer = http(
             "POST",
@@ -292,7 +334,9 @@ def test_make_run_serves_the_printed_curl_and_keeps_data(tmp_path: Path) -> None
             "pns-simulator": {10},
             "viber-simulator": {10},
             "messengers": {10},
+            "ftp": {0},
         }
+        _printed_ftp_upload(proc, tmp_path)
     finally:
         _stop(proc)
     leftovers = subprocess.run(
@@ -300,7 +344,8 @@ def test_make_run_serves_the_printed_curl_and_keeps_data(tmp_path: Path) -> None
     )
     assert leftovers.stdout == "", "processes outlived Ctrl-C"
 
-    proc = _start(tmp_path, env)
+    proc, printed = _start(tmp_path, env)
+    assert "password" not in printed.split("rcs: ready")[0]  # shown at the first run only
     try:
         status, again = http("GET", f"{base}/api/v6/messages/{answer['mtNum']}", headers=auth)
         assert (status, again["status"]) == (200, "DELIVERED")

@@ -17,7 +17,7 @@ import psycopg
 import pytest
 
 from rcs.routing.v1 import routing_service_pb2, routing_service_pb2_grpc
-from tests.e2e.installation import Installation, http, wait_until
+from tests.e2e.installation import ADMIN_LOGIN, ADMIN_PASSWORD, Installation, http, wait_until
 
 pytestmark = pytest.mark.e2e
 AUTH = {"Authorization": "Basic " + base64.b64encode(b"demo:demo").decode()}
@@ -111,7 +111,10 @@ async def test_bad_input_gets_documented_error_and_stores_nothing(running: Insta
 
 
 async def test_interface_added_through_admin_api_carries_traffic(running: Installation) -> None:
-    admin = {"Authorization": "Basic " + base64.b64encode(b"admin:admin").decode()}
+    admin = {
+        "Authorization": "Basic "
+        + base64.b64encode(f"{ADMIN_LOGIN}:{ADMIN_PASSWORD}".encode()).decode()
+    }
     status, _ = http(
         "PUT",
         running.url("/api/admin/v1/interfaces/sim-2"),

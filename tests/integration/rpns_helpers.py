@@ -72,7 +72,7 @@ async def deliveries(dsn: str, push_id: str) -> list[tuple[str, int, int, str, i
 
 
 async def settled(
-    dsn: str, push_id: str, within: float = 15.0
+    dsn: str, push_id: str, within: float = 30.0
 ) -> list[tuple[str, int, int, str, int, bool]]:
     """The deliveries once none is queued or only sent (confirmed or failed for good)."""
     loop = asyncio.get_running_loop()

@@ -26,8 +26,8 @@ async def test_concurrent_calls_are_stored_and_answered_each(
     pool: AsyncConnectionPool, database_url: str
 ) -> None:
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
-        a = await partners.upsert(conn, "a", "pw")
-        b = await partners.upsert(conn, "b", "pw")
+        a = await partners.upsert(conn, "a", "pw", senders=["RCS"])
+        b = await partners.upsert(conn, "b", "pw", senders=["RCS"])
         await conn.commit()
     batcher = AcceptBatcher(pool, IdAllocator(7), transactions=1)
     calls = [batcher.accept(a if i % 2 else b, [msg(f"r{i}")]) for i in range(40)]
@@ -61,3 +61,32 @@ async def test_failed_transaction_fails_every_caller(database_url: str) -> None:
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
         cur = await conn.execute("SELECT count(*) FROM messages")
         assert await cur.fetchone() == (0,)
+
+
+async def test_a_call_the_database_refuses_fails_alone_not_its_group(
+    pool: AsyncConnectionPool, database_url: str
+) -> None:
+    """Partner a's reference overflows the client_refs index (as a 3,000-character REST v6
+    id did before the gateways limited it): its group is tried again call by call, and
+    only a's call fails; b's calls in the same group are stored."""
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        a = await partners.upsert(conn, "a", "pw")
+        b = await partners.upsert(conn, "b", "pw")
+        await conn.commit()
+    batcher = AcceptBatcher(pool, IdAllocator(7), transactions=1)
+    huge = "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(3000))  # 9,000 bytes
+    outcomes = await asyncio.gather(
+        batcher.accept(b, [msg("b-1")]),
+        batcher.accept(a, [msg(huge)]),
+        batcher.accept(b, [msg("b-2"), msg()]),
+        return_exceptions=True,
+    )
+    await batcher.close()
+    first, bad, second = outcomes
+    assert isinstance(bad, psycopg.errors.ProgramLimitExceeded), bad
+    assert not isinstance(first, BaseException), first
+    assert not isinstance(second, BaseException), second
+    assert [len(first), len(second)] == [1, 2]
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        cur = await conn.execute("SELECT partner_id, count(*) FROM messages GROUP BY 1")
+        assert await cur.fetchall() == [(b, 3)]

@@ -43,7 +43,10 @@ async def api(pool: Any, database_url: str) -> AsyncIterator[Client]:
     await client.start_server()
     resp = await client.post(
         "/api/admin/v1/partners",
-        json={"partner": {"login": "acme", "defaultSender": "ACME"}, "password": "s3cret-pass"},
+        json={
+            "partner": {"login": "acme", "defaultSender": "ACME", "senders": ["TAXI"]},
+            "password": "s3cret-pass",
+        },
         headers=ADMIN,
     )
     assert resp.status == 201, await resp.text()

@@ -28,7 +28,7 @@ TEXT = "Сообщение, которое партнёр разбил на ча
 @pytest.fixture
 async def core(pool: Any, database_url: str) -> AsyncIterator[Any]:
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
-        await partners.upsert(conn, "acme", "pw")
+        await partners.upsert(conn, "acme", "pw", senders=["ACME"])
         await conn.commit()
     servicer = MessageServicer(pool, installation_id=7)
     server = await start_server(

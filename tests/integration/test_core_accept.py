@@ -38,7 +38,7 @@ def sms(dest: str = "79161234567", text: str = "hi", ref: str = "", **kw: Any) -
 @pytest.fixture
 async def core(pool: Any, database_url: str) -> AsyncIterator[Any]:
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
-        await partners.upsert(conn, "acme", "pw")
+        await partners.upsert(conn, "acme", "pw", senders=["RCS"])
         await conn.commit()
     servicer = MessageServicer(pool, installation_id=7)
     server = await start_server(

@@ -90,7 +90,7 @@ async def make_rig(
 ) -> AsyncIterator[Rig]:
     """A dispatcher wired over real gRPC to ``routing`` and a FakeConnector."""
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
-        partner_id = await partners.upsert(conn, "acme", "pw")
+        partner_id = await partners.upsert(conn, "acme", "pw", senders=["RCS"])
         await conn.commit()
     connector = FakeConnector()
     server = await start_server(

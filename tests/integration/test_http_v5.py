@@ -32,7 +32,7 @@ CREDENTIALS = {"serviceId": "acme", "pass": "pw-12345"}
 @pytest.fixture
 async def api(pool: Any, database_url: str) -> AsyncIterator[Client]:
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
-        await partners.upsert(conn, "acme", "pw-12345", default_sender="ACME")
+        await partners.upsert(conn, "acme", "pw-12345", default_sender="ACME", senders=["SHOP"])
         await conn.commit()
     messages = MessageServicer(pool, installation_id=7)
     server = await start_server(

@@ -60,7 +60,7 @@ PUSH_TO_SMS: dict[str, Any] = {
 @pytest.fixture
 async def api(pool: Any, database_url: str) -> AsyncIterator[Client]:
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
-        await partners.upsert(conn, "acme", "pw-12345", default_sender="ACME")
+        await partners.upsert(conn, "acme", "pw-12345", default_sender="ACME", senders=["ACME2"])
         await conn.commit()
     messages = MessageServicer(pool, installation_id=7)
     server = await start_server(
@@ -245,3 +245,13 @@ async def test_http_v5_order_list_makes_a_push_cascade(api: Client, database_url
     assert message_pb2.PushContent.FromString(raw).image_url == "https://e.x/i.png"
     (link,) = [message_service_pb2.CascadeLink.FromString(x) for x in links]
     assert (link.state, link.channel, link.sms.text, link.sms.sender) == (1, 1, "sms text", "ACME2")
+
+
+async def test_an_sms_link_from_a_sender_the_partner_does_not_own_is_refused(
+    api: Client, database_url: str
+) -> None:
+    doc = _with(["cascadeChainLink", "message", "data", "serviceNumber"], "SOMEBANK")
+    resp = await api.post("/api/v6/send", json=doc)
+    answer = await resp.json()
+    assert resp.status == 400, answer
+    assert await counts(database_url) == (0, 0)

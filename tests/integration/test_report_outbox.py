@@ -40,8 +40,8 @@ def sms(dest: str = "79161234567", **kw: Any) -> ms.MessageSubmission:
 @pytest.fixture
 async def core(pool: Any, database_url: str) -> AsyncIterator[Any]:
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
-        await partners.upsert(conn, "acme", "pw")
-        await partners.upsert(conn, "other", "pw")
+        await partners.upsert(conn, "acme", "pw", senders=["RCS"])
+        await partners.upsert(conn, "other", "pw", senders=["RCS"])
         await conn.execute("UPDATE partners SET report_url = 'http://partner.test/dlr'")
         await conn.commit()
     servicer = MessageServicer(pool, installation_id=7)

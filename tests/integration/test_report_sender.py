@@ -94,7 +94,7 @@ class Core:
 @pytest.fixture
 async def core(pool: Any, database_url: str) -> AsyncIterator[Core]:
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
-        await partners.upsert(conn, "acme", "pw")
+        await partners.upsert(conn, "acme", "pw", senders=["RCS"])
         await conn.commit()
     servicer = MessageServicer(pool, installation_id=7)
 
@@ -362,7 +362,7 @@ async def test_a_slow_partner_holds_no_more_than_its_share_of_the_slots(
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     slow_url = f"http://127.0.0.1:{runner.addresses[0][1]}/dlr"
     async with await psycopg.AsyncConnection.connect(core.dsn) as conn:
-        await partners.upsert(conn, "other", "pw")
+        await partners.upsert(conn, "other", "pw", senders=["RCS"])
         await conn.commit()
     try:
         slow = await submit(
@@ -386,6 +386,72 @@ async def test_a_slow_partner_holds_no_more_than_its_share_of_the_slots(
         stuck.set()
         await until(lambda: outbox_empty(core))
         assert len(slow_got) == 6
+    finally:
+        stuck.set()
+        await runner.cleanup()
+
+
+async def test_a_freed_slot_is_used_again_at_once(
+    core: Core, receiver: Receiver, start_sender: Callable[..., Any]
+) -> None:
+    """One slot for the partner and a long lease wait: each report goes the moment the one
+    before is answered. A sender that looked again only every 0.5 s while the partner was
+    full (as it did) needed 30 s for these 60."""
+    ids = await submit(
+        core,
+        *(
+            sms(report_format=ms.REPORT_FORMAT_REST_V6, report_url=f"{receiver.url}/dlr")
+            for _ in range(60)
+        ),
+    )
+    await finish(core, *((i, Status.DELIVERED, 0) for i in ids))
+    start_sender(per_partner=1, wait_seconds=30)
+    await until(lambda: len(receiver.got) == 60, seconds=15)
+    await until(lambda: outbox_empty(core))
+    assert sorted(int(json.loads(b)["mtNum"]) for b in receiver.bodies) == sorted(ids)
+
+
+async def test_a_hanging_partner_does_not_hold_up_another_partners_callbacks(
+    core: Core, receiver: Receiver, start_sender: Callable[..., Any]
+) -> None:
+    """acme's server never answers and its reports are due first; the other partner's 120
+    still arrive one after another on the slots acme may not take, while acme's hang."""
+    stuck, slow_got = asyncio.Event(), []
+
+    async def hang(request: web.Request) -> web.Response:
+        slow_got.append(request)
+        await stuck.wait()
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", hang)
+    runner = web.AppRunner(app, shutdown_timeout=1)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    slow_url = f"http://127.0.0.1:{runner.addresses[0][1]}/dlr"
+    async with await psycopg.AsyncConnection.connect(core.dsn) as conn:
+        await partners.upsert(conn, "other", "pw", senders=["RCS"])
+        await conn.commit()
+    try:
+        slow = await submit(
+            core,
+            *(sms(report_format=ms.REPORT_FORMAT_REST_V6, report_url=slow_url) for _ in range(6)),
+        )
+        await finish(core, *((i, Status.DELIVERED, 0) for i in slow))
+        other = await core.messages.SubmitMessages(
+            ms.SubmitMessagesRequest(
+                partner="other",
+                messages=[
+                    sms(report_format=ms.REPORT_FORMAT_REST_V6, report_url=f"{receiver.url}/dlr")
+                    for _ in range(120)
+                ],
+            )
+        )
+        await finish(core, *((int(r.message_id), Status.DELIVERED, 0) for r in other.results))
+        start_sender(timeout_seconds=60, concurrency=8, per_partner=2, wait_seconds=30)
+        await until(lambda: len(receiver.got) == 120, seconds=15)
+        assert len(slow_got) == 2  # acme's share, still hanging
+        assert await rows(core, "SELECT count(*) FROM report_outbox") == [(6,)]
     finally:
         stuck.set()
         await runner.cleanup()
@@ -449,7 +515,7 @@ async def test_partner_urls_set_over_the_settings_api_receive_reports_and_mo(
     created = await core.settings.CreatePartner(
         ss.CreatePartnerRequest(
             actor=ADMIN,
-            partner=ss.Partner(login="shop", report_url=f"{receiver.url}/old"),
+            partner=ss.Partner(login="shop", report_url=f"{receiver.url}/old", senders=["RCS"]),
             password="s3cret-pass",
         )
     )

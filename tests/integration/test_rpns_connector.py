@@ -117,6 +117,10 @@ async def test_a_repeated_message_gets_its_first_push_id_and_is_not_sent_again(
     assert first.outcome == again.outcome == cs.SEND_OUTCOME_ACCEPTED
     assert list(again.operator_message_ids) == list(first.operator_message_ids)
     assert again.receipt_scope == "rpns"
+    twice = outbound("SHOP", NUMBER)  # the same message twice in one call
+    one, other = await send(rig, twice, twice)
+    assert list(one.operator_message_ids) == list(other.operator_message_ids)
     dsn = rig.rpns.settings.database_url
     assert len(await settled(dsn, first.operator_message_ids[0])) == 1
-    assert (await rig.sim.stats())["fcm.accepted"] == 1
+    assert len(await settled(dsn, one.operator_message_ids[0])) == 1
+    assert (await rig.sim.stats())["fcm.accepted"] == 2

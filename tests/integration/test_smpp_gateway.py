@@ -678,3 +678,38 @@ async def test_schedule_delivery_time_holds_the_message_in_the_queue(rig: Rig) -
         " FROM messages m JOIN dispatch_queue q ON q.message_id = m.id ORDER BY m.body"
     )
     assert rows == [("in an hour", True, True), ("yesterday: now", None, False)]
+
+
+def _submit_statuses(port: int, n: int) -> list[int]:
+    client = bound(port)
+    statuses = []
+    for i in range(n):
+        (resp,) = exchange(client, submit_pdu(client, f"queued {i}".encode()))
+        statuses.append(int(resp.status))
+    client.unbind()
+    client.disconnect()
+    return statuses
+
+
+async def test_a_full_queue_answers_submit_sm_0x14(pool: Any, database_url: str) -> None:
+    """RCS_MAX_QUEUE_DEPTH 2, no dispatcher: two are queued, then ESME_RMSGQFUL (0x14)."""
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        await partners.upsert(conn, LOGIN, PASSWORD, default_sender="ACME")
+        await conn.commit()
+    messages = MessageServicer(pool, installation_id=7, max_queue_depth=2)
+    server = await start_server(
+        lambda s: message_service_pb2_grpc.add_MessageServiceServicer_to_server(messages, s),
+        lambda s: auth_service_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(pool), s),
+    )
+    channel = open_channel(f"127.0.0.1:{server.port}")
+    gateway = SmppGateway(SmppGatewaySettings(smpp_port=0), channel)
+    try:
+        port = await gateway.start()
+        assert await asyncio.to_thread(_submit_statuses, port, 2) == [0, 0]
+        await asyncio.sleep(1.1)  # the depth is counted at most once a second
+        assert await asyncio.to_thread(_submit_statuses, port, 1) == [0x14]
+    finally:
+        await gateway.stop()
+        await channel.close()
+        await server.stop(0)
+        await messages.close()

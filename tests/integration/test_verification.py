@@ -82,8 +82,8 @@ def sms(text: str, ref: str = "") -> ms.MessageSubmission:
 @pytest.fixture
 async def core(pool: Any, database_url: str) -> AsyncIterator[Any]:
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
-        await partners.upsert(conn, "strict", "pw")
-        await partners.upsert(conn, "lax", "pw")
+        await partners.upsert(conn, "strict", "pw", senders=["RCS"])
+        await partners.upsert(conn, "lax", "pw", senders=["RCS"])
         await conn.execute("UPDATE partners SET block_duplicates = true WHERE login = 'strict'")
         await conn.commit()
     servicer = MessageServicer(pool, installation_id=7)

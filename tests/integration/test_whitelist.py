@@ -25,7 +25,7 @@ NOT_LISTED = (10, "not_on_mailing_whitelist")
 async def conn(database_url: str) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
     async with await psycopg.AsyncConnection.connect(database_url) as c:
         for login in ("acme", "other"):
-            await partners.upsert(c, login, "pw")
+            await partners.upsert(c, login, "pw", senders=["RCS"])
         await c.execute(
             "INSERT INTO whitelist (partner, mailing, number) VALUES"
             " ('acme', 'promo', '79160000001'), ('acme', 'promo', '79160000002'),"

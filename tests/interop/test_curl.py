@@ -19,7 +19,7 @@ from aiohttp import web
 
 from rcs.core.v1 import message_service_pb2 as ms
 from rcs.core.v1 import message_service_pb2_grpc
-from tests.e2e.installation import Installation, wait_until
+from tests.e2e.installation import ADMIN_LOGIN, ADMIN_PASSWORD, Installation, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -151,7 +151,7 @@ async def test_rest_batch_with_an_api_key_made_over_the_admin_api(running: Insta
         "-X",
         "POST",
         "-u",
-        "admin:admin",
+        f"{ADMIN_LOGIN}:{ADMIN_PASSWORD}",
         running.url("/api/admin/v1/partners/demo/api-keys"),
         "-H",
         "Content-Type: application/json",

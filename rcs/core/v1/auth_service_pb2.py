@@ -25,39 +25,51 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ercs/core/v1/auth_service.proto\x12\x0brcs.core.v1\x1a\x1egoogle/protobuf/duration.proto\"\xa3\x01\n\x17\x43laimSmppSessionRequest\x12\r\n\x05login\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x12\n\ngateway_id\x18\x03 \x01(\t\x12\'\n\x04mode\x18\x04 \x01(\x0e\x32\x19.rcs.core.v1.SmppBindMode\x12(\n\x05lease\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\"M\n\x18\x43laimSmppSessionResponse\x12\x16\n\x0e\x62ound_sessions\x18\x01 \x01(\x05\x12\x19\n\x11max_smpp_sessions\x18\x02 \x01(\x05\"m\n\x18RenewSmppSessionsRequest\x12\x12\n\ngateway_id\x18\x01 \x01(\t\x12\x13\n\x0bsession_ids\x18\x02 \x03(\t\x12(\n\x05lease\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\"8\n\x19RenewSmppSessionsResponse\x12\x1b\n\x13unknown_session_ids\x18\x01 \x03(\t\"1\n\x1aReleaseSmppSessionsRequest\x12\x13\n\x0bsession_ids\x18\x01 \x03(\t\"5\n\x1bReleaseSmppSessionsResponse\x12\x16\n\x0ereleased_count\x18\x01 \x01(\x05\";\n\x19\x41uthenticateApiKeyRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x11\n\tremote_ip\x18\x02 \x01(\t\"P\n\x1a\x41uthenticatePartnerRequest\x12\r\n\x05login\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12\x11\n\tremote_ip\x18\x03 \x01(\t\"d\n\x1b\x41uthenticatePartnerResponse\x12\r\n\x05login\x18\x01 \x01(\t\x12\x1b\n\x13\x64\x65\x66\x61ult_ttl_seconds\x18\x02 \x01(\x05\x12\x19\n\x11max_smpp_sessions\x18\x03 \x01(\x05\"N\n\x18\x41uthenticateAdminRequest\x12\r\n\x05login\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12\x11\n\tremote_ip\x18\x03 \x01(\t\"*\n\x19\x41uthenticateAdminResponse\x12\r\n\x05login\x18\x01 \x01(\t\"H\n\x1a\x41uthenticateApiKeyResponse\x12\r\n\x05login\x18\x01 \x01(\t\x12\x1b\n\x13\x64\x65\x66\x61ult_ttl_seconds\x18\x02 \x01(\x05*\x8b\x01\n\x0cSmppBindMode\x12\x1e\n\x1aSMPP_BIND_MODE_UNSPECIFIED\x10\x00\x12\x1e\n\x1aSMPP_BIND_MODE_TRANSMITTER\x10\x01\x12\x1b\n\x17SMPP_BIND_MODE_RECEIVER\x10\x02\x12\x1e\n\x1aSMPP_BIND_MODE_TRANSCEIVER\x10\x03\x32\xf1\x04\n\x0b\x41uthService\x12h\n\x13\x41uthenticatePartner\x12\'.rcs.core.v1.AuthenticatePartnerRequest\x1a(.rcs.core.v1.AuthenticatePartnerResponse\x12\x62\n\x11\x41uthenticateAdmin\x12%.rcs.core.v1.AuthenticateAdminRequest\x1a&.rcs.core.v1.AuthenticateAdminResponse\x12\x65\n\x12\x41uthenticateApiKey\x12&.rcs.core.v1.AuthenticateApiKeyRequest\x1a\'.rcs.core.v1.AuthenticateApiKeyResponse\x12_\n\x10\x43laimSmppSession\x12$.rcs.core.v1.ClaimSmppSessionRequest\x1a%.rcs.core.v1.ClaimSmppSessionResponse\x12\x62\n\x11RenewSmppSessions\x12%.rcs.core.v1.RenewSmppSessionsRequest\x1a&.rcs.core.v1.RenewSmppSessionsResponse\x12h\n\x13ReleaseSmppSessions\x12\'.rcs.core.v1.ReleaseSmppSessionsRequest\x1a(.rcs.core.v1.ReleaseSmppSessionsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ercs/core/v1/auth_service.proto\x12\x0brcs.core.v1\x1a\x1egoogle/protobuf/duration.proto\"\x18\n\x16GetAuthRevisionRequest\"N\n\x17GetAuthRevisionResponse\x12\x19\n\x11settings_revision\x18\x01 \x01(\x03\x12\x18\n\x10revoked_api_keys\x18\x02 \x01(\x03\"Q\n\x18\x43heckSmppSessionsRequest\x12\x35\n\x08sessions\x18\x01 \x03(\x0b\x32#.rcs.core.v1.SmppSessionCredentials\"f\n\x16SmppSessionCredentials\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\r\n\x05login\x18\x02 \x01(\t\x12\x16\n\x0e\x63redential_tag\x18\x03 \x01(\t\x12\x11\n\tremote_ip\x18\x04 \x01(\t\"M\n\x19\x43heckSmppSessionsResponse\x12\x30\n\x07refused\x18\x01 \x03(\x0b\x32\x1f.rcs.core.v1.RefusedSmppSession\"8\n\x12RefusedSmppSession\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\xa3\x01\n\x17\x43laimSmppSessionRequest\x12\r\n\x05login\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x12\n\ngateway_id\x18\x03 \x01(\t\x12\'\n\x04mode\x18\x04 \x01(\x0e\x32\x19.rcs.core.v1.SmppBindMode\x12(\n\x05lease\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\"M\n\x18\x43laimSmppSessionResponse\x12\x16\n\x0e\x62ound_sessions\x18\x01 \x01(\x05\x12\x19\n\x11max_smpp_sessions\x18\x02 \x01(\x05\"m\n\x18RenewSmppSessionsRequest\x12\x12\n\ngateway_id\x18\x01 \x01(\t\x12\x13\n\x0bsession_ids\x18\x02 \x03(\t\x12(\n\x05lease\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\"8\n\x19RenewSmppSessionsResponse\x12\x1b\n\x13unknown_session_ids\x18\x01 \x03(\t\"1\n\x1aReleaseSmppSessionsRequest\x12\x13\n\x0bsession_ids\x18\x01 \x03(\t\"5\n\x1bReleaseSmppSessionsResponse\x12\x16\n\x0ereleased_count\x18\x01 \x01(\x05\";\n\x19\x41uthenticateApiKeyRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x11\n\tremote_ip\x18\x02 \x01(\t\"^\n\x1a\x41uthenticatePartnerRequest\x12\r\n\x05login\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12\x11\n\tremote_ip\x18\x03 \x01(\t\x12\x0c\n\x04smpp\x18\x04 \x01(\x08\"|\n\x1b\x41uthenticatePartnerResponse\x12\r\n\x05login\x18\x01 \x01(\t\x12\x1b\n\x13\x64\x65\x66\x61ult_ttl_seconds\x18\x02 \x01(\x05\x12\x19\n\x11max_smpp_sessions\x18\x03 \x01(\x05\x12\x16\n\x0e\x63redential_tag\x18\x04 \x01(\t\"N\n\x18\x41uthenticateAdminRequest\x12\r\n\x05login\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12\x11\n\tremote_ip\x18\x03 \x01(\t\"*\n\x19\x41uthenticateAdminResponse\x12\r\n\x05login\x18\x01 \x01(\t\"H\n\x1a\x41uthenticateApiKeyResponse\x12\r\n\x05login\x18\x01 \x01(\t\x12\x1b\n\x13\x64\x65\x66\x61ult_ttl_seconds\x18\x02 \x01(\x05*\x8b\x01\n\x0cSmppBindMode\x12\x1e\n\x1aSMPP_BIND_MODE_UNSPECIFIED\x10\x00\x12\x1e\n\x1aSMPP_BIND_MODE_TRANSMITTER\x10\x01\x12\x1b\n\x17SMPP_BIND_MODE_RECEIVER\x10\x02\x12\x1e\n\x1aSMPP_BIND_MODE_TRANSCEIVER\x10\x03\x32\xb3\x06\n\x0b\x41uthService\x12h\n\x13\x41uthenticatePartner\x12\'.rcs.core.v1.AuthenticatePartnerRequest\x1a(.rcs.core.v1.AuthenticatePartnerResponse\x12\x62\n\x11\x41uthenticateAdmin\x12%.rcs.core.v1.AuthenticateAdminRequest\x1a&.rcs.core.v1.AuthenticateAdminResponse\x12\x65\n\x12\x41uthenticateApiKey\x12&.rcs.core.v1.AuthenticateApiKeyRequest\x1a\'.rcs.core.v1.AuthenticateApiKeyResponse\x12_\n\x10\x43laimSmppSession\x12$.rcs.core.v1.ClaimSmppSessionRequest\x1a%.rcs.core.v1.ClaimSmppSessionResponse\x12\x62\n\x11RenewSmppSessions\x12%.rcs.core.v1.RenewSmppSessionsRequest\x1a&.rcs.core.v1.RenewSmppSessionsResponse\x12h\n\x13ReleaseSmppSessions\x12\'.rcs.core.v1.ReleaseSmppSessionsRequest\x1a(.rcs.core.v1.ReleaseSmppSessionsResponse\x12\\\n\x0fGetAuthRevision\x12#.rcs.core.v1.GetAuthRevisionRequest\x1a$.rcs.core.v1.GetAuthRevisionResponse\x12\x62\n\x11\x43heckSmppSessions\x12%.rcs.core.v1.CheckSmppSessionsRequest\x1a&.rcs.core.v1.CheckSmppSessionsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'rcs.core.v1.auth_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SMPPBINDMODE']._serialized_start=1043
-  _globals['_SMPPBINDMODE']._serialized_end=1182
-  _globals['_CLAIMSMPPSESSIONREQUEST']._serialized_start=80
-  _globals['_CLAIMSMPPSESSIONREQUEST']._serialized_end=243
-  _globals['_CLAIMSMPPSESSIONRESPONSE']._serialized_start=245
-  _globals['_CLAIMSMPPSESSIONRESPONSE']._serialized_end=322
-  _globals['_RENEWSMPPSESSIONSREQUEST']._serialized_start=324
-  _globals['_RENEWSMPPSESSIONSREQUEST']._serialized_end=433
-  _globals['_RENEWSMPPSESSIONSRESPONSE']._serialized_start=435
-  _globals['_RENEWSMPPSESSIONSRESPONSE']._serialized_end=491
-  _globals['_RELEASESMPPSESSIONSREQUEST']._serialized_start=493
-  _globals['_RELEASESMPPSESSIONSREQUEST']._serialized_end=542
-  _globals['_RELEASESMPPSESSIONSRESPONSE']._serialized_start=544
-  _globals['_RELEASESMPPSESSIONSRESPONSE']._serialized_end=597
-  _globals['_AUTHENTICATEAPIKEYREQUEST']._serialized_start=599
-  _globals['_AUTHENTICATEAPIKEYREQUEST']._serialized_end=658
-  _globals['_AUTHENTICATEPARTNERREQUEST']._serialized_start=660
-  _globals['_AUTHENTICATEPARTNERREQUEST']._serialized_end=740
-  _globals['_AUTHENTICATEPARTNERRESPONSE']._serialized_start=742
-  _globals['_AUTHENTICATEPARTNERRESPONSE']._serialized_end=842
-  _globals['_AUTHENTICATEADMINREQUEST']._serialized_start=844
-  _globals['_AUTHENTICATEADMINREQUEST']._serialized_end=922
-  _globals['_AUTHENTICATEADMINRESPONSE']._serialized_start=924
-  _globals['_AUTHENTICATEADMINRESPONSE']._serialized_end=966
-  _globals['_AUTHENTICATEAPIKEYRESPONSE']._serialized_start=968
-  _globals['_AUTHENTICATEAPIKEYRESPONSE']._serialized_end=1040
-  _globals['_AUTHSERVICE']._serialized_start=1185
-  _globals['_AUTHSERVICE']._serialized_end=1810
+  _globals['_SMPPBINDMODE']._serialized_start=1511
+  _globals['_SMPPBINDMODE']._serialized_end=1650
+  _globals['_GETAUTHREVISIONREQUEST']._serialized_start=79
+  _globals['_GETAUTHREVISIONREQUEST']._serialized_end=103
+  _globals['_GETAUTHREVISIONRESPONSE']._serialized_start=105
+  _globals['_GETAUTHREVISIONRESPONSE']._serialized_end=183
+  _globals['_CHECKSMPPSESSIONSREQUEST']._serialized_start=185
+  _globals['_CHECKSMPPSESSIONSREQUEST']._serialized_end=266
+  _globals['_SMPPSESSIONCREDENTIALS']._serialized_start=268
+  _globals['_SMPPSESSIONCREDENTIALS']._serialized_end=370
+  _globals['_CHECKSMPPSESSIONSRESPONSE']._serialized_start=372
+  _globals['_CHECKSMPPSESSIONSRESPONSE']._serialized_end=449
+  _globals['_REFUSEDSMPPSESSION']._serialized_start=451
+  _globals['_REFUSEDSMPPSESSION']._serialized_end=507
+  _globals['_CLAIMSMPPSESSIONREQUEST']._serialized_start=510
+  _globals['_CLAIMSMPPSESSIONREQUEST']._serialized_end=673
+  _globals['_CLAIMSMPPSESSIONRESPONSE']._serialized_start=675
+  _globals['_CLAIMSMPPSESSIONRESPONSE']._serialized_end=752
+  _globals['_RENEWSMPPSESSIONSREQUEST']._serialized_start=754
+  _globals['_RENEWSMPPSESSIONSREQUEST']._serialized_end=863
+  _globals['_RENEWSMPPSESSIONSRESPONSE']._serialized_start=865
+  _globals['_RENEWSMPPSESSIONSRESPONSE']._serialized_end=921
+  _globals['_RELEASESMPPSESSIONSREQUEST']._serialized_start=923
+  _globals['_RELEASESMPPSESSIONSREQUEST']._serialized_end=972
+  _globals['_RELEASESMPPSESSIONSRESPONSE']._serialized_start=974
+  _globals['_RELEASESMPPSESSIONSRESPONSE']._serialized_end=1027
+  _globals['_AUTHENTICATEAPIKEYREQUEST']._serialized_start=1029
+  _globals['_AUTHENTICATEAPIKEYREQUEST']._serialized_end=1088
+  _globals['_AUTHENTICATEPARTNERREQUEST']._serialized_start=1090
+  _globals['_AUTHENTICATEPARTNERREQUEST']._serialized_end=1184
+  _globals['_AUTHENTICATEPARTNERRESPONSE']._serialized_start=1186
+  _globals['_AUTHENTICATEPARTNERRESPONSE']._serialized_end=1310
+  _globals['_AUTHENTICATEADMINREQUEST']._serialized_start=1312
+  _globals['_AUTHENTICATEADMINREQUEST']._serialized_end=1390
+  _globals['_AUTHENTICATEADMINRESPONSE']._serialized_start=1392
+  _globals['_AUTHENTICATEADMINRESPONSE']._serialized_end=1434
+  _globals['_AUTHENTICATEAPIKEYRESPONSE']._serialized_start=1436
+  _globals['_AUTHENTICATEAPIKEYRESPONSE']._serialized_end=1508
+  _globals['_AUTHSERVICE']._serialized_start=1653
+  _globals['_AUTHSERVICE']._serialized_end=2472
 # @@protoc_insertion_point(module_scope)

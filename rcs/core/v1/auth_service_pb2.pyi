@@ -49,6 +49,157 @@ SMPP_BIND_MODE_TRANSCEIVER: SmppBindMode.ValueType  # 3
 Global___SmppBindMode: _TypeAlias = SmppBindMode  # noqa: Y015
 
 @_typing.final
+class GetAuthRevisionRequest(_message.Message):
+    """GetAuthRevisionRequest asks for the current authentication revision."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetAuthRevisionRequest: _TypeAlias = GetAuthRevisionRequest  # noqa: Y015
+
+@_typing.final
+class GetAuthRevisionResponse(_message.Message):
+    """GetAuthRevisionResponse is the current authentication revision."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SETTINGS_REVISION_FIELD_NUMBER: _builtins.int
+    REVOKED_API_KEYS_FIELD_NUMBER: _builtins.int
+    settings_revision: _builtins.int
+    """The installation's settings revision."""
+    revoked_api_keys: _builtins.int
+    """How many API keys have been revoked (a revoked key never comes back)."""
+    def __init__(
+        self,
+        *,
+        settings_revision: _builtins.int = ...,
+        revoked_api_keys: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["revoked_api_keys", b"revoked_api_keys", "settings_revision", b"settings_revision"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetAuthRevisionResponse: _TypeAlias = GetAuthRevisionResponse  # noqa: Y015
+
+@_typing.final
+class CheckSmppSessionsRequest(_message.Message):
+    """CheckSmppSessionsRequest names bound sessions to check."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSIONS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def sessions(self) -> _containers.RepeatedCompositeFieldContainer[Global___SmppSessionCredentials]:
+        """The sessions to check, at most 100000."""
+
+    def __init__(
+        self,
+        *,
+        sessions: _abc.Iterable[Global___SmppSessionCredentials] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["sessions", b"sessions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CheckSmppSessionsRequest: _TypeAlias = CheckSmppSessionsRequest  # noqa: Y015
+
+@_typing.final
+class SmppSessionCredentials(_message.Message):
+    """SmppSessionCredentials is what a session was bound with."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    LOGIN_FIELD_NUMBER: _builtins.int
+    CREDENTIAL_TAG_FIELD_NUMBER: _builtins.int
+    REMOTE_IP_FIELD_NUMBER: _builtins.int
+    session_id: _builtins.str
+    """Id of the session, as claimed."""
+    login: _builtins.str
+    """The bind's system_id."""
+    credential_tag: _builtins.str
+    """The credential_tag AuthenticatePartner answered at the bind."""
+    remote_ip: _builtins.str
+    """Address of the ESME."""
+    def __init__(
+        self,
+        *,
+        session_id: _builtins.str = ...,
+        login: _builtins.str = ...,
+        credential_tag: _builtins.str = ...,
+        remote_ip: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["credential_tag", b"credential_tag", "login", b"login", "remote_ip", b"remote_ip", "session_id", b"session_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SmppSessionCredentials: _TypeAlias = SmppSessionCredentials  # noqa: Y015
+
+@_typing.final
+class CheckSmppSessionsResponse(_message.Message):
+    """CheckSmppSessionsResponse names the sessions to unbind."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REFUSED_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def refused(self) -> _containers.RepeatedCompositeFieldContainer[Global___RefusedSmppSession]:
+        """Sessions whose login would now be refused."""
+
+    def __init__(
+        self,
+        *,
+        refused: _abc.Iterable[Global___RefusedSmppSession] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["refused", b"refused"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CheckSmppSessionsResponse: _TypeAlias = CheckSmppSessionsResponse  # noqa: Y015
+
+@_typing.final
+class RefusedSmppSession(_message.Message):
+    """RefusedSmppSession is one session to unbind and why."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    session_id: _builtins.str
+    """Id of the session."""
+    reason: _builtins.str
+    """Catalogue reason: INVALID_LOGIN, INVALID_PASSWORD or IP_NOT_ALLOWED."""
+    def __init__(
+        self,
+        *,
+        session_id: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["reason", b"reason", "session_id", b"session_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RefusedSmppSession: _TypeAlias = RefusedSmppSession  # noqa: Y015
+
+@_typing.final
 class ClaimSmppSessionRequest(_message.Message):
     """ClaimSmppSessionRequest asks for one of a login's SMPP session slots."""
 
@@ -261,22 +412,28 @@ class AuthenticatePartnerRequest(_message.Message):
     LOGIN_FIELD_NUMBER: _builtins.int
     PASSWORD_FIELD_NUMBER: _builtins.int
     REMOTE_IP_FIELD_NUMBER: _builtins.int
+    SMPP_FIELD_NUMBER: _builtins.int
     login: _builtins.str
     """Partner login."""
     password: _builtins.str
     """Partner password in clear; it is compared with a stored hash and never logged."""
     remote_ip: _builtins.str
     """Address the request came from, for the per-login allowlist."""
+    smpp: _builtins.bool
+    """The credentials come from an SMPP bind: checked against the partner's SMPP password
+    when it has one (Partner.has_smpp_password), else against its password.
+    """
     def __init__(
         self,
         *,
         login: _builtins.str = ...,
         password: _builtins.str = ...,
         remote_ip: _builtins.str = ...,
+        smpp: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["login", b"login", "password", b"password", "remote_ip", b"remote_ip"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["login", b"login", "password", b"password", "remote_ip", b"remote_ip", "smpp", b"smpp"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -291,6 +448,7 @@ class AuthenticatePartnerResponse(_message.Message):
     LOGIN_FIELD_NUMBER: _builtins.int
     DEFAULT_TTL_SECONDS_FIELD_NUMBER: _builtins.int
     MAX_SMPP_SESSIONS_FIELD_NUMBER: _builtins.int
+    CREDENTIAL_TAG_FIELD_NUMBER: _builtins.int
     login: _builtins.str
     """Partner login."""
     default_ttl_seconds: _builtins.int
@@ -299,16 +457,21 @@ class AuthenticatePartnerResponse(_message.Message):
     """SMPP sessions the login may have bound at once over every SMPP gateway process (core
     counts them at ClaimSmppSession); 0 means no limit.
     """
+    credential_tag: _builtins.str
+    """Changes whenever the partner's password changes (a digest of the stored hash, never
+    of the password): CheckSmppSessions compares it.
+    """
     def __init__(
         self,
         *,
         login: _builtins.str = ...,
         default_ttl_seconds: _builtins.int = ...,
         max_smpp_sessions: _builtins.int = ...,
+        credential_tag: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["default_ttl_seconds", b"default_ttl_seconds", "login", b"login", "max_smpp_sessions", b"max_smpp_sessions"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["credential_tag", b"credential_tag", "default_ttl_seconds", b"default_ttl_seconds", "login", b"login", "max_smpp_sessions", b"max_smpp_sessions"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

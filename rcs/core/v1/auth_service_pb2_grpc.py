@@ -66,6 +66,16 @@ class AuthServiceStub:
                 request_serializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.ReleaseSmppSessionsRequest.SerializeToString,
                 response_deserializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.ReleaseSmppSessionsResponse.FromString,
                 _registered_method=True)
+        self.GetAuthRevision = channel.unary_unary(
+                '/rcs.core.v1.AuthService/GetAuthRevision',
+                request_serializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.GetAuthRevisionRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.GetAuthRevisionResponse.FromString,
+                _registered_method=True)
+        self.CheckSmppSessions = channel.unary_unary(
+                '/rcs.core.v1.AuthService/CheckSmppSessions',
+                request_serializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.CheckSmppSessionsRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.CheckSmppSessionsResponse.FromString,
+                _registered_method=True)
 
 
 class AuthServiceServicer:
@@ -123,6 +133,25 @@ class AuthServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetAuthRevision(self, request, context):
+        """GetAuthRevision tells what the gateways' cached logins depend on: the settings
+        revision (passwords, allowlists) and the API keys revoked. The gateways poll it and,
+        when it changes, drop their cached logins and keys and check their bound SMPP sessions
+        again, so that a changed allowlist or password or a revoked key applies at once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CheckSmppSessions(self, request, context):
+        """CheckSmppSessions names the bound sessions whose login would now be refused: the
+        partner's password changed since the bind, or its allowlist no longer takes the
+        session's address. The gateway unbinds them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuthServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -155,6 +184,16 @@ def add_AuthServiceServicer_to_server(servicer, server):
                     servicer.ReleaseSmppSessions,
                     request_deserializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.ReleaseSmppSessionsRequest.FromString,
                     response_serializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.ReleaseSmppSessionsResponse.SerializeToString,
+            ),
+            'GetAuthRevision': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAuthRevision,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.GetAuthRevisionRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.GetAuthRevisionResponse.SerializeToString,
+            ),
+            'CheckSmppSessions': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckSmppSessions,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.CheckSmppSessionsRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_auth__service__pb2.CheckSmppSessionsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -321,6 +360,60 @@ class AuthService:
             '/rcs.core.v1.AuthService/ReleaseSmppSessions',
             rcs_dot_core_dot_v1_dot_auth__service__pb2.ReleaseSmppSessionsRequest.SerializeToString,
             rcs_dot_core_dot_v1_dot_auth__service__pb2.ReleaseSmppSessionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAuthRevision(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.AuthService/GetAuthRevision',
+            rcs_dot_core_dot_v1_dot_auth__service__pb2.GetAuthRevisionRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_auth__service__pb2.GetAuthRevisionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckSmppSessions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.AuthService/CheckSmppSessions',
+            rcs_dot_core_dot_v1_dot_auth__service__pb2.CheckSmppSessionsRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_auth__service__pb2.CheckSmppSessionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

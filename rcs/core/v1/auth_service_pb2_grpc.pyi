@@ -58,6 +58,17 @@ class AuthServiceStub:
     """ReleaseSmppSessions frees the slots of sessions that ended (unbind, lost connection,
     gateway stopping). Unknown ids are ignored.
     """
+    GetAuthRevision: _grpc.UnaryUnaryMultiCallable[_auth_service_pb2.GetAuthRevisionRequest, _auth_service_pb2.GetAuthRevisionResponse]
+    """GetAuthRevision tells what the gateways' cached logins depend on: the settings
+    revision (passwords, allowlists) and the API keys revoked. The gateways poll it and,
+    when it changes, drop their cached logins and keys and check their bound SMPP sessions
+    again, so that a changed allowlist or password or a revoked key applies at once.
+    """
+    CheckSmppSessions: _grpc.UnaryUnaryMultiCallable[_auth_service_pb2.CheckSmppSessionsRequest, _auth_service_pb2.CheckSmppSessionsResponse]
+    """CheckSmppSessions names the bound sessions whose login would now be refused: the
+    partner's password changed since the bind, or its allowlist no longer takes the
+    session's address. The gateway unbinds them.
+    """
 
 @_typing.type_check_only
 class AuthServiceAsyncStub(AuthServiceStub):
@@ -88,6 +99,17 @@ class AuthServiceAsyncStub(AuthServiceStub):
     ReleaseSmppSessions: _aio.UnaryUnaryMultiCallable[_auth_service_pb2.ReleaseSmppSessionsRequest, _auth_service_pb2.ReleaseSmppSessionsResponse]  # type: ignore[assignment]
     """ReleaseSmppSessions frees the slots of sessions that ended (unbind, lost connection,
     gateway stopping). Unknown ids are ignored.
+    """
+    GetAuthRevision: _aio.UnaryUnaryMultiCallable[_auth_service_pb2.GetAuthRevisionRequest, _auth_service_pb2.GetAuthRevisionResponse]  # type: ignore[assignment]
+    """GetAuthRevision tells what the gateways' cached logins depend on: the settings
+    revision (passwords, allowlists) and the API keys revoked. The gateways poll it and,
+    when it changes, drop their cached logins and keys and check their bound SMPP sessions
+    again, so that a changed allowlist or password or a revoked key applies at once.
+    """
+    CheckSmppSessions: _aio.UnaryUnaryMultiCallable[_auth_service_pb2.CheckSmppSessionsRequest, _auth_service_pb2.CheckSmppSessionsResponse]  # type: ignore[assignment]
+    """CheckSmppSessions names the bound sessions whose login would now be refused: the
+    partner's password changed since the bind, or its allowlist no longer takes the
+    session's address. The gateway unbinds them.
     """
 
 class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -152,6 +174,29 @@ class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_auth_service_pb2.ReleaseSmppSessionsResponse, _abc.Awaitable[_auth_service_pb2.ReleaseSmppSessionsResponse]]:
         """ReleaseSmppSessions frees the slots of sessions that ended (unbind, lost connection,
         gateway stopping). Unknown ids are ignored.
+        """
+
+    @_abc_1.abstractmethod
+    def GetAuthRevision(
+        self,
+        request: _auth_service_pb2.GetAuthRevisionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_auth_service_pb2.GetAuthRevisionResponse, _abc.Awaitable[_auth_service_pb2.GetAuthRevisionResponse]]:
+        """GetAuthRevision tells what the gateways' cached logins depend on: the settings
+        revision (passwords, allowlists) and the API keys revoked. The gateways poll it and,
+        when it changes, drop their cached logins and keys and check their bound SMPP sessions
+        again, so that a changed allowlist or password or a revoked key applies at once.
+        """
+
+    @_abc_1.abstractmethod
+    def CheckSmppSessions(
+        self,
+        request: _auth_service_pb2.CheckSmppSessionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_auth_service_pb2.CheckSmppSessionsResponse, _abc.Awaitable[_auth_service_pb2.CheckSmppSessionsResponse]]:
+        """CheckSmppSessions names the bound sessions whose login would now be refused: the
+        partner's password changed since the bind, or its allowlist no longer takes the
+        session's address. The gateway unbinds them.
         """
 
 def add_AuthServiceServicer_to_server(servicer: AuthServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -112,6 +112,8 @@ class Partner(_message.Message):
     REPORT_URL_FIELD_NUMBER: _builtins.int
     INBOUND_URL_FIELD_NUMBER: _builtins.int
     MAX_SMPP_SESSIONS_FIELD_NUMBER: _builtins.int
+    SENDERS_FIELD_NUMBER: _builtins.int
+    HAS_SMPP_PASSWORD_FIELD_NUMBER: _builtins.int
     login: _builtins.str
     """Login, 1 to 64 characters of [A-Za-z0-9_.@-]; the partner's key."""
     default_sender: _builtins.str
@@ -135,10 +137,21 @@ class Partner(_message.Message):
     process: a transceiver counts once, a transmitter and a receiver twice; a bind beyond
     it is refused with 0x05. 0 means no limit.
     """
+    has_smpp_password: _builtins.bool
+    """Output only: whether SMPP binds check the partner's own SMPP password (set with
+    smpp_password) rather than its password.
+    """
     @_builtins.property
     def allowed_subnets(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Subnets (CIDR, e.g. "203.0.113.0/24") the login may connect from, over any gateway;
         empty allows any address.
+        """
+
+    @_builtins.property
+    def senders(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Sender names and short numbers the partner owns besides default_sender (which it
+        always owns): a message from any other sender is refused with INVALID_SENDER
+        (REST v6 code 7, "serviceNumber is not defined"). Each 1 to 21 characters.
         """
 
     def __init__(
@@ -153,10 +166,12 @@ class Partner(_message.Message):
         report_url: _builtins.str = ...,
         inbound_url: _builtins.str = ...,
         max_smpp_sessions: _builtins.int = ...,
+        senders: _abc.Iterable[_builtins.str] | None = ...,
+        has_smpp_password: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_subnets", b"allowed_subnets", "block_duplicates", b"block_duplicates", "default_sender", b"default_sender", "default_ttl_seconds", b"default_ttl_seconds", "duplicate_window_seconds", b"duplicate_window_seconds", "inbound_url", b"inbound_url", "login", b"login", "max_smpp_sessions", b"max_smpp_sessions", "report_url", b"report_url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_subnets", b"allowed_subnets", "block_duplicates", b"block_duplicates", "default_sender", b"default_sender", "default_ttl_seconds", b"default_ttl_seconds", "duplicate_window_seconds", b"duplicate_window_seconds", "has_smpp_password", b"has_smpp_password", "inbound_url", b"inbound_url", "login", b"login", "max_smpp_sessions", b"max_smpp_sessions", "report_url", b"report_url", "senders", b"senders"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -172,10 +187,16 @@ class CreatePartnerRequest(_message.Message):
     ACTOR_FIELD_NUMBER: _builtins.int
     PARTNER_FIELD_NUMBER: _builtins.int
     PASSWORD_FIELD_NUMBER: _builtins.int
+    SMPP_PASSWORD_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     """Idempotency key."""
     password: _builtins.str
     """Password; stored only as a hash."""
+    smpp_password: _builtins.str
+    """Password for SMPP binds, 1 to 8 printable ASCII characters (an SMPP bind carries at
+    most 8); stored only as a hash. Empty: binds check the password, which then binds
+    only when it is at most 8 characters.
+    """
     @_builtins.property
     def actor(self) -> Global___Actor:
         """Who makes the change."""
@@ -191,10 +212,11 @@ class CreatePartnerRequest(_message.Message):
         actor: Global___Actor | None = ...,
         partner: Global___Partner | None = ...,
         password: _builtins.str = ...,
+        smpp_password: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "partner", b"partner"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "partner", b"partner", "password", b"password", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "partner", b"partner", "password", b"password", "request_id", b"request_id", "smpp_password", b"smpp_password"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -239,10 +261,15 @@ class UpdatePartnerRequest(_message.Message):
     PARTNER_FIELD_NUMBER: _builtins.int
     UPDATE_MASK_FIELD_NUMBER: _builtins.int
     PASSWORD_FIELD_NUMBER: _builtins.int
+    SMPP_PASSWORD_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     """Idempotency key."""
     password: _builtins.str
     """New password when update_mask names "password"."""
+    smpp_password: _builtins.str
+    """New SMPP password when update_mask names "smpp_password"; empty removes it (binds
+    then check the password).
+    """
     @_builtins.property
     def actor(self) -> Global___Actor:
         """Who makes the change."""
@@ -253,7 +280,7 @@ class UpdatePartnerRequest(_message.Message):
 
     @_builtins.property
     def update_mask(self) -> _field_mask_pb2.FieldMask:
-        """Fields of partner to change; "password" changes the password too."""
+        """Fields of partner to change; "password" and "smpp_password" change those too."""
 
     def __init__(
         self,
@@ -263,10 +290,11 @@ class UpdatePartnerRequest(_message.Message):
         partner: Global___Partner | None = ...,
         update_mask: _field_mask_pb2.FieldMask | None = ...,
         password: _builtins.str = ...,
+        smpp_password: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "partner", b"partner", "update_mask", b"update_mask"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "partner", b"partner", "password", b"password", "request_id", b"request_id", "update_mask", b"update_mask"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "partner", b"partner", "password", b"password", "request_id", b"request_id", "smpp_password", b"smpp_password", "update_mask", b"update_mask"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -655,6 +683,134 @@ class Revision(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Revision: _TypeAlias = Revision  # noqa: Y015
+
+@_typing.final
+class ListAuditEntriesRequest(_message.Message):
+    """ListAuditEntriesRequest asks for one page of the audit log, filtered."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACTOR_FIELD_NUMBER: _builtins.int
+    ENTITY_FIELD_NUMBER: _builtins.int
+    SINCE_FIELD_NUMBER: _builtins.int
+    UNTIL_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    actor: _builtins.str
+    """Only this actor's entries (an administrator's or partner's login); empty: everyone's."""
+    entity: _builtins.str
+    """Only entries whose target contains this text, e.g. "partner acme"; empty: any."""
+    page_size: _builtins.int
+    """Page size, 1 to 1000; 0 means 100."""
+    page_token: _builtins.str
+    """Token from a previous response; empty for the first page."""
+    @_builtins.property
+    def since(self) -> _timestamp_pb2.Timestamp:
+        """Only entries at or after this time; unset: from the oldest kept."""
+
+    @_builtins.property
+    def until(self) -> _timestamp_pb2.Timestamp:
+        """Only entries before this time; unset: up to now."""
+
+    def __init__(
+        self,
+        *,
+        actor: _builtins.str = ...,
+        entity: _builtins.str = ...,
+        since: _timestamp_pb2.Timestamp | None = ...,
+        until: _timestamp_pb2.Timestamp | None = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["since", b"since", "until", b"until"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "entity", b"entity", "page_size", b"page_size", "page_token", b"page_token", "since", b"since", "until", b"until"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAuditEntriesRequest: _TypeAlias = ListAuditEntriesRequest  # noqa: Y015
+
+@_typing.final
+class AuditEntry(_message.Message):
+    """AuditEntry is one action in the audit log."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    TIME_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    REMOTE_IP_FIELD_NUMBER: _builtins.int
+    ACTION_FIELD_NUMBER: _builtins.int
+    TARGET_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    DETAILS_JSON_FIELD_NUMBER: _builtins.int
+    id: _builtins.int
+    """Entry id, increasing."""
+    actor: _builtins.str
+    """Who: an administrator's or partner's login ("apikey" for an unknown key)."""
+    remote_ip: _builtins.str
+    """The address the action came from."""
+    action: _builtins.str
+    """What: settings.change, admin.login, login.refused, api_key.create, api_key.revoke,
+    api_key.use.
+    """
+    target: _builtins.str
+    """What it concerned, e.g. "partner acme" or a revision's summary."""
+    revision: _builtins.int
+    """The settings revision a settings change made; 0 otherwise."""
+    details_json: _builtins.str
+    """Further details as a JSON object (never a secret)."""
+    @_builtins.property
+    def time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.int = ...,
+        time: _timestamp_pb2.Timestamp | None = ...,
+        actor: _builtins.str = ...,
+        remote_ip: _builtins.str = ...,
+        action: _builtins.str = ...,
+        target: _builtins.str = ...,
+        revision: _builtins.int = ...,
+        details_json: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["time", b"time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "actor", b"actor", "details_json", b"details_json", "id", b"id", "remote_ip", b"remote_ip", "revision", b"revision", "target", b"target", "time", b"time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AuditEntry: _TypeAlias = AuditEntry  # noqa: Y015
+
+@_typing.final
+class ListAuditEntriesResponse(_message.Message):
+    """ListAuditEntriesResponse is one page."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENTRIES_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Token of the next page; empty on the last."""
+    @_builtins.property
+    def entries(self) -> _containers.RepeatedCompositeFieldContainer[Global___AuditEntry]:
+        """Entries, newest first."""
+
+    def __init__(
+        self,
+        *,
+        entries: _abc.Iterable[Global___AuditEntry] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["entries", b"entries", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAuditEntriesResponse: _TypeAlias = ListAuditEntriesResponse  # noqa: Y015
 
 @_typing.final
 class ListRevisionsRequest(_message.Message):

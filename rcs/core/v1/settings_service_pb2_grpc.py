@@ -117,6 +117,11 @@ class SettingsServiceStub:
                 request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.RollbackSettingsRequest.SerializeToString,
                 response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.RollbackSettingsResponse.FromString,
                 _registered_method=True)
+        self.ListAuditEntries = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/ListAuditEntries',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListAuditEntriesRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListAuditEntriesResponse.FromString,
+                _registered_method=True)
         self.PutDirection = channel.unary_unary(
                 '/rcs.core.v1.SettingsService/PutDirection',
                 request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutDirectionRequest.SerializeToString,
@@ -362,6 +367,15 @@ class SettingsServiceServicer:
 
     def RollbackSettings(self, request, context):
         """RollbackSettings restores the settings of a revision in one step, as a new revision.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAuditEntries(self, request, context):
+        """ListAuditEntries pages through the audit log, newest first: settings changes (with
+        their revision), administrators' logins, API keys issued, revoked and used, refused
+        logins. Kept RCS_AUDIT_RETENTION_DAYS (400 by default).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -632,6 +646,11 @@ def add_SettingsServiceServicer_to_server(servicer, server):
                     servicer.RollbackSettings,
                     request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.RollbackSettingsRequest.FromString,
                     response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.RollbackSettingsResponse.SerializeToString,
+            ),
+            'ListAuditEntries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAuditEntries,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListAuditEntriesRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListAuditEntriesResponse.SerializeToString,
             ),
             'PutDirection': grpc.unary_unary_rpc_method_handler(
                     servicer.PutDirection,
@@ -1199,6 +1218,33 @@ class SettingsService:
             '/rcs.core.v1.SettingsService/RollbackSettings',
             rcs_dot_core_dot_v1_dot_settings__service__pb2.RollbackSettingsRequest.SerializeToString,
             rcs_dot_core_dot_v1_dot_settings__service__pb2.RollbackSettingsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAuditEntries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/ListAuditEntries',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.ListAuditEntriesRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.ListAuditEntriesResponse.FromString,
             options,
             channel_credentials,
             insecure,

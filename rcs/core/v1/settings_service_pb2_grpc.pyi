@@ -68,6 +68,11 @@ class SettingsServiceStub:
     """ListRevisions pages through settings revisions, newest first."""
     RollbackSettings: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.RollbackSettingsRequest, _settings_service_pb2.RollbackSettingsResponse]
     """RollbackSettings restores the settings of a revision in one step, as a new revision."""
+    ListAuditEntries: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.ListAuditEntriesRequest, _settings_service_pb2.ListAuditEntriesResponse]
+    """ListAuditEntries pages through the audit log, newest first: settings changes (with
+    their revision), administrators' logins, API keys issued, revoked and used, refused
+    logins. Kept RCS_AUDIT_RETENTION_DAYS (400 by default).
+    """
     PutDirection: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.PutDirectionRequest, _settings_service_pb2.PutDirectionResponse]
     """PutDirection creates or replaces a hand-made direction (prefixes and ranges)."""
     DeleteDirection: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.DeleteDirectionRequest, _settings_service_pb2.DeleteDirectionResponse]
@@ -163,6 +168,11 @@ class SettingsServiceAsyncStub(SettingsServiceStub):
     """ListRevisions pages through settings revisions, newest first."""
     RollbackSettings: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.RollbackSettingsRequest, _settings_service_pb2.RollbackSettingsResponse]  # type: ignore[assignment]
     """RollbackSettings restores the settings of a revision in one step, as a new revision."""
+    ListAuditEntries: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.ListAuditEntriesRequest, _settings_service_pb2.ListAuditEntriesResponse]  # type: ignore[assignment]
+    """ListAuditEntries pages through the audit log, newest first: settings changes (with
+    their revision), administrators' logins, API keys issued, revoked and used, refused
+    logins. Kept RCS_AUDIT_RETENTION_DAYS (400 by default).
+    """
     PutDirection: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.PutDirectionRequest, _settings_service_pb2.PutDirectionResponse]  # type: ignore[assignment]
     """PutDirection creates or replaces a hand-made direction (prefixes and ranges)."""
     DeleteDirection: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.DeleteDirectionRequest, _settings_service_pb2.DeleteDirectionResponse]  # type: ignore[assignment]
@@ -351,6 +361,17 @@ class SettingsServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_settings_service_pb2.RollbackSettingsResponse, _abc.Awaitable[_settings_service_pb2.RollbackSettingsResponse]]:
         """RollbackSettings restores the settings of a revision in one step, as a new revision."""
+
+    @_abc_1.abstractmethod
+    def ListAuditEntries(
+        self,
+        request: _settings_service_pb2.ListAuditEntriesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.ListAuditEntriesResponse, _abc.Awaitable[_settings_service_pb2.ListAuditEntriesResponse]]:
+        """ListAuditEntries pages through the audit log, newest first: settings changes (with
+        their revision), administrators' logins, API keys issued, revoked and used, refused
+        logins. Kept RCS_AUDIT_RETENTION_DAYS (400 by default).
+        """
 
     @_abc_1.abstractmethod
     def PutDirection(

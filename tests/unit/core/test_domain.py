@@ -77,6 +77,7 @@ def test_defaults_fill_sender_ttl_and_receipt_request() -> None:
         ({"channel": 4}, "INVALID_MESSAGE_TYPE"),  # WhatsApp: not built yet
         ({"ttl": dt.timedelta(days=3, seconds=1)}, "INVALID_TTL"),  # REST_BATCH allows 3 days
         ({"destination": "+7-916"}, "INVALID_DESTINATION"),
+        ({"client_ref": "r" * 51}, "INVALID_REQUEST"),  # 1-50 in every API's docs
     ],
 )
 def test_validation_names_the_catalogued_reason(kw: dict[str, object], reason: str) -> None:

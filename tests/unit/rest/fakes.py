@@ -76,6 +76,18 @@ class FakeAuth(auth_service_pb2_grpc.AuthServiceServicer):
     ) -> auth_service_pb2.ReleaseSmppSessionsResponse:
         raise RcsError("INTERNAL", "not used by the REST gateway")
 
+    async def GetAuthRevision(
+        self, request: auth_service_pb2.GetAuthRevisionRequest, context: Ctx
+    ) -> auth_service_pb2.GetAuthRevisionResponse:
+        """The settings never change in these tests."""
+        return auth_service_pb2.GetAuthRevisionResponse(settings_revision=1)
+
+    async def CheckSmppSessions(
+        self, request: auth_service_pb2.CheckSmppSessionsRequest, context: Ctx
+    ) -> auth_service_pb2.CheckSmppSessionsResponse:
+        """Every session stays allowed (the settings never change here)."""
+        return auth_service_pb2.CheckSmppSessionsResponse()
+
 
 class FakeMessages(message_service_pb2_grpc.MessageServiceServicer):
     """Accepts every submission (or refuses it with ``refuse``); a repeated client_ref

@@ -1,0 +1,1 @@
+"""FTP(S) gateway (issue 18): partners drop mailing and black-list files; reports come back."""

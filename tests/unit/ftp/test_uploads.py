@@ -1,0 +1,53 @@
+"""Uploads in progress (gateways/ftp/uploads.py): what the scanner may take, and why not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gateways.ftp.uploads import INCOMPLETE, RENAMED_EARLY, Uploads
+
+
+def test_a_whole_upload_leaves_nothing_behind(tmp_path: Path) -> None:
+    uploads = Uploads(tmp_path / "state")
+    path = tmp_path / "S1.data"
+    uploads.begin(path)
+    assert uploads.busy(path)
+    assert uploads.verdict(path) is None  # busy: the scanner waits
+    uploads.finished(path, complete=True)
+    assert not uploads.busy(path)
+    assert uploads.verdict(path) is None
+
+
+def test_a_broken_data_upload_is_incomplete_and_a_broken_loading_is_forgotten(
+    tmp_path: Path,
+) -> None:
+    uploads = Uploads(tmp_path / "state")
+    data, loading = tmp_path / "S1.data", tmp_path / "S2.loading"
+    uploads.begin(data)
+    uploads.begin(loading)
+    uploads.finished(data, complete=False)
+    uploads.finished(loading, complete=False)
+    assert uploads.verdict(data) == INCOMPLETE
+    assert uploads.verdict(loading) is None
+    uploads.forget(data)
+    assert uploads.verdict(data) is None
+
+
+def test_markers_survive_a_restart_and_follow_a_rename(tmp_path: Path) -> None:
+    first = Uploads(tmp_path / "state")
+    loading = tmp_path / "S1.loading"
+    first.begin(loading)  # then the gateway is killed
+    again = Uploads(tmp_path / "state")
+    again.renamed(loading, tmp_path / "S1.data")
+    assert again.verdict(tmp_path / "S1.data") == INCOMPLETE
+
+
+def test_renamed_to_data_while_written_is_refused_once_it_ends(tmp_path: Path) -> None:
+    uploads = Uploads(tmp_path / "state")
+    loading, data = tmp_path / "S1.loading", tmp_path / "S1.data"
+    uploads.begin(loading)
+    uploads.renamed(loading, data)
+    assert uploads.busy(data)
+    uploads.finished(loading, complete=True)  # pyftpdlib names the file it opened
+    assert not uploads.busy(data)
+    assert uploads.verdict(data) == RENAMED_EARLY
