@@ -7,7 +7,7 @@ import asyncio
 import sys
 from collections.abc import Callable
 
-from rcs_cli import cluster_cmd, mailing_cmd, route_cmd, settings_cmd
+from rcs_cli import cluster_cmd, mailing_cmd, report_cmd, route_cmd, settings_cmd
 from rcs_runtime.process import run_service
 
 # "reports" is the HTTP report sender alone; "dispatcher" runs it too (RCS_REPORT_SENDERS).
@@ -185,6 +185,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     route_cmd.add_parser(sub)
     settings_cmd.add_parser(sub)
+    report_cmd.add_parser(sub)
     cluster_cmd.add_parser(sub)
     mailing_cmd.add_parser(sub)
     docs = sub.add_parser("docs", help="generate documentation")

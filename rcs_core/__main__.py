@@ -13,6 +13,7 @@ from rcs.core.v1 import (
     auth_service_pb2_grpc,
     mailing_service_pb2_grpc,
     message_service_pb2_grpc,
+    report_service_pb2_grpc,
     settings_service_pb2_grpc,
     settings_sync_pb2_grpc,
 )
@@ -26,6 +27,7 @@ from rcs_core.mailings.servicer import MailingServicer
 from rcs_core.migrate import migrate
 from rcs_core.report_desk import ReportDesk
 from rcs_core.report_sender import ReportSender, SenderSettings
+from rcs_core.report_servicer import ReportServicer
 from rcs_core.servicer import AuthServicer, MessageServicer
 from rcs_core.settings import CoreSettings
 from rcs_core.settings_servicer import SettingsServicer
@@ -33,6 +35,7 @@ from rcs_core.settings_sync_servicer import SettingsSyncServicer
 from rcs_runtime.db import open_pool
 from rcs_runtime.grpc_client import open_channel
 from rcs_runtime.grpc_server import GrpcServer
+from rcs_runtime.replica import ReadPools
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,14 @@ async def serve(
     peer_server: GrpcServer | None = None
     servicer: MessageServicer | None = None
     sender_desk: ReportDesk | None = None
+    # Reports read from the replica (RCS_REPLICA_DATABASE_URL) while it is usable.
+    reads = await ReadPools.open(
+        pool,
+        s.replica_database_url,
+        max_lag_seconds=s.replica_max_lag_seconds,
+        check_seconds=s.replica_check_seconds,
+        max_size=s.db_pool_max,
+    )
     try:
         async with asyncio.TaskGroup() as tg:
             if with_api:
@@ -63,6 +74,7 @@ async def serve(
                         retry_max_seconds=s.report_retry_max_seconds,
                     ),
                     receipt_grace=dt.timedelta(seconds=s.receipt_grace_seconds),
+                    reads=reads,
                     max_queue_depth=s.max_queue_depth,
                 )
                 message_service_pb2_grpc.add_MessageServiceServicer_to_server(
@@ -85,6 +97,11 @@ async def serve(
                 settings_service_pb2_grpc.add_SettingsServiceServicer_to_server(
                     SettingsServicer(pool), server.server
                 )
+                report_service_pb2_grpc.add_ReportServiceServicer_to_server(
+                    ReportServicer(reads, zone=s.report_time_zone), server.server
+                )
+                if reads.replica is not None:
+                    tg.create_task(reads.watch())
                 settings_sync_pb2_grpc.add_SettingsSyncServiceServicer_to_server(
                     SettingsSyncServicer(pool), server.server
                 )
@@ -151,4 +168,5 @@ async def serve(
             await servicer.close()
         if sender_desk is not None:
             await sender_desk.close()
+        await reads.close()
         await pool.close()

@@ -43,6 +43,7 @@ from rcs_core.storage.messages import StoredMessage
 from rcs_core.validation import MAX_TTL, submission_of, validate
 from rcs_runtime import channels
 from rcs_runtime.errors import RcsError
+from rcs_runtime.replica import ReadPools
 from rcs_runtime.timestamps import timestamp
 from rcs_runtime.tracing import carrier_for_storage
 
@@ -121,9 +122,12 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
         partner_cache_seconds: float = 5,
         reports: report_desk.ReportDesk | None = None,
         receipt_grace: dt.timedelta = dt.timedelta(hours=1),
+        reads: ReadPools | None = None,
         max_queue_depth: int = 0,
     ) -> None:
+        """``reads``: where message lists read (the replica when usable); default the pool."""
         self._pool = pool
+        self._reads = reads
         self._queue = QueueDepth(pool, max_queue_depth)
         # Receipts for ids sent longer ago find their messages expired already.
         self._receipt_horizon = MAX_TTL + receipt_grace
@@ -257,7 +261,9 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
                 before = int(base64.urlsafe_b64decode(request.page_token.encode()).decode())
             except ValueError as exc:
                 raise RcsError("INVALID_REQUEST", "page_token is not one we issued") from exc
-        async with self._pool.connection() as conn:
+        # A list may be a moment stale: it reads from the replica while that is usable.
+        pool = await self._reads.reader() if self._reads else self._pool
+        async with pool.connection() as conn:
             page = await messages.list_for_partner(
                 conn, partner.id, before_id=before, limit=size + 1
             )

@@ -36,3 +36,8 @@ class DatabaseSettings(RcsSettings):
     database_url: str = "postgresql://rcs@127.0.0.1:5432/rcs"
     db_pool_min: int = 2
     db_pool_max: int = 10
+    # Streaming replica for reads that may be a little stale (rcs_runtime/replica.py);
+    # empty: all reads on the master. Beyond the lag (or down) reads fall back to the master.
+    replica_database_url: str = ""
+    replica_max_lag_seconds: float = Field(default=30.0, gt=0)
+    replica_check_seconds: float = Field(default=2.0, ge=0)

@@ -9,6 +9,9 @@ set -euo pipefail
 
 PG_PORT=${RCS_TEST_PG_PORT:-54329}
 PG_DIR=${RCS_TEST_PG_DIR:-/var/tmp/rcs-test-pg-$PG_PORT}
+# A streaming read replica of that cluster (replica reads, SPEC F21).
+PG_REPLICA_PORT=${RCS_TEST_PG_REPLICA_PORT:-54339}
+PG_REPLICA_DIR=${RCS_TEST_PG_REPLICA_DIR:-/var/tmp/rcs-test-pg-replica-$PG_REPLICA_PORT}
 
 apt_install() {
   if [ "$(id -u)" != 0 ]; then
@@ -45,6 +48,53 @@ pg_down() {
   local bin; bin=$(pg_bin)
   [ -n "$bin" ] && [ -d "$PG_DIR/data" ] && \
     as_postgres "$bin/pg_ctl -D '$PG_DIR/data' -m fast stop" >/dev/null 2>&1 || true
+}
+
+# The replica: pg_basebackup -R of the running master (no slot, so a replica left stopped
+# never pins the master's WAL), started beside it. Idempotent: a replica that runs and
+# streams is left alone; one that cannot catch up any more (its WAL is gone) is rebuilt.
+# The master is never restarted: Debian's defaults (wal_level replica or logical,
+# max_wal_senders 10, trust for replication from 127.0.0.1 in our initdb) suffice.
+pg_replica_streaming() {
+  psql -h 127.0.0.1 -p "$PG_REPLICA_PORT" -U postgres -d postgres -Atc \
+    "SELECT pg_is_in_recovery() AND EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming')" \
+    2>/dev/null | grep -qx t
+}
+
+pg_replica_up() {
+  local bin; bin=$(pg_bin)
+  local data="$PG_REPLICA_DIR/data"
+  local opts="-p $PG_REPLICA_PORT -k /tmp -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=128MB"
+  mkdir -p "$PG_REPLICA_DIR"
+  chown postgres:postgres "$PG_REPLICA_DIR" 2>/dev/null || true
+  if [ -f "$data/standby.signal" ] && ! as_postgres "$bin/pg_ctl -D '$data' status >/dev/null 2>&1"; then
+    as_postgres "$bin/pg_ctl -D '$data' -l '$PG_REPLICA_DIR/server.log' -w -t 60 start -o \"$opts\"" >/dev/null || true
+  fi
+  for _ in $(seq 1 20); do pg_replica_streaming && break; sleep 0.5; done
+  if ! pg_replica_streaming; then
+    as_postgres "$bin/pg_ctl -D '$data' -m fast stop" >/dev/null 2>&1 || true
+    rm -rf "$data"
+    as_postgres "$bin/pg_basebackup -h 127.0.0.1 -p $PG_PORT -U postgres -D '$data' -R -X stream -c fast"
+    as_postgres "$bin/pg_ctl -D '$data' -l '$PG_REPLICA_DIR/server.log' -w -t 60 start -o \"$opts\"" >/dev/null
+    for _ in $(seq 1 60); do pg_replica_streaming && break; sleep 0.5; done
+    pg_replica_streaming || { echo "replica on $PG_REPLICA_PORT does not stream: see $PG_REPLICA_DIR/server.log" >&2; exit 1; }
+  fi
+  # Reports run long queries on the replica: with feedback the master keeps the row
+  # versions they read instead of having them cancelled ("conflict with recovery").
+  psql -h 127.0.0.1 -p "$PG_REPLICA_PORT" -U postgres -d postgres -q \
+    -c "ALTER SYSTEM SET hot_standby_feedback = on" -c "SELECT pg_reload_conf()" >/dev/null
+  echo "postgresql replica streaming on 127.0.0.1:$PG_REPLICA_PORT" >&2
+}
+
+pg_replica_down() {
+  local bin; bin=$(pg_bin)
+  [ -n "$bin" ] && [ -d "$PG_REPLICA_DIR/data" ] && \
+    as_postgres "$bin/pg_ctl -D '$PG_REPLICA_DIR/data' -m fast stop" >/dev/null 2>&1 || true
+}
+
+pg_env() {
+  echo "export RCS_TEST_DSN=postgresql://postgres@127.0.0.1:$PG_PORT/postgres"
+  echo "export RCS_TEST_REPLICA_DSN=postgresql://postgres@127.0.0.1:$PG_REPLICA_PORT/postgres"
 }
 
 # The fake SMSC of tests/interop; a no-op when node_modules matches the lock file.
@@ -84,8 +134,8 @@ etcd_up() {
 }
 
 case "${1:-up}" in
-  up) pg_up; interop_up; kannel_up; curl_up; openssl_up; etcd_up; echo "export RCS_TEST_DSN=postgresql://postgres@127.0.0.1:$PG_PORT/postgres" ;;
-  down) pg_down ;;
-  env) echo "export RCS_TEST_DSN=postgresql://postgres@127.0.0.1:$PG_PORT/postgres" ;;
+  up) pg_up; pg_replica_up; interop_up; kannel_up; curl_up; openssl_up; etcd_up; pg_env ;;
+  down) pg_replica_down; pg_down ;;
+  env) pg_env ;;
   *) echo "usage: $0 up|down|env" >&2; exit 2 ;;
 esac

@@ -19,6 +19,7 @@ from gateways.auth_revision import AuthRevisionWatch
 from gateways.coalescer import SubmitCoalescer
 from gateways.rest.admin import ADMIN, Admin, add_admin_routes
 from gateways.rest.admin_mailings import add_mailing_routes
+from gateways.rest.admin_reports import add_report_routes
 from gateways.rest.auth import PartnerAuth
 from gateways.rest.batch_v3 import ApiKeyAuth, BatchGateway, add_batch_routes
 from gateways.rest.body import BODY_TIMEOUT, read_body
@@ -174,6 +175,7 @@ def build_app(
             routing=routing,
         ),
     )
+    add_report_routes(app, channel)
     add_mailing_routes(app)
     gateway = app[GATEWAY]
     keys = ApiKeyAuth(

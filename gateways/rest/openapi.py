@@ -16,6 +16,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from gateways.rest import admin
 from gateways.rest.http_v5_parsing import SHORT_TEXTS, V5_CODES
 from rcs.core.v1 import mailing_service_pb2 as ms
+from rcs.core.v1 import report_service_pb2
 from rcs.core.v1 import settings_service_pb2 as ss
 from rcs.routing.v1 import routing_service_pb2 as rs
 
@@ -414,10 +415,46 @@ def _partner_ops() -> dict[tuple[str, str], dict[str, Any]]:
     }
 
 
+def _report_ops(schemas: _Schemas) -> dict[tuple[str, str], dict[str, Any]]:
+    """The admin API's reports (gateways/rest/admin_reports.py): JSON or an .xlsx download."""
+    query = [
+        {"name": n, "in": "query", "required": False, "schema": _STRING, "description": d}
+        for n, d in (
+            ("partner", "partner login"),
+            ("number", "subscriber number"),
+            ("sender", "sender name (MT) or the number written to (MO)"),
+            ("status", "repeatable: ACCEPTED, SENT, DELIVERED, UNDELIVERED, EXPIRED, ..."),
+            ("since", "RFC 3339, inclusive"),
+            ("until", "RFC 3339, exclusive"),
+            ("direction", "mt or mo; absent: both"),
+            ("format", "json (default) or xlsx: the Excel workbook, streamed"),
+        )
+    ]
+    xlsx: dict[str, Any] = {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}
+    ops: dict[tuple[str, str], dict[str, Any]] = {}
+    for path, summary, extra, answer in (
+        ("/reports/summary", "Traffic summary", ("groupBy",), report_service_pb2.SummarizeResponse),
+        (
+            "/reports/messages",
+            "Message search, oldest first",
+            ("pageSize", "pageToken"),
+            report_service_pb2.SearchMessagesResponse,
+        ),
+    ):
+        op = _op(summary, None, _json(schemas.ref(answer.DESCRIPTOR)))
+        op["parameters"] = query + [
+            {"name": n, "in": "query", "required": False, "schema": _STRING} for n in extra
+        ]
+        op["responses"]["200"]["content"].update(xlsx)
+        ops[("GET", admin.PREFIX + path)] = op
+    return ops
+
+
 def build_spec() -> dict[str, Any]:
     schemas = _Schemas()
     paths: dict[str, dict[str, Any]] = {}
-    for (method, path), op in {**_partner_ops(), **_admin_ops(schemas)}.items():
+    ops = {**_partner_ops(), **_admin_ops(schemas), **_report_ops(schemas)}
+    for (method, path), op in ops.items():
         paths.setdefault(path, {})[method.lower()] = op
     return {
         "openapi": "3.1.0",
