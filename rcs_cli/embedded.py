@@ -2,7 +2,8 @@
 
 Embedded PostgreSQL (pgserver, data under .data/), migrations, the demo partner, then
 one process per component — core (and a second core for the connector's receipts),
-dispatcher, routing, connector, SMSC simulator, REST and SMPP gateways — supervised here.
+dispatcher, routing, connector, SMSC simulator, REST and SMPP gateways — supervised here
+(rcs_cli/supervisor.py: a process or PostgreSQL that dies is restarted with backoff).
 Ctrl-C stops them all; a second run keeps the data.
 """
 
@@ -11,12 +12,12 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
+from rcs_cli.embedded_pg import EmbeddedPostgres
 from rcs_cli.seed import (
     DEMO_ANDROID_TOKEN,
     DEMO_IOS_TOKEN,
@@ -26,6 +27,7 @@ from rcs_cli.seed import (
     seed_demo,
     seed_push_demo,
 )
+from rcs_cli.supervisor import ChildProcess, CrashLoopError, RestartPolicy, Supervisor
 from rcs_core.migrate import migrate
 from rcs_runtime.settings import RcsSettings
 from rcs_simulators.pns.certs import make_test_ca
@@ -53,6 +55,18 @@ class EmbeddedSettings(RcsSettings):
     # Prometheus /metrics of core, dispatcher, routing, connector, simulator from this port
     # on (0: none); the REST gateway serves its own on its port.
     metrics_base_port: int = 9101
+    # A component (or PostgreSQL) that dies is started again after a backoff that doubles
+    # from 0.5 s up to this; one that dies this often within the window stops everything.
+    supervisor_backoff_max_seconds: float = 30.0
+    supervisor_crash_loop_restarts: int = 10
+    supervisor_crash_loop_seconds: float = 300.0
+
+    def restart_policy(self) -> RestartPolicy:
+        return RestartPolicy(
+            backoff_max_seconds=self.supervisor_backoff_max_seconds,
+            crash_loop_restarts=self.supervisor_crash_loop_restarts,
+            crash_loop_seconds=self.supervisor_crash_loop_seconds,
+        )
 
     def metrics_port_of(self, component: str) -> int:
         order = (
@@ -112,20 +126,20 @@ def _own_env(s: EmbeddedSettings, name: str) -> dict[str, str]:
         env["RCS_CORE_BIND"] = receipts
     elif name in ("connector", "rpns", "messengers"):  # channel receipts to the receipts core
         env["RCS_CORE_TARGET"] = receipts
+    elif name == "simulator":  # receipts it owes survive its restarts
+        env["RCS_SMSC_STATE_FILE"] = str(s.data_dir.resolve() / "smsc-owed.jsonl")
     elif name == "smpp":  # receipts and MO to ESMEs are leased from it too
         env["RCS_SMPP_REPORTS_CORE_TARGET"] = receipts
     return env
 
 
-def _database(data_dir: Path) -> str:
-    from pgserver.postgres_server import get_server  # embedded PostgreSQL 16
-
-    server = get_server(data_dir / "pg", cleanup_mode="stop")
-    server.psql("SELECT 1;")
-    exists = server.psql("SELECT 1 FROM pg_database WHERE datname = 'rcs';")
+def _database(pg: EmbeddedPostgres) -> str:
+    pg.start()
+    pg.psql("SELECT 1;")
+    exists = pg.psql("SELECT 1 FROM pg_database WHERE datname = 'rcs';")
     if "(1 row)" not in exists:
-        server.psql("CREATE DATABASE rcs;")
-    return str(server.get_uri("rcs"))
+        pg.psql("CREATE DATABASE rcs;")
+    return pg.uri("rcs")
 
 
 def _env(s: EmbeddedSettings, dsn: str) -> dict[str, str]:
@@ -199,10 +213,10 @@ def _pns_cert_dir(s: EmbeddedSettings) -> Path:
     return s.data_dir.resolve() / "pns-sim"
 
 
-def _wait_ready(url: str, procs: dict[str, subprocess.Popen[bytes]], timeout: float) -> bool:
+def _wait_ready(url: str, supervisor: Supervisor, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if any(p.poll() is not None for p in procs.values()):
+        if not all(supervisor.alive().values()):
             return False
         try:
             with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 (loopback)
@@ -214,16 +228,8 @@ def _wait_ready(url: str, procs: dict[str, subprocess.Popen[bytes]], timeout: fl
     return False
 
 
-def _stop(procs: dict[str, subprocess.Popen[bytes]]) -> None:
-    for p in procs.values():
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 10
-    for p in procs.values():
-        try:
-            p.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            p.kill()
+def _say(text: str) -> None:
+    print(f"rcs: {text}", flush=True)
 
 
 DEMO_VIBER_SILENT = "79160000000"
@@ -235,7 +241,8 @@ def run_embedded() -> int:
     logs = data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     print(f"rcs: starting embedded PostgreSQL in {data_dir / 'pg'} …", flush=True)
-    dsn = _database(data_dir)
+    pg = EmbeddedPostgres(data_dir / "pg")
+    dsn = _database(pg)
     asyncio.run(migrate(dsn, s.installation_id))
     asyncio.run(seed_demo(dsn, smsc_host="127.0.0.1", smsc_port=s.smsc_port))
     push_key = asyncio.run(seed_push_demo(dsn))
@@ -251,7 +258,8 @@ def run_embedded() -> int:
             flush=True,
         )
     env = _env(s, dsn)
-    procs: dict[str, subprocess.Popen[bytes]] = {}
+    supervisor = Supervisor(s.restart_policy(), _say)
+    supervisor.start(pg, tier=0)
     stopping = False
 
     def _on_signal(signum: int, _frame: object) -> None:
@@ -262,16 +270,11 @@ def run_embedded() -> int:
     signal.signal(signal.SIGTERM, _on_signal)
     try:
         for name, component in PROCESSES:
-            log_file = (logs / f"{name}.log").open("ab")
-            procs[name] = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
-                [sys.executable, "-m", "rcs_cli", "serve", component],
-                env={**env, **_own_env(s, name)},
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # Ctrl-C reaches only us; we stop them in order
-            )
-        if not _wait_ready(f"http://127.0.0.1:{s.rest_port}/healthz", procs, 60):
-            dead = [n for n, p in procs.items() if p.poll() is not None]
+            argv = [sys.executable, "-m", "rcs_cli", "serve", component]
+            own = {**env, **_own_env(s, name)}
+            supervisor.start(ChildProcess(name, argv, own, logs / f"{name}.log"))
+        if not _wait_ready(f"http://127.0.0.1:{s.rest_port}/healthz", supervisor, 60):
+            dead = [n for n, up in supervisor.alive().items() if not up]
             print(f"rcs: failed to start ({', '.join(dead) or 'timeout'}); logs in {logs}")
             return 1
         print(
@@ -356,12 +359,13 @@ and its result (windows-1251) once processed:
             flush=True,
         )
         while not stopping:
-            dead = [n for n, p in procs.items() if p.poll() is not None]
-            if dead:
-                print(f"rcs: {', '.join(dead)} exited; stopping. Logs in {logs}", flush=True)
+            try:
+                supervisor.check()
+            except CrashLoopError as err:
+                print(f"rcs: {err}. Stopping everything; logs in {logs}", flush=True)
                 return 1
-            time.sleep(0.5)
+            time.sleep(0.2)
         print("rcs: stopping …", flush=True)
         return 0
     finally:
-        _stop(procs)
+        supervisor.stop_all()

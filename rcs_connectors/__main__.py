@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import psycopg
+
 from rcs.connector.v1 import connector_service_pb2_grpc
 from rcs.core.v1 import message_service_pb2_grpc
 from rcs_connectors import interfaces
@@ -37,8 +39,10 @@ async def _sync_binds(
                         binds[iface_id].start()
                 revision = current
                 log.info("binds_synced", extra={"revision": revision, "binds": sorted(binds)})
-        except OSError:
-            log.exception("binds_sync_failed")
+        except (OSError, psycopg.Error) as err:
+            # PostgreSQL down or restarting: keep the binds we have (they need no database)
+            # and try again at the next reload.
+            log.warning("binds_sync_failed", extra={"error": str(err)})
         await asyncio.sleep(s.connector_reload_seconds)
 
 

@@ -21,7 +21,10 @@ class SmppInterface:
 
 async def load(dsn: str) -> tuple[int, list[SmppInterface]]:
     """(settings revision, enabled SMPP interfaces) from one snapshot."""
-    async with await psycopg.AsyncConnection.connect(dsn) as conn, conn.transaction():
+    async with (
+        await psycopg.AsyncConnection.connect(dsn, connect_timeout=5) as conn,
+        conn.transaction(),
+    ):
         await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         cur = await conn.execute("SELECT revision FROM settings_revision")
         row = await cur.fetchone()

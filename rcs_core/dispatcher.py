@@ -203,7 +203,7 @@ class Dispatcher:
                 live.append(c)
         retries: list[tuple[Claimed, dt.timedelta, str, SentParts | None]] = []
         held: list[tuple[Claimed, dt.datetime, str]] = []
-        sent: list[tuple[Claimed, str, int]] = []
+        sent: list[tuple[Claimed, str, int, int | None]] = []
         parts: list[tuple[str, SentPart]] = []  # (receipt scope, part)
         # Not routed: the channel's owner (rcs_rpns finds the installs; rcs_messengers
         # talks to the messenger's provider).
@@ -239,7 +239,9 @@ class Dispatcher:
                 # After failover the connector names the interface it really used.
                 used = result.interface_id or route.interface_id
                 accepted = sent_parts(c, result, used)
-                sent.append((c, used, accepted.of))
+                # A push has no route: its traffic type stays the partner's (or none).
+                traffic = None if c.channel == channels.PUSH else route.traffic_type
+                sent.append((c, used, accepted.of, traffic))
                 for part_no, raw, scope in accepted.parts:
                     key, alt = operator_keys(raw)
                     parts.append((scope, SentPart(c.message_id, part_no, key, alt, c.created_at)))

@@ -496,6 +496,7 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
             default_ttl_seconds=partner.default_ttl_seconds,
             max_smpp_sessions=partner.max_smpp_sessions,
             credential_tag=credential_tag(stored),
+            smpp_standard_tlvs_only=partner.smpp_standard_tlvs_only,
         )
 
     async def AuthenticateApiKey(

@@ -34,6 +34,7 @@ _PARTNER_MASK = {
     "report_url",
     "inbound_url",
     "max_smpp_sessions",
+    "smpp_standard_tlvs_only",
     "password",
     "senders",
     "smpp_password",
@@ -55,6 +56,7 @@ def _partner_out(state: dict[str, Any]) -> ss.Partner:
         max_smpp_sessions=state.get("max_smpp_sessions", 0),
         senders=state.get("senders", []),
         has_smpp_password=bool(state.get("smpp_password_hash")),
+        smpp_standard_tlvs_only=state.get("smpp_standard_tlvs_only", False),
     )
 
 
@@ -170,6 +172,7 @@ class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings):
                     if request.smpp_password
                     else None
                 ),
+                "smpp_standard_tlvs_only": p.smpp_standard_tlvs_only,
             }
             await store.put_partner(conn, p.login, state)
             revision = await _commit(

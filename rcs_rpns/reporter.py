@@ -11,9 +11,10 @@ import contextlib
 import logging
 
 import grpc
+import psycopg
 from google.protobuf import timestamp_pb2
 from prometheus_client import Counter
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from rcs.common.v1 import status_pb2
 from rcs.core.v1 import message_service_pb2, message_service_pb2_grpc
@@ -74,7 +75,8 @@ class Reporter:
             try:
                 sent = await self.report_once()
                 failures = 0
-            except (grpc.aio.AioRpcError, OSError) as err:
+            # PostgreSQL restarting (psycopg.Error, PoolTimeout) is waited out like core.
+            except (grpc.aio.AioRpcError, OSError, psycopg.Error, PoolTimeout) as err:
                 failures += 1
                 log.warning("rpns_receipts_not_recorded", extra={"error": str(err)[:200]})
                 await asyncio.sleep(min(30.0, 0.5 * 2**failures))

@@ -19,8 +19,9 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import psycopg
 from prometheus_client import Counter
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from rcs.common.v1 import message_pb2
 from rcs_rpns.model import PROVIDER_OF, Code, Provider
@@ -88,7 +89,7 @@ class Sender:
         while True:
             try:
                 busy = await self.send_once()
-            except OSError:
+            except (OSError, psycopg.Error, PoolTimeout):  # PostgreSQL restarting, too
                 log.exception("rpns_send_round_failed")
                 busy = 0
             if busy < self._p.batch:

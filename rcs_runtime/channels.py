@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from rcs_runtime.errors import RcsError
+
 SMS = 1
 PUSH = 2
 VIBER = 3
@@ -73,3 +75,33 @@ def name_of(channel: int) -> str:
 
 def is_built(channel: int) -> bool:
     return channel in BUILT
+
+
+# What names a channel in each partner API, for refusing the ones not built (robust2).
+BUILT_NAMES = frozenset(NAMES[c] for c in BUILT)
+V6_TYPES = frozenset(NAMES.values())  # REST v6 message/type values, upper-cased
+# HTTP v5 parameters that only a Viber request has (http_viber.rst). imageUrl, buttonText
+# and buttonLink are push parameters too (http_push.rst), so they name no channel alone.
+# WhatsApp, VK and FlashingCall requests look like an SMS one: their channel is the
+# serviceId's own service, and every serviceId here is an SMS service.
+HTTP_V5_PARAMETERS = {"viberTtl": "VIBER"}
+# Rapporto's SMPP TLVs that make a submit_sm a Viber message (SMPP_API.txt, table 4).
+SMPP_TLVS = {
+    0x1433: "VIBER",  # action (button link)
+    0x1434: "VIBER",  # caption (button text)
+    0x1435: "VIBER",  # viberTTL
+    0x1436: "VIBER",  # imageURL
+}
+
+
+def require_built(channel: str, *, named_by: str, field: str = "") -> None:
+    """INVALID_MESSAGE_TYPE unless the channel ``channel`` names is built; ``named_by`` says
+    what asked for it."""
+    if channel in BUILT_NAMES:
+        return
+    raise RcsError(
+        "INVALID_MESSAGE_TYPE",
+        f"{channel} messages ({named_by}) are not available on this installation;"
+        f" only {', '.join(sorted(BUILT_NAMES))} are",
+        field=field,
+    )

@@ -8,12 +8,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
+import psycopg
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from psycopg_pool import PoolTimeout
 
 from rcs_runtime.errors import RcsError
 from rcs_runtime.peer_tls import MutualTls
@@ -22,6 +24,9 @@ from rcs_runtime.tracing import extract_context
 log = logging.getLogger(__name__)
 Ctx = grpc.aio.ServicerContext[Any, Any]
 ERROR_DOMAIN = "rcs.example"
+# A database that is down or restarting: answered SERVICE_UNAVAILABLE, not INTERNAL.
+DATABASE_DOWN = (psycopg.OperationalError, PoolTimeout)
+_DOWN = "the database is unavailable; retry later"
 
 
 def rich_status(err: RcsError) -> grpc.Status:
@@ -59,6 +64,15 @@ def _wrap_unary(
                     await context.abort_with_status(rich_status(err))
                 except (grpc.aio.AbortError, grpc.RpcError):
                     raise
+                except DATABASE_DOWN as err:
+                    # PostgreSQL restarting or unreachable: the caller may retry (REST 503
+                    # code 1, SMPP 0x08); the pool reconnects by itself.
+                    log.warning(
+                        "rpc_database_unavailable", extra={"method": method, "error": str(err)}
+                    )
+                    await context.abort_with_status(
+                        rich_status(RcsError("SERVICE_UNAVAILABLE", _DOWN))
+                    )
                 except Exception:
                     log.exception("rpc_failed", extra={"method": method})
                     await context.abort_with_status(rich_status(RcsError("INTERNAL")))
@@ -77,6 +91,8 @@ def _wrap_stream(
                 yield item
         except RcsError as err:
             await context.abort_with_status(rich_status(err))
+        except DATABASE_DOWN:
+            await context.abort_with_status(rich_status(RcsError("SERVICE_UNAVAILABLE", _DOWN)))
 
     return handler
 

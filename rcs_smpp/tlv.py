@@ -194,3 +194,12 @@ def size_problem(tag: int, size: int) -> str | None:
     if allowed is None or size in allowed:
         return None
     return f"TLV 0x{tag:04X} must be {allowed.start}-{allowed.stop - 1} octets, not {size}"
+
+
+STANDARD_TAGS = frozenset(int(tag) for tag in Tag)
+
+
+def standard_only(tlvs: Tlvs) -> Tlvs:
+    """The SMPP 3.4 standard optional parameters of ``tlvs`` (5.3.2), without vendor tags
+    such as Rapporto's 0x1440: for ESMEs whose client library refuses tags it does not know."""
+    return Tlvs({tag: value for tag, value in tlvs.items() if tag in STANDARD_TAGS})

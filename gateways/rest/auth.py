@@ -36,6 +36,7 @@ class Grant:
     default_ttl_seconds: int = 0
     # Changes when the partner's password changes (AuthService.CheckSmppSessions).
     credential_tag: str = ""
+    smpp_standard_tlvs_only: bool = False
 
 
 _ADMIN = Grant()
@@ -115,7 +116,11 @@ class PartnerAuth:
                     ),
                     timeout=self._timeout,
                 )
-                grant = Grant(answer.default_ttl_seconds, answer.credential_tag)
+                grant = Grant(
+                    answer.default_ttl_seconds,
+                    answer.credential_tag,
+                    answer.smpp_standard_tlvs_only,
+                )
         except grpc.aio.AioRpcError as err:
             self._cached.pop(key, None)
             raise rcs_error(err) from err

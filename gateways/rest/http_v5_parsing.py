@@ -32,6 +32,7 @@ from gateways.rest.parsing import decode_text
 from gateways.rest.schedule import Schedule, ScheduleError, Window
 from rcs.common.v1 import channel_pb2, message_pb2
 from rcs.core.v1 import message_service_pb2
+from rcs_runtime import channels
 from rcs_runtime.errors import RcsError
 from rcs_smpp.constants import EsmClass
 from rcs_smpp.gsm import is_gsm
@@ -330,6 +331,9 @@ def parse_send(params: Mapping[str, str]) -> V5Send:
     """
     login = _text(params, "serviceId", required=True)
     password = _text(params, "pass", required=True)
+    for name, channel in channels.HTTP_V5_PARAMETERS.items():
+        if name in params:
+            channels.require_built(channel, named_by=f"parameter {name}", field=name)
     client_id = _text(params, "clientId", required=True)
     message = _text(params, "message", required=True)
     client_id = _client_id(client_id)

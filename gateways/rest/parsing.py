@@ -42,7 +42,6 @@ RECEIPT_REQUESTS = {
     1: message_pb2.RECEIPT_REQUEST_ALL,
     2: message_pb2.RECEIPT_REQUEST_FAILURES,
 }
-MESSAGE_TYPES = ("SMS", "VIBER", "VK", "PUSH", "WHATSAPP", "TELEGRAM", "FLASHINGCALL")
 # Characters core strips or accepts in a number (rcs_core.numbers): digits, a leading '+',
 # whitespace and - ( ) . separators. Core wants 10–15 digits, plus an optional '00' prefix.
 _NUMBER_CHARS = re.compile(r"\+?[0-9\s\-().]+")

@@ -30,6 +30,7 @@ from rcs.core.v1 import message_service_pb2_grpc
 from rcs_smpp.constants import CommandStatus
 from rcs_smpp.errors import SmppError
 from rcs_smpp.session import ResponseTimeoutError, SessionClosedError, SmppSession
+from rcs_smpp.tlv import standard_only
 
 log = logging.getLogger(__name__)
 DELIVERIES = Counter(
@@ -44,6 +45,8 @@ class _Login:
     turn: int = 0
     task: asyncio.Task[None] | None = None
     holding: bool = False  # leased reports not settled yet
+    # The login's setting (smpp_standard_tlvs_only) as of its latest bind here.
+    standard_tlvs_only: bool = False
 
     def next_session(self) -> SmppSession | None:
         live = [s for s in self.sessions if not s.closed]
@@ -72,10 +75,12 @@ class ReportPumps:
         self._logins: dict[str, _Login] = {}
         self._references = itertools.count(random.randrange(256))
 
-    def add(self, login: str, session: SmppSession) -> None:
-        """A session of ``login`` that receives was bound: start its login's pump."""
+    def add(self, login: str, session: SmppSession, *, standard_tlvs_only: bool = False) -> None:
+        """A session of ``login`` that receives was bound: start its login's pump.
+        ``standard_tlvs_only``: its deliver_sm carry no vendor TLVs (the login's setting)."""
         state = self._logins.setdefault(login, _Login())
         state.sessions.append(session)
+        state.standard_tlvs_only = standard_tlvs_only
         if state.task is None or state.task.done():
             state.task = asyncio.create_task(self._pump(login, state), name=f"receipts-{login}")
 
@@ -141,6 +146,8 @@ class ReportPumps:
                 # gets one per part that asked (all alike: same id, sub = whole message).
                 pdus = [receipt_of(report) for _ in range(max(report.receipt_copies, 1))]
             for pdu in pdus:
+                if state.standard_tlvs_only:
+                    pdu.tlvs = standard_only(pdu.tlvs)
                 response = await session.send_request(pdu)
                 if response.command_status != CommandStatus.ESME_ROK:
                     return "failed", f"deliver_sm_resp 0x{response.command_status:08X}"

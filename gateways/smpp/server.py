@@ -91,6 +91,7 @@ from gateways.smpp.settings import SmppGatewaySettings
 from rcs.common.v1 import channel_pb2, message_pb2
 from rcs.core.v1 import auth_service_pb2, auth_service_pb2_grpc, message_service_pb2_grpc
 from rcs.core.v1 import message_service_pb2 as ms
+from rcs_runtime import channels
 from rcs_runtime.errors import RcsError
 from rcs_runtime.grpc_client import catalogue_entry
 from rcs_runtime.tls import server_context
@@ -364,7 +365,9 @@ class SmppGateway:
             },
         )
         if esme.receives and esme.session is not None:
-            self._pumps.add(esme.login, esme.session)
+            self._pumps.add(
+                esme.login, esme.session, standard_tlvs_only=grant.smpp_standard_tlvs_only
+            )
         tlvs = Tlvs()
         tlvs.set_uint(Tag.SC_INTERFACE_VERSION, INTERFACE_VERSION_34, 1)
         return resp_type(system_id=SYSTEM_ID, tlvs=tlvs)
@@ -507,3 +510,9 @@ def _check_part(pdu: SubmitSm) -> None:
     _submission_of."""
     if pdu.short_message and pdu.tlvs.message_payload is not None:
         raise RefusedError(_S.ESME_RSUBMITFAIL, "short_message and message_payload together")
+    for tag, channel in channels.SMPP_TLVS.items():
+        if tag in pdu.tlvs:
+            try:
+                channels.require_built(channel, named_by=f"TLV 0x{tag:04X}")
+            except RcsError as err:
+                raise RefusedError(err.entry.smpp_status, err.message) from err

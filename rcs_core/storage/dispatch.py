@@ -206,29 +206,32 @@ class SentPart:
 
 async def record_sent(
     conn: psycopg.AsyncConnection,
-    items: list[tuple[Claimed, str, int]],
+    items: list[tuple[Claimed, str, int, int | None]],
     parts: list[tuple[str, SentPart]],
 ) -> None:
-    """items: (claimed, interface_id, part_count); parts: (receipt scope, part). Marks SENT,
-    stores operator ids, dequeues, then applies any receipt that arrived before its id was
-    known (a part accepted in an earlier attempt included)."""
+    """items: (claimed, interface_id, part_count, traffic type routing decided on, if any); parts:
+    (receipt scope, part). Marks SENT, keeps the traffic type for the status report
+    (rest_status.rst's trafficType) where the partner gave none, stores operator ids,
+    dequeues, then applies any receipt that arrived before its id was known (a part
+    accepted in an earlier attempt included)."""
     if not items:
         return
-    ids = [c.message_id for c, _, _ in items]
-    created = [c.created_at for c, _, _ in items]
+    ids = [c.message_id for c, _, _, _ in items]
+    created = [c.created_at for c, _, _, _ in items]
     await conn.execute(
         "UPDATE messages m SET status = %s, status_at = now(), interface_id = t.iface,"
-        " part_count = t.parts"
-        " FROM unnest(%b::bigint[], %b::timestamptz[], %b::text[], %b::int[])"
-        "   AS t(id, created, iface, parts)"
+        " part_count = t.parts, traffic_type = coalesce(m.traffic_type, t.traffic)"
+        " FROM unnest(%b::bigint[], %b::timestamptz[], %b::text[], %b::int[], %b::smallint[])"
+        "   AS t(id, created, iface, parts, traffic)"
         " WHERE m.id = t.id AND m.created_at = t.created AND m.status = %s"
         " AND m.created_at BETWEEN %s AND %s",
         (
             int(Status.SENT),
             ids,
             created,
-            [i for _, i, _ in items],
-            [n for _, _, n in items],
+            [i for _, i, _, _ in items],
+            [n for _, _, n, _ in items],
+            [t for _, _, _, t in items],
             int(Status.ACCEPTED),
             *created_bounds(created),
         ),
@@ -237,7 +240,7 @@ async def record_sent(
     await conn.execute(
         "INSERT INTO status_events (message_id, partner_id, status)"
         " SELECT id, pid, %s FROM unnest(%b::bigint[], %b::bigint[]) AS t(id, pid)",
-        (int(Status.SENT), ids, [c.partner_id for c, _, _ in items]),
+        (int(Status.SENT), ids, [c.partner_id for c, _, _, _ in items]),
     )
     if parts:
         await receipts.lock_operator_ids(

@@ -28,6 +28,7 @@ class Partner:
     # Checked at SMPP binds instead of password_hash when set (an SMPP bind carries at most
     # 8 password characters).
     smpp_password_hash: str | None = None
+    smpp_standard_tlvs_only: bool = False  # deliver_sm without Rapporto's own TLVs
 
     @property
     def owned_senders(self) -> frozenset[str]:
@@ -52,13 +53,13 @@ async def by_login(conn: psycopg.AsyncConnection, login: str) -> Partner | None:
     cur = await conn.execute(
         "SELECT id, login, password_hash, default_sender, default_ttl_seconds,"
         " block_duplicates, duplicate_window_seconds, allowed_subnets, max_smpp_sessions,"
-        " senders, smpp_password_hash FROM partners WHERE login = %s",
+        " senders, smpp_password_hash, smpp_standard_tlvs_only FROM partners WHERE login = %s",
         (login,),
     )
     row = await cur.fetchone()
     if row is None:
         return None
-    pid, name, pw_hash, sender, ttl, block, window, subnets, sessions, senders, smpp = row
+    pid, name, pw_hash, sender, ttl, block, window, subnets, sessions, senders, smpp, std = row
     return Partner(
         pid,
         name,
@@ -71,6 +72,7 @@ async def by_login(conn: psycopg.AsyncConnection, login: str) -> Partner | None:
         sessions,
         frozenset(senders),
         smpp,
+        std,
     )
 
 

@@ -107,6 +107,7 @@ _PARTNER_FIELDS = (
     "max_smpp_sessions",
     "senders",
     "smpp_password_hash",
+    "smpp_standard_tlvs_only",
 )
 # What a partner state stored before a field existed restores to ("any address", no URL,
 # no session limit).
@@ -117,6 +118,7 @@ _PARTNER_DEFAULTS: dict[str, Any] = {
     "max_smpp_sessions": 0,
     "senders": [],
     "smpp_password_hash": None,
+    "smpp_standard_tlvs_only": False,
 }
 
 
@@ -124,7 +126,8 @@ async def partner_state(conn: psycopg.AsyncConnection, login: str) -> State:
     cur = await conn.execute(
         "SELECT login, password_hash, default_sender, default_ttl_seconds, block_duplicates,"
         " duplicate_window_seconds, allowed_subnets::text[], report_url, inbound_url,"
-        " max_smpp_sessions, senders, smpp_password_hash FROM partners WHERE login = %s",
+        " max_smpp_sessions, senders, smpp_password_hash, smpp_standard_tlvs_only"
+        " FROM partners WHERE login = %s",
         (login,),
     )
     row = await cur.fetchone()
@@ -139,8 +142,8 @@ async def put_partner(conn: psycopg.AsyncConnection, login: str, state: State) -
     await conn.execute(
         "INSERT INTO partners (login, password_hash, default_sender, default_ttl_seconds,"
         " block_duplicates, duplicate_window_seconds, allowed_subnets, report_url, inbound_url,"
-        " max_smpp_sessions, senders, smpp_password_hash)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s::cidr[], %s, %s, %s, %s, %s)"
+        " max_smpp_sessions, senders, smpp_password_hash, smpp_standard_tlvs_only)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s::cidr[], %s, %s, %s, %s, %s, %s)"
         " ON CONFLICT (login) DO UPDATE SET password_hash = EXCLUDED.password_hash,"
         " default_sender = EXCLUDED.default_sender,"
         " default_ttl_seconds = EXCLUDED.default_ttl_seconds,"
@@ -148,7 +151,8 @@ async def put_partner(conn: psycopg.AsyncConnection, login: str, state: State) -
         " duplicate_window_seconds = EXCLUDED.duplicate_window_seconds,"
         " allowed_subnets = EXCLUDED.allowed_subnets, report_url = EXCLUDED.report_url,"
         " inbound_url = EXCLUDED.inbound_url, max_smpp_sessions = EXCLUDED.max_smpp_sessions,"
-        " senders = EXCLUDED.senders, smpp_password_hash = EXCLUDED.smpp_password_hash",
+        " senders = EXCLUDED.senders, smpp_password_hash = EXCLUDED.smpp_password_hash,"
+        " smpp_standard_tlvs_only = EXCLUDED.smpp_standard_tlvs_only",
         tuple(values[f] for f in _PARTNER_FIELDS),
     )
 

@@ -2,7 +2,8 @@
 each submitted part gets an id and, after a random delay, a receipt with an outcome drawn
 from the mix. Receipts go to any receiver/transceiver bound with that system_id — another
 socket if the first is gone — and wait until one binds; a receipt answered with an error
-(e.g. 0x64) is sent again later."""
+(e.g. 0x64) is sent again later. With a journal (RCS_SMSC_STATE_FILE) the receipts owed
+survive a restart; without one they are lost with the process."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ import time
 from collections import Counter, deque
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from rcs_simulators.smsc.journal import Owed, OwedJournal
 from rcs_simulators.smsc.outcomes import OutcomeMix
 from rcs_simulators.smsc.settings import SmscSettings
 from rcs_smpp.constants import CommandStatus, MessageState
@@ -101,8 +104,12 @@ class Smsc:
         self._clients: set[_Client] = set()
         self._ids = itertools.count(int(time.time()) % 100_000 * 10_000 + 1)
         self._messages: dict[str, _StoredMessage] = {}
-        # Receipts with no receiver bound yet, per system_id.
-        self._waiting: dict[str, deque[DeliverSm]] = {}
+        # Receipts (with the id they settle in the journal) and MO with no receiver bound
+        # yet, per system_id.
+        self._waiting: dict[str, deque[tuple[DeliverSm, str | None]]] = {}
+        self._journal = (
+            OwedJournal(Path(settings.smsc_state_file)) if settings.smsc_state_file else None
+        )
         self._tasks: set[asyncio.Task[None]] = set()
         self._server: asyncio.Server | None = None
 
@@ -112,7 +119,24 @@ class Smsc:
         )
         port = int(self._server.sockets[0].getsockname()[1])
         log.info("smsc_listening", extra={"port": port})
+        if self._journal is not None:
+            owed = self._journal.load()
+            for item in owed:
+                self._restore(item)
+            log.info("smsc_receipts_restored", extra={"owed": len(owed)})
         return port
+
+    def _restore(self, item: Owed) -> None:
+        """A receipt owed before a restart: sent after the usual delay, to whoever binds."""
+        submit = SubmitSm(
+            source_addr=item.source_addr,
+            destination_addr=item.destination_addr,
+            dest_addr_ton=item.dest_addr_ton,
+            dest_addr_npi=item.dest_addr_npi,
+            registered_delivery=1,
+        )
+        self._messages[item.message_id] = _StoredMessage(submit, item.submitted)
+        self._spawn(self._deliver_receipt(item.system_id, item.message_id, item.receipt_id))
 
     async def stop(self) -> None:
         if self._server is not None:
@@ -122,6 +146,8 @@ class Smsc:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._journal is not None:
+            self._journal.close()
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)
@@ -214,6 +240,19 @@ class Smsc:
         if pdu.registered_delivery & 0x03:
             # "mixed": the receipt spells the id in decimal although submit_sm_resp gave hex.
             receipt_id = str(number) if self.s.smsc_id_format == "mixed" else message_id
+            if self._journal is not None:
+                self._journal.owe(
+                    Owed(
+                        client.system_id,
+                        message_id,
+                        receipt_id,
+                        pdu.source_addr,
+                        pdu.destination_addr,
+                        pdu.dest_addr_ton,
+                        pdu.dest_addr_npi,
+                        now.isoformat(),
+                    )
+                )
             self._spawn(self._deliver_receipt(client.system_id, message_id, receipt_id))
         return SubmitSmResp(message_id=message_id)
 
@@ -246,10 +285,13 @@ class Smsc:
             source_addr_ton=submit.dest_addr_ton,
             source_addr_npi=submit.dest_addr_npi,
         )
-        await self._send_to_receiver(system_id, receipt)
+        await self._send_to_receiver(system_id, receipt, message_id)
 
-    async def _send_to_receiver(self, system_id: str, pdu: DeliverSm) -> None:
-        """Deliver to a bound receiver of system_id; keep it until one acknowledges it."""
+    async def _send_to_receiver(
+        self, system_id: str, pdu: DeliverSm, owed: str | None = None
+    ) -> None:
+        """Deliver to a bound receiver of system_id; keep it until one acknowledges it.
+        ``owed``: the message id whose receipt this is, settled in the journal when taken."""
         while True:
             receivers = [
                 c
@@ -257,7 +299,7 @@ class Smsc:
                 if c.receives and c.system_id == system_id and not c.session.closed
             ]
             if not receivers:
-                self._waiting.setdefault(system_id, deque()).append(pdu)
+                self._waiting.setdefault(system_id, deque()).append((pdu, owed))
                 return
             client = self.rng.choice(receivers)
             try:
@@ -267,13 +309,15 @@ class Smsc:
             self.stats.receipts_sent += 1
             if resp.command_status == 0:
                 self.stats.receipts_acked += 1
+                if owed is not None and self._journal is not None:
+                    self._journal.paid(owed)
                 return
             self.stats.receipts_refused += 1
             await asyncio.sleep(REDELIVER_SECONDS)
 
     async def _flush_waiting(self, system_id: str) -> None:
         waiting = self._waiting.pop(system_id, deque())
-        await asyncio.gather(*(self._send_to_receiver(system_id, p) for p in waiting))
+        await asyncio.gather(*(self._send_to_receiver(system_id, p, o) for p, o in waiting))
 
     async def send_mo(self, source: str, destination: str, text: str, system_id: str) -> None:
         """A subscriber's message; a long one as parts joined by UDH-8, as handsets send."""

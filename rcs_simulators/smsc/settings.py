@@ -25,6 +25,9 @@ class SmscSettings(RcsSettings):
     # Submits per second per bind before answering 0x58 throttled; 0 = unlimited.
     smsc_throttle_per_second: int = 0
     smsc_seed: int = 0
+    # File keeping the receipts owed across a restart ("": in memory only, lost with the
+    # process). `rcs run` keeps it in its data directory.
+    smsc_state_file: str = ""
 
     @model_validator(mode="after")
     def _check(self) -> SmscSettings:

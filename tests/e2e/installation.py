@@ -4,6 +4,7 @@ against a test database — what `make run` starts, minus the embedded PostgreSQ
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -12,9 +13,12 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import psycopg
 
 from rcs.common.v1 import status_pb2
 from tests.conftest import free_port
@@ -109,7 +113,7 @@ class Installation:
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.ports['rest']}{path}"
 
-    def wait_ready(self, timeout: float = 30, *, smsc: bool = True) -> None:
+    def wait_ready(self, timeout: float = 60, *, smsc: bool = True) -> None:
         """Until core listens, the connector has bound to the simulator (``smsc``) and the
         REST gateway (when started) answers /healthz."""
         deadline = time.monotonic() + timeout
@@ -142,14 +146,19 @@ class Installation:
 
 
 def http(
-    method: str, url: str, body: Any = None, *, headers: dict[str, str] | None = None
+    method: str,
+    url: str,
+    body: Any = None,
+    *,
+    headers: dict[str, str] | None = None,
+    timeout: float = 10,
 ) -> tuple[int, Any]:
     data = json.dumps(body).encode() if body is not None and not isinstance(body, bytes) else body
     req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     if data is not None and "Content-Type" not in (headers or {}):
         req.add_header("Content-Type", "application/json")
     try:
-        with urllib.request.urlopen(req, timeout=10) as r:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
             return r.status, json.loads(r.read() or b"null")
     except urllib.error.HTTPError as err:
         return err.code, json.loads(err.read() or b"null")
@@ -164,3 +173,24 @@ async def wait_until(predicate: Any, within: float, interval: float = 0.1) -> An
         if time.monotonic() > deadline:
             return value
         await asyncio.sleep(interval)
+
+
+@contextlib.contextmanager
+def database_down(database_url: str) -> Iterator[None]:
+    """The installation's database as a PostgreSQL restart looks to its clients: every
+    connection is cut and new ones are refused until the block ends. (The test cluster is
+    shared with other tests, so it is this database that goes away, not the server.)"""
+    name = psycopg.conninfo.conninfo_to_dict(database_url)["dbname"]
+    admin = psycopg.conninfo.make_conninfo(database_url, dbname="postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = %s AND pid <> pg_backend_pid()",
+            (name,),
+        )
+    try:
+        yield
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')

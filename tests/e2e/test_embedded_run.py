@@ -351,3 +351,88 @@ def test_make_run_serves_the_printed_curl_and_keeps_data(tmp_path: Path) -> None
         assert (status, again["status"]) == (200, "DELIVERED")
     finally:
         _stop(proc)
+
+
+def _wait_for_line(proc: subprocess.Popen[str], text: str, within: float) -> list[str]:
+    """Lines of rcs run's output up to the first containing ``text``."""
+    assert proc.stdout is not None
+    seen: list[str] = []
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        seen.append(line)
+        if text in line:
+            return seen
+        if not line and proc.poll() is not None:
+            break
+    raise AssertionError(f"no {text!r} from rcs run:\n" + "".join(seen))
+
+
+def _children(pid: int) -> dict[str, int]:
+    """`rcs serve <name>` children of ``pid`` by their log-visible name → pid (core: the
+    accepting one, on the core port)."""
+    out = subprocess.run(
+        ["ps", "-o", "pid=,args=", "--ppid", str(pid)], capture_output=True, text=True, check=True
+    ).stdout
+    found: dict[str, int] = {}
+    for line in out.splitlines():
+        child, *args = line.split()
+        if "serve" in args:
+            found.setdefault(args[args.index("serve") + 1], int(child))
+    return found
+
+
+def _delivered(base: str, request_id: str, within: float) -> dict[str, Any]:
+    auth = {"Authorization": "Basic " + base64.b64encode(b"demo:demo").decode()}
+    body = {
+        "login": "demo",
+        "password": "demo",
+        "id": request_id,
+        "destAddr": "79161234567",
+        "message": {"type": "SMS", "data": {"text": "Hello", "serviceNumber": "RCS"}},
+    }
+    deadline = time.monotonic() + within
+    status: int = 0
+    answer: Any = {}
+    while time.monotonic() < deadline:  # the gateway may still be reconnecting
+        status, answer = http("POST", f"{base}/api/v6/send", body)
+        if status == 200:
+            break
+        time.sleep(0.5)
+    assert status == 200, answer
+    view: dict[str, Any] = {}
+    while time.monotonic() < deadline and view.get("status") != "DELIVERED":
+        _, view = http("GET", f"{base}/api/v6/messages/{answer['mtNum']}", headers=auth)
+        time.sleep(0.2)
+    assert view.get("status") == "DELIVERED", view
+    return view
+
+
+def test_make_run_restarts_a_killed_component_and_postgresql(tmp_path: Path) -> None:
+    names = ("REST", "SMSC", "CORE", "ROUTING", "CONNECTOR", "SMPP", "RECEIPTS")
+    ports = {name: free_port() for name in names}
+    env = dict(os.environ, RCS_DATA_DIR=str(tmp_path / "data"), RCS_METRICS_BASE_PORT="0")
+    env.update({f"RCS_{k}_PORT": str(v) for k, v in ports.items()})
+    env.pop("RCS_DATABASE_URL", None)
+    base = f"http://127.0.0.1:{ports['REST']}"
+    proc, _ = _start(tmp_path, env)
+    try:
+        _delivered(base, "before", 10)
+        before = _children(proc.pid)
+        os.kill(before["connector"], signal.SIGKILL)
+        _wait_for_line(proc, "connector exited (killed by SIGKILL); restarting in 0.5 s", 10)
+        _wait_for_line(proc, "connector restarted", 10)
+        children = _children(proc.pid)
+        assert children["connector"] != before["connector"]
+        _delivered(base, "after-connector", 30)
+
+        postmaster = int((tmp_path / "data" / "pg" / "postmaster.pid").read_text().split()[0])
+        os.kill(postmaster, signal.SIGKILL)
+        lines = _wait_for_line(proc, "postgresql restarted", 60)
+        _delivered(base, "after-postgresql", 60)
+        # Every component rode the outage out: none of them was restarted.
+        time.sleep(3)  # long enough for every reload loop to have met the outage
+        assert _children(proc.pid) == children
+        assert not [line for line in lines if "exited" in line and "postgresql" not in line]
+    finally:
+        _stop(proc)

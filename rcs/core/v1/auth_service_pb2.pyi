@@ -449,6 +449,7 @@ class AuthenticatePartnerResponse(_message.Message):
     DEFAULT_TTL_SECONDS_FIELD_NUMBER: _builtins.int
     MAX_SMPP_SESSIONS_FIELD_NUMBER: _builtins.int
     CREDENTIAL_TAG_FIELD_NUMBER: _builtins.int
+    SMPP_STANDARD_TLVS_ONLY_FIELD_NUMBER: _builtins.int
     login: _builtins.str
     """Partner login."""
     default_ttl_seconds: _builtins.int
@@ -461,6 +462,10 @@ class AuthenticatePartnerResponse(_message.Message):
     """Changes whenever the partner's password changes (a digest of the stored hash, never
     of the password): CheckSmppSessions compares it.
     """
+    smpp_standard_tlvs_only: _builtins.bool
+    """Receipts and MO to this login over SMPP carry only SMPP 3.4 standard TLVs
+    (Partner.smpp_standard_tlvs_only).
+    """
     def __init__(
         self,
         *,
@@ -468,10 +473,11 @@ class AuthenticatePartnerResponse(_message.Message):
         default_ttl_seconds: _builtins.int = ...,
         max_smpp_sessions: _builtins.int = ...,
         credential_tag: _builtins.str = ...,
+        smpp_standard_tlvs_only: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["credential_tag", b"credential_tag", "default_ttl_seconds", b"default_ttl_seconds", "login", b"login", "max_smpp_sessions", b"max_smpp_sessions"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["credential_tag", b"credential_tag", "default_ttl_seconds", b"default_ttl_seconds", "login", b"login", "max_smpp_sessions", b"max_smpp_sessions", "smpp_standard_tlvs_only", b"smpp_standard_tlvs_only"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

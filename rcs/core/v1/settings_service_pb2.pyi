@@ -114,6 +114,7 @@ class Partner(_message.Message):
     MAX_SMPP_SESSIONS_FIELD_NUMBER: _builtins.int
     SENDERS_FIELD_NUMBER: _builtins.int
     HAS_SMPP_PASSWORD_FIELD_NUMBER: _builtins.int
+    SMPP_STANDARD_TLVS_ONLY_FIELD_NUMBER: _builtins.int
     login: _builtins.str
     """Login, 1 to 64 characters of [A-Za-z0-9_.@-]; the partner's key."""
     default_sender: _builtins.str
@@ -140,6 +141,12 @@ class Partner(_message.Message):
     has_smpp_password: _builtins.bool
     """Output only: whether SMPP binds check the partner's own SMPP password (set with
     smpp_password) rather than its password.
+    """
+    smpp_standard_tlvs_only: _builtins.bool
+    """Receipts and MO sent to this login over SMPP carry only SMPP 3.4 standard optional
+    parameters, without Rapporto's own (0x1440 message_type, 0x1411 ptag, 0x1441
+    seen_date), for client libraries that refuse tags they do not know. False (the
+    default) keeps Rapporto's.
     """
     @_builtins.property
     def allowed_subnets(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
@@ -168,10 +175,11 @@ class Partner(_message.Message):
         max_smpp_sessions: _builtins.int = ...,
         senders: _abc.Iterable[_builtins.str] | None = ...,
         has_smpp_password: _builtins.bool = ...,
+        smpp_standard_tlvs_only: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_subnets", b"allowed_subnets", "block_duplicates", b"block_duplicates", "default_sender", b"default_sender", "default_ttl_seconds", b"default_ttl_seconds", "duplicate_window_seconds", b"duplicate_window_seconds", "has_smpp_password", b"has_smpp_password", "inbound_url", b"inbound_url", "login", b"login", "max_smpp_sessions", b"max_smpp_sessions", "report_url", b"report_url", "senders", b"senders"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_subnets", b"allowed_subnets", "block_duplicates", b"block_duplicates", "default_sender", b"default_sender", "default_ttl_seconds", b"default_ttl_seconds", "duplicate_window_seconds", b"duplicate_window_seconds", "has_smpp_password", b"has_smpp_password", "inbound_url", b"inbound_url", "login", b"login", "max_smpp_sessions", b"max_smpp_sessions", "report_url", b"report_url", "senders", b"senders", "smpp_standard_tlvs_only", b"smpp_standard_tlvs_only"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
