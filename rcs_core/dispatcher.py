@@ -239,8 +239,9 @@ class Dispatcher:
                 # After failover the connector names the interface it really used.
                 used = result.interface_id or route.interface_id
                 accepted = sent_parts(c, result, used)
-                # A push has no route: its traffic type stays the partner's (or none).
-                traffic = None if c.channel == channels.PUSH else route.traffic_type
+                # A push or Viber message has no route: its traffic type stays the
+                # partner's (or none).
+                traffic = None if c.channel in self._owned_routes else route.traffic_type
                 sent.append((c, used, accepted.of, traffic))
                 for part_no, raw, scope in accepted.parts:
                     key, alt = operator_keys(raw)
