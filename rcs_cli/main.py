@@ -7,7 +7,7 @@ import asyncio
 import sys
 from collections.abc import Callable
 
-from rcs_cli import cluster_cmd, mailing_cmd, report_cmd, route_cmd, settings_cmd
+from rcs_cli import cluster_cmd, dwh_cmd, mailing_cmd, report_cmd, route_cmd, settings_cmd
 from rcs_runtime.process import run_service
 
 # "reports" is the HTTP report sender alone; "dispatcher" runs it too (RCS_REPORT_SENDERS).
@@ -26,6 +26,7 @@ COMPONENTS = (
     "messengers",
     "cluster",
     "ftp",
+    "dwh",
 )
 
 
@@ -112,6 +113,12 @@ def _serve(component: str) -> None:
 
         ftp = FtpSettings()
         run_service(component, ftp, serve_ftp(ftp))
+    elif component == "dwh":
+        from rcs_dwh.__main__ import serve as serve_dwh
+        from rcs_dwh.settings import DwhSettings
+
+        dwh = DwhSettings()
+        run_service(component, dwh, serve_dwh(dwh))
 
 
 def _migrate(_: argparse.Namespace) -> None:
@@ -188,6 +195,7 @@ def main(argv: list[str] | None = None) -> None:
     report_cmd.add_parser(sub)
     cluster_cmd.add_parser(sub)
     mailing_cmd.add_parser(sub)
+    dwh_cmd.add_parser(sub)
     docs = sub.add_parser("docs", help="generate documentation")
     docs.add_argument("what", choices=("errors",))
     docs.set_defaults(func=_docs_errors)

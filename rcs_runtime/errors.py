@@ -318,6 +318,15 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             retryable=True,
             http_v5=500,
         ),
+        _entry(
+            "DWH_UNKNOWN_CLUSTER",
+            _C.NOT_FOUND,
+            404,
+            4,
+            0x45,
+            "No installation of that cluster is in the DWH's registry (RCS_DWH_INSTALLATIONS).",
+            http_v5=400,
+        ),
     )
 }
 

@@ -4,6 +4,7 @@
 #   the node-smpp fake SMSC of tests/interop (npm ci; needs node and npm, fails without).
 #   Kannel (Debian `kannel`: bearerbox + smsbox) for tests/interop; its own service kept off.
 #   etcd (Debian `etcd-server`) for the cluster tests, which start their own etcd processes.
+#   Kafka + Kafka Connect + Debezium (scripts/cdc/stack.sh; jars from Maven Central) for the DWH.
 # Prints the environment the tests read. Usage: scripts/test-services.sh up|down|env
 set -euo pipefail
 
@@ -41,8 +42,27 @@ pg_up() {
       -o \"-p $PG_PORT -k /tmp -c listen_addresses=127.0.0.1 -c max_connections=300 \
           -c shared_buffers=256MB\"" >/dev/null
   fi
+  pg_logical
   echo "postgresql ready on 127.0.0.1:$PG_PORT" >&2
 }
+
+# Debezium reads the installations' WAL through logical replication slots (the DWH tests).
+# Other tests use this server all the time: restart it only when a setting is missing.
+pg_logical() {
+  local bin; bin=$(pg_bin)
+  local q="psql -h 127.0.0.1 -p $PG_PORT -U postgres -Atc"
+  if [ "$($q 'SHOW wal_level')" != logical ] || [ "$($q 'SHOW max_replication_slots')" -lt 64 ]; then
+    $q "ALTER SYSTEM SET wal_level = logical" >/dev/null
+    $q "ALTER SYSTEM SET max_replication_slots = 64" >/dev/null
+    $q "ALTER SYSTEM SET max_wal_senders = 64" >/dev/null
+    as_postgres "$bin/pg_ctl -D '$PG_DIR/data' -l '$PG_DIR/server.log' -w -t 60 -m fast restart \
+      -o \"-p $PG_PORT -k /tmp -c listen_addresses=127.0.0.1 -c max_connections=300 \
+          -c shared_buffers=256MB\"" >/dev/null
+  fi
+}
+
+# Kafka (KRaft) + Kafka Connect with Debezium for the DWH tests (scripts/cdc/stack.sh).
+cdc_up() { "$(dirname "$0")/cdc/stack.sh" up >/dev/null; }
 
 pg_down() {
   local bin; bin=$(pg_bin)
@@ -134,8 +154,8 @@ etcd_up() {
 }
 
 case "${1:-up}" in
-  up) pg_up; pg_replica_up; interop_up; kannel_up; curl_up; openssl_up; etcd_up; pg_env ;;
-  down) pg_replica_down; pg_down ;;
-  env) pg_env ;;
+  up) pg_up; pg_replica_up; interop_up; kannel_up; curl_up; openssl_up; etcd_up; cdc_up; pg_env; "$(dirname "$0")/cdc/stack.sh" env ;;
+  down) "$(dirname "$0")/cdc/stack.sh" down; pg_replica_down; pg_down ;;
+  env) pg_env; "$(dirname "$0")/cdc/stack.sh" env ;;
   *) echo "usage: $0 up|down|env" >&2; exit 2 ;;
 esac

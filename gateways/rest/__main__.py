@@ -21,8 +21,9 @@ async def serve(settings: RestSettings) -> None:
     """Serve HTTP on rest_host:rest_port until cancelled, then drain and close."""
     channel = open_channel(settings.core_target)
     routing = open_channel(settings.routing_target)
+    dwh = open_channel(settings.dwh_target) if settings.dwh_target else None
     runner = PartnerSafeRunner(
-        build_app(settings, channel, routing),
+        build_app(settings, channel, routing, dwh),
         access_log=None,
         handle_signals=False,
         shutdown_timeout=SHUTDOWN_SECONDS,
@@ -44,6 +45,8 @@ async def serve(settings: RestSettings) -> None:
         await runner.cleanup()
         await channel.close()
         await routing.close()
+        if dwh is not None:
+            await dwh.close()
         log.info("rest_stopped")
 
 

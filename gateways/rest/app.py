@@ -23,6 +23,7 @@ from gateways.rest.admin_reports import add_report_routes
 from gateways.rest.auth import PartnerAuth
 from gateways.rest.batch_v3 import ApiKeyAuth, BatchGateway, add_batch_routes
 from gateways.rest.body import BODY_TIMEOUT, read_body
+from gateways.rest.dwh_reports import DwhReports, add_dwh_routes
 from gateways.rest.errors import json_response
 from gateways.rest.http_v5 import add_http_v5_routes
 from gateways.rest.observability import MASKED_DEST, PARTNER, observe
@@ -154,6 +155,7 @@ def build_app(
     settings: RestSettings,
     channel: grpc.aio.Channel,
     routing: grpc.aio.Channel | None = None,
+    dwh: grpc.aio.Channel | None = None,
 ) -> web.Application:
     """The gateway against core on ``channel`` and routing on ``routing`` (owned, and
     closed, by the caller)."""
@@ -184,6 +186,7 @@ def build_app(
         timeout_seconds=settings.rpc_timeout_seconds,
     )
     add_batch_routes(app, BatchGateway(keys, gateway.messages, gateway.timeout, gateway.in_flight))
+    add_dwh_routes(app, DwhReports(dwh))
     add_openapi_route(app)
     watch = AuthRevisionWatch(
         auth_service_pb2_grpc.AuthServiceStub(channel),

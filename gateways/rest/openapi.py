@@ -14,10 +14,12 @@ from aiohttp import web
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from gateways.rest import admin
+from gateways.rest.dwh_reports import XLSX
 from gateways.rest.http_v5_parsing import SHORT_TEXTS, V5_CODES
 from rcs.core.v1 import mailing_service_pb2 as ms
 from rcs.core.v1 import report_service_pb2
 from rcs.core.v1 import settings_service_pb2 as ss
+from rcs.dwh.v1 import dwh_report_service_pb2 as dwh
 from rcs.routing.v1 import routing_service_pb2 as rs
 
 _SCALARS: dict[int, dict[str, Any]] = {
@@ -161,6 +163,24 @@ _ADMIN: tuple[tuple[str, str, str, Any, Any], ...] = (
 )
 
 
+# The DWH's reports per cluster (gateways/rest/dwh_reports.py): verb, summary, body, answer.
+_DWH: tuple[tuple[str, str, Any, Any], ...] = (
+    ("summary", "DWH summary report", dwh.GetSummaryReportRequest, dwh.GetSummaryReportResponse),
+    (
+        "chronological",
+        "DWH chronological report",
+        dwh.GetChronologicalReportRequest,
+        dwh.GetChronologicalReportResponse,
+    ),
+    (
+        "financial",
+        "DWH financial report",
+        dwh.GetFinancialReportRequest,
+        dwh.GetFinancialReportResponse,
+    ),
+)
+
+
 def _mailing_ops(schemas: _Schemas) -> dict[tuple[str, str], dict[str, Any]]:
     """The admin API's mailings (gateways/rest/admin_mailings.py)."""
     p = f"{admin.PREFIX}/mailings"
@@ -198,6 +218,15 @@ def _admin_ops(schemas: _Schemas) -> dict[tuple[str, str], dict[str, Any]]:
     for method, path, summary, body, answer in _ADMIN:
         request = _json(schemas.ref(body.DESCRIPTOR)) if body is not None else None
         ops[(method, p + path)] = _op(summary, request, _json(schemas.ref(answer.DESCRIPTOR)))
+    for verb, summary, body, answer in _DWH:
+        ops[("POST", f"{p}/dwh/reports:{verb}")] = _op(
+            summary, _json(schemas.ref(body.DESCRIPTOR)), _json(schemas.ref(answer.DESCRIPTOR))
+        )
+    ops[("POST", f"{p}/dwh/reports:export")] = _op(
+        "A DWH report as an Excel file",
+        _json(schemas.ref(dwh.ExportReportRequest.DESCRIPTOR)),
+        {"content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}},
+    )
     for e in admin.POLICY_ENTITIES:
         one = f"{p}/{e.path}/{{key}}"
         answer = getattr(ss, f"List{e.plural}Response").DESCRIPTOR

@@ -13,6 +13,8 @@ class RestSettings(RcsSettings):
     core_target: str = "127.0.0.1:50051"
     # The routing service, for the admin API's route explain.
     routing_target: str = "127.0.0.1:50052"
+    # rcs_dwh, for the admin API's DWH reports ("": those routes answer 503).
+    dwh_target: str = ""
     # Deadline of every gRPC call to core.
     rpc_timeout_seconds: float = Field(default=10.0, gt=0)
     # How long a successful login/password check is reused; 0 disables the cache.

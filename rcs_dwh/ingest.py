@@ -1,0 +1,225 @@
+"""The consumer: Debezium topics → DWH, a batch per poll, exactly once.
+
+kafka-python is synchronous and its consumer not thread-safe, so every call to it runs on
+one dedicated thread; the DWH writes are async. Offsets are kept in the DWH, written in the
+same transaction as the rows (``dwh_offsets``), and read back whenever partitions are
+assigned: a crash at any point replays at most the uncommitted batch, and the LSN guard
+makes a replay a no-op. Nothing is committed to Kafka.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import psycopg
+from kafka import KafkaConsumer, TopicPartition
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from kafka.errors import KafkaError
+
+from rcs_dwh import metrics
+from rcs_dwh.envelope import BadEventError, parse
+from rcs_dwh.settings import DwhSettings
+from rcs_dwh.storage import Batch, DwhStore, Parked
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class _SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]
+    """On assignment, continue every partition from the offset stored in the DWH."""
+
+    def __init__(self, ingester: Ingester) -> None:
+        self._ingester = ingester
+
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        # Batches are applied between polls, so nothing is in flight here.
+        pass
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        self._ingester.seek_to_stored(list(assigned))
+
+
+class Ingester:
+    def __init__(self, s: DwhSettings, store: DwhStore) -> None:
+        self._s = s
+        self._store = store
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="kafka")
+        self._consumer: KafkaConsumer | None = None
+        self._registry: dict[int, str] = {}
+        self._pattern = re.compile(s.dwh_topic_pattern)
+        self._topics: frozenset[str] = frozenset()
+
+    async def _on_kafka(self, fn: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, fn)
+
+    def _open(self) -> None:
+        self._consumer = KafkaConsumer(
+            bootstrap_servers=self._s.dwh_kafka_bootstrap.split(","),
+            group_id=self._s.dwh_group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=self._s.dwh_batch_max,
+            fetch_max_bytes=64 * 1024 * 1024,
+            max_partition_fetch_bytes=16 * 1024 * 1024,
+            reconnect_backoff_max_ms=2000,
+            # kafka-python checks record batches' CRC-32C in pure Python (no C extension
+            # here): it cost more than all of the rest of ingestion. TCP and the broker's
+            # own checks cover the bytes; the DWH still refuses malformed events.
+            check_crcs=False,
+            client_id="rcs-dwh",
+        )
+
+    def _resubscribe(self) -> None:
+        """Subscribe to the topics that match the pattern now. An explicit topic list rather
+        than kafka-python's pattern subscription: with the latter a topic created while the
+        group was rebalancing was seen to stay unassigned until the next rebalance."""
+        assert self._consumer is not None
+        topics = frozenset(t for t in self._consumer.topics() if self._pattern.search(t))
+        if topics and topics != self._topics:
+            self._consumer.subscribe(topics=sorted(topics), listener=_SeekToStored(self))
+            self._topics = topics
+            log.info("dwh_subscribed", extra={"topics": len(topics)})
+
+    def seek_to_stored(self, partitions: list[TopicPartition]) -> None:
+        """Runs on the Kafka thread (inside poll): a short synchronous read of the DWH."""
+        assert self._consumer is not None
+        with psycopg.connect(self._s.dwh_database_url) as conn:
+            rows = conn.execute(
+                "SELECT topic, kafka_partition, next_offset FROM dwh_offsets"
+                " WHERE consumer_group = %s",
+                (self._s.dwh_group,),
+            ).fetchall()
+        stored = {(t, int(p)): int(o) for t, p, o in rows}
+        for tp in partitions:
+            offset = stored.get((tp.topic, tp.partition))
+            if offset is None:
+                self._consumer.seek_to_beginning(tp)
+            else:
+                self._consumer.seek(tp, offset)
+        log.info("dwh_partitions_assigned", extra={"partitions": len(partitions)})
+
+    def _poll(self) -> dict[Any, list[Any]]:
+        assert self._consumer is not None
+        if not self._topics:
+            time.sleep(self._s.dwh_poll_ms / 1000)
+            return {}
+        polled: dict[Any, list[Any]] = self._consumer.poll(
+            timeout_ms=self._s.dwh_poll_ms, max_records=self._s.dwh_batch_max
+        )
+        return polled
+
+    def _lag(self) -> int:
+        assert self._consumer is not None
+        assigned = list(self._consumer.assignment())
+        if not assigned:
+            return 0
+        ends = self._consumer.end_offsets(assigned)
+        return sum(max(0, ends[tp] - self._consumer.position(tp)) for tp in assigned)
+
+    def build(self, polled: dict[Any, list[Any]]) -> Batch:
+        batch = Batch()
+        for tp, records in polled.items():
+            for r in records:
+                try:
+                    change = parse(r.topic, r.key, r.value)
+                    if change is None:
+                        metrics.EVENTS.labels("tombstone").inc()
+                    else:
+                        cluster = self._registry.get(change.installation_id)
+                        if cluster is None:
+                            raise BadEventError(
+                                "unknown_installation",
+                                f"installation {change.installation_id} is not in the registry"
+                                " (RCS_DWH_INSTALLATIONS or the cluster agent)",
+                            )
+                        batch.changes.append((cluster, change))
+                except BadEventError as bad:
+                    batch.parked.append(
+                        Parked(
+                            r.topic, r.partition, r.offset, bad.reason, bad.detail, r.key, r.value
+                        )
+                    )
+            if records:
+                batch.offsets[(tp.topic, tp.partition)] = records[-1].offset + 1
+        return batch
+
+    async def run(self, ready: asyncio.Event | None = None) -> None:
+        await self._store.register(_registry_seed(self._s))
+        self._registry = await self._store.registry()
+        await self._on_kafka(self._open)
+        if ready is not None:
+            ready.set()
+        refreshed = lag_at = topics_at = time.monotonic()
+        await self._on_kafka(self._resubscribe)
+        try:
+            while True:
+                polled = await self._on_kafka(self._poll)
+                now = time.monotonic()
+                if now - topics_at >= self._s.dwh_topic_refresh_seconds:
+                    await self._best_effort(self._resubscribe)
+                    topics_at = now
+                if now - refreshed >= self._s.dwh_registry_refresh_seconds:
+                    self._registry = await self._store.registry()
+                    refreshed = now
+                if polled:
+                    await self._apply(self.build(polled))
+                if now - lag_at >= 2:
+                    lag = await self._best_effort(self._lag)
+                    if lag is not None:
+                        metrics.LAG.set(lag)
+                    lag_at = now
+        finally:
+            if self._consumer is not None:
+                await self._on_kafka(self._consumer.close)
+            self._thread.shutdown(wait=False)
+
+    async def _best_effort(self, fn: Callable[[], T]) -> T | None:
+        """Side calls (topic list, lag) while the broker may be away (a restart): skipped
+        until it is back, while poll reconnects by itself."""
+        try:
+            return await self._on_kafka(fn)
+        except KafkaError as err:
+            log.warning("dwh_kafka_unavailable", extra={"error": str(err)})
+            return None
+
+    async def _apply(self, batch: Batch) -> None:
+        while True:
+            started = time.monotonic()
+            try:
+                await self._store.apply(batch)
+            except (psycopg.OperationalError, psycopg.errors.SerializationFailure) as err:
+                # The DWH is down or busy: keep the batch, try again; offsets did not move.
+                log.warning("dwh_apply_retry", extra={"error": str(err)})
+                await asyncio.sleep(1)
+                continue
+            break
+        metrics.BATCH_SECONDS.observe(time.monotonic() - started)
+        wall_ms = time.time() * 1000
+        for _, ch in batch.changes:
+            if ch.op != "r":
+                metrics.CAPTURE_LATENCY.observe(max(0.0, (wall_ms - ch.source_ts_ms) / 1000))
+        metrics.EVENTS.labels("applied").inc(len(batch.changes))
+        if batch.parked:
+            metrics.EVENTS.labels("parked").inc(len(batch.parked))
+            for p in batch.parked:
+                log.warning(
+                    "dwh_event_parked",
+                    extra={"topic": p.topic, "offset": p.offset, "reason": p.reason},
+                )
+
+
+def _registry_seed(s: DwhSettings) -> dict[int, str]:
+    from rcs_dwh.settings import parse_installations
+
+    return parse_installations(s.dwh_installations)
+
+
+def topic_pattern(root: str) -> str:
+    """The subscription pattern for every installation under a topic root."""
+    return rf"^{re.escape(root)}\.i\d+\.public\..+"
