@@ -48,6 +48,9 @@ class EmbeddedSettings(RcsSettings):
     rpns_sdk_port: int = 8090  # the push service's REST endpoints for the mobile SDK
     pns_apns_port: int = 2197  # the PNS simulator's APNs (HTTP/2 + TLS)
     pns_http_port: int = 2198  # the PNS simulator's FCM, HMS, RuStore and /control
+    messengers_port: int = 50056  # the messenger service's gRPC (ConnectorService for Viber)
+    messengers_webhook_port: int = 8091  # where Viber's callbacks arrive
+    viber_sim_port: int = 2199  # the Viber simulator's send_message and /sim control API
     ftp_port: int = 2121  # partners' FTPS gateway (mailing files)
     # Prometheus /metrics of core, dispatcher, routing, connector, simulator from this port
     # on (0: none); the REST gateway serves its own on its port.
@@ -75,6 +78,7 @@ class EmbeddedSettings(RcsSettings):
             "receipts",
             "rpns",
             "pns-simulator",
+            "messengers",
         )
         if not self.metrics_base_port or component not in order:
             return 0
@@ -90,6 +94,8 @@ PROCESSES = (
     ("receipts", "core"),
     ("pns-simulator", "pns-simulator"),
     ("rpns", "rpns"),
+    ("viber-simulator", "viber-simulator"),
+    ("messengers", "messengers"),
     ("connector", "connector"),
     ("core", "core"),
     ("dispatcher", "dispatcher"),
@@ -107,6 +113,8 @@ NICE = {
     "dispatcher": 10,
     "rpns": 10,
     "pns-simulator": 10,
+    "messengers": 10,
+    "viber-simulator": 10,
 }
 
 
@@ -116,7 +124,7 @@ def _own_env(s: EmbeddedSettings, name: str) -> dict[str, str]:
     receipts = f"127.0.0.1:{s.receipts_port}"
     if name == "receipts":
         env["RCS_CORE_BIND"] = receipts
-    elif name in ("connector", "rpns"):  # rpns's push receipts go to the receipts core too
+    elif name in ("connector", "rpns", "messengers"):  # channel receipts to the receipts core
         env["RCS_CORE_TARGET"] = receipts
     elif name == "simulator":  # receipts it owes survive its restarts
         env["RCS_SMSC_STATE_FILE"] = str(s.data_dir.resolve() / "smsc-owed.jsonl")
@@ -151,6 +159,7 @@ def _env(s: EmbeddedSettings, dsn: str) -> dict[str, str]:
             "RCS_REST_PORT": str(s.rest_port),
             "RCS_SMPP_PORT": str(s.smpp_port),
             **_push_env(s),
+            **_viber_env(s),
             "RCS_FTP_PORT": str(s.ftp_port),
             "RCS_FTP_ROOT": str(s.data_dir.resolve() / "ftp" / "partners"),
             "RCS_FTP_CERT_FILE": str(s.data_dir.resolve() / "ftp" / "cert.pem"),
@@ -183,6 +192,23 @@ def _push_env(s: EmbeddedSettings) -> dict[str, str]:
     }
 
 
+def _viber_env(s: EmbeddedSettings) -> dict[str, str]:
+    """The messenger service sends to the Viber simulator, which calls back its webhook.
+    DEMO_VIBER_SILENT never confirms (so a Viber → SMS cascade falls back)."""
+    token = "demo-viber-token"  # noqa: S105 (the simulated account's)
+    return {
+        "RCS_MESSENGERS_BIND": f"127.0.0.1:{s.messengers_port}",
+        "RCS_MESSENGERS_TARGET": f"127.0.0.1:{s.messengers_port}",  # core's dispatcher
+        "RCS_MESSENGERS_WEBHOOK_PORT": str(s.messengers_webhook_port),
+        "RCS_VIBER_API_URL": f"http://127.0.0.1:{s.viber_sim_port}",
+        "RCS_VIBER_AUTH_TOKEN": token,
+        "RCS_VIBER_SIM_PORT": str(s.viber_sim_port),
+        "RCS_VIBER_SIM_AUTH_TOKEN": token,
+        "RCS_VIBER_SIM_WEBHOOK_URL": f"http://127.0.0.1:{s.messengers_webhook_port}/viber/webhook",
+        "RCS_VIBER_SIM_OUTCOMES": f"{DEMO_VIBER_SILENT}=silent",
+    }
+
+
 def _pns_cert_dir(s: EmbeddedSettings) -> Path:
     return s.data_dir.resolve() / "pns-sim"
 
@@ -204,6 +230,9 @@ def _wait_ready(url: str, supervisor: Supervisor, timeout: float) -> bool:
 
 def _say(text: str) -> None:
     print(f"rcs: {text}", flush=True)
+
+
+DEMO_VIBER_SILENT = "79160000000"
 
 
 def run_embedded() -> int:
@@ -278,6 +307,28 @@ The demo devices confirm pushes; to see the SMS go, make them silent first:
 
   curl -s http://127.0.0.1:{s.pns_http_port}/control/tokens -H 'Content-Type: application/json' \\
     -d '{{"{DEMO_IOS_TOKEN}":"silent","{DEMO_ANDROID_TOKEN}":"silent"}}'
+
+A Viber message (text + image + button) to a subscriber who reads it, DELIVERED then
+READ reaching the partner; then a Viber → SMS cascade to {DEMO_VIBER_SILENT}, whose Viber
+never confirms, so the SMS goes after the Viber message's 30 s:
+
+  curl -s -X POST http://127.0.0.1:{s.rest_port}/api/v6/send \\
+    -H 'Content-Type: application/json' \\
+    -d '{{"login":"demo","password":"demo","id":"demo-3","destAddr":"79161234567",
+         "message":{{"type":"VIBER","data":{{"instantContent":{{"type":"BUTTON","data":{{
+           "text":"Your order is ready","imageURL":"https://example.com/order.png",
+           "caption":"Open","action":"https://example.com/order/1"}}}},
+           "serviceNumber":"RCS","ttl":60,"ttlUnit":"SECONDS"}}}}}}'
+
+  curl -s -X POST http://127.0.0.1:{s.rest_port}/api/v6/send \\
+    -H 'Content-Type: application/json' \\
+    -d '{{"login":"demo","password":"demo","id":"demo-4","destAddr":"{DEMO_VIBER_SILENT}",
+         "message":{{"type":"VIBER","data":{{"instantContent":{{"type":"TEXT",
+           "data":{{"text":"Code 1234"}}}},"serviceNumber":"RCS","ttl":30,"ttlUnit":"SECONDS"}}}},
+         "cascadeChainLink":{{"state":"DELIVERED","message":{{"type":"SMS",
+           "data":{{"text":"Code 1234","serviceNumber":"RCS"}}}}}}}}'
+
+What Viber got: curl -s http://127.0.0.1:{s.viber_sim_port}/sim/messages
 
 Settings (administrator admin, with the password printed at the first run):
   http://127.0.0.1:{s.rest_port}/api/admin/v1/partners

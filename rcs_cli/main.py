@@ -22,6 +22,8 @@ COMPONENTS = (
     "smpp",
     "rpns",
     "pns-simulator",
+    "viber-simulator",
+    "messengers",
     "cluster",
     "ftp",
     "dwh",
@@ -93,6 +95,18 @@ def _serve(component: str) -> None:
 
         pns = PnsSimSettings()
         run_service(component, pns, serve_pns(pns))
+    elif component == "viber-simulator":
+        from rcs_simulators.viber.__main__ import serve as serve_viber_sim
+        from rcs_simulators.viber.settings import ViberSimSettings
+
+        viber_sim = ViberSimSettings()
+        run_service(component, viber_sim, serve_viber_sim(viber_sim))
+    elif component == "messengers":
+        from rcs_messengers.__main__ import serve as serve_messengers
+        from rcs_messengers.settings import MessengersSettings
+
+        messengers = MessengersSettings()
+        run_service(component, messengers, serve_messengers(messengers))
     elif component == "ftp":
         from gateways.ftp.__main__ import serve as serve_ftp
         from gateways.ftp.settings import FtpSettings

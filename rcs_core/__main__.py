@@ -132,6 +132,9 @@ async def serve(
                         open_channel(s.connector_target)
                     ),
                     connector_service_pb2_grpc.ConnectorServiceStub(open_channel(s.push_target)),
+                    connector_service_pb2_grpc.ConnectorServiceStub(
+                        open_channel(s.messengers_target)
+                    ),
                 )
                 tg.create_task(dispatcher.run())
                 log.info("dispatcher_running", extra={"workers": s.dispatcher_workers})

@@ -96,6 +96,9 @@ def operator_keys(raw: str) -> tuple[str, str | None]:
     return key, (others[0] if others else None)
 
 
+_UNAVAILABLE = {channels.PUSH: "push_unavailable", channels.VIBER: "messengers_unavailable"}
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -104,6 +107,7 @@ class Dispatcher:
         routing: routing_service_pb2_grpc.RoutingServiceAsyncStub,
         connector: connector_service_pb2_grpc.ConnectorServiceAsyncStub,
         push: connector_service_pb2_grpc.ConnectorServiceAsyncStub | None = None,
+        messengers: connector_service_pb2_grpc.ConnectorServiceAsyncStub | None = None,
     ) -> None:
         self._s = settings
         self._pool = pool
@@ -114,6 +118,14 @@ class Dispatcher:
         self._push_route = routing_service_pb2.Route(
             found=True, interface_id=settings.push_interface_id
         )
+        # VIBER likewise goes to rcs_messengers, not routed (one provider interface for now).
+        self._messengers = messengers
+        self._owned_routes = {
+            channels.PUSH: self._push_route,
+            channels.VIBER: routing_service_pb2.Route(
+                found=True, interface_id=settings.messengers_interface_id
+            ),
+        }
         self._wake = asyncio.Event()
         self._shares = settings.priority_shares()
 
@@ -193,9 +205,11 @@ class Dispatcher:
         held: list[tuple[Claimed, dt.datetime, str]] = []
         sent: list[tuple[Claimed, str, int, int | None]] = []
         parts: list[tuple[str, SentPart]] = []  # (receipt scope, part)
-        pushes = [c for c in live if c.channel == channels.PUSH]
-        if pushes:  # not routed: the channel's owner (rcs_rpns) finds the installs
-            live = [c for c in live if c.channel != channels.PUSH]
+        # Not routed: the channel's owner (rcs_rpns finds the installs; rcs_messengers
+        # talks to the messenger's provider).
+        owned = [c for c in live if c.channel in self._owned_routes]
+        if owned:
+            live = [c for c in live if c.channel not in self._owned_routes]
         outbound: list[tuple[Claimed, routing_service_pb2.Route]] = []
         routed = await self._route(live) if live else []
         if routed is None:
@@ -213,11 +227,11 @@ class Dispatcher:
                 held.append((c, min(hold_until, c.valid_until), why))
             else:
                 outbound.append((c, route))
-        outbound += [(c, self._push_route) for c in pushes]
+        outbound += [(c, self._owned_routes[c.channel]) for c in owned]
         results = await self._send(outbound) if outbound else []
         for (c, route), result in zip(outbound, results, strict=True):
             if result is None:
-                why = "push_unavailable" if c.channel == channels.PUSH else "connector_unavailable"
+                why = _UNAVAILABLE.get(c.channel, "connector_unavailable")
                 retries.append((c, self._delay(c), why, None))
                 continue
             outcome = result.outcome
@@ -225,8 +239,9 @@ class Dispatcher:
                 # After failover the connector names the interface it really used.
                 used = result.interface_id or route.interface_id
                 accepted = sent_parts(c, result, used)
-                # A push has no route: its traffic type stays the partner's (or none).
-                traffic = None if c.channel == channels.PUSH else route.traffic_type
+                # A push or Viber message has no route: its traffic type stays the
+                # partner's (or none).
+                traffic = None if c.channel in self._owned_routes else route.traffic_type
                 sent.append((c, used, accepted.of, traffic))
                 for part_no, raw, scope in accepted.parts:
                     key, alt = operator_keys(raw)
@@ -276,14 +291,17 @@ class Dispatcher:
     ) -> list[connector_service_pb2.SendResult | None]:
         """One result per message, in order; None where its channel's owner did not answer
         (the SMPP connector for SMS, rcs_rpns for PUSH: each is called once per batch)."""
-        sms = [i for i, (c, _) in enumerate(outbound) if c.channel != channels.PUSH]
+        sms = [i for i, (c, _) in enumerate(outbound) if c.channel not in self._owned_routes]
         push = [i for i, (c, _) in enumerate(outbound) if c.channel == channels.PUSH]
+        viber = [i for i, (c, _) in enumerate(outbound) if c.channel == channels.VIBER]
         out: list[connector_service_pb2.SendResult | None] = [None] * len(outbound)
         calls = []
         if sms:
             calls.append((sms, self._connector, "connector"))
         if push and self._push is not None:
             calls.append((push, self._push, "push"))
+        if viber and self._messengers is not None:
+            calls.append((viber, self._messengers, "messengers"))
         answers = await asyncio.gather(
             *(
                 self._call(stub, [self._outbound(*outbound[i]) for i in idx], name)
@@ -310,6 +328,17 @@ class Dispatcher:
                 receipt_wanted=True,
                 channel=c.channel,  # type: ignore[arg-type]
                 push=message_pb2.PushContent.FromString(c.push or b""),
+                partner=c.partner,
+            )
+        if c.channel == channels.VIBER:  # its content is in the push column (see validation)
+            return connector_service_pb2.OutboundMessage(
+                message_id=str(c.message_id),
+                interface_id=route.interface_id,
+                destination=c.destination,
+                valid_until=valid_until,
+                receipt_wanted=True,
+                channel=c.channel,  # type: ignore[arg-type]
+                viber=message_pb2.ViberContent.FromString(c.push or b""),
                 partner=c.partner,
             )
         message = connector_service_pb2.OutboundMessage(

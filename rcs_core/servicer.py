@@ -41,6 +41,7 @@ from rcs_core.storage import (
 )
 from rcs_core.storage.messages import StoredMessage
 from rcs_core.validation import MAX_TTL, submission_of, validate
+from rcs_runtime import channels
 from rcs_runtime.errors import RcsError
 from rcs_runtime.pg_notify import ChannelWaker
 from rcs_runtime.replica import ReadPools
@@ -98,7 +99,12 @@ def to_proto(m: StoredMessage) -> message_pb2.Message:
         mailing=m.mailing,
         ptag=m.ptag or "",
         send_after=timestamp(m.send_after),
-        push=message_pb2.PushContent.FromString(m.push) if m.push else None,
+        push=message_pb2.PushContent.FromString(m.push)
+        if m.push and m.channel == channels.PUSH
+        else None,
+        viber=message_pb2.ViberContent.FromString(m.push)
+        if m.push and m.channel == channels.VIBER
+        else None,
         history=[
             status_pb2.StatusEvent(
                 message_id=str(m.id),

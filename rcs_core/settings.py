@@ -40,6 +40,9 @@ class CoreSettings(DatabaseSettings):
     # (the one rpns names in its receipts).
     push_target: str = "127.0.0.1:50055"
     push_interface_id: str = "rpns"
+    # CHANNEL_VIBER to the messenger service (rcs_messengers), as this interface id.
+    messengers_target: str = "127.0.0.1:50056"
+    messengers_interface_id: str = "messengers"
     # Cascade engine (in the dispatcher process): loops, cascades decided per transaction,
     # and how often it looks for due timers when no NOTIFY woke it.
     cascade_workers: int = 1

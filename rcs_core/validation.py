@@ -58,6 +58,7 @@ class Submission:
     refuse_ref_in_progress: bool = False
     push: message_pb2.PushContent | None = None  # CHANNEL_PUSH: text/sender are its own
     cascade: list[message_service_pb2.CascadeLink] | None = None
+    viber: message_pb2.ViberContent | None = None  # CHANNEL_VIBER: text/sender are its own
 
 
 def submission_of(sub: message_service_pb2.MessageSubmission) -> Submission:
@@ -95,13 +96,15 @@ def _other_channel(sub: message_service_pb2.MessageSubmission) -> Submission:
     """A submission of a channel other than SMS: a push keeps its text and serviceNumber
     in its PushContent."""
     push = sub.push if sub.channel == channels.PUSH else None
+    viber = sub.viber if sub.channel == channels.VIBER else None
+    text, sender = _text_and_sender(push, viber, sub.sms)
     ttl = sub.ttl
     return Submission(
         sub.client_ref,
         sub.destination,
         sub.channel,
-        push.text if push is not None else sub.sms.text,
-        push.service_number if push is not None else sub.sms.sender,
+        text,
+        sender,
         sub.priority,
         _timedelta(ttl.seconds, ttl.nanos),
         sub.receipt_request,
@@ -117,7 +120,20 @@ def _other_channel(sub: message_service_pb2.MessageSubmission) -> Submission:
         sub.refuse_ref_in_progress,
         push,
         list(sub.cascade) if sub.cascade else None,
+        viber,
     )
+
+
+def _text_and_sender(
+    push: message_pb2.PushContent | None,
+    viber: message_pb2.ViberContent | None,
+    sms: message_pb2.SmsContent,
+) -> tuple[str, str]:
+    if push is not None:
+        return push.text, push.service_number
+    if viber is not None:
+        return viber.text, viber.service_number
+    return sms.text, sms.sender
 
 
 def _binary(sms: message_pb2.SmsContent) -> tuple[int, int]:
@@ -287,13 +303,13 @@ def _owned(sender: str, owned: frozenset[str] | None, field: str = "sender") -> 
 def _other_content(
     sub: Submission, default_sender: str, default_ttl: dt.timedelta, field: str = ""
 ) -> tuple[str, str, dt.timedelta, bytes | None]:
-    """(destination, sender, ttl, serialized push) of a message of a channel other than
-    SMS, checked against its channel's limits (rcs_runtime.channels)."""
+    """(destination, sender, ttl, serialized PushContent or ViberContent) of a message of a
+    channel other than SMS, checked against its channel's limits (rcs_runtime.channels)."""
     name = channels.name_of(sub.channel)
     if not channels.is_built(sub.channel):
         raise RcsError(
             "INVALID_MESSAGE_TYPE",
-            f"{name} messages are not available on this installation yet (SMS and PUSH are)",
+            f"{name} messages are not available on this installation yet (SMS, PUSH and VIBER are)",
             field=f"{field}channel",
         )
     push = sub.push or message_pb2.PushContent()
@@ -302,7 +318,13 @@ def _other_content(
         destination = _destination(sub.destination)
     else:
         destination = ""  # sent to the partner's user (externalUserId) alone
-    _check_text(sub.text, limits.max_text, f"{field}text", f"{name} text")
+    if sub.channel == channels.VIBER:
+        viber = sub.viber or message_pb2.ViberContent()
+        links.check_viber(viber, field)
+        if sub.text:  # an image alone has none
+            _check_text(sub.text, limits.max_text, f"{field}text", f"{name} text")
+    else:
+        _check_text(sub.text, limits.max_text, f"{field}text", f"{name} text")
     sender = _sender(sub.sender or default_sender, f"{field}sender")
     ttl = sub.ttl or default_ttl
     if not limits.min_ttl <= ttl <= limits.max_ttl:
@@ -312,6 +334,13 @@ def _other_content(
             f" {int(limits.max_ttl.total_seconds())} seconds",
             field=f"{field}ttl",
         )
+    if sub.channel == channels.VIBER:
+        # Stored in messages.push, the column of a channel's own content (its channel says
+        # which message it holds).
+        content = message_pb2.ViberContent()
+        content.CopyFrom(viber)
+        content.service_number = sender
+        return destination, sender, ttl, content.SerializeToString()
     links.check_push(push, field)
     return destination, sender, ttl, push.SerializeToString()
 
@@ -325,8 +354,8 @@ def validate_link(
     field: str,
     owned: frozenset[str] | None = None,
 ) -> tuple[str, str, dt.timedelta, bytes | None, tuple[int, int] | None]:
-    """(body, sender, ttl, serialized push, binary coding) of a cascade link's message,
-    checked as a message of its channel sent to ``destination``."""
+    """(body, sender, ttl, serialized push or Viber content, binary coding) of a cascade
+    link's message, checked as a message of its channel sent to ``destination``."""
     ttl = _timedelta(link.ttl.seconds, link.ttl.nanos)
     if link.channel == CHANNEL_SMS:
         if not destination:
@@ -349,17 +378,9 @@ def validate_link(
             )
         return body, sender, ttl, None, binary
     push = link.push if link.channel == channels.PUSH else None
-    sub = Submission(
-        "",
-        destination,
-        link.channel,
-        push.text if push is not None else link.sms.text,
-        push.service_number if push is not None else link.sms.sender,
-        0,
-        ttl,
-        0,
-        push=push,
-    )
+    viber = link.viber if link.channel == channels.VIBER else None
+    text, sender = _text_and_sender(push, viber, link.sms)
+    sub = Submission("", destination, link.channel, text, sender, 0, ttl, 0, push=push, viber=viber)
     _, sender, ttl, content = _other_content(sub, default_sender, default_ttl, field)
     return sub.text, sender, ttl, content, None
 

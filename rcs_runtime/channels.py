@@ -36,7 +36,7 @@ BY_NAME = {name: channel for channel, name in NAMES.items()}
 # HTTP v5 order_list letters (http_cascade.rst).
 BY_LETTER = {"s": SMS, "p": PUSH, "i": VIBER, "v": VK, "w": WHATSAPP, "f": FLASHINGCALL}
 
-BUILT = frozenset({SMS, PUSH})
+BUILT = frozenset({SMS, PUSH, VIBER})
 # Channels whose messages can be READ; the others (SMS, FlashingCall: rest_status.rst) can
 # only be cascaded on DELIVERED (rest_cascade.rst, http_cascade.rst "S").
 READABLE = frozenset({PUSH, VIBER, WHATSAPP, VK, TELEGRAM})
@@ -56,7 +56,13 @@ LIMITS = {
     SMS: Limits(2000, dt.timedelta(seconds=1), dt.timedelta(days=3)),
     # rest_push.rst: text at most 1000 characters, ttl 30 to 86400 seconds.
     PUSH: Limits(1000, dt.timedelta(seconds=30), dt.timedelta(seconds=86400)),
+    # rest_viber.rst: text at most 1000 characters, ttl 30 to 86400 seconds.
+    VIBER: Limits(1000, dt.timedelta(seconds=30), dt.timedelta(seconds=86400)),
 }
+VIBER_MAX_CAPTION = 30  # rest_viber.rst, instantContent/data/caption
+VIBER_MAX_ACTION = 2048  # instantContent/data/action
+VIBER_ACTION_SCHEMES = ("http://", "https://", "viber://", "mailto:", "tel:")
+VIBER_MAX_IMAGE_URL = 2048  # not in rest_viber.rst; a link's limit, so a URL is bounded
 PUSH_MAX_TITLE = 80  # rest_push.rst, title
 PUSH_MAX_URL = 512  # contentUrl
 PUSH_MAX_BUTTON_TEXT = 64  # content.actions[].title

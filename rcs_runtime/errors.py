@@ -117,7 +117,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             400,
             4,
             0x45,
-            "The request is malformed or misses a required field.",
+            "The request is malformed or misses a required field (e.g. a Viber button"
+            " without its link, an action or imageURL of the wrong scheme).",
             http_v5=400,
         ),
         _entry(
@@ -193,7 +194,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             406,
             11,
             0x62,
-            "ttl is out of range for the channel (SMS 1–2880 minutes, PUSH 30–86400 seconds)"
+            "ttl is out of range for the channel (SMS 1–2880 minutes, PUSH and VIBER 30–86400"
+            " seconds)"
             " or ttlUnit is unknown.",
             http_v5=400,
         ),
@@ -203,8 +205,9 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             400,
             4,
             0x45,
-            "The text is empty or longer than its channel allows (SMS 2000, PUSH 1000"
-            " characters; a push title 80), or a push link or button too long.",
+            "The text is empty or longer than its channel allows (SMS 2000, PUSH and VIBER 1000"
+            " characters; a push title 80, a Viber button caption 30), or a push link or"
+            " button too long (a Viber button's action: 2048).",
             http_v5=400,
         ),
         _entry(

@@ -45,6 +45,7 @@ class Body:
     service_number: str
     ttl_seconds: int
     push: message_pb2.PushContent | None = None
+    viber: message_pb2.ViberContent | None = None
 
     def sms(self) -> message_pb2.SmsContent:
         return message_pb2.SmsContent(text=self.text, sender=self.service_number)
@@ -64,7 +65,7 @@ def channel_of(message_type: str, path: str = "message/type") -> int:
         return channel
     raise RcsError(
         "INVALID_MESSAGE_TYPE",
-        f"message type {message_type!r} is unknown; SMS and PUSH are available",
+        f"message type {message_type!r} is unknown; SMS, PUSH and VIBER are available",
         field=path,
     )
 
@@ -77,6 +78,11 @@ def body_of(
     channel = channel_of(string(message, "type", f"{path}/type", True), f"{path}/type")
     if not channels.is_built(channel):  # refused by refuse_unbuilt; its body is not ours
         return Body(channel, "", "", 0)
+    if channel == channels.VIBER:
+        viber = _viber(data, f"{path}/data", string)
+        return Body(
+            channel, viber.text, viber.service_number, ttl(data, f"{path}/data"), None, viber
+        )
     text = string(data, "text", f"{path}/data/text", True)
     service_number = string(data, "serviceNumber", f"{path}/data/serviceNumber", False)
     seconds = ttl(data, f"{path}/data")
@@ -84,6 +90,57 @@ def body_of(
     if push is not None:
         text = push.text
     return Body(channel, text, service_number, seconds, push)
+
+
+# rest_viber.rst instantContent/type: which of instantContent/data's fields each carries
+# (required ones first: text for TEXT, imageURL for IMAGE_URL, text + caption + action for
+# BUTTON, whose imageURL is optional).
+VIBER_CONTENT = {
+    "TEXT": (("text",), ()),
+    "IMAGE_URL": (("imageURL",), ()),
+    "BUTTON": (("text", "caption", "action"), ("imageURL",)),
+}
+
+
+def _viber(data: dict[str, Any], path: str, string: Strings) -> message_pb2.ViberContent:
+    """rest_viber.rst's message/data: instantContent {type, data} and serviceNumber. The
+    lengths (text 1000, caption 30, action 2048 and its schemes) are core's to check."""
+    content = data.get("instantContent")
+    if not isinstance(content, dict):
+        _invalid(
+            f"{path}/instantContent is required and must be an object", f"{path}/instantContent"
+        )
+    kind = string(content, "type", f"{path}/instantContent/type", True).upper()
+    if kind not in VIBER_CONTENT:
+        _invalid(
+            f"{path}/instantContent/type must be TEXT, IMAGE_URL or BUTTON",
+            f"{path}/instantContent/type",
+        )
+    fields = content.get("data")
+    if not isinstance(fields, dict):
+        _invalid(
+            f"{path}/instantContent/data is required and must be an object",
+            f"{path}/instantContent/data",
+        )
+    required, optional = VIBER_CONTENT[kind]
+    got = {
+        key: string(fields, key, f"{path}/instantContent/data/{key}", key in required)
+        for key in (*required, *optional)
+    }
+    for key in required:
+        if not got[key]:
+            _invalid(
+                f"a Viber {kind} message needs instantContent/data/{key}"
+                + (" (the button's link)" if key == "action" else ""),
+                f"{path}/instantContent/data/{key}",
+            )
+    return message_pb2.ViberContent(
+        service_number=string(data, "serviceNumber", f"{path}/serviceNumber", False),
+        text=got.get("text", ""),
+        image_url=got.get("imageURL", ""),
+        button_caption=got.get("caption", ""),
+        button_action=got.get("action", ""),
+    )
 
 
 def _bool(data: dict[str, Any], key: str, path: str) -> bool:
@@ -233,7 +290,7 @@ def refuse_unbuilt(first: int, links: list[message_service_pb2.CascadeLink]) -> 
             raise RcsError(
                 "INVALID_MESSAGE_TYPE",
                 f"{channels.name_of(channel)} messages are not enabled on this installation"
-                " yet; SMS and PUSH are available",
+                " yet; SMS, PUSH and VIBER are available",
                 field=path,
             )
 
@@ -278,6 +335,8 @@ def cascade_of(
         )
         if body.push is not None:
             cascade_link.push.CopyFrom(body.push)
+        if body.viber is not None:
+            cascade_link.viber.CopyFrom(body.viber)
         else:
             cascade_link.sms.CopyFrom(body.sms())
         out.append(cascade_link)

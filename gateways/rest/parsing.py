@@ -73,6 +73,7 @@ class SendRequest:
     schedule: Schedule | None = None
     channel: int = channel_pb2.CHANNEL_SMS
     push: message_pb2.PushContent | None = None  # PUSH: the content (rest_push.rst)
+    viber: message_pb2.ViberContent | None = None  # VIBER: the content (rest_viber.rst)
     cascade: tuple[message_service_pb2.CascadeLink, ...] = ()  # cascadeChainLink
 
     def submission(
@@ -103,9 +104,10 @@ class SendRequest:
             destination=self.dest_addr,
             channel=self.channel,  # type: ignore[arg-type]
             sms=None
-            if self.push is not None
+            if self.push is not None or self.viber is not None
             else message_pb2.SmsContent(text=self.text, sender=self.service_number),
             push=self.push,
+            viber=self.viber,
             cascade=self.cascade,
             priority=self.priority,
             ttl=duration_pb2.Duration(seconds=ttl_seconds),
@@ -308,6 +310,7 @@ def parse_send(doc: Any) -> SendRequest:
         schedule=schedule,
         channel=body.channel,
         push=body.push,
+        viber=body.viber,
         cascade=cascade,
     )
 

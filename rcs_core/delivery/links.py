@@ -80,7 +80,7 @@ def check(
             raise RcsError(
                 "INVALID_MESSAGE_TYPE",
                 f"{channels.name_of(link.channel)} messages are not available on this"
-                " installation yet, also inside a cascade (SMS and PUSH are)",
+                " installation yet, also inside a cascade (SMS, PUSH and VIBER are)",
                 field=f"{field}channel",
             )
         check_link(link, field)
@@ -117,3 +117,46 @@ def check_push(push: message_pb2.PushContent, field: str = "") -> None:
                 "customPayload must be a JSON object",
                 field=f"{field}push.custom_payload_json",
             )
+
+
+def check_viber(viber: message_pb2.ViberContent, field: str = "") -> None:
+    """rest_viber.rst's four shapes: text; image; text + button; text + image + button.
+    A caption without a link (or a link without a caption) is refused: Viber would show a
+    button that does nothing."""
+    if not viber.text and not viber.image_url:
+        raise RcsError(
+            "INVALID_TEXT",
+            "a Viber message needs a text or an imageURL",
+            field=f"{field}viber.text",
+        )
+    _too_long(viber.image_url, channels.VIBER_MAX_IMAGE_URL, f"{field}viber.image_url", "imageURL")
+    if viber.image_url and not viber.image_url.startswith(("http://", "https://")):
+        raise RcsError(
+            "INVALID_REQUEST",
+            "imageURL must be an http:// or https:// address of a JPG or PNG",
+            field=f"{field}viber.image_url",
+        )
+    if bool(viber.button_caption) != bool(viber.button_action):
+        raise RcsError(
+            "INVALID_REQUEST",
+            "a Viber button needs both caption and action (its link)",
+            field=f"{field}viber.button_action",
+        )
+    if viber.button_caption and not viber.text:
+        raise RcsError(
+            "INVALID_TEXT",
+            "a Viber button goes with a text (rest_viber.rst: text + button)",
+            field=f"{field}viber.text",
+        )
+    _too_long(
+        viber.button_caption, channels.VIBER_MAX_CAPTION, f"{field}viber.button_caption", "caption"
+    )
+    _too_long(
+        viber.button_action, channels.VIBER_MAX_ACTION, f"{field}viber.button_action", "action"
+    )
+    if viber.button_action and not viber.button_action.startswith(channels.VIBER_ACTION_SCHEMES):
+        raise RcsError(
+            "INVALID_REQUEST",
+            "a button's action must start with http://, https://, viber://, mailto: or tel:",
+            field=f"{field}viber.button_action",
+        )

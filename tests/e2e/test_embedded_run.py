@@ -237,6 +237,9 @@ def test_make_run_serves_the_printed_curl_and_keeps_data(tmp_path: Path) -> None
         "RPNS_SDK",
         "PNS_APNS",
         "PNS_HTTP",
+        "MESSENGERS",
+        "MESSENGERS_WEBHOOK",
+        "VIBER_SIM",
         "FTP",
     )
     ports = {name: free_port() for name in names}
@@ -275,6 +278,27 @@ def test_make_run_serves_the_printed_curl_and_keeps_data(tmp_path: Path) -> None
             _, view = http("GET", f"{base}/api/v6/messages/{answer['mtNum']}", headers=auth)
             time.sleep(0.1)
         assert view["status"] == "DELIVERED", view
+        # Viber: the messenger service sends to the Viber simulator, which reads it.
+        status, viber = http(
+            "POST",
+            f"{base}/api/v6/send",
+            {
+                "login": "demo",
+                "password": "demo",
+                "destAddr": "79161234567",
+                "message": {
+                    "type": "VIBER",
+                    "data": {"instantContent": {"type": "TEXT", "data": {"text": "Hello"}}},
+                },
+            },
+        )
+        assert status == 200, viber
+        viewed: dict[str, object] = {}
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and viewed.get("status") != "READ":
+            _, viewed = http("GET", f"{base}/api/v6/messages/{viber['mtNum']}", headers=auth)
+            time.sleep(0.2)
+        assert (viewed["type"], viewed["status"]) == ("VIBER", "READ"), viewed
         # The partners' SMPP gateway is part of the installation too.
         # Its receipt comes back from the simulator as deliver_sm to the same session.
         smpp_id, receipt = _smpp_submit(ports["SMPP"])
@@ -308,6 +332,8 @@ def test_make_run_serves_the_printed_curl_and_keeps_data(tmp_path: Path) -> None
             "smpp": {0},
             "rpns": {10},
             "pns-simulator": {10},
+            "viber-simulator": {10},
+            "messengers": {10},
             "ftp": {0},
         }
         _printed_ftp_upload(proc, tmp_path)

@@ -248,6 +248,46 @@ class PushContent(_message.Message):
 Global___PushContent: _TypeAlias = PushContent  # noqa: Y015
 
 @_typing.final
+class ViberContent(_message.Message):
+    """ViberContent is the body of a CHANNEL_VIBER message (rest_viber.rst's instantContent):
+    text only, an image only, or text + button (caption and link) with an optional image.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SERVICE_NUMBER_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    IMAGE_URL_FIELD_NUMBER: _builtins.int
+    BUTTON_CAPTION_FIELD_NUMBER: _builtins.int
+    BUTTON_ACTION_FIELD_NUMBER: _builtins.int
+    service_number: _builtins.str
+    """The Viber sender (serviceNumber)."""
+    text: _builtins.str
+    """Text of the message, up to 1000 characters; empty for an image alone."""
+    image_url: _builtins.str
+    """Picture shown (imageURL)."""
+    button_caption: _builtins.str
+    """Caption of the button, up to 30 characters (caption)."""
+    button_action: _builtins.str
+    """Link the button opens (action), up to 2048 characters; required with a caption."""
+    def __init__(
+        self,
+        *,
+        service_number: _builtins.str = ...,
+        text: _builtins.str = ...,
+        image_url: _builtins.str = ...,
+        button_caption: _builtins.str = ...,
+        button_action: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["button_action", b"button_action", "button_caption", b"button_caption", "image_url", b"image_url", "service_number", b"service_number", "text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ViberContent: _TypeAlias = ViberContent  # noqa: Y015
+
+@_typing.final
 class Message(_message.Message):
     """Message is one message with its current status and history."""
 
@@ -272,6 +312,7 @@ class Message(_message.Message):
     PTAG_FIELD_NUMBER: _builtins.int
     SEND_AFTER_FIELD_NUMBER: _builtins.int
     PUSH_FIELD_NUMBER: _builtins.int
+    VIBER_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Platform id, a decimal string of a positive 64-bit integer (Rapporto's mtNum)."""
     partner: _builtins.str
@@ -322,6 +363,10 @@ class Message(_message.Message):
     def push(self) -> Global___PushContent:
         """Body for CHANNEL_PUSH."""
 
+    @_builtins.property
+    def viber(self) -> Global___ViberContent:
+        """Body for CHANNEL_VIBER."""
+
     def __init__(
         self,
         *,
@@ -344,10 +389,11 @@ class Message(_message.Message):
         ptag: _builtins.str = ...,
         send_after: _timestamp_pb2.Timestamp | None = ...,
         push: Global___PushContent | None = ...,
+        viber: Global___ViberContent | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "create_time", b"create_time", "push", b"push", "send_after", b"send_after", "sms", b"sms", "traffic_type", b"traffic_type", "valid_until", b"valid_until"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "create_time", b"create_time", "push", b"push", "send_after", b"send_after", "sms", b"sms", "traffic_type", b"traffic_type", "valid_until", b"valid_until", "viber", b"viber"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "channel", b"channel", "client_ref", b"client_ref", "create_time", b"create_time", "destination", b"destination", "error_code", b"error_code", "history", b"history", "id", b"id", "mailing", b"mailing", "part_count", b"part_count", "partner", b"partner", "priority", b"priority", "ptag", b"ptag", "push", b"push", "receipt_request", b"receipt_request", "send_after", b"send_after", "sms", b"sms", "status", b"status", "traffic_type", b"traffic_type", "valid_until", b"valid_until"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "channel", b"channel", "client_ref", b"client_ref", "create_time", b"create_time", "destination", b"destination", "error_code", b"error_code", "history", b"history", "id", b"id", "mailing", b"mailing", "part_count", b"part_count", "partner", b"partner", "priority", b"priority", "ptag", b"ptag", "push", b"push", "receipt_request", b"receipt_request", "send_after", b"send_after", "sms", b"sms", "status", b"status", "traffic_type", b"traffic_type", "valid_until", b"valid_until", "viber", b"viber"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__traffic_type: _TypeAlias = _typing.Literal["traffic_type"]  # noqa: Y015
     _WhichOneofArgType__traffic_type: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type"]  # noqa: Y015

@@ -68,6 +68,7 @@ class OutboundMessage(_message.Message):
     CHANNEL_FIELD_NUMBER: _builtins.int
     PUSH_FIELD_NUMBER: _builtins.int
     PARTNER_FIELD_NUMBER: _builtins.int
+    VIBER_FIELD_NUMBER: _builtins.int
     message_id: _builtins.str
     """Platform id as a decimal string."""
     interface_id: _builtins.str
@@ -111,6 +112,10 @@ class OutboundMessage(_message.Message):
     def push(self) -> _message_pb2.PushContent:
         """Body for CHANNEL_PUSH."""
 
+    @_builtins.property
+    def viber(self) -> _message_pb2.ViberContent:
+        """Body for CHANNEL_VIBER."""
+
     def __init__(
         self,
         *,
@@ -126,10 +131,11 @@ class OutboundMessage(_message.Message):
         channel: _channel_pb2.Channel.ValueType = ...,
         push: _message_pb2.PushContent | None = ...,
         partner: _builtins.str = ...,
+        viber: _message_pb2.ViberContent | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["push", b"push", "sms", b"sms", "valid_until", b"valid_until"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["push", b"push", "sms", b"sms", "valid_until", b"valid_until", "viber", b"viber"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "destination", b"destination", "fallback_interface_ids", b"fallback_interface_ids", "interface_id", b"interface_id", "message_id", b"message_id", "partner", b"partner", "push", b"push", "receipt_wanted", b"receipt_wanted", "sent_parts", b"sent_parts", "sent_parts_of", b"sent_parts_of", "sms", b"sms", "valid_until", b"valid_until"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "destination", b"destination", "fallback_interface_ids", b"fallback_interface_ids", "interface_id", b"interface_id", "message_id", b"message_id", "partner", b"partner", "push", b"push", "receipt_wanted", b"receipt_wanted", "sent_parts", b"sent_parts", "sent_parts_of", b"sent_parts_of", "sms", b"sms", "valid_until", b"valid_until", "viber", b"viber"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -129,6 +129,7 @@ class MessageSubmission(_message.Message):
     REFUSE_REF_IN_PROGRESS_FIELD_NUMBER: _builtins.int
     PUSH_FIELD_NUMBER: _builtins.int
     CASCADE_FIELD_NUMBER: _builtins.int
+    VIBER_FIELD_NUMBER: _builtins.int
     client_ref: _builtins.str
     """The partner's own id for the message; a repeat returns the first platform id."""
     destination: _builtins.str
@@ -185,6 +186,10 @@ class MessageSubmission(_message.Message):
         within its validity, or failed for good. The id returned names the whole cascade.
         """
 
+    @_builtins.property
+    def viber(self) -> _message_pb2.ViberContent:
+        """Body for CHANNEL_VIBER."""
+
     def __init__(
         self,
         *,
@@ -205,10 +210,11 @@ class MessageSubmission(_message.Message):
         refuse_ref_in_progress: _builtins.bool = ...,
         push: _message_pb2.PushContent | None = ...,
         cascade: _abc.Iterable[Global___CascadeLink] | None = ...,
+        viber: _message_pb2.ViberContent | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "push", b"push", "send_after", b"send_after", "send_window", b"send_window", "sms", b"sms", "traffic_type", b"traffic_type", "ttl", b"ttl"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "push", b"push", "send_after", b"send_after", "send_window", b"send_window", "sms", b"sms", "traffic_type", b"traffic_type", "ttl", b"ttl", "viber", b"viber"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "cascade", b"cascade", "channel", b"channel", "client_ref", b"client_ref", "destination", b"destination", "mailing", b"mailing", "priority", b"priority", "ptag", b"ptag", "push", b"push", "receipt_request", b"receipt_request", "refuse_ref_in_progress", b"refuse_ref_in_progress", "report_format", b"report_format", "report_url", b"report_url", "send_after", b"send_after", "send_window", b"send_window", "sms", b"sms", "traffic_type", b"traffic_type", "ttl", b"ttl"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "cascade", b"cascade", "channel", b"channel", "client_ref", b"client_ref", "destination", b"destination", "mailing", b"mailing", "priority", b"priority", "ptag", b"ptag", "push", b"push", "receipt_request", b"receipt_request", "refuse_ref_in_progress", b"refuse_ref_in_progress", "report_format", b"report_format", "report_url", b"report_url", "send_after", b"send_after", "send_window", b"send_window", "sms", b"sms", "traffic_type", b"traffic_type", "ttl", b"ttl", "viber", b"viber"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__traffic_type: _TypeAlias = _typing.Literal["traffic_type"]  # noqa: Y015
     _WhichOneofArgType__traffic_type: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type"]  # noqa: Y015
@@ -229,6 +235,7 @@ class CascadeLink(_message.Message):
     SMS_FIELD_NUMBER: _builtins.int
     PUSH_FIELD_NUMBER: _builtins.int
     TTL_FIELD_NUMBER: _builtins.int
+    VIBER_FIELD_NUMBER: _builtins.int
     state: Global___CascadeState.ValueType
     """What the previous message must reach in time for this link not to be sent."""
     channel: _channel_pb2.Channel.ValueType
@@ -245,6 +252,10 @@ class CascadeLink(_message.Message):
     def ttl(self) -> _duration_pb2.Duration:
         """Validity of this link's message, counted from when it starts; zero: the partner's default."""
 
+    @_builtins.property
+    def viber(self) -> _message_pb2.ViberContent:
+        """Body for CHANNEL_VIBER."""
+
     def __init__(
         self,
         *,
@@ -253,10 +264,11 @@ class CascadeLink(_message.Message):
         sms: _message_pb2.SmsContent | None = ...,
         push: _message_pb2.PushContent | None = ...,
         ttl: _duration_pb2.Duration | None = ...,
+        viber: _message_pb2.ViberContent | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["push", b"push", "sms", b"sms", "ttl", b"ttl"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["push", b"push", "sms", b"sms", "ttl", b"ttl", "viber", b"viber"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "push", b"push", "sms", b"sms", "state", b"state", "ttl", b"ttl"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "push", b"push", "sms", b"sms", "state", b"state", "ttl", b"ttl", "viber", b"viber"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

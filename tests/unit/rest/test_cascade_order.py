@@ -84,3 +84,11 @@ def test_smpp_unknown_cascade_type_is_an_invalid_tlv_value() -> None:
     with pytest.raises(RefusedError) as caught:
         cascade_of(sub, tlvs, NOW)
     assert caught.value.status == 0xC4
+
+
+def test_a_viber_link_carries_its_text_and_sender_as_viber_content() -> None:
+    chain = chain_of(["s", "i"], {"i": TypeOptions(text="v", sender="VB")}, text="t", sender="A")
+    (link,) = chain.links
+    assert link.channel == channel_pb2.CHANNEL_VIBER
+    assert (link.viber.text, link.viber.service_number) == ("v", "VB")
+    assert not link.HasField("sms")

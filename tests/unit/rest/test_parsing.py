@@ -71,11 +71,11 @@ def test_deeply_nested_json_is_an_invalid_request() -> None:
     assert caught.value.reason == "INVALID_REQUEST"
 
 
-def test_known_but_disabled_type_says_sms_and_push_are_available() -> None:
+def test_known_but_disabled_type_says_which_are_available() -> None:
     with pytest.raises(RcsError) as caught:
-        parse_send(sms_body(message={"type": "VIBER", "data": {}}))
+        parse_send(sms_body(message={"type": "WHATSAPP", "data": {}}))
     assert caught.value.reason == "INVALID_MESSAGE_TYPE"
-    assert "SMS and PUSH are available" in caught.value.message
+    assert "SMS, PUSH and VIBER are available" in caught.value.message
 
 
 def test_null_optional_fields_count_as_absent() -> None:

@@ -236,7 +236,13 @@ REJECTED: list[Any] = [
     ("too many digits", sms_body(destAddr="7916123456789012345"), "application/json", 8, 406),
     ("empty number", sms_body(destAddr=""), "application/json", 4, 400),
     ("plus inside number", sms_body(destAddr="7916+1234567"), "application/json", 8, 406),
-    ("type VIBER", sms_body(message={"type": "VIBER", "data": {}}), "application/json", 9, 406),
+    (
+        "type WHATSAPP",
+        sms_body(message={"type": "WHATSAPP", "data": {}}),
+        "application/json",
+        9,
+        406,
+    ),
     (
         "type FOO",
         sms_body(message={"type": "FOO", "data": {"text": "x"}}),

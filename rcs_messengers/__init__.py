@@ -1,0 +1,1 @@
+"""The messenger service: ConnectorService for messenger channels (Viber so far)."""

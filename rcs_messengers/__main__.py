@@ -1,0 +1,59 @@
+"""Start-up of the messenger service (`rcs serve messengers`): ConnectorService for
+CHANNEL_VIBER over gRPC and Viber's webhook over HTTP."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+from aiohttp import web
+
+from rcs.connector.v1 import connector_service_pb2_grpc
+from rcs.core.v1 import message_service_pb2_grpc
+from rcs_messengers.servicer import ViberConnectorServicer
+from rcs_messengers.settings import MessengersSettings
+from rcs_messengers.webhook import ViberWebhook, build_app
+from rcs_runtime.grpc_client import open_channel
+from rcs_runtime.grpc_server import GrpcServer
+
+log = logging.getLogger(__name__)
+
+
+async def serve(s: MessengersSettings) -> None:
+    core_channel = open_channel(s.core_target)
+    http = httpx.AsyncClient(
+        timeout=httpx.Timeout(s.viber_timeout_seconds),
+        limits=httpx.Limits(max_connections=s.viber_concurrency),
+    )
+    server = GrpcServer(s.messengers_bind)
+    connector_service_pb2_grpc.add_ConnectorServiceServicer_to_server(
+        ViberConnectorServicer(
+            http,
+            s.viber_api_url,
+            s.viber_auth_token,
+            s.messengers_interface_id,
+            s.viber_concurrency,
+        ),
+        server.server,
+    )
+    webhook = ViberWebhook(
+        message_service_pb2_grpc.MessageServiceStub(core_channel),
+        s.viber_auth_token,
+        s.messengers_interface_id,
+        s.messengers_core_timeout_seconds,
+    )
+    runner = web.AppRunner(build_app(webhook), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, s.messengers_webhook_host, s.messengers_webhook_port).start()
+    await server.start()
+    log.info(
+        "messengers_serving",
+        extra={"bind": s.messengers_bind, "webhook": s.messengers_webhook_port},
+    )
+    try:
+        await server.until_terminated()
+    finally:
+        await server.stop()
+        await runner.cleanup()
+        await http.aclose()
+        await core_channel.close()

@@ -1,0 +1,35 @@
+"""Settings of the messenger service (``RCS_MESSENGERS_*``, ``RCS_VIBER_*``, core's address)."""
+
+from __future__ import annotations
+
+from pydantic import model_validator
+
+from rcs_runtime.settings import RcsSettings
+
+
+class MessengersSettings(RcsSettings):
+    messengers_bind: str = "127.0.0.1:50056"  # ConnectorService for CHANNEL_VIBER
+    # The interface core knows this service by (RCS_MESSENGERS_INTERFACE_ID in core): the
+    # receipts name it, so core matches Viber's message tokens in it.
+    messengers_interface_id: str = "messengers"
+    core_target: str = "127.0.0.1:50051"
+    # Where the provider's callbacks arrive (Viber's webhook: POST /viber/webhook).
+    messengers_webhook_host: str = "127.0.0.1"
+    messengers_webhook_port: int = 8091
+    # Viber's API and the account's token (requests carry it; callbacks are signed with it).
+    viber_api_url: str = "https://chatapi.viber.com"
+    viber_auth_token: str = ""
+    viber_timeout_seconds: float = 10.0
+    viber_concurrency: int = 100
+    # Receipts to core: a call that fails is answered 503 to the provider, which sends the
+    # callback again; this bounds the wait for core.
+    messengers_core_timeout_seconds: float = 5.0
+
+    @model_validator(mode="after")
+    def _check(self) -> MessengersSettings:
+        if not self.viber_auth_token:
+            raise ValueError(
+                "RCS_VIBER_AUTH_TOKEN is required: the Viber account's token (requests carry"
+                " it and its callbacks are signed with it)"
+            )
+        return self

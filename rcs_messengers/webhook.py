@@ -1,0 +1,87 @@
+"""Viber's callbacks (POST /viber/webhook): signature checked, status events passed to core
+as receipts keyed by (this interface, message token).
+
+Answers: 403 for a missing or wrong signature (nothing is done); 400 for a status event
+without its token or time; 503 when core did not store the receipts, so Viber sends the
+callback again; 200 otherwise. A replayed callback changes nothing: core applies a
+receipt it already has without effect, and the same (token, event) seen again here
+recently is not passed on at all."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import OrderedDict
+
+import grpc
+from aiohttp import web
+from google.protobuf import timestamp_pb2
+
+from rcs.core.v1 import message_service_pb2, message_service_pb2_grpc
+from rcs_messengers import viber_wire
+
+log = logging.getLogger(__name__)
+_REMEMBERED = 100_000
+
+
+class ViberWebhook:
+    def __init__(
+        self,
+        core: message_service_pb2_grpc.MessageServiceAsyncStub,
+        token: str,
+        interface_id: str,
+        core_timeout: float,
+    ) -> None:
+        self._core = core
+        self._token = token
+        self._interface_id = interface_id
+        self._timeout = core_timeout
+        self._done: OrderedDict[tuple[str, tuple[int, ...]], None] = OrderedDict()
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        given = request.headers.get("X-Viber-Content-Signature", "")
+        if not given or not viber_wire.signature_ok(self._token, body, given):
+            log.warning("viber_callback_bad_signature")
+            return web.json_response(
+                {"error": "bad or missing X-Viber-Content-Signature"}, status=403
+            )
+        try:
+            event = viber_wire.event_of(json.loads(body))
+        except ValueError as err:
+            return web.json_response({"error": str(err)}, status=400)
+        if event is None:
+            return web.json_response({"status": 0})  # not a status (replies: docs/viber.md)
+        key = (event.token, event.statuses)
+        if key in self._done:
+            return web.json_response({"status": 0, "repeated": True})
+        done = timestamp_pb2.Timestamp()
+        done.FromDatetime(event.at)
+        receipts = [
+            message_service_pb2.Receipt(
+                interface_id=self._interface_id,
+                operator_message_id=event.token,
+                status=status,  # type: ignore[arg-type]
+                error_code=event.error_code,
+                done_time=done,
+                operator_state=event.state,
+            )
+            for status in event.statuses
+        ]
+        try:
+            await self._core.RecordReceipts(
+                message_service_pb2.RecordReceiptsRequest(receipts=receipts), timeout=self._timeout
+            )
+        except grpc.aio.AioRpcError as err:
+            log.warning("viber_receipt_not_recorded", extra={"code": err.code().name})
+            return web.json_response({"error": "try again"}, status=503)
+        self._done[key] = None
+        while len(self._done) > _REMEMBERED:
+            self._done.popitem(last=False)
+        return web.json_response({"status": 0})
+
+
+def build_app(webhook: ViberWebhook) -> web.Application:
+    app = web.Application()
+    app.router.add_post("/viber/webhook", webhook.handle)
+    return app

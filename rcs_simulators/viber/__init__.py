@@ -1,0 +1,1 @@
+"""Viber provider simulator: the send_message API and its signed status webhooks."""
