@@ -24,11 +24,12 @@ from psycopg_pool import AsyncConnectionPool
 from bench.cpu import CpuMeter
 from rcs.common.v1 import channel_pb2, message_pb2
 from rcs.core.v1 import message_service_pb2 as ms
+from rcs_core.auth import partners_store as partners
+from rcs_core.db.migrate import migrate
 from rcs_core.delivery.cascade_engine import CascadeEngine
-from rcs_core.idalloc import IdAllocator
-from rcs_core.migrate import migrate
-from rcs_core.storage import messages, partners
-from rcs_core.validation import submission_of, validate
+from rcs_core.messages import store as messages
+from rcs_core.messages.idalloc import IdAllocator
+from rcs_core.messages.validation import submission_of, validate
 
 
 def _cascade(n: int) -> ms.MessageSubmission:

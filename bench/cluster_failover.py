@@ -25,7 +25,7 @@ import psycopg
 
 from rcs.cluster.v1 import cluster_service_pb2 as cs
 from rcs.core.v1 import settings_service_pb2 as ss
-from rcs_core.migrate import migrate
+from rcs_core.db.migrate import migrate
 from tests.cluster.etcd_process import EtcdProcess
 from tests.cluster.harness import Member
 

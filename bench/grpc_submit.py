@@ -23,8 +23,8 @@ from bench.stats import report
 from rcs.common.v1 import channel_pb2, message_pb2
 from rcs.core.v1 import message_service_pb2 as ms
 from rcs.core.v1 import message_service_pb2_grpc
-from rcs_core.migrate import migrate
-from rcs_core.storage import partners
+from rcs_core.auth import partners_store as partners
+from rcs_core.db.migrate import migrate
 from rcs_runtime.grpc_client import open_channel
 from tests.conftest import free_port
 

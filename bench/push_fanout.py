@@ -35,7 +35,7 @@ from rcs.common.v1 import channel_pb2, message_pb2
 from rcs.connector.v1 import connector_service_pb2 as cs
 from rcs.connector.v1 import connector_service_pb2_grpc
 from rcs_cli.seed import _demo_push_credentials
-from rcs_core.migrate import migrate
+from rcs_core.db.migrate import migrate
 from rcs_rpns.storage import apps
 from rcs_runtime.grpc_client import open_channel
 from tests.conftest import free_port

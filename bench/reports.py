@@ -24,8 +24,8 @@ from typing import Any
 import psycopg
 
 from rcs.core.v1 import report_service_pb2 as rs
-from rcs_core.migrate import migrate
-from rcs_core.report_servicer import ReportServicer
+from rcs_core.db.migrate import migrate
+from rcs_core.traffic_reports.servicer import ReportServicer
 from rcs_runtime.db import open_pool
 from rcs_runtime.replica import ReadPools
 

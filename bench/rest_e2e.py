@@ -26,7 +26,7 @@ import psycopg
 
 from bench.stats import report
 from rcs_cli.seed import seed_demo
-from rcs_core.migrate import migrate
+from rcs_core.db.migrate import migrate
 from tests.e2e.installation import Installation
 
 

@@ -96,7 +96,7 @@ class SubmitCoalescer:
     async def _send(self, partner: str, batch: _Batch) -> None:
         # No request_id: the call is never repeated (a failure answers every waiter), so a
         # key would only cost core a request_log round trip; without one, small calls
-        # also share core's group commit (rcs_core.accept_batcher).
+        # also share core's group commit (rcs_core.messages.accept_batcher).
         request = ms.SubmitMessagesRequest(partner=partner, messages=batch.messages)
         try:
             response = await self._stub.SubmitMessages(request, timeout=self._timeout)

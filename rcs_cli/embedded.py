@@ -28,7 +28,7 @@ from rcs_cli.seed import (
     seed_push_demo,
 )
 from rcs_cli.supervisor import ChildProcess, CrashLoopError, RestartPolicy, Supervisor
-from rcs_core.migrate import migrate
+from rcs_core.db.migrate import migrate
 from rcs_runtime.settings import RcsSettings
 from rcs_simulators.pns.certs import make_test_ca
 

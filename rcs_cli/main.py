@@ -34,7 +34,7 @@ def _serve(component: str) -> None:
     # Imports are local so that each process loads only its own component.
     if component in ("core", "dispatcher", "reports"):
         from rcs_core.__main__ import serve as serve_core
-        from rcs_core.settings import CoreSettings
+        from rcs_core.config import CoreSettings
 
         core = CoreSettings()
         run_service(
@@ -122,7 +122,7 @@ def _serve(component: str) -> None:
 
 
 def _migrate(_: argparse.Namespace) -> None:
-    from rcs_core.migrate import migrate
+    from rcs_core.db.migrate import migrate
     from rcs_runtime.settings import DatabaseSettings
 
     s = DatabaseSettings()

@@ -11,8 +11,8 @@ import psycopg
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from rcs_core.passwords import hash_password
-from rcs_core.storage import partners
+from rcs_core.auth import partners_store as partners
+from rcs_core.auth.passwords import hash_password
 from rcs_rpns.model import InstallFields, Platform
 from rcs_rpns.providers.credentials import (
     ApnsKey,

@@ -18,20 +18,21 @@ from rcs.core.v1 import (
     settings_sync_pb2_grpc,
 )
 from rcs.routing.v1 import routing_service_pb2_grpc
-from rcs_core import maintenance
-from rcs_core.auth_guard import FailedAuthGuard
+from rcs_core.auth.guard import FailedAuthGuard
+from rcs_core.auth.servicer import AuthServicer
+from rcs_core.config import CoreSettings
+from rcs_core.db import maintenance
+from rcs_core.db.migrate import migrate
 from rcs_core.delivery.cascade_engine import CascadeEngine
-from rcs_core.dispatcher import Dispatcher
+from rcs_core.delivery.dispatcher import Dispatcher
 from rcs_core.mailings.feeder import Feeder
 from rcs_core.mailings.servicer import MailingServicer
-from rcs_core.migrate import migrate
-from rcs_core.report_desk import ReportDesk
-from rcs_core.report_sender import ReportSender, SenderSettings
-from rcs_core.report_servicer import ReportServicer
-from rcs_core.servicer import AuthServicer, MessageServicer
-from rcs_core.settings import CoreSettings
-from rcs_core.settings_servicer import SettingsServicer
-from rcs_core.settings_sync_servicer import SettingsSyncServicer
+from rcs_core.messages.servicer import MessageServicer
+from rcs_core.reports.desk import ReportDesk
+from rcs_core.reports.sender import ReportSender, SenderSettings
+from rcs_core.settings.servicer import SettingsServicer
+from rcs_core.settings.sync_servicer import SettingsSyncServicer
+from rcs_core.traffic_reports.servicer import ReportServicer
 from rcs_runtime.db import open_pool
 from rcs_runtime.grpc_client import open_channel
 from rcs_runtime.grpc_server import GrpcServer

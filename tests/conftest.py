@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 import psycopg
 import pytest
 
-from rcs_core.migrate import migrate
+from rcs_core.db.migrate import migrate
 
 TEMPLATE = f"rcs_template_{os.getpid()}"
 

@@ -12,9 +12,9 @@ import psycopg
 
 from rcs.connector.v1 import connector_service_pb2, connector_service_pb2_grpc
 from rcs.routing.v1 import routing_service_pb2, routing_service_pb2_grpc
-from rcs_core.idalloc import IdAllocator
-from rcs_core.storage import messages
-from rcs_core.validation import submission_of, validate
+from rcs_core.messages import store as messages
+from rcs_core.messages.idalloc import IdAllocator
+from rcs_core.messages.validation import submission_of, validate
 from rcs_runtime.grpc_server import GrpcServer
 
 Ctx = grpc.aio.ServicerContext[Any, Any]

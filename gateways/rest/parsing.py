@@ -42,7 +42,7 @@ RECEIPT_REQUESTS = {
     1: message_pb2.RECEIPT_REQUEST_ALL,
     2: message_pb2.RECEIPT_REQUEST_FAILURES,
 }
-# Characters core strips or accepts in a number (rcs_core.numbers): digits, a leading '+',
+# Characters core strips or accepts in a number (rcs_core.messages.numbers): digits, a leading '+',
 # whitespace and - ( ) . separators. Core wants 10–15 digits, plus an optional '00' prefix.
 _NUMBER_CHARS = re.compile(r"\+?[0-9\s\-().]+")
 _MIN_DIGITS, _MAX_DIGITS = 10, 17
@@ -318,7 +318,7 @@ def parse_send(doc: Any) -> SendRequest:
 def is_report_url(url: str) -> bool:
     """Whether reports can be sent to ``url``: an absolute http(s) URL with a host, a valid
     port, no whitespace or control characters and valid Unicode, as core checks it
-    (rcs_core.validation.check_report_url, which also limits its length)."""
+    (rcs_core.messages.validation.check_report_url, which also limits its length)."""
     if any(c.isspace() or ord(c) < 0x20 or c == "\x7f" for c in url):
         return False
     try:

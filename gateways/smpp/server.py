@@ -32,7 +32,7 @@ sends generic_nack for garbage, and throttles (0x58) a peer with more than
   so every part of a concatenated message is answered with the id of the whole message,
   at once: each part goes to core's SubmitPart, which reserves the id with the first part,
   stores every part before it is answered and accepts the message with its last part
-  (rcs_core.concatenated). Parts that stop coming end as a REJECTED message (reported),
+  (rcs_core.messages.concatenated). Parts that stop coming end as a REJECTED message (reported),
   so an id handed out always reaches a final status, whatever the ESME's window.
 - Rate: ``RCS_SMPP_SUBMITS_PER_SECOND`` per login over all its sessions (token bucket,
   each submit_sm PDU counts); excess is answered 0x58 and not submitted.
@@ -410,7 +410,7 @@ class SmppGateway:
     ) -> Pdu:
         """One part of a message the ESME split: stored in core, answered with the whole
         message's id at once (core reserves it with the first part; see
-        rcs_core.concatenated)."""
+        rcs_core.messages.concatenated)."""
         assert data.part is not None
         try:
             answer = await self._messages.SubmitPart(

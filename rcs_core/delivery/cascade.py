@@ -1,7 +1,7 @@
 """The cascade engine's decision: what a cascade does next, given its running link.
 
 Pure (no I/O, no clock): rcs_core.delivery.cascade_engine reads the state, asks here, and
-writes the answer in the same transaction (rcs_core.storage.cascade_store).
+writes the answer in the same transaction (rcs_core.delivery.cascade_store).
 
 A cascade is a chain of messages to one subscriber. The running link's message either
 reaches the status the next link waits for (``wait_for``: DELIVERED, which READ also
@@ -19,7 +19,7 @@ import datetime as dt
 import enum
 from dataclasses import dataclass
 
-from rcs_core.statuses import Status
+from rcs_core.messages.statuses import Status
 
 FAILED = frozenset({Status.UNDELIVERED, Status.EXPIRED, Status.REJECTED})
 

@@ -24,14 +24,14 @@ from prometheus_client import Counter
 from psycopg_pool import AsyncConnectionPool
 
 from rcs.core.v1 import message_service_pb2
-from rcs_core.delivery import links
+from rcs_core.delivery import cascade_store, links
 from rcs_core.delivery.cascade import Action, decide
-from rcs_core.idalloc import IdAllocator
-from rcs_core.statuses import ExtendedError, Status
-from rcs_core.storage import cascade_store, messages
-from rcs_core.storage.cascade_store import DueCascade, RunningLink
-from rcs_core.storage.finalize import finalize
-from rcs_core.validation import validate_link
+from rcs_core.delivery.cascade_store import DueCascade, RunningLink
+from rcs_core.delivery.finalize import finalize
+from rcs_core.messages import store as messages
+from rcs_core.messages.idalloc import IdAllocator
+from rcs_core.messages.statuses import ExtendedError, Status
+from rcs_core.messages.validation import validate_link
 from rcs_runtime.errors import RcsError
 
 log = logging.getLogger(__name__)

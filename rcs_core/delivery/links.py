@@ -13,7 +13,7 @@ from typing import Any
 
 from rcs.common.v1 import message_pb2
 from rcs.core.v1 import message_service_pb2
-from rcs_core.statuses import Status
+from rcs_core.messages.statuses import Status
 from rcs_runtime import channels
 from rcs_runtime.errors import RcsError
 

@@ -1,5 +1,5 @@
 """Feeds running mailings into the ordinary pipeline: each tick, for each mailing, the
-next recipients its rate allows become messages through ``storage.messages.accept`` (the
+next recipients its rate allows become messages through ``messages.store.accept`` (the
 path every partner API takes: message rows, ACCEPTED events, queue rows, wake-up), and the
 mailing's cursor moves in the same transaction — so a crash anywhere either fed them and
 moved the cursor, or did neither. Mailings are locked with SKIP LOCKED: several core
@@ -13,11 +13,11 @@ import logging
 
 from psycopg_pool import AsyncConnectionPool
 
-from rcs_core.idalloc import IdAllocator
 from rcs_core.mailings import domain, store
 from rcs_core.mailings.domain import State
-from rcs_core.storage import messages
-from rcs_core.validation import CHANNEL_SMS, MAX_TTL, MIN_TTL, RECEIPT_ALL
+from rcs_core.messages import store as messages
+from rcs_core.messages.idalloc import IdAllocator
+from rcs_core.messages.validation import CHANNEL_SMS, MAX_TTL, MIN_TTL, RECEIPT_ALL
 
 log = logging.getLogger(__name__)
 # Most recipients fed by one transaction: a fast mailing catches up over several.

@@ -14,11 +14,11 @@ from psycopg_pool import AsyncConnectionPool
 
 from rcs.core.v1 import mailing_service_pb2 as ms
 from rcs.core.v1 import mailing_service_pb2_grpc
-from rcs_core import ids
+from rcs_core.auth import partners_store as partners
 from rcs_core.mailings import domain, store
 from rcs_core.mailings.domain import Action, State
-from rcs_core.numbers import normalize_msisdn
-from rcs_core.storage import partners
+from rcs_core.messages import ids
+from rcs_core.messages.numbers import normalize_msisdn
 from rcs_runtime.errors import RcsError
 from rcs_runtime.timestamps import timestamp
 

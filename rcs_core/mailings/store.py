@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 
 from rcs_core.mailings.domain import Spec, State
-from rcs_core.statuses import Status
+from rcs_core.messages.statuses import Status
 from rcs_runtime.errors import RcsError
 
 # Platform filtering (black list, inactive number, white list): REJECTED with code 10.

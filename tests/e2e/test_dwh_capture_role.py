@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from rcs_core.migrate import migrate
+from rcs_core.db.migrate import migrate
 from rcs_dwh.capture import (
     CaptureTarget,
     capture_role,

@@ -18,7 +18,7 @@ import pytest
 from gateways.ftp import report
 from gateways.ftp.files import Kind
 from rcs_cli.seed import seed_demo
-from rcs_core.storage import partners
+from rcs_core.auth import partners_store as partners
 from tests.e2e.ftp_support import FtpGateway, module_database, query, report_time
 from tests.e2e.installation import Installation
 

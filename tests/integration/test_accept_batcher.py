@@ -10,10 +10,10 @@ import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
-from rcs_core.accept_batcher import AcceptBatcher
-from rcs_core.idalloc import IdAllocator
-from rcs_core.storage import partners
-from rcs_core.storage.messages import NewMessage
+from rcs_core.auth import partners_store as partners
+from rcs_core.messages.accept_batcher import AcceptBatcher
+from rcs_core.messages.idalloc import IdAllocator
+from rcs_core.messages.store import NewMessage
 
 pytestmark = pytest.mark.integration
 

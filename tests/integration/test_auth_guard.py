@@ -15,10 +15,10 @@ import pytest
 
 from rcs.core.v1 import auth_service_pb2 as auth
 from rcs.core.v1 import auth_service_pb2_grpc
-from rcs_core.auth_guard import FailedAuthGuard
-from rcs_core.passwords import hash_password
-from rcs_core.servicer import AuthServicer
-from rcs_core.storage import auth_failures
+from rcs_core.auth import failures_store as auth_failures
+from rcs_core.auth.guard import FailedAuthGuard
+from rcs_core.auth.passwords import hash_password
+from rcs_core.auth.servicer import AuthServicer
 from rcs_runtime.grpc_client import error_reason, open_channel
 from tests.support import start_server
 

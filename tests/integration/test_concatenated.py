@@ -14,10 +14,10 @@ import pytest
 from rcs.common.v1 import channel_pb2, message_pb2, status_pb2
 from rcs.core.v1 import message_service_pb2 as ms
 from rcs.core.v1 import message_service_pb2_grpc
-from rcs_core import concatenated
-from rcs_core.idalloc import IdAllocator
-from rcs_core.servicer import MessageServicer
-from rcs_core.storage import partners
+from rcs_core.auth import partners_store as partners
+from rcs_core.messages import concatenated
+from rcs_core.messages.idalloc import IdAllocator
+from rcs_core.messages.servicer import MessageServicer
 from rcs_runtime.grpc_client import open_channel
 from tests.support import start_server
 

@@ -16,10 +16,10 @@ from gateways.rest.parsing import parse_send
 from rcs.common.v1 import channel_pb2, message_pb2, status_pb2
 from rcs.core.v1 import message_service_pb2 as ms
 from rcs.core.v1 import message_service_pb2_grpc
-from rcs_core import ids
-from rcs_core import servicer as servicer_module
-from rcs_core.servicer import MessageServicer
-from rcs_core.storage import partners
+from rcs_core.auth import partners_store as partners
+from rcs_core.messages import ids
+from rcs_core.messages import servicer as servicer_module
+from rcs_core.messages.servicer import MessageServicer
 from rcs_runtime.grpc_client import error_reason, open_channel
 from tests.support import accept_uncommitted, start_server
 

@@ -17,13 +17,15 @@ from psycopg_pool import AsyncConnectionPool
 from rcs.connector.v1 import connector_service_pb2 as cs
 from rcs.connector.v1 import connector_service_pb2_grpc
 from rcs.routing.v1 import routing_service_pb2_grpc
-from rcs_core import maintenance, partitions
-from rcs_core.dispatcher import Dispatcher
-from rcs_core.idalloc import IdAllocator
-from rcs_core.settings import CoreSettings
-from rcs_core.statuses import Status
-from rcs_core.storage import messages, partners, receipts
-from rcs_core.storage.messages import NewMessage
+from rcs_core.auth import partners_store as partners
+from rcs_core.config import CoreSettings
+from rcs_core.db import maintenance, partitions
+from rcs_core.delivery import receipts_store as receipts
+from rcs_core.delivery.dispatcher import Dispatcher
+from rcs_core.messages import store as messages
+from rcs_core.messages.idalloc import IdAllocator
+from rcs_core.messages.statuses import Status
+from rcs_core.messages.store import NewMessage
 from rcs_runtime.grpc_client import open_channel
 from tests.support import FakeConnector, FakeRouting, start_server
 

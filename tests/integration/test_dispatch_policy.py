@@ -12,7 +12,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from rcs.connector.v1 import connector_service_pb2 as cs
 from rcs.routing.v1 import routing_service_pb2 as rs
-from rcs_core.statuses import Status
+from rcs_core.messages.statuses import Status
 from tests.integration.test_dispatch_and_receipts import Rig, make_rig
 from tests.support import Ctx, FakeRouting
 

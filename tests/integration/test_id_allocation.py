@@ -7,8 +7,8 @@ import asyncio
 import psycopg
 import pytest
 
-from rcs_core import ids
-from rcs_core.idalloc import ID_BLOCK, IdAllocator
+from rcs_core.messages import ids
+from rcs_core.messages.idalloc import ID_BLOCK, IdAllocator
 
 pytestmark = pytest.mark.integration
 

@@ -17,10 +17,10 @@ import pytest
 from rcs.core.v1 import message_service_pb2 as ms
 from rcs.core.v1 import message_service_pb2_grpc, settings_service_pb2_grpc
 from rcs.core.v1 import settings_service_pb2 as ss
-from rcs_core import maintenance
-from rcs_core.servicer import MessageServicer
-from rcs_core.settings import CoreSettings
-from rcs_core.settings_servicer import SettingsServicer
+from rcs_core.config import CoreSettings
+from rcs_core.db import maintenance
+from rcs_core.messages.servicer import MessageServicer
+from rcs_core.settings.servicer import SettingsServicer
 from rcs_runtime.grpc_client import open_channel
 from tests.support import start_server
 

@@ -13,10 +13,10 @@ from google.protobuf import field_mask_pb2
 from rcs.core.v1 import auth_service_pb2 as auth
 from rcs.core.v1 import auth_service_pb2_grpc, settings_service_pb2_grpc
 from rcs.core.v1 import settings_service_pb2 as ss
-from rcs_core.auth_guard import FailedAuthGuard
-from rcs_core.servicer import AuthServicer
-from rcs_core.settings_servicer import SettingsServicer
-from rcs_core.storage import partners
+from rcs_core.auth import partners_store as partners
+from rcs_core.auth.guard import FailedAuthGuard
+from rcs_core.auth.servicer import AuthServicer
+from rcs_core.settings.servicer import SettingsServicer
 from rcs_runtime.grpc_client import error_reason, open_channel
 from tests.support import start_server
 from tests.unit.core.test_passwords import _old_scrypt

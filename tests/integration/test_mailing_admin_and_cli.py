@@ -20,8 +20,8 @@ from gateways.rest.app import build_app
 from gateways.rest.settings import RestSettings
 from rcs.core.v1 import auth_service_pb2_grpc, mailing_service_pb2_grpc
 from rcs_cli.seed import seed_demo, upsert_admin
+from rcs_core.auth.servicer import AuthServicer
 from rcs_core.mailings.servicer import MailingServicer
-from rcs_core.servicer import AuthServicer
 from rcs_runtime.grpc_client import open_channel
 from tests.support import start_server
 

@@ -13,9 +13,9 @@ import pytest
 
 from rcs.core.v1 import mailing_service_pb2 as ms
 from rcs.core.v1 import mailing_service_pb2_grpc
+from rcs_core.auth import partners_store as partners
 from rcs_core.mailings.feeder import Feeder
 from rcs_core.mailings.servicer import MailingServicer
-from rcs_core.storage import partners
 from rcs_runtime.grpc_client import error_reason, open_channel
 from tests.support import start_server
 

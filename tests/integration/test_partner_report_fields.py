@@ -19,10 +19,12 @@ from aiohttp.test_utils import TestClient, TestServer
 from gateways.rest.app import build_app
 from gateways.rest.settings import RestSettings
 from rcs.core.v1 import auth_service_pb2_grpc, message_service_pb2, message_service_pb2_grpc
-from rcs_core.servicer import AuthServicer, MessageServicer
-from rcs_core.statuses import Status
-from rcs_core.storage import api_keys, partners
-from rcs_core.storage.finalize import finalize
+from rcs_core.auth import api_keys_store as api_keys
+from rcs_core.auth import partners_store as partners
+from rcs_core.auth.servicer import AuthServicer
+from rcs_core.delivery.finalize import finalize
+from rcs_core.messages.servicer import MessageServicer
+from rcs_core.messages.statuses import Status
 from rcs_runtime.grpc_client import open_channel
 from tests.support import start_server
 

@@ -16,8 +16,8 @@ from prometheus_client import REGISTRY
 
 from rcs.core.v1 import message_service_pb2, message_service_pb2_grpc, report_service_pb2_grpc
 from rcs.core.v1 import report_service_pb2 as rs
-from rcs_core.report_servicer import ReportServicer
-from rcs_core.servicer import MessageServicer
+from rcs_core.messages.servicer import MessageServicer
+from rcs_core.traffic_reports.servicer import ReportServicer
 from rcs_runtime.db import open_pool
 from rcs_runtime.replica import ReadPools
 from tests.integration.test_reports import seed_report_data

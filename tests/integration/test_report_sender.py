@@ -23,16 +23,16 @@ from rcs.common.v1 import channel_pb2, message_pb2
 from rcs.core.v1 import message_service_pb2 as ms
 from rcs.core.v1 import message_service_pb2_grpc, settings_service_pb2_grpc
 from rcs.core.v1 import settings_service_pb2 as ss
-from rcs_core.inbound_reply import InboundReplier
-from rcs_core.report_desk import ReportDesk
-from rcs_core.report_formats import HTTP_FORMATS
-from rcs_core.report_sender import ReportSender, SenderSettings
-from rcs_core.servicer import MessageServicer
-from rcs_core.settings_servicer import SettingsServicer
-from rcs_core.statuses import Status
-from rcs_core.storage import partners
-from rcs_core.storage.finalize import finalize
-from rcs_core.storage.reports import LeasedReport
+from rcs_core.auth import partners_store as partners
+from rcs_core.delivery.finalize import finalize
+from rcs_core.inbound.reply import InboundReplier
+from rcs_core.messages.servicer import MessageServicer
+from rcs_core.messages.statuses import Status
+from rcs_core.reports.desk import ReportDesk
+from rcs_core.reports.formats import HTTP_FORMATS
+from rcs_core.reports.sender import ReportSender, SenderSettings
+from rcs_core.reports.store import LeasedReport
+from rcs_core.settings.servicer import SettingsServicer
 from rcs_runtime.grpc_client import open_channel
 from tests.support import start_server
 

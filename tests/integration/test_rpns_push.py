@@ -25,14 +25,15 @@ from rcs.connector.v1 import connector_service_pb2_grpc
 from rcs.core.v1 import message_service_pb2_grpc
 from rcs.routing.v1 import routing_service_pb2_grpc
 from rcs.rpns.v1 import app_service_pb2, device_service_pb2
-from rcs_core.dispatcher import Dispatcher
-from rcs_core.idalloc import IdAllocator
-from rcs_core.report_desk import ReportDesk
-from rcs_core.servicer import MessageServicer
-from rcs_core.settings import CoreSettings
-from rcs_core.statuses import Status
-from rcs_core.storage import messages, partners
-from rcs_core.storage.messages import NewMessage
+from rcs_core.auth import partners_store as partners
+from rcs_core.config import CoreSettings
+from rcs_core.delivery.dispatcher import Dispatcher
+from rcs_core.messages import store as messages
+from rcs_core.messages.idalloc import IdAllocator
+from rcs_core.messages.servicer import MessageServicer
+from rcs_core.messages.statuses import Status
+from rcs_core.messages.store import NewMessage
+from rcs_core.reports.desk import ReportDesk
 from rcs_runtime.grpc_client import open_channel
 from rcs_runtime.grpc_server import GrpcServer
 from tests.rpns_rig import PushRig, app_with_every_provider, push_rig

@@ -23,8 +23,9 @@ from gateways.smpp.server import SmppGateway
 from gateways.smpp.settings import SmppGatewaySettings
 from rcs.core.v1 import auth_service_pb2_grpc, message_service_pb2_grpc, settings_service_pb2_grpc
 from rcs_cli.seed import upsert_admin
-from rcs_core.servicer import AuthServicer, MessageServicer
-from rcs_core.settings_servicer import SettingsServicer
+from rcs_core.auth.servicer import AuthServicer
+from rcs_core.messages.servicer import MessageServicer
+from rcs_core.settings.servicer import SettingsServicer
 from rcs_runtime.grpc_client import open_channel
 from tests.conftest import free_port
 from tests.support import start_server

@@ -13,8 +13,8 @@ import psycopg
 import pytest
 
 from rcs.core.v1 import settings_service_pb2_grpc
-from rcs_core.settings_servicer import SettingsServicer
-from rcs_core.storage import partners
+from rcs_core.auth import partners_store as partners
+from rcs_core.settings.servicer import SettingsServicer
 from tests.support import start_server
 
 pytestmark = pytest.mark.integration

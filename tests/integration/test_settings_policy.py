@@ -15,7 +15,7 @@ import pytest
 from rcs.common.v1 import channel_pb2
 from rcs.core.v1 import settings_service_pb2 as ss
 from rcs.core.v1 import settings_service_pb2_grpc
-from rcs_core.settings_servicer import SettingsServicer
+from rcs_core.settings.servicer import SettingsServicer
 from rcs_runtime.grpc_client import error_reason, open_channel
 from tests.support import start_server
 

@@ -13,9 +13,9 @@ from google.protobuf import field_mask_pb2
 
 from rcs.core.v1 import auth_service_pb2, auth_service_pb2_grpc, settings_service_pb2_grpc
 from rcs.core.v1 import settings_service_pb2 as ss
-from rcs_core.passwords import verify_password
-from rcs_core.servicer import AuthServicer
-from rcs_core.settings_servicer import SettingsServicer
+from rcs_core.auth.passwords import verify_password
+from rcs_core.auth.servicer import AuthServicer
+from rcs_core.settings.servicer import SettingsServicer
 from rcs_runtime.grpc_client import error_reason, open_channel
 from tests.support import start_server
 

@@ -15,8 +15,8 @@ import pytest
 from rcs.core.v1 import settings_service_pb2 as ss
 from rcs.core.v1 import settings_service_pb2_grpc, settings_sync_pb2_grpc
 from rcs.core.v1 import settings_sync_pb2 as sync
-from rcs_core.settings_servicer import SettingsServicer
-from rcs_core.settings_sync_servicer import SettingsSyncServicer
+from rcs_core.settings.servicer import SettingsServicer
+from rcs_core.settings.sync_servicer import SettingsSyncServicer
 from rcs_runtime.db import open_pool
 from rcs_runtime.grpc_client import error_reason, open_channel
 from tests.conftest import _admin_dsn, _dsn_for

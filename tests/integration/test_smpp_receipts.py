@@ -19,11 +19,12 @@ import smpplib.smpp
 from gateways.smpp.server import SmppGateway
 from gateways.smpp.settings import SmppGatewaySettings
 from rcs.core.v1 import auth_service_pb2_grpc, message_service_pb2_grpc
-from rcs_core.report_desk import ReportDesk
-from rcs_core.servicer import AuthServicer, MessageServicer
-from rcs_core.statuses import Status
-from rcs_core.storage import partners
-from rcs_core.storage.finalize import finalize
+from rcs_core.auth import partners_store as partners
+from rcs_core.auth.servicer import AuthServicer
+from rcs_core.delivery.finalize import finalize
+from rcs_core.messages.servicer import MessageServicer
+from rcs_core.messages.statuses import Status
+from rcs_core.reports.desk import ReportDesk
 from rcs_runtime.grpc_client import open_channel
 from tests.support import start_server
 

@@ -1,6 +1,6 @@
 """SMPP sessions counted over every SMPP gateway (SMPP_API 1.3): AuthService's
 ClaimSmppSession / RenewSmppSessions / ReleaseSmppSessions over real gRPC on PostgreSQL
-(rcs_core/storage/smpp_sessions.py). The gateways' side is in test_smpp_gateway.py."""
+(rcs_core/auth/smpp_sessions_store.py). The gateways' side is in test_smpp_gateway.py."""
 
 from __future__ import annotations
 
@@ -16,10 +16,11 @@ from google.protobuf import duration_pb2
 
 from rcs.core.v1 import auth_service_pb2 as auth
 from rcs.core.v1 import auth_service_pb2_grpc
-from rcs_core import maintenance
-from rcs_core.servicer import AuthServicer
-from rcs_core.settings import CoreSettings
-from rcs_core.storage import locks, partners, smpp_sessions
+from rcs_core.auth import partners_store as partners
+from rcs_core.auth import smpp_sessions_store as smpp_sessions
+from rcs_core.auth.servicer import AuthServicer
+from rcs_core.config import CoreSettings
+from rcs_core.db import locks, maintenance
 from rcs_runtime.db import open_pool
 from rcs_runtime.grpc_client import error_reason, open_channel
 from tests.support import start_server

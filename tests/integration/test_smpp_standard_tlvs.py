@@ -11,7 +11,7 @@ import smpplib.client
 import smpplib.exceptions
 import smpplib.smpp
 
-from rcs_core.statuses import Status
+from rcs_core.messages.statuses import Status
 from tests.integration.test_smpp_receipts import LOGIN, PASSWORD, Rig, rig, run
 
 pytestmark = pytest.mark.integration

@@ -19,8 +19,8 @@ from gateways.rest.settings import RestSettings
 from rcs.core.v1 import auth_service_pb2_grpc, settings_service_pb2_grpc
 from rcs.core.v1 import settings_service_pb2 as ss
 from rcs_cli.seed import upsert_admin
-from rcs_core.servicer import AuthServicer
-from rcs_core.settings_servicer import SettingsServicer
+from rcs_core.auth.servicer import AuthServicer
+from rcs_core.settings.servicer import SettingsServicer
 from rcs_runtime.grpc_client import error_reason, open_channel
 from tests.integration.test_number_plan_import import FIXTURES, _cli
 from tests.support import start_server

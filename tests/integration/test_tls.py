@@ -24,8 +24,9 @@ from gateways.rest.settings import RestSettings
 from gateways.smpp.server import SmppGateway
 from gateways.smpp.settings import SmppGatewaySettings
 from rcs.core.v1 import auth_service_pb2_grpc, message_service_pb2_grpc
-from rcs_core.servicer import AuthServicer, MessageServicer
-from rcs_core.storage import partners
+from rcs_core.auth import partners_store as partners
+from rcs_core.auth.servicer import AuthServicer
+from rcs_core.messages.servicer import MessageServicer
 from rcs_runtime.grpc_client import open_channel
 from rcs_runtime.tls import TlsConfigError, server_context
 from tests.conftest import free_port

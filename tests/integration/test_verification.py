@@ -12,11 +12,11 @@ import pytest
 from rcs.common.v1 import channel_pb2, message_pb2
 from rcs.core.v1 import message_service_pb2 as ms
 from rcs.core.v1 import message_service_pb2_grpc
-from rcs_core import maintenance
-from rcs_core.servicer import MessageServicer
-from rcs_core.settings import CoreSettings
-from rcs_core.statuses import Status
-from rcs_core.storage import partners
+from rcs_core.auth import partners_store as partners
+from rcs_core.config import CoreSettings
+from rcs_core.db import maintenance
+from rcs_core.messages.servicer import MessageServicer
+from rcs_core.messages.statuses import Status
 from rcs_runtime.grpc_client import open_channel
 from tests.integration.test_dispatch_and_receipts import Rig, rig  # noqa: F401 (fixture)
 from tests.support import start_server

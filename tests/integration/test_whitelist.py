@@ -10,11 +10,13 @@ from typing import Any
 import psycopg
 import pytest
 
-from rcs_core.idalloc import IdAllocator
-from rcs_core.statuses import Status
-from rcs_core.storage import dispatch, messages, partners
-from rcs_core.storage.dispatch import Claimed
-from rcs_core.storage.messages import NewMessage
+from rcs_core.auth import partners_store as partners
+from rcs_core.delivery import queue_store as dispatch
+from rcs_core.delivery.queue_store import Claimed
+from rcs_core.messages import store as messages
+from rcs_core.messages.idalloc import IdAllocator
+from rcs_core.messages.statuses import Status
+from rcs_core.messages.store import NewMessage
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from rcs_core.delivery.cascade import Action, Decision, decide
-from rcs_core.statuses import Status
+from rcs_core.messages.statuses import Status
 
 NOW = dt.datetime(2026, 12, 7, 12, 0, tzinfo=dt.UTC)
 LATER = NOW + dt.timedelta(seconds=30)

@@ -4,10 +4,10 @@ import datetime as dt
 
 import pytest
 
-from rcs_core import ids
-from rcs_core.numbers import normalize_msisdn
-from rcs_core.statuses import Status
-from rcs_core.validation import Submission, validate
+from rcs_core.messages import ids
+from rcs_core.messages.numbers import normalize_msisdn
+from rcs_core.messages.statuses import Status
+from rcs_core.messages.validation import Submission, validate
 from rcs_runtime.errors import RcsError
 
 

@@ -1,11 +1,11 @@
-"""Where an MO goes when sessions are involved (storage.inbound.decide), without a
+"""Where an MO goes when sessions are involved (inbound.store.decide), without a
 database: the subscriber's session first, then a session keyword, then keywords."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from rcs_core.storage.inbound import Route, Step, decide, session_key
+from rcs_core.inbound.store import Route, Step, decide, session_key
 
 
 def route(name: str, keyword: str = "", **session: Any) -> Route:

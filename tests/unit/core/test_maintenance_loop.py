@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from rcs_core import maintenance
-from rcs_core.settings import CoreSettings
+from rcs_core.config import CoreSettings
+from rcs_core.db import maintenance
 
 
 async def test_a_failing_step_does_not_keep_the_main_pass_from_running(

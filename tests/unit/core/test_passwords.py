@@ -3,7 +3,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from rcs_core.passwords import hash_password, needs_rehash, verify_password
+from rcs_core.auth.passwords import hash_password, needs_rehash, verify_password
 
 
 def _old_scrypt(password: str) -> str:

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from rcs_core.report_formats import (
+from rcs_core.messages.statuses import Status
+from rcs_core.reports.formats import (
     FORMAT_BATCH_V3,
     FORMAT_HTTP_V5,
     FORMAT_REST_V6,
@@ -19,8 +20,7 @@ from rcs_core.report_formats import (
     request_of,
     with_query,
 )
-from rcs_core.statuses import Status
-from rcs_core.storage.reports import KIND_INBOUND, KIND_STATUS, LeasedReport
+from rcs_core.reports.store import KIND_INBOUND, KIND_STATUS, LeasedReport
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 

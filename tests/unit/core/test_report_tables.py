@@ -11,8 +11,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from rcs_core.report_formats import FORMAT_BATCH_V3, FORMAT_HTTP_V5, FORMAT_REST_V6, request_of
-from rcs_core.statuses import Status
+from rcs_core.messages.statuses import Status
+from rcs_core.reports.formats import FORMAT_BATCH_V3, FORMAT_HTTP_V5, FORMAT_REST_V6, request_of
 from tests import doc_tables as t
 from tests.unit.core.test_report_formats import MOSCOW, inbound, report
 

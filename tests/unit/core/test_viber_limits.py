@@ -8,7 +8,7 @@ import pytest
 
 from rcs.common.v1 import channel_pb2, message_pb2
 from rcs.core.v1 import message_service_pb2 as ms
-from rcs_core.validation import submission_of, validate
+from rcs_core.messages.validation import submission_of, validate
 from rcs_runtime.errors import RcsError
 
 

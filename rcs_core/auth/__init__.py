@@ -1,0 +1,1 @@
+"""Partners' authentication: passwords, API keys, failed logins, SMPP session slots."""

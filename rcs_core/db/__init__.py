@@ -1,0 +1,1 @@
+"""The installation database: migrations, partitions, maintenance, locks, idempotency."""

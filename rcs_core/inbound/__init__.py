@@ -1,0 +1,1 @@
+"""Inbound (MO) traffic: routes, sessions and replies."""

@@ -1,0 +1,1 @@
+"""Accepting messages: validation, ids, concatenation, the partner-facing servicer."""

@@ -1,0 +1,1 @@
+"""Reports to partners: the outbox, its leases, wire formats and the HTTP sender."""

@@ -1,0 +1,1 @@
+"""Transport settings: the SettingsService, its policies and revisions store."""

@@ -1,0 +1,84 @@
+"""gRPC edge of the settings changes feed (SettingsSyncService): a master's core hands out
+its revisions; a standby's core applies them (its cluster agent carries them across)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+
+from google.protobuf import timestamp_pb2
+from psycopg_pool import AsyncConnectionPool
+
+from rcs.core.v1 import settings_sync_pb2 as sync
+from rcs.core.v1 import settings_sync_pb2_grpc
+from rcs_core.settings import sync_store as store
+from rcs_core.settings.policy import Ctx
+from rcs_runtime.errors import RcsError
+
+MAX_PAGE = 1000
+log = logging.getLogger(__name__)
+
+
+def _to_wire(r: store.Revision) -> sync.SettingsChange:
+    created = timestamp_pb2.Timestamp()
+    created.FromDatetime(r.created_at)
+    return sync.SettingsChange(
+        revision=r.revision,
+        actor=r.actor,
+        remote_ip=r.remote_ip,
+        create_time=created,
+        summary=r.summary,
+        changes_json=json.dumps(r.changes, ensure_ascii=False),
+    )
+
+
+def _from_wire(c: sync.SettingsChange) -> store.Revision:
+    try:
+        changes = json.loads(c.changes_json or "[]")
+    except ValueError as exc:
+        raise RcsError(
+            "INVALID_REQUEST", f"revision {c.revision}: changes_json is not JSON"
+        ) from exc
+    return store.Revision(
+        c.revision,
+        c.actor,
+        c.remote_ip,
+        c.create_time.ToDatetime(tzinfo=dt.UTC),
+        c.summary,
+        changes,
+    )
+
+
+class SettingsSyncServicer(settings_sync_pb2_grpc.SettingsSyncServiceServicer):
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self._pool = pool
+
+    async def ListSettingsChanges(
+        self, request: sync.ListSettingsChangesRequest, context: Ctx
+    ) -> sync.ListSettingsChangesResponse:
+        if request.since_revision < 0 or not 0 <= request.page_size <= MAX_PAGE:
+            raise RcsError("INVALID_REQUEST", f"since_revision >= 0 and page_size 0 to {MAX_PAGE}")
+        async with self._pool.connection() as conn:
+            revisions, current = await store.revisions_since(
+                conn, request.since_revision, request.page_size or MAX_PAGE
+            )
+        return sync.ListSettingsChangesResponse(
+            changes=[_to_wire(r) for r in revisions], current_revision=current
+        )
+
+    async def ApplySettingsChanges(
+        self, request: sync.ApplySettingsChangesRequest, context: Ctx
+    ) -> sync.ApplySettingsChangesResponse:
+        revisions = [_from_wire(c) for c in request.changes]
+        async with self._pool.connection() as conn, conn.transaction():
+            reached = await store.apply_revisions(
+                conn, revisions, master_id=request.master_installation_id
+            )
+        for r in revisions:
+            if not r.changes:  # a number-plan or ported-numbers import: its rows stay behind
+                log.warning(
+                    "settings_sync_import_not_copied",
+                    extra={"revision": r.revision, "summary": r.summary[:200]},
+                )
+        return sync.ApplySettingsChangesResponse(revision=reached, applied_count=len(revisions))

@@ -1,1 +1,0 @@
-"""SQL of rcs_core; the only place that knows table shapes."""

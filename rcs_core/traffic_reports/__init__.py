@@ -1,0 +1,1 @@
+"""Installation reports (F17): traffic summary, message search, Excel exports."""
