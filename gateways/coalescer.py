@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import grpc
 
-from gateways.rest.rpc import rcs_error
+from gateways.rpc_errors import rcs_error
 from rcs.core.v1 import message_service_pb2 as ms
 from rcs.core.v1 import message_service_pb2_grpc
 from rcs_runtime.errors import RcsError

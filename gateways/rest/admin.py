@@ -18,12 +18,12 @@ from aiohttp import hdrs, web
 from google.protobuf import field_mask_pb2, json_format
 from google.protobuf.message import Message
 
-from gateways.rest.auth import PartnerAuth
+from gateways.partner_auth import PartnerAuth
 from gateways.rest.body import loads_json, read_body
 from gateways.rest.errors import json_response
 from gateways.rest.observability import PARTNER
 from gateways.rest.parsing import MAX_BODY_BYTES, parse_basic_auth
-from gateways.rest.rpc import rcs_error
+from gateways.rpc_errors import rcs_error
 from rcs.core.v1 import (
     auth_service_pb2_grpc,
     mailing_service_pb2_grpc,

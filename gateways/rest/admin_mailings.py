@@ -19,7 +19,7 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from gateways.rest import admin
-from gateways.rest.rpc import rcs_error
+from gateways.rpc_errors import rcs_error
 from rcs.core.v1 import mailing_service_pb2 as ms
 from rcs_runtime.errors import RcsError
 

@@ -19,7 +19,7 @@ from aiohttp import web
 from multidict import MultiMapping
 
 from gateways.rest.admin import ADMIN, PREFIX, _actor, _answer
-from gateways.rest.rpc import rcs_error
+from gateways.rpc_errors import rcs_error
 from rcs.common.v1 import status_pb2
 from rcs.core.v1 import report_service_pb2 as rs
 from rcs.core.v1 import report_service_pb2_grpc

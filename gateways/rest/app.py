@@ -17,10 +17,10 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gateways.auth_revision import AuthRevisionWatch
 from gateways.coalescer import SubmitCoalescer
+from gateways.partner_auth import PartnerAuth
 from gateways.rest.admin import ADMIN, Admin, add_admin_routes
 from gateways.rest.admin_mailings import add_mailing_routes
 from gateways.rest.admin_reports import add_report_routes
-from gateways.rest.auth import PartnerAuth
 from gateways.rest.batch_v3 import ApiKeyAuth, BatchGateway, add_batch_routes
 from gateways.rest.body import BODY_TIMEOUT, read_body
 from gateways.rest.dwh_reports import DwhReports, add_dwh_routes
@@ -36,9 +36,9 @@ from gateways.rest.parsing import (
     parse_send,
 )
 from gateways.rest.pushback import InFlight
-from gateways.rest.rpc import rcs_error, result_error
 from gateways.rest.settings import RestSettings
 from gateways.rest.status_view import message_view
+from gateways.rpc_errors import rcs_error, result_error
 from rcs.core.v1 import auth_service_pb2_grpc, message_service_pb2, message_service_pb2_grpc
 from rcs_runtime.errors import RcsError
 from rcs_runtime.logging import mask_number

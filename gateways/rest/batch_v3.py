@@ -28,8 +28,8 @@ from gateways.rest.errors import json_response, retry_after_header
 from gateways.rest.observability import PARTNER
 from gateways.rest.parsing import MAX_REPORT_URL_CHARS, is_report_url, is_valid_unicode
 from gateways.rest.pushback import InFlight, PushedBackError, retry_after
-from gateways.rest.rpc import rcs_error
 from gateways.rest.schedule import Schedule, ScheduleError, parse_schedule_info
+from gateways.rpc_errors import rcs_error
 from rcs.common.v1 import channel_pb2, message_pb2
 from rcs.core.v1 import auth_service_pb2, auth_service_pb2_grpc, message_service_pb2
 from rcs_runtime.errors import RcsError

@@ -17,7 +17,7 @@ from gateways.rest.admin import ADMIN, PREFIX
 from gateways.rest.errors import json_response
 from gateways.rest.observability import PARTNER
 from gateways.rest.parsing import parse_basic_auth
-from gateways.rest.rpc import rcs_error
+from gateways.rpc_errors import rcs_error
 from rcs.dwh.v1 import dwh_report_service_pb2 as pb
 from rcs.dwh.v1 import dwh_report_service_pb2_grpc as pb_grpc
 from rcs_runtime.errors import RcsError

@@ -14,11 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from gateways.cascade_order import TypeOptions, chain_of, letters_of
-from gateways.smpp.mapping import parse_smpp_time
 from rcs.common.v1 import message_pb2
 from rcs.core.v1 import message_service_pb2
 from rcs_runtime import channels
 from rcs_runtime.errors import RcsError
+from rcs_smpp.times import parse_smpp_time
 
 PUSH_PARAMETERS = ("imageUrl", "buttonText", "buttonLink")
 

@@ -21,11 +21,11 @@ from rcs_smpp.pdu import DeliverSm, SubmitSm
 from rcs_smpp.reassembly import PartInfo
 from rcs_smpp.receipts import build_receipt_pdu
 from rcs_smpp.segmentation import concatenation_header, split_text
+from rcs_smpp.times import parse_smpp_time
 from rcs_smpp.tlv import Tlvs
 
 _S = CommandStatus
 _PTAG: Final = re.compile(r"[0-9A-Za-z-]{1,50}")
-_TIME: Final = re.compile(r"(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d)(\d{2})([-+R])")
 _STATE: Final[dict[int, MessageState]] = {
     status_pb2.MESSAGE_STATUS_ACCEPTED: MessageState.ENROUTE,
     status_pb2.MESSAGE_STATUS_SENT: MessageState.ENROUTE,
@@ -58,19 +58,6 @@ def status_for_reason(reason: str) -> int:
     """The SMPP command_status of a catalogued refusal (ESME_RSYSERR for an unknown one)."""
     entry = CATALOGUE.get(reason)
     return entry.smpp_status if entry is not None else int(_S.ESME_RSYSERR)
-
-
-def parse_smpp_time(value: str, now: dt.datetime) -> dt.datetime:
-    """An SMPP time "YYMMDDhhmmsstnnp" as an aware datetime: absolute ("+"/"-": nn quarter
-    hours from UTC) or relative to ``now`` ("R": years of 365 and months of 30 days)."""
-    m = _TIME.fullmatch(value)
-    if m is None:
-        raise ValueError(f"{value!r} is not an SMPP time")
-    yy, mo, dd, hh, mi, ss, tenth, nn = (int(g) for g in m.groups()[:8])
-    if m.group(9) == "R":
-        return now + dt.timedelta(days=yy * 365 + mo * 30 + dd, hours=hh, minutes=mi, seconds=ss)
-    offset = dt.timedelta(minutes=15 * nn) * (1 if m.group(9) == "+" else -1)
-    return dt.datetime(2000 + yy, mo, dd, hh, mi, ss, tenth * 100_000, tzinfo=dt.timezone(offset))
 
 
 def ttl_of(validity_period: str, now: dt.datetime) -> int:

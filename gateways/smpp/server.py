@@ -5,7 +5,7 @@ sends generic_nack for garbage, and throttles (0x58) a peer with more than
 ``RCS_SMPP_WINDOW`` requests in progress. This module adds the policies:
 
 - bind_transmitter / bind_receiver / bind_transceiver: system_id and password are checked by
-  core's AuthService (cached on success, gateways.rest.auth.PartnerAuth); a refusal answers
+  core's AuthService (cached on success, gateways.partner_auth.PartnerAuth); a refusal answers
   the catalogue's SMPP status (0x0F unknown login, 0x0E wrong password, 0x0D address not
   allowed, 0x08 core down). A second bind on a session is 0x05; anything but bind before
   binding is 0x04, and so are submit_sm / query_sm on a receiver-only session.
@@ -67,7 +67,7 @@ import grpc
 
 from gateways.auth_revision import AuthRevisionWatch
 from gateways.coalescer import SubmitCoalescer
-from gateways.rest.auth import PartnerAuth
+from gateways.partner_auth import PartnerAuth
 from gateways.smpp.mapping import (
     RefusedError,
     binary_of,

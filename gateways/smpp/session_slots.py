@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import grpc
 from google.protobuf import duration_pb2
 
-from gateways.rest.rpc import rcs_error
+from gateways.rpc_errors import rcs_error
 from rcs.core.v1 import auth_service_pb2, auth_service_pb2_grpc
 from rcs_runtime.errors import RcsError
 

@@ -7,7 +7,7 @@ import asyncio
 import grpc
 import pytest
 
-from gateways.rest.auth import PartnerAuth
+from gateways.partner_auth import PartnerAuth
 from rcs.core.v1 import auth_service_pb2
 from rcs_runtime.errors import RcsError
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import grpc
 
-from gateways.rest.rpc import rcs_error
+from gateways.rpc_errors import rcs_error
 from rcs.core.v1 import auth_service_pb2, auth_service_pb2_grpc
 
 _Key = tuple[str, bytes, str]
