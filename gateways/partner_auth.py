@@ -108,13 +108,18 @@ class PartnerAuth:
                         login=login, password=password, remote_ip=remote_ip
                     ),
                     timeout=self._timeout,
+                    wait_for_ready=True,
                 )
             else:
                 answer = await self._stub.AuthenticatePartner(
                     auth_service_pb2.AuthenticatePartnerRequest(
                         login=login, password=password, remote_ip=remote_ip, smpp=self._smpp
                     ),
+                    # A login that comes while the channel to core reconnects (core just
+                    # started or restarted) waits for it, up to the timeout, rather than
+                    # failing at once: SERVICE_UNAVAILABLE only when core stays away.
                     timeout=self._timeout,
+                    wait_for_ready=True,
                 )
                 grant = Grant(
                     answer.default_ttl_seconds,

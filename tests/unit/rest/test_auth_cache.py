@@ -35,6 +35,7 @@ class _Core:
         self,
         request: auth_service_pb2.AuthenticatePartnerRequest,
         timeout: float,  # noqa: ASYNC109 (gRPC)
+        wait_for_ready: bool = False,
     ) -> auth_service_pb2.AuthenticatePartnerResponse:
         self.checks += 1
         await self.gate.wait()
