@@ -333,7 +333,12 @@ def parse_send(params: Mapping[str, str]) -> V5Send:
     password = _text(params, "pass", required=True)
     for name, channel in channels.HTTP_V5_PARAMETERS.items():
         if name in params:
-            channels.require_built(channel, named_by=f"parameter {name}", field=name)
+            channels.require_built(
+                channel,
+                named_by=f"parameter {name}",
+                field=name,
+                built=channels.BUILT_VIA_HTTP_V5,
+            )
     client_id = _text(params, "clientId", required=True)
     message = _text(params, "message", required=True)
     client_id = _client_id(client_id)

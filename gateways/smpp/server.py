@@ -513,6 +513,8 @@ def _check_part(pdu: SubmitSm) -> None:
     for tag, channel in channels.SMPP_TLVS.items():
         if tag in pdu.tlvs:
             try:
-                channels.require_built(channel, named_by=f"TLV 0x{tag:04X}")
+                channels.require_built(
+                    channel, named_by=f"TLV 0x{tag:04X}", built=channels.BUILT_VIA_SMPP
+                )
             except RcsError as err:
                 raise RefusedError(err.entry.smpp_status, err.message) from err
