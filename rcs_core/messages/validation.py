@@ -62,42 +62,34 @@ class Submission:
 
 
 def submission_of(sub: message_service_pb2.MessageSubmission) -> Submission:
-    """The fields of a gRPC submission, unchecked."""
-    if sub.channel != CHANNEL_SMS:
-        return _other_channel(sub)
+    """The fields of a gRPC submission, unchecked. A push or Viber message keeps its text
+    and sender in its own content."""
     sms = sub.sms
-    ttl = sub.ttl
-    payload = sms.payload
-    return Submission(
-        sub.client_ref,
-        sub.destination,
-        sub.channel,
-        payload.hex() if payload else sms.text,
-        sms.sender,
-        sub.priority,
-        _timedelta(ttl.seconds, ttl.nanos),
-        sub.receipt_request,
-        sub.traffic_type if sub.HasField("traffic_type") else None,
-        sub.mailing,
-        sub.ptag,
-        sub.report_format,
-        sub.report_url,
-        sub.send_after.ToDatetime(dt.UTC) if sub.HasField("send_after") else None,
-        sub.send_window if sub.HasField("send_window") else None,
-        sms.flash,
-        _binary(sms) if payload else None,
-        sub.refuse_ref_in_progress,
-        None,
-        list(sub.cascade) if sub.cascade else None,
-    )
-
-
-def _other_channel(sub: message_service_pb2.MessageSubmission) -> Submission:
-    """A submission of a channel other than SMS: a push keeps its text and serviceNumber
-    in its PushContent."""
+    if sub.channel == CHANNEL_SMS:
+        payload = sms.payload
+        return _submission(
+            sub,
+            payload.hex() if payload else sms.text,
+            sms.sender,
+            flash=sms.flash,
+            binary=_binary(sms) if payload else None,
+        )
     push = sub.push if sub.channel == channels.PUSH else None
     viber = sub.viber if sub.channel == channels.VIBER else None
-    text, sender = _text_and_sender(push, viber, sub.sms)
+    text, sender = _text_and_sender(push, viber, sms)
+    return _submission(sub, text, sender, push=push, viber=viber)
+
+
+def _submission(
+    sub: message_service_pb2.MessageSubmission,
+    text: str,
+    sender: str,
+    *,
+    flash: bool = False,
+    binary: tuple[int, int] | None = None,
+    push: message_pb2.PushContent | None = None,
+    viber: message_pb2.ViberContent | None = None,
+) -> Submission:
     ttl = sub.ttl
     return Submission(
         sub.client_ref,
@@ -115,8 +107,8 @@ def _other_channel(sub: message_service_pb2.MessageSubmission) -> Submission:
         sub.report_url,
         sub.send_after.ToDatetime(dt.UTC) if sub.HasField("send_after") else None,
         sub.send_window if sub.HasField("send_window") else None,
-        False,
-        None,
+        flash,
+        binary,
         sub.refuse_ref_in_progress,
         push,
         list(sub.cascade) if sub.cascade else None,
