@@ -17,6 +17,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from rcs_dwh import tables
 from rcs_dwh.envelope import Change
+from rcs_runtime.db import connect
 
 log = logging.getLogger(__name__)
 _LOCK_KEY = 0x7263735F647768  # "rcs_dwh"
@@ -55,7 +56,7 @@ async def migrate(dsn: str) -> list[str]:
     folder = resources.files("rcs_dwh") / "migrations"
     files = sorted(p.name for p in folder.iterdir() if p.name.endswith(".sql"))
     applied: list[str] = []
-    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+    async with await connect(dsn, autocommit=True, wait=30) as conn:
         await conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
         try:
             await conn.execute(

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from psycopg import AsyncConnection
+import asyncio
+import logging
+import time
+
+from psycopg import AsyncConnection, OperationalError
 from psycopg_pool import AsyncConnectionPool
+
+log = logging.getLogger(__name__)
 
 
 async def open_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> AsyncConnectionPool:
@@ -18,5 +24,18 @@ async def open_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> Async
     return pool
 
 
-async def connect(dsn: str, *, autocommit: bool = False) -> AsyncConnection:
-    return await AsyncConnection.connect(dsn, autocommit=autocommit)
+async def connect(dsn: str, *, autocommit: bool = False, wait: float = 0.0) -> AsyncConnection:
+    """A connection; for up to ``wait`` seconds a refused one is retried (a process started
+    while PostgreSQL restarts or fails over waits for it, as its pool does, instead of
+    exiting). After that the last error is raised: the DSN or the server is wrong."""
+    deadline = time.monotonic() + wait
+    delay = 0.2
+    while True:
+        try:
+            return await AsyncConnection.connect(dsn, autocommit=autocommit)
+        except OperationalError as err:
+            if time.monotonic() + delay > deadline:
+                raise
+            log.warning("database_unreachable_retrying", extra={"error": str(err).strip()})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)

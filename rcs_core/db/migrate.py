@@ -11,6 +11,7 @@ from importlib import resources
 import psycopg
 
 from rcs_core.db import partitions
+from rcs_runtime.db import connect
 
 log = logging.getLogger(__name__)
 _LOCK_KEY = 0x7263735F6D6967  # "rcs_mig"
@@ -22,10 +23,13 @@ def migration_files() -> list[tuple[str, str]]:
     return [(name, (folder / name).read_text(encoding="utf-8")) for name in names]
 
 
-async def migrate(dsn: str, installation_id: int, *, days_ahead: int = 3) -> list[str]:
-    """Bring the schema up to date; returns the names of the files applied now."""
+async def migrate(
+    dsn: str, installation_id: int, *, days_ahead: int = 3, wait: float = 30.0
+) -> list[str]:
+    """Bring the schema up to date; returns the names of the files applied now. Waits up to
+    ``wait`` seconds for the database, as the process's pool does after it."""
     applied_now: list[str] = []
-    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+    async with await connect(dsn, autocommit=True, wait=wait) as conn:
         await conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
         try:
             await conn.execute(
