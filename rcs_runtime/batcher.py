@@ -42,15 +42,8 @@ class Failed:
 
 
 @dataclass(slots=True)
-class _Entry(Generic[I, R]):
-    item: I
-    weight: int
-    future: asyncio.Future[R]
-
-
-@dataclass(slots=True)
 class _Lane(Generic[I, R]):
-    pending: deque[_Entry[I, R]] = field(default_factory=deque)
+    pending: deque[tuple[I, int, asyncio.Future[R]]] = field(default_factory=deque)
     weight: int = 0
     in_flight: int = 0
     due: bool = False  # the waiting items go as soon as a batch may start
@@ -87,23 +80,26 @@ class Batcher(Generic[K, I, R]):
         self._lanes: dict[K, _Lane[I, R]] = {}
         self._tasks: set[asyncio.Task[None]] = set()  # referenced until done
 
-    async def submit(self, key: K, item: I) -> R:
-        """``item``'s result once its batch was sent; raises what failed it."""
+    def submit(self, key: K, item: I) -> asyncio.Future[R]:
+        """To await: ``item``'s result once its batch was sent, or what failed it. (A
+        future, not a coroutine: one frame less per item on the hot path.)"""
         lane = self._lanes.get(key)
         if lane is None:
             lane = self._lanes[key] = _Lane()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[R] = loop.create_future()
         weight = 1 if self._weight is None else self._weight(item)
-        lane.pending.append(_Entry(item, weight, future))
+        lane.pending.append((item, weight, future))
         lane.weight += weight
-        if not lane.due and lane.timer is None and lane.weight < self._max_size:
+        if lane.weight >= self._max_size:
+            self._pump(key, lane)
+        elif not lane.due and lane.timer is None:
             if self._max_delay == 0:
                 lane.timer = loop.call_soon(self._expire, key, lane)
             else:
                 lane.timer = loop.call_later(self._max_delay, self._expire, key, lane)
-        self._pump(key, lane)
-        return await future
+        # Otherwise it waits: for its timer, or (due) for a batch in flight to end.
+        return future
 
     def pending(self) -> int:
         """Items waiting for their batch to start."""
@@ -142,18 +138,26 @@ class Batcher(Generic[K, I, R]):
             if lane.in_flight == 0 and self._lanes.get(key) is lane:
                 del self._lanes[key]  # nothing kept for keys gone quiet
 
-    def _carve(self, lane: _Lane[I, R]) -> list[_Entry[I, R]]:
+    def _carve(self, lane: _Lane[I, R]) -> list[tuple[I, int, asyncio.Future[R]]]:
         """The oldest items up to ``max_size`` (at least one, however heavy)."""
-        batch = [lane.pending.popleft()]
-        size = batch[0].weight
-        while lane.pending and size + lane.pending[0].weight <= self._max_size:
-            entry = lane.pending.popleft()
+        pending = lane.pending
+        if lane.weight <= self._max_size:
+            batch = list(pending)
+            pending.clear()
+            lane.weight = 0
+            return batch
+        batch = [pending.popleft()]
+        size = batch[0][1]
+        while pending and size + pending[0][1] <= self._max_size:
+            entry = pending.popleft()
             batch.append(entry)
-            size += entry.weight
+            size += entry[1]
         lane.weight -= size
         return batch
 
-    def _start(self, key: K, lane: _Lane[I, R], batch: list[_Entry[I, R]]) -> None:
+    def _start(
+        self, key: K, lane: _Lane[I, R], batch: list[tuple[I, int, asyncio.Future[R]]]
+    ) -> None:
         lane.in_flight += 1
         task = asyncio.create_task(self._run(key, batch), name=self._name)
         self._tasks.add(task)
@@ -165,26 +169,26 @@ class Batcher(Generic[K, I, R]):
         lane.in_flight -= 1
         self._pump(key, lane)
 
-    async def _run(self, key: K, batch: list[_Entry[I, R]]) -> None:
+    async def _run(self, key: K, batch: list[tuple[I, int, asyncio.Future[R]]]) -> None:
         try:
-            results = await self._send(key, [e.item for e in batch])
+            results = await self._send(key, [item for item, _, _ in batch])
             if len(results) != len(batch):
                 raise RuntimeError(
                     f"{self._name}: send answered {len(results)} results for {len(batch)} items"
                 )
         except asyncio.CancelledError:
-            for entry in batch:
-                entry.future.cancel()
+            for _, _, future in batch:
+                future.cancel()
             raise
         except Exception as exc:  # every caller of this batch, and only those, learns of it
-            for entry in batch:
-                if not entry.future.done():
-                    entry.future.set_exception(exc)
+            for _, _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
             return
-        for entry, result in zip(batch, results, strict=True):
-            if entry.future.done():
+        for (_, _, future), result in zip(batch, results, strict=True):
+            if future.done():
                 continue  # its caller was cancelled
             if isinstance(result, Failed):
-                entry.future.set_exception(result.error)
+                future.set_exception(result.error)
             else:
-                entry.future.set_result(result)
+                future.set_result(result)
