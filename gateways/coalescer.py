@@ -14,6 +14,8 @@ with the catalogued RcsError (SERVICE_UNAVAILABLE when core is down, QUEUE_FULL,
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
 
 from gateways.rpc_errors import rcs_error
@@ -44,9 +46,12 @@ class SubmitCoalescer:
             name="submit-coalescer",
         )
 
-    async def submit(self, partner: str, message: ms.MessageSubmission) -> ms.SubmitResult:
-        """Core's result for ``message``; raises RcsError when the whole call failed."""
-        return await self._batcher.submit(partner, message)
+    def submit(
+        self, partner: str, message: ms.MessageSubmission
+    ) -> asyncio.Future[ms.SubmitResult]:
+        """To await: core's result for ``message``; raises RcsError when the whole call
+        failed. (The batcher's future itself: no coroutine frame per message.)"""
+        return self._batcher.submit(partner, message)
 
     async def _send(
         self, partner: str, messages: list[ms.MessageSubmission]

@@ -10,6 +10,7 @@ reached. So a receipt is never acknowledged before it is stored. The batches are
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 
@@ -53,9 +54,10 @@ class ReceiptSink:
         INBOUND.labels("recorded").inc()
         return True
 
-    async def record(self, receipt: message_service_pb2.Receipt) -> bool:
-        """True once core stored the receipt; False when core could not be reached."""
-        return await self._batcher.submit(None, receipt)
+    def record(self, receipt: message_service_pb2.Receipt) -> asyncio.Future[bool]:
+        """To await: True once core stored the receipt; False when core could not be
+        reached. (The batcher's future itself: no coroutine frame per receipt.)"""
+        return self._batcher.submit(None, receipt)
 
     async def _send(self, _: None, batch: list[message_service_pb2.Receipt]) -> list[bool | Failed]:
         # No request_id: a failed call is never repeated (the operator redelivers, in a
