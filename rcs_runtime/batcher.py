@@ -117,6 +117,22 @@ class Batcher(Generic[K, I, R]):
             else:
                 await asyncio.sleep(0)
 
+    async def abort(self) -> None:
+        """Stop at once (a process shutting down whose callers are gone): running batches
+        are cancelled, and every caller still waiting gets CancelledError."""
+        for lane in self._lanes.values():
+            if lane.timer is not None:
+                lane.timer.cancel()
+                lane.timer = None
+            for _, _, future in lane.pending:
+                future.cancel()
+            lane.pending.clear()
+            lane.weight = 0
+            lane.due = False
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
     def _expire(self, key: K, lane: _Lane[I, R]) -> None:
         lane.timer = None
         lane.due = True

@@ -89,8 +89,10 @@ class AcceptBatcher:
         return await self._batcher.submit(None, _Call(partner_id, batch, duplicate_window))
 
     async def close(self) -> None:
-        """Accept what is waiting and wait for the transactions running."""
-        await self._batcher.close()
+        """At shutdown, after the gRPC server stopped: no caller waits any more, so the
+        running transactions are cancelled (rolled back) rather than waited for (a pool
+        with the database away would hold the exit up to its timeout)."""
+        await self._batcher.abort()
 
     async def _flush(self, _: None, calls: list[_Call]) -> list[list[Accepted] | Failed]:
         try:

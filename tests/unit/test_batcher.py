@@ -226,6 +226,22 @@ async def test_close_sends_what_waits_and_waits_for_the_batches_in_flight() -> N
     assert sorted(sink.batches) == [("a", [0, 1]), ("b", [2])]
 
 
+async def test_abort_cancels_running_batches_and_waiting_callers() -> None:
+    sink = Sink()
+    sink.gate = asyncio.Event()  # never set: the batch would run forever
+    b: Batcher[str, int, int] = Batcher(sink.send, max_size=10, max_in_flight=1)
+    running = asyncio.ensure_future(b.submit("a", 0))
+    await turns()
+    waiting = asyncio.ensure_future(b.submit("a", 1))
+    held = asyncio.ensure_future(b.submit("b", 2))  # its timer not yet fired
+    await b.abort()
+    outcomes = await asyncio.gather(running, waiting, held, return_exceptions=True)
+    assert all(isinstance(o, asyncio.CancelledError) for o in outcomes)
+    assert sink.batches == [("a", [0])]
+    sink.gate.set()
+    assert await asyncio.wait_for(b.submit("a", 3), 1) == 30  # still usable afterwards
+
+
 def test_bad_limits_are_refused() -> None:
     sink = Sink()
     with pytest.raises(ValueError, match="max_size"):
