@@ -7,13 +7,15 @@ list, versioned like every other entity through PolicySettings' shared shapes.""
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from rcs.core.v1 import message_service_pb2 as ms
 from rcs.core.v1 import settings_service_pb2 as ss
 from rcs_core.inbound import store as inbound
-from rcs_core.settings.policy import _RULE_NAME, Ctx, PolicySettings, _require
-from rcs_core.settings.store import INBOUND_ROUTE_DEFAULTS, State
+from rcs_core.settings import entities, writes
+from rcs_core.settings.policy import _RULE_NAME, PolicySettings, _require
+from rcs_core.settings.spec import Conn
+from rcs_core.settings.states import InboundRouteState
+from rcs_core.settings.writes import Ctx
 from rcs_runtime.errors import RcsError
 
 # What an MO can be handed over as: deliver_sm, HTTP v5 GET, REST v6 JSON (not REST_BATCH).
@@ -89,7 +91,7 @@ def _check_session(r: ss.InboundRoute) -> None:
                 )
 
 
-def _route_state(r: ss.InboundRoute) -> dict[str, Any]:
+def _route_state(r: ss.InboundRoute) -> InboundRouteState:
     if not _RULE_NAME.fullmatch(r.name):
         raise RcsError("INVALID_REQUEST", "name: 1-64 of A-Z a-z 0-9 _ . -", field="name")
     number = inbound.number_key(r.number)  # as messages are matched: without a "+"
@@ -123,7 +125,7 @@ def _route_state(r: ss.InboundRoute) -> dict[str, Any]:
         "number": number,
         "keyword": r.keyword,
         "partner": r.partner,
-        "format": int(r.format),
+        "format": r.format,
         "unavailable_text": r.unavailable_text,
         "timeout_seconds": r.timeout_seconds,
         "session_keyword": r.session_keyword,
@@ -135,8 +137,8 @@ def _route_state(r: ss.InboundRoute) -> dict[str, Any]:
     }
 
 
-def _route_out(st: dict[str, Any]) -> ss.InboundRoute:
-    return ss.InboundRoute(**{**INBOUND_ROUTE_DEFAULTS, **st})
+def _route_out(st: InboundRouteState) -> ss.InboundRoute:
+    return ss.InboundRoute(**st)
 
 
 class InboundRouteSettings(PolicySettings):
@@ -145,7 +147,7 @@ class InboundRouteSettings(PolicySettings):
     ) -> ss.PutInboundRouteResponse:
         after = _route_state(request.route)
 
-        async def check(conn: Any, before: State) -> None:
+        async def check(conn: Conn, before: InboundRouteState | None) -> None:
             await _require(conn, "partner", after["partner"], "partner")
             # Under the settings lock (_put), so no other writer takes the pair meanwhile.
             cur = await conn.execute(
@@ -162,10 +164,11 @@ class InboundRouteSettings(PolicySettings):
                     field="keyword",
                 )
 
-        return await self._put(
+        return await writes.put(
+            self._pool,
             request,
             ss.PutInboundRouteResponse,
-            "inbound_route",
+            entities.INBOUND_ROUTE,
             after["name"],
             after,
             lambda st, rev: ss.PutInboundRouteResponse(route=_route_out(st), revision=rev),
@@ -175,19 +178,15 @@ class InboundRouteSettings(PolicySettings):
     async def DeleteInboundRoute(
         self, request: ss.DeleteInboundRouteRequest, context: Ctx
     ) -> ss.DeleteInboundRouteResponse:
-        return await self._delete(
-            request, ss.DeleteInboundRouteResponse, "inbound_route", request.name
+        return await writes.delete(
+            self._pool, request, ss.DeleteInboundRouteResponse, entities.INBOUND_ROUTE, request.name
         )
 
     async def ListInboundRoutes(
         self, request: ss.ListInboundRoutesRequest, context: Ctx
     ) -> ss.ListInboundRoutesResponse:
-        states, next_token = await self._list_page(
-            "SELECT name FROM inbound_routes WHERE name > %s ORDER BY name LIMIT %s",
-            (),
-            "inbound_route",
-            request.page_token,
-            request.page_size,
+        states, next_token = await writes.list_page(
+            self._pool, entities.INBOUND_ROUTE, request.page_token, request.page_size
         )
         return ss.ListInboundRoutesResponse(
             routes=[_route_out(s) for s in states], next_page_token=next_token

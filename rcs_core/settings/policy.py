@@ -9,31 +9,32 @@ that every RPC shares live here so that neither module imports the other.
 
 from __future__ import annotations
 
-import base64
 import itertools
 import re
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import grpc
 from google.protobuf import timestamp_pb2
-from google.protobuf.message import Message
 from psycopg_pool import AsyncConnectionPool
 
 from rcs.common.v1 import channel_pb2
 from rcs.core.v1 import settings_service_pb2 as ss
 from rcs.core.v1 import settings_service_pb2_grpc
-from rcs_core.db import request_log
 from rcs_core.messages.numbers import normalize_msisdn
-from rcs_core.settings import store
-from rcs_core.settings.store import Change, State
+from rcs_core.settings import entities, writes
+from rcs_core.settings.spec import Conn
+from rcs_core.settings.states import (
+    DirectionState,
+    RegionTimeZoneState,
+    RoutingRuleState,
+    SenderNameState,
+    SubstitutionRuleState,
+    TrafficPolicyState,
+    WhitelistState,
+)
+from rcs_core.settings.writes import Ctx, R
 from rcs_routing.substitution import SubstitutionRuleSpec, substitution_cycle
 from rcs_runtime.errors import RcsError
-
-Ctx = grpc.aio.ServicerContext[Any, Any]
-R = TypeVar("R", bound=Message)
-Check = Callable[[Any, State], Awaitable[None]]
 
 _RULE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _MAILING = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
@@ -64,86 +65,11 @@ _REFERENCE_SQL = {
 }
 
 
-async def _commit(conn: Any, actor: ss.Actor, *, summary: str, changes: list[Change]) -> int:
-    """The changes as the next revision, attributed to the request's actor."""
-    return await store.commit_revision(
-        conn, actor=actor.login, remote_ip=actor.remote_ip, summary=summary, changes=changes
-    )
-
-
-def _page(token: str, size: int) -> tuple[str, int]:
-    size = size or 100
-    if not 1 <= size <= 1000:
-        raise RcsError("INVALID_REQUEST", "page_size must be 1 to 1000")
-    try:
-        after = base64.urlsafe_b64decode(token.encode()).decode() if token else ""
-    except ValueError as exc:
-        raise RcsError("INVALID_REQUEST", "page_token is not one we issued") from exc
-    return after, size
-
-
-def _token(value: str) -> str:
-    return base64.urlsafe_b64encode(value.encode()).decode()
-
-
 class SettingsBase(settings_service_pb2_grpc.SettingsServiceServicer):
+    """The servicer's state: its pool. The RPCs compose rcs_core.settings.writes."""
+
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self._pool = pool
-
-    async def _mutate(
-        self,
-        request: Any,
-        response_type: type[R],
-        work: Callable[[Any], Awaitable[R]],
-    ) -> R:
-        """One transaction: replay a known request_id, else do the work and remember it."""
-        method = response_type.DESCRIPTOR.name
-        async with self._pool.connection() as conn, conn.transaction():
-            if request.request_id:
-                first = await request_log.replay(conn, request.request_id, method)
-                if first is not None:
-                    return response_type.FromString(first)
-            response = await work(conn)
-            if request.request_id:
-                await request_log.remember(
-                    conn, request.request_id, method, response.SerializeToString()
-                )
-        return response
-
-    async def _list_entries_change(
-        self,
-        request: Any,
-        response_type: type[R],
-        *,
-        entity: str,
-        rows: list[tuple[str, str, dict[str, Any]]],
-        add: bool,
-    ) -> R:
-        """Add (or remove) the rows of a number list (black or white list): (partner, key,
-        state) each; rows already so are skipped, and what changed is one revision."""
-        label = "black list" if entity == "blacklist" else "white list"
-
-        async def work(conn: Any) -> R:
-            changes: list[Change] = []
-            for partner, key, state in rows:
-                if partner and await store.partner_state(conn, partner) is None:
-                    raise RcsError("NOT_FOUND", f"no partner {partner!r}")
-                before = await store.state_of(conn, entity, key)
-                after = state if add else None
-                if (before is None) == (after is None):
-                    continue  # already listed / not listed: nothing to change
-                await store.put_state(conn, entity, key, after)
-                changes.append(Change(entity, key, before, after))
-            revision = await _commit(
-                conn,
-                request.actor,
-                summary=f"{'add' if add else 'remove'} {len(changes)} {label} entries",
-                changes=changes,
-            )
-            count = "added_count" if add else "removed_count"
-            return response_type(**{count: len(changes)}, revision=revision)
-
-        return await self._mutate(request, response_type, work)
 
 
 # -- validation -------------------------------------------------------------------------------
@@ -177,7 +103,7 @@ def _unique(values: Sequence[str], field: str) -> None:
         seen.add(value)
 
 
-async def _require(conn: Any, kind: str, value: str, field: str) -> None:
+async def _require(conn: Conn, kind: str, value: str, field: str) -> None:
     """A referenced partner / operator / direction / interface must exist ("" is any)."""
     if not value:
         return
@@ -209,7 +135,9 @@ def _plan_refused(name: str) -> RcsError:
     )
 
 
-async def _numbers_free(conn: Any, name: str, prefixes: list[str], ranges: list[list[int]]) -> None:
+async def _numbers_free(
+    conn: Conn, name: str, prefixes: list[str], ranges: list[list[int]]
+) -> None:
     """Refuse prefixes and ranges of other directions, naming the direction."""
     cur = await conn.execute(
         "SELECT p.prefix, d.name FROM direction_prefixes p JOIN directions d"
@@ -249,7 +177,7 @@ def _channel(value: channel_pb2.Channel.ValueType) -> str:
         raise RcsError("INVALID_REQUEST", f"unknown channel {value}", field="channel") from exc
 
 
-def _routing_rule_state(r: ss.RoutingRule) -> dict[str, Any]:
+def _routing_rule_state(r: ss.RoutingRule) -> RoutingRuleState:
     _check_rule_head(r.name, r.priority)
     if r.action not in _ACTIONS:
         raise RcsError("INVALID_REQUEST", f"unknown action {r.action}", field="action")
@@ -280,7 +208,7 @@ def _routing_rule_state(r: ss.RoutingRule) -> dict[str, Any]:
     }
 
 
-def _substitution_state(r: ss.SubstitutionRule) -> dict[str, Any]:
+def _substitution_state(r: ss.SubstitutionRule) -> SubstitutionRuleState:
     _check_rule_head(r.name, r.priority)
     _check_sender(r.sender_pattern, "sender_pattern")
     _check_sender(r.replacement, "replacement", required=True)
@@ -298,10 +226,23 @@ def _substitution_state(r: ss.SubstitutionRule) -> dict[str, Any]:
     }
 
 
-def _cycle_refused(rules: list[dict[str, Any]]) -> None:
+def _cycle_refused(rules: list[SubstitutionRuleState]) -> None:
     """Refuse a rule set routing could substitute in a cycle. The check is routing's own code
     (rcs_routing.substitution, pure), the one place core imports another service's module."""
-    specs = [SubstitutionRuleSpec(**{k: v for k, v in r.items() if k != "note"}) for r in rules]
+    specs = [
+        SubstitutionRuleSpec(
+            name=r["name"],
+            priority=r["priority"],
+            enabled=r["enabled"],
+            sender_pattern=r["sender_pattern"],
+            only_unregistered=r["only_unregistered"],
+            replacement=r["replacement"],
+            partner=r["partner"],
+            direction=r["direction"],
+            operator=r["operator"],
+        )
+        for r in rules
+    ]
     names = substitution_cycle(specs)
     if names:
         chain = names if len(names) > 1 and names[0] == names[-1] else [*names, names[0]]
@@ -313,7 +254,7 @@ def _cycle_refused(rules: list[dict[str, Any]]) -> None:
 # -- states as API messages -------------------------------------------------------------------
 
 
-def _direction_out(st: dict[str, Any]) -> ss.Direction:
+def _direction_out(st: DirectionState) -> ss.Direction:
     return ss.Direction(
         name=st["name"],
         operator=st["operator"],
@@ -324,7 +265,7 @@ def _direction_out(st: dict[str, Any]) -> ss.Direction:
     )
 
 
-def _routing_rule_out(st: dict[str, Any]) -> ss.RoutingRule:
+def _routing_rule_out(st: RoutingRuleState) -> ss.RoutingRule:
     rule = ss.RoutingRule(
         name=st["name"],
         priority=st["priority"],
@@ -339,7 +280,10 @@ def _routing_rule_out(st: dict[str, Any]) -> ss.RoutingRule:
             if st["channel"]
             else channel_pb2.CHANNEL_UNSPECIFIED
         ),
-        targets=[ss.RouteTarget(**t) for t in st["targets"]],
+        targets=[
+            ss.RouteTarget(interface_id=t["interface_id"], weight=t["weight"])
+            for t in st["targets"]
+        ],
         note=st["note"],
     )
     if st["traffic_type"] is not None:
@@ -347,7 +291,15 @@ def _routing_rule_out(st: dict[str, Any]) -> ss.RoutingRule:
     return rule
 
 
-def _traffic_policy_out(st: dict[str, Any]) -> ss.TrafficPolicy:
+def _sender_name_out(st: SenderNameState) -> ss.SenderName:
+    return ss.SenderName(**st)
+
+
+def _substitution_out(st: SubstitutionRuleState) -> ss.SubstitutionRule:
+    return ss.SubstitutionRule(**st)
+
+
+def _traffic_policy_out(st: TrafficPolicyState) -> ss.TrafficPolicy:
     return ss.TrafficPolicy(
         traffic_type=st["traffic_type"],
         allowed_from=st["allowed_from"],
@@ -357,88 +309,6 @@ def _traffic_policy_out(st: dict[str, Any]) -> ss.TrafficPolicy:
 
 
 class PolicySettings(SettingsBase):
-    # -- shapes every entity shares -----------------------------------------------------------
-
-    async def _put(
-        self,
-        request: Any,
-        response_type: type[R],
-        entity: str,
-        key: str,
-        state: dict[str, Any] | Callable[[State], dict[str, Any]],
-        respond: Callable[[dict[str, Any], int], R],
-        check: Check | None = None,
-    ) -> R:
-        """Create or replace one row; no revision (0) when it is stored like that already.
-        ``check(conn, before)`` refuses what only the database can tell; ``state`` is the
-        row to store, or makes it from the stored one (e.g. to keep a write-only field)."""
-
-        async def work(conn: Any) -> R:
-            await store.lock_settings(conn)
-            before = await store.state_of(conn, entity, key)
-            if check is not None:
-                await check(conn, before)
-            after = state(before) if callable(state) else state
-            revision = 0
-            if before != after:
-                await store.put_state(conn, entity, key, after)
-                revision = await _commit(
-                    conn,
-                    request.actor,
-                    summary=f"put {entity.replace('_', ' ')} {key}",
-                    changes=[Change(entity, key, before, after)],
-                )
-            return respond(after, revision)
-
-        return await self._mutate(request, response_type, work)
-
-    async def _delete(
-        self,
-        request: Any,
-        response_type: type[R],
-        entity: str,
-        key: str,
-        check: Check | None = None,
-    ) -> R:
-        label = entity.replace("_", " ")
-
-        async def work(conn: Any) -> R:
-            await store.lock_settings(conn)
-            before = await store.state_of(conn, entity, key)
-            if before is None:
-                raise RcsError("NOT_FOUND", f"no {label} {key!r}")
-            if check is not None:
-                await check(conn, before)
-            await store.put_state(conn, entity, key, None)
-            revision = await _commit(
-                conn,
-                request.actor,
-                summary=f"delete {label} {key}",
-                changes=[Change(entity, key, before, None)],
-            )
-            return response_type(revision=revision)  # every Delete*Response has it
-
-        return await self._mutate(request, response_type, work)
-
-    async def _list_page(
-        self, sql: str, args: tuple[Any, ...], entity: str, token: str, size: int
-    ) -> tuple[list[dict[str, Any]], str]:
-        """States of one page of keys; ``sql`` selects keys after %s, then ``args``, in key
-        order, with the page size as its last parameter."""
-        after, size = _page(token, size)
-        async with self._pool.connection() as conn:
-            cur = await conn.execute(sql, (after, *args, size + 1))
-            keys = [row[0] for row in await cur.fetchall()]
-            states = [await store.state_of(conn, entity, k) for k in keys[:size]]
-        return [s for s in states if s], _token(keys[size - 1]) if len(keys) > size else ""
-
-    async def _all(self, sql: str, entity: str) -> list[dict[str, Any]]:
-        async with self._pool.connection() as conn:
-            cur = await conn.execute(sql)
-            keys = [str(row[0]) for row in await cur.fetchall()]
-            states = [await store.state_of(conn, entity, k) for k in keys]
-        return [s for s in states if s]
-
     # -- directions -----------------------------------------------------------------------
 
     async def PutDirection(
@@ -452,16 +322,16 @@ class PolicySettings(SettingsBase):
         if any(not _PREFIX.fullmatch(p) for p in d.prefixes):
             raise RcsError("INVALID_REQUEST", "prefixes are 1-15 digits", field="prefixes")
         _unique(d.prefixes, "prefixes")
-        after: dict[str, Any] = {
-            "name": d.name,
-            "operator": d.operator,
-            "region": d.region,
-            "source": "manual",
-            "prefixes": sorted(d.prefixes),
-            "ranges": _ranges(d),
-        }
+        after = DirectionState(
+            name=d.name,
+            operator=d.operator,
+            region=d.region,
+            source="manual",
+            prefixes=sorted(d.prefixes),
+            ranges=_ranges(d),
+        )
 
-        async def check(conn: Any, before: State) -> None:
+        async def check(conn: Conn, before: DirectionState | None) -> None:
             if before is not None and before["source"] != "manual":
                 raise _plan_refused(d.name)
             if not d.operator:
@@ -471,10 +341,11 @@ class PolicySettings(SettingsBase):
             await _require(conn, "operator", d.operator, "operator")
             await _numbers_free(conn, d.name, after["prefixes"], after["ranges"])
 
-        return await self._put(
+        return await writes.put(
+            self._pool,
             request,
             ss.PutDirectionResponse,
-            "direction",
+            entities.DIRECTION,
             d.name,
             after,
             lambda st, rev: ss.PutDirectionResponse(direction=_direction_out(st), revision=rev),
@@ -484,7 +355,7 @@ class PolicySettings(SettingsBase):
     async def DeleteDirection(
         self, request: ss.DeleteDirectionRequest, context: Ctx
     ) -> ss.DeleteDirectionResponse:
-        async def check(conn: Any, before: State) -> None:
+        async def check(conn: Conn, before: DirectionState | None) -> None:
             assert before is not None
             if before["source"] != "manual":
                 raise _plan_refused(request.name)
@@ -504,20 +375,19 @@ class PolicySettings(SettingsBase):
                     " change or delete them first",
                 )
 
-        return await self._delete(
-            request, ss.DeleteDirectionResponse, "direction", request.name, check
+        return await writes.delete(
+            self._pool, request, ss.DeleteDirectionResponse, entities.DIRECTION, request.name, check
         )
 
     async def ListDirections(
         self, request: ss.ListDirectionsRequest, context: Ctx
     ) -> ss.ListDirectionsResponse:
-        states, next_token = await self._list_page(
-            "SELECT d.name FROM directions d JOIN operators o ON o.id = d.operator_id"
-            " WHERE d.name > %s AND (%s = '' OR o.name = %s) ORDER BY d.name LIMIT %s",
-            (request.operator, request.operator),
-            "direction",
+        states, next_token = await writes.list_page(
+            self._pool,
+            entities.DIRECTION,
             request.page_token,
             request.page_size,
+            (request.operator, request.operator),
         )
         return ss.ListDirectionsResponse(
             directions=[_direction_out(s) for s in states], next_page_token=next_token
@@ -534,44 +404,42 @@ class PolicySettings(SettingsBase):
             n.traffic_type = 2  # service: a name says nothing about advertising by default
         _check_traffic_type(n.traffic_type)
         _unique(n.operators, "operators")
-        after = {
-            "name": n.name,
-            "traffic_type": n.traffic_type,
-            "operators": sorted(n.operators),
-            "note": n.note,
-        }
+        after = SenderNameState(
+            name=n.name, traffic_type=n.traffic_type, operators=sorted(n.operators), note=n.note
+        )
 
-        async def check(conn: Any, before: State) -> None:
+        async def check(conn: Conn, before: SenderNameState | None) -> None:
             for operator in n.operators:
                 await _require(conn, "operator", operator, "operators")
 
-        return await self._put(
+        return await writes.put(
+            self._pool,
             request,
             ss.PutSenderNameResponse,
-            "sender_name",
+            entities.SENDER_NAME,
             n.name,
             after,
-            lambda st, rev: ss.PutSenderNameResponse(sender_name=ss.SenderName(**st), revision=rev),
+            lambda st, rev: ss.PutSenderNameResponse(
+                sender_name=_sender_name_out(st), revision=rev
+            ),
             check,
         )
 
     async def DeleteSenderName(
         self, request: ss.DeleteSenderNameRequest, context: Ctx
     ) -> ss.DeleteSenderNameResponse:
-        return await self._delete(request, ss.DeleteSenderNameResponse, "sender_name", request.name)
+        return await writes.delete(
+            self._pool, request, ss.DeleteSenderNameResponse, entities.SENDER_NAME, request.name
+        )
 
     async def ListSenderNames(
         self, request: ss.ListSenderNamesRequest, context: Ctx
     ) -> ss.ListSenderNamesResponse:
-        states, next_token = await self._list_page(
-            "SELECT name FROM sender_names WHERE name > %s ORDER BY name LIMIT %s",
-            (),
-            "sender_name",
-            request.page_token,
-            request.page_size,
+        states, next_token = await writes.list_page(
+            self._pool, entities.SENDER_NAME, request.page_token, request.page_size
         )
         return ss.ListSenderNamesResponse(
-            sender_names=[ss.SenderName(**s) for s in states], next_page_token=next_token
+            sender_names=[_sender_name_out(s) for s in states], next_page_token=next_token
         )
 
     # -- routing rules --------------------------------------------------------------------
@@ -581,16 +449,18 @@ class PolicySettings(SettingsBase):
     ) -> ss.PutRoutingRuleResponse:
         after = _routing_rule_state(request.rule)
 
-        async def check(conn: Any, before: State) -> None:
-            for kind in ("partner", "direction", "operator"):
-                await _require(conn, kind, after[kind], kind)
+        async def check(conn: Conn, before: RoutingRuleState | None) -> None:
+            await _require(conn, "partner", after["partner"], "partner")
+            await _require(conn, "direction", after["direction"], "direction")
+            await _require(conn, "operator", after["operator"], "operator")
             for target in after["targets"]:
                 await _require(conn, "interface", target["interface_id"], "targets")
 
-        return await self._put(
+        return await writes.put(
+            self._pool,
             request,
             ss.PutRoutingRuleResponse,
-            "routing_rule",
+            entities.ROUTING_RULE,
             after["name"],
             after,
             lambda st, rev: ss.PutRoutingRuleResponse(rule=_routing_rule_out(st), revision=rev),
@@ -600,19 +470,15 @@ class PolicySettings(SettingsBase):
     async def DeleteRoutingRule(
         self, request: ss.DeleteRoutingRuleRequest, context: Ctx
     ) -> ss.DeleteRoutingRuleResponse:
-        return await self._delete(
-            request, ss.DeleteRoutingRuleResponse, "routing_rule", request.name
+        return await writes.delete(
+            self._pool, request, ss.DeleteRoutingRuleResponse, entities.ROUTING_RULE, request.name
         )
 
     async def ListRoutingRules(
         self, request: ss.ListRoutingRulesRequest, context: Ctx
     ) -> ss.ListRoutingRulesResponse:
-        states, next_token = await self._list_page(
-            "SELECT name FROM routing_rules WHERE name > %s ORDER BY name LIMIT %s",
-            (),
-            "routing_rule",
-            request.page_token,
-            request.page_size,
+        states, next_token = await writes.list_page(
+            self._pool, entities.ROUTING_RULE, request.page_token, request.page_size
         )
         return ss.ListRoutingRulesResponse(
             rules=[_routing_rule_out(s) for s in states], next_page_token=next_token
@@ -625,20 +491,24 @@ class PolicySettings(SettingsBase):
     ) -> ss.PutSubstitutionRuleResponse:
         after = _substitution_state(request.rule)
 
-        async def check(conn: Any, before: State) -> None:
-            for kind in ("partner", "direction", "operator"):
-                await _require(conn, kind, after[kind], kind)
-            others = [r for r in await store.substitution_rules(conn) if r["name"] != after["name"]]
+        async def check(conn: Conn, before: SubstitutionRuleState | None) -> None:
+            await _require(conn, "partner", after["partner"], "partner")
+            await _require(conn, "direction", after["direction"], "direction")
+            await _require(conn, "operator", after["operator"], "operator")
+            others = [
+                r for r in await entities.substitution_rules(conn) if r["name"] != after["name"]
+            ]
             _cycle_refused([*others, after])
 
-        return await self._put(
+        return await writes.put(
+            self._pool,
             request,
             ss.PutSubstitutionRuleResponse,
-            "substitution_rule",
+            entities.SUBSTITUTION_RULE,
             after["name"],
             after,
             lambda st, rev: ss.PutSubstitutionRuleResponse(
-                rule=ss.SubstitutionRule(**st), revision=rev
+                rule=_substitution_out(st), revision=rev
             ),
             check,
         )
@@ -646,22 +516,22 @@ class PolicySettings(SettingsBase):
     async def DeleteSubstitutionRule(
         self, request: ss.DeleteSubstitutionRuleRequest, context: Ctx
     ) -> ss.DeleteSubstitutionRuleResponse:
-        return await self._delete(
-            request, ss.DeleteSubstitutionRuleResponse, "substitution_rule", request.name
+        return await writes.delete(
+            self._pool,
+            request,
+            ss.DeleteSubstitutionRuleResponse,
+            entities.SUBSTITUTION_RULE,
+            request.name,
         )
 
     async def ListSubstitutionRules(
         self, request: ss.ListSubstitutionRulesRequest, context: Ctx
     ) -> ss.ListSubstitutionRulesResponse:
-        states, next_token = await self._list_page(
-            "SELECT name FROM substitution_rules WHERE name > %s ORDER BY name LIMIT %s",
-            (),
-            "substitution_rule",
-            request.page_token,
-            request.page_size,
+        states, next_token = await writes.list_page(
+            self._pool, entities.SUBSTITUTION_RULE, request.page_token, request.page_size
         )
         return ss.ListSubstitutionRulesResponse(
-            rules=[ss.SubstitutionRule(**s) for s in states], next_page_token=next_token
+            rules=[_substitution_out(s) for s in states], next_page_token=next_token
         )
 
     # -- traffic-type hours and time zones ------------------------------------------------
@@ -681,16 +551,17 @@ class PolicySettings(SettingsBase):
             )
         if p.outside not in _OUTSIDE:
             raise RcsError("INVALID_REQUEST", f"unknown outside {p.outside}", field="outside")
-        after = {
-            "traffic_type": p.traffic_type,
-            "allowed_from": p.allowed_from,
-            "allowed_to": p.allowed_to,
-            "outside": _OUTSIDE[p.outside],
-        }
-        return await self._put(
+        after = TrafficPolicyState(
+            traffic_type=p.traffic_type,
+            allowed_from=p.allowed_from,
+            allowed_to=p.allowed_to,
+            outside=_OUTSIDE[p.outside],
+        )
+        return await writes.put(
+            self._pool,
             request,
             ss.PutTrafficPolicyResponse,
-            "traffic_policy",
+            entities.TRAFFIC_POLICY,
             str(p.traffic_type),
             after,
             lambda st, rev: ss.PutTrafficPolicyResponse(
@@ -702,15 +573,21 @@ class PolicySettings(SettingsBase):
         self, request: ss.DeleteTrafficPolicyRequest, context: Ctx
     ) -> ss.DeleteTrafficPolicyResponse:
         _check_traffic_type(request.traffic_type)
-        return await self._delete(
-            request, ss.DeleteTrafficPolicyResponse, "traffic_policy", str(request.traffic_type)
+        return await writes.delete(
+            self._pool,
+            request,
+            ss.DeleteTrafficPolicyResponse,
+            entities.TRAFFIC_POLICY,
+            str(request.traffic_type),
         )
 
     async def ListTrafficPolicies(
         self, request: ss.ListTrafficPoliciesRequest, context: Ctx
     ) -> ss.ListTrafficPoliciesResponse:
-        states = await self._all(
-            "SELECT traffic_type FROM traffic_policies ORDER BY traffic_type", "traffic_policy"
+        states = await writes.list_all(
+            self._pool,
+            entities.TRAFFIC_POLICY,
+            "SELECT traffic_type FROM traffic_policies ORDER BY traffic_type",
         )
         return ss.ListTrafficPoliciesResponse(policies=[_traffic_policy_out(s) for s in states])
 
@@ -726,32 +603,43 @@ class PolicySettings(SettingsBase):
                 f"unknown time zone {z.time_zone!r}: use an IANA name like Europe/Moscow",
                 field="time_zone",
             ) from exc
-        after = {"region": z.region, "time_zone": z.time_zone}
-        return await self._put(
+        after = RegionTimeZoneState(region=z.region, time_zone=z.time_zone)
+        return await writes.put(
+            self._pool,
             request,
             ss.PutRegionTimeZoneResponse,
-            "region_time_zone",
+            entities.REGION_TIME_ZONE,
             z.region,
             after,
             lambda st, rev: ss.PutRegionTimeZoneResponse(
-                region_time_zone=ss.RegionTimeZone(**st), revision=rev
+                region_time_zone=ss.RegionTimeZone(region=st["region"], time_zone=st["time_zone"]),
+                revision=rev,
             ),
         )
 
     async def ListRegionTimeZones(
         self, request: ss.ListRegionTimeZonesRequest, context: Ctx
     ) -> ss.ListRegionTimeZonesResponse:
-        states = await self._all(
-            "SELECT region FROM region_time_zones ORDER BY region", "region_time_zone"
+        states = await writes.list_all(
+            self._pool,
+            entities.REGION_TIME_ZONE,
+            "SELECT region FROM region_time_zones ORDER BY region",
         )
         return ss.ListRegionTimeZonesResponse(
-            region_time_zones=[ss.RegionTimeZone(**s) for s in states]
+            region_time_zones=[
+                ss.RegionTimeZone(region=s["region"], time_zone=s["time_zone"]) for s in states
+            ]
         )
 
     # -- white lists ----------------------------------------------------------------------
 
-    async def _whitelist_change(self, request: Any, response_type: type[R], add: bool) -> R:
-        rows = []
+    async def _whitelist_change(
+        self,
+        request: ss.AddWhitelistEntriesRequest | ss.RemoveWhitelistEntriesRequest,
+        response_type: type[R],
+        add: bool,
+    ) -> R:
+        rows: list[tuple[str, str, WhitelistState]] = []
         for e in request.entries:
             if not _MAILING.fullmatch(e.mailing):
                 raise RcsError(
@@ -762,10 +650,10 @@ class PolicySettings(SettingsBase):
                 raise RcsError("INVALID_DESTINATION", f"{e.number!r} is not a number")
             if not e.partner:  # a white list always belongs to a partner
                 raise RcsError("NOT_FOUND", "no partner ''")
-            state = {"partner": e.partner, "mailing": e.mailing, "number": number, "note": e.note}
-            rows.append((e.partner, store.whitelist_key(e.partner, e.mailing, number), state))
-        return await self._list_entries_change(
-            request, response_type, entity="whitelist", rows=rows, add=add
+            state = WhitelistState(partner=e.partner, mailing=e.mailing, number=number, note=e.note)
+            rows.append((e.partner, entities.whitelist_key(e.partner, e.mailing, number), state))
+        return await writes.change_entries(
+            self._pool, request, response_type, entities.WHITELIST, rows, add=add
         )
 
     async def AddWhitelistEntries(
@@ -781,7 +669,7 @@ class PolicySettings(SettingsBase):
     async def ListWhitelistEntries(
         self, request: ss.ListWhitelistEntriesRequest, context: Ctx
     ) -> ss.ListWhitelistEntriesResponse:
-        after, size = _page(request.page_token, request.page_size)
+        after, size = writes.page(request.page_token, request.page_size)
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 "SELECT number, note, created_at FROM whitelist WHERE partner = %s"
@@ -803,5 +691,6 @@ class PolicySettings(SettingsBase):
                 )
             )
         return ss.ListWhitelistEntriesResponse(
-            entries=entries, next_page_token=_token(rows[size - 1][0]) if len(rows) > size else ""
+            entries=entries,
+            next_page_token=writes.token(rows[size - 1][0]) if len(rows) > size else "",
         )
