@@ -20,6 +20,7 @@ from rcs_core.messages.validation import check_report_url
 from rcs_core.settings import entities, store, writes
 from rcs_core.settings.api_keys import ApiKeySettings
 from rcs_core.settings.audit import AuditSettings
+from rcs_core.settings.imports import ImportSettings
 from rcs_core.settings.inbound import InboundRouteSettings
 from rcs_core.settings.policy import _require
 from rcs_core.settings.spec import Conn
@@ -168,7 +169,7 @@ def _redacted(changes: list[ChangeRecord]) -> str:
     return json.dumps(out, ensure_ascii=False)
 
 
-class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings):
+class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings, ImportSettings):
     """The one SettingsService servicer: these RPCs plus those of InboundRouteSettings and
     the PolicySettings it extends (and their _mutate), and ApiKeySettings'."""
 
