@@ -20,7 +20,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import grpc
 from google.protobuf import field_mask_pb2, json_format
@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # the async stub type exists only in the generated .pyi
     from rcs.core.v1.settings_service_pb2_grpc import SettingsServiceAsyncStub as Stub
 
 EXIT_BAD_FILE = 2
+T = TypeVar("T")
 Work = Callable[["Stub", ss.Actor], Awaitable[Any]]
 
 
@@ -419,19 +420,25 @@ def _call(work: Work) -> None:
     settings = SettingsCliSettings()
     actor = ss.Actor(login=settings.actor or _os_user(), remote_ip="cli")
 
-    async def run() -> Any:
-        channel = open_channel(settings.core_target)
-        try:
-            return await work(settings_service_pb2_grpc.SettingsServiceStub(channel), actor)
-        finally:
-            await channel.close()
-
     try:
-        answer = asyncio.run(run())
+        answer = _with_core(settings.core_target, lambda stub: work(stub, actor))
     except grpc.aio.AioRpcError as err:
         reason = error_reason(err) or err.code().name
         sys.exit(f"core at {settings.core_target} refused: {reason}: {err.details()}")
     print(json.dumps(_jsonable(answer), ensure_ascii=False, indent=2))
+
+
+def _with_core(target: str, work: Callable[[Stub], Awaitable[T]]) -> T:
+    """``work`` with a SettingsService stub on a channel to core; gRPC errors propagate."""
+
+    async def run() -> T:
+        channel = open_channel(target)
+        try:
+            return await work(settings_service_pb2_grpc.SettingsServiceStub(channel))
+        finally:
+            await channel.close()
+
+    return asyncio.run(run())
 
 
 def _jsonable(answer: Message | list[Message]) -> Any:
@@ -466,19 +473,12 @@ def _run(kind: str, path: Path) -> None:
     except BadFileError as err:
         _bad_lines(path, [str(e) for e in err.errors])
 
-    async def run() -> ss.ImportNumberPlanResponse:
-        channel = open_channel(settings.core_target)
-        try:
-            stub = settings_service_pb2_grpc.SettingsServiceStub(channel)
-            answer: ss.ImportNumberPlanResponse = await stub.ImportNumberPlan(
-                iter(chunks), timeout=600
-            )
-            return answer
-        finally:
-            await channel.close()
+    async def send(stub: Stub) -> ss.ImportNumberPlanResponse:
+        answer: ss.ImportNumberPlanResponse = await stub.ImportNumberPlan(iter(chunks), timeout=600)
+        return answer
 
     try:
-        answer = asyncio.run(run())
+        answer = _with_core(settings.core_target, send)
     except grpc.aio.AioRpcError as err:
         reason = error_reason(err) or err.code().name
         _, _, lines = (err.details() or "").partition("\n")

@@ -20,12 +20,10 @@ import pytest
 from rcs.core.v1 import settings_service_pb2 as ss
 from rcs.core.v1 import settings_service_pb2_grpc
 from rcs_cli.seed import seed_demo
-from rcs_core.settings.servicer import SettingsServicer
 from rcs_routing.number_plan import BadFileError
 from rcs_routing.number_plan_import import number_plan_chunks, ported_chunks
 from rcs_routing.storage import current_revision, load_table
 from rcs_runtime.grpc_client import error_reason, open_channel
-from tests.support import start_server
 
 pytestmark = pytest.mark.integration
 
@@ -51,16 +49,10 @@ class Core:
 
 
 @pytest.fixture
-async def core(pool: Any) -> AsyncIterator[Core]:
-    server = await start_server(
-        lambda s: settings_service_pb2_grpc.add_SettingsServiceServicer_to_server(
-            SettingsServicer(pool), s
-        )
-    )
-    channel = open_channel(f"127.0.0.1:{server.port}")
-    yield Core(settings_service_pb2_grpc.SettingsServiceStub(channel), server.port)
+async def core(core_port: int) -> AsyncIterator[Core]:
+    channel = open_channel(f"127.0.0.1:{core_port}")
+    yield Core(settings_service_pb2_grpc.SettingsServiceStub(channel), core_port)
     await channel.close()
-    await server.stop(0)
 
 
 ACTOR = ss.Actor(login="test", remote_ip="10.0.0.7")

@@ -68,17 +68,6 @@ async def core(pool: Any, database_url: str) -> AsyncIterator[tuple[Any, Client]
     await server.stop(0)
 
 
-@pytest.fixture
-async def core_port(pool: Any) -> AsyncIterator[int]:
-    server = await start_server(
-        lambda s: settings_service_pb2_grpc.add_SettingsServiceServicer_to_server(
-            SettingsServicer(pool), s
-        )
-    )
-    yield server.port
-    await server.stop(0)
-
-
 ABC_PLAN = (FIXTURES / "ABC-3xx.csv").read_bytes()
 
 
