@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from rcs.core.v1 import settings_service_pb2 as ss
+from rcs_core.settings import validate as v
 from rcs_core.settings.spec import Conn, EntitySpec, Spec
 from rcs_core.settings.states import (
     BlacklistState,
@@ -86,10 +88,6 @@ async def put_partner(conn: Conn, login: str, state: PartnerState | None) -> Non
         " smpp_standard_tlvs_only = EXCLUDED.smpp_standard_tlvs_only",
         tuple(values[f] for f in _PARTNER_FIELDS),
     )
-
-
-def blacklist_key(partner: str, number: str) -> str:
-    return f"{partner}:{number}"
 
 
 async def blacklist_state(conn: Conn, partner: str, number: str) -> BlacklistState | None:
@@ -507,11 +505,6 @@ async def put_region_time_zone(conn: Conn, region: str, state: RegionTimeZoneSta
     )
 
 
-def whitelist_key(partner: str, mailing: str, number: str) -> str:
-    """Logins and mailings have no ':' (their patterns exclude it), numbers are digits."""
-    return f"{partner}:{mailing}:{number}"
-
-
 async def whitelist_state(conn: Conn, key: str) -> WhitelistState | None:
     partner, mailing, number = key.split(":")
     cur = await conn.execute(
@@ -605,63 +598,118 @@ async def _blacklist_by_key(conn: Conn, key: str) -> BlacklistState | None:
 
 # -- the specs: rank is the restore order (what others refer to comes first) ------------------
 
-PARTNER: Spec[PartnerState] = Spec(
+
+def _name(
+    s: DirectionState
+    | OperatorState
+    | SenderNameState
+    | RoutingRuleState
+    | SubstitutionRuleState
+    | InboundRouteState,
+) -> str:
+    return s["name"]
+
+
+def _login(s: PartnerState) -> str:
+    return s["login"]
+
+
+def _id(s: InterfaceState) -> str:
+    return s["id"]
+
+
+def _installation(_: VerificationPolicyState) -> str:
+    return "installation"  # the one row
+
+
+def _traffic_type(s: TrafficPolicyState) -> str:
+    return str(s["traffic_type"])
+
+
+def _region(s: RegionTimeZoneState) -> str:
+    return s["region"]
+
+
+_ORDER_BY_NAME = "WHERE name > %s ORDER BY name LIMIT %s"
+PARTNER: Spec[PartnerState, PartnerState] = Spec(
     "partner",
     0,
+    v.partner,
+    _login,
     partner_state,
     put_partner,
     "SELECT login FROM partners WHERE login > %s ORDER BY login LIMIT %s",
 )
-INTERFACE: Spec[InterfaceState] = Spec("interface", 0, interface_state, put_interface)
-VERIFICATION_POLICY: Spec[VerificationPolicyState] = Spec(
-    "verification_policy", 0, policy_state, put_policy
+INTERFACE: Spec[InterfaceState, ss.Interface] = Spec(
+    "interface", 0, v.interface, _id, interface_state, put_interface
 )
-TRAFFIC_POLICY: Spec[TrafficPolicyState] = Spec(
-    "traffic_policy", 0, traffic_policy_state, put_traffic_policy
+VERIFICATION_POLICY: Spec[VerificationPolicyState, VerificationPolicyState] = Spec(
+    "verification_policy", 0, v.verification_policy, _installation, policy_state, put_policy
 )
-REGION_TIME_ZONE: Spec[RegionTimeZoneState] = Spec(
-    "region_time_zone", 0, region_time_zone_state, put_region_time_zone
+TRAFFIC_POLICY: Spec[TrafficPolicyState, ss.TrafficPolicy] = Spec(
+    "traffic_policy", 0, v.traffic_policy, _traffic_type, traffic_policy_state, put_traffic_policy
 )
-OPERATOR: Spec[OperatorState] = Spec("operator", 1, operator_state, put_operator)
-WHITELIST: Spec[WhitelistState] = Spec(
-    "whitelist", 1, whitelist_state, put_whitelist
-)  # its partner
-BLACKLIST: Spec[BlacklistState] = Spec("blacklist", 2, _blacklist_by_key, put_blacklist)
-DIRECTION: Spec[DirectionState] = Spec(  # its operator
+REGION_TIME_ZONE: Spec[RegionTimeZoneState, ss.RegionTimeZone] = Spec(
+    "region_time_zone", 0, v.region_time_zone, _region, region_time_zone_state, put_region_time_zone
+)
+OPERATOR: Spec[OperatorState, ss.Operator] = Spec(
+    "operator", 1, v.operator, _name, operator_state, put_operator
+)
+WHITELIST: Spec[WhitelistState, ss.WhitelistEntry] = Spec(  # its partner
+    "whitelist", 1, v.whitelist_entry, v.whitelist_key, whitelist_state, put_whitelist
+)
+BLACKLIST: Spec[BlacklistState, ss.BlacklistEntry] = Spec(
+    "blacklist", 2, v.blacklist_entry, v.blacklist_key, _blacklist_by_key, put_blacklist
+)
+DIRECTION: Spec[DirectionState, ss.Direction] = Spec(  # its operator
     "direction",
     2,
+    v.direction,
+    _name,
     direction_state,
     put_direction,
     "SELECT d.name FROM directions d JOIN operators o ON o.id = d.operator_id"
     " WHERE d.name > %s AND (%s = '' OR o.name = %s) ORDER BY d.name LIMIT %s",
 )
-SENDER_NAME: Spec[SenderNameState] = Spec(  # the operators it is registered with
+SENDER_NAME: Spec[SenderNameState, ss.SenderName] = Spec(  # the operators it is registered with
     "sender_name",
     2,
+    v.sender_name,
+    _name,
     sender_name_state,
     put_sender_name,
-    "SELECT name FROM sender_names WHERE name > %s ORDER BY name LIMIT %s",
+    f"SELECT name FROM sender_names {_ORDER_BY_NAME}",  # noqa: S608 (constant)
 )
-ROUTING_RULE: Spec[RoutingRuleState] = Spec(  # partner, direction, operator, interfaces
-    "routing_rule",
-    3,
-    routing_rule_state,
-    put_routing_rule,
-    "SELECT name FROM routing_rules WHERE name > %s ORDER BY name LIMIT %s",
+ROUTING_RULE: Spec[RoutingRuleState, ss.RoutingRule] = (
+    Spec(  # partner, direction, operator, interfaces
+        "routing_rule",
+        3,
+        v.routing_rule,
+        _name,
+        routing_rule_state,
+        put_routing_rule,
+        f"SELECT name FROM routing_rules {_ORDER_BY_NAME}",  # noqa: S608 (constant)
+    )
 )
-SUBSTITUTION_RULE: Spec[SubstitutionRuleState] = Spec(  # partner, direction, operator
-    "substitution_rule",
-    3,
-    substitution_rule_state,
-    put_substitution_rule,
-    "SELECT name FROM substitution_rules WHERE name > %s ORDER BY name LIMIT %s",
+SUBSTITUTION_RULE: Spec[SubstitutionRuleState, ss.SubstitutionRule] = (
+    Spec(  # partner, direction, operator
+        "substitution_rule",
+        3,
+        v.substitution_rule,
+        _name,
+        substitution_rule_state,
+        put_substitution_rule,
+        f"SELECT name FROM substitution_rules {_ORDER_BY_NAME}",  # noqa: S608 (constant)
+    )
 )
-INBOUND_ROUTE: Spec[InboundRouteState] = Spec(  # its partner
+INBOUND_ROUTE: Spec[InboundRouteState, ss.InboundRoute] = Spec(  # its partner
     "inbound_route",
     3,
+    v.inbound_route,
+    _name,
     inbound_route_state,
     put_inbound_route,
-    "SELECT name FROM inbound_routes WHERE name > %s ORDER BY name LIMIT %s",
+    f"SELECT name FROM inbound_routes {_ORDER_BY_NAME}",  # noqa: S608 (constant)
 )
 
 _ALL: tuple[EntitySpec, ...] = (

@@ -9,23 +9,16 @@ that every RPC shares live here so that neither module imports the other.
 
 from __future__ import annotations
 
-import itertools
-import re
-from collections.abc import Sequence
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
 from google.protobuf import timestamp_pb2
 from psycopg_pool import AsyncConnectionPool
 
 from rcs.common.v1 import channel_pb2
 from rcs.core.v1 import settings_service_pb2 as ss
 from rcs.core.v1 import settings_service_pb2_grpc
-from rcs_core.messages.numbers import normalize_msisdn
-from rcs_core.settings import entities, writes
+from rcs_core.settings import entities, validate, writes
 from rcs_core.settings.spec import Conn
 from rcs_core.settings.states import (
     DirectionState,
-    RegionTimeZoneState,
     RoutingRuleState,
     SenderNameState,
     SubstitutionRuleState,
@@ -36,24 +29,6 @@ from rcs_core.settings.writes import Ctx, R
 from rcs_routing.substitution import SubstitutionRuleSpec, substitution_cycle
 from rcs_runtime.errors import RcsError
 
-_RULE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-_MAILING = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
-_PREFIX = re.compile(r"[0-9]{1,15}")
-_HH_MM = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
-_TRAFFIC_TYPES = (0, 1, 2, 5, 6, 7)
-_NUMBERS = (1_000_000_000, 999_999_999_999_999)  # 10 to 15 digits, as ported_numbers
-_MAX_PRIORITY = _MAX_WEIGHT = 1_000_000
-# Unset enums take the documented default: ROUTE, HOLD.
-_ACTIONS = {
-    ss.RULE_ACTION_UNSPECIFIED: "route",
-    ss.RULE_ACTION_ROUTE: "route",
-    ss.RULE_ACTION_REJECT: "reject",
-}
-_OUTSIDE = {
-    ss.OUTSIDE_HOURS_UNSPECIFIED: "hold",
-    ss.OUTSIDE_HOURS_HOLD: "hold",
-    ss.OUTSIDE_HOURS_REFUSE: "refuse",
-}
 # Rules that may name a direction, for refusing to delete it.
 _DIRECTION_USERS = {"routing rules": "routing_rules", "substitution rules": "substitution_rules"}
 # Referenced rows by kind; the names are the API's (login, name, id).
@@ -75,34 +50,6 @@ class SettingsBase(settings_service_pb2_grpc.SettingsServiceServicer):
 # -- validation -------------------------------------------------------------------------------
 
 
-def _check_rule_head(name: str, priority: int) -> None:
-    if not _RULE_NAME.fullmatch(name):
-        raise RcsError("INVALID_REQUEST", "name: 1-64 of A-Z a-z 0-9 _ . -", field="name")
-    if not 0 <= priority <= _MAX_PRIORITY:
-        raise RcsError("INVALID_REQUEST", "priority must be 0 to 1000000", field="priority")
-
-
-def _check_traffic_type(value: int) -> None:
-    if value not in _TRAFFIC_TYPES:
-        raise RcsError(
-            "INVALID_REQUEST", "traffic_type must be one of 0, 1, 2, 5, 6, 7", field="traffic_type"
-        )
-
-
-def _check_sender(value: str, field: str, *, required: bool = False) -> None:
-    if len(value) > 21 or (required and not value):
-        what = "1-21" if required else "at most 21"
-        raise RcsError("INVALID_REQUEST", f"{field}: {what} characters", field=field)
-
-
-def _unique(values: Sequence[str], field: str) -> None:
-    seen: set[str] = set()
-    for value in values:
-        if value in seen:
-            raise RcsError("INVALID_REQUEST", f"{value!r} is named twice in {field}", field=field)
-        seen.add(value)
-
-
 async def _require(conn: Conn, kind: str, value: str, field: str) -> None:
     """A referenced partner / operator / direction / interface must exist ("" is any)."""
     if not value:
@@ -110,29 +57,6 @@ async def _require(conn: Conn, kind: str, value: str, field: str) -> None:
     cur = await conn.execute(_REFERENCE_SQL[kind], (value,))
     if await cur.fetchone() is None:
         raise RcsError("INVALID_REQUEST", f"unknown {kind} {value!r}: create it first", field=field)
-
-
-def _ranges(direction: ss.Direction) -> list[list[int]]:
-    """The ranges sorted, each within 10-15 digits, none overlapping another."""
-    out = sorted([r.start, r.end] for r in direction.ranges)
-    for start, end in out:
-        if not _NUMBERS[0] <= start <= end <= _NUMBERS[1]:
-            raise RcsError(
-                "INVALID_REQUEST",
-                f"range {start}-{end}: start <= end, both numbers of 10-15 digits",
-                field="ranges",
-            )
-    for (a, b), (c, d) in itertools.pairwise(out):
-        if c <= b:
-            raise RcsError("INVALID_REQUEST", f"ranges {a}-{b} and {c}-{d} overlap", field="ranges")
-    return out
-
-
-def _plan_refused(name: str) -> RcsError:
-    return RcsError(
-        "INVALID_REQUEST",
-        f"direction {name!r} comes from the number plan: change it by re-importing the number plan",
-    )
 
 
 async def _numbers_free(
@@ -165,65 +89,6 @@ async def _numbers_free(
     if overlaps:
         listed = ", ".join(f"{a}-{b} overlaps {c}-{d} of {n!r}" for a, b, c, d, n in overlaps)
         raise RcsError("INVALID_REQUEST", f"ranges of other directions: {listed}", field="ranges")
-
-
-def _channel(value: channel_pb2.Channel.ValueType) -> str:
-    """The channel as stored: the enum name without CHANNEL_; "" (any) for UNSPECIFIED."""
-    if value == channel_pb2.CHANNEL_UNSPECIFIED:
-        return ""
-    try:
-        return channel_pb2.Channel.Name(value).removeprefix("CHANNEL_")
-    except ValueError as exc:
-        raise RcsError("INVALID_REQUEST", f"unknown channel {value}", field="channel") from exc
-
-
-def _routing_rule_state(r: ss.RoutingRule) -> RoutingRuleState:
-    _check_rule_head(r.name, r.priority)
-    if r.action not in _ACTIONS:
-        raise RcsError("INVALID_REQUEST", f"unknown action {r.action}", field="action")
-    action = _ACTIONS[r.action]
-    if action == "route" and not r.targets:
-        raise RcsError("INVALID_REQUEST", "a ROUTE rule needs at least one target", field="targets")
-    if action == "reject" and r.targets:
-        raise RcsError("INVALID_REQUEST", "a REJECT rule has no targets", field="targets")
-    _unique([t.interface_id for t in r.targets], "targets")
-    if any(not 0 <= t.weight <= _MAX_WEIGHT for t in r.targets):
-        raise RcsError("INVALID_REQUEST", "target weights are 1 to 1000000", field="targets")
-    _check_sender(r.sender, "sender")
-    if r.HasField("traffic_type"):
-        _check_traffic_type(r.traffic_type)
-    return {
-        "name": r.name,
-        "priority": r.priority,
-        "enabled": r.enabled,
-        "action": action,
-        "partner": r.partner,
-        "sender": r.sender,
-        "direction": r.direction,
-        "operator": r.operator,
-        "channel": _channel(r.channel),
-        "traffic_type": r.traffic_type if r.HasField("traffic_type") else None,
-        "note": r.note,
-        "targets": [{"interface_id": t.interface_id, "weight": t.weight or 1} for t in r.targets],
-    }
-
-
-def _substitution_state(r: ss.SubstitutionRule) -> SubstitutionRuleState:
-    _check_rule_head(r.name, r.priority)
-    _check_sender(r.sender_pattern, "sender_pattern")
-    _check_sender(r.replacement, "replacement", required=True)
-    return {
-        "name": r.name,
-        "priority": r.priority,
-        "enabled": r.enabled,
-        "sender_pattern": r.sender_pattern or "*",
-        "only_unregistered": r.only_unregistered,
-        "replacement": r.replacement,
-        "partner": r.partner,
-        "direction": r.direction,
-        "operator": r.operator,
-        "note": r.note,
-    }
 
 
 def _cycle_refused(rules: list[SubstitutionRuleState]) -> None:
@@ -308,6 +173,10 @@ def _traffic_policy_out(st: TrafficPolicyState) -> ss.TrafficPolicy:
     )
 
 
+def _partner(s: WhitelistState) -> str:
+    return s["partner"]
+
+
 class PolicySettings(SettingsBase):
     # -- directions -----------------------------------------------------------------------
 
@@ -315,25 +184,11 @@ class PolicySettings(SettingsBase):
         self, request: ss.PutDirectionRequest, context: Ctx
     ) -> ss.PutDirectionResponse:
         d = request.direction
-        if not d.name or len(d.name) > 128:
-            raise RcsError("INVALID_REQUEST", "direction name: 1-128 characters", field="name")
-        if d.source not in ("", "manual"):
-            raise _plan_refused(d.name)
-        if any(not _PREFIX.fullmatch(p) for p in d.prefixes):
-            raise RcsError("INVALID_REQUEST", "prefixes are 1-15 digits", field="prefixes")
-        _unique(d.prefixes, "prefixes")
-        after = DirectionState(
-            name=d.name,
-            operator=d.operator,
-            region=d.region,
-            source="manual",
-            prefixes=sorted(d.prefixes),
-            ranges=_ranges(d),
-        )
+        after = entities.DIRECTION.validate(d)
 
         async def check(conn: Conn, before: DirectionState | None) -> None:
             if before is not None and before["source"] != "manual":
-                raise _plan_refused(d.name)
+                raise validate.plan_refused(d.name)
             if not d.operator:
                 raise RcsError(
                     "INVALID_REQUEST", "a direction needs its operator", field="operator"
@@ -346,7 +201,6 @@ class PolicySettings(SettingsBase):
             request,
             ss.PutDirectionResponse,
             entities.DIRECTION,
-            d.name,
             after,
             lambda st, rev: ss.PutDirectionResponse(direction=_direction_out(st), revision=rev),
             check,
@@ -358,7 +212,7 @@ class PolicySettings(SettingsBase):
         async def check(conn: Conn, before: DirectionState | None) -> None:
             assert before is not None
             if before["source"] != "manual":
-                raise _plan_refused(request.name)
+                raise validate.plan_refused(request.name)
             users = []
             for label, table in _DIRECTION_USERS.items():
                 cur = await conn.execute(
@@ -399,14 +253,7 @@ class PolicySettings(SettingsBase):
         self, request: ss.PutSenderNameRequest, context: Ctx
     ) -> ss.PutSenderNameResponse:
         n = request.sender_name
-        _check_sender(n.name, "name", required=True)
-        if not n.HasField("traffic_type"):
-            n.traffic_type = 2  # service: a name says nothing about advertising by default
-        _check_traffic_type(n.traffic_type)
-        _unique(n.operators, "operators")
-        after = SenderNameState(
-            name=n.name, traffic_type=n.traffic_type, operators=sorted(n.operators), note=n.note
-        )
+        after = entities.SENDER_NAME.validate(n)
 
         async def check(conn: Conn, before: SenderNameState | None) -> None:
             for operator in n.operators:
@@ -417,7 +264,6 @@ class PolicySettings(SettingsBase):
             request,
             ss.PutSenderNameResponse,
             entities.SENDER_NAME,
-            n.name,
             after,
             lambda st, rev: ss.PutSenderNameResponse(
                 sender_name=_sender_name_out(st), revision=rev
@@ -447,7 +293,7 @@ class PolicySettings(SettingsBase):
     async def PutRoutingRule(
         self, request: ss.PutRoutingRuleRequest, context: Ctx
     ) -> ss.PutRoutingRuleResponse:
-        after = _routing_rule_state(request.rule)
+        after = entities.ROUTING_RULE.validate(request.rule)
 
         async def check(conn: Conn, before: RoutingRuleState | None) -> None:
             await _require(conn, "partner", after["partner"], "partner")
@@ -461,7 +307,6 @@ class PolicySettings(SettingsBase):
             request,
             ss.PutRoutingRuleResponse,
             entities.ROUTING_RULE,
-            after["name"],
             after,
             lambda st, rev: ss.PutRoutingRuleResponse(rule=_routing_rule_out(st), revision=rev),
             check,
@@ -489,7 +334,7 @@ class PolicySettings(SettingsBase):
     async def PutSubstitutionRule(
         self, request: ss.PutSubstitutionRuleRequest, context: Ctx
     ) -> ss.PutSubstitutionRuleResponse:
-        after = _substitution_state(request.rule)
+        after = entities.SUBSTITUTION_RULE.validate(request.rule)
 
         async def check(conn: Conn, before: SubstitutionRuleState | None) -> None:
             await _require(conn, "partner", after["partner"], "partner")
@@ -505,7 +350,6 @@ class PolicySettings(SettingsBase):
             request,
             ss.PutSubstitutionRuleResponse,
             entities.SUBSTITUTION_RULE,
-            after["name"],
             after,
             lambda st, rev: ss.PutSubstitutionRuleResponse(
                 rule=_substitution_out(st), revision=rev
@@ -539,30 +383,12 @@ class PolicySettings(SettingsBase):
     async def PutTrafficPolicy(
         self, request: ss.PutTrafficPolicyRequest, context: Ctx
     ) -> ss.PutTrafficPolicyResponse:
-        p = request.policy
-        _check_traffic_type(p.traffic_type)
-        for field in ("allowed_from", "allowed_to"):
-            if not _HH_MM.fullmatch(getattr(p, field)):
-                raise RcsError("INVALID_REQUEST", f"{field}: HH:MM, 00:00 to 23:59", field=field)
-        if p.allowed_from == p.allowed_to:
-            raise RcsError(
-                "INVALID_REQUEST",
-                "allowed_from equals allowed_to: delete the policy to lift the restriction",
-            )
-        if p.outside not in _OUTSIDE:
-            raise RcsError("INVALID_REQUEST", f"unknown outside {p.outside}", field="outside")
-        after = TrafficPolicyState(
-            traffic_type=p.traffic_type,
-            allowed_from=p.allowed_from,
-            allowed_to=p.allowed_to,
-            outside=_OUTSIDE[p.outside],
-        )
+        after = entities.TRAFFIC_POLICY.validate(request.policy)
         return await writes.put(
             self._pool,
             request,
             ss.PutTrafficPolicyResponse,
             entities.TRAFFIC_POLICY,
-            str(p.traffic_type),
             after,
             lambda st, rev: ss.PutTrafficPolicyResponse(
                 policy=_traffic_policy_out(st), revision=rev
@@ -572,13 +398,13 @@ class PolicySettings(SettingsBase):
     async def DeleteTrafficPolicy(
         self, request: ss.DeleteTrafficPolicyRequest, context: Ctx
     ) -> ss.DeleteTrafficPolicyResponse:
-        _check_traffic_type(request.traffic_type)
+        key = validate.traffic_type(request.traffic_type)
         return await writes.delete(
             self._pool,
             request,
             ss.DeleteTrafficPolicyResponse,
             entities.TRAFFIC_POLICY,
-            str(request.traffic_type),
+            key,
         )
 
     async def ListTrafficPolicies(
@@ -594,22 +420,12 @@ class PolicySettings(SettingsBase):
     async def PutRegionTimeZone(
         self, request: ss.PutRegionTimeZoneRequest, context: Ctx
     ) -> ss.PutRegionTimeZoneResponse:
-        z = request.region_time_zone
-        try:
-            ZoneInfo(z.time_zone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise RcsError(
-                "INVALID_REQUEST",
-                f"unknown time zone {z.time_zone!r}: use an IANA name like Europe/Moscow",
-                field="time_zone",
-            ) from exc
-        after = RegionTimeZoneState(region=z.region, time_zone=z.time_zone)
+        after = entities.REGION_TIME_ZONE.validate(request.region_time_zone)
         return await writes.put(
             self._pool,
             request,
             ss.PutRegionTimeZoneResponse,
             entities.REGION_TIME_ZONE,
-            z.region,
             after,
             lambda st, rev: ss.PutRegionTimeZoneResponse(
                 region_time_zone=ss.RegionTimeZone(region=st["region"], time_zone=st["time_zone"]),
@@ -639,21 +455,14 @@ class PolicySettings(SettingsBase):
         response_type: type[R],
         add: bool,
     ) -> R:
-        rows: list[tuple[str, str, WhitelistState]] = []
-        for e in request.entries:
-            if not _MAILING.fullmatch(e.mailing):
-                raise RcsError(
-                    "INVALID_REQUEST", "mailing: 1-64 of A-Z a-z 0-9 _ . @ -", field="mailing"
-                )
-            number = normalize_msisdn(e.number)
-            if number is None:
-                raise RcsError("INVALID_DESTINATION", f"{e.number!r} is not a number")
-            if not e.partner:  # a white list always belongs to a partner
-                raise RcsError("NOT_FOUND", "no partner ''")
-            state = WhitelistState(partner=e.partner, mailing=e.mailing, number=number, note=e.note)
-            rows.append((e.partner, entities.whitelist_key(e.partner, e.mailing, number), state))
         return await writes.change_entries(
-            self._pool, request, response_type, entities.WHITELIST, rows, add=add
+            self._pool,
+            request,
+            response_type,
+            entities.WHITELIST,
+            request.entries,
+            _partner,
+            add=add,
         )
 
     async def AddWhitelistEntries(

@@ -5,19 +5,15 @@ routes from rcs_core.settings.inbound, API keys from rcs_core.settings.api_keys.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import cast
 
 from google.protobuf import timestamp_pb2
 
 from rcs.core.v1 import settings_service_pb2 as ss
 from rcs_core.auth.passwords import hash_password
-from rcs_core.messages.numbers import normalize_msisdn
-from rcs_core.messages.validation import check_report_url
-from rcs_core.settings import entities, store, writes
+from rcs_core.settings import entities, store, validate, writes
 from rcs_core.settings.api_keys import ApiKeySettings
 from rcs_core.settings.audit import AuditSettings
 from rcs_core.settings.imports import ImportSettings
@@ -36,7 +32,6 @@ from rcs_core.settings.store import Change
 from rcs_core.settings.writes import Ctx, R, commit
 from rcs_runtime.errors import RcsError
 
-_LOGIN = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 _PARTNER_MASK = {
     "default_sender",
     "default_ttl_seconds",
@@ -51,8 +46,6 @@ _PARTNER_MASK = {
     "senders",
     "smpp_password",
 }
-MAX_SENDER_CHARS = 21
-MAX_SMPP_PASSWORD_CHARS = 8  # an SMPP 3.4 bind's password is a C-string of 9 octets
 
 
 def _partner_out(state: PartnerState) -> ss.Partner:
@@ -70,48 +63,6 @@ def _partner_out(state: PartnerState) -> ss.Partner:
         has_smpp_password=bool(state["smpp_password_hash"]),
         smpp_standard_tlvs_only=state["smpp_standard_tlvs_only"],
     )
-
-
-def _senders(values: Iterable[str]) -> list[str]:
-    """The partner's senders, sorted and once each, or INVALID_SENDER naming the bad one."""
-    out = set()
-    for value in values:
-        if not 1 <= len(value) <= MAX_SENDER_CHARS or value != value.strip():
-            raise RcsError(
-                "INVALID_SENDER",
-                f"senders: {value!r} must be 1 to {MAX_SENDER_CHARS} characters, no outer spaces",
-                field="senders",
-            )
-        out.add(value)
-    return sorted(out)
-
-
-def _check_smpp_password(password: str) -> None:
-    if not 1 <= len(password) <= MAX_SMPP_PASSWORD_CHARS or not (
-        password.isascii() and password.isprintable()
-    ):
-        raise RcsError(
-            "INVALID_REQUEST",
-            f"smpp_password must be 1 to {MAX_SMPP_PASSWORD_CHARS} printable ASCII characters:"
-            " an SMPP bind carries no more",
-            field="smpp_password",
-        )
-
-
-def _subnets(values: Iterable[str]) -> list[str]:
-    """Normalised CIDRs ("10.1.2.3/8" → "10.0.0.0/8"), or INVALID_REQUEST naming the bad one."""
-    out = []
-    for value in values:
-        try:
-            out.append(str(ipaddress.ip_network(value, strict=False)))
-        except ValueError as exc:
-            raise RcsError(
-                "INVALID_REQUEST",
-                f"allowed_subnets: {value!r} is not a subnet"
-                " (e.g. 203.0.113.0/24 or 2001:db8::/32)",
-                field="allowed_subnets",
-            ) from exc
-    return sorted(set(out))
 
 
 def _interface_out(state: InterfaceState) -> ss.Interface:
@@ -135,25 +86,15 @@ def _policy_out(state: VerificationPolicyState) -> ss.VerificationPolicy:
     return ss.VerificationPolicy(**state)
 
 
-def _check_partner(p: ss.Partner) -> None:
-    if not _LOGIN.fullmatch(p.login):
-        raise RcsError("INVALID_REQUEST", "login: 1-64 of A-Z a-z 0-9 _ . @ -", field="login")
-    if len(p.default_sender) > 21:
-        raise RcsError("INVALID_SENDER", "default_sender is at most 21 characters")
-    if not 1 <= p.default_ttl_seconds <= 2880 * 60:
-        raise RcsError("INVALID_TTL", "default_ttl_seconds must be 1 to 172800")
-    if p.duplicate_window_seconds < 1:
-        raise RcsError("INVALID_REQUEST", "duplicate_window_seconds must be positive")
-    if p.max_smpp_sessions < 0:
-        raise RcsError(
-            "INVALID_REQUEST",
-            "max_smpp_sessions is 0 (no limit) or more",
-            field="max_smpp_sessions",
-        )
-    for field in ("report_url", "inbound_url"):
-        url = getattr(p, field)
-        if url:  # "" turns the callbacks off
-            check_report_url(url, field=field)
+def _keep_password(state: InterfaceState, before: InterfaceState | None) -> InterfaceState:
+    """Write-only: an empty password keeps the stored one."""
+    if state["password"] or before is None:
+        return state
+    return {**state, "password": before["password"]}
+
+
+def _partner(s: BlacklistState) -> str:
+    return s["partner"]
 
 
 _SECRETS = ("password_hash", "password", "smpp_password_hash")
@@ -179,11 +120,11 @@ class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings, Impo
         p = request.partner
         p.default_ttl_seconds = p.default_ttl_seconds or 86400
         p.duplicate_window_seconds = p.duplicate_window_seconds or 86400
-        _check_partner(p)
+        validate.check_partner(p)
         if not request.password:
             raise RcsError("INVALID_REQUEST", "a partner needs a password", field="password")
         if request.smpp_password:
-            _check_smpp_password(request.smpp_password)
+            validate.check_smpp_password(request.smpp_password)
 
         async def work(conn: Conn) -> ss.CreatePartnerResponse:
             if await entities.partner_state(conn, p.login) is not None:
@@ -195,11 +136,11 @@ class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings, Impo
                 default_ttl_seconds=p.default_ttl_seconds,
                 block_duplicates=p.block_duplicates,
                 duplicate_window_seconds=p.duplicate_window_seconds,
-                allowed_subnets=_subnets(p.allowed_subnets),
+                allowed_subnets=validate.subnets(p.allowed_subnets),
                 report_url=p.report_url,
                 inbound_url=p.inbound_url,
                 max_smpp_sessions=p.max_smpp_sessions,
-                senders=_senders(p.senders),
+                senders=validate.senders(p.senders),
                 smpp_password_hash=(
                     await asyncio.to_thread(hash_password, request.smpp_password)
                     if request.smpp_password
@@ -231,7 +172,7 @@ class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings, Impo
         if "password" in paths and not request.password:
             raise RcsError("INVALID_REQUEST", "password is empty", field="password")
         if "smpp_password" in paths and request.smpp_password:
-            _check_smpp_password(request.smpp_password)
+            validate.check_smpp_password(request.smpp_password)
 
         async def work(conn: Conn) -> ss.UpdatePartnerResponse:
             before = await entities.partner_state(conn, request.partner.login)
@@ -244,9 +185,9 @@ class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings, Impo
                 {**before, **{path: getattr(request.partner, path) for path in plain}},
             )
             if "allowed_subnets" in paths:
-                after["allowed_subnets"] = _subnets(request.partner.allowed_subnets)
+                after["allowed_subnets"] = validate.subnets(request.partner.allowed_subnets)
             if "senders" in paths:
-                after["senders"] = _senders(request.partner.senders)
+                after["senders"] = validate.senders(request.partner.senders)
             if "smpp_password" in paths:
                 after["smpp_password_hash"] = (
                     await asyncio.to_thread(hash_password, request.smpp_password)
@@ -255,7 +196,7 @@ class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings, Impo
                 )
             if "password" in paths:
                 after["password_hash"] = await asyncio.to_thread(hash_password, request.password)
-            _check_partner(_partner_out(after))
+            entities.PARTNER.validate(after)
             await entities.put_partner(conn, after["login"], after)
             revision = await commit(
                 conn,
@@ -292,15 +233,14 @@ class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings, Impo
         response_type: type[R],
         add: bool,
     ) -> R:
-        rows: list[tuple[str, str, BlacklistState]] = []
-        for e in request.entries:
-            number = normalize_msisdn(e.number)
-            if number is None:
-                raise RcsError("INVALID_DESTINATION", f"{e.number!r} is not a number")
-            state = BlacklistState(partner=e.partner, number=number, note=e.note)
-            rows.append((e.partner, entities.blacklist_key(e.partner, number), state))
         return await writes.change_entries(
-            self._pool, request, response_type, entities.BLACKLIST, rows, add=add
+            self._pool,
+            request,
+            response_type,
+            entities.BLACKLIST,
+            request.entries,
+            _partner,
+            add=add,
         )
 
     async def AddBlacklistEntries(
@@ -342,13 +282,7 @@ class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings, Impo
         self, request: ss.PutOperatorRequest, context: Ctx
     ) -> ss.PutOperatorResponse:
         o = request.operator
-        if not o.name or len(o.name) > 128:
-            raise RcsError("INVALID_REQUEST", "operator name: 1-128 characters", field="name")
-        if len(set(o.interface_ids)) != len(o.interface_ids):
-            raise RcsError("INVALID_REQUEST", "an interface is named twice", field="interface_ids")
-        after = OperatorState(
-            name=o.name, mcc=o.mcc, mnc=o.mnc, interface_ids=list(o.interface_ids)
-        )
+        after = entities.OPERATOR.validate(o)
 
         async def check(conn: Conn, before: OperatorState | None) -> None:
             for interface_id in o.interface_ids:
@@ -359,7 +293,6 @@ class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings, Impo
             request,
             ss.PutOperatorResponse,
             entities.OPERATOR,
-            o.name,
             after,
             lambda st, rev: ss.PutOperatorResponse(operator=_operator_out(st), revision=rev),
             check,
@@ -377,45 +310,21 @@ class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings, Impo
         self, request: ss.PutInterfaceRequest, context: Ctx
     ) -> ss.PutInterfaceResponse:
         i = request.interface
-        if not re.fullmatch(r"[a-z0-9_.-]{1,64}", i.id):
-            raise RcsError("INVALID_REQUEST", "interface id: 1-64 of a-z 0-9 _ . -", field="id")
-        if not i.host or not 1 <= i.port <= 65535:
-            raise RcsError("INVALID_REQUEST", "host and a port 1-65535 are required")
-        if not i.system_id or len(i.system_id) > 15 or len(i.password) > 8:
-            raise RcsError(
-                "INVALID_REQUEST", "system_id is 1-15 characters and password at most 8 (SMPP)"
-            )
-        window = i.window_size or 10
-        if not 1 <= window <= 1000 or i.throughput_per_second < 0:
-            raise RcsError("INVALID_REQUEST", "window_size 1-1000, throughput_per_second >= 0")
+        after = entities.INTERFACE.validate(i)
 
         async def check(conn: Conn, before: InterfaceState | None) -> None:
             if before is None and not i.password:
                 raise RcsError("INVALID_REQUEST", "a new interface needs its bind password")
-
-        def state(before: InterfaceState | None) -> InterfaceState:
-            return InterfaceState(
-                id=i.id,
-                host=i.host,
-                port=i.port,
-                system_id=i.system_id,
-                # Write-only: an empty password keeps the stored one.
-                password=i.password or (before["password"] if before else ""),
-                system_type=i.system_type,
-                window_size=window,
-                throughput_per_second=i.throughput_per_second,
-                enabled=i.enabled,
-            )
 
         return await writes.put(
             self._pool,
             request,
             ss.PutInterfaceResponse,
             entities.INTERFACE,
-            i.id,
-            state,
+            after,
             lambda st, rev: ss.PutInterfaceResponse(interface=_interface_out(st), revision=rev),
             check,
+            _keep_password,
         )
 
     async def DeleteInterface(
@@ -480,18 +389,9 @@ class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings, Impo
             if "inactive_codes" in values:
                 values["inactive_codes"] = list(values["inactive_codes"])
             # The mask names fields of both (checked above), so the copy stays typed.
-            after = cast("VerificationPolicyState", {**before, **values})
-            if (
-                after["inactive_threshold"] < 1
-                or after["inactive_window_seconds"] < 1
-                or after["inactive_ttl_seconds"] < 1
-                or not after["inactive_codes"]
-                or not all(1 <= c <= 99 for c in after["inactive_codes"])
-            ):
-                raise RcsError(
-                    "INVALID_REQUEST",
-                    "threshold, window and ttl must be positive; codes are 1-99, at least one",
-                )
+            after = entities.VERIFICATION_POLICY.validate(
+                cast("VerificationPolicyState", {**before, **values})
+            )
             revision = 0
             if after != before:
                 await entities.put_policy(conn, "installation", after)

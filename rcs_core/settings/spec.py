@@ -1,6 +1,7 @@
-"""What the generic settings writes need to know of one entity: its name, how to read and
-write one row's typed state by key (the SQL, in rcs_core.settings.entities), its dependency
-rank for restores, and the query that lists its keys for paging."""
+"""What the generic settings writes need to know of one entity: its name, its pure
+validator (API message → typed state, rcs_core.settings.validate) and the key of a state,
+how to read and write one row's state by key (the SQL, in rcs_core.settings.entities), its
+dependency rank for restores, and the query that lists its keys for paging."""
 
 from __future__ import annotations
 
@@ -13,15 +14,18 @@ import psycopg
 from rcs_core.settings.states import RowState
 
 S = TypeVar("S", bound=RowState)
+M = TypeVar("M")  # the API message the validator takes
 Conn = psycopg.AsyncConnection
 
 
 @dataclass(frozen=True, slots=True)
-class Spec(Generic[S]):
+class Spec(Generic[S, M]):
     entity: str
     # Restore order: what others refer to comes back first and goes away last. Ranks stay
     # below 5: ``store.restore`` sorts removals by 10 - rank.
     rank: int
+    validate: Callable[[M], S]  # pure: RcsError naming the field, or the state to store
+    key: Callable[[S], str]
     read: Callable[[Conn, str], Awaitable[S | None]]
     write: Callable[[Conn, str, S | None], Awaitable[None]]  # None removes the row
     # Keys in key order: the page's last key (%s) first, then the spec's own filter

@@ -16,13 +16,13 @@ from psycopg_pool import AsyncConnectionPool
 from rcs.core.v1 import settings_service_pb2 as ss
 from rcs_core.db import request_log
 from rcs_core.settings import entities, store
-from rcs_core.settings.spec import Conn, S, Spec
+from rcs_core.settings.spec import Conn, M, S, Spec
 from rcs_core.settings.store import Change
 from rcs_runtime.errors import RcsError
 
 Ctx = grpc.aio.ServicerContext[object, object]
 R = TypeVar("R", bound=Message)
-Check = Callable[[Conn, S | None], Awaitable[None]]
+Check = Callable[[Conn, S | None], Awaitable[None]]  # before: the stored state, if any
 
 
 class Mutation(Protocol):
@@ -67,22 +67,24 @@ async def put(
     pool: AsyncConnectionPool,
     request: Mutation,
     response_type: type[R],
-    spec: Spec[S],
-    key: str,
-    state: S | Callable[[S | None], S],
+    spec: Spec[S, M],
+    state: S,
     respond: Callable[[S, int], R],
     check: Check[S] | None = None,
+    merge: Callable[[S, S | None], S] | None = None,
 ) -> R:
-    """Create or replace one row; no revision (0) when it is stored like that already.
-    ``check(conn, before)`` refuses what only the database can tell; ``state`` is the
-    row to store, or makes it from the stored one (e.g. to keep a write-only field)."""
+    """Create or replace one row (``state``, as ``spec.validate`` made it); no revision (0)
+    when it is stored like that already. ``check(conn, before)`` refuses what only the
+    database can tell; ``merge(state, before)`` makes the row to store from the stored one
+    (e.g. to keep a write-only field)."""
+    key = spec.key(state)
 
     async def work(conn: Conn) -> R:
         await store.lock_settings(conn)
         before = await spec.read(conn, key)
         if check is not None:
             await check(conn, before)
-        after = state(before) if callable(state) else state
+        after = merge(state, before) if merge is not None else state
         revision = 0
         if before != after:
             await spec.write(conn, key, after)
@@ -101,7 +103,7 @@ async def delete(
     pool: AsyncConnectionPool,
     request: Mutation,
     response_type: type[R],
-    spec: Spec[S],
+    spec: Spec[S, M],
     key: str,
     check: Check[S] | None = None,
 ) -> R:
@@ -130,14 +132,17 @@ async def change_entries(
     pool: AsyncConnectionPool,
     request: Mutation,
     response_type: type[R],
-    spec: Spec[S],
-    rows: Sequence[tuple[str, str, S]],
+    spec: Spec[S, M],
+    entries: Sequence[M],
+    partner: Callable[[S], str],
     *,
     add: bool,
 ) -> R:
-    """Add (or remove) the rows of a number list (black or white list): (partner, key,
-    state) each; rows already so are skipped, and what changed is one revision. The
-    response has ``added_count`` (or ``removed_count``) and ``revision``."""
+    """Add (or remove) the entries of a number list (black or white list), each validated
+    by the spec and refused when ``partner`` of it names no partner ("" is the
+    installation's own list); rows already so are skipped, and what changed is one
+    revision. The response has ``added_count`` (or ``removed_count``) and ``revision``."""
+    rows = [(partner(s), spec.key(s), s) for s in map(spec.validate, entries)]
     label = "black list" if spec.entity == "blacklist" else "white list"
 
     async def work(conn: Conn) -> R:
@@ -181,7 +186,7 @@ def token(value: str) -> str:
 
 async def list_page(
     pool: AsyncConnectionPool,
-    spec: Spec[S],
+    spec: Spec[S, M],
     page_token: str,
     page_size: int,
     args: tuple[str, ...] = (),
@@ -196,7 +201,7 @@ async def list_page(
     return [s for s in states if s], token(keys[size - 1]) if len(keys) > size else ""
 
 
-async def list_all(pool: AsyncConnectionPool, spec: Spec[S], keys_sql: str) -> list[S]:
+async def list_all(pool: AsyncConnectionPool, spec: Spec[S, M], keys_sql: str) -> list[S]:
     """States of every key ``keys_sql`` selects, in its order (small entities, no paging)."""
     async with pool.connection() as conn:
         cur = await conn.execute(keys_sql)
