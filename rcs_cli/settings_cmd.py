@@ -117,6 +117,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         _add_entity(verbs, name, entity)
     _add_number_lists(verbs)
     _add_api_keys(verbs)
+    _add_tariffs(verbs)
     revisions = verbs.add_parser("revisions", help="settings revisions, newest first")
     revisions.add_subparsers(dest="action", required=True).add_parser("list").add_argument(
         "--limit", type=int, default=20
@@ -194,6 +195,43 @@ def _add_api_keys(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     revoke.add_argument("--partner", required=True)
     revoke.add_argument("id", type=int)
     revoke.set_defaults(func=lambda a: _call(_api_keys("Revoke", a)))
+
+
+def _add_tariffs(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Tariffs are keyed by five fields, so put and delete both take the Tariff as JSON."""
+    actions = verbs.add_parser(
+        "tariffs", help="prices per message for the DWH's financial report: list, put, delete"
+    ).add_subparsers(dest="action", required=True)
+    actions.add_parser("list", help="every row, the history included").set_defaults(
+        func=lambda a: _call(_tariffs_list())
+    )
+    for verb, what in (("put", "add a price (or change the row's)"), ("delete", "remove a row")):
+        p = actions.add_parser(verb, help=f"{what}: a Tariff as JSON")
+        source = p.add_mutually_exclusive_group(required=True)
+        source.add_argument("--json", dest="text", help="the tariff as JSON")
+        source.add_argument("--file", type=Path, help="a file holding the tariff as JSON")
+        p.set_defaults(func=lambda a, v=verb: _call(_tariff_change(v, _document(a.text, a.file))))
+
+
+def _tariffs_list() -> Work:
+    async def work(stub: Stub, actor: ss.Actor) -> list[Message]:
+        return list((await stub.ListTariffs(ss.ListTariffsRequest(), timeout=30)).tariffs)
+
+    return work
+
+
+def _tariff_change(verb: str, doc: dict[str, Any]) -> Work:
+    tariff = ss.Tariff()
+    _parse(doc, tariff)
+
+    async def work(stub: Stub, actor: ss.Actor) -> Message:
+        if verb == "put":
+            return await stub.PutTariff(ss.PutTariffRequest(actor=actor, tariff=tariff), timeout=30)
+        return await stub.DeleteTariff(
+            ss.DeleteTariffRequest(actor=actor, tariff=tariff), timeout=30
+        )
+
+    return work
 
 
 # -- the calls --------------------------------------------------------------------------------

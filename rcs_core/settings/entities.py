@@ -19,6 +19,7 @@ from rcs_core.settings.states import (
     RoutingRuleState,
     SenderNameState,
     SubstitutionRuleState,
+    TariffState,
     TrafficPolicyState,
     VerificationPolicyState,
     WhitelistState,
@@ -618,6 +619,54 @@ def _id(s: InterfaceState) -> str:
     return s["id"]
 
 
+async def tariff_state(conn: Conn, key: str) -> TariffState | None:
+    partner, direction, channel, traffic, valid_from = key.split("|")
+    cur = await conn.execute(
+        "SELECT price::text, currency FROM tariffs WHERE partner = %s AND direction = %s"
+        " AND channel = %s AND traffic_type IS NOT DISTINCT FROM %s AND valid_from = %s",
+        (partner, direction, int(channel), int(traffic) if traffic else None, valid_from),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    return TariffState(
+        partner=partner,
+        direction=direction,
+        channel=int(channel),
+        traffic_type=int(traffic) if traffic else None,
+        price=row[0],
+        currency=row[1],
+        valid_from=valid_from,
+    )
+
+
+async def put_tariff(conn: Conn, key: str, state: TariffState | None) -> None:
+    if state is None:
+        partner, direction, channel, traffic, valid_from = key.split("|")
+        await conn.execute(
+            "DELETE FROM tariffs WHERE partner = %s AND direction = %s AND channel = %s"
+            " AND traffic_type IS NOT DISTINCT FROM %s AND valid_from = %s",
+            (partner, direction, int(channel), int(traffic) if traffic else None, valid_from),
+        )
+        return
+    # The row keeps its id (the DWH's key for it) when only its price changes.
+    await conn.execute(
+        "INSERT INTO tariffs (partner, direction, channel, traffic_type, price, currency,"
+        " valid_from) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (partner, direction, channel, traffic_type, valid_from)"
+        " DO UPDATE SET price = EXCLUDED.price, currency = EXCLUDED.currency",
+        (
+            state["partner"],
+            state["direction"],
+            state["channel"],
+            state["traffic_type"],
+            state["price"],
+            state["currency"],
+            state["valid_from"],
+        ),
+    )
+
+
 def _installation(_: VerificationPolicyState) -> str:
     return "installation"  # the one row
 
@@ -712,6 +761,10 @@ INBOUND_ROUTE: Spec[InboundRouteState, ss.InboundRoute] = Spec(  # its partner
     f"SELECT name FROM inbound_routes {_ORDER_BY_NAME}",  # noqa: S608 (constant)
 )
 
+TARIFF: Spec[TariffState, ss.Tariff] = Spec(
+    "tariff", 0, v.tariff, v.tariff_key, tariff_state, put_tariff
+)
+
 _ALL: tuple[EntitySpec, ...] = (
     PARTNER,
     INTERFACE,
@@ -726,6 +779,7 @@ _ALL: tuple[EntitySpec, ...] = (
     ROUTING_RULE,
     SUBSTITUTION_RULE,
     INBOUND_ROUTE,
+    TARIFF,
 )
 SPECS = {s.entity: s for s in _ALL}
 ENTITIES = frozenset(SPECS)  # what a revision's changes may name

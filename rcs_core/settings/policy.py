@@ -9,6 +9,9 @@ that every RPC shares live here so that neither module imports the other.
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import cast
+
 from google.protobuf import timestamp_pb2
 from psycopg_pool import AsyncConnectionPool
 
@@ -22,6 +25,7 @@ from rcs_core.settings.states import (
     RoutingRuleState,
     SenderNameState,
     SubstitutionRuleState,
+    TariffState,
     TrafficPolicyState,
     WhitelistState,
 )
@@ -447,6 +451,56 @@ class PolicySettings(SettingsBase):
             ]
         )
 
+    # -- tariffs ------------------------------------------------------------------------
+
+    async def PutTariff(self, request: ss.PutTariffRequest, context: Ctx) -> ss.PutTariffResponse:
+        after = entities.TARIFF.validate(request.tariff)
+        return await writes.put(
+            self._pool,
+            request,
+            ss.PutTariffResponse,
+            entities.TARIFF,
+            after,
+            lambda st, rev: ss.PutTariffResponse(tariff=_tariff_out(st), revision=rev),
+        )
+
+    async def DeleteTariff(
+        self, request: ss.DeleteTariffRequest, context: Ctx
+    ) -> ss.DeleteTariffResponse:
+        if not request.tariff.HasField("valid_from"):
+            raise RcsError(
+                "INVALID_REQUEST", "valid_from names the row to delete", field="valid_from"
+            )
+        key = validate.tariff_key(validate.tariff(_key_fields(request.tariff)))
+        return await writes.delete(
+            self._pool, request, ss.DeleteTariffResponse, entities.TARIFF, key
+        )
+
+    async def ListTariffs(
+        self, request: ss.ListTariffsRequest, context: Ctx
+    ) -> ss.ListTariffsResponse:
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT partner, direction, channel, traffic_type, price::text, currency,"
+                " valid_from FROM tariffs"
+                " ORDER BY partner, direction, channel, traffic_type NULLS FIRST, valid_from"
+            )
+            found = await cur.fetchall()
+        out = []
+        for partner, direction, channel, traffic, price, currency, valid_from in found:
+            t = ss.Tariff(
+                partner=partner,
+                direction=direction,
+                channel=channel,
+                price=price,
+                currency=currency,
+            )
+            if traffic is not None:
+                t.traffic_type = traffic
+            t.valid_from.FromDatetime(valid_from)
+            out.append(t)
+        return ss.ListTariffsResponse(tariffs=out)
+
     # -- white lists ----------------------------------------------------------------------
 
     async def _whitelist_change(
@@ -503,3 +557,25 @@ class PolicySettings(SettingsBase):
             entries=entries,
             next_page_token=writes.token(rows[size - 1][0]) if len(rows) > size else "",
         )
+
+
+def _tariff_out(s: TariffState) -> ss.Tariff:
+    t = ss.Tariff(
+        partner=s["partner"],
+        direction=s["direction"],
+        channel=cast("channel_pb2.Channel.ValueType", s["channel"]),
+        price=s["price"],
+        currency=s["currency"],
+    )
+    if s["traffic_type"] is not None:
+        t.traffic_type = s["traffic_type"]
+    t.valid_from.FromDatetime(dt.datetime.fromisoformat(s["valid_from"]))
+    return t
+
+
+def _key_fields(t: ss.Tariff) -> ss.Tariff:
+    """The fields that name a tariff row, with a placeholder price for validation."""
+    named = ss.Tariff()
+    named.CopyFrom(t)
+    named.price, named.currency = "0", ""
+    return named

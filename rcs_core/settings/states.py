@@ -128,6 +128,16 @@ class RegionTimeZoneState(TypedDict):
     time_zone: str
 
 
+class TariffState(TypedDict):
+    partner: str  # "" any
+    direction: str  # "" any
+    channel: int  # 0 any
+    traffic_type: int | None  # None any
+    price: str  # decimal, 4 places
+    currency: str
+    valid_from: str  # ISO 8601 with offset, microseconds
+
+
 class InboundRouteState(TypedDict):
     name: str
     number: str

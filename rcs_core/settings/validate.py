@@ -5,10 +5,12 @@ state of a create or an update mask, since secrets are hashed and masks merged f
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import itertools
 import re
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rcs.common.v1 import channel_pb2
@@ -28,6 +30,7 @@ from rcs_core.settings.states import (
     RoutingRuleState,
     SenderNameState,
     SubstitutionRuleState,
+    TariffState,
     TrafficPolicyState,
     VerificationPolicyState,
     WhitelistState,
@@ -414,6 +417,55 @@ def region_time_zone(z: ss.RegionTimeZone) -> RegionTimeZoneState:
             field="time_zone",
         ) from exc
     return RegionTimeZoneState(region=z.region, time_zone=z.time_zone)
+
+
+_PRICE = re.compile(r"\d{1,10}(\.\d{1,4})?")
+_CURRENCY = re.compile(r"[A-Z]{3}")
+
+
+def tariff(t: ss.Tariff, *, now: dt.datetime | None = None) -> TariffState:
+    """A tariff row; valid_from unset is ``now`` (the caller's clock: the revision's)."""
+    if not _PRICE.fullmatch(t.price):
+        raise RcsError(
+            "INVALID_REQUEST",
+            f"price {t.price!r}: a decimal like 1.25, at most 10 digits and 4 decimals",
+            field="price",
+        )
+    currency = t.currency or "RUB"
+    if not _CURRENCY.fullmatch(currency):
+        raise RcsError(
+            "INVALID_REQUEST", "currency: an ISO 4217 code like RUB or USD", field="currency"
+        )
+    if t.channel not in channel_pb2.Channel.values():
+        raise RcsError("INVALID_REQUEST", f"unknown channel {t.channel}", field="channel")
+    traffic: int | None = None
+    if t.HasField("traffic_type"):
+        _check_traffic_type(t.traffic_type)
+        traffic = t.traffic_type
+    for field, value in (("partner", t.partner), ("direction", t.direction)):
+        if len(value) > 64 or "|" in value:
+            raise RcsError(
+                "INVALID_REQUEST", f"{field}: at most 64 characters, no '|'", field=field
+            )
+    if t.HasField("valid_from"):
+        valid_from = t.valid_from.ToDatetime(dt.UTC)
+    else:
+        valid_from = now or dt.datetime.now(dt.UTC)
+    return TariffState(
+        partner=t.partner,
+        direction=t.direction,
+        channel=int(t.channel),
+        traffic_type=traffic,
+        price=f"{Decimal(t.price):.4f}",
+        currency=currency,
+        valid_from=valid_from.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+    )
+
+
+def tariff_key(s: TariffState) -> str:
+    """partner|direction|channel|traffic type ("" any)|valid_from: one row of the history."""
+    traffic = "" if s["traffic_type"] is None else str(s["traffic_type"])
+    return "|".join((s["partner"], s["direction"], str(s["channel"]), traffic, s["valid_from"]))
 
 
 def whitelist_entry(e: ss.WhitelistEntry) -> WhitelistState:

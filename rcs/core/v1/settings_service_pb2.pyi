@@ -2726,6 +2726,220 @@ class ListRegionTimeZonesResponse(_message.Message):
 Global___ListRegionTimeZonesResponse: _TypeAlias = ListRegionTimeZonesResponse  # noqa: Y015
 
 @_typing.final
+class Tariff(_message.Message):
+    """Tariff is the price of one message (the DWH's financial report). The most specific row in
+    force at a message's time applies; "" (partner, direction), CHANNEL_UNSPECIFIED and an
+    absent traffic type match any.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARTNER_FIELD_NUMBER: _builtins.int
+    DIRECTION_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    TRAFFIC_TYPE_FIELD_NUMBER: _builtins.int
+    PRICE_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    VALID_FROM_FIELD_NUMBER: _builtins.int
+    partner: _builtins.str
+    """Partner login; "" for every partner."""
+    direction: _builtins.str
+    """Direction name; "" for every direction."""
+    channel: _channel_pb2.Channel.ValueType
+    """Channel; CHANNEL_UNSPECIFIED for every channel."""
+    traffic_type: _builtins.int
+    """Traffic type (0, 1, 2, 5, 6, 7); absent for every type."""
+    price: _builtins.str
+    """Price as a decimal string, at most 4 decimals, e.g. "1.2500"."""
+    currency: _builtins.str
+    """ISO 4217 code; "" is RUB."""
+    @_builtins.property
+    def valid_from(self) -> _timestamp_pb2.Timestamp:
+        """From when the price applies; unset is now (as stored)."""
+
+    def __init__(
+        self,
+        *,
+        partner: _builtins.str = ...,
+        direction: _builtins.str = ...,
+        channel: _channel_pb2.Channel.ValueType = ...,
+        traffic_type: _builtins.int | None = ...,
+        price: _builtins.str = ...,
+        currency: _builtins.str = ...,
+        valid_from: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "traffic_type", b"traffic_type", "valid_from", b"valid_from"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "channel", b"channel", "currency", b"currency", "direction", b"direction", "partner", b"partner", "price", b"price", "traffic_type", b"traffic_type", "valid_from", b"valid_from"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__traffic_type: _TypeAlias = _typing.Literal["traffic_type"]  # noqa: Y015
+    _WhichOneofArgType__traffic_type: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__traffic_type) -> _WhichOneofReturnType__traffic_type | None: ...
+
+Global___Tariff: _TypeAlias = Tariff  # noqa: Y015
+
+@_typing.final
+class PutTariffRequest(_message.Message):
+    """PutTariffRequest adds a tariff row (or changes the price of the row with the same
+    partner, direction, channel, traffic type and valid_from).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    TARIFF_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key."""
+    @_builtins.property
+    def actor(self) -> Global___Actor:
+        """Who makes the change."""
+
+    @_builtins.property
+    def tariff(self) -> Global___Tariff:
+        """The tariff."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        actor: Global___Actor | None = ...,
+        tariff: Global___Tariff | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "tariff", b"tariff"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "request_id", b"request_id", "tariff", b"tariff"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PutTariffRequest: _TypeAlias = PutTariffRequest  # noqa: Y015
+
+@_typing.final
+class PutTariffResponse(_message.Message):
+    """PutTariffResponse is the stored tariff."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TARIFF_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    revision: _builtins.int
+    """Settings revision the change created; 0 when nothing changed."""
+    @_builtins.property
+    def tariff(self) -> Global___Tariff:
+        """As stored (valid_from filled in)."""
+
+    def __init__(
+        self,
+        *,
+        tariff: Global___Tariff | None = ...,
+        revision: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["tariff", b"tariff"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["revision", b"revision", "tariff", b"tariff"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PutTariffResponse: _TypeAlias = PutTariffResponse  # noqa: Y015
+
+@_typing.final
+class DeleteTariffRequest(_message.Message):
+    """DeleteTariffRequest names one tariff row by its key fields (the price is not read)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    TARIFF_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key."""
+    @_builtins.property
+    def actor(self) -> Global___Actor:
+        """Who makes the change."""
+
+    @_builtins.property
+    def tariff(self) -> Global___Tariff:
+        """The row's partner, direction, channel, traffic type and valid_from."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        actor: Global___Actor | None = ...,
+        tariff: Global___Tariff | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "tariff", b"tariff"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "request_id", b"request_id", "tariff", b"tariff"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteTariffRequest: _TypeAlias = DeleteTariffRequest  # noqa: Y015
+
+@_typing.final
+class DeleteTariffResponse(_message.Message):
+    """DeleteTariffResponse confirms the removal."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REVISION_FIELD_NUMBER: _builtins.int
+    revision: _builtins.int
+    """Settings revision the change created."""
+    def __init__(
+        self,
+        *,
+        revision: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["revision", b"revision"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteTariffResponse: _TypeAlias = DeleteTariffResponse  # noqa: Y015
+
+@_typing.final
+class ListTariffsRequest(_message.Message):
+    """ListTariffsRequest asks for every tariff row."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListTariffsRequest: _TypeAlias = ListTariffsRequest  # noqa: Y015
+
+@_typing.final
+class ListTariffsResponse(_message.Message):
+    """ListTariffsResponse carries the tariff rows."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TARIFFS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def tariffs(self) -> _containers.RepeatedCompositeFieldContainer[Global___Tariff]:
+        """Rows ordered by partner, direction, channel, traffic type, then valid_from."""
+
+    def __init__(
+        self,
+        *,
+        tariffs: _abc.Iterable[Global___Tariff] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["tariffs", b"tariffs"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListTariffsResponse: _TypeAlias = ListTariffsResponse  # noqa: Y015
+
+@_typing.final
 class WhitelistEntry(_message.Message):
     """WhitelistEntry is one number allowed to receive a mailing."""
 

@@ -207,6 +207,21 @@ class SettingsServiceStub:
                 request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListRegionTimeZonesRequest.SerializeToString,
                 response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListRegionTimeZonesResponse.FromString,
                 _registered_method=True)
+        self.PutTariff = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/PutTariff',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutTariffRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutTariffResponse.FromString,
+                _registered_method=True)
+        self.DeleteTariff = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/DeleteTariff',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteTariffRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteTariffResponse.FromString,
+                _registered_method=True)
+        self.ListTariffs = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/ListTariffs',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListTariffsRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListTariffsResponse.FromString,
+                _registered_method=True)
         self.AddWhitelistEntries = channel.unary_unary(
                 '/rcs.core.v1.SettingsService/AddWhitelistEntries',
                 request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.AddWhitelistEntriesRequest.SerializeToString,
@@ -505,6 +520,28 @@ class SettingsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PutTariff(self, request, context):
+        """PutTariff sets the price of a message for a partner / direction / channel / traffic
+        type from a date on (a new valid_from keeps the earlier price as history).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteTariff(self, request, context):
+        """DeleteTariff removes one tariff row (a price entered by mistake).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTariffs(self, request, context):
+        """ListTariffs returns every tariff row, the history included.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def AddWhitelistEntries(self, request, context):
         """AddWhitelistEntries puts numbers on a mailing's white list.
         """
@@ -749,6 +786,21 @@ def add_SettingsServiceServicer_to_server(servicer, server):
                     servicer.ListRegionTimeZones,
                     request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListRegionTimeZonesRequest.FromString,
                     response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListRegionTimeZonesResponse.SerializeToString,
+            ),
+            'PutTariff': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutTariff,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutTariffRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutTariffResponse.SerializeToString,
+            ),
+            'DeleteTariff': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteTariff,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteTariffRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteTariffResponse.SerializeToString,
+            ),
+            'ListTariffs': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTariffs,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListTariffsRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListTariffsResponse.SerializeToString,
             ),
             'AddWhitelistEntries': grpc.unary_unary_rpc_method_handler(
                     servicer.AddWhitelistEntries,
@@ -1722,6 +1774,87 @@ class SettingsService:
             '/rcs.core.v1.SettingsService/ListRegionTimeZones',
             rcs_dot_core_dot_v1_dot_settings__service__pb2.ListRegionTimeZonesRequest.SerializeToString,
             rcs_dot_core_dot_v1_dot_settings__service__pb2.ListRegionTimeZonesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutTariff(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/PutTariff',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.PutTariffRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.PutTariffResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteTariff(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/DeleteTariff',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteTariffRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteTariffResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTariffs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/ListTariffs',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.ListTariffsRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.ListTariffsResponse.FromString,
             options,
             channel_credentials,
             insecure,

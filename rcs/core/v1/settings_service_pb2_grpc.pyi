@@ -107,6 +107,14 @@ class SettingsServiceStub:
     """PutRegionTimeZone sets the time zone of a number-plan region ("" is the default)."""
     ListRegionTimeZones: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.ListRegionTimeZonesRequest, _settings_service_pb2.ListRegionTimeZonesResponse]
     """ListRegionTimeZones returns every region with its time zone."""
+    PutTariff: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.PutTariffRequest, _settings_service_pb2.PutTariffResponse]
+    """PutTariff sets the price of a message for a partner / direction / channel / traffic
+    type from a date on (a new valid_from keeps the earlier price as history).
+    """
+    DeleteTariff: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.DeleteTariffRequest, _settings_service_pb2.DeleteTariffResponse]
+    """DeleteTariff removes one tariff row (a price entered by mistake)."""
+    ListTariffs: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.ListTariffsRequest, _settings_service_pb2.ListTariffsResponse]
+    """ListTariffs returns every tariff row, the history included."""
     AddWhitelistEntries: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.AddWhitelistEntriesRequest, _settings_service_pb2.AddWhitelistEntriesResponse]
     """AddWhitelistEntries puts numbers on a mailing's white list."""
     RemoveWhitelistEntries: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.RemoveWhitelistEntriesRequest, _settings_service_pb2.RemoveWhitelistEntriesResponse]
@@ -211,6 +219,14 @@ class SettingsServiceAsyncStub(SettingsServiceStub):
     """PutRegionTimeZone sets the time zone of a number-plan region ("" is the default)."""
     ListRegionTimeZones: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.ListRegionTimeZonesRequest, _settings_service_pb2.ListRegionTimeZonesResponse]  # type: ignore[assignment]
     """ListRegionTimeZones returns every region with its time zone."""
+    PutTariff: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.PutTariffRequest, _settings_service_pb2.PutTariffResponse]  # type: ignore[assignment]
+    """PutTariff sets the price of a message for a partner / direction / channel / traffic
+    type from a date on (a new valid_from keeps the earlier price as history).
+    """
+    DeleteTariff: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.DeleteTariffRequest, _settings_service_pb2.DeleteTariffResponse]  # type: ignore[assignment]
+    """DeleteTariff removes one tariff row (a price entered by mistake)."""
+    ListTariffs: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.ListTariffsRequest, _settings_service_pb2.ListTariffsResponse]  # type: ignore[assignment]
+    """ListTariffs returns every tariff row, the history included."""
     AddWhitelistEntries: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.AddWhitelistEntriesRequest, _settings_service_pb2.AddWhitelistEntriesResponse]  # type: ignore[assignment]
     """AddWhitelistEntries puts numbers on a mailing's white list."""
     RemoveWhitelistEntries: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.RemoveWhitelistEntriesRequest, _settings_service_pb2.RemoveWhitelistEntriesResponse]  # type: ignore[assignment]
@@ -516,6 +532,32 @@ class SettingsServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_settings_service_pb2.ListRegionTimeZonesResponse, _abc.Awaitable[_settings_service_pb2.ListRegionTimeZonesResponse]]:
         """ListRegionTimeZones returns every region with its time zone."""
+
+    @_abc_1.abstractmethod
+    def PutTariff(
+        self,
+        request: _settings_service_pb2.PutTariffRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.PutTariffResponse, _abc.Awaitable[_settings_service_pb2.PutTariffResponse]]:
+        """PutTariff sets the price of a message for a partner / direction / channel / traffic
+        type from a date on (a new valid_from keeps the earlier price as history).
+        """
+
+    @_abc_1.abstractmethod
+    def DeleteTariff(
+        self,
+        request: _settings_service_pb2.DeleteTariffRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.DeleteTariffResponse, _abc.Awaitable[_settings_service_pb2.DeleteTariffResponse]]:
+        """DeleteTariff removes one tariff row (a price entered by mistake)."""
+
+    @_abc_1.abstractmethod
+    def ListTariffs(
+        self,
+        request: _settings_service_pb2.ListTariffsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.ListTariffsResponse, _abc.Awaitable[_settings_service_pb2.ListTariffsResponse]]:
+        """ListTariffs returns every tariff row, the history included."""
 
     @_abc_1.abstractmethod
     def AddWhitelistEntries(
