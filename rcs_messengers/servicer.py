@@ -21,6 +21,7 @@ from rcs.common.v1 import channel_pb2
 from rcs.connector.v1 import connector_service_pb2 as cs
 from rcs.connector.v1 import connector_service_pb2_grpc
 from rcs_messengers import viber_wire
+from rcs_messengers.whatsapp import WhatsAppSender
 
 log = logging.getLogger(__name__)
 Ctx = grpc.aio.ServicerContext[Any, Any]
@@ -30,7 +31,13 @@ _REMEMBERED = 100_000
 
 class ViberConnectorServicer(connector_service_pb2_grpc.ConnectorServiceServicer):
     def __init__(
-        self, http: httpx.AsyncClient, api_url: str, token: str, interface_id: str, concurrency: int
+        self,
+        http: httpx.AsyncClient,
+        api_url: str,
+        token: str,
+        interface_id: str,
+        concurrency: int,
+        whatsapp: WhatsAppSender | None = None,
     ) -> None:
         self._http = http
         self._url = api_url.rstrip("/") + "/pa/send_message"
@@ -38,6 +45,7 @@ class ViberConnectorServicer(connector_service_pb2_grpc.ConnectorServiceServicer
         self._interface_id = interface_id
         self._slots = asyncio.Semaphore(concurrency)
         self._sent: OrderedDict[str, str] = OrderedDict()  # message id → Viber token
+        self._whatsapp = whatsapp  # CHANNEL_WHATSAPP, when an account is configured
 
     async def SendMessages(
         self, request: cs.SendMessagesRequest, context: Ctx
@@ -46,6 +54,11 @@ class ViberConnectorServicer(connector_service_pb2_grpc.ConnectorServiceServicer
         return cs.SendMessagesResponse(results=results)
 
     async def _send(self, m: cs.OutboundMessage) -> cs.SendResult:
+        if m.channel == channel_pb2.CHANNEL_WHATSAPP:
+            if self._whatsapp is None:
+                detail = "no WhatsApp account here (RCS_WHATSAPP_ACCESS_TOKEN)"
+                return self._result(m, viber_wire.Answer(error_code=10, detail=detail))
+            return await self._whatsapp.send(m)
         if m.channel != channel_pb2.CHANNEL_VIBER:
             return self._result(m, viber_wire.Answer(error_code=1, detail="Viber only, so far"))
         if m.message_id in self._sent:

@@ -169,7 +169,7 @@ BAD_REST = [
         400,
         4,
     ),
-    ("a WhatsApp link", _with(["cascadeChainLink", "message", "type"], "WHATSAPP"), 406, 9),
+    ("an IVR link", _with(["cascadeChainLink", "message", "type"], "IVR"), 406, 9),
     ("a link without state", _with(["cascadeChainLink", "state"], "SEEN"), 400, 4),
     (
         "push without destAddr nor user",

@@ -1,0 +1,100 @@
+"""WhatsApp's webhook (GET and POST /whatsapp/webhook): the subscription handshake, then
+signed notifications whose statuses go to core as receipts keyed by (this interface,
+wamid).
+
+Answers: 401 for a missing or wrong X-Hub-Signature-256 (nothing is done); 400 for a
+malformed notification; 503 when core did not store the receipts, so WhatsApp sends the
+notification again; 200 otherwise. A replayed notification changes nothing: core applies a
+receipt it already has without effect, and the same (wamid, status) seen again here
+recently is not passed on at all."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections import OrderedDict
+
+import grpc
+from aiohttp import web
+from google.protobuf import timestamp_pb2
+
+from rcs.core.v1 import message_service_pb2, message_service_pb2_grpc
+from rcs_messengers import whatsapp_wire
+
+log = logging.getLogger(__name__)
+_REMEMBERED = 100_000
+
+
+class WhatsAppWebhook:
+    def __init__(
+        self,
+        core: message_service_pb2_grpc.MessageServiceAsyncStub,
+        app_secret: str,
+        verify_token: str,
+        interface_id: str,
+        core_timeout: float,
+    ) -> None:
+        self._core = core
+        self._secret = app_secret
+        self._verify_token = verify_token
+        self._interface_id = interface_id
+        self._timeout = core_timeout
+        self._done: OrderedDict[tuple[str, tuple[int, ...]], None] = OrderedDict()
+
+    async def verify(self, request: web.Request) -> web.Response:
+        """The subscription handshake: echo hub.challenge when hub.verify_token is ours."""
+        q = request.query
+        given = q.get("hub.verify_token", "")
+        if q.get("hub.mode") != "subscribe" or not hmac.compare_digest(
+            given.encode(), self._verify_token.encode()
+        ):
+            return web.Response(status=403, text="wrong hub.mode or hub.verify_token")
+        return web.Response(text=q.get("hub.challenge", ""))
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        given = request.headers.get("X-Hub-Signature-256", "")
+        if not given or not whatsapp_wire.signature_ok(self._secret, body, given):
+            log.warning("whatsapp_webhook_bad_signature")
+            return web.json_response({"error": "bad or missing X-Hub-Signature-256"}, status=401)
+        try:
+            doc = json.loads(body)
+            events = whatsapp_wire.events_of(doc)
+        except ValueError as err:
+            return web.json_response({"error": str(err)}, status=400)
+        fresh = [e for e in events if (e.wamid, e.statuses) not in self._done]
+        receipts = []
+        for event in fresh:
+            done = timestamp_pb2.Timestamp()
+            done.FromDatetime(event.at)
+            receipts += [
+                message_service_pb2.Receipt(
+                    interface_id=self._interface_id,
+                    operator_message_id=event.wamid,
+                    status=status,  # type: ignore[arg-type]
+                    error_code=event.error_code,
+                    done_time=done,
+                    operator_state=event.state,
+                )
+                for status in event.statuses
+            ]
+        if receipts:
+            try:
+                await self._core.RecordReceipts(
+                    message_service_pb2.RecordReceiptsRequest(receipts=receipts),
+                    timeout=self._timeout,
+                )
+            except grpc.aio.AioRpcError as err:
+                log.warning("whatsapp_receipt_not_recorded", extra={"code": err.code().name})
+                return web.json_response({"error": "try again"}, status=503)
+        for event in fresh:
+            self._done[(event.wamid, event.statuses)] = None
+        while len(self._done) > _REMEMBERED:
+            self._done.popitem(last=False)
+        return web.json_response({"ok": True, "repeated": not fresh and bool(events)})
+
+
+def add_routes(app: web.Application, webhook: WhatsAppWebhook) -> None:
+    app.router.add_get("/whatsapp/webhook", webhook.verify)
+    app.router.add_post("/whatsapp/webhook", webhook.handle)
