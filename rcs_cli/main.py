@@ -24,6 +24,7 @@ COMPONENTS = (
     "pns-simulator",
     "viber-simulator",
     "whatsapp-simulator",
+    "telegram-simulator",
     "messengers",
     "cluster",
     "ftp",
@@ -108,6 +109,12 @@ def _serve(component: str) -> None:
 
         whatsapp_sim = WhatsAppSimSettings()
         run_service(component, whatsapp_sim, serve_whatsapp_sim(whatsapp_sim))
+    elif component == "telegram-simulator":
+        from rcs_simulators.telegram.__main__ import serve as serve_telegram_sim
+        from rcs_simulators.telegram.settings import TelegramSimSettings
+
+        telegram_sim = TelegramSimSettings()
+        run_service(component, telegram_sim, serve_telegram_sim(telegram_sim))
     elif component == "messengers":
         from rcs_messengers.__main__ import serve as serve_messengers
         from rcs_messengers.settings import MessengersSettings

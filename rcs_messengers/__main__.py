@@ -10,8 +10,10 @@ from aiohttp import web
 
 from rcs.connector.v1 import connector_service_pb2_grpc
 from rcs.core.v1 import message_service_pb2_grpc
+from rcs_messengers import telegram_webhook
 from rcs_messengers.servicer import ViberConnectorServicer
 from rcs_messengers.settings import MessengersSettings
+from rcs_messengers.telegram import TelegramSender
 from rcs_messengers.webhook import ViberWebhook, build_app
 from rcs_messengers.whatsapp import WhatsAppSender
 from rcs_messengers.whatsapp_webhook import WhatsAppWebhook, add_routes
@@ -43,6 +45,22 @@ async def serve(s: MessengersSettings) -> None:
         if s.whatsapp_access_token
         else None
     )
+    tg_http = httpx.AsyncClient(
+        timeout=httpx.Timeout(s.telegram_timeout_seconds),
+        limits=httpx.Limits(max_connections=s.telegram_concurrency),
+    )
+    telegram = (
+        TelegramSender(
+            tg_http,
+            s.telegram_api_url,
+            s.telegram_token,
+            s.telegram_callback_url,
+            s.messengers_interface_id,
+            s.telegram_concurrency,
+        )
+        if s.telegram_token
+        else None
+    )
     server = GrpcServer(s.messengers_bind)
     connector_service_pb2_grpc.add_ConnectorServiceServicer_to_server(
         ViberConnectorServicer(
@@ -52,6 +70,7 @@ async def serve(s: MessengersSettings) -> None:
             s.messengers_interface_id,
             s.viber_concurrency,
             whatsapp,
+            telegram,
         ),
         server.server,
     )
@@ -73,6 +92,15 @@ async def serve(s: MessengersSettings) -> None:
             s.messengers_core_timeout_seconds,
         ),
     )
+    telegram_webhook.add_routes(
+        app,
+        telegram_webhook.TelegramWebhook(
+            core,
+            s.telegram_token,
+            s.messengers_interface_id,
+            s.messengers_core_timeout_seconds,
+        ),
+    )
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, s.messengers_webhook_host, s.messengers_webhook_port).start()
@@ -88,4 +116,5 @@ async def serve(s: MessengersSettings) -> None:
         await runner.cleanup()
         await http.aclose()
         await wa_http.aclose()
+        await tg_http.aclose()
         await core_channel.close()

@@ -21,6 +21,7 @@ from rcs.common.v1 import channel_pb2
 from rcs.connector.v1 import connector_service_pb2 as cs
 from rcs.connector.v1 import connector_service_pb2_grpc
 from rcs_messengers import viber_wire
+from rcs_messengers.telegram import TelegramSender
 from rcs_messengers.whatsapp import WhatsAppSender
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ class ViberConnectorServicer(connector_service_pb2_grpc.ConnectorServiceServicer
         interface_id: str,
         concurrency: int,
         whatsapp: WhatsAppSender | None = None,
+        telegram: TelegramSender | None = None,
     ) -> None:
         self._http = http
         self._url = api_url.rstrip("/") + "/pa/send_message"
@@ -46,6 +48,7 @@ class ViberConnectorServicer(connector_service_pb2_grpc.ConnectorServiceServicer
         self._slots = asyncio.Semaphore(concurrency)
         self._sent: OrderedDict[str, str] = OrderedDict()  # message id → Viber token
         self._whatsapp = whatsapp  # CHANNEL_WHATSAPP, when an account is configured
+        self._telegram = telegram  # CHANNEL_TELEGRAM, likewise
 
     async def SendMessages(
         self, request: cs.SendMessagesRequest, context: Ctx
@@ -59,6 +62,11 @@ class ViberConnectorServicer(connector_service_pb2_grpc.ConnectorServiceServicer
                 detail = "no WhatsApp account here (RCS_WHATSAPP_ACCESS_TOKEN)"
                 return self._result(m, viber_wire.Answer(error_code=10, detail=detail))
             return await self._whatsapp.send(m)
+        if m.channel == channel_pb2.CHANNEL_TELEGRAM:
+            if self._telegram is None:
+                detail = "no Telegram account here (RCS_TELEGRAM_TOKEN)"
+                return self._result(m, viber_wire.Answer(error_code=1, detail=detail))
+            return await self._telegram.send(m)
         if m.channel != channel_pb2.CHANNEL_VIBER:
             return self._result(m, viber_wire.Answer(error_code=1, detail="Viber only, so far"))
         if m.message_id in self._sent:

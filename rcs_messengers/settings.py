@@ -32,6 +32,15 @@ class MessengersSettings(RcsSettings):
     whatsapp_verify_token: str = ""
     whatsapp_timeout_seconds: float = 10.0
     whatsapp_concurrency: int = 100
+    # Telegram (the Gateway API's shape, docs/whatsapp.md): its base URL and token (Bearer;
+    # reports are signed with it) and the callback_url sent with each message (this
+    # service's /telegram/webhook as the provider reaches it). No token: Telegram messages
+    # are refused (extended code 1).
+    telegram_api_url: str = "https://gatewayapi.telegram.org"
+    telegram_token: str = ""
+    telegram_callback_url: str = ""
+    telegram_timeout_seconds: float = 10.0
+    telegram_concurrency: int = 100
     # Receipts to core: a call that fails is answered 503 to the provider, which sends the
     # callback again; this bounds the wait for core.
     messengers_core_timeout_seconds: float = 5.0

@@ -84,6 +84,10 @@ def body_of(
     channel = channel_of(string(message, "type", f"{path}/type", True), f"{path}/type")
     if not channels.is_built(channel):  # refused by refuse_unbuilt; its body is not ours
         return Body(channel, "", "", 0)
+    if channel == channels.TELEGRAM:
+        telegram = _telegram(data, f"{path}/data", string)
+        seconds = ttl(data, f"{path}/data")
+        return Body(channel, telegram.text, telegram.service_number, seconds, None, telegram)
     if channel in channels.MESSENGER_CONTENT:
         viber = _viber(data, f"{path}/data", string, CONTENT_OF[channel])
         if channel == channels.WHATSAPP:  # up to 7 days (core checks the whole days)
@@ -116,6 +120,25 @@ WHATSAPP_CONTENT: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 Shapes = dict[str, tuple[tuple[str, ...], tuple[str, ...]]]
 CONTENT_OF: dict[int, Shapes] = {channels.VIBER: VIBER_CONTENT, channels.WHATSAPP: WHATSAPP_CONTENT}
+
+
+def _telegram(data: dict[str, Any], path: str, string: Strings) -> message_pb2.ViberContent:
+    """rest_telegram.rst's message/data: text, an optional link (present means not empty),
+    serviceNumber; the link travels as the content's button action. Lengths: core's."""
+    text = string(data, "text", f"{path}/text", True)
+    if not text:
+        _invalid("Telegram message is absent: message/data/text is required", f"{path}/text")
+    link = string(data, "link", f"{path}/link", False)
+    if "link" in data and not link:
+        _invalid(
+            "В сообщении отсутствует значение у параметра link (message/data/link is empty)",
+            f"{path}/link",
+        )
+    return message_pb2.ViberContent(
+        service_number=string(data, "serviceNumber", f"{path}/serviceNumber", False),
+        text=text,
+        button_action=link,
+    )
 
 
 def _viber(

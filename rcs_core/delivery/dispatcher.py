@@ -97,7 +97,7 @@ def operator_keys(raw: str) -> tuple[str, str | None]:
 
 
 _UNAVAILABLE = {channels.PUSH: "push_unavailable", channels.VIBER: "messengers_unavailable"}
-_UNAVAILABLE[channels.WHATSAPP] = "messengers_unavailable"
+_UNAVAILABLE[channels.WHATSAPP] = _UNAVAILABLE[channels.TELEGRAM] = "messengers_unavailable"
 
 
 class Dispatcher:
@@ -128,6 +128,7 @@ class Dispatcher:
             ),
         }
         self._owned_routes[channels.WHATSAPP] = self._owned_routes[channels.VIBER]
+        self._owned_routes[channels.TELEGRAM] = self._owned_routes[channels.VIBER]
         self._wake = asyncio.Event()
         self._shares = settings.priority_shares()
 

@@ -129,6 +129,9 @@ def check_viber(viber: message_pb2.ViberContent, field: str = "", name: str = "V
             f"a {name} message needs a text or an imageURL",
             field=f"{field}viber.text",
         )
+    if name == "TELEGRAM":
+        _check_telegram(viber, field)
+        return
     if name == "WHATSAPP" and (
         (viber.text and viber.image_url) or viber.button_caption or viber.button_action
     ):
@@ -167,4 +170,21 @@ def check_viber(viber: message_pb2.ViberContent, field: str = "", name: str = "V
             "INVALID_REQUEST",
             "a button's action must start with http://, https://, viber://, mailto: or tel:",
             field=f"{field}viber.button_action",
+        )
+
+
+def _check_telegram(content: message_pb2.ViberContent, field: str) -> None:
+    """rest_telegram.rst: text, or text + link (at most 256 characters)."""
+    if content.image_url or content.button_caption:
+        raise RcsError(
+            "INVALID_REQUEST",
+            "a TELEGRAM message is a text, or a text and a link (rest_telegram.rst)",
+            field=f"{field}viber",
+        )
+    if len(content.button_action) > channels.TELEGRAM_MAX_LINK:
+        raise RcsError(
+            "INVALID_REQUEST",
+            "В сообщении превышен лимит значения у параметра link: link is longer than"
+            f" {channels.TELEGRAM_MAX_LINK} characters",
+            field=f"{field}link",
         )
