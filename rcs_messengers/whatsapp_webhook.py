@@ -1,12 +1,14 @@
 """WhatsApp's webhook (GET and POST /whatsapp/webhook): the subscription handshake, then
 signed notifications whose statuses go to core as receipts keyed by (this interface,
-wamid).
+wamid), and whose subscriber messages go to core as MO (RecordInbound, from the subscriber
+to the business number, routed to the partner owning that number like an SMS MO).
 
 Answers: 401 for a missing or wrong X-Hub-Signature-256 (nothing is done); 400 for a
 malformed notification; 503 when core did not store the receipts, so WhatsApp sends the
 notification again; 200 otherwise. A replayed notification changes nothing: core applies a
 receipt it already has without effect, and the same (wamid, status) seen again here
-recently is not passed on at all."""
+recently is not passed on at all; a replayed message is the same RecordInbound request
+(its wamids are the idempotency key), which core answers once."""
 
 from __future__ import annotations
 
@@ -61,6 +63,7 @@ class WhatsAppWebhook:
         try:
             doc = json.loads(body)
             events = whatsapp_wire.events_of(doc)
+            replies = whatsapp_wire.replies_of(doc)
         except ValueError as err:
             return web.json_response({"error": str(err)}, status=400)
         fresh = [e for e in events if (e.wamid, e.statuses) not in self._done]
@@ -88,11 +91,39 @@ class WhatsAppWebhook:
             except grpc.aio.AioRpcError as err:
                 log.warning("whatsapp_receipt_not_recorded", extra={"code": err.code().name})
                 return web.json_response({"error": "try again"}, status=503)
+        if replies and not await self._inbound(replies):
+            return web.json_response({"error": "try again"}, status=503)
         for event in fresh:
             self._done[(event.wamid, event.statuses)] = None
         while len(self._done) > _REMEMBERED:
             self._done.popitem(last=False)
         return web.json_response({"ok": True, "repeated": not fresh and bool(events)})
+
+
+    async def _inbound(self, replies: list[whatsapp_wire.Reply]) -> bool:
+        parts = []
+        for r in replies:
+            at = timestamp_pb2.Timestamp()
+            at.FromDatetime(r.at)
+            parts.append(
+                message_service_pb2.InboundPart(
+                    interface_id=self._interface_id,
+                    source=r.sender,
+                    destination=r.business_number,
+                    data_coding=8,  # UCS-2: a messenger's text is any Unicode
+                    payload=r.text.encode("utf-16-be"),
+                    receive_time=at,
+                )
+            )
+        request = message_service_pb2.RecordInboundRequest(
+            request_id="whatsapp:" + ",".join(r.wamid for r in replies), parts=parts
+        )
+        try:
+            await self._core.RecordInbound(request, timeout=self._timeout)
+        except grpc.aio.AioRpcError as err:
+            log.warning("whatsapp_reply_not_recorded", extra={"code": err.code().name})
+            return False
+        return True
 
 
 def add_routes(app: web.Application, webhook: WhatsAppWebhook) -> None:
