@@ -44,7 +44,7 @@ def _start(component: str, env: dict[str, str], logs: Path) -> subprocess.Popen[
 
 
 async def _run(
-    stub: connector_service_pb2_grpc.ConnectorServiceStub,
+    stub: connector_service_pb2_grpc.ConnectorServiceAsyncStub,
     channel: int,
     total: int,
     batch: int,

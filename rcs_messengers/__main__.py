@@ -13,9 +13,9 @@ from rcs.core.v1 import message_service_pb2_grpc
 from rcs_messengers import telegram_webhook
 from rcs_messengers.servicer import ViberConnectorServicer
 from rcs_messengers.settings import MessengersSettings
-from rcs_messengers.telegram import TelegramSender
+from rcs_messengers.telegram import telegram_sender
 from rcs_messengers.webhook import ViberWebhook, build_app
-from rcs_messengers.whatsapp import WhatsAppSender
+from rcs_messengers.whatsapp import whatsapp_sender
 from rcs_messengers.whatsapp_webhook import WhatsAppWebhook, add_routes
 from rcs_runtime.grpc_client import open_channel
 from rcs_runtime.grpc_server import GrpcServer
@@ -34,7 +34,7 @@ async def serve(s: MessengersSettings) -> None:
         limits=httpx.Limits(max_connections=s.whatsapp_concurrency),
     )
     whatsapp = (
-        WhatsAppSender(
+        whatsapp_sender(
             wa_http,
             s.whatsapp_api_url,
             s.whatsapp_phone_number_id,
@@ -50,7 +50,7 @@ async def serve(s: MessengersSettings) -> None:
         limits=httpx.Limits(max_connections=s.telegram_concurrency),
     )
     telegram = (
-        TelegramSender(
+        telegram_sender(
             tg_http,
             s.telegram_api_url,
             s.telegram_token,

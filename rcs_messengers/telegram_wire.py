@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rcs.common.v1 import message_pb2, status_pb2
+from rcs_messengers.provider_call import Answer
 
 UNKNOWN = 1
 # Errors that are ours or the provider's to clear: the message is kept and sent again.
@@ -43,14 +44,6 @@ def body_of(
     return doc
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
-    request_id: str = ""
-    retry: bool = False
-    error_code: int = 0
-    detail: str = ""
-
-
 def answer_of(http_status: int, doc: Any) -> Answer:
     if http_status >= 500 or http_status == 429:
         return Answer(retry=True, detail=f"telegram_http_{http_status}")
@@ -58,7 +51,7 @@ def answer_of(http_status: int, doc: Any) -> Answer:
         return Answer(error_code=UNKNOWN, detail=f"telegram answered HTTP {http_status}")
     result = doc.get("result")
     if doc.get("ok") is True and isinstance(result, dict) and result.get("request_id"):
-        return Answer(request_id=str(result["request_id"]))
+        return Answer(operator_id=str(result["request_id"]))
     error = str(doc.get("error") or f"HTTP {http_status}")
     if error in RETRIED or error.startswith("FLOOD_WAIT"):
         return Answer(retry=True, detail=f"telegram_{error}")

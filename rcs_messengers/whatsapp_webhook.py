@@ -99,7 +99,6 @@ class WhatsAppWebhook:
             self._done.popitem(last=False)
         return web.json_response({"ok": True, "repeated": not fresh and bool(events)})
 
-
     async def _inbound(self, replies: list[whatsapp_wire.Reply]) -> bool:
         parts = []
         for r in replies:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rcs.common.v1 import message_pb2, status_pb2
+from rcs_messengers.provider_call import Answer
 
 CALL_BARRED, TELESERVICE_NOT_PROVISIONED, TIMEOUT, FILTERED = 3, 6, 7, 10
 NOT_ON_WHATSAPP = 131026
@@ -51,17 +52,6 @@ def body_of(content: message_pb2.ViberContent, to: str) -> dict[str, Any]:
     return doc
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """The messages call's answer as an outcome: the wamid when accepted, else retry or a
-    code."""
-
-    wamid: str = ""
-    retry: bool = False
-    error_code: int = 0
-    detail: str = ""
-
-
 def answer_of(http_status: int, doc: Any) -> Answer:
     error = doc.get("error") if isinstance(doc, dict) else None
     code = error.get("code") if isinstance(error, dict) else None
@@ -69,7 +59,7 @@ def answer_of(http_status: int, doc: Any) -> Answer:
     if http_status == 200 and isinstance(doc, dict):
         found = doc.get("messages")
         if isinstance(found, list) and found and isinstance(found[0], dict) and found[0].get("id"):
-            return Answer(wamid=str(found[0]["id"]))
+            return Answer(operator_id=str(found[0]["id"]))
     if http_status >= 500 or http_status == 429 or code in RATE_LIMITS:
         return Answer(retry=True, detail=f"whatsapp_http_{http_status}_{code}")
     if code == ACCESS_TOKEN or http_status == 401:

@@ -12,6 +12,7 @@ import pytest
 
 from rcs.common.v1 import message_pb2, status_pb2
 from rcs_messengers import whatsapp_wire as w
+from rcs_messengers.provider_call import Answer
 
 
 def test_text_and_image_bodies() -> None:
@@ -30,17 +31,17 @@ def test_text_and_image_bodies() -> None:
 @pytest.mark.parametrize(
     ("status", "doc", "expected"),
     [
-        (200, {"messages": [{"id": "wamid.A"}]}, w.Answer(wamid="wamid.A")),
+        (200, {"messages": [{"id": "wamid.A"}]}, Answer(operator_id="wamid.A")),
         (500, None, None),
         (429, {"error": {"code": 130429}}, None),
         (401, {"error": {"code": 190, "message": "expired"}}, None),
     ],
 )
-def test_accepted_and_retried_answers(status: int, doc: Any, expected: w.Answer | None) -> None:
+def test_accepted_and_retried_answers(status: int, doc: Any, expected: Answer | None) -> None:
     answer = w.answer_of(status, doc)
     if expected is None:
         assert answer.retry
-        assert not answer.wamid
+        assert not answer.operator_id
     else:
         assert answer == expected
 
