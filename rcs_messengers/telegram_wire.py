@@ -15,11 +15,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-from dataclasses import dataclass
 from typing import Any
 
 from rcs.common.v1 import message_pb2, status_pb2
 from rcs_messengers.provider_call import Answer
+from rcs_messengers.receipts import StatusEvent
 
 UNKNOWN = 1
 # Errors that are ours or the provider's to clear: the message is kept and sent again.
@@ -67,15 +67,6 @@ def signature_ok(token: str, timestamp: str, body: bytes, given: str) -> bool:
     return hmac.compare_digest(signature(token, timestamp, body), given.strip().lower())
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
-    request_id: str
-    statuses: tuple[int, ...]
-    error_code: int
-    at: dt.datetime
-    state: str
-
-
 _EVENTS: dict[str, tuple[tuple[int, ...], int, str]] = {
     "delivered": ((status_pb2.MESSAGE_STATUS_DELIVERED,), 0, "DELIVRD"),
     "read": ((status_pb2.MESSAGE_STATUS_DELIVERED, status_pb2.MESSAGE_STATUS_READ), 0, "READ"),
@@ -84,7 +75,7 @@ _EVENTS: dict[str, tuple[tuple[int, ...], int, str]] = {
 }
 
 
-def event_of(doc: Any) -> Event | None:
+def event_of(doc: Any) -> StatusEvent | None:
     """The status of a report; None for "sent" (ACCEPTED said it). ValueError when it lacks
     request_id or delivery_status."""
     if not isinstance(doc, dict) or not doc.get("request_id"):
@@ -96,4 +87,4 @@ def event_of(doc: Any) -> Event | None:
         return None
     statuses, code, state = _EVENTS[status["status"]]
     at = dt.datetime.fromtimestamp(status["updated_at"], dt.UTC)
-    return Event(str(doc["request_id"]), statuses, code, at, state)
+    return StatusEvent(str(doc["request_id"]), statuses, code, at, state)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from collections import OrderedDict
 
 import grpc
 from aiohttp import web
@@ -23,9 +22,9 @@ from google.protobuf import timestamp_pb2
 
 from rcs.core.v1 import message_service_pb2, message_service_pb2_grpc
 from rcs_messengers import whatsapp_wire
+from rcs_messengers.receipts import ReceiptRecorder
 
 log = logging.getLogger(__name__)
-_REMEMBERED = 100_000
 
 
 class WhatsAppWebhook:
@@ -42,7 +41,7 @@ class WhatsAppWebhook:
         self._verify_token = verify_token
         self._interface_id = interface_id
         self._timeout = core_timeout
-        self._done: OrderedDict[tuple[str, tuple[int, ...]], None] = OrderedDict()
+        self._receipts = ReceiptRecorder("whatsapp", core, interface_id, core_timeout)
 
     async def verify(self, request: web.Request) -> web.Response:
         """The subscription handshake: echo hub.challenge when hub.verify_token is ours."""
@@ -66,37 +65,11 @@ class WhatsAppWebhook:
             replies = whatsapp_wire.replies_of(doc)
         except ValueError as err:
             return web.json_response({"error": str(err)}, status=400)
-        fresh = [e for e in events if (e.wamid, e.statuses) not in self._done]
-        receipts = []
-        for event in fresh:
-            done = timestamp_pb2.Timestamp()
-            done.FromDatetime(event.at)
-            receipts += [
-                message_service_pb2.Receipt(
-                    interface_id=self._interface_id,
-                    operator_message_id=event.wamid,
-                    status=status,  # type: ignore[arg-type]
-                    error_code=event.error_code,
-                    done_time=done,
-                    operator_state=event.state,
-                )
-                for status in event.statuses
-            ]
-        if receipts:
-            try:
-                await self._core.RecordReceipts(
-                    message_service_pb2.RecordReceiptsRequest(receipts=receipts),
-                    timeout=self._timeout,
-                )
-            except grpc.aio.AioRpcError as err:
-                log.warning("whatsapp_receipt_not_recorded", extra={"code": err.code().name})
-                return web.json_response({"error": "try again"}, status=503)
+        fresh = self._receipts.fresh(events)
+        if not await self._receipts.record(fresh):
+            return web.json_response({"error": "try again"}, status=503)
         if replies and not await self._inbound(replies):
             return web.json_response({"error": "try again"}, status=503)
-        for event in fresh:
-            self._done[(event.wamid, event.statuses)] = None
-        while len(self._done) > _REMEMBERED:
-            self._done.popitem(last=False)
         return web.json_response({"ok": True, "repeated": not fresh and bool(events)})
 
     async def _inbound(self, replies: list[whatsapp_wire.Reply]) -> bool:

@@ -21,6 +21,7 @@ from typing import Any
 
 from rcs.common.v1 import message_pb2, status_pb2
 from rcs_messengers.provider_call import Answer
+from rcs_messengers.receipts import StatusEvent
 
 CALL_BARRED, TELESERVICE_NOT_PROVISIONED, TIMEOUT, FILTERED = 3, 6, 7, 10
 NOT_ON_WHATSAPP = 131026
@@ -77,17 +78,6 @@ def signature_ok(app_secret: str, body: bytes, given: str) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class Event:
-    """One status of a webhook: which message (wamid), what happened, when."""
-
-    wamid: str
-    statuses: tuple[int, ...]
-    error_code: int
-    at: dt.datetime
-    state: str
-
-
-@dataclass(frozen=True, slots=True)
 class Reply:
     """A subscriber's message to the business number (a webhook ``messages`` entry)."""
 
@@ -126,7 +116,7 @@ def _time(value: Any) -> dt.datetime:
         raise ValueError("timestamp must be Unix seconds") from err
 
 
-def events_of(doc: Any) -> list[Event]:
+def events_of(doc: Any) -> list[StatusEvent]:
     """The statuses of a notification ("sent" is none of ours: ACCEPTED already said it).
     ValueError when the notification or a status is malformed."""
     out = []
@@ -143,7 +133,9 @@ def events_of(doc: Any) -> list[Event]:
                 errors = st.get("errors") or [{}]
                 first = errors[0].get("code") if isinstance(errors[0], dict) else None
                 code = _FAILED.get(first, TIMEOUT) if isinstance(first, int) else TIMEOUT
-            out.append(Event(str(st["id"]), statuses, code, _time(st.get("timestamp")), state))
+            out.append(
+                StatusEvent(str(st["id"]), statuses, code, _time(st.get("timestamp")), state)
+            )
     return out
 
 

@@ -85,7 +85,7 @@ def test_statuses_become_receipts_read_implying_delivered() -> None:
         }
     )
     events = w.events_of(json.loads(json.dumps(doc)))
-    assert [(e.wamid, e.statuses, e.error_code) for e in events] == [
+    assert [(e.operator_id, e.statuses, e.error_code) for e in events] == [
         (
             "wamid.A",
             (status_pb2.MESSAGE_STATUS_DELIVERED, status_pb2.MESSAGE_STATUS_READ),
