@@ -252,6 +252,11 @@ class SettingsServiceStub:
                 request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListInboundRoutesRequest.SerializeToString,
                 response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListInboundRoutesResponse.FromString,
                 _registered_method=True)
+        self.ImportNumberPlan = channel.stream_unary(
+                '/rcs.core.v1.SettingsService/ImportNumberPlan',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ImportNumberPlanRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ImportNumberPlanResponse.FromString,
+                _registered_method=True)
 
 
 class SettingsServiceServicer:
@@ -564,6 +569,14 @@ class SettingsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ImportNumberPlan(self, request_iterator, context):
+        """ImportNumberPlan replaces the number plan (or the ported numbers) with the rows
+        streamed in chunks: all or nothing, as one settings revision at the end of the stream.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SettingsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -781,6 +794,11 @@ def add_SettingsServiceServicer_to_server(servicer, server):
                     servicer.ListInboundRoutes,
                     request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListInboundRoutesRequest.FromString,
                     response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListInboundRoutesResponse.SerializeToString,
+            ),
+            'ImportNumberPlan': grpc.stream_unary_rpc_method_handler(
+                    servicer.ImportNumberPlan,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ImportNumberPlanRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ImportNumberPlanResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1947,6 +1965,33 @@ class SettingsService:
             '/rcs.core.v1.SettingsService/ListInboundRoutes',
             rcs_dot_core_dot_v1_dot_settings__service__pb2.ListInboundRoutesRequest.SerializeToString,
             rcs_dot_core_dot_v1_dot_settings__service__pb2.ListInboundRoutesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportNumberPlan(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/rcs.core.v1.SettingsService/ImportNumberPlan',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.ImportNumberPlanRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.ImportNumberPlanResponse.FromString,
             options,
             channel_credentials,
             insecure,

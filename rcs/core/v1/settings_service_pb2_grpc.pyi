@@ -127,6 +127,10 @@ class SettingsServiceStub:
     """DeleteInboundRoute removes an inbound route."""
     ListInboundRoutes: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.ListInboundRoutesRequest, _settings_service_pb2.ListInboundRoutesResponse]
     """ListInboundRoutes pages through inbound routes by name."""
+    ImportNumberPlan: _grpc.StreamUnaryMultiCallable[_settings_service_pb2.ImportNumberPlanRequest, _settings_service_pb2.ImportNumberPlanResponse]
+    """ImportNumberPlan replaces the number plan (or the ported numbers) with the rows
+    streamed in chunks: all or nothing, as one settings revision at the end of the stream.
+    """
 
 @_typing.type_check_only
 class SettingsServiceAsyncStub(SettingsServiceStub):
@@ -227,6 +231,10 @@ class SettingsServiceAsyncStub(SettingsServiceStub):
     """DeleteInboundRoute removes an inbound route."""
     ListInboundRoutes: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.ListInboundRoutesRequest, _settings_service_pb2.ListInboundRoutesResponse]  # type: ignore[assignment]
     """ListInboundRoutes pages through inbound routes by name."""
+    ImportNumberPlan: _aio.StreamUnaryMultiCallable[_settings_service_pb2.ImportNumberPlanRequest, _settings_service_pb2.ImportNumberPlanResponse]  # type: ignore[assignment]
+    """ImportNumberPlan replaces the number plan (or the ported numbers) with the rows
+    streamed in chunks: all or nothing, as one settings revision at the end of the stream.
+    """
 
 class SettingsServiceServicer(metaclass=_abc_1.ABCMeta):
     """SettingsService changes the installation's settings. Every mutation creates a
@@ -582,5 +590,15 @@ class SettingsServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_settings_service_pb2.ListInboundRoutesResponse, _abc.Awaitable[_settings_service_pb2.ListInboundRoutesResponse]]:
         """ListInboundRoutes pages through inbound routes by name."""
+
+    @_abc_1.abstractmethod
+    def ImportNumberPlan(
+        self,
+        request_iterator: _MaybeAsyncIterator[_settings_service_pb2.ImportNumberPlanRequest],
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.ImportNumberPlanResponse, _abc.Awaitable[_settings_service_pb2.ImportNumberPlanResponse]]:
+        """ImportNumberPlan replaces the number plan (or the ported numbers) with the rows
+        streamed in chunks: all or nothing, as one settings revision at the end of the stream.
+        """
 
 def add_SettingsServiceServicer_to_server(servicer: SettingsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
