@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import logging
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -38,6 +39,8 @@ class ViberConnectorServicer(connector_service_pb2_grpc.ConnectorServiceServicer
         self._interface_id = interface_id
         self._slots = asyncio.Semaphore(concurrency)
         self._sent: OrderedDict[str, str] = OrderedDict()  # message id → Viber token
+        # The other channels this service sends (VK, FlashingCall), each its own sender.
+        self.others: dict[int, Callable[[cs.OutboundMessage], Awaitable[cs.SendResult]]] = {}
 
     async def SendMessages(
         self, request: cs.SendMessagesRequest, context: Ctx
@@ -46,8 +49,11 @@ class ViberConnectorServicer(connector_service_pb2_grpc.ConnectorServiceServicer
         return cs.SendMessagesResponse(results=results)
 
     async def _send(self, m: cs.OutboundMessage) -> cs.SendResult:
+        if m.channel in self.others:
+            return await self.others[m.channel](m)
         if m.channel != channel_pb2.CHANNEL_VIBER:
-            return self._result(m, viber_wire.Answer(error_code=1, detail="Viber only, so far"))
+            detail = f"channel {m.channel} is not configured on this messenger service"
+            return self._result(m, viber_wire.Answer(error_code=1, detail=detail))
         if m.message_id in self._sent:
             return self._result(m, viber_wire.Answer(token=self._sent[m.message_id]))
         ttl = DEFAULT_TTL

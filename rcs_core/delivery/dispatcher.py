@@ -97,6 +97,9 @@ def operator_keys(raw: str) -> tuple[str, str | None]:
 
 
 _UNAVAILABLE = {channels.PUSH: "push_unavailable", channels.VIBER: "messengers_unavailable"}
+# VK and FlashingCall also go to rcs_messengers: a text to a number, sent as an SMS is.
+_MESSENGER_TEXT = frozenset({channels.VK, channels.FLASHINGCALL})
+_UNAVAILABLE |= dict.fromkeys(_MESSENGER_TEXT, "messengers_unavailable")
 
 
 class Dispatcher:
@@ -126,6 +129,8 @@ class Dispatcher:
                 found=True, interface_id=settings.messengers_interface_id
             ),
         }
+        for channel in _MESSENGER_TEXT:
+            self._owned_routes[channel] = self._owned_routes[channels.VIBER]
         self._wake = asyncio.Event()
         self._shares = settings.priority_shares()
 
@@ -293,7 +298,11 @@ class Dispatcher:
         (the SMPP connector for SMS, rcs_rpns for PUSH: each is called once per batch)."""
         sms = [i for i, (c, _) in enumerate(outbound) if c.channel not in self._owned_routes]
         push = [i for i, (c, _) in enumerate(outbound) if c.channel == channels.PUSH]
-        viber = [i for i, (c, _) in enumerate(outbound) if c.channel == channels.VIBER]
+        viber = [
+            i
+            for i, (c, _) in enumerate(outbound)
+            if c.channel == channels.VIBER or c.channel in _MESSENGER_TEXT
+        ]
         out: list[connector_service_pb2.SendResult | None] = [None] * len(outbound)
         calls = []
         if sms:
@@ -339,6 +348,17 @@ class Dispatcher:
                 receipt_wanted=True,
                 channel=c.channel,  # type: ignore[arg-type]
                 viber=message_pb2.ViberContent.FromString(c.push or b""),
+                partner=c.partner,
+            )
+        if c.channel in _MESSENGER_TEXT:
+            return connector_service_pb2.OutboundMessage(
+                message_id=str(c.message_id),
+                interface_id=route.interface_id,
+                destination=c.destination,
+                sms=message_pb2.SmsContent(text=c.body, sender=c.sender),
+                valid_until=valid_until,
+                receipt_wanted=True,
+                channel=c.channel,  # type: ignore[arg-type]
                 partner=c.partner,
             )
         message = connector_service_pb2.OutboundMessage(

@@ -1,0 +1,61 @@
+"""HTTP edge of the VK simulator: /method/messages.send as VK answers it, and a control
+API for tests (/sim/...)."""
+
+from __future__ import annotations
+
+import hmac
+
+from aiohttp import web
+
+from rcs_simulators.vk.community import AUTH_FAILED, Community, VkError
+from rcs_simulators.vk.settings import OUTCOMES
+
+COMMUNITY = web.AppKey("community", Community)
+
+
+def _error(code: int, message: str) -> web.Response:
+    return web.json_response({"error": {"error_code": code, "error_msg": message}})
+
+
+async def messages_send(request: web.Request) -> web.Response:
+    community = request.app[COMMUNITY]
+    params = {**request.query, **(await request.post())}
+    token = str(params.pop("access_token", ""))
+    bearer = request.headers.get("Authorization", "")
+    if bearer.startswith("Bearer "):
+        token = token or bearer[len("Bearer ") :]
+    if not hmac.compare_digest(token.encode(), community.token.encode()):
+        return _error(AUTH_FAILED, "User authorization failed: invalid access_token")
+    text_params = {k: str(v) for k, v in params.items()}
+    if community.outcome(text_params.get("phone", "")) == "error":
+        return web.json_response({"error": "internal error"}, status=500)
+    try:
+        return web.json_response({"response": community.send(text_params)})
+    except VkError as err:
+        return _error(err.code, str(err))
+
+
+async def messages(request: web.Request) -> web.Response:
+    return web.json_response(request.app[COMMUNITY].received)
+
+
+async def callbacks(request: web.Request) -> web.Response:
+    return web.json_response(request.app[COMMUNITY].callbacks)
+
+
+async def set_outcomes(request: web.Request) -> web.Response:
+    doc = await request.json()
+    if not isinstance(doc, dict) or set(doc.values()) - set(OUTCOMES):
+        raise web.HTTPBadRequest(text=f"a JSON object number → one of {', '.join(OUTCOMES)}")
+    request.app[COMMUNITY].outcomes.update(doc)
+    return web.json_response({"ok": True})
+
+
+def build_app(community: Community) -> web.Application:
+    app = web.Application()
+    app[COMMUNITY] = community
+    app.router.add_post("/method/messages.send", messages_send)
+    app.router.add_get("/sim/messages", messages)
+    app.router.add_get("/sim/callbacks", callbacks)
+    app.router.add_post("/sim/outcomes", set_outcomes)
+    return app
