@@ -86,6 +86,12 @@ def is_built(channel: int) -> bool:
     return channel in BUILT
 
 
+def built_list() -> str:
+    """The built channels' names for an error message: "SMS, PUSH and VIBER"."""
+    names = [NAMES[c] for c in sorted(BUILT)]
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+
+
 # What names a channel in each partner API, for refusing the ones not built (robust2).
 BUILT_NAMES = frozenset(NAMES[c] for c in BUILT)
 V6_TYPES = frozenset(NAMES.values())  # REST v6 message/type values, upper-cased

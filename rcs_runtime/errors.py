@@ -195,7 +195,7 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             11,
             0x62,
             "ttl is out of range for the channel (SMS 1–2880 minutes, PUSH and VIBER 30–86400"
-            " seconds)"
+            " seconds, VK 60–86400 seconds, FLASHINGCALL 1–5 minutes)"
             " or ttlUnit is unknown.",
             http_v5=400,
         ),
@@ -207,7 +207,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             0x45,
             "The text is empty or longer than its channel allows (SMS 2000, PUSH and VIBER 1000"
             " characters; a push title 80, a Viber button caption 30), or a push link or"
-            " button too long (a Viber button's action: 2048).",
+            " button too long (a Viber button's action: 2048); VK 2048 (2000 in REST v6);"
+            " a FlashingCall text without exactly one 4–6 digit code (the caller number's end).",
             http_v5=400,
         ),
         _entry(

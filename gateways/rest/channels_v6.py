@@ -65,7 +65,7 @@ def channel_of(message_type: str, path: str = "message/type") -> int:
         return channel
     raise RcsError(
         "INVALID_MESSAGE_TYPE",
-        f"message type {message_type!r} is unknown; SMS, PUSH and VIBER are available",
+        f"message type {message_type!r} is unknown; {channels.built_list()} are available",
         field=path,
     )
 
@@ -309,7 +309,7 @@ def refuse_unbuilt(first: int, links: list[message_service_pb2.CascadeLink]) -> 
             raise RcsError(
                 "INVALID_MESSAGE_TYPE",
                 f"{channels.name_of(channel)} messages are not enabled on this installation"
-                " yet; SMS, PUSH and VIBER are available",
+                f" yet; {channels.built_list()} are available",
                 field=path,
             )
 

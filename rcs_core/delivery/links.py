@@ -80,7 +80,7 @@ def check(
             raise RcsError(
                 "INVALID_MESSAGE_TYPE",
                 f"{channels.name_of(link.channel)} messages are not available on this"
-                " installation yet, also inside a cascade (SMS, PUSH and VIBER are)",
+                f" installation yet, also inside a cascade ({channels.built_list()} are)",
                 field=f"{field}channel",
             )
         check_link(link, field)

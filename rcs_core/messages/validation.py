@@ -301,7 +301,8 @@ def _other_content(
     if not channels.is_built(sub.channel):
         raise RcsError(
             "INVALID_MESSAGE_TYPE",
-            f"{name} messages are not available on this installation yet (SMS, PUSH and VIBER are)",
+            f"{name} messages are not available on this installation yet"
+            f" ({channels.built_list()} are)",
             field=f"{field}channel",
         )
     if sub.channel in (channels.VK, channels.FLASHINGCALL):
