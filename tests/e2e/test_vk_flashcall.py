@@ -247,6 +247,63 @@ async def test_flashcall_delivered_only_busy_and_a_cascade_to_sms(rig: Rig) -> N
     assert "no READ status" in answer["extendedDescription"]
 
 
+async def test_http_v5_order_list_sends_vk_and_flashcall(rig: Rig) -> None:
+    """http_cascade.rst's letters: order_list=v is a VK message (source its community),
+    f a flash call, f,s a flash call that falls back to an SMS when the call fails."""
+
+    async def v5(**params: str) -> tuple[int, str]:
+        """A POST form (long texts do not fit a GET's request line)."""
+        form = {"serviceId": "demo", "pass": "demo", **params}
+        async with httpx.AsyncClient(timeout=10) as client:
+            r = await client.post(rig.inst.url("/api/http/v5/send"), data=form)
+        return r.status_code, r.text
+
+    async def statuses(mt: str) -> list[tuple[int, int, int]]:
+        found = await rig.rows(
+            "SELECT channel, status, error_code FROM messages"
+            " WHERE id = %s OR cascade_id = %s ORDER BY created_at, id",
+            int(mt),
+            int(mt),
+        )
+        return [(int(a), int(b), int(c)) for a, b, c in found]
+
+    async def settled(mt: str, want: list[tuple[int, int, int]]) -> None:
+        async def done() -> bool:
+            return await statuses(mt) == want
+
+        deadline = asyncio.get_running_loop().time() + 30
+        while not await done():
+            assert asyncio.get_running_loop().time() < deadline, (await statuses(mt), want)
+            await asyncio.sleep(0.3)
+
+    code, text = await v5(clientId=READS, message="по HTTP", source="mygroup", order_list="v")
+    assert (code, text.split("\n")[0]) == (200, "OK"), text
+    await settled(text.split("\n")[1], [(5, 7, 0)])  # VK, READ
+    code, text = await v5(clientId=RINGS, message="код 9081", order_list="f")
+    assert (code, text.split("\n")[0]) == (200, "OK"), text
+    await settled(text.split("\n")[1], [(6, 3, 0)])  # FlashingCall, DELIVERED
+    code, text = await v5(
+        clientId=BUSY, message="код 9081", order_list="f,s", s_resendText="код 9081 по SMS"
+    )
+    assert (code, text.split("\n")[0]) == (200, "OK"), text
+    await settled(text.split("\n")[1], [(6, 4, 16), (1, 3, 0)])  # busy, then the SMS
+    code, text = await v5(clientId=INACTIVE, message="т" * 2048, order_list="v")
+    assert (code, text.split("\n")[0]) == (200, "OK"), text
+    await settled(text.split("\n")[1], [(5, 6, 6)])  # not on VK for 7 days: refused, 6
+    assert [m["message"] for m in await rig.sim("vk", "/sim/messages")] == ["по HTTP"]
+    assert [c["code"] for c in await rig.sim("fc", "/sim/calls")] == ["9081", "9081"]
+    # Bad input: the documented 400, nothing stored.
+    before = await rig.rows("SELECT count(*) FROM messages")
+    code, text = await v5(clientId=RINGS, message="код 12", order_list="f")
+    assert code == 400, text
+    assert "4-6 digit code" in text, text
+    code, text = await v5(clientId=READS, message="т" * 2049, order_list="v")
+    assert code == 414, text  # http_vk.rst: at most 2048 characters (an SMS: 2000)
+    code, text = await v5(clientId=RINGS, message="код 1234", order_list="f,s", f_resendCond="S")
+    assert code == 400, text
+    assert await rig.rows("SELECT count(*) FROM messages") == before
+
+
 BAD = [
     (vk("я" * 2001), 400, 4, "longer than 2000"),
     (vk("t", sender=None), 400, 7, "serviceNumber"),
