@@ -23,6 +23,7 @@ def provider_of(s: FlashcallSimSettings) -> Provider:
         default_outcome=s.flashcall_sim_default_outcome,
         outcomes=s.outcomes(),
         ring_delay=s.flashcall_sim_ring_delay_ms / 1000,
+        answer_delay=s.flashcall_sim_answer_delay_ms / 1000,
         retry_seconds=s.flashcall_sim_callback_retry_seconds,
         attempts=s.flashcall_sim_callback_attempts,
     )

@@ -3,6 +3,7 @@ answers it, and a control API for tests (/sim/...)."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 
@@ -28,6 +29,8 @@ async def flash(request: web.Request) -> web.Response:
         doc = json.loads(await request.read())
     except ValueError:
         return _error(400, 10, "Invalid request: the body is not JSON")
+    if provider.answer_delay:
+        await asyncio.sleep(provider.answer_delay)
     if isinstance(doc, dict) and provider.outcome(str(doc.get("number"))) == "error":
         return web.json_response({"errorReason": "internal error"}, status=500)
     try:
@@ -45,6 +48,11 @@ async def callbacks(request: web.Request) -> web.Response:
     return web.json_response(request.app[PROVIDER].callbacks)
 
 
+async def stats(request: web.Request) -> web.Response:
+    p = request.app[PROVIDER]
+    return web.json_response({"sent": len(p.calls), "repeats": p.repeats})
+
+
 async def set_outcomes(request: web.Request) -> web.Response:
     doc = await request.json()
     if not isinstance(doc, dict) or set(doc.values()) - set(OUTCOMES):
@@ -59,5 +67,6 @@ def build_app(provider: Provider) -> web.Application:
     app.router.add_post("/apps/flash/calls/flash", flash)
     app.router.add_get("/sim/calls", calls)
     app.router.add_get("/sim/callbacks", callbacks)
+    app.router.add_get("/sim/stats", stats)
     app.router.add_post("/sim/outcomes", set_outcomes)
     return app

@@ -39,6 +39,8 @@ class Provider:
     ring_delay: float
     retry_seconds: float
     attempts: int
+    answer_delay: float = 0.0
+    repeats: int = 0  # requests of an externalId already called (answered with the first)
     calls: list[dict[str, Any]] = field(default_factory=list)
     callbacks: list[dict[str, Any]] = field(default_factory=list)
     _by_external: dict[str, tuple[int, str]] = field(default_factory=dict)
@@ -66,6 +68,7 @@ class Provider:
             )
         external = str(doc.get("externalId") or "")
         if external and external in self._by_external:  # called once per externalId
+            self.repeats += 1
             return self._by_external[external]
         outcome = self.outcome(number)
         if outcome == "invalid":

@@ -25,6 +25,8 @@ class FlashcallSimSettings(RcsSettings):
     flashcall_sim_number_prefix: str = "7800100"
     flashcall_sim_default_outcome: str = "rings"
     flashcall_sim_outcomes: str = ""  # "number=outcome,…" (also POST /sim/outcomes)
+    # How long a call request takes to answer (a slow provider keeps sends in flight).
+    flashcall_sim_answer_delay_ms: int = 0
     flashcall_sim_ring_delay_ms: int = 100
     flashcall_sim_callback_retry_seconds: float = 0.5
     flashcall_sim_callback_attempts: int = 20

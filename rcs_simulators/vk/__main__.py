@@ -26,6 +26,7 @@ def community_of(s: VkSimSettings) -> Community:
         daily_per_user=s.vk_sim_daily_per_user,
         deliver_delay=s.vk_sim_deliver_delay_ms / 1000,
         read_delay=s.vk_sim_read_delay_ms / 1000,
+        answer_delay=s.vk_sim_answer_delay_ms / 1000,
         retry_seconds=s.vk_sim_callback_retry_seconds,
         attempts=s.vk_sim_callback_attempts,
     )

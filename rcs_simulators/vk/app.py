@@ -3,6 +3,7 @@ API for tests (/sim/...)."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 
 from aiohttp import web
@@ -27,6 +28,8 @@ async def messages_send(request: web.Request) -> web.Response:
     if not hmac.compare_digest(token.encode(), community.token.encode()):
         return _error(AUTH_FAILED, "User authorization failed: invalid access_token")
     text_params = {k: str(v) for k, v in params.items()}
+    if community.answer_delay:
+        await asyncio.sleep(community.answer_delay)
     if community.outcome(text_params.get("phone", "")) == "error":
         return web.json_response({"error": "internal error"}, status=500)
     try:
@@ -43,6 +46,11 @@ async def callbacks(request: web.Request) -> web.Response:
     return web.json_response(request.app[COMMUNITY].callbacks)
 
 
+async def stats(request: web.Request) -> web.Response:
+    c = request.app[COMMUNITY]
+    return web.json_response({"sent": len(c.received), "repeats": c.repeats})
+
+
 async def set_outcomes(request: web.Request) -> web.Response:
     doc = await request.json()
     if not isinstance(doc, dict) or set(doc.values()) - set(OUTCOMES):
@@ -57,5 +65,6 @@ def build_app(community: Community) -> web.Application:
     app.router.add_post("/method/messages.send", messages_send)
     app.router.add_get("/sim/messages", messages)
     app.router.add_get("/sim/callbacks", callbacks)
+    app.router.add_get("/sim/stats", stats)
     app.router.add_post("/sim/outcomes", set_outcomes)
     return app

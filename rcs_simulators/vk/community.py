@@ -55,6 +55,8 @@ class Community:
     read_delay: float
     retry_seconds: float
     attempts: int
+    answer_delay: float = 0.0
+    repeats: int = 0  # sends of a random_id already sent (answered with the first id)
     received: list[dict[str, Any]] = field(default_factory=list)
     callbacks: list[dict[str, Any]] = field(default_factory=list)
     _by_random_id: dict[str, int] = field(default_factory=dict)
@@ -80,6 +82,7 @@ class Community:
         if len(text) > MAX_MESSAGE:
             raise VkError(BAD_PARAMETER, f"message is longer than {MAX_MESSAGE} characters")
         if random_id in self._by_random_id:  # VK sends a random_id once, ever
+            self.repeats += 1
             return self._by_random_id[random_id]
         now = time.monotonic()
         while self._second and now - self._second[0] >= 1.0:

@@ -28,6 +28,8 @@ class VkSimSettings(RcsSettings):
     # http_vk.rst: at most 50 messages a second from one community, 5 a day to one user.
     vk_sim_rate_per_second: int = 50
     vk_sim_daily_per_user: int = 5
+    # How long messages.send takes to answer (a slow provider keeps sends in flight).
+    vk_sim_answer_delay_ms: int = 0
     vk_sim_deliver_delay_ms: int = 100
     vk_sim_read_delay_ms: int = 200
     vk_sim_callback_retry_seconds: float = 0.5

@@ -118,6 +118,11 @@ def messenger_env(ports: dict[str, int]) -> dict[str, str]:
         "RCS_FLASHCALL_SIM_CALLBACK_URL": f"{webhook}/flashcall/callback",
         "RCS_FLASHCALL_SIM_CALLBACK_KEY": FC_CALLBACK_KEY,
         "RCS_FLASHCALL_SIM_OUTCOMES": f"{BUSY}=busy",
+        # Callbacks outlast a restart of the messenger service (test_messengers_crash).
+        "RCS_VK_SIM_CALLBACK_ATTEMPTS": "120",
+        "RCS_VK_SIM_ANSWER_DELAY_MS": "200",
+        "RCS_FLASHCALL_SIM_ANSWER_DELAY_MS": "200",
+        "RCS_FLASHCALL_SIM_CALLBACK_ATTEMPTS": "120",
         "RCS_CASCADE_POLL_SECONDS": "0.5",
         "RCS_REPORT_RETRY_BASE_SECONDS": "0.5",
     }
