@@ -22,6 +22,7 @@ from rcs.common.v1 import channel_pb2
 from rcs.connector.v1 import connector_service_pb2 as cs
 from rcs.connector.v1 import connector_service_pb2_grpc
 from rcs_messengers import viber_wire
+from rcs_messengers.outcome import Answer, result_of
 
 log = logging.getLogger(__name__)
 Ctx = grpc.aio.ServicerContext[Any, Any]
@@ -53,9 +54,9 @@ class ViberConnectorServicer(connector_service_pb2_grpc.ConnectorServiceServicer
             return await self.others[m.channel](m)
         if m.channel != channel_pb2.CHANNEL_VIBER:
             detail = f"channel {m.channel} is not configured on this messenger service"
-            return self._result(m, viber_wire.Answer(error_code=1, detail=detail))
+            return self._result(m, Answer(error_code=1, detail=detail))
         if m.message_id in self._sent:
-            return self._result(m, viber_wire.Answer(token=self._sent[m.message_id]))
+            return self._result(m, Answer(token=self._sent[m.message_id]))
         ttl = DEFAULT_TTL
         if m.HasField("valid_until"):
             left = m.valid_until.ToDatetime(dt.UTC) - dt.datetime.now(dt.UTC)
@@ -68,7 +69,7 @@ class ViberConnectorServicer(connector_service_pb2_grpc.ConnectorServiceServicer
                 )
             except httpx.HTTPError as err:
                 log.warning("viber_send_failed", extra={"error": type(err).__name__})
-                return self._result(m, viber_wire.Answer(retry=True, detail="viber_unreachable"))
+                return self._result(m, Answer(retry=True, detail="viber_unreachable"))
         try:
             doc = r.json()
         except json.JSONDecodeError:
@@ -80,21 +81,5 @@ class ViberConnectorServicer(connector_service_pb2_grpc.ConnectorServiceServicer
                 self._sent.popitem(last=False)
         return self._result(m, answer)
 
-    def _result(self, m: cs.OutboundMessage, a: viber_wire.Answer) -> cs.SendResult:
-        if a.token:
-            return cs.SendResult(
-                message_id=m.message_id,
-                outcome=cs.SEND_OUTCOME_ACCEPTED,
-                operator_message_ids=[a.token],
-                part_numbers=[1],
-                part_count=1,
-                receipt_scope=self._interface_id,
-                interface_id=self._interface_id,
-            )
-        return cs.SendResult(
-            message_id=m.message_id,
-            outcome=cs.SEND_OUTCOME_RETRY if a.retry else cs.SEND_OUTCOME_REJECTED,
-            error_code=a.error_code,
-            detail=a.detail,
-            interface_id=self._interface_id,
-        )
+    def _result(self, m: cs.OutboundMessage, a: Answer) -> cs.SendResult:
+        return result_of(m, a, self._interface_id)

@@ -13,12 +13,11 @@ import json
 import logging
 from collections import OrderedDict
 
-import grpc
 from aiohttp import web
-from google.protobuf import timestamp_pb2
 
-from rcs.core.v1 import message_service_pb2, message_service_pb2_grpc
+from rcs.core.v1 import message_service_pb2_grpc
 from rcs_messengers import viber_wire
+from rcs_messengers.outcome import record
 
 log = logging.getLogger(__name__)
 _REMEMBERED = 100_000
@@ -55,25 +54,7 @@ class ViberWebhook:
         key = (event.token, event.statuses)
         if key in self._done:
             return web.json_response({"status": 0, "repeated": True})
-        done = timestamp_pb2.Timestamp()
-        done.FromDatetime(event.at)
-        receipts = [
-            message_service_pb2.Receipt(
-                interface_id=self._interface_id,
-                operator_message_id=event.token,
-                status=status,  # type: ignore[arg-type]
-                error_code=event.error_code,
-                done_time=done,
-                operator_state=event.state,
-            )
-            for status in event.statuses
-        ]
-        try:
-            await self._core.RecordReceipts(
-                message_service_pb2.RecordReceiptsRequest(receipts=receipts), timeout=self._timeout
-            )
-        except grpc.aio.AioRpcError as err:
-            log.warning("viber_receipt_not_recorded", extra={"code": err.code().name})
+        if not await record(self._core, self._interface_id, event, self._timeout):
             return web.json_response({"error": "try again"}, status=503)
         self._done[key] = None
         while len(self._done) > _REMEMBERED:

@@ -322,13 +322,7 @@ def _other_content(
         _check_text(sub.text, limits.max_text, f"{field}text", f"{name} text")
     sender = _sender(sub.sender or default_sender, f"{field}sender")
     ttl = sub.ttl or default_ttl
-    if not limits.min_ttl <= ttl <= limits.max_ttl:
-        raise RcsError(
-            "INVALID_TTL",
-            f"a {name} message's ttl must be {int(limits.min_ttl.total_seconds())} to"
-            f" {int(limits.max_ttl.total_seconds())} seconds",
-            field=f"{field}ttl",
-        )
+    _check_ttl(ttl, limits, name, field)
     if sub.channel == channels.VIBER:
         # Stored in messages.push, the column of a channel's own content (its channel says
         # which message it holds).
@@ -338,6 +332,16 @@ def _other_content(
         return destination, sender, ttl, content.SerializeToString()
     links.check_push(push, field)
     return destination, sender, ttl, push.SerializeToString()
+
+
+def _check_ttl(ttl: dt.timedelta, limits: channels.Limits, name: str, field: str) -> None:
+    if not limits.min_ttl <= ttl <= limits.max_ttl:
+        raise RcsError(
+            "INVALID_TTL",
+            f"a {name} message's ttl must be {int(limits.min_ttl.total_seconds())} to"
+            f" {int(limits.max_ttl.total_seconds())} seconds",
+            field=f"{field}ttl",
+        )
 
 
 def flashcall_code(text: str, field: str = "text") -> str:
@@ -370,13 +374,7 @@ def _text_channel(
     else:
         sender = _sender(sub.sender or default_sender, f"{field}sender")
     ttl = sub.ttl or min(default_ttl, limits.max_ttl)
-    if not limits.min_ttl <= ttl <= limits.max_ttl:
-        raise RcsError(
-            "INVALID_TTL",
-            f"a {name} message's ttl must be {int(limits.min_ttl.total_seconds())} to"
-            f" {int(limits.max_ttl.total_seconds())} seconds",
-            field=f"{field}ttl",
-        )
+    _check_ttl(ttl, limits, name, field)
     return destination, sender, ttl, None
 
 

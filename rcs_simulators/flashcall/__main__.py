@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
-from aiohttp import web
-
+from rcs_simulators.control import run
 from rcs_simulators.flashcall.app import build_app
 from rcs_simulators.flashcall.provider import Provider
 from rcs_simulators.flashcall.settings import FlashcallSimSettings
-
-log = logging.getLogger(__name__)
 
 
 def provider_of(s: FlashcallSimSettings) -> Provider:
@@ -31,12 +25,10 @@ def provider_of(s: FlashcallSimSettings) -> Provider:
 
 async def serve(s: FlashcallSimSettings) -> None:
     provider = provider_of(s)
-    runner = web.AppRunner(build_app(provider), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, s.flashcall_sim_host, s.flashcall_sim_port).start()
-    log.info("flashcall_simulator_serving", extra={"port": s.flashcall_sim_port})
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await provider.close()
-        await runner.cleanup()
+    await run(
+        build_app(provider),
+        s.flashcall_sim_host,
+        s.flashcall_sim_port,
+        "flashcall_simulator",
+        provider.close,
+    )

@@ -9,6 +9,7 @@ import json
 
 from aiohttp import web
 
+from rcs_simulators.control import add_control
 from rcs_simulators.flashcall.provider import AUTH_REQUIRED, Provider, RefusedError
 from rcs_simulators.flashcall.settings import OUTCOMES
 
@@ -40,33 +41,18 @@ async def flash(request: web.Request) -> web.Response:
     return web.json_response({"requestId": request_id, "from": caller})
 
 
-async def calls(request: web.Request) -> web.Response:
-    return web.json_response(request.app[PROVIDER].calls)
-
-
-async def callbacks(request: web.Request) -> web.Response:
-    return web.json_response(request.app[PROVIDER].callbacks)
-
-
-async def stats(request: web.Request) -> web.Response:
-    p = request.app[PROVIDER]
-    return web.json_response({"sent": len(p.calls), "repeats": p.repeats})
-
-
-async def set_outcomes(request: web.Request) -> web.Response:
-    doc = await request.json()
-    if not isinstance(doc, dict) or set(doc.values()) - set(OUTCOMES):
-        raise web.HTTPBadRequest(text=f"a JSON object number → one of {', '.join(OUTCOMES)}")
-    request.app[PROVIDER].outcomes.update(doc)
-    return web.json_response({"ok": True})
-
-
 def build_app(provider: Provider) -> web.Application:
     app = web.Application()
     app[PROVIDER] = provider
     app.router.add_post("/apps/flash/calls/flash", flash)
-    app.router.add_get("/sim/calls", calls)
-    app.router.add_get("/sim/callbacks", callbacks)
-    app.router.add_get("/sim/stats", stats)
-    app.router.add_post("/sim/outcomes", set_outcomes)
+    add_control(
+        app,
+        lists={
+            "calls": lambda: provider.calls,
+            "callbacks": lambda: provider.callbacks,
+            "stats": lambda: {"sent": len(provider.calls), "repeats": provider.repeats},
+        },
+        outcomes=provider.outcomes,
+        allowed=OUTCOMES,
+    )
     return app

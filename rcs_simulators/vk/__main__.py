@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
-from aiohttp import web
-
+from rcs_simulators.control import run
 from rcs_simulators.vk.app import build_app
 from rcs_simulators.vk.community import Community
 from rcs_simulators.vk.settings import VkSimSettings
-
-log = logging.getLogger(__name__)
 
 
 def community_of(s: VkSimSettings) -> Community:
@@ -34,12 +28,4 @@ def community_of(s: VkSimSettings) -> Community:
 
 async def serve(s: VkSimSettings) -> None:
     community = community_of(s)
-    runner = web.AppRunner(build_app(community), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, s.vk_sim_host, s.vk_sim_port).start()
-    log.info("vk_simulator_serving", extra={"port": s.vk_sim_port})
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await community.close()
-        await runner.cleanup()
+    await run(build_app(community), s.vk_sim_host, s.vk_sim_port, "vk_simulator", community.close)

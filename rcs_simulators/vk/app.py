@@ -8,6 +8,7 @@ import hmac
 
 from aiohttp import web
 
+from rcs_simulators.control import add_control
 from rcs_simulators.vk.community import AUTH_FAILED, Community, VkError
 from rcs_simulators.vk.settings import OUTCOMES
 
@@ -38,33 +39,18 @@ async def messages_send(request: web.Request) -> web.Response:
         return _error(err.code, str(err))
 
 
-async def messages(request: web.Request) -> web.Response:
-    return web.json_response(request.app[COMMUNITY].received)
-
-
-async def callbacks(request: web.Request) -> web.Response:
-    return web.json_response(request.app[COMMUNITY].callbacks)
-
-
-async def stats(request: web.Request) -> web.Response:
-    c = request.app[COMMUNITY]
-    return web.json_response({"sent": len(c.received), "repeats": c.repeats})
-
-
-async def set_outcomes(request: web.Request) -> web.Response:
-    doc = await request.json()
-    if not isinstance(doc, dict) or set(doc.values()) - set(OUTCOMES):
-        raise web.HTTPBadRequest(text=f"a JSON object number → one of {', '.join(OUTCOMES)}")
-    request.app[COMMUNITY].outcomes.update(doc)
-    return web.json_response({"ok": True})
-
-
 def build_app(community: Community) -> web.Application:
     app = web.Application()
     app[COMMUNITY] = community
     app.router.add_post("/method/messages.send", messages_send)
-    app.router.add_get("/sim/messages", messages)
-    app.router.add_get("/sim/callbacks", callbacks)
-    app.router.add_get("/sim/stats", stats)
-    app.router.add_post("/sim/outcomes", set_outcomes)
+    add_control(
+        app,
+        lists={
+            "messages": lambda: community.received,
+            "callbacks": lambda: community.callbacks,
+            "stats": lambda: {"sent": len(community.received), "repeats": community.repeats},
+        },
+        outcomes=community.outcomes,
+        allowed=OUTCOMES,
+    )
     return app
