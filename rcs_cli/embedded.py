@@ -51,8 +51,8 @@ class EmbeddedSettings(RcsSettings):
     messengers_port: int = 50056  # the messenger service's gRPC (ConnectorService for Viber)
     messengers_webhook_port: int = 8091  # where Viber's callbacks arrive
     viber_sim_port: int = 2199  # the Viber simulator's send_message and /sim control API
-    vk_sim_port: int = 2299  # the VK simulator's messages.send and /sim control API
-    flashcall_sim_port: int = 2399  # the FlashingCall simulator's call API and /sim
+    vk_sim_port: int = 2499  # the VK simulator's messages.send and /sim control API
+    flashcall_sim_port: int = 2599  # the FlashingCall simulator's call API and /sim
     ftp_port: int = 2121  # partners' FTPS gateway (mailing files)
     # Prometheus /metrics of core, dispatcher, routing, connector, simulator from this port
     # on (0: none); the REST gateway serves its own on its port.

@@ -1,6 +1,5 @@
 """Start-up of the messenger service (`rcs serve messengers`): ConnectorService for
-CHANNEL_VIBER over gRPC and Viber's webhook over HTTP; CHANNEL_VK and CHANNEL_FLASH_CALL
-and their providers' callbacks too when they are configured."""
+CHANNEL_VIBER over gRPC and Viber's webhook over HTTP."""
 
 from __future__ import annotations
 
@@ -12,11 +11,15 @@ from aiohttp import web
 from rcs.common.v1 import channel_pb2
 from rcs.connector.v1 import connector_service_pb2_grpc
 from rcs.core.v1 import message_service_pb2_grpc
+from rcs_messengers import telegram_webhook
 from rcs_messengers.flashcall import FlashcallCallback, FlashcallSender
 from rcs_messengers.servicer import ViberConnectorServicer
 from rcs_messengers.settings import MessengersSettings
+from rcs_messengers.telegram import telegram_sender
 from rcs_messengers.vk import VkCallback, VkSender
 from rcs_messengers.webhook import ViberWebhook, build_app
+from rcs_messengers.whatsapp import whatsapp_sender
+from rcs_messengers.whatsapp_webhook import WhatsAppWebhook, add_routes
 from rcs_runtime.grpc_client import open_channel
 from rcs_runtime.grpc_server import GrpcServer
 
@@ -29,6 +32,38 @@ async def serve(s: MessengersSettings) -> None:
         timeout=httpx.Timeout(s.viber_timeout_seconds),
         limits=httpx.Limits(max_connections=s.viber_concurrency),
     )
+    wa_http = httpx.AsyncClient(
+        timeout=httpx.Timeout(s.whatsapp_timeout_seconds),
+        limits=httpx.Limits(max_connections=s.whatsapp_concurrency),
+    )
+    whatsapp = (
+        whatsapp_sender(
+            wa_http,
+            s.whatsapp_api_url,
+            s.whatsapp_phone_number_id,
+            s.whatsapp_access_token,
+            s.messengers_interface_id,
+            s.whatsapp_concurrency,
+        )
+        if s.whatsapp_access_token
+        else None
+    )
+    tg_http = httpx.AsyncClient(
+        timeout=httpx.Timeout(s.telegram_timeout_seconds),
+        limits=httpx.Limits(max_connections=s.telegram_concurrency),
+    )
+    telegram = (
+        telegram_sender(
+            tg_http,
+            s.telegram_api_url,
+            s.telegram_token,
+            s.telegram_callback_url,
+            s.messengers_interface_id,
+            s.telegram_concurrency,
+        )
+        if s.telegram_token
+        else None
+    )
     server = GrpcServer(s.messengers_bind)
     servicer = ViberConnectorServicer(
         http,
@@ -36,13 +71,37 @@ async def serve(s: MessengersSettings) -> None:
         s.viber_auth_token,
         s.messengers_interface_id,
         s.viber_concurrency,
+        whatsapp,
+        telegram,
     )
     connector_service_pb2_grpc.add_ConnectorServiceServicer_to_server(servicer, server.server)
-    core = message_service_pb2_grpc.MessageServiceStub(core_channel)
     webhook = ViberWebhook(
-        core, s.viber_auth_token, s.messengers_interface_id, s.messengers_core_timeout_seconds
+        message_service_pb2_grpc.MessageServiceStub(core_channel),
+        s.viber_auth_token,
+        s.messengers_interface_id,
+        s.messengers_core_timeout_seconds,
     )
     app = build_app(webhook)
+    core = message_service_pb2_grpc.MessageServiceStub(core_channel)
+    add_routes(
+        app,
+        WhatsAppWebhook(
+            core,
+            s.whatsapp_app_secret,
+            s.whatsapp_verify_token,
+            s.messengers_interface_id,
+            s.messengers_core_timeout_seconds,
+        ),
+    )
+    telegram_webhook.add_routes(
+        app,
+        telegram_webhook.TelegramWebhook(
+            core,
+            s.telegram_token,
+            s.messengers_interface_id,
+            s.messengers_core_timeout_seconds,
+        ),
+    )
     _add_vk_and_flashcall(s, http, core, servicer, app)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -58,6 +117,8 @@ async def serve(s: MessengersSettings) -> None:
         await server.stop()
         await runner.cleanup()
         await http.aclose()
+        await wa_http.aclose()
+        await tg_http.aclose()
         await core_channel.close()
 
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+from dataclasses import dataclass
 from typing import Any
 
 from rcs.common.v1 import message_pb2, status_pb2
-from rcs_messengers.outcome import Answer, Event
 
 # send_message status codes (Viber REST API, "Error codes").
 OK = 0
@@ -72,6 +72,16 @@ def body_of(
     return doc
 
 
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """send_message's answer as an outcome: token when accepted, else retry or a code."""
+
+    token: str = ""
+    retry: bool = False
+    error_code: int = 0
+    detail: str = ""
+
+
 def answer_of(http_status: int, doc: Any) -> Answer:
     if http_status >= 500 or http_status == 429:
         return Answer(retry=True, detail=f"viber_http_{http_status}")
@@ -93,6 +103,17 @@ def signature_ok(token: str, body: bytes, given: str) -> bool:
     """X-Viber-Content-Signature: HMAC-SHA256 of the raw body keyed with the token."""
     expected = hmac.new(token.encode(), body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, given.strip().lower())
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A status callback: which message (token), what happened, when."""
+
+    token: str
+    statuses: tuple[int, ...]
+    error_code: int
+    at: dt.datetime
+    state: str
 
 
 _EVENTS: dict[str, tuple[tuple[int, ...], int, str]] = {

@@ -37,7 +37,7 @@ BY_NAME = {name: channel for channel, name in NAMES.items()}
 # HTTP v5 order_list letters (http_cascade.rst).
 BY_LETTER = {"s": SMS, "p": PUSH, "i": VIBER, "v": VK, "w": WHATSAPP, "f": FLASHINGCALL}
 
-BUILT = frozenset({SMS, PUSH, VIBER, VK, FLASHINGCALL})
+BUILT = frozenset({SMS, PUSH, VIBER, WHATSAPP, TELEGRAM, VK, FLASHINGCALL})
 # Channels whose messages can be READ; the others (SMS, FlashingCall: rest_status.rst) can
 # only be cascaded on DELIVERED (rest_cascade.rst, http_cascade.rst "S").
 READABLE = frozenset({PUSH, VIBER, WHATSAPP, VK, TELEGRAM})
@@ -59,12 +59,23 @@ LIMITS = {
     PUSH: Limits(1000, dt.timedelta(seconds=30), dt.timedelta(seconds=86400)),
     # rest_viber.rst: text at most 1000 characters, ttl 30 to 86400 seconds.
     VIBER: Limits(1000, dt.timedelta(seconds=30), dt.timedelta(seconds=86400)),
+    # rest_whatsapp.rst: text at most 1000 characters, ttl 1440 to 10080 minutes in whole days.
+    WHATSAPP: Limits(1000, dt.timedelta(days=1), dt.timedelta(days=7)),
+    # rest_telegram.rst: text at most 1000 characters, ttl 30 to 86400 seconds.
+    TELEGRAM: Limits(1000, dt.timedelta(seconds=30), dt.timedelta(seconds=86400)),
     # http_vk.rst: text at most 2048 characters (REST v6 keeps rest_vk.rst's 2000 at the
     # gateway); rest_vk.rst: ttl 60 to 86400 seconds.
     VK: Limits(2048, dt.timedelta(seconds=60), dt.timedelta(seconds=86400)),
     # rest_flashcall.rst: text at most 2000 characters holding the code; ttl 1 to 5 minutes.
     FLASHINGCALL: Limits(2000, dt.timedelta(minutes=1), dt.timedelta(minutes=5)),
 }
+TELEGRAM_MAX_LINK = 256  # rest_telegram.rst, message/data/link
+WHATSAPP_TTL_STEP = dt.timedelta(days=1)  # rest_whatsapp.rst: ttl "кратно суткам"
+# Channels whose body is a ViberContent (service number, text, image, button): WhatsApp's
+# text or image (rest_whatsapp.rst) is a subset of Viber's shapes, so it travels in the same
+# message rather than a copy of it; so does Telegram's text + link (the link as the button's
+# action, rest_telegram.rst).
+MESSENGER_CONTENT = frozenset({VIBER, WHATSAPP, TELEGRAM})
 VK_V6_MAX_TEXT = 2000  # rest_vk.rst, message/data/text
 # rest_flashcall.rst: the caller number ends in the code, 4 to 6 digits, given in the text.
 FLASHCALL_CODE = re.compile(r"(?<!\d)\d{4,6}(?!\d)")
@@ -82,14 +93,14 @@ def name_of(channel: int) -> str:
     return NAMES.get(channel, str(channel))
 
 
+def built_list() -> str:
+    """The built channels' names for an error message: "SMS, PUSH, VIBER and WHATSAPP"."""
+    names = [NAMES[c] for c in sorted(BUILT)]
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def is_built(channel: int) -> bool:
     return channel in BUILT
-
-
-def built_list() -> str:
-    """The built channels' names for an error message: "SMS, PUSH and VIBER"."""
-    names = [NAMES[c] for c in sorted(BUILT)]
-    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
 
 
 # What names a channel in each partner API, for refusing the ones not built (robust2).

@@ -118,7 +118,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             4,
             0x45,
             "The request is malformed or misses a required field (e.g. a Viber button"
-            " without its link, an action or imageURL of the wrong scheme).",
+            " without its link, an action or imageURL of the wrong scheme, a WhatsApp text"
+            " with an image, a Telegram link empty or over 256 characters).",
             http_v5=400,
         ),
         _entry(
@@ -195,8 +196,9 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             11,
             0x62,
             "ttl is out of range for the channel (SMS 1–2880 minutes, PUSH and VIBER 30–86400"
-            " seconds, VK 60–86400 seconds, FLASHINGCALL 1–5 minutes)"
-            " or ttlUnit is unknown.",
+            " seconds)"
+            " or ttlUnit is unknown; WHATSAPP: 1440–10080 minutes in whole days, TELEGRAM"
+            " 30–86400 seconds, VK 60–86400 seconds, FLASHINGCALL 1–5 minutes.",
             http_v5=400,
         ),
         _entry(
@@ -205,7 +207,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             400,
             4,
             0x45,
-            "The text is empty or longer than its channel allows (SMS 2000, PUSH and VIBER 1000"
+            "The text is empty or longer than its channel allows (SMS 2000, PUSH, VIBER,"
+            " WHATSAPP and TELEGRAM 1000"
             " characters; a push title 80, a Viber button caption 30), or a push link or"
             " button too long (a Viber button's action: 2048); VK 2048 (2000 in REST v6);"
             " a FlashingCall text without exactly one 4–6 digit code (the caller number's end).",

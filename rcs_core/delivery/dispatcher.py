@@ -97,6 +97,7 @@ def operator_keys(raw: str) -> tuple[str, str | None]:
 
 
 _UNAVAILABLE = {channels.PUSH: "push_unavailable", channels.VIBER: "messengers_unavailable"}
+_UNAVAILABLE[channels.WHATSAPP] = _UNAVAILABLE[channels.TELEGRAM] = "messengers_unavailable"
 # VK and FlashingCall also go to rcs_messengers: a text to a number, sent as an SMS is.
 _MESSENGER_TEXT = frozenset({channels.VK, channels.FLASHINGCALL})
 _UNAVAILABLE |= dict.fromkeys(_MESSENGER_TEXT, "messengers_unavailable")
@@ -129,6 +130,8 @@ class Dispatcher:
                 found=True, interface_id=settings.messengers_interface_id
             ),
         }
+        self._owned_routes[channels.WHATSAPP] = self._owned_routes[channels.VIBER]
+        self._owned_routes[channels.TELEGRAM] = self._owned_routes[channels.VIBER]
         for channel in _MESSENGER_TEXT:
             self._owned_routes[channel] = self._owned_routes[channels.VIBER]
         self._wake = asyncio.Event()
@@ -301,7 +304,7 @@ class Dispatcher:
         viber = [
             i
             for i, (c, _) in enumerate(outbound)
-            if c.channel == channels.VIBER or c.channel in _MESSENGER_TEXT
+            if c.channel in channels.MESSENGER_CONTENT or c.channel in _MESSENGER_TEXT
         ]
         out: list[connector_service_pb2.SendResult | None] = [None] * len(outbound)
         calls = []
@@ -339,7 +342,7 @@ class Dispatcher:
                 push=message_pb2.PushContent.FromString(c.push or b""),
                 partner=c.partner,
             )
-        if c.channel == channels.VIBER:  # its content is in the push column (see validation)
+        if c.channel in channels.MESSENGER_CONTENT:  # content in the push column (validation)
             return connector_service_pb2.OutboundMessage(
                 message_id=str(c.message_id),
                 interface_id=route.interface_id,

@@ -15,7 +15,7 @@ OUTCOMES = ("rings", "busy", "failed", "unanswered", "invalid", "error")
 
 class FlashcallSimSettings(RcsSettings):
     flashcall_sim_host: str = "127.0.0.1"
-    flashcall_sim_port: int = 2399
+    flashcall_sim_port: int = 2599
     # Requests carry X-Authorization: AccessKey <this>.
     flashcall_sim_access_key: str = "demo-flashcall-key"
     # Where call statuses go, with X-Authorization: AccessKey <callback key>; empty: none.

@@ -15,7 +15,7 @@ OUTCOMES = ("read", "delivered", "inactive", "nouser", "barred", "error")
 
 class VkSimSettings(RcsSettings):
     vk_sim_host: str = "127.0.0.1"
-    vk_sim_port: int = 2299
+    vk_sim_port: int = 2499
     # The community's access token (access_token parameter or Authorization: Bearer).
     vk_sim_access_token: str = "demo-vk-token"  # noqa: S105 (the demo community's)
     vk_sim_group_id: int = 1

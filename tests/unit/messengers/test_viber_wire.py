@@ -10,7 +10,6 @@ import pytest
 
 from rcs.common.v1 import message_pb2, status_pb2
 from rcs_messengers import viber_wire
-from rcs_messengers.outcome import Answer
 
 
 def test_text_image_and_button_become_text_picture_and_rich_media() -> None:
@@ -47,29 +46,29 @@ def test_text_image_and_button_become_text_picture_and_rich_media() -> None:
 @pytest.mark.parametrize(
     ("http_status", "doc", "expected"),
     [
-        (200, {"status": 0, "message_token": 77}, Answer(token="77")),
-        (500, None, Answer(retry=True, detail="viber_http_500")),
-        (429, None, Answer(retry=True, detail="viber_http_429")),
-        (400, {}, Answer(error_code=1, detail="viber refused the request (HTTP 400)")),
+        (200, {"status": 0, "message_token": 77}, viber_wire.Answer(token="77")),
+        (500, None, viber_wire.Answer(retry=True, detail="viber_http_500")),
+        (429, None, viber_wire.Answer(retry=True, detail="viber_http_429")),
+        (400, {}, viber_wire.Answer(error_code=1, detail="viber refused the request (HTTP 400)")),
         (
             200,
             {"status": 6, "status_message": "receiverNotSubscribed"},
-            Answer(error_code=6, detail="viber: receiverNotSubscribed"),
+            viber_wire.Answer(error_code=6, detail="viber: receiverNotSubscribed"),
         ),
         (
             200,
             {"status": 2, "status_message": "invalidAuthToken"},
-            Answer(retry=True, detail="viber_status_2_invalidAuthToken"),
+            viber_wire.Answer(retry=True, detail="viber_status_2_invalidAuthToken"),
         ),
         (
             200,
             {"status": 3, "status_message": "badData"},
-            Answer(error_code=1, detail="viber status 3: badData"),
+            viber_wire.Answer(error_code=1, detail="viber status 3: badData"),
         ),
     ],
 )
 def test_answers_map_to_accepted_retry_or_the_documented_code(
-    http_status: int, doc: object, expected: Answer
+    http_status: int, doc: object, expected: viber_wire.Answer
 ) -> None:
     assert viber_wire.answer_of(http_status, doc) == expected
 

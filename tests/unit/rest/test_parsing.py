@@ -74,7 +74,7 @@ def test_deeply_nested_json_is_an_invalid_request() -> None:
 
 def test_known_but_disabled_type_says_which_are_available() -> None:
     with pytest.raises(RcsError) as caught:
-        parse_send(sms_body(message={"type": "WHATSAPP", "data": {}}))
+        parse_send(sms_body(message={"type": "IVR", "data": {}}))
     assert caught.value.reason == "INVALID_MESSAGE_TYPE"
     assert f"{channels.built_list()} are available" in caught.value.message
 
