@@ -14,7 +14,6 @@ import datetime as dt
 import hmac
 import json
 import logging
-from collections import OrderedDict
 
 import httpx
 from aiohttp import web
@@ -22,10 +21,10 @@ from aiohttp import web
 from rcs.connector.v1 import connector_service_pb2 as cs
 from rcs.core.v1 import message_service_pb2_grpc
 from rcs_messengers import flashcall_wire
-from rcs_messengers.outcome import Answer, record, result_of
+from rcs_messengers.provider_call import Answer, result_of
+from rcs_messengers.receipts import ReceiptRecorder
 
 log = logging.getLogger(__name__)
-_REMEMBERED = 100_000
 DEFAULT_TTL = 300  # rest_flashcall.rst's longest wait, when core sends no validity
 
 
@@ -73,11 +72,8 @@ class FlashcallCallback:
         interface_id: str,
         core_timeout: float,
     ) -> None:
-        self._core = core
+        self._recorder = ReceiptRecorder("flashcall", core, interface_id, core_timeout)
         self._key = key
-        self._interface_id = interface_id
-        self._timeout = core_timeout
-        self._done: OrderedDict[tuple[str, str], None] = OrderedDict()
 
     async def handle(self, request: web.Request) -> web.Response:
         given = access_key(request.headers.get("X-Authorization", ""))
@@ -90,12 +86,8 @@ class FlashcallCallback:
             return web.json_response({"error": str(err)}, status=400)
         if event is None:
             return web.json_response({"ok": True})
-        key = (event.token, event.state)
-        if key in self._done:
+        if not self._recorder.fresh([event]):
             return web.json_response({"ok": True, "repeated": True})
-        if not await record(self._core, self._interface_id, event, self._timeout):
+        if not await self._recorder.record([event]):
             return web.json_response({"error": "try again"}, status=503)
-        self._done[key] = None
-        while len(self._done) > _REMEMBERED:
-            self._done.popitem(last=False)
         return web.json_response({"ok": True})

@@ -16,7 +16,8 @@ import datetime as dt
 from typing import Any
 
 from rcs.common.v1 import status_pb2
-from rcs_messengers.outcome import Answer, Event
+from rcs_messengers.provider_call import Answer
+from rcs_messengers.receipts import StatusEvent
 from rcs_runtime import channels
 
 UNKNOWN, FAILURE, TELESERVICE_NOT_PROVISIONED, BUSY = 1, 4, 6, 16
@@ -50,7 +51,7 @@ def answer_of(http_status: int, doc: Any) -> Answer:
     if not isinstance(doc, dict):
         return Answer(error_code=UNKNOWN, detail=f"flash call refused (HTTP {http_status})")
     if http_status == 200 and doc.get("requestId") is not None:
-        return Answer(token=f"{PREFIX}{doc['requestId']}")
+        return Answer(operator_id=f"{PREFIX}{doc['requestId']}")
     code, reason = doc.get("errorCode"), str(doc.get("errorReason") or "")
     if http_status == 401:  # a refused key is ours to fix: keep the messages until it is
         return Answer(retry=True, detail=f"flashcall_error_{code}_{reason}")
@@ -59,7 +60,7 @@ def answer_of(http_status: int, doc: Any) -> Answer:
     return Answer(error_code=UNKNOWN, detail=f"flash call error {code}: {reason}")
 
 
-def event_of(doc: Any) -> Event | None:
+def event_of(doc: Any) -> StatusEvent | None:
     """The status event of a callback; None for a status we do not report. ValueError
     when it lacks its requestId or time."""
     if not isinstance(doc, dict) or doc.get("status") not in _STATUSES:
@@ -69,4 +70,4 @@ def event_of(doc: Any) -> Event | None:
         raise ValueError("a call status callback needs requestId and timestamp")
     status, code = _STATUSES[doc["status"]]
     at = dt.datetime.fromtimestamp(ts, dt.UTC)
-    return Event(f"{PREFIX}{rid}", (status,), code, at, str(doc["status"]))
+    return StatusEvent(f"{PREFIX}{rid}", (status,), code, at, str(doc["status"]))

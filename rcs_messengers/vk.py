@@ -21,7 +21,8 @@ from aiohttp import web
 from rcs.connector.v1 import connector_service_pb2 as cs
 from rcs.core.v1 import message_service_pb2_grpc
 from rcs_messengers import vk_wire
-from rcs_messengers.outcome import Answer, record, result_of
+from rcs_messengers.provider_call import Answer, result_of
+from rcs_messengers.receipts import ReceiptRecorder
 
 log = logging.getLogger(__name__)
 _REMEMBERED = 100_000
@@ -70,11 +71,9 @@ class VkCallback:
         interface_id: str,
         core_timeout: float,
     ) -> None:
-        self._core = core
+        self._recorder = ReceiptRecorder("vk", core, interface_id, core_timeout)
         self._secret = secret
         self._confirmation = confirmation
-        self._interface_id = interface_id
-        self._timeout = core_timeout
         self._done: OrderedDict[str, None] = OrderedDict()
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -97,9 +96,7 @@ class VkCallback:
             event = vk_wire.event_of(doc)
         except ValueError as err:
             return web.Response(status=400, text=str(err))
-        if event is not None and not await record(
-            self._core, self._interface_id, event, self._timeout
-        ):
+        if event is not None and not await self._recorder.record([event]):
             return web.Response(status=503, text="try again")
         if event_id:
             self._done[event_id] = None

@@ -14,7 +14,8 @@ import datetime as dt
 from typing import Any
 
 from rcs.common.v1 import status_pb2
-from rcs_messengers.outcome import Answer, Event
+from rcs_messengers.provider_call import Answer
+from rcs_messengers.receipts import StatusEvent
 
 API_VERSION = "5.199"
 AUTH_FAILED, TOO_MANY_PER_SECOND, FLOOD_CONTROL = 5, 6, 9
@@ -46,7 +47,7 @@ def answer_of(http_status: int, doc: Any) -> Answer:
     if http_status >= 400 or not isinstance(doc, dict):
         return Answer(error_code=UNKNOWN, detail=f"vk refused the request (HTTP {http_status})")
     if isinstance(doc.get("response"), int):
-        return Answer(token=f"{PREFIX}{doc['response']}")
+        return Answer(operator_id=f"{PREFIX}{doc['response']}")
     error = doc.get("error")
     code = error.get("error_code") if isinstance(error, dict) else None
     message = str(error.get("error_msg") or "") if isinstance(error, dict) else ""
@@ -57,7 +58,7 @@ def answer_of(http_status: int, doc: Any) -> Answer:
     return Answer(error_code=UNKNOWN, detail=f"vk error {code}: {message}")
 
 
-def event_of(doc: dict[str, Any]) -> Event | None:
+def event_of(doc: dict[str, Any]) -> StatusEvent | None:
     """The status event of a callback: message_reply of the community's own message is
     delivered, message_read is read (after delivered, which core ignores when it has it);
     None for the others. ValueError for a status event without its message id."""
@@ -73,9 +74,11 @@ def event_of(doc: dict[str, Any]) -> Event | None:
         if obj.get("out") != 1:
             return None  # not the community's message
         at = dt.datetime.fromtimestamp(date, dt.UTC)
-        return Event(f"{PREFIX}{mid}", (status_pb2.MESSAGE_STATUS_DELIVERED,), 0, at, "DELIVRD")
+        return StatusEvent(
+            f"{PREFIX}{mid}", (status_pb2.MESSAGE_STATUS_DELIVERED,), 0, at, "DELIVRD"
+        )
     mid = obj.get("read_message_id")
     if not isinstance(mid, int):
         raise ValueError("a message_read callback needs object.read_message_id")
     statuses = (status_pb2.MESSAGE_STATUS_DELIVERED, status_pb2.MESSAGE_STATUS_READ)
-    return Event(f"{PREFIX}{mid}", statuses, 0, dt.datetime.now(dt.UTC), "READ")
+    return StatusEvent(f"{PREFIX}{mid}", statuses, 0, dt.datetime.now(dt.UTC), "READ")

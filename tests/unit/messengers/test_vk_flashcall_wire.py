@@ -29,14 +29,14 @@ UNDELIVERED = status_pb2.MESSAGE_STATUS_UNDELIVERED
 )
 def test_vk_answers(status: int, doc: object, token: str, retry: bool, code: int) -> None:
     a = vk_wire.answer_of(status, doc)
-    assert (a.token, a.retry, a.error_code) == (token, retry, code)
+    assert (a.operator_id, a.retry, a.error_code) == (token, retry, code)
 
 
 def test_vk_callbacks() -> None:
     reply = {"type": "message_reply", "object": {"id": 3, "date": 1700000000, "out": 1}}
     event = vk_wire.event_of(reply)
     assert event is not None
-    assert (event.token, event.statuses, event.at.year) == ("vk-3", (DELIVERED,), 2023)
+    assert (event.operator_id, event.statuses, event.at.year) == ("vk-3", (DELIVERED,), 2023)
     read = vk_wire.event_of({"type": "message_read", "object": {"read_message_id": 3}})
     assert read is not None
     assert read.statuses == (DELIVERED, READ)
@@ -50,7 +50,9 @@ def test_vk_callbacks() -> None:
 def test_flashcall_request_and_answers() -> None:
     body = flashcall_wire.body_of("код: 4821.", "79161234567", 60, "55")
     assert body == {"number": "79161234567", "code": "4821", "timeout": 60000, "externalId": "55"}
-    assert flashcall_wire.answer_of(200, {"requestId": 9, "from": "78001004821"}).token == "fc-9"
+    assert (
+        flashcall_wire.answer_of(200, {"requestId": 9, "from": "78001004821"}).operator_id == "fc-9"
+    )
     assert flashcall_wire.answer_of(429, {"errorCode": 4}).retry
     assert flashcall_wire.answer_of(401, {"errorCode": 1}).retry
     assert flashcall_wire.answer_of(400, {"errorCode": 11}).error_code == 6
@@ -70,7 +72,7 @@ def test_flashcall_request_and_answers() -> None:
 def test_flashcall_callbacks(status: str, expected: int, code: int) -> None:
     event = flashcall_wire.event_of({"requestId": 2, "status": status, "timestamp": 1})
     assert event is not None
-    assert (event.token, event.statuses, event.error_code) == ("fc-2", (expected,), code)
+    assert (event.operator_id, event.statuses, event.error_code) == ("fc-2", (expected,), code)
 
 
 def test_flashcall_callback_without_its_id_is_refused() -> None:
