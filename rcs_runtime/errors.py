@@ -198,7 +198,7 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             "ttl is out of range for the channel (SMS 1–2880 minutes, PUSH and VIBER 30–86400"
             " seconds)"
             " or ttlUnit is unknown; WHATSAPP: 1440–10080 minutes in whole days, TELEGRAM"
-            " 30–86400 seconds.",
+            " 30–86400 seconds, VK 60–86400 seconds, FLASHINGCALL 1–5 minutes.",
             http_v5=400,
         ),
         _entry(
@@ -210,7 +210,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             "The text is empty or longer than its channel allows (SMS 2000, PUSH, VIBER,"
             " WHATSAPP and TELEGRAM 1000"
             " characters; a push title 80, a Viber button caption 30), or a push link or"
-            " button too long (a Viber button's action: 2048).",
+            " button too long (a Viber button's action: 2048); VK 2048 (2000 in REST v6);"
+            " a FlashingCall text without exactly one 4–6 digit code (the caller number's end).",
             http_v5=400,
         ),
         _entry(

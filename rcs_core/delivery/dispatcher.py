@@ -98,6 +98,9 @@ def operator_keys(raw: str) -> tuple[str, str | None]:
 
 _UNAVAILABLE = {channels.PUSH: "push_unavailable", channels.VIBER: "messengers_unavailable"}
 _UNAVAILABLE[channels.WHATSAPP] = _UNAVAILABLE[channels.TELEGRAM] = "messengers_unavailable"
+# VK and FlashingCall also go to rcs_messengers: a text to a number, sent as an SMS is.
+_MESSENGER_TEXT = frozenset({channels.VK, channels.FLASHINGCALL})
+_UNAVAILABLE |= dict.fromkeys(_MESSENGER_TEXT, "messengers_unavailable")
 
 
 class Dispatcher:
@@ -129,6 +132,8 @@ class Dispatcher:
         }
         self._owned_routes[channels.WHATSAPP] = self._owned_routes[channels.VIBER]
         self._owned_routes[channels.TELEGRAM] = self._owned_routes[channels.VIBER]
+        for channel in _MESSENGER_TEXT:
+            self._owned_routes[channel] = self._owned_routes[channels.VIBER]
         # Workers wake on the NOTIFY that accept sends (one listening connection for all).
         self._queued = ChannelWaker(settings.database_url, QUEUE_CHANNEL)
         self._shares = settings.priority_shares()
@@ -285,7 +290,11 @@ class Dispatcher:
         (the SMPP connector for SMS, rcs_rpns for PUSH: each is called once per batch)."""
         sms = [i for i, (c, _) in enumerate(outbound) if c.channel not in self._owned_routes]
         push = [i for i, (c, _) in enumerate(outbound) if c.channel == channels.PUSH]
-        viber = [i for i, (c, _) in enumerate(outbound) if c.channel in channels.MESSENGER_CONTENT]
+        viber = [
+            i
+            for i, (c, _) in enumerate(outbound)
+            if c.channel in channels.MESSENGER_CONTENT or c.channel in _MESSENGER_TEXT
+        ]
         out: list[connector_service_pb2.SendResult | None] = [None] * len(outbound)
         calls = []
         if sms:
@@ -331,6 +340,17 @@ class Dispatcher:
                 receipt_wanted=True,
                 channel=c.channel,  # type: ignore[arg-type]
                 viber=message_pb2.ViberContent.FromString(c.push or b""),
+                partner=c.partner,
+            )
+        if c.channel in _MESSENGER_TEXT:
+            return connector_service_pb2.OutboundMessage(
+                message_id=str(c.message_id),
+                interface_id=route.interface_id,
+                destination=c.destination,
+                sms=message_pb2.SmsContent(text=c.body, sender=c.sender),
+                valid_until=valid_until,
+                receipt_wanted=True,
+                channel=c.channel,  # type: ignore[arg-type]
                 partner=c.partner,
             )
         message = connector_service_pb2.OutboundMessage(

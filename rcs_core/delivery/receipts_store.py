@@ -153,12 +153,17 @@ async def apply_pending(
             [p.part_no for _, p in parts],
         ),
     )
-    await _apply_to_parts(
-        conn,
-        [(mid, part, Status(st), err, state) for mid, part, st, err, state in await cur.fetchall()],
-        {p.message_id: p.message_created_at for _, p in parts},
-        horizon,
-    )
+    rows = [
+        (mid, part, Status(st), err, state) for mid, part, st, err, state in await cur.fetchall()
+    ]
+    created = {p.message_id: p.message_created_at for _, p in parts}
+    # A part may have waited with DELIVERED and READ (a messenger's "read" brings both): one
+    # UPDATE sets a row once, from whichever of its matches it meets, so READ goes after.
+    for batch in (
+        [r for r in rows if r[2] != Status.READ],
+        [r for r in rows if r[2] == Status.READ],
+    ):
+        await _apply_to_parts(conn, batch, created, horizon)
 
 
 async def _apply_to_parts(
