@@ -10,6 +10,7 @@ import psycopg
 from rcs.cluster.v1 import cluster_service_pb2_grpc
 from rcs_cluster.agent import Agent
 from rcs_cluster.dcs import Dcs
+from rcs_cluster.peers_store import PeersStore
 from rcs_cluster.role_store import RoleStore
 from rcs_cluster.servicer import ClusterServicer
 from rcs_cluster.settings import ClusterSettings
@@ -62,6 +63,7 @@ async def serve(s: ClusterSettings) -> None:
                 dcs,
                 roles,
                 SettingsPuller(s.core_target, timeout=s.cluster_retry_timeout_seconds * 3, tls=tls),
+                PeersStore(pool),
             )
             await agent.start()
         cluster_service_pb2_grpc.add_ClusterServiceServicer_to_server(
