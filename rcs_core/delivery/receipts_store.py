@@ -3,7 +3,9 @@
 A receipt is matched by (interface, normalised operator id) against operator_ids, on
 either the id as the operator answered it or its hex/decimal twin. A receipt that matches
 nothing yet (it overtook the submit_sm_resp being recorded) waits in pending_receipts and
-is applied when the id is recorded; nothing is dropped.
+is applied when the id is recorded; nothing is dropped. In a cluster a parked receipt may
+belong to another installation's message (same operator account, any bind): core's
+receipt_forwarder offers it to the peers, which apply it here with ``park=False``.
 
 Operator ids are looked up only in the partitions of the last ``horizon`` (the longest
 validity plus the receipt grace): a receipt for an older id would find its message
