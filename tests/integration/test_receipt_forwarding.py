@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -29,7 +28,7 @@ from rcs_core.messages.idalloc import IdAllocator
 from rcs_core.messages.statuses import Status
 from rcs_core.messages.store import NewMessage
 from rcs_runtime.grpc_client import open_channel
-from tests.conftest import _admin_dsn, _dsn_for, free_port
+from tests.conftest import cloned_database, free_port
 from tests.integration.test_dispatch_and_receipts import make_rig
 from tests.support import FakeRouting
 
@@ -39,16 +38,10 @@ A_ID, B_ID = 7, 8  # the template database belongs to installation 7
 
 @pytest.fixture
 def b_url(template_db: str) -> Iterator[str]:
-    admin = _admin_dsn()
-    name = f"rcs_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
-    dsn = _dsn_for(admin, name)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("UPDATE installation SET installation_id = %s", (B_ID,))
-    yield dsn
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with cloned_database(template_db) as dsn:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("UPDATE installation SET installation_id = %s", (B_ID,))
+        yield dsn
 
 
 @contextlib.asynccontextmanager
