@@ -71,6 +71,7 @@ class ReceiptForwarder:
         self._tls = tls
         self._stubs: dict[str, receipt_forward_pb2_grpc.ReceiptForwardServiceAsyncStub] = {}
         self._channels: dict[str, grpc.aio.Channel] = {}
+        self._known: set[tuple[int, str]] = set()
 
     async def run(self, interval: float) -> None:
         try:
@@ -138,6 +139,12 @@ class ReceiptForwarder:
                 (self._me,),
             )
             peers = [(int(i), str(e)) for i, e in await cur.fetchall()]
+            if set(peers) - self._known:
+                # A peer (re)joined: what waits in backoff may be its receipts; offer now.
+                await conn.execute(
+                    "UPDATE pending_receipts SET forward_after = now() WHERE forward_after > now()"
+                )
+            self._known = set(peers)
         for gone in set(self._channels) - {e for _, e in peers}:
             await self._channels.pop(gone).close()
             self._stubs.pop(gone, None)
