@@ -22,7 +22,7 @@ import grpc
 from gateways.rpc_errors import rcs_error
 from rcs.core.v1 import message_service_pb2 as ms
 from rcs.core.v1 import message_service_pb2_grpc
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 
 
 @dataclass(slots=True)
@@ -104,10 +104,10 @@ class SubmitCoalescer:
             _fail(batch, rcs_error(err))
             return
         except Exception as e:  # never leave a caller waiting forever
-            _fail(batch, RcsError("INTERNAL", f"submit failed: {e!r}"))
+            _fail(batch, RcsError(Reason.INTERNAL, f"submit failed: {e!r}"))
             raise
         if len(response.results) != len(batch.waiters):
-            _fail(batch, RcsError("INTERNAL", "core answered a different number of results"))
+            _fail(batch, RcsError(Reason.INTERNAL, "core answered a different number of results"))
             return
         for waiter, result in zip(batch.waiters, response.results, strict=True):
             if not waiter.done():

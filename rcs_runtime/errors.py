@@ -1,12 +1,15 @@
 """One error catalogue for every protocol edge.
 
-Each error has a stable UPPER_SNAKE ``reason``, a gRPC status code, a ``retryable`` flag,
-and its faces on the partner protocols: HTTP status, Rapporto REST error code, SMPP
-command_status, Rapporto HTTP API v5 code. Gateways never invent their own mapping: they
-look a reason up here.
+Each error has a stable UPPER_SNAKE ``reason`` (a member of ``Reason``: a typo fails in mypy),
+a gRPC status code, a ``retryable`` flag that clients read to decide a retry, and its faces on
+the partner protocols: HTTP status, Rapporto REST error code, SMPP command_status, Rapporto
+HTTP API v5 code, REST_BATCH v3 reason key, and the command_status we answer an operator's
+deliver_sm with when core refused what it carried. Gateways never invent their own mapping:
+they look a reason up here. This module imports no grpc: ``rcs_runtime.grpc_errors`` holds
+the one gRPC mapping.
 
     RcsError
-     └── (instances are raised with one CatalogueEntry each)
+     └── (instances are raised with one Reason, hence one CatalogueEntry each)
 
 ``docs/errors.md`` is generated from ``CATALOGUE`` by ``rcs docs errors``.
 """
@@ -14,14 +17,65 @@ look a reason up here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
-import grpc
+
+class Reason(StrEnum):
+    """A catalogued refusal; the value is the wire string (gRPC ErrorInfo.reason, docs)."""
+
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+    IP_NOT_ALLOWED = "IP_NOT_ALLOWED"
+    THROTTLED = "THROTTLED"
+    TOO_MANY_SESSIONS = "TOO_MANY_SESSIONS"
+    QUEUE_FULL = "QUEUE_FULL"
+    REQUEST_TIMEOUT = "REQUEST_TIMEOUT"
+    INVALID_REQUEST = "INVALID_REQUEST"
+    INVALID_CHARSET = "INVALID_CHARSET"
+    INVALID_LOGIN = "INVALID_LOGIN"
+    INVALID_PASSWORD = "INVALID_PASSWORD"  # noqa: S105 (a reason, not a password)
+    INVALID_SENDER = "INVALID_SENDER"
+    INVALID_DESTINATION = "INVALID_DESTINATION"
+    INVALID_MESSAGE_TYPE = "INVALID_MESSAGE_TYPE"
+    DUPLICATE_MESSAGE = "DUPLICATE_MESSAGE"
+    REQUEST_IN_PROGRESS = "REQUEST_IN_PROGRESS"
+    INVALID_TTL = "INVALID_TTL"
+    INVALID_TEXT = "INVALID_TEXT"
+    INVALID_CASCADE = "INVALID_CASCADE"
+    NOT_FOUND = "NOT_FOUND"
+    INVALID_API_KEY = "INVALID_API_KEY"
+    INSTALL_NOT_FOUND = "INSTALL_NOT_FOUND"
+    APP_NOT_FOUND = "APP_NOT_FOUND"
+    PUSH_NOT_FOUND = "PUSH_NOT_FOUND"
+    MAILING_NOT_FOUND = "MAILING_NOT_FOUND"
+    MAILING_NAME_TAKEN = "MAILING_NAME_TAKEN"
+    MAILING_STATE_CONFLICT = "MAILING_STATE_CONFLICT"
+    NOT_MASTER = "NOT_MASTER"
+    SETTINGS_OUT_OF_SYNC = "SETTINGS_OUT_OF_SYNC"
+    INTERNAL = "INTERNAL"
+    DWH_UNKNOWN_CLUSTER = "DWH_UNKNOWN_CLUSTER"
+
+
+class GrpcCode(StrEnum):
+    """The gRPC status code of an entry, by name; `rcs_runtime.grpc_errors` maps it to
+    grpc.StatusCode (this module stays free of grpc, for pure domain code)."""
+
+    ABORTED = "ABORTED"
+    ALREADY_EXISTS = "ALREADY_EXISTS"
+    DEADLINE_EXCEEDED = "DEADLINE_EXCEEDED"
+    FAILED_PRECONDITION = "FAILED_PRECONDITION"
+    INTERNAL = "INTERNAL"
+    INVALID_ARGUMENT = "INVALID_ARGUMENT"
+    NOT_FOUND = "NOT_FOUND"
+    PERMISSION_DENIED = "PERMISSION_DENIED"
+    RESOURCE_EXHAUSTED = "RESOURCE_EXHAUSTED"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    UNAVAILABLE = "UNAVAILABLE"
 
 
 @dataclass(frozen=True, slots=True)
 class CatalogueEntry:
-    reason: str
-    grpc_code: grpc.StatusCode
+    reason: Reason
+    grpc_code: GrpcCode
     retryable: bool
     http_status: int
     rest_code: int
@@ -31,8 +85,8 @@ class CatalogueEntry:
 
 
 def _entry(
-    reason: str,
-    grpc_code: grpc.StatusCode,
+    reason: Reason,
+    grpc_code: GrpcCode,
     http_status: int,
     rest_code: int,
     smpp_status: int,
@@ -46,13 +100,12 @@ def _entry(
     )
 
 
-_C = grpc.StatusCode
-CATALOGUE: dict[str, CatalogueEntry] = {
+CATALOGUE: dict[Reason, CatalogueEntry] = {
     e.reason: e
     for e in (
         _entry(
-            "SERVICE_UNAVAILABLE",
-            _C.UNAVAILABLE,
+            Reason.SERVICE_UNAVAILABLE,
+            GrpcCode.UNAVAILABLE,
             503,
             1,
             0x08,
@@ -61,8 +114,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             http_v5=500,
         ),
         _entry(
-            "IP_NOT_ALLOWED",
-            _C.PERMISSION_DENIED,
+            Reason.IP_NOT_ALLOWED,
+            GrpcCode.PERMISSION_DENIED,
             403,
             2,
             0x0D,
@@ -70,8 +123,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             http_v5=403,
         ),
         _entry(
-            "THROTTLED",
-            _C.RESOURCE_EXHAUSTED,
+            Reason.THROTTLED,
+            GrpcCode.RESOURCE_EXHAUSTED,
             429,
             3,
             0x58,
@@ -81,8 +134,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             http_v5=408,
         ),
         _entry(
-            "TOO_MANY_SESSIONS",
-            _C.RESOURCE_EXHAUSTED,
+            Reason.TOO_MANY_SESSIONS,
+            GrpcCode.RESOURCE_EXHAUSTED,
             429,
             3,
             0x05,
@@ -92,8 +145,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             http_v5=408,
         ),
         _entry(
-            "QUEUE_FULL",
-            _C.RESOURCE_EXHAUSTED,
+            Reason.QUEUE_FULL,
+            GrpcCode.RESOURCE_EXHAUSTED,
             503,
             1,
             0x14,
@@ -102,8 +155,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             http_v5=500,
         ),
         _entry(
-            "REQUEST_TIMEOUT",
-            _C.DEADLINE_EXCEEDED,
+            Reason.REQUEST_TIMEOUT,
+            GrpcCode.DEADLINE_EXCEEDED,
             408,
             4,
             0x08,
@@ -112,8 +165,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             http_v5=400,
         ),
         _entry(
-            "INVALID_REQUEST",
-            _C.INVALID_ARGUMENT,
+            Reason.INVALID_REQUEST,
+            GrpcCode.INVALID_ARGUMENT,
             400,
             4,
             0x45,
@@ -122,18 +175,26 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             http_v5=400,
         ),
         _entry(
-            "INVALID_CHARSET",
-            _C.INVALID_ARGUMENT,
+            Reason.INVALID_CHARSET,
+            GrpcCode.INVALID_ARGUMENT,
             400,
             4,
             0x45,
             "The body does not decode with the charset declared in Content-Type.",
             http_v5=400,
         ),
-        _entry("INVALID_LOGIN", _C.UNAUTHENTICATED, 401, 5, 0x0F, "Unknown login.", http_v5=403),
         _entry(
-            "INVALID_PASSWORD",
-            _C.UNAUTHENTICATED,
+            Reason.INVALID_LOGIN,
+            GrpcCode.UNAUTHENTICATED,
+            401,
+            5,
+            0x0F,
+            "Unknown login.",
+            http_v5=403,
+        ),
+        _entry(
+            Reason.INVALID_PASSWORD,
+            GrpcCode.UNAUTHENTICATED,
             401,
             6,
             0x0E,
@@ -141,8 +202,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             http_v5=401,
         ),
         _entry(
-            "INVALID_SENDER",
-            _C.INVALID_ARGUMENT,
+            Reason.INVALID_SENDER,
+            GrpcCode.INVALID_ARGUMENT,
             400,
             7,
             0x0A,
@@ -151,8 +212,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             http_v5=400,
         ),
         _entry(
-            "INVALID_DESTINATION",
-            _C.INVALID_ARGUMENT,
+            Reason.INVALID_DESTINATION,
+            GrpcCode.INVALID_ARGUMENT,
             406,
             8,
             0x0B,
@@ -160,8 +221,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             http_v5=406,
         ),
         _entry(
-            "INVALID_MESSAGE_TYPE",
-            _C.INVALID_ARGUMENT,
+            Reason.INVALID_MESSAGE_TYPE,
+            GrpcCode.INVALID_ARGUMENT,
             406,
             9,
             0x45,
@@ -169,8 +230,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             http_v5=400,
         ),
         _entry(
-            "DUPLICATE_MESSAGE",
-            _C.ALREADY_EXISTS,
+            Reason.DUPLICATE_MESSAGE,
+            GrpcCode.ALREADY_EXISTS,
             409,
             10,
             0xAB,
@@ -178,8 +239,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             http_v5=409,
         ),
         _entry(
-            "REQUEST_IN_PROGRESS",
-            _C.ABORTED,
+            Reason.REQUEST_IN_PROGRESS,
+            GrpcCode.ABORTED,
             503,
             1,
             0x08,
@@ -189,8 +250,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             http_v5=503,
         ),
         _entry(
-            "INVALID_TTL",
-            _C.INVALID_ARGUMENT,
+            Reason.INVALID_TTL,
+            GrpcCode.INVALID_ARGUMENT,
             406,
             11,
             0x62,
@@ -200,8 +261,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             http_v5=400,
         ),
         _entry(
-            "INVALID_TEXT",
-            _C.INVALID_ARGUMENT,
+            Reason.INVALID_TEXT,
+            GrpcCode.INVALID_ARGUMENT,
             400,
             4,
             0x45,
@@ -211,8 +272,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             http_v5=400,
         ),
         _entry(
-            "INVALID_CASCADE",
-            _C.INVALID_ARGUMENT,
+            Reason.INVALID_CASCADE,
+            GrpcCode.INVALID_ARGUMENT,
             400,
             4,
             0x45,
@@ -221,12 +282,18 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             http_v5=400,
         ),
         _entry(
-            "NOT_FOUND", _C.NOT_FOUND, 404, 4, 0x67, "No such message for this login.", http_v5=400
+            Reason.NOT_FOUND,
+            GrpcCode.NOT_FOUND,
+            404,
+            4,
+            0x67,
+            "No such message for this login.",
+            http_v5=400,
         ),
         # rcs_rpns: the mobile SDK's endpoints and the push service's own gRPC API.
         _entry(
-            "INVALID_API_KEY",
-            _C.UNAUTHENTICATED,
+            Reason.INVALID_API_KEY,
+            GrpcCode.UNAUTHENTICATED,
             401,
             5,
             0x0E,
@@ -234,8 +301,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             http_v5=401,
         ),
         _entry(
-            "INSTALL_NOT_FOUND",
-            _C.NOT_FOUND,
+            Reason.INSTALL_NOT_FOUND,
+            GrpcCode.NOT_FOUND,
             404,
             4,
             0x45,
@@ -243,8 +310,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             http_v5=400,
         ),
         _entry(
-            "APP_NOT_FOUND",
-            _C.NOT_FOUND,
+            Reason.APP_NOT_FOUND,
+            GrpcCode.NOT_FOUND,
             404,
             4,
             0x45,
@@ -252,8 +319,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             http_v5=400,
         ),
         _entry(
-            "PUSH_NOT_FOUND",
-            _C.NOT_FOUND,
+            Reason.PUSH_NOT_FOUND,
+            GrpcCode.NOT_FOUND,
             404,
             4,
             0x45,
@@ -262,8 +329,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {
         ),
         # Mailings (rcs.core.v1.MailingService; the FTP gateway writes them in .report).
         _entry(
-            "MAILING_NOT_FOUND",
-            _C.NOT_FOUND,
+            Reason.MAILING_NOT_FOUND,
+            GrpcCode.NOT_FOUND,
             404,
             4,
             0x67,
@@ -271,8 +338,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             http_v5=400,
         ),
         _entry(
-            "MAILING_NAME_TAKEN",
-            _C.ALREADY_EXISTS,
+            Reason.MAILING_NAME_TAKEN,
+            GrpcCode.ALREADY_EXISTS,
             409,
             4,
             0x45,
@@ -280,8 +347,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             http_v5=409,
         ),
         _entry(
-            "MAILING_STATE_CONFLICT",
-            _C.FAILED_PRECONDITION,
+            Reason.MAILING_STATE_CONFLICT,
+            GrpcCode.FAILED_PRECONDITION,
             409,
             4,
             0x45,
@@ -289,8 +356,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             http_v5=400,
         ),
         _entry(
-            "NOT_MASTER",
-            _C.FAILED_PRECONDITION,
+            Reason.NOT_MASTER,
+            GrpcCode.FAILED_PRECONDITION,
             409,
             100,
             0x08,
@@ -299,8 +366,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             http_v5=500,
         ),
         _entry(
-            "SETTINGS_OUT_OF_SYNC",
-            _C.FAILED_PRECONDITION,
+            Reason.SETTINGS_OUT_OF_SYNC,
+            GrpcCode.FAILED_PRECONDITION,
             409,
             100,
             0x08,
@@ -309,8 +376,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             http_v5=500,
         ),
         _entry(
-            "INTERNAL",
-            _C.INTERNAL,
+            Reason.INTERNAL,
+            GrpcCode.INTERNAL,
             500,
             100,
             0x08,
@@ -319,8 +386,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             http_v5=500,
         ),
         _entry(
-            "DWH_UNKNOWN_CLUSTER",
-            _C.NOT_FOUND,
+            Reason.DWH_UNKNOWN_CLUSTER,
+            GrpcCode.NOT_FOUND,
             404,
             4,
             0x45,
@@ -335,14 +402,14 @@ class RcsError(Exception):
     """A catalogued error; ``reason`` selects the entry, ``message`` says what to change."""
 
     def __init__(
-        self, reason: str, message: str = "", *, field: str = "", retry_after: float = 0.0
+        self, reason: Reason, message: str = "", *, field: str = "", retry_after: float = 0.0
     ) -> None:
         """``retry_after``: seconds before a retry can succeed (a throttled login's wait),
         carried over gRPC as google.rpc.RetryInfo and to HTTP as Retry-After."""
         if reason not in CATALOGUE:
             raise KeyError(f"unknown error reason {reason!r}: add it to rcs_runtime.errors")
         self.entry = CATALOGUE[reason]
-        self.reason = reason
+        self.reason = self.entry.reason  # a Reason even if an untyped caller gave a str
         self.message = message or self.entry.summary
         self.field = field
         self.retry_after = retry_after
@@ -353,10 +420,10 @@ class RcsError(Exception):
         return self.entry.retryable
 
 
-def entry_for_grpc(code: grpc.StatusCode, reason: str | None) -> CatalogueEntry:
-    """The catalogue entry for a gRPC error seen by a client (reason from ErrorInfo)."""
-    if reason and reason in CATALOGUE:
-        return CATALOGUE[reason]
-    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-        return CATALOGUE["SERVICE_UNAVAILABLE"]
-    return CATALOGUE["INTERNAL"]
+def reason_of(wire: str | None) -> Reason | None:
+    """The catalogued reason a peer sent as a string (gRPC ErrorInfo, a batch item's
+    ``error``), or None when it is not one of ours (an older or newer peer)."""
+    try:
+        return Reason(wire) if wire else None
+    except ValueError:
+        return None

@@ -9,7 +9,8 @@ import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from rcs_runtime.errors import CatalogueEntry, entry_for_grpc
+from rcs_runtime.errors import CatalogueEntry
+from rcs_runtime.grpc_errors import entry_for_grpc
 from rcs_runtime.peer_tls import MutualTls
 from rcs_runtime.tracing import inject_metadata
 

@@ -17,7 +17,8 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from psycopg_pool import PoolTimeout
 
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
+from rcs_runtime.grpc_errors import status_code
 from rcs_runtime.peer_tls import MutualTls
 from rcs_runtime.tracing import extract_context
 
@@ -35,7 +36,7 @@ def rich_status(err: RcsError) -> grpc.Status:
     )
     detail = any_pb2.Any()
     detail.Pack(info)
-    status = status_pb2.Status(code=err.entry.grpc_code.value[0], message=err.message)
+    status = status_pb2.Status(code=status_code(err.entry.grpc_code).value[0], message=err.message)
     status.details.append(detail)
     if err.retry_after > 0:
         retry = error_details_pb2.RetryInfo()
@@ -71,11 +72,11 @@ def _wrap_unary(
                         "rpc_database_unavailable", extra={"method": method, "error": str(err)}
                     )
                     await context.abort_with_status(
-                        rich_status(RcsError("SERVICE_UNAVAILABLE", _DOWN))
+                        rich_status(RcsError(Reason.SERVICE_UNAVAILABLE, _DOWN))
                     )
                 except Exception:
                     log.exception("rpc_failed", extra={"method": method})
-                    await context.abort_with_status(rich_status(RcsError("INTERNAL")))
+                    await context.abort_with_status(rich_status(RcsError(Reason.INTERNAL)))
         finally:
             otel_context.detach(token)
 
@@ -92,7 +93,9 @@ def _wrap_stream(
         except RcsError as err:
             await context.abort_with_status(rich_status(err))
         except DATABASE_DOWN:
-            await context.abort_with_status(rich_status(RcsError("SERVICE_UNAVAILABLE", _DOWN)))
+            await context.abort_with_status(
+                rich_status(RcsError(Reason.SERVICE_UNAVAILABLE, _DOWN))
+            )
 
     return handler
 
@@ -111,7 +114,7 @@ def _wrap_stream_in(
             raise
         except Exception:
             log.exception("rpc_failed", extra={"method": method})
-            await context.abort_with_status(rich_status(RcsError("INTERNAL")))
+            await context.abort_with_status(rich_status(RcsError(Reason.INTERNAL)))
 
     return handler
 

@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from gateways.ftp.files import Kind
+from rcs_runtime.errors import Reason
 
 ENCODING = "cp1251"
 EOL = "\r\n"
@@ -19,7 +20,7 @@ OPERATIONS = {
 }
 # Why a line was not loaded on Success: the three reasons ftp_trans_report.rst names.
 LINE_REASONS = {
-    "INVALID_DESTINATION": "неверный номер",
+    Reason.INVALID_DESTINATION: "неверный номер",
     "BLACKLISTED": "номер в черном списке",
     "DUPLICATE_DESTINATION": "дубликат номера в файле",
 }

@@ -19,7 +19,7 @@ from google.protobuf import duration_pb2
 from rcs.common.v1 import message_pb2
 from rcs.core.v1 import message_service_pb2
 from rcs_runtime import channels
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 
 CASCADE_STATES = {
     "DELIVERED": message_service_pb2.CASCADE_STATE_DELIVERED,
@@ -33,7 +33,7 @@ BUTTON_ACTIONS = ("open-app", "link")
 
 
 def _invalid(message: str, path: str) -> NoReturn:
-    raise RcsError("INVALID_REQUEST", message, field=path)
+    raise RcsError(Reason.INVALID_REQUEST, message, field=path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +64,7 @@ def channel_of(message_type: str, path: str = "message/type") -> int:
     if channel is not None:
         return channel
     raise RcsError(
-        "INVALID_MESSAGE_TYPE",
+        Reason.INVALID_MESSAGE_TYPE,
         f"message type {message_type!r} is unknown; SMS, PUSH and VIBER are available",
         field=path,
     )
@@ -288,7 +288,7 @@ def refuse_unbuilt(first: int, links: list[message_service_pb2.CascadeLink]) -> 
     for channel, path in zip([first, *(link.channel for link in links)], paths, strict=True):
         if not channels.is_built(channel):
             raise RcsError(
-                "INVALID_MESSAGE_TYPE",
+                Reason.INVALID_MESSAGE_TYPE,
                 f"{channels.name_of(channel)} messages are not enabled on this installation"
                 " yet; SMS, PUSH and VIBER are available",
                 field=path,
@@ -321,7 +321,7 @@ def cascade_of(
             _invalid(f"{path}/message/data must be a JSON object", f"{path}/message/data")
         if state.upper() == "READ" and previous not in channels.READABLE:
             raise RcsError(
-                "INVALID_CASCADE",
+                Reason.INVALID_CASCADE,
                 f"a {channels.name_of(previous)} message has no READ status: the link after"
                 " it can only have state DELIVERED",
                 field=f"{path}/state",

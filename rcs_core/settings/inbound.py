@@ -14,7 +14,7 @@ from rcs.core.v1 import settings_service_pb2 as ss
 from rcs_core.inbound import store as inbound
 from rcs_core.settings.policy import _RULE_NAME, Ctx, PolicySettings, _require
 from rcs_core.settings.store import INBOUND_ROUTE_DEFAULTS, State
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 
 # What an MO can be handed over as: deliver_sm, HTTP v5 GET, REST v6 JSON (not REST_BATCH).
 _FORMATS = (ms.REPORT_FORMAT_SMPP, ms.REPORT_FORMAT_HTTP_V5, ms.REPORT_FORMAT_REST_V6)
@@ -37,7 +37,7 @@ _SESSION_FIELDS = (
 
 def _bad_keyword(field: str, keyword: str, message: str, position: int) -> RcsError:
     return RcsError(
-        "INVALID_REQUEST",
+        Reason.INVALID_REQUEST,
         f"{field} {keyword!r} is not a regular expression (Python syntax):"
         f" {message} at position {position}",
         field=field,
@@ -48,7 +48,7 @@ def _check_keyword(keyword: str, field: str = "keyword") -> None:
     """Refuse, with the error's position, a keyword that routing could not match with."""
     if len(keyword) > _MAX_KEYWORD:
         raise RcsError(
-            "INVALID_REQUEST", f"{field} is at most {_MAX_KEYWORD} characters", field=field
+            Reason.INVALID_REQUEST, f"{field} is at most {_MAX_KEYWORD} characters", field=field
         )
     try:  # alone first, so that the position is the keyword's own
         re.compile(keyword, re.IGNORECASE)
@@ -68,13 +68,13 @@ def _check_session(r: ss.InboundRoute) -> None:
     _check_keyword(r.session_close_keyword, "session_close_keyword")
     if not 0 <= r.session_seconds <= _MAX_SESSION_SECONDS:
         raise RcsError(
-            "INVALID_REQUEST",
+            Reason.INVALID_REQUEST,
             f"session_seconds: 1-{_MAX_SESSION_SECONDS}, or 0 without sessions",
             field="session_seconds",
         )
     if r.session_keyword and not r.session_seconds:
         raise RcsError(
-            "INVALID_REQUEST",
+            Reason.INVALID_REQUEST,
             f"a session_keyword needs session_seconds (1-{_MAX_SESSION_SECONDS}), how long"
             " a session lasts after the subscriber's last message",
             field="session_seconds",
@@ -83,7 +83,7 @@ def _check_session(r: ss.InboundRoute) -> None:
         for name in _SESSION_FIELDS:
             if getattr(r, name):
                 raise RcsError(
-                    "INVALID_REQUEST",
+                    Reason.INVALID_REQUEST,
                     f"{name} works only with a session_keyword: set one, or clear {name}",
                     field=name,
                 )
@@ -91,17 +91,19 @@ def _check_session(r: ss.InboundRoute) -> None:
 
 def _route_state(r: ss.InboundRoute) -> dict[str, Any]:
     if not _RULE_NAME.fullmatch(r.name):
-        raise RcsError("INVALID_REQUEST", "name: 1-64 of A-Z a-z 0-9 _ . -", field="name")
+        raise RcsError(Reason.INVALID_REQUEST, "name: 1-64 of A-Z a-z 0-9 _ . -", field="name")
     number = inbound.number_key(r.number)  # as messages are matched: without a "+"
     if not 1 <= len(number) <= _MAX_NUMBER:
-        raise RcsError("INVALID_REQUEST", f"number: 1-{_MAX_NUMBER} characters", field="number")
+        raise RcsError(
+            Reason.INVALID_REQUEST, f"number: 1-{_MAX_NUMBER} characters", field="number"
+        )
     _check_keyword(r.keyword)
     _check_session(r)
     if not r.partner:
-        raise RcsError("INVALID_REQUEST", "a route needs its partner", field="partner")
+        raise RcsError(Reason.INVALID_REQUEST, "a route needs its partner", field="partner")
     if r.format not in _FORMATS:
         raise RcsError(
-            "INVALID_REQUEST",
+            Reason.INVALID_REQUEST,
             "format must be REPORT_FORMAT_SMPP, REPORT_FORMAT_HTTP_V5 or REPORT_FORMAT_REST_V6"
             " (1, 2 or 3)",
             field="format",
@@ -110,11 +112,13 @@ def _route_state(r: ss.InboundRoute) -> dict[str, Any]:
         text = getattr(r, name)
         if len(text) > _MAX_TEXT or "\x00" in text:
             raise RcsError(
-                "INVALID_REQUEST", f"{name}: at most {_MAX_TEXT} characters, no NUL", field=name
+                Reason.INVALID_REQUEST,
+                f"{name}: at most {_MAX_TEXT} characters, no NUL",
+                field=name,
             )
     if not 0 <= r.timeout_seconds <= _MAX_TIMEOUT:
         raise RcsError(
-            "INVALID_REQUEST",
+            Reason.INVALID_REQUEST,
             f"timeout_seconds: 1-{_MAX_TIMEOUT}, or 0 for the report sender's",
             field="timeout_seconds",
         )
@@ -156,7 +160,7 @@ class InboundRouteSettings(PolicySettings):
             if row is not None:
                 what = f"keyword {after['keyword']!r}" if after["keyword"] else "no keyword"
                 raise RcsError(
-                    "INVALID_REQUEST",
+                    Reason.INVALID_REQUEST,
                     f"inbound route {row[0]!r} already takes number {after['number']!r} with"
                     f" {what}: change or delete it first",
                     field="keyword",

@@ -29,7 +29,7 @@ from rcs_core.messages.numbers import normalize_msisdn
 from rcs_core.settings import store
 from rcs_core.settings.store import Change, State
 from rcs_routing.substitution import SubstitutionRuleSpec, substitution_cycle
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 
 Ctx = grpc.aio.ServicerContext[Any, Any]
 R = TypeVar("R", bound=Message)
@@ -74,11 +74,11 @@ async def _commit(conn: Any, actor: ss.Actor, *, summary: str, changes: list[Cha
 def _page(token: str, size: int) -> tuple[str, int]:
     size = size or 100
     if not 1 <= size <= 1000:
-        raise RcsError("INVALID_REQUEST", "page_size must be 1 to 1000")
+        raise RcsError(Reason.INVALID_REQUEST, "page_size must be 1 to 1000")
     try:
         after = base64.urlsafe_b64decode(token.encode()).decode() if token else ""
     except ValueError as exc:
-        raise RcsError("INVALID_REQUEST", "page_token is not one we issued") from exc
+        raise RcsError(Reason.INVALID_REQUEST, "page_token is not one we issued") from exc
     return after, size
 
 
@@ -127,7 +127,7 @@ class SettingsBase(settings_service_pb2_grpc.SettingsServiceServicer):
             changes: list[Change] = []
             for partner, key, state in rows:
                 if partner and await store.partner_state(conn, partner) is None:
-                    raise RcsError("NOT_FOUND", f"no partner {partner!r}")
+                    raise RcsError(Reason.NOT_FOUND, f"no partner {partner!r}")
                 before = await store.state_of(conn, entity, key)
                 after = state if add else None
                 if (before is None) == (after is None):
@@ -151,29 +151,33 @@ class SettingsBase(settings_service_pb2_grpc.SettingsServiceServicer):
 
 def _check_rule_head(name: str, priority: int) -> None:
     if not _RULE_NAME.fullmatch(name):
-        raise RcsError("INVALID_REQUEST", "name: 1-64 of A-Z a-z 0-9 _ . -", field="name")
+        raise RcsError(Reason.INVALID_REQUEST, "name: 1-64 of A-Z a-z 0-9 _ . -", field="name")
     if not 0 <= priority <= _MAX_PRIORITY:
-        raise RcsError("INVALID_REQUEST", "priority must be 0 to 1000000", field="priority")
+        raise RcsError(Reason.INVALID_REQUEST, "priority must be 0 to 1000000", field="priority")
 
 
 def _check_traffic_type(value: int) -> None:
     if value not in _TRAFFIC_TYPES:
         raise RcsError(
-            "INVALID_REQUEST", "traffic_type must be one of 0, 1, 2, 5, 6, 7", field="traffic_type"
+            Reason.INVALID_REQUEST,
+            "traffic_type must be one of 0, 1, 2, 5, 6, 7",
+            field="traffic_type",
         )
 
 
 def _check_sender(value: str, field: str, *, required: bool = False) -> None:
     if len(value) > 21 or (required and not value):
         what = "1-21" if required else "at most 21"
-        raise RcsError("INVALID_REQUEST", f"{field}: {what} characters", field=field)
+        raise RcsError(Reason.INVALID_REQUEST, f"{field}: {what} characters", field=field)
 
 
 def _unique(values: Sequence[str], field: str) -> None:
     seen: set[str] = set()
     for value in values:
         if value in seen:
-            raise RcsError("INVALID_REQUEST", f"{value!r} is named twice in {field}", field=field)
+            raise RcsError(
+                Reason.INVALID_REQUEST, f"{value!r} is named twice in {field}", field=field
+            )
         seen.add(value)
 
 
@@ -183,7 +187,9 @@ async def _require(conn: Any, kind: str, value: str, field: str) -> None:
         return
     cur = await conn.execute(_REFERENCE_SQL[kind], (value,))
     if await cur.fetchone() is None:
-        raise RcsError("INVALID_REQUEST", f"unknown {kind} {value!r}: create it first", field=field)
+        raise RcsError(
+            Reason.INVALID_REQUEST, f"unknown {kind} {value!r}: create it first", field=field
+        )
 
 
 def _ranges(direction: ss.Direction) -> list[list[int]]:
@@ -192,19 +198,21 @@ def _ranges(direction: ss.Direction) -> list[list[int]]:
     for start, end in out:
         if not _NUMBERS[0] <= start <= end <= _NUMBERS[1]:
             raise RcsError(
-                "INVALID_REQUEST",
+                Reason.INVALID_REQUEST,
                 f"range {start}-{end}: start <= end, both numbers of 10-15 digits",
                 field="ranges",
             )
     for (a, b), (c, d) in itertools.pairwise(out):
         if c <= b:
-            raise RcsError("INVALID_REQUEST", f"ranges {a}-{b} and {c}-{d} overlap", field="ranges")
+            raise RcsError(
+                Reason.INVALID_REQUEST, f"ranges {a}-{b} and {c}-{d} overlap", field="ranges"
+            )
     return out
 
 
 def _plan_refused(name: str) -> RcsError:
     return RcsError(
-        "INVALID_REQUEST",
+        Reason.INVALID_REQUEST,
         f"direction {name!r} comes from the number plan: change it by re-importing the number plan",
     )
 
@@ -220,7 +228,7 @@ async def _numbers_free(conn: Any, name: str, prefixes: list[str], ranges: list[
     if taken:
         listed = ", ".join(f"{p} (direction {d!r})" for p, d in taken)
         raise RcsError(
-            "INVALID_REQUEST", f"prefixes of other directions: {listed}", field="prefixes"
+            Reason.INVALID_REQUEST, f"prefixes of other directions: {listed}", field="prefixes"
         )
     # Other directions' ranges are disjoint, so the one with the last start at or before a
     # new range's end is the only one that can overlap it: an index probe per range.
@@ -236,7 +244,9 @@ async def _numbers_free(conn: Any, name: str, prefixes: list[str], ranges: list[
     overlaps = await cur.fetchall()
     if overlaps:
         listed = ", ".join(f"{a}-{b} overlaps {c}-{d} of {n!r}" for a, b, c, d, n in overlaps)
-        raise RcsError("INVALID_REQUEST", f"ranges of other directions: {listed}", field="ranges")
+        raise RcsError(
+            Reason.INVALID_REQUEST, f"ranges of other directions: {listed}", field="ranges"
+        )
 
 
 def _channel(value: channel_pb2.Channel.ValueType) -> str:
@@ -246,21 +256,23 @@ def _channel(value: channel_pb2.Channel.ValueType) -> str:
     try:
         return channel_pb2.Channel.Name(value).removeprefix("CHANNEL_")
     except ValueError as exc:
-        raise RcsError("INVALID_REQUEST", f"unknown channel {value}", field="channel") from exc
+        raise RcsError(Reason.INVALID_REQUEST, f"unknown channel {value}", field="channel") from exc
 
 
 def _routing_rule_state(r: ss.RoutingRule) -> dict[str, Any]:
     _check_rule_head(r.name, r.priority)
     if r.action not in _ACTIONS:
-        raise RcsError("INVALID_REQUEST", f"unknown action {r.action}", field="action")
+        raise RcsError(Reason.INVALID_REQUEST, f"unknown action {r.action}", field="action")
     action = _ACTIONS[r.action]
     if action == "route" and not r.targets:
-        raise RcsError("INVALID_REQUEST", "a ROUTE rule needs at least one target", field="targets")
+        raise RcsError(
+            Reason.INVALID_REQUEST, "a ROUTE rule needs at least one target", field="targets"
+        )
     if action == "reject" and r.targets:
-        raise RcsError("INVALID_REQUEST", "a REJECT rule has no targets", field="targets")
+        raise RcsError(Reason.INVALID_REQUEST, "a REJECT rule has no targets", field="targets")
     _unique([t.interface_id for t in r.targets], "targets")
     if any(not 0 <= t.weight <= _MAX_WEIGHT for t in r.targets):
-        raise RcsError("INVALID_REQUEST", "target weights are 1 to 1000000", field="targets")
+        raise RcsError(Reason.INVALID_REQUEST, "target weights are 1 to 1000000", field="targets")
     _check_sender(r.sender, "sender")
     if r.HasField("traffic_type"):
         _check_traffic_type(r.traffic_type)
@@ -306,7 +318,7 @@ def _cycle_refused(rules: list[dict[str, Any]]) -> None:
     if names:
         chain = names if len(names) > 1 and names[0] == names[-1] else [*names, names[0]]
         raise RcsError(
-            "INVALID_REQUEST", f"substitution rules would form a cycle: {' → '.join(chain)}"
+            Reason.INVALID_REQUEST, f"substitution rules would form a cycle: {' → '.join(chain)}"
         )
 
 
@@ -406,7 +418,7 @@ class PolicySettings(SettingsBase):
             await store.lock_settings(conn)
             before = await store.state_of(conn, entity, key)
             if before is None:
-                raise RcsError("NOT_FOUND", f"no {label} {key!r}")
+                raise RcsError(Reason.NOT_FOUND, f"no {label} {key!r}")
             if check is not None:
                 await check(conn, before)
             await store.put_state(conn, entity, key, None)
@@ -446,11 +458,11 @@ class PolicySettings(SettingsBase):
     ) -> ss.PutDirectionResponse:
         d = request.direction
         if not d.name or len(d.name) > 128:
-            raise RcsError("INVALID_REQUEST", "direction name: 1-128 characters", field="name")
+            raise RcsError(Reason.INVALID_REQUEST, "direction name: 1-128 characters", field="name")
         if d.source not in ("", "manual"):
             raise _plan_refused(d.name)
         if any(not _PREFIX.fullmatch(p) for p in d.prefixes):
-            raise RcsError("INVALID_REQUEST", "prefixes are 1-15 digits", field="prefixes")
+            raise RcsError(Reason.INVALID_REQUEST, "prefixes are 1-15 digits", field="prefixes")
         _unique(d.prefixes, "prefixes")
         after: dict[str, Any] = {
             "name": d.name,
@@ -466,7 +478,7 @@ class PolicySettings(SettingsBase):
                 raise _plan_refused(d.name)
             if not d.operator:
                 raise RcsError(
-                    "INVALID_REQUEST", "a direction needs its operator", field="operator"
+                    Reason.INVALID_REQUEST, "a direction needs its operator", field="operator"
                 )
             await _require(conn, "operator", d.operator, "operator")
             await _numbers_free(conn, d.name, after["prefixes"], after["ranges"])
@@ -499,7 +511,7 @@ class PolicySettings(SettingsBase):
                     users.append(f"{label} {', '.join(names)}")
             if users:
                 raise RcsError(
-                    "INVALID_REQUEST",
+                    Reason.INVALID_REQUEST,
                     f"direction {request.name!r} is used by {' and '.join(users)}:"
                     " change or delete them first",
                 )
@@ -673,14 +685,16 @@ class PolicySettings(SettingsBase):
         _check_traffic_type(p.traffic_type)
         for field in ("allowed_from", "allowed_to"):
             if not _HH_MM.fullmatch(getattr(p, field)):
-                raise RcsError("INVALID_REQUEST", f"{field}: HH:MM, 00:00 to 23:59", field=field)
+                raise RcsError(
+                    Reason.INVALID_REQUEST, f"{field}: HH:MM, 00:00 to 23:59", field=field
+                )
         if p.allowed_from == p.allowed_to:
             raise RcsError(
-                "INVALID_REQUEST",
+                Reason.INVALID_REQUEST,
                 "allowed_from equals allowed_to: delete the policy to lift the restriction",
             )
         if p.outside not in _OUTSIDE:
-            raise RcsError("INVALID_REQUEST", f"unknown outside {p.outside}", field="outside")
+            raise RcsError(Reason.INVALID_REQUEST, f"unknown outside {p.outside}", field="outside")
         after = {
             "traffic_type": p.traffic_type,
             "allowed_from": p.allowed_from,
@@ -722,7 +736,7 @@ class PolicySettings(SettingsBase):
             ZoneInfo(z.time_zone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise RcsError(
-                "INVALID_REQUEST",
+                Reason.INVALID_REQUEST,
                 f"unknown time zone {z.time_zone!r}: use an IANA name like Europe/Moscow",
                 field="time_zone",
             ) from exc
@@ -755,13 +769,13 @@ class PolicySettings(SettingsBase):
         for e in request.entries:
             if not _MAILING.fullmatch(e.mailing):
                 raise RcsError(
-                    "INVALID_REQUEST", "mailing: 1-64 of A-Z a-z 0-9 _ . @ -", field="mailing"
+                    Reason.INVALID_REQUEST, "mailing: 1-64 of A-Z a-z 0-9 _ . @ -", field="mailing"
                 )
             number = normalize_msisdn(e.number)
             if number is None:
-                raise RcsError("INVALID_DESTINATION", f"{e.number!r} is not a number")
+                raise RcsError(Reason.INVALID_DESTINATION, f"{e.number!r} is not a number")
             if not e.partner:  # a white list always belongs to a partner
-                raise RcsError("NOT_FOUND", "no partner ''")
+                raise RcsError(Reason.NOT_FOUND, "no partner ''")
             state = {"partner": e.partner, "mailing": e.mailing, "number": number, "note": e.note}
             rows.append((e.partner, store.whitelist_key(e.partner, e.mailing, number), state))
         return await self._list_entries_change(

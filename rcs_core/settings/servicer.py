@@ -22,7 +22,7 @@ from rcs_core.settings.audit import AuditSettings
 from rcs_core.settings.inbound import InboundRouteSettings
 from rcs_core.settings.policy import Ctx, R, _commit, _page, _require, _token
 from rcs_core.settings.store import Change, State
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 
 _LOGIN = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 _PARTNER_MASK = {
@@ -66,7 +66,7 @@ def _senders(values: Any) -> list[str]:
     for value in values:
         if not 1 <= len(value) <= MAX_SENDER_CHARS or value != value.strip():
             raise RcsError(
-                "INVALID_SENDER",
+                Reason.INVALID_SENDER,
                 f"senders: {value!r} must be 1 to {MAX_SENDER_CHARS} characters, no outer spaces",
                 field="senders",
             )
@@ -79,7 +79,7 @@ def _check_smpp_password(password: str) -> None:
         password.isascii() and password.isprintable()
     ):
         raise RcsError(
-            "INVALID_REQUEST",
+            Reason.INVALID_REQUEST,
             f"smpp_password must be 1 to {MAX_SMPP_PASSWORD_CHARS} printable ASCII characters:"
             " an SMPP bind carries no more",
             field="smpp_password",
@@ -94,7 +94,7 @@ def _subnets(values: Any) -> list[str]:
             out.append(str(ipaddress.ip_network(value, strict=False)))
         except ValueError as exc:
             raise RcsError(
-                "INVALID_REQUEST",
+                Reason.INVALID_REQUEST,
                 f"allowed_subnets: {value!r} is not a subnet"
                 " (e.g. 203.0.113.0/24 or 2001:db8::/32)",
                 field="allowed_subnets",
@@ -108,16 +108,16 @@ def _interface_out(state: dict[str, Any]) -> ss.Interface:
 
 def _check_partner(p: ss.Partner) -> None:
     if not _LOGIN.fullmatch(p.login):
-        raise RcsError("INVALID_REQUEST", "login: 1-64 of A-Z a-z 0-9 _ . @ -", field="login")
+        raise RcsError(Reason.INVALID_REQUEST, "login: 1-64 of A-Z a-z 0-9 _ . @ -", field="login")
     if len(p.default_sender) > 21:
-        raise RcsError("INVALID_SENDER", "default_sender is at most 21 characters")
+        raise RcsError(Reason.INVALID_SENDER, "default_sender is at most 21 characters")
     if not 1 <= p.default_ttl_seconds <= 2880 * 60:
-        raise RcsError("INVALID_TTL", "default_ttl_seconds must be 1 to 172800")
+        raise RcsError(Reason.INVALID_TTL, "default_ttl_seconds must be 1 to 172800")
     if p.duplicate_window_seconds < 1:
-        raise RcsError("INVALID_REQUEST", "duplicate_window_seconds must be positive")
+        raise RcsError(Reason.INVALID_REQUEST, "duplicate_window_seconds must be positive")
     if p.max_smpp_sessions < 0:
         raise RcsError(
-            "INVALID_REQUEST",
+            Reason.INVALID_REQUEST,
             "max_smpp_sessions is 0 (no limit) or more",
             field="max_smpp_sessions",
         )
@@ -148,13 +148,13 @@ class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings):
         p.duplicate_window_seconds = p.duplicate_window_seconds or 86400
         _check_partner(p)
         if not request.password:
-            raise RcsError("INVALID_REQUEST", "a partner needs a password", field="password")
+            raise RcsError(Reason.INVALID_REQUEST, "a partner needs a password", field="password")
         if request.smpp_password:
             _check_smpp_password(request.smpp_password)
 
         async def work(conn: Any) -> ss.CreatePartnerResponse:
             if await store.partner_state(conn, p.login) is not None:
-                raise RcsError("INVALID_REQUEST", f"partner {p.login!r} exists: update it")
+                raise RcsError(Reason.INVALID_REQUEST, f"partner {p.login!r} exists: update it")
             state = {
                 "login": p.login,
                 "password_hash": await asyncio.to_thread(hash_password, request.password),
@@ -191,19 +191,19 @@ class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings):
         paths = set(request.update_mask.paths)
         if not paths or not paths <= _PARTNER_MASK:
             raise RcsError(
-                "INVALID_REQUEST",
+                Reason.INVALID_REQUEST,
                 f"update_mask must name some of {', '.join(sorted(_PARTNER_MASK))}",
                 field="update_mask",
             )
         if "password" in paths and not request.password:
-            raise RcsError("INVALID_REQUEST", "password is empty", field="password")
+            raise RcsError(Reason.INVALID_REQUEST, "password is empty", field="password")
         if "smpp_password" in paths and request.smpp_password:
             _check_smpp_password(request.smpp_password)
 
         async def work(conn: Any) -> ss.UpdatePartnerResponse:
             before = await store.partner_state(conn, request.partner.login)
             if before is None:
-                raise RcsError("NOT_FOUND", f"no partner {request.partner.login!r}")
+                raise RcsError(Reason.NOT_FOUND, f"no partner {request.partner.login!r}")
             after = dict(before)
             for path in paths - {"password", "allowed_subnets", "senders", "smpp_password"}:
                 after[path] = getattr(request.partner, path)
@@ -237,7 +237,7 @@ class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings):
         async with self._pool.connection() as conn:
             state = await store.partner_state(conn, request.login)
         if state is None:
-            raise RcsError("NOT_FOUND", f"no partner {request.login!r}")
+            raise RcsError(Reason.NOT_FOUND, f"no partner {request.login!r}")
         return ss.GetPartnerResponse(partner=_partner_out(state))
 
     async def ListPartners(
@@ -261,7 +261,7 @@ class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings):
         for e in request.entries:
             number = normalize_msisdn(e.number)
             if number is None:
-                raise RcsError("INVALID_DESTINATION", f"{e.number!r} is not a number")
+                raise RcsError(Reason.INVALID_DESTINATION, f"{e.number!r} is not a number")
             state = {"partner": e.partner, "number": number, "note": e.note}
             rows.append((e.partner, store.blacklist_key(e.partner, number), state))
         return await self._list_entries_change(
@@ -307,9 +307,11 @@ class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings):
     ) -> ss.PutOperatorResponse:
         o = request.operator
         if not o.name or len(o.name) > 128:
-            raise RcsError("INVALID_REQUEST", "operator name: 1-128 characters", field="name")
+            raise RcsError(Reason.INVALID_REQUEST, "operator name: 1-128 characters", field="name")
         if len(set(o.interface_ids)) != len(o.interface_ids):
-            raise RcsError("INVALID_REQUEST", "an interface is named twice", field="interface_ids")
+            raise RcsError(
+                Reason.INVALID_REQUEST, "an interface is named twice", field="interface_ids"
+            )
         after: dict[str, Any] = {
             "name": o.name,
             "mcc": o.mcc,
@@ -345,20 +347,22 @@ class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings):
     ) -> ss.PutInterfaceResponse:
         i = request.interface
         if not re.fullmatch(r"[a-z0-9_.-]{1,64}", i.id):
-            raise RcsError("INVALID_REQUEST", "interface id: 1-64 of a-z 0-9 _ . -", field="id")
+            raise RcsError(
+                Reason.INVALID_REQUEST, "interface id: 1-64 of a-z 0-9 _ . -", field="id"
+            )
         if not i.host or not 1 <= i.port <= 65535:
-            raise RcsError("INVALID_REQUEST", "host and a port 1-65535 are required")
+            raise RcsError(Reason.INVALID_REQUEST, "host and a port 1-65535 are required")
         if not i.system_id or len(i.system_id) > 15 or len(i.password) > 8:
             raise RcsError(
-                "INVALID_REQUEST", "system_id is 1-15 characters and password at most 8 (SMPP)"
+                Reason.INVALID_REQUEST, "system_id is 1-15 characters and password at most 8 (SMPP)"
             )
         window = i.window_size or 10
         if not 1 <= window <= 1000 or i.throughput_per_second < 0:
-            raise RcsError("INVALID_REQUEST", "window_size 1-1000, throughput_per_second >= 0")
+            raise RcsError(Reason.INVALID_REQUEST, "window_size 1-1000, throughput_per_second >= 0")
 
         async def check(conn: Any, before: State) -> None:
             if before is None and not i.password:
-                raise RcsError("INVALID_REQUEST", "a new interface needs its bind password")
+                raise RcsError(Reason.INVALID_REQUEST, "a new interface needs its bind password")
 
         def state(before: State) -> dict[str, Any]:
             return {
@@ -402,7 +406,7 @@ class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings):
             users += [f"routing rule {row[0]}" for row in await cur.fetchall()]
             if users:
                 raise RcsError(
-                    "INVALID_REQUEST",
+                    Reason.INVALID_REQUEST,
                     f"interface {request.id!r} is routed to by {', '.join(users)}: "
                     "take it out of their routes and targets first",
                 )
@@ -435,7 +439,7 @@ class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings):
         paths = set(request.update_mask.paths)
         if not paths or not paths <= fields:
             raise RcsError(
-                "INVALID_REQUEST",
+                Reason.INVALID_REQUEST,
                 f"update_mask must name some of {', '.join(sorted(fields))}",
                 field="update_mask",
             )
@@ -455,7 +459,7 @@ class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings):
                 or not all(1 <= c <= 99 for c in after["inactive_codes"])
             ):
                 raise RcsError(
-                    "INVALID_REQUEST",
+                    Reason.INVALID_REQUEST,
                     "threshold, window and ttl must be positive; codes are 1-99, at least one",
                 )
             revision = 0
@@ -512,7 +516,7 @@ class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings):
             current = int(row[0]) if row else 0
             if not 1 <= request.revision <= current:
                 raise RcsError(
-                    "NOT_FOUND",
+                    Reason.NOT_FOUND,
                     f"no settings revision {request.revision}: revisions run 1 to {current}",
                 )
             changes = await store.restore(conn, request.revision)

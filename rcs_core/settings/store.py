@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 
 from rcs_runtime.cluster_role import refused_on_standby
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 
 State = dict[str, Any] | None
 
@@ -335,7 +335,7 @@ async def put_direction(conn: psycopg.AsyncConnection, name: str, state: State) 
     row = await cur.fetchone()
     if row is None:  # the plan took the name since (a rollback to before that)
         raise RcsError(
-            "INVALID_REQUEST",
+            Reason.INVALID_REQUEST,
             f"direction {name!r} is a number-plan direction now: change it by re-importing"
             " the number plan",
         )
@@ -736,7 +736,7 @@ async def _inbound_pairs_unique(conn: psycopg.AsyncConnection) -> None:
         await conn.execute("SET CONSTRAINTS inbound_routes_number_keyword_key IMMEDIATE")
     except psycopg.errors.UniqueViolation as exc:
         raise RcsError(
-            "INVALID_REQUEST",
+            Reason.INVALID_REQUEST,
             "the rollback would give two inbound routes the same number and keyword"
             f" ({exc.diag.message_detail}): change or delete the other route first",
         ) from exc
