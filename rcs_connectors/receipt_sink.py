@@ -2,8 +2,10 @@
 and subscribers' messages (MO), passed one by one (RecordInbound: they are few).
 
 A bind answers the operator's deliver_sm only after core confirmed the batch holding its
-receipt (0x00), or with 0x64 (temporary: the operator redelivers) when core could not be
-reached. So a receipt is never acknowledged before it is stored.
+receipt (0x00), or else with the catalogue's ``deliver_sm`` status for core's refusal: 0x64
+(temporary: the operator redelivers) when the reason is retryable, as when core could not be
+reached, 0x65 when redelivering cannot help. So a receipt is never acknowledged before it
+is stored.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import grpc
 from prometheus_client import Counter
 
 from rcs.core.v1 import message_service_pb2, message_service_pb2_grpc
+from rcs_runtime.grpc_client import catalogue_entry
 
 log = logging.getLogger(__name__)
 RECEIPTS = Counter("rcs_connector_receipts_total", "Receipts passed to core", ["outcome"])
@@ -35,12 +38,13 @@ class ReceiptSink:
         self._batch = batch
         self._flush_seconds = flush_seconds
         self._timeout = timeout
-        self._buffer: list[tuple[message_service_pb2.Receipt, asyncio.Future[bool]]] = []
+        self._buffer: list[tuple[message_service_pb2.Receipt, asyncio.Future[int]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._sending: set[asyncio.Task[None]] = set()  # referenced until done
 
-    async def record_inbound(self, part: message_service_pb2.InboundPart) -> bool:
-        """True once core stored the MO part; False when core could not be reached."""
+    async def record_inbound(self, part: message_service_pb2.InboundPart) -> int:
+        """The deliver_sm command_status: 0 once core stored the MO part, else the
+        catalogue's answer for core's refusal (see the module's docstring)."""
         request = message_service_pb2.RecordInboundRequest(
             request_id=uuid.uuid4().hex, parts=[part]
         )
@@ -49,13 +53,14 @@ class ReceiptSink:
         except grpc.aio.AioRpcError as err:
             log.warning("inbound_not_recorded", extra={"code": err.code().name})
             INBOUND.labels("deferred").inc()
-            return False
+            return catalogue_entry(err).deliver_sm
         INBOUND.labels("recorded").inc()
-        return True
+        return 0
 
-    async def record(self, receipt: message_service_pb2.Receipt) -> bool:
-        """True once core stored the receipt; False when core could not be reached."""
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+    async def record(self, receipt: message_service_pb2.Receipt) -> int:
+        """The deliver_sm command_status: 0 once core stored the receipt, else the
+        catalogue's answer for core's refusal (see the module's docstring)."""
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._buffer.append((receipt, future))
         if len(self._buffer) >= self._batch:
             self._flush_now()
@@ -76,19 +81,19 @@ class ReceiptSink:
             task.add_done_callback(self._sending.discard)
 
     async def _send(
-        self, batch: list[tuple[message_service_pb2.Receipt, asyncio.Future[bool]]]
+        self, batch: list[tuple[message_service_pb2.Receipt, asyncio.Future[int]]]
     ) -> None:
         # No request_id: a failed call is never repeated (the operator redelivers, in a
         # new call), and applying a receipt twice changes nothing; a key would only cost
         # core a request_log lookup and insert per call.
         request = message_service_pb2.RecordReceiptsRequest(receipts=[r for r, _ in batch])
-        ok = True
+        status = 0
         try:
             await self._core.RecordReceipts(request, timeout=self._timeout)
         except grpc.aio.AioRpcError as err:
-            ok = False
+            status = catalogue_entry(err).deliver_sm
             log.warning("receipts_not_recorded", extra={"code": err.code().name, "n": len(batch)})
-        RECEIPTS.labels("recorded" if ok else "deferred").inc(len(batch))
+        RECEIPTS.labels("deferred" if status else "recorded").inc(len(batch))
         for _, future in batch:
             if not future.done():
-                future.set_result(ok)
+                future.set_result(status)

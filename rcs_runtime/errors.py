@@ -72,6 +72,12 @@ class GrpcCode(StrEnum):
     UNAVAILABLE = "UNAVAILABLE"
 
 
+# deliver_sm answers (SMPP 3.4 5.1.3): ESME_RX_T_APPN, "temporary, deliver it again later",
+# and ESME_RX_P_APPN, "permanent, do not": which one follows the entry's retryable.
+DELIVER_SM_LATER = 0x64
+DELIVER_SM_NEVER = 0x65
+
+
 @dataclass(frozen=True, slots=True)
 class CatalogueEntry:
     reason: Reason
@@ -82,6 +88,13 @@ class CatalogueEntry:
     smpp_status: int
     summary: str
     http_v5: int  # Rapporto HTTP API v5 answer code (http_sms.rst, "Коды ошибок")
+    # REST_BATCH v3 (rest_batch_sms.rst): a refused message's reason key, and the message
+    # field its ref names ("" for the message itself: "messages[i]").
+    batch_key: str
+    batch_field: str
+    # The command_status our connector answers an operator's deliver_sm (receipt or MO) with
+    # when core did not store it for this reason: 0x64 the operator redelivers, 0x65 not.
+    deliver_sm: int
 
 
 def _entry(
@@ -93,10 +106,22 @@ def _entry(
     summary: str,
     *,
     http_v5: int,
+    batch: tuple[str, str],
+    deliver_sm: int,
     retryable: bool = False,
 ) -> CatalogueEntry:
     return CatalogueEntry(
-        reason, grpc_code, retryable, http_status, rest_code, smpp_status, summary, http_v5
+        reason,
+        grpc_code,
+        retryable,
+        http_status,
+        rest_code,
+        smpp_status,
+        summary,
+        http_v5,
+        batch[0],
+        batch[1],
+        deliver_sm,
     )
 
 
@@ -112,6 +137,8 @@ CATALOGUE: dict[Reason, CatalogueEntry] = {
             "A backend is down; retry later.",
             retryable=True,
             http_v5=500,
+            batch=("unknown", ""),
+            deliver_sm=DELIVER_SM_LATER,
         ),
         _entry(
             Reason.IP_NOT_ALLOWED,
@@ -121,6 +148,8 @@ CATALOGUE: dict[Reason, CatalogueEntry] = {
             0x0D,
             "The caller's address is not in the login's allowlist.",
             http_v5=403,
+            batch=("unknown", ""),
+            deliver_sm=DELIVER_SM_NEVER,
         ),
         _entry(
             Reason.THROTTLED,
@@ -132,6 +161,8 @@ CATALOGUE: dict[Reason, CatalogueEntry] = {
             " credentials (issue 14: a doubling delay); retry after the given delay.",
             retryable=True,
             http_v5=408,
+            batch=("unknown", ""),
+            deliver_sm=DELIVER_SM_LATER,
         ),
         _entry(
             Reason.TOO_MANY_SESSIONS,
@@ -143,6 +174,8 @@ CATALOGUE: dict[Reason, CatalogueEntry] = {
             " unbind one or bind later.",
             retryable=True,
             http_v5=408,
+            batch=("unknown", ""),
+            deliver_sm=DELIVER_SM_LATER,
         ),
         _entry(
             Reason.QUEUE_FULL,
@@ -153,6 +186,8 @@ CATALOGUE: dict[Reason, CatalogueEntry] = {
             "The installation's queue is full; retry later.",
             retryable=True,
             http_v5=500,
+            batch=("unknown", ""),
+            deliver_sm=DELIVER_SM_LATER,
         ),
         _entry(
             Reason.REQUEST_TIMEOUT,
@@ -163,6 +198,8 @@ CATALOGUE: dict[Reason, CatalogueEntry] = {
             "The request's body did not arrive in time; send it whole and at once.",
             retryable=True,
             http_v5=400,
+            batch=("unknown", ""),
+            deliver_sm=DELIVER_SM_LATER,
         ),
         _entry(
             Reason.INVALID_REQUEST,
@@ -173,6 +210,8 @@ CATALOGUE: dict[Reason, CatalogueEntry] = {
             "The request is malformed or misses a required field (e.g. a Viber button"
             " without its link, an action or imageURL of the wrong scheme).",
             http_v5=400,
+            batch=("unknown", ""),
+            deliver_sm=DELIVER_SM_NEVER,
         ),
         _entry(
             Reason.INVALID_CHARSET,
@@ -182,6 +221,8 @@ CATALOGUE: dict[Reason, CatalogueEntry] = {
             0x45,
             "The body does not decode with the charset declared in Content-Type.",
             http_v5=400,
+            batch=("unknown", ""),
+            deliver_sm=DELIVER_SM_NEVER,
         ),
         _entry(
             Reason.INVALID_LOGIN,
@@ -191,6 +232,8 @@ CATALOGUE: dict[Reason, CatalogueEntry] = {
             0x0F,
             "Unknown login.",
             http_v5=403,
+            batch=("unknown", ""),
+            deliver_sm=DELIVER_SM_NEVER,
         ),
         _entry(
             Reason.INVALID_PASSWORD,
@@ -200,6 +243,8 @@ CATALOGUE: dict[Reason, CatalogueEntry] = {
             0x0E,
             "Wrong password for the login.",
             http_v5=401,
+            batch=("unknown", ""),
+            deliver_sm=DELIVER_SM_NEVER,
         ),
         _entry(
             Reason.INVALID_SENDER,
@@ -210,6 +255,8 @@ CATALOGUE: dict[Reason, CatalogueEntry] = {
             "serviceNumber (sender) is missing, longer than 21 characters, or not one of the"
             " login's senders (its default sender and those the administrator assigned).",
             http_v5=400,
+            batch=("not.available", "from"),
+            deliver_sm=DELIVER_SM_NEVER,
         ),
         _entry(
             Reason.INVALID_DESTINATION,
@@ -219,6 +266,8 @@ CATALOGUE: dict[Reason, CatalogueEntry] = {
             0x0B,
             "destAddr is not a valid subscriber number.",
             http_v5=406,
+            batch=("invalid", "to"),
+            deliver_sm=DELIVER_SM_NEVER,
         ),
         _entry(
             Reason.INVALID_MESSAGE_TYPE,
@@ -228,6 +277,8 @@ CATALOGUE: dict[Reason, CatalogueEntry] = {
             0x45,
             "The message type is unknown or not enabled for this login.",
             http_v5=400,
+            batch=("forbidden", ""),
+            deliver_sm=DELIVER_SM_NEVER,
         ),
         _entry(
             Reason.DUPLICATE_MESSAGE,
@@ -237,6 +288,8 @@ CATALOGUE: dict[Reason, CatalogueEntry] = {
             0xAB,
             "Sending duplicates is prohibited for this login.",
             http_v5=409,
+            batch=("forbidden", ""),
+            deliver_sm=DELIVER_SM_NEVER,
         ),
         _entry(
             Reason.REQUEST_IN_PROGRESS,
@@ -248,6 +301,8 @@ CATALOGUE: dict[Reason, CatalogueEntry] = {
             " wait for its answer (a repeat after it gets the same id).",
             retryable=True,
             http_v5=503,
+            batch=("unknown", ""),
+            deliver_sm=DELIVER_SM_LATER,
         ),
         _entry(
             Reason.INVALID_TTL,
@@ -259,6 +314,8 @@ CATALOGUE: dict[Reason, CatalogueEntry] = {
             " seconds)"
             " or ttlUnit is unknown.",
             http_v5=400,
+            batch=("invalid", "validity"),
+            deliver_sm=DELIVER_SM_NEVER,
         ),
         _entry(
             Reason.INVALID_TEXT,
@@ -270,6 +327,8 @@ CATALOGUE: dict[Reason, CatalogueEntry] = {
             " characters; a push title 80, a Viber button caption 30), or a push link or"
             " button too long (a Viber button's action: 2048).",
             http_v5=400,
+            batch=("invalid", "text"),
+            deliver_sm=DELIVER_SM_NEVER,
         ),
         _entry(
             Reason.INVALID_CASCADE,
@@ -280,6 +339,8 @@ CATALOGUE: dict[Reason, CatalogueEntry] = {
             "A cascade link is wrong: no state, READ after a message that cannot be read"
             " (SMS, FlashingCall), or more than 6 links.",
             http_v5=400,
+            batch=("unknown", ""),
+            deliver_sm=DELIVER_SM_NEVER,
         ),
         _entry(
             Reason.NOT_FOUND,
@@ -289,6 +350,8 @@ CATALOGUE: dict[Reason, CatalogueEntry] = {
             0x67,
             "No such message for this login.",
             http_v5=400,
+            batch=("unknown", ""),
+            deliver_sm=DELIVER_SM_NEVER,
         ),
         # rcs_rpns: the mobile SDK's endpoints and the push service's own gRPC API.
         _entry(
@@ -299,6 +362,8 @@ CATALOGUE: dict[Reason, CatalogueEntry] = {
             0x0E,
             "X-Api-Key is missing or names no application; use the apiKey PutApp returned.",
             http_v5=401,
+            batch=("unknown", ""),
+            deliver_sm=DELIVER_SM_NEVER,
         ),
         _entry(
             Reason.INSTALL_NOT_FOUND,
@@ -308,6 +373,8 @@ CATALOGUE: dict[Reason, CatalogueEntry] = {
             0x45,
             "No such install of this application; register it again.",
             http_v5=400,
+            batch=("unknown", ""),
+            deliver_sm=DELIVER_SM_NEVER,
         ),
         _entry(
             Reason.APP_NOT_FOUND,
@@ -317,6 +384,8 @@ CATALOGUE: dict[Reason, CatalogueEntry] = {
             0x45,
             "No such application; create it with AppService.PutApp.",
             http_v5=400,
+            batch=("unknown", ""),
+            deliver_sm=DELIVER_SM_NEVER,
         ),
         _entry(
             Reason.PUSH_NOT_FOUND,
@@ -326,6 +395,8 @@ CATALOGUE: dict[Reason, CatalogueEntry] = {
             0x45,
             "No delivery of this push to that install or token.",
             http_v5=400,
+            batch=("unknown", ""),
+            deliver_sm=DELIVER_SM_NEVER,
         ),
         # Mailings (rcs.core.v1.MailingService; the FTP gateway writes them in .report).
         _entry(
@@ -336,6 +407,8 @@ CATALOGUE: dict[Reason, CatalogueEntry] = {
             0x67,
             "No such mailing for this login.",
             http_v5=400,
+            batch=("unknown", ""),
+            deliver_sm=DELIVER_SM_NEVER,
         ),
         _entry(
             Reason.MAILING_NAME_TAKEN,
@@ -345,6 +418,8 @@ CATALOGUE: dict[Reason, CatalogueEntry] = {
             0x45,
             "The login already has a mailing with this name; mailing names are unique.",
             http_v5=409,
+            batch=("unknown", ""),
+            deliver_sm=DELIVER_SM_NEVER,
         ),
         _entry(
             Reason.MAILING_STATE_CONFLICT,
@@ -354,6 +429,8 @@ CATALOGUE: dict[Reason, CatalogueEntry] = {
             0x45,
             "The mailing's state does not allow this (e.g. resuming one that is not paused).",
             http_v5=400,
+            batch=("unknown", ""),
+            deliver_sm=DELIVER_SM_NEVER,
         ),
         _entry(
             Reason.NOT_MASTER,
@@ -364,6 +441,8 @@ CATALOGUE: dict[Reason, CatalogueEntry] = {
             "This installation is a standby of its cluster: settings are changed on the"
             " master, which the message names (`rcs cluster status`).",
             http_v5=500,
+            batch=("unknown", ""),
+            deliver_sm=DELIVER_SM_NEVER,
         ),
         _entry(
             Reason.SETTINGS_OUT_OF_SYNC,
@@ -374,6 +453,8 @@ CATALOGUE: dict[Reason, CatalogueEntry] = {
             "The settings revisions to apply do not follow this installation's own (a gap,"
             " a master asked to apply, or a history that diverged): see the message.",
             http_v5=500,
+            batch=("unknown", ""),
+            deliver_sm=DELIVER_SM_NEVER,
         ),
         _entry(
             Reason.INTERNAL,
@@ -384,6 +465,8 @@ CATALOGUE: dict[Reason, CatalogueEntry] = {
             "Unexpected internal error; it is logged with its trace id.",
             retryable=True,
             http_v5=500,
+            batch=("unknown", ""),
+            deliver_sm=DELIVER_SM_LATER,
         ),
         _entry(
             Reason.DWH_UNKNOWN_CLUSTER,
@@ -393,6 +476,8 @@ CATALOGUE: dict[Reason, CatalogueEntry] = {
             0x45,
             "No installation of that cluster is in the DWH's registry (RCS_DWH_INSTALLATIONS).",
             http_v5=400,
+            batch=("unknown", ""),
+            deliver_sm=DELIVER_SM_NEVER,
         ),
     )
 }

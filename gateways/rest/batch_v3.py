@@ -32,7 +32,7 @@ from gateways.rest.schedule import Schedule, ScheduleError, parse_schedule_info
 from gateways.rpc_errors import rcs_error
 from rcs.common.v1 import channel_pb2, message_pb2
 from rcs.core.v1 import auth_service_pb2, auth_service_pb2_grpc, message_service_pb2
-from rcs_runtime.errors import RcsError, Reason
+from rcs_runtime.errors import CATALOGUE, RcsError, Reason, reason_of
 
 PATH = "/api/batch/v3/messages"
 MAX_MESSAGES = 3000
@@ -43,15 +43,6 @@ MIN_VALIDITY, MAX_VALIDITY = 60, 259_200  # seconds (rest_batch_sms.rst)
 DEFAULT_VALIDITY = 172_800
 _KEY = re.compile(r"[A-Za-z0-9]{1,30}")
 
-# Core's refusal reasons → (REST_BATCH key, field of the message it names).
-_CORE_REASONS: dict[str, tuple[str, str]] = {
-    Reason.INVALID_DESTINATION: ("invalid", "to"),
-    Reason.INVALID_SENDER: ("not.available", "from"),
-    Reason.INVALID_TTL: ("invalid", "validity"),
-    Reason.INVALID_TEXT: ("invalid", "text"),
-    Reason.DUPLICATE_MESSAGE: ("forbidden", ""),
-    Reason.INVALID_MESSAGE_TYPE: ("forbidden", ""),
-}
 # Fields core names in an INVALID_REQUEST → the message's field.
 _CORE_FIELDS = {"report_url": "callbackUrl", "send_after": "validity"}
 
@@ -268,8 +259,11 @@ def _packet_refusal(r: Rejection) -> dict[str, Any]:
 
 
 def _core_rejection(i: int, reason: str, message: str, core_field: str = "") -> Rejection:
-    key, field = _CORE_REASONS.get(reason, ("unknown", ""))
-    if reason == Reason.INVALID_REQUEST and core_field in _CORE_FIELDS:
+    """Core's refusal of message ``i``, with the catalogue's REST_BATCH key and field (a
+    reason we do not know gets INTERNAL's: "unknown")."""
+    entry = CATALOGUE[reason_of(reason) or Reason.INTERNAL]
+    key, field = entry.batch_key, entry.batch_field
+    if entry.reason == Reason.INVALID_REQUEST and core_field in _CORE_FIELDS:
         key, field = "invalid", _CORE_FIELDS[core_field]
     ref = f"messages[{i}]" + (f".{field}" if field else "")
     return Rejection(key, ref, message or reason)

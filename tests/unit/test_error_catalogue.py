@@ -6,8 +6,15 @@ import grpc
 import pytest
 
 from rcs_cli.error_docs import render
-from rcs_runtime.errors import CATALOGUE, RcsError, Reason
+from rcs_runtime.errors import (
+    CATALOGUE,
+    DELIVER_SM_LATER,
+    DELIVER_SM_NEVER,
+    RcsError,
+    Reason,
+)
 from rcs_runtime.grpc_errors import entry_for_grpc, status_code
+from tests import doc_tables
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,6 +29,11 @@ def test_every_entry_has_every_protocol_face() -> None:
         assert 0 <= e.smpp_status <= 0xFFFFFFFF
         assert isinstance(status_code(e.grpc_code), grpc.StatusCode)
         assert e.summary
+        # REST_BATCH v3: a documented key, and a field only with a key that names one.
+        assert e.batch_key in doc_tables.BATCH_V3_REASON_KEYS, reason
+        assert e.batch_field in ("", "to", "from", "text", "validity", "callbackUrl"), reason
+        # The answer to an operator's deliver_sm follows retryable: redeliver (0x64) or not.
+        assert e.deliver_sm == (DELIVER_SM_LATER if e.retryable else DELIVER_SM_NEVER), reason
 
 
 def test_unknown_reason_fails_in_mypy_and_at_run_time() -> None:
