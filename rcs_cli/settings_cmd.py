@@ -28,7 +28,7 @@ from google.protobuf.message import Message
 
 from rcs.core.v1 import settings_service_pb2 as ss
 from rcs.core.v1 import settings_service_pb2_grpc
-from rcs_runtime.grpc_client import error_reason, open_channel
+from rcs_runtime.grpc_client import open_channel, refusal_text
 from rcs_runtime.settings import RcsSettings
 
 if TYPE_CHECKING:  # the async stub type exists only in the generated .pyi
@@ -429,8 +429,7 @@ def _call(work: Work) -> None:
     try:
         answer = asyncio.run(run())
     except grpc.aio.AioRpcError as err:
-        reason = error_reason(err) or err.code().name
-        sys.exit(f"core at {settings.core_target} refused: {reason}: {err.details()}")
+        sys.exit(f"core at {settings.core_target} refused: {refusal_text(err)}")
     print(json.dumps(_jsonable(answer), ensure_ascii=False, indent=2))
 
 

@@ -100,3 +100,23 @@ def retry_delay(err: grpc.aio.AioRpcError) -> float:
 
 def catalogue_entry(err: grpc.aio.AioRpcError) -> CatalogueEntry:
     return entry_for_grpc(err.code(), error_reason(err))
+
+
+def worth_retrying(err: grpc.aio.AioRpcError) -> bool:
+    """Whether the same call may succeed later: the catalogue's ``retryable`` of the reason
+    in the error's ErrorInfo (a transport failure counts as SERVICE_UNAVAILABLE: yes). Our
+    clients decide retries with this, never with lists of status codes."""
+    return catalogue_entry(err).retryable
+
+
+def refusal_text(err: grpc.aio.AioRpcError) -> str:
+    """A failed call for a person (the CLI): reason, the server's message, and whether and
+    when trying again can help, from the catalogue."""
+    entry = catalogue_entry(err)
+    wait = retry_delay(err)
+    advice = (
+        (f"retryable: try again in {wait:g} s" if wait > 0 else "retryable: try again later")
+        if entry.retryable
+        else "not retryable: change the request"
+    )
+    return f"{error_reason(err) or err.code().name}: {err.details()} ({advice})"
