@@ -15,32 +15,40 @@ from rcs_runtime.peer_tls import MutualTls
 from rcs_runtime.tracing import inject_metadata
 
 
-class _TraceContextInterceptor(
-    grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamClientInterceptor
-):
-    def _details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
-        metadata = grpc.aio.Metadata(*(details.metadata or ()))
-        for key, value in inject_metadata():
-            metadata.add(key, value)
-        return grpc.aio.ClientCallDetails(
-            details.method, details.timeout, metadata, details.credentials, details.wait_for_ready
-        )
+def _with_trace_context(details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
+    metadata = grpc.aio.Metadata(*(details.metadata or ()))
+    for key, value in inject_metadata():
+        metadata.add(key, value)
+    return grpc.aio.ClientCallDetails(
+        details.method, details.timeout, metadata, details.credentials, details.wait_for_ready
+    )
 
+
+# One class per call shape: grpc.aio files an interceptor under the first shape it is an
+# instance of only (an ``if/elif``), so one class for both left server-streaming calls
+# without the trace context.
+class _UnaryTraceContext(grpc.aio.UnaryUnaryClientInterceptor):
     async def intercept_unary_unary(
         self,
         continuation: Callable[[grpc.aio.ClientCallDetails, Any], Awaitable[Any]],
         client_call_details: grpc.aio.ClientCallDetails,
         request: Any,
     ) -> Any:
-        return await continuation(self._details(client_call_details), request)
+        return await continuation(_with_trace_context(client_call_details), request)
 
+
+class _StreamTraceContext(grpc.aio.UnaryStreamClientInterceptor):
     async def intercept_unary_stream(
         self,
         continuation: Callable[[grpc.aio.ClientCallDetails, Any], Awaitable[Any]],
         client_call_details: grpc.aio.ClientCallDetails,
         request: Any,
     ) -> Any:
-        return await continuation(self._details(client_call_details), request)
+        return await continuation(_with_trace_context(client_call_details), request)
+
+
+def _interceptors() -> list[grpc.aio.ClientInterceptor]:
+    return [_UnaryTraceContext(), _StreamTraceContext()]
 
 
 def open_channel(target: str, tls: MutualTls | None = None) -> grpc.aio.Channel:
@@ -64,12 +72,10 @@ def open_channel(target: str, tls: MutualTls | None = None) -> grpc.aio.Channel:
         return grpc.aio.secure_channel(
             target,
             tls.channel_credentials(),
-            interceptors=[_TraceContextInterceptor()],
+            interceptors=_interceptors(),
             options=options,
         )
-    return grpc.aio.insecure_channel(
-        target, interceptors=[_TraceContextInterceptor()], options=options
-    )
+    return grpc.aio.insecure_channel(target, interceptors=_interceptors(), options=options)
 
 
 def error_reason(err: grpc.aio.AioRpcError) -> str | None:

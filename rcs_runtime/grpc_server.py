@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -28,6 +29,7 @@ ERROR_DOMAIN = "rcs.example"
 # A database that is down or restarting: answered SERVICE_UNAVAILABLE, not INTERNAL.
 DATABASE_DOWN = (psycopg.OperationalError, PoolTimeout)
 _DOWN = "the database is unavailable; retry later"
+_TRACER = trace.get_tracer("rcs.grpc")
 
 
 def rich_status(err: RcsError) -> grpc.Status:
@@ -48,37 +50,44 @@ def rich_status(err: RcsError) -> grpc.Status:
     return result
 
 
+@contextlib.asynccontextmanager
+async def _served(method: str, context: Ctx) -> AsyncIterator[None]:
+    """What every call gets, whatever its shape: the caller's trace context, a server span,
+    and the one error mapping (RcsError → rich status with ErrorInfo, a database that is down
+    → SERVICE_UNAVAILABLE, anything else logged and answered INTERNAL)."""
+    token = otel_context.attach(
+        extract_context({k: str(v) for k, v in (context.invocation_metadata() or ())})
+    )
+    try:
+        with _TRACER.start_as_current_span(method, kind=trace.SpanKind.SERVER):
+            try:
+                yield
+            except RcsError as err:
+                await context.abort_with_status(rich_status(err))
+            except (grpc.aio.AbortError, grpc.RpcError):
+                raise
+            except DATABASE_DOWN as err:
+                # PostgreSQL restarting or unreachable: the caller may retry (REST 503
+                # code 1, SMPP 0x08); the pool reconnects by itself.
+                log.warning("rpc_database_unavailable", extra={"method": method, "error": str(err)})
+                await context.abort_with_status(
+                    rich_status(RcsError(Reason.SERVICE_UNAVAILABLE, _DOWN))
+                )
+            except Exception:
+                log.exception("rpc_failed", extra={"method": method})
+                await context.abort_with_status(rich_status(RcsError(Reason.INTERNAL)))
+    finally:
+        otel_context.detach(token)
+
+
 def _wrap_unary(
     fn: Callable[[Any, Ctx], Awaitable[Any]], method: str
 ) -> Callable[[Any, Ctx], Awaitable[Any]]:
-    tracer = trace.get_tracer("rcs.grpc")
+    """Unary and client-streaming calls (the request is a message or an iterator)."""
 
     async def handler(request: Any, context: Ctx) -> Any:
-        token = otel_context.attach(
-            extract_context({k: str(v) for k, v in (context.invocation_metadata() or ())})
-        )
-        try:
-            with tracer.start_as_current_span(method, kind=trace.SpanKind.SERVER):
-                try:
-                    return await fn(request, context)
-                except RcsError as err:
-                    await context.abort_with_status(rich_status(err))
-                except (grpc.aio.AbortError, grpc.RpcError):
-                    raise
-                except DATABASE_DOWN as err:
-                    # PostgreSQL restarting or unreachable: the caller may retry (REST 503
-                    # code 1, SMPP 0x08); the pool reconnects by itself.
-                    log.warning(
-                        "rpc_database_unavailable", extra={"method": method, "error": str(err)}
-                    )
-                    await context.abort_with_status(
-                        rich_status(RcsError(Reason.SERVICE_UNAVAILABLE, _DOWN))
-                    )
-                except Exception:
-                    log.exception("rpc_failed", extra={"method": method})
-                    await context.abort_with_status(rich_status(RcsError(Reason.INTERNAL)))
-        finally:
-            otel_context.detach(token)
+        async with _served(method, context):
+            return await fn(request, context)
 
     return handler
 
@@ -86,41 +95,20 @@ def _wrap_unary(
 def _wrap_stream(
     fn: Callable[[Any, Ctx], AsyncIterator[Any]], method: str
 ) -> Callable[[Any, Ctx], AsyncIterator[Any]]:
+    """Server-streaming calls: the span lasts until the last message is sent, and an error
+    after some messages ends the stream with the same rich status as a unary call's."""
+
     async def handler(request: Any, context: Ctx) -> AsyncIterator[Any]:
-        try:
+        async with _served(method, context):
             async for item in fn(request, context):
                 yield item
-        except RcsError as err:
-            await context.abort_with_status(rich_status(err))
-        except DATABASE_DOWN:
-            await context.abort_with_status(
-                rich_status(RcsError(Reason.SERVICE_UNAVAILABLE, _DOWN))
-            )
-
-    return handler
-
-
-def _wrap_stream_in(
-    fn: Callable[[Any, Ctx], Awaitable[Any]], method: str
-) -> Callable[[Any, Ctx], Awaitable[Any]]:
-    """Client-streaming calls (e.g. MailingService.CreateMailing): errors as for unary."""
-
-    async def handler(request_iterator: Any, context: Ctx) -> Any:
-        try:
-            return await fn(request_iterator, context)
-        except RcsError as err:
-            await context.abort_with_status(rich_status(err))
-        except (grpc.aio.AbortError, grpc.RpcError):
-            raise
-        except Exception:
-            log.exception("rpc_failed", extra={"method": method})
-            await context.abort_with_status(rich_status(RcsError(Reason.INTERNAL)))
 
     return handler
 
 
 class ErrorAndTracingInterceptor(grpc.aio.ServerInterceptor):
-    """Turns RcsError into a rich status with ErrorInfo and opens a server span per call."""
+    """Turns RcsError into a rich status with ErrorInfo and opens a server span per call,
+    for unary and streaming calls alike."""
 
     async def intercept_service(
         self,
@@ -147,7 +135,13 @@ class ErrorAndTracingInterceptor(grpc.aio.ServerInterceptor):
             )
         if handler.stream_unary is not None:
             return grpc.stream_unary_rpc_method_handler(
-                _wrap_stream_in(handler.stream_unary, method),  # type: ignore[arg-type]
+                _wrap_unary(handler.stream_unary, method),  # type: ignore[arg-type]
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.stream_stream is not None:
+            return grpc.stream_stream_rpc_method_handler(
+                _wrap_stream(handler.stream_stream, method),  # type: ignore[arg-type]
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
