@@ -1,14 +1,41 @@
 """Idempotency of gRPC mutations: a repeated request_id gets the first response.
 
-``replay`` takes a transaction-scoped advisory lock on the request_id first, so two
-concurrent calls with the same id run one after the other and the second replays.
+``once`` is the one way core's servicers use it. It takes a transaction-scoped advisory
+lock on the request_id first, so two concurrent calls with the same id run one after the
+other and the second replays.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 import psycopg
+from google.protobuf.message import Message
 
 from rcs_core.db import locks
+
+R = TypeVar("R", bound=Message)
+
+
+async def once(
+    conn: psycopg.AsyncConnection,
+    request_id: str,
+    method: str,
+    response_type: type[R],
+    work: Callable[[], Awaitable[R]],
+) -> R:
+    """Inside the caller's transaction: the response an earlier call with ``request_id``
+    got (for ``method``, the key it is stored under), else ``work``'s, remembered for a
+    repeat. Without a request_id, just ``work``'s."""
+    if request_id:
+        first = await replay(conn, request_id, method)
+        if first is not None:
+            return response_type.FromString(first)
+    response = await work()
+    if request_id:
+        await remember(conn, request_id, method, response.SerializeToString())
+    return response
 
 
 async def replay(conn: psycopg.AsyncConnection, request_id: str, method: str) -> bytes | None:

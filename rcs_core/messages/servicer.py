@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
+import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from rcs.common.v1 import message_pb2, status_pb2
@@ -184,11 +185,10 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
         )
         if not request.request_id and len(valid) <= GROUP_MAX_CALL:
             return self._response(results, await self._batcher.accept(partner.id, valid, window))
-        async with self._pool.connection() as conn, conn.transaction():
-            if request.request_id:
-                first = await request_log.replay(conn, request.request_id, "SubmitMessages")
-                if first is not None:
-                    return message_service_pb2.SubmitMessagesResponse.FromString(first)
+
+        async def accept(
+            conn: psycopg.AsyncConnection,
+        ) -> message_service_pb2.SubmitMessagesResponse:
             accepted = await messages.accept(
                 conn,
                 ids=self._ids,
@@ -196,12 +196,16 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
                 messages=valid,
                 duplicate_window=window,
             )
-            response = self._response(results, accepted)
-            if request.request_id:
-                await request_log.remember(
-                    conn, request.request_id, "SubmitMessages", response.SerializeToString()
-                )
-        return response
+            return self._response(results, accepted)
+
+        async with self._pool.connection() as conn, conn.transaction():
+            return await request_log.once(
+                conn,
+                request.request_id,
+                "SubmitMessages",
+                message_service_pb2.SubmitMessagesResponse,
+                lambda: accept(conn),
+            )
 
     @staticmethod
     def _response(
@@ -385,13 +389,12 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
                     ),
                 )
             )
-        async with self._pool.connection() as conn, conn.transaction():
-            if request.request_id:
-                first = await request_log.replay(conn, request.request_id, "RecordInbound")
-                if first is not None:
-                    return message_service_pb2.RecordInboundResponse.FromString(first)
+
+        async def record(
+            conn: psycopg.AsyncConnection,
+        ) -> message_service_pb2.RecordInboundResponse:
             recorded = await inbound.record(conn, self._ids, parts)
-            response = message_service_pb2.RecordInboundResponse(
+            return message_service_pb2.RecordInboundResponse(
                 results=[
                     message_service_pb2.InboundResult(
                         message_id=str(r.message_id) if r.message_id else "", partner=r.partner
@@ -399,11 +402,15 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
                     for r in recorded
                 ]
             )
-            if request.request_id:
-                await request_log.remember(
-                    conn, request.request_id, "RecordInbound", response.SerializeToString()
-                )
-        return response
+
+        async with self._pool.connection() as conn, conn.transaction():
+            return await request_log.once(
+                conn,
+                request.request_id,
+                "RecordInbound",
+                message_service_pb2.RecordInboundResponse,
+                lambda: record(conn),
+            )
 
     async def RecordReceipts(
         self, request: message_service_pb2.RecordReceiptsRequest, context: Ctx
@@ -422,18 +429,21 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
                     operator_state=r.operator_state,
                 )
             )
-        async with self._pool.connection() as conn, conn.transaction():
-            if request.request_id:
-                first = await request_log.replay(conn, request.request_id, "RecordReceipts")
-                if first is not None:
-                    return message_service_pb2.RecordReceiptsResponse.FromString(first)
+
+        async def record(
+            conn: psycopg.AsyncConnection,
+        ) -> message_service_pb2.RecordReceiptsResponse:
             matched = await receipts.record(conn, items, horizon=self._receipt_horizon)
-            response = message_service_pb2.RecordReceiptsResponse(matched_count=matched)
-            if request.request_id:
-                await request_log.remember(
-                    conn, request.request_id, "RecordReceipts", response.SerializeToString()
-                )
-        return response
+            return message_service_pb2.RecordReceiptsResponse(matched_count=matched)
+
+        async with self._pool.connection() as conn, conn.transaction():
+            return await request_log.once(
+                conn,
+                request.request_id,
+                "RecordReceipts",
+                message_service_pb2.RecordReceiptsResponse,
+                lambda: record(conn),
+            )
 
 
 def _receipt_status(value: int) -> Status:

@@ -99,16 +99,9 @@ class SettingsBase(settings_service_pb2_grpc.SettingsServiceServicer):
         """One transaction: replay a known request_id, else do the work and remember it."""
         method = response_type.DESCRIPTOR.name
         async with self._pool.connection() as conn, conn.transaction():
-            if request.request_id:
-                first = await request_log.replay(conn, request.request_id, method)
-                if first is not None:
-                    return response_type.FromString(first)
-            response = await work(conn)
-            if request.request_id:
-                await request_log.remember(
-                    conn, request.request_id, method, response.SerializeToString()
-                )
-        return response
+            return await request_log.once(
+                conn, request.request_id, method, response_type, lambda: work(conn)
+            )
 
     async def _list_entries_change(
         self,
