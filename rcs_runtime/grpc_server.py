@@ -106,6 +106,16 @@ def _wrap_stream(
     return handler
 
 
+# Each call shape: the handler's attribute, its factory, and our wrapper (a request iterator
+# is as good as a request to the unary one; a response iterator needs the streaming one).
+_SHAPES: tuple[tuple[str, Callable[..., Any], Callable[[Any, str], Any]], ...] = (
+    ("unary_unary", grpc.unary_unary_rpc_method_handler, _wrap_unary),
+    ("unary_stream", grpc.unary_stream_rpc_method_handler, _wrap_stream),
+    ("stream_unary", grpc.stream_unary_rpc_method_handler, _wrap_unary),
+    ("stream_stream", grpc.stream_stream_rpc_method_handler, _wrap_stream),
+)
+
+
 class ErrorAndTracingInterceptor(grpc.aio.ServerInterceptor):
     """Turns RcsError into a rich status with ErrorInfo and opens a server span per call,
     for unary and streaming calls alike."""
@@ -120,31 +130,15 @@ class ErrorAndTracingInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None:
             return handler
-        method = handler_call_details.method
-        if handler.unary_unary is not None:
-            return grpc.unary_unary_rpc_method_handler(
-                _wrap_unary(handler.unary_unary, method),  # type: ignore[arg-type]
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        if handler.unary_stream is not None:
-            return grpc.unary_stream_rpc_method_handler(
-                _wrap_stream(handler.unary_stream, method),  # type: ignore[arg-type]
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        if handler.stream_unary is not None:
-            return grpc.stream_unary_rpc_method_handler(
-                _wrap_unary(handler.stream_unary, method),  # type: ignore[arg-type]
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        if handler.stream_stream is not None:
-            return grpc.stream_stream_rpc_method_handler(
-                _wrap_stream(handler.stream_stream, method),  # type: ignore[arg-type]
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
+        for shape, make, wrap in _SHAPES:
+            fn = getattr(handler, shape)
+            if fn is not None:
+                wrapped: grpc.RpcMethodHandler[Any, Any] = make(
+                    wrap(fn, handler_call_details.method),
+                    request_deserializer=handler.request_deserializer,
+                    response_serializer=handler.response_serializer,
+                )
+                return wrapped
         return handler
 
 

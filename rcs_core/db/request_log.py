@@ -12,6 +12,7 @@ from typing import TypeVar
 
 import psycopg
 from google.protobuf.message import Message
+from psycopg_pool import AsyncConnectionPool
 
 from rcs_core.db import locks
 
@@ -19,23 +20,24 @@ R = TypeVar("R", bound=Message)
 
 
 async def once(
-    conn: psycopg.AsyncConnection,
+    pool: AsyncConnectionPool,
     request_id: str,
     method: str,
     response_type: type[R],
-    work: Callable[[], Awaitable[R]],
+    work: Callable[[psycopg.AsyncConnection], Awaitable[R]],
 ) -> R:
-    """Inside the caller's transaction: the response an earlier call with ``request_id``
-    got (for ``method``, the key it is stored under), else ``work``'s, remembered for a
-    repeat. Without a request_id, just ``work``'s."""
-    if request_id:
-        first = await replay(conn, request_id, method)
-        if first is not None:
-            return response_type.FromString(first)
-    response = await work()
-    if request_id:
-        await remember(conn, request_id, method, response.SerializeToString())
-    return response
+    """In one transaction: the response an earlier call with ``request_id`` got (for
+    ``method``, the key it is stored under), else ``work``'s, remembered for a repeat.
+    Without a request_id, just ``work``'s."""
+    async with pool.connection() as conn, conn.transaction():
+        if request_id:
+            first = await replay(conn, request_id, method)
+            if first is not None:
+                return response_type.FromString(first)
+        response = await work(conn)
+        if request_id:
+            await remember(conn, request_id, method, response.SerializeToString())
+        return response
 
 
 async def replay(conn: psycopg.AsyncConnection, request_id: str, method: str) -> bytes | None:

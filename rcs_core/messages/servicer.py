@@ -198,14 +198,13 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
             )
             return self._response(results, accepted)
 
-        async with self._pool.connection() as conn, conn.transaction():
-            return await request_log.once(
-                conn,
-                request.request_id,
-                "SubmitMessages",
-                message_service_pb2.SubmitMessagesResponse,
-                lambda: accept(conn),
-            )
+        return await request_log.once(
+            self._pool,
+            request.request_id,
+            "SubmitMessages",
+            message_service_pb2.SubmitMessagesResponse,
+            accept,
+        )
 
     @staticmethod
     def _response(
@@ -403,14 +402,13 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
                 ]
             )
 
-        async with self._pool.connection() as conn, conn.transaction():
-            return await request_log.once(
-                conn,
-                request.request_id,
-                "RecordInbound",
-                message_service_pb2.RecordInboundResponse,
-                lambda: record(conn),
-            )
+        return await request_log.once(
+            self._pool,
+            request.request_id,
+            "RecordInbound",
+            message_service_pb2.RecordInboundResponse,
+            record,
+        )
 
     async def RecordReceipts(
         self, request: message_service_pb2.RecordReceiptsRequest, context: Ctx
@@ -436,14 +434,13 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
             matched = await receipts.record(conn, items, horizon=self._receipt_horizon)
             return message_service_pb2.RecordReceiptsResponse(matched_count=matched)
 
-        async with self._pool.connection() as conn, conn.transaction():
-            return await request_log.once(
-                conn,
-                request.request_id,
-                "RecordReceipts",
-                message_service_pb2.RecordReceiptsResponse,
-                lambda: record(conn),
-            )
+        return await request_log.once(
+            self._pool,
+            request.request_id,
+            "RecordReceipts",
+            message_service_pb2.RecordReceiptsResponse,
+            record,
+        )
 
 
 def _receipt_status(value: int) -> Status:

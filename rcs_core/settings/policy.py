@@ -98,10 +98,7 @@ class SettingsBase(settings_service_pb2_grpc.SettingsServiceServicer):
     ) -> R:
         """One transaction: replay a known request_id, else do the work and remember it."""
         method = response_type.DESCRIPTOR.name
-        async with self._pool.connection() as conn, conn.transaction():
-            return await request_log.once(
-                conn, request.request_id, method, response_type, lambda: work(conn)
-            )
+        return await request_log.once(self._pool, request.request_id, method, response_type, work)
 
     async def _list_entries_change(
         self,
