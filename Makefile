@@ -36,6 +36,7 @@ lint: venv
 	$(VENV)/bin/lint-imports
 	$(BUF) lint
 	$(BUF) format -d --exit-code
+	BUF="$(BUF)" scripts/buf-breaking.sh
 
 services:
 	scripts/test-services.sh up >/dev/null

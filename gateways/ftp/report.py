@@ -18,11 +18,13 @@ OPERATIONS = {
     Kind.B: "Пополнение черного списка",
     None: "Неизвестная операция",
 }
-# Why a line was not loaded on Success: the three reasons ftp_trans_report.rst names.
+# Why a line was not loaded on Success: the three reasons ftp_trans_report.rst names, and
+# a repeated id in a SID file (the docs are silent; each id keys one message).
 LINE_REASONS = {
     Reason.INVALID_DESTINATION: "неверный номер",
     "BLACKLISTED": "номер в черном списке",
     "DUPLICATE_DESTINATION": "дубликат номера в файле",
+    "DUPLICATE_ID": "дубликат идентификатора в файле",
 }
 # Delivery statuses (ftp_delivery_report.rst) by rcs.common.v1.MessageStatus: 0 sending
 # failed, 1 not delivered, 2 sent with no final status yet, 3 delivered.

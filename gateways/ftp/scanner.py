@@ -115,7 +115,7 @@ class Scanner:
                         "ftp_core_unavailable", extra={"file": path.name, "error": str(exc)}
                     )
                     return done
-        if self._s.ftp_delivery_reports:
+        if self._s.any_delivery_reports:
             await self.write_due_deliveries()
         return done
 
@@ -193,7 +193,7 @@ class Scanner:
             response = await self._create(spec, f)
         finally:
             f.close()
-        if self._s.ftp_delivery_reports:
+        if self._s.delivery_reports_for(login):
             self._owe_delivery(login, stem, response.mailing.id, kind)
         log.info(
             "ftp_mailing_loaded",

@@ -32,8 +32,10 @@ class FtpSettings(RcsSettings):
     ftp_tls_required: bool = True
     ftp_max_connections: int = Field(default=256, ge=1)
     ftp_scan_interval_seconds: float = Field(default=1.0, gt=0)
-    # .delivery files: written this long after a mailing ended (Rapporto: a day).
-    ftp_delivery_reports: bool = False
+    # Which partners get .delivery files (Rapporto enables them per client): "true" or "*"
+    # every partner, "false" or empty none, else comma-separated logins. Written
+    # RCS_FTP_DELIVERY_DELAY_SECONDS after a mailing ended (Rapporto: a day).
+    ftp_delivery_reports: str = "false"
     ftp_delivery_delay_seconds: float = Field(default=86400.0, ge=0)
     # Zone of the date/time in .report files.
     ftp_report_time_zone: str = "Europe/Moscow"
@@ -51,6 +53,21 @@ class FtpSettings(RcsSettings):
             return None
         first, _, last = self.ftp_passive_ports.partition("-")
         return range(int(first), int(last or first) + 1)
+
+    def delivery_reports_for(self, login: str) -> bool:
+        value = self.ftp_delivery_reports.strip().lower()
+        if value in ("true", "*", "yes", "1"):
+            return True
+        if value in ("false", "", "no", "0"):
+            return False
+        return login.lower() in self._delivery_logins()
+
+    def _delivery_logins(self) -> set[str]:
+        return {x.strip().lower() for x in self.ftp_delivery_reports.split(",") if x.strip()}
+
+    @property
+    def any_delivery_reports(self) -> bool:
+        return self.ftp_delivery_reports.strip().lower() not in ("false", "", "no", "0")
 
     def report_zone(self) -> ZoneInfo:
         return ZoneInfo(self.ftp_report_time_zone)

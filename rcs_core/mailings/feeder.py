@@ -80,7 +80,11 @@ class Feeder:
             window = _window(m)
             batch = [
                 messages.NewMessage(
-                    client_ref=None,
+                    # A SID id is the partner's key for the message, as a REST clientId:
+                    # a line whose id an earlier message of the partner holds (the same
+                    # file uploaded again under another name) gets that message, not a
+                    # second send.
+                    client_ref=p.external_id,
                     channel=CHANNEL_SMS,
                     destination=p.destination,
                     sender=m.sender,

@@ -219,8 +219,9 @@ async def refuse(
 
 async def load_staged(conn: psycopg.AsyncConnection, mailing_id: int, partner_id: int) -> int:
     """Staged lines become recipients, in line order, except black-listed numbers (the
-    partner's list or the global one) and repeats of a number (the first is kept), which
-    are refused. Returns how many were loaded.
+    partner's list or the global one), repeats of a number and repeats of a partner's id
+    (SID files; the id becomes the message's client_ref) — the first is kept — which are
+    refused. Returns how many were loaded.
 
     Set-wise with hashing, no sort by number: the first line of each number by GROUP BY,
     the black-listed numbers by one join with the black list (a window over the numbers
@@ -234,6 +235,13 @@ async def load_staged(conn: psycopg.AsyncConnection, mailing_id: int, partner_id
         " SELECT min(line) AS line FROM mailing_staging GROUP BY destination"
     )
     await conn.execute(
+        "CREATE TEMP TABLE mailing_id_repeats ON COMMIT DROP AS"
+        " SELECT s.line FROM mailing_staging s JOIN ("
+        "  SELECT external_id, min(line) AS line FROM mailing_staging"
+        "  WHERE external_id IS NOT NULL GROUP BY external_id HAVING count(*) > 1) d"
+        " ON d.external_id = s.external_id AND s.line <> d.line"
+    )
+    await conn.execute(
         "CREATE TEMP TABLE mailing_black ON COMMIT DROP AS"
         " SELECT DISTINCT s.destination FROM mailing_staging s JOIN blacklist b"
         " ON b.number = s.destination AND (b.partner_id IS NULL OR b.partner_id = %s)",
@@ -241,12 +249,15 @@ async def load_staged(conn: psycopg.AsyncConnection, mailing_id: int, partner_id
     )
     await conn.execute("ANALYZE mailing_firsts")
     await conn.execute("ANALYZE mailing_black")
+    await conn.execute("ANALYZE mailing_id_repeats")
     await conn.execute(
         "INSERT INTO mailing_refusals (mailing_id, line, destination, reason)"
         " SELECT %s, s.line, s.destination,"
-        " CASE WHEN f.line IS NULL THEN 'DUPLICATE_DESTINATION' ELSE 'BLACKLISTED' END"
+        " CASE WHEN f.line IS NULL THEN 'DUPLICATE_DESTINATION'"
+        " WHEN i.line IS NOT NULL THEN 'DUPLICATE_ID' ELSE 'BLACKLISTED' END"
         " FROM mailing_staging s LEFT JOIN mailing_firsts f ON f.line = s.line"
-        " WHERE f.line IS NULL"
+        " LEFT JOIN mailing_id_repeats i ON i.line = s.line"
+        " WHERE f.line IS NULL OR i.line IS NOT NULL"
         " OR EXISTS (SELECT 1 FROM mailing_black k WHERE k.destination = s.destination)",
         (mailing_id,),
     )
@@ -255,7 +266,8 @@ async def load_staged(conn: psycopg.AsyncConnection, mailing_id: int, partner_id
         " external_id, params)"
         " SELECT %s, row_number() OVER (ORDER BY s.line), s.line, s.destination, s.text,"
         " s.external_id, s.params FROM mailing_staging s JOIN mailing_firsts f ON f.line = s.line"
-        " WHERE NOT EXISTS (SELECT 1 FROM mailing_black k WHERE k.destination = s.destination)",
+        " WHERE NOT EXISTS (SELECT 1 FROM mailing_black k WHERE k.destination = s.destination)"
+        " AND NOT EXISTS (SELECT 1 FROM mailing_id_repeats i WHERE i.line = s.line)",
         (mailing_id,),
     )
     total = cur.rowcount
@@ -371,17 +383,18 @@ class Pending:
     destination: str
     text: str
     params: list[str]
+    external_id: str | None  # a SID file's id: the message's client_ref
 
 
 async def next_recipients(
     conn: psycopg.AsyncConnection, mailing_id: int, after_seq: int, limit: int
 ) -> list[Pending]:
     cur = await conn.execute(
-        "SELECT seq, destination, text, coalesce(params, '{}') FROM mailing_recipients"
-        " WHERE mailing_id = %s AND seq > %s ORDER BY seq LIMIT %s",
+        "SELECT seq, destination, text, coalesce(params, '{}'), external_id"
+        " FROM mailing_recipients WHERE mailing_id = %s AND seq > %s ORDER BY seq LIMIT %s",
         (mailing_id, after_seq, limit),
     )
-    return [Pending(int(a), str(b), str(c), list(d)) for a, b, c, d in await cur.fetchall()]
+    return [Pending(int(a), str(b), str(c), list(d), e) for a, b, c, d, e in await cur.fetchall()]
 
 
 async def record_fed(

@@ -47,7 +47,13 @@ def shared(template_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             inst.start(*BACKEND)
             inst.wait_ready(timeout=120)
             # Long enough for a small mailing's receipts to be in before its .delivery.
-            gateway = FtpGateway(inst, base / "ftp", RCS_FTP_DELIVERY_DELAY_SECONDS="8")
+            gateway = FtpGateway(
+                inst,
+                base / "ftp",
+                RCS_FTP_DELIVERY_DELAY_SECONDS="8",
+                # Per partner: demo gets .delivery files, "quiet" does not.
+                RCS_FTP_DELIVERY_REPORTS="Demo, acme",
+            )
             gateway.start()
             yield gateway
         finally:
@@ -426,3 +432,34 @@ def test_core_checks_ftp_logins_with_the_allowlist_and_the_failed_login_limit(
         ftp.client("guess", "guess-pass-1")
     assert (ftp.root / "guess").exists() is False  # never logged in: no home made
     ftp.client().quit()  # another login from the same address is not held up
+
+
+def test_delivery_files_only_for_the_partners_that_have_them(
+    ftp: FtpGateway, installation: Installation
+) -> None:
+    async def quiet() -> None:
+        async with await psycopg.AsyncConnection.connect(installation.database_url) as conn:
+            await partners.upsert(conn, "quiet", "acme-pass-1", senders=["RCS"])
+            await conn.commit()
+
+    asyncio.run(quiet())
+    ftp.upload(
+        "S-quiet",
+        b"name: quiet-1\nservice_number: RCS\nauto_start: Y\n\n79161120001;t\n",
+        login="quiet",
+    )
+    body = ftp.fetch("archive/S-quiet.report", login="quiet")
+    assert body == expected_report(body, Kind.S, True, [])
+    # A .delivery is owed (in the gateway's state folder) from the moment the file is
+    # loaded, before its .report: none for quiet, while demo's mailings have theirs.
+    owed = ftp.root.parent / "state" / "delivery"
+    assert not list(owed.glob("quiet.*.json"))
+    ftp.upload("S-loud", b"name: loud-1\nservice_number: RCS\nauto_start: Y\n\n79161120002;t\n")
+    ftp.fetch("archive/S-loud.report")
+    assert ftp.fetch("archive/S-loud.delivery", within=90).startswith(b"79161120002;")
+    client = ftp.client("quiet", "acme-pass-1")
+    try:
+        assert "S-quiet.delivery" not in client.nlst("archive")
+        assert "S-quiet.report" in client.nlst("archive")
+    finally:
+        client.quit()

@@ -167,6 +167,49 @@ async def test_texts_with_substitutions(mailings: Any, pool: Any, database_url: 
         assert [r[0] for r in await cur.fetchall()] == ["Hello Ann, you owe 10", "own text"]
 
 
+def id_stream(spec: ms.MailingSpec, lines: list[tuple[str, str, str]]) -> Iterator[Any]:
+    yield ms.CreateMailingRequest(spec=spec)
+    yield ms.CreateMailingRequest(
+        recipients=ms.MailingRecipients(
+            recipients=[
+                ms.MailingRecipient(line=i + 1, external_id=x, destination=d, text=t)
+                for i, (x, d, t) in enumerate(lines)
+            ]
+        )
+    )
+
+
+async def test_sid_ids_key_the_messages_so_a_file_loaded_again_sends_nothing_twice(
+    mailings: Any, pool: Any, database_url: str
+) -> None:
+    lines = [
+        ("272344713", "79161000001", "one"),
+        ("435235262", "79161000002", "two"),
+        ("272344713", "79161000003", "same id again"),
+    ]
+    spec = ms.MailingSpec(partner="acme", name="sid-a", auto_start=True, source_key="a")
+    created = await mailings.CreateMailing(id_stream(spec, lines))
+    assert [(r.line, r.destination, r.reason) for r in created.refused] == [
+        (3, "79161000003", "DUPLICATE_ID")
+    ]
+    assert created.mailing.progress.total == 2
+    await pool_exec(database_url, "UPDATE mailings SET credit_at = now() - interval '1 s'")
+    assert await Feeder(pool, 7).tick() == 2
+    # The same lines uploaded again as another file: a new mailing whose messages are the
+    # ones the ids already name.
+    again = ms.MailingSpec(partner="acme", name="sid-b", auto_start=True, source_key="b")
+    await mailings.CreateMailing(id_stream(again, lines[:2]))
+    await pool_exec(database_url, "UPDATE mailings SET credit_at = now() - interval '1 s'")
+    assert await Feeder(pool, 7).tick() == 2
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        cur = await conn.execute("SELECT client_ref, destination FROM messages ORDER BY 1")
+        assert await cur.fetchall() == [("272344713", "79161000001"), ("435235262", "79161000002")]
+        cur = await conn.execute(
+            "SELECT count(DISTINCT message_id), count(*) FROM mailing_recipients"
+        )
+        assert await cur.fetchone() == (2, 4)
+
+
 async def test_start_pause_resume_cancel(mailings: Any, pool: Any, database_url: str) -> None:
     created = await mailings.CreateMailing(
         stream(ms.MailingSpec(partner="acme", name="manual"), LINES)

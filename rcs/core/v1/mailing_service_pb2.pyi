@@ -251,7 +251,9 @@ class RecipientRefusal(_message.Message):
     destination: _builtins.str
     """The number as given."""
     reason: _builtins.str
-    """INVALID_DESTINATION, BLACKLISTED or DUPLICATE_DESTINATION."""
+    """INVALID_DESTINATION, BLACKLISTED, DUPLICATE_DESTINATION or DUPLICATE_ID (a SID
+    file's id repeated).
+    """
     def __init__(
         self,
         *,
