@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextvars import Token
 from typing import Any
 
 import grpc
@@ -50,44 +50,47 @@ def rich_status(err: RcsError) -> grpc.Status:
     return result
 
 
-@contextlib.asynccontextmanager
-async def _served(method: str, context: Ctx) -> AsyncIterator[None]:
-    """What every call gets, whatever its shape: the caller's trace context, a server span,
-    and the one error mapping (RcsError → rich status with ErrorInfo, a database that is down
-    → SERVICE_UNAVAILABLE, anything else logged and answered INTERNAL)."""
-    token = otel_context.attach(
+async def _answer_failure(err: Exception, context: Ctx, method: str) -> None:
+    """The one error mapping of every call shape; always raises (the abort). RcsError → rich
+    status with ErrorInfo; a database that is down → SERVICE_UNAVAILABLE; anything else
+    logged and answered INTERNAL."""
+    if isinstance(err, RcsError):
+        await context.abort_with_status(rich_status(err))
+    if isinstance(err, (grpc.aio.AbortError, grpc.RpcError)):
+        raise err
+    if isinstance(err, DATABASE_DOWN):
+        # PostgreSQL restarting or unreachable: the caller may retry (REST 503 code 1, SMPP
+        # 0x08); the pool reconnects by itself.
+        log.warning("rpc_database_unavailable", extra={"method": method, "error": str(err)})
+        await context.abort_with_status(rich_status(RcsError(Reason.SERVICE_UNAVAILABLE, _DOWN)))
+    log.exception("rpc_failed", extra={"method": method})
+    await context.abort_with_status(rich_status(RcsError(Reason.INTERNAL)))
+
+
+def _caller_context(context: Ctx) -> Token[otel_context.Context]:
+    """Attaches the caller's trace context; the token is for ``otel_context.detach``."""
+    return otel_context.attach(
         extract_context({k: str(v) for k, v in (context.invocation_metadata() or ())})
     )
-    try:
-        with _TRACER.start_as_current_span(method, kind=trace.SpanKind.SERVER):
-            try:
-                yield
-            except RcsError as err:
-                await context.abort_with_status(rich_status(err))
-            except (grpc.aio.AbortError, grpc.RpcError):
-                raise
-            except DATABASE_DOWN as err:
-                # PostgreSQL restarting or unreachable: the caller may retry (REST 503
-                # code 1, SMPP 0x08); the pool reconnects by itself.
-                log.warning("rpc_database_unavailable", extra={"method": method, "error": str(err)})
-                await context.abort_with_status(
-                    rich_status(RcsError(Reason.SERVICE_UNAVAILABLE, _DOWN))
-                )
-            except Exception:
-                log.exception("rpc_failed", extra={"method": method})
-                await context.abort_with_status(rich_status(RcsError(Reason.INTERNAL)))
-    finally:
-        otel_context.detach(token)
 
 
+# Both wrappers: the caller's trace context, a server span, the one error mapping. Written
+# out rather than shared through an async context manager, which cost ~5 µs a call.
 def _wrap_unary(
     fn: Callable[[Any, Ctx], Awaitable[Any]], method: str
 ) -> Callable[[Any, Ctx], Awaitable[Any]]:
     """Unary and client-streaming calls (the request is a message or an iterator)."""
 
     async def handler(request: Any, context: Ctx) -> Any:
-        async with _served(method, context):
-            return await fn(request, context)
+        token = _caller_context(context)
+        try:
+            with _TRACER.start_as_current_span(method, kind=trace.SpanKind.SERVER):
+                try:
+                    return await fn(request, context)
+                except Exception as err:
+                    await _answer_failure(err, context, method)
+        finally:
+            otel_context.detach(token)
 
     return handler
 
@@ -99,9 +102,16 @@ def _wrap_stream(
     after some messages ends the stream with the same rich status as a unary call's."""
 
     async def handler(request: Any, context: Ctx) -> AsyncIterator[Any]:
-        async with _served(method, context):
-            async for item in fn(request, context):
-                yield item
+        token = _caller_context(context)
+        try:
+            with _TRACER.start_as_current_span(method, kind=trace.SpanKind.SERVER):
+                try:
+                    async for item in fn(request, context):
+                        yield item
+                except Exception as err:
+                    await _answer_failure(err, context, method)
+        finally:
+            otel_context.detach(token)
 
     return handler
 
