@@ -24,8 +24,13 @@ from pathlib import Path
 import psycopg
 from kafka import KafkaProducer
 
+from rcs_capture.publication import (
+    CaptureTarget,
+    configure_capture,
+    connector_state,
+    remove_capture,
+)
 from rcs_core.db.migrate import migrate
-from rcs_dwh.capture import CaptureTarget, configure_capture, connector_state, remove_capture
 from rcs_dwh.storage import migrate as migrate_dwh
 from tests.dwh_support import (
     DwhProcess,

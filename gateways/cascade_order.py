@@ -126,7 +126,7 @@ def link_of(
         if push is not None:
             link.push.CopyFrom(push)
         link.push.text, link.push.service_number = text, sender
-    elif channel == channels.VIBER:  # the letter carries text only (no image, no button)
+    elif channel in channels.MESSENGER_CONTENT:  # a letter carries text only (no image, button)
         link.viber.text, link.viber.service_number = text, sender
     else:
         link.sms.text, link.sms.sender = text, sender

@@ -23,6 +23,8 @@ COMPONENTS = (
     "rpns",
     "pns-simulator",
     "viber-simulator",
+    "whatsapp-simulator",
+    "telegram-simulator",
     "messengers",
     "cluster",
     "ftp",
@@ -101,6 +103,18 @@ def _serve(component: str) -> None:
 
         viber_sim = ViberSimSettings()
         run_service(component, viber_sim, serve_viber_sim(viber_sim))
+    elif component == "whatsapp-simulator":
+        from rcs_simulators.whatsapp.__main__ import serve as serve_whatsapp_sim
+        from rcs_simulators.whatsapp.settings import WhatsAppSimSettings
+
+        whatsapp_sim = WhatsAppSimSettings()
+        run_service(component, whatsapp_sim, serve_whatsapp_sim(whatsapp_sim))
+    elif component == "telegram-simulator":
+        from rcs_simulators.telegram.__main__ import serve as serve_telegram_sim
+        from rcs_simulators.telegram.settings import TelegramSimSettings
+
+        telegram_sim = TelegramSimSettings()
+        run_service(component, telegram_sim, serve_telegram_sim(telegram_sim))
     elif component == "messengers":
         from rcs_messengers.__main__ import serve as serve_messengers
         from rcs_messengers.settings import MessengersSettings

@@ -6,9 +6,9 @@ revision with its audit entry, attributed to RCS_ACTOR or the OS user from "cli"
 in and out as JSON in protobuf's mapping; a refusal prints its catalogue reason and message
 and exits 1.
 
-`rcs settings import-number-plan FILE` and `import-ported FILE` are bulk imports straight
-into RCS_DATABASE_URL, one transaction each: they print a one-line summary, or every bad
-line and exit 2 having changed nothing."""
+`rcs settings import-number-plan FILE` and `import-ported FILE` parse the file here and
+stream its rows to core's SettingsService.ImportNumberPlan, applied as one revision: they
+print a one-line summary, or every bad line and exit 2 having changed nothing."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import grpc
 from google.protobuf import field_mask_pb2, json_format
@@ -28,13 +28,15 @@ from google.protobuf.message import Message
 
 from rcs.core.v1 import settings_service_pb2 as ss
 from rcs.core.v1 import settings_service_pb2_grpc
-from rcs_runtime.grpc_client import open_channel, refusal_text
+from rcs_runtime.errors import Reason
+from rcs_runtime.grpc_client import error_reason, open_channel, refusal_text
 from rcs_runtime.settings import RcsSettings
 
 if TYPE_CHECKING:  # the async stub type exists only in the generated .pyi
     from rcs.core.v1.settings_service_pb2_grpc import SettingsServiceAsyncStub as Stub
 
 EXIT_BAD_FILE = 2
+T = TypeVar("T")
 Work = Callable[["Stub", ss.Actor], Awaitable[Any]]
 
 
@@ -101,14 +103,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     plan = verbs.add_parser(
         "import-number-plan",
         help="replace the number plan with a numbering-registry file"
-        " (';'-separated, UTF-8 or windows-1251); all or nothing (RCS_DATABASE_URL)",
+        " (';'-separated, UTF-8 or windows-1251); all or nothing (RCS_CORE_TARGET)",
     )
     plan.add_argument("file", type=Path)
     plan.set_defaults(func=lambda a: _run("number_plan", a.file))
     ported = verbs.add_parser(
         "import-ported",
         help="replace the ported numbers with a 'number;operator' file; all or nothing"
-        " (RCS_DATABASE_URL)",
+        " (RCS_CORE_TARGET)",
     )
     ported.add_argument("file", type=Path)
     ported.set_defaults(func=lambda a: _run("ported", a.file))
@@ -116,6 +118,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         _add_entity(verbs, name, entity)
     _add_number_lists(verbs)
     _add_api_keys(verbs)
+    _add_tariffs(verbs)
     revisions = verbs.add_parser("revisions", help="settings revisions, newest first")
     revisions.add_subparsers(dest="action", required=True).add_parser("list").add_argument(
         "--limit", type=int, default=20
@@ -193,6 +196,43 @@ def _add_api_keys(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     revoke.add_argument("--partner", required=True)
     revoke.add_argument("id", type=int)
     revoke.set_defaults(func=lambda a: _call(_api_keys("Revoke", a)))
+
+
+def _add_tariffs(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Tariffs are keyed by five fields, so put and delete both take the Tariff as JSON."""
+    actions = verbs.add_parser(
+        "tariffs", help="prices per message for the DWH's financial report: list, put, delete"
+    ).add_subparsers(dest="action", required=True)
+    actions.add_parser("list", help="every row, the history included").set_defaults(
+        func=lambda a: _call(_tariffs_list())
+    )
+    for verb, what in (("put", "add a price (or change the row's)"), ("delete", "remove a row")):
+        p = actions.add_parser(verb, help=f"{what}: a Tariff as JSON")
+        source = p.add_mutually_exclusive_group(required=True)
+        source.add_argument("--json", dest="text", help="the tariff as JSON")
+        source.add_argument("--file", type=Path, help="a file holding the tariff as JSON")
+        p.set_defaults(func=lambda a, v=verb: _call(_tariff_change(v, _document(a.text, a.file))))
+
+
+def _tariffs_list() -> Work:
+    async def work(stub: Stub, actor: ss.Actor) -> list[Message]:
+        return list((await stub.ListTariffs(ss.ListTariffsRequest(), timeout=30)).tariffs)
+
+    return work
+
+
+def _tariff_change(verb: str, doc: dict[str, Any]) -> Work:
+    tariff = ss.Tariff()
+    _parse(doc, tariff)
+
+    async def work(stub: Stub, actor: ss.Actor) -> Message:
+        if verb == "put":
+            return await stub.PutTariff(ss.PutTariffRequest(actor=actor, tariff=tariff), timeout=30)
+        return await stub.DeleteTariff(
+            ss.DeleteTariffRequest(actor=actor, tariff=tariff), timeout=30
+        )
+
+    return work
 
 
 # -- the calls --------------------------------------------------------------------------------
@@ -419,18 +459,24 @@ def _call(work: Work) -> None:
     settings = SettingsCliSettings()
     actor = ss.Actor(login=settings.actor or _os_user(), remote_ip="cli")
 
-    async def run() -> Any:
-        channel = open_channel(settings.core_target)
-        try:
-            return await work(settings_service_pb2_grpc.SettingsServiceStub(channel), actor)
-        finally:
-            await channel.close()
-
     try:
-        answer = asyncio.run(run())
+        answer = _with_core(settings.core_target, lambda stub: work(stub, actor))
     except grpc.aio.AioRpcError as err:
         sys.exit(f"core at {settings.core_target} refused: {refusal_text(err)}")
     print(json.dumps(_jsonable(answer), ensure_ascii=False, indent=2))
+
+
+def _with_core(target: str, work: Callable[[Stub], Awaitable[T]]) -> T:
+    """``work`` with a SettingsService stub on a channel to core; gRPC errors propagate."""
+
+    async def run() -> T:
+        channel = open_channel(target)
+        try:
+            return await work(settings_service_pb2_grpc.SettingsServiceStub(channel))
+        finally:
+            await channel.close()
+
+    return asyncio.run(run())
 
 
 def _jsonable(answer: Message | list[Message]) -> Any:
@@ -446,43 +492,45 @@ def _os_user() -> str:
         return "cli"
 
 
-# -- bulk imports, straight into the database -------------------------------------------------
+# -- bulk imports: parsed here, applied by core -----------------------------------------------
 
 
 def _run(kind: str, path: Path) -> None:
-    # Local imports: other `rcs` commands do not load the database driver for this.
+    # Local import: other `rcs` commands do not load the file parser.
     from rcs_routing.number_plan import BadFileError
-    from rcs_runtime.errors import RcsError
-    from rcs_runtime.settings import DatabaseSettings
+    from rcs_routing.number_plan_import import number_plan_chunks, ported_chunks
 
+    settings = SettingsCliSettings()
+    actor = ss.Actor(login=settings.actor or _actor(), remote_ip="cli")
     try:
         data = path.read_bytes()
     except OSError as err:
         sys.exit(f"cannot read {path}: {err.strerror}")
     try:
-        summary = asyncio.run(_import(kind, DatabaseSettings().database_url, data))
-    except RcsError as err:  # NOT_MASTER: a cluster's standby takes no import
-        sys.exit(f"refused: {err.reason}: {err.message}; nothing imported")
+        chunks = (number_plan_chunks if kind == "number_plan" else ported_chunks)(data, actor)
     except BadFileError as err:
-        for line in err.errors:
-            print(f"{path}: {line}", file=sys.stderr)
-        print(
-            f"refused: {len(err.errors)} bad line(s) in {path}; nothing imported",
-            file=sys.stderr,
-        )
-        sys.exit(EXIT_BAD_FILE)
-    print(summary)
+        _bad_lines(path, [str(e) for e in err.errors])
+
+    async def send(stub: Stub) -> ss.ImportNumberPlanResponse:
+        answer: ss.ImportNumberPlanResponse = await stub.ImportNumberPlan(iter(chunks), timeout=600)
+        return answer
+
+    try:
+        answer = _with_core(settings.core_target, send)
+    except grpc.aio.AioRpcError as err:
+        reason = error_reason(err) or err.code().name
+        _, _, lines = (err.details() or "").partition("\n")
+        if reason == Reason.INVALID_REQUEST and lines:  # lines only core could judge
+            _bad_lines(path, lines.splitlines())
+        sys.exit(f"refused: {reason}: {err.details()}; nothing imported")
+    print(answer.summary)
 
 
-async def _import(kind: str, dsn: str, data: bytes) -> object:
-    import psycopg
-
-    from rcs_routing.number_plan_import import import_number_plan, import_ported
-
-    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
-        if kind == "number_plan":
-            return await import_number_plan(conn, data, actor=_actor())
-        return await import_ported(conn, data, actor=_actor())
+def _bad_lines(path: Path, lines: list[str]) -> NoReturn:
+    for line in lines:
+        print(f"{path}: {line}", file=sys.stderr)
+    print(f"refused: {len(lines)} bad line(s) in {path}; nothing imported", file=sys.stderr)
+    sys.exit(EXIT_BAD_FILE)
 
 
 def _actor() -> str:

@@ -8,7 +8,9 @@ import logging
 import psycopg
 
 from rcs.cluster.v1 import cluster_service_pb2_grpc
+from rcs_capture.publication import CaptureTarget
 from rcs_cluster.agent import Agent
+from rcs_cluster.capture import CaptureSwitch
 from rcs_cluster.dcs import Dcs
 from rcs_cluster.role_store import RoleStore
 from rcs_cluster.servicer import ClusterServicer
@@ -37,6 +39,19 @@ async def _wait_for_schema(dsn: str, seconds: float = 60) -> None:
             await asyncio.sleep(0.5)
 
 
+def _capture(s: ClusterSettings) -> CaptureSwitch | None:
+    if not s.cluster_capture_connect_url:
+        return None
+    return CaptureSwitch(
+        CaptureTarget(
+            s.cluster_capture_connect_url,
+            s.installation_id,
+            s.cluster_capture_database_url or s.database_url,
+            s.cluster_capture_topic_root,
+        )
+    )
+
+
 async def serve(s: ClusterSettings) -> None:
     await _wait_for_schema(s.database_url)
     pool = await open_pool(s.database_url, min_size=1, max_size=2)
@@ -45,8 +60,11 @@ async def serve(s: ClusterSettings) -> None:
     server = GrpcServer(s.cluster_bind, tls=tls)
     agent: Agent | None = None
     dcs: Dcs | None = None
+    capture = _capture(s)
     try:
         if not s.endpoints:
+            if capture is not None:
+                await capture.to("master")
             await roles.be_lone_master()
             log.info("cluster_agent_alone", extra={"installation": s.installation_id})
         else:
@@ -62,6 +80,7 @@ async def serve(s: ClusterSettings) -> None:
                 dcs,
                 roles,
                 SettingsPuller(s.core_target, timeout=s.cluster_retry_timeout_seconds * 3, tls=tls),
+                capture,
             )
             await agent.start()
         cluster_service_pb2_grpc.add_ClusterServiceServicer_to_server(
@@ -72,6 +91,8 @@ async def serve(s: ClusterSettings) -> None:
         async with asyncio.TaskGroup() as tg:
             if agent is not None:
                 tg.create_task(agent.run())
+            if capture is not None:
+                tg.create_task(capture.keep_connector())
             tg.create_task(server.until_terminated())
     finally:
         await server.stop()

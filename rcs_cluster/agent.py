@@ -20,6 +20,7 @@ import grpc
 from prometheus_client import Gauge
 
 from rcs_cluster import view as v
+from rcs_cluster.capture import CaptureSwitch
 from rcs_cluster.dcs import Dcs, EtcdFailure
 from rcs_cluster.role_store import DbFailure, RoleStore
 from rcs_cluster.settings import ClusterSettings
@@ -42,9 +43,15 @@ class StartupError(Exception):
 
 class Agent:
     def __init__(
-        self, s: ClusterSettings, dcs: Dcs, roles: RoleStore, puller: SettingsPuller
+        self,
+        s: ClusterSettings,
+        dcs: Dcs,
+        roles: RoleStore,
+        puller: SettingsPuller,
+        capture: CaptureSwitch | None = None,
     ) -> None:
         self.s = s
+        self._capture = capture
         self.me = s.installation_id
         self._dcs = dcs
         self._roles = roles
@@ -217,6 +224,8 @@ class Agent:
     async def _hold_master(self, view: v.ClusterView) -> None:
         valid = self._valid_seconds()
         if self.role != v.MASTER or self.term != view.master_term:
+            if self._capture is not None:
+                await self._capture.to(v.MASTER)  # before the first settings write
             await self._roles.be_master(self.me, self.s.advertised_core, view.master_term, valid)
             self.role, self.term = v.MASTER, view.master_term
             log.info(
@@ -257,6 +266,8 @@ class Agent:
             master, master_core, lock_wait=self.s.cluster_retry_timeout_seconds
         )
         self.role = v.STANDBY
+        if self._capture is not None:
+            await self._capture.to(v.STANDBY)  # fenced first; before any settings pull
 
     async def _fence_if_due(self) -> None:
         """Cannot reach etcd: a master stays master while its lease surely lives, and fences

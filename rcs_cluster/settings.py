@@ -24,6 +24,17 @@ class ClusterSettings(DatabaseSettings):
     core_target: str = "127.0.0.1:50051"
     cluster_core_endpoint: str = ""  # what the others dial; empty: core_target
     cluster_agent_endpoint: str = ""  # what `rcs cluster` dials; empty: cluster_bind
+    # Change capture for the DWH (issue 20): Kafka Connect's REST URL; empty: the agent does
+    # not manage capture. When set, the agent keeps the installation's Debezium connector and
+    # switches what it captures with the role (master: settings and transactions; standby:
+    # transactions only).
+    cluster_capture_connect_url: str = ""
+    # The installation's database as Kafka Connect reaches it (a user with REPLICATION);
+    # empty: RCS_DATABASE_URL.
+    cluster_capture_database_url: str = ""
+    # First part of the topic names (<root>.i<installation>.public.<table>); never change it
+    # once the connector ran.
+    cluster_capture_topic_root: str = "rcs"
 
     @model_validator(mode="after")
     def _check(self) -> ClusterSettings:

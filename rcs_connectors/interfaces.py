@@ -1,4 +1,5 @@
-"""The SMPP interfaces (operator binds) this connector keeps, read from the settings."""
+"""The SMPP interfaces (operator binds) this connector keeps, read from the settings through
+the declared read contract (the settings_read views of migration 0090)."""
 
 from __future__ import annotations
 
@@ -26,11 +27,12 @@ async def load(dsn: str) -> tuple[int, list[SmppInterface]]:
         conn.transaction(),
     ):
         await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        cur = await conn.execute("SELECT revision FROM settings_revision")
+        cur = await conn.execute("SELECT revision FROM settings_read.revision")
         row = await cur.fetchone()
         revision = int(row[0]) if row else 0
         cur = await conn.execute(
             "SELECT id, host, port, system_id, password, system_type, window_size,"
-            " throughput_per_second FROM interfaces WHERE enabled AND kind = 'smpp' ORDER BY id"
+            " throughput_per_second FROM settings_read.interfaces"
+            " WHERE enabled AND kind = 'smpp' ORDER BY id"
         )
         return revision, [SmppInterface(*r) for r in await cur.fetchall()]

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final
 
-from rcs_dwh import tables
+from rcs_capture import tables
 
 # <root>.i<installation>.<schema>.<table>
 _TOPIC = re.compile(r"\.i(\d+)\.([A-Za-z0-9_]+)\.([A-Za-z0-9_]+)$")

@@ -24,7 +24,7 @@ def parse_installations(spec: str) -> dict[int, str]:
 class DwhSettings(RcsSettings):
     dwh_database_url: str = "postgresql://rcs@127.0.0.1:5432/rcs_dwh"
     dwh_kafka_bootstrap: str = "127.0.0.1:9092"
-    # Every installation's topics: <root>.i<installation>.public.<table> (rcs_dwh.capture).
+    # Every installation's topics: <root>.i<installation>.public.<table> (rcs_capture.publication).
     dwh_topic_pattern: str = r"^rcs\.i\d+\.public\..+"
     dwh_group: str = "rcs-dwh"
     # The installation registry's seed: which cluster each installation belongs to.

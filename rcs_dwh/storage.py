@@ -15,7 +15,7 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
-from rcs_dwh import tables
+from rcs_capture import tables
 from rcs_dwh.envelope import Change
 from rcs_runtime.db import connect
 

@@ -10,9 +10,13 @@ from aiohttp import web
 
 from rcs.connector.v1 import connector_service_pb2_grpc
 from rcs.core.v1 import message_service_pb2_grpc
+from rcs_messengers import telegram_webhook
 from rcs_messengers.servicer import ViberConnectorServicer
 from rcs_messengers.settings import MessengersSettings
+from rcs_messengers.telegram import telegram_sender
 from rcs_messengers.webhook import ViberWebhook, build_app
+from rcs_messengers.whatsapp import whatsapp_sender
+from rcs_messengers.whatsapp_webhook import WhatsAppWebhook, add_routes
 from rcs_runtime.grpc_client import open_channel
 from rcs_runtime.grpc_server import GrpcServer
 
@@ -25,6 +29,38 @@ async def serve(s: MessengersSettings) -> None:
         timeout=httpx.Timeout(s.viber_timeout_seconds),
         limits=httpx.Limits(max_connections=s.viber_concurrency),
     )
+    wa_http = httpx.AsyncClient(
+        timeout=httpx.Timeout(s.whatsapp_timeout_seconds),
+        limits=httpx.Limits(max_connections=s.whatsapp_concurrency),
+    )
+    whatsapp = (
+        whatsapp_sender(
+            wa_http,
+            s.whatsapp_api_url,
+            s.whatsapp_phone_number_id,
+            s.whatsapp_access_token,
+            s.messengers_interface_id,
+            s.whatsapp_concurrency,
+        )
+        if s.whatsapp_access_token
+        else None
+    )
+    tg_http = httpx.AsyncClient(
+        timeout=httpx.Timeout(s.telegram_timeout_seconds),
+        limits=httpx.Limits(max_connections=s.telegram_concurrency),
+    )
+    telegram = (
+        telegram_sender(
+            tg_http,
+            s.telegram_api_url,
+            s.telegram_token,
+            s.telegram_callback_url,
+            s.messengers_interface_id,
+            s.telegram_concurrency,
+        )
+        if s.telegram_token
+        else None
+    )
     server = GrpcServer(s.messengers_bind)
     connector_service_pb2_grpc.add_ConnectorServiceServicer_to_server(
         ViberConnectorServicer(
@@ -33,6 +69,8 @@ async def serve(s: MessengersSettings) -> None:
             s.viber_auth_token,
             s.messengers_interface_id,
             s.viber_concurrency,
+            whatsapp,
+            telegram,
         ),
         server.server,
     )
@@ -42,7 +80,28 @@ async def serve(s: MessengersSettings) -> None:
         s.messengers_interface_id,
         s.messengers_core_timeout_seconds,
     )
-    runner = web.AppRunner(build_app(webhook), access_log=None)
+    app = build_app(webhook)
+    core = message_service_pb2_grpc.MessageServiceStub(core_channel)
+    add_routes(
+        app,
+        WhatsAppWebhook(
+            core,
+            s.whatsapp_app_secret,
+            s.whatsapp_verify_token,
+            s.messengers_interface_id,
+            s.messengers_core_timeout_seconds,
+        ),
+    )
+    telegram_webhook.add_routes(
+        app,
+        telegram_webhook.TelegramWebhook(
+            core,
+            s.telegram_token,
+            s.messengers_interface_id,
+            s.messengers_core_timeout_seconds,
+        ),
+    )
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, s.messengers_webhook_host, s.messengers_webhook_port).start()
     await server.start()
@@ -56,4 +115,6 @@ async def serve(s: MessengersSettings) -> None:
         await server.stop()
         await runner.cleanup()
         await http.aclose()
+        await wa_http.aclose()
+        await tg_http.aclose()
         await core_channel.close()

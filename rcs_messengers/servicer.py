@@ -1,17 +1,14 @@
-"""ConnectorService for CHANNEL_VIBER: each message is one send_message call to Viber.
+"""ConnectorService for the messenger channels: each message goes to its channel's
+provider as one call (rcs_messengers.provider_call): Viber's send_message always,
+WhatsApp's Cloud API and Telegram when their accounts are configured.
 
-ACCEPTED carries Viber's message token as the operator id (receipts name it); REJECTED
-the extended code of what Viber refused; RETRY when Viber could not answer. A repeated
-message id (the dispatcher retrying a call whose answer it lost) gets the token of its
-first send while this process lives (docs/viber.md: a restart forgets them)."""
+ACCEPTED carries the provider's id for the message as the operator id (receipts name it);
+REJECTED the extended code of what the provider refused (or 10 / 1 for a channel without
+an account here); RETRY when the provider could not answer."""
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import json
-import logging
-from collections import OrderedDict
 from typing import Any
 
 import grpc
@@ -21,23 +18,60 @@ from rcs.common.v1 import channel_pb2
 from rcs.connector.v1 import connector_service_pb2 as cs
 from rcs.connector.v1 import connector_service_pb2_grpc
 from rcs_messengers import viber_wire
+from rcs_messengers.provider_call import Answer, ProviderSender, result_of, seconds_left
 
-log = logging.getLogger(__name__)
 Ctx = grpc.aio.ServicerContext[Any, Any]
 DEFAULT_TTL = 86400  # rest_viber.rst's longest, when core sends no validity
-_REMEMBERED = 100_000
+# A channel without an account here: rest_status.rst's code for "cannot be sent".
+_UNCONFIGURED = {
+    channel_pb2.CHANNEL_WHATSAPP: (10, "no WhatsApp account here (RCS_WHATSAPP_ACCESS_TOKEN)"),
+    channel_pb2.CHANNEL_TELEGRAM: (1, "no Telegram account here (RCS_TELEGRAM_TOKEN)"),
+}
+
+
+def _viber_answer(status: int, doc: Any) -> Answer:
+    a = viber_wire.answer_of(status, doc)
+    return Answer(a.token, a.retry, a.error_code, a.detail)
+
+
+def viber_sender(
+    http: httpx.AsyncClient, api_url: str, token: str, interface_id: str, concurrency: int
+) -> ProviderSender:
+    def body_of(m: cs.OutboundMessage) -> dict[str, object]:
+        ttl = seconds_left(m, DEFAULT_TTL)
+        return viber_wire.body_of(m.viber, m.destination, ttl, m.message_id)
+
+    return ProviderSender(
+        "viber",
+        http,
+        api_url.rstrip("/") + "/pa/send_message",
+        {"X-Viber-Auth-Token": token},
+        interface_id,
+        concurrency,
+        body_of,
+        _viber_answer,
+    )
 
 
 class ViberConnectorServicer(connector_service_pb2_grpc.ConnectorServiceServicer):
     def __init__(
-        self, http: httpx.AsyncClient, api_url: str, token: str, interface_id: str, concurrency: int
+        self,
+        http: httpx.AsyncClient,
+        api_url: str,
+        token: str,
+        interface_id: str,
+        concurrency: int,
+        whatsapp: ProviderSender | None = None,
+        telegram: ProviderSender | None = None,
     ) -> None:
-        self._http = http
-        self._url = api_url.rstrip("/") + "/pa/send_message"
-        self._token = token
         self._interface_id = interface_id
-        self._slots = asyncio.Semaphore(concurrency)
-        self._sent: OrderedDict[str, str] = OrderedDict()  # message id → Viber token
+        self._senders: dict[int, ProviderSender] = {
+            channel_pb2.CHANNEL_VIBER: viber_sender(http, api_url, token, interface_id, concurrency)
+        }
+        if whatsapp is not None:
+            self._senders[channel_pb2.CHANNEL_WHATSAPP] = whatsapp
+        if telegram is not None:
+            self._senders[channel_pb2.CHANNEL_TELEGRAM] = telegram
 
     async def SendMessages(
         self, request: cs.SendMessagesRequest, context: Ctx
@@ -46,49 +80,8 @@ class ViberConnectorServicer(connector_service_pb2_grpc.ConnectorServiceServicer
         return cs.SendMessagesResponse(results=results)
 
     async def _send(self, m: cs.OutboundMessage) -> cs.SendResult:
-        if m.channel != channel_pb2.CHANNEL_VIBER:
-            return self._result(m, viber_wire.Answer(error_code=1, detail="Viber only, so far"))
-        if m.message_id in self._sent:
-            return self._result(m, viber_wire.Answer(token=self._sent[m.message_id]))
-        ttl = DEFAULT_TTL
-        if m.HasField("valid_until"):
-            left = m.valid_until.ToDatetime(dt.UTC) - dt.datetime.now(dt.UTC)
-            ttl = max(30, int(left.total_seconds()))
-        body = viber_wire.body_of(m.viber, m.destination, ttl, m.message_id)
-        async with self._slots:
-            try:
-                r = await self._http.post(
-                    self._url, json=body, headers={"X-Viber-Auth-Token": self._token}
-                )
-            except httpx.HTTPError as err:
-                log.warning("viber_send_failed", extra={"error": type(err).__name__})
-                return self._result(m, viber_wire.Answer(retry=True, detail="viber_unreachable"))
-        try:
-            doc = r.json()
-        except json.JSONDecodeError:
-            doc = None
-        answer = viber_wire.answer_of(r.status_code, doc)
-        if answer.token:
-            self._sent[m.message_id] = answer.token
-            while len(self._sent) > _REMEMBERED:
-                self._sent.popitem(last=False)
-        return self._result(m, answer)
-
-    def _result(self, m: cs.OutboundMessage, a: viber_wire.Answer) -> cs.SendResult:
-        if a.token:
-            return cs.SendResult(
-                message_id=m.message_id,
-                outcome=cs.SEND_OUTCOME_ACCEPTED,
-                operator_message_ids=[a.token],
-                part_numbers=[1],
-                part_count=1,
-                receipt_scope=self._interface_id,
-                interface_id=self._interface_id,
-            )
-        return cs.SendResult(
-            message_id=m.message_id,
-            outcome=cs.SEND_OUTCOME_RETRY if a.retry else cs.SEND_OUTCOME_REJECTED,
-            error_code=a.error_code,
-            detail=a.detail,
-            interface_id=self._interface_id,
-        )
+        sender = self._senders.get(m.channel)
+        if sender is not None:
+            return await sender.send(m)
+        code, detail = _UNCONFIGURED.get(m.channel, (1, "not a messenger channel"))
+        return result_of(m, Answer(error_code=code, detail=detail), self._interface_id)

@@ -21,6 +21,26 @@ class MessengersSettings(RcsSettings):
     viber_auth_token: str = ""
     viber_timeout_seconds: float = 10.0
     viber_concurrency: int = 100
+    # WhatsApp Business Cloud API: graph.facebook.com/{version}, the business number's
+    # phone-number id and its access token (Bearer); the app secret signs the webhook
+    # (X-Hub-Signature-256) and the verify token answers its subscription handshake. No
+    # access token: WhatsApp messages are refused (extended code 10).
+    whatsapp_api_url: str = "https://graph.facebook.com/v21.0"
+    whatsapp_phone_number_id: str = ""
+    whatsapp_access_token: str = ""
+    whatsapp_app_secret: str = ""
+    whatsapp_verify_token: str = ""
+    whatsapp_timeout_seconds: float = 10.0
+    whatsapp_concurrency: int = 100
+    # Telegram (the Gateway API's shape, docs/whatsapp.md): its base URL and token (Bearer;
+    # reports are signed with it) and the callback_url sent with each message (this
+    # service's /telegram/webhook as the provider reaches it). No token: Telegram messages
+    # are refused (extended code 1).
+    telegram_api_url: str = "https://gatewayapi.telegram.org"
+    telegram_token: str = ""
+    telegram_callback_url: str = ""
+    telegram_timeout_seconds: float = 10.0
+    telegram_concurrency: int = 100
     # Receipts to core: a call that fails is answered 503 to the provider, which sends the
     # callback again; this bounds the wait for core.
     messengers_core_timeout_seconds: float = 5.0
@@ -31,5 +51,13 @@ class MessengersSettings(RcsSettings):
             raise ValueError(
                 "RCS_VIBER_AUTH_TOKEN is required: the Viber account's token (requests carry"
                 " it and its callbacks are signed with it)"
+            )
+        if self.whatsapp_access_token and not (
+            self.whatsapp_phone_number_id and self.whatsapp_app_secret
+        ):
+            raise ValueError(
+                "RCS_WHATSAPP_ACCESS_TOKEN needs RCS_WHATSAPP_PHONE_NUMBER_ID (the business"
+                " number's id in the Cloud API) and RCS_WHATSAPP_APP_SECRET (which signs its"
+                " webhook)"
             )
         return self

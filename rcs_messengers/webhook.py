@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import OrderedDict
 
-import grpc
 from aiohttp import web
-from google.protobuf import timestamp_pb2
 
-from rcs.core.v1 import message_service_pb2, message_service_pb2_grpc
+from rcs.core.v1 import message_service_pb2_grpc
 from rcs_messengers import viber_wire
+from rcs_messengers.receipts import ReceiptRecorder, StatusEvent
 
 log = logging.getLogger(__name__)
-_REMEMBERED = 100_000
 
 
 class ViberWebhook:
@@ -32,11 +29,8 @@ class ViberWebhook:
         interface_id: str,
         core_timeout: float,
     ) -> None:
-        self._core = core
         self._token = token
-        self._interface_id = interface_id
-        self._timeout = core_timeout
-        self._done: OrderedDict[tuple[str, tuple[int, ...]], None] = OrderedDict()
+        self._receipts = ReceiptRecorder("viber", core, interface_id, core_timeout)
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
@@ -52,32 +46,11 @@ class ViberWebhook:
             return web.json_response({"error": str(err)}, status=400)
         if event is None:
             return web.json_response({"status": 0})  # not a status (replies: docs/viber.md)
-        key = (event.token, event.statuses)
-        if key in self._done:
+        same = StatusEvent(event.token, event.statuses, event.error_code, event.at, event.state)
+        if not self._receipts.fresh([same]):
             return web.json_response({"status": 0, "repeated": True})
-        done = timestamp_pb2.Timestamp()
-        done.FromDatetime(event.at)
-        receipts = [
-            message_service_pb2.Receipt(
-                interface_id=self._interface_id,
-                operator_message_id=event.token,
-                status=status,  # type: ignore[arg-type]
-                error_code=event.error_code,
-                done_time=done,
-                operator_state=event.state,
-            )
-            for status in event.statuses
-        ]
-        try:
-            await self._core.RecordReceipts(
-                message_service_pb2.RecordReceiptsRequest(receipts=receipts), timeout=self._timeout
-            )
-        except grpc.aio.AioRpcError as err:
-            log.warning("viber_receipt_not_recorded", extra={"code": err.code().name})
+        if not await self._receipts.record([same]):
             return web.json_response({"error": "try again"}, status=503)
-        self._done[key] = None
-        while len(self._done) > _REMEMBERED:
-            self._done.popitem(last=False)
         return web.json_response({"status": 0})
 
 

@@ -1,270 +1,59 @@
-"""Applies a number-plan file or a ported-numbers file to the settings, all or nothing.
-
-One transaction per import: it first bumps ``settings_revision`` (the row lock serialises it
-with every other settings writer), checks what only the database can tell (a plan range
-overlapping a hand-made range, a plan direction name taken by a hand-made direction, an
-unknown operator of a ported number), and on any problem raises ``BadFileError`` with every
-bad line, so the transaction rolls back and the previous plan stays as it was. Otherwise it
-replaces the previous plan's ranges (COPY), records the revision in ``settings_revisions``
-and ``audit_log``, and commits; routing reloads when it sees the new revision.
-
-Plan directions are ``directions.source = 'number_plan'``, one per (operator, region), named
-"<Operator> / <Region>"; hand-made directions, their prefixes and ranges are never touched.
-Rollback of a settings revision does not restore a previous plan: import the older file.
-"""
+"""A number-plan or ported-numbers file as the chunks of core's streamed
+SettingsService.ImportNumberPlan: parsing only (rcs_routing.number_plan), all of it before
+the first chunk goes out, so that a bad file is refused with every bad line and core gets
+nothing. Core applies the rows as one settings revision (rcs_core.settings.number_plan)."""
 
 from __future__ import annotations
 
-import asyncio
-import bisect
-import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import TypeVar
 
-import psycopg
+from rcs.core.v1 import settings_service_pb2 as ss
+from rcs_routing.number_plan import parse_number_plan, parse_ported
 
-from rcs_routing.number_plan import (
-    BadFileError,
-    LineError,
-    PlanRange,
-    PortedNumber,
-    parse_number_plan,
-    parse_ported,
-)
-from rcs_runtime.cluster_role import refused_on_standby
-
-PLAN = "number_plan"
-_COPY_CHUNK = 20_000
+T = TypeVar("T")
+CHUNK_ROWS = 10_000  # ~0.3 MB a chunk: far below gRPC's 4 MB message limit
 
 
-@dataclass(frozen=True, slots=True)
-class PlanSummary:
-    ranges: int
-    operators: int
-    regions: int
-    directions: int
-    revision: int
-
-    def __str__(self) -> str:
-        return (
-            f"imported {self.ranges} ranges of {self.operators} operators"
-            f" in {self.regions} regions (revision {self.revision})"
+def number_plan_chunks(
+    data: bytes, actor: ss.Actor, request_id: str = ""
+) -> list[ss.ImportNumberPlanRequest]:
+    """The parsed plan in chunks; raises BadFileError naming every bad line."""
+    rows = [
+        ss.PlanRangeRow(
+            line_no=r.line_no, start=r.start, end=r.end, operator=r.operator, region=r.region
         )
+        for r in parse_number_plan(data)
+    ]
+    chunks = [ss.ImportNumberPlanRequest(ranges=batch) for batch in _batches(rows)]
+    return _headed(chunks, ss.NUMBER_PLAN_IMPORT_KIND_NUMBER_PLAN, actor, request_id)
 
 
-@dataclass(frozen=True, slots=True)
-class PortedSummary:
-    numbers: int
-    operators: int
-    revision: int
-
-    def __str__(self) -> str:
-        return (
-            f"imported {self.numbers} ported numbers of {self.operators} operators"
-            f" (revision {self.revision})"
-        )
-
-
-async def import_number_plan(
-    conn: psycopg.AsyncConnection, data: bytes, *, actor: str = "cli"
-) -> PlanSummary:
-    """Parse a registry file and replace the number plan with it; raises BadFileError."""
-    ranges = await asyncio.to_thread(parse_number_plan, data)
-    return await apply_number_plan(conn, ranges, actor=actor)
+def ported_chunks(
+    data: bytes, actor: ss.Actor, request_id: str = ""
+) -> list[ss.ImportNumberPlanRequest]:
+    """The parsed ported numbers in chunks; raises BadFileError naming every bad line."""
+    rows = [
+        ss.PortedNumberRow(line_no=n.line_no, number=n.number, operator=n.operator)
+        for n in parse_ported(data)
+    ]
+    chunks = [ss.ImportNumberPlanRequest(ported=batch) for batch in _batches(rows)]
+    return _headed(chunks, ss.NUMBER_PLAN_IMPORT_KIND_PORTED_NUMBERS, actor, request_id)
 
 
-async def import_ported(
-    conn: psycopg.AsyncConnection, data: bytes, *, actor: str = "cli"
-) -> PortedSummary:
-    """Parse a ``number;operator`` file and replace the ported numbers; raises BadFileError."""
-    numbers = await asyncio.to_thread(parse_ported, data)
-    return await apply_ported(conn, numbers, actor=actor)
+def _batches(rows: Sequence[T]) -> Iterator[Sequence[T]]:
+    return (rows[i : i + CHUNK_ROWS] for i in range(0, len(rows), CHUNK_ROWS))
 
 
-async def apply_number_plan(
-    conn: psycopg.AsyncConnection, ranges: Sequence[PlanRange], *, actor: str = "cli"
-) -> PlanSummary:
-    """``ranges`` as parse_number_plan returns them: sorted by start, disjoint."""
-    # name → (operator, region, first line); one direction per (operator, region)
-    directions: dict[str, tuple[str, str, int]] = {}
-    errors: list[LineError] = []
-    for r in ranges:
-        seen = directions.setdefault(r.direction, (r.operator, r.region, r.line_no))
-        if seen[:2] != (r.operator, r.region):
-            errors.append(
-                LineError(
-                    r.line_no,
-                    f"direction name {r.direction!r} would also name the direction of line"
-                    f" {seen[2]} (operator {seen[0]!r}, region {seen[1]!r})",
-                )
-            )
-    operators = sorted({op for op, _, _ in directions.values()})
-    async with conn.transaction():
-        revision = await _bump_revision(conn)
-        errors += await _overlaps_with_hand_made(conn, ranges)
-        cur = await conn.execute(
-            "SELECT name FROM directions WHERE source <> %s AND name = ANY(%s)",
-            (PLAN, list(directions)),
-        )
-        for (name,) in await cur.fetchall():
-            errors.append(
-                LineError(
-                    directions[name][2], f"direction name {name!r} is taken by a hand-made one"
-                )
-            )
-        if errors:
-            raise BadFileError(errors)
-
-        await conn.execute(
-            "INSERT INTO operators (name) SELECT unnest(%s::text[]) ON CONFLICT (name) DO NOTHING",
-            (operators,),
-        )
-        cur = await conn.execute(
-            "SELECT name, id FROM operators WHERE name = ANY(%s)", (operators,)
-        )
-        operator_ids: dict[str, int] = dict(await cur.fetchall())
-        names = list(directions)
-        cur = await conn.execute(
-            "INSERT INTO directions (name, operator_id, region, source)"
-            " SELECT n, o, r, %s FROM unnest(%s::text[], %s::bigint[], %s::text[]) AS t(n, o, r)"
-            " ON CONFLICT (name) DO UPDATE"
-            " SET operator_id = EXCLUDED.operator_id, region = EXCLUDED.region"
-            " RETURNING name, id",
-            (
-                PLAN,
-                names,
-                [operator_ids[directions[n][0]] for n in names],
-                [directions[n][1] for n in names],
-            ),
-        )
-        direction_ids: dict[str, int] = dict(await cur.fetchall())
-        await conn.execute(
-            "DELETE FROM direction_ranges r USING directions d"
-            " WHERE r.direction_id = d.id AND d.source = %s",
-            (PLAN,),
-        )
-        await _copy(
-            conn,
-            "COPY direction_ranges (range_start, range_end, direction_id) FROM STDIN",
-            (f"{r.start}\t{r.end}\t{direction_ids[r.direction]}\n" for r in ranges),
-        )
-        # Directions that left the plan go, unless someone hung hand-made prefixes on them
-        # or a rule names them (kept without ranges: the rule then matches nothing).
-        await conn.execute(
-            "DELETE FROM directions d WHERE d.source = %s AND NOT (d.name = ANY(%s))"
-            " AND NOT EXISTS (SELECT 1 FROM direction_prefixes p WHERE p.direction_id = d.id)"
-            " AND NOT EXISTS (SELECT 1 FROM routing_rules r WHERE r.direction = d.name)"
-            " AND NOT EXISTS (SELECT 1 FROM substitution_rules r WHERE r.direction = d.name)",
-            (PLAN, names),
-        )
-        summary = PlanSummary(
-            ranges=len(ranges),
-            operators=len(operators),
-            regions=len({region for _, region, _ in directions.values() if region}),
-            directions=len(directions),
-            revision=revision,
-        )
-        await _record(conn, revision, actor, "settings.import_number_plan", str(summary))
-    return summary
-
-
-async def apply_ported(
-    conn: psycopg.AsyncConnection, numbers: Sequence[PortedNumber], *, actor: str = "cli"
-) -> PortedSummary:
-    """Replace the ported numbers; every recipient operator must exist already."""
-    operators = sorted({n.operator for n in numbers})
-    async with conn.transaction():
-        revision = await _bump_revision(conn)
-        cur = await conn.execute(
-            "SELECT name, id FROM operators WHERE name = ANY(%s)", (operators,)
-        )
-        operator_ids: dict[str, int] = dict(await cur.fetchall())
-        errors = [
-            LineError(n.line_no, f"unknown operator {n.operator!r}")
-            for n in numbers
-            if n.operator not in operator_ids
-        ]
-        if errors:
-            raise BadFileError(errors)
-        await conn.execute("DELETE FROM ported_numbers")
-        await _copy(
-            conn,
-            "COPY ported_numbers (number, operator_id) FROM STDIN",
-            (f"{n.number}\t{operator_ids[n.operator]}\n" for n in numbers),
-        )
-        summary = PortedSummary(numbers=len(numbers), operators=len(operators), revision=revision)
-        await _record(conn, revision, actor, "settings.import_ported", str(summary))
-    return summary
-
-
-async def _bump_revision(conn: psycopg.AsyncConnection) -> int:
-    """The next revision; on a cluster's standby, RcsError("NOT_MASTER") naming the master."""
-    async with refused_on_standby():
-        cur = await conn.execute(
-            "UPDATE settings_revision SET revision = revision + 1, changed_at = now()"
-            " RETURNING revision"
-        )
-    row = await cur.fetchone()
-    assert row is not None
-    return int(row[0])
-
-
-async def _record(
-    conn: psycopg.AsyncConnection, revision: int, actor: str, action: str, summary: str
-) -> None:
-    """Keep the revision history gap-free: the import is a revision with no restorable
-    row changes (its rows are the file's; import an older file to go back)."""
-    await conn.execute(
-        "INSERT INTO settings_revisions (revision, actor, summary, changes)"
-        " VALUES (%s, %s, %s, '[]'::jsonb)",
-        (revision, actor, summary),
-    )
-    await conn.execute(
-        "INSERT INTO audit_log (actor, action, target, revision, details)"
-        " VALUES (%s, %s, %s, %s, %s::jsonb)",
-        (actor, action, summary, revision, json.dumps({})),
-    )
-
-
-async def _overlaps_with_hand_made(
-    conn: psycopg.AsyncConnection, ranges: Sequence[PlanRange]
-) -> list[LineError]:
-    """Plan ranges that overlap a range of a hand-made direction (routing refuses overlaps).
-
-    ``ranges`` are sorted and disjoint, so their ends are sorted too: two bisections find
-    the plan ranges a hand-made range touches."""
-    cur = await conn.execute(
-        "SELECT r.range_start, r.range_end, d.name FROM direction_ranges r"
-        " JOIN directions d ON d.id = r.direction_id WHERE d.source <> %s",
-        (PLAN,),
-    )
-    hand_made: list[tuple[Any, ...]] = await cur.fetchall()
-    if not hand_made:
-        return []
-    starts = [r.start for r in ranges]
-    ends = [r.end for r in ranges]
-    errors = []
-    for start, end, name in hand_made:
-        for r in ranges[bisect.bisect_left(ends, start) : bisect.bisect_right(starts, end)]:
-            errors.append(
-                LineError(
-                    r.line_no,
-                    f"range {r.start}-{r.end} overlaps the hand-made range {start}-{end}"
-                    f" of direction {name!r}",
-                )
-            )
-    return errors
-
-
-async def _copy(conn: psycopg.AsyncConnection, statement: str, lines: Iterable[str]) -> None:
-    """COPY text-format lines in chunks (one write per chunk, not per row)."""
-    async with conn.cursor() as cur, cur.copy(statement) as copy:
-        chunk: list[str] = []
-        for line in lines:
-            chunk.append(line)
-            if len(chunk) == _COPY_CHUNK:
-                await copy.write("".join(chunk).encode())
-                chunk.clear()
-        if chunk:
-            await copy.write("".join(chunk).encode())
+def _headed(
+    chunks: list[ss.ImportNumberPlanRequest],
+    kind: ss.NumberPlanImportKind.ValueType,
+    actor: ss.Actor,
+    request_id: str,
+) -> list[ss.ImportNumberPlanRequest]:
+    """The first chunk (an empty one for an empty file) says what and who."""
+    chunks = chunks or [ss.ImportNumberPlanRequest()]
+    chunks[0].kind = kind
+    chunks[0].actor.CopyFrom(actor)
+    chunks[0].request_id = request_id
+    return chunks

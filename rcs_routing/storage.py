@@ -1,4 +1,5 @@
-"""Reads the transport settings of one revision and compiles them."""
+"""Reads the transport settings of one revision through the declared read contract (the
+settings_read views of migration 0090, never core's tables) and compiles them."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from rcs_routing.traffic_hours import HoursPolicy
 
 
 async def current_revision(conn: psycopg.AsyncConnection) -> int:
-    cur = await conn.execute("SELECT revision FROM settings_revision")
+    cur = await conn.execute("SELECT revision FROM settings_read.revision")
     row = await cur.fetchone()
     return int(row[0]) if row else 0
 
@@ -22,30 +23,24 @@ async def load_table(conn: psycopg.AsyncConnection) -> RoutingTable:
     async with conn.transaction():
         await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         revision = await current_revision(conn)
-        cur = await conn.execute(
-            "SELECT d.id, d.name, o.name, d.region FROM directions d"
-            " JOIN operators o ON o.id = d.operator_id"
-        )
+        cur = await conn.execute("SELECT id, name, operator, region FROM settings_read.directions")
         directions = {row[0]: Direction(row[1], row[2], row[3]) for row in await cur.fetchall()}
-        cur = await conn.execute("SELECT prefix, direction_id FROM direction_prefixes")
+        cur = await conn.execute(
+            "SELECT prefix, direction_id FROM settings_read.direction_prefixes"
+        )
         prefixes = [(p, directions[d]) for p, d in await cur.fetchall()]
         cur = await conn.execute(
-            "SELECT range_start, range_end, direction_id FROM direction_ranges"
+            "SELECT range_start, range_end, direction_id FROM settings_read.direction_ranges"
         )
         ranges = [(s, e, directions[d]) for s, e, d in await cur.fetchall()]
         cur = await conn.execute(
-            "SELECT o.name, r.interface_id FROM operator_routes r"
-            " JOIN operators o ON o.id = r.operator_id"
-            " JOIN interfaces i ON i.id = r.interface_id"
-            " WHERE i.enabled ORDER BY o.name, r.priority, r.interface_id"
+            "SELECT operator, interface_id FROM settings_read.operator_routes"
+            " WHERE interface_enabled ORDER BY operator, priority, interface_id"
         )
         by_operator: dict[str, list[str]] = {}
         for operator, interface_id in await cur.fetchall():
             by_operator.setdefault(operator, []).append(interface_id)
-        cur = await conn.execute(
-            "SELECT p.number::text, o.name FROM ported_numbers p"
-            " JOIN operators o ON o.id = p.operator_id"
-        )
+        cur = await conn.execute("SELECT number::text, operator FROM settings_read.ported_numbers")
         ported: list[tuple[str, str]] = await cur.fetchall()
         policy = await _load_policy(conn)
     return RoutingTable(
@@ -61,7 +56,8 @@ async def load_table(conn: psycopg.AsyncConnection) -> RoutingTable:
 async def _load_policy(conn: psycopg.AsyncConnection) -> Policy:
     """Rules, substitution, sender names, hours and zones (inside load_table's snapshot)."""
     cur = await conn.execute(
-        "SELECT rule, interface_id, weight FROM routing_rule_targets ORDER BY rule, position"
+        "SELECT rule, interface_id, weight FROM settings_read.routing_rule_targets"
+        " ORDER BY rule, position"
     )
     targets: dict[str, list[Target]] = {}
     for rule, interface_id, weight in await cur.fetchall():
@@ -69,7 +65,7 @@ async def _load_policy(conn: psycopg.AsyncConnection) -> Policy:
     cur = await conn.execute(
         "SELECT name, priority, action, enabled, coalesce(partner, ''), coalesce(sender, ''),"
         " coalesce(direction, ''), coalesce(operator, ''), coalesce(channel, ''),"
-        " coalesce(traffic_type, %s) FROM routing_rules",
+        " coalesce(traffic_type, %s) FROM settings_read.routing_rules",
         (ANY_TRAFFIC,),
     )
     rules = tuple(
@@ -102,20 +98,22 @@ async def _load_policy(conn: psycopg.AsyncConnection) -> Policy:
     cur = await conn.execute(
         "SELECT name, priority, enabled, sender_pattern, only_unregistered, replacement,"
         " coalesce(partner, ''), coalesce(direction, ''), coalesce(operator, '')"
-        " FROM substitution_rules"
+        " FROM settings_read.substitution_rules"
     )
     specs = [SubstitutionRuleSpec(*row) for row in await cur.fetchall()]
-    cur = await conn.execute("SELECT sender_name, operator FROM sender_name_operators")
+    cur = await conn.execute(
+        "SELECT sender_name, operator FROM settings_read.sender_name_operators"
+    )
     registered: list[tuple[str, str]] = await cur.fetchall()
-    cur = await conn.execute("SELECT name, traffic_type FROM sender_names")
+    cur = await conn.execute("SELECT name, traffic_type FROM settings_read.sender_names")
     sender_types = {name.casefold(): t for name, t in await cur.fetchall()}
     cur = await conn.execute(
-        "SELECT traffic_type, allowed_from, allowed_to, outside FROM traffic_policies"
+        "SELECT traffic_type, allowed_from, allowed_to, outside FROM settings_read.traffic_policies"
     )
     hours = {t: HoursPolicy(a, b, refuse=o == "refuse") for t, a, b, o in await cur.fetchall()}
-    cur = await conn.execute("SELECT region, time_zone FROM region_time_zones")
+    cur = await conn.execute("SELECT region, time_zone FROM settings_read.region_time_zones")
     zones: dict[str, str] = dict(await cur.fetchall())
-    cur = await conn.execute("SELECT id FROM interfaces WHERE enabled")
+    cur = await conn.execute("SELECT id FROM settings_read.interfaces WHERE enabled")
     enabled = frozenset(row[0] for row in await cur.fetchall())
     return Policy(
         rules=rules,

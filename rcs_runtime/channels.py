@@ -36,7 +36,7 @@ BY_NAME = {name: channel for channel, name in NAMES.items()}
 # HTTP v5 order_list letters (http_cascade.rst).
 BY_LETTER = {"s": SMS, "p": PUSH, "i": VIBER, "v": VK, "w": WHATSAPP, "f": FLASHINGCALL}
 
-BUILT = frozenset({SMS, PUSH, VIBER})
+BUILT = frozenset({SMS, PUSH, VIBER, WHATSAPP, TELEGRAM})
 # Channels whose messages can be READ; the others (SMS, FlashingCall: rest_status.rst) can
 # only be cascaded on DELIVERED (rest_cascade.rst, http_cascade.rst "S").
 READABLE = frozenset({PUSH, VIBER, WHATSAPP, VK, TELEGRAM})
@@ -58,7 +58,18 @@ LIMITS = {
     PUSH: Limits(1000, dt.timedelta(seconds=30), dt.timedelta(seconds=86400)),
     # rest_viber.rst: text at most 1000 characters, ttl 30 to 86400 seconds.
     VIBER: Limits(1000, dt.timedelta(seconds=30), dt.timedelta(seconds=86400)),
+    # rest_whatsapp.rst: text at most 1000 characters, ttl 1440 to 10080 minutes in whole days.
+    WHATSAPP: Limits(1000, dt.timedelta(days=1), dt.timedelta(days=7)),
+    # rest_telegram.rst: text at most 1000 characters, ttl 30 to 86400 seconds.
+    TELEGRAM: Limits(1000, dt.timedelta(seconds=30), dt.timedelta(seconds=86400)),
 }
+TELEGRAM_MAX_LINK = 256  # rest_telegram.rst, message/data/link
+WHATSAPP_TTL_STEP = dt.timedelta(days=1)  # rest_whatsapp.rst: ttl "кратно суткам"
+# Channels whose body is a ViberContent (service number, text, image, button): WhatsApp's
+# text or image (rest_whatsapp.rst) is a subset of Viber's shapes, so it travels in the same
+# message rather than a copy of it; so does Telegram's text + link (the link as the button's
+# action, rest_telegram.rst).
+MESSENGER_CONTENT = frozenset({VIBER, WHATSAPP, TELEGRAM})
 VIBER_MAX_CAPTION = 30  # rest_viber.rst, instantContent/data/caption
 VIBER_MAX_ACTION = 2048  # instantContent/data/action
 VIBER_ACTION_SCHEMES = ("http://", "https://", "viber://", "mailto:", "tel:")
@@ -71,6 +82,12 @@ PUSH_MAX_BUTTON_URL = 300  # content.actions[].options
 
 def name_of(channel: int) -> str:
     return NAMES.get(channel, str(channel))
+
+
+def built_list() -> str:
+    """The built channels' names for an error message: "SMS, PUSH, VIBER and WHATSAPP"."""
+    names = [NAMES[c] for c in sorted(BUILT)]
+    return ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def is_built(channel: int) -> bool:

@@ -208,7 +208,8 @@ CATALOGUE: dict[Reason, CatalogueEntry] = {
             4,
             0x45,
             "The request is malformed or misses a required field (e.g. a Viber button"
-            " without its link, an action or imageURL of the wrong scheme).",
+            " without its link, an action or imageURL of the wrong scheme, a WhatsApp text"
+            " with an image, a Telegram link empty or over 256 characters).",
             http_v5=400,
             batch=("unknown", ""),
             deliver_sm=DELIVER_SM_NEVER,
@@ -312,7 +313,8 @@ CATALOGUE: dict[Reason, CatalogueEntry] = {
             0x62,
             "ttl is out of range for the channel (SMS 1–2880 minutes, PUSH and VIBER 30–86400"
             " seconds)"
-            " or ttlUnit is unknown.",
+            " or ttlUnit is unknown; WHATSAPP: 1440–10080 minutes in whole days, TELEGRAM"
+            " 30–86400 seconds.",
             http_v5=400,
             batch=("invalid", "validity"),
             deliver_sm=DELIVER_SM_NEVER,
@@ -323,7 +325,8 @@ CATALOGUE: dict[Reason, CatalogueEntry] = {
             400,
             4,
             0x45,
-            "The text is empty or longer than its channel allows (SMS 2000, PUSH and VIBER 1000"
+            "The text is empty or longer than its channel allows (SMS 2000, PUSH, VIBER,"
+            " WHATSAPP and TELEGRAM 1000"
             " characters; a push title 80, a Viber button caption 30), or a push link or"
             " button too long (a Viber button's action: 2048).",
             http_v5=400,

@@ -370,6 +370,25 @@ def _lister(e: _Entity) -> Handler:
     return list_
 
 
+async def list_tariffs(request: web.Request) -> web.StreamResponse:
+    await _actor(request)
+    return _answer(await _call(request, "ListTariffs", ss.ListTariffsRequest()))
+
+
+async def put_tariff(request: web.Request) -> web.StreamResponse:
+    actor = await _actor(request)
+    tariff = await _body(request, ss.Tariff())
+    body = ss.PutTariffRequest(request_id=_request_id(request), actor=actor, tariff=tariff)
+    return _answer(await _call(request, "PutTariff", body))
+
+
+async def delete_tariff(request: web.Request) -> web.StreamResponse:
+    actor = await _actor(request)
+    tariff = await _body(request, ss.Tariff())
+    body = ss.DeleteTariffRequest(request_id=_request_id(request), actor=actor, tariff=tariff)
+    return _answer(await _call(request, "DeleteTariff", body))
+
+
 async def list_region_time_zones(request: web.Request) -> web.StreamResponse:
     await _actor(request)
     return _answer(await _call(request, "ListRegionTimeZones", ss.ListRegionTimeZonesRequest()))
@@ -485,6 +504,9 @@ def add_admin_routes(app: web.Application, admin: Admin) -> None:
         r.add_put(f"{PREFIX}/{e.path}/{{key}}", _putter(e), name=f"admin_put_{e.path}")
         r.add_delete(f"{PREFIX}/{e.path}/{{key}}", _deleter(e), name=f"admin_delete_{e.path}")
     r.add_get(f"{PREFIX}/region-time-zones", list_region_time_zones, name="admin_zones")
+    r.add_get(f"{PREFIX}/tariffs", list_tariffs, name="admin_tariffs")
+    r.add_put(f"{PREFIX}/tariffs", put_tariff, name="admin_put_tariff")
+    r.add_post(f"{PREFIX}/tariffs:delete", delete_tariff, name="admin_delete_tariff")
     r.add_put(f"{PREFIX}/region-time-zones", put_region_time_zone, name="admin_put_zone")
     # Mailings have no ':' (their pattern excludes it), so ":remove" never ends a mailing.
     whitelist = f"{PREFIX}/whitelists/{{partner}}/{{mailing:[^/:]+}}"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Protocol
 
 from google.protobuf import duration_pb2
 
@@ -52,7 +52,13 @@ class Body:
 
 
 Strings = Callable[[dict[str, Any], str, str, bool], str]
-Ttl = Callable[[dict[str, Any], str], int]
+
+
+class Ttl(Protocol):
+    """The request parser's ttl reader: seconds, 0 for the default, at most ``max_seconds``
+    (48 hours when not given)."""
+
+    def __call__(self, data: dict[str, Any], path: str, max_seconds: int = ...) -> int: ...
 
 
 def channel_of(message_type: str, path: str = "message/type") -> int:
@@ -65,7 +71,7 @@ def channel_of(message_type: str, path: str = "message/type") -> int:
         return channel
     raise RcsError(
         Reason.INVALID_MESSAGE_TYPE,
-        f"message type {message_type!r} is unknown; SMS, PUSH and VIBER are available",
+        f"message type {message_type!r} is unknown; {channels.built_list()} are available",
         field=path,
     )
 
@@ -78,11 +84,18 @@ def body_of(
     channel = channel_of(string(message, "type", f"{path}/type", True), f"{path}/type")
     if not channels.is_built(channel):  # refused by refuse_unbuilt; its body is not ours
         return Body(channel, "", "", 0)
-    if channel == channels.VIBER:
-        viber = _viber(data, f"{path}/data", string)
-        return Body(
-            channel, viber.text, viber.service_number, ttl(data, f"{path}/data"), None, viber
-        )
+    if channel == channels.TELEGRAM:
+        telegram = _telegram(data, f"{path}/data", string)
+        seconds = ttl(data, f"{path}/data")
+        return Body(channel, telegram.text, telegram.service_number, seconds, None, telegram)
+    if channel in channels.MESSENGER_CONTENT:
+        viber = _viber(data, f"{path}/data", string, CONTENT_OF[channel])
+        if channel == channels.WHATSAPP:  # up to 7 days (core checks the whole days)
+            most = int(channels.LIMITS[channel].max_ttl.total_seconds())
+            seconds = ttl(data, f"{path}/data", most)
+        else:
+            seconds = ttl(data, f"{path}/data")
+        return Body(channel, viber.text, viber.service_number, seconds, None, viber)
     text = string(data, "text", f"{path}/data/text", True)
     service_number = string(data, "serviceNumber", f"{path}/data/serviceNumber", False)
     seconds = ttl(data, f"{path}/data")
@@ -100,20 +113,52 @@ VIBER_CONTENT = {
     "IMAGE_URL": (("imageURL",), ()),
     "BUTTON": (("text", "caption", "action"), ("imageURL",)),
 }
+# rest_whatsapp.rst: text alone or an image alone (both at once is refused).
+WHATSAPP_CONTENT: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "TEXT": (("text",), ()),
+    "IMAGE_URL": (("imageURL",), ()),
+}
+Shapes = dict[str, tuple[tuple[str, ...], tuple[str, ...]]]
+CONTENT_OF: dict[int, Shapes] = {channels.VIBER: VIBER_CONTENT, channels.WHATSAPP: WHATSAPP_CONTENT}
 
 
-def _viber(data: dict[str, Any], path: str, string: Strings) -> message_pb2.ViberContent:
-    """rest_viber.rst's message/data: instantContent {type, data} and serviceNumber. The
-    lengths (text 1000, caption 30, action 2048 and its schemes) are core's to check."""
+def _telegram(data: dict[str, Any], path: str, string: Strings) -> message_pb2.ViberContent:
+    """rest_telegram.rst's message/data: text, an optional link (present means not empty),
+    serviceNumber; the link travels as the content's button action. Lengths: core's."""
+    text = string(data, "text", f"{path}/text", True)
+    if not text:
+        _invalid("Telegram message is absent: message/data/text is required", f"{path}/text")
+    link = string(data, "link", f"{path}/link", False)
+    if "link" in data and not link:
+        _invalid(
+            "В сообщении отсутствует значение у параметра link (message/data/link is empty)",
+            f"{path}/link",
+        )
+    return message_pb2.ViberContent(
+        service_number=string(data, "serviceNumber", f"{path}/serviceNumber", False),
+        text=text,
+        button_action=link,
+    )
+
+
+def _viber(
+    data: dict[str, Any],
+    path: str,
+    string: Strings,
+    shapes: Shapes,
+) -> message_pb2.ViberContent:
+    """rest_viber.rst's (or rest_whatsapp.rst's) message/data: instantContent {type, data}
+    and serviceNumber, ``shapes`` saying which instantContent/type carries which fields.
+    The lengths (text 1000, caption 30, action 2048 and its schemes) are core's to check."""
     content = data.get("instantContent")
     if not isinstance(content, dict):
         _invalid(
             f"{path}/instantContent is required and must be an object", f"{path}/instantContent"
         )
     kind = string(content, "type", f"{path}/instantContent/type", True).upper()
-    if kind not in VIBER_CONTENT:
+    if kind not in shapes:
         _invalid(
-            f"{path}/instantContent/type must be TEXT, IMAGE_URL or BUTTON",
+            f"{path}/instantContent/type must be {' or '.join(shapes)}",
             f"{path}/instantContent/type",
         )
     fields = content.get("data")
@@ -122,7 +167,14 @@ def _viber(data: dict[str, Any], path: str, string: Strings) -> message_pb2.Vibe
             f"{path}/instantContent/data is required and must be an object",
             f"{path}/instantContent/data",
         )
-    required, optional = VIBER_CONTENT[kind]
+    required, optional = shapes[kind]
+    extra = sorted(set(fields) - {*required, *optional})
+    if shapes is WHATSAPP_CONTENT and extra:
+        _invalid(
+            f"a WhatsApp {kind} message carries only {', '.join(required)}; it has"
+            f" {', '.join(extra)} too (rest_whatsapp.rst: text and image not together)",
+            f"{path}/instantContent/data/{extra[0]}",
+        )
     got = {
         key: string(fields, key, f"{path}/instantContent/data/{key}", key in required)
         for key in (*required, *optional)
@@ -130,7 +182,8 @@ def _viber(data: dict[str, Any], path: str, string: Strings) -> message_pb2.Vibe
     for key in required:
         if not got[key]:
             _invalid(
-                f"a Viber {kind} message needs instantContent/data/{key}"
+                f"a {'Viber' if shapes is VIBER_CONTENT else 'WhatsApp'} {kind} message"
+                f" needs instantContent/data/{key}"
                 + (" (the button's link)" if key == "action" else ""),
                 f"{path}/instantContent/data/{key}",
             )
@@ -290,7 +343,7 @@ def refuse_unbuilt(first: int, links: list[message_service_pb2.CascadeLink]) -> 
             raise RcsError(
                 Reason.INVALID_MESSAGE_TYPE,
                 f"{channels.name_of(channel)} messages are not enabled on this installation"
-                " yet; SMS, PUSH and VIBER are available",
+                f" yet; {channels.built_list()} are available",
                 field=path,
             )
 
@@ -335,7 +388,7 @@ def cascade_of(
         )
         if body.push is not None:
             cascade_link.push.CopyFrom(body.push)
-        if body.viber is not None:
+        if body.viber is not None:  # VIBER and WHATSAPP
             cascade_link.viber.CopyFrom(body.viber)
         else:
             cascade_link.sms.CopyFrom(body.sms())

@@ -123,6 +123,9 @@ _ADMIN: tuple[tuple[str, str, str, Any, Any], ...] = (
     ("POST", "/revisions/{revision}:rollback", "Rollback", None, ss.RollbackSettingsResponse),
     ("GET", "/region-time-zones", "Region zones", None, ss.ListRegionTimeZonesResponse),
     ("PUT", "/region-time-zones", "Set a zone", ss.RegionTimeZone, ss.PutRegionTimeZoneResponse),
+    ("GET", "/tariffs", "Tariffs, the history included", None, ss.ListTariffsResponse),
+    ("PUT", "/tariffs", "Add or change a price", ss.Tariff, ss.PutTariffResponse),
+    ("POST", "/tariffs:delete", "Remove a tariff row", ss.Tariff, ss.DeleteTariffResponse),
     (
         "GET",
         "/whitelists/{partner}/{mailing}",

@@ -229,7 +229,11 @@ def _dest_addr(raw: str) -> str:
     return raw
 
 
-def _ttl_seconds(data: dict[str, Any], path: str = "message/data") -> int:
+def _ttl_seconds(
+    data: dict[str, Any], path: str = "message/data", max_seconds: int = MAX_TTL_SECONDS
+) -> int:
+    """message/data's ttl and ttlUnit in seconds, 0 for the default; at most 48 hours, or
+    ``max_seconds`` for a channel that allows more (WhatsApp: 7 days)."""
     ttl = _integer(data, "ttl", f"{path}/ttl")
     unit_raw = data.get("ttlUnit")
     unit = 60
@@ -246,10 +250,12 @@ def _ttl_seconds(data: dict[str, Any], path: str = "message/data") -> int:
     if not ttl:  # 0 or absent: the partner's default
         return 0
     seconds = ttl * unit
-    if not MIN_TTL_SECONDS <= seconds <= MAX_TTL_SECONDS:
+    if not MIN_TTL_SECONDS <= seconds <= max_seconds:
+        most = "2880 minutes (48 hours)" if max_seconds == MAX_TTL_SECONDS else ""
         raise RcsError(
             Reason.INVALID_TTL,
-            "ttl must be from 1 second to 2880 minutes (48 hours); 0 or no ttl uses the default",
+            f"ttl must be from 1 second to {most or f'{max_seconds // 60} minutes'};"
+            " 0 or no ttl uses the default",
             field=f"{path}/ttl",
         )
     return seconds

@@ -97,6 +97,7 @@ def operator_keys(raw: str) -> tuple[str, str | None]:
 
 
 _UNAVAILABLE = {channels.PUSH: "push_unavailable", channels.VIBER: "messengers_unavailable"}
+_UNAVAILABLE[channels.WHATSAPP] = _UNAVAILABLE[channels.TELEGRAM] = "messengers_unavailable"
 
 
 class Dispatcher:
@@ -126,6 +127,8 @@ class Dispatcher:
                 found=True, interface_id=settings.messengers_interface_id
             ),
         }
+        self._owned_routes[channels.WHATSAPP] = self._owned_routes[channels.VIBER]
+        self._owned_routes[channels.TELEGRAM] = self._owned_routes[channels.VIBER]
         self._wake = asyncio.Event()
         self._shares = settings.priority_shares()
 
@@ -293,7 +296,7 @@ class Dispatcher:
         (the SMPP connector for SMS, rcs_rpns for PUSH: each is called once per batch)."""
         sms = [i for i, (c, _) in enumerate(outbound) if c.channel not in self._owned_routes]
         push = [i for i, (c, _) in enumerate(outbound) if c.channel == channels.PUSH]
-        viber = [i for i, (c, _) in enumerate(outbound) if c.channel == channels.VIBER]
+        viber = [i for i, (c, _) in enumerate(outbound) if c.channel in channels.MESSENGER_CONTENT]
         out: list[connector_service_pb2.SendResult | None] = [None] * len(outbound)
         calls = []
         if sms:
@@ -330,7 +333,7 @@ class Dispatcher:
                 push=message_pb2.PushContent.FromString(c.push or b""),
                 partner=c.partner,
             )
-        if c.channel == channels.VIBER:  # its content is in the push column (see validation)
+        if c.channel in channels.MESSENGER_CONTENT:  # content in the push column (validation)
             return connector_service_pb2.OutboundMessage(
                 message_id=str(c.message_id),
                 interface_id=route.interface_id,

@@ -80,7 +80,7 @@ def check(
             raise RcsError(
                 Reason.INVALID_MESSAGE_TYPE,
                 f"{channels.name_of(link.channel)} messages are not available on this"
-                " installation yet, also inside a cascade (SMS, PUSH and VIBER are)",
+                f" installation yet, also inside a cascade ({channels.built_list()} are)",
                 field=f"{field}channel",
             )
         check_link(link, field)
@@ -121,15 +121,26 @@ def check_push(push: message_pb2.PushContent, field: str = "") -> None:
             )
 
 
-def check_viber(viber: message_pb2.ViberContent, field: str = "") -> None:
+def check_viber(viber: message_pb2.ViberContent, field: str = "", name: str = "VIBER") -> None:
     """rest_viber.rst's four shapes: text; image; text + button; text + image + button.
     A caption without a link (or a link without a caption) is refused: Viber would show a
-    button that does nothing."""
+    button that does nothing. WHATSAPP (``name``) has two: text alone or an image alone."""
     if not viber.text and not viber.image_url:
         raise RcsError(
             Reason.INVALID_TEXT,
-            "a Viber message needs a text or an imageURL",
+            f"a {name} message needs a text or an imageURL",
             field=f"{field}viber.text",
+        )
+    if name == "TELEGRAM":
+        _check_telegram(viber, field)
+        return
+    if name == "WHATSAPP" and (
+        (viber.text and viber.image_url) or viber.button_caption or viber.button_action
+    ):
+        raise RcsError(
+            Reason.INVALID_REQUEST,
+            "a WHATSAPP message is a text alone or an image alone (rest_whatsapp.rst)",
+            field=f"{field}viber",
         )
     _too_long(viber.image_url, channels.VIBER_MAX_IMAGE_URL, f"{field}viber.image_url", "imageURL")
     if viber.image_url and not viber.image_url.startswith(("http://", "https://")):
@@ -161,4 +172,21 @@ def check_viber(viber: message_pb2.ViberContent, field: str = "") -> None:
             Reason.INVALID_REQUEST,
             "a button's action must start with http://, https://, viber://, mailto: or tel:",
             field=f"{field}viber.button_action",
+        )
+
+
+def _check_telegram(content: message_pb2.ViberContent, field: str) -> None:
+    """rest_telegram.rst: text, or text + link (at most 256 characters)."""
+    if content.image_url or content.button_caption:
+        raise RcsError(
+            Reason.INVALID_REQUEST,
+            "a TELEGRAM message is a text, or a text and a link (rest_telegram.rst)",
+            field=f"{field}viber",
+        )
+    if len(content.button_action) > channels.TELEGRAM_MAX_LINK:
+        raise RcsError(
+            Reason.INVALID_REQUEST,
+            "В сообщении превышен лимит значения у параметра link: link is longer than"
+            f" {channels.TELEGRAM_MAX_LINK} characters",
+            field=f"{field}link",
         )

@@ -85,7 +85,7 @@ def to_proto(m: StoredMessage) -> message_pb2.Message:
         if m.push and m.channel == channels.PUSH
         else None,
         viber=message_pb2.ViberContent.FromString(m.push)
-        if m.push and m.channel == channels.VIBER
+        if m.push and m.channel in channels.MESSENGER_CONTENT
         else None,
         history=[
             status_pb2.StatusEvent(

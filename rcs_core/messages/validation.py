@@ -75,7 +75,7 @@ def submission_of(sub: message_service_pb2.MessageSubmission) -> Submission:
             binary=_binary(sms) if payload else None,
         )
     push = sub.push if sub.channel == channels.PUSH else None
-    viber = sub.viber if sub.channel == channels.VIBER else None
+    viber = sub.viber if sub.channel in channels.MESSENGER_CONTENT else None
     text, sender = _text_and_sender(push, viber, sms)
     return _submission(sub, text, sender, push=push, viber=viber)
 
@@ -307,7 +307,8 @@ def _other_content(
     if not channels.is_built(sub.channel):
         raise RcsError(
             Reason.INVALID_MESSAGE_TYPE,
-            f"{name} messages are not available on this installation yet (SMS, PUSH and VIBER are)",
+            f"{name} messages are not available on this installation yet"
+            f" ({channels.built_list()} are)",
             field=f"{field}channel",
         )
     push = sub.push or message_pb2.PushContent()
@@ -316,15 +317,23 @@ def _other_content(
         destination = _destination(sub.destination)
     else:
         destination = ""  # sent to the partner's user (externalUserId) alone
-    if sub.channel == channels.VIBER:
+    if sub.channel in channels.MESSENGER_CONTENT:
         viber = sub.viber or message_pb2.ViberContent()
-        links.check_viber(viber, field)
+        links.check_viber(viber, field, name)
         if sub.text:  # an image alone has none
             _check_text(sub.text, limits.max_text, f"{field}text", f"{name} text")
     else:
         _check_text(sub.text, limits.max_text, f"{field}text", f"{name} text")
     sender = _sender(sub.sender or default_sender, f"{field}sender")
     ttl = sub.ttl or default_ttl
+    if sub.channel == channels.WHATSAPP and not sub.ttl:
+        ttl = _whole_days(default_ttl, limits)  # the partner's default, in WhatsApp's steps
+    if sub.channel == channels.WHATSAPP and ttl % channels.WHATSAPP_TTL_STEP:
+        raise RcsError(
+            Reason.INVALID_TTL,
+            "a WHATSAPP message's ttl is whole days: 1440, 2880, ... 10080 minutes",
+            field=f"{field}ttl",
+        )
     if not limits.min_ttl <= ttl <= limits.max_ttl:
         raise RcsError(
             Reason.INVALID_TTL,
@@ -332,7 +341,7 @@ def _other_content(
             f" {int(limits.max_ttl.total_seconds())} seconds",
             field=f"{field}ttl",
         )
-    if sub.channel == channels.VIBER:
+    if sub.channel in channels.MESSENGER_CONTENT:
         # Stored in messages.push, the column of a channel's own content (its channel says
         # which message it holds).
         content = message_pb2.ViberContent()
@@ -341,6 +350,12 @@ def _other_content(
         return destination, sender, ttl, content.SerializeToString()
     links.check_push(push, field)
     return destination, sender, ttl, push.SerializeToString()
+
+
+def _whole_days(ttl: dt.timedelta, limits: channels.Limits) -> dt.timedelta:
+    """``ttl`` rounded up to whole days, within the channel's range."""
+    days = -(-ttl // channels.WHATSAPP_TTL_STEP)
+    return min(max(days * channels.WHATSAPP_TTL_STEP, limits.min_ttl), limits.max_ttl)
 
 
 def validate_link(
@@ -376,7 +391,7 @@ def validate_link(
             )
         return body, sender, ttl, None, binary
     push = link.push if link.channel == channels.PUSH else None
-    viber = link.viber if link.channel == channels.VIBER else None
+    viber = link.viber if link.channel in channels.MESSENGER_CONTENT else None
     text, sender = _text_and_sender(push, viber, link.sms)
     sub = Submission("", destination, link.channel, text, sender, 0, ttl, 0, push=push, viber=viber)
     _, sender, ttl, content = _other_content(sub, default_sender, default_ttl, field)

@@ -5,14 +5,14 @@ and a settings rollback must never bring a revoked key back."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from rcs.core.v1 import settings_service_pb2 as ss
 from rcs_core.auth import api_keys_store as api_keys
 from rcs_core.auth import partners_store as partners
 from rcs_core.auth.api_keys_store import ApiKeyRow
 from rcs_core.settings import store
-from rcs_core.settings.policy import Ctx, SettingsBase
+from rcs_core.settings.policy import SettingsBase
+from rcs_core.settings.spec import Conn
+from rcs_core.settings.writes import Ctx
 from rcs_runtime.errors import RcsError, Reason
 from rcs_runtime.timestamps import timestamp
 
@@ -30,7 +30,7 @@ def _out(row: ApiKeyRow) -> ss.ApiKey:
     return key
 
 
-async def _partner_id(conn: Any, login: str) -> int:
+async def _partner_id(conn: Conn, login: str) -> int:
     partner = await partners.by_login(conn, login)
     if partner is None:
         raise RcsError(Reason.NOT_FOUND, f"no partner {login!r}", field="partner")

@@ -9,7 +9,8 @@ import json
 
 from rcs.core.v1 import settings_service_pb2 as ss
 from rcs_core.settings import audit_store as audit_log
-from rcs_core.settings.policy import Ctx, SettingsBase, _page, _token
+from rcs_core.settings.policy import SettingsBase
+from rcs_core.settings.writes import Ctx, page, token
 from rcs_runtime.errors import RcsError, Reason
 from rcs_runtime.timestamps import timestamp
 
@@ -18,7 +19,7 @@ class AuditSettings(SettingsBase):
     async def ListAuditEntries(
         self, request: ss.ListAuditEntriesRequest, context: Ctx
     ) -> ss.ListAuditEntriesResponse:
-        after, size = _page(request.page_token, request.page_size)
+        after, size = page(request.page_token, request.page_size)
         if after and not after.isdigit():
             raise RcsError(Reason.INVALID_REQUEST, "page_token is not one we issued")
         since = request.since.ToDatetime(tzinfo=dt.UTC) if request.HasField("since") else None
@@ -50,5 +51,5 @@ class AuditSettings(SettingsBase):
         ]
         more = len(rows) > size
         return ss.ListAuditEntriesResponse(
-            entries=entries, next_page_token=_token(str(rows[size - 1].id)) if more else ""
+            entries=entries, next_page_token=token(str(rows[size - 1].id)) if more else ""
         )

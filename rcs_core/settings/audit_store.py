@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 import psycopg
 
@@ -19,7 +18,7 @@ class AuditRow:
     action: str
     target: str
     revision: int | None
-    details: dict[str, Any]
+    details: dict[str, object]
 
 
 async def page(

@@ -9,50 +9,30 @@ that every RPC shares live here so that neither module imports the other.
 
 from __future__ import annotations
 
-import base64
-import itertools
-import re
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+import datetime as dt
+from typing import cast
 
-import grpc
 from google.protobuf import timestamp_pb2
-from google.protobuf.message import Message
 from psycopg_pool import AsyncConnectionPool
 
 from rcs.common.v1 import channel_pb2
 from rcs.core.v1 import settings_service_pb2 as ss
 from rcs.core.v1 import settings_service_pb2_grpc
-from rcs_core.db import request_log
-from rcs_core.messages.numbers import normalize_msisdn
-from rcs_core.settings import store
-from rcs_core.settings.store import Change, State
+from rcs_core.settings import entities, validate, writes
+from rcs_core.settings.spec import Conn
+from rcs_core.settings.states import (
+    DirectionState,
+    RoutingRuleState,
+    SenderNameState,
+    SubstitutionRuleState,
+    TariffState,
+    TrafficPolicyState,
+    WhitelistState,
+)
+from rcs_core.settings.writes import Ctx, R
 from rcs_routing.substitution import SubstitutionRuleSpec, substitution_cycle
 from rcs_runtime.errors import RcsError, Reason
 
-Ctx = grpc.aio.ServicerContext[Any, Any]
-R = TypeVar("R", bound=Message)
-Check = Callable[[Any, State], Awaitable[None]]
-
-_RULE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-_MAILING = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
-_PREFIX = re.compile(r"[0-9]{1,15}")
-_HH_MM = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
-_TRAFFIC_TYPES = (0, 1, 2, 5, 6, 7)
-_NUMBERS = (1_000_000_000, 999_999_999_999_999)  # 10 to 15 digits, as ported_numbers
-_MAX_PRIORITY = _MAX_WEIGHT = 1_000_000
-# Unset enums take the documented default: ROUTE, HOLD.
-_ACTIONS = {
-    ss.RULE_ACTION_UNSPECIFIED: "route",
-    ss.RULE_ACTION_ROUTE: "route",
-    ss.RULE_ACTION_REJECT: "reject",
-}
-_OUTSIDE = {
-    ss.OUTSIDE_HOURS_UNSPECIFIED: "hold",
-    ss.OUTSIDE_HOURS_HOLD: "hold",
-    ss.OUTSIDE_HOURS_REFUSE: "refuse",
-}
 # Rules that may name a direction, for refusing to delete it.
 _DIRECTION_USERS = {"routing rules": "routing_rules", "substitution rules": "substitution_rules"}
 # Referenced rows by kind; the names are the API's (login, name, id).
@@ -64,114 +44,17 @@ _REFERENCE_SQL = {
 }
 
 
-async def _commit(conn: Any, actor: ss.Actor, *, summary: str, changes: list[Change]) -> int:
-    """The changes as the next revision, attributed to the request's actor."""
-    return await store.commit_revision(
-        conn, actor=actor.login, remote_ip=actor.remote_ip, summary=summary, changes=changes
-    )
-
-
-def _page(token: str, size: int) -> tuple[str, int]:
-    size = size or 100
-    if not 1 <= size <= 1000:
-        raise RcsError(Reason.INVALID_REQUEST, "page_size must be 1 to 1000")
-    try:
-        after = base64.urlsafe_b64decode(token.encode()).decode() if token else ""
-    except ValueError as exc:
-        raise RcsError(Reason.INVALID_REQUEST, "page_token is not one we issued") from exc
-    return after, size
-
-
-def _token(value: str) -> str:
-    return base64.urlsafe_b64encode(value.encode()).decode()
-
-
 class SettingsBase(settings_service_pb2_grpc.SettingsServiceServicer):
+    """The servicer's state: its pool. The RPCs compose rcs_core.settings.writes."""
+
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self._pool = pool
-
-    async def _mutate(
-        self,
-        request: Any,
-        response_type: type[R],
-        work: Callable[[Any], Awaitable[R]],
-    ) -> R:
-        """One transaction: replay a known request_id, else do the work and remember it."""
-        method = response_type.DESCRIPTOR.name
-        return await request_log.once(self._pool, request.request_id, method, response_type, work)
-
-    async def _list_entries_change(
-        self,
-        request: Any,
-        response_type: type[R],
-        *,
-        entity: str,
-        rows: list[tuple[str, str, dict[str, Any]]],
-        add: bool,
-    ) -> R:
-        """Add (or remove) the rows of a number list (black or white list): (partner, key,
-        state) each; rows already so are skipped, and what changed is one revision."""
-        label = "black list" if entity == "blacklist" else "white list"
-
-        async def work(conn: Any) -> R:
-            changes: list[Change] = []
-            for partner, key, state in rows:
-                if partner and await store.partner_state(conn, partner) is None:
-                    raise RcsError(Reason.NOT_FOUND, f"no partner {partner!r}")
-                before = await store.state_of(conn, entity, key)
-                after = state if add else None
-                if (before is None) == (after is None):
-                    continue  # already listed / not listed: nothing to change
-                await store.put_state(conn, entity, key, after)
-                changes.append(Change(entity, key, before, after))
-            revision = await _commit(
-                conn,
-                request.actor,
-                summary=f"{'add' if add else 'remove'} {len(changes)} {label} entries",
-                changes=changes,
-            )
-            count = "added_count" if add else "removed_count"
-            return response_type(**{count: len(changes)}, revision=revision)
-
-        return await self._mutate(request, response_type, work)
 
 
 # -- validation -------------------------------------------------------------------------------
 
 
-def _check_rule_head(name: str, priority: int) -> None:
-    if not _RULE_NAME.fullmatch(name):
-        raise RcsError(Reason.INVALID_REQUEST, "name: 1-64 of A-Z a-z 0-9 _ . -", field="name")
-    if not 0 <= priority <= _MAX_PRIORITY:
-        raise RcsError(Reason.INVALID_REQUEST, "priority must be 0 to 1000000", field="priority")
-
-
-def _check_traffic_type(value: int) -> None:
-    if value not in _TRAFFIC_TYPES:
-        raise RcsError(
-            Reason.INVALID_REQUEST,
-            "traffic_type must be one of 0, 1, 2, 5, 6, 7",
-            field="traffic_type",
-        )
-
-
-def _check_sender(value: str, field: str, *, required: bool = False) -> None:
-    if len(value) > 21 or (required and not value):
-        what = "1-21" if required else "at most 21"
-        raise RcsError(Reason.INVALID_REQUEST, f"{field}: {what} characters", field=field)
-
-
-def _unique(values: Sequence[str], field: str) -> None:
-    seen: set[str] = set()
-    for value in values:
-        if value in seen:
-            raise RcsError(
-                Reason.INVALID_REQUEST, f"{value!r} is named twice in {field}", field=field
-            )
-        seen.add(value)
-
-
-async def _require(conn: Any, kind: str, value: str, field: str) -> None:
+async def _require(conn: Conn, kind: str, value: str, field: str) -> None:
     """A referenced partner / operator / direction / interface must exist ("" is any)."""
     if not value:
         return
@@ -182,32 +65,9 @@ async def _require(conn: Any, kind: str, value: str, field: str) -> None:
         )
 
 
-def _ranges(direction: ss.Direction) -> list[list[int]]:
-    """The ranges sorted, each within 10-15 digits, none overlapping another."""
-    out = sorted([r.start, r.end] for r in direction.ranges)
-    for start, end in out:
-        if not _NUMBERS[0] <= start <= end <= _NUMBERS[1]:
-            raise RcsError(
-                Reason.INVALID_REQUEST,
-                f"range {start}-{end}: start <= end, both numbers of 10-15 digits",
-                field="ranges",
-            )
-    for (a, b), (c, d) in itertools.pairwise(out):
-        if c <= b:
-            raise RcsError(
-                Reason.INVALID_REQUEST, f"ranges {a}-{b} and {c}-{d} overlap", field="ranges"
-            )
-    return out
-
-
-def _plan_refused(name: str) -> RcsError:
-    return RcsError(
-        Reason.INVALID_REQUEST,
-        f"direction {name!r} comes from the number plan: change it by re-importing the number plan",
-    )
-
-
-async def _numbers_free(conn: Any, name: str, prefixes: list[str], ranges: list[list[int]]) -> None:
+async def _numbers_free(
+    conn: Conn, name: str, prefixes: list[str], ranges: list[list[int]]
+) -> None:
     """Refuse prefixes and ranges of other directions, naming the direction."""
     cur = await conn.execute(
         "SELECT p.prefix, d.name FROM direction_prefixes p JOIN directions d"
@@ -239,71 +99,23 @@ async def _numbers_free(conn: Any, name: str, prefixes: list[str], ranges: list[
         )
 
 
-def _channel(value: channel_pb2.Channel.ValueType) -> str:
-    """The channel as stored: the enum name without CHANNEL_; "" (any) for UNSPECIFIED."""
-    if value == channel_pb2.CHANNEL_UNSPECIFIED:
-        return ""
-    try:
-        return channel_pb2.Channel.Name(value).removeprefix("CHANNEL_")
-    except ValueError as exc:
-        raise RcsError(Reason.INVALID_REQUEST, f"unknown channel {value}", field="channel") from exc
-
-
-def _routing_rule_state(r: ss.RoutingRule) -> dict[str, Any]:
-    _check_rule_head(r.name, r.priority)
-    if r.action not in _ACTIONS:
-        raise RcsError(Reason.INVALID_REQUEST, f"unknown action {r.action}", field="action")
-    action = _ACTIONS[r.action]
-    if action == "route" and not r.targets:
-        raise RcsError(
-            Reason.INVALID_REQUEST, "a ROUTE rule needs at least one target", field="targets"
-        )
-    if action == "reject" and r.targets:
-        raise RcsError(Reason.INVALID_REQUEST, "a REJECT rule has no targets", field="targets")
-    _unique([t.interface_id for t in r.targets], "targets")
-    if any(not 0 <= t.weight <= _MAX_WEIGHT for t in r.targets):
-        raise RcsError(Reason.INVALID_REQUEST, "target weights are 1 to 1000000", field="targets")
-    _check_sender(r.sender, "sender")
-    if r.HasField("traffic_type"):
-        _check_traffic_type(r.traffic_type)
-    return {
-        "name": r.name,
-        "priority": r.priority,
-        "enabled": r.enabled,
-        "action": action,
-        "partner": r.partner,
-        "sender": r.sender,
-        "direction": r.direction,
-        "operator": r.operator,
-        "channel": _channel(r.channel),
-        "traffic_type": r.traffic_type if r.HasField("traffic_type") else None,
-        "note": r.note,
-        "targets": [{"interface_id": t.interface_id, "weight": t.weight or 1} for t in r.targets],
-    }
-
-
-def _substitution_state(r: ss.SubstitutionRule) -> dict[str, Any]:
-    _check_rule_head(r.name, r.priority)
-    _check_sender(r.sender_pattern, "sender_pattern")
-    _check_sender(r.replacement, "replacement", required=True)
-    return {
-        "name": r.name,
-        "priority": r.priority,
-        "enabled": r.enabled,
-        "sender_pattern": r.sender_pattern or "*",
-        "only_unregistered": r.only_unregistered,
-        "replacement": r.replacement,
-        "partner": r.partner,
-        "direction": r.direction,
-        "operator": r.operator,
-        "note": r.note,
-    }
-
-
-def _cycle_refused(rules: list[dict[str, Any]]) -> None:
+def _cycle_refused(rules: list[SubstitutionRuleState]) -> None:
     """Refuse a rule set routing could substitute in a cycle. The check is routing's own code
     (rcs_routing.substitution, pure), the one place core imports another service's module."""
-    specs = [SubstitutionRuleSpec(**{k: v for k, v in r.items() if k != "note"}) for r in rules]
+    specs = [
+        SubstitutionRuleSpec(
+            name=r["name"],
+            priority=r["priority"],
+            enabled=r["enabled"],
+            sender_pattern=r["sender_pattern"],
+            only_unregistered=r["only_unregistered"],
+            replacement=r["replacement"],
+            partner=r["partner"],
+            direction=r["direction"],
+            operator=r["operator"],
+        )
+        for r in rules
+    ]
     names = substitution_cycle(specs)
     if names:
         chain = names if len(names) > 1 and names[0] == names[-1] else [*names, names[0]]
@@ -315,7 +127,7 @@ def _cycle_refused(rules: list[dict[str, Any]]) -> None:
 # -- states as API messages -------------------------------------------------------------------
 
 
-def _direction_out(st: dict[str, Any]) -> ss.Direction:
+def _direction_out(st: DirectionState) -> ss.Direction:
     return ss.Direction(
         name=st["name"],
         operator=st["operator"],
@@ -326,7 +138,7 @@ def _direction_out(st: dict[str, Any]) -> ss.Direction:
     )
 
 
-def _routing_rule_out(st: dict[str, Any]) -> ss.RoutingRule:
+def _routing_rule_out(st: RoutingRuleState) -> ss.RoutingRule:
     rule = ss.RoutingRule(
         name=st["name"],
         priority=st["priority"],
@@ -341,7 +153,10 @@ def _routing_rule_out(st: dict[str, Any]) -> ss.RoutingRule:
             if st["channel"]
             else channel_pb2.CHANNEL_UNSPECIFIED
         ),
-        targets=[ss.RouteTarget(**t) for t in st["targets"]],
+        targets=[
+            ss.RouteTarget(interface_id=t["interface_id"], weight=t["weight"])
+            for t in st["targets"]
+        ],
         note=st["note"],
     )
     if st["traffic_type"] is not None:
@@ -349,7 +164,15 @@ def _routing_rule_out(st: dict[str, Any]) -> ss.RoutingRule:
     return rule
 
 
-def _traffic_policy_out(st: dict[str, Any]) -> ss.TrafficPolicy:
+def _sender_name_out(st: SenderNameState) -> ss.SenderName:
+    return ss.SenderName(**st)
+
+
+def _substitution_out(st: SubstitutionRuleState) -> ss.SubstitutionRule:
+    return ss.SubstitutionRule(**st)
+
+
+def _traffic_policy_out(st: TrafficPolicyState) -> ss.TrafficPolicy:
     return ss.TrafficPolicy(
         traffic_type=st["traffic_type"],
         allowed_from=st["allowed_from"],
@@ -358,114 +181,22 @@ def _traffic_policy_out(st: dict[str, Any]) -> ss.TrafficPolicy:
     )
 
 
+def _partner(s: WhitelistState) -> str:
+    return s["partner"]
+
+
 class PolicySettings(SettingsBase):
-    # -- shapes every entity shares -----------------------------------------------------------
-
-    async def _put(
-        self,
-        request: Any,
-        response_type: type[R],
-        entity: str,
-        key: str,
-        state: dict[str, Any] | Callable[[State], dict[str, Any]],
-        respond: Callable[[dict[str, Any], int], R],
-        check: Check | None = None,
-    ) -> R:
-        """Create or replace one row; no revision (0) when it is stored like that already.
-        ``check(conn, before)`` refuses what only the database can tell; ``state`` is the
-        row to store, or makes it from the stored one (e.g. to keep a write-only field)."""
-
-        async def work(conn: Any) -> R:
-            await store.lock_settings(conn)
-            before = await store.state_of(conn, entity, key)
-            if check is not None:
-                await check(conn, before)
-            after = state(before) if callable(state) else state
-            revision = 0
-            if before != after:
-                await store.put_state(conn, entity, key, after)
-                revision = await _commit(
-                    conn,
-                    request.actor,
-                    summary=f"put {entity.replace('_', ' ')} {key}",
-                    changes=[Change(entity, key, before, after)],
-                )
-            return respond(after, revision)
-
-        return await self._mutate(request, response_type, work)
-
-    async def _delete(
-        self,
-        request: Any,
-        response_type: type[R],
-        entity: str,
-        key: str,
-        check: Check | None = None,
-    ) -> R:
-        label = entity.replace("_", " ")
-
-        async def work(conn: Any) -> R:
-            await store.lock_settings(conn)
-            before = await store.state_of(conn, entity, key)
-            if before is None:
-                raise RcsError(Reason.NOT_FOUND, f"no {label} {key!r}")
-            if check is not None:
-                await check(conn, before)
-            await store.put_state(conn, entity, key, None)
-            revision = await _commit(
-                conn,
-                request.actor,
-                summary=f"delete {label} {key}",
-                changes=[Change(entity, key, before, None)],
-            )
-            return response_type(revision=revision)  # every Delete*Response has it
-
-        return await self._mutate(request, response_type, work)
-
-    async def _list_page(
-        self, sql: str, args: tuple[Any, ...], entity: str, token: str, size: int
-    ) -> tuple[list[dict[str, Any]], str]:
-        """States of one page of keys; ``sql`` selects keys after %s, then ``args``, in key
-        order, with the page size as its last parameter."""
-        after, size = _page(token, size)
-        async with self._pool.connection() as conn:
-            cur = await conn.execute(sql, (after, *args, size + 1))
-            keys = [row[0] for row in await cur.fetchall()]
-            states = [await store.state_of(conn, entity, k) for k in keys[:size]]
-        return [s for s in states if s], _token(keys[size - 1]) if len(keys) > size else ""
-
-    async def _all(self, sql: str, entity: str) -> list[dict[str, Any]]:
-        async with self._pool.connection() as conn:
-            cur = await conn.execute(sql)
-            keys = [str(row[0]) for row in await cur.fetchall()]
-            states = [await store.state_of(conn, entity, k) for k in keys]
-        return [s for s in states if s]
-
     # -- directions -----------------------------------------------------------------------
 
     async def PutDirection(
         self, request: ss.PutDirectionRequest, context: Ctx
     ) -> ss.PutDirectionResponse:
         d = request.direction
-        if not d.name or len(d.name) > 128:
-            raise RcsError(Reason.INVALID_REQUEST, "direction name: 1-128 characters", field="name")
-        if d.source not in ("", "manual"):
-            raise _plan_refused(d.name)
-        if any(not _PREFIX.fullmatch(p) for p in d.prefixes):
-            raise RcsError(Reason.INVALID_REQUEST, "prefixes are 1-15 digits", field="prefixes")
-        _unique(d.prefixes, "prefixes")
-        after: dict[str, Any] = {
-            "name": d.name,
-            "operator": d.operator,
-            "region": d.region,
-            "source": "manual",
-            "prefixes": sorted(d.prefixes),
-            "ranges": _ranges(d),
-        }
+        after = entities.DIRECTION.validate(d)
 
-        async def check(conn: Any, before: State) -> None:
+        async def check(conn: Conn, before: DirectionState | None) -> None:
             if before is not None and before["source"] != "manual":
-                raise _plan_refused(d.name)
+                raise validate.plan_refused(d.name)
             if not d.operator:
                 raise RcsError(
                     Reason.INVALID_REQUEST, "a direction needs its operator", field="operator"
@@ -473,11 +204,11 @@ class PolicySettings(SettingsBase):
             await _require(conn, "operator", d.operator, "operator")
             await _numbers_free(conn, d.name, after["prefixes"], after["ranges"])
 
-        return await self._put(
+        return await writes.put(
+            self._pool,
             request,
             ss.PutDirectionResponse,
-            "direction",
-            d.name,
+            entities.DIRECTION,
             after,
             lambda st, rev: ss.PutDirectionResponse(direction=_direction_out(st), revision=rev),
             check,
@@ -486,10 +217,10 @@ class PolicySettings(SettingsBase):
     async def DeleteDirection(
         self, request: ss.DeleteDirectionRequest, context: Ctx
     ) -> ss.DeleteDirectionResponse:
-        async def check(conn: Any, before: State) -> None:
+        async def check(conn: Conn, before: DirectionState | None) -> None:
             assert before is not None
             if before["source"] != "manual":
-                raise _plan_refused(request.name)
+                raise validate.plan_refused(request.name)
             users = []
             for label, table in _DIRECTION_USERS.items():
                 cur = await conn.execute(
@@ -506,20 +237,19 @@ class PolicySettings(SettingsBase):
                     " change or delete them first",
                 )
 
-        return await self._delete(
-            request, ss.DeleteDirectionResponse, "direction", request.name, check
+        return await writes.delete(
+            self._pool, request, ss.DeleteDirectionResponse, entities.DIRECTION, request.name, check
         )
 
     async def ListDirections(
         self, request: ss.ListDirectionsRequest, context: Ctx
     ) -> ss.ListDirectionsResponse:
-        states, next_token = await self._list_page(
-            "SELECT d.name FROM directions d JOIN operators o ON o.id = d.operator_id"
-            " WHERE d.name > %s AND (%s = '' OR o.name = %s) ORDER BY d.name LIMIT %s",
-            (request.operator, request.operator),
-            "direction",
+        states, next_token = await writes.list_page(
+            self._pool,
+            entities.DIRECTION,
             request.page_token,
             request.page_size,
+            (request.operator, request.operator),
         )
         return ss.ListDirectionsResponse(
             directions=[_direction_out(s) for s in states], next_page_token=next_token
@@ -531,49 +261,39 @@ class PolicySettings(SettingsBase):
         self, request: ss.PutSenderNameRequest, context: Ctx
     ) -> ss.PutSenderNameResponse:
         n = request.sender_name
-        _check_sender(n.name, "name", required=True)
-        if not n.HasField("traffic_type"):
-            n.traffic_type = 2  # service: a name says nothing about advertising by default
-        _check_traffic_type(n.traffic_type)
-        _unique(n.operators, "operators")
-        after = {
-            "name": n.name,
-            "traffic_type": n.traffic_type,
-            "operators": sorted(n.operators),
-            "note": n.note,
-        }
+        after = entities.SENDER_NAME.validate(n)
 
-        async def check(conn: Any, before: State) -> None:
+        async def check(conn: Conn, before: SenderNameState | None) -> None:
             for operator in n.operators:
                 await _require(conn, "operator", operator, "operators")
 
-        return await self._put(
+        return await writes.put(
+            self._pool,
             request,
             ss.PutSenderNameResponse,
-            "sender_name",
-            n.name,
+            entities.SENDER_NAME,
             after,
-            lambda st, rev: ss.PutSenderNameResponse(sender_name=ss.SenderName(**st), revision=rev),
+            lambda st, rev: ss.PutSenderNameResponse(
+                sender_name=_sender_name_out(st), revision=rev
+            ),
             check,
         )
 
     async def DeleteSenderName(
         self, request: ss.DeleteSenderNameRequest, context: Ctx
     ) -> ss.DeleteSenderNameResponse:
-        return await self._delete(request, ss.DeleteSenderNameResponse, "sender_name", request.name)
+        return await writes.delete(
+            self._pool, request, ss.DeleteSenderNameResponse, entities.SENDER_NAME, request.name
+        )
 
     async def ListSenderNames(
         self, request: ss.ListSenderNamesRequest, context: Ctx
     ) -> ss.ListSenderNamesResponse:
-        states, next_token = await self._list_page(
-            "SELECT name FROM sender_names WHERE name > %s ORDER BY name LIMIT %s",
-            (),
-            "sender_name",
-            request.page_token,
-            request.page_size,
+        states, next_token = await writes.list_page(
+            self._pool, entities.SENDER_NAME, request.page_token, request.page_size
         )
         return ss.ListSenderNamesResponse(
-            sender_names=[ss.SenderName(**s) for s in states], next_page_token=next_token
+            sender_names=[_sender_name_out(s) for s in states], next_page_token=next_token
         )
 
     # -- routing rules --------------------------------------------------------------------
@@ -581,19 +301,20 @@ class PolicySettings(SettingsBase):
     async def PutRoutingRule(
         self, request: ss.PutRoutingRuleRequest, context: Ctx
     ) -> ss.PutRoutingRuleResponse:
-        after = _routing_rule_state(request.rule)
+        after = entities.ROUTING_RULE.validate(request.rule)
 
-        async def check(conn: Any, before: State) -> None:
-            for kind in ("partner", "direction", "operator"):
-                await _require(conn, kind, after[kind], kind)
+        async def check(conn: Conn, before: RoutingRuleState | None) -> None:
+            await _require(conn, "partner", after["partner"], "partner")
+            await _require(conn, "direction", after["direction"], "direction")
+            await _require(conn, "operator", after["operator"], "operator")
             for target in after["targets"]:
                 await _require(conn, "interface", target["interface_id"], "targets")
 
-        return await self._put(
+        return await writes.put(
+            self._pool,
             request,
             ss.PutRoutingRuleResponse,
-            "routing_rule",
-            after["name"],
+            entities.ROUTING_RULE,
             after,
             lambda st, rev: ss.PutRoutingRuleResponse(rule=_routing_rule_out(st), revision=rev),
             check,
@@ -602,19 +323,15 @@ class PolicySettings(SettingsBase):
     async def DeleteRoutingRule(
         self, request: ss.DeleteRoutingRuleRequest, context: Ctx
     ) -> ss.DeleteRoutingRuleResponse:
-        return await self._delete(
-            request, ss.DeleteRoutingRuleResponse, "routing_rule", request.name
+        return await writes.delete(
+            self._pool, request, ss.DeleteRoutingRuleResponse, entities.ROUTING_RULE, request.name
         )
 
     async def ListRoutingRules(
         self, request: ss.ListRoutingRulesRequest, context: Ctx
     ) -> ss.ListRoutingRulesResponse:
-        states, next_token = await self._list_page(
-            "SELECT name FROM routing_rules WHERE name > %s ORDER BY name LIMIT %s",
-            (),
-            "routing_rule",
-            request.page_token,
-            request.page_size,
+        states, next_token = await writes.list_page(
+            self._pool, entities.ROUTING_RULE, request.page_token, request.page_size
         )
         return ss.ListRoutingRulesResponse(
             rules=[_routing_rule_out(s) for s in states], next_page_token=next_token
@@ -625,22 +342,25 @@ class PolicySettings(SettingsBase):
     async def PutSubstitutionRule(
         self, request: ss.PutSubstitutionRuleRequest, context: Ctx
     ) -> ss.PutSubstitutionRuleResponse:
-        after = _substitution_state(request.rule)
+        after = entities.SUBSTITUTION_RULE.validate(request.rule)
 
-        async def check(conn: Any, before: State) -> None:
-            for kind in ("partner", "direction", "operator"):
-                await _require(conn, kind, after[kind], kind)
-            others = [r for r in await store.substitution_rules(conn) if r["name"] != after["name"]]
+        async def check(conn: Conn, before: SubstitutionRuleState | None) -> None:
+            await _require(conn, "partner", after["partner"], "partner")
+            await _require(conn, "direction", after["direction"], "direction")
+            await _require(conn, "operator", after["operator"], "operator")
+            others = [
+                r for r in await entities.substitution_rules(conn) if r["name"] != after["name"]
+            ]
             _cycle_refused([*others, after])
 
-        return await self._put(
+        return await writes.put(
+            self._pool,
             request,
             ss.PutSubstitutionRuleResponse,
-            "substitution_rule",
-            after["name"],
+            entities.SUBSTITUTION_RULE,
             after,
             lambda st, rev: ss.PutSubstitutionRuleResponse(
-                rule=ss.SubstitutionRule(**st), revision=rev
+                rule=_substitution_out(st), revision=rev
             ),
             check,
         )
@@ -648,22 +368,22 @@ class PolicySettings(SettingsBase):
     async def DeleteSubstitutionRule(
         self, request: ss.DeleteSubstitutionRuleRequest, context: Ctx
     ) -> ss.DeleteSubstitutionRuleResponse:
-        return await self._delete(
-            request, ss.DeleteSubstitutionRuleResponse, "substitution_rule", request.name
+        return await writes.delete(
+            self._pool,
+            request,
+            ss.DeleteSubstitutionRuleResponse,
+            entities.SUBSTITUTION_RULE,
+            request.name,
         )
 
     async def ListSubstitutionRules(
         self, request: ss.ListSubstitutionRulesRequest, context: Ctx
     ) -> ss.ListSubstitutionRulesResponse:
-        states, next_token = await self._list_page(
-            "SELECT name FROM substitution_rules WHERE name > %s ORDER BY name LIMIT %s",
-            (),
-            "substitution_rule",
-            request.page_token,
-            request.page_size,
+        states, next_token = await writes.list_page(
+            self._pool, entities.SUBSTITUTION_RULE, request.page_token, request.page_size
         )
         return ss.ListSubstitutionRulesResponse(
-            rules=[ss.SubstitutionRule(**s) for s in states], next_page_token=next_token
+            rules=[_substitution_out(s) for s in states], next_page_token=next_token
         )
 
     # -- traffic-type hours and time zones ------------------------------------------------
@@ -671,31 +391,12 @@ class PolicySettings(SettingsBase):
     async def PutTrafficPolicy(
         self, request: ss.PutTrafficPolicyRequest, context: Ctx
     ) -> ss.PutTrafficPolicyResponse:
-        p = request.policy
-        _check_traffic_type(p.traffic_type)
-        for field in ("allowed_from", "allowed_to"):
-            if not _HH_MM.fullmatch(getattr(p, field)):
-                raise RcsError(
-                    Reason.INVALID_REQUEST, f"{field}: HH:MM, 00:00 to 23:59", field=field
-                )
-        if p.allowed_from == p.allowed_to:
-            raise RcsError(
-                Reason.INVALID_REQUEST,
-                "allowed_from equals allowed_to: delete the policy to lift the restriction",
-            )
-        if p.outside not in _OUTSIDE:
-            raise RcsError(Reason.INVALID_REQUEST, f"unknown outside {p.outside}", field="outside")
-        after = {
-            "traffic_type": p.traffic_type,
-            "allowed_from": p.allowed_from,
-            "allowed_to": p.allowed_to,
-            "outside": _OUTSIDE[p.outside],
-        }
-        return await self._put(
+        after = entities.TRAFFIC_POLICY.validate(request.policy)
+        return await writes.put(
+            self._pool,
             request,
             ss.PutTrafficPolicyResponse,
-            "traffic_policy",
-            str(p.traffic_type),
+            entities.TRAFFIC_POLICY,
             after,
             lambda st, rev: ss.PutTrafficPolicyResponse(
                 policy=_traffic_policy_out(st), revision=rev
@@ -705,71 +406,121 @@ class PolicySettings(SettingsBase):
     async def DeleteTrafficPolicy(
         self, request: ss.DeleteTrafficPolicyRequest, context: Ctx
     ) -> ss.DeleteTrafficPolicyResponse:
-        _check_traffic_type(request.traffic_type)
-        return await self._delete(
-            request, ss.DeleteTrafficPolicyResponse, "traffic_policy", str(request.traffic_type)
+        key = validate.traffic_type(request.traffic_type)
+        return await writes.delete(
+            self._pool,
+            request,
+            ss.DeleteTrafficPolicyResponse,
+            entities.TRAFFIC_POLICY,
+            key,
         )
 
     async def ListTrafficPolicies(
         self, request: ss.ListTrafficPoliciesRequest, context: Ctx
     ) -> ss.ListTrafficPoliciesResponse:
-        states = await self._all(
-            "SELECT traffic_type FROM traffic_policies ORDER BY traffic_type", "traffic_policy"
+        states = await writes.list_all(
+            self._pool,
+            entities.TRAFFIC_POLICY,
+            "SELECT traffic_type FROM traffic_policies ORDER BY traffic_type",
         )
         return ss.ListTrafficPoliciesResponse(policies=[_traffic_policy_out(s) for s in states])
 
     async def PutRegionTimeZone(
         self, request: ss.PutRegionTimeZoneRequest, context: Ctx
     ) -> ss.PutRegionTimeZoneResponse:
-        z = request.region_time_zone
-        try:
-            ZoneInfo(z.time_zone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise RcsError(
-                Reason.INVALID_REQUEST,
-                f"unknown time zone {z.time_zone!r}: use an IANA name like Europe/Moscow",
-                field="time_zone",
-            ) from exc
-        after = {"region": z.region, "time_zone": z.time_zone}
-        return await self._put(
+        after = entities.REGION_TIME_ZONE.validate(request.region_time_zone)
+        return await writes.put(
+            self._pool,
             request,
             ss.PutRegionTimeZoneResponse,
-            "region_time_zone",
-            z.region,
+            entities.REGION_TIME_ZONE,
             after,
             lambda st, rev: ss.PutRegionTimeZoneResponse(
-                region_time_zone=ss.RegionTimeZone(**st), revision=rev
+                region_time_zone=ss.RegionTimeZone(region=st["region"], time_zone=st["time_zone"]),
+                revision=rev,
             ),
         )
 
     async def ListRegionTimeZones(
         self, request: ss.ListRegionTimeZonesRequest, context: Ctx
     ) -> ss.ListRegionTimeZonesResponse:
-        states = await self._all(
-            "SELECT region FROM region_time_zones ORDER BY region", "region_time_zone"
+        states = await writes.list_all(
+            self._pool,
+            entities.REGION_TIME_ZONE,
+            "SELECT region FROM region_time_zones ORDER BY region",
         )
         return ss.ListRegionTimeZonesResponse(
-            region_time_zones=[ss.RegionTimeZone(**s) for s in states]
+            region_time_zones=[
+                ss.RegionTimeZone(region=s["region"], time_zone=s["time_zone"]) for s in states
+            ]
         )
+
+    # -- tariffs ------------------------------------------------------------------------
+
+    async def PutTariff(self, request: ss.PutTariffRequest, context: Ctx) -> ss.PutTariffResponse:
+        after = entities.TARIFF.validate(request.tariff)
+        return await writes.put(
+            self._pool,
+            request,
+            ss.PutTariffResponse,
+            entities.TARIFF,
+            after,
+            lambda st, rev: ss.PutTariffResponse(tariff=_tariff_out(st), revision=rev),
+        )
+
+    async def DeleteTariff(
+        self, request: ss.DeleteTariffRequest, context: Ctx
+    ) -> ss.DeleteTariffResponse:
+        if not request.tariff.HasField("valid_from"):
+            raise RcsError(
+                Reason.INVALID_REQUEST, "valid_from names the row to delete", field="valid_from"
+            )
+        key = validate.tariff_key(validate.tariff(_key_fields(request.tariff)))
+        return await writes.delete(
+            self._pool, request, ss.DeleteTariffResponse, entities.TARIFF, key
+        )
+
+    async def ListTariffs(
+        self, request: ss.ListTariffsRequest, context: Ctx
+    ) -> ss.ListTariffsResponse:
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT partner, direction, channel, traffic_type, price::text, currency,"
+                " valid_from FROM tariffs"
+                " ORDER BY partner, direction, channel, traffic_type NULLS FIRST, valid_from"
+            )
+            found = await cur.fetchall()
+        out = []
+        for partner, direction, channel, traffic, price, currency, valid_from in found:
+            t = ss.Tariff(
+                partner=partner,
+                direction=direction,
+                channel=channel,
+                price=price,
+                currency=currency,
+            )
+            if traffic is not None:
+                t.traffic_type = traffic
+            t.valid_from.FromDatetime(valid_from)
+            out.append(t)
+        return ss.ListTariffsResponse(tariffs=out)
 
     # -- white lists ----------------------------------------------------------------------
 
-    async def _whitelist_change(self, request: Any, response_type: type[R], add: bool) -> R:
-        rows = []
-        for e in request.entries:
-            if not _MAILING.fullmatch(e.mailing):
-                raise RcsError(
-                    Reason.INVALID_REQUEST, "mailing: 1-64 of A-Z a-z 0-9 _ . @ -", field="mailing"
-                )
-            number = normalize_msisdn(e.number)
-            if number is None:
-                raise RcsError(Reason.INVALID_DESTINATION, f"{e.number!r} is not a number")
-            if not e.partner:  # a white list always belongs to a partner
-                raise RcsError(Reason.NOT_FOUND, "no partner ''")
-            state = {"partner": e.partner, "mailing": e.mailing, "number": number, "note": e.note}
-            rows.append((e.partner, store.whitelist_key(e.partner, e.mailing, number), state))
-        return await self._list_entries_change(
-            request, response_type, entity="whitelist", rows=rows, add=add
+    async def _whitelist_change(
+        self,
+        request: ss.AddWhitelistEntriesRequest | ss.RemoveWhitelistEntriesRequest,
+        response_type: type[R],
+        add: bool,
+    ) -> R:
+        return await writes.change_entries(
+            self._pool,
+            request,
+            response_type,
+            entities.WHITELIST,
+            request.entries,
+            _partner,
+            add=add,
         )
 
     async def AddWhitelistEntries(
@@ -785,7 +536,7 @@ class PolicySettings(SettingsBase):
     async def ListWhitelistEntries(
         self, request: ss.ListWhitelistEntriesRequest, context: Ctx
     ) -> ss.ListWhitelistEntriesResponse:
-        after, size = _page(request.page_token, request.page_size)
+        after, size = writes.page(request.page_token, request.page_size)
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 "SELECT number, note, created_at FROM whitelist WHERE partner = %s"
@@ -807,5 +558,28 @@ class PolicySettings(SettingsBase):
                 )
             )
         return ss.ListWhitelistEntriesResponse(
-            entries=entries, next_page_token=_token(rows[size - 1][0]) if len(rows) > size else ""
+            entries=entries,
+            next_page_token=writes.token(rows[size - 1][0]) if len(rows) > size else "",
         )
+
+
+def _tariff_out(s: TariffState) -> ss.Tariff:
+    t = ss.Tariff(
+        partner=s["partner"],
+        direction=s["direction"],
+        channel=cast("channel_pb2.Channel.ValueType", s["channel"]),
+        price=s["price"],
+        currency=s["currency"],
+    )
+    if s["traffic_type"] is not None:
+        t.traffic_type = s["traffic_type"]
+    t.valid_from.FromDatetime(dt.datetime.fromisoformat(s["valid_from"]))
+    return t
+
+
+def _key_fields(t: ss.Tariff) -> ss.Tariff:
+    """The fields that name a tariff row, with a placeholder price for validation."""
+    named = ss.Tariff()
+    named.CopyFrom(t)
+    named.price, named.currency = "0", ""
+    return named

@@ -13,7 +13,7 @@ from psycopg_pool import AsyncConnectionPool
 from rcs.core.v1 import settings_sync_pb2 as sync
 from rcs.core.v1 import settings_sync_pb2_grpc
 from rcs_core.settings import sync_store as store
-from rcs_core.settings.policy import Ctx
+from rcs_core.settings.writes import Ctx
 from rcs_runtime.errors import RcsError, Reason
 
 MAX_PAGE = 1000

@@ -6,11 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Any
 
 import psycopg
 
-from rcs_core.settings import store
+from rcs_core.settings import entities, store
+from rcs_core.settings.states import ChangeRecord
 from rcs_runtime.errors import RcsError, Reason
 
 
@@ -21,7 +21,7 @@ class Revision:
     remote_ip: str
     created_at: dt.datetime
     summary: str
-    changes: list[dict[str, Any]]
+    changes: list[ChangeRecord]
 
 
 async def current_revision(conn: psycopg.AsyncConnection) -> int:
@@ -72,7 +72,7 @@ async def apply_revisions(
             )
         for change in r.changes:
             entity = change["entity"]
-            if entity not in store.ENTITIES:
+            if entity not in entities.ENTITIES:
                 raise RcsError(
                     Reason.SETTINGS_OUT_OF_SYNC,
                     f"revision {r.revision} changes {entity!r}, which this version of RCS"

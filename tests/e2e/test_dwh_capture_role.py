@@ -11,14 +11,14 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from rcs_core.db.migrate import migrate
-from rcs_dwh.capture import (
+from rcs_capture.publication import (
     CaptureTarget,
     capture_role,
     configure_capture,
     connector_state,
     remove_capture,
 )
+from rcs_core.db.migrate import migrate
 from rcs_dwh.storage import migrate as migrate_dwh
 from tests.dwh_support import (
     DwhProcess,

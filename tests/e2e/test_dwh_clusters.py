@@ -27,9 +27,14 @@ from google.protobuf import json_format
 
 from rcs.dwh.v1 import dwh_report_service_pb2 as pb
 from rcs.dwh.v1 import dwh_report_service_pb2_grpc as pb_grpc
+from rcs_capture.publication import (
+    CaptureTarget,
+    configure_capture,
+    connector_state,
+    remove_capture,
+)
 from rcs_cli.seed import seed_demo, upsert_admin
 from rcs_core.db.migrate import migrate
-from rcs_dwh.capture import CaptureTarget, configure_capture, connector_state, remove_capture
 from rcs_dwh.storage import migrate as migrate_dwh
 from tests.dwh_support import (
     DwhProcess,

@@ -210,6 +210,17 @@ async def test_admin_manages_routing_policy(api: Client, database_url: str) -> N
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
         cur = await conn.execute("SELECT time_zone FROM region_time_zones WHERE region = 'Omsk'")
         assert await cur.fetchall() == [("Asia/Omsk",)]
+    tariff = {"channel": "CHANNEL_SMS", "price": "0.95", "validFrom": "2026-12-01T00:00:00Z"}
+    put = await api.put("/api/admin/v1/tariffs", json=tariff, headers=ROOT)
+    assert put.status == 200, await put.text()
+    assert (await put.json())["tariff"]["price"] == "0.9500"
+    listed = await (await api.get("/api/admin/v1/tariffs", headers=ROOT)).json()
+    assert [t["price"] for t in listed["tariffs"]] == ["0.9500"]
+    bad = await api.put("/api/admin/v1/tariffs", json={"price": "cheap"}, headers=ROOT)
+    assert bad.status == 400
+    gone = await api.post("/api/admin/v1/tariffs:delete", json=tariff, headers=ROOT)
+    assert gone.status == 200, await gone.text()
+    assert (await (await api.get("/api/admin/v1/tariffs", headers=ROOT)).json()) == {"tariffs": []}
 
 
 async def test_admin_manages_mailing_white_lists(api: Client) -> None:

@@ -143,7 +143,7 @@ async def test_repeated_request_id_replays_first_response(core: Any, database_ur
         (sms(ttl=duration_pb2.Duration(seconds=3 * 86400 + 1)), "INVALID_TTL"),  # over 3 days
         (sms(priority=3), "INVALID_REQUEST"),
         (
-            ms.MessageSubmission(destination="79161234567", channel=channel_pb2.CHANNEL_WHATSAPP),
+            ms.MessageSubmission(destination="79161234567", channel=channel_pb2.CHANNEL_IVR),
             "INVALID_MESSAGE_TYPE",
         ),
     ],

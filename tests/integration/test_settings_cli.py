@@ -6,29 +6,14 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import AsyncIterator
 from typing import Any
 
 import psycopg
 import pytest
 
-from rcs.core.v1 import settings_service_pb2_grpc
 from rcs_core.auth import partners_store as partners
-from rcs_core.settings.servicer import SettingsServicer
-from tests.support import start_server
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def core_port(pool: Any) -> AsyncIterator[int]:
-    server = await start_server(
-        lambda s: settings_service_pb2_grpc.add_SettingsServiceServicer_to_server(
-            SettingsServicer(pool), s
-        )
-    )
-    yield server.port
-    await server.stop(0)
 
 
 async def _cli(port: int, *args: str) -> tuple[int, str]:

@@ -11,6 +11,7 @@ from typing import Any
 import grpc
 import psycopg
 import pytest
+from google.protobuf import timestamp_pb2
 
 from rcs.common.v1 import channel_pb2
 from rcs.core.v1 import settings_service_pb2 as ss
@@ -515,6 +516,62 @@ async def test_region_time_zones(settings: Any, database_url: str) -> None:
         ss.RollbackSettingsRequest(actor=ADMIN, revision=put.revision - 1)
     )
     assert await scalar(database_url, "SELECT count(*) FROM region_time_zones") == 1
+
+
+async def test_tariffs_keep_their_history_and_are_revisions(
+    settings: Any, database_url: str
+) -> None:
+    """The financial report's prices (issue 20): a price from a date on is a row, a later
+    date a new row, the same date the same row with its price changed (its id, the DWH's
+    key, kept); every change a revision that rolls back."""
+    start = timestamp_pb2.Timestamp(seconds=1_796_083_200)  # 2026-12-01 00:00 UTC
+    later = timestamp_pb2.Timestamp(seconds=1_796_947_200)  # 2026-12-11
+    base = ss.Tariff(partner="acme", channel=channel_pb2.CHANNEL_SMS, price="1.25")
+    base.valid_from.CopyFrom(start)
+    put = await settings.PutTariff(ss.PutTariffRequest(actor=ADMIN, tariff=base))
+    key = "acme||1||2026-12-01T00:00:00.000000+00:00"
+    await assert_recorded(database_url, put.revision, "tariff", key)
+    assert (put.tariff.price, put.tariff.currency) == ("1.2500", "RUB")
+    again = await settings.PutTariff(ss.PutTariffRequest(actor=ADMIN, tariff=base))
+    assert again.revision == 0  # nothing changed
+    first_id = await scalar(database_url, "SELECT id FROM tariffs")
+    base.price = "1.3"
+    changed = await settings.PutTariff(ss.PutTariffRequest(actor=ADMIN, tariff=base))
+    assert changed.revision > put.revision
+    assert await fetch(database_url, "SELECT id, price::text FROM tariffs") == [
+        (first_id, "1.3000")
+    ]
+    rise = ss.Tariff(partner="acme", channel=channel_pb2.CHANNEL_SMS, price="1.5", traffic_type=2)
+    rise.valid_from.CopyFrom(later)
+    await settings.PutTariff(ss.PutTariffRequest(actor=ADMIN, tariff=rise))
+    listed = await settings.ListTariffs(ss.ListTariffsRequest())
+    assert [
+        (t.price, t.HasField("traffic_type"), t.valid_from.seconds) for t in listed.tariffs
+    ] == [
+        ("1.3000", False, start.seconds),
+        ("1.5000", True, later.seconds),
+    ]
+    for bad in (
+        ss.Tariff(price="-1"),
+        ss.Tariff(price="1.23456"),
+        ss.Tariff(price="abc"),
+        ss.Tariff(price="1", currency="rub"),
+        ss.Tariff(price="1", traffic_type=3),
+        ss.Tariff(price="1", partner="a|b"),
+    ):
+        await refused(settings.PutTariff, ss.PutTariffRequest(actor=ADMIN, tariff=bad))
+    await refused(
+        settings.DeleteTariff, ss.DeleteTariffRequest(actor=ADMIN, tariff=ss.Tariff(partner="acme"))
+    )
+    deleted = await settings.DeleteTariff(ss.DeleteTariffRequest(actor=ADMIN, tariff=rise))
+    await assert_recorded(
+        database_url, deleted.revision, "tariff", "acme||1|2|2026-12-11T00:00:00.000000+00:00"
+    )
+    assert await scalar(database_url, "SELECT count(*) FROM tariffs") == 1
+    await settings.RollbackSettings(
+        ss.RollbackSettingsRequest(actor=ADMIN, revision=put.revision - 1)
+    )
+    assert await scalar(database_url, "SELECT count(*) FROM tariffs") == 0
 
 
 # -- white lists --------------------------------------------------------------------------------

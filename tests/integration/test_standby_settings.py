@@ -1,6 +1,7 @@
 """A cluster's standby refuses every settings write, naming the master: core's
 SettingsService (FAILED_PRECONDITION), the admin API (409) and the number-plan import
-through the CLI; the master (and a lone installation, the default) takes them."""
+(core's ImportNumberPlan, also through the CLI); the master (and a lone installation, the
+default) takes them."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from rcs.core.v1 import settings_service_pb2 as ss
 from rcs_cli.seed import upsert_admin
 from rcs_core.auth.servicer import AuthServicer
 from rcs_core.settings.servicer import SettingsServicer
+from rcs_routing.number_plan_import import number_plan_chunks
 from rcs_runtime.grpc_client import error_reason, open_channel
 from tests.integration.test_number_plan_import import FIXTURES, _cli
 from tests.support import start_server
@@ -64,6 +66,9 @@ async def core(pool: Any, database_url: str) -> AsyncIterator[tuple[Any, Client]
     await client.close()
     await channel.close()
     await server.stop(0)
+
+
+ABC_PLAN = (FIXTURES / "ABC-3xx.csv").read_bytes()
 
 
 def partner(login: str) -> ss.CreatePartnerRequest:
@@ -116,10 +121,12 @@ async def test_standby_admin_api_answers_409_naming_the_master(
     assert listed.status == 200
 
 
-async def test_standby_refuses_a_number_plan_import_through_the_cli(database_url: str) -> None:
+async def test_standby_refuses_a_number_plan_import_through_the_cli(
+    core_port: int, database_url: str
+) -> None:
     await make_standby(database_url)
     before = await revision(database_url)
-    code, out, err = await _cli(database_url, "import-number-plan", str(FIXTURES / "ABC-3xx.csv"))
+    code, out, err = await _cli(core_port, "import-number-plan", str(FIXTURES / "ABC-3xx.csv"))
     assert code != 0
     assert out == ""
     assert "refused: NOT_MASTER" in err
@@ -127,9 +134,26 @@ async def test_standby_refuses_a_number_plan_import_through_the_cli(database_url
     assert await revision(database_url) == before
 
 
-async def test_standby_with_no_master_elected_says_so(database_url: str) -> None:
+async def test_standby_refuses_the_import_rpc_with_the_error_of_every_write(
+    core: tuple[Any, Client], database_url: str
+) -> None:
+    stub, _ = core
+    await make_standby(database_url)
+    before = await revision(database_url)
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await stub.ImportNumberPlan(iter(number_plan_chunks(ABC_PLAN, ADMIN)))
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert error_reason(refused.value) == "NOT_MASTER"
+    assert NAMES_MASTER in (refused.value.details() or "")
+    assert await revision(database_url) == before
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        cur = await conn.execute("SELECT count(*) FROM direction_ranges")
+        assert await cur.fetchone() == (0,)  # rolled back with the refused revision
+
+
+async def test_standby_with_no_master_elected_says_so(core_port: int, database_url: str) -> None:
     async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
         await conn.execute("UPDATE cluster_role SET cluster = 'eu', role = 'standby'")
-    code, _, err = await _cli(database_url, "import-number-plan", str(FIXTURES / "ABC-3xx.csv"))
+    code, _, err = await _cli(core_port, "import-number-plan", str(FIXTURES / "ABC-3xx.csv"))
     assert code != 0
     assert "no master is elected right now" in err

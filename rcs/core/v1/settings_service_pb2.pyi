@@ -71,6 +71,30 @@ OUTSIDE_HOURS_REFUSE: OutsideHours.ValueType  # 2
 """Refuse it: REJECTED with extended code 10 (filtered)."""
 Global___OutsideHours: _TypeAlias = OutsideHours  # noqa: Y015
 
+class _NumberPlanImportKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _NumberPlanImportKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_NumberPlanImportKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    NUMBER_PLAN_IMPORT_KIND_UNSPECIFIED: _NumberPlanImportKind.ValueType  # 0
+    """Unset: refused."""
+    NUMBER_PLAN_IMPORT_KIND_NUMBER_PLAN: _NumberPlanImportKind.ValueType  # 1
+    """The registry's number plan: ranges of operators and regions."""
+    NUMBER_PLAN_IMPORT_KIND_PORTED_NUMBERS: _NumberPlanImportKind.ValueType  # 2
+    """Ported numbers: numbers that moved to another operator."""
+
+class NumberPlanImportKind(_NumberPlanImportKind, metaclass=_NumberPlanImportKindEnumTypeWrapper):
+    """NumberPlanImportKind says what an ImportNumberPlan stream replaces."""
+
+NUMBER_PLAN_IMPORT_KIND_UNSPECIFIED: NumberPlanImportKind.ValueType  # 0
+"""Unset: refused."""
+NUMBER_PLAN_IMPORT_KIND_NUMBER_PLAN: NumberPlanImportKind.ValueType  # 1
+"""The registry's number plan: ranges of operators and regions."""
+NUMBER_PLAN_IMPORT_KIND_PORTED_NUMBERS: NumberPlanImportKind.ValueType  # 2
+"""Ported numbers: numbers that moved to another operator."""
+Global___NumberPlanImportKind: _TypeAlias = NumberPlanImportKind  # noqa: Y015
+
 @_typing.final
 class Actor(_message.Message):
     """Actor says who makes a change, for the revision and the audit log."""
@@ -2702,6 +2726,220 @@ class ListRegionTimeZonesResponse(_message.Message):
 Global___ListRegionTimeZonesResponse: _TypeAlias = ListRegionTimeZonesResponse  # noqa: Y015
 
 @_typing.final
+class Tariff(_message.Message):
+    """Tariff is the price of one message (the DWH's financial report). The most specific row in
+    force at a message's time applies; "" (partner, direction), CHANNEL_UNSPECIFIED and an
+    absent traffic type match any.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARTNER_FIELD_NUMBER: _builtins.int
+    DIRECTION_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    TRAFFIC_TYPE_FIELD_NUMBER: _builtins.int
+    PRICE_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    VALID_FROM_FIELD_NUMBER: _builtins.int
+    partner: _builtins.str
+    """Partner login; "" for every partner."""
+    direction: _builtins.str
+    """Direction name; "" for every direction."""
+    channel: _channel_pb2.Channel.ValueType
+    """Channel; CHANNEL_UNSPECIFIED for every channel."""
+    traffic_type: _builtins.int
+    """Traffic type (0, 1, 2, 5, 6, 7); absent for every type."""
+    price: _builtins.str
+    """Price as a decimal string, at most 4 decimals, e.g. "1.2500"."""
+    currency: _builtins.str
+    """ISO 4217 code; "" is RUB."""
+    @_builtins.property
+    def valid_from(self) -> _timestamp_pb2.Timestamp:
+        """From when the price applies; unset is now (as stored)."""
+
+    def __init__(
+        self,
+        *,
+        partner: _builtins.str = ...,
+        direction: _builtins.str = ...,
+        channel: _channel_pb2.Channel.ValueType = ...,
+        traffic_type: _builtins.int | None = ...,
+        price: _builtins.str = ...,
+        currency: _builtins.str = ...,
+        valid_from: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "traffic_type", b"traffic_type", "valid_from", b"valid_from"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "channel", b"channel", "currency", b"currency", "direction", b"direction", "partner", b"partner", "price", b"price", "traffic_type", b"traffic_type", "valid_from", b"valid_from"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__traffic_type: _TypeAlias = _typing.Literal["traffic_type"]  # noqa: Y015
+    _WhichOneofArgType__traffic_type: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__traffic_type) -> _WhichOneofReturnType__traffic_type | None: ...
+
+Global___Tariff: _TypeAlias = Tariff  # noqa: Y015
+
+@_typing.final
+class PutTariffRequest(_message.Message):
+    """PutTariffRequest adds a tariff row (or changes the price of the row with the same
+    partner, direction, channel, traffic type and valid_from).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    TARIFF_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key."""
+    @_builtins.property
+    def actor(self) -> Global___Actor:
+        """Who makes the change."""
+
+    @_builtins.property
+    def tariff(self) -> Global___Tariff:
+        """The tariff."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        actor: Global___Actor | None = ...,
+        tariff: Global___Tariff | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "tariff", b"tariff"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "request_id", b"request_id", "tariff", b"tariff"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PutTariffRequest: _TypeAlias = PutTariffRequest  # noqa: Y015
+
+@_typing.final
+class PutTariffResponse(_message.Message):
+    """PutTariffResponse is the stored tariff."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TARIFF_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    revision: _builtins.int
+    """Settings revision the change created; 0 when nothing changed."""
+    @_builtins.property
+    def tariff(self) -> Global___Tariff:
+        """As stored (valid_from filled in)."""
+
+    def __init__(
+        self,
+        *,
+        tariff: Global___Tariff | None = ...,
+        revision: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["tariff", b"tariff"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["revision", b"revision", "tariff", b"tariff"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PutTariffResponse: _TypeAlias = PutTariffResponse  # noqa: Y015
+
+@_typing.final
+class DeleteTariffRequest(_message.Message):
+    """DeleteTariffRequest names one tariff row by its key fields (the price is not read)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    TARIFF_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key."""
+    @_builtins.property
+    def actor(self) -> Global___Actor:
+        """Who makes the change."""
+
+    @_builtins.property
+    def tariff(self) -> Global___Tariff:
+        """The row's partner, direction, channel, traffic type and valid_from."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        actor: Global___Actor | None = ...,
+        tariff: Global___Tariff | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "tariff", b"tariff"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "request_id", b"request_id", "tariff", b"tariff"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteTariffRequest: _TypeAlias = DeleteTariffRequest  # noqa: Y015
+
+@_typing.final
+class DeleteTariffResponse(_message.Message):
+    """DeleteTariffResponse confirms the removal."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REVISION_FIELD_NUMBER: _builtins.int
+    revision: _builtins.int
+    """Settings revision the change created."""
+    def __init__(
+        self,
+        *,
+        revision: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["revision", b"revision"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteTariffResponse: _TypeAlias = DeleteTariffResponse  # noqa: Y015
+
+@_typing.final
+class ListTariffsRequest(_message.Message):
+    """ListTariffsRequest asks for every tariff row."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListTariffsRequest: _TypeAlias = ListTariffsRequest  # noqa: Y015
+
+@_typing.final
+class ListTariffsResponse(_message.Message):
+    """ListTariffsResponse carries the tariff rows."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TARIFFS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def tariffs(self) -> _containers.RepeatedCompositeFieldContainer[Global___Tariff]:
+        """Rows ordered by partner, direction, channel, traffic type, then valid_from."""
+
+    def __init__(
+        self,
+        *,
+        tariffs: _abc.Iterable[Global___Tariff] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["tariffs", b"tariffs"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListTariffsResponse: _TypeAlias = ListTariffsResponse  # noqa: Y015
+
+@_typing.final
 class WhitelistEntry(_message.Message):
     """WhitelistEntry is one number allowed to receive a mailing."""
 
@@ -3403,3 +3641,159 @@ class ListInboundRoutesResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListInboundRoutesResponse: _TypeAlias = ListInboundRoutesResponse  # noqa: Y015
+
+@_typing.final
+class PlanRangeRow(_message.Message):
+    """PlanRangeRow is one range of a number plan file, parsed."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LINE_NO_FIELD_NUMBER: _builtins.int
+    START_FIELD_NUMBER: _builtins.int
+    END_FIELD_NUMBER: _builtins.int
+    OPERATOR_FIELD_NUMBER: _builtins.int
+    REGION_FIELD_NUMBER: _builtins.int
+    line_no: _builtins.int
+    """Line of the file, from 1, to name in errors."""
+    start: _builtins.int
+    """First full number of the range."""
+    end: _builtins.int
+    """Last full number of the range, inclusive."""
+    operator: _builtins.str
+    """Operator holding the range."""
+    region: _builtins.str
+    """Region of the range ("" for none)."""
+    def __init__(
+        self,
+        *,
+        line_no: _builtins.int = ...,
+        start: _builtins.int = ...,
+        end: _builtins.int = ...,
+        operator: _builtins.str = ...,
+        region: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end", b"end", "line_no", b"line_no", "operator", b"operator", "region", b"region", "start", b"start"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PlanRangeRow: _TypeAlias = PlanRangeRow  # noqa: Y015
+
+@_typing.final
+class PortedNumberRow(_message.Message):
+    """PortedNumberRow is one line of a ported-numbers file, parsed."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LINE_NO_FIELD_NUMBER: _builtins.int
+    NUMBER_FIELD_NUMBER: _builtins.int
+    OPERATOR_FIELD_NUMBER: _builtins.int
+    line_no: _builtins.int
+    """Line of the file, from 1, to name in errors."""
+    number: _builtins.int
+    """The full number."""
+    operator: _builtins.str
+    """Operator the number now belongs to; it must exist."""
+    def __init__(
+        self,
+        *,
+        line_no: _builtins.int = ...,
+        number: _builtins.int = ...,
+        operator: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["line_no", b"line_no", "number", b"number", "operator", b"operator"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PortedNumberRow: _TypeAlias = PortedNumberRow  # noqa: Y015
+
+@_typing.final
+class ImportNumberPlanRequest(_message.Message):
+    """ImportNumberPlanRequest is one chunk of an import. The first chunk says what is
+    imported and by whom; every chunk carries rows of that kind only.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    RANGES_FIELD_NUMBER: _builtins.int
+    PORTED_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key (first chunk)."""
+    kind: Global___NumberPlanImportKind.ValueType
+    """What the stream replaces (first chunk)."""
+    @_builtins.property
+    def actor(self) -> Global___Actor:
+        """Who imports (first chunk)."""
+
+    @_builtins.property
+    def ranges(self) -> _containers.RepeatedCompositeFieldContainer[Global___PlanRangeRow]:
+        """Number-plan rows, sorted by start and disjoint (as the file parser returns them)."""
+
+    @_builtins.property
+    def ported(self) -> _containers.RepeatedCompositeFieldContainer[Global___PortedNumberRow]:
+        """Ported-number rows."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        actor: Global___Actor | None = ...,
+        kind: Global___NumberPlanImportKind.ValueType = ...,
+        ranges: _abc.Iterable[Global___PlanRangeRow] | None = ...,
+        ported: _abc.Iterable[Global___PortedNumberRow] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "kind", b"kind", "ported", b"ported", "ranges", b"ranges", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ImportNumberPlanRequest: _TypeAlias = ImportNumberPlanRequest  # noqa: Y015
+
+@_typing.final
+class ImportNumberPlanResponse(_message.Message):
+    """ImportNumberPlanResponse says what was imported and the revision it made."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REVISION_FIELD_NUMBER: _builtins.int
+    ROW_COUNT_FIELD_NUMBER: _builtins.int
+    OPERATOR_COUNT_FIELD_NUMBER: _builtins.int
+    REGION_COUNT_FIELD_NUMBER: _builtins.int
+    DIRECTION_COUNT_FIELD_NUMBER: _builtins.int
+    SUMMARY_FIELD_NUMBER: _builtins.int
+    revision: _builtins.int
+    """The revision of the import."""
+    row_count: _builtins.int
+    """Rows imported (ranges or numbers)."""
+    operator_count: _builtins.int
+    """Operators named by the rows."""
+    region_count: _builtins.int
+    """Regions named by the ranges (number plan only)."""
+    direction_count: _builtins.int
+    """Directions of the plan (number plan only)."""
+    summary: _builtins.str
+    """The import in a sentence, as the CLI prints it."""
+    def __init__(
+        self,
+        *,
+        revision: _builtins.int = ...,
+        row_count: _builtins.int = ...,
+        operator_count: _builtins.int = ...,
+        region_count: _builtins.int = ...,
+        direction_count: _builtins.int = ...,
+        summary: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["direction_count", b"direction_count", "operator_count", b"operator_count", "region_count", b"region_count", "revision", b"revision", "row_count", b"row_count", "summary", b"summary"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ImportNumberPlanResponse: _TypeAlias = ImportNumberPlanResponse  # noqa: Y015

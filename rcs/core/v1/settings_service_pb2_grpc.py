@@ -207,6 +207,21 @@ class SettingsServiceStub:
                 request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListRegionTimeZonesRequest.SerializeToString,
                 response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListRegionTimeZonesResponse.FromString,
                 _registered_method=True)
+        self.PutTariff = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/PutTariff',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutTariffRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutTariffResponse.FromString,
+                _registered_method=True)
+        self.DeleteTariff = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/DeleteTariff',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteTariffRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteTariffResponse.FromString,
+                _registered_method=True)
+        self.ListTariffs = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/ListTariffs',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListTariffsRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListTariffsResponse.FromString,
+                _registered_method=True)
         self.AddWhitelistEntries = channel.unary_unary(
                 '/rcs.core.v1.SettingsService/AddWhitelistEntries',
                 request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.AddWhitelistEntriesRequest.SerializeToString,
@@ -251,6 +266,11 @@ class SettingsServiceStub:
                 '/rcs.core.v1.SettingsService/ListInboundRoutes',
                 request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListInboundRoutesRequest.SerializeToString,
                 response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListInboundRoutesResponse.FromString,
+                _registered_method=True)
+        self.ImportNumberPlan = channel.stream_unary(
+                '/rcs.core.v1.SettingsService/ImportNumberPlan',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ImportNumberPlanRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ImportNumberPlanResponse.FromString,
                 _registered_method=True)
 
 
@@ -500,6 +520,28 @@ class SettingsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PutTariff(self, request, context):
+        """PutTariff sets the price of a message for a partner / direction / channel / traffic
+        type from a date on (a new valid_from keeps the earlier price as history).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteTariff(self, request, context):
+        """DeleteTariff removes one tariff row (a price entered by mistake).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTariffs(self, request, context):
+        """ListTariffs returns every tariff row, the history included.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def AddWhitelistEntries(self, request, context):
         """AddWhitelistEntries puts numbers on a mailing's white list.
         """
@@ -559,6 +601,14 @@ class SettingsServiceServicer:
 
     def ListInboundRoutes(self, request, context):
         """ListInboundRoutes pages through inbound routes by name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ImportNumberPlan(self, request_iterator, context):
+        """ImportNumberPlan replaces the number plan (or the ported numbers) with the rows
+        streamed in chunks: all or nothing, as one settings revision at the end of the stream.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -737,6 +787,21 @@ def add_SettingsServiceServicer_to_server(servicer, server):
                     request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListRegionTimeZonesRequest.FromString,
                     response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListRegionTimeZonesResponse.SerializeToString,
             ),
+            'PutTariff': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutTariff,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutTariffRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutTariffResponse.SerializeToString,
+            ),
+            'DeleteTariff': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteTariff,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteTariffRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteTariffResponse.SerializeToString,
+            ),
+            'ListTariffs': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTariffs,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListTariffsRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListTariffsResponse.SerializeToString,
+            ),
             'AddWhitelistEntries': grpc.unary_unary_rpc_method_handler(
                     servicer.AddWhitelistEntries,
                     request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.AddWhitelistEntriesRequest.FromString,
@@ -781,6 +846,11 @@ def add_SettingsServiceServicer_to_server(servicer, server):
                     servicer.ListInboundRoutes,
                     request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListInboundRoutesRequest.FromString,
                     response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListInboundRoutesResponse.SerializeToString,
+            ),
+            'ImportNumberPlan': grpc.stream_unary_rpc_method_handler(
+                    servicer.ImportNumberPlan,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ImportNumberPlanRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ImportNumberPlanResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1715,6 +1785,87 @@ class SettingsService:
             _registered_method=True)
 
     @staticmethod
+    def PutTariff(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/PutTariff',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.PutTariffRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.PutTariffResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteTariff(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/DeleteTariff',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteTariffRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteTariffResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTariffs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/ListTariffs',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.ListTariffsRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.ListTariffsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def AddWhitelistEntries(request,
             target,
             options=(),
@@ -1947,6 +2098,33 @@ class SettingsService:
             '/rcs.core.v1.SettingsService/ListInboundRoutes',
             rcs_dot_core_dot_v1_dot_settings__service__pb2.ListInboundRoutesRequest.SerializeToString,
             rcs_dot_core_dot_v1_dot_settings__service__pb2.ListInboundRoutesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportNumberPlan(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/rcs.core.v1.SettingsService/ImportNumberPlan',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.ImportNumberPlanRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.ImportNumberPlanResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -107,6 +107,14 @@ class SettingsServiceStub:
     """PutRegionTimeZone sets the time zone of a number-plan region ("" is the default)."""
     ListRegionTimeZones: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.ListRegionTimeZonesRequest, _settings_service_pb2.ListRegionTimeZonesResponse]
     """ListRegionTimeZones returns every region with its time zone."""
+    PutTariff: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.PutTariffRequest, _settings_service_pb2.PutTariffResponse]
+    """PutTariff sets the price of a message for a partner / direction / channel / traffic
+    type from a date on (a new valid_from keeps the earlier price as history).
+    """
+    DeleteTariff: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.DeleteTariffRequest, _settings_service_pb2.DeleteTariffResponse]
+    """DeleteTariff removes one tariff row (a price entered by mistake)."""
+    ListTariffs: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.ListTariffsRequest, _settings_service_pb2.ListTariffsResponse]
+    """ListTariffs returns every tariff row, the history included."""
     AddWhitelistEntries: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.AddWhitelistEntriesRequest, _settings_service_pb2.AddWhitelistEntriesResponse]
     """AddWhitelistEntries puts numbers on a mailing's white list."""
     RemoveWhitelistEntries: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.RemoveWhitelistEntriesRequest, _settings_service_pb2.RemoveWhitelistEntriesResponse]
@@ -127,6 +135,10 @@ class SettingsServiceStub:
     """DeleteInboundRoute removes an inbound route."""
     ListInboundRoutes: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.ListInboundRoutesRequest, _settings_service_pb2.ListInboundRoutesResponse]
     """ListInboundRoutes pages through inbound routes by name."""
+    ImportNumberPlan: _grpc.StreamUnaryMultiCallable[_settings_service_pb2.ImportNumberPlanRequest, _settings_service_pb2.ImportNumberPlanResponse]
+    """ImportNumberPlan replaces the number plan (or the ported numbers) with the rows
+    streamed in chunks: all or nothing, as one settings revision at the end of the stream.
+    """
 
 @_typing.type_check_only
 class SettingsServiceAsyncStub(SettingsServiceStub):
@@ -207,6 +219,14 @@ class SettingsServiceAsyncStub(SettingsServiceStub):
     """PutRegionTimeZone sets the time zone of a number-plan region ("" is the default)."""
     ListRegionTimeZones: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.ListRegionTimeZonesRequest, _settings_service_pb2.ListRegionTimeZonesResponse]  # type: ignore[assignment]
     """ListRegionTimeZones returns every region with its time zone."""
+    PutTariff: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.PutTariffRequest, _settings_service_pb2.PutTariffResponse]  # type: ignore[assignment]
+    """PutTariff sets the price of a message for a partner / direction / channel / traffic
+    type from a date on (a new valid_from keeps the earlier price as history).
+    """
+    DeleteTariff: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.DeleteTariffRequest, _settings_service_pb2.DeleteTariffResponse]  # type: ignore[assignment]
+    """DeleteTariff removes one tariff row (a price entered by mistake)."""
+    ListTariffs: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.ListTariffsRequest, _settings_service_pb2.ListTariffsResponse]  # type: ignore[assignment]
+    """ListTariffs returns every tariff row, the history included."""
     AddWhitelistEntries: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.AddWhitelistEntriesRequest, _settings_service_pb2.AddWhitelistEntriesResponse]  # type: ignore[assignment]
     """AddWhitelistEntries puts numbers on a mailing's white list."""
     RemoveWhitelistEntries: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.RemoveWhitelistEntriesRequest, _settings_service_pb2.RemoveWhitelistEntriesResponse]  # type: ignore[assignment]
@@ -227,6 +247,10 @@ class SettingsServiceAsyncStub(SettingsServiceStub):
     """DeleteInboundRoute removes an inbound route."""
     ListInboundRoutes: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.ListInboundRoutesRequest, _settings_service_pb2.ListInboundRoutesResponse]  # type: ignore[assignment]
     """ListInboundRoutes pages through inbound routes by name."""
+    ImportNumberPlan: _aio.StreamUnaryMultiCallable[_settings_service_pb2.ImportNumberPlanRequest, _settings_service_pb2.ImportNumberPlanResponse]  # type: ignore[assignment]
+    """ImportNumberPlan replaces the number plan (or the ported numbers) with the rows
+    streamed in chunks: all or nothing, as one settings revision at the end of the stream.
+    """
 
 class SettingsServiceServicer(metaclass=_abc_1.ABCMeta):
     """SettingsService changes the installation's settings. Every mutation creates a
@@ -510,6 +534,32 @@ class SettingsServiceServicer(metaclass=_abc_1.ABCMeta):
         """ListRegionTimeZones returns every region with its time zone."""
 
     @_abc_1.abstractmethod
+    def PutTariff(
+        self,
+        request: _settings_service_pb2.PutTariffRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.PutTariffResponse, _abc.Awaitable[_settings_service_pb2.PutTariffResponse]]:
+        """PutTariff sets the price of a message for a partner / direction / channel / traffic
+        type from a date on (a new valid_from keeps the earlier price as history).
+        """
+
+    @_abc_1.abstractmethod
+    def DeleteTariff(
+        self,
+        request: _settings_service_pb2.DeleteTariffRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.DeleteTariffResponse, _abc.Awaitable[_settings_service_pb2.DeleteTariffResponse]]:
+        """DeleteTariff removes one tariff row (a price entered by mistake)."""
+
+    @_abc_1.abstractmethod
+    def ListTariffs(
+        self,
+        request: _settings_service_pb2.ListTariffsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.ListTariffsResponse, _abc.Awaitable[_settings_service_pb2.ListTariffsResponse]]:
+        """ListTariffs returns every tariff row, the history included."""
+
+    @_abc_1.abstractmethod
     def AddWhitelistEntries(
         self,
         request: _settings_service_pb2.AddWhitelistEntriesRequest,
@@ -582,5 +632,15 @@ class SettingsServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_settings_service_pb2.ListInboundRoutesResponse, _abc.Awaitable[_settings_service_pb2.ListInboundRoutesResponse]]:
         """ListInboundRoutes pages through inbound routes by name."""
+
+    @_abc_1.abstractmethod
+    def ImportNumberPlan(
+        self,
+        request_iterator: _MaybeAsyncIterator[_settings_service_pb2.ImportNumberPlanRequest],
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.ImportNumberPlanResponse, _abc.Awaitable[_settings_service_pb2.ImportNumberPlanResponse]]:
+        """ImportNumberPlan replaces the number plan (or the ported numbers) with the rows
+        streamed in chunks: all or nothing, as one settings revision at the end of the stream.
+        """
 
 def add_SettingsServiceServicer_to_server(servicer: SettingsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import psycopg
 
-from rcs_dwh import tables
+from rcs_capture import tables
 
 PK_SQL = """
 SELECT c.relname, array_agg(a.attname ORDER BY array_position(i.indkey, a.attnum))

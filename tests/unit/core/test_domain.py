@@ -74,7 +74,7 @@ def test_defaults_fill_sender_ttl_and_receipt_request() -> None:
     ("kw", "reason"),
     [
         ({"sender": ""}, "INVALID_SENDER"),
-        ({"channel": 4}, "INVALID_MESSAGE_TYPE"),  # WhatsApp: not built yet
+        ({"channel": 7}, "INVALID_MESSAGE_TYPE"),  # IVR: not built
         ({"ttl": dt.timedelta(days=3, seconds=1)}, "INVALID_TTL"),  # REST_BATCH allows 3 days
         ({"destination": "+7-916"}, "INVALID_DESTINATION"),
         ({"client_ref": "r" * 51}, "INVALID_REQUEST"),  # 1-50 in every API's docs

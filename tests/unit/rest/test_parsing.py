@@ -73,9 +73,9 @@ def test_deeply_nested_json_is_an_invalid_request() -> None:
 
 def test_known_but_disabled_type_says_which_are_available() -> None:
     with pytest.raises(RcsError) as caught:
-        parse_send(sms_body(message={"type": "WHATSAPP", "data": {}}))
+        parse_send(sms_body(message={"type": "IVR", "data": {}}))
     assert caught.value.reason == "INVALID_MESSAGE_TYPE"
-    assert "SMS, PUSH and VIBER are available" in caught.value.message
+    assert "SMS, PUSH, VIBER, WHATSAPP and TELEGRAM are available" in caught.value.message
 
 
 def test_null_optional_fields_count_as_absent() -> None:

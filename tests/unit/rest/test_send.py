@@ -237,8 +237,8 @@ REJECTED: list[Any] = [
     ("empty number", sms_body(destAddr=""), "application/json", 4, 400),
     ("plus inside number", sms_body(destAddr="7916+1234567"), "application/json", 8, 406),
     (
-        "type WHATSAPP",
-        sms_body(message={"type": "WHATSAPP", "data": {}}),
+        "type IVR",
+        sms_body(message={"type": "IVR", "data": {}}),
         "application/json",
         9,
         406,

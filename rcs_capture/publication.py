@@ -2,7 +2,7 @@
 Kafka Connect runs, configured over Connect's REST API.
 
 A master captures settings and transactions, a standby transactions only; the cluster agent
-calls ``configure_capture`` with the new role when its installation's role changes. The
+switches the publication when its installation's role changes (``rcs_cluster/capture.py``). The
 role lives in the publication's table list, not in the connector: Debezium's own filter
 takes every captured table and the connector is never restarted for a role change, so its
 slot and topics go on without a gap or a repeat. The switch happens at the WAL position of
@@ -20,7 +20,7 @@ import aiohttp
 import psycopg
 from psycopg import sql
 
-from rcs_dwh import tables
+from rcs_capture import tables
 
 _TIMEOUT = aiohttp.ClientTimeout(total=30)
 
@@ -121,8 +121,15 @@ async def set_publication(database_url: str, role: str) -> None:
 async def configure_capture(target: CaptureTarget, role: str) -> None:
     """Capture as ``role`` ("master": settings and transactions; "standby": transactions
     only): the publication's tables, and the connector if it does not exist yet.
-    Idempotent; the cluster agent calls it on every role change."""
+    Idempotent. The cluster agent switches the publication itself at each role change
+    (``rcs_cluster/capture.py``) and only ensures the connector with ``ensure_connector``."""
     await set_publication(target.database_url, role)
+    await ensure_connector(target, role)
+
+
+async def ensure_connector(target: CaptureTarget, role: str) -> None:
+    """Create the connector if Kafka Connect has none by its name (``role`` chooses what
+    its first snapshot takes); an existing one is left as it is."""
     base = f"{target.connect_url.rstrip('/')}/connectors/{target.connector_name}"
     async with aiohttp.ClientSession(timeout=_TIMEOUT) as http:
         async with http.get(f"{base}/config") as resp:

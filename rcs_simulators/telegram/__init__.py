@@ -1,0 +1,1 @@
+"""Telegram simulator (the Gateway API's shape): sendMessage and its signed status reports."""

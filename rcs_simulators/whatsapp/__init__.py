@@ -1,0 +1,1 @@
+"""WhatsApp Business Cloud API simulator: the messages call and its signed webhooks."""

@@ -1,0 +1,96 @@
+"""HTTP edge of the WhatsApp simulator: POST /{version}/{phone-number-id}/messages as the
+Cloud API answers it, plus a control API for tests (/sim/...)."""
+
+from __future__ import annotations
+
+import hmac
+import json
+
+from aiohttp import web
+
+from rcs_simulators.whatsapp.provider import ACCESS_TOKEN, Business, RefusedError, check_request
+from rcs_simulators.whatsapp.settings import OUTCOMES
+
+BUSINESS = web.AppKey("business", Business)
+
+
+def _refused(err: RefusedError) -> web.Response:
+    return web.json_response(err.doc(), status=err.http_status)
+
+
+async def messages_call(request: web.Request) -> web.Response:
+    business = request.app[BUSINESS]
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if not hmac.compare_digest(given.encode(), business.access_token.encode()):
+        return _refused(RefusedError(401, ACCESS_TOKEN, "the access token is invalid or expired"))
+    if request.match_info["phone_number_id"] != business.phone_number_id:
+        return _refused(RefusedError(400, 100, "unknown phone number id"))
+    try:
+        doc = json.loads(await request.read())
+        to, kind = check_request(doc, business.templates)
+        if business.outcomes.get(to, business.default_outcome) == "error":
+            return web.json_response(
+                {"error": {"message": "internal error", "code": 1}}, status=500
+            )
+        wamid = business.send(doc, to, kind)
+    except ValueError:
+        return _refused(RefusedError(400, 100, "the body is not JSON"))
+    except RefusedError as err:
+        return _refused(err)
+    answer: dict[str, object] = {
+        "messaging_product": "whatsapp",
+        "contacts": [{"input": doc["to"], "wa_id": to}],
+        "messages": [
+            {"id": wamid, **({"message_status": "accepted"} if kind == "template" else {})}
+        ],
+    }
+    return web.json_response(answer)
+
+
+async def received(request: web.Request) -> web.Response:
+    return web.json_response(request.app[BUSINESS].received)
+
+
+async def notifications(request: web.Request) -> web.Response:
+    return web.json_response(request.app[BUSINESS].notifications)
+
+
+async def set_outcomes(request: web.Request) -> web.Response:
+    doc = await request.json()
+    if not isinstance(doc, dict) or set(doc.values()) - set(OUTCOMES):
+        raise web.HTTPBadRequest(text=f"a JSON object number → one of {', '.join(OUTCOMES)}")
+    request.app[BUSINESS].outcomes.update(doc)
+    return web.json_response({"ok": True})
+
+
+async def set_sessions(request: web.Request) -> web.Response:
+    """{"open": [numbers]} replaces the set of subscribers inside their 24-hour window."""
+    doc = await request.json()
+    if not isinstance(doc, dict) or not isinstance(doc.get("open"), list):
+        raise web.HTTPBadRequest(text='{"open": [number, ...]}')
+    business = request.app[BUSINESS]
+    business.open_sessions.clear()
+    business.open_sessions.update(str(n) for n in doc["open"])
+    return web.json_response({"ok": True})
+
+
+async def reply(request: web.Request) -> web.Response:
+    doc = await request.json()
+    if not isinstance(doc, dict) or not doc.get("from") or not doc.get("text"):
+        raise web.HTTPBadRequest(text='{"from": number, "text": ..., "context": wamid}')
+    wamid = request.app[BUSINESS].reply(
+        str(doc["from"]), str(doc["text"]), str(doc.get("context", ""))
+    )
+    return web.json_response({"id": wamid})
+
+
+def build_app(business: Business) -> web.Application:
+    app = web.Application()
+    app[BUSINESS] = business
+    app.router.add_post("/{version}/{phone_number_id}/messages", messages_call)
+    app.router.add_get("/sim/messages", received)
+    app.router.add_get("/sim/notifications", notifications)
+    app.router.add_post("/sim/outcomes", set_outcomes)
+    app.router.add_post("/sim/sessions", set_sessions)
+    app.router.add_post("/sim/reply", reply)
+    return app
