@@ -51,6 +51,8 @@ class EmbeddedSettings(RcsSettings):
     messengers_port: int = 50056  # the messenger service's gRPC (ConnectorService for Viber)
     messengers_webhook_port: int = 8091  # where Viber's callbacks arrive
     viber_sim_port: int = 2199  # the Viber simulator's send_message and /sim control API
+    vk_sim_port: int = 2499  # the VK simulator's messages.send and /sim control API
+    flashcall_sim_port: int = 2599  # the FlashingCall simulator's call API and /sim
     ftp_port: int = 2121  # partners' FTPS gateway (mailing files)
     # Prometheus /metrics of core, dispatcher, routing, connector, simulator from this port
     # on (0: none); the REST gateway serves its own on its port.
@@ -95,6 +97,8 @@ PROCESSES = (
     ("pns-simulator", "pns-simulator"),
     ("rpns", "rpns"),
     ("viber-simulator", "viber-simulator"),
+    ("vk-simulator", "vk-simulator"),
+    ("flashcall-simulator", "flashcall-simulator"),
     ("messengers", "messengers"),
     ("connector", "connector"),
     ("core", "core"),
@@ -115,6 +119,8 @@ NICE = {
     "pns-simulator": 10,
     "messengers": 10,
     "viber-simulator": 10,
+    "vk-simulator": 10,
+    "flashcall-simulator": 10,
 }
 
 
@@ -160,6 +166,7 @@ def _env(s: EmbeddedSettings, dsn: str) -> dict[str, str]:
             "RCS_SMPP_PORT": str(s.smpp_port),
             **_push_env(s),
             **_viber_env(s),
+            **_vk_flashcall_env(s),
             "RCS_FTP_PORT": str(s.ftp_port),
             "RCS_FTP_ROOT": str(s.data_dir.resolve() / "ftp" / "partners"),
             "RCS_FTP_CERT_FILE": str(s.data_dir.resolve() / "ftp" / "cert.pem"),
@@ -206,6 +213,31 @@ def _viber_env(s: EmbeddedSettings) -> dict[str, str]:
         "RCS_VIBER_SIM_AUTH_TOKEN": token,
         "RCS_VIBER_SIM_WEBHOOK_URL": f"http://127.0.0.1:{s.messengers_webhook_port}/viber/webhook",
         "RCS_VIBER_SIM_OUTCOMES": f"{DEMO_VIBER_SILENT}=silent",
+    }
+
+
+def _vk_flashcall_env(s: EmbeddedSettings) -> dict[str, str]:
+    """The messenger service sends VK and flash calls to their simulators, which call its
+    webhook back (docs/vk.md, docs/flashcall.md)."""
+    webhook = f"http://127.0.0.1:{s.messengers_webhook_port}"
+    vk_token, vk_secret = "demo-vk-token", "demo-vk-secret"
+    fc_key, fc_callback = "demo-flashcall-key", "demo-flashcall-callback-key"
+    return {
+        "RCS_VK_API_URL": f"http://127.0.0.1:{s.vk_sim_port}",
+        "RCS_VK_ACCESS_TOKEN": vk_token,
+        "RCS_VK_GROUP_ID": "1",
+        "RCS_VK_CALLBACK_SECRET": vk_secret,
+        "RCS_VK_SIM_PORT": str(s.vk_sim_port),
+        "RCS_VK_SIM_ACCESS_TOKEN": vk_token,
+        "RCS_VK_SIM_CALLBACK_URL": f"{webhook}/vk/callback",
+        "RCS_VK_SIM_CALLBACK_SECRET": vk_secret,
+        "RCS_FLASHCALL_API_URL": f"http://127.0.0.1:{s.flashcall_sim_port}",
+        "RCS_FLASHCALL_ACCESS_KEY": fc_key,
+        "RCS_FLASHCALL_CALLBACK_KEY": fc_callback,
+        "RCS_FLASHCALL_SIM_PORT": str(s.flashcall_sim_port),
+        "RCS_FLASHCALL_SIM_ACCESS_KEY": fc_key,
+        "RCS_FLASHCALL_SIM_CALLBACK_URL": f"{webhook}/flashcall/callback",
+        "RCS_FLASHCALL_SIM_CALLBACK_KEY": fc_callback,
     }
 
 
@@ -329,6 +361,22 @@ never confirms, so the SMS goes after the Viber message's 30 s:
            "data":{{"text":"Code 1234","serviceNumber":"RCS"}}}}}}}}'
 
 What Viber got: curl -s http://127.0.0.1:{s.viber_sim_port}/sim/messages
+
+A VK message (DELIVERED, then READ) and a flash call whose caller number ends in 4821:
+
+  curl -s -X POST http://127.0.0.1:{s.rest_port}/api/v6/send \\
+    -H 'Content-Type: application/json' \\
+    -d '{{"login":"demo","password":"demo","id":"demo-5","destAddr":"79161234567",
+         "message":{{"type":"VK","data":{{"text":"Your order is ready",
+           "serviceNumber":"RCS","ttl":10}}}}}}'
+
+  curl -s -X POST http://127.0.0.1:{s.rest_port}/api/v6/send \\
+    -H 'Content-Type: application/json' \\
+    -d '{{"login":"demo","password":"demo","id":"demo-6","destAddr":"79161234567",
+         "message":{{"type":"FLASHINGCALL","data":{{"text":"4821","ttl":1}}}}}}'
+
+What they got: curl -s http://127.0.0.1:{s.vk_sim_port}/sim/messages;
+  curl -s http://127.0.0.1:{s.flashcall_sim_port}/sim/calls
 
 Settings (administrator admin, with the password printed at the first run):
   http://127.0.0.1:{s.rest_port}/api/admin/v1/partners

@@ -26,6 +26,8 @@ COMPONENTS = (
     "whatsapp-simulator",
     "telegram-simulator",
     "messengers",
+    "vk-simulator",
+    "flashcall-simulator",
     "cluster",
     "ftp",
     "dwh",
@@ -121,6 +123,18 @@ def _serve(component: str) -> None:
 
         messengers = MessengersSettings()
         run_service(component, messengers, serve_messengers(messengers))
+    elif component == "vk-simulator":
+        from rcs_simulators.vk.__main__ import serve as serve_vk_sim
+        from rcs_simulators.vk.settings import VkSimSettings
+
+        vk_sim = VkSimSettings()
+        run_service(component, vk_sim, serve_vk_sim(vk_sim))
+    elif component == "flashcall-simulator":
+        from rcs_simulators.flashcall.__main__ import serve as serve_flashcall_sim
+        from rcs_simulators.flashcall.settings import FlashcallSimSettings
+
+        flashcall_sim = FlashcallSimSettings()
+        run_service(component, flashcall_sim, serve_flashcall_sim(flashcall_sim))
     elif component == "ftp":
         from gateways.ftp.__main__ import serve as serve_ftp
         from gateways.ftp.settings import FtpSettings

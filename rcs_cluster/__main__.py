@@ -12,6 +12,7 @@ from rcs_capture.publication import CaptureTarget
 from rcs_cluster.agent import Agent
 from rcs_cluster.capture import CaptureSwitch
 from rcs_cluster.dcs import Dcs
+from rcs_cluster.peers_store import PeersStore
 from rcs_cluster.role_store import RoleStore
 from rcs_cluster.servicer import ClusterServicer
 from rcs_cluster.settings import ClusterSettings
@@ -81,6 +82,7 @@ async def serve(s: ClusterSettings) -> None:
                 roles,
                 SettingsPuller(s.core_target, timeout=s.cluster_retry_timeout_seconds * 3, tls=tls),
                 capture,
+                peers=PeersStore(pool),
             )
             await agent.start()
         cluster_service_pb2_grpc.add_ClusterServiceServicer_to_server(

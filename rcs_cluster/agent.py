@@ -22,6 +22,7 @@ from prometheus_client import Gauge
 from rcs_cluster import view as v
 from rcs_cluster.capture import CaptureSwitch
 from rcs_cluster.dcs import Dcs, EtcdFailure
+from rcs_cluster.peers_store import PeersStore
 from rcs_cluster.role_store import DbFailure, RoleStore
 from rcs_cluster.settings import ClusterSettings
 from rcs_cluster.sync import SettingsPuller
@@ -49,6 +50,8 @@ class Agent:
         roles: RoleStore,
         puller: SettingsPuller,
         capture: CaptureSwitch | None = None,
+        *,
+        peers: PeersStore,
     ) -> None:
         self.s = s
         self._capture = capture
@@ -65,6 +68,8 @@ class Agent:
         self._hold_off_until = 0.0
         self._registered: v.Registration | None = None
         self._wake = asyncio.Event()
+        self._peers = peers
+        self._peers_written: dict[int, str] | None = None
 
     # -- start ---------------------------------------------------------------------------
 
@@ -220,6 +225,7 @@ class Agent:
         if registration != self._registered:
             await self._dcs.update_registration(registration, self.lease)
             self._registered = registration
+        await self._write_peers(view)  # after the role: failover time is what counts
 
     async def _hold_master(self, view: v.ClusterView) -> None:
         valid = self._valid_seconds()
@@ -295,6 +301,15 @@ class Agent:
                 " cut off: two agents share RCS_INSTALLATION_ID; stop one"
             )
         self._registered = self._registration()
+
+    async def _write_peers(self, view: v.ClusterView) -> None:
+        """Tell core the live peers (registrations on live leases) when they change; core
+        offers them the receipts the operator delivered here for their messages."""
+        peers = {i: r.core for i, r in view.installations.items() if i != self.me}
+        if peers != self._peers_written:
+            await self._peers.replace(peers)
+            self._peers_written = peers
+            log.info("cluster_peers_written", extra={"peers": sorted(peers)})
 
     def _registration(self) -> v.Registration:
         return v.Registration(

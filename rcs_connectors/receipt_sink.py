@@ -5,7 +5,9 @@ A bind answers the operator's deliver_sm only after core confirmed the batch hol
 receipt (0x00), or else with the catalogue's ``deliver_sm`` status for core's refusal: 0x64
 (temporary: the operator redelivers) when the reason is retryable, as when core could not be
 reached, 0x65 when redelivering cannot help. So a receipt is never acknowledged before it
-is stored.
+is stored. The batches are an
+``rcs_runtime.batcher.Batcher``: ``batch`` receipts, or whatever came within
+``flush_seconds`` of the first, any number of calls in flight.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import grpc
 from prometheus_client import Counter
 
 from rcs.core.v1 import message_service_pb2, message_service_pb2_grpc
+from rcs_runtime.batcher import Batcher, Failed
 from rcs_runtime.grpc_client import catalogue_entry
 
 log = logging.getLogger(__name__)
@@ -35,12 +38,10 @@ class ReceiptSink:
         timeout: float = 10.0,
     ) -> None:
         self._core = core
-        self._batch = batch
-        self._flush_seconds = flush_seconds
         self._timeout = timeout
-        self._buffer: list[tuple[message_service_pb2.Receipt, asyncio.Future[int]]] = []
-        self._flusher: asyncio.Task[None] | None = None
-        self._sending: set[asyncio.Task[None]] = set()  # referenced until done
+        self._batcher: Batcher[None, message_service_pb2.Receipt, int] = Batcher(
+            self._send, max_size=batch, max_delay=flush_seconds, name="receipt-sink"
+        )
 
     async def record_inbound(self, part: message_service_pb2.InboundPart) -> int:
         """The deliver_sm command_status: 0 once core stored the MO part, else the
@@ -57,36 +58,17 @@ class ReceiptSink:
         INBOUND.labels("recorded").inc()
         return 0
 
-    async def record(self, receipt: message_service_pb2.Receipt) -> int:
-        """The deliver_sm command_status: 0 once core stored the receipt, else the
-        catalogue's answer for core's refusal (see the module's docstring)."""
-        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._buffer.append((receipt, future))
-        if len(self._buffer) >= self._batch:
-            self._flush_now()
-        elif self._flusher is None:
-            self._flusher = asyncio.create_task(self._flush_later())
-        return await future
+    def record(self, receipt: message_service_pb2.Receipt) -> asyncio.Future[int]:
+        """To await: the deliver_sm command_status, 0 once core stored the receipt, else the
+        catalogue's answer for core's refusal (see the module's docstring). (The batcher's
+        future itself: no coroutine frame per receipt.)"""
+        return self._batcher.submit(None, receipt)
 
-    async def _flush_later(self) -> None:
-        await asyncio.sleep(self._flush_seconds)
-        self._flusher = None
-        self._flush_now()
-
-    def _flush_now(self) -> None:
-        batch, self._buffer = self._buffer, []
-        if batch:
-            task = asyncio.create_task(self._send(batch))
-            self._sending.add(task)
-            task.add_done_callback(self._sending.discard)
-
-    async def _send(
-        self, batch: list[tuple[message_service_pb2.Receipt, asyncio.Future[int]]]
-    ) -> None:
+    async def _send(self, _: None, batch: list[message_service_pb2.Receipt]) -> list[int | Failed]:
         # No request_id: a failed call is never repeated (the operator redelivers, in a
         # new call), and applying a receipt twice changes nothing; a key would only cost
         # core a request_log lookup and insert per call.
-        request = message_service_pb2.RecordReceiptsRequest(receipts=[r for r, _ in batch])
+        request = message_service_pb2.RecordReceiptsRequest(receipts=batch)
         status = 0
         try:
             await self._core.RecordReceipts(request, timeout=self._timeout)
@@ -94,6 +76,4 @@ class ReceiptSink:
             status = catalogue_entry(err).deliver_sm
             log.warning("receipts_not_recorded", extra={"code": err.code().name, "n": len(batch)})
         RECEIPTS.labels("deferred" if status else "recorded").inc(len(batch))
-        for _, future in batch:
-            if not future.done():
-                future.set_result(status)
+        return [status] * len(batch)

@@ -13,6 +13,7 @@ from rcs.core.v1 import (
     auth_service_pb2_grpc,
     mailing_service_pb2_grpc,
     message_service_pb2_grpc,
+    receipt_forward_pb2_grpc,
     report_service_pb2_grpc,
     settings_service_pb2_grpc,
     settings_sync_pb2_grpc,
@@ -25,9 +26,12 @@ from rcs_core.db import maintenance
 from rcs_core.db.migrate import migrate
 from rcs_core.delivery.cascade_engine import CascadeEngine
 from rcs_core.delivery.dispatcher import Dispatcher
+from rcs_core.delivery.forward_servicer import ReceiptForwardServicer
+from rcs_core.delivery.receipt_forwarder import ForwardSettings, ReceiptForwarder
 from rcs_core.mailings.feeder import Feeder
 from rcs_core.mailings.servicer import MailingServicer
 from rcs_core.messages.servicer import MessageServicer
+from rcs_core.messages.validation import MAX_TTL
 from rcs_core.reports.desk import ReportDesk
 from rcs_core.reports.sender import ReportSender, SenderSettings
 from rcs_core.settings.servicer import SettingsServicer
@@ -109,6 +113,11 @@ async def serve(
                 mailing_service_pb2_grpc.add_MailingServiceServicer_to_server(
                     MailingServicer(pool, default_rate=s.mailing_default_rate), server.server
                 )
+                horizon = MAX_TTL + dt.timedelta(seconds=s.receipt_grace_seconds)
+                forwarded = ReceiptForwardServicer(pool, horizon)
+                receipt_forward_pb2_grpc.add_ReceiptForwardServiceServicer_to_server(
+                    forwarded, server.server
+                )
                 await server.start()
                 log.info("core_serving", extra={"bind": s.core_bind, "port": server.port})
                 if s.core_peer_bind:  # other installations: settings sync over mutual TLS
@@ -116,9 +125,17 @@ async def serve(
                     settings_sync_pb2_grpc.add_SettingsSyncServiceServicer_to_server(
                         SettingsSyncServicer(pool), peer_server.server
                     )
+                    receipt_forward_pb2_grpc.add_ReceiptForwardServiceServicer_to_server(
+                        forwarded, peer_server.server
+                    )
                     await peer_server.start()
                     log.info("core_peer_serving", extra={"bind": s.core_peer_bind})
                 tg.create_task(maintenance.run_forever(pool, s))
+                if s.receipt_forward_interval_seconds > 0:
+                    forwarder = ReceiptForwarder(
+                        pool, s.installation_id, _forward_settings(s, horizon), tls=s.mutual_tls()
+                    )
+                    tg.create_task(forwarder.run(s.receipt_forward_interval_seconds))
                 if s.mailing_feed_interval_seconds > 0:
                     feeder = Feeder(
                         pool, s.installation_id, interval=s.mailing_feed_interval_seconds
@@ -171,3 +188,13 @@ async def serve(
             await sender_desk.close()
         await reads.close()
         await pool.close()
+
+
+def _forward_settings(s: CoreSettings, horizon: dt.timedelta) -> ForwardSettings:
+    return ForwardSettings(
+        grace=dt.timedelta(seconds=s.receipt_forward_grace_seconds),
+        max_backoff=dt.timedelta(seconds=s.receipt_forward_max_backoff_seconds),
+        horizon=horizon,
+        batch=s.receipt_forward_batch,
+        timeout=s.receipt_forward_timeout_seconds,
+    )

@@ -50,6 +50,15 @@ class CoreSettings(DatabaseSettings):
     cascade_poll_seconds: float = 1.0
     # Receipts that never come: a SENT message this long past its validity becomes EXPIRED.
     receipt_grace_seconds: int = 3600
+    # Receipts parked here (operator id unknown) are offered to the cluster's other
+    # installations (cluster_peers): after this grace for our own submit_sm_resp, then again
+    # with backoff doubling up to the max; the loop looks every interval (0: not in this
+    # process). A lone installation has no peers and forwards nothing.
+    receipt_forward_interval_seconds: float = 1.0
+    receipt_forward_grace_seconds: float = 2.0
+    receipt_forward_max_backoff_seconds: float = 30.0
+    receipt_forward_batch: int = 500
+    receipt_forward_timeout_seconds: float = 5.0
     # Reports to partners (deliver_sm receipts, HTTP callbacks): retried with backoff from
     # base to max; one nobody took within the max age is dropped, counted and logged.
     report_retry_base_seconds: float = 5.0
@@ -90,6 +99,13 @@ class CoreSettings(DatabaseSettings):
             raise ValueError(
                 "RCS_AUDIT_RETENTION_DAYS must be at least RCS_RETENTION_DAYS: the audit log"
                 " outlives the messages"
+            )
+        if self.receipt_forward_batch < 1 or not (
+            0 < self.receipt_forward_grace_seconds <= self.receipt_forward_max_backoff_seconds
+        ):
+            raise ValueError(
+                "RCS_RECEIPT_FORWARD_BATCH must be at least 1 and RCS_RECEIPT_FORWARD_GRACE_SECONDS"
+                " positive and at most RCS_RECEIPT_FORWARD_MAX_BACKOFF_SECONDS"
             )
         if self.dispatcher_batch < 1:
             raise ValueError("RCS_DISPATCHER_BATCH must be at least 1")

@@ -8,12 +8,15 @@ import logging
 import httpx
 from aiohttp import web
 
+from rcs.common.v1 import channel_pb2
 from rcs.connector.v1 import connector_service_pb2_grpc
 from rcs.core.v1 import message_service_pb2_grpc
 from rcs_messengers import telegram_webhook
+from rcs_messengers.flashcall import FlashcallCallback, FlashcallSender
 from rcs_messengers.servicer import ViberConnectorServicer
 from rcs_messengers.settings import MessengersSettings
 from rcs_messengers.telegram import telegram_sender
+from rcs_messengers.vk import VkCallback, VkSender
 from rcs_messengers.webhook import ViberWebhook, build_app
 from rcs_messengers.whatsapp import whatsapp_sender
 from rcs_messengers.whatsapp_webhook import WhatsAppWebhook, add_routes
@@ -62,18 +65,16 @@ async def serve(s: MessengersSettings) -> None:
         else None
     )
     server = GrpcServer(s.messengers_bind)
-    connector_service_pb2_grpc.add_ConnectorServiceServicer_to_server(
-        ViberConnectorServicer(
-            http,
-            s.viber_api_url,
-            s.viber_auth_token,
-            s.messengers_interface_id,
-            s.viber_concurrency,
-            whatsapp,
-            telegram,
-        ),
-        server.server,
+    servicer = ViberConnectorServicer(
+        http,
+        s.viber_api_url,
+        s.viber_auth_token,
+        s.messengers_interface_id,
+        s.viber_concurrency,
+        whatsapp,
+        telegram,
     )
+    connector_service_pb2_grpc.add_ConnectorServiceServicer_to_server(servicer, server.server)
     webhook = ViberWebhook(
         message_service_pb2_grpc.MessageServiceStub(core_channel),
         s.viber_auth_token,
@@ -101,6 +102,7 @@ async def serve(s: MessengersSettings) -> None:
             s.messengers_core_timeout_seconds,
         ),
     )
+    _add_vk_and_flashcall(s, http, core, servicer, app)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, s.messengers_webhook_host, s.messengers_webhook_port).start()
@@ -118,3 +120,27 @@ async def serve(s: MessengersSettings) -> None:
         await wa_http.aclose()
         await tg_http.aclose()
         await core_channel.close()
+
+
+def _add_vk_and_flashcall(
+    s: MessengersSettings,
+    http: httpx.AsyncClient,
+    core: message_service_pb2_grpc.MessageServiceAsyncStub,
+    servicer: ViberConnectorServicer,
+    app: web.Application,
+) -> None:
+    """VK and FlashingCall, each when its provider is configured: a sender for the
+    ConnectorService and a callback route on the webhook server."""
+    interface, timeout = s.messengers_interface_id, s.messengers_core_timeout_seconds
+    if s.vk_api_url:
+        servicer.others[channel_pb2.CHANNEL_VK] = VkSender(
+            http, s.vk_api_url, s.vk_access_token, s.vk_group_id, interface, s.vk_concurrency
+        )
+        vk = VkCallback(core, s.vk_callback_secret, s.vk_confirmation, interface, timeout)
+        app.router.add_post("/vk/callback", vk.handle)
+    if s.flashcall_api_url:
+        servicer.others[channel_pb2.CHANNEL_FLASH_CALL] = FlashcallSender(
+            http, s.flashcall_api_url, s.flashcall_access_key, interface, s.flashcall_concurrency
+        )
+        fc = FlashcallCallback(core, s.flashcall_callback_key, interface, timeout)
+        app.router.add_post("/flashcall/callback", fc.handle)

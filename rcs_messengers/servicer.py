@@ -9,6 +9,7 @@ an account here); RETRY when the provider could not answer."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -72,6 +73,8 @@ class ViberConnectorServicer(connector_service_pb2_grpc.ConnectorServiceServicer
             self._senders[channel_pb2.CHANNEL_WHATSAPP] = whatsapp
         if telegram is not None:
             self._senders[channel_pb2.CHANNEL_TELEGRAM] = telegram
+        # VK and FlashingCall (rcs_messengers.vk, .flashcall), when configured.
+        self.others: dict[int, Callable[[cs.OutboundMessage], Awaitable[cs.SendResult]]] = {}
 
     async def SendMessages(
         self, request: cs.SendMessagesRequest, context: Ctx
@@ -80,6 +83,8 @@ class ViberConnectorServicer(connector_service_pb2_grpc.ConnectorServiceServicer
         return cs.SendMessagesResponse(results=results)
 
     async def _send(self, m: cs.OutboundMessage) -> cs.SendResult:
+        if m.channel in self.others:
+            return await self.others[m.channel](m)
         sender = self._senders.get(m.channel)
         if sender is not None:
             return await sender.send(m)

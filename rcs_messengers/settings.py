@@ -41,6 +41,20 @@ class MessengersSettings(RcsSettings):
     telegram_callback_url: str = ""
     telegram_timeout_seconds: float = 10.0
     telegram_concurrency: int = 100
+    # VK (docs/vk.md): the API, the community's access token and id, and its Callback API
+    # secret key and confirmation string. An empty URL: this service sends no VK.
+    vk_api_url: str = ""
+    vk_access_token: str = ""
+    vk_group_id: int = 0
+    vk_callback_secret: str = ""
+    vk_confirmation: str = ""
+    vk_concurrency: int = 50
+    # FlashingCall (docs/flashcall.md): the voice provider's API and access key, and the
+    # key its status callbacks carry. An empty URL: this service makes no flash calls.
+    flashcall_api_url: str = ""
+    flashcall_access_key: str = ""
+    flashcall_callback_key: str = ""
+    flashcall_concurrency: int = 50
     # Receipts to core: a call that fails is answered 503 to the provider, which sends the
     # callback again; this bounds the wait for core.
     messengers_core_timeout_seconds: float = 5.0
@@ -59,5 +73,17 @@ class MessengersSettings(RcsSettings):
                 "RCS_WHATSAPP_ACCESS_TOKEN needs RCS_WHATSAPP_PHONE_NUMBER_ID (the business"
                 " number's id in the Cloud API) and RCS_WHATSAPP_APP_SECRET (which signs its"
                 " webhook)"
+            )
+        if self.vk_api_url and not (self.vk_access_token and self.vk_callback_secret):
+            raise ValueError(
+                "RCS_VK_API_URL is set: RCS_VK_ACCESS_TOKEN (the community's token) and"
+                " RCS_VK_CALLBACK_SECRET (its Callback API secret key) are required too"
+            )
+        if self.flashcall_api_url and not (
+            self.flashcall_access_key and self.flashcall_callback_key
+        ):
+            raise ValueError(
+                "RCS_FLASHCALL_API_URL is set: RCS_FLASHCALL_ACCESS_KEY and"
+                " RCS_FLASHCALL_CALLBACK_KEY (what its callbacks carry) are required too"
             )
         return self

@@ -8,6 +8,7 @@ INVALID_MESSAGE_TYPE (REST v6 code 9), core refuses them again, also inside a ca
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from rcs_runtime.errors import RcsError, Reason
@@ -36,7 +37,7 @@ BY_NAME = {name: channel for channel, name in NAMES.items()}
 # HTTP v5 order_list letters (http_cascade.rst).
 BY_LETTER = {"s": SMS, "p": PUSH, "i": VIBER, "v": VK, "w": WHATSAPP, "f": FLASHINGCALL}
 
-BUILT = frozenset({SMS, PUSH, VIBER, WHATSAPP, TELEGRAM})
+BUILT = frozenset({SMS, PUSH, VIBER, WHATSAPP, TELEGRAM, VK, FLASHINGCALL})
 # Channels whose messages can be READ; the others (SMS, FlashingCall: rest_status.rst) can
 # only be cascaded on DELIVERED (rest_cascade.rst, http_cascade.rst "S").
 READABLE = frozenset({PUSH, VIBER, WHATSAPP, VK, TELEGRAM})
@@ -62,6 +63,11 @@ LIMITS = {
     WHATSAPP: Limits(1000, dt.timedelta(days=1), dt.timedelta(days=7)),
     # rest_telegram.rst: text at most 1000 characters, ttl 30 to 86400 seconds.
     TELEGRAM: Limits(1000, dt.timedelta(seconds=30), dt.timedelta(seconds=86400)),
+    # http_vk.rst: text at most 2048 characters (REST v6 keeps rest_vk.rst's 2000 at the
+    # gateway); rest_vk.rst: ttl 60 to 86400 seconds.
+    VK: Limits(2048, dt.timedelta(seconds=60), dt.timedelta(seconds=86400)),
+    # rest_flashcall.rst: text at most 2000 characters holding the code; ttl 1 to 5 minutes.
+    FLASHINGCALL: Limits(2000, dt.timedelta(minutes=1), dt.timedelta(minutes=5)),
 }
 TELEGRAM_MAX_LINK = 256  # rest_telegram.rst, message/data/link
 WHATSAPP_TTL_STEP = dt.timedelta(days=1)  # rest_whatsapp.rst: ttl "кратно суткам"
@@ -70,6 +76,9 @@ WHATSAPP_TTL_STEP = dt.timedelta(days=1)  # rest_whatsapp.rst: ttl "кратно
 # message rather than a copy of it; so does Telegram's text + link (the link as the button's
 # action, rest_telegram.rst).
 MESSENGER_CONTENT = frozenset({VIBER, WHATSAPP, TELEGRAM})
+VK_V6_MAX_TEXT = 2000  # rest_vk.rst, message/data/text
+# rest_flashcall.rst: the caller number ends in the code, 4 to 6 digits, given in the text.
+FLASHCALL_CODE = re.compile(r"(?<!\d)\d{4,6}(?!\d)")
 VIBER_MAX_CAPTION = 30  # rest_viber.rst, instantContent/data/caption
 VIBER_MAX_ACTION = 2048  # instantContent/data/action
 VIBER_ACTION_SCHEMES = ("http://", "https://", "viber://", "mailto:", "tel:")

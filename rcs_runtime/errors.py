@@ -314,7 +314,7 @@ CATALOGUE: dict[Reason, CatalogueEntry] = {
             "ttl is out of range for the channel (SMS 1–2880 minutes, PUSH and VIBER 30–86400"
             " seconds)"
             " or ttlUnit is unknown; WHATSAPP: 1440–10080 minutes in whole days, TELEGRAM"
-            " 30–86400 seconds.",
+            " 30–86400 seconds, VK 60–86400 seconds, FLASHINGCALL 1–5 minutes.",
             http_v5=400,
             batch=("invalid", "validity"),
             deliver_sm=DELIVER_SM_NEVER,
@@ -328,7 +328,8 @@ CATALOGUE: dict[Reason, CatalogueEntry] = {
             "The text is empty or longer than its channel allows (SMS 2000, PUSH, VIBER,"
             " WHATSAPP and TELEGRAM 1000"
             " characters; a push title 80, a Viber button caption 30), or a push link or"
-            " button too long (a Viber button's action: 2048).",
+            " button too long (a Viber button's action: 2048); VK 2048 (2000 in REST v6);"
+            " a FlashingCall text without exactly one 4–6 digit code (the caller number's end).",
             http_v5=400,
             batch=("invalid", "text"),
             deliver_sm=DELIVER_SM_NEVER,

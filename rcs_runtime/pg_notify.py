@@ -2,7 +2,8 @@
 
 A waiter notes the generation before it looks for work and, finding none, waits for a later
 one (or its timeout): a notification that arrives between the look and the wait is never
-missed, and any number of waiters share one connection.
+missed, and any number of waiters share one connection. Used by StreamStatusEvents, the
+dispatcher's workers and the report desk's lease waits.
 """
 
 from __future__ import annotations
@@ -30,14 +31,25 @@ class ChannelWaker:
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._listen(), name=f"listen-{self._channel}")
 
-    async def wait_past(self, generation: int, at_most: float) -> None:
-        """Return once a notification after ``generation`` came, or after ``at_most`` seconds."""
+    async def wait_past(
+        self, generation: int, at_most: float, *, or_until: asyncio.Event | None = None
+    ) -> None:
+        """Return once a notification after ``generation`` came, ``or_until`` is set, or
+        after ``at_most`` seconds."""
         self.start()
-        if self.generation != generation:
+        if self.generation != generation or (or_until is not None and or_until.is_set()):
             return
         changed = self._changed
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(changed.wait(), at_most)
+        if or_until is None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), at_most)
+            return
+        waits = [asyncio.ensure_future(changed.wait()), asyncio.ensure_future(or_until.wait())]
+        try:
+            await asyncio.wait(waits, timeout=at_most, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
 
     async def close(self) -> None:
         if self._task is not None:

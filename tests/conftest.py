@@ -4,6 +4,7 @@ migrated template), free ports, and in-process gRPC servers on port 0."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import uuid
@@ -43,16 +44,25 @@ def template_db() -> Iterator[str]:
         conn.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE}" WITH (FORCE)')
 
 
-@pytest.fixture
-def database_url(template_db: str) -> Iterator[str]:
-    """A fresh, migrated database for one test (installation id 7)."""
+@contextlib.contextmanager
+def cloned_database(template_db: str) -> Iterator[str]:
+    """A fresh, migrated database (installation id 7), dropped afterwards."""
     admin = _admin_dsn()
     name = f"rcs_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
-    yield _dsn_for(admin, name)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield _dsn_for(admin, name)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def database_url(template_db: str) -> Iterator[str]:
+    """A fresh, migrated database for one test (installation id 7)."""
+    with cloned_database(template_db) as dsn:
+        yield dsn
 
 
 @pytest.fixture

@@ -98,11 +98,30 @@ def body_of(
         return Body(channel, viber.text, viber.service_number, seconds, None, viber)
     text = string(data, "text", f"{path}/data/text", True)
     service_number = string(data, "serviceNumber", f"{path}/data/serviceNumber", False)
+    if channel == channels.VK:
+        _vk(text, service_number, f"{path}/data")
     seconds = ttl(data, f"{path}/data")
     push = _push(data, f"{path}/data", string, text, service_number) if channel == 2 else None
     if push is not None:
         text = push.text
     return Body(channel, text, service_number, seconds, push)
+
+
+def _vk(text: str, service_number: str, path: str) -> None:
+    """rest_vk.rst: serviceNumber (the community) is required, text at most 2000
+    characters (core allows http_vk.rst's 2048)."""
+    if not service_number:
+        raise RcsError(
+            Reason.INVALID_SENDER,
+            "a VK message needs message/data/serviceNumber, the community it is sent from",
+            field=f"{path}/serviceNumber",
+        )
+    if len(text) > channels.VK_V6_MAX_TEXT:
+        raise RcsError(
+            Reason.INVALID_TEXT,
+            f"VK text is longer than {channels.VK_V6_MAX_TEXT} characters",
+            field=f"{path}/text",
+        )
 
 
 # rest_viber.rst instantContent/type: which of instantContent/data's fields each carries

@@ -14,7 +14,6 @@ its effects commit together under the row's lock.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from rcs_core.messages.idalloc import IdAllocator
 from rcs_core.messages.statuses import ExtendedError, Status
 from rcs_core.messages.validation import validate_link
 from rcs_runtime.errors import RcsError
+from rcs_runtime.pg_notify import ChannelWaker
 
 log = logging.getLogger(__name__)
 CASCADE_STEPS = Counter("rcs_cascade_steps_total", "Cascade engine decisions", ["action"])
@@ -63,32 +63,21 @@ class CascadeEngine:
         poll_seconds: float = 1.0,
     ) -> None:
         self._pool = pool
-        self._database_url = database_url
         self._ids = IdAllocator(installation_id)
         self._batch = batch
         self._poll = poll_seconds
-        self._wake = asyncio.Event()
+        self._due = ChannelWaker(database_url, cascade_store.CASCADE_CHANNEL)
 
     async def run(self) -> None:
-        async with asyncio.TaskGroup() as tg:
-            tg.create_task(self._listen())
-            tg.create_task(self._loop())
-
-    async def _listen(self) -> None:
-        while True:
-            try:
-                async with await psycopg.AsyncConnection.connect(
-                    self._database_url, autocommit=True
-                ) as conn:
-                    await conn.execute(f"LISTEN {cascade_store.CASCADE_CHANNEL}")
-                    async for _ in conn.notifies():
-                        self._wake.set()
-            except psycopg.OperationalError:
-                log.warning("cascade_listen_lost")
-                await asyncio.sleep(1)
+        self._due.start()
+        try:
+            await self._loop()
+        finally:
+            await self._due.close()
 
     async def _loop(self) -> None:
         while True:
+            seen = self._due.generation  # before looking: a NOTIFY meanwhile wakes us
             try:
                 count = await self.step_once()
             except (psycopg.OperationalError, OSError):
@@ -96,9 +85,7 @@ class CascadeEngine:
                 await asyncio.sleep(1)
                 continue
             if count < self._batch:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._poll)
+                await self._due.wait_past(seen, self._poll)
 
     async def step_once(self) -> int:
         """Decide every due cascade of one batch; returns how many were due."""

@@ -10,7 +10,6 @@ operator in that batch are sent again (see docs/invariants.md).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import random
@@ -31,6 +30,7 @@ from rcs_core.delivery.queue_store import Claimed, SentPart, SentParts
 from rcs_core.messages.statuses import ExtendedError, Status
 from rcs_core.messages.store import QUEUE_CHANNEL
 from rcs_runtime import channels
+from rcs_runtime.pg_notify import ChannelWaker
 from rcs_runtime.tracing import context_from_storage, recording
 from rcs_smpp.ids import message_id_variants, normalize_message_id
 
@@ -98,6 +98,9 @@ def operator_keys(raw: str) -> tuple[str, str | None]:
 
 _UNAVAILABLE = {channels.PUSH: "push_unavailable", channels.VIBER: "messengers_unavailable"}
 _UNAVAILABLE[channels.WHATSAPP] = _UNAVAILABLE[channels.TELEGRAM] = "messengers_unavailable"
+# VK and FlashingCall also go to rcs_messengers: a text to a number, sent as an SMS is.
+_MESSENGER_TEXT = frozenset({channels.VK, channels.FLASHINGCALL})
+_UNAVAILABLE |= dict.fromkeys(_MESSENGER_TEXT, "messengers_unavailable")
 
 
 class Dispatcher:
@@ -129,31 +132,24 @@ class Dispatcher:
         }
         self._owned_routes[channels.WHATSAPP] = self._owned_routes[channels.VIBER]
         self._owned_routes[channels.TELEGRAM] = self._owned_routes[channels.VIBER]
-        self._wake = asyncio.Event()
+        for channel in _MESSENGER_TEXT:
+            self._owned_routes[channel] = self._owned_routes[channels.VIBER]
+        # Workers wake on the NOTIFY that accept sends (one listening connection for all).
+        self._queued = ChannelWaker(settings.database_url, QUEUE_CHANNEL)
         self._shares = settings.priority_shares()
 
     async def run(self) -> None:
-        async with asyncio.TaskGroup() as tg:
-            tg.create_task(self._listen())
-            for _ in range(self._s.dispatcher_workers):
-                tg.create_task(self._worker())
-
-    async def _listen(self) -> None:
-        """Wake workers on NOTIFY; reconnect if the listening connection drops."""
-        while True:
-            try:
-                async with await psycopg.AsyncConnection.connect(
-                    self._s.database_url, autocommit=True
-                ) as conn:
-                    await conn.execute(f"LISTEN {QUEUE_CHANNEL}")
-                    async for _ in conn.notifies():
-                        self._wake.set()
-            except psycopg.OperationalError:
-                log.warning("dispatch_listen_lost")
-                await asyncio.sleep(1)
+        self._queued.start()
+        try:
+            async with asyncio.TaskGroup() as tg:
+                for _ in range(self._s.dispatcher_workers):
+                    tg.create_task(self._worker())
+        finally:
+            await self._queued.close()
 
     async def _worker(self) -> None:
         while True:
+            seen = self._queued.generation  # before claiming: a NOTIFY meanwhile wakes us
             try:
                 count = await self.dispatch_once()
             except (psycopg.OperationalError, OSError):
@@ -161,9 +157,7 @@ class Dispatcher:
                 await asyncio.sleep(1)
                 continue
             if count == 0:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._s.dispatcher_poll_seconds)
+                await self._queued.wait_past(seen, self._s.dispatcher_poll_seconds)
 
     async def dispatch_once(self) -> int:
         """Claim, route, send and record one batch; returns how many messages were claimed."""
@@ -296,7 +290,11 @@ class Dispatcher:
         (the SMPP connector for SMS, rcs_rpns for PUSH: each is called once per batch)."""
         sms = [i for i, (c, _) in enumerate(outbound) if c.channel not in self._owned_routes]
         push = [i for i, (c, _) in enumerate(outbound) if c.channel == channels.PUSH]
-        viber = [i for i, (c, _) in enumerate(outbound) if c.channel in channels.MESSENGER_CONTENT]
+        viber = [
+            i
+            for i, (c, _) in enumerate(outbound)
+            if c.channel in channels.MESSENGER_CONTENT or c.channel in _MESSENGER_TEXT
+        ]
         out: list[connector_service_pb2.SendResult | None] = [None] * len(outbound)
         calls = []
         if sms:
@@ -342,6 +340,17 @@ class Dispatcher:
                 receipt_wanted=True,
                 channel=c.channel,  # type: ignore[arg-type]
                 viber=message_pb2.ViberContent.FromString(c.push or b""),
+                partner=c.partner,
+            )
+        if c.channel in _MESSENGER_TEXT:
+            return connector_service_pb2.OutboundMessage(
+                message_id=str(c.message_id),
+                interface_id=route.interface_id,
+                destination=c.destination,
+                sms=message_pb2.SmsContent(text=c.body, sender=c.sender),
+                valid_until=valid_until,
+                receipt_wanted=True,
+                channel=c.channel,  # type: ignore[arg-type]
                 partner=c.partner,
             )
         message = connector_service_pb2.OutboundMessage(

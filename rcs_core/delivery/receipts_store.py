@@ -3,7 +3,9 @@
 A receipt is matched by (interface, normalised operator id) against operator_ids, on
 either the id as the operator answered it or its hex/decimal twin. A receipt that matches
 nothing yet (it overtook the submit_sm_resp being recorded) waits in pending_receipts and
-is applied when the id is recorded; nothing is dropped.
+is applied when the id is recorded; nothing is dropped. In a cluster a parked receipt may
+belong to another installation's message (same operator account, any bind): core's
+receipt_forwarder offers it to the peers, which apply it here with ``park=False``.
 
 Operator ids are looked up only in the partitions of the last ``horizon`` (the longest
 validity plus the receipt grace): a receipt for an older id would find its message
@@ -65,9 +67,22 @@ async def record(
     horizon: dt.timedelta = DEFAULT_HORIZON,
 ) -> int:
     """Apply receipts inside the caller's transaction, set-wise (a few statements for the
-    whole batch); returns how many matched a part."""
+    whole batch), parking the unmatched ones; returns how many matched a part."""
+    return len(await apply(conn, items, horizon=horizon, park=True))
+
+
+async def apply(
+    conn: psycopg.AsyncConnection,
+    items: Sequence[ReceiptIn],
+    *,
+    horizon: dt.timedelta = DEFAULT_HORIZON,
+    park: bool,
+) -> set[int]:
+    """Apply receipts inside the caller's transaction; returns the positions in ``items``
+    that matched a part. ``park``: keep the others in pending_receipts (receipts from our
+    own binds); a peer's forwarded receipts are not parked, the peer keeps them."""
     if not items:
-        return 0
+        return set()
     await lock_operator_ids(conn, {(r.interface_id, k) for r in items for k in r.keys})
     rows = [(r.interface_id, k, n, r.keys[0]) for n, r in enumerate(items) for k in r.keys]
     # LATERAL index lookups per key, one for each column: a join ON (a = k OR b = k) makes
@@ -99,7 +114,7 @@ async def record(
     )
     found = {n: (mid, part, created) for n, mid, part, created in await cur.fetchall()}
     waiting = [(n, r) for n, r in enumerate(items) if n not in found]
-    if waiting:
+    if waiting and park:
         flat = [(n, r, pos, k) for n, r in waiting for pos, k in enumerate(r.keys)]
         await conn.execute(
             "INSERT INTO pending_receipts"
@@ -127,7 +142,7 @@ async def record(
         {mid: created for mid, _, created in found.values() if created is not None},
         horizon,
     )
-    return len(found)
+    return set(found)
 
 
 async def apply_pending(
@@ -153,12 +168,17 @@ async def apply_pending(
             [p.part_no for _, p in parts],
         ),
     )
-    await _apply_to_parts(
-        conn,
-        [(mid, part, Status(st), err, state) for mid, part, st, err, state in await cur.fetchall()],
-        {p.message_id: p.message_created_at for _, p in parts},
-        horizon,
-    )
+    rows = [
+        (mid, part, Status(st), err, state) for mid, part, st, err, state in await cur.fetchall()
+    ]
+    created = {p.message_id: p.message_created_at for _, p in parts}
+    # A part may have waited with DELIVERED and READ (a messenger's "read" brings both): one
+    # UPDATE sets a row once, from whichever of its matches it meets, so READ goes after.
+    for batch in (
+        [r for r in rows if r[2] != Status.READ],
+        [r for r in rows if r[2] == Status.READ],
+    ):
+        await _apply_to_parts(conn, batch, created, horizon)
 
 
 async def _apply_to_parts(

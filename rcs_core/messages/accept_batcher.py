@@ -8,12 +8,14 @@ so "stored before acknowledged" holds. A group whose transaction fails (one part
 request that the database refuses) is tried again call by call, so that only the call that
 fails learns of it; when the database itself is away (connection lost, pool exhausted) every
 caller in the group gets that error at once (none of them was acknowledged).
+
+The grouping is an ``rcs_runtime.batcher.Batcher`` with one lane: calls weigh their
+message count, a group holds up to ``max_messages`` (a larger call goes alone), and
+``transactions`` groups run at once; calls that arrive meanwhile wait for the next.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import logging
 from collections.abc import Sequence
@@ -26,6 +28,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from rcs_core.messages import store as messages
 from rcs_core.messages.idalloc import IdAllocator
 from rcs_core.messages.store import Accepted, NewMessage
+from rcs_runtime.batcher import Batcher, Failed
 
 log = logging.getLogger(__name__)
 GROUP_SIZE = Histogram(
@@ -51,12 +54,11 @@ def _database_away(exc: Exception) -> bool:
     return not state or state.startswith(("08", "57P"))
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Call:
     partner_id: int
     messages: Sequence[NewMessage]
     duplicate_window: dt.timedelta | None
-    done: asyncio.Future[list[Accepted]]
 
 
 class AcceptBatcher:
@@ -70,11 +72,13 @@ class AcceptBatcher:
     ) -> None:
         self._pool = pool
         self._ids = ids
-        self._max = max_messages
-        self._transactions = transactions
-        self._pending: list[_Call] = []
-        self._ready = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._batcher: Batcher[None, _Call, list[Accepted]] = Batcher(
+            self._flush,
+            max_size=max_messages,
+            max_in_flight=transactions,
+            weight=lambda call: len(call.messages),
+            name="accept-group",
+        )
 
     async def accept(
         self,
@@ -82,81 +86,54 @@ class AcceptBatcher:
         batch: Sequence[NewMessage],
         duplicate_window: dt.timedelta | None = None,
     ) -> list[Accepted]:
-        if not self._tasks:
-            self._tasks = [
-                asyncio.create_task(self._flush_loop(), name=f"accept-{i}")
-                for i in range(self._transactions)
-            ]
-        call = _Call(
-            partner_id, batch, duplicate_window, asyncio.get_running_loop().create_future()
-        )
-        self._pending.append(call)
-        self._ready.set()
-        return await call.done
+        return await self._batcher.submit(None, _Call(partner_id, batch, duplicate_window))
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
+        """At shutdown, after the gRPC server stopped: no caller waits any more, so the
+        running transactions are cancelled (rolled back) rather than waited for (a pool
+        with the database away would hold the exit up to its timeout)."""
+        await self._batcher.abort()
 
-    def _take(self) -> list[_Call]:
-        taken: list[_Call] = []
-        size = 0
-        while self._pending and (not taken or size + len(self._pending[0].messages) <= self._max):
-            call = self._pending.pop(0)
-            taken.append(call)
-            size += len(call.messages)
-        if not self._pending:
-            self._ready.clear()
-        return taken
-
-    async def _flush_loop(self) -> None:
-        while True:
-            await self._ready.wait()
-            calls = self._take()
-            if calls:
-                await self._flush(calls)
-
-    async def _flush(self, calls: list[_Call]) -> None:
-        results: list[list[Accepted]] = []
+    async def _flush(self, _: None, calls: list[_Call]) -> list[list[Accepted] | Failed]:
         try:
-            async with self._pool.connection() as conn, conn.transaction():
-                # One accept per partner (client_ref keys are per partner), in arrival order.
-                by_partner: dict[int, list[int]] = {}
-                for i, call in enumerate(calls):
-                    by_partner.setdefault(call.partner_id, []).append(i)
-                results = [[] for _ in calls]
-                for partner_id, indexes in by_partner.items():
-                    joined = [m for i in indexes for m in calls[i].messages]
-                    accepted = await messages.accept(
-                        conn,
-                        ids=self._ids,
-                        partner_id=partner_id,
-                        messages=joined,
-                        duplicate_window=calls[indexes[0]].duplicate_window,
-                    )
-                    pos = 0
-                    for i in indexes:
-                        n = len(calls[i].messages)
-                        results[i] = accepted[pos : pos + n]
-                        pos += n
+            return list[list[Accepted] | Failed](await self._accept(calls))
         except Exception as exc:
             log.warning("accept_group_failed", extra={"calls": len(calls), "error": str(exc)})
-            if len(calls) > 1 and not _database_away(exc):
-                # Nothing of the group was stored: each call again on its own, so that a
-                # call the database refuses fails alone, not the other partners' with it.
-                ALONE.inc()
-                for call in calls:
-                    await self._flush([call])
-                return
-            for call in calls:
-                if not call.done.done():
-                    call.done.set_exception(exc)
-            return
+            if len(calls) == 1 or _database_away(exc):
+                raise
+        # Nothing of the group was stored: each call again on its own, so that a call the
+        # database refuses fails alone, not the other partners' with it.
+        ALONE.inc()
+        outcomes: list[list[Accepted] | Failed] = []
+        for call in calls:
+            try:
+                outcomes.extend(await self._accept([call]))
+            except Exception as exc:
+                log.warning("accept_group_failed", extra={"calls": 1, "error": str(exc)})
+                outcomes.append(Failed(exc))
+        return outcomes
+
+    async def _accept(self, calls: list[_Call]) -> list[list[Accepted]]:
+        """Every call's messages in one transaction, one accept per partner (client_ref
+        keys are per partner), in arrival order."""
+        async with self._pool.connection() as conn, conn.transaction():
+            by_partner: dict[int, list[int]] = {}
+            for i, call in enumerate(calls):
+                by_partner.setdefault(call.partner_id, []).append(i)
+            results: list[list[Accepted]] = [[] for _ in calls]
+            for partner_id, indexes in by_partner.items():
+                joined = [m for i in indexes for m in calls[i].messages]
+                accepted = await messages.accept(
+                    conn,
+                    ids=self._ids,
+                    partner_id=partner_id,
+                    messages=joined,
+                    duplicate_window=calls[indexes[0]].duplicate_window,
+                )
+                pos = 0
+                for i in indexes:
+                    n = len(calls[i].messages)
+                    results[i] = accepted[pos : pos + n]
+                    pos += n
         GROUP_SIZE.observe(sum(len(c.messages) for c in calls))
-        for call, result in zip(calls, results, strict=True):
-            if not call.done.done():
-                call.done.set_result(result)
+        return results

@@ -311,6 +311,8 @@ def _other_content(
             f" ({channels.built_list()} are)",
             field=f"{field}channel",
         )
+    if sub.channel in (channels.VK, channels.FLASHINGCALL):
+        return _text_channel(sub, default_sender, default_ttl, field)
     push = sub.push or message_pb2.PushContent()
     limits = channels.LIMITS[sub.channel]
     if sub.destination or not push.external_user_id:
@@ -334,13 +336,7 @@ def _other_content(
             "a WHATSAPP message's ttl is whole days: 1440, 2880, ... 10080 minutes",
             field=f"{field}ttl",
         )
-    if not limits.min_ttl <= ttl <= limits.max_ttl:
-        raise RcsError(
-            Reason.INVALID_TTL,
-            f"a {name} message's ttl must be {int(limits.min_ttl.total_seconds())} to"
-            f" {int(limits.max_ttl.total_seconds())} seconds",
-            field=f"{field}ttl",
-        )
+    _check_ttl(ttl, limits, name, field)
     if sub.channel in channels.MESSENGER_CONTENT:
         # Stored in messages.push, the column of a channel's own content (its channel says
         # which message it holds).
@@ -350,6 +346,50 @@ def _other_content(
         return destination, sender, ttl, content.SerializeToString()
     links.check_push(push, field)
     return destination, sender, ttl, push.SerializeToString()
+
+
+def _check_ttl(ttl: dt.timedelta, limits: channels.Limits, name: str, field: str) -> None:
+    if not limits.min_ttl <= ttl <= limits.max_ttl:
+        raise RcsError(
+            Reason.INVALID_TTL,
+            f"a {name} message's ttl must be {int(limits.min_ttl.total_seconds())} to"
+            f" {int(limits.max_ttl.total_seconds())} seconds",
+            field=f"{field}ttl",
+        )
+
+
+def flashcall_code(text: str, field: str = "text") -> str:
+    """The one 4-6 digit code a FlashingCall text holds (the caller number ends in it)."""
+    codes = channels.FLASHCALL_CODE.findall(text)
+    if len(codes) != 1:
+        raise RcsError(
+            Reason.INVALID_TEXT,
+            "FlashingCall text should contain one 4-6 digit code (the caller number ends in"
+            f" it); found {len(codes)}",
+            field=field,
+        )
+    return str(codes[0])
+
+
+def _text_channel(
+    sub: Submission, default_sender: str, default_ttl: dt.timedelta, field: str
+) -> tuple[str, str, dt.timedelta, bytes | None]:
+    """VK and FlashingCall: a text to a number, as an SMS is stored (no content column).
+    VK needs its community's serviceNumber (rest_vk.rst); a flash call has none, its
+    caller number is the provider's. No ttl takes the partner's default, cut to the
+    channel's longest (a flash call waits 5 minutes at most)."""
+    name = channels.name_of(sub.channel)
+    limits = channels.LIMITS[sub.channel]
+    destination = _destination(sub.destination)
+    _check_text(sub.text, limits.max_text, f"{field}text", f"{name} text")
+    if sub.channel == channels.FLASHINGCALL:
+        flashcall_code(sub.text, f"{field}text")
+        sender = sub.sender or default_sender
+    else:
+        sender = _sender(sub.sender or default_sender, f"{field}sender")
+    ttl = sub.ttl or min(default_ttl, limits.max_ttl)
+    _check_ttl(ttl, limits, name, field)
+    return destination, sender, ttl, None
 
 
 def _whole_days(ttl: dt.timedelta, limits: channels.Limits) -> dt.timedelta:

@@ -2,19 +2,17 @@
 
 Used by MessageService (LeaseReports / SettleReports, for the SMPP gateways' deliver_sm
 receipts) and by the HTTP report sender in core. A waiting lease wakes on the NOTIFY that
-finalize sends with new reports, and looks again at least every second for reports whose
-backoff ended.
+finalize sends with new reports (one shared listening connection, ``ChannelWaker``), and
+looks again at least every second for reports whose backoff ended.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 from collections.abc import Sequence
 
-import psycopg
 from google.protobuf import timestamp_pb2
 from prometheus_client import Counter
 from psycopg_pool import AsyncConnectionPool
@@ -22,6 +20,7 @@ from psycopg_pool import AsyncConnectionPool
 from rcs.core.v1 import message_service_pb2
 from rcs_core.reports import store as reports
 from rcs_core.reports.store import LeasedReport
+from rcs_runtime.pg_notify import ChannelWaker
 from rcs_runtime.timestamps import timestamp
 
 log = logging.getLogger(__name__)
@@ -48,14 +47,12 @@ class ReportDesk:
         self._pool = pool
         self._retry_base = retry_base_seconds
         self._retry_max = retry_max_seconds
-        self._arrived = asyncio.Event()
-        self._listener: asyncio.Task[None] | None = None
+        conninfo = pool.conninfo
+        assert isinstance(conninfo, str)  # open_pool passes the DSN
+        self._arrived = ChannelWaker(conninfo, reports.REPORTS_CHANNEL)
 
     async def close(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
+        await self._arrived.close()
 
     async def lease(
         self,
@@ -72,11 +69,11 @@ class ReportDesk:
         """Due reports (none of ``exclude_partners``; with ``room``, no more of a partner
         than it has room for), waiting up to ``wait`` for one to become due. ``wake`` set
         ends the wait at once, with nothing: the caller's room changed (a request ended)."""
-        self._listen()
+        self._arrived.start()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + min(wait, MAX_WAIT).total_seconds()
         while True:
-            self._arrived.clear()  # before looking, so a report made meanwhile wakes us
+            seen = self._arrived.generation  # before looking: a report made meanwhile wakes us
             async with self._pool.connection() as conn, conn.transaction():
                 await conn.execute(_NO_FLUSH_WAIT)
                 leased = await reports.lease(
@@ -91,7 +88,7 @@ class ReportDesk:
             remaining = deadline - loop.time()
             if leased or remaining <= 0 or (wake is not None and wake.is_set()):
                 return leased
-            await _either(self._arrived, wake, min(remaining, RECHECK_SECONDS))
+            await self._arrived.wait_past(seen, min(remaining, RECHECK_SECONDS), or_until=wake)
 
     async def settle(
         self,
@@ -115,35 +112,6 @@ class ReportDesk:
         for fmt, outcome in settled:
             SETTLED.labels(format_name(fmt), outcome).inc()
         return len(settled)
-
-    def _listen(self) -> None:
-        if self._listener is None or self._listener.done():
-            self._listener = asyncio.create_task(self._listen_loop(), name="reports-listen")
-
-    async def _listen_loop(self) -> None:
-        conninfo = self._pool.conninfo
-        assert isinstance(conninfo, str)  # open_pool passes the DSN
-        while True:
-            try:
-                async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
-                    await conn.execute(f"LISTEN {reports.REPORTS_CHANNEL}")
-                    async for _ in conn.notifies():
-                        self._arrived.set()
-            except psycopg.OperationalError:
-                log.warning("reports_listen_lost")
-                await asyncio.sleep(1)
-
-
-async def _either(event: asyncio.Event, other: asyncio.Event | None, seconds: float) -> None:
-    """Until ``event`` or ``other`` is set, or ``seconds`` have passed."""
-    waits = [asyncio.ensure_future(event.wait())]
-    if other is not None:
-        waits.append(asyncio.ensure_future(other.wait()))
-    try:
-        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for w in waits:
-            w.cancel()
 
 
 _FORMAT_NAMES: dict[int, str] = {

@@ -208,6 +208,23 @@ async def test_one_master_and_a_route_changed_on_it_reaches_both_standbys(
             assert f"installation {master.installation_id} (core {master.core})" in message
 
 
+async def test_each_installation_is_told_its_live_peers(cluster: Cluster) -> None:
+    """The agent writes cluster_peers (the cores its core offers parked receipts to)."""
+
+    def peers_of(m: Member) -> list[tuple[int, str]]:
+        with psycopg.connect(m.database_url) as conn:
+            rows = conn.execute("SELECT * FROM cluster_peers ORDER BY 1").fetchall()
+        return [(int(i), str(core)) for i, core, _ in rows]
+
+    async def told() -> bool:
+        return all(
+            peers_of(m) == [(o.installation_id, o.core) for o in cluster.members if o is not m]
+            for m in cluster.members
+        )
+
+    await eventually(told, within=10, what="every installation told its peers")
+
+
 def etcd_requests(etcd: EtcdProcess) -> float:
     """Every gRPC message etcd has received so far (its own Prometheus counter)."""
     url = f"http://{etcd.endpoint}/metrics"

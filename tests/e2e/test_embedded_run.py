@@ -240,6 +240,8 @@ def test_make_run_serves_the_printed_curl_and_keeps_data(tmp_path: Path) -> None
         "MESSENGERS",
         "MESSENGERS_WEBHOOK",
         "VIBER_SIM",
+        "VK_SIM",
+        "FLASHCALL_SIM",
         "FTP",
     )
     ports = {name: free_port() for name in names}
@@ -333,6 +335,8 @@ def test_make_run_serves_the_printed_curl_and_keeps_data(tmp_path: Path) -> None
             "rpns": {10},
             "pns-simulator": {10},
             "viber-simulator": {10},
+            "vk-simulator": {10},
+            "flashcall-simulator": {10},
             "messengers": {10},
             "ftp": {0},
         }

@@ -149,6 +149,20 @@ async def test_receipt_before_submit_response_is_kept_and_applied(rig: Rig) -> N
     assert await rig.scalar("SELECT count(*) FROM pending_receipts") == 0
 
 
+async def test_delivered_and_read_before_the_id_are_both_applied(rig: Rig) -> None:
+    """A messenger's "read" callback can come before the send's answer is recorded (the
+    messenger service killed mid-send): DELIVERED then READ wait, and both are applied."""
+    (mid,) = await rig.accept("79160000001")
+    assert await rig.receipt(format(mid, "X"), Status.DELIVERED) == 0
+    assert await rig.receipt(format(mid, "X"), Status.READ) == 0
+    await rig.dispatcher.dispatch_once()
+    assert await rig.status(mid) == (Status.READ, 0)
+    history = await rig.scalar(
+        "SELECT array_agg(status ORDER BY event_id) FROM status_events WHERE message_id = %s", mid
+    )
+    assert history == [Status.ACCEPTED, Status.SENT, Status.DELIVERED, Status.READ]
+
+
 async def test_a_message_half_sent_is_retried_with_the_other_part_only(rig: Rig) -> None:
     """Part 1 accepted and part 2 throttled: the retry asks for part 2 only, and the SENT
     record has both attempts' operator ids; part 1's receipt, which came in between, is

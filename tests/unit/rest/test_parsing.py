@@ -15,6 +15,7 @@ from gateways.rest.parsing import (
     parse_send,
 )
 from gateways.rest.status_view import rapporto_time
+from rcs_runtime import channels
 from rcs_runtime.errors import RcsError
 from tests.unit.rest.conftest import sms_body
 
@@ -75,7 +76,7 @@ def test_known_but_disabled_type_says_which_are_available() -> None:
     with pytest.raises(RcsError) as caught:
         parse_send(sms_body(message={"type": "IVR", "data": {}}))
     assert caught.value.reason == "INVALID_MESSAGE_TYPE"
-    assert "SMS, PUSH, VIBER, WHATSAPP and TELEGRAM are available" in caught.value.message
+    assert f"{channels.built_list()} are available" in caught.value.message
 
 
 def test_null_optional_fields_count_as_absent() -> None:

@@ -1,0 +1,1 @@
+"""VK simulator: messages.send to a phone number from a community, and its Callback API."""
