@@ -19,7 +19,7 @@ from google.protobuf import duration_pb2
 from rcs.common.v1 import message_pb2
 from rcs.core.v1 import message_service_pb2
 from rcs_runtime import channels
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 
 CONDITIONS = {
     "Y": message_service_pb2.CASCADE_STATE_DELIVERED,
@@ -49,16 +49,18 @@ def letters_of(order: str, *, name: str) -> list[str]:
     """The type letters of an order ("p,s", case-insensitive), each known and once."""
     letters = [x.strip().lower() for x in order.split(",")]
     if not all(letters):
-        raise RcsError("INVALID_REQUEST", f"{name} must list type letters, e.g. p,s", field=name)
+        raise RcsError(
+            Reason.INVALID_REQUEST, f"{name} must list type letters, e.g. p,s", field=name
+        )
     for x in letters:
         if x not in channels.BY_LETTER:
             raise RcsError(
-                "INVALID_REQUEST",
+                Reason.INVALID_REQUEST,
                 f"{name}: unknown type {x!r}; use s, p, i, v, w or f",
                 field=name,
             )
     if len(set(letters)) != len(letters):
-        raise RcsError("INVALID_REQUEST", f"{name} names a type twice", field=name)
+        raise RcsError(Reason.INVALID_REQUEST, f"{name} names a type twice", field=name)
     return letters
 
 
@@ -81,11 +83,11 @@ def chain_of(
         condition = (opts.condition or "Y").upper()
         where = condition_field.format(t=letter)
         if condition not in ("Y", "S", "N"):
-            raise RcsError("INVALID_REQUEST", f"{where} must be N, Y or S", field=where)
+            raise RcsError(Reason.INVALID_REQUEST, f"{where} must be N, Y or S", field=where)
         channel = channels.BY_LETTER[letter]
         if condition == "S" and channel not in channels.READABLE:
             raise RcsError(
-                "INVALID_CASCADE",
+                Reason.INVALID_CASCADE,
                 f"{where}=S asks for a READ status, which {channels.name_of(channel)} messages"
                 " do not have; use Y",
                 field=where,

@@ -22,7 +22,7 @@ from gateways.rpc_errors import rcs_error
 from rcs.core.v1 import message_service_pb2 as ms
 from rcs.core.v1 import message_service_pb2_grpc
 from rcs_runtime.batcher import Batcher, Failed
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 
 
 class SubmitCoalescer:
@@ -65,9 +65,9 @@ class SubmitCoalescer:
         except grpc.aio.AioRpcError as err:
             raise rcs_error(err) from err
         except Exception as e:  # never leave a caller without a catalogued error
-            raise RcsError("INTERNAL", f"submit failed: {e!r}") from e
+            raise RcsError(Reason.INTERNAL, f"submit failed: {e!r}") from e
         if len(response.results) != len(messages):
-            raise RcsError("INTERNAL", "core answered a different number of results")
+            raise RcsError(Reason.INTERNAL, "core answered a different number of results")
         return list(response.results)
 
     async def close(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import grpc
 
-from rcs_runtime.errors import CATALOGUE, RcsError
+from rcs_runtime.errors import CATALOGUE, RcsError, Reason, reason_of
 from rcs_runtime.grpc_client import catalogue_entry, error_reason, retry_delay
 
 
@@ -21,6 +21,7 @@ def rcs_error(err: grpc.aio.AioRpcError) -> RcsError:
 
 def result_error(reason: str, message: str, field: str = "") -> RcsError:
     """The catalogued error for a refused item of a batch (``SubmitResult.error``)."""
-    if reason in CATALOGUE:
-        return RcsError(reason, message, field=field)
-    return RcsError("INTERNAL", f"core refused the message with unknown reason {reason!r}")
+    known = reason_of(reason)
+    if known is not None:
+        return RcsError(known, message, field=field)
+    return RcsError(Reason.INTERNAL, f"core refused the message with unknown reason {reason!r}")

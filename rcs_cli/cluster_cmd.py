@@ -15,7 +15,7 @@ from google.protobuf.message import Message
 
 from rcs.cluster.v1 import cluster_service_pb2 as cs
 from rcs.cluster.v1 import cluster_service_pb2_grpc
-from rcs_runtime.grpc_client import error_reason, open_channel
+from rcs_runtime.grpc_client import open_channel, refusal_text
 from rcs_runtime.settings import RcsSettings
 
 ROLE_NAMES = {cs.ROLE_MASTER: "master", cs.ROLE_STANDBY: "standby"}
@@ -70,8 +70,7 @@ def _run(args: argparse.Namespace) -> None:
     try:
         answer = asyncio.run(call())
     except grpc.aio.AioRpcError as err:
-        reason = error_reason(err) or err.code().name
-        sys.exit(f"cluster agent at {target} refused: {reason}: {err.details()}")
+        sys.exit(f"cluster agent at {target} refused: {refusal_text(err)}")
     if args.json:
         doc = json_format.MessageToDict(answer, always_print_fields_with_no_presence=True)
         print(json.dumps(doc, indent=2))

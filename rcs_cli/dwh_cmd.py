@@ -14,7 +14,7 @@ from google.protobuf import json_format
 
 from rcs.dwh.v1 import dwh_report_service_pb2 as pb
 from rcs.dwh.v1 import dwh_report_service_pb2_grpc as pb_grpc
-from rcs_runtime.grpc_client import error_reason, open_channel
+from rcs_runtime.grpc_client import open_channel, refusal_text
 from rcs_runtime.settings import RcsSettings
 from rcs_runtime.timestamps import timestamp
 
@@ -93,5 +93,4 @@ def run_report(args: argparse.Namespace) -> None:
     try:
         asyncio.run(_report(args, target))
     except grpc.aio.AioRpcError as err:
-        reason = error_reason(err) or err.code().name
-        sys.exit(f"the DWH at {target} refused: {reason}: {err.details()}")
+        sys.exit(f"the DWH at {target} refused: {refusal_text(err)}")

@@ -17,17 +17,24 @@ def render() -> str:
         "",
         "HTTP API v5 answers its own code (`HTTP v5`): as the HTTP status in text mode, in"
         " `<code>` with `output=xml`. REST_BATCH v3 names a refused message's field with"
-        " Rapporto's keys (`invalid`, `not.available`, `length.too.long`, `forbidden`, …).",
+        " Rapporto's keys (`invalid`, `not.available`, `length.too.long`, `forbidden`, …):"
+        " column `REST_BATCH`, key and the `messages[i]` field its `ref` names.",
+        "",
+        "`deliver_sm` is what our connector answers an operator's deliver_sm (a receipt or"
+        " MO) with when core did not store it for that reason: 0x64 (the operator delivers it"
+        " again later) when the reason is retryable, else 0x65. `retryable` is also what our"
+        " own gRPC clients read to decide whether to try a call again.",
         "",
         "| reason | gRPC code | retryable | HTTP | REST code | HTTP v5 | SMPP command_status"
-        " | meaning |",
-        "|---|---|---|---|---|---|---|---|",
+        " | REST_BATCH | deliver_sm | meaning |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for e in CATALOGUE.values():
         lines.append(
             f"| `{e.reason}` | {e.grpc_code.name} | {'yes' if e.retryable else 'no'} |"
             f" {e.http_status} | {e.rest_code} | {e.http_v5} | 0x{e.smpp_status:02X} |"
-            f" {e.summary} |"
+            f" `{e.batch_key}`{' ' + e.batch_field if e.batch_field else ''} |"
+            f" 0x{e.deliver_sm:02X} | {e.summary} |"
         )
     lines += [
         "",

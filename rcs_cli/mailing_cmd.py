@@ -32,7 +32,7 @@ from google.protobuf.message import Message
 
 from rcs.core.v1 import mailing_service_pb2 as ms
 from rcs.core.v1 import mailing_service_pb2_grpc
-from rcs_runtime.grpc_client import error_reason, open_channel
+from rcs_runtime.grpc_client import open_channel, refusal_text
 from rcs_runtime.settings import RcsSettings
 
 BATCH = 2000
@@ -102,7 +102,7 @@ def _run(work: Callable[[Any], Awaitable[Message]]) -> None:
     try:
         answer = asyncio.run(main())
     except grpc.aio.AioRpcError as err:
-        print(f"refused: {error_reason(err) or err.code().name}: {err.details()}", file=sys.stderr)
+        print(f"refused: {refusal_text(err)}", file=sys.stderr)
         sys.exit(1)
     print(json.dumps(json_format.MessageToDict(answer), ensure_ascii=False, indent=2))
 

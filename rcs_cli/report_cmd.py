@@ -23,7 +23,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from rcs.common.v1 import channel_pb2, status_pb2
 from rcs.core.v1 import report_service_pb2 as rs
 from rcs.core.v1 import report_service_pb2_grpc
-from rcs_runtime.grpc_client import error_reason, open_channel
+from rcs_runtime.grpc_client import open_channel, refusal_text
 from rcs_runtime.settings import RcsSettings
 
 DIMENSIONS = ("partner", "operator", "direction", "channel", "status", "day")
@@ -186,8 +186,7 @@ def _main(a: argparse.Namespace) -> None:
     try:
         asyncio.run(run())
     except grpc.aio.AioRpcError as err:
-        reason = error_reason(err) or err.code().name
-        sys.exit(f"core at {settings.core_target} refused: {reason}: {err.details()}")
+        sys.exit(f"core at {settings.core_target} refused: {refusal_text(err)}")
 
 
 def _common(p: argparse.ArgumentParser) -> None:

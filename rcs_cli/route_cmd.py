@@ -13,7 +13,7 @@ from google.protobuf import json_format
 
 from rcs.common.v1 import channel_pb2
 from rcs.routing.v1 import routing_service_pb2, routing_service_pb2_grpc
-from rcs_runtime.grpc_client import error_reason, open_channel
+from rcs_runtime.grpc_client import open_channel, refusal_text
 from rcs_runtime.settings import RcsSettings
 from rcs_runtime.timestamps import timestamp
 
@@ -82,8 +82,7 @@ def run_explain(args: argparse.Namespace) -> None:
     try:
         answer = asyncio.run(_explain(args, target))
     except grpc.aio.AioRpcError as err:
-        reason = error_reason(err) or err.code().name
-        sys.exit(f"routing at {target} refused: {reason}: {err.details()}")
+        sys.exit(f"routing at {target} refused: {refusal_text(err)}")
     if args.json:
         print(json.dumps(json_format.MessageToDict(answer), ensure_ascii=False, indent=2))
         return

@@ -28,7 +28,8 @@ from google.protobuf.message import Message
 
 from rcs.core.v1 import settings_service_pb2 as ss
 from rcs.core.v1 import settings_service_pb2_grpc
-from rcs_runtime.grpc_client import error_reason, open_channel
+from rcs_runtime.errors import Reason
+from rcs_runtime.grpc_client import error_reason, open_channel, refusal_text
 from rcs_runtime.settings import RcsSettings
 
 if TYPE_CHECKING:  # the async stub type exists only in the generated .pyi
@@ -461,8 +462,7 @@ def _call(work: Work) -> None:
     try:
         answer = _with_core(settings.core_target, lambda stub: work(stub, actor))
     except grpc.aio.AioRpcError as err:
-        reason = error_reason(err) or err.code().name
-        sys.exit(f"core at {settings.core_target} refused: {reason}: {err.details()}")
+        sys.exit(f"core at {settings.core_target} refused: {refusal_text(err)}")
     print(json.dumps(_jsonable(answer), ensure_ascii=False, indent=2))
 
 
@@ -520,7 +520,7 @@ def _run(kind: str, path: Path) -> None:
     except grpc.aio.AioRpcError as err:
         reason = error_reason(err) or err.code().name
         _, _, lines = (err.details() or "").partition("\n")
-        if reason == "INVALID_REQUEST" and lines:  # lines only core could judge
+        if reason == Reason.INVALID_REQUEST and lines:  # lines only core could judge
             _bad_lines(path, lines.splitlines())
         sys.exit(f"refused: {reason}: {err.details()}; nothing imported")
     print(answer.summary)

@@ -11,7 +11,7 @@ from rcs.cluster.v1 import cluster_service_pb2_grpc
 from rcs_cluster import view as v
 from rcs_cluster.agent import Agent
 from rcs_cluster.dcs import Dcs
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 
 Ctx = grpc.aio.ServicerContext[Any, Any]
 _ROLES = {v.MASTER: cs.ROLE_MASTER, v.STANDBY: cs.ROLE_STANDBY}
@@ -74,7 +74,7 @@ class ClusterServicer(cluster_service_pb2_grpc.ClusterServiceServicer):
     def _need_etcd(self) -> Dcs:
         if self._dcs is None:
             raise RcsError(
-                "INVALID_REQUEST",
+                Reason.INVALID_REQUEST,
                 "this installation runs alone (RCS_ETCD_ENDPOINTS is empty): it is its own"
                 " master and there is no other to move the role to",
             )
@@ -89,28 +89,28 @@ class ClusterServicer(cluster_service_pb2_grpc.ClusterServiceServicer):
         if target is None:
             live = ", ".join(str(i) for i in sorted(view.installations)) or "none"
             raise RcsError(
-                "NOT_FOUND",
+                Reason.NOT_FOUND,
                 f"installation {request.installation_id} is not live in cluster"
                 f" {self._cluster!r} (live: {live})",
             )
         if view.master_id is None:
             raise RcsError(
-                "INVALID_REQUEST",
+                Reason.INVALID_REQUEST,
                 "no master is elected right now: one will be within the TTL; promote then",
             )
         if view.master_id == request.installation_id:
             raise RcsError(
-                "INVALID_REQUEST", f"installation {request.installation_id} is the master"
+                Reason.INVALID_REQUEST, f"installation {request.installation_id} is the master"
             )
         if target.revision < view.published_revision:
             raise RcsError(
-                "INVALID_REQUEST",
+                Reason.INVALID_REQUEST,
                 f"installation {request.installation_id} has applied settings revision"
                 f" {target.revision} of {view.published_revision}: wait until it caught up",
             )
         switchover = v.Switchover(view.master_id, request.installation_id)
         if not await dcs.ask_switchover(switchover, self._ttl()):
-            raise RcsError("INVALID_REQUEST", "the master changed meanwhile: look and retry")
+            raise RcsError(Reason.INVALID_REQUEST, "the master changed meanwhile: look and retry")
         return cs.PromoteInstallationResponse(previous_master_installation_id=view.master_id)
 
     async def DemoteMaster(
@@ -119,9 +119,9 @@ class ClusterServicer(cluster_service_pb2_grpc.ClusterServiceServicer):
         dcs = self._need_etcd()
         view = await dcs.read()
         if view.master_id is None:
-            raise RcsError("INVALID_REQUEST", "no master is elected right now")
+            raise RcsError(Reason.INVALID_REQUEST, "no master is elected right now")
         if not await dcs.ask_switchover(v.Switchover(view.master_id, 0), self._ttl()):
-            raise RcsError("INVALID_REQUEST", "the master changed meanwhile: look and retry")
+            raise RcsError(Reason.INVALID_REQUEST, "the master changed meanwhile: look and retry")
         return cs.DemoteMasterResponse(previous_master_installation_id=view.master_id)
 
     def _ttl(self) -> int:

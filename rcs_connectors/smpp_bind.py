@@ -22,6 +22,7 @@ from rcs_connectors.classify import SubmitVerdict, backs_off_bind, classify_subm
 from rcs_connectors.interfaces import SmppInterface
 from rcs_connectors.receipt_sink import ReceiptSink
 from rcs_connectors.settings import ConnectorSettings
+from rcs_runtime.errors import CATALOGUE, Reason
 from rcs_smpp.constants import CommandStatus, EsmClass
 from rcs_smpp.encoding import flash_coding
 from rcs_smpp.errors import SmppError
@@ -49,6 +50,9 @@ PAUSED = "throttled"
 NO_RESPONSE = "no_response"
 # A submit waits out a pause after throttling up to this long; a longer one answers PAUSED.
 _MAX_PAUSE_WAIT = 2.0
+# A receipt or MO we cannot read gets the catalogue's deliver_sm answer for an invalid
+# request (0x65: redelivering it unchanged cannot help).
+_UNREADABLE = CATALOGUE[Reason.INVALID_REQUEST].deliver_sm
 # SMSC statuses that speak of the SMSC or the link, not of the message.
 _PATH_STATUSES = frozenset(
     {
@@ -220,14 +224,14 @@ class OperatorBind:
         try:
             receipt = parse_receipt_pdu(pdu)
         except ReceiptError:
-            return make_response(pdu, CommandStatus.ESME_RX_P_APPN)
+            return make_response(pdu, _UNREADABLE)
         status, error_code = receipt_status(receipt.stat, receipt.message_state, receipt.err)
         if status == 0:
             return DeliverSmResp()  # intermediate (ENROUTE, ACCEPTD): nothing to record
         done = timestamp_pb2.Timestamp()
         if receipt.done_date is not None:
             done.FromDatetime(receipt.done_date.replace(tzinfo=dt.UTC))
-        stored = await self._sink.record(
+        answer = await self._sink.record(
             message_service_pb2.Receipt(
                 interface_id=self.receipt_scope,
                 operator_message_id=receipt.raw_message_id,
@@ -237,9 +241,7 @@ class OperatorBind:
                 operator_state=receipt.stat,
             )
         )
-        if stored:
-            return DeliverSmResp()
-        return make_response(pdu, CommandStatus.ESME_RX_T_APPN)
+        return make_response(pdu, answer) if answer else DeliverSmResp()
 
     async def _on_inbound(self, pdu: DeliverSm) -> Pdu:
         """A subscriber's message (or one part of it): acknowledged once core stored it, 0x64
@@ -247,7 +249,7 @@ class OperatorBind:
         try:
             data = parse_user_data(pdu)
         except UserDataError:
-            return make_response(pdu, CommandStatus.ESME_RX_P_APPN)
+            return make_response(pdu, _UNREADABLE)
         received = timestamp_pb2.Timestamp()
         received.GetCurrentTime()
         part = message_service_pb2.InboundPart(
@@ -262,9 +264,8 @@ class OperatorBind:
             part.reference = data.part.reference
             part.part_number = data.part.seqnum
             part.part_total = data.part.total
-        if await self._sink.record_inbound(part):
-            return DeliverSmResp()
-        return make_response(pdu, CommandStatus.ESME_RX_T_APPN)
+        answer = await self._sink.record_inbound(part)
+        return make_response(pdu, answer) if answer else DeliverSmResp()
 
     # -- submits ----------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from psycopg_pool import AsyncConnectionPool
 from rcs.dwh.v1 import dwh_report_service_pb2 as pb
 from rcs.dwh.v1 import dwh_report_service_pb2_grpc as pb_grpc
 from rcs_dwh import reports, xlsx
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 from rcs_runtime.grpc_server import Ctx
 
 _UNITS = {pb.GRANULARITY_HOUR: "hour", pb.GRANULARITY_DAY: "day", pb.GRANULARITY_UNSPECIFIED: "day"}
@@ -37,10 +37,12 @@ class DwhReportServicer(pb_grpc.DwhReportServiceServicer):
 
     async def _query(self, q: pb.ReportQuery) -> reports.Query:
         if not q.cluster:
-            raise RcsError("INVALID_REQUEST", "query.cluster is required", field="query.cluster")
+            raise RcsError(
+                Reason.INVALID_REQUEST, "query.cluster is required", field="query.cluster"
+            )
         if not q.HasField("start_time") or not q.HasField("end_time"):
             raise RcsError(
-                "INVALID_REQUEST",
+                Reason.INVALID_REQUEST,
                 "query.start_time and query.end_time are required",
                 field="query.start_time",
             )
@@ -48,11 +50,11 @@ class DwhReportServicer(pb_grpc.DwhReportServiceServicer):
         end = q.end_time.ToDatetime(UTC)
         if start >= end:
             raise RcsError(
-                "INVALID_REQUEST", "query.start_time must be before end_time", field="query"
+                Reason.INVALID_REQUEST, "query.start_time must be before end_time", field="query"
             )
         if not await reports.cluster_known(self._pool, q.cluster):
             raise RcsError(
-                "DWH_UNKNOWN_CLUSTER",
+                Reason.DWH_UNKNOWN_CLUSTER,
                 f"no installation of cluster {q.cluster!r} is in the DWH registry",
                 field="query.cluster",
             )
@@ -162,7 +164,7 @@ class DwhReportServicer(pb_grpc.DwhReportServiceServicer):
                     for r in f.rows
                 ],
             )
-        raise RcsError("INVALID_REQUEST", "kind must name a report", field="kind")
+        raise RcsError(Reason.INVALID_REQUEST, "kind must name a report", field="kind")
 
 
 def _values(c: pb.StatusCounts) -> tuple[int, ...]:

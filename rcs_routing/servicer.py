@@ -16,7 +16,7 @@ from rcs.routing.v1 import routing_service_pb2, routing_service_pb2_grpc
 from rcs_routing.storage import current_revision, load_table
 from rcs_routing.table import Decision, PartnerWindow, RoutingTable, Verdict
 from rcs_routing.wire import RouteEncoder
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 
 log = logging.getLogger(__name__)
 Ctx = grpc.aio.ServicerContext[Any, Any]
@@ -117,14 +117,14 @@ class RoutingServicer(routing_service_pb2_grpc.RoutingServiceServicer):
 
     def _table(self) -> RoutingTable:
         if self._holder.table is None:
-            raise RcsError("SERVICE_UNAVAILABLE", "routing table is not loaded yet")
+            raise RcsError(Reason.SERVICE_UNAVAILABLE, "routing table is not loaded yet")
         return self._holder.table
 
     async def ResolveRoutes(
         self, request: routing_service_pb2.ResolveRoutesRequest, context: Ctx
     ) -> routing_service_pb2.ResolveRoutesResponse:
         if len(request.queries) > MAX_BATCH:
-            raise RcsError("INVALID_REQUEST", f"at most {MAX_BATCH} queries per batch")
+            raise RcsError(Reason.INVALID_REQUEST, f"at most {MAX_BATCH} queries per batch")
         table = self._table()
         now = dt.datetime.now(dt.UTC)  # one clock reading for the whole batch
         decisions = [_decide(table, q, now) for q in request.queries]

@@ -26,12 +26,12 @@ from psycopg_pool import AsyncConnectionPool
 from rcs_rpns.model import InstallFields, InvalidInstallError, Platform, validated
 from rcs_rpns.registry import install_json
 from rcs_rpns.storage import apps, installs, pushes
-from rcs_runtime.errors import CATALOGUE
+from rcs_runtime.errors import CATALOGUE, Reason
 
 _BOOLS = {"pushEnabled": True, "osPushEnabled": True, "primary": False}
 
 
-def _refuse(reason: str, description: str = "", field: str = "") -> web.Response:
+def _refuse(reason: Reason, description: str = "", field: str = "") -> web.Response:
     entry = CATALOGUE[reason]
     error: dict[str, str] = {"code": reason, "description": description or entry.summary}
     if field:
@@ -128,11 +128,11 @@ def build_sdk_app(pool: AsyncConnectionPool, *, on_receipt: Callable[[], None]) 
     async def register(request: web.Request) -> web.Response:
         app = await app_of(request)
         if app is None:
-            return _refuse("INVALID_API_KEY")
+            return _refuse(Reason.INVALID_API_KEY)
         try:
             fields = _fields(await _body(request))
         except InvalidInstallError as err:
-            return _refuse("INVALID_REQUEST", str(err), err.field)
+            return _refuse(Reason.INVALID_REQUEST, str(err), err.field)
         async with pool.connection() as conn, conn.transaction():
             stored = await installs.register(conn, app.id, fields)
         return web.json_response(install_json(stored))
@@ -140,42 +140,42 @@ def build_sdk_app(pool: AsyncConnectionPool, *, on_receipt: Callable[[], None]) 
     async def get(request: web.Request) -> web.Response:
         app = await app_of(request)
         if app is None:
-            return _refuse("INVALID_API_KEY")
+            return _refuse(Reason.INVALID_API_KEY)
         async with pool.connection() as conn:
             install_id = _uuid(request.match_info["id"])
             stored = await installs.get(conn, install_id) if install_id else None
         if stored is None or stored.app_id != app.id:
-            return _refuse("INSTALL_NOT_FOUND")
+            return _refuse(Reason.INSTALL_NOT_FOUND)
         return web.json_response(install_json(stored))
 
     async def update(request: web.Request) -> web.Response:
         app = await app_of(request)
         if app is None:
-            return _refuse("INVALID_API_KEY")
+            return _refuse(Reason.INVALID_API_KEY)
         async with pool.connection() as conn, conn.transaction():
             install_id = _uuid(request.match_info["id"])
             current = await installs.get(conn, install_id) if install_id else None
             if current is None or current.app_id != app.id:
-                return _refuse("INSTALL_NOT_FOUND")
+                return _refuse(Reason.INSTALL_NOT_FOUND)
             try:
                 fields = _fields(await _body(request), current.fields)
                 stored = await installs.update(conn, app.id, current.id, fields)
             except InvalidInstallError as err:
-                return _refuse("INVALID_REQUEST", str(err), err.field)
+                return _refuse(Reason.INVALID_REQUEST, str(err), err.field)
         assert stored is not None
         return web.json_response(install_json(stored))
 
     async def unregister(request: web.Request) -> web.Response:
         app = await app_of(request)
         if app is None:
-            return _refuse("INVALID_API_KEY")
+            return _refuse(Reason.INVALID_API_KEY)
         install_id = _uuid(request.match_info["id"])
         if install_id is None:
-            return _refuse("INSTALL_NOT_FOUND")
+            return _refuse(Reason.INSTALL_NOT_FOUND)
         async with pool.connection() as conn, conn.transaction():
             stored = await installs.unregister(conn, app.id, install_id)
         if stored is None:
-            return _refuse("INSTALL_NOT_FOUND")
+            return _refuse(Reason.INSTALL_NOT_FOUND)
         return web.json_response(install_json(stored))
 
     async def receipt(request: web.Request, *, opened: bool) -> web.Response:
@@ -185,19 +185,19 @@ def build_sdk_app(pool: AsyncConnectionPool, *, on_receipt: Callable[[], None]) 
             install_id = _text(body, "installationId") or None
             token = _text(body, "token") or None
         except InvalidInstallError as err:
-            return _refuse("INVALID_REQUEST", str(err), err.field)
+            return _refuse(Reason.INVALID_REQUEST, str(err), err.field)
         if not raw.isdigit() or (install_id is None and token is None):
-            return _refuse("PUSH_NOT_FOUND", "give the pushId and installationId or token")
+            return _refuse(Reason.PUSH_NOT_FOUND, "give the pushId and installationId or token")
         if install_id is not None:
             install_id = _uuid(install_id)
             if install_id is None:
-                return _refuse("PUSH_NOT_FOUND")
+                return _refuse(Reason.PUSH_NOT_FOUND)
         async with pool.connection() as conn, conn.transaction():
             found = await pushes.confirm(
                 conn, int(raw), install_id=install_id, token=token, opened=opened
             )
         if not found:
-            return _refuse("PUSH_NOT_FOUND")
+            return _refuse(Reason.PUSH_NOT_FOUND)
         on_receipt()
         return web.json_response({"pushId": raw, "status": "OPENED" if opened else "DELIVERED"})
 

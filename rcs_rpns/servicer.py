@@ -38,7 +38,7 @@ from rcs_rpns.providers.credentials import (
 )
 from rcs_rpns.registry import fields_from_proto, install_proto
 from rcs_rpns.storage import apps, installs, pushes
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 
 Ctx = grpc.aio.ServicerContext[Any, Any]
 DEFAULT_VALIDITY = dt.timedelta(days=1)  # when core sends no valid_until
@@ -211,7 +211,7 @@ class PushConnectorServicer(connector_service_pb2_grpc.ConnectorServiceServicer)
 
 def _app_id(raw: str) -> int:
     if not raw.isdigit():
-        raise RcsError("APP_NOT_FOUND", f"app_id {raw!r} is not an application id")
+        raise RcsError(Reason.APP_NOT_FOUND, f"app_id {raw!r} is not an application id")
     return int(raw)
 
 
@@ -219,11 +219,13 @@ def _install_id(raw: str) -> str:
     try:
         return str(uuid.UUID(raw))
     except ValueError:
-        raise RcsError("INSTALL_NOT_FOUND", f"install_id {raw!r} is not an install id") from None
+        raise RcsError(
+            Reason.INSTALL_NOT_FOUND, f"install_id {raw!r} is not an install id"
+        ) from None
 
 
 def _invalid(err: InvalidInstallError) -> RcsError:
-    return RcsError("INVALID_REQUEST", str(err), field=err.field)
+    return RcsError(Reason.INVALID_REQUEST, str(err), field=err.field)
 
 
 class DeviceServicer(device_service_pb2_grpc.DeviceServiceServicer):
@@ -239,7 +241,7 @@ class DeviceServicer(device_service_pb2_grpc.DeviceServiceServicer):
             raise _invalid(err) from None
         async with self._pool.connection() as conn, conn.transaction():
             if await apps.get(conn, _app_id(request.app_id)) is None:
-                raise RcsError("APP_NOT_FOUND")
+                raise RcsError(Reason.APP_NOT_FOUND)
             stored = await installs.register(conn, int(request.app_id), fields)
         return ds.RegisterInstallResponse(install=install_proto(stored))
 
@@ -253,7 +255,7 @@ class DeviceServicer(device_service_pb2_grpc.DeviceServiceServicer):
         except InvalidInstallError as err:
             raise _invalid(err) from None
         if stored is None:
-            raise RcsError("INSTALL_NOT_FOUND")
+            raise RcsError(Reason.INSTALL_NOT_FOUND)
         return ds.UpdateInstallResponse(install=install_proto(stored))
 
     async def UnregisterInstall(
@@ -262,7 +264,7 @@ class DeviceServicer(device_service_pb2_grpc.DeviceServiceServicer):
         async with self._pool.connection() as conn, conn.transaction():
             stored = await installs.unregister(conn, None, _install_id(request.install_id))
         if stored is None:
-            raise RcsError("INSTALL_NOT_FOUND")
+            raise RcsError(Reason.INSTALL_NOT_FOUND)
         return ds.UnregisterInstallResponse(install=install_proto(stored))
 
     async def GetInstall(
@@ -271,7 +273,7 @@ class DeviceServicer(device_service_pb2_grpc.DeviceServiceServicer):
         async with self._pool.connection() as conn:
             stored = await installs.get(conn, _install_id(request.install_id))
         if stored is None:
-            raise RcsError("INSTALL_NOT_FOUND")
+            raise RcsError(Reason.INSTALL_NOT_FOUND)
         return ds.GetInstallResponse(install=install_proto(stored))
 
     async def ListInstalls(
@@ -279,7 +281,7 @@ class DeviceServicer(device_service_pb2_grpc.DeviceServiceServicer):
     ) -> ds.ListInstallsResponse:
         size = request.page_size or 100
         if not 1 <= size <= 1000:
-            raise RcsError("INVALID_REQUEST", "page_size is 1 to 1000", field="page_size")
+            raise RcsError(Reason.INVALID_REQUEST, "page_size is 1 to 1000", field="page_size")
         after = None
         if request.page_token:
             try:
@@ -287,7 +289,9 @@ class DeviceServicer(device_service_pb2_grpc.DeviceServiceServicer):
                 after = (dt.datetime.fromisoformat(when), _install_id(last))
             except (ValueError, RcsError):
                 raise RcsError(
-                    "INVALID_REQUEST", "page_token is not one this service gave", field="page_token"
+                    Reason.INVALID_REQUEST,
+                    "page_token is not one this service gave",
+                    field="page_token",
                 ) from None
         async with self._pool.connection() as conn:
             page = await installs.page(
@@ -372,7 +376,9 @@ class AppServicer(app_service_pb2_grpc.AppServiceServicer):
         a = request.app
         if not a.partner or not a.service_number:
             raise RcsError(
-                "INVALID_REQUEST", "an application needs partner and service_number", field="app"
+                Reason.INVALID_REQUEST,
+                "an application needs partner and service_number",
+                field="app",
             )
         async with self._pool.connection() as conn, conn.transaction():
             stored = await apps.put(
@@ -388,7 +394,7 @@ class AppServicer(app_service_pb2_grpc.AppServiceServicer):
         async with self._pool.connection() as conn:
             stored = await apps.get(conn, _app_id(request.app_id))
         if stored is None:
-            raise RcsError("APP_NOT_FOUND")
+            raise RcsError(Reason.APP_NOT_FOUND)
         return aps.GetAppResponse(app=app_proto(stored))
 
     async def ListApps(self, request: aps.ListAppsRequest, context: Ctx) -> aps.ListAppsResponse:

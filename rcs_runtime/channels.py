@@ -11,7 +11,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 
 SMS = 1
 PUSH = 2
@@ -134,7 +134,7 @@ def require_built(
     if channel in built:
         return
     raise RcsError(
-        "INVALID_MESSAGE_TYPE",
+        Reason.INVALID_MESSAGE_TYPE,
         f"{channel} messages ({named_by}) are not available on this installation;"
         f" only {', '.join(sorted(built))} are",
         field=field,

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 import psycopg
 
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 
 NOT_MASTER_SQLSTATE = "RC001"
 
@@ -21,4 +21,4 @@ async def refused_on_standby() -> AsyncIterator[None]:
     except psycopg.Error as exc:
         if exc.sqlstate != NOT_MASTER_SQLSTATE:
             raise
-        raise RcsError("NOT_MASTER", exc.diag.message_primary or "") from exc
+        raise RcsError(Reason.NOT_MASTER, exc.diag.message_primary or "") from exc

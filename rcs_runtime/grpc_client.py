@@ -9,37 +9,46 @@ import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from rcs_runtime.errors import CatalogueEntry, entry_for_grpc
+from rcs_runtime.errors import CatalogueEntry
+from rcs_runtime.grpc_errors import entry_for_grpc
 from rcs_runtime.peer_tls import MutualTls
 from rcs_runtime.tracing import inject_metadata
 
 
-class _TraceContextInterceptor(
-    grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamClientInterceptor
-):
-    def _details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
-        metadata = grpc.aio.Metadata(*(details.metadata or ()))
-        for key, value in inject_metadata():
-            metadata.add(key, value)
-        return grpc.aio.ClientCallDetails(
-            details.method, details.timeout, metadata, details.credentials, details.wait_for_ready
-        )
+def _with_trace_context(details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
+    metadata = grpc.aio.Metadata(*(details.metadata or ()))
+    for key, value in inject_metadata():
+        metadata.add(key, value)
+    return grpc.aio.ClientCallDetails(
+        details.method, details.timeout, metadata, details.credentials, details.wait_for_ready
+    )
 
+
+# One class per call shape: grpc.aio files an interceptor under the first shape it is an
+# instance of only (an ``if/elif``), so one class for both left server-streaming calls
+# without the trace context.
+class _UnaryTraceContext(grpc.aio.UnaryUnaryClientInterceptor):
     async def intercept_unary_unary(
         self,
         continuation: Callable[[grpc.aio.ClientCallDetails, Any], Awaitable[Any]],
         client_call_details: grpc.aio.ClientCallDetails,
         request: Any,
     ) -> Any:
-        return await continuation(self._details(client_call_details), request)
+        return await continuation(_with_trace_context(client_call_details), request)
 
+
+class _StreamTraceContext(grpc.aio.UnaryStreamClientInterceptor):
     async def intercept_unary_stream(
         self,
         continuation: Callable[[grpc.aio.ClientCallDetails, Any], Awaitable[Any]],
         client_call_details: grpc.aio.ClientCallDetails,
         request: Any,
     ) -> Any:
-        return await continuation(self._details(client_call_details), request)
+        return await continuation(_with_trace_context(client_call_details), request)
+
+
+def _interceptors() -> list[grpc.aio.ClientInterceptor]:
+    return [_UnaryTraceContext(), _StreamTraceContext()]
 
 
 def open_channel(target: str, tls: MutualTls | None = None) -> grpc.aio.Channel:
@@ -63,12 +72,10 @@ def open_channel(target: str, tls: MutualTls | None = None) -> grpc.aio.Channel:
         return grpc.aio.secure_channel(
             target,
             tls.channel_credentials(),
-            interceptors=[_TraceContextInterceptor()],
+            interceptors=_interceptors(),
             options=options,
         )
-    return grpc.aio.insecure_channel(
-        target, interceptors=[_TraceContextInterceptor()], options=options
-    )
+    return grpc.aio.insecure_channel(target, interceptors=_interceptors(), options=options)
 
 
 def error_reason(err: grpc.aio.AioRpcError) -> str | None:
@@ -99,3 +106,23 @@ def retry_delay(err: grpc.aio.AioRpcError) -> float:
 
 def catalogue_entry(err: grpc.aio.AioRpcError) -> CatalogueEntry:
     return entry_for_grpc(err.code(), error_reason(err))
+
+
+def worth_retrying(err: grpc.aio.AioRpcError) -> bool:
+    """Whether the same call may succeed later: the catalogue's ``retryable`` of the reason
+    in the error's ErrorInfo (a transport failure counts as SERVICE_UNAVAILABLE: yes). Our
+    clients decide retries with this, never with lists of status codes."""
+    return catalogue_entry(err).retryable
+
+
+def refusal_text(err: grpc.aio.AioRpcError) -> str:
+    """A failed call for a person (the CLI): reason, the server's message, and whether and
+    when trying again can help, from the catalogue."""
+    entry = catalogue_entry(err)
+    wait = retry_delay(err)
+    advice = (
+        (f"retryable: try again in {wait:g} s" if wait > 0 else "retryable: try again later")
+        if entry.retryable
+        else "not retryable: change the request"
+    )
+    return f"{error_reason(err) or err.code().name}: {err.details()} ({advice})"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextvars import Token
 from typing import Any
 
 import grpc
@@ -17,7 +18,8 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from psycopg_pool import PoolTimeout
 
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
+from rcs_runtime.grpc_errors import status_code
 from rcs_runtime.peer_tls import MutualTls
 from rcs_runtime.tracing import extract_context
 
@@ -27,6 +29,7 @@ ERROR_DOMAIN = "rcs.example"
 # A database that is down or restarting: answered SERVICE_UNAVAILABLE, not INTERNAL.
 DATABASE_DOWN = (psycopg.OperationalError, PoolTimeout)
 _DOWN = "the database is unavailable; retry later"
+_TRACER = trace.get_tracer("rcs.grpc")
 
 
 def rich_status(err: RcsError) -> grpc.Status:
@@ -35,7 +38,7 @@ def rich_status(err: RcsError) -> grpc.Status:
     )
     detail = any_pb2.Any()
     detail.Pack(info)
-    status = status_pb2.Status(code=err.entry.grpc_code.value[0], message=err.message)
+    status = status_pb2.Status(code=status_code(err.entry.grpc_code).value[0], message=err.message)
     status.details.append(detail)
     if err.retry_after > 0:
         retry = error_details_pb2.RetryInfo()
@@ -47,35 +50,45 @@ def rich_status(err: RcsError) -> grpc.Status:
     return result
 
 
+async def _answer_failure(err: Exception, context: Ctx, method: str) -> None:
+    """The one error mapping of every call shape; always raises (the abort). RcsError → rich
+    status with ErrorInfo; a database that is down → SERVICE_UNAVAILABLE; anything else
+    logged and answered INTERNAL."""
+    if isinstance(err, RcsError):
+        await context.abort_with_status(rich_status(err))
+    if isinstance(err, (grpc.aio.AbortError, grpc.RpcError)):
+        raise err
+    if isinstance(err, DATABASE_DOWN):
+        # PostgreSQL restarting or unreachable: the caller may retry (REST 503 code 1, SMPP
+        # 0x08); the pool reconnects by itself.
+        log.warning("rpc_database_unavailable", extra={"method": method, "error": str(err)})
+        await context.abort_with_status(rich_status(RcsError(Reason.SERVICE_UNAVAILABLE, _DOWN)))
+    log.exception("rpc_failed", extra={"method": method})
+    await context.abort_with_status(rich_status(RcsError(Reason.INTERNAL)))
+
+
+def _caller_context(context: Ctx) -> Token[otel_context.Context]:
+    """Attaches the caller's trace context; the token is for ``otel_context.detach``."""
+    return otel_context.attach(
+        extract_context({k: str(v) for k, v in (context.invocation_metadata() or ())})
+    )
+
+
+# Both wrappers: the caller's trace context, a server span, the one error mapping. Written
+# out rather than shared through an async context manager, which cost ~5 µs a call.
 def _wrap_unary(
     fn: Callable[[Any, Ctx], Awaitable[Any]], method: str
 ) -> Callable[[Any, Ctx], Awaitable[Any]]:
-    tracer = trace.get_tracer("rcs.grpc")
+    """Unary and client-streaming calls (the request is a message or an iterator)."""
 
     async def handler(request: Any, context: Ctx) -> Any:
-        token = otel_context.attach(
-            extract_context({k: str(v) for k, v in (context.invocation_metadata() or ())})
-        )
+        token = _caller_context(context)
         try:
-            with tracer.start_as_current_span(method, kind=trace.SpanKind.SERVER):
+            with _TRACER.start_as_current_span(method, kind=trace.SpanKind.SERVER):
                 try:
                     return await fn(request, context)
-                except RcsError as err:
-                    await context.abort_with_status(rich_status(err))
-                except (grpc.aio.AbortError, grpc.RpcError):
-                    raise
-                except DATABASE_DOWN as err:
-                    # PostgreSQL restarting or unreachable: the caller may retry (REST 503
-                    # code 1, SMPP 0x08); the pool reconnects by itself.
-                    log.warning(
-                        "rpc_database_unavailable", extra={"method": method, "error": str(err)}
-                    )
-                    await context.abort_with_status(
-                        rich_status(RcsError("SERVICE_UNAVAILABLE", _DOWN))
-                    )
-                except Exception:
-                    log.exception("rpc_failed", extra={"method": method})
-                    await context.abort_with_status(rich_status(RcsError("INTERNAL")))
+                except Exception as err:
+                    await _answer_failure(err, context, method)
         finally:
             otel_context.detach(token)
 
@@ -85,39 +98,37 @@ def _wrap_unary(
 def _wrap_stream(
     fn: Callable[[Any, Ctx], AsyncIterator[Any]], method: str
 ) -> Callable[[Any, Ctx], AsyncIterator[Any]]:
+    """Server-streaming calls: the span lasts until the last message is sent, and an error
+    after some messages ends the stream with the same rich status as a unary call's."""
+
     async def handler(request: Any, context: Ctx) -> AsyncIterator[Any]:
+        token = _caller_context(context)
         try:
-            async for item in fn(request, context):
-                yield item
-        except RcsError as err:
-            await context.abort_with_status(rich_status(err))
-        except DATABASE_DOWN:
-            await context.abort_with_status(rich_status(RcsError("SERVICE_UNAVAILABLE", _DOWN)))
+            with _TRACER.start_as_current_span(method, kind=trace.SpanKind.SERVER):
+                try:
+                    async for item in fn(request, context):
+                        yield item
+                except Exception as err:
+                    await _answer_failure(err, context, method)
+        finally:
+            otel_context.detach(token)
 
     return handler
 
 
-def _wrap_stream_in(
-    fn: Callable[[Any, Ctx], Awaitable[Any]], method: str
-) -> Callable[[Any, Ctx], Awaitable[Any]]:
-    """Client-streaming calls (e.g. MailingService.CreateMailing): errors as for unary."""
-
-    async def handler(request_iterator: Any, context: Ctx) -> Any:
-        try:
-            return await fn(request_iterator, context)
-        except RcsError as err:
-            await context.abort_with_status(rich_status(err))
-        except (grpc.aio.AbortError, grpc.RpcError):
-            raise
-        except Exception:
-            log.exception("rpc_failed", extra={"method": method})
-            await context.abort_with_status(rich_status(RcsError("INTERNAL")))
-
-    return handler
+# Each call shape: the handler's attribute, its factory, and our wrapper (a request iterator
+# is as good as a request to the unary one; a response iterator needs the streaming one).
+_SHAPES: tuple[tuple[str, Callable[..., Any], Callable[[Any, str], Any]], ...] = (
+    ("unary_unary", grpc.unary_unary_rpc_method_handler, _wrap_unary),
+    ("unary_stream", grpc.unary_stream_rpc_method_handler, _wrap_stream),
+    ("stream_unary", grpc.stream_unary_rpc_method_handler, _wrap_unary),
+    ("stream_stream", grpc.stream_stream_rpc_method_handler, _wrap_stream),
+)
 
 
 class ErrorAndTracingInterceptor(grpc.aio.ServerInterceptor):
-    """Turns RcsError into a rich status with ErrorInfo and opens a server span per call."""
+    """Turns RcsError into a rich status with ErrorInfo and opens a server span per call,
+    for unary and streaming calls alike."""
 
     async def intercept_service(
         self,
@@ -129,25 +140,15 @@ class ErrorAndTracingInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None:
             return handler
-        method = handler_call_details.method
-        if handler.unary_unary is not None:
-            return grpc.unary_unary_rpc_method_handler(
-                _wrap_unary(handler.unary_unary, method),  # type: ignore[arg-type]
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        if handler.unary_stream is not None:
-            return grpc.unary_stream_rpc_method_handler(
-                _wrap_stream(handler.unary_stream, method),  # type: ignore[arg-type]
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        if handler.stream_unary is not None:
-            return grpc.stream_unary_rpc_method_handler(
-                _wrap_stream_in(handler.stream_unary, method),  # type: ignore[arg-type]
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
+        for shape, make, wrap in _SHAPES:
+            fn = getattr(handler, shape)
+            if fn is not None:
+                wrapped: grpc.RpcMethodHandler[Any, Any] = make(
+                    wrap(fn, handler_call_details.method),
+                    request_deserializer=handler.request_deserializer,
+                    response_serializer=handler.response_serializer,
+                )
+                return wrapped
         return handler
 
 

@@ -13,14 +13,15 @@ from gateways.ftp.server import CoreAuthorizer, FtpServer, ensure_certificate, h
 from gateways.ftp.settings import FtpSettings
 from gateways.ftp.uploads import Uploads
 from rcs.core.v1 import auth_service_pb2, auth_service_pb2_grpc
+from rcs_runtime.errors import Reason
 from rcs_runtime.grpc_client import error_reason, open_channel
 from rcs_runtime.process import run_service
 
 log = logging.getLogger("gateways.ftp")
 # FTP replies to a refused login (all 530): what the partner should do.
-_LOGIN_REPLIES = {
-    "IP_NOT_ALLOWED": "This address is not allowed for the login.",
-    "THROTTLED": "Too many failed logins; retry later.",
+_LOGIN_REPLIES: dict[str, str] = {
+    Reason.IP_NOT_ALLOWED: "This address is not allowed for the login.",
+    Reason.THROTTLED: "Too many failed logins; retry later.",
 }
 
 

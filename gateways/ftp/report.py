@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from gateways.ftp.files import Kind
+from rcs_runtime.errors import Reason
 
 ENCODING = "cp1251"
 EOL = "\r\n"
@@ -20,7 +21,7 @@ OPERATIONS = {
 # Why a line was not loaded on Success: the three reasons ftp_trans_report.rst names, and
 # a repeated id in a SID file (the docs are silent; each id keys one message).
 LINE_REASONS = {
-    "INVALID_DESTINATION": "неверный номер",
+    Reason.INVALID_DESTINATION: "неверный номер",
     "BLACKLISTED": "номер в черном списке",
     "DUPLICATE_DESTINATION": "дубликат номера в файле",
     "DUPLICATE_ID": "дубликат идентификатора в файле",

@@ -31,7 +31,7 @@ from gateways.ftp.settings import FtpSettings
 from gateways.ftp.uploads import RENAMED_EARLY, Uploads
 from rcs.core.v1 import mailing_service_pb2 as ms
 from rcs.core.v1 import mailing_service_pb2_grpc, settings_service_pb2, settings_service_pb2_grpc
-from rcs_runtime.errors import CATALOGUE
+from rcs_runtime.errors import CATALOGUE, Reason, reason_of
 from rcs_runtime.grpc_client import error_reason
 
 log = logging.getLogger(__name__)
@@ -44,10 +44,10 @@ _NUMBER = re.compile(r"[1-9][0-9]{9,14}")
 _FINAL = (ms.MAILING_STATE_FINISHED, ms.MAILING_STATE_CANCELLED)
 # Core's refusals of a whole mailing, as the .report says them.
 _CORE_FAILS = {
-    "MAILING_NAME_TAKEN": "рассылка с таким именем (name) уже есть",
-    "INVALID_SENDER": "неверное имя отправителя (service_number)",
-    "INVALID_TEXT": "неверный текст сообщения",
-    "INVALID_LOGIN": "неизвестный логин",
+    Reason.MAILING_NAME_TAKEN: "рассылка с таким именем (name) уже есть",
+    Reason.INVALID_SENDER: "неверное имя отправителя (service_number)",
+    Reason.INVALID_TEXT: "неверный текст сообщения",
+    Reason.INVALID_LOGIN: "неизвестный логин",
 }
 
 
@@ -284,7 +284,7 @@ class Scanner:
         f = files.BlacklistFile(path, encoding)
         try:
             return [
-                report.refused_line(x.number, "INVALID_DESTINATION")
+                report.refused_line(x.number, Reason.INVALID_DESTINATION)
                 for x in f.lines()
                 if blacklist_number(x.number) is None
             ]
@@ -325,7 +325,7 @@ class Scanner:
                     timeout=self._s.rpc_timeout_seconds,
                 )
             except grpc.aio.AioRpcError as err:
-                if error_reason(err) == "MAILING_NOT_FOUND":
+                if error_reason(err) == Reason.MAILING_NOT_FOUND:
                     owed.unlink()
                     continue
                 log.warning("ftp_delivery_core_unavailable", extra={"error": err.code().name})
@@ -370,7 +370,8 @@ class Scanner:
 def _core_error(err: grpc.aio.AioRpcError) -> Exception:
     """Core's refusal as the file's Fail, or CoreUnavailableError to try again later."""
     reason = error_reason(err)
-    entry = CATALOGUE.get(reason or "")
+    known = reason_of(reason)
+    entry = CATALOGUE[known] if known is not None else None
     if entry is None or entry.retryable:
         return CoreUnavailableError(f"{err.code().name}: {err.details()}")
     text = _CORE_FAILS.get(entry.reason, "ошибка загрузки")

@@ -31,7 +31,7 @@ from rcs.core.v1 import (
     settings_service_pb2_grpc,
 )
 from rcs.routing.v1 import routing_service_pb2, routing_service_pb2_grpc
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 
 ss = settings_service_pb2
 M = TypeVar("M", bound=Message)
@@ -77,7 +77,7 @@ async def _doc(request: web.Request) -> Any:
     try:
         return loads_json(await read_body(request, MAX_BODY_BYTES) or b"{}")
     except (ValueError, UnicodeDecodeError) as exc:
-        raise RcsError("INVALID_REQUEST", f"the body is not JSON: {exc}") from exc
+        raise RcsError(Reason.INVALID_REQUEST, f"the body is not JSON: {exc}") from exc
 
 
 async def _body(request: web.Request, message: M) -> M:
@@ -85,7 +85,7 @@ async def _body(request: web.Request, message: M) -> M:
     try:
         json_format.ParseDict(doc, message)
     except (ValueError, json_format.ParseError) as exc:
-        raise RcsError("INVALID_REQUEST", f"the body does not fit the API: {exc}") from exc
+        raise RcsError(Reason.INVALID_REQUEST, f"the body does not fit the API: {exc}") from exc
     return message
 
 
@@ -93,7 +93,7 @@ INT32_MAX = 2**31 - 1
 INT64_MAX = 2**63 - 1
 
 
-def _number(raw: str, what: str, maximum: int, reason: str = "INVALID_REQUEST") -> int:
+def _number(raw: str, what: str, maximum: int, reason: Reason = Reason.INVALID_REQUEST) -> int:
     """A path or query number: ASCII digits only (``int`` also takes "1_0", " 1", "١"),
     within the field's range (protobuf refuses more with an error that was a 500)."""
     if not raw.isascii() or not raw.isdigit() or len(raw) > 20 or int(raw) > maximum:
@@ -151,14 +151,14 @@ async def update_partner(request: web.Request) -> web.StreamResponse:
     actor = await _actor(request)
     doc = await _doc(request)
     if not isinstance(doc, dict) or not doc:
-        raise RcsError("INVALID_REQUEST", "send the fields to change as a JSON object")
+        raise RcsError(Reason.INVALID_REQUEST, "send the fields to change as a JSON object")
     password = doc.pop("password", None)
     smpp_password = doc.pop("smppPassword", None)
     partner = ss.Partner(login=request.match_info["login"])
     try:
         json_format.ParseDict({**doc, "login": partner.login}, partner)
     except (ValueError, json_format.ParseError) as exc:
-        raise RcsError("INVALID_REQUEST", f"the body does not fit the API: {exc}") from exc
+        raise RcsError(Reason.INVALID_REQUEST, f"the body does not fit the API: {exc}") from exc
     mask = field_mask_pb2.FieldMask()
     mask.FromJsonString(",".join(doc))  # camelCase names → snake_case paths
     if password is not None:
@@ -246,9 +246,9 @@ async def update_policy(request: web.Request) -> web.StreamResponse:
     try:
         policy = json_format.ParseDict(doc, ss.VerificationPolicy())
     except (ValueError, json_format.ParseError) as exc:
-        raise RcsError("INVALID_REQUEST", f"the body does not fit the API: {exc}") from exc
+        raise RcsError(Reason.INVALID_REQUEST, f"the body does not fit the API: {exc}") from exc
     if not isinstance(doc, dict) or not doc:
-        raise RcsError("INVALID_REQUEST", "send the fields to change as a JSON object")
+        raise RcsError(Reason.INVALID_REQUEST, "send the fields to change as a JSON object")
     mask = field_mask_pb2.FieldMask()
     mask.FromJsonString(",".join(doc))
     body = ss.UpdateVerificationPolicyRequest(
@@ -277,7 +277,7 @@ async def list_audit(request: web.Request) -> web.StreamResponse:
                 getattr(query, name).FromJsonString(value)
             except ValueError as exc:
                 raise RcsError(
-                    "INVALID_REQUEST",
+                    Reason.INVALID_REQUEST,
                     f"{name} must be an RFC 3339 time, e.g. 2026-12-01T00:00:00Z",
                     field=name,
                 ) from exc
@@ -286,7 +286,7 @@ async def list_audit(request: web.Request) -> web.StreamResponse:
 
 async def rollback(request: web.Request) -> web.StreamResponse:
     actor = await _actor(request)
-    revision = _number(request.match_info["revision"], "the revision", INT64_MAX, "NOT_FOUND")
+    revision = _number(request.match_info["revision"], "the revision", INT64_MAX, Reason.NOT_FOUND)
     body = ss.RollbackSettingsRequest(
         request_id=_request_id(request), actor=actor, revision=revision
     )
@@ -468,7 +468,7 @@ async def explain_route(request: web.Request) -> web.StreamResponse:
     await _actor(request)
     admin = request.app[ADMIN]
     if admin.routing is None:
-        raise RcsError("SERVICE_UNAVAILABLE", "this gateway has no routing target configured")
+        raise RcsError(Reason.SERVICE_UNAVAILABLE, "this gateway has no routing target configured")
     query = await _body(request, routing_service_pb2.RouteQuery())
     try:
         answer = await admin.routing.ExplainRoute(

@@ -21,7 +21,7 @@ from google.protobuf.message import Message
 from gateways.rest import admin
 from gateways.rpc_errors import rcs_error
 from rcs.core.v1 import mailing_service_pb2 as ms
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 
 PATH = f"{admin.PREFIX}/mailings"
 MAX_RECIPIENTS = 100_000  # in one JSON body; larger mailings come as files (FTP, CLI)
@@ -59,18 +59,18 @@ async def change_mailing(request: web.Request) -> web.StreamResponse:
     await admin._actor(request)
     action = _ACTIONS.get(request.match_info["action"])
     if action is None:
-        raise RcsError("INVALID_REQUEST", "the action is one of :start :pause :resume :cancel")
+        raise RcsError(Reason.INVALID_REQUEST, "the action is one of :start :pause :resume :cancel")
     method, message = action
     return admin._answer(await _call(request, method, message(mailing_id=request.match_info["id"])))
 
 
 def _create_body(doc: Any) -> tuple[ms.MailingSpec, list[ms.MailingRecipient]]:
     if not isinstance(doc, dict) or not isinstance(doc.get("spec"), dict):
-        raise RcsError("INVALID_REQUEST", 'send {"spec": {…}, "recipients": [{…}, …]}')
+        raise RcsError(Reason.INVALID_REQUEST, 'send {"spec": {…}, "recipients": [{…}, …]}')
     recipients = doc.get("recipients", [])
     if not isinstance(recipients, list) or len(recipients) > MAX_RECIPIENTS:
         raise RcsError(
-            "INVALID_REQUEST",
+            Reason.INVALID_REQUEST,
             f"recipients: a list of at most {MAX_RECIPIENTS}; send bigger mailings as a file"
             " (FTP or `rcs mailing create`)",
             field="recipients",
@@ -79,7 +79,7 @@ def _create_body(doc: Any) -> tuple[ms.MailingSpec, list[ms.MailingRecipient]]:
         spec = json_format.ParseDict(doc["spec"], ms.MailingSpec())
         items = [json_format.ParseDict(r, ms.MailingRecipient()) for r in recipients]
     except json_format.ParseError as exc:
-        raise RcsError("INVALID_REQUEST", f"the body does not fit the API: {exc}") from exc
+        raise RcsError(Reason.INVALID_REQUEST, f"the body does not fit the API: {exc}") from exc
     return spec, items
 
 
@@ -88,7 +88,7 @@ async def create_mailing(request: web.Request) -> web.StreamResponse:
     try:
         doc = json.loads(await request.read() or b"{}")
     except ValueError as exc:
-        raise RcsError("INVALID_REQUEST", "the body is not JSON") from exc
+        raise RcsError(Reason.INVALID_REQUEST, "the body is not JSON") from exc
     spec, recipients = _create_body(doc)
 
     async def stream() -> AsyncIterator[ms.CreateMailingRequest]:

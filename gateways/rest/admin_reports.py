@@ -23,7 +23,7 @@ from gateways.rpc_errors import rcs_error
 from rcs.common.v1 import status_pb2
 from rcs.core.v1 import report_service_pb2 as rs
 from rcs.core.v1 import report_service_pb2_grpc
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DIMENSIONS = ("partner", "operator", "direction", "channel", "status", "day")
@@ -47,7 +47,7 @@ def _time(q: MultiMapping[str], name: str, f: rs.ReportFilter) -> None:
         at = dt.datetime.fromisoformat(text)
     except ValueError as exc:
         raise RcsError(
-            "INVALID_REQUEST", f"{name}: an RFC 3339 time, e.g. 2026-01-31T00:00:00Z"
+            Reason.INVALID_REQUEST, f"{name}: an RFC 3339 time, e.g. 2026-01-31T00:00:00Z"
         ) from exc
     getattr(f, name).FromDatetime(at if at.tzinfo else at.replace(tzinfo=dt.UTC))
 
@@ -61,13 +61,13 @@ def report_filter(q: MultiMapping[str]) -> rs.ReportFilter:
             f.statuses.append(status_pb2.MessageStatus.Value(f"MESSAGE_STATUS_{s.upper()}"))
         except ValueError as exc:
             raise RcsError(
-                "INVALID_REQUEST",
+                Reason.INVALID_REQUEST,
                 f"status {s!r}: use ACCEPTED, SENT, DELIVERED, UNDELIVERED,"
                 " EXPIRED, REJECTED or READ",
             ) from exc
     direction = q.get("direction", "").lower()
     if direction not in ("", "mt", "mo"):
-        raise RcsError("INVALID_REQUEST", "direction: mt or mo")
+        raise RcsError(Reason.INVALID_REQUEST, "direction: mt or mo")
     f.direction = rs.MessageDirection.Value(
         f"MESSAGE_DIRECTION_{(direction or 'unspecified').upper()}"
     )
@@ -80,7 +80,7 @@ def _group_by(q: MultiMapping[str]) -> list[rs.SummaryDimension.ValueType]:
     out: list[rs.SummaryDimension.ValueType] = []
     for name in filter(None, (p.strip().lower() for p in q.get("groupBy", "").split(","))):
         if name not in DIMENSIONS:
-            raise RcsError("INVALID_REQUEST", f"groupBy {name!r}: use {', '.join(DIMENSIONS)}")
+            raise RcsError(Reason.INVALID_REQUEST, f"groupBy {name!r}: use {', '.join(DIMENSIONS)}")
         out.append(rs.SummaryDimension.Value(f"SUMMARY_DIMENSION_{name.upper()}"))
     return out
 
@@ -88,7 +88,7 @@ def _group_by(q: MultiMapping[str]) -> list[rs.SummaryDimension.ValueType]:
 def _xlsx(q: MultiMapping[str]) -> bool:
     fmt = q.get("format", "json")
     if fmt not in ("json", "xlsx"):
-        raise RcsError("INVALID_REQUEST", "format: json or xlsx")
+        raise RcsError(Reason.INVALID_REQUEST, "format: json or xlsx")
     return fmt == "xlsx"
 
 
@@ -114,7 +114,7 @@ async def _stream(request: web.Request, call: Any, name: str) -> web.StreamRespo
             raise rcs_error(err) from err
         raise
     if response is None:
-        raise RcsError("INTERNAL", "core sent no workbook")
+        raise RcsError(Reason.INTERNAL, "core sent no workbook")
     await response.write_eof()
     return response
 
@@ -147,7 +147,7 @@ async def messages(request: web.Request) -> web.StreamResponse:
     try:
         size = int(q.get("pageSize", "0"))
     except ValueError as exc:
-        raise RcsError("INVALID_REQUEST", "pageSize must be a number") from exc
+        raise RcsError(Reason.INVALID_REQUEST, "pageSize must be a number") from exc
     body = rs.SearchMessagesRequest(filter=f, page_size=size, page_token=q.get("pageToken", ""))
     try:
         answer = await stub.SearchMessages(body, timeout=request.app[ADMIN].timeout)

@@ -40,7 +40,7 @@ from gateways.rest.settings import RestSettings
 from gateways.rest.status_view import message_view
 from gateways.rpc_errors import rcs_error, result_error
 from rcs.core.v1 import auth_service_pb2_grpc, message_service_pb2, message_service_pb2_grpc
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 from rcs_runtime.logging import mask_number
 
 HEALTH_TIMEOUT_SECONDS = 2.0
@@ -72,7 +72,7 @@ class Gateway:
         if result.HasField("error"):
             raise result_error(result.error.reason, result.error.message, result.error.field)
         if not result.message_id:
-            raise RcsError("INTERNAL", "core accepted the message without an id")
+            raise RcsError(Reason.INTERNAL, "core accepted the message without an id")
         return result.message_id
 
 
@@ -111,7 +111,9 @@ async def message_status(request: web.Request) -> web.StreamResponse:
     await gateway.auth.authenticate(login, password, request.remote or "")
     message_id = parse_message_id(request.match_info["mt_num"])
     if message_id is None:
-        raise RcsError("NOT_FOUND", "mtNum is the positive decimal number /api/v6/send returned")
+        raise RcsError(
+            Reason.NOT_FOUND, "mtNum is the positive decimal number /api/v6/send returned"
+        )
     try:
         response = await gateway.messages.GetMessage(
             message_service_pb2.GetMessageRequest(message_id=message_id, partner=login),

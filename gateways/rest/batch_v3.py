@@ -32,7 +32,7 @@ from gateways.rest.schedule import Schedule, ScheduleError, parse_schedule_info
 from gateways.rpc_errors import rcs_error
 from rcs.common.v1 import channel_pb2, message_pb2
 from rcs.core.v1 import auth_service_pb2, auth_service_pb2_grpc, message_service_pb2
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import CATALOGUE, RcsError, Reason, reason_of
 
 PATH = "/api/batch/v3/messages"
 MAX_MESSAGES = 3000
@@ -43,15 +43,6 @@ MIN_VALIDITY, MAX_VALIDITY = 60, 259_200  # seconds (rest_batch_sms.rst)
 DEFAULT_VALIDITY = 172_800
 _KEY = re.compile(r"[A-Za-z0-9]{1,30}")
 
-# Core's refusal reasons → (REST_BATCH key, field of the message it names).
-_CORE_REASONS = {
-    "INVALID_DESTINATION": ("invalid", "to"),
-    "INVALID_SENDER": ("not.available", "from"),
-    "INVALID_TTL": ("invalid", "validity"),
-    "INVALID_TEXT": ("invalid", "text"),
-    "DUPLICATE_MESSAGE": ("forbidden", ""),
-    "INVALID_MESSAGE_TYPE": ("forbidden", ""),
-}
 # Fields core names in an INVALID_REQUEST → the message's field.
 _CORE_FIELDS = {"report_url": "callbackUrl", "send_after": "validity"}
 
@@ -268,8 +259,11 @@ def _packet_refusal(r: Rejection) -> dict[str, Any]:
 
 
 def _core_rejection(i: int, reason: str, message: str, core_field: str = "") -> Rejection:
-    key, field = _CORE_REASONS.get(reason, ("unknown", ""))
-    if reason == "INVALID_REQUEST" and core_field in _CORE_FIELDS:
+    """Core's refusal of message ``i``, with the catalogue's REST_BATCH key and field (a
+    reason we do not know gets INTERNAL's: "unknown")."""
+    entry = CATALOGUE[reason_of(reason) or Reason.INTERNAL]
+    key, field = entry.batch_key, entry.batch_field
+    if entry.reason == Reason.INVALID_REQUEST and core_field in _CORE_FIELDS:
         key, field = "invalid", _CORE_FIELDS[core_field]
     ref = f"messages[{i}]" + (f".{field}" if field else "")
     return Rejection(key, ref, message or reason)
@@ -318,9 +312,9 @@ async def _send_batch(request: web.Request) -> web.StreamResponse:
                 raise BatchRefusedError(
                     503, "unknown", "", "service unavailable: retry later"
                 ) from err
-            if err.reason == "IP_NOT_ALLOWED":
+            if err.reason == Reason.IP_NOT_ALLOWED:
                 raise BatchRefusedError(403, "forbidden", "", err.message) from err
-            if err.reason == "THROTTLED":
+            if err.reason == Reason.THROTTLED:
                 # Not "unknown key": the key may be right, the address failed too often.
                 refused = BatchRefusedError(429, "forbidden", "", err.message)
                 refused.retry_after = err.retry_after
@@ -368,7 +362,7 @@ async def _send_batch(request: web.Request) -> web.StreamResponse:
             status = 503 if status >= 500 else 429 if status == 429 else 400
             return json_response(body, status=status, headers=retry_after(status))
         if len(answer.results) != len(to_core):
-            raise RcsError("INTERNAL", "core answered with a wrong number of results")
+            raise RcsError(Reason.INTERNAL, "core answered with a wrong number of results")
         for (i, submission), result in zip(to_core, answer.results, strict=True):
             order.append(i)
             if result.HasField("error"):

@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 
 BODY_TIMEOUT = web.AppKey("body_timeout_seconds", float)
 DEFAULT_BODY_TIMEOUT_SECONDS = 30.0
@@ -23,7 +23,7 @@ MAX_JSON_DEPTH = 32  # no API of ours nests deeper than a few levels
 
 class BodyTooLargeError(RcsError):
     def __init__(self, limit: int) -> None:
-        super().__init__("INVALID_REQUEST", f"the body is larger than {limit} bytes")
+        super().__init__(Reason.INVALID_REQUEST, f"the body is larger than {limit} bytes")
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:
@@ -45,7 +45,7 @@ async def read_body(request: web.Request, limit: int) -> bytes:
     except TimeoutError as exc:
         request.protocol.close()  # once answered
         raise RcsError(
-            "REQUEST_TIMEOUT", f"the body did not arrive within {seconds:g} s: send it at once"
+            Reason.REQUEST_TIMEOUT, f"the body did not arrive within {seconds:g} s: send it at once"
         ) from exc
     return b"".join(chunks)
 

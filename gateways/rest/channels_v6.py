@@ -19,7 +19,7 @@ from google.protobuf import duration_pb2
 from rcs.common.v1 import message_pb2
 from rcs.core.v1 import message_service_pb2
 from rcs_runtime import channels
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 
 CASCADE_STATES = {
     "DELIVERED": message_service_pb2.CASCADE_STATE_DELIVERED,
@@ -33,7 +33,7 @@ BUTTON_ACTIONS = ("open-app", "link")
 
 
 def _invalid(message: str, path: str) -> NoReturn:
-    raise RcsError("INVALID_REQUEST", message, field=path)
+    raise RcsError(Reason.INVALID_REQUEST, message, field=path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +70,7 @@ def channel_of(message_type: str, path: str = "message/type") -> int:
     if channel is not None:
         return channel
     raise RcsError(
-        "INVALID_MESSAGE_TYPE",
+        Reason.INVALID_MESSAGE_TYPE,
         f"message type {message_type!r} is unknown; {channels.built_list()} are available",
         field=path,
     )
@@ -112,13 +112,13 @@ def _vk(text: str, service_number: str, path: str) -> None:
     characters (core allows http_vk.rst's 2048)."""
     if not service_number:
         raise RcsError(
-            "INVALID_SENDER",
+            Reason.INVALID_SENDER,
             "a VK message needs message/data/serviceNumber, the community it is sent from",
             field=f"{path}/serviceNumber",
         )
     if len(text) > channels.VK_V6_MAX_TEXT:
         raise RcsError(
-            "INVALID_TEXT",
+            Reason.INVALID_TEXT,
             f"VK text is longer than {channels.VK_V6_MAX_TEXT} characters",
             field=f"{path}/text",
         )
@@ -360,7 +360,7 @@ def refuse_unbuilt(first: int, links: list[message_service_pb2.CascadeLink]) -> 
     for channel, path in zip([first, *(link.channel for link in links)], paths, strict=True):
         if not channels.is_built(channel):
             raise RcsError(
-                "INVALID_MESSAGE_TYPE",
+                Reason.INVALID_MESSAGE_TYPE,
                 f"{channels.name_of(channel)} messages are not enabled on this installation"
                 f" yet; {channels.built_list()} are available",
                 field=path,
@@ -393,7 +393,7 @@ def cascade_of(
             _invalid(f"{path}/message/data must be a JSON object", f"{path}/message/data")
         if state.upper() == "READ" and previous not in channels.READABLE:
             raise RcsError(
-                "INVALID_CASCADE",
+                Reason.INVALID_CASCADE,
                 f"a {channels.name_of(previous)} message has no READ status: the link after"
                 " it can only have state DELIVERED",
                 field=f"{path}/state",

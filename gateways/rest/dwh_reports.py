@@ -20,7 +20,7 @@ from gateways.rest.parsing import parse_basic_auth
 from gateways.rpc_errors import rcs_error
 from rcs.dwh.v1 import dwh_report_service_pb2 as pb
 from rcs.dwh.v1 import dwh_report_service_pb2_grpc as pb_grpc
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 
 M = TypeVar("M", bound=Message)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -47,7 +47,7 @@ async def _stub(request: web.Request) -> pb_grpc.DwhReportServiceAsyncStub:
     stub = request.app[DWH].stub
     if stub is None:
         raise RcsError(
-            "SERVICE_UNAVAILABLE", "this gateway has no DWH configured: set RCS_DWH_TARGET"
+            Reason.SERVICE_UNAVAILABLE, "this gateway has no DWH configured: set RCS_DWH_TARGET"
         )
     return stub
 
@@ -56,7 +56,7 @@ async def _body(request: web.Request, message: M) -> M:
     try:
         json_format.ParseDict(json.loads(await request.read() or b"{}"), message)
     except (ValueError, json_format.ParseError) as exc:
-        raise RcsError("INVALID_REQUEST", f"the body does not fit the API: {exc}") from exc
+        raise RcsError(Reason.INVALID_REQUEST, f"the body does not fit the API: {exc}") from exc
     return message
 
 

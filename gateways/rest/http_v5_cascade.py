@@ -17,7 +17,7 @@ from gateways.cascade_order import TypeOptions, chain_of, letters_of
 from rcs.common.v1 import message_pb2
 from rcs.core.v1 import message_service_pb2
 from rcs_runtime import channels
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 from rcs_smpp.times import parse_smpp_time
 
 PUSH_PARAMETERS = ("imageUrl", "buttonText", "buttonLink")
@@ -39,12 +39,12 @@ def _validity(params: Mapping[str, str], name: str, now: dt.datetime) -> int:
         seconds = int((parse_smpp_time(raw, now) - now).total_seconds())
     except ValueError as exc:
         raise RcsError(
-            "INVALID_REQUEST",
+            Reason.INVALID_REQUEST,
             f"{name} must be an SMPP time YYMMDDhhmmsstnnp, e.g. 000000000030000R for 30 s",
             field=name,
         ) from exc
     if seconds < 1:
-        raise RcsError("INVALID_TTL", f"{name} is in the past", field=name)
+        raise RcsError(Reason.INVALID_TTL, f"{name} is in the past", field=name)
     return seconds
 
 
@@ -54,7 +54,7 @@ def push_template(params: Mapping[str, str]) -> message_pb2.PushContent:
     if text or link:
         if not (text and link):
             raise RcsError(
-                "INVALID_REQUEST", "buttonText and buttonLink go together", field="buttonText"
+                Reason.INVALID_REQUEST, "buttonText and buttonLink go together", field="buttonText"
             )
         push.buttons.add(text=text, action_url=link)
     return push

@@ -33,7 +33,7 @@ from gateways.rest.schedule import Schedule, ScheduleError, Window
 from rcs.common.v1 import channel_pb2, message_pb2
 from rcs.core.v1 import message_service_pb2
 from rcs_runtime import channels
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 from rcs_smpp.constants import EsmClass
 from rcs_smpp.gsm import is_gsm
 from rcs_smpp.segmentation import USER_DATA_OCTETS, fits_with_own_header
@@ -166,7 +166,7 @@ class V5Send:
 
 
 def _invalid(message: str, *, field: str = "") -> NoReturn:
-    raise RcsError("INVALID_REQUEST", message, field=field)
+    raise RcsError(Reason.INVALID_REQUEST, message, field=field)
 
 
 def parse_urlencoded(raw: str, encoding: str) -> list[tuple[str, str]]:
@@ -182,7 +182,7 @@ def parse_urlencoded(raw: str, encoding: str) -> list[tuple[str, str]]:
     except ValueError as exc:  # UnicodeDecodeError, or too many fields
         if isinstance(exc, UnicodeDecodeError):
             raise RcsError(
-                "INVALID_CHARSET",
+                Reason.INVALID_CHARSET,
                 f"a parameter is not valid {encoding} after %-decoding; send UTF-8",
             ) from exc
         _invalid(f"too many parameters (at most {MAX_FIELDS})")
@@ -244,7 +244,7 @@ def _client_id(raw: str) -> str:
         or not _MIN_DIGITS <= digits <= _MAX_DIGITS
     ):
         raise RcsError(
-            "INVALID_DESTINATION",
+            Reason.INVALID_DESTINATION,
             "clientId must be a phone number of up to 25 characters with country or trunk"
             " code, e.g. 79161234567, +79161234567, 8-916-123-45-67",
             field="clientId",

@@ -18,7 +18,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from gateways.rest.errors import error_body, json_response, response_for
-from rcs_runtime.errors import CATALOGUE, RcsError
+from rcs_runtime.errors import CATALOGUE, RcsError, Reason
 from rcs_runtime.tracing import extract_context, recording
 
 log = logging.getLogger("gateways.rest")
@@ -85,7 +85,7 @@ def route_name(request: web.Request) -> str:
 
 
 def _http_error(exc: web.HTTPException) -> tuple[web.Response, int]:
-    entry = CATALOGUE["NOT_FOUND"] if exc.status == 404 else CATALOGUE["INVALID_REQUEST"]
+    entry = CATALOGUE[Reason.NOT_FOUND] if exc.status == 404 else CATALOGUE[Reason.INVALID_REQUEST]
     headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
     body = error_body(entry, exc.reason)
     return json_response(body, status=exc.status, headers=headers), entry.rest_code
@@ -105,7 +105,7 @@ async def _handle(
         return response, code, ""
     except Exception:
         log.exception("rest_unhandled", extra={"route": route})
-        internal = RcsError("INTERNAL")
+        internal = RcsError(Reason.INTERNAL)
         return response_for(internal), internal.entry.rest_code, internal.reason
 
 

@@ -29,7 +29,7 @@ from gateways.rest.schedule import (
 )
 from rcs.common.v1 import channel_pb2, message_pb2
 from rcs.core.v1 import message_service_pb2
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 from rcs_runtime.timestamps import timestamp
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -92,7 +92,7 @@ class SendRequest:
                 )
             except ScheduleError as err:
                 raise RcsError(
-                    "INVALID_REQUEST", err.message, field=_schedule_field(err.field)
+                    Reason.INVALID_REQUEST, err.message, field=_schedule_field(err.field)
                 ) from err
             if plan.ttl < dt.timedelta(seconds=base):  # the deadline comes first
                 ttl_seconds = int(plan.ttl.total_seconds())
@@ -129,7 +129,7 @@ def _schedule_field(field: str) -> str:
 
 
 def _invalid(message: str, *, field: str = "") -> NoReturn:
-    raise RcsError("INVALID_REQUEST", message, field=field)
+    raise RcsError(Reason.INVALID_REQUEST, message, field=field)
 
 
 def decode_text(body: bytes, charset: str | None) -> tuple[str, str]:
@@ -137,16 +137,16 @@ def decode_text(body: bytes, charset: str | None) -> tuple[str, str]:
     byte-order mark dropped; and the charset's name. INVALID_CHARSET when it cannot be."""
     name = (charset or "utf-8").strip()
     if not name or len(name) > MAX_CHARSET_NAME:
-        raise RcsError("INVALID_CHARSET", "the charset in Content-Type is empty or too long")
+        raise RcsError(Reason.INVALID_CHARSET, "the charset in Content-Type is empty or too long")
     try:
         text = body.decode(name)
     except LookupError as exc:
         raise RcsError(
-            "INVALID_CHARSET", f"unknown charset {name!r} in Content-Type; use UTF-8"
+            Reason.INVALID_CHARSET, f"unknown charset {name!r} in Content-Type; use UTF-8"
         ) from exc
     except ValueError as exc:  # UnicodeDecodeError and other codec failures
         raise RcsError(
-            "INVALID_CHARSET",
+            Reason.INVALID_CHARSET,
             f"the body is not valid {name}: declare its real charset in Content-Type",
         ) from exc
     return text.removeprefix("\ufeff"), name
@@ -222,7 +222,7 @@ def _dest_addr(raw: str) -> str:
     digits = sum(c.isascii() and c.isdigit() for c in raw)
     if not _NUMBER_CHARS.fullmatch(raw.strip()) or not _MIN_DIGITS <= digits <= _MAX_DIGITS:
         raise RcsError(
-            "INVALID_DESTINATION",
+            Reason.INVALID_DESTINATION,
             "destAddr must be a number with country code, e.g. 79161234567 or +7 916 123-45-67",
             field="destAddr",
         )
@@ -242,7 +242,7 @@ def _ttl_seconds(
             _invalid("message/data/ttlUnit must be a string", field="message/data/ttlUnit")
         if unit_raw.upper() not in TTL_UNITS:
             raise RcsError(
-                "INVALID_TTL",
+                Reason.INVALID_TTL,
                 "ttlUnit must be SECONDS, MINUTES or HOURS",
                 field=f"{path}/ttlUnit",
             )
@@ -253,7 +253,7 @@ def _ttl_seconds(
     if not MIN_TTL_SECONDS <= seconds <= max_seconds:
         most = "2880 minutes (48 hours)" if max_seconds == MAX_TTL_SECONDS else ""
         raise RcsError(
-            "INVALID_TTL",
+            Reason.INVALID_TTL,
             f"ttl must be from 1 second to {most or f'{max_seconds // 60} minutes'};"
             " 0 or no ttl uses the default",
             field=f"{path}/ttl",
@@ -417,21 +417,21 @@ def _policy_params(doc: dict[str, Any]) -> tuple[int | None, str]:
 def parse_basic_auth(header: str | None) -> tuple[str, str]:
     """(login, password) from an ``Authorization: Basic …`` header."""
     if not header:
-        raise RcsError("INVALID_LOGIN", "send your login and password with HTTP Basic auth")
+        raise RcsError(Reason.INVALID_LOGIN, "send your login and password with HTTP Basic auth")
     scheme, _, value = header.strip().partition(" ")
     if scheme.lower() != "basic":
-        raise RcsError("INVALID_LOGIN", "use the HTTP Basic authentication scheme")
+        raise RcsError(Reason.INVALID_LOGIN, "use the HTTP Basic authentication scheme")
     try:
         raw = base64.b64decode(value.strip(), validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise RcsError("INVALID_LOGIN", "the Basic credentials are not valid base64") from exc
+        raise RcsError(Reason.INVALID_LOGIN, "the Basic credentials are not valid base64") from exc
     try:
         decoded = raw.decode("utf-8")
     except UnicodeDecodeError:
         decoded = raw.decode("latin-1")
     login, sep, password = decoded.partition(":")
     if not sep or not login:
-        raise RcsError("INVALID_LOGIN", "the Basic credentials must be login:password")
+        raise RcsError(Reason.INVALID_LOGIN, "the Basic credentials must be login:password")
     return login, password
 
 

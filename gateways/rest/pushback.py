@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from prometheus_client import Counter, Gauge
 
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 
 RETRY_AFTER_SECONDS = 1
 IN_FLIGHT = Gauge("rcs_rest_in_flight", "Partner requests the REST gateway is working on")
@@ -23,7 +23,7 @@ class PushedBackError(RcsError):
 
     def __init__(self, limit: int) -> None:
         super().__init__(
-            "THROTTLED",
+            Reason.THROTTLED,
             f"the gateway is working on {limit} requests; retry in {RETRY_AFTER_SECONDS} s",
         )
 

@@ -13,7 +13,7 @@ from typing import Final
 from gateways.cascade_order import TypeOptions, chain_of, letters_of
 from rcs.common.v1 import channel_pb2, message_pb2, status_pb2
 from rcs.core.v1 import message_service_pb2 as ms
-from rcs_runtime.errors import CATALOGUE, RcsError
+from rcs_runtime.errors import CATALOGUE, RcsError, reason_of
 from rcs_smpp.constants import CommandStatus, EsmClass, MessageState, RapportoTag
 from rcs_smpp.encoding import decode_text
 from rcs_smpp.errors import TextDecodeError
@@ -56,8 +56,8 @@ class RefusedError(Exception):
 
 def status_for_reason(reason: str) -> int:
     """The SMPP command_status of a catalogued refusal (ESME_RSYSERR for an unknown one)."""
-    entry = CATALOGUE.get(reason)
-    return entry.smpp_status if entry is not None else int(_S.ESME_RSYSERR)
+    known = reason_of(reason)
+    return CATALOGUE[known].smpp_status if known is not None else int(_S.ESME_RSYSERR)
 
 
 def ttl_of(validity_period: str, now: dt.datetime) -> int:

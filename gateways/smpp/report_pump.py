@@ -27,6 +27,7 @@ from prometheus_client import Counter
 from gateways.smpp.mapping import inbound_of, receipt_of
 from rcs.core.v1 import message_service_pb2 as ms
 from rcs.core.v1 import message_service_pb2_grpc
+from rcs_runtime.grpc_client import catalogue_entry, retry_delay, worth_retrying
 from rcs_smpp.constants import CommandStatus
 from rcs_smpp.errors import SmppError
 from rcs_smpp.session import ResponseTimeoutError, SessionClosedError, SmppSession
@@ -116,10 +117,18 @@ class ReportPumps:
                     timeout=self._s.wait_seconds + self._s.rpc_timeout_seconds,
                 )
             except grpc.aio.AioRpcError as err:
+                if not worth_retrying(err):
+                    # Leasing again cannot help (e.g. the login is gone): this pump ends,
+                    # and the login's next bind here starts another.
+                    log.error(
+                        "smpp_receipts_lease_refused",
+                        extra={"login": login, "reason": catalogue_entry(err).reason},
+                    )
+                    return
                 log.warning(
                     "smpp_receipts_lease_failed", extra={"login": login, "code": str(err.code())}
                 )
-                await asyncio.sleep(RETRY_AFTER_ERROR_SECONDS)
+                await asyncio.sleep(max(RETRY_AFTER_ERROR_SECONDS, retry_delay(err)))
                 continue
             if not answer.reports:
                 continue

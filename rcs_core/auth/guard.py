@@ -33,12 +33,12 @@ from psycopg_pool import AsyncConnectionPool
 from rcs_core.auth import failures_store as auth_failures
 from rcs_core.auth.failures_store import KeyState
 from rcs_core.settings.store import audit
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 
 log = logging.getLogger(__name__)
 REFUSALS = Counter("rcs_auth_refusals_total", "Refused authentications", ["reason"])
 # What counts as a failed login; anything else (a backend error) releases the attempt.
-COUNTED = frozenset({"INVALID_LOGIN", "INVALID_PASSWORD", "IP_NOT_ALLOWED"})
+COUNTED = frozenset({Reason.INVALID_LOGIN, Reason.INVALID_PASSWORD, Reason.IP_NOT_ALLOWED})
 
 T = TypeVar("T")
 
@@ -110,7 +110,7 @@ class FailedAuthGuard:
                     "reason": err.reason,
                 },
             )
-            if err.reason == "IP_NOT_ALLOWED":
+            if err.reason == Reason.IP_NOT_ALLOWED:
                 await self._release(ids, only=[subject.own_key])
             # Audited too (issue 14): bounded, since failures past the limit are throttled
             # before they are checked, and throttled attempts are only counted and logged.
@@ -147,7 +147,7 @@ class FailedAuthGuard:
         async with self._pool.connection() as conn:
             ids, wait = await auth_failures.reserve(conn, keys, self.window, self.wait_seconds)
         if wait > 0:
-            REFUSALS.labels("THROTTLED").inc()
+            REFUSALS.labels(Reason.THROTTLED).inc()
             log.warning(
                 "auth_throttled",
                 extra={
@@ -158,7 +158,7 @@ class FailedAuthGuard:
                 },
             )
             raise RcsError(
-                "THROTTLED",
+                Reason.THROTTLED,
                 f"too many failed logins from {subject.remote_ip or 'this address'}"
                 f" with these credentials; retry in {math.ceil(wait)} s",
                 retry_after=wait,

@@ -23,7 +23,7 @@ from rcs_core.auth import smpp_sessions_store as smpp_sessions
 from rcs_core.auth.guard import FailedAuthGuard, Subject
 from rcs_core.auth.passwords import hash_password, needs_rehash, verify_password
 from rcs_core.settings import store as settings_store
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 
 log = logging.getLogger(__name__)
 Ctx = grpc.aio.ServicerContext[Any, Any]
@@ -57,11 +57,11 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
         async with self._pool.connection() as conn:
             partner = await partners.by_login(conn, request.login)
         if partner is None:
-            raise RcsError("INVALID_LOGIN", "unknown login")
+            raise RcsError(Reason.INVALID_LOGIN, "unknown login")
         # The address first: no password guessing from outside the partner's networks.
         if not partner.allows(request.remote_ip):
             raise RcsError(
-                "IP_NOT_ALLOWED", f"{request.remote_ip or 'this address'} is not allowed"
+                Reason.IP_NOT_ALLOWED, f"{request.remote_ip or 'this address'} is not allowed"
             )
         # An SMPP bind carries at most 8 characters: a partner with a longer password has
         # an SMPP password of its own (Partner.smpp_password_hash).
@@ -71,7 +71,7 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
         ok = await asyncio.to_thread(verify_password, request.password, expected)
         if not ok:
             raise RcsError(
-                "INVALID_PASSWORD",
+                Reason.INVALID_PASSWORD,
                 "wrong SMPP password for this login"
                 if own_smpp
                 else "wrong password for this login",
@@ -107,10 +107,10 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
             login = await api_keys.partner_of(conn, request.key)
             partner = await partners.by_login(conn, login) if login else None
         if partner is None:
-            raise RcsError("INVALID_PASSWORD", "unknown or revoked API key")
+            raise RcsError(Reason.INVALID_PASSWORD, "unknown or revoked API key")
         if not partner.allows(request.remote_ip):
             raise RcsError(
-                "IP_NOT_ALLOWED", f"{request.remote_ip or 'this address'} is not allowed"
+                Reason.IP_NOT_ALLOWED, f"{request.remote_ip or 'this address'} is not allowed"
             )
         return auth_service_pb2.AuthenticateApiKeyResponse(
             login=partner.login, default_ttl_seconds=partner.default_ttl_seconds
@@ -142,9 +142,9 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
             )
             row = await cur.fetchone()
         if row is None:
-            raise RcsError("INVALID_LOGIN", "unknown administrator")
+            raise RcsError(Reason.INVALID_LOGIN, "unknown administrator")
         if not await asyncio.to_thread(verify_password, request.password, row[0]):
-            raise RcsError("INVALID_PASSWORD", "wrong password for this administrator")
+            raise RcsError(Reason.INVALID_PASSWORD, "wrong password for this administrator")
         await self._rehash("admins", request.login, row[0], request.password)
         return auth_service_pb2.AuthenticateAdminResponse(login=request.login)
 
@@ -169,7 +169,7 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
     ) -> auth_service_pb2.CheckSmppSessionsResponse:
         if len(request.sessions) > MAX_SMPP_SESSION_IDS:
             raise RcsError(
-                "INVALID_REQUEST",
+                Reason.INVALID_REQUEST,
                 f"at most {MAX_SMPP_SESSION_IDS} sessions a call",
                 field="sessions",
             )
@@ -181,11 +181,11 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
         for session in request.sessions:
             partner = found[session.login]
             if partner is None:
-                reason = "INVALID_LOGIN"
+                reason = Reason.INVALID_LOGIN
             elif not partner.allows(session.remote_ip):
-                reason = "IP_NOT_ALLOWED"
+                reason = Reason.IP_NOT_ALLOWED
             elif credential_tag(partner.smpp_hash) != session.credential_tag:
-                reason = "INVALID_PASSWORD"
+                reason = Reason.INVALID_PASSWORD
             else:
                 continue
             refused.append(
@@ -202,7 +202,7 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
         _smpp_id(request.gateway_id, "gateway_id")
         mode = _SMPP_MODES.get(request.mode)
         if mode is None:
-            raise RcsError("INVALID_REQUEST", "mode must be set", field="mode")
+            raise RcsError(Reason.INVALID_REQUEST, "mode must be set", field="mode")
         lease = _smpp_lease(request.lease)
         async with self._pool.connection() as conn, conn.transaction():
             claim = await smpp_sessions.claim(
@@ -214,10 +214,10 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
                 lease=lease,
             )
         if claim is None:
-            raise RcsError("INVALID_LOGIN", "unknown login")
+            raise RcsError(Reason.INVALID_LOGIN, "unknown login")
         if not claim.granted:
             raise RcsError(
-                "TOO_MANY_SESSIONS",
+                Reason.TOO_MANY_SESSIONS,
                 f"{request.login} has {claim.bound} SMPP sessions bound, its limit",
             )
         return auth_service_pb2.ClaimSmppSessionResponse(
@@ -275,7 +275,7 @@ def credential_tag(password_hash: str) -> str:
 def _smpp_id(value: str, field: str) -> None:
     if not 0 < len(value) <= MAX_SMPP_ID_LENGTH:
         raise RcsError(
-            "INVALID_REQUEST",
+            Reason.INVALID_REQUEST,
             f"{field} must have 1 to {MAX_SMPP_ID_LENGTH} characters",
             field=field,
         )
@@ -284,7 +284,7 @@ def _smpp_id(value: str, field: str) -> None:
 def _smpp_session_count(session_ids: Sequence[str]) -> None:
     if len(session_ids) > MAX_SMPP_SESSION_IDS:
         raise RcsError(
-            "INVALID_REQUEST",
+            Reason.INVALID_REQUEST,
             f"at most {MAX_SMPP_SESSION_IDS} session ids a call",
             field="session_ids",
         )
@@ -296,5 +296,7 @@ def _smpp_lease(lease: duration_pb2.Duration) -> dt.timedelta:
     if not value:
         return SMPP_LEASE_DEFAULT
     if not dt.timedelta(0) < value <= SMPP_LEASE_MAX:
-        raise RcsError("INVALID_REQUEST", "lease must be positive, at most an hour", field="lease")
+        raise RcsError(
+            Reason.INVALID_REQUEST, "lease must be positive, at most an hour", field="lease"
+        )
     return value

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import psycopg
 
 from rcs_core.db import locks
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +68,7 @@ async def claim(
     )
     if await cur.fetchone() is None:
         raise RcsError(
-            "INVALID_REQUEST",
+            Reason.INVALID_REQUEST,
             "session_id is another login's or another gateway's",
             field="session_id",
         )

@@ -1,14 +1,43 @@
 """Idempotency of gRPC mutations: a repeated request_id gets the first response.
 
-``replay`` takes a transaction-scoped advisory lock on the request_id first, so two
-concurrent calls with the same id run one after the other and the second replays.
+``once`` is the one way core's servicers use it. It takes a transaction-scoped advisory
+lock on the request_id first, so two concurrent calls with the same id run one after the
+other and the second replays.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 import psycopg
+from google.protobuf.message import Message
+from psycopg_pool import AsyncConnectionPool
 
 from rcs_core.db import locks
+
+R = TypeVar("R", bound=Message)
+
+
+async def once(
+    pool: AsyncConnectionPool,
+    request_id: str,
+    method: str,
+    response_type: type[R],
+    work: Callable[[psycopg.AsyncConnection], Awaitable[R]],
+) -> R:
+    """In one transaction: the response an earlier call with ``request_id`` got (for
+    ``method``, the key it is stored under), else ``work``'s, remembered for a repeat.
+    Without a request_id, just ``work``'s."""
+    async with pool.connection() as conn, conn.transaction():
+        if request_id:
+            first = await replay(conn, request_id, method)
+            if first is not None:
+                return response_type.FromString(first)
+        response = await work(conn)
+        if request_id:
+            await remember(conn, request_id, method, response.SerializeToString())
+        return response
 
 
 async def replay(conn: psycopg.AsyncConnection, request_id: str, method: str) -> bytes | None:

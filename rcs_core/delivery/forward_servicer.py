@@ -16,7 +16,7 @@ from rcs.core.v1 import receipt_forward_pb2 as rf
 from rcs.core.v1 import receipt_forward_pb2_grpc
 from rcs_core.delivery import receipts_store as receipts
 from rcs_core.messages.statuses import Status
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 
 log = logging.getLogger(__name__)
 Ctx = grpc.aio.ServicerContext[Any, Any]
@@ -48,7 +48,7 @@ def _receipt_in(r: rf.ForwardedReceipt) -> receipts.ReceiptIn:
         status = Status.ACCEPTED  # refused below, with the same message
     if not status.is_final or not r.operator_keys or not all(r.operator_keys):
         raise RcsError(
-            "INVALID_REQUEST",
+            Reason.INVALID_REQUEST,
             "a forwarded receipt needs its operator keys and a final status",
         )
     return receipts.ReceiptIn(

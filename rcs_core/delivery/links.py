@@ -15,7 +15,7 @@ from rcs.common.v1 import message_pb2
 from rcs.core.v1 import message_service_pb2
 from rcs_core.messages.statuses import Status
 from rcs_runtime import channels
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 
 MAX_LINKS = 6  # rest_cascade.rst lists 7 types; one message of each at most
 _STATE = {
@@ -42,7 +42,7 @@ def check_chain(first_channel: int, links: Sequence[message_service_pb2.CascadeL
     a state, READ only after a message that can be read (not SMS, not FlashingCall)."""
     if len(links) > MAX_LINKS:
         raise RcsError(
-            "INVALID_CASCADE",
+            Reason.INVALID_CASCADE,
             f"a cascade has at most {MAX_LINKS} links after the first message",
             field="cascade",
         )
@@ -51,13 +51,13 @@ def check_chain(first_channel: int, links: Sequence[message_service_pb2.CascadeL
         field = f"cascade[{n}]."
         if link.state not in _STATE:
             raise RcsError(
-                "INVALID_CASCADE", "state must be DELIVERED or READ", field=f"{field}state"
+                Reason.INVALID_CASCADE, "state must be DELIVERED or READ", field=f"{field}state"
             )
         if link.state == message_service_pb2.CASCADE_STATE_READ and (
             previous not in channels.READABLE
         ):
             raise RcsError(
-                "INVALID_CASCADE",
+                Reason.INVALID_CASCADE,
                 f"a {channels.name_of(previous)} message has no READ status, so the link"
                 " after it can only be sent on DELIVERED (rest_cascade.rst)",
                 field=f"{field}state",
@@ -78,7 +78,7 @@ def check(
         field = f"cascade[{n}]."
         if not channels.is_built(link.channel):
             raise RcsError(
-                "INVALID_MESSAGE_TYPE",
+                Reason.INVALID_MESSAGE_TYPE,
                 f"{channels.name_of(link.channel)} messages are not available on this"
                 f" installation yet, also inside a cascade ({channels.built_list()} are)",
                 field=f"{field}channel",
@@ -89,7 +89,9 @@ def check(
 
 def _too_long(value: str, limit: int, field: str, what: str) -> None:
     if len(value) > limit:
-        raise RcsError("INVALID_TEXT", f"{what} is longer than {limit} characters", field=field)
+        raise RcsError(
+            Reason.INVALID_TEXT, f"{what} is longer than {limit} characters", field=field
+        )
 
 
 def check_push(push: message_pb2.PushContent, field: str = "") -> None:
@@ -107,13 +109,13 @@ def check_push(push: message_pb2.PushContent, field: str = "") -> None:
             doc = json.loads(push.custom_payload_json)
         except ValueError as exc:
             raise RcsError(
-                "INVALID_REQUEST",
+                Reason.INVALID_REQUEST,
                 "customPayload must be a JSON object",
                 field=f"{field}push.custom_payload_json",
             ) from exc
         if not isinstance(doc, dict):
             raise RcsError(
-                "INVALID_REQUEST",
+                Reason.INVALID_REQUEST,
                 "customPayload must be a JSON object",
                 field=f"{field}push.custom_payload_json",
             )
@@ -125,7 +127,7 @@ def check_viber(viber: message_pb2.ViberContent, field: str = "", name: str = "V
     button that does nothing. WHATSAPP (``name``) has two: text alone or an image alone."""
     if not viber.text and not viber.image_url:
         raise RcsError(
-            "INVALID_TEXT",
+            Reason.INVALID_TEXT,
             f"a {name} message needs a text or an imageURL",
             field=f"{field}viber.text",
         )
@@ -136,26 +138,26 @@ def check_viber(viber: message_pb2.ViberContent, field: str = "", name: str = "V
         (viber.text and viber.image_url) or viber.button_caption or viber.button_action
     ):
         raise RcsError(
-            "INVALID_REQUEST",
+            Reason.INVALID_REQUEST,
             "a WHATSAPP message is a text alone or an image alone (rest_whatsapp.rst)",
             field=f"{field}viber",
         )
     _too_long(viber.image_url, channels.VIBER_MAX_IMAGE_URL, f"{field}viber.image_url", "imageURL")
     if viber.image_url and not viber.image_url.startswith(("http://", "https://")):
         raise RcsError(
-            "INVALID_REQUEST",
+            Reason.INVALID_REQUEST,
             "imageURL must be an http:// or https:// address of a JPG or PNG",
             field=f"{field}viber.image_url",
         )
     if bool(viber.button_caption) != bool(viber.button_action):
         raise RcsError(
-            "INVALID_REQUEST",
+            Reason.INVALID_REQUEST,
             "a Viber button needs both caption and action (its link)",
             field=f"{field}viber.button_action",
         )
     if viber.button_caption and not viber.text:
         raise RcsError(
-            "INVALID_TEXT",
+            Reason.INVALID_TEXT,
             "a Viber button goes with a text (rest_viber.rst: text + button)",
             field=f"{field}viber.text",
         )
@@ -167,7 +169,7 @@ def check_viber(viber: message_pb2.ViberContent, field: str = "", name: str = "V
     )
     if viber.button_action and not viber.button_action.startswith(channels.VIBER_ACTION_SCHEMES):
         raise RcsError(
-            "INVALID_REQUEST",
+            Reason.INVALID_REQUEST,
             "a button's action must start with http://, https://, viber://, mailto: or tel:",
             field=f"{field}viber.button_action",
         )
@@ -177,13 +179,13 @@ def _check_telegram(content: message_pb2.ViberContent, field: str) -> None:
     """rest_telegram.rst: text, or text + link (at most 256 characters)."""
     if content.image_url or content.button_caption:
         raise RcsError(
-            "INVALID_REQUEST",
+            Reason.INVALID_REQUEST,
             "a TELEGRAM message is a text, or a text and a link (rest_telegram.rst)",
             field=f"{field}viber",
         )
     if len(content.button_action) > channels.TELEGRAM_MAX_LINK:
         raise RcsError(
-            "INVALID_REQUEST",
+            Reason.INVALID_REQUEST,
             "В сообщении превышен лимит значения у параметра link: link is longer than"
             f" {channels.TELEGRAM_MAX_LINK} characters",
             field=f"{field}link",

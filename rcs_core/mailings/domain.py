@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from enum import IntEnum
 
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 from rcs_runtime.send_window import DAY_MINUTES
 
 MOSCOW = dt.timezone(dt.timedelta(hours=3))
@@ -63,7 +63,7 @@ def transition(
     if state not in _ALLOWED[action]:
         allowed = ", ".join(s.name for s in _ALLOWED[action])
         raise RcsError(
-            "MAILING_STATE_CONFLICT",
+            Reason.MAILING_STATE_CONFLICT,
             f"cannot {action.name.lower()} a {state.name} mailing (only {allowed})",
         )
     if action is Action.PAUSE:
@@ -112,48 +112,52 @@ def check_spec(
     ``owned_senders``: the partner's senders; any other is refused, as on every API."""
     name = name.strip()
     if not 0 < len(name) <= MAX_NAME_CHARS:
-        raise RcsError("INVALID_REQUEST", f"name: 1 to {MAX_NAME_CHARS} characters", field="name")
+        raise RcsError(
+            Reason.INVALID_REQUEST, f"name: 1 to {MAX_NAME_CHARS} characters", field="name"
+        )
     sender = sender or default_sender
     if not sender or len(sender) > MAX_SENDER_CHARS:
         raise RcsError(
-            "INVALID_SENDER",
+            Reason.INVALID_SENDER,
             f"sender (service_number) is required (no default is set for this login) and at"
             f" most {MAX_SENDER_CHARS} characters",
             field="sender",
         )
     if owned_senders is not None and sender not in owned_senders:
         raise RcsError(
-            "INVALID_SENDER",
+            Reason.INVALID_SENDER,
             f"sender {sender!r} is not one of this login's senders (the administrator"
             " assigns them to the login)",
             field="sender",
         )
     if len(text) > MAX_TEXT_CHARS:
         raise RcsError(
-            "INVALID_TEXT", f"text is longer than {MAX_TEXT_CHARS} characters", field="text"
+            Reason.INVALID_TEXT, f"text is longer than {MAX_TEXT_CHARS} characters", field="text"
         )
     window: tuple[int, int] | None = None
     if window_begin or window_end:
         if not (0 <= window_begin < DAY_MINUTES and 0 < window_end <= DAY_MINUTES):
             raise RcsError(
-                "INVALID_REQUEST",
+                Reason.INVALID_REQUEST,
                 "sending window: begin 0-1439 and end 1-1440 minutes after midnight",
                 field="window_begin_minute",
             )
         if window_begin == window_end:
             raise RcsError(
-                "INVALID_REQUEST",
+                Reason.INVALID_REQUEST,
                 "the sending window begins and ends at the same time",
                 field="window_begin_minute",
             )
         window = (window_begin, window_end)
     if end_at is not None and start_at is not None and end_at <= start_at:
-        raise RcsError("INVALID_REQUEST", "end_time must be after start_time", field="end_time")
+        raise RcsError(
+            Reason.INVALID_REQUEST, "end_time must be after start_time", field="end_time"
+        )
     if not 0 <= priority <= 2:
-        raise RcsError("INVALID_REQUEST", "priority must be 0, 1 or 2", field="priority")
+        raise RcsError(Reason.INVALID_REQUEST, "priority must be 0, 1 or 2", field="priority")
     if rate_per_second < 0:
         raise RcsError(
-            "INVALID_REQUEST", "rate_per_second must be 0 (default) or more", field="rate"
+            Reason.INVALID_REQUEST, "rate_per_second must be 0 (default) or more", field="rate"
         )
     return Spec(
         name=name,
@@ -178,7 +182,7 @@ def render(template: str, params: list[str]) -> str:
         index = int(match.group(1))
         if index > len(params):
             raise RcsError(
-                "INVALID_TEXT",
+                Reason.INVALID_TEXT,
                 f"the text names {{{index}}} but the line has {len(params)} value(s)",
                 field="params",
             )
@@ -193,14 +197,14 @@ def recipient_text(own: str, template: str, params: list[str]) -> str:
     text = own or render(template, params)
     if not text:
         raise RcsError(
-            "INVALID_TEXT", "a line has no text and the mailing has none either", field="text"
+            Reason.INVALID_TEXT, "a line has no text and the mailing has none either", field="text"
         )
     if len(text) > MAX_TEXT_CHARS:
         raise RcsError(
-            "INVALID_TEXT", f"a text is longer than {MAX_TEXT_CHARS} characters", field="text"
+            Reason.INVALID_TEXT, f"a text is longer than {MAX_TEXT_CHARS} characters", field="text"
         )
     if "\x00" in text:
-        raise RcsError("INVALID_TEXT", "a text contains a NUL character", field="text")
+        raise RcsError(Reason.INVALID_TEXT, "a text contains a NUL character", field="text")
     return text
 
 

@@ -19,7 +19,7 @@ from rcs_core.mailings import domain, store
 from rcs_core.mailings.domain import Action, State
 from rcs_core.messages import ids
 from rcs_core.messages.numbers import normalize_msisdn
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 from rcs_runtime.timestamps import timestamp
 
 log = logging.getLogger(__name__)
@@ -83,12 +83,12 @@ class MailingServicer(mailing_service_pb2_grpc.MailingServiceServicer):
         stream = aiter(request_iterator)
         first = await anext(stream, None)
         if first is None or not first.HasField("spec"):
-            raise RcsError("INVALID_REQUEST", "the stream's first message must be the spec")
+            raise RcsError(Reason.INVALID_REQUEST, "the stream's first message must be the spec")
         s = first.spec
         async with self._pool.connection() as conn:
             partner = await partners.by_login(conn, s.partner)
         if partner is None:
-            raise RcsError("INVALID_LOGIN", f"no partner with login {s.partner!r}")
+            raise RcsError(Reason.INVALID_LOGIN, f"no partner with login {s.partner!r}")
         spec = domain.check_spec(
             name=s.name,
             source_key=s.source_key,
@@ -122,10 +122,12 @@ class MailingServicer(mailing_service_pb2_grpc.MailingServiceServicer):
             lines = last_line = 0
             async for request in stream:
                 if not request.HasField("recipients"):
-                    raise RcsError("INVALID_REQUEST", "only the first message may be a spec")
+                    raise RcsError(Reason.INVALID_REQUEST, "only the first message may be a spec")
                 batch = request.recipients.recipients
                 if len(batch) > MAX_BATCH:
-                    raise RcsError("INVALID_REQUEST", f"at most {MAX_BATCH} recipients a message")
+                    raise RcsError(
+                        Reason.INVALID_REQUEST, f"at most {MAX_BATCH} recipients a message"
+                    )
                 rows, refused, last_line = _check_batch(batch, spec.text, lines, last_line)
                 lines += len(batch)
                 await store.stage(conn, rows)
@@ -144,7 +146,7 @@ class MailingServicer(mailing_service_pb2_grpc.MailingServiceServicer):
             )
             if total == 0:
                 raise RcsError(
-                    "INVALID_REQUEST",
+                    Reason.INVALID_REQUEST,
                     "the mailing has no recipient left to send to (none given, or every"
                     " number invalid, black-listed or repeated)",
                     field="recipients",
@@ -168,7 +170,7 @@ class MailingServicer(mailing_service_pb2_grpc.MailingServiceServicer):
         parsed = ids.parse(mailing_id)
         found = await store.get(conn, parsed, for_update=for_update) if parsed else None
         if found is None or (partner and found.partner != partner):
-            raise RcsError("MAILING_NOT_FOUND", f"no mailing {mailing_id} for this login")
+            raise RcsError(Reason.MAILING_NOT_FOUND, f"no mailing {mailing_id} for this login")
         return found
 
     async def _change(self, mailing_id: str, partner: str, action: Action) -> ms.Mailing:
@@ -221,19 +223,21 @@ class MailingServicer(mailing_service_pb2_grpc.MailingServiceServicer):
     ) -> ms.ListMailingsResponse:
         size = request.page_size or 20
         if not 1 <= size <= 100:
-            raise RcsError("INVALID_REQUEST", "page_size must be 1 to 100", field="page_size")
+            raise RcsError(Reason.INVALID_REQUEST, "page_size must be 1 to 100", field="page_size")
         before: int | None = None
         if request.page_token:
             try:
                 before = int(base64.urlsafe_b64decode(request.page_token.encode()).decode())
             except ValueError as exc:
-                raise RcsError("INVALID_REQUEST", "page_token is not one we issued") from exc
+                raise RcsError(Reason.INVALID_REQUEST, "page_token is not one we issued") from exc
         async with self._pool.connection() as conn:
             partner_id: int | None = None
             if request.partner:
                 partner = await partners.by_login(conn, request.partner)
                 if partner is None:
-                    raise RcsError("INVALID_LOGIN", f"no partner with login {request.partner!r}")
+                    raise RcsError(
+                        Reason.INVALID_LOGIN, f"no partner with login {request.partner!r}"
+                    )
                 partner_id = partner.id
             page = await store.list_page(conn, partner_id, before, size + 1)
             token = ""
@@ -282,7 +286,7 @@ def _check_batch(
         line = r.line or before + i + 1
         if line <= last:
             raise RcsError(
-                "INVALID_REQUEST",
+                Reason.INVALID_REQUEST,
                 f"line numbers must increase through the mailing ({line} after {last})",
                 field="line",
             )
@@ -294,7 +298,7 @@ def _check_batch(
             raise RcsError(err.reason, f"line {line}: {err.message}", field=err.field) from err
         number = normalize_msisdn(r.destination)
         if number is None:
-            refused.append(store.Refusal(line, r.destination, "INVALID_DESTINATION"))
+            refused.append(store.Refusal(line, r.destination, Reason.INVALID_DESTINATION))
             continue
         rows.append((line, number, r.text, r.external_id or None, params or None))
     return rows, refused, last

@@ -13,7 +13,7 @@ import psycopg
 
 from rcs_core.mailings.domain import Spec, State
 from rcs_core.messages.statuses import Status
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 
 # Platform filtering (black list, inactive number, white list): REJECTED with code 10.
 FILTERED = 10
@@ -173,7 +173,7 @@ async def insert(
     if spec.source_key and await by_source(conn, partner_id, spec.source_key):
         return None
     raise RcsError(
-        "MAILING_NAME_TAKEN",
+        Reason.MAILING_NAME_TAKEN,
         f"this login already has a mailing named {spec.name!r}; give the new one another name",
         field="name",
     )

@@ -27,7 +27,7 @@ from rcs_core.messages.idalloc import IdAllocator
 from rcs_core.messages.statuses import ExtendedError, Status
 from rcs_core.messages.store import NewMessage
 from rcs_core.messages.validation import MAX_TEXT_CHARS, submission_of, validate
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 from rcs_smpp.encoding import decode_text
 from rcs_smpp.errors import TextDecodeError
 
@@ -92,7 +92,9 @@ async def submit_part(
 ) -> ms.SubmitPartResponse:
     """One part, inside the caller's transaction."""
     if not 2 <= request.part_total <= 255 or not 1 <= request.part_number <= request.part_total:
-        return _refused(RcsError("INVALID_REQUEST", "part_number must be 1 to part_total ≤ 255"))
+        return _refused(
+            RcsError(Reason.INVALID_REQUEST, "part_number must be 1 to part_total ≤ 255")
+        )
     first = request.submission
     key = (
         partner.id,

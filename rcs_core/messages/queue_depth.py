@@ -14,7 +14,7 @@ import time
 from prometheus_client import Gauge
 from psycopg_pool import AsyncConnectionPool
 
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 
 # Maintenance exports rcs_queue_depth by state; this is what the last check counted.
 COUNTED = Gauge(
@@ -43,7 +43,7 @@ class QueueDepth:
                     await self._count()
         if self._depth >= self._limit:
             raise RcsError(
-                "QUEUE_FULL",
+                Reason.QUEUE_FULL,
                 f"{self._depth} or more messages are waiting for dispatch"
                 f" (RCS_MAX_QUEUE_DEPTH {self._limit}); retry in a while",
             )

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
+import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from rcs.common.v1 import message_pb2, status_pb2
@@ -32,7 +33,7 @@ from rcs_core.messages.store import StoredMessage
 from rcs_core.messages.validation import MAX_TTL, submission_of, validate
 from rcs_core.reports import desk as report_desk
 from rcs_runtime import channels
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 from rcs_runtime.pg_notify import ChannelWaker
 from rcs_runtime.replica import ReadPools
 from rcs_runtime.timestamps import timestamp
@@ -140,7 +141,7 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
         async with self._pool.connection() as conn:
             partner = await partners.by_login(conn, login)
         if partner is None:
-            raise RcsError("INVALID_LOGIN", f"no partner with login {login!r}")
+            raise RcsError(Reason.INVALID_LOGIN, f"no partner with login {login!r}")
         if len(self._partners) > 10_000:
             self._partners.clear()
         self._partners[login] = (partner, now + self._partner_cache_seconds)
@@ -150,7 +151,7 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
         self, request: message_service_pb2.SubmitMessagesRequest, context: Ctx
     ) -> message_service_pb2.SubmitMessagesResponse:
         if len(request.messages) > MAX_BATCH:
-            raise RcsError("INVALID_REQUEST", f"at most {MAX_BATCH} messages per batch")
+            raise RcsError(Reason.INVALID_REQUEST, f"at most {MAX_BATCH} messages per batch")
         partner = await self._partner(request.partner)
         await self._queue.check()
         trace_parent = carrier_for_storage()
@@ -184,11 +185,10 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
         )
         if not request.request_id and len(valid) <= GROUP_MAX_CALL:
             return self._response(results, await self._batcher.accept(partner.id, valid, window))
-        async with self._pool.connection() as conn, conn.transaction():
-            if request.request_id:
-                first = await request_log.replay(conn, request.request_id, "SubmitMessages")
-                if first is not None:
-                    return message_service_pb2.SubmitMessagesResponse.FromString(first)
+
+        async def accept(
+            conn: psycopg.AsyncConnection,
+        ) -> message_service_pb2.SubmitMessagesResponse:
             accepted = await messages.accept(
                 conn,
                 ids=self._ids,
@@ -196,12 +196,15 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
                 messages=valid,
                 duplicate_window=window,
             )
-            response = self._response(results, accepted)
-            if request.request_id:
-                await request_log.remember(
-                    conn, request.request_id, "SubmitMessages", response.SerializeToString()
-                )
-        return response
+            return self._response(results, accepted)
+
+        return await request_log.once(
+            self._pool,
+            request.request_id,
+            "SubmitMessages",
+            message_service_pb2.SubmitMessagesResponse,
+            accept,
+        )
 
     @staticmethod
     def _response(
@@ -231,11 +234,11 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
     ) -> message_service_pb2.GetMessageResponse:
         message_id = ids.parse(request.message_id)
         if message_id is None:
-            raise RcsError("NOT_FOUND", "message ids are positive decimal integers")
+            raise RcsError(Reason.NOT_FOUND, "message ids are positive decimal integers")
         async with self._pool.connection() as conn:
             found = await messages.get(conn, message_id)
         if found is None or (request.partner and found.partner != request.partner):
-            raise RcsError("NOT_FOUND", f"no message {request.message_id} for this login")
+            raise RcsError(Reason.NOT_FOUND, f"no message {request.message_id} for this login")
         return message_service_pb2.GetMessageResponse(message=to_proto(found))
 
     async def ListMessages(
@@ -244,13 +247,13 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
         partner = await self._partner(request.partner)
         size = request.page_size or 100
         if not 1 <= size <= 1000:
-            raise RcsError("INVALID_REQUEST", "page_size must be 1 to 1000")
+            raise RcsError(Reason.INVALID_REQUEST, "page_size must be 1 to 1000")
         before: int | None = None
         if request.page_token:
             try:
                 before = int(base64.urlsafe_b64decode(request.page_token.encode()).decode())
             except ValueError as exc:
-                raise RcsError("INVALID_REQUEST", "page_token is not one we issued") from exc
+                raise RcsError(Reason.INVALID_REQUEST, "page_token is not one we issued") from exc
         # A list may be a moment stale: it reads from the replica while that is usable.
         pool = await self._reads.reader() if self._reads else self._pool
         async with pool.connection() as conn:
@@ -317,10 +320,14 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
     ) -> message_service_pb2.LeaseReportsResponse:
         partner = await self._partner(request.partner)
         if request.format == message_service_pb2.REPORT_FORMAT_UNSPECIFIED:
-            raise RcsError("INVALID_REQUEST", "format must name a report format", field="format")
+            raise RcsError(
+                Reason.INVALID_REQUEST, "format must name a report format", field="format"
+            )
         limit = request.max_reports or 100
         if not 1 <= limit <= 1000:
-            raise RcsError("INVALID_REQUEST", "max_reports must be 1 to 1000", field="max_reports")
+            raise RcsError(
+                Reason.INVALID_REQUEST, "max_reports must be 1 to 1000", field="max_reports"
+            )
         leased = await self._reports.lease(
             formats=[int(request.format)],
             partner_id=partner.id,
@@ -357,13 +364,15 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
         self, request: message_service_pb2.RecordInboundRequest, context: Ctx
     ) -> message_service_pb2.RecordInboundResponse:
         if len(request.parts) > MAX_INBOUND_BATCH:
-            raise RcsError("INVALID_REQUEST", f"at most {MAX_INBOUND_BATCH} parts per call")
+            raise RcsError(Reason.INVALID_REQUEST, f"at most {MAX_INBOUND_BATCH} parts per call")
         parts = []
         for p in request.parts:
             if not (p.source and p.destination):
-                raise RcsError("INVALID_REQUEST", "an inbound part needs source and destination")
+                raise RcsError(
+                    Reason.INVALID_REQUEST, "an inbound part needs source and destination"
+                )
             if p.part_total > 1 and not 1 <= p.part_number <= p.part_total:
-                raise RcsError("INVALID_REQUEST", "part_number must be 1 to part_total")
+                raise RcsError(Reason.INVALID_REQUEST, "part_number must be 1 to part_total")
             parts.append(
                 inbound.PartIn(
                     interface_id=p.interface_id,
@@ -379,13 +388,12 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
                     ),
                 )
             )
-        async with self._pool.connection() as conn, conn.transaction():
-            if request.request_id:
-                first = await request_log.replay(conn, request.request_id, "RecordInbound")
-                if first is not None:
-                    return message_service_pb2.RecordInboundResponse.FromString(first)
+
+        async def record(
+            conn: psycopg.AsyncConnection,
+        ) -> message_service_pb2.RecordInboundResponse:
             recorded = await inbound.record(conn, self._ids, parts)
-            response = message_service_pb2.RecordInboundResponse(
+            return message_service_pb2.RecordInboundResponse(
                 results=[
                     message_service_pb2.InboundResult(
                         message_id=str(r.message_id) if r.message_id else "", partner=r.partner
@@ -393,11 +401,14 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
                     for r in recorded
                 ]
             )
-            if request.request_id:
-                await request_log.remember(
-                    conn, request.request_id, "RecordInbound", response.SerializeToString()
-                )
-        return response
+
+        return await request_log.once(
+            self._pool,
+            request.request_id,
+            "RecordInbound",
+            message_service_pb2.RecordInboundResponse,
+            record,
+        )
 
     async def RecordReceipts(
         self, request: message_service_pb2.RecordReceiptsRequest, context: Ctx
@@ -406,7 +417,7 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
         for r in request.receipts:
             keys = receipts.receipt_keys(r.operator_message_id)
             if not keys:
-                raise RcsError("INVALID_REQUEST", "a receipt has an empty operator_message_id")
+                raise RcsError(Reason.INVALID_REQUEST, "a receipt has an empty operator_message_id")
             items.append(
                 receipts.ReceiptIn(
                     interface_id=r.interface_id,
@@ -416,18 +427,20 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
                     operator_state=r.operator_state,
                 )
             )
-        async with self._pool.connection() as conn, conn.transaction():
-            if request.request_id:
-                first = await request_log.replay(conn, request.request_id, "RecordReceipts")
-                if first is not None:
-                    return message_service_pb2.RecordReceiptsResponse.FromString(first)
+
+        async def record(
+            conn: psycopg.AsyncConnection,
+        ) -> message_service_pb2.RecordReceiptsResponse:
             matched = await receipts.record(conn, items, horizon=self._receipt_horizon)
-            response = message_service_pb2.RecordReceiptsResponse(matched_count=matched)
-            if request.request_id:
-                await request_log.remember(
-                    conn, request.request_id, "RecordReceipts", response.SerializeToString()
-                )
-        return response
+            return message_service_pb2.RecordReceiptsResponse(matched_count=matched)
+
+        return await request_log.once(
+            self._pool,
+            request.request_id,
+            "RecordReceipts",
+            message_service_pb2.RecordReceiptsResponse,
+            record,
+        )
 
 
 def _receipt_status(value: int) -> Status:
@@ -436,5 +449,5 @@ def _receipt_status(value: int) -> Status:
     except ValueError:
         status = Status.ACCEPTED  # refused below, with the same message
     if not status.is_final:
-        raise RcsError("INVALID_REQUEST", "a receipt's status must be a final status")
+        raise RcsError(Reason.INVALID_REQUEST, "a receipt's status must be a final status")
     return status

@@ -20,6 +20,7 @@ from rcs_core.db import locks
 from rcs_core.delivery import cascade_store
 from rcs_core.messages.idalloc import IdAllocator
 from rcs_core.messages.statuses import Status
+from rcs_runtime.errors import Reason
 
 QUEUE_CHANNEL = "rcs_dispatch"
 # A sending window as stored: begin and end minutes after local midnight, ISO weekdays as
@@ -134,7 +135,7 @@ class Accepted:
 
     message_id: int
     duplicate: bool
-    refused: str = ""
+    refused: Reason | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +198,7 @@ async def _refuse_refs_in_progress(
         if messages[i].refuse_ref_in_progress and (
             locks.key_of(partner_id, ref) in busy or not first_here
         ):
-            results[i] = Accepted(0, False, "REQUEST_IN_PROGRESS")
+            results[i] = Accepted(0, False, Reason.REQUEST_IN_PROGRESS)
         else:
             left.append((i, ref))
     return left
@@ -358,7 +359,7 @@ async def _refuse_repeated_content(
     for i in candidates:
         key = (messages[i].destination, messages[i].body)
         if key in seen:
-            results[i] = Accepted(0, False, "DUPLICATE_MESSAGE")
+            results[i] = Accepted(0, False, Reason.DUPLICATE_MESSAGE)
         seen.add(key)
 
 

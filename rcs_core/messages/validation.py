@@ -14,7 +14,7 @@ from rcs_core.delivery import links
 from rcs_core.messages.numbers import normalize_msisdn
 from rcs_core.messages.store import NewMessage, StoredWindow
 from rcs_runtime import channels
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 from rcs_runtime.send_window import DAY_MINUTES
 from rcs_smpp.constants import EsmClass
 from rcs_smpp.segmentation import USER_DATA_OCTETS, fits_with_own_header
@@ -131,14 +131,14 @@ def _text_and_sender(
 def _binary(sms: message_pb2.SmsContent) -> tuple[int, int]:
     """(data_coding, esm_class) of a binary SMS, or INVALID_TEXT saying what is wrong."""
     if sms.text:
-        raise RcsError("INVALID_TEXT", "a binary SMS has a payload and no text", field="text")
+        raise RcsError(Reason.INVALID_TEXT, "a binary SMS has a payload and no text", field="text")
     if not 0 <= sms.data_coding <= 255 or not 0 <= sms.esm_class <= 255:
         raise RcsError(
-            "INVALID_TEXT", "data_coding and esm_class are octets (0-255)", field="data_coding"
+            Reason.INVALID_TEXT, "data_coding and esm_class are octets (0-255)", field="data_coding"
         )
     if sms.esm_class & EsmClass.UDHI and not fits_with_own_header(sms.payload):
         raise RcsError(
-            "INVALID_TEXT",
+            Reason.INVALID_TEXT,
             f"a binary SMS with its own header (esm_class 0x40) is one SMS: at most"
             f" {USER_DATA_OCTETS} octets, the header's length octet first, then data",
             field="payload",
@@ -172,36 +172,40 @@ def validate(
         sender = _owned(_sender(sub.sender or default_sender), owned_senders)
         ttl = sub.ttl or default_ttl
         if not MIN_TTL <= ttl <= MAX_TTL:
-            raise RcsError("INVALID_TTL", "ttl must be between 1 second and 3 days", field="ttl")
+            raise RcsError(
+                Reason.INVALID_TTL, "ttl must be between 1 second and 3 days", field="ttl"
+            )
     else:
         destination, sender, ttl, push = _other_content(sub, default_sender, default_ttl)
     if not 0 <= sub.priority <= 2:
-        raise RcsError("INVALID_REQUEST", "priority must be 0, 1 or 2", field="priority")
+        raise RcsError(Reason.INVALID_REQUEST, "priority must be 0, 1 or 2", field="priority")
     if sub.traffic_type is not None and sub.traffic_type not in TRAFFIC_TYPES:
         raise RcsError(
-            "INVALID_REQUEST",
+            Reason.INVALID_REQUEST,
             "trafficType must be 0, 1, 2, 5, 6 or 7 (Rapporto's traffic types)",
             field="traffic_type",
         )
     if sub.mailing and not MAILING.fullmatch(sub.mailing):
-        raise RcsError("INVALID_REQUEST", "mailing: 1-64 of A-Z a-z 0-9 _ . @ -", field="mailing")
+        raise RcsError(
+            Reason.INVALID_REQUEST, "mailing: 1-64 of A-Z a-z 0-9 _ . @ -", field="mailing"
+        )
     if len(sub.client_ref) > MAX_CLIENT_REF_CHARS:
         raise RcsError(
-            "INVALID_REQUEST",
+            Reason.INVALID_REQUEST,
             f"the message's reference is longer than {MAX_CLIENT_REF_CHARS} characters",
             field="client_ref",
         )
     if sub.ptag and not PTAG.fullmatch(sub.ptag):
-        raise RcsError("INVALID_REQUEST", "ptag: 1-50 of 0-9 a-z A-Z -", field="ptag")
+        raise RcsError(Reason.INVALID_REQUEST, "ptag: 1-50 of 0-9 a-z A-Z -", field="ptag")
     if sub.report_format not in REPORT_FORMATS:
-        raise RcsError("INVALID_REQUEST", "unknown report_format", field="report_format")
+        raise RcsError(Reason.INVALID_REQUEST, "unknown report_format", field="report_format")
     if sub.report_url:
         check_report_url(sub.report_url)
     if sub.send_after is not None:
         latest = (now or dt.datetime.now(dt.UTC)) + ttl
         if sub.send_after >= latest:
             raise RcsError(
-                "INVALID_REQUEST",
+                Reason.INVALID_REQUEST,
                 "the scheduled time is after the end of the validity period;"
                 " send it later or give a longer validity",
                 field="send_after",
@@ -218,7 +222,7 @@ def validate(
         )
         if not destination:
             raise RcsError(
-                "INVALID_DESTINATION",
+                Reason.INVALID_DESTINATION,
                 "a cascade needs destAddr: its fallback messages go to the number",
                 field="destination",
             )
@@ -254,7 +258,7 @@ def _destination(raw: str) -> str:
     destination = normalize_msisdn(raw)
     if destination is None:
         raise RcsError(
-            "INVALID_DESTINATION",
+            Reason.INVALID_DESTINATION,
             "destination must be 10–15 digits with country code, e.g. 79161234567",
             field="destination",
         )
@@ -263,17 +267,19 @@ def _destination(raw: str) -> str:
 
 def _check_text(text: str, limit: int, field: str = "text", what: str = "text") -> None:
     if not text:
-        raise RcsError("INVALID_TEXT", f"{what} must not be empty", field=field)
+        raise RcsError(Reason.INVALID_TEXT, f"{what} must not be empty", field=field)
     if "\x00" in text:
-        raise RcsError("INVALID_TEXT", f"{what} must not contain NUL characters", field=field)
+        raise RcsError(Reason.INVALID_TEXT, f"{what} must not contain NUL characters", field=field)
     if len(text) > limit:
-        raise RcsError("INVALID_TEXT", f"{what} is longer than {limit} characters", field=field)
+        raise RcsError(
+            Reason.INVALID_TEXT, f"{what} is longer than {limit} characters", field=field
+        )
 
 
 def _sender(sender: str, field: str = "sender") -> str:
     if not sender or len(sender) > 21:
         raise RcsError(
-            "INVALID_SENDER",
+            Reason.INVALID_SENDER,
             "serviceNumber is required (no default is set for this login) and at most 21 chars",
             field=field,
         )
@@ -284,7 +290,7 @@ def _owned(sender: str, owned: frozenset[str] | None, field: str = "sender") -> 
     """Senders belong to partners (issue 14): another client's brand is refused."""
     if owned is not None and sender not in owned:
         raise RcsError(
-            "INVALID_SENDER",
+            Reason.INVALID_SENDER,
             f"sender {sender!r} is not one of this login's senders (the administrator"
             " assigns them to the login)",
             field=field,
@@ -300,7 +306,7 @@ def _other_content(
     name = channels.name_of(sub.channel)
     if not channels.is_built(sub.channel):
         raise RcsError(
-            "INVALID_MESSAGE_TYPE",
+            Reason.INVALID_MESSAGE_TYPE,
             f"{name} messages are not available on this installation yet"
             f" ({channels.built_list()} are)",
             field=f"{field}channel",
@@ -326,7 +332,7 @@ def _other_content(
         ttl = _whole_days(default_ttl, limits)  # the partner's default, in WhatsApp's steps
     if sub.channel == channels.WHATSAPP and ttl % channels.WHATSAPP_TTL_STEP:
         raise RcsError(
-            "INVALID_TTL",
+            Reason.INVALID_TTL,
             "a WHATSAPP message's ttl is whole days: 1440, 2880, ... 10080 minutes",
             field=f"{field}ttl",
         )
@@ -345,7 +351,7 @@ def _other_content(
 def _check_ttl(ttl: dt.timedelta, limits: channels.Limits, name: str, field: str) -> None:
     if not limits.min_ttl <= ttl <= limits.max_ttl:
         raise RcsError(
-            "INVALID_TTL",
+            Reason.INVALID_TTL,
             f"a {name} message's ttl must be {int(limits.min_ttl.total_seconds())} to"
             f" {int(limits.max_ttl.total_seconds())} seconds",
             field=f"{field}ttl",
@@ -357,7 +363,7 @@ def flashcall_code(text: str, field: str = "text") -> str:
     codes = channels.FLASHCALL_CODE.findall(text)
     if len(codes) != 1:
         raise RcsError(
-            "INVALID_TEXT",
+            Reason.INVALID_TEXT,
             "FlashingCall text should contain one 4-6 digit code (the caller number ends in"
             f" it); found {len(codes)}",
             field=field,
@@ -407,7 +413,7 @@ def validate_link(
     if link.channel == CHANNEL_SMS:
         if not destination:
             raise RcsError(
-                "INVALID_DESTINATION",
+                Reason.INVALID_DESTINATION,
                 "an SMS link needs the cascade's destAddr",
                 field="destination",
             )
@@ -421,7 +427,7 @@ def validate_link(
         ttl = ttl or default_ttl
         if not MIN_TTL <= ttl <= MAX_TTL:
             raise RcsError(
-                "INVALID_TTL", "ttl must be between 1 second and 3 days", field=f"{field}ttl"
+                Reason.INVALID_TTL, "ttl must be between 1 second and 3 days", field=f"{field}ttl"
             )
         return body, sender, ttl, None, binary
     push = link.push if link.channel == channels.PUSH else None
@@ -437,21 +443,25 @@ def stored_window(w: message_pb2.SendWindow) -> StoredWindow:
     None for the subscriber's zone), or INVALID_REQUEST naming what is wrong."""
     if not 0 <= w.begin_minute < DAY_MINUTES or not 0 < w.end_minute <= DAY_MINUTES:
         raise RcsError(
-            "INVALID_REQUEST",
+            Reason.INVALID_REQUEST,
             "send_window: begin 0-1439 and end 1-1440 minutes after midnight",
             field="send_window",
         )
     if w.begin_minute == w.end_minute:
         raise RcsError(
-            "INVALID_REQUEST", "send_window begins and ends at the same time", field="send_window"
+            Reason.INVALID_REQUEST,
+            "send_window begins and ends at the same time",
+            field="send_window",
         )
     if any(not 1 <= d <= 7 for d in w.weekdays):
         raise RcsError(
-            "INVALID_REQUEST", "send_window weekdays: 1 (Monday) to 7 (Sunday)", field="send_window"
+            Reason.INVALID_REQUEST,
+            "send_window weekdays: 1 (Monday) to 7 (Sunday)",
+            field="send_window",
         )
     if not w.subscriber_zone and not -720 <= w.utc_offset_minutes <= 840:
         raise RcsError(
-            "INVALID_REQUEST", "send_window UTC offset: -12:00 to +14:00", field="send_window"
+            Reason.INVALID_REQUEST, "send_window UTC offset: -12:00 to +14:00", field="send_window"
         )
     days = 0
     for d in w.weekdays:
@@ -470,7 +480,7 @@ def check_report_url(url: str, *, field: str = "report_url") -> None:
         or any(c.isspace() for c in url)
     ):
         raise RcsError(
-            "INVALID_REQUEST",
+            Reason.INVALID_REQUEST,
             f"{field} must be an absolute http:// or https:// URL of at most"
             f" {MAX_URL_CHARS} characters",
             field=field,

@@ -13,7 +13,7 @@ from rcs_core.settings import store
 from rcs_core.settings.policy import SettingsBase
 from rcs_core.settings.spec import Conn
 from rcs_core.settings.writes import Ctx
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 from rcs_runtime.timestamps import timestamp
 
 
@@ -33,7 +33,7 @@ def _out(row: ApiKeyRow) -> ss.ApiKey:
 async def _partner_id(conn: Conn, login: str) -> int:
     partner = await partners.by_login(conn, login)
     if partner is None:
-        raise RcsError("NOT_FOUND", f"no partner {login!r}", field="partner")
+        raise RcsError(Reason.NOT_FOUND, f"no partner {login!r}", field="partner")
     return partner.id
 
 
@@ -42,7 +42,7 @@ class ApiKeySettings(SettingsBase):
         self, request: ss.CreateApiKeyRequest, context: Ctx
     ) -> ss.CreateApiKeyResponse:
         if len(request.note) > 200:
-            raise RcsError("INVALID_REQUEST", "note is at most 200 characters", field="note")
+            raise RcsError(Reason.INVALID_REQUEST, "note is at most 200 characters", field="note")
         async with self._pool.connection() as conn, conn.transaction():
             row, key = await api_keys.create(
                 conn, await _partner_id(conn, request.partner), request.note
@@ -70,7 +70,9 @@ class ApiKeySettings(SettingsBase):
         async with self._pool.connection() as conn, conn.transaction():
             row = await api_keys.revoke(conn, await _partner_id(conn, request.partner), request.id)
             if row is None:
-                raise RcsError("NOT_FOUND", f"partner {request.partner!r} has no key {request.id}")
+                raise RcsError(
+                    Reason.NOT_FOUND, f"partner {request.partner!r} has no key {request.id}"
+                )
             await store.audit(
                 conn,
                 actor=request.actor.login,

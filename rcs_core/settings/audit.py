@@ -11,7 +11,7 @@ from rcs.core.v1 import settings_service_pb2 as ss
 from rcs_core.settings import audit_store as audit_log
 from rcs_core.settings.policy import SettingsBase
 from rcs_core.settings.writes import Ctx, page, token
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 from rcs_runtime.timestamps import timestamp
 
 
@@ -21,11 +21,11 @@ class AuditSettings(SettingsBase):
     ) -> ss.ListAuditEntriesResponse:
         after, size = page(request.page_token, request.page_size)
         if after and not after.isdigit():
-            raise RcsError("INVALID_REQUEST", "page_token is not one we issued")
+            raise RcsError(Reason.INVALID_REQUEST, "page_token is not one we issued")
         since = request.since.ToDatetime(tzinfo=dt.UTC) if request.HasField("since") else None
         until = request.until.ToDatetime(tzinfo=dt.UTC) if request.HasField("until") else None
         if since is not None and until is not None and since >= until:
-            raise RcsError("INVALID_REQUEST", "since must be before until", field="since")
+            raise RcsError(Reason.INVALID_REQUEST, "since must be before until", field="since")
         async with self._pool.connection() as conn:
             rows = await audit_log.page(
                 conn,

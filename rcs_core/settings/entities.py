@@ -24,7 +24,7 @@ from rcs_core.settings.states import (
     VerificationPolicyState,
     WhitelistState,
 )
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 
 _PARTNER_FIELDS = tuple(PartnerState.__annotations__)  # the columns, in the state's order
 # What a partner state stored before a field existed restores to ("any address", no URL,
@@ -277,7 +277,7 @@ async def put_direction(conn: Conn, name: str, state: DirectionState | None) -> 
     row = await cur.fetchone()
     if row is None:  # the plan took the name since (a rollback to before that)
         raise RcsError(
-            "INVALID_REQUEST",
+            Reason.INVALID_REQUEST,
             f"direction {name!r} is a number-plan direction now: change it by re-importing"
             " the number plan",
         )

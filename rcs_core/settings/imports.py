@@ -14,7 +14,7 @@ from rcs_core.settings.policy import SettingsBase
 from rcs_core.settings.spec import Conn
 from rcs_core.settings.writes import Ctx
 from rcs_routing.number_plan import BadFileError, PlanRange, PortedNumber
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 
 _KINDS = (ss.NUMBER_PLAN_IMPORT_KIND_NUMBER_PLAN, ss.NUMBER_PLAN_IMPORT_KIND_PORTED_NUMBERS)
 
@@ -22,7 +22,9 @@ _KINDS = (ss.NUMBER_PLAN_IMPORT_KIND_NUMBER_PLAN, ss.NUMBER_PLAN_IMPORT_KIND_POR
 def _refused(err: BadFileError) -> RcsError:
     """Every bad line, one a line after the count, for the CLI to print by file line."""
     lines = "\n".join(str(e) for e in err.errors)
-    return RcsError("INVALID_REQUEST", f"{len(err.errors)} bad line(s); nothing imported\n{lines}")
+    return RcsError(
+        Reason.INVALID_REQUEST, f"{len(err.errors)} bad line(s); nothing imported\n{lines}"
+    )
 
 
 def _ranges(chunks: Iterable[ss.ImportNumberPlanRequest]) -> list[PlanRange]:
@@ -31,7 +33,7 @@ def _ranges(chunks: Iterable[ss.ImportNumberPlanRequest]) -> list[PlanRange]:
     ]
     if any(b.start <= a.end for a, b in itertools.pairwise(out)):
         raise RcsError(
-            "INVALID_REQUEST", "ranges must come sorted by start and disjoint, as parsed"
+            Reason.INVALID_REQUEST, "ranges must come sorted by start and disjoint, as parsed"
         )
     return out
 
@@ -43,7 +45,7 @@ class ImportSettings(SettingsBase):
         chunks = [chunk async for chunk in request_iterator]
         if not chunks or chunks[0].kind not in _KINDS:
             raise RcsError(
-                "INVALID_REQUEST",
+                Reason.INVALID_REQUEST,
                 "the first chunk names the kind: NUMBER_PLAN_IMPORT_KIND_NUMBER_PLAN or"
                 " NUMBER_PLAN_IMPORT_KIND_PORTED_NUMBERS",
                 field="kind",
@@ -51,7 +53,9 @@ class ImportSettings(SettingsBase):
         first = chunks[0]
         plan = first.kind == ss.NUMBER_PLAN_IMPORT_KIND_NUMBER_PLAN
         if any(c.ported if plan else c.ranges for c in chunks):
-            raise RcsError("INVALID_REQUEST", "every chunk carries rows of the first's kind only")
+            raise RcsError(
+                Reason.INVALID_REQUEST, "every chunk carries rows of the first's kind only"
+            )
         ranges = _ranges(chunks) if plan else []
         ported = [PortedNumber(n.line_no, n.number, n.operator) for c in chunks for n in c.ported]
 

@@ -12,7 +12,7 @@ from rcs_core.settings.policy import PolicySettings, _require
 from rcs_core.settings.spec import Conn
 from rcs_core.settings.states import InboundRouteState
 from rcs_core.settings.writes import Ctx
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 
 
 def _route_out(st: InboundRouteState) -> ss.InboundRoute:
@@ -36,7 +36,7 @@ class InboundRouteSettings(PolicySettings):
             if row is not None:
                 what = f"keyword {after['keyword']!r}" if after["keyword"] else "no keyword"
                 raise RcsError(
-                    "INVALID_REQUEST",
+                    Reason.INVALID_REQUEST,
                     f"inbound route {row[0]!r} already takes number {after['number']!r} with"
                     f" {what}: change or delete it first",
                     field="keyword",

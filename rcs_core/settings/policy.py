@@ -31,7 +31,7 @@ from rcs_core.settings.states import (
 )
 from rcs_core.settings.writes import Ctx, R
 from rcs_routing.substitution import SubstitutionRuleSpec, substitution_cycle
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 
 # Rules that may name a direction, for refusing to delete it.
 _DIRECTION_USERS = {"routing rules": "routing_rules", "substitution rules": "substitution_rules"}
@@ -60,7 +60,9 @@ async def _require(conn: Conn, kind: str, value: str, field: str) -> None:
         return
     cur = await conn.execute(_REFERENCE_SQL[kind], (value,))
     if await cur.fetchone() is None:
-        raise RcsError("INVALID_REQUEST", f"unknown {kind} {value!r}: create it first", field=field)
+        raise RcsError(
+            Reason.INVALID_REQUEST, f"unknown {kind} {value!r}: create it first", field=field
+        )
 
 
 async def _numbers_free(
@@ -76,7 +78,7 @@ async def _numbers_free(
     if taken:
         listed = ", ".join(f"{p} (direction {d!r})" for p, d in taken)
         raise RcsError(
-            "INVALID_REQUEST", f"prefixes of other directions: {listed}", field="prefixes"
+            Reason.INVALID_REQUEST, f"prefixes of other directions: {listed}", field="prefixes"
         )
     # Other directions' ranges are disjoint, so the one with the last start at or before a
     # new range's end is the only one that can overlap it: an index probe per range.
@@ -92,7 +94,9 @@ async def _numbers_free(
     overlaps = await cur.fetchall()
     if overlaps:
         listed = ", ".join(f"{a}-{b} overlaps {c}-{d} of {n!r}" for a, b, c, d, n in overlaps)
-        raise RcsError("INVALID_REQUEST", f"ranges of other directions: {listed}", field="ranges")
+        raise RcsError(
+            Reason.INVALID_REQUEST, f"ranges of other directions: {listed}", field="ranges"
+        )
 
 
 def _cycle_refused(rules: list[SubstitutionRuleState]) -> None:
@@ -116,7 +120,7 @@ def _cycle_refused(rules: list[SubstitutionRuleState]) -> None:
     if names:
         chain = names if len(names) > 1 and names[0] == names[-1] else [*names, names[0]]
         raise RcsError(
-            "INVALID_REQUEST", f"substitution rules would form a cycle: {' → '.join(chain)}"
+            Reason.INVALID_REQUEST, f"substitution rules would form a cycle: {' → '.join(chain)}"
         )
 
 
@@ -195,7 +199,7 @@ class PolicySettings(SettingsBase):
                 raise validate.plan_refused(d.name)
             if not d.operator:
                 raise RcsError(
-                    "INVALID_REQUEST", "a direction needs its operator", field="operator"
+                    Reason.INVALID_REQUEST, "a direction needs its operator", field="operator"
                 )
             await _require(conn, "operator", d.operator, "operator")
             await _numbers_free(conn, d.name, after["prefixes"], after["ranges"])
@@ -228,7 +232,7 @@ class PolicySettings(SettingsBase):
                     users.append(f"{label} {', '.join(names)}")
             if users:
                 raise RcsError(
-                    "INVALID_REQUEST",
+                    Reason.INVALID_REQUEST,
                     f"direction {request.name!r} is used by {' and '.join(users)}:"
                     " change or delete them first",
                 )
@@ -469,7 +473,7 @@ class PolicySettings(SettingsBase):
     ) -> ss.DeleteTariffResponse:
         if not request.tariff.HasField("valid_from"):
             raise RcsError(
-                "INVALID_REQUEST", "valid_from names the row to delete", field="valid_from"
+                Reason.INVALID_REQUEST, "valid_from names the row to delete", field="valid_from"
             )
         key = validate.tariff_key(validate.tariff(_key_fields(request.tariff)))
         return await writes.delete(

@@ -30,7 +30,7 @@ from rcs_core.settings.states import (
 )
 from rcs_core.settings.store import Change
 from rcs_core.settings.writes import Ctx, R, commit
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 
 _PARTNER_MASK = {
     "default_sender",
@@ -122,13 +122,13 @@ class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings, Impo
         p.duplicate_window_seconds = p.duplicate_window_seconds or 86400
         validate.check_partner(p)
         if not request.password:
-            raise RcsError("INVALID_REQUEST", "a partner needs a password", field="password")
+            raise RcsError(Reason.INVALID_REQUEST, "a partner needs a password", field="password")
         if request.smpp_password:
             validate.check_smpp_password(request.smpp_password)
 
         async def work(conn: Conn) -> ss.CreatePartnerResponse:
             if await entities.partner_state(conn, p.login) is not None:
-                raise RcsError("INVALID_REQUEST", f"partner {p.login!r} exists: update it")
+                raise RcsError(Reason.INVALID_REQUEST, f"partner {p.login!r} exists: update it")
             state = PartnerState(
                 login=p.login,
                 password_hash=await asyncio.to_thread(hash_password, request.password),
@@ -165,19 +165,19 @@ class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings, Impo
         paths = set(request.update_mask.paths)
         if not paths or not paths <= _PARTNER_MASK:
             raise RcsError(
-                "INVALID_REQUEST",
+                Reason.INVALID_REQUEST,
                 f"update_mask must name some of {', '.join(sorted(_PARTNER_MASK))}",
                 field="update_mask",
             )
         if "password" in paths and not request.password:
-            raise RcsError("INVALID_REQUEST", "password is empty", field="password")
+            raise RcsError(Reason.INVALID_REQUEST, "password is empty", field="password")
         if "smpp_password" in paths and request.smpp_password:
             validate.check_smpp_password(request.smpp_password)
 
         async def work(conn: Conn) -> ss.UpdatePartnerResponse:
             before = await entities.partner_state(conn, request.partner.login)
             if before is None:
-                raise RcsError("NOT_FOUND", f"no partner {request.partner.login!r}")
+                raise RcsError(Reason.NOT_FOUND, f"no partner {request.partner.login!r}")
             # The mask names fields of both (_PARTNER_MASK), so the copy stays a PartnerState.
             plain = paths - {"password", "allowed_subnets", "senders", "smpp_password"}
             after = cast(
@@ -214,7 +214,7 @@ class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings, Impo
         async with self._pool.connection() as conn:
             state = await entities.partner_state(conn, request.login)
         if state is None:
-            raise RcsError("NOT_FOUND", f"no partner {request.login!r}")
+            raise RcsError(Reason.NOT_FOUND, f"no partner {request.login!r}")
         return ss.GetPartnerResponse(partner=_partner_out(state))
 
     async def ListPartners(
@@ -314,7 +314,7 @@ class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings, Impo
 
         async def check(conn: Conn, before: InterfaceState | None) -> None:
             if before is None and not i.password:
-                raise RcsError("INVALID_REQUEST", "a new interface needs its bind password")
+                raise RcsError(Reason.INVALID_REQUEST, "a new interface needs its bind password")
 
         return await writes.put(
             self._pool,
@@ -345,7 +345,7 @@ class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings, Impo
             users += [f"routing rule {row[0]}" for row in await cur.fetchall()]
             if users:
                 raise RcsError(
-                    "INVALID_REQUEST",
+                    Reason.INVALID_REQUEST,
                     f"interface {request.id!r} is routed to by {', '.join(users)}: "
                     "take it out of their routes and targets first",
                 )
@@ -377,7 +377,7 @@ class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings, Impo
         paths = set(request.update_mask.paths)
         if not paths or not paths <= fields:
             raise RcsError(
-                "INVALID_REQUEST",
+                Reason.INVALID_REQUEST,
                 f"update_mask must name some of {', '.join(sorted(fields))}",
                 field="update_mask",
             )
@@ -444,7 +444,7 @@ class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings, Impo
             current = int(row[0]) if row else 0
             if not 1 <= request.revision <= current:
                 raise RcsError(
-                    "NOT_FOUND",
+                    Reason.NOT_FOUND,
                     f"no settings revision {request.revision}: revisions run 1 to {current}",
                 )
             changes = await store.restore(conn, request.revision)

@@ -16,7 +16,7 @@ import psycopg
 from rcs_core.settings.entities import SPECS
 from rcs_core.settings.states import RowState
 from rcs_runtime.cluster_role import refused_on_standby
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 
 State = RowState | None
 
@@ -142,7 +142,7 @@ async def _inbound_pairs_unique(conn: psycopg.AsyncConnection) -> None:
         await conn.execute("SET CONSTRAINTS inbound_routes_number_keyword_key IMMEDIATE")
     except psycopg.errors.UniqueViolation as exc:
         raise RcsError(
-            "INVALID_REQUEST",
+            Reason.INVALID_REQUEST,
             "the rollback would give two inbound routes the same number and keyword"
             f" ({exc.diag.message_detail}): change or delete the other route first",
         ) from exc

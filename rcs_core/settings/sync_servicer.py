@@ -14,7 +14,7 @@ from rcs.core.v1 import settings_sync_pb2 as sync
 from rcs.core.v1 import settings_sync_pb2_grpc
 from rcs_core.settings import sync_store as store
 from rcs_core.settings.writes import Ctx
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 
 MAX_PAGE = 1000
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ def _from_wire(c: sync.SettingsChange) -> store.Revision:
         changes = json.loads(c.changes_json or "[]")
     except ValueError as exc:
         raise RcsError(
-            "INVALID_REQUEST", f"revision {c.revision}: changes_json is not JSON"
+            Reason.INVALID_REQUEST, f"revision {c.revision}: changes_json is not JSON"
         ) from exc
     return store.Revision(
         c.revision,
@@ -58,7 +58,9 @@ class SettingsSyncServicer(settings_sync_pb2_grpc.SettingsSyncServiceServicer):
         self, request: sync.ListSettingsChangesRequest, context: Ctx
     ) -> sync.ListSettingsChangesResponse:
         if request.since_revision < 0 or not 0 <= request.page_size <= MAX_PAGE:
-            raise RcsError("INVALID_REQUEST", f"since_revision >= 0 and page_size 0 to {MAX_PAGE}")
+            raise RcsError(
+                Reason.INVALID_REQUEST, f"since_revision >= 0 and page_size 0 to {MAX_PAGE}"
+            )
         async with self._pool.connection() as conn:
             revisions, current = await store.revisions_since(
                 conn, request.since_revision, request.page_size or MAX_PAGE

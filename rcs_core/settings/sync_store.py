@@ -11,7 +11,7 @@ import psycopg
 
 from rcs_core.settings import entities, store
 from rcs_core.settings.states import ChangeRecord
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +57,7 @@ async def apply_revisions(
     role = await cur.fetchone()
     if role is not None and role[0] == "master":
         raise RcsError(
-            "SETTINGS_OUT_OF_SYNC",
+            Reason.SETTINGS_OUT_OF_SYNC,
             "this installation is the master: it takes settings writes and applies no other's",
         )
     cur = await conn.execute("SELECT revision FROM settings_revision FOR UPDATE")
@@ -66,7 +66,7 @@ async def apply_revisions(
     for r in revisions:
         if r.revision != current + 1:
             raise RcsError(
-                "SETTINGS_OUT_OF_SYNC",
+                Reason.SETTINGS_OUT_OF_SYNC,
                 f"revision {r.revision} does not follow this installation's {current}:"
                 f" pull the revisions after {current} from the master",
             )
@@ -74,7 +74,7 @@ async def apply_revisions(
             entity = change["entity"]
             if entity not in entities.ENTITIES:
                 raise RcsError(
-                    "SETTINGS_OUT_OF_SYNC",
+                    Reason.SETTINGS_OUT_OF_SYNC,
                     f"revision {r.revision} changes {entity!r}, which this version of RCS"
                     " does not know: upgrade this installation to the master's version",
                 )

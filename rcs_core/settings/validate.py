@@ -35,7 +35,7 @@ from rcs_core.settings.states import (
     VerificationPolicyState,
     WhitelistState,
 )
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 
 _RULE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _MAILING = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
@@ -81,29 +81,33 @@ MAX_SMPP_PASSWORD_CHARS = 8  # an SMPP 3.4 bind's password is a C-string of 9 oc
 
 def _check_rule_head(name: str, priority: int) -> None:
     if not _RULE_NAME.fullmatch(name):
-        raise RcsError("INVALID_REQUEST", "name: 1-64 of A-Z a-z 0-9 _ . -", field="name")
+        raise RcsError(Reason.INVALID_REQUEST, "name: 1-64 of A-Z a-z 0-9 _ . -", field="name")
     if not 0 <= priority <= _MAX_PRIORITY:
-        raise RcsError("INVALID_REQUEST", "priority must be 0 to 1000000", field="priority")
+        raise RcsError(Reason.INVALID_REQUEST, "priority must be 0 to 1000000", field="priority")
 
 
 def _check_traffic_type(value: int) -> None:
     if value not in _TRAFFIC_TYPES:
         raise RcsError(
-            "INVALID_REQUEST", "traffic_type must be one of 0, 1, 2, 5, 6, 7", field="traffic_type"
+            Reason.INVALID_REQUEST,
+            "traffic_type must be one of 0, 1, 2, 5, 6, 7",
+            field="traffic_type",
         )
 
 
 def _check_sender(value: str, field: str, *, required: bool = False) -> None:
     if len(value) > 21 or (required and not value):
         what = "1-21" if required else "at most 21"
-        raise RcsError("INVALID_REQUEST", f"{field}: {what} characters", field=field)
+        raise RcsError(Reason.INVALID_REQUEST, f"{field}: {what} characters", field=field)
 
 
 def _unique(values: Sequence[str], field: str) -> None:
     seen: set[str] = set()
     for value in values:
         if value in seen:
-            raise RcsError("INVALID_REQUEST", f"{value!r} is named twice in {field}", field=field)
+            raise RcsError(
+                Reason.INVALID_REQUEST, f"{value!r} is named twice in {field}", field=field
+            )
         seen.add(value)
 
 
@@ -113,13 +117,15 @@ def _ranges(direction: ss.Direction) -> list[list[int]]:
     for start, end in out:
         if not _NUMBERS[0] <= start <= end <= _NUMBERS[1]:
             raise RcsError(
-                "INVALID_REQUEST",
+                Reason.INVALID_REQUEST,
                 f"range {start}-{end}: start <= end, both numbers of 10-15 digits",
                 field="ranges",
             )
     for (a, b), (c, d) in itertools.pairwise(out):
         if c <= b:
-            raise RcsError("INVALID_REQUEST", f"ranges {a}-{b} and {c}-{d} overlap", field="ranges")
+            raise RcsError(
+                Reason.INVALID_REQUEST, f"ranges {a}-{b} and {c}-{d} overlap", field="ranges"
+            )
     return out
 
 
@@ -130,21 +136,23 @@ def _channel(value: channel_pb2.Channel.ValueType) -> str:
     try:
         return channel_pb2.Channel.Name(value).removeprefix("CHANNEL_")
     except ValueError as exc:
-        raise RcsError("INVALID_REQUEST", f"unknown channel {value}", field="channel") from exc
+        raise RcsError(Reason.INVALID_REQUEST, f"unknown channel {value}", field="channel") from exc
 
 
 def routing_rule(r: ss.RoutingRule) -> RoutingRuleState:
     _check_rule_head(r.name, r.priority)
     if r.action not in _ACTIONS:
-        raise RcsError("INVALID_REQUEST", f"unknown action {r.action}", field="action")
+        raise RcsError(Reason.INVALID_REQUEST, f"unknown action {r.action}", field="action")
     action = _ACTIONS[r.action]
     if action == "route" and not r.targets:
-        raise RcsError("INVALID_REQUEST", "a ROUTE rule needs at least one target", field="targets")
+        raise RcsError(
+            Reason.INVALID_REQUEST, "a ROUTE rule needs at least one target", field="targets"
+        )
     if action == "reject" and r.targets:
-        raise RcsError("INVALID_REQUEST", "a REJECT rule has no targets", field="targets")
+        raise RcsError(Reason.INVALID_REQUEST, "a REJECT rule has no targets", field="targets")
     _unique([t.interface_id for t in r.targets], "targets")
     if any(not 0 <= t.weight <= _MAX_WEIGHT for t in r.targets):
-        raise RcsError("INVALID_REQUEST", "target weights are 1 to 1000000", field="targets")
+        raise RcsError(Reason.INVALID_REQUEST, "target weights are 1 to 1000000", field="targets")
     _check_sender(r.sender, "sender")
     if r.HasField("traffic_type"):
         _check_traffic_type(r.traffic_type)
@@ -184,7 +192,7 @@ def substitution_rule(r: ss.SubstitutionRule) -> SubstitutionRuleState:
 
 def _bad_keyword(field: str, keyword: str, message: str, position: int) -> RcsError:
     return RcsError(
-        "INVALID_REQUEST",
+        Reason.INVALID_REQUEST,
         f"{field} {keyword!r} is not a regular expression (Python syntax):"
         f" {message} at position {position}",
         field=field,
@@ -195,7 +203,7 @@ def _check_keyword(keyword: str, field: str = "keyword") -> None:
     """Refuse, with the error's position, a keyword that routing could not match with."""
     if len(keyword) > _MAX_KEYWORD:
         raise RcsError(
-            "INVALID_REQUEST", f"{field} is at most {_MAX_KEYWORD} characters", field=field
+            Reason.INVALID_REQUEST, f"{field} is at most {_MAX_KEYWORD} characters", field=field
         )
     try:  # alone first, so that the position is the keyword's own
         re.compile(keyword, re.IGNORECASE)
@@ -215,13 +223,13 @@ def _check_session(r: ss.InboundRoute) -> None:
     _check_keyword(r.session_close_keyword, "session_close_keyword")
     if not 0 <= r.session_seconds <= _MAX_SESSION_SECONDS:
         raise RcsError(
-            "INVALID_REQUEST",
+            Reason.INVALID_REQUEST,
             f"session_seconds: 1-{_MAX_SESSION_SECONDS}, or 0 without sessions",
             field="session_seconds",
         )
     if r.session_keyword and not r.session_seconds:
         raise RcsError(
-            "INVALID_REQUEST",
+            Reason.INVALID_REQUEST,
             f"a session_keyword needs session_seconds (1-{_MAX_SESSION_SECONDS}), how long"
             " a session lasts after the subscriber's last message",
             field="session_seconds",
@@ -230,7 +238,7 @@ def _check_session(r: ss.InboundRoute) -> None:
         for name in _SESSION_FIELDS:
             if getattr(r, name):
                 raise RcsError(
-                    "INVALID_REQUEST",
+                    Reason.INVALID_REQUEST,
                     f"{name} works only with a session_keyword: set one, or clear {name}",
                     field=name,
                 )
@@ -238,17 +246,19 @@ def _check_session(r: ss.InboundRoute) -> None:
 
 def inbound_route(r: ss.InboundRoute) -> InboundRouteState:
     if not _RULE_NAME.fullmatch(r.name):
-        raise RcsError("INVALID_REQUEST", "name: 1-64 of A-Z a-z 0-9 _ . -", field="name")
+        raise RcsError(Reason.INVALID_REQUEST, "name: 1-64 of A-Z a-z 0-9 _ . -", field="name")
     number = inbound.number_key(r.number)  # as messages are matched: without a "+"
     if not 1 <= len(number) <= _MAX_NUMBER:
-        raise RcsError("INVALID_REQUEST", f"number: 1-{_MAX_NUMBER} characters", field="number")
+        raise RcsError(
+            Reason.INVALID_REQUEST, f"number: 1-{_MAX_NUMBER} characters", field="number"
+        )
     _check_keyword(r.keyword)
     _check_session(r)
     if not r.partner:
-        raise RcsError("INVALID_REQUEST", "a route needs its partner", field="partner")
+        raise RcsError(Reason.INVALID_REQUEST, "a route needs its partner", field="partner")
     if r.format not in _FORMATS:
         raise RcsError(
-            "INVALID_REQUEST",
+            Reason.INVALID_REQUEST,
             "format must be REPORT_FORMAT_SMPP, REPORT_FORMAT_HTTP_V5 or REPORT_FORMAT_REST_V6"
             " (1, 2 or 3)",
             field="format",
@@ -257,11 +267,13 @@ def inbound_route(r: ss.InboundRoute) -> InboundRouteState:
         text = getattr(r, name)
         if len(text) > _MAX_TEXT or "\x00" in text:
             raise RcsError(
-                "INVALID_REQUEST", f"{name}: at most {_MAX_TEXT} characters, no NUL", field=name
+                Reason.INVALID_REQUEST,
+                f"{name}: at most {_MAX_TEXT} characters, no NUL",
+                field=name,
             )
     if not 0 <= r.timeout_seconds <= _MAX_TIMEOUT:
         raise RcsError(
-            "INVALID_REQUEST",
+            Reason.INVALID_REQUEST,
             f"timeout_seconds: 1-{_MAX_TIMEOUT}, or 0 for the report sender's",
             field="timeout_seconds",
         )
@@ -288,7 +300,7 @@ def senders(values: Iterable[str]) -> list[str]:
     for value in values:
         if not 1 <= len(value) <= MAX_SENDER_CHARS or value != value.strip():
             raise RcsError(
-                "INVALID_SENDER",
+                Reason.INVALID_SENDER,
                 f"senders: {value!r} must be 1 to {MAX_SENDER_CHARS} characters, no outer spaces",
                 field="senders",
             )
@@ -301,7 +313,7 @@ def check_smpp_password(password: str) -> None:
         password.isascii() and password.isprintable()
     ):
         raise RcsError(
-            "INVALID_REQUEST",
+            Reason.INVALID_REQUEST,
             f"smpp_password must be 1 to {MAX_SMPP_PASSWORD_CHARS} printable ASCII characters:"
             " an SMPP bind carries no more",
             field="smpp_password",
@@ -316,7 +328,7 @@ def subnets(values: Iterable[str]) -> list[str]:
             out.append(str(ipaddress.ip_network(value, strict=False)))
         except ValueError as exc:
             raise RcsError(
-                "INVALID_REQUEST",
+                Reason.INVALID_REQUEST,
                 f"allowed_subnets: {value!r} is not a subnet"
                 " (e.g. 203.0.113.0/24 or 2001:db8::/32)",
                 field="allowed_subnets",
@@ -326,16 +338,16 @@ def subnets(values: Iterable[str]) -> list[str]:
 
 def check_partner(p: ss.Partner) -> None:
     if not _LOGIN.fullmatch(p.login):
-        raise RcsError("INVALID_REQUEST", "login: 1-64 of A-Z a-z 0-9 _ . @ -", field="login")
+        raise RcsError(Reason.INVALID_REQUEST, "login: 1-64 of A-Z a-z 0-9 _ . @ -", field="login")
     if len(p.default_sender) > 21:
-        raise RcsError("INVALID_SENDER", "default_sender is at most 21 characters")
+        raise RcsError(Reason.INVALID_SENDER, "default_sender is at most 21 characters")
     if not 1 <= p.default_ttl_seconds <= 2880 * 60:
-        raise RcsError("INVALID_TTL", "default_ttl_seconds must be 1 to 172800")
+        raise RcsError(Reason.INVALID_TTL, "default_ttl_seconds must be 1 to 172800")
     if p.duplicate_window_seconds < 1:
-        raise RcsError("INVALID_REQUEST", "duplicate_window_seconds must be positive")
+        raise RcsError(Reason.INVALID_REQUEST, "duplicate_window_seconds must be positive")
     if p.max_smpp_sessions < 0:
         raise RcsError(
-            "INVALID_REQUEST",
+            Reason.INVALID_REQUEST,
             "max_smpp_sessions is 0 (no limit) or more",
             field="max_smpp_sessions",
         )
@@ -347,18 +359,18 @@ def check_partner(p: ss.Partner) -> None:
 
 def plan_refused(name: str) -> RcsError:
     return RcsError(
-        "INVALID_REQUEST",
+        Reason.INVALID_REQUEST,
         f"direction {name!r} comes from the number plan: change it by re-importing the number plan",
     )
 
 
 def direction(d: ss.Direction) -> DirectionState:
     if not d.name or len(d.name) > 128:
-        raise RcsError("INVALID_REQUEST", "direction name: 1-128 characters", field="name")
+        raise RcsError(Reason.INVALID_REQUEST, "direction name: 1-128 characters", field="name")
     if d.source not in ("", "manual"):
         raise plan_refused(d.name)
     if any(not _PREFIX.fullmatch(p) for p in d.prefixes):
-        raise RcsError("INVALID_REQUEST", "prefixes are 1-15 digits", field="prefixes")
+        raise RcsError(Reason.INVALID_REQUEST, "prefixes are 1-15 digits", field="prefixes")
     _unique(d.prefixes, "prefixes")
     return DirectionState(
         name=d.name,
@@ -385,14 +397,14 @@ def traffic_policy(p: ss.TrafficPolicy) -> TrafficPolicyState:
     _check_traffic_type(p.traffic_type)
     for field in ("allowed_from", "allowed_to"):
         if not _HH_MM.fullmatch(getattr(p, field)):
-            raise RcsError("INVALID_REQUEST", f"{field}: HH:MM, 00:00 to 23:59", field=field)
+            raise RcsError(Reason.INVALID_REQUEST, f"{field}: HH:MM, 00:00 to 23:59", field=field)
     if p.allowed_from == p.allowed_to:
         raise RcsError(
-            "INVALID_REQUEST",
+            Reason.INVALID_REQUEST,
             "allowed_from equals allowed_to: delete the policy to lift the restriction",
         )
     if p.outside not in _OUTSIDE:
-        raise RcsError("INVALID_REQUEST", f"unknown outside {p.outside}", field="outside")
+        raise RcsError(Reason.INVALID_REQUEST, f"unknown outside {p.outside}", field="outside")
     return TrafficPolicyState(
         traffic_type=p.traffic_type,
         allowed_from=p.allowed_from,
@@ -412,7 +424,7 @@ def region_time_zone(z: ss.RegionTimeZone) -> RegionTimeZoneState:
         ZoneInfo(z.time_zone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise RcsError(
-            "INVALID_REQUEST",
+            Reason.INVALID_REQUEST,
             f"unknown time zone {z.time_zone!r}: use an IANA name like Europe/Moscow",
             field="time_zone",
         ) from exc
@@ -427,17 +439,17 @@ def tariff(t: ss.Tariff, *, now: dt.datetime | None = None) -> TariffState:
     """A tariff row; valid_from unset is ``now`` (the caller's clock: the revision's)."""
     if not _PRICE.fullmatch(t.price):
         raise RcsError(
-            "INVALID_REQUEST",
+            Reason.INVALID_REQUEST,
             f"price {t.price!r}: a decimal like 1.25, at most 10 digits and 4 decimals",
             field="price",
         )
     currency = t.currency or "RUB"
     if not _CURRENCY.fullmatch(currency):
         raise RcsError(
-            "INVALID_REQUEST", "currency: an ISO 4217 code like RUB or USD", field="currency"
+            Reason.INVALID_REQUEST, "currency: an ISO 4217 code like RUB or USD", field="currency"
         )
     if t.channel not in channel_pb2.Channel.values():
-        raise RcsError("INVALID_REQUEST", f"unknown channel {t.channel}", field="channel")
+        raise RcsError(Reason.INVALID_REQUEST, f"unknown channel {t.channel}", field="channel")
     traffic: int | None = None
     if t.HasField("traffic_type"):
         _check_traffic_type(t.traffic_type)
@@ -445,7 +457,7 @@ def tariff(t: ss.Tariff, *, now: dt.datetime | None = None) -> TariffState:
     for field, value in (("partner", t.partner), ("direction", t.direction)):
         if len(value) > 64 or "|" in value:
             raise RcsError(
-                "INVALID_REQUEST", f"{field}: at most 64 characters, no '|'", field=field
+                Reason.INVALID_REQUEST, f"{field}: at most 64 characters, no '|'", field=field
             )
     if t.HasField("valid_from"):
         valid_from = t.valid_from.ToDatetime(dt.UTC)
@@ -470,19 +482,21 @@ def tariff_key(s: TariffState) -> str:
 
 def whitelist_entry(e: ss.WhitelistEntry) -> WhitelistState:
     if not _MAILING.fullmatch(e.mailing):
-        raise RcsError("INVALID_REQUEST", "mailing: 1-64 of A-Z a-z 0-9 _ . @ -", field="mailing")
+        raise RcsError(
+            Reason.INVALID_REQUEST, "mailing: 1-64 of A-Z a-z 0-9 _ . @ -", field="mailing"
+        )
     number = normalize_msisdn(e.number)
     if number is None:
-        raise RcsError("INVALID_DESTINATION", f"{e.number!r} is not a number")
+        raise RcsError(Reason.INVALID_DESTINATION, f"{e.number!r} is not a number")
     if not e.partner:  # a white list always belongs to a partner
-        raise RcsError("NOT_FOUND", "no partner ''")
+        raise RcsError(Reason.NOT_FOUND, "no partner ''")
     return WhitelistState(partner=e.partner, mailing=e.mailing, number=number, note=e.note)
 
 
 def blacklist_entry(e: ss.BlacklistEntry) -> BlacklistState:
     number = normalize_msisdn(e.number)
     if number is None:
-        raise RcsError("INVALID_DESTINATION", f"{e.number!r} is not a number")
+        raise RcsError(Reason.INVALID_DESTINATION, f"{e.number!r} is not a number")
     return BlacklistState(partner=e.partner, number=number, note=e.note)
 
 
@@ -497,25 +511,25 @@ def blacklist_key(s: BlacklistState) -> str:
 
 def operator(o: ss.Operator) -> OperatorState:
     if not o.name or len(o.name) > 128:
-        raise RcsError("INVALID_REQUEST", "operator name: 1-128 characters", field="name")
+        raise RcsError(Reason.INVALID_REQUEST, "operator name: 1-128 characters", field="name")
     if len(set(o.interface_ids)) != len(o.interface_ids):
-        raise RcsError("INVALID_REQUEST", "an interface is named twice", field="interface_ids")
+        raise RcsError(Reason.INVALID_REQUEST, "an interface is named twice", field="interface_ids")
     return OperatorState(name=o.name, mcc=o.mcc, mnc=o.mnc, interface_ids=list(o.interface_ids))
 
 
 def interface(i: ss.Interface) -> InterfaceState:
     """The state with the password as given: "" keeps the stored one (the RPC merges it)."""
     if not re.fullmatch(r"[a-z0-9_.-]{1,64}", i.id):
-        raise RcsError("INVALID_REQUEST", "interface id: 1-64 of a-z 0-9 _ . -", field="id")
+        raise RcsError(Reason.INVALID_REQUEST, "interface id: 1-64 of a-z 0-9 _ . -", field="id")
     if not i.host or not 1 <= i.port <= 65535:
-        raise RcsError("INVALID_REQUEST", "host and a port 1-65535 are required")
+        raise RcsError(Reason.INVALID_REQUEST, "host and a port 1-65535 are required")
     if not i.system_id or len(i.system_id) > 15 or len(i.password) > 8:
         raise RcsError(
-            "INVALID_REQUEST", "system_id is 1-15 characters and password at most 8 (SMPP)"
+            Reason.INVALID_REQUEST, "system_id is 1-15 characters and password at most 8 (SMPP)"
         )
     window = i.window_size or 10
     if not 1 <= window <= 1000 or i.throughput_per_second < 0:
-        raise RcsError("INVALID_REQUEST", "window_size 1-1000, throughput_per_second >= 0")
+        raise RcsError(Reason.INVALID_REQUEST, "window_size 1-1000, throughput_per_second >= 0")
     return InterfaceState(
         id=i.id,
         host=i.host,
@@ -554,7 +568,7 @@ def verification_policy(s: VerificationPolicyState) -> VerificationPolicyState:
         or not all(1 <= c <= 99 for c in s["inactive_codes"])
     ):
         raise RcsError(
-            "INVALID_REQUEST",
+            Reason.INVALID_REQUEST,
             "threshold, window and ttl must be positive; codes are 1-99, at least one",
         )
     return s

@@ -18,7 +18,7 @@ from rcs_core.db import request_log
 from rcs_core.settings import entities, store
 from rcs_core.settings.spec import Conn, M, S, Spec
 from rcs_core.settings.store import Change
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 
 Ctx = grpc.aio.ServicerContext[object, object]
 R = TypeVar("R", bound=Message)
@@ -50,17 +50,7 @@ async def mutate(
 ) -> R:
     """One transaction: replay a known request_id, else do the work and remember it."""
     method = response_type.DESCRIPTOR.name
-    async with pool.connection() as conn, conn.transaction():
-        if request.request_id:
-            first = await request_log.replay(conn, request.request_id, method)
-            if first is not None:
-                return response_type.FromString(first)
-        response = await work(conn)
-        if request.request_id:
-            await request_log.remember(
-                conn, request.request_id, method, response.SerializeToString()
-            )
-    return response
+    return await request_log.once(pool, request.request_id, method, response_type, work)
 
 
 async def put(
@@ -113,7 +103,7 @@ async def delete(
         await store.lock_settings(conn)
         before = await spec.read(conn, key)
         if before is None:
-            raise RcsError("NOT_FOUND", f"no {spec.label} {key!r}")
+            raise RcsError(Reason.NOT_FOUND, f"no {spec.label} {key!r}")
         if check is not None:
             await check(conn, before)
         await spec.write(conn, key, None)
@@ -149,7 +139,7 @@ async def change_entries(
         changes: list[Change] = []
         for partner, key, state in rows:
             if partner and await entities.partner_state(conn, partner) is None:
-                raise RcsError("NOT_FOUND", f"no partner {partner!r}")
+                raise RcsError(Reason.NOT_FOUND, f"no partner {partner!r}")
             before = await spec.read(conn, key)
             after = state if add else None
             if (before is None) == (after is None):
@@ -172,11 +162,11 @@ def page(token: str, size: int) -> tuple[str, int]:
     """The key a page starts after and its size (100 by default), from a request's paging."""
     size = size or 100
     if not 1 <= size <= 1000:
-        raise RcsError("INVALID_REQUEST", "page_size must be 1 to 1000")
+        raise RcsError(Reason.INVALID_REQUEST, "page_size must be 1 to 1000")
     try:
         after = base64.urlsafe_b64decode(token.encode()).decode() if token else ""
     except ValueError as exc:
-        raise RcsError("INVALID_REQUEST", "page_token is not one we issued") from exc
+        raise RcsError(Reason.INVALID_REQUEST, "page_token is not one we issued") from exc
     return after, size
 
 

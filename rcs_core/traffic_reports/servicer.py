@@ -23,7 +23,7 @@ from rcs.core.v1 import report_service_pb2 as rs
 from rcs.core.v1 import report_service_pb2_grpc
 from rcs_core.traffic_reports import store as reports
 from rcs_core.traffic_reports.excel import Kind, ReportWorkbook
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 from rcs_runtime.replica import ReadPools
 
 Ctx = grpc.aio.ServicerContext[Any, Any]
@@ -230,7 +230,7 @@ class ReportServicer(report_service_pb2_grpc.ReportServiceServicer):
                 except (psycopg.errors.SerializationFailure, psycopg.OperationalError) as exc:
                     if attempt == EXPORT_RESUMES:
                         raise RcsError(
-                            "SERVICE_UNAVAILABLE",
+                            Reason.SERVICE_UNAVAILABLE,
                             f"the export's read failed {attempt + 1} times ({exc}); retry it",
                         ) from exc
                     log.warning("report_export_resumed", extra={"error": str(exc)})

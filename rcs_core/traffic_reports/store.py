@@ -17,7 +17,7 @@ from typing import Any
 
 import psycopg
 
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 
 MT, MO = 1, 2  # rcs.core.v1.MessageDirection
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -87,7 +87,7 @@ class Filter:
             conds.append("t.direction = %(direction)s")
             params["direction"] = self.direction
         if self.since and self.until and self.since >= self.until:
-            raise RcsError("INVALID_REQUEST", "filter.since must be before filter.until")
+            raise RcsError(Reason.INVALID_REQUEST, "filter.since must be before filter.until")
         return " WHERE " + " AND ".join(conds) if conds else ""
 
 
@@ -108,13 +108,13 @@ async def summarize(
     for d in group_by:
         if d not in DIMENSIONS:
             raise RcsError(
-                "INVALID_REQUEST",
+                Reason.INVALID_REQUEST,
                 f"group_by {d} is not a summary dimension: use partner, operator, direction,"
                 " channel, status or day",
             )
         name, expr = DIMENSIONS[d]
         if name in names:
-            raise RcsError("INVALID_REQUEST", f"group_by names {name} twice")
+            raise RcsError(Reason.INVALID_REQUEST, f"group_by names {name} twice")
         names.append(name)
         exprs.append(f"{expr} AS {name}")
     params: dict[str, Any] = {"zone": zone}
@@ -169,7 +169,7 @@ async def search_page(
 ) -> tuple[list[Found], str]:
     """One page, oldest first, and the token of the next ('' after the last)."""
     if not 0 <= page_size <= 1000:
-        raise RcsError("INVALID_REQUEST", "page_size must be 1-1000 (0: 100)")
+        raise RcsError(Reason.INVALID_REQUEST, "page_size must be 1-1000 (0: 100)")
     size = page_size or 100
     query, params = _search_query(f, decode_token(token) if token else None)
     params["limit"] = size + 1
@@ -209,5 +209,5 @@ def decode_token(token: str) -> tuple[dt.datetime, int]:
         return at, int(mid)
     except (ValueError, UnicodeDecodeError) as exc:
         raise RcsError(
-            "INVALID_REQUEST", "page_token is not one this search returned: start without it"
+            Reason.INVALID_REQUEST, "page_token is not one this search returned: start without it"
         ) from exc

@@ -20,6 +20,7 @@ from rcs_core.auth.servicer import AuthServicer
 from rcs_core.settings.servicer import SettingsServicer
 from rcs_routing.servicer import RoutingServicer, TableHolder
 from rcs_runtime.grpc_client import open_channel
+from tests.conftest import free_port
 from tests.support import start_server
 
 pytestmark = pytest.mark.integration
@@ -389,3 +390,19 @@ async def test_admin_explains_a_route(pool: Any, database_url: str) -> None:
         await client.close()
         await channel.close()
         await server.stop(0)
+
+
+async def test_admin_api_answers_503_with_retry_after_while_core_is_down() -> None:
+    """A refusal worth retrying (SERVICE_UNAVAILABLE: nothing listens where core should)
+    carries Retry-After on the admin API as on the partner APIs."""
+    channel = open_channel(f"127.0.0.1:{free_port()}")
+    settings = RestSettings(rpc_timeout_seconds=1)
+    client: Client = TestClient(TestServer(build_app(settings, channel), host="127.0.0.1"))
+    await client.start_server()
+    try:
+        answer = await client.get("/api/admin/v1/partners", headers=ROOT)
+        assert (answer.status, answer.headers.get("Retry-After")) == (503, "1")
+        assert (await answer.json())["error"]["code"] == 1
+    finally:
+        await client.close()
+        await channel.close()

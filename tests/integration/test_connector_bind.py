@@ -1,6 +1,7 @@
 """The operator-side bind against a hand-driven SMSC on a real socket: malformed PDUs from
 the operator get generic_nack or the right status and never break the bind; receipts are
-acknowledged only after core stored them (0x64 when core cannot be reached)."""
+acknowledged only after core stored them (0x64 when core cannot be reached, the catalogue's
+deliver_sm column for a refusal)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from rcs_connectors.interfaces import SmppInterface
 from rcs_connectors.receipt_sink import ReceiptSink
 from rcs_connectors.settings import ConnectorSettings
 from rcs_connectors.smpp_bind import OperatorBind
+from rcs_runtime.errors import RcsError, Reason
 from rcs_runtime.grpc_client import open_channel
 from rcs_smpp.codec import decode, encode
 from rcs_smpp.constants import MessageState
@@ -32,10 +34,13 @@ class RecordingCore(message_service_pb2_grpc.MessageServiceServicer):
     def __init__(self) -> None:
         self.receipts: list[message_service_pb2.Receipt] = []
         self.fail = False
+        self.refuse: Reason | None = None  # a catalogued refusal, with its ErrorInfo
 
     async def RecordReceipts(self, request: Any, context: Ctx) -> Any:
         if self.fail:
             await context.abort(grpc.StatusCode.UNAVAILABLE, "down for the test")
+        if self.refuse is not None:
+            raise RcsError(self.refuse, "refused for the test")
         self.receipts.extend(request.receipts)
         return message_service_pb2.RecordReceiptsResponse(matched_count=len(request.receipts))
 
@@ -175,6 +180,21 @@ async def test_receipt_gets_temporary_error_when_core_is_down(rig: Any) -> None:
     smsc.send_raw(receipt_frame(12))
     resp = await asyncio.wait_for(smsc.answers.get(), 15)
     assert (resp.command_status, resp.sequence_number) == (0x64, 12)
+
+
+async def test_receipt_answer_follows_the_catalogue_for_cores_refusal(rig: Any) -> None:
+    """The deliver_sm answer is the catalogue's column for core's reason: redeliver (0x64)
+    for a retryable one, do not (0x65) for one that a redelivery cannot cure."""
+    _, smsc, core = rig
+    core.refuse = Reason.INVALID_REQUEST
+    smsc.send_raw(receipt_frame(13))
+    resp = await asyncio.wait_for(smsc.answers.get(), 15)
+    assert (resp.command_status, resp.sequence_number) == (0x65, 13)
+    core.refuse = Reason.QUEUE_FULL
+    smsc.send_raw(receipt_frame(14))
+    resp = await asyncio.wait_for(smsc.answers.get(), 15)
+    assert (resp.command_status, resp.sequence_number) == (0x64, 14)
+    assert core.receipts == []
 
 
 async def test_flash_sms_goes_as_message_class_0(rig: Any) -> None:

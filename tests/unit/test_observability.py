@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
+import grpc
 import pytest
+from google.rpc.error_details_pb2 import ErrorInfo
+from grpc_status import rpc_status
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from rcs.core.v1 import report_service_pb2, report_service_pb2_grpc
 from rcs.routing.v1 import routing_service_pb2, routing_service_pb2_grpc
-from rcs_runtime.grpc_client import open_channel
+from rcs_runtime.errors import RcsError, Reason
+from rcs_runtime.grpc_client import error_reason, open_channel
 from rcs_runtime.logging import JsonFormatter, mask_number
 from rcs_runtime.tracing import carrier_for_storage, context_from_storage
 from tests.support import Ctx, FakeRouting, start_server
@@ -70,3 +76,59 @@ def test_json_log_has_fields_trace_id_and_no_raw_number() -> None:
     assert doc["event"] == "message_accepted"
     assert doc["dest"] == "7916*****67"
     assert len(doc["trace_id"]) == 32
+
+
+class FailingExport(report_service_pb2_grpc.ReportServiceServicer):
+    """A server-streaming RPC that sends one chunk, then fails as ``failure`` says."""
+
+    failure: Exception = RcsError(Reason.INVALID_REQUEST, "no such column", field="filter")
+
+    async def ExportSummary(self, request: Any, context: Ctx) -> AsyncIterator[Any]:
+        yield report_service_pb2.ExportSummaryResponse(rows_done=1)
+        raise self.failure
+
+
+async def test_streaming_rpcs_get_the_unary_span_log_and_error_mapping(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    servicer = FailingExport()  # type: ignore[abstract]  # only ExportSummary is called
+    server = await start_server(
+        lambda s: report_service_pb2_grpc.add_ReportServiceServicer_to_server(servicer, s)
+    )
+    channel = open_channel(f"127.0.0.1:{server.port}")
+    stub = report_service_pb2_grpc.ReportServiceStub(channel)
+
+    async def export() -> tuple[list[int], grpc.aio.AioRpcError]:
+        got: list[int] = []
+        try:
+            async for chunk in stub.ExportSummary(report_service_pb2.ExportSummaryRequest()):
+                got.append(chunk.rows_done)
+        except grpc.aio.AioRpcError as err:
+            return got, err
+        raise AssertionError("the stream ended without its error")
+
+    try:
+        with trace.get_tracer("test").start_as_current_span("client") as span:
+            got, err = await export()
+        # The catalogued error arrives with its code, message and ErrorInfo (reason, field).
+        assert got == [1]
+        assert (err.code(), err.details()) == (grpc.StatusCode.INVALID_ARGUMENT, "no such column")
+        assert error_reason(err) == "INVALID_REQUEST"
+        info = next(d for d in rpc_status.from_call(err).details if d.Is(ErrorInfo.DESCRIPTOR))
+        unpacked = ErrorInfo()
+        info.Unpack(unpacked)
+        assert dict(unpacked.metadata) == {"field": "filter"}
+        # A server span in the caller's trace, as for unary calls.
+        server_spans = [s for s in EXPORTER.get_finished_spans() if s.kind == trace.SpanKind.SERVER]
+        assert server_spans[-1].name == "/rcs.core.v1.ReportService/ExportSummary"
+        assert server_spans[-1].context.trace_id == span.get_span_context().trace_id
+        # An unexpected failure is logged with the method and answered INTERNAL.
+        servicer.failure = ZeroDivisionError("bug")
+        with caplog.at_level(logging.ERROR, logger="rcs_runtime.grpc_server"):
+            _, err = await export()
+        assert (err.code(), error_reason(err)) == (grpc.StatusCode.INTERNAL, "INTERNAL")
+        failed = [r for r in caplog.records if r.getMessage() == "rpc_failed"]
+        assert failed[-1].method == "/rcs.core.v1.ReportService/ExportSummary"  # type: ignore[attr-defined]
+    finally:
+        await channel.close()
+        await server.stop(0)

@@ -16,7 +16,7 @@ from rcs.core.v1 import (
     message_service_pb2,
     message_service_pb2_grpc,
 )
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 from rcs_runtime.grpc_server import GrpcServer
 
 Ctx = grpc.aio.ServicerContext[Any, Any]
@@ -42,9 +42,9 @@ class FakeAuth(auth_service_pb2_grpc.AuthServiceServicer):
         if self.delay:
             await asyncio.sleep(self.delay)
         if request.login not in self.passwords:
-            raise RcsError("INVALID_LOGIN", "unknown login")
+            raise RcsError(Reason.INVALID_LOGIN, "unknown login")
         if self.passwords[request.login] != request.password:
-            raise RcsError("INVALID_PASSWORD", "wrong password for this login")
+            raise RcsError(Reason.INVALID_PASSWORD, "wrong password for this login")
         return auth_service_pb2.AuthenticatePartnerResponse(
             login=request.login, default_ttl_seconds=3600
         )
@@ -53,28 +53,28 @@ class FakeAuth(auth_service_pb2_grpc.AuthServiceServicer):
         self, request: auth_service_pb2.AuthenticateAdminRequest, context: Ctx
     ) -> auth_service_pb2.AuthenticateAdminResponse:
         """No administrators in these tests (tests/integration/test_admin_api.py has them)."""
-        raise RcsError("INVALID_LOGIN", "unknown administrator")
+        raise RcsError(Reason.INVALID_LOGIN, "unknown administrator")
 
     async def AuthenticateApiKey(
         self, request: auth_service_pb2.AuthenticateApiKeyRequest, context: Ctx
     ) -> auth_service_pb2.AuthenticateApiKeyResponse:
         """No API keys in these tests (tests/integration/test_batch_v3.py has them)."""
-        raise RcsError("INVALID_PASSWORD", "unknown or revoked API key")
+        raise RcsError(Reason.INVALID_PASSWORD, "unknown or revoked API key")
 
     async def ClaimSmppSession(
         self, request: auth_service_pb2.ClaimSmppSessionRequest, context: Ctx
     ) -> auth_service_pb2.ClaimSmppSessionResponse:
-        raise RcsError("INTERNAL", "not used by the REST gateway")
+        raise RcsError(Reason.INTERNAL, "not used by the REST gateway")
 
     async def RenewSmppSessions(
         self, request: auth_service_pb2.RenewSmppSessionsRequest, context: Ctx
     ) -> auth_service_pb2.RenewSmppSessionsResponse:
-        raise RcsError("INTERNAL", "not used by the REST gateway")
+        raise RcsError(Reason.INTERNAL, "not used by the REST gateway")
 
     async def ReleaseSmppSessions(
         self, request: auth_service_pb2.ReleaseSmppSessionsRequest, context: Ctx
     ) -> auth_service_pb2.ReleaseSmppSessionsResponse:
-        raise RcsError("INTERNAL", "not used by the REST gateway")
+        raise RcsError(Reason.INTERNAL, "not used by the REST gateway")
 
     async def GetAuthRevision(
         self, request: auth_service_pb2.GetAuthRevisionRequest, context: Ctx
@@ -133,7 +133,7 @@ class FakeMessages(message_service_pb2_grpc.MessageServiceServicer):
     ) -> message_service_pb2.SubmitMessagesResponse:
         self.submits.append(request)
         if request.partner not in self.partners:
-            raise RcsError("INVALID_LOGIN", "no such partner")
+            raise RcsError(Reason.INVALID_LOGIN, "no such partner")
         results = []
         for sub in request.messages:
             if self.refuse is not None:
@@ -157,44 +157,44 @@ class FakeMessages(message_service_pb2_grpc.MessageServiceServicer):
         self.gets.append(request)
         found = self.stored.get(request.message_id)
         if found is None or (request.partner and found.partner != request.partner):
-            raise RcsError("NOT_FOUND", f"no message {request.message_id} for this login")
+            raise RcsError(Reason.NOT_FOUND, f"no message {request.message_id} for this login")
         return message_service_pb2.GetMessageResponse(message=found)
 
     async def ListMessages(
         self, request: message_service_pb2.ListMessagesRequest, context: Ctx
     ) -> message_service_pb2.ListMessagesResponse:
-        raise RcsError("INTERNAL", "not used by the REST gateway")
+        raise RcsError(Reason.INTERNAL, "not used by the REST gateway")
 
     async def StreamStatusEvents(
         self, request: message_service_pb2.StreamStatusEventsRequest, context: Ctx
     ) -> AsyncIterator[message_service_pb2.StreamStatusEventsResponse]:
-        raise RcsError("INTERNAL", "not used by the REST gateway")
+        raise RcsError(Reason.INTERNAL, "not used by the REST gateway")
         yield  # pragma: no cover
 
     async def RecordReceipts(
         self, request: message_service_pb2.RecordReceiptsRequest, context: Ctx
     ) -> message_service_pb2.RecordReceiptsResponse:
-        raise RcsError("INTERNAL", "not used by the REST gateway")
+        raise RcsError(Reason.INTERNAL, "not used by the REST gateway")
 
     async def LeaseReports(
         self, request: message_service_pb2.LeaseReportsRequest, context: Ctx
     ) -> message_service_pb2.LeaseReportsResponse:
-        raise RcsError("INTERNAL", "not used by the REST gateway")
+        raise RcsError(Reason.INTERNAL, "not used by the REST gateway")
 
     async def RecordInbound(
         self, request: message_service_pb2.RecordInboundRequest, context: Ctx
     ) -> message_service_pb2.RecordInboundResponse:
-        raise RcsError("INTERNAL", "not used by the REST gateway")
+        raise RcsError(Reason.INTERNAL, "not used by the REST gateway")
 
     async def SubmitPart(
         self, request: message_service_pb2.SubmitPartRequest, context: Ctx
     ) -> message_service_pb2.SubmitPartResponse:
-        raise RcsError("INTERNAL", "not used by the REST gateway")
+        raise RcsError(Reason.INTERNAL, "not used by the REST gateway")
 
     async def SettleReports(
         self, request: message_service_pb2.SettleReportsRequest, context: Ctx
     ) -> message_service_pb2.SettleReportsResponse:
-        raise RcsError("INTERNAL", "not used by the REST gateway")
+        raise RcsError(Reason.INTERNAL, "not used by the REST gateway")
 
 
 class FakeCore:

@@ -10,7 +10,7 @@ from tests import doc_tables as t
 
 
 def test_every_core_refusal_maps_to_a_documented_batch_reason_key() -> None:
-    keys = {key for key, _ in batch_v3._CORE_REASONS.values()}
+    keys = {e.batch_key for e in CATALOGUE.values()}
     assert keys <= t.BATCH_V3_REASON_KEYS, keys - t.BATCH_V3_REASON_KEYS
     # And a reason core may add later falls back to a documented key too.
     assert batch_v3._core_rejection(0, "SOMETHING_NEW", "").key in t.BATCH_V3_REASON_KEYS

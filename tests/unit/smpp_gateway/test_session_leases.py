@@ -15,7 +15,7 @@ from gateways.smpp.server import SmppGateway
 from gateways.smpp.settings import SmppGatewaySettings
 from rcs.core.v1 import auth_service_pb2 as auth
 from rcs.core.v1 import auth_service_pb2_grpc
-from rcs_runtime.errors import RcsError
+from rcs_runtime.errors import RcsError, Reason
 from rcs_runtime.grpc_client import open_channel
 from rcs_runtime.grpc_server import GrpcServer
 from rcs_smpp import pdu as p
@@ -42,9 +42,9 @@ class SessionsCore(FakeAuth):
     ) -> auth.ClaimSmppSessionResponse:
         self.claims.append(request)
         if self.down:
-            raise RcsError("SERVICE_UNAVAILABLE")
+            raise RcsError(Reason.SERVICE_UNAVAILABLE)
         if self.limit and len(self.held) >= self.limit and request.session_id not in self.held:
-            raise RcsError("TOO_MANY_SESSIONS", "at the limit")
+            raise RcsError(Reason.TOO_MANY_SESSIONS, "at the limit")
         self.held[request.session_id] = request
         return auth.ClaimSmppSessionResponse(
             bound_sessions=len(self.held), max_smpp_sessions=self.limit
@@ -55,7 +55,7 @@ class SessionsCore(FakeAuth):
     ) -> auth.RenewSmppSessionsResponse:
         self.renewals.append(request)
         if self.down:
-            raise RcsError("SERVICE_UNAVAILABLE")
+            raise RcsError(Reason.SERVICE_UNAVAILABLE)
         return auth.RenewSmppSessionsResponse(
             unknown_session_ids=[s for s in request.session_ids if s not in self.held]
         )
