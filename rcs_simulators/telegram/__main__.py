@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
-from aiohttp import web
-
+from rcs_simulators.control import run
 from rcs_simulators.telegram.app import build_app
 from rcs_simulators.telegram.provider import Account
 from rcs_simulators.telegram.settings import TelegramSimSettings
-
-log = logging.getLogger(__name__)
 
 
 async def serve(s: TelegramSimSettings) -> None:
@@ -24,12 +18,10 @@ async def serve(s: TelegramSimSettings) -> None:
         retry_seconds=s.telegram_sim_callback_retry_seconds,
         attempts=s.telegram_sim_callback_attempts,
     )
-    runner = web.AppRunner(build_app(account), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, s.telegram_sim_host, s.telegram_sim_port).start()
-    log.info("telegram_simulator_serving", extra={"port": s.telegram_sim_port})
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await account.close()
-        await runner.cleanup()
+    await run(
+        build_app(account),
+        s.telegram_sim_host,
+        s.telegram_sim_port,
+        "telegram_simulator",
+        account.close,
+    )

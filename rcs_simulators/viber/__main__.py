@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
-from aiohttp import web
-
+from rcs_simulators.control import run
 from rcs_simulators.viber.app import build_app
 from rcs_simulators.viber.provider import Account
 from rcs_simulators.viber.settings import ViberSimSettings
-
-log = logging.getLogger(__name__)
 
 
 async def serve(s: ViberSimSettings) -> None:
@@ -25,12 +19,6 @@ async def serve(s: ViberSimSettings) -> None:
         retry_seconds=s.viber_sim_callback_retry_seconds,
         attempts=s.viber_sim_callback_attempts,
     )
-    runner = web.AppRunner(build_app(account), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, s.viber_sim_host, s.viber_sim_port).start()
-    log.info("viber_simulator_serving", extra={"port": s.viber_sim_port})
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await account.close()
-        await runner.cleanup()
+    await run(
+        build_app(account), s.viber_sim_host, s.viber_sim_port, "viber_simulator", account.close
+    )

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
-from aiohttp import web
-
+from rcs_simulators.control import run
 from rcs_simulators.whatsapp.app import build_app
 from rcs_simulators.whatsapp.provider import Business
 from rcs_simulators.whatsapp.settings import WhatsAppSimSettings
-
-log = logging.getLogger(__name__)
 
 
 async def serve(s: WhatsAppSimSettings) -> None:
@@ -30,12 +24,10 @@ async def serve(s: WhatsAppSimSettings) -> None:
         retry_seconds=s.whatsapp_sim_callback_retry_seconds,
         attempts=s.whatsapp_sim_callback_attempts,
     )
-    runner = web.AppRunner(build_app(business), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, s.whatsapp_sim_host, s.whatsapp_sim_port).start()
-    log.info("whatsapp_simulator_serving", extra={"port": s.whatsapp_sim_port})
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await business.close()
-        await runner.cleanup()
+    await run(
+        build_app(business),
+        s.whatsapp_sim_host,
+        s.whatsapp_sim_port,
+        "whatsapp_simulator",
+        business.close,
+    )
