@@ -32,7 +32,10 @@ class RpnsSettings(DatabaseSettings):
     # Connections per push service client. httpcore's pool scans every connection for
     # every queued request: 200 connections cost more CPU than the sends themselves.
     rpns_http_connections: int = 16
-    rpns_send_lease_seconds: float = 30.0
+    # A claimed delivery is another sender's after this (a sender killed mid-send): above
+    # the provider timeout, and well under the shortest push TTL (30 s, rest_push.rst), so
+    # that a push claimed at a crash is still sent in time.
+    rpns_send_lease_seconds: float = 15.0
     rpns_poll_seconds: float = 0.2
     # Transient failures (quota, 5xx) wait the service's Retry-After, or this backoff
     # doubling from base to max; after max_attempts the delivery fails (code 28).
