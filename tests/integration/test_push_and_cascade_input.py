@@ -194,7 +194,6 @@ BAD_V5 = [
     ("push over 1000 characters", {"order_list": "p,s", "message": "x" * 1001}, 414),
     ("S after an SMS", {"order_list": "s,p", "s_resendCond": "S"}, 400),
     ("unknown type letter", {"order_list": "p,q"}, 400),
-    ("a VK link", {"order_list": "p,v"}, 400),
     ("push validity below 30 s", {"order_list": "p,s", "p_resendValid": "000000000010000R"}, 400),
 ]
 
