@@ -196,8 +196,15 @@ async def test_one_master_and_a_route_changed_on_it_reaches_both_standbys(
     cluster: Cluster,
 ) -> None:
     master = await cluster.master(within=120)  # nine Python processes start on a busy host
-    statuses = [await m.status() for m in cluster.members]
-    assert sorted(i.installation_id for i in statuses[0].installations) == [1, 2, 3]
+
+    async def all_registered() -> list[cs.GetClusterStatusResponse] | None:
+        # An agent's view of the registry is at most a loop old: one that registered just
+        # now may be missing from another's for that long.
+        statuses = [await m.status() for m in cluster.members]
+        seen = [sorted(i.installation_id for i in s.installations) for s in statuses]
+        return statuses if all(ids == [1, 2, 3] for ids in seen) else None
+
+    statuses, _ = await eventually(all_registered, within=15, what="every agent sees all three")
     assert [s.role == cs.ROLE_MASTER for s in statuses].count(True) == 1
     await put_route(master, "7913", "Polar")
     took = await all_resolve(cluster, "79131234567", "Polar")
