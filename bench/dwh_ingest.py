@@ -47,7 +47,7 @@ from tests.dwh_support import (
 )
 
 
-def _one(dsn: str, sql: str) -> object:
+def one(dsn: str, sql: str) -> object:
     with psycopg.connect(dsn) as conn:
         row = conn.execute(sql.encode()).fetchone()
         assert row is not None
@@ -137,7 +137,7 @@ def ingest(kafka: str, root: str, events: int, topics: int, workers: int, log_di
             dwh.start()
         try:
             wait_for(
-                lambda: _one(dwh_db, "SELECT count(*) FROM dwh_offsets"),
+                lambda: one(dwh_db, "SELECT count(*) FROM dwh_offsets"),
                 120,
                 "the first batch",
                 interval=0.02,
@@ -150,9 +150,9 @@ def ingest(kafka: str, root: str, events: int, topics: int, workers: int, log_di
             backends = _dwh_backends(dwh_db)
             meter.start()
             pg_before = {p: cpu_seconds(p) for p in backends}
-            before = int(str(_one(dwh_db, "SELECT coalesce(sum(next_offset), 0) FROM dwh_offsets")))
+            before = int(str(one(dwh_db, "SELECT coalesce(sum(next_offset), 0) FROM dwh_offsets")))
             wait_for(
-                lambda: _one(dwh_db, "SELECT sum(next_offset) FROM dwh_offsets") == events,
+                lambda: one(dwh_db, "SELECT sum(next_offset) FROM dwh_offsets") == events,
                 600,
                 "every event applied",
                 interval=0.05,
@@ -166,7 +166,7 @@ def ingest(kafka: str, root: str, events: int, topics: int, workers: int, log_di
                 f" {done / took:,.0f} events/s"
             )
             print(meter.report(done).replace("per message (ms)", "per event (ms)"))
-            assert _one(dwh_db, "SELECT count(*) FROM dwh_messages WHERE status = 3") == events // 2
+            assert one(dwh_db, "SELECT count(*) FROM dwh_messages WHERE status = 3") == events // 2
         except AssertionError:
             for dwh in dwhs:
                 print(dwh.log())
@@ -199,7 +199,7 @@ def latency(kafka: str, connect: str, rate: int, seconds: int, log_dir: Path) ->
                     " VALUES (0, now(), 1, 1, '7916', 'RCS', 'x', now() + interval '1 day',"
                     " 1, 1, now())"
                 )
-            wait_for(lambda: _one(dwh_db, "SELECT count(*) FROM dwh_messages") == 1, 120, "warm-up")
+            wait_for(lambda: one(dwh_db, "SELECT count(*) FROM dwh_messages") == 1, 120, "warm-up")
             total = rate * seconds
             per_tx = max(1, rate // 20)  # 20 commits a second
             with psycopg.connect(dsn, autocommit=True) as conn:
@@ -217,7 +217,7 @@ def latency(kafka: str, connect: str, rate: int, seconds: int, log_dir: Path) ->
                     if pause > 0:
                         time.sleep(pause)
             wait_for(
-                lambda: _one(dwh_db, "SELECT count(*) FROM dwh_messages") == total + 1,
+                lambda: one(dwh_db, "SELECT count(*) FROM dwh_messages") == total + 1,
                 120,
                 "every row in the DWH",
             )
