@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -39,9 +38,8 @@ class _SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]
         self._ingester = ingester
 
     def on_partitions_revoked(self, revoked: Any) -> None:
-        # The next poll runs while a batch is being applied: the partitions go to their next
-        # owner (which reads the stored offsets) only once that batch and its offsets are in.
-        self._ingester.wait_applied()
+        # Batches are applied between polls, so nothing is in flight here.
+        pass
 
     def on_partitions_assigned(self, assigned: Any) -> None:
         self._ingester.seek_to_stored(list(assigned))
@@ -56,8 +54,6 @@ class Ingester:
         self._registry: dict[int, str] = {}
         self._pattern = re.compile(s.dwh_topic_pattern)
         self._topics: frozenset[str] = frozenset()
-        self._applied = threading.Event()  # no batch in flight
-        self._applied.set()
 
     async def _on_kafka(self, fn: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._thread, fn)
@@ -75,10 +71,6 @@ class Ingester:
             self._consumer.subscribe(topics=sorted(topics), listener=_SeekToStored(self))
             self._topics = topics
             log.info("dwh_subscribed", extra={"topics": len(topics)})
-
-    def wait_applied(self) -> None:
-        """Runs on the Kafka thread (inside poll): until the batch in flight is committed."""
-        self._applied.wait()
 
     def seek_to_stored(self, partitions: list[TopicPartition]) -> None:
         """Runs on the Kafka thread (inside poll): a short synchronous read of the DWH."""
@@ -151,21 +143,9 @@ class Ingester:
             ready.set()
         refreshed = lag_at = topics_at = time.monotonic()
         await self._on_kafka(self._resubscribe)
-        # The next poll (Kafka's fetch and decoding, on the Kafka thread) overlaps the DWH
-        # write of the batch before it; offsets still move only with the DWH commit.
-        polling = asyncio.ensure_future(self._on_kafka(self._poll))
         try:
             while True:
-                polled = await polling
-                batch = self.build(polled) if polled else None
-                if batch is not None:
-                    self._applied.clear()
-                polling = asyncio.ensure_future(self._on_kafka(self._poll))
-                if batch is not None:
-                    try:
-                        await self._apply(batch)
-                    finally:
-                        self._applied.set()
+                polled = await self._on_kafka(self._poll)
                 now = time.monotonic()
                 if now - topics_at >= self._s.dwh_topic_refresh_seconds:
                     await self._best_effort(self._resubscribe)
@@ -173,14 +153,14 @@ class Ingester:
                 if now - refreshed >= self._s.dwh_registry_refresh_seconds:
                     self._registry = await self._store.registry()
                     refreshed = now
+                if polled:
+                    await self._apply(self.build(polled))
                 if now - lag_at >= 2:
                     lag = await self._best_effort(self._lag)
                     if lag is not None:
                         metrics.LAG.set(lag)
                     lag_at = now
         finally:
-            polling.cancel()
-            self._applied.set()
             if self._consumer is not None:
                 await self._on_kafka(self._consumer.close)
             self._thread.shutdown(wait=False)
