@@ -53,6 +53,7 @@ class Clients:
 class Policy:
     batch: int
     concurrency: int
+    rounds: int  # claimed rounds in flight at once
     lease_seconds: float
     poll_seconds: float
     retry_base: float
@@ -86,6 +87,14 @@ class Sender:
         self._wake.set()
 
     async def run(self) -> None:
+        """``rounds`` loops of claim, send, record: the next round is claimed while another
+        waits for its slowest request. Claims skip locked rows and lease what they take,
+        so the loops (and other processes') never take the same delivery."""
+        async with asyncio.TaskGroup() as tg:
+            for _ in range(self._p.rounds):
+                tg.create_task(self._loop())
+
+    async def _loop(self) -> None:
         while True:
             try:
                 busy = await self.send_once()
@@ -107,6 +116,7 @@ class Sender:
         jobs: list[Awaitable[None]] = []
         hms_groups: dict[tuple[int, int], list[Claimed]] = defaultdict(list)
         now = dt.datetime.now(dt.UTC)
+        notes: dict[int, payload.Notification] = {}  # a push is parsed once per round
         for c in claimed:
             provider = PROVIDER_OF[c.platform]
             if c.valid_until <= now:
@@ -116,13 +126,16 @@ class Sender:
             if paused > 0:
                 results.retry.append((c.push_id, c.install_id, paused, "provider_paused"))
                 continue
+            if c.push_id not in notes:
+                notes[c.push_id] = self._notification(c, now)
             if provider is Provider.HMS:
                 hms_groups[(c.app_id, c.push_id)].append(c)
             else:
-                jobs.append(self._send_one(provider, c, results))
-        for group in hms_groups.values():
+                jobs.append(self._send_one(provider, c, notes[c.push_id], results))
+        for (_, push_id), group in hms_groups.items():
             for start in range(0, len(group), MAX_TOKENS):
-                jobs.append(self._send_hms(group[start : start + MAX_TOKENS], results))
+                chunk = group[start : start + MAX_TOKENS]
+                jobs.append(self._send_hms(chunk, notes[push_id], results))
         await asyncio.gather(*jobs)
         async with self._pool.connection() as conn, conn.transaction():
             undelivered = await pushes.record(conn, results)
@@ -140,9 +153,9 @@ class Sender:
         return app
 
     @staticmethod
-    def _notification(c: Claimed) -> payload.Notification:
+    def _notification(c: Claimed, now: dt.datetime) -> payload.Notification:
         content = message_pb2.PushContent.FromString(c.content)
-        left = int((c.valid_until - dt.datetime.now(dt.UTC)).total_seconds())
+        left = int((c.valid_until - now).total_seconds())
         return payload.Notification(
             push_id=str(c.push_id),
             content=content,
@@ -150,10 +163,11 @@ class Sender:
             expires_at=int(c.valid_until.timestamp()),
         )
 
-    async def _send_one(self, provider: Provider, c: Claimed, results: Results) -> None:
+    async def _send_one(
+        self, provider: Provider, c: Claimed, n: payload.Notification, results: Results
+    ) -> None:
         app = await self._app(c.app_id)
         creds = app.credentials if app else None
-        n = self._notification(c)
         async with self._slots:
             if provider is Provider.APNS and creds and creds.apns:
                 outcome = await self._clients.apns.send(creds.apns, c.token, n)
@@ -165,7 +179,9 @@ class Sender:
                 outcome = Outcome(Kind.FAILED, f"no_{provider.value.lower()}_credentials")
         self._settle(provider, c, outcome, results)
 
-    async def _send_hms(self, group: list[Claimed], results: Results) -> None:
+    async def _send_hms(
+        self, group: list[Claimed], n: payload.Notification, results: Results
+    ) -> None:
         app = await self._app(group[0].app_id)
         creds = app.credentials.hms if app else None
         if creds is None:
@@ -173,9 +189,7 @@ class Sender:
                 self._settle(Provider.HMS, c, Outcome(Kind.FAILED, "no_hms_credentials"), results)
             return
         async with self._slots:
-            by_token = await self._clients.hms.send(
-                creds, [c.token for c in group], self._notification(group[0])
-            )
+            by_token = await self._clients.hms.send(creds, [c.token for c in group], n)
         for c in group:
             self._settle(Provider.HMS, c, by_token[c.token], results)
 
