@@ -82,6 +82,7 @@ class Sender:
         self._apps: dict[int, tuple[float, apps.App | None]] = {}
         self._paused: dict[tuple[int, Provider], float] = {}  # until (monotonic)
         self._slots = asyncio.Semaphore(policy.concurrency)
+        self._counters: dict[tuple[Provider, Kind], Counter] = {}
 
     def wake(self) -> None:
         self._wake.set()
@@ -112,6 +113,9 @@ class Sender:
             claimed = await pushes.claim(conn, limit=self._p.batch, lease=self._p.lease_seconds)
         if not claimed:
             return 0
+        # Each application once per round, before the sends: looked up from every send,
+        # an expired cache entry had hundreds of concurrent sends each query it.
+        apps_of = {a: await self._app(a) for a in {c.app_id for c in claimed}}
         results = Results([], [], [], [])
         jobs: list[Awaitable[None]] = []
         hms_groups: dict[tuple[int, int], list[Claimed]] = defaultdict(list)
@@ -131,11 +135,12 @@ class Sender:
             if provider is Provider.HMS:
                 hms_groups[(c.app_id, c.push_id)].append(c)
             else:
-                jobs.append(self._send_one(provider, c, notes[c.push_id], results))
-        for (_, push_id), group in hms_groups.items():
+                app = apps_of[c.app_id]
+                jobs.append(self._send_one(provider, c, app, notes[c.push_id], results))
+        for (app_id, push_id), group in hms_groups.items():
             for start in range(0, len(group), MAX_TOKENS):
                 chunk = group[start : start + MAX_TOKENS]
-                jobs.append(self._send_hms(chunk, notes[push_id], results))
+                jobs.append(self._send_hms(chunk, apps_of[app_id], notes[push_id], results))
         await asyncio.gather(*jobs)
         async with self._pool.connection() as conn, conn.transaction():
             undelivered = await pushes.record(conn, results)
@@ -164,9 +169,13 @@ class Sender:
         )
 
     async def _send_one(
-        self, provider: Provider, c: Claimed, n: payload.Notification, results: Results
+        self,
+        provider: Provider,
+        c: Claimed,
+        app: apps.App | None,
+        n: payload.Notification,
+        results: Results,
     ) -> None:
-        app = await self._app(c.app_id)
         creds = app.credentials if app else None
         async with self._slots:
             if provider is Provider.APNS and creds and creds.apns:
@@ -180,9 +189,12 @@ class Sender:
         self._settle(provider, c, outcome, results)
 
     async def _send_hms(
-        self, group: list[Claimed], n: payload.Notification, results: Results
+        self,
+        group: list[Claimed],
+        app: apps.App | None,
+        n: payload.Notification,
+        results: Results,
     ) -> None:
-        app = await self._app(group[0].app_id)
         creds = app.credentials.hms if app else None
         if creds is None:
             for c in group:
@@ -194,7 +206,12 @@ class Sender:
             self._settle(Provider.HMS, c, by_token[c.token], results)
 
     def _settle(self, provider: Provider, c: Claimed, o: Outcome, results: Results) -> None:
-        SENDS.labels(provider.value, o.kind.value).inc()
+        counter = self._counters.get((provider, o.kind))
+        if counter is None:  # labels() locks and hashes: once per pair, not per send
+            counter = self._counters[(provider, o.kind)] = SENDS.labels(
+                provider.value, o.kind.value
+            )
+        counter.inc()
         key = (c.push_id, c.install_id)
         if o.kind is Kind.SENT:
             results.sent.append(key)
