@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import ssl
 import subprocess
 import sys
@@ -148,6 +149,8 @@ def main() -> None:
     parser.add_argument("--hms-tokens", type=int, default=100, help="tokens per HMS request")
     parser.add_argument("--apns-connections", type=int, default=4)
     args = parser.parse_args()
+    # `timeout` sends SIGTERM: leave through finally, which stops the processes started here.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))
     args.platforms = [args.platform] if args.platform else list(PLATFORMS)
     folder = Path(tempfile.mkdtemp(prefix="rcs-bench-pns-"))
     http_port, apns_port = free_port(), free_port()

@@ -22,6 +22,7 @@ import asyncio
 import datetime as dt
 import itertools
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -191,6 +192,8 @@ def main() -> None:
     parser.add_argument("--rpns-processes", type=int, default=1)
     parser.add_argument("--devices", action="store_true", help="devices confirm each push")
     args = parser.parse_args()
+    # `timeout` sends SIGTERM: leave through finally, which stops the processes started here.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))
     admin = os.environ.get("RCS_TEST_DSN")
     if not admin:
         sys.exit('RCS_TEST_DSN is not set: eval "$(scripts/test-services.sh up)" first')
