@@ -264,10 +264,17 @@ class Scanner:
                 entries: dict[str, settings_service_pb2.BlacklistEntry] = {}
                 for x in batch:
                     number = blacklist_number(x.number)
-                    if number is not None and number not in entries:
+                    if number is None:
+                        continue
+                    if number not in entries:
                         entries[number] = settings_service_pb2.BlacklistEntry(
-                            partner=login, number=number, note=x.note
+                            partner=login,
+                            number=number,
+                            note=x.note,
+                            keep_in_mailings=not x.remove_from_mailings,
                         )
+                    elif x.remove_from_mailings:  # a Y wins over an N, as in core
+                        entries[number].keep_in_mailings = False
                 if entries:
                     await self._add_blacklist(
                         f"ftp-b:{login}:{path.name}:{sniffed.sha256}:{index}",
