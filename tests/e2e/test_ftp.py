@@ -293,6 +293,38 @@ def test_b_file_y_blocks_a_loaded_mailings_numbers_and_n_keeps_them(
     assert delivery == report.encode(expected)
 
 
+def test_a_big_file_delays_only_its_own_partners_next_files(
+    ftp: FtpGateway, installation: Installation
+) -> None:
+    """Partners are loaded side by side; one partner's files stay in upload order."""
+
+    async def side() -> None:
+        async with await psycopg.AsyncConnection.connect(installation.database_url) as conn:
+            await partners.upsert(conn, "side", "acme-pass-1", senders=["RCS"])
+            await conn.commit()
+
+    asyncio.run(side())
+    # Seconds of loading (≈ 11,000 lines/s, docs/benchmarks.md); never started, never sent.
+    lines = "".join(f"791677{i:05d};t\n" for i in range(100_000))
+    ftp.upload("S-big", f"name: big\nservice_number: RCS\nauto_start: N\n\n{lines}".encode())
+    ftp.upload("S-after-big", b"name: after-big\nservice_number: RCS\n\n79161130001;t\n")
+    ftp.upload("S-side", b"name: side-1\nservice_number: RCS\n\n79161130002;t\n", login="side")
+    body = ftp.fetch("archive/S-side.report", login="side", within=60)
+    assert body == expected_report(body, Kind.S, True, [])
+    archive = ftp.root / "demo" / "archive"
+    assert not (archive / "S-big.report").exists(), "the small file waited for the big one"
+    assert not (archive / "S-after-big.report").exists()
+    ftp.fetch("archive/S-big.report", within=180)
+    ftp.fetch("archive/S-after-big.report", within=30)
+    big, after = (archive / "S-big.report").stat(), (archive / "S-after-big.report").stat()
+    assert after.st_mtime_ns >= big.st_mtime_ns
+    totals = query(
+        installation.database_url,
+        "SELECT name, total, fed FROM mailings WHERE name IN ('big', 'after-big') ORDER BY id",
+    )
+    assert totals == [("big", 100_000, 0), ("after-big", 1, 0)]
+
+
 BAD_FILES = {
     "S-empty": (b"", "файл пуст"),
     "S-utf16": (
