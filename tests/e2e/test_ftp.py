@@ -79,6 +79,13 @@ def expected_report(body: bytes, kind: Kind | None, ok: bool, details: list[str]
     return report.render(kind, at, ok, details)
 
 
+async def add_partner(installation: Installation, login: str) -> None:
+    """A partner with FTP upload's password (FtpGateway.upload) that may send as RCS."""
+    async with await psycopg.AsyncConnection.connect(installation.database_url) as conn:
+        await partners.upsert(conn, login, "acme-pass-1", senders=["RCS"])
+        await conn.commit()
+
+
 def wait_for(predicate: object, within: float = 30) -> None:
     deadline = time.monotonic() + within
     while not predicate():  # type: ignore[operator]
@@ -270,13 +277,12 @@ def test_b_file_y_blocks_a_loaded_mailings_numbers_and_n_keeps_them(
         " ON g.id = r.mailing_id AND g.name = 'nflag' JOIN messages m ON m.id = r.message_id"
         " AND m.created_at = r.message_at ORDER BY r.seq"
     )
-    wait_for(
-        lambda: (
-            [s for _, s, _ in query(installation.database_url, statuses)] != []
-            and all(s in (3, 4, 6) for _, s, _ in query(installation.database_url, statuses))
-        ),
-        60,
-    )
+
+    def all_final() -> bool:  # all four fed (at the mailing's rate) and final
+        rows = query(installation.database_url, statuses)
+        return len(rows) == 4 and all(s in (3, 4, 6) for _, s, _ in rows)
+
+    wait_for(all_final, 60)
     final = query(installation.database_url, statuses)
     assert [(d, s == 6, e if s == 6 else None) for d, s, e in final] == [
         ("79036540001", True, 10),  # Y: blocked, "filtered" (extended code 10)
@@ -298,12 +304,7 @@ def test_a_big_file_delays_only_its_own_partners_next_files(
 ) -> None:
     """Partners are loaded side by side; one partner's files stay in upload order."""
 
-    async def side() -> None:
-        async with await psycopg.AsyncConnection.connect(installation.database_url) as conn:
-            await partners.upsert(conn, "side", "acme-pass-1", senders=["RCS"])
-            await conn.commit()
-
-    asyncio.run(side())
+    asyncio.run(add_partner(installation, "side"))
     # Seconds of loading (≈ 11,000 lines/s, docs/benchmarks.md); never started, never sent.
     lines = "".join(f"791677{i:05d};t\n" for i in range(100_000))
     ftp.upload("S-big", f"name: big\nservice_number: RCS\nauto_start: N\n\n{lines}".encode())
@@ -548,12 +549,7 @@ def test_core_checks_ftp_logins_with_the_allowlist_and_the_failed_login_limit(
 def test_delivery_files_only_for_the_partners_that_have_them(
     ftp: FtpGateway, installation: Installation
 ) -> None:
-    async def quiet() -> None:
-        async with await psycopg.AsyncConnection.connect(installation.database_url) as conn:
-            await partners.upsert(conn, "quiet", "acme-pass-1", senders=["RCS"])
-            await conn.commit()
-
-    asyncio.run(quiet())
+    asyncio.run(add_partner(installation, "quiet"))
     ftp.upload(
         "S-quiet",
         b"name: quiet-1\nservice_number: RCS\nauto_start: Y\n\n79161120001;t\n",

@@ -39,15 +39,14 @@ async def stubs(pool: Any, database_url: str) -> AsyncIterator[tuple[Any, Any]]:
         await partners.upsert(conn, "acme", "pw", default_sender="ACME")
         await conn.commit()
 
-    def add(server: Any) -> None:
-        mailing_service_pb2_grpc.add_MailingServiceServicer_to_server(
-            MailingServicer(pool, default_rate=50), server
-        )
-        settings_service_pb2_grpc.add_SettingsServiceServicer_to_server(
-            SettingsServicer(pool), server
-        )
-
-    server = await start_server(add)
+    server = await start_server(
+        lambda s: mailing_service_pb2_grpc.add_MailingServiceServicer_to_server(
+            MailingServicer(pool, default_rate=50), s
+        ),
+        lambda s: settings_service_pb2_grpc.add_SettingsServiceServicer_to_server(
+            SettingsServicer(pool), s
+        ),
+    )
     channel = open_channel(f"127.0.0.1:{server.port}")
     yield (
         mailing_service_pb2_grpc.MailingServiceStub(channel),
