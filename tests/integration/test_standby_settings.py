@@ -5,7 +5,10 @@ default) takes them."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import os
+import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -157,3 +160,42 @@ async def test_standby_with_no_master_elected_says_so(core_port: int, database_u
     code, _, err = await _cli(core_port, "import-number-plan", str(FIXTURES / "ABC-3xx.csv"))
     assert code != 0
     assert "no master is elected right now" in err
+
+
+async def test_standby_refuses_api_keys_and_administrators_on_every_surface(
+    core: tuple[Any, Client], database_url: str
+) -> None:
+    """API keys and administrators are settings revisions (copied from the master by the
+    sync): the admin API answers 409, gRPC FAILED_PRECONDITION, `rcs admin-user` exits 1."""
+    stub, api = core
+    await stub.CreatePartner(partner("acme"))
+    key = await stub.CreateApiKey(ss.CreateApiKeyRequest(actor=ADMIN, partner="acme"))
+    await make_standby(database_url)
+    before = await revision(database_url)
+    issued = await api.post("/api/admin/v1/partners/acme/api-keys", json={}, headers=ROOT)
+    assert issued.status == 409
+    assert NAMES_MASTER in (await issued.json())["extendedDescription"]
+    with pytest.raises(grpc.aio.AioRpcError) as revoked:
+        await stub.RevokeApiKey(
+            ss.RevokeApiKeyRequest(actor=ADMIN, partner="acme", id=key.api_key.id)
+        )
+    assert revoked.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert NAMES_MASTER in (revoked.value.details() or "")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "rcs_cli",
+        "admin-user",
+        "root",
+        env={**os.environ, "RCS_DATABASE_URL": database_url, "RCS_ADMIN_PASSWORD": "another1"},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await proc.communicate()
+    assert proc.returncode == 1
+    assert NAMES_MASTER in err.decode()
+    assert await revision(database_url) == before
+    # The old password still works: nothing was written.
+    listed = await api.get("/api/admin/v1/partners/acme/api-keys", headers=ROOT)
+    assert listed.status == 200
+    assert [k["id"] for k in (await listed.json())["apiKeys"]] == [str(key.api_key.id)]
