@@ -6,10 +6,7 @@ as a standby rewound to the new master's history (same revision number, other co
 
 from __future__ import annotations
 
-import asyncio
-import os
 import signal
-import sys
 from pathlib import Path
 
 import grpc
@@ -24,6 +21,7 @@ from rcs_runtime.grpc_client import error_reason
 from tests.cluster import test_cluster as base
 from tests.cluster.harness import TTL, Member, eventually
 from tests.cluster.test_cluster import ADMIN, Cluster, resolve, write
+from tests.support import admin_user_cli
 
 cluster = base.cluster  # the fixture: this module's own three installations
 
@@ -58,26 +56,6 @@ def history(member: Member) -> list[tuple[int, str]]:
         return [(int(r), str(c)) for r, c in conn.execute(HISTORY).fetchall()]
 
 
-async def admin_user_cli(member: Member, password: str) -> tuple[int, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "rcs_cli",
-        "admin-user",
-        "root",
-        env={
-            **os.environ,
-            "RCS_DATABASE_URL": member.database_url,
-            "RCS_ADMIN_PASSWORD": password,
-        },
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, err = await proc.communicate()
-    assert proc.returncode is not None
-    return proc.returncode, err.decode()
-
-
 async def test_number_plan_api_keys_and_administrators_reach_both_standbys(
     cluster: Cluster,
 ) -> None:
@@ -88,7 +66,7 @@ async def test_number_plan_api_keys_and_administrators_reach_both_standbys(
         ss.CreatePartnerRequest(actor=ADMIN, partner=ss.Partner(login="acme"), password="pw"),
     )
     key = await write(master, "CreateApiKey", ss.CreateApiKeyRequest(actor=ADMIN, partner="acme"))
-    code, err = await admin_user_cli(master, "rootpass1")
+    code, err = await admin_user_cli(master.database_url, "root", "rootpass1")
     assert code == 0, err
     plan = await master.settings("ImportNumberPlan", iter(number_plan_chunks(DEF, ADMIN)))
     standbys = [m for m in cluster.members if m is not master]
@@ -142,7 +120,7 @@ async def test_number_plan_api_keys_and_administrators_reach_both_standbys(
             await m.settings("ImportNumberPlan", iter(number_plan_chunks(DEF, ADMIN)))
         assert error_reason(imported.value) == "NOT_MASTER"
         assert names in (imported.value.details() or "")
-        code, err = await admin_user_cli(m, "otherpass2")
+        code, err = await admin_user_cli(m.database_url, "root", "otherpass2")
         assert code == 1
         assert names in err
         assert await authenticates(m, key.key, "rootpass1") == ("", "root")

@@ -5,10 +5,7 @@ default) takes them."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import os
-import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -28,7 +25,7 @@ from rcs_core.settings.servicer import SettingsServicer
 from rcs_routing.number_plan_import import number_plan_chunks
 from rcs_runtime.grpc_client import error_reason, open_channel
 from tests.integration.test_number_plan_import import FIXTURES, _cli
-from tests.support import start_server
+from tests.support import admin_user_cli, start_server
 
 pytestmark = pytest.mark.integration
 ADMIN = ss.Actor(login="admin", remote_ip="10.0.0.5")
@@ -181,19 +178,9 @@ async def test_standby_refuses_api_keys_and_administrators_on_every_surface(
         )
     assert revoked.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert NAMES_MASTER in (revoked.value.details() or "")
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "rcs_cli",
-        "admin-user",
-        "root",
-        env={**os.environ, "RCS_DATABASE_URL": database_url, "RCS_ADMIN_PASSWORD": "another1"},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, err = await proc.communicate()
-    assert proc.returncode == 1
-    assert NAMES_MASTER in err.decode()
+    code, err = await admin_user_cli(database_url, "root", "another1")
+    assert code == 1
+    assert NAMES_MASTER in err
     assert await revision(database_url) == before
     # The old password still works: nothing was written.
     listed = await api.get("/api/admin/v1/partners/acme/api-keys", headers=ROOT)
