@@ -97,7 +97,7 @@ def _partner(s: BlacklistState) -> str:
     return s["partner"]
 
 
-_SECRETS = ("password_hash", "password", "smpp_password_hash")
+_SECRETS = ("password_hash", "password", "smpp_password_hash", "key_sha256")
 
 
 def _redacted(changes: list[ChangeRecord]) -> str:
