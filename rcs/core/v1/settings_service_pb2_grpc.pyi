@@ -115,6 +115,14 @@ class SettingsServiceStub:
     """DeleteTariff removes one tariff row (a price entered by mistake)."""
     ListTariffs: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.ListTariffsRequest, _settings_service_pb2.ListTariffsResponse]
     """ListTariffs returns every tariff row, the history included."""
+    PutPartnerChannel: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.PutPartnerChannelRequest, _settings_service_pb2.PutPartnerChannelResponse]
+    """PutPartnerChannel sets what a partner may use on one messenger channel: its sender
+    identities, WhatsApp templates and the channel's default TTL.
+    """
+    DeletePartnerChannel: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.DeletePartnerChannelRequest, _settings_service_pb2.DeletePartnerChannelResponse]
+    """DeletePartnerChannel takes a channel away from a partner."""
+    ListPartnerChannels: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.ListPartnerChannelsRequest, _settings_service_pb2.ListPartnerChannelsResponse]
+    """ListPartnerChannels returns the channel settings of one partner, or of every partner."""
     AddWhitelistEntries: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.AddWhitelistEntriesRequest, _settings_service_pb2.AddWhitelistEntriesResponse]
     """AddWhitelistEntries puts numbers on a mailing's white list."""
     RemoveWhitelistEntries: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.RemoveWhitelistEntriesRequest, _settings_service_pb2.RemoveWhitelistEntriesResponse]
@@ -227,6 +235,14 @@ class SettingsServiceAsyncStub(SettingsServiceStub):
     """DeleteTariff removes one tariff row (a price entered by mistake)."""
     ListTariffs: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.ListTariffsRequest, _settings_service_pb2.ListTariffsResponse]  # type: ignore[assignment]
     """ListTariffs returns every tariff row, the history included."""
+    PutPartnerChannel: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.PutPartnerChannelRequest, _settings_service_pb2.PutPartnerChannelResponse]  # type: ignore[assignment]
+    """PutPartnerChannel sets what a partner may use on one messenger channel: its sender
+    identities, WhatsApp templates and the channel's default TTL.
+    """
+    DeletePartnerChannel: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.DeletePartnerChannelRequest, _settings_service_pb2.DeletePartnerChannelResponse]  # type: ignore[assignment]
+    """DeletePartnerChannel takes a channel away from a partner."""
+    ListPartnerChannels: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.ListPartnerChannelsRequest, _settings_service_pb2.ListPartnerChannelsResponse]  # type: ignore[assignment]
+    """ListPartnerChannels returns the channel settings of one partner, or of every partner."""
     AddWhitelistEntries: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.AddWhitelistEntriesRequest, _settings_service_pb2.AddWhitelistEntriesResponse]  # type: ignore[assignment]
     """AddWhitelistEntries puts numbers on a mailing's white list."""
     RemoveWhitelistEntries: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.RemoveWhitelistEntriesRequest, _settings_service_pb2.RemoveWhitelistEntriesResponse]  # type: ignore[assignment]
@@ -558,6 +574,32 @@ class SettingsServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_settings_service_pb2.ListTariffsResponse, _abc.Awaitable[_settings_service_pb2.ListTariffsResponse]]:
         """ListTariffs returns every tariff row, the history included."""
+
+    @_abc_1.abstractmethod
+    def PutPartnerChannel(
+        self,
+        request: _settings_service_pb2.PutPartnerChannelRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.PutPartnerChannelResponse, _abc.Awaitable[_settings_service_pb2.PutPartnerChannelResponse]]:
+        """PutPartnerChannel sets what a partner may use on one messenger channel: its sender
+        identities, WhatsApp templates and the channel's default TTL.
+        """
+
+    @_abc_1.abstractmethod
+    def DeletePartnerChannel(
+        self,
+        request: _settings_service_pb2.DeletePartnerChannelRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.DeletePartnerChannelResponse, _abc.Awaitable[_settings_service_pb2.DeletePartnerChannelResponse]]:
+        """DeletePartnerChannel takes a channel away from a partner."""
+
+    @_abc_1.abstractmethod
+    def ListPartnerChannels(
+        self,
+        request: _settings_service_pb2.ListPartnerChannelsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.ListPartnerChannelsResponse, _abc.Awaitable[_settings_service_pb2.ListPartnerChannelsResponse]]:
+        """ListPartnerChannels returns the channel settings of one partner, or of every partner."""
 
     @_abc_1.abstractmethod
     def AddWhitelistEntries(
