@@ -3,6 +3,7 @@ CHANNEL_VIBER over gRPC and Viber's webhook over HTTP."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import httpx
@@ -13,7 +14,8 @@ from rcs.connector.v1 import connector_service_pb2_grpc
 from rcs.core.v1 import message_service_pb2_grpc
 from rcs_messengers import telegram_webhook
 from rcs_messengers.flashcall import FlashcallCallback, FlashcallSender
-from rcs_messengers.servicer import ViberConnectorServicer
+from rcs_messengers.provider_interfaces import ProviderInterfaces
+from rcs_messengers.servicer import ViberConnectorServicer, viber_sender
 from rcs_messengers.settings import MessengersSettings
 from rcs_messengers.telegram import telegram_sender
 from rcs_messengers.vk import VkCallback, VkSender
@@ -82,6 +84,7 @@ async def serve(s: MessengersSettings) -> None:
         s.messengers_core_timeout_seconds,
     )
     app = build_app(webhook)
+    sync = _provider_interfaces(s, http, servicer, webhook)
     core = message_service_pb2_grpc.MessageServiceStub(core_channel)
     add_routes(
         app,
@@ -114,12 +117,45 @@ async def serve(s: MessengersSettings) -> None:
     try:
         await server.until_terminated()
     finally:
+        if sync is not None:
+            sync.cancel()
         await server.stop()
         await runner.cleanup()
         await http.aclose()
         await wa_http.aclose()
         await tg_http.aclose()
         await core_channel.close()
+
+
+def _provider_interfaces(
+    s: MessengersSettings,
+    http: httpx.AsyncClient,
+    servicer: ViberConnectorServicer,
+    webhook: ViberWebhook,
+) -> asyncio.Task[None] | None:
+    """The provider interfaces configured as settings, kept in step with the revision."""
+    if not s.database_url or s.messengers_interfaces_poll_seconds <= 0:
+        return None
+    interfaces = ProviderInterfaces(
+        http,
+        s.messengers_interface_id,
+        s.viber_concurrency,
+        s.telegram_callback_url,
+        lambda url, token, iid: viber_sender(http, url, token, iid, s.viber_concurrency).send,
+    )
+    servicer.interfaces = interfaces
+
+    async def keep() -> None:
+        synced = asyncio.create_task(
+            interfaces.keep_synced(s.database_url, s.messengers_interfaces_poll_seconds)
+        )
+        while True:  # the webhook takes the new accounts' signatures as they come
+            webhook.tokens = interfaces.viber_tokens
+            await asyncio.sleep(s.messengers_interfaces_poll_seconds)
+            if synced.done():
+                synced.result()
+
+    return asyncio.create_task(keep())
 
 
 def _add_vk_and_flashcall(

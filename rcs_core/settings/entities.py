@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from rcs.core.v1 import settings_service_pb2 as ss
 from rcs_core.settings import validate as v
+from rcs_core.settings.messenger_interfaces import MESSENGER_INTERFACE
 from rcs_core.settings.partner_channels import PARTNER_CHANNEL
 from rcs_core.settings.spec import Conn, EntitySpec, Spec
 from rcs_core.settings.states import (
@@ -782,6 +783,7 @@ _ALL: tuple[EntitySpec, ...] = (
     INBOUND_ROUTE,
     TARIFF,
     PARTNER_CHANNEL,
+    MESSENGER_INTERFACE,
 )
 SPECS = {s.entity: s for s in _ALL}
 ENTITIES = frozenset(SPECS)  # what a revision's changes may name
