@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 import httpx
 from aiohttp import web
@@ -84,27 +85,27 @@ async def serve(s: MessengersSettings) -> None:
         s.messengers_core_timeout_seconds,
     )
     app = build_app(webhook)
-    sync = _provider_interfaces(s, http, servicer, webhook)
     core = message_service_pb2_grpc.MessageServiceStub(core_channel)
-    add_routes(
-        app,
-        WhatsAppWebhook(
-            core,
-            s.whatsapp_app_secret,
-            s.whatsapp_verify_token,
-            s.messengers_interface_id,
-            s.messengers_core_timeout_seconds,
-        ),
+    wa_webhook = WhatsAppWebhook(
+        core,
+        s.whatsapp_app_secret,
+        s.whatsapp_verify_token,
+        s.messengers_interface_id,
+        s.messengers_core_timeout_seconds,
     )
-    telegram_webhook.add_routes(
-        app,
-        telegram_webhook.TelegramWebhook(
-            core,
-            s.telegram_token,
-            s.messengers_interface_id,
-            s.messengers_core_timeout_seconds,
-        ),
+    add_routes(app, wa_webhook)
+    tg_webhook = telegram_webhook.TelegramWebhook(
+        core, s.telegram_token, s.messengers_interface_id, s.messengers_core_timeout_seconds
     )
+    telegram_webhook.add_routes(app, tg_webhook)
+
+    def signing(by_channel: dict[int, set[str]]) -> None:
+        """The configured accounts' callbacks are taken as the environment's are."""
+        webhook.tokens = by_channel.get(channel_pb2.CHANNEL_VIBER, set())
+        wa_webhook.secrets = by_channel.get(channel_pb2.CHANNEL_WHATSAPP, set())
+        tg_webhook.tokens = by_channel.get(channel_pb2.CHANNEL_TELEGRAM, set())
+
+    sync = _provider_interfaces(s, http, servicer, signing)
     _add_vk_and_flashcall(s, http, core, servicer, app)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -131,7 +132,7 @@ def _provider_interfaces(
     s: MessengersSettings,
     http: httpx.AsyncClient,
     servicer: ViberConnectorServicer,
-    webhook: ViberWebhook,
+    signing: Callable[[dict[int, set[str]]], None],
 ) -> asyncio.Task[None] | None:
     """The provider interfaces configured as settings, kept in step with the revision."""
     if not s.database_url or s.messengers_interfaces_poll_seconds <= 0:
@@ -142,20 +143,11 @@ def _provider_interfaces(
         s.viber_concurrency,
         s.telegram_callback_url,
         lambda url, token, iid: viber_sender(http, url, token, iid, s.viber_concurrency).send,
+        signing,
     )
     servicer.interfaces = interfaces
-
-    async def keep() -> None:
-        synced = asyncio.create_task(
-            interfaces.keep_synced(s.database_url, s.messengers_interfaces_poll_seconds)
-        )
-        while True:  # the webhook takes the new accounts' signatures as they come
-            webhook.tokens = interfaces.viber_tokens
-            await asyncio.sleep(s.messengers_interfaces_poll_seconds)
-            if synced.done():
-                synced.result()
-
-    return asyncio.create_task(keep())
+    every = s.messengers_interfaces_poll_seconds
+    return asyncio.create_task(interfaces.keep_synced(s.database_url, every))
 
 
 def _add_vk_and_flashcall(

@@ -66,6 +66,7 @@ class ProviderInterfaces:
         concurrency: int,
         telegram_callback_url: str,
         viber_sender: Callable[[str, str, str], Send],
+        signing: Callable[[dict[int, set[str]]], None],
     ) -> None:
         self._http = http
         self._scope = scope
@@ -73,7 +74,9 @@ class ProviderInterfaces:
         self._telegram_callback_url = telegram_callback_url
         self._viber_sender = viber_sender  # (api_url, token, interface id) → sender
         self._senders: dict[str, Send] = {}
-        self.viber_tokens: set[str] = set()  # what may sign Viber callbacks besides the env's
+        # Told, per channel, what may sign callbacks besides the environment's account: the
+        # token (Viber, Telegram) or the webhook secret (WhatsApp's app secret).
+        self._signing = signing
         self.revision = -1
 
     def knows(self, m: cs.OutboundMessage) -> bool:
@@ -112,7 +115,11 @@ class ProviderInterfaces:
             if sender is not None:
                 senders[r.id] = sender
         self._senders = senders
-        self.viber_tokens = {r.token for r in rows if r.channel == channel_pb2.CHANNEL_VIBER}
+        signing: dict[int, set[str]] = {}
+        for r in rows:
+            key = r.webhook_secret if r.channel == channel_pb2.CHANNEL_WHATSAPP else r.token
+            signing.setdefault(r.channel, set()).add(key)
+        self._signing(signing)
         self.revision = revision
 
     def _sender_of(self, r: ProviderInterface) -> Send | None:
