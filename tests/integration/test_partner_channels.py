@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlencode
 
 import grpc
 import psycopg
@@ -319,3 +320,23 @@ async def test_a_partner_without_channel_settings_keeps_every_channel(
     assert resp.status == 200, await resp.text()
     resp = await inst.api.post("/api/v6/send", json=WA_TEMPLATE)
     assert (resp.status, (await resp.json())["error"]["code"]) == code(Reason.INVALID_REQUEST)
+
+
+async def test_http_v5_link_to_a_channel_the_partner_has_not_is_refused(
+    inst: Installation, database_url: str
+) -> None:
+    """Core checks every API's messages, HTTP v5's cascade links too (400, as
+    INVALID_MESSAGE_TYPE is there)."""
+    await grant_viber_and_whatsapp(inst.settings)
+    query = urlencode(
+        {
+            "serviceId": "acme",
+            "pass": "pw-12345",
+            "clientId": "79161234567",
+            "message": "code 1234",
+            "order_list": "f,s",
+        }
+    )
+    resp = await inst.api.get(f"/api/http/v5/send?{query}")
+    assert resp.status == CATALOGUE[Reason.INVALID_MESSAGE_TYPE].http_v5, await resp.text()
+    assert await fetch(database_url, "SELECT id FROM messages") == []
