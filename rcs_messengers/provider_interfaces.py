@@ -22,6 +22,7 @@ from rcs_messengers.flashcall import FlashcallSender
 from rcs_messengers.telegram import telegram_sender
 from rcs_messengers.vk import VkSender
 from rcs_messengers.whatsapp import whatsapp_sender
+from rcs_runtime.settings_read import snapshot
 
 log = logging.getLogger(__name__)
 Send = Callable[[cs.OutboundMessage], Awaitable[cs.SendResult]]
@@ -39,14 +40,7 @@ class ProviderInterface:
 
 async def load(dsn: str) -> tuple[int, list[ProviderInterface]]:
     """(settings revision, enabled messenger interfaces) from one snapshot."""
-    async with (
-        await psycopg.AsyncConnection.connect(dsn, connect_timeout=5) as conn,
-        conn.transaction(),
-    ):
-        await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        cur = await conn.execute("SELECT revision FROM settings_read.revision")
-        row = await cur.fetchone()
-        revision = int(row[0]) if row else 0
+    async with snapshot(dsn) as (conn, revision):
         cur = await conn.execute(
             "SELECT id, channel, api_url, account, token, webhook_secret"
             " FROM settings_read.messenger_interfaces WHERE enabled ORDER BY id"
