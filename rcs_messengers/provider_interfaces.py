@@ -74,7 +74,7 @@ class ProviderInterfaces:
         self.revision = -1
 
     def knows(self, m: cs.OutboundMessage) -> bool:
-        return m.interface_id in self._senders
+        return any(i in self._senders for i in (m.interface_id, *m.fallback_interface_ids))
 
     async def send(self, m: cs.OutboundMessage) -> cs.SendResult:
         """The first answer that is not RETRY along the message's interfaces, else the last

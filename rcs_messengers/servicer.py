@@ -86,8 +86,13 @@ class ViberConnectorServicer(connector_service_pb2_grpc.ConnectorServiceServicer
         return cs.SendMessagesResponse(results=results)
 
     async def _send(self, m: cs.OutboundMessage) -> cs.SendResult:
-        if self.interfaces is not None and self.interfaces.knows(m):
-            return await self.interfaces.send(m)
+        if self.interfaces is not None and m.interface_id not in ("", self._interface_id):
+            if self.interfaces.knows(m):
+                return await self.interfaces.send(m)
+            # Routed by core to interfaces not loaded here (yet): never through the
+            # environment's account instead.
+            detail = f"messenger interface {m.interface_id!r} is not loaded here yet"
+            return result_of(m, Answer(retry=True, detail=detail), self._interface_id)
         if m.channel in self.others:
             return await self.others[m.channel](m)
         sender = self._senders.get(m.channel)
