@@ -18,6 +18,10 @@ from rcs_core.settings.api_keys import ApiKeySettings
 from rcs_core.settings.audit import AuditSettings
 from rcs_core.settings.imports import ImportSettings
 from rcs_core.settings.inbound import InboundRouteSettings
+from rcs_core.settings.partner_channel_rpcs import (
+    MessengerInterfaceSettings,
+    PartnerChannelSettings,
+)
 from rcs_core.settings.policy import _require
 from rcs_core.settings.spec import Conn
 from rcs_core.settings.states import (
@@ -97,7 +101,14 @@ def _partner(s: BlacklistState) -> str:
     return s["partner"]
 
 
-_SECRETS = ("password_hash", "password", "smpp_password_hash")
+_SECRETS = (
+    "password_hash",
+    "password",
+    "smpp_password_hash",
+    "key_sha256",
+    "token",
+    "webhook_secret",
+)
 
 
 def _redacted(changes: list[ChangeRecord]) -> str:
@@ -110,7 +121,14 @@ def _redacted(changes: list[ChangeRecord]) -> str:
     return json.dumps(out, ensure_ascii=False)
 
 
-class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings, ImportSettings):
+class SettingsServicer(
+    InboundRouteSettings,
+    ApiKeySettings,
+    AuditSettings,
+    ImportSettings,
+    PartnerChannelSettings,
+    MessengerInterfaceSettings,
+):
     """The one SettingsService servicer: these RPCs plus those of InboundRouteSettings and
     the PolicySettings it extends (and their _mutate), and ApiKeySettings'."""
 
@@ -259,7 +277,7 @@ class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings, Impo
         after, size = writes.page(request.page_token, request.page_size)
         async with self._pool.connection() as conn:
             cur = await conn.execute(
-                "SELECT b.number, b.note, b.created_at FROM blacklist b"
+                "SELECT b.number, b.note, b.created_at, b.keep_in_mailings FROM blacklist b"
                 " LEFT JOIN partners p ON p.id = b.partner_id"
                 " WHERE coalesce(p.login, '') = %s AND b.number > %s"
                 " ORDER BY b.number LIMIT %s",
@@ -267,11 +285,17 @@ class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings, Impo
             )
             rows = await cur.fetchall()
         entries = []
-        for number, note, created in rows[:size]:
+        for number, note, created, keep in rows[:size]:
             ts = timestamp_pb2.Timestamp()
             ts.FromDatetime(created)
             entries.append(
-                ss.BlacklistEntry(partner=request.partner, number=number, note=note, create_time=ts)
+                ss.BlacklistEntry(
+                    partner=request.partner,
+                    number=number,
+                    note=note,
+                    create_time=ts,
+                    keep_in_mailings=keep,
+                )
             )
         return ss.ListBlacklistEntriesResponse(
             entries=entries,
