@@ -212,9 +212,10 @@ def consumer_options(s: DwhSettings) -> dict[str, Any]:
         "fetch_max_bytes": 64 * 1024 * 1024,
         "max_partition_fetch_bytes": 16 * 1024 * 1024,
         "reconnect_backoff_max_ms": 2000,
-        # kafka-python checks record batches' CRC-32C in pure Python (no C extension
-        # here): it cost more than all of the rest of ingestion. TCP and the broker's
-        # own checks cover the bytes; the DWH still refuses malformed events.
+        # kafka-python checks record batches' CRC-32C in pure Python: it cost more than
+        # all of the rest of ingestion (with the C `crc32c` package, fetch alone took 11.7
+        # µs an event against 5.5-11.3 without the check). TCP and the broker's own
+        # checks cover the bytes; the DWH still refuses malformed events.
         "check_crcs": False,
         "client_id": "rcs-dwh",
     }
