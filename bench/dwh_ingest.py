@@ -2,12 +2,15 @@
 
 1. Ingest: --events Debezium-shaped change events (messages: an insert then an update per
    row, as Debezium writes them without schemas) are produced to Kafka first; then rcs_dwh
-   starts (its own process) and the run measures from its first applied batch until every
-   event is in the DWH: events/s.
+   starts (its own process; --workers of them in one group, over --partitions per topic)
+   and the run measures from its first applied batch until every event is in the DWH:
+   events/s and CPU per event (rcs_dwh, the DWH database's backends). --harness also
+   times kafka-python's fetch alone (rcs_dwh's consumer options, records discarded).
 2. Capture latency: an installation database with a real Debezium connector (Kafka
    Connect), rows inserted at --rate per second for --seconds in small transactions;
    latency = the row's commit on the installation (Debezium's source.ts_ms) → the row
-   committed in the DWH (``ingested_at``): p50 / p99.
+   committed in the DWH (``ingested_at``): p50 / p99. Under end-to-end load instead:
+   bench.dwh_e2e_latency.
 
     eval "$(scripts/test-services.sh env)"; .venv/bin/python -m bench.dwh_ingest
 """
