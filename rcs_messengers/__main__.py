@@ -10,7 +10,7 @@ from aiohttp import web
 
 from rcs.common.v1 import channel_pb2
 from rcs.connector.v1 import connector_service_pb2_grpc
-from rcs.core.v1 import message_service_pb2_grpc
+from rcs.core.v1 import delivery_service_pb2_grpc
 from rcs_messengers import telegram_webhook
 from rcs_messengers.flashcall import FlashcallCallback, FlashcallSender
 from rcs_messengers.servicer import ViberConnectorServicer
@@ -76,13 +76,13 @@ async def serve(s: MessengersSettings) -> None:
     )
     connector_service_pb2_grpc.add_ConnectorServiceServicer_to_server(servicer, server.server)
     webhook = ViberWebhook(
-        message_service_pb2_grpc.MessageServiceStub(core_channel),
+        delivery_service_pb2_grpc.DeliveryServiceStub(core_channel),
         s.viber_auth_token,
         s.messengers_interface_id,
         s.messengers_core_timeout_seconds,
     )
     app = build_app(webhook)
-    core = message_service_pb2_grpc.MessageServiceStub(core_channel)
+    core = delivery_service_pb2_grpc.DeliveryServiceStub(core_channel)
     add_routes(
         app,
         WhatsAppWebhook(
@@ -125,7 +125,7 @@ async def serve(s: MessengersSettings) -> None:
 def _add_vk_and_flashcall(
     s: MessengersSettings,
     http: httpx.AsyncClient,
-    core: message_service_pb2_grpc.MessageServiceAsyncStub,
+    core: delivery_service_pb2_grpc.DeliveryServiceAsyncStub,
     servicer: ViberConnectorServicer,
     app: web.Application,
 ) -> None:
