@@ -21,7 +21,7 @@ from rcs.core.v1 import (
 )
 from rcs_core.auth.partner_cache import PartnerCache
 from rcs_core.db import request_log
-from rcs_core.messages import concatenated, ids
+from rcs_core.messages import concatenated, ids, model
 from rcs_core.messages import store as messages
 from rcs_core.messages.accept_batcher import AcceptBatcher
 from rcs_core.messages.idalloc import IdAllocator
@@ -130,7 +130,7 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
         trace_parent = carrier_for_storage()
         default_ttl = dt.timedelta(seconds=partner.default_ttl_seconds)
         results: list[message_service_pb2.SubmitResult | None] = []
-        valid: list[messages.NewMessage] = []
+        valid: list[model.NewMessage] = []
         for sub in request.messages:
             try:
                 valid.append(

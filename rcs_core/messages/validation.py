@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 from rcs.common.v1 import message_pb2
 from rcs.core.v1 import message_service_pb2
 from rcs_core.delivery import links
+from rcs_core.messages.model import NewMessage, StoredWindow
 from rcs_core.messages.numbers import normalize_msisdn
-from rcs_core.messages.store import NewMessage, StoredWindow
 from rcs_runtime import channels
 from rcs_runtime.errors import RcsError, Reason
 from rcs_runtime.send_window import DAY_MINUTES

@@ -25,8 +25,8 @@ from rcs_core.config import CoreSettings
 from rcs_core.delivery import receipts_store as receipts
 from rcs_core.messages import store as messages
 from rcs_core.messages.idalloc import IdAllocator
+from rcs_core.messages.model import NewMessage
 from rcs_core.messages.statuses import Status
-from rcs_core.messages.store import NewMessage
 from rcs_runtime.grpc_client import open_channel
 from tests.conftest import cloned_database, free_port
 from tests.integration.test_dispatch_and_receipts import make_rig
