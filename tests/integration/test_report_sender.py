@@ -488,6 +488,35 @@ async def test_a_stopped_sender_hands_its_reports_to_the_next(
     assert mt_nums == sorted(ids)
 
 
+async def test_settlements_wait_while_the_outbox_is_away_and_go_once_it_is_back(
+    core: Core, receiver: Receiver, start_sender: Callable[..., Any]
+) -> None:
+    """The partner took the reports while core's database refused the settlements (the
+    outbox table renamed away: a real psycopg error): the outcomes are kept and settled
+    once the table is back, and no report is sent twice (their leases are long)."""
+    receiver.plan = [None] * 3  # answered only when the test says so
+    ids = await submit(
+        core,
+        *(
+            sms(report_format=ms.REPORT_FORMAT_REST_V6, report_url=f"{receiver.url}/dlr")
+            for _ in range(3)
+        ),
+    )
+    await finish(core, *((i, Status.DELIVERED, 0) for i in ids))
+    start_sender(timeout_seconds=30)
+    await until(lambda: len(receiver.got) == 3)
+    async with await psycopg.AsyncConnection.connect(core.dsn, autocommit=True) as conn:
+        await conn.execute("SET lock_timeout = '5s'")
+        await conn.execute("ALTER TABLE report_outbox RENAME TO report_outbox_away")
+        receiver.unblock.set()  # delivered: the sender's settlements now fail
+        await asyncio.sleep(1.5)  # a failed settlement and its retry
+        cur = await conn.execute("SELECT count(*) FROM report_outbox_away")
+        assert await cur.fetchone() == (3,)  # nothing settled, nothing lost
+        await conn.execute("ALTER TABLE report_outbox_away RENAME TO report_outbox")
+    await until(lambda: outbox_empty(core))
+    assert len(receiver.got) == 3
+
+
 async def test_a_dead_senders_reports_come_back_when_the_lease_ends(
     core: Core, receiver: Receiver, start_sender: Callable[..., Any]
 ) -> None:
