@@ -44,3 +44,4 @@ class NewMessage:
     cascade_id: int | None = None
     cascade_links: list[bytes] | None = None  # the first message's: the links after it
     wait_for: int | None = None  # the status the first message must reach in time
+    mailing_id: int | None = None  # the core mailing that fed it (its black list rule)
