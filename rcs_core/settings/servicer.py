@@ -23,6 +23,10 @@ from rcs_core.settings.api_keys import ApiKeySettings
 from rcs_core.settings.audit import AuditSettings
 from rcs_core.settings.imports import ImportSettings
 from rcs_core.settings.inbound import InboundRouteSettings
+from rcs_core.settings.partner_channel_rpcs import (
+    MessengerInterfaceSettings,
+    PartnerChannelSettings,
+)
 from rcs_core.settings.policy import PolicySettings, SettingsBase, _require
 from rcs_core.settings.spec import Conn
 from rcs_core.settings.states import (
@@ -102,7 +106,14 @@ def _partner(s: BlacklistState) -> str:
     return s["partner"]
 
 
-_SECRETS = ("password_hash", "password", "smpp_password_hash")
+_SECRETS = (
+    "password_hash",
+    "password",
+    "smpp_password_hash",
+    "key_sha256",
+    "token",
+    "webhook_secret",
+)
 
 
 def _redacted(changes: list[ChangeRecord]) -> str:
@@ -488,6 +499,8 @@ class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
         self._api_keys = ApiKeySettings(pool)
         self._audit = AuditSettings(pool)
         self._imports = ImportSettings(pool)
+        self._partner_channels = PartnerChannelSettings(pool)
+        self._messenger_interfaces = MessengerInterfaceSettings(pool)
 
     # -- EntitySettings ------------------------------------------------------
     async def AddBlacklistEntries(
@@ -727,3 +740,35 @@ class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
         self, request_iterator: AsyncIterator[ss.ImportNumberPlanRequest], context: Ctx
     ) -> ss.ImportNumberPlanResponse:
         return await self._imports.ImportNumberPlan(request_iterator, context)
+
+    # -- PartnerChannelSettings ----------------------------------------------
+    async def DeletePartnerChannel(
+        self, request: ss.DeletePartnerChannelRequest, context: Ctx
+    ) -> ss.DeletePartnerChannelResponse:
+        return await self._partner_channels.DeletePartnerChannel(request, context)
+
+    async def ListPartnerChannels(
+        self, request: ss.ListPartnerChannelsRequest, context: Ctx
+    ) -> ss.ListPartnerChannelsResponse:
+        return await self._partner_channels.ListPartnerChannels(request, context)
+
+    async def PutPartnerChannel(
+        self, request: ss.PutPartnerChannelRequest, context: Ctx
+    ) -> ss.PutPartnerChannelResponse:
+        return await self._partner_channels.PutPartnerChannel(request, context)
+
+    # -- MessengerInterfaceSettings ------------------------------------------
+    async def DeleteMessengerInterface(
+        self, request: ss.DeleteMessengerInterfaceRequest, context: Ctx
+    ) -> ss.DeleteMessengerInterfaceResponse:
+        return await self._messenger_interfaces.DeleteMessengerInterface(request, context)
+
+    async def ListMessengerInterfaces(
+        self, request: ss.ListMessengerInterfacesRequest, context: Ctx
+    ) -> ss.ListMessengerInterfacesResponse:
+        return await self._messenger_interfaces.ListMessengerInterfaces(request, context)
+
+    async def PutMessengerInterface(
+        self, request: ss.PutMessengerInterfaceRequest, context: Ctx
+    ) -> ss.PutMessengerInterfaceResponse:
+        return await self._messenger_interfaces.PutMessengerInterface(request, context)

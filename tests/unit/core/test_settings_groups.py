@@ -13,6 +13,10 @@ from rcs_core.settings.api_keys import ApiKeySettings
 from rcs_core.settings.audit import AuditSettings
 from rcs_core.settings.imports import ImportSettings
 from rcs_core.settings.inbound import InboundRouteSettings
+from rcs_core.settings.partner_channel_rpcs import (
+    MessengerInterfaceSettings,
+    PartnerChannelSettings,
+)
 from rcs_core.settings.policy import PolicySettings, SettingsBase
 from rcs_core.settings.servicer import EntitySettings, SettingsServicer, rpc_names
 from rcs_runtime.grpc_client import open_channel
@@ -25,6 +29,8 @@ GROUPS: tuple[type[SettingsBase], ...] = (
     ApiKeySettings,
     AuditSettings,
     ImportSettings,
+    PartnerChannelSettings,
+    MessengerInterfaceSettings,
 )
 RPCS = {m.name for m in ss.DESCRIPTOR.services_by_name["SettingsService"].methods}
 
