@@ -12,7 +12,7 @@ from aiohttp import web
 
 from rcs.common.v1 import channel_pb2
 from rcs.connector.v1 import connector_service_pb2_grpc
-from rcs.core.v1 import message_service_pb2_grpc
+from rcs.core.v1 import delivery_service_pb2_grpc
 from rcs_messengers import telegram_webhook
 from rcs_messengers.flashcall import FlashcallCallback, FlashcallSender
 from rcs_messengers.provider_interfaces import ProviderInterfaces
@@ -79,13 +79,13 @@ async def serve(s: MessengersSettings) -> None:
     )
     connector_service_pb2_grpc.add_ConnectorServiceServicer_to_server(servicer, server.server)
     webhook = ViberWebhook(
-        message_service_pb2_grpc.MessageServiceStub(core_channel),
+        delivery_service_pb2_grpc.DeliveryServiceStub(core_channel),
         s.viber_auth_token,
         s.messengers_interface_id,
         s.messengers_core_timeout_seconds,
     )
     app = build_app(webhook)
-    core = message_service_pb2_grpc.MessageServiceStub(core_channel)
+    core = delivery_service_pb2_grpc.DeliveryServiceStub(core_channel)
     wa_webhook = WhatsAppWebhook(
         core,
         s.whatsapp_app_secret,
@@ -153,7 +153,7 @@ def _provider_interfaces(
 def _add_vk_and_flashcall(
     s: MessengersSettings,
     http: httpx.AsyncClient,
-    core: message_service_pb2_grpc.MessageServiceAsyncStub,
+    core: delivery_service_pb2_grpc.DeliveryServiceAsyncStub,
     servicer: ViberConnectorServicer,
     app: web.Application,
 ) -> None:

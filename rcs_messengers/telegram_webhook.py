@@ -10,7 +10,7 @@ import logging
 
 from aiohttp import web
 
-from rcs.core.v1 import message_service_pb2_grpc
+from rcs.core.v1 import delivery_service_pb2_grpc
 from rcs_messengers import telegram_wire
 from rcs_messengers.receipts import ReceiptRecorder
 
@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 class TelegramWebhook:
     def __init__(
         self,
-        core: message_service_pb2_grpc.MessageServiceAsyncStub,
+        core: delivery_service_pb2_grpc.DeliveryServiceAsyncStub,
         token: str,
         interface_id: str,
         core_timeout: float,

@@ -20,7 +20,7 @@ import grpc
 from aiohttp import web
 from google.protobuf import timestamp_pb2
 
-from rcs.core.v1 import message_service_pb2, message_service_pb2_grpc
+from rcs.core.v1 import delivery_service_pb2_grpc, message_service_pb2
 from rcs_messengers import whatsapp_wire
 from rcs_messengers.receipts import ReceiptRecorder
 
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 class WhatsAppWebhook:
     def __init__(
         self,
-        core: message_service_pb2_grpc.MessageServiceAsyncStub,
+        core: delivery_service_pb2_grpc.DeliveryServiceAsyncStub,
         app_secret: str,
         verify_token: str,
         interface_id: str,

@@ -89,7 +89,12 @@ from gateways.smpp.report_pump import PumpSettings, ReportPumps
 from gateways.smpp.session_slots import SessionSlots, Slot
 from gateways.smpp.settings import SmppGatewaySettings
 from rcs.common.v1 import channel_pb2, message_pb2
-from rcs.core.v1 import auth_service_pb2, auth_service_pb2_grpc, message_service_pb2_grpc
+from rcs.core.v1 import (
+    auth_service_pb2,
+    auth_service_pb2_grpc,
+    message_service_pb2_grpc,
+    report_lease_service_pb2_grpc,
+)
 from rcs.core.v1 import message_service_pb2 as ms
 from rcs_runtime import channels
 from rcs_runtime.errors import RcsError
@@ -182,7 +187,7 @@ class SmppGateway:
             timeout=settings.rpc_timeout_seconds,
         )
         self._pumps = ReportPumps(
-            message_service_pb2_grpc.MessageServiceStub(reports_channel or channel),
+            report_lease_service_pb2_grpc.ReportLeaseServiceStub(reports_channel or channel),
             PumpSettings(
                 batch=settings.smpp_receipt_batch,
                 wait_seconds=settings.smpp_receipt_wait_seconds,

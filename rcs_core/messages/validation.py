@@ -18,8 +18,8 @@ from rcs_core.messages.channel_grants import (
     check_template,
     grant_of,
 )
+from rcs_core.messages.model import NewMessage, StoredWindow
 from rcs_core.messages.numbers import normalize_msisdn
-from rcs_core.messages.store import NewMessage, StoredWindow
 from rcs_runtime import channels
 from rcs_runtime.errors import RcsError, Reason
 from rcs_runtime.send_window import DAY_MINUTES
