@@ -29,6 +29,8 @@ class Partner:
     # 8 password characters).
     smpp_password_hash: str | None = None
     smpp_standard_tlvs_only: bool = False  # deliver_sm without Rapporto's own TLVs
+    # The message type of a plain HTTP v5 request (migration 0110).
+    service_type: str = "SMS"
 
     @property
     def owned_senders(self) -> frozenset[str]:
@@ -53,13 +55,15 @@ async def by_login(conn: psycopg.AsyncConnection, login: str) -> Partner | None:
     cur = await conn.execute(
         "SELECT id, login, password_hash, default_sender, default_ttl_seconds,"
         " block_duplicates, duplicate_window_seconds, allowed_subnets, max_smpp_sessions,"
-        " senders, smpp_password_hash, smpp_standard_tlvs_only FROM partners WHERE login = %s",
+        " senders, smpp_password_hash, smpp_standard_tlvs_only, service_type"
+        " FROM partners WHERE login = %s",
         (login,),
     )
     row = await cur.fetchone()
     if row is None:
         return None
-    pid, name, pw_hash, sender, ttl, block, window, subnets, sessions, senders, smpp, std = row
+    pid, name, pw_hash, sender, ttl, block, window, subnets, sessions, senders, *rest = row
+    smpp, std, kind = rest
     return Partner(
         pid,
         name,
@@ -73,6 +77,7 @@ async def by_login(conn: psycopg.AsyncConnection, login: str) -> Partner | None:
         frozenset(senders),
         smpp,
         std,
+        kind,
     )
 
 

@@ -42,6 +42,7 @@ _PARTNER_MASK = {
     "inbound_url",
     "max_smpp_sessions",
     "smpp_standard_tlvs_only",
+    "service_type",
     "password",
     "senders",
     "smpp_password",
@@ -62,6 +63,7 @@ def _partner_out(state: PartnerState) -> ss.Partner:
         senders=state["senders"],
         has_smpp_password=bool(state["smpp_password_hash"]),
         smpp_standard_tlvs_only=state["smpp_standard_tlvs_only"],
+        service_type=state["service_type"],
     )
 
 
@@ -120,6 +122,7 @@ class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings, Impo
         p = request.partner
         p.default_ttl_seconds = p.default_ttl_seconds or 86400
         p.duplicate_window_seconds = p.duplicate_window_seconds or 86400
+        p.service_type = p.service_type or "SMS"
         validate.check_partner(p)
         if not request.password:
             raise RcsError(Reason.INVALID_REQUEST, "a partner needs a password", field="password")
@@ -147,6 +150,7 @@ class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings, Impo
                     else None
                 ),
                 smpp_standard_tlvs_only=p.smpp_standard_tlvs_only,
+                service_type=p.service_type,
             )
             await entities.put_partner(conn, p.login, state)
             revision = await commit(
