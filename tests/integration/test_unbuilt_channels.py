@@ -1,6 +1,7 @@
 """Requests for channels this installation does not deliver yet are refused with the
 documented error instead of going out as SMS: REST v6 types (406, code 9), HTTP v5 Viber
-parameters on a login whose service is SMS (400), SMPP Viber TLVs (0x45). Nothing is stored for them."""
+parameters on a login whose service is SMS (400), SMPP Viber TLVs (0x45). Nothing is
+stored for them."""
 
 from __future__ import annotations
 
