@@ -114,18 +114,6 @@ HTTP_V5_PARAMETERS = {"viberTtl": "VIBER"}
 # A login's service type (partners.service_type, migration 0110): what a plain HTTP v5
 # request of the login sends (http_flashcall.rst: "указать тип сообщения FlashingCall").
 SERVICE_TYPES = frozenset({"SMS", "PUSH", "VIBER", "WHATSAPP", "VK", "FLASHINGCALL"})
-# Rapporto's SMPP TLVs that make a submit_sm a Viber message (SMPP_API.txt, table 4).
-SMPP_TLVS = {
-    0x1433: "VIBER",  # action (button link)
-    0x1434: "VIBER",  # caption (button text)
-    0x1435: "VIBER",  # viberTTL
-    0x1436: "VIBER",  # imageURL
-}
-
-
-# What SMPP can carry so far: its Viber TLVs are not read yet, so a request with them is
-# refused, not sent as an SMS.
-BUILT_VIA_SMPP = frozenset({"SMS", "PUSH"})
 
 
 def require_built(
