@@ -360,12 +360,12 @@ def parse_send(
     # A request of an SMS or PUSH service, or with order_list, is an SMS, push or cascade
     # as before; any other is a plain message of the service's type.
     plain = None if "order_list" in params or service in (channels.SMS, channels.PUSH) else service
-    for name, channel in channels.HTTP_V5_PARAMETERS.items():
+    for name, named in channels.HTTP_V5_PARAMETERS.items():
         if name in params and plain is None:
             first = params.get("order_list", "").split(",")[0].strip().lower()
-            if channels.BY_LETTER.get(first) != channels.BY_NAME[channel]:
+            if channels.BY_LETTER.get(first) != channels.BY_NAME[named]:
                 _invalid(
-                    f"{name} is a {channel} parameter; this login's service sends"
+                    f"{name} is a {named} parameter; this login's service sends"
                     f" {service_type} (order_list may start with another type)",
                     field=name,
                 )
@@ -404,31 +404,29 @@ def parse_send(
                 f"a flash SMS is at most {limit} characters of this text; it has {len(message)}",
             )
     schedule = _schedule(params)
+    priority = int(priority_raw) if priority_raw is not None else 0
+    channel: int = channel_pb2.CHANNEL_SMS
+    push: message_pb2.PushContent | None = None
+    viber: message_pb2.ViberContent | None = None
+    cascade: tuple[message_service_pb2.CascadeLink, ...] = ()
+    ttl_seconds = 0
     if plain is not None:
         found = http_v5_channels.plain_of(plain, params, message, source, default_ttl_seconds)
-        return V5Send(
-            login=login,
-            password=password,
-            client_id=client_id,
-            text=message,
-            source=source,
-            partner_msg_id=partner_msg_id or "",
-            ptag=ptag or "",
-            priority=0,  # smsPriority is an SMS parameter
-            schedule=schedule,
-            channel=found.channel,
-            ttl_seconds=found.ttl_seconds,
-            viber=found.viber,
+        channel, ttl_seconds, viber = found.channel, found.ttl_seconds, found.viber
+        priority = 0  # smsPriority is an SMS parameter
+    else:
+        order = http_v5_cascade.order_of(
+            params, message, source, default_order="p" if service == channels.PUSH else None
         )
-    order = http_v5_cascade.order_of(
-        params, message, source, default_order="p" if service == channels.PUSH else None
-    )
-    if order is not None and order.push is not None:
-        if len(message) > PUSH_MAX_CHARS:
-            raise V5Error(
-                414, f"a push is at most {PUSH_MAX_CHARS} characters; it has {len(message)}"
-            )
-        binary, flash = None, False  # SMS options
+        if order is not None and order.push is not None:
+            if len(message) > PUSH_MAX_CHARS:
+                raise V5Error(
+                    414, f"a push is at most {PUSH_MAX_CHARS} characters; it has {len(message)}"
+                )
+            binary, flash = None, False  # SMS options
+        if order is not None:
+            channel, push, cascade = order.first, order.push, tuple(order.links)
+            ttl_seconds = order.ttl_seconds
     return V5Send(
         login=login,
         password=password,
@@ -437,14 +435,15 @@ def parse_send(
         source=source,
         partner_msg_id=partner_msg_id or "",
         ptag=ptag or "",
-        priority=int(priority_raw) if priority_raw is not None else 0,
+        priority=priority,
         schedule=schedule,
         flash=flash,
         binary=binary,
-        channel=order.first if order is not None else channel_pb2.CHANNEL_SMS,
-        push=order.push if order is not None else None,
-        cascade=tuple(order.links) if order is not None else (),
-        ttl_seconds=order.ttl_seconds if order is not None else 0,
+        channel=channel,
+        push=push,
+        cascade=cascade,
+        ttl_seconds=ttl_seconds,
+        viber=viber,
     )
 
 

@@ -18,8 +18,7 @@ import pytest
 
 from tests.e2e.installation import ADMIN_LOGIN, ADMIN_PASSWORD, Installation, http, wait_until
 from tests.e2e.push_stand_in import ReportSink
-from tests.e2e.test_viber import TOKEN as VIBER_TOKEN
-from tests.e2e.test_viber import _listening, _ports, rows
+from tests.e2e.test_viber import _listening, _ports, rows, viber_env
 from tests.e2e.test_vk_flashcall import messenger_env
 from tests.e2e.test_whatsapp import READS as WA_READS
 from tests.e2e.test_whatsapp import whatsapp_env
@@ -40,18 +39,11 @@ async def rig(
     await sink.start()
     names = ["grpc", "webhook", "vk", "fc", "viber", "wa"]
     ports = dict(zip(names, _ports(installation, len(names)), strict=True))
-    webhook = f"http://127.0.0.1:{ports['webhook']}"
     installation.extra_env.update(
         {
             **messenger_env(ports),
             **whatsapp_env(ports["webhook"], ports["wa"]),
-            "RCS_MESSENGERS_INTERFACE_ID": "messengers-main",
-            "RCS_VIBER_API_URL": f"http://127.0.0.1:{ports['viber']}",
-            "RCS_VIBER_AUTH_TOKEN": VIBER_TOKEN,
-            "RCS_VIBER_SIM_PORT": str(ports["viber"]),
-            "RCS_VIBER_SIM_AUTH_TOKEN": VIBER_TOKEN,
-            "RCS_VIBER_SIM_WEBHOOK_URL": f"{webhook}/viber/webhook",
-            "RCS_VIBER_SIM_OUTCOMES": f"{VIBER_READS}=read",
+            **viber_env(ports["grpc"], ports["webhook"], ports["viber"], f"{VIBER_READS}=read"),
         }
     )
     try:

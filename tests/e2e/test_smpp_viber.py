@@ -17,7 +17,7 @@ from rcs_smpp.constants import RapportoTag
 from rcs_smpp.pdu import BindTransceiver, DeliverSm, DeliverSmResp, Pdu, SubmitSm
 from rcs_smpp.session import SmppSession
 from tests.e2e.installation import Installation, wait_until
-from tests.e2e.test_viber import TOKEN, Viber, _listening, _ports
+from tests.e2e.test_viber import Viber, _listening, _ports, viber_env
 
 pytestmark = pytest.mark.e2e
 READS, SILENT = "79170000051", "79170000052"
@@ -43,7 +43,7 @@ class Esme:
         resp = await self.session.send_request(BindTransceiver(system_id="demo", password="demo"))
         assert resp.command_status == 0
 
-    async def submit(self, number: str, text: str, tlvs: dict[int, bytes]) -> str:
+    async def submit(self, number: str, text: str, tlvs: dict[RapportoTag, bytes]) -> str:
         assert self.session is not None
         pdu = SubmitSm(
             source_addr="RCS",
@@ -54,7 +54,7 @@ class Esme:
             short_message=text.encode("utf-16-be"),
             registered_delivery=1,
         )
-        pdu.tlvs.update(tlvs)
+        pdu.tlvs.update({int(tag): value for tag, value in tlvs.items()})
         resp = await self.session.send_request(pdu)
         assert resp.command_status == 0
         return str(getattr(resp, "message_id", ""))
@@ -83,16 +83,7 @@ async def rig(installation: Installation) -> AsyncIterator[tuple[Installation, V
     installation.extra_env.update(
         {
             "RCS_SMPP_PORT": str(smpp_port),
-            "RCS_MESSENGERS_TARGET": f"127.0.0.1:{grpc_port}",
-            "RCS_MESSENGERS_INTERFACE_ID": "viber-main",
-            "RCS_MESSENGERS_BIND": f"127.0.0.1:{grpc_port}",
-            "RCS_MESSENGERS_WEBHOOK_PORT": str(webhook_port),
-            "RCS_VIBER_API_URL": f"http://127.0.0.1:{sim_port}",
-            "RCS_VIBER_AUTH_TOKEN": TOKEN,
-            "RCS_VIBER_SIM_PORT": str(sim_port),
-            "RCS_VIBER_SIM_AUTH_TOKEN": TOKEN,
-            "RCS_VIBER_SIM_WEBHOOK_URL": f"http://127.0.0.1:{webhook_port}/viber/webhook",
-            "RCS_VIBER_SIM_OUTCOMES": f"{READS}=read,{SILENT}=silent",
+            **viber_env(grpc_port, webhook_port, sim_port, f"{READS}=read,{SILENT}=silent"),
             "RCS_CASCADE_POLL_SECONDS": "0.5",
         }
     )

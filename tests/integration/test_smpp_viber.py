@@ -24,7 +24,9 @@ IMAGE, LINK = b"https://shop.example/i.png", b"https://shop.example/o/1\x00"
 CAPTION = "Открыть".encode()
 
 
-async def submit(port: int, text: str, tlvs: dict[int, bytes], *, payload: bool = False) -> Any:
+async def submit(
+    port: int, text: str, tlvs: dict[RapportoTag, bytes], *, payload: bool = False
+) -> Any:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
 
     async def no_requests(_pdu: Any) -> None:
@@ -45,7 +47,7 @@ async def submit(port: int, text: str, tlvs: dict[int, bytes], *, payload: bool 
         )
         if payload:
             pdu.tlvs.message_payload = text.encode("utf-16-be")
-        pdu.tlvs.update(tlvs)
+        pdu.tlvs.update({int(tag): value for tag, value in tlvs.items()})
         return await session.send_request(pdu)
     finally:
         await session.close()
@@ -150,7 +152,7 @@ async def test_viber_then_sms_cascade_carries_the_button_on_its_viber_message(ri
     ],
 )
 async def test_bad_viber_tlvs_get_the_documented_status_and_store_nothing(
-    rig: Rig, text: str, tlvs: dict[int, bytes], status: int
+    rig: Rig, text: str, tlvs: dict[RapportoTag, bytes], status: int
 ) -> None:
     port = await rig.start()
     resp = await submit(port, text, tlvs, payload=len(text) > 100)
