@@ -13,6 +13,7 @@ from typing import Final
 from gateways.cascade_order import TypeOptions, chain_of, letters_of
 from rcs.common.v1 import channel_pb2, message_pb2, status_pb2
 from rcs.core.v1 import message_service_pb2 as ms
+from rcs_runtime import channels
 from rcs_runtime.errors import CATALOGUE, RcsError, reason_of
 from rcs_smpp.constants import CommandStatus, EsmClass, MessageState, RapportoTag
 from rcs_smpp.encoding import decode_text
@@ -288,6 +289,28 @@ def viber_of(submission: ms.MessageSubmission, tlvs: Tlvs) -> None:
     content.button_caption, content.button_action = caption, action
     if ttl:
         submission.ttl.seconds = ttl
+
+
+def service_of(submission: ms.MessageSubmission, tlvs: Tlvs, service_type: str) -> None:
+    """A plain submit_sm (no cascade_order, no Viber TLVs) of a login whose service is not
+    SMS (Partner.service_type; SMPP_API.txt table 2: "Для отправки Voice Code необходимо
+    указать тип сообщения FlashingCall") becomes a message of the service's type, with the
+    text and source_addr; core checks the type's limits (a flash call's code, VK's 2048)."""
+    channel = channels.BY_NAME.get(service_type, channel_pb2.CHANNEL_SMS)
+    if (
+        channel == channel_pb2.CHANNEL_SMS
+        or submission.channel != channel_pb2.CHANNEL_SMS
+        or tlvs.get(RapportoTag.CASCADE_ORDER) is not None
+    ):
+        return
+    text, sender = submission.sms.text, submission.sms.sender
+    submission.channel = channel  # type: ignore[assignment]
+    if channel == channel_pb2.CHANNEL_PUSH:
+        submission.ClearField("sms")
+        submission.push.text, submission.push.service_number = text, sender
+    elif channel in channels.MESSENGER_CONTENT:
+        submission.ClearField("sms")
+        submission.viber.text, submission.viber.service_number = text, sender
 
 
 def binary_part_of(pdu: SubmitSm, part: PartInfo) -> tuple[bytes, int, int]:

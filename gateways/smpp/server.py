@@ -51,6 +51,8 @@ sends generic_nack for garbage, and throttles (0x58) a peer with more than
   the Viber TLVs 0x1433-0x1436 make the message (or the cascade's Viber links) Viber's
   (mapping.viber_of, SMPP_API.txt 4.2): bad values 0xC4, a Viber text over 1000 0x01, a
   Viber message split into parts or binary 0xC4 (send it whole, in message_payload).
+  A plain text submit_sm (neither) of a login whose service type is not SMS
+  (Partner.service_type, read at the bind) is a message of that type (mapping.service_of).
 
 TODO (next slices of issue 4): data_sm / submit_multi / cancel_sm / replace_sm, and
 Rapporto's schedule "interval in the subscriber's zone" form.
@@ -86,6 +88,7 @@ from gateways.smpp.mapping import (
     ptag_of,
     receipt_request_of,
     send_after_of,
+    service_of,
     status_for_reason,
     text_of,
     ttl_of,
@@ -141,6 +144,7 @@ class _Esme:
     binding: bool = False
     slot: Slot | None = None  # its session slot in core, from the bind's claim
     credential_tag: str = ""  # what core said of the password at the bind
+    service_type: str = "SMS"  # the login's (Partner.service_type) at the bind
 
     @property
     def bound(self) -> bool:
@@ -345,6 +349,7 @@ class SmppGateway:
         try:
             grant = await self._auth.grant(pdu.system_id, pdu.password, esme.remote_ip)
             esme.credential_tag = grant.credential_tag
+            esme.service_type = grant.service_type
             esme.slot = self.slots.reserve(pdu.system_id, _MODES[type(pdu)])
             claim = await self.slots.claim(esme.slot)
         except RcsError as e:
@@ -402,6 +407,7 @@ class SmppGateway:
                 submission.sms.text = text_of(pdu.data_coding, user_data.payload)
                 cascade_of(submission, pdu.tlvs, dt.datetime.now(dt.UTC))
                 viber_of(submission, pdu.tlvs)
+                service_of(submission, pdu.tlvs, esme.service_type)
         except RefusedError as e:
             return make_response(pdu, e.status)
         except UserDataError:

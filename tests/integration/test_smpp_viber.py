@@ -2,7 +2,8 @@
 → real gRPC → core on real PostgreSQL: the stored Viber message of each documented shape,
 viberTTL rounded into 30-86400, a Viber → SMS cascade (cascade_order "I,S") carrying the
 image and button on its Viber message, and the documented command_status for bad values
-(0xC4; 0x01 for a text over 1000 characters), storing nothing."""
+(0xC4; 0x01 for a text over 1000 characters), storing nothing. A plain submit_sm of a login
+whose service is not SMS (Partner.service_type) is a message of the service's type."""
 
 from __future__ import annotations
 
@@ -157,4 +158,29 @@ async def test_bad_viber_tlvs_get_the_documented_status_and_store_nothing(
     port = await rig.start()
     resp = await submit(port, text, tlvs, payload=len(text) > 100)
     assert resp.command_status == status
+    assert await rig.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("service", "channel"),
+    [("VIBER", 3), ("WHATSAPP", 4), ("VK", 5), ("FLASHINGCALL", 6), ("PUSH", 2)],
+)
+async def test_plain_submit_of_a_non_sms_service_is_a_message_of_its_type(
+    rig: Rig, service: str, channel: int
+) -> None:
+    await rig.execute(f"UPDATE partners SET service_type = '{service}' WHERE login = '{LOGIN}'")
+    port = await rig.start()
+    resp = await submit(port, "Ваш код 4821", {})
+    assert resp.command_status == 0
+    (row,) = await rig.rows(
+        f"SELECT channel, body, sender FROM messages WHERE id = {int(resp.message_id)}"
+    )
+    assert row == (channel, "Ваш код 4821", "ACME")
+
+
+async def test_plain_submit_of_a_flashcall_service_without_a_code_is_refused(rig: Rig) -> None:
+    await rig.execute(f"UPDATE partners SET service_type = 'FLASHINGCALL' WHERE login = '{LOGIN}'")
+    port = await rig.start()
+    resp = await submit(port, "no code here", {})
+    assert resp.command_status == 0x45  # INVALID_TEXT in the catalogue
     assert await rig.count() == 0
