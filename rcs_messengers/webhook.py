@@ -30,12 +30,17 @@ class ViberWebhook:
         core_timeout: float,
     ) -> None:
         self._token = token
+        # The Viber provider interfaces' tokens (rcs_messengers.provider_interfaces): their
+        # accounts' callbacks come here too, each signed with its own token.
+        self.tokens: set[str] = set()
         self._receipts = ReceiptRecorder("viber", core, interface_id, core_timeout)
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
         given = request.headers.get("X-Viber-Content-Signature", "")
-        if not given or not viber_wire.signature_ok(self._token, body, given):
+        if not given or not any(
+            viber_wire.signature_ok(t, body, given) for t in (self._token, *self.tokens)
+        ):
             log.warning("viber_callback_bad_signature")
             return web.json_response(
                 {"error": "bad or missing X-Viber-Content-Signature"}, status=403

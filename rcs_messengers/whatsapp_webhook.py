@@ -38,6 +38,8 @@ class WhatsAppWebhook:
     ) -> None:
         self._core = core
         self._secret = app_secret
+        # The app secrets of WhatsApp interfaces configured as settings (their webhooks).
+        self.secrets: set[str] = set()
         self._verify_token = verify_token
         self._interface_id = interface_id
         self._timeout = core_timeout
@@ -56,7 +58,9 @@ class WhatsAppWebhook:
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
         given = request.headers.get("X-Hub-Signature-256", "")
-        if not given or not whatsapp_wire.signature_ok(self._secret, body, given):
+        if not given or not any(
+            whatsapp_wire.signature_ok(s, body, given) for s in (self._secret, *self.secrets) if s
+        ):
             log.warning("whatsapp_webhook_bad_signature")
             return web.json_response({"error": "bad or missing X-Hub-Signature-256"}, status=401)
         try:

@@ -167,6 +167,7 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
                         default_ttl=default_ttl,
                         trace_parent=trace_parent,
                         owned_senders=partner.owned_senders,
+                        grants=partner.channels,
                     )
                 )
                 results.append(None)

@@ -6,7 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from rcs.core.v1 import settings_service_pb2 as ss
+from rcs_core.settings import credentials
 from rcs_core.settings import validate as v
+from rcs_core.settings.messenger_interfaces import MESSENGER_INTERFACE
+from rcs_core.settings.partner_channels import PARTNER_CHANNEL
 from rcs_core.settings.spec import Conn, EntitySpec, Spec
 from rcs_core.settings.states import (
     BlacklistState,
@@ -799,6 +802,10 @@ _ALL: tuple[EntitySpec, ...] = (
     SUBSTITUTION_RULE,
     INBOUND_ROUTE,
     TARIFF,
+    PARTNER_CHANNEL,
+    MESSENGER_INTERFACE,
+    credentials.API_KEY_SPEC,  # not restored by a rollback (store.restore)
+    credentials.ADMIN_SPEC,
 )
 SPECS = {s.entity: s for s in _ALL}
 ENTITIES = frozenset(SPECS)  # what a revision's changes may name

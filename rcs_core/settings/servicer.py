@@ -18,6 +18,10 @@ from rcs_core.settings.api_keys import ApiKeySettings
 from rcs_core.settings.audit import AuditSettings
 from rcs_core.settings.imports import ImportSettings
 from rcs_core.settings.inbound import InboundRouteSettings
+from rcs_core.settings.partner_channel_rpcs import (
+    MessengerInterfaceSettings,
+    PartnerChannelSettings,
+)
 from rcs_core.settings.policy import _require
 from rcs_core.settings.spec import Conn
 from rcs_core.settings.states import (
@@ -99,7 +103,14 @@ def _partner(s: BlacklistState) -> str:
     return s["partner"]
 
 
-_SECRETS = ("password_hash", "password", "smpp_password_hash")
+_SECRETS = (
+    "password_hash",
+    "password",
+    "smpp_password_hash",
+    "key_sha256",
+    "token",
+    "webhook_secret",
+)
 
 
 def _redacted(changes: list[ChangeRecord]) -> str:
@@ -112,7 +123,14 @@ def _redacted(changes: list[ChangeRecord]) -> str:
     return json.dumps(out, ensure_ascii=False)
 
 
-class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings, ImportSettings):
+class SettingsServicer(
+    InboundRouteSettings,
+    ApiKeySettings,
+    AuditSettings,
+    ImportSettings,
+    PartnerChannelSettings,
+    MessengerInterfaceSettings,
+):
     """The one SettingsService servicer: these RPCs plus those of InboundRouteSettings and
     the PolicySettings it extends (and their _mutate), and ApiKeySettings'."""
 
