@@ -33,6 +33,8 @@ class Partner:
     smpp_standard_tlvs_only: bool = False  # deliver_sm without Rapporto's own TLVs
     # Messenger channels it may use (migration 0120); None: no channel settings, any.
     channels: Grants = None
+    # The message type of a plain HTTP v5 request (migration 0110).
+    service_type: str = "SMS"
 
     @property
     def owned_senders(self) -> frozenset[str]:
@@ -57,13 +59,15 @@ async def by_login(conn: psycopg.AsyncConnection, login: str) -> Partner | None:
     cur = await conn.execute(
         "SELECT id, login, password_hash, default_sender, default_ttl_seconds,"
         " block_duplicates, duplicate_window_seconds, allowed_subnets, max_smpp_sessions,"
-        " senders, smpp_password_hash, smpp_standard_tlvs_only FROM partners WHERE login = %s",
+        " senders, smpp_password_hash, smpp_standard_tlvs_only, service_type"
+        " FROM partners WHERE login = %s",
         (login,),
     )
     row = await cur.fetchone()
     if row is None:
         return None
-    pid, name, pw_hash, sender, ttl, block, window, subnets, sessions, senders, smpp, std = row
+    pid, name, pw_hash, sender, ttl, block, window, subnets, sessions, senders, *rest = row
+    smpp, std, kind = rest
     grants = await channel_grants(conn, name)
     return Partner(
         pid,
@@ -79,6 +83,7 @@ async def by_login(conn: psycopg.AsyncConnection, login: str) -> Partner | None:
         smpp,
         std,
         grants,
+        kind,
     )
 
 

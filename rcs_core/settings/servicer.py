@@ -51,6 +51,7 @@ _PARTNER_MASK = {
     "inbound_url",
     "max_smpp_sessions",
     "smpp_standard_tlvs_only",
+    "service_type",
     "password",
     "senders",
     "smpp_password",
@@ -71,6 +72,7 @@ def _partner_out(state: PartnerState) -> ss.Partner:
         senders=state["senders"],
         has_smpp_password=bool(state["smpp_password_hash"]),
         smpp_standard_tlvs_only=state["smpp_standard_tlvs_only"],
+        service_type=state["service_type"],
     )
 
 
@@ -136,6 +138,7 @@ class EntitySettings(SettingsBase):
         p = request.partner
         p.default_ttl_seconds = p.default_ttl_seconds or 86400
         p.duplicate_window_seconds = p.duplicate_window_seconds or 86400
+        p.service_type = p.service_type or "SMS"
         validate.check_partner(p)
         if not request.password:
             raise RcsError(Reason.INVALID_REQUEST, "a partner needs a password", field="password")
@@ -163,6 +166,7 @@ class EntitySettings(SettingsBase):
                     else None
                 ),
                 smpp_standard_tlvs_only=p.smpp_standard_tlvs_only,
+                service_type=p.service_type,
             )
             await entities.put_partner(conn, p.login, state)
             revision = await commit(

@@ -139,6 +139,7 @@ class Partner(_message.Message):
     SENDERS_FIELD_NUMBER: _builtins.int
     HAS_SMPP_PASSWORD_FIELD_NUMBER: _builtins.int
     SMPP_STANDARD_TLVS_ONLY_FIELD_NUMBER: _builtins.int
+    SERVICE_TYPE_FIELD_NUMBER: _builtins.int
     login: _builtins.str
     """Login, 1 to 64 characters of [A-Za-z0-9_.@-]; the partner's key."""
     default_sender: _builtins.str
@@ -172,6 +173,12 @@ class Partner(_message.Message):
     seen_date), for client libraries that refuse tags they do not know. False (the
     default) keeps Rapporto's.
     """
+    service_type: _builtins.str
+    """The message type of the login's service (Rapporto's serviceId is a service of one
+    type: http_flashcall.rst "указать тип сообщения FlashingCall"): what a plain HTTP v5
+    request (without order_list) sends: SMS (the default when empty), PUSH, VIBER,
+    WHATSAPP, VK or FLASHINGCALL.
+    """
     @_builtins.property
     def allowed_subnets(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Subnets (CIDR, e.g. "203.0.113.0/24") the login may connect from, over any gateway;
@@ -200,10 +207,11 @@ class Partner(_message.Message):
         senders: _abc.Iterable[_builtins.str] | None = ...,
         has_smpp_password: _builtins.bool = ...,
         smpp_standard_tlvs_only: _builtins.bool = ...,
+        service_type: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_subnets", b"allowed_subnets", "block_duplicates", b"block_duplicates", "default_sender", b"default_sender", "default_ttl_seconds", b"default_ttl_seconds", "duplicate_window_seconds", b"duplicate_window_seconds", "has_smpp_password", b"has_smpp_password", "inbound_url", b"inbound_url", "login", b"login", "max_smpp_sessions", b"max_smpp_sessions", "report_url", b"report_url", "senders", b"senders", "smpp_standard_tlvs_only", b"smpp_standard_tlvs_only"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_subnets", b"allowed_subnets", "block_duplicates", b"block_duplicates", "default_sender", b"default_sender", "default_ttl_seconds", b"default_ttl_seconds", "duplicate_window_seconds", b"duplicate_window_seconds", "has_smpp_password", b"has_smpp_password", "inbound_url", b"inbound_url", "login", b"login", "max_smpp_sessions", b"max_smpp_sessions", "report_url", b"report_url", "senders", b"senders", "service_type", b"service_type", "smpp_standard_tlvs_only", b"smpp_standard_tlvs_only"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
