@@ -158,7 +158,7 @@ async def seed_demo(dsn: str, *, smsc_host: str, smsc_port: int) -> None:
     try:
         await seed.seed_settings(
             settings_service_pb2_grpc.SettingsServiceStub(channel),
-            ss.Actor(login="tests", remote_ip="tests"),
+            ss.Actor(login="rcs seed-demo", remote_ip=""),
             smsc_host=smsc_host,
             smsc_port=smsc_port,
         )
@@ -190,7 +190,7 @@ async def seed_push_demo(dsn: str) -> str:
 async def upsert_admin(dsn: str, login: str, password: str) -> None:
     """Create an administrator or set their password, as one settings revision."""
     async with await psycopg.AsyncConnection.connect(dsn) as conn, conn.transaction():
-        await admins.save_admin(conn, login, hash_password(password), actor="tests")
+        await admins.save_admin(conn, login, hash_password(password), actor="rcs admin-user")
 
 
 def demo_push_credentials() -> Credentials:
