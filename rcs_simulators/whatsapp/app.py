@@ -76,12 +76,32 @@ async def set_sessions(request: web.Request) -> web.Response:
 
 async def reply(request: web.Request) -> web.Response:
     doc = await request.json()
-    if not isinstance(doc, dict) or not doc.get("from") or not doc.get("text"):
-        raise web.HTTPBadRequest(text='{"from": number, "text": ..., "context": wamid}')
+    said = isinstance(doc, dict) and (doc.get("text") or doc.get("image"))
+    if not isinstance(doc, dict) or not doc.get("from") or not said:
+        raise web.HTTPBadRequest(
+            text='{"from": number, "text": ..., "image": URL, "context": wamid}'
+        )
     wamid = request.app[BUSINESS].reply(
-        str(doc["from"]), str(doc["text"]), str(doc.get("context", ""))
+        str(doc["from"]),
+        str(doc.get("text") or ""),
+        str(doc.get("context", "")),
+        str(doc.get("image") or ""),
     )
     return web.json_response({"id": wamid})
+
+
+async def media_url(request: web.Request) -> web.Response:
+    """GET /{version}/{media-id}: the media's URL (the Cloud API's "Retrieve Media URL")."""
+    business = request.app[BUSINESS]
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if not hmac.compare_digest(given.encode(), business.access_token.encode()):
+        return _refused(RefusedError(401, ACCESS_TOKEN, "the access token is invalid or expired"))
+    media_id = request.match_info["media_id"]
+    url = business.media.get(media_id)
+    if url is None:
+        return _refused(RefusedError(404, 100, f"unknown media id {media_id}"))
+    doc = {"messaging_product": "whatsapp", "url": url, "mime_type": "image/jpeg", "id": media_id}
+    return web.json_response(doc)
 
 
 def build_app(business: Business) -> web.Application:
@@ -93,4 +113,5 @@ def build_app(business: Business) -> web.Application:
     app.router.add_post("/sim/outcomes", set_outcomes)
     app.router.add_post("/sim/sessions", set_sessions)
     app.router.add_post("/sim/reply", reply)
+    app.router.add_get("/{version}/{media_id}", media_url)
     return app
