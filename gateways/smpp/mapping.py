@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Final
+from urllib.parse import quote
 
 from gateways.cascade_order import TypeOptions, chain_of, letters_of
 from rcs.common.v1 import channel_pb2, message_pb2, status_pb2
@@ -298,6 +299,9 @@ def receipt_of(report: ms.Report) -> DeliverSm:
     return pdu
 
 
+_URL_SAFE: Final = ":/?#[]@!$&'()*+,;=%~"
+
+
 def inbound_of(report: ms.Report, reference: int) -> list[DeliverSm]:
     """The deliver_sm PDUs of a subscriber's message (SMPP_API.txt section 7): source_addr
     the subscriber, destination_addr the service name, GSM 03.38 (data_coding 0) or UCS-2
@@ -326,9 +330,9 @@ def inbound_of(report: ms.Report, reference: int) -> list[DeliverSm]:
             pdu.tlvs.set_cstring(RapportoTag.MESSAGE_TYPE, _MESSAGE_TYPE.get(report.channel, "SMS"))
         if report.reply_to_message_id:
             pdu.tlvs.set_cstring(Tag.RECEIPTED_MESSAGE_ID, report.reply_to_message_id)
-            if report.reply_to_client_ref:
+            if _PTAG.fullmatch(report.reply_to_client_ref):
                 pdu.tlvs.set_cstring(RapportoTag.PTAG, report.reply_to_client_ref)
-        if report.media_url:
-            pdu.tlvs.set_cstring(RapportoTag.VIBER_IMAGE_URL, report.media_url)
+        if report.media_url:  # table 4: URL-encoded, so ASCII
+            pdu.tlvs.set_cstring(RapportoTag.VIBER_IMAGE_URL, quote(report.media_url, _URL_SAFE))
         pdus.append(pdu)
     return pdus
