@@ -12,7 +12,7 @@ from google.protobuf import timestamp_pb2
 from gateways.coalescer import SubmitCoalescer
 from gateways.smpp import mapping as m
 from gateways.smpp.ratelimit import TokenBucket
-from rcs.common.v1 import message_pb2, status_pb2
+from rcs.common.v1 import channel_pb2, message_pb2, status_pb2
 from rcs.core.v1 import message_service_pb2 as ms
 from rcs_runtime.errors import RcsError
 from rcs_smpp.constants import MessageState, RapportoTag
@@ -188,7 +188,7 @@ def test_a_messenger_reply_names_its_channel_the_answered_message_and_its_media(
         sender="79161234567",
         destination="RCS",
         text="",
-        channel=3,
+        channel=channel_pb2.CHANNEL_VIBER,
         media_url="https://v/фото.jpg",
         reply_to_message_id="1024000001",
         reply_to_client_ref="не ptag",
