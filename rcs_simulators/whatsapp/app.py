@@ -8,6 +8,7 @@ import json
 
 from aiohttp import web
 
+from rcs_simulators.faults import FAULTS, RETRY_AFTER_SECONDS, add_token_control, served
 from rcs_simulators.whatsapp.provider import ACCESS_TOKEN, Business, RefusedError, check_request
 from rcs_simulators.whatsapp.settings import OUTCOMES
 
@@ -22,16 +23,20 @@ async def messages_call(request: web.Request) -> web.Response:
     business = request.app[BUSINESS]
     given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
     if not hmac.compare_digest(given.encode(), business.access_token.encode()):
+        business.faults.append({"to": "", "fault": "token"})
         return _refused(RefusedError(401, ACCESS_TOKEN, "the access token is invalid or expired"))
     if request.match_info["phone_number_id"] != business.phone_number_id:
         return _refused(RefusedError(400, 100, "unknown phone number id"))
     try:
         doc = json.loads(await request.read())
         to, kind = check_request(doc, business.templates)
-        if business.outcomes.get(to, business.default_outcome) == "error":
+        outcome = business.outcomes.get(to, business.default_outcome)
+        if outcome == "error":
             return web.json_response(
                 {"error": {"message": "internal error", "code": 1}}, status=500
             )
+        if outcome in FAULTS:
+            return await _fault(business, to, outcome)
         wamid = business.send(doc, to, kind)
     except ValueError:
         return _refused(RefusedError(400, 100, "the body is not JSON"))
@@ -45,6 +50,21 @@ async def messages_call(request: web.Request) -> web.Response:
         ],
     }
     return web.json_response(answer)
+
+
+async def _fault(business: Business, to: str, fault: str) -> web.Response:
+    await served(business.faults, to, fault)
+    if fault == "throttled":  # the Cloud API's throughput limit
+        return web.json_response(
+            {"error": {"message": "Rate limit hit", "code": 130429}},
+            status=429,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    return web.json_response({"error": {"message": "gateway timeout", "code": 2}}, status=504)
+
+
+async def faults(request: web.Request) -> web.Response:
+    return web.json_response(request.app[BUSINESS].faults)
 
 
 async def received(request: web.Request) -> web.Response:
@@ -113,5 +133,7 @@ def build_app(business: Business) -> web.Application:
     app.router.add_post("/sim/outcomes", set_outcomes)
     app.router.add_post("/sim/sessions", set_sessions)
     app.router.add_post("/sim/reply", reply)
+    app.router.add_get("/sim/faults", faults)
+    add_token_control(app, lambda t: setattr(business, "access_token", t))
     app.router.add_get("/{version}/{media_id}", media_url)
     return app

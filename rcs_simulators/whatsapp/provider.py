@@ -123,6 +123,7 @@ class Business:
     received: list[dict[str, Any]] = field(default_factory=list)
     notifications: list[dict[str, str]] = field(default_factory=list)  # body + signature
     media: dict[str, str] = field(default_factory=dict)  # media id → its URL (GET /{media-id})
+    faults: list[dict[str, Any]] = field(default_factory=list)  # rcs_simulators.faults served
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=5.0))
 
