@@ -8,7 +8,9 @@ ConnectorService in batches as core's dispatcher does, and prints:
 - ConnectorService accept throughput (pushes stored and fanned out to deliveries);
 - pushes/s from rpns to the push services: deliveries the services accepted, from the
   first SendMessages to the last delivery sent;
-- with --devices, the simulated devices' confirmations through rpns's SDK endpoint.
+- with --devices, the simulated devices' confirmations through rpns's SDK endpoint;
+- CPU ms per delivery of the simulator, rpns, this load client and PostgreSQL (bench/cpu.py:
+  every postgres process on the host, so other work on the box counts there too).
 
     eval "$(scripts/test-services.sh env)"; .venv/bin/python -m bench.push_fanout
 """
@@ -20,6 +22,7 @@ import asyncio
 import datetime as dt
 import itertools
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -30,6 +33,7 @@ from pathlib import Path
 import psycopg
 from google.protobuf import timestamp_pb2
 
+from bench.cpu import CpuMeter, cpu_seconds
 from bench.stats import report
 from rcs.common.v1 import channel_pb2, message_pb2
 from rcs.connector.v1 import connector_service_pb2 as cs
@@ -94,6 +98,17 @@ def _message(i: int, numbers: int) -> cs.OutboundMessage:
     )
 
 
+async def _backends(dsn: str) -> list[int]:
+    """PostgreSQL backends serving the bench's database (its pools): the PostgreSQL share
+    of the run without the other work the shared server does meanwhile."""
+    async with await psycopg.AsyncConnection.connect(dsn) as conn:
+        cur = await conn.execute(
+            "SELECT pid FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return [int(r[0]) for r in await cur.fetchall()]
+
+
 async def _counts(dsn: str) -> tuple[int, int, int]:
     """Deliveries (sent to a push service or further, confirmed, failed)."""
     async with await psycopg.AsyncConnection.connect(dsn) as conn:
@@ -107,7 +122,7 @@ async def _counts(dsn: str) -> tuple[int, int, int]:
         return int(row[0]), int(row[1]), int(row[2])
 
 
-async def _load(dsn: str, target: str, args: argparse.Namespace) -> None:
+async def _load(dsn: str, target: str, args: argparse.Namespace, meter: CpuMeter) -> None:
     channel = open_channel(target)
     stub = connector_service_pb2_grpc.ConnectorServiceStub(channel)
     batches = iter(range(0, args.total, args.batch))
@@ -129,6 +144,8 @@ async def _load(dsn: str, target: str, args: argparse.Namespace) -> None:
                 raise RuntimeError(f"not accepted: {bad[0]}")
 
     expected = args.total * args.installs
+    meter.start()
+    backends = {pid: cpu_seconds(pid) for pid in await _backends(dsn)}
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(args.concurrency)))
     accepted = time.perf_counter() - started
@@ -142,10 +159,18 @@ async def _load(dsn: str, target: str, args: argparse.Namespace) -> None:
             shown = time.perf_counter()
             print(f"  … {sent:,} sent, {failed:,} failed of {expected:,}", flush=True)
     elapsed = time.perf_counter() - started
+    meter.stop()
+    # A backend opened during the run (a pool growing) counts from zero.
+    db_cpu = sum(cpu_seconds(pid) - backends.get(pid, 0.0) for pid in await _backends(dsn))
     print(
         f"fan-out to the push services: {sent:,} deliveries ({args.total:,} pushes x"
         f" {args.installs} installs) in {elapsed:.2f} s = {sent / elapsed:,.0f} pushes/s;"
         f" failed {failed}"
+    )
+    print(meter.report(max(1, sent + failed)).replace("per message", "per delivery"))
+    print(
+        f"  of which PostgreSQL backends of this database: {db_cpu * 1000 / max(1, sent):.3f}"
+        " ms per delivery (the rest of 'postgres' is the shared server's other work)"
     )
     if args.devices:
         while confirmed < sent:
@@ -167,6 +192,8 @@ def main() -> None:
     parser.add_argument("--rpns-processes", type=int, default=1)
     parser.add_argument("--devices", action="store_true", help="devices confirm each push")
     args = parser.parse_args()
+    # `timeout` sends SIGTERM: leave through finally, which stops the processes started here.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))
     admin = os.environ.get("RCS_TEST_DSN")
     if not admin:
         sys.exit('RCS_TEST_DSN is not set: eval "$(scripts/test-services.sh up)" first')
@@ -222,7 +249,12 @@ def main() -> None:
                     )
                 )
             asyncio.run(wait_port(sdk_port))
-        asyncio.run(_load(dsn, f"127.0.0.1:{grpc_ports[0]}", args))
+        groups = {
+            "simulator": [procs[0].pid],
+            "rpns": [p.pid for p in procs[1:]],
+            "load client": [os.getpid()],
+        }
+        asyncio.run(_load(dsn, f"127.0.0.1:{grpc_ports[0]}", args, CpuMeter(groups)))
     finally:
         for p in procs:
             p.terminate()

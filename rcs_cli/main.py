@@ -174,6 +174,7 @@ def _admin_user(args: argparse.Namespace) -> None:
     import os
 
     from rcs_cli.seed import upsert_admin
+    from rcs_runtime.errors import RcsError
     from rcs_runtime.settings import DatabaseSettings
 
     password = os.environ.get("RCS_ADMIN_PASSWORD") or getpass.getpass(
@@ -181,7 +182,10 @@ def _admin_user(args: argparse.Namespace) -> None:
     )
     if len(password) < 8:
         sys.exit("refused: an administrator's password needs at least 8 characters")
-    asyncio.run(upsert_admin(DatabaseSettings().database_url, args.login, password))
+    try:
+        asyncio.run(upsert_admin(DatabaseSettings().database_url, args.login, password))
+    except RcsError as exc:  # NOT_MASTER on a standby: it names the master
+        sys.exit(f"refused: {exc.message}")
     print(f"administrator {args.login!r} saved")
 
 

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from rcs_core.auth import partners_store as partners
 from rcs_core.auth.passwords import hash_password
+from rcs_core.settings import admins, store
 from rcs_rpns.model import InstallFields, Platform
 from rcs_rpns.providers.credentials import (
     ApnsKey,
@@ -67,11 +68,7 @@ async def seed_demo(dsn: str, *, smsc_host: str, smsc_port: int) -> None:
 async def upsert_admin(dsn: str, login: str, password: str) -> None:
     """Create an administrator or reset their password."""
     async with await psycopg.AsyncConnection.connect(dsn) as conn, conn.transaction():
-        await conn.execute(
-            "INSERT INTO admins (login, password_hash) VALUES (%s, %s)"
-            " ON CONFLICT (login) DO UPDATE SET password_hash = EXCLUDED.password_hash",
-            (login, hash_password(password)),
-        )
+        await admins.save_admin(conn, login, hash_password(password), actor="rcs admin-user")
 
 
 async def ensure_admin(dsn: str, login: str = "admin") -> str | None:
@@ -79,13 +76,12 @@ async def ensure_admin(dsn: str, login: str = "admin") -> str | None:
     password and return it (to be shown once); None when there is one already."""
     password = secrets.token_urlsafe(12)
     async with await psycopg.AsyncConnection.connect(dsn) as conn, conn.transaction():
-        cur = await conn.execute(
-            "INSERT INTO admins (login, password_hash)"
-            " SELECT %s, %s WHERE NOT EXISTS (SELECT 1 FROM admins) RETURNING login",
-            (login, hash_password(password)),
-        )
-        created = await cur.fetchone()
-    return password if created else None
+        await store.lock_settings(conn)
+        cur = await conn.execute("SELECT 1 FROM admins LIMIT 1")
+        if await cur.fetchone():
+            return None
+        await admins.save_admin(conn, login, hash_password(password), actor="rcs run")
+    return password
 
 
 # The demo push application (serviceNumber DEMO_APP) and the demo subscriber's devices: an

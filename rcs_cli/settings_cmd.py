@@ -176,6 +176,12 @@ def _add_number_lists(verbs: argparse._SubParsersAction[argparse.ArgumentParser]
                 p.add_argument("--mailing", required=True)
             if action == "add":
                 p.add_argument("--note", default="")
+                if not white:
+                    p.add_argument(
+                        "--keep-in-mailings",
+                        action="store_true",
+                        help="a B file's N: mailings that exist already still send to the numbers",
+                    )
             if action != "list":
                 p.add_argument("numbers", nargs="+")
             p.set_defaults(func=lambda a, w=white: _call(_numbers(a, w)))
@@ -393,7 +399,9 @@ def _numbers(a: argparse.Namespace, white: bool) -> Work:
                     return entries
         verb = "Add" if a.action == "add" else "Remove"
         entry = getattr(ss, f"{kind}Entry")
-        note = {"note": a.note} if a.action == "add" else {}
+        note: dict[str, Any] = {"note": a.note} if a.action == "add" else {}
+        if a.action == "add" and not white:
+            note["keep_in_mailings"] = a.keep_in_mailings
         request = getattr(ss, f"{verb}{kind}EntriesRequest")(
             actor=actor, entries=[entry(number=n, **where, **note) for n in a.numbers]
         )

@@ -250,7 +250,9 @@ class Agent:
         master = view.master
         core = master.core if master else ""
         await self._step_to_standby(view.master_id, core, why="another master")
-        if master is not None and view.published_revision > self.applied:
+        if master is not None and self._puller.needs_pull(
+            master.installation_id, self.applied, view.published_revision
+        ):
             self.applied = await self._puller.pull(
                 master.installation_id, core, self.applied, view.published_revision
             )

@@ -7,7 +7,6 @@ import asyncio
 import logging
 import ssl
 
-import httpx
 from aiohttp import web
 
 from rcs.connector.v1 import connector_service_pb2_grpc
@@ -17,6 +16,7 @@ from rcs_rpns.providers.apns import ApnsClient
 from rcs_rpns.providers.fcm import FcmClient
 from rcs_rpns.providers.hms import HmsPushClient
 from rcs_rpns.providers.rustore import RustoreClient
+from rcs_rpns.providers.transport import Http1, Http2, Transport
 from rcs_rpns.reporter import Reporter
 from rcs_rpns.sdk_http import build_sdk_app
 from rcs_rpns.sender import Clients, Policy, Sender
@@ -33,23 +33,24 @@ def _verify(ca_file: str) -> ssl.SSLContext | bool:
     return ssl.create_default_context(cafile=ca_file) if ca_file else True
 
 
-def http_clients(s: RpnsSettings) -> tuple[httpx.AsyncClient, httpx.AsyncClient]:
-    """(APNs over HTTP/2, the others): one connection pool each for the process."""
-    timeout = httpx.Timeout(s.rpns_provider_timeout_seconds)
-    limits = httpx.Limits(
-        max_connections=s.rpns_http_connections,
-        max_keepalive_connections=s.rpns_http_connections,
+def transports(s: RpnsSettings) -> tuple[Http2, Http1]:
+    """(APNs over HTTP/2, the HTTP/1.1 services): one connection pool each for the process.
+    HTTP/1.1 carries one request per connection at a time: as many as sends in flight."""
+    timeout = s.rpns_provider_timeout_seconds
+    apns = Http2(
+        ssl_context=_verify(s.rpns_apns_ca_file),
+        timeout=timeout,
+        connections=s.rpns_http_connections,
     )
-    apns = httpx.AsyncClient(
-        http2=True, verify=_verify(s.rpns_apns_ca_file), timeout=timeout, limits=limits
-    )
-    rest = httpx.AsyncClient(
-        verify=_verify(s.rpns_provider_ca_file), timeout=timeout, limits=limits
+    rest = Http1(
+        ssl_context=_verify(s.rpns_provider_ca_file),
+        timeout=timeout,
+        connections=s.rpns_send_concurrency,
     )
     return apns, rest
 
 
-def make_clients(s: RpnsSettings, apns: httpx.AsyncClient, rest: httpx.AsyncClient) -> Clients:
+def make_clients(s: RpnsSettings, apns: Transport, rest: Transport) -> Clients:
     return Clients(
         apns=ApnsClient(apns, s.rpns_apns_url),
         fcm=FcmClient(rest, s.rpns_fcm_url, s.rpns_fcm_token_url),
@@ -62,6 +63,7 @@ def policy(s: RpnsSettings) -> Policy:
     return Policy(
         batch=s.rpns_send_batch,
         concurrency=s.rpns_send_concurrency,
+        rounds=s.rpns_send_rounds,
         lease_seconds=s.rpns_send_lease_seconds,
         poll_seconds=s.rpns_poll_seconds,
         retry_base=s.rpns_retry_base_seconds,
@@ -78,7 +80,7 @@ async def serve(s: RpnsSettings) -> None:
         message_service_pb2_grpc.MessageServiceStub(core_channel),
         batch=s.rpns_receipt_batch,
     )
-    apns_http, rest_http = http_clients(s)
+    apns_http, rest_http = transports(s)
     sender = Sender(pool, make_clients(s, apns_http, rest_http), policy(s), on_final=reporter.wake)
     server = GrpcServer(s.rpns_bind)
     connector_service_pb2_grpc.add_ConnectorServiceServicer_to_server(
@@ -99,7 +101,7 @@ async def serve(s: RpnsSettings) -> None:
     finally:
         await server.stop()
         await runner.cleanup()
-        await apns_http.aclose()
-        await rest_http.aclose()
+        await apns_http.close()
+        await rest_http.close()
         await core_channel.close()
         await pool.close()

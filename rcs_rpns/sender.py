@@ -53,6 +53,7 @@ class Clients:
 class Policy:
     batch: int
     concurrency: int
+    rounds: int  # claimed rounds in flight at once
     lease_seconds: float
     poll_seconds: float
     retry_base: float
@@ -81,11 +82,20 @@ class Sender:
         self._apps: dict[int, tuple[float, apps.App | None]] = {}
         self._paused: dict[tuple[int, Provider], float] = {}  # until (monotonic)
         self._slots = asyncio.Semaphore(policy.concurrency)
+        self._counters: dict[tuple[Provider, Kind], Counter] = {}
 
     def wake(self) -> None:
         self._wake.set()
 
     async def run(self) -> None:
+        """``rounds`` loops of claim, send, record: the next round is claimed while another
+        waits for its slowest request. Claims skip locked rows and lease what they take,
+        so the loops (and other processes') never take the same delivery."""
+        async with asyncio.TaskGroup() as tg:
+            for _ in range(self._p.rounds):
+                tg.create_task(self._loop())
+
+    async def _loop(self) -> None:
         while True:
             try:
                 busy = await self.send_once()
@@ -103,10 +113,14 @@ class Sender:
             claimed = await pushes.claim(conn, limit=self._p.batch, lease=self._p.lease_seconds)
         if not claimed:
             return 0
+        # Each application once per round, before the sends: looked up from every send,
+        # an expired cache entry had hundreds of concurrent sends each query it.
+        apps_of = {a: await self._app(a) for a in {c.app_id for c in claimed}}
         results = Results([], [], [], [])
         jobs: list[Awaitable[None]] = []
         hms_groups: dict[tuple[int, int], list[Claimed]] = defaultdict(list)
         now = dt.datetime.now(dt.UTC)
+        notes: dict[int, payload.Notification] = {}  # a push is parsed once per round
         for c in claimed:
             provider = PROVIDER_OF[c.platform]
             if c.valid_until <= now:
@@ -116,13 +130,17 @@ class Sender:
             if paused > 0:
                 results.retry.append((c.push_id, c.install_id, paused, "provider_paused"))
                 continue
+            if c.push_id not in notes:
+                notes[c.push_id] = self._notification(c, now)
             if provider is Provider.HMS:
                 hms_groups[(c.app_id, c.push_id)].append(c)
             else:
-                jobs.append(self._send_one(provider, c, results))
-        for group in hms_groups.values():
+                app = apps_of[c.app_id]
+                jobs.append(self._send_one(provider, c, app, notes[c.push_id], results))
+        for (app_id, push_id), group in hms_groups.items():
             for start in range(0, len(group), MAX_TOKENS):
-                jobs.append(self._send_hms(group[start : start + MAX_TOKENS], results))
+                chunk = group[start : start + MAX_TOKENS]
+                jobs.append(self._send_hms(chunk, apps_of[app_id], notes[push_id], results))
         await asyncio.gather(*jobs)
         async with self._pool.connection() as conn, conn.transaction():
             undelivered = await pushes.record(conn, results)
@@ -140,9 +158,9 @@ class Sender:
         return app
 
     @staticmethod
-    def _notification(c: Claimed) -> payload.Notification:
+    def _notification(c: Claimed, now: dt.datetime) -> payload.Notification:
         content = message_pb2.PushContent.FromString(c.content)
-        left = int((c.valid_until - dt.datetime.now(dt.UTC)).total_seconds())
+        left = int((c.valid_until - now).total_seconds())
         return payload.Notification(
             push_id=str(c.push_id),
             content=content,
@@ -150,10 +168,15 @@ class Sender:
             expires_at=int(c.valid_until.timestamp()),
         )
 
-    async def _send_one(self, provider: Provider, c: Claimed, results: Results) -> None:
-        app = await self._app(c.app_id)
+    async def _send_one(
+        self,
+        provider: Provider,
+        c: Claimed,
+        app: apps.App | None,
+        n: payload.Notification,
+        results: Results,
+    ) -> None:
         creds = app.credentials if app else None
-        n = self._notification(c)
         async with self._slots:
             if provider is Provider.APNS and creds and creds.apns:
                 outcome = await self._clients.apns.send(creds.apns, c.token, n)
@@ -165,22 +188,30 @@ class Sender:
                 outcome = Outcome(Kind.FAILED, f"no_{provider.value.lower()}_credentials")
         self._settle(provider, c, outcome, results)
 
-    async def _send_hms(self, group: list[Claimed], results: Results) -> None:
-        app = await self._app(group[0].app_id)
+    async def _send_hms(
+        self,
+        group: list[Claimed],
+        app: apps.App | None,
+        n: payload.Notification,
+        results: Results,
+    ) -> None:
         creds = app.credentials.hms if app else None
         if creds is None:
             for c in group:
                 self._settle(Provider.HMS, c, Outcome(Kind.FAILED, "no_hms_credentials"), results)
             return
         async with self._slots:
-            by_token = await self._clients.hms.send(
-                creds, [c.token for c in group], self._notification(group[0])
-            )
+            by_token = await self._clients.hms.send(creds, [c.token for c in group], n)
         for c in group:
             self._settle(Provider.HMS, c, by_token[c.token], results)
 
     def _settle(self, provider: Provider, c: Claimed, o: Outcome, results: Results) -> None:
-        SENDS.labels(provider.value, o.kind.value).inc()
+        counter = self._counters.get((provider, o.kind))
+        if counter is None:  # labels() locks and hashes: once per pair, not per send
+            counter = self._counters[(provider, o.kind)] = SENDS.labels(
+                provider.value, o.kind.value
+            )
+        counter.inc()
         key = (c.push_id, c.install_id)
         if o.kind is Kind.SENT:
             results.sent.append(key)

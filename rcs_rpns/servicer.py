@@ -202,7 +202,7 @@ class PushConnectorServicer(connector_service_pb2_grpc.ConnectorServiceServicer)
                 return None, _rejected(m, Code.BAD_PARAMS, "custom payload is not JSON")
         if len(c.collapse_key.encode()) > 64:
             return None, _rejected(m, Code.BAD_PARAMS, "collapse key over 64 bytes")
-        if payload.largest_size(c) > payload.MAX_PAYLOAD:
+        if not payload.fits_surely(c) and payload.largest_size(c) > payload.MAX_PAYLOAD:
             return None, _rejected(m, Code.BAD_PARAMS, "push over 4 KB for the push services")
         if not c.external_user_id and not m.destination:
             return None, _rejected(m, Code.BAD_PARAMS, "neither a number nor externalUserId")

@@ -29,8 +29,11 @@ class RpnsSettings(DatabaseSettings):
     # delivery is this process's before another may take it (a crashed sender's).
     rpns_send_batch: int = 500
     rpns_send_concurrency: int = 64
-    # Connections per push service client. httpcore's pool scans every connection for
-    # every queued request: 200 connections cost more CPU than the sends themselves.
+    # Rounds in flight: the next is claimed while one waits for its slowest request.
+    rpns_send_rounds: int = 2
+    # HTTP/2 connections to APNs (streams are multiplexed on them; httpcore's pool scans
+    # every connection for every queued request, so few). The HTTP/1.1 services get one
+    # connection per send in flight (RCS_RPNS_SEND_CONCURRENCY).
     rpns_http_connections: int = 16
     # A claimed delivery is another sender's after this (a sender killed mid-send): above
     # the provider timeout, and well under the shortest push TTL (30 s, rest_push.rst), so
@@ -52,6 +55,8 @@ class RpnsSettings(DatabaseSettings):
                 "RCS_RPNS_SEND_LEASE_SECONDS must exceed RCS_RPNS_PROVIDER_TIMEOUT_SECONDS:"
                 " a delivery still being sent would be claimed and sent again"
             )
+        if self.rpns_send_rounds < 1 or self.rpns_send_concurrency < 1:
+            raise ValueError("RCS_RPNS_SEND_ROUNDS and RCS_RPNS_SEND_CONCURRENCY must be >= 1")
         if not 0 < self.rpns_retry_base_seconds <= self.rpns_retry_max_seconds:
             raise ValueError("need 0 < RCS_RPNS_RETRY_BASE_SECONDS <= RCS_RPNS_RETRY_MAX_SECONDS")
         return self

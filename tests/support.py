@@ -3,7 +3,10 @@ hold a message half-stored."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -109,3 +112,20 @@ async def accept_uncommitted(
         ],
     )
     return stored
+
+
+async def admin_user_cli(database_url: str, login: str, password: str) -> tuple[int, str]:
+    """`rcs admin-user LOGIN` against ``database_url``: its exit code and stderr."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "rcs_cli",
+        "admin-user",
+        login,
+        env={**os.environ, "RCS_DATABASE_URL": database_url, "RCS_ADMIN_PASSWORD": password},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await proc.communicate()
+    assert proc.returncode is not None
+    return proc.returncode, err.decode()

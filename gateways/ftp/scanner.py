@@ -1,7 +1,8 @@
 """The scanner (ftp_intercon.rst): every few seconds, each partner's ``in/`` is read for
 ``.data`` files; each is loaded into core (a mailing, or black-list entries), then moved
 to ``archive/`` with its ``.report``; ``.delivery`` files follow when their mailing ended
-the configured delay ago.
+the configured delay ago. Partners are loaded side by side (up to
+RCS_FTP_SCAN_CONCURRENCY at once), each partner's files one after another in upload order.
 
 Crash safety: core keys a mailing by partner + file name + content hash, so a file scanned
 again (the gateway died between loading and moving it) gets its first mailing and the same
@@ -80,43 +81,83 @@ class Scanner:
         self._settings = settings_service_pb2_grpc.SettingsServiceStub(channel)
         self._owed = s.state_dir / "delivery"
         self._owed.mkdir(parents=True, exist_ok=True)
+        self._draining: dict[str, asyncio.Task[int]] = {}  # login → its files' loading
+        self._last_started = ""
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.scan_once()
-            except Exception:
-                log.exception("ftp_scan_failed")
-            await asyncio.sleep(self._s.ftp_scan_interval_seconds)
+        try:
+            while True:
+                try:
+                    self._start_drains()
+                    if self._s.any_delivery_reports:
+                        await self.write_due_deliveries()
+                except Exception:
+                    log.exception("ftp_scan_failed")
+                await asyncio.sleep(self._s.ftp_scan_interval_seconds)
+        finally:
+            for task in self._draining.values():
+                task.cancel()  # a load cut short is rolled back by core, and scanned again
 
     async def scan_once(self) -> int:
-        """One pass; returns how many files were processed."""
-        done = 0
-        for home in sorted(p for p in self._root.iterdir() if p.is_dir()):
-            if not SAFE_LOGIN.fullmatch(home.name):
-                continue
-            inbox = home / IN
-            if not inbox.is_dir():
-                continue
-            # Symlinks are never followed: only files the partner wrote over FTP are read.
-            ready = [
-                p
-                for p in inbox.iterdir()
-                if p.suffix == ".data" and not p.is_symlink() and p.is_file()
-            ]
-            for path in sorted(ready, key=lambda p: (p.stat().st_mtime, p.name)):
-                if self._uploads.busy(path):
-                    continue
-                try:
-                    await self.process(home.name, path)
-                    done += 1
-                except CoreUnavailableError as exc:
-                    log.warning(
-                        "ftp_core_unavailable", extra={"file": path.name, "error": str(exc)}
-                    )
-                    return done
+        """One pass over the partners not being loaded (up to the concurrency), waited
+        for; returns how many files were processed."""
+        self._start_drains()
+        done = await asyncio.gather(*self._draining.values())
         if self._s.any_delivery_reports:
             await self.write_due_deliveries()
+        return sum(done)
+
+    def _start_drains(self) -> None:
+        """A task for each partner with ready files that has none running, while fewer
+        than RCS_FTP_SCAN_CONCURRENCY run; the partners after the last one started go
+        first, so that busy partners early in the order do not keep the slots."""
+        last = self._last_started
+        homes = sorted((p for p in self._root.iterdir() if p.is_dir()), key=lambda p: p.name)
+        for home in sorted(homes, key=lambda p: p.name <= last):
+            if len(self._draining) >= self._s.ftp_scan_concurrency:
+                return
+            login = home.name
+            if not SAFE_LOGIN.fullmatch(login) or login in self._draining:
+                continue
+            ready = self._ready(home)
+            if not ready:
+                continue
+            self._draining[login] = asyncio.create_task(
+                self._drain(login, ready), name=f"ftp-load-{login}"
+            )
+            self._last_started = login
+
+    def _ready(self, home: Path) -> list[Path]:
+        """The partner's complete ``.data`` files, oldest first."""
+        inbox = home / IN
+        if not inbox.is_dir():
+            return []
+        # Symlinks are never followed: only files the partner wrote over FTP are read.
+        ready = [
+            p
+            for p in inbox.iterdir()
+            if p.suffix == ".data"
+            and not p.is_symlink()
+            and p.is_file()
+            and not self._uploads.busy(p)
+        ]
+        return sorted(ready, key=lambda p: (p.stat().st_mtime, p.name))
+
+    async def _drain(self, login: str, ready: list[Path]) -> int:
+        """One partner's files in order; a core out of reach leaves the rest for later."""
+        done = 0
+        try:
+            for path in ready:
+                if self._uploads.busy(path):  # written again since it was listed
+                    continue
+                await self.process(login, path)
+                done += 1
+        except CoreUnavailableError as exc:
+            log.warning("ftp_core_unavailable", extra={"login": login, "error": str(exc)})
+        except Exception:
+            log.exception("ftp_scan_failed", extra={"login": login})
+        finally:
+            del self._draining[login]
         return done
 
     async def process(self, login: str, path: Path) -> None:
@@ -264,10 +305,17 @@ class Scanner:
                 entries: dict[str, settings_service_pb2.BlacklistEntry] = {}
                 for x in batch:
                     number = blacklist_number(x.number)
-                    if number is not None and number not in entries:
+                    if number is None:
+                        continue
+                    if number not in entries:
                         entries[number] = settings_service_pb2.BlacklistEntry(
-                            partner=login, number=number, note=x.note
+                            partner=login,
+                            number=number,
+                            note=x.note,
+                            keep_in_mailings=not x.remove_from_mailings,
                         )
+                    elif x.remove_from_mailings:  # a Y wins over an N, as in core
+                        entries[number].keep_in_mailings = False
                 if entries:
                     await self._add_blacklist(
                         f"ftp-b:{login}:{path.name}:{sniffed.sha256}:{index}",

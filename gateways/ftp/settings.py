@@ -32,6 +32,9 @@ class FtpSettings(RcsSettings):
     ftp_tls_required: bool = True
     ftp_max_connections: int = Field(default=256, ge=1)
     ftp_scan_interval_seconds: float = Field(default=1.0, gt=0)
+    # Partners whose files are loaded at the same time (each partner's files one after
+    # another, in upload order): a big file delays only its own partner's next ones.
+    ftp_scan_concurrency: int = Field(default=4, ge=1)
     # Which partners get .delivery files (Rapporto enables them per client): "true" or "*"
     # every partner, "false" or empty none, else comma-separated logins. Written
     # RCS_FTP_DELIVERY_DELAY_SECONDS after a mailing ended (Rapporto: a day).

@@ -49,6 +49,7 @@ class Claimed:
     data_coding: int | None = None  # a binary SMS: body is its octets in hex
     esm_class: int | None = None
     push: bytes | None = None  # CHANNEL_PUSH: serialized rcs.common.v1.PushContent
+    mailing_id: int | None = None  # the core mailing that fed it (messages.mailing_id)
     # Parts an operator accepted in an earlier attempt (migration 0025), None: none.
     sent_parts: SentParts | None = None
 
@@ -90,7 +91,7 @@ _CLAIMED_MESSAGES = (
     "SELECT m.id, m.partner_id, p.login, m.channel, m.destination, m.sender, m.body,"
     " m.valid_until, m.receipt_request, m.trace_parent, m.traffic_type, m.mailing,"
     " m.window_begin, m.window_end, m.window_days, m.window_offset, coalesce(m.flash, false),"
-    " m.data_coding, m.esm_class, m.push"
+    " m.data_coding, m.esm_class, m.push, m.mailing_id"
     " FROM messages m"
     " JOIN unnest(%b::bigint[], %b::timestamptz[]) AS t(id, created)"
     "  ON m.id = t.id AND m.created_at = t.created"
@@ -156,9 +157,11 @@ async def filtered(
     conn: psycopg.AsyncConnection, claimed: list[Claimed]
 ) -> dict[int, tuple[int, str]]:
     """message id → (extended error code, reason) for messages not to send: numbers on the
-    global or the partner's black list (10 filtered), numbers marked inactive (the code
-    that marked them), and numbers missing from the white list of the message's mailing
-    when that mailing has one (10 filtered)."""
+    global or the partner's black list (10 filtered) — except, for a message a core mailing
+    fed, an entry listed after that mailing was created to keep the number in existing
+    mailings (an FTP B file's N) —, numbers marked inactive (the code that marked them), and
+    numbers missing from the white list of the message's mailing when that mailing has one
+    (10 filtered)."""
     if not claimed:
         return {}
     args = (
@@ -166,6 +169,7 @@ async def filtered(
         [c.destination for c in claimed],
         [c.partner_id for c in claimed],
     )
+    black_args = (*args, [c.mailing_id for c in claimed])
     mailing_args = (
         [c.message_id for c in claimed if c.mailing],
         [c.destination for c in claimed if c.mailing],
@@ -173,10 +177,12 @@ async def filtered(
         [c.mailing for c in claimed if c.mailing],
     )
     cur = await conn.execute(
-        "SELECT t.mid, 10, 'blacklisted' FROM unnest(%b::bigint[], %b::text[], %b::bigint[])"
-        "  AS t(mid, dst, pid)"
+        "SELECT t.mid, 10, 'blacklisted'"
+        " FROM unnest(%b::bigint[], %b::text[], %b::bigint[], %b::bigint[]) AS t(mid, dst, pid, ml)"
         " WHERE EXISTS (SELECT 1 FROM blacklist b WHERE b.number = t.dst"
-        "  AND (b.partner_id IS NULL OR b.partner_id = t.pid))"
+        "  AND (b.partner_id IS NULL OR b.partner_id = t.pid)"
+        "  AND (NOT b.keep_in_mailings OR t.ml IS NULL"
+        "   OR b.created_at < (SELECT g.created_at FROM mailings g WHERE g.id = t.ml)))"
         " UNION ALL"
         " SELECT t.mid, i.error_code, 'inactive_number'"
         " FROM unnest(%b::bigint[], %b::text[], %b::bigint[]) AS t(mid, dst, pid)"
@@ -187,7 +193,7 @@ async def filtered(
         " WHERE EXISTS (SELECT 1 FROM whitelist w WHERE w.partner = t.login AND w.mailing = t.ml)"
         " AND NOT EXISTS (SELECT 1 FROM whitelist w WHERE w.partner = t.login"
         "  AND w.mailing = t.ml AND w.number = t.dst)",
-        (*args, *args, *mailing_args),
+        (*black_args, *args, *mailing_args),
     )
     out: dict[int, tuple[int, str]] = {}
     for mid, code, why in await cur.fetchall():

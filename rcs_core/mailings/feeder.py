@@ -94,6 +94,7 @@ class Feeder:
                     receipt_request=RECEIPT_ALL,
                     trace_parent="",
                     window=window,
+                    mailing_id=m.id,
                 )
                 for p in pending
             ]

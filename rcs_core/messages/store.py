@@ -56,6 +56,7 @@ _INPUT_COLUMNS = (
     ("ec", "ec", "smallint"),
     ("push", "push", "bytea"),
     ("cid", "cid", "bigint"),
+    ("mlid", "mlid", "bigint"),
 )
 
 # What the accept statement does with its input: rows, ACCEPTED events, queue rows, wake-up.
@@ -64,10 +65,10 @@ _ACCEPT_TAIL = (
     " destination, sender, body, priority, valid_until, receipt_request, status,"
     " status_at, trace_parent, traffic_type, mailing, ptag, report_format, report_url,"
     " send_after, receipt_copies, window_begin, window_end, window_days, window_offset,"
-    " flash, data_coding, esm_class, push, cascade_id)"
+    " flash, data_coding, esm_class, push, cascade_id, mailing_id)"
     " SELECT id, now(), %(partner)s, ref, ch, dst, snd, body, prio, now() + ttl, rr,"
     " %(status)s, now(), tp, tt, ml, ptag, rf, ru, sa, rc, wb, we, wd, wo, fl, dc, ec,"
-    " push, CASE WHEN cid = 0 THEN id ELSE cid END"
+    " push, CASE WHEN cid = 0 THEN id ELSE cid END, mlid"
     " FROM input),"
     " e AS (INSERT INTO status_events (message_id, partner_id, status, created_at)"
     " SELECT id, %(partner)s, %(status)s, now() FROM input),"
@@ -127,6 +128,7 @@ class NewMessage:
     cascade_id: int | None = None
     cascade_links: list[bytes] | None = None  # the first message's: the links after it
     wait_for: int | None = None  # the status the first message must reach in time
+    mailing_id: int | None = None  # the core mailing that fed it (its black list rule)
 
 
 @dataclass(slots=True)
@@ -302,6 +304,7 @@ async def accept(
                 m.esm_class,
                 m.push,
                 m.cascade_id,
+                m.mailing_id,
             )
             for mid, m in new
         ),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from rcs.core.v1 import settings_service_pb2 as ss
+from rcs_core.settings import credentials
 from rcs_core.settings import validate as v
 from rcs_core.settings.spec import Conn, EntitySpec, Spec
 from rcs_core.settings.states import (
@@ -93,12 +94,15 @@ async def put_partner(conn: Conn, login: str, state: PartnerState | None) -> Non
 
 async def blacklist_state(conn: Conn, partner: str, number: str) -> BlacklistState | None:
     cur = await conn.execute(
-        "SELECT b.note FROM blacklist b LEFT JOIN partners p ON p.id = b.partner_id"
+        "SELECT b.note, b.keep_in_mailings FROM blacklist b"
+        " LEFT JOIN partners p ON p.id = b.partner_id"
         " WHERE b.number = %s AND coalesce(p.login, '') = %s",
         (number, partner),
     )
     row = await cur.fetchone()
-    return {"partner": partner, "number": number, "note": row[0]} if row else None
+    if row is None:
+        return None
+    return {"partner": partner, "number": number, "note": row[0], "keep_in_mailings": row[1]}
 
 
 async def put_blacklist(conn: Conn, key: str, state: BlacklistState | None) -> None:
@@ -112,10 +116,11 @@ async def put_blacklist(conn: Conn, key: str, state: BlacklistState | None) -> N
         )
         return
     await conn.execute(
-        "INSERT INTO blacklist (partner_id, number, note)"
-        " VALUES ((SELECT id FROM partners WHERE login = NULLIF(%s, '')), %s, %s)"
-        " ON CONFLICT (coalesce(partner_id, 0), number) DO UPDATE SET note = EXCLUDED.note",
-        (partner, number, state["note"]),
+        "INSERT INTO blacklist (partner_id, number, note, keep_in_mailings)"
+        " VALUES ((SELECT id FROM partners WHERE login = NULLIF(%s, '')), %s, %s, %s)"
+        " ON CONFLICT (coalesce(partner_id, 0), number) DO UPDATE SET note = EXCLUDED.note,"
+        " keep_in_mailings = EXCLUDED.keep_in_mailings",
+        (partner, number, state["note"], state.get("keep_in_mailings", False)),
     )
 
 
@@ -592,6 +597,12 @@ async def put_inbound_route(conn: Conn, name: str, state: InboundRouteState | No
     )
 
 
+def _removes_from_mailings(before: BlacklistState, after: BlacklistState) -> bool:
+    """A number listed to be kept in existing mailings, listed again to be removed from
+    them (an FTP B file's Y after an N): the removal applies. The reverse does not undo it."""
+    return before.get("keep_in_mailings", False) and not after.get("keep_in_mailings", False)
+
+
 async def _blacklist_by_key(conn: Conn, key: str) -> BlacklistState | None:
     partner, _, number = key.rpartition(":")
     return await blacklist_state(conn, partner, number)
@@ -708,7 +719,13 @@ WHITELIST: Spec[WhitelistState, ss.WhitelistEntry] = Spec(  # its partner
     "whitelist", 1, v.whitelist_entry, v.whitelist_key, whitelist_state, put_whitelist
 )
 BLACKLIST: Spec[BlacklistState, ss.BlacklistEntry] = Spec(
-    "blacklist", 2, v.blacklist_entry, v.blacklist_key, _blacklist_by_key, put_blacklist
+    "blacklist",
+    2,
+    v.blacklist_entry,
+    v.blacklist_key,
+    _blacklist_by_key,
+    put_blacklist,
+    replaces=_removes_from_mailings,
 )
 DIRECTION: Spec[DirectionState, ss.Direction] = Spec(  # its operator
     "direction",
@@ -780,6 +797,8 @@ _ALL: tuple[EntitySpec, ...] = (
     SUBSTITUTION_RULE,
     INBOUND_ROUTE,
     TARIFF,
+    credentials.API_KEY_SPEC,  # not restored by a rollback (store.restore)
+    credentials.ADMIN_SPEC,
 )
 SPECS = {s.entity: s for s in _ALL}
 ENTITIES = frozenset(SPECS)  # what a revision's changes may name

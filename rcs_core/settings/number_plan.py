@@ -7,7 +7,8 @@ checks what only the database can tell (a plan range overlapping a hand-made ran
 direction name taken by a hand-made direction, an unknown operator of a ported number), and
 on any problem raises ``BadFileError`` with every bad line, so the previous plan stays as it
 was. Otherwise it replaces the previous plan's ranges (COPY) and commits the revision, whose
-row changes are empty (the rows are the file's: import an older file to go back); routing
+row changes are empty: the rows are the file's (import an older file to go back), kept as
+the revision's payload for a cluster's standbys to import alike (``replay``); routing
 reloads when it sees the new revision.
 
 Plan directions are ``directions.source = 'number_plan'``, one per (operator, region), named
@@ -57,7 +58,7 @@ class PortedSummary:
         )
 
 
-async def _commit(conn: Conn, actor: ss.Actor, action: str, summary: str) -> int:
+async def _commit(conn: Conn, actor: ss.Actor, action: str, summary: str, payload: Payload) -> int:
     return await store.commit_revision(
         conn,
         actor=actor.login,
@@ -66,13 +67,67 @@ async def _commit(conn: Conn, actor: ss.Actor, action: str, summary: str) -> int
         changes=[],
         action=action,
         empty=True,
+        payload=payload,
     )
+
+
+# An import's rows as its revision keeps them (settings_revisions.payload), for a standby's
+# sync to import the same rows: {"kind": PLAN | PORTED, "rows": [[…], …]}.
+Payload = dict[str, object]
+PORTED = "ported_numbers"
+
+
+def plan_payload(ranges: Sequence[PlanRange], created_operators: list[str]) -> Payload:
+    return {
+        "kind": PLAN,
+        "rows": [[r.line_no, r.start, r.end, r.operator, r.region] for r in ranges],
+        "created_operators": created_operators,
+    }
+
+
+def ported_payload(numbers: Sequence[PortedNumber]) -> Payload:
+    return {"kind": PORTED, "rows": [[n.line_no, n.number, n.operator] for n in numbers]}
+
+
+async def replay(conn: Conn, payload: Payload) -> None:
+    """Import a master's revision's rows here (a standby's sync), without a revision of its
+    own; a refusal means this installation's other settings differ from the master's."""
+    rows = payload.get("rows")
+    if not isinstance(rows, list):
+        raise ValueError(f"an import payload without rows: {str(payload)[:100]}")
+    try:
+        if payload.get("kind") == PLAN:
+            await write_number_plan(conn, [PlanRange(*row) for row in rows])
+        elif payload.get("kind") == PORTED:
+            await write_ported(conn, [PortedNumber(*row) for row in rows])
+        else:
+            raise ValueError(f"an import payload of unknown kind {payload.get('kind')!r}")
+    except BadFileError as err:
+        raise ValueError("; ".join(str(e) for e in err.errors[:5])) from err
 
 
 async def apply_number_plan(
     conn: Conn, ranges: Sequence[PlanRange], actor: ss.Actor
 ) -> PlanSummary:
     """``ranges`` as parse_number_plan returns them: sorted by start, disjoint."""
+    w = await write_number_plan(conn, ranges)
+    text = f"import number plan: {len(ranges)} ranges of {w.operators} operators"
+    action = "settings.import_number_plan"
+    payload = plan_payload(ranges, w.created_operators)
+    revision = await _commit(conn, actor, action, text, payload)
+    return PlanSummary(len(ranges), w.operators, w.regions, w.directions, revision)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanWritten:
+    operators: int
+    regions: int
+    directions: int
+    created_operators: list[str]  # new with this plan: a cluster's rewind removes them
+
+
+async def write_number_plan(conn: Conn, ranges: Sequence[PlanRange]) -> PlanWritten:
+    """Replace the plan's rows (BadFileError on any problem)."""
     # name → (operator, region, first line); one direction per (operator, region)
     directions: dict[str, tuple[str, str, int]] = {}
     errors: list[LineError] = []
@@ -100,10 +155,12 @@ async def apply_number_plan(
     if errors:
         raise BadFileError(errors)
 
-    await conn.execute(
-        "INSERT INTO operators (name) SELECT unnest(%s::text[]) ON CONFLICT (name) DO NOTHING",
+    cur = await conn.execute(
+        "INSERT INTO operators (name) SELECT unnest(%s::text[]) ON CONFLICT (name) DO NOTHING"
+        " RETURNING name",
         (operators,),
     )
+    created = sorted(name for (name,) in await cur.fetchall())
     cur = await conn.execute("SELECT name, id FROM operators WHERE name = ANY(%s)", (operators,))
     operator_ids: dict[str, int] = dict(await cur.fetchall())
     names = list(directions)
@@ -141,15 +198,23 @@ async def apply_number_plan(
         (PLAN, names),
     )
     regions = len({region for _, region, _ in directions.values() if region})
-    text = f"import number plan: {len(ranges)} ranges of {len(operators)} operators"
-    revision = await _commit(conn, actor, "settings.import_number_plan", text)
-    return PlanSummary(len(ranges), len(operators), regions, len(directions), revision)
+    return PlanWritten(len(operators), regions, len(directions), created)
 
 
 async def apply_ported(
     conn: Conn, numbers: Sequence[PortedNumber], actor: ss.Actor
 ) -> PortedSummary:
     """Replace the ported numbers; every recipient operator must exist already."""
+    operators = await write_ported(conn, numbers)
+    text = f"import ported numbers: {len(numbers)} numbers of {operators} operators"
+    action = "settings.import_ported"
+    revision = await _commit(conn, actor, action, text, ported_payload(numbers))
+    return PortedSummary(len(numbers), operators, revision)
+
+
+async def write_ported(conn: Conn, numbers: Sequence[PortedNumber]) -> int:
+    """Replace the ported numbers (BadFileError on an unknown operator); returns how many
+    operators they go to."""
     operators = sorted({n.operator for n in numbers})
     await store.lock_settings(conn)
     cur = await conn.execute("SELECT name, id FROM operators WHERE name = ANY(%s)", (operators,))
@@ -167,9 +232,7 @@ async def apply_ported(
         "COPY ported_numbers (number, operator_id) FROM STDIN",
         (f"{n.number}\t{operator_ids[n.operator]}\n" for n in numbers),
     )
-    text = f"import ported numbers: {len(numbers)} numbers of {len(operators)} operators"
-    revision = await _commit(conn, actor, "settings.import_ported", text)
-    return PortedSummary(len(numbers), len(operators), revision)
+    return len(operators)
 
 
 async def _overlaps_with_hand_made(conn: Conn, ranges: Sequence[PlanRange]) -> list[LineError]:

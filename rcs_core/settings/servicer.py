@@ -97,7 +97,7 @@ def _partner(s: BlacklistState) -> str:
     return s["partner"]
 
 
-_SECRETS = ("password_hash", "password", "smpp_password_hash")
+_SECRETS = ("password_hash", "password", "smpp_password_hash", "key_sha256")
 
 
 def _redacted(changes: list[ChangeRecord]) -> str:
@@ -259,7 +259,7 @@ class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings, Impo
         after, size = writes.page(request.page_token, request.page_size)
         async with self._pool.connection() as conn:
             cur = await conn.execute(
-                "SELECT b.number, b.note, b.created_at FROM blacklist b"
+                "SELECT b.number, b.note, b.created_at, b.keep_in_mailings FROM blacklist b"
                 " LEFT JOIN partners p ON p.id = b.partner_id"
                 " WHERE coalesce(p.login, '') = %s AND b.number > %s"
                 " ORDER BY b.number LIMIT %s",
@@ -267,11 +267,17 @@ class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings, Impo
             )
             rows = await cur.fetchall()
         entries = []
-        for number, note, created in rows[:size]:
+        for number, note, created, keep in rows[:size]:
             ts = timestamp_pb2.Timestamp()
             ts.FromDatetime(created)
             entries.append(
-                ss.BlacklistEntry(partner=request.partner, number=number, note=note, create_time=ts)
+                ss.BlacklistEntry(
+                    partner=request.partner,
+                    number=number,
+                    note=note,
+                    create_time=ts,
+                    keep_in_mailings=keep,
+                )
             )
         return ss.ListBlacklistEntriesResponse(
             entries=entries,

@@ -31,6 +31,9 @@ class Spec(Generic[S, M]):
     # Keys in key order: the page's last key (%s) first, then the spec's own filter
     # parameters, then the LIMIT (%s). "" when the entity is listed another way.
     keys_sql: str = ""
+    # Number lists: whether an entry given for a key already listed replaces the listed
+    # one (by default it is left as it is).
+    replaces: Callable[[S, S], bool] | None = None
 
     @property
     def label(self) -> str:

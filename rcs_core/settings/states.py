@@ -4,7 +4,7 @@ and after) and as rollback and cluster sync put it back. Field names are the API
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 from rcs.core.v1 import message_service_pb2 as ms
 
@@ -32,6 +32,8 @@ class BlacklistState(TypedDict):
     partner: str  # "" for the installation-wide list
     number: str
     note: str
+    # Mailings existing when listed keep the number (absent in revisions before 0100).
+    keep_in_mailings: NotRequired[bool]
 
 
 class WhitelistState(TypedDict):

@@ -13,12 +13,14 @@ from dataclasses import dataclass
 
 import psycopg
 
+from rcs_core.settings.credentials import ADMIN, API_KEY
 from rcs_core.settings.entities import SPECS
 from rcs_core.settings.states import RowState
 from rcs_runtime.cluster_role import refused_on_standby
 from rcs_runtime.errors import RcsError, Reason
 
 State = RowState | None
+CREDENTIALS = frozenset({API_KEY, ADMIN})
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +40,10 @@ async def commit_revision(
     changes: list[Change],
     action: str = "settings.change",
     empty: bool = False,
+    payload: Mapping[str, object] | None = None,
 ) -> int:
     """Record the changes as the next revision (0 when there are none, unless ``empty``:
-    an import is a revision whose rows are the file's). Taking the row lock on
+    an import is a revision whose rows are the file's, its ``payload``). Taking the row lock on
     settings_revision serialises writers, so revisions are gap-free and ordered."""
     if not changes and not empty:
         return 0
@@ -56,9 +59,9 @@ async def commit_revision(
         [{"entity": c.entity, "key": c.key, "before": c.before, "after": c.after} for c in changes]
     )
     await conn.execute(
-        "INSERT INTO settings_revisions (revision, actor, remote_ip, summary, changes)"
-        " VALUES (%s, %s, %s, %s, %s::jsonb)",
-        (revision, actor, remote_ip, summary, doc),
+        "INSERT INTO settings_revisions (revision, actor, remote_ip, summary, changes, payload)"
+        " VALUES (%s, %s, %s, %s, %s::jsonb, %s::jsonb)",
+        (revision, actor, remote_ip, summary, doc, json.dumps(payload) if payload else None),
     )
     await audit(
         conn,
@@ -106,9 +109,14 @@ async def put_state(conn: psycopg.AsyncConnection, entity: str, key: str, state:
     await SPECS[entity].write_row(conn, key, state)
 
 
-async def restore(conn: psycopg.AsyncConnection, revision: int) -> list[Change]:
+async def restore(
+    conn: psycopg.AsyncConnection, revision: int, *, credentials_too: bool = False
+) -> list[Change]:
     """Put back, for every key changed after ``revision``, the state it had at
-    ``revision``; returns the changes made (to be committed as a new revision)."""
+    ``revision``; returns the changes made (to be committed as a new revision).
+
+    A rollback leaves credentials as they are (API keys, administrators: a revoked key must
+    stay revoked); a cluster's rewind of a diverged history (``credentials_too``) does not."""
     cur = await conn.execute(
         "SELECT changes FROM settings_revisions WHERE revision > %s ORDER BY revision",
         (revision,),
@@ -116,6 +124,8 @@ async def restore(conn: psycopg.AsyncConnection, revision: int) -> list[Change]:
     target: dict[tuple[str, str], State] = {}
     for (changes,) in await cur.fetchall():
         for c in changes:
+            if c["entity"] in CREDENTIALS and not credentials_too:
+                continue
             target.setdefault((c["entity"], c["key"]), c["before"])  # first change after
 
     def rank(item: tuple[tuple[str, str], State]) -> int:

@@ -497,7 +497,9 @@ def blacklist_entry(e: ss.BlacklistEntry) -> BlacklistState:
     number = normalize_msisdn(e.number)
     if number is None:
         raise RcsError(Reason.INVALID_DESTINATION, f"{e.number!r} is not a number")
-    return BlacklistState(partner=e.partner, number=number, note=e.note)
+    return BlacklistState(
+        partner=e.partner, number=number, note=e.note, keep_in_mailings=e.keep_in_mailings
+    )
 
 
 def whitelist_key(s: WhitelistState) -> str:

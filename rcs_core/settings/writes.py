@@ -142,7 +142,13 @@ async def change_entries(
                 raise RcsError(Reason.NOT_FOUND, f"no partner {partner!r}")
             before = await spec.read(conn, key)
             after = state if add else None
-            if (before is None) == (after is None):
+            replaced = (
+                before is not None
+                and after is not None
+                and spec.replaces is not None
+                and spec.replaces(before, after)
+            )
+            if (before is None) == (after is None) and not replaced:
                 continue  # already listed / not listed: nothing to change
             await spec.write(conn, key, after)
             changes.append(Change(spec.entity, key, before, after))

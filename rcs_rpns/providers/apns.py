@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import time
 
-import httpx
 import jwt
 
 from rcs_rpns.providers import payload
@@ -19,6 +18,7 @@ from rcs_rpns.providers.base import (
     transport_failure,
 )
 from rcs_rpns.providers.credentials import ApnsKey
+from rcs_rpns.providers.transport import Reply, Transport, TransportError
 
 TOKEN_LIFETIME = 30 * 60
 # 400 reasons about the token itself; 410 is always the token (Unregistered, ExpiredToken).
@@ -26,8 +26,8 @@ _DEAD_TOKEN_REASONS = {"BadDeviceToken", "DeviceTokenNotForTopic", "Unregistered
 
 
 class ApnsClient:
-    def __init__(self, client: httpx.AsyncClient, base_url: str) -> None:
-        self._client = client  # http2=True, verify=the CA of the configured endpoint
+    def __init__(self, client: Transport, base_url: str) -> None:
+        self._client = client  # HTTP/2, verifying the CA of the configured endpoint
         self._base = base_url.rstrip("/")
         self._jwts: dict[tuple[str, str], tuple[str, float]] = {}
 
@@ -50,15 +50,13 @@ class ApnsClient:
         headers, body = payload.apns(n, topic=key.topic)
         headers["authorization"] = f"bearer {self.provider_token(key)}"
         try:
-            response = await self._client.post(
-                f"{self._base}/3/device/{token}", content=body, headers=headers
-            )
-        except httpx.HTTPError as err:
+            response = await self._client.post(f"{self._base}/3/device/{token}", body, headers)
+        except TransportError as err:
             return transport_failure(err, "apns")
         return self.outcome(response)
 
-    def outcome(self, response: httpx.Response) -> Outcome:
-        status = response.status_code
+    def outcome(self, response: Reply) -> Outcome:
+        status = response.status
         if status == 200:
             return SENT
         reason = str(json_or_empty(response).get("reason", ""))

@@ -8,11 +8,12 @@ about it."""
 from __future__ import annotations
 
 import email.utils
+import json
 import time
 from dataclasses import dataclass
 from enum import Enum
 
-import httpx
+from rcs_rpns.providers.transport import Reply, TransportError
 
 
 class Kind(Enum):
@@ -32,7 +33,7 @@ class Outcome:
 SENT = Outcome(Kind.SENT)
 
 
-def retry_after(response: httpx.Response) -> float | None:
+def retry_after(response: Reply) -> float | None:
     """Retry-After as seconds (delta or HTTP date), None when absent or unreadable."""
     raw = response.headers.get("retry-after")
     if not raw:
@@ -46,13 +47,13 @@ def retry_after(response: httpx.Response) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def transport_failure(err: Exception, provider: str) -> Outcome:
-    return Outcome(Kind.RETRY, f"{provider}_transport_{type(err).__name__}")
+def transport_failure(err: TransportError, provider: str) -> Outcome:
+    return Outcome(Kind.RETRY, f"{provider}_transport_{err.kind}")
 
 
-def json_or_empty(response: httpx.Response) -> dict[str, object]:
+def json_or_empty(response: Reply) -> dict[str, object]:
     try:
-        value = response.json()
+        value = json.loads(response.body)
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}

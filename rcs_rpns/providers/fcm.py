@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 from rcs_rpns.providers import oauth, payload
 from rcs_rpns.providers.base import (
     SENT,
@@ -17,12 +15,13 @@ from rcs_rpns.providers.base import (
     transport_failure,
 )
 from rcs_rpns.providers.credentials import FcmAccount
+from rcs_rpns.providers.transport import Reply, Transport, TransportError
 
 _RETRY_STATUSES = {"QUOTA_EXCEEDED", "UNAVAILABLE", "INTERNAL", "RESOURCE_EXHAUSTED"}
 
 
 class FcmClient:
-    def __init__(self, client: httpx.AsyncClient, base_url: str, token_url: str) -> None:
+    def __init__(self, client: Transport, base_url: str, token_url: str) -> None:
         self._client = client
         self._base = base_url.rstrip("/")
         self._token_url = token_url
@@ -52,12 +51,12 @@ class FcmClient:
         try:
             response = await self._client.post(
                 f"{self._base}/v1/projects/{account.project_id}/messages:send",
-                content=payload.fcm(n, token=token),
-                headers={"authorization": f"Bearer {bearer}", "content-type": "application/json"},
+                payload.fcm(n, token=token),
+                {"authorization": f"Bearer {bearer}", "content-type": "application/json"},
             )
-        except httpx.HTTPError as err:
+        except TransportError as err:
             return transport_failure(err, "fcm")
-        if response.status_code == 401:
+        if response.status == 401:
             self._tokens.drop(account.client_email)
         return outcome(response)
 
@@ -70,8 +69,8 @@ def _error_code(error: dict[str, Any]) -> str:
     return str(error.get("status", ""))
 
 
-def outcome(response: httpx.Response) -> Outcome:
-    status = response.status_code
+def outcome(response: Reply) -> Outcome:
+    status = response.status
     if status == 200:
         return SENT
     error = json_or_empty(response).get("error")

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 
-import httpx
-
 from rcs_rpns.providers import oauth, payload
 from rcs_rpns.providers.base import (
     SENT,
@@ -20,6 +18,7 @@ from rcs_rpns.providers.base import (
     transport_failure,
 )
 from rcs_rpns.providers.credentials import HmsClient
+from rcs_rpns.providers.transport import Reply, Transport, TransportError
 
 MAX_TOKENS = 1000
 OK, PARTIAL, ALL_INVALID = "80000000", "80100000", "80300007"
@@ -27,7 +26,7 @@ OAUTH_EXPIRED, APP_NOT_ALLOWED, INTERNAL = "80200003", "80300002", "81000001"
 
 
 class HmsPushClient:
-    def __init__(self, client: httpx.AsyncClient, base_url: str, token_url: str) -> None:
+    def __init__(self, client: Transport, base_url: str, token_url: str) -> None:
         self._client = client
         self._base = base_url.rstrip("/")
         self._token_url = token_url
@@ -56,27 +55,25 @@ class HmsPushClient:
             try:
                 response = await self._client.post(
                     f"{self._base}/v1/{app.app_id}/messages:send",
-                    content=payload.hms(n, tokens=tokens),
-                    headers={
+                    payload.hms(n, tokens=tokens),
+                    {
                         "authorization": f"Bearer {bearer}",
                         "content-type": "application/json",
                     },
                 )
-            except httpx.HTTPError as err:
+            except TransportError as err:
                 return dict.fromkeys(tokens, transport_failure(err, "hms"))
             body = json_or_empty(response)
-            if response.status_code == 401 or str(body.get("code")) == OAUTH_EXPIRED:
+            if response.status == 401 or str(body.get("code")) == OAUTH_EXPIRED:
                 self._tokens.drop(app.app_id)
                 continue
             return outcomes(response, body, tokens)
         return dict.fromkeys(tokens, Outcome(Kind.FAILED, "hms_oauth_token_refused"))
 
 
-def outcomes(
-    response: httpx.Response, body: dict[str, object], tokens: list[str]
-) -> dict[str, Outcome]:
+def outcomes(response: Reply, body: dict[str, object], tokens: list[str]) -> dict[str, Outcome]:
     code = str(body.get("code", ""))
-    status = response.status_code
+    status = response.status
     if code == OK:
         return dict.fromkeys(tokens, SENT)
     if code == PARTIAL:

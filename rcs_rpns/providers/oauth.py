@@ -5,12 +5,15 @@ account: a burst of sends waits for one token instead of asking for hundreds."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+import urllib.parse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-import httpx
 import jwt
+
+from rcs_rpns.providers.transport import Transport, TransportError
 
 FCM_SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 _EARLY = 60.0  # refresh this long before expiry
@@ -68,20 +71,24 @@ def fcm_assertion(*, client_email: str, private_key_pem: str, key_id: str, token
     return jwt.encode(claims, private_key_pem, algorithm="RS256", headers=headers)
 
 
-async def exchange(client: httpx.AsyncClient, url: str, form: dict[str, str]) -> tuple[str, float]:
+async def exchange(client: Transport, url: str, form: dict[str, str]) -> tuple[str, float]:
     """POST the form to a token URL; (access_token, lifetime in seconds)."""
     try:
-        response = await client.post(url, data=form)
-    except httpx.HTTPError as err:
-        raise TokenError(f"token_url_unreachable_{type(err).__name__}", transient=True) from err
-    if response.status_code >= 500 or response.status_code == 429:
-        raise TokenError(f"token_url_{response.status_code}", transient=True)
+        response = await client.post(
+            url,
+            urllib.parse.urlencode(form).encode(),
+            {"content-type": "application/x-www-form-urlencoded"},
+        )
+    except TransportError as err:
+        raise TokenError(f"token_url_unreachable_{err.kind}", transient=True) from err
+    if response.status >= 500 or response.status == 429:
+        raise TokenError(f"token_url_{response.status}", transient=True)
     try:
-        body = response.json()
+        body = json.loads(response.body)
         token = str(body["access_token"])
         lifetime = float(body.get("expires_in", 3600))
     except (ValueError, KeyError, TypeError):
-        raise TokenError(f"token_refused_{response.status_code}", transient=False) from None
-    if response.status_code != 200:
-        raise TokenError(f"token_refused_{response.status_code}", transient=False)
+        raise TokenError(f"token_refused_{response.status}", transient=False) from None
+    if response.status != 200:
+        raise TokenError(f"token_refused_{response.status}", transient=False)
     return token, lifetime

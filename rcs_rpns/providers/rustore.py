@@ -3,8 +3,6 @@ token as bearer, an FCM-like body and FCM-like errors (404 NOT_FOUND: the token 
 
 from __future__ import annotations
 
-import httpx
-
 from rcs_rpns.providers import payload
 from rcs_rpns.providers.base import (
     SENT,
@@ -15,10 +13,11 @@ from rcs_rpns.providers.base import (
     transport_failure,
 )
 from rcs_rpns.providers.credentials import RustoreProject
+from rcs_rpns.providers.transport import Reply, Transport, TransportError
 
 
 class RustoreClient:
-    def __init__(self, client: httpx.AsyncClient, base_url: str) -> None:
+    def __init__(self, client: Transport, base_url: str) -> None:
         self._client = client
         self._base = base_url.rstrip("/")
 
@@ -26,19 +25,19 @@ class RustoreClient:
         try:
             response = await self._client.post(
                 f"{self._base}/v1/projects/{project.project_id}/messages:send",
-                content=payload.rustore(n, token=token),
-                headers={
+                payload.rustore(n, token=token),
+                {
                     "authorization": f"Bearer {project.service_token}",
                     "content-type": "application/json",
                 },
             )
-        except httpx.HTTPError as err:
+        except TransportError as err:
             return transport_failure(err, "rustore")
         return outcome(response)
 
 
-def outcome(response: httpx.Response) -> Outcome:
-    status = response.status_code
+def outcome(response: Reply) -> Outcome:
+    status = response.status
     if status == 200:
         return SENT
     error = json_or_empty(response).get("error")

@@ -164,7 +164,9 @@ def _stop(proc: subprocess.Popen[str]) -> None:
 
 
 def _nice_of_children(pid: int) -> dict[str, set[int]]:
-    """`rcs serve <component>` children of ``pid`` → their nice values."""
+    """`rcs serve <component>` children of ``pid`` → their nice values, relative to this
+    test's own (so the suite may itself run under `nice`)."""
+    base = os.nice(0)
     out = subprocess.run(
         ["ps", "-o", "ni=,args=", "--ppid", str(pid)], capture_output=True, text=True, check=True
     ).stdout
@@ -172,7 +174,7 @@ def _nice_of_children(pid: int) -> dict[str, set[int]]:
     for line in out.splitlines():
         nice, *args = line.split()
         if "serve" in args:
-            found.setdefault(args[args.index("serve") + 1], set()).add(int(nice))
+            found.setdefault(args[args.index("serve") + 1], set()).add(int(nice) - base)
     return found
 
 

@@ -8,9 +8,13 @@ import asyncio
 import datetime as dt
 import ftplib
 import io
+import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -73,6 +77,13 @@ def installation(shared: FtpGateway) -> Installation:
 def expected_report(body: bytes, kind: Kind | None, ok: bool, details: list[str]) -> bytes:
     at = dt.datetime.strptime(report_time(body), "%Y-%m-%d %H:%M:%S")
     return report.render(kind, at, ok, details)
+
+
+async def add_partner(installation: Installation, login: str) -> None:
+    """A partner with FTP upload's password (FtpGateway.upload) that may send as RCS."""
+    async with await psycopg.AsyncConnection.connect(installation.database_url) as conn:
+        await partners.upsert(conn, login, "acme-pass-1", senders=["RCS"])
+        await conn.commit()
 
 
 def wait_for(predicate: object, within: float = 30) -> None:
@@ -212,6 +223,107 @@ def test_b_file_black_lists_the_partners_numbers(
     ftp.upload("S-after-b", b"name: after-b\nservice_number: RCS\n\n79036530001;t\n79036530003;t\n")
     body = ftp.fetch("archive/S-after-b.report")
     assert body == expected_report(body, Kind.S, True, ["79036530001;номер в черном списке"])
+
+
+NFLAG_S_FILE = (
+    "name: nflag\r\n"
+    "service_number: RCS\r\n"
+    "auto_start: N\r\n"
+    "\r\n"
+    "79036540001;удалить из рассылки\r\n"
+    "79036540002;оставить в рассылке\r\n"
+    "79036540003;сначала N, потом Y\r\n"
+    "79036540004;не в списке\r\n"
+).encode("cp1251")
+NFLAG_B_FILE = (
+    "list_type: I\r\n"
+    "\r\n"
+    "79036540001;Y;отказ\r\n"
+    "79036540002;N;отказ, рассылки не трогать\r\n"
+    "79036540003;N;отказ\r\n"
+    "79036540003;Y;отказ\r\n"
+).encode("cp1251")
+
+
+def test_b_file_y_blocks_a_loaded_mailings_numbers_and_n_keeps_them(
+    ftp: FtpGateway, installation: Installation
+) -> None:
+    """ftp_blacklist.rst's second field: Y removes the number from the mailings that exist,
+    N leaves them as they are. The mailing waits for a manual start while the B file comes."""
+    ftp.upload("S-nflag", NFLAG_S_FILE)
+    body = ftp.fetch("archive/S-nflag.report")
+    assert body == expected_report(body, Kind.S, True, [])
+    ftp.upload("B-nflag", NFLAG_B_FILE)
+    body = ftp.fetch("archive/B-nflag.report")
+    assert body == expected_report(body, Kind.B, True, [])
+    (mailing_id,) = query(
+        installation.database_url, "SELECT id FROM mailings WHERE name = 'nflag'"
+    )[0]
+
+    def rcs_mailing(*args: str) -> dict[str, Any]:
+        done = subprocess.run(
+            [sys.executable, "-m", "rcs_cli", "mailing", *args, str(mailing_id)],
+            env=installation.env,  # RCS_CORE_TARGET: this installation's core
+            capture_output=True,
+            check=False,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        return dict(json.loads(done.stdout))
+
+    rcs_mailing("start")
+    statuses = (
+        "SELECT m.destination, m.status, m.error_code FROM mailing_recipients r JOIN mailings g"
+        " ON g.id = r.mailing_id AND g.name = 'nflag' JOIN messages m ON m.id = r.message_id"
+        " AND m.created_at = r.message_at ORDER BY r.seq"
+    )
+
+    def all_final() -> bool:  # all four fed (at the mailing's rate) and final
+        rows = query(installation.database_url, statuses)
+        return len(rows) == 4 and all(s in (3, 4, 6) for _, s, _ in rows)
+
+    wait_for(all_final, 60)
+    final = query(installation.database_url, statuses)
+    assert [(d, s == 6, e if s == 6 else None) for d, s, e in final] == [
+        ("79036540001", True, 10),  # Y: blocked, "filtered" (extended code 10)
+        ("79036540002", False, None),  # N: sent as loaded
+        ("79036540003", True, 10),  # N then Y in one file: Y wins
+        ("79036540004", False, None),
+    ]
+    progress = rcs_mailing("get")["mailing"]["progress"]
+    assert (progress["accepted"], progress["blocked"]) == ("4", "2")
+    delivery = ftp.fetch("archive/S-nflag.delivery", within=90)
+    expected = "".join(
+        f"{number};{0 if s == 6 else 3 if s == 3 else 1}\r\n" for number, s, _ in final
+    )
+    assert delivery == report.encode(expected)
+
+
+def test_a_big_file_delays_only_its_own_partners_next_files(
+    ftp: FtpGateway, installation: Installation
+) -> None:
+    """Partners are loaded side by side; one partner's files stay in upload order."""
+
+    asyncio.run(add_partner(installation, "side"))
+    # Seconds of loading (≈ 11,000 lines/s, docs/benchmarks.md); never started, never sent.
+    lines = "".join(f"791677{i:05d};t\n" for i in range(100_000))
+    ftp.upload("S-big", f"name: big\nservice_number: RCS\nauto_start: N\n\n{lines}".encode())
+    ftp.upload("S-after-big", b"name: after-big\nservice_number: RCS\n\n79161130001;t\n")
+    ftp.upload("S-side", b"name: side-1\nservice_number: RCS\n\n79161130002;t\n", login="side")
+    body = ftp.fetch("archive/S-side.report", login="side", within=60)
+    assert body == expected_report(body, Kind.S, True, [])
+    archive = ftp.root / "demo" / "archive"
+    assert not (archive / "S-big.report").exists(), "the small file waited for the big one"
+    assert not (archive / "S-after-big.report").exists()
+    ftp.fetch("archive/S-big.report", within=180)
+    ftp.fetch("archive/S-after-big.report", within=30)
+    big, after = (archive / "S-big.report").stat(), (archive / "S-after-big.report").stat()
+    assert after.st_mtime_ns >= big.st_mtime_ns
+    totals = query(
+        installation.database_url,
+        "SELECT name, total, fed FROM mailings WHERE name IN ('big', 'after-big') ORDER BY id",
+    )
+    assert totals == [("big", 100_000, 0), ("after-big", 1, 0)]
 
 
 BAD_FILES = {
@@ -437,12 +549,7 @@ def test_core_checks_ftp_logins_with_the_allowlist_and_the_failed_login_limit(
 def test_delivery_files_only_for_the_partners_that_have_them(
     ftp: FtpGateway, installation: Installation
 ) -> None:
-    async def quiet() -> None:
-        async with await psycopg.AsyncConnection.connect(installation.database_url) as conn:
-            await partners.upsert(conn, "quiet", "acme-pass-1", senders=["RCS"])
-            await conn.commit()
-
-    asyncio.run(quiet())
+    asyncio.run(add_partner(installation, "quiet"))
     ftp.upload(
         "S-quiet",
         b"name: quiet-1\nservice_number: RCS\nauto_start: Y\n\n79161120001;t\n",

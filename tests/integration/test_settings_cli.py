@@ -117,6 +117,13 @@ async def test_number_lists(core_port: int) -> None:
     assert [e["number"] for e in json.loads(out)] == ["79160000001"]
     code, out = await _cli(core_port, "blacklist", "add", "--note", "opt-out", "79160000009")
     assert (code, json.loads(out)["addedCount"]) == (0, 1), out
+    code, out = await _cli(core_port, "blacklist", "add", "--keep-in-mailings", "79160000008")
+    assert (code, json.loads(out)["addedCount"]) == (0, 1), out
+    code, out = await _cli(core_port, "blacklist", "list")
+    kept = {e["number"]: e.get("keepInMailings", False) for e in json.loads(out)}
+    assert kept == {"79160000009": False, "79160000008": True}, out
+    code, out = await _cli(core_port, "blacklist", "remove", "79160000008")
+    assert json.loads(out)["removedCount"] == 1
     code, out = await _cli(core_port, "blacklist", "remove", "79160000009")
     assert json.loads(out)["removedCount"] == 1
     code, out = await _cli(

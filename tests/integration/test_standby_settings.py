@@ -25,7 +25,7 @@ from rcs_core.settings.servicer import SettingsServicer
 from rcs_routing.number_plan_import import number_plan_chunks
 from rcs_runtime.grpc_client import error_reason, open_channel
 from tests.integration.test_number_plan_import import FIXTURES, _cli
-from tests.support import start_server
+from tests.support import admin_user_cli, start_server
 
 pytestmark = pytest.mark.integration
 ADMIN = ss.Actor(login="admin", remote_ip="10.0.0.5")
@@ -157,3 +157,32 @@ async def test_standby_with_no_master_elected_says_so(core_port: int, database_u
     code, _, err = await _cli(core_port, "import-number-plan", str(FIXTURES / "ABC-3xx.csv"))
     assert code != 0
     assert "no master is elected right now" in err
+
+
+async def test_standby_refuses_api_keys_and_administrators_on_every_surface(
+    core: tuple[Any, Client], database_url: str
+) -> None:
+    """API keys and administrators are settings revisions (copied from the master by the
+    sync): the admin API answers 409, gRPC FAILED_PRECONDITION, `rcs admin-user` exits 1."""
+    stub, api = core
+    await stub.CreatePartner(partner("acme"))
+    key = await stub.CreateApiKey(ss.CreateApiKeyRequest(actor=ADMIN, partner="acme"))
+    await make_standby(database_url)
+    before = await revision(database_url)
+    issued = await api.post("/api/admin/v1/partners/acme/api-keys", json={}, headers=ROOT)
+    assert issued.status == 409
+    assert NAMES_MASTER in (await issued.json())["extendedDescription"]
+    with pytest.raises(grpc.aio.AioRpcError) as revoked:
+        await stub.RevokeApiKey(
+            ss.RevokeApiKeyRequest(actor=ADMIN, partner="acme", id=key.api_key.id)
+        )
+    assert revoked.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert NAMES_MASTER in (revoked.value.details() or "")
+    code, err = await admin_user_cli(database_url, "root", "another1")
+    assert code == 1
+    assert NAMES_MASTER in err
+    assert await revision(database_url) == before
+    # The old password still works: nothing was written.
+    listed = await api.get("/api/admin/v1/partners/acme/api-keys", headers=ROOT)
+    assert listed.status == 200
+    assert [k["id"] for k in (await listed.json())["apiKeys"]] == [str(key.api_key.id)]

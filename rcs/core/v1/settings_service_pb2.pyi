@@ -470,12 +470,19 @@ class BlacklistEntry(_message.Message):
     NUMBER_FIELD_NUMBER: _builtins.int
     NOTE_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
+    KEEP_IN_MAILINGS_FIELD_NUMBER: _builtins.int
     partner: _builtins.str
     """Partner whose list it is; empty for the global list."""
     number: _builtins.str
     """Number, international digits."""
     note: _builtins.str
     """Free text, e.g. why the number was listed."""
+    keep_in_mailings: _builtins.bool
+    """True: the mailings that exist when it is listed still send to the number (an FTP B
+    file's N); false: their messages not yet sent are blocked too (Y, the default).
+    Mailings created later never load it. A number listed already keeps its entry, except
+    that false replaces true.
+    """
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
         """When it was listed."""
@@ -487,10 +494,11 @@ class BlacklistEntry(_message.Message):
         number: _builtins.str = ...,
         note: _builtins.str = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
+        keep_in_mailings: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "note", b"note", "number", b"number", "partner", b"partner"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "keep_in_mailings", b"keep_in_mailings", "note", b"note", "number", b"number", "partner", b"partner"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

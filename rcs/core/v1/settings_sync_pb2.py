@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1frcs/core/v1/settings_sync.proto\x12\x0brcs.core.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9c\x01\n\x0eSettingsChange\x12\x10\n\x08revision\x18\x01 \x01(\x03\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\x12\x11\n\tremote_ip\x18\x03 \x01(\t\x12/\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07summary\x18\x05 \x01(\t\x12\x14\n\x0c\x63hanges_json\x18\x06 \x01(\t\"G\n\x1aListSettingsChangesRequest\x12\x16\n\x0esince_revision\x18\x01 \x01(\x03\x12\x11\n\tpage_size\x18\x02 \x01(\x05\"e\n\x1bListSettingsChangesResponse\x12,\n\x07\x63hanges\x18\x01 \x03(\x0b\x32\x1b.rcs.core.v1.SettingsChange\x12\x18\n\x10\x63urrent_revision\x18\x02 \x01(\x03\"k\n\x1b\x41pplySettingsChangesRequest\x12,\n\x07\x63hanges\x18\x01 \x03(\x0b\x32\x1b.rcs.core.v1.SettingsChange\x12\x1e\n\x16master_installation_id\x18\x02 \x01(\x05\"G\n\x1c\x41pplySettingsChangesResponse\x12\x10\n\x08revision\x18\x01 \x01(\x03\x12\x15\n\rapplied_count\x18\x02 \x01(\x05\x32\xec\x01\n\x13SettingsSyncService\x12h\n\x13ListSettingsChanges\x12\'.rcs.core.v1.ListSettingsChangesRequest\x1a(.rcs.core.v1.ListSettingsChangesResponse\x12k\n\x14\x41pplySettingsChanges\x12(.rcs.core.v1.ApplySettingsChangesRequest\x1a).rcs.core.v1.ApplySettingsChangesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1frcs/core/v1/settings_sync.proto\x12\x0brcs.core.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc4\x01\n\x0eSettingsChange\x12\x10\n\x08revision\x18\x01 \x01(\x03\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\x12\x11\n\tremote_ip\x18\x03 \x01(\t\x12/\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07summary\x18\x05 \x01(\t\x12\x14\n\x0c\x63hanges_json\x18\x06 \x01(\t\x12\x14\n\x0cpayload_json\x18\x07 \x01(\t\x12\x10\n\x08\x63hecksum\x18\x08 \x01(\t\"G\n\x1aListSettingsChangesRequest\x12\x16\n\x0esince_revision\x18\x01 \x01(\x03\x12\x11\n\tpage_size\x18\x02 \x01(\x05\"e\n\x1bListSettingsChangesResponse\x12,\n\x07\x63hanges\x18\x01 \x03(\x0b\x32\x1b.rcs.core.v1.SettingsChange\x12\x18\n\x10\x63urrent_revision\x18\x02 \x01(\x03\"k\n\x1b\x41pplySettingsChangesRequest\x12,\n\x07\x63hanges\x18\x01 \x03(\x0b\x32\x1b.rcs.core.v1.SettingsChange\x12\x1e\n\x16master_installation_id\x18\x02 \x01(\x05\"G\n\x1c\x41pplySettingsChangesResponse\x12\x10\n\x08revision\x18\x01 \x01(\x03\x12\x15\n\rapplied_count\x18\x02 \x01(\x05\"I\n\x1cListSettingsChecksumsRequest\x12\x16\n\x0eup_to_revision\x18\x01 \x01(\x03\x12\x11\n\tpage_size\x18\x02 \x01(\x05\"6\n\x10RevisionChecksum\x12\x10\n\x08revision\x18\x01 \x01(\x03\x12\x10\n\x08\x63hecksum\x18\x02 \x01(\t\"k\n\x1dListSettingsChecksumsResponse\x12\x30\n\tchecksums\x18\x01 \x03(\x0b\x32\x1d.rcs.core.v1.RevisionChecksum\x12\x18\n\x10\x63urrent_revision\x18\x02 \x01(\x03\"|\n\x15RewindSettingsRequest\x12\x15\n\rfork_revision\x18\x01 \x01(\x03\x12,\n\x07\x63hanges\x18\x02 \x03(\x0b\x32\x1b.rcs.core.v1.SettingsChange\x12\x1e\n\x16master_installation_id\x18\x03 \x01(\x05\"W\n\x16RewindSettingsResponse\x12\x10\n\x08revision\x18\x01 \x01(\x03\x12\x14\n\x0cundone_count\x18\x02 \x01(\x05\x12\x15\n\rapplied_count\x18\x03 \x01(\x05\x32\xb7\x03\n\x13SettingsSyncService\x12h\n\x13ListSettingsChanges\x12\'.rcs.core.v1.ListSettingsChangesRequest\x1a(.rcs.core.v1.ListSettingsChangesResponse\x12k\n\x14\x41pplySettingsChanges\x12(.rcs.core.v1.ApplySettingsChangesRequest\x1a).rcs.core.v1.ApplySettingsChangesResponse\x12n\n\x15ListSettingsChecksums\x12).rcs.core.v1.ListSettingsChecksumsRequest\x1a*.rcs.core.v1.ListSettingsChecksumsResponse\x12Y\n\x0eRewindSettings\x12\".rcs.core.v1.RewindSettingsRequest\x1a#.rcs.core.v1.RewindSettingsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,15 +33,25 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'rcs.core.v1.settings_sync_p
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_SETTINGSCHANGE']._serialized_start=82
-  _globals['_SETTINGSCHANGE']._serialized_end=238
-  _globals['_LISTSETTINGSCHANGESREQUEST']._serialized_start=240
-  _globals['_LISTSETTINGSCHANGESREQUEST']._serialized_end=311
-  _globals['_LISTSETTINGSCHANGESRESPONSE']._serialized_start=313
-  _globals['_LISTSETTINGSCHANGESRESPONSE']._serialized_end=414
-  _globals['_APPLYSETTINGSCHANGESREQUEST']._serialized_start=416
-  _globals['_APPLYSETTINGSCHANGESREQUEST']._serialized_end=523
-  _globals['_APPLYSETTINGSCHANGESRESPONSE']._serialized_start=525
-  _globals['_APPLYSETTINGSCHANGESRESPONSE']._serialized_end=596
-  _globals['_SETTINGSSYNCSERVICE']._serialized_start=599
-  _globals['_SETTINGSSYNCSERVICE']._serialized_end=835
+  _globals['_SETTINGSCHANGE']._serialized_end=278
+  _globals['_LISTSETTINGSCHANGESREQUEST']._serialized_start=280
+  _globals['_LISTSETTINGSCHANGESREQUEST']._serialized_end=351
+  _globals['_LISTSETTINGSCHANGESRESPONSE']._serialized_start=353
+  _globals['_LISTSETTINGSCHANGESRESPONSE']._serialized_end=454
+  _globals['_APPLYSETTINGSCHANGESREQUEST']._serialized_start=456
+  _globals['_APPLYSETTINGSCHANGESREQUEST']._serialized_end=563
+  _globals['_APPLYSETTINGSCHANGESRESPONSE']._serialized_start=565
+  _globals['_APPLYSETTINGSCHANGESRESPONSE']._serialized_end=636
+  _globals['_LISTSETTINGSCHECKSUMSREQUEST']._serialized_start=638
+  _globals['_LISTSETTINGSCHECKSUMSREQUEST']._serialized_end=711
+  _globals['_REVISIONCHECKSUM']._serialized_start=713
+  _globals['_REVISIONCHECKSUM']._serialized_end=767
+  _globals['_LISTSETTINGSCHECKSUMSRESPONSE']._serialized_start=769
+  _globals['_LISTSETTINGSCHECKSUMSRESPONSE']._serialized_end=876
+  _globals['_REWINDSETTINGSREQUEST']._serialized_start=878
+  _globals['_REWINDSETTINGSREQUEST']._serialized_end=1002
+  _globals['_REWINDSETTINGSRESPONSE']._serialized_start=1004
+  _globals['_REWINDSETTINGSRESPONSE']._serialized_end=1091
+  _globals['_SETTINGSSYNCSERVICE']._serialized_start=1094
+  _globals['_SETTINGSSYNCSERVICE']._serialized_end=1533
 # @@protoc_insertion_point(module_scope)

@@ -31,6 +31,8 @@ class SettingsChange(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     SUMMARY_FIELD_NUMBER: _builtins.int
     CHANGES_JSON_FIELD_NUMBER: _builtins.int
+    PAYLOAD_JSON_FIELD_NUMBER: _builtins.int
+    CHECKSUM_FIELD_NUMBER: _builtins.int
     revision: _builtins.int
     """The revision number (gap-free, in commit order)."""
     actor: _builtins.str
@@ -41,6 +43,10 @@ class SettingsChange(_message.Message):
     """One line saying what changed."""
     changes_json: _builtins.str
     """[{"entity", "key", "before", "after"}] as JSON, unredacted."""
+    payload_json: _builtins.str
+    """An import's rows as JSON ({"kind", "rows"}), "" for other revisions."""
+    checksum: _builtins.str
+    """The history checksum of this revision on the installation that lists it."""
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
         """When it was committed."""
@@ -54,10 +60,12 @@ class SettingsChange(_message.Message):
         create_time: _timestamp_pb2.Timestamp | None = ...,
         summary: _builtins.str = ...,
         changes_json: _builtins.str = ...,
+        payload_json: _builtins.str = ...,
+        checksum: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "changes_json", b"changes_json", "create_time", b"create_time", "remote_ip", b"remote_ip", "revision", b"revision", "summary", b"summary"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "changes_json", b"changes_json", "checksum", b"checksum", "create_time", b"create_time", "payload_json", b"payload_json", "remote_ip", b"remote_ip", "revision", b"revision", "summary", b"summary"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -170,3 +178,145 @@ class ApplySettingsChangesResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ApplySettingsChangesResponse: _TypeAlias = ApplySettingsChangesResponse  # noqa: Y015
+
+@_typing.final
+class ListSettingsChecksumsRequest(_message.Message):
+    """ListSettingsChecksumsRequest asks for the checksums of the revisions up to one."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UP_TO_REVISION_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    up_to_revision: _builtins.int
+    """Revisions up to this one (inclusive) are returned, newest first."""
+    page_size: _builtins.int
+    """At most this many, 1 to 10000; 0 means 10000."""
+    def __init__(
+        self,
+        *,
+        up_to_revision: _builtins.int = ...,
+        page_size: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "up_to_revision", b"up_to_revision"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSettingsChecksumsRequest: _TypeAlias = ListSettingsChecksumsRequest  # noqa: Y015
+
+@_typing.final
+class RevisionChecksum(_message.Message):
+    """RevisionChecksum is one revision's history checksum."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REVISION_FIELD_NUMBER: _builtins.int
+    CHECKSUM_FIELD_NUMBER: _builtins.int
+    revision: _builtins.int
+    """The revision."""
+    checksum: _builtins.str
+    """sha256 (hex) over the previous revision's checksum and this revision's content."""
+    def __init__(
+        self,
+        *,
+        revision: _builtins.int = ...,
+        checksum: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checksum", b"checksum", "revision", b"revision"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RevisionChecksum: _TypeAlias = RevisionChecksum  # noqa: Y015
+
+@_typing.final
+class ListSettingsChecksumsResponse(_message.Message):
+    """ListSettingsChecksumsResponse holds the checksums, newest first."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHECKSUMS_FIELD_NUMBER: _builtins.int
+    CURRENT_REVISION_FIELD_NUMBER: _builtins.int
+    current_revision: _builtins.int
+    """The installation's current revision."""
+    @_builtins.property
+    def checksums(self) -> _containers.RepeatedCompositeFieldContainer[Global___RevisionChecksum]:
+        """The checksums, newest first."""
+
+    def __init__(
+        self,
+        *,
+        checksums: _abc.Iterable[Global___RevisionChecksum] | None = ...,
+        current_revision: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checksums", b"checksums", "current_revision", b"current_revision"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSettingsChecksumsResponse: _TypeAlias = ListSettingsChecksumsResponse  # noqa: Y015
+
+@_typing.final
+class RewindSettingsRequest(_message.Message):
+    """RewindSettingsRequest carries the master's revisions after the last shared one."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FORK_REVISION_FIELD_NUMBER: _builtins.int
+    CHANGES_FIELD_NUMBER: _builtins.int
+    MASTER_INSTALLATION_ID_FIELD_NUMBER: _builtins.int
+    fork_revision: _builtins.int
+    """The last revision this installation shares with the master (same checksum); 0 if none."""
+    master_installation_id: _builtins.int
+    """The master they come from (recorded in the audit log)."""
+    @_builtins.property
+    def changes(self) -> _containers.RepeatedCompositeFieldContainer[Global___SettingsChange]:
+        """The master's revisions after fork_revision, oldest first, up to its current one."""
+
+    def __init__(
+        self,
+        *,
+        fork_revision: _builtins.int = ...,
+        changes: _abc.Iterable[Global___SettingsChange] | None = ...,
+        master_installation_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changes", b"changes", "fork_revision", b"fork_revision", "master_installation_id", b"master_installation_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RewindSettingsRequest: _TypeAlias = RewindSettingsRequest  # noqa: Y015
+
+@_typing.final
+class RewindSettingsResponse(_message.Message):
+    """RewindSettingsResponse says what the rewind did."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REVISION_FIELD_NUMBER: _builtins.int
+    UNDONE_COUNT_FIELD_NUMBER: _builtins.int
+    APPLIED_COUNT_FIELD_NUMBER: _builtins.int
+    revision: _builtins.int
+    """The installation's revision after the rewind."""
+    undone_count: _builtins.int
+    """How many of this installation's own revisions were undone."""
+    applied_count: _builtins.int
+    """How many of the master's revisions were applied."""
+    def __init__(
+        self,
+        *,
+        revision: _builtins.int = ...,
+        undone_count: _builtins.int = ...,
+        applied_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applied_count", b"applied_count", "revision", b"revision", "undone_count", b"undone_count"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RewindSettingsResponse: _TypeAlias = RewindSettingsResponse  # noqa: Y015

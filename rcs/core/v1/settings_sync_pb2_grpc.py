@@ -47,6 +47,16 @@ class SettingsSyncServiceStub:
                 request_serializer=rcs_dot_core_dot_v1_dot_settings__sync__pb2.ApplySettingsChangesRequest.SerializeToString,
                 response_deserializer=rcs_dot_core_dot_v1_dot_settings__sync__pb2.ApplySettingsChangesResponse.FromString,
                 _registered_method=True)
+        self.ListSettingsChecksums = channel.unary_unary(
+                '/rcs.core.v1.SettingsSyncService/ListSettingsChecksums',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__sync__pb2.ListSettingsChecksumsRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__sync__pb2.ListSettingsChecksumsResponse.FromString,
+                _registered_method=True)
+        self.RewindSettings = channel.unary_unary(
+                '/rcs.core.v1.SettingsSyncService/RewindSettings',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__sync__pb2.RewindSettingsRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__sync__pb2.RewindSettingsResponse.FromString,
+                _registered_method=True)
 
 
 class SettingsSyncServiceServicer:
@@ -71,6 +81,22 @@ class SettingsSyncServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListSettingsChecksums(self, request, context):
+        """ListSettingsChecksums returns the history checksums of the revisions up to one, newest
+        first: where two installations' checksums of a revision differ, their histories diverged.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RewindSettings(self, request, context):
+        """RewindSettings undoes this standby's revisions after the last one it shares with the
+        master, then applies the master's after it, in one transaction (a diverged history).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SettingsSyncServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -83,6 +109,16 @@ def add_SettingsSyncServiceServicer_to_server(servicer, server):
                     servicer.ApplySettingsChanges,
                     request_deserializer=rcs_dot_core_dot_v1_dot_settings__sync__pb2.ApplySettingsChangesRequest.FromString,
                     response_serializer=rcs_dot_core_dot_v1_dot_settings__sync__pb2.ApplySettingsChangesResponse.SerializeToString,
+            ),
+            'ListSettingsChecksums': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSettingsChecksums,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__sync__pb2.ListSettingsChecksumsRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__sync__pb2.ListSettingsChecksumsResponse.SerializeToString,
+            ),
+            'RewindSettings': grpc.unary_unary_rpc_method_handler(
+                    servicer.RewindSettings,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__sync__pb2.RewindSettingsRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__sync__pb2.RewindSettingsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -142,6 +178,60 @@ class SettingsSyncService:
             '/rcs.core.v1.SettingsSyncService/ApplySettingsChanges',
             rcs_dot_core_dot_v1_dot_settings__sync__pb2.ApplySettingsChangesRequest.SerializeToString,
             rcs_dot_core_dot_v1_dot_settings__sync__pb2.ApplySettingsChangesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSettingsChecksums(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsSyncService/ListSettingsChecksums',
+            rcs_dot_core_dot_v1_dot_settings__sync__pb2.ListSettingsChecksumsRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__sync__pb2.ListSettingsChecksumsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RewindSettings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsSyncService/RewindSettings',
+            rcs_dot_core_dot_v1_dot_settings__sync__pb2.RewindSettingsRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__sync__pb2.RewindSettingsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -44,6 +44,14 @@ class SettingsSyncServiceStub:
     """ApplySettingsChanges applies revisions pulled from the master, in one transaction,
     with their own numbers; refused (FAILED_PRECONDITION) on a master or on a gap.
     """
+    ListSettingsChecksums: _grpc.UnaryUnaryMultiCallable[_settings_sync_pb2.ListSettingsChecksumsRequest, _settings_sync_pb2.ListSettingsChecksumsResponse]
+    """ListSettingsChecksums returns the history checksums of the revisions up to one, newest
+    first: where two installations' checksums of a revision differ, their histories diverged.
+    """
+    RewindSettings: _grpc.UnaryUnaryMultiCallable[_settings_sync_pb2.RewindSettingsRequest, _settings_sync_pb2.RewindSettingsResponse]
+    """RewindSettings undoes this standby's revisions after the last one it shares with the
+    master, then applies the master's after it, in one transaction (a diverged history).
+    """
 
 @_typing.type_check_only
 class SettingsSyncServiceAsyncStub(SettingsSyncServiceStub):
@@ -60,6 +68,14 @@ class SettingsSyncServiceAsyncStub(SettingsSyncServiceStub):
     ApplySettingsChanges: _aio.UnaryUnaryMultiCallable[_settings_sync_pb2.ApplySettingsChangesRequest, _settings_sync_pb2.ApplySettingsChangesResponse]  # type: ignore[assignment]
     """ApplySettingsChanges applies revisions pulled from the master, in one transaction,
     with their own numbers; refused (FAILED_PRECONDITION) on a master or on a gap.
+    """
+    ListSettingsChecksums: _aio.UnaryUnaryMultiCallable[_settings_sync_pb2.ListSettingsChecksumsRequest, _settings_sync_pb2.ListSettingsChecksumsResponse]  # type: ignore[assignment]
+    """ListSettingsChecksums returns the history checksums of the revisions up to one, newest
+    first: where two installations' checksums of a revision differ, their histories diverged.
+    """
+    RewindSettings: _aio.UnaryUnaryMultiCallable[_settings_sync_pb2.RewindSettingsRequest, _settings_sync_pb2.RewindSettingsResponse]  # type: ignore[assignment]
+    """RewindSettings undoes this standby's revisions after the last one it shares with the
+    master, then applies the master's after it, in one transaction (a diverged history).
     """
 
 class SettingsSyncServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -86,6 +102,26 @@ class SettingsSyncServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_settings_sync_pb2.ApplySettingsChangesResponse, _abc.Awaitable[_settings_sync_pb2.ApplySettingsChangesResponse]]:
         """ApplySettingsChanges applies revisions pulled from the master, in one transaction,
         with their own numbers; refused (FAILED_PRECONDITION) on a master or on a gap.
+        """
+
+    @_abc_1.abstractmethod
+    def ListSettingsChecksums(
+        self,
+        request: _settings_sync_pb2.ListSettingsChecksumsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_sync_pb2.ListSettingsChecksumsResponse, _abc.Awaitable[_settings_sync_pb2.ListSettingsChecksumsResponse]]:
+        """ListSettingsChecksums returns the history checksums of the revisions up to one, newest
+        first: where two installations' checksums of a revision differ, their histories diverged.
+        """
+
+    @_abc_1.abstractmethod
+    def RewindSettings(
+        self,
+        request: _settings_sync_pb2.RewindSettingsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_sync_pb2.RewindSettingsResponse, _abc.Awaitable[_settings_sync_pb2.RewindSettingsResponse]]:
+        """RewindSettings undoes this standby's revisions after the last one it shares with the
+        master, then applies the master's after it, in one transaction (a diverged history).
         """
 
 def add_SettingsSyncServiceServicer_to_server(servicer: SettingsSyncServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from rcs.common.v1 import message_pb2
 from rcs_rpns.providers import payload
 
@@ -83,3 +86,54 @@ def test_high_priority_is_the_default() -> None:
     assert payload.apns(plain, topic="t")[0]["apns-priority"] == "10"
     assert json.loads(payload.fcm(plain, token="t"))["message"]["android"]["priority"] == "HIGH"
     assert "mutable-content" not in json.loads(payload.apns(plain, topic="t")[1])["aps"]
+
+
+def test_an_empty_push_fits_in_the_fixed_bytes_fits_surely_allows() -> None:
+    empty = message_pb2.PushContent(priority=message_pb2.PUSH_PRIORITY_NORMAL)
+    assert payload.largest_size(empty) <= payload._FIXED_BYTES
+    assert payload.fits_surely(message_pb2.PushContent(title="Order shipped", text="Push 1"))
+
+
+_text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=60)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    title=_text,
+    text=_text,
+    image=_text,
+    link=_text,
+    category=_text,
+    collapse=_text,
+    buttons=st.lists(st.tuples(_text, _text), max_size=8),
+    normal=st.booleans(),
+)
+def test_a_push_fits_surely_says_fits_is_never_over_the_limit(
+    title: str,
+    text: str,
+    image: str,
+    link: str,
+    category: str,
+    collapse: str,
+    buttons: list[tuple[str, str]],
+    normal: bool,
+) -> None:
+    content = message_pb2.PushContent(
+        service_number="APP",
+        title=title,
+        text=text,
+        image_url=image,
+        link_url=link,
+        content_category=category,
+        collapse_key=collapse,
+        buttons=[message_pb2.PushButton(text=t, action_url=u) for t, u in buttons],
+        priority=message_pb2.PUSH_PRIORITY_NORMAL if normal else message_pb2.PUSH_PRIORITY_HIGH,
+    )
+    if payload.fits_surely(content):
+        assert payload.largest_size(content) <= payload.MAX_PAYLOAD
+
+
+def test_a_custom_payload_always_takes_the_exact_size() -> None:
+    # "1e15" is 4 bytes and re-encodes as 18: only building the payloads tells.
+    content = message_pb2.PushContent(title="t", custom_payload_json='{"n": 1e15}')
+    assert not payload.fits_surely(content)
