@@ -28,7 +28,7 @@ from rcs_core.db.migrate import migrate
 from rcs_core.delivery.dispatcher import Dispatcher
 from rcs_core.messages import store as messages
 from rcs_core.messages.idalloc import IdAllocator
-from rcs_core.messages.store import NewMessage
+from rcs_core.messages.model import NewMessage
 from rcs_runtime.grpc_client import open_channel
 from tests.support import FakeConnector, FakeRouting, start_server
 

@@ -6,7 +6,7 @@ Makes two throwaway databases on the test PostgreSQL (RCS_TEST_DSN), migrated as
 installations 7 (A) and 8 (B), with the demo settings; stores ``--receipts`` SENT one-part
 messages at A with their operator ids (SQL, like bench/history.py); starts both cores
 in this process (default forwarding settings but the grace); records the receipts at B
-(MessageService.RecordReceipts, batches of 1,000) and times until every message at A is
+(DeliveryService.RecordReceipts, batches of 1,000) and times until every message at A is
 DELIVERED: receipts forwarded and applied per second, and the delay each receipt got
 from its batch's parking to its status at A (the grace included). Drops both databases.
 
@@ -27,8 +27,8 @@ from collections.abc import AsyncIterator
 import psycopg
 
 from rcs.common.v1 import status_pb2
+from rcs.core.v1 import delivery_service_pb2_grpc
 from rcs.core.v1 import message_service_pb2 as ms
-from rcs.core.v1 import message_service_pb2_grpc
 from rcs_cli.seed import seed_demo
 from rcs_core.__main__ import serve
 from rcs_core.config import CoreSettings
@@ -143,7 +143,7 @@ async def run(n: int, grace: float) -> None:
                 with psycopg.connect(dsn, autocommit=True) as conn:
                     conn.execute("INSERT INTO cluster_peers VALUES (%s, %s)", peer)
             channel = open_channel(b_core)
-            b = message_service_pb2_grpc.MessageServiceStub(channel)
+            b = delivery_service_pb2_grpc.DeliveryServiceStub(channel)
             parked_at: list[float] = []  # wall time each batch was parked
             start = time.monotonic()
             for first in range(0, n, BATCH):

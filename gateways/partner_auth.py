@@ -37,6 +37,8 @@ class Grant:
     # Changes when the partner's password changes (AuthService.CheckSmppSessions).
     credential_tag: str = ""
     smpp_standard_tlvs_only: bool = False
+    # The message type of the login's plain HTTP v5 requests (Partner.service_type).
+    service_type: str = "SMS"
 
 
 _ADMIN = Grant()
@@ -125,6 +127,7 @@ class PartnerAuth:
                     answer.default_ttl_seconds,
                     answer.credential_tag,
                     answer.smpp_standard_tlvs_only,
+                    answer.service_type or "SMS",
                 )
         except grpc.aio.AioRpcError as err:
             self._cached.pop(key, None)

@@ -28,6 +28,7 @@ ROOT_PACKAGES = (
     "gateways",
     "rcs_cli",
     "rcs_rpns",
+    "rcs_messengers",
     "rcs_cluster",
     "rcs_dwh",
 )

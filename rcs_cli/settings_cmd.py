@@ -119,6 +119,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     _add_number_lists(verbs)
     _add_api_keys(verbs)
     _add_tariffs(verbs)
+    _add_messenger_settings(verbs)
     revisions = verbs.add_parser("revisions", help="settings revisions, newest first")
     revisions.add_subparsers(dest="action", required=True).add_parser("list").add_argument(
         "--limit", type=int, default=20
@@ -237,6 +238,94 @@ def _tariff_change(verb: str, doc: dict[str, Any]) -> Work:
         return await stub.DeleteTariff(
             ss.DeleteTariffRequest(actor=actor, tariff=tariff), timeout=30
         )
+
+    return work
+
+
+def _add_messenger_settings(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Partner channels (keyed by partner and channel) and messenger provider interfaces,
+    each put as JSON."""
+    channels = verbs.add_parser(
+        "partner-channels",
+        help="a partner's messenger channels: identities, WhatsApp templates, default TTL",
+    ).add_subparsers(dest="action", required=True)
+    listing = channels.add_parser("list", help="every partner's, or one's (--partner)")
+    listing.add_argument("--partner", default="")
+    listing.set_defaults(func=lambda a: _call(_messenger("ListPartnerChannels", a.partner)))
+    providers = verbs.add_parser(
+        "messenger-interfaces",
+        help="messenger channels' provider interfaces (accounts, credentials, priority)",
+    ).add_subparsers(dest="action", required=True)
+    providers.add_parser("list", help="every one, without secrets").set_defaults(
+        func=lambda a: _call(_messenger("ListMessengerInterfaces", ""))
+    )
+    for actions, kind in ((channels, "PartnerChannel"), (providers, "MessengerInterface")):
+        put = actions.add_parser("put", help=f"create or replace one: a {kind} as JSON")
+        source = put.add_mutually_exclusive_group(required=True)
+        source.add_argument("--json", dest="text", help=f"the {kind} as JSON")
+        source.add_argument("--file", type=Path, help=f"a file holding the {kind} as JSON")
+        put.set_defaults(func=lambda a, k=kind: _call(_messenger_put(k, _document(a.text, a.file))))
+    delete = channels.add_parser("delete", help="take a channel from a partner")
+    delete.add_argument("--partner", required=True)
+    delete.add_argument("--channel", required=True, help="VIBER, WHATSAPP, VK, TELEGRAM, …")
+    delete.set_defaults(func=lambda a: _call(_partner_channel_delete(a.partner, a.channel)))
+    remove = providers.add_parser("delete", help="remove one, by id")
+    remove.add_argument("id")
+    remove.set_defaults(func=lambda a: _call(_messenger_interface_delete(a.id)))
+
+
+def _messenger(method: str, partner: str) -> Work:
+    async def work(stub: Stub, actor: ss.Actor) -> list[Message]:
+        if method == "ListPartnerChannels":
+            request = ss.ListPartnerChannelsRequest(partner=partner)
+            return list((await stub.ListPartnerChannels(request, timeout=30)).partner_channels)
+        listed = await stub.ListMessengerInterfaces(ss.ListMessengerInterfacesRequest(), timeout=30)
+        return list(listed.messenger_interfaces)
+
+    return work
+
+
+def _messenger_put(kind: str, doc: dict[str, Any]) -> Work:
+    if kind == "PartnerChannel":
+        pc = ss.PartnerChannel()
+        _parse(doc, pc)
+    else:
+        mi = ss.MessengerInterface()
+        _parse(doc, mi)
+
+    async def work(stub: Stub, actor: ss.Actor) -> Message:
+        if kind == "PartnerChannel":
+            request = ss.PutPartnerChannelRequest(actor=actor, partner_channel=pc)
+            return await stub.PutPartnerChannel(request, timeout=30)
+        put = ss.PutMessengerInterfaceRequest(actor=actor, messenger_interface=mi)
+        return await stub.PutMessengerInterface(put, timeout=30)
+
+    return work
+
+
+def _partner_channel_delete(partner: str, channel: str) -> Work:
+    request = ss.DeletePartnerChannelRequest()
+    _parse({"partner": partner, "channel": _channel_name(channel)}, request)
+
+    async def work(stub: Stub, actor: ss.Actor) -> Message:
+        request.actor.CopyFrom(actor)
+        return await stub.DeletePartnerChannel(request, timeout=30)
+
+    return work
+
+
+def _channel_name(name: str) -> str:
+    """VIBER or CHANNEL_VIBER (the enum's own name); FLASHINGCALL is CHANNEL_FLASH_CALL."""
+    upper = name.upper()
+    if upper == "FLASHINGCALL":
+        return "CHANNEL_FLASH_CALL"
+    return upper if upper.startswith("CHANNEL_") else f"CHANNEL_{upper}"
+
+
+def _messenger_interface_delete(interface_id: str) -> Work:
+    async def work(stub: Stub, actor: ss.Actor) -> Message:
+        request = ss.DeleteMessengerInterfaceRequest(actor=actor, id=interface_id)
+        return await stub.DeleteMessengerInterface(request, timeout=30)
 
     return work
 

@@ -9,7 +9,7 @@ import logging
 import psycopg
 
 from rcs.connector.v1 import connector_service_pb2_grpc
-from rcs.core.v1 import message_service_pb2_grpc
+from rcs.core.v1 import delivery_service_pb2_grpc
 from rcs_connectors import interfaces
 from rcs_connectors.receipt_sink import ReceiptSink
 from rcs_connectors.servicer import ConnectorServicer
@@ -49,7 +49,7 @@ async def _sync_binds(
 async def serve(s: ConnectorSettings) -> None:
     core_channel = open_channel(s.core_target)
     sink = ReceiptSink(
-        message_service_pb2_grpc.MessageServiceStub(core_channel),
+        delivery_service_pb2_grpc.DeliveryServiceStub(core_channel),
         batch=s.connector_receipt_batch,
         flush_seconds=s.connector_receipt_flush_seconds,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import psycopg
+from rcs_runtime.settings_read import snapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,14 +22,7 @@ class SmppInterface:
 
 async def load(dsn: str) -> tuple[int, list[SmppInterface]]:
     """(settings revision, enabled SMPP interfaces) from one snapshot."""
-    async with (
-        await psycopg.AsyncConnection.connect(dsn, connect_timeout=5) as conn,
-        conn.transaction(),
-    ):
-        await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        cur = await conn.execute("SELECT revision FROM settings_read.revision")
-        row = await cur.fetchone()
-        revision = int(row[0]) if row else 0
+    async with snapshot(dsn) as (conn, revision):
         cur = await conn.execute(
             "SELECT id, host, port, system_id, password, system_type, window_size,"
             " throughput_per_second FROM settings_read.interfaces"

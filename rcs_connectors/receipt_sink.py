@@ -1,4 +1,4 @@
-"""Receipts from every bind, passed to core in batches (MessageService.RecordReceipts);
+"""Receipts from every bind, passed to core in batches (DeliveryService.RecordReceipts);
 and subscribers' messages (MO), passed one by one (RecordInbound: they are few).
 
 A bind answers the operator's deliver_sm only after core confirmed the batch holding its
@@ -19,7 +19,7 @@ import uuid
 import grpc
 from prometheus_client import Counter
 
-from rcs.core.v1 import message_service_pb2, message_service_pb2_grpc
+from rcs.core.v1 import delivery_service_pb2_grpc, message_service_pb2
 from rcs_runtime.batcher import Batcher, Failed
 from rcs_runtime.grpc_client import catalogue_entry
 
@@ -31,7 +31,7 @@ INBOUND = Counter("rcs_connector_inbound_total", "MO parts passed to core", ["ou
 class ReceiptSink:
     def __init__(
         self,
-        core: message_service_pb2_grpc.MessageServiceAsyncStub,
+        core: delivery_service_pb2_grpc.DeliveryServiceAsyncStub,
         *,
         batch: int = 200,
         flush_seconds: float = 0.02,

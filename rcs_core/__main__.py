@@ -1,4 +1,5 @@
-"""Start-up of the core process: migrate, serve MessageService + AuthService, and (unless
+"""Start-up of the core process: migrate, serve MessageService, DeliveryService,
+ReportLeaseService, AuthService and the settings / report services, and (unless
 RCS_DISPATCHER_WORKERS=0) run the dispatcher and housekeeping in the same event loop; the
 HTTP report senders (RCS_REPORT_SENDERS) run next to the dispatcher."""
 
@@ -11,9 +12,11 @@ import logging
 from rcs.connector.v1 import connector_service_pb2_grpc
 from rcs.core.v1 import (
     auth_service_pb2_grpc,
+    delivery_service_pb2_grpc,
     mailing_service_pb2_grpc,
     message_service_pb2_grpc,
     receipt_forward_pb2_grpc,
+    report_lease_service_pb2_grpc,
     report_service_pb2_grpc,
     settings_service_pb2_grpc,
     settings_sync_pb2_grpc,
@@ -28,12 +31,14 @@ from rcs_core.delivery.cascade_engine import CascadeEngine
 from rcs_core.delivery.dispatcher import Dispatcher
 from rcs_core.delivery.forward_servicer import ReceiptForwardServicer
 from rcs_core.delivery.receipt_forwarder import ForwardSettings, ReceiptForwarder
+from rcs_core.delivery.servicer import DeliveryServicer
 from rcs_core.mailings.feeder import Feeder
 from rcs_core.mailings.servicer import MailingServicer
 from rcs_core.messages.servicer import MessageServicer
 from rcs_core.messages.validation import MAX_TTL
 from rcs_core.reports.desk import ReportDesk
 from rcs_core.reports.sender import ReportSender, SenderSettings
+from rcs_core.reports.servicer import ReportLeaseServicer
 from rcs_core.settings.servicer import SettingsServicer
 from rcs_core.settings.sync_servicer import SettingsSyncServicer
 from rcs_core.traffic_reports.servicer import ReportServicer
@@ -57,6 +62,7 @@ async def serve(
     server: GrpcServer | None = None
     peer_server: GrpcServer | None = None
     servicer: MessageServicer | None = None
+    leases: ReportLeaseServicer | None = None
     sender_desk: ReportDesk | None = None
     # Reports read from the replica (RCS_REPLICA_DATABASE_URL) while it is usable.
     reads = await ReadPools.open(
@@ -71,19 +77,29 @@ async def serve(
             if with_api:
                 server = GrpcServer(s.core_bind)
                 servicer = MessageServicer(
+                    pool, s.installation_id, reads=reads, max_queue_depth=s.max_queue_depth
+                )
+                message_service_pb2_grpc.add_MessageServiceServicer_to_server(
+                    servicer, server.server
+                )
+                delivery_service_pb2_grpc.add_DeliveryServiceServicer_to_server(
+                    DeliveryServicer(
+                        pool,
+                        s.installation_id,
+                        receipt_grace=dt.timedelta(seconds=s.receipt_grace_seconds),
+                    ),
+                    server.server,
+                )
+                leases = ReportLeaseServicer(
                     pool,
-                    s.installation_id,
                     reports=ReportDesk(
                         pool,
                         retry_base_seconds=s.report_retry_base_seconds,
                         retry_max_seconds=s.report_retry_max_seconds,
                     ),
-                    receipt_grace=dt.timedelta(seconds=s.receipt_grace_seconds),
-                    reads=reads,
-                    max_queue_depth=s.max_queue_depth,
                 )
-                message_service_pb2_grpc.add_MessageServiceServicer_to_server(
-                    servicer, server.server
+                report_lease_service_pb2_grpc.add_ReportLeaseServiceServicer_to_server(
+                    leases, server.server
                 )
                 auth_service_pb2_grpc.add_AuthServiceServicer_to_server(
                     AuthServicer(
@@ -184,6 +200,8 @@ async def serve(
             await peer_server.stop()
         if servicer is not None:
             await servicer.close()
+        if leases is not None:
+            await leases.close()
         if sender_desk is not None:
             await sender_desk.close()
         await reads.close()

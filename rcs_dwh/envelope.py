@@ -8,10 +8,14 @@ goes to the dead-letter table.
 
 from __future__ import annotations
 
-import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
+from operator import itemgetter
 from typing import Any, Final
+
+import orjson
 
 from rcs_capture import tables
 
@@ -51,6 +55,13 @@ OPTIONAL_COLUMNS: Final[dict[str, dict[str, tuple[type, ...]]]] = {
     "messages": {"interface_id": _STR, "traffic_type": _INT},
     "status_events": {},
 }
+# The same checks as flat (column, exact type, nullable) tuples: ``type(v) is int`` is the
+# cheap per-event test (and refuses bool, a subclass of int, as the typed columns must).
+_CHECKS: Final[dict[str, tuple[tuple[str, type, bool], ...]]] = {
+    table: tuple((c, ts[0], False) for c, ts in TYPED_COLUMNS[table].items())
+    + tuple((c, ts[0], True) for c, ts in OPTIONAL_COLUMNS[table].items())
+    for table in TYPED_COLUMNS
+}
 
 
 class BadEventError(ValueError):
@@ -74,8 +85,10 @@ class Change:
     source_ts_ms: int  # commit time on the installation
 
 
+@lru_cache(maxsize=4096)
 def topic_source(topic: str) -> tuple[int, str]:
-    """(installation id, table) from a topic name."""
+    """(installation id, table) from a topic name (a few topics carry every event: cached;
+    a bad topic raises each time, which lru_cache does not remember)."""
     m = _TOPIC.search(topic)
     if m is None:
         raise BadEventError(
@@ -88,8 +101,8 @@ def topic_source(topic: str) -> tuple[int, str]:
 
 def _unwrap(raw: bytes, what: str) -> Any:
     try:
-        obj = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError as err:  # invalid UTF-8 included
         raise BadEventError("malformed_json", f"{what}: {err}") from None
     if isinstance(obj, dict) and "payload" in obj and "schema" in obj:
         return obj["payload"]
@@ -127,25 +140,53 @@ def parse(topic: str, key: bytes | None, value: bytes | None) -> Change | None:
     return Change(installation_id, table, op, _key(table, after, pk_cols), after, lsn, ts_ms)
 
 
+def _row_getter(cols: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """The values of ``cols`` as a tuple in one C call (KeyError when one is missing)."""
+    if len(cols) == 1:
+        one = itemgetter(cols[0])
+        return lambda row: (one(row),)
+    return itemgetter(*cols)
+
+
+_PK_GETTERS: Final = {t: _row_getter(cols) for t, cols in tables.PRIMARY_KEYS.items()}
+_TYPED_GETTERS: Final = {t: _row_getter(tuple(c[0] for c in ch)) for t, ch in _CHECKS.items()}
+# Per typed table, the combinations of value types already found valid (at most one per
+# combination of nulls in the nullable columns): a known one skips the column-by-column check.
+_VALID_TYPES: Final[dict[str, set[tuple[type, ...]]]] = {t: set() for t in _CHECKS}
+
+
 def _key(table: str, row: dict[str, Any], cols: tuple[str, ...]) -> tuple[Any, ...]:
-    missing = [c for c in cols if c not in row or row[c] is None]
-    if missing:
+    try:
+        key = _PK_GETTERS[table](row)
+    except KeyError:
+        key = (None,)
+    if None in key:
+        missing = [c for c in cols if row.get(c) is None]
         raise BadEventError("schema_changed", f"{table}: primary key column(s) {missing} missing")
-    return tuple(row[c] for c in cols)
+    return key
 
 
 def _check_columns(table: str, row: dict[str, Any]) -> None:
-    for col, types in TYPED_COLUMNS.get(table, {}).items():
-        v = row.get(col)
-        if not isinstance(v, types) or isinstance(v, bool):
-            raise BadEventError(
-                "schema_changed",
-                f"{table}.{col} is {type(v).__name__ if col in row else 'missing'}, "
-                f"expected {types[0].__name__}",
-            )
-    for col, types in OPTIONAL_COLUMNS.get(table, {}).items():
-        if col not in row:
+    checks = _CHECKS.get(table)
+    if checks is None:
+        return
+    try:
+        types: tuple[type, ...] | None = tuple(map(type, _TYPED_GETTERS[table](row)))
+    except KeyError:
+        types = None
+    if types in _VALID_TYPES[table]:
+        return
+    for col, want, nullable in checks:
+        v = row.get(col, _MISSING)
+        if type(v) is want or (nullable and v is None):
+            continue
+        if v is _MISSING:
             raise BadEventError("schema_changed", f"{table}.{col} is missing")
-        v = row[col]
-        if v is not None and (not isinstance(v, types) or isinstance(v, bool)):
-            raise BadEventError("schema_changed", f"{table}.{col} is {type(v).__name__}")
+        raise BadEventError(
+            "schema_changed", f"{table}.{col} is {type(v).__name__}, expected {want.__name__}"
+        )
+    if types is not None:
+        _VALID_TYPES[table].add(types)
+
+
+_MISSING: Final = object()

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
+from operator import itemgetter
 from typing import Any
 
 import psycopg
@@ -222,22 +223,28 @@ class DwhStore:
         upserts = [(c, ch) for c, ch in rows if ch.op != "d"]
         deletes = [(c, ch) for c, ch in rows if ch.op == "d"]
         if upserts:
+            # The commit time travels as Debezium's milliseconds and becomes a timestamptz in
+            # PostgreSQL: no datetime made and formatted per row (with the itemgetter, write_row
+            # went from 12 to 5 µs a row in a profile). Rows as JSON typed by
+            # jsonb_populate_record cost PostgreSQL more than they saved here.
+            picked = sql.SQL(", ").join(
+                sql.Identifier(c) for c in (*cols, "installation_id", "cluster", "lsn")
+            )
             await conn.execute(
                 sql.SQL(
-                    "CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS)"
-                    " ON COMMIT DELETE ROWS"
-                ).format(stage, target)
+                    "CREATE TEMP TABLE IF NOT EXISTS {} ON COMMIT DELETE ROWS AS"
+                    " SELECT {}, 0::bigint AS source_ms FROM {} WITH NO DATA"
+                ).format(stage, picked, target)
             )
-            all_cols = sql.SQL(", ").join(sql.Identifier(c) for c in (*cols, *_META))
+            staged = sql.SQL(", ").join([picked, sql.Identifier("source_ms")])
             async with conn.cursor().copy(
-                sql.SQL("COPY {} ({}) FROM STDIN").format(stage, all_cols)
+                sql.SQL("COPY {} ({}) FROM STDIN").format(stage, staged)
             ) as copy:
+                values = itemgetter(*cols)  # every one is there: envelope checked them
                 for cluster, ch in upserts:
                     assert ch.row is not None
-                    row = ch.row
                     await copy.write_row(
-                        [row.get(c) for c in cols]
-                        + [ch.installation_id, cluster, ch.lsn, _ts(ch.source_ts_ms)]
+                        (*values(ch.row), ch.installation_id, cluster, ch.lsn, ch.source_ts_ms)
                     )
             conflict = sql.SQL(", ").join(sql.Identifier(c) for c in ("installation_id", *key_cols))
             updates = sql.SQL(", ").join(
@@ -245,12 +252,14 @@ class DwhStore:
                 for c in (*cols, *_META, "deleted")
                 if c not in key_cols and c != "installation_id"
             )
+            all_cols = sql.SQL(", ").join(sql.Identifier(c) for c in (*cols, *_META))
             await conn.execute(
                 sql.SQL(
-                    "INSERT INTO {t} ({cols}) SELECT {cols} FROM {s}"
+                    "INSERT INTO {t} ({cols}) SELECT {picked},"
+                    " 'epoch'::timestamptz + source_ms * interval '1 millisecond' FROM {s}"
                     " ON CONFLICT ({k}) DO UPDATE SET {u}, ingested_at = clock_timestamp()"
                     " WHERE {t}.lsn <= EXCLUDED.lsn"
-                ).format(t=target, s=stage, cols=all_cols, k=conflict, u=updates)
+                ).format(t=target, s=stage, cols=all_cols, picked=picked, k=conflict, u=updates)
             )
         if deletes:
             where = sql.SQL(" AND ").join(

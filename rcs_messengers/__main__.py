@@ -3,17 +3,20 @@ CHANNEL_VIBER over gRPC and Viber's webhook over HTTP."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable
 
 import httpx
 from aiohttp import web
 
 from rcs.common.v1 import channel_pb2
 from rcs.connector.v1 import connector_service_pb2_grpc
-from rcs.core.v1 import message_service_pb2_grpc
+from rcs.core.v1 import delivery_service_pb2_grpc
 from rcs_messengers import telegram_webhook
 from rcs_messengers.flashcall import FlashcallCallback, FlashcallSender
-from rcs_messengers.servicer import ViberConnectorServicer
+from rcs_messengers.provider_interfaces import ProviderInterfaces
+from rcs_messengers.servicer import ViberConnectorServicer, viber_sender
 from rcs_messengers.settings import MessengersSettings
 from rcs_messengers.telegram import telegram_sender
 from rcs_messengers.vk import VkCallback, VkSender
@@ -76,34 +79,35 @@ async def serve(s: MessengersSettings) -> None:
     )
     connector_service_pb2_grpc.add_ConnectorServiceServicer_to_server(servicer, server.server)
     webhook = ViberWebhook(
-        message_service_pb2_grpc.MessageServiceStub(core_channel),
+        delivery_service_pb2_grpc.DeliveryServiceStub(core_channel),
         s.viber_auth_token,
         s.messengers_interface_id,
         s.messengers_core_timeout_seconds,
         s.viber_reply_number,
     )
     app = build_app(webhook)
-    core = message_service_pb2_grpc.MessageServiceStub(core_channel)
-    add_routes(
-        app,
-        WhatsAppWebhook(
-            core,
-            s.whatsapp_app_secret,
-            s.whatsapp_verify_token,
-            s.messengers_interface_id,
-            s.messengers_core_timeout_seconds,
-            media_link(wa_http, s.whatsapp_api_url, s.whatsapp_access_token),
-        ),
+    core = delivery_service_pb2_grpc.DeliveryServiceStub(core_channel)
+    wa_webhook = WhatsAppWebhook(
+        core,
+        s.whatsapp_app_secret,
+        s.whatsapp_verify_token,
+        s.messengers_interface_id,
+        s.messengers_core_timeout_seconds,
+        media_link(wa_http, s.whatsapp_api_url, s.whatsapp_access_token),
     )
-    telegram_webhook.add_routes(
-        app,
-        telegram_webhook.TelegramWebhook(
-            core,
-            s.telegram_token,
-            s.messengers_interface_id,
-            s.messengers_core_timeout_seconds,
-        ),
+    add_routes(app, wa_webhook)
+    tg_webhook = telegram_webhook.TelegramWebhook(
+        core, s.telegram_token, s.messengers_interface_id, s.messengers_core_timeout_seconds
     )
+    telegram_webhook.add_routes(app, tg_webhook)
+
+    def signing(by_channel: dict[int, set[str]]) -> None:
+        """The configured accounts' callbacks are taken as the environment's are."""
+        webhook.tokens = by_channel.get(channel_pb2.CHANNEL_VIBER, set())
+        wa_webhook.secrets = by_channel.get(channel_pb2.CHANNEL_WHATSAPP, set())
+        tg_webhook.tokens = by_channel.get(channel_pb2.CHANNEL_TELEGRAM, set())
+
+    sync = _provider_interfaces(s, http, servicer, signing)
     _add_vk_and_flashcall(s, http, core, servicer, app)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -116,6 +120,8 @@ async def serve(s: MessengersSettings) -> None:
     try:
         await server.until_terminated()
     finally:
+        if sync is not None:
+            sync.cancel()
         await server.stop()
         await runner.cleanup()
         await http.aclose()
@@ -124,10 +130,32 @@ async def serve(s: MessengersSettings) -> None:
         await core_channel.close()
 
 
+def _provider_interfaces(
+    s: MessengersSettings,
+    http: httpx.AsyncClient,
+    servicer: ViberConnectorServicer,
+    signing: Callable[[dict[int, set[str]]], None],
+) -> asyncio.Task[None] | None:
+    """The provider interfaces configured as settings, kept in step with the revision."""
+    if not s.database_url or s.messengers_interfaces_poll_seconds <= 0:
+        return None
+    interfaces = ProviderInterfaces(
+        http,
+        s.messengers_interface_id,
+        s.viber_concurrency,
+        s.telegram_callback_url,
+        lambda url, token, iid: viber_sender(http, url, token, iid, s.viber_concurrency).send,
+        signing,
+    )
+    servicer.interfaces = interfaces
+    every = s.messengers_interfaces_poll_seconds
+    return asyncio.create_task(interfaces.keep_synced(s.database_url, every))
+
+
 def _add_vk_and_flashcall(
     s: MessengersSettings,
     http: httpx.AsyncClient,
-    core: message_service_pb2_grpc.MessageServiceAsyncStub,
+    core: delivery_service_pb2_grpc.DeliveryServiceAsyncStub,
     servicer: ViberConnectorServicer,
     app: web.Application,
 ) -> None:

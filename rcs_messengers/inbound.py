@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import grpc
 from google.protobuf import timestamp_pb2
 
-from rcs.core.v1 import message_service_pb2, message_service_pb2_grpc
+from rcs.core.v1 import delivery_service_pb2_grpc, message_service_pb2
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class InboundRecorder:
         self,
         name: str,
         channel: int,
-        core: message_service_pb2_grpc.MessageServiceAsyncStub,
+        core: delivery_service_pb2_grpc.DeliveryServiceAsyncStub,
         interface_id: str,
         timeout: float,
     ) -> None:

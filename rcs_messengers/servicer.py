@@ -20,6 +20,7 @@ from rcs.connector.v1 import connector_service_pb2 as cs
 from rcs.connector.v1 import connector_service_pb2_grpc
 from rcs_messengers import viber_wire
 from rcs_messengers.provider_call import Answer, ProviderSender, result_of, seconds_left
+from rcs_messengers.provider_interfaces import ProviderInterfaces
 
 Ctx = grpc.aio.ServicerContext[Any, Any]
 DEFAULT_TTL = 86400  # rest_viber.rst's longest, when core sends no validity
@@ -75,6 +76,8 @@ class ViberConnectorServicer(connector_service_pb2_grpc.ConnectorServiceServicer
             self._senders[channel_pb2.CHANNEL_TELEGRAM] = telegram
         # VK and FlashingCall (rcs_messengers.vk, .flashcall), when configured.
         self.others: dict[int, Callable[[cs.OutboundMessage], Awaitable[cs.SendResult]]] = {}
+        # Provider interfaces configured as settings (routed by core, with failover).
+        self.interfaces: ProviderInterfaces | None = None
 
     async def SendMessages(
         self, request: cs.SendMessagesRequest, context: Ctx
@@ -83,6 +86,13 @@ class ViberConnectorServicer(connector_service_pb2_grpc.ConnectorServiceServicer
         return cs.SendMessagesResponse(results=results)
 
     async def _send(self, m: cs.OutboundMessage) -> cs.SendResult:
+        if self.interfaces is not None and m.interface_id not in ("", self._interface_id):
+            if self.interfaces.knows(m):
+                return await self.interfaces.send(m)
+            # Routed by core to interfaces not loaded here (yet): never through the
+            # environment's account instead.
+            detail = f"messenger interface {m.interface_id!r} is not loaded here yet"
+            return result_of(m, Answer(retry=True, detail=detail), self._interface_id)
         if m.channel in self.others:
             return await self.others[m.channel](m)
         sender = self._senders.get(m.channel)

@@ -62,6 +62,11 @@ class MessengersSettings(RcsSettings):
     # Receipts to core: a call that fails is answered 503 to the provider, which sends the
     # callback again; this bounds the wait for core.
     messengers_core_timeout_seconds: float = 5.0
+    # The provider interfaces configured as settings (`rcs settings messenger-interfaces`)
+    # are read from this database's settings_read views, checked for a new settings
+    # revision this often; "" (or 0 s): none are read, only the accounts above are used.
+    database_url: str = ""
+    messengers_interfaces_poll_seconds: float = 1.0
 
     @model_validator(mode="after")
     def _check(self) -> MessengersSettings:

@@ -10,7 +10,7 @@ import logging
 
 from aiohttp import web
 
-from rcs.core.v1 import message_service_pb2_grpc
+from rcs.core.v1 import delivery_service_pb2_grpc
 from rcs_messengers import telegram_wire
 from rcs_messengers.receipts import ReceiptRecorder
 
@@ -20,19 +20,25 @@ log = logging.getLogger(__name__)
 class TelegramWebhook:
     def __init__(
         self,
-        core: message_service_pb2_grpc.MessageServiceAsyncStub,
+        core: delivery_service_pb2_grpc.DeliveryServiceAsyncStub,
         token: str,
         interface_id: str,
         core_timeout: float,
     ) -> None:
         self._token = token
+        # The tokens of Telegram interfaces configured as settings (their reports).
+        self.tokens: set[str] = set()
         self._receipts = ReceiptRecorder("telegram", core, interface_id, core_timeout)
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
         stamp = request.headers.get("X-Request-Timestamp", "")
         given = request.headers.get("X-Request-Signature", "")
-        if not given or not telegram_wire.signature_ok(self._token, stamp, body, given):
+        if not given or not any(
+            telegram_wire.signature_ok(t, stamp, body, given)
+            for t in (self._token, *self.tokens)
+            if t
+        ):
             log.warning("telegram_report_bad_signature")
             return web.json_response({"error": "bad or missing X-Request-Signature"}, status=401)
         try:

@@ -19,7 +19,7 @@ import httpx
 from aiohttp import web
 
 from rcs.connector.v1 import connector_service_pb2 as cs
-from rcs.core.v1 import message_service_pb2_grpc
+from rcs.core.v1 import delivery_service_pb2_grpc
 from rcs_messengers import vk_wire
 from rcs_messengers.provider_call import Answer, result_of
 from rcs_messengers.receipts import ReceiptRecorder
@@ -65,7 +65,7 @@ class VkSender:
 class VkCallback:
     def __init__(
         self,
-        core: message_service_pb2_grpc.MessageServiceAsyncStub,
+        core: delivery_service_pb2_grpc.DeliveryServiceAsyncStub,
         secret: str,
         confirmation: str,
         interface_id: str,

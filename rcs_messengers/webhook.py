@@ -20,7 +20,7 @@ import logging
 from aiohttp import web
 
 from rcs.common.v1 import channel_pb2
-from rcs.core.v1 import message_service_pb2_grpc
+from rcs.core.v1 import delivery_service_pb2_grpc
 from rcs_messengers import viber_wire
 from rcs_messengers.inbound import InboundRecorder, Reply
 from rcs_messengers.receipts import ReceiptRecorder, StatusEvent
@@ -31,13 +31,16 @@ log = logging.getLogger(__name__)
 class ViberWebhook:
     def __init__(
         self,
-        core: message_service_pb2_grpc.MessageServiceAsyncStub,
+        core: delivery_service_pb2_grpc.DeliveryServiceAsyncStub,
         token: str,
         interface_id: str,
         core_timeout: float,
         reply_number: str = "",
     ) -> None:
         self._token = token
+        # The Viber provider interfaces' tokens (rcs_messengers.provider_interfaces): their
+        # accounts' callbacks come here too, each signed with its own token.
+        self.tokens: set[str] = set()
         self._receipts = ReceiptRecorder("viber", core, interface_id, core_timeout)
         self._replies = InboundRecorder(
             "viber", channel_pb2.CHANNEL_VIBER, core, interface_id, core_timeout
@@ -47,7 +50,9 @@ class ViberWebhook:
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
         given = request.headers.get("X-Viber-Content-Signature", "")
-        if not given or not viber_wire.signature_ok(self._token, body, given):
+        if not given or not any(
+            viber_wire.signature_ok(t, body, given) for t in (self._token, *self.tokens)
+        ):
             log.warning("viber_callback_bad_signature")
             return web.json_response(
                 {"error": "bad or missing X-Viber-Content-Signature"}, status=403

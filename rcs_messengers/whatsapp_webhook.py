@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from rcs.common.v1 import channel_pb2
-from rcs.core.v1 import message_service_pb2_grpc
+from rcs.core.v1 import delivery_service_pb2_grpc
 from rcs_messengers import whatsapp_wire
 from rcs_messengers.inbound import InboundRecorder, Reply
 from rcs_messengers.receipts import ReceiptRecorder
@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 class WhatsAppWebhook:
     def __init__(
         self,
-        core: message_service_pb2_grpc.MessageServiceAsyncStub,
+        core: delivery_service_pb2_grpc.DeliveryServiceAsyncStub,
         app_secret: str,
         verify_token: str,
         interface_id: str,
@@ -46,6 +46,8 @@ class WhatsAppWebhook:
         media_link: MediaLink | None = None,
     ) -> None:
         self._secret = app_secret
+        # The app secrets of WhatsApp interfaces configured as settings (their webhooks).
+        self.secrets: set[str] = set()
         self._verify_token = verify_token
         self._receipts = ReceiptRecorder("whatsapp", core, interface_id, core_timeout)
         self._replies = InboundRecorder(
@@ -66,7 +68,9 @@ class WhatsAppWebhook:
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
         given = request.headers.get("X-Hub-Signature-256", "")
-        if not given or not whatsapp_wire.signature_ok(self._secret, body, given):
+        if not given or not any(
+            whatsapp_wire.signature_ok(s, body, given) for s in (self._secret, *self.secrets) if s
+        ):
             log.warning("whatsapp_webhook_bad_signature")
             return web.json_response({"error": "bad or missing X-Hub-Signature-256"}, status=401)
         try:

@@ -40,14 +40,24 @@ _FAILED = {
 
 
 def body_of(content: message_pb2.ViberContent, to: str) -> dict[str, Any]:
-    """The messages call's body: a session text, or an image by link (rest_whatsapp.rst
-    has no text with an image)."""
+    """The messages call's body: a template (WhatsApp's way to open a conversation, its
+    body parameters in order), a session text, or an image by link (rest_whatsapp.rst has
+    no text with an image)."""
     doc: dict[str, Any] = {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
         "to": to,
     }
-    if content.image_url:
+    if content.template_name:  # an approved template (core checked it is the partner's)
+        template: dict[str, Any] = {
+            "name": content.template_name,
+            "language": {"code": content.template_language},
+        }
+        if content.template_parameters:
+            parameters = [{"type": "text", "text": p} for p in content.template_parameters]
+            template["components"] = [{"type": "body", "parameters": parameters}]
+        doc |= {"type": "template", "template": template}
+    elif content.image_url:
         doc |= {"type": "image", "image": {"link": content.image_url}}
     else:
         doc |= {"type": "text", "text": {"preview_url": True, "body": content.text}}

@@ -10,7 +10,7 @@ import ssl
 from aiohttp import web
 
 from rcs.connector.v1 import connector_service_pb2_grpc
-from rcs.core.v1 import message_service_pb2_grpc
+from rcs.core.v1 import delivery_service_pb2_grpc
 from rcs.rpns.v1 import app_service_pb2_grpc, device_service_pb2_grpc
 from rcs_rpns.providers.apns import ApnsClient
 from rcs_rpns.providers.fcm import FcmClient
@@ -77,7 +77,7 @@ async def serve(s: RpnsSettings) -> None:
     core_channel = open_channel(s.core_target)
     reporter = Reporter(
         pool,
-        message_service_pb2_grpc.MessageServiceStub(core_channel),
+        delivery_service_pb2_grpc.DeliveryServiceStub(core_channel),
         batch=s.rpns_receipt_batch,
     )
     apns_http, rest_http = transports(s)

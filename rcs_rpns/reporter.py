@@ -1,6 +1,6 @@
 """Receipts to core: the pushes whose status core has not stored yet (the outbox is
 rpns_pushes where status <> reported_status), sent in batches through
-MessageService.RecordReceipts, keyed by rpns's interface id and the push id. A batch is
+DeliveryService.RecordReceipts, keyed by rpns's interface id and the push id. A batch is
 marked reported only after core answered, so a receipt is never lost; core applies a
 repeated one without effect."""
 
@@ -17,7 +17,7 @@ from prometheus_client import Counter
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from rcs.common.v1 import status_pb2
-from rcs.core.v1 import message_service_pb2, message_service_pb2_grpc
+from rcs.core.v1 import delivery_service_pb2_grpc, message_service_pb2
 from rcs_rpns.storage import pushes
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ class Reporter:
     def __init__(
         self,
         pool: AsyncConnectionPool,
-        core: message_service_pb2_grpc.MessageServiceAsyncStub,
+        core: delivery_service_pb2_grpc.DeliveryServiceAsyncStub,
         *,
         batch: int = 200,
         poll_seconds: float = 0.5,

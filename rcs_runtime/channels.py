@@ -109,21 +109,11 @@ V6_TYPES = frozenset(NAMES.values())  # REST v6 message/type values, upper-cased
 # HTTP v5 parameters that only a Viber request has (http_viber.rst). imageUrl, buttonText
 # and buttonLink are push parameters too (http_push.rst), so they name no channel alone.
 # WhatsApp, VK and FlashingCall requests look like an SMS one: their channel is the
-# serviceId's own service, and every serviceId here is an SMS service.
+# serviceId's own service (SERVICE_TYPES): gateways/rest/http_v5_channels.py.
 HTTP_V5_PARAMETERS = {"viberTtl": "VIBER"}
-# Rapporto's SMPP TLVs that make a submit_sm a Viber message (SMPP_API.txt, table 4).
-SMPP_TLVS = {
-    0x1433: "VIBER",  # action (button link)
-    0x1434: "VIBER",  # caption (button text)
-    0x1435: "VIBER",  # viberTTL
-    0x1436: "VIBER",  # imageURL
-}
-
-
-# What HTTP v5 and SMPP can carry so far: their Viber parameters and TLVs are not read yet
-# (Viber is sent through REST v6), so a request with them is refused, not sent as an SMS.
-BUILT_VIA_HTTP_V5 = frozenset({"SMS", "PUSH"})
-BUILT_VIA_SMPP = frozenset({"SMS", "PUSH"})
+# A login's service type (partners.service_type, migration 0110): what a plain HTTP v5
+# request of the login sends (http_flashcall.rst: "указать тип сообщения FlashingCall").
+SERVICE_TYPES = frozenset({"SMS", "PUSH", "VIBER", "WHATSAPP", "VK", "FLASHINGCALL"})
 
 
 def require_built(

@@ -389,6 +389,54 @@ async def delete_tariff(request: web.Request) -> web.StreamResponse:
     return _answer(await _call(request, "DeleteTariff", body))
 
 
+async def list_partner_channels(request: web.Request) -> web.StreamResponse:
+    await _actor(request)
+    query = ss.ListPartnerChannelsRequest(partner=request.query.get("partner", ""))
+    return _answer(await _call(request, "ListPartnerChannels", query))
+
+
+async def put_partner_channel(request: web.Request) -> web.StreamResponse:
+    actor = await _actor(request)
+    pc = await _body(request, ss.PartnerChannel())
+    body = ss.PutPartnerChannelRequest(
+        request_id=_request_id(request), actor=actor, partner_channel=pc
+    )
+    return _answer(await _call(request, "PutPartnerChannel", body))
+
+
+async def delete_partner_channel(request: web.Request) -> web.StreamResponse:
+    actor = await _actor(request)
+    body = await _body(request, ss.DeletePartnerChannelRequest())
+    body.actor.CopyFrom(actor)
+    body.request_id = _request_id(request)
+    return _answer(await _call(request, "DeletePartnerChannel", body))
+
+
+async def list_messenger_interfaces(request: web.Request) -> web.StreamResponse:
+    await _actor(request)
+    return _answer(
+        await _call(request, "ListMessengerInterfaces", ss.ListMessengerInterfacesRequest())
+    )
+
+
+async def put_messenger_interface(request: web.Request) -> web.StreamResponse:
+    actor = await _actor(request)
+    mi = await _body(request, ss.MessengerInterface())
+    mi.id = request.match_info["id"]
+    body = ss.PutMessengerInterfaceRequest(
+        request_id=_request_id(request), actor=actor, messenger_interface=mi
+    )
+    return _answer(await _call(request, "PutMessengerInterface", body))
+
+
+async def delete_messenger_interface(request: web.Request) -> web.StreamResponse:
+    actor = await _actor(request)
+    body = ss.DeleteMessengerInterfaceRequest(
+        request_id=_request_id(request), actor=actor, id=request.match_info["id"]
+    )
+    return _answer(await _call(request, "DeleteMessengerInterface", body))
+
+
 async def list_region_time_zones(request: web.Request) -> web.StreamResponse:
     await _actor(request)
     return _answer(await _call(request, "ListRegionTimeZones", ss.ListRegionTimeZonesRequest()))
@@ -507,6 +555,16 @@ def add_admin_routes(app: web.Application, admin: Admin) -> None:
     r.add_get(f"{PREFIX}/tariffs", list_tariffs, name="admin_tariffs")
     r.add_put(f"{PREFIX}/tariffs", put_tariff, name="admin_put_tariff")
     r.add_post(f"{PREFIX}/tariffs:delete", delete_tariff, name="admin_delete_tariff")
+    channels = f"{PREFIX}/partner-channels"
+    r.add_get(channels, list_partner_channels, name="admin_partner_channels")
+    r.add_put(channels, put_partner_channel, name="admin_put_partner_channel")
+    r.add_post(f"{channels}:delete", delete_partner_channel, name="admin_delete_partner_channel")
+    providers = f"{PREFIX}/messenger-interfaces"
+    r.add_get(providers, list_messenger_interfaces, name="admin_messenger_interfaces")
+    r.add_put(f"{providers}/{{id}}", put_messenger_interface, name="admin_put_messenger_if")
+    r.add_delete(
+        f"{providers}/{{id}}", delete_messenger_interface, name="admin_delete_messenger_if"
+    )
     r.add_put(f"{PREFIX}/region-time-zones", put_region_time_zone, name="admin_put_zone")
     # Mailings have no ':' (their pattern excludes it), so ":remove" never ends a mailing.
     whitelist = f"{PREFIX}/whitelists/{{partner}}/{{mailing:[^/:]+}}"

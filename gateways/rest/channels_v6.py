@@ -89,7 +89,10 @@ def body_of(
         seconds = ttl(data, f"{path}/data")
         return Body(channel, telegram.text, telegram.service_number, seconds, None, telegram)
     if channel in channels.MESSENGER_CONTENT:
-        viber = _viber(data, f"{path}/data", string, CONTENT_OF[channel])
+        if channel == channels.WHATSAPP and _is_template(data):
+            viber = _whatsapp_template(data, f"{path}/data", string)
+        else:
+            viber = _viber(data, f"{path}/data", string, CONTENT_OF[channel])
         if channel == channels.WHATSAPP:  # up to 7 days (core checks the whole days)
             most = int(channels.LIMITS[channel].max_ttl.total_seconds())
             seconds = ttl(data, f"{path}/data", most)
@@ -212,6 +215,34 @@ def _viber(
         image_url=got.get("imageURL", ""),
         button_caption=got.get("caption", ""),
         button_action=got.get("action", ""),
+    )
+
+
+def _is_template(data: dict[str, Any]) -> bool:
+    content = data.get("instantContent")
+    kind = content.get("type") if isinstance(content, dict) else None
+    return isinstance(kind, str) and kind.upper() == "TEMPLATE"
+
+
+def _whatsapp_template(
+    data: dict[str, Any], path: str, string: Strings
+) -> message_pb2.ViberContent:
+    """Our extension of rest_whatsapp.rst (which has text and image only): instantContent
+    {"type": "TEMPLATE", "data": {"name", "language", "parameters": [...]}} names one of
+    the partner's approved templates (core checks it is the partner's, with its count of
+    parameters), which WhatsApp needs to open a conversation."""
+    fields = data["instantContent"].get("data")
+    where = f"{path}/instantContent/data"
+    if not isinstance(fields, dict):
+        _invalid(f"{where} is required and must be an object", where)
+    parameters = fields.get("parameters", [])
+    if not isinstance(parameters, list) or not all(isinstance(p, str) for p in parameters):
+        _invalid(f"{where}/parameters must be an array of strings", f"{where}/parameters")
+    return message_pb2.ViberContent(
+        service_number=string(data, "serviceNumber", f"{path}/serviceNumber", False),
+        template_name=string(fields, "name", f"{where}/name", True),
+        template_language=string(fields, "language", f"{where}/language", True),
+        template_parameters=parameters,
     )
 
 

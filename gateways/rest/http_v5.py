@@ -20,6 +20,7 @@ from gateways.rest.http_v5_parsing import (
     Answer,
     V5Error,
     collect,
+    credentials,
     decode_form,
     parse_send,
     parse_urlencoded,
@@ -118,9 +119,12 @@ class HttpV5Send:
 
     async def _send(self, request: web.Request, params: dict[str, str]) -> str:
         gateway = self._gateway
-        req = parse_send(params)
-        request[PARTNER] = req.login
+        login, password = credentials(params)
+        request[PARTNER] = login
+        # The login's service decides the type of a request without order_list, so the
+        # credentials are checked before the message's own parameters.
+        grant = await gateway.auth.grant(login, password, request.remote or "")
+        req = parse_send(params, grant.service_type, grant.default_ttl_seconds)
         request[MASKED_DEST] = mask_number(req.client_id)
-        default_ttl = await gateway.auth.authenticate(req.login, req.password, request.remote or "")
-        submission = req.submission(dt.datetime.now(dt.UTC), default_ttl)
+        submission = req.submission(dt.datetime.now(dt.UTC), grant.default_ttl_seconds)
         return await gateway.submit_one(req.login, submission)

@@ -61,10 +61,16 @@ def push_template(params: Mapping[str, str]) -> message_pb2.PushContent:
 
 
 def order_of(
-    params: Mapping[str, str], message: str, source: str, now: dt.datetime | None = None
+    params: Mapping[str, str],
+    message: str,
+    source: str,
+    now: dt.datetime | None = None,
+    *,
+    default_order: str | None = None,
 ) -> Order | None:
-    """The push or cascade the parameters ask for; None for a plain SMS."""
-    raw = params.get("order_list")
+    """The push or cascade the parameters ask for; None for a plain SMS. ``default_order``
+    is the order of a request without order_list ("p" for a login whose service is PUSH)."""
+    raw = params.get("order_list", default_order)
     if raw is None:
         if not any(p in params for p in PUSH_PARAMETERS):
             return None

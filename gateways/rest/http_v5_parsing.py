@@ -27,7 +27,7 @@ from typing import NoReturn
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
-from gateways.rest import http_v5_cascade
+from gateways.rest import http_v5_cascade, http_v5_channels
 from gateways.rest.parsing import decode_text
 from gateways.rest.schedule import Schedule, ScheduleError, Window
 from rcs.common.v1 import channel_pb2, message_pb2
@@ -115,6 +115,8 @@ class V5Send:
     push: message_pb2.PushContent | None = None
     cascade: tuple[message_service_pb2.CascadeLink, ...] = ()
     ttl_seconds: int = 0  # <first type>_resendValid; 0: the partner's default
+    # A Viber or WhatsApp message (the login's service, or order_list's first type).
+    viber: message_pb2.ViberContent | None = None
 
     def submission(
         self, now: dt.datetime | None = None, default_ttl_seconds: int = 0
@@ -149,10 +151,14 @@ class V5Send:
             submission.ttl.seconds = self.ttl_seconds
         if self.push is not None:
             submission.push.CopyFrom(self.push)
+        if self.viber is not None:
+            submission.viber.CopyFrom(self.viber)
+        elif self.channel in channels.MESSENGER_CONTENT:  # order_list's first type
+            submission.viber.text, submission.viber.service_number = self.text, self.source
         sms = submission.sms  # set in place: cheaper than building SmsContent and copying it
         sms.sender = self.source
-        if self.push is not None:
-            pass  # a push: its text and serviceNumber are in submission.push
+        if self.push is not None or self.viber is not None:
+            pass  # a push, Viber or WhatsApp message: its text and sender are its content's
         elif self.binary is not None:
             sms.payload, sms.data_coding, sms.esm_class = self.binary
         else:
@@ -323,34 +329,54 @@ def _schedule(params: Mapping[str, str]) -> Schedule | None:
         _invalid(f"sending_time: {err.message}", field="sending_time")
 
 
-def _message_limit(params: Mapping[str, str]) -> int:
-    """A VK message (order_list starting with v) may have http_vk.rst's 2048 characters."""
+def _message_limit(params: Mapping[str, str], plain: int | None) -> int:
+    """A VK message (order_list starting with v) may have http_vk.rst's 2048 characters; a
+    plain message of a non-SMS service its type's own limit."""
+    if plain is not None:
+        return http_v5_channels.max_text(plain)
     first = params.get("order_list", "").split(",")[0].strip().lower()
     if channels.BY_LETTER.get(first) == channels.VK:
         return channels.LIMITS[channels.VK].max_text
     return MAX_MESSAGE_CHARS
 
 
-def parse_send(params: Mapping[str, str]) -> V5Send:
+def credentials(params: Mapping[str, str]) -> tuple[str, str]:
+    """serviceId and pass, both required (400)."""
+    return _text(params, "serviceId", required=True), _text(params, "pass", required=True)
+
+
+def parse_send(
+    params: Mapping[str, str], service_type: str = "SMS", default_ttl_seconds: int = 0
+) -> V5Send:
     """Check the parameters of one v5 send; unknown parameters are ignored.
+    ``service_type`` is the login's (Partner.service_type): the type of a request without
+    order_list; ``default_ttl_seconds`` its default validity.
 
     Order: required parameters (400), clientId (406), message length (414), then the
     optional parameters (400), binary and flash length (414), scheduling (400).
     """
-    login = _text(params, "serviceId", required=True)
-    password = _text(params, "pass", required=True)
-    for name, channel in channels.HTTP_V5_PARAMETERS.items():
-        if name in params:
-            channels.require_built(
-                channel,
-                named_by=f"parameter {name}",
-                field=name,
-                built=channels.BUILT_VIA_HTTP_V5,
-            )
+    login, password = credentials(params)
+    service = channels.BY_NAME.get(service_type, channels.SMS)
+    # A request of an SMS or PUSH service, or with order_list, is an SMS, push or cascade
+    # as before; any other is a plain message of the service's type.
+    plain = None if "order_list" in params or service in (channels.SMS, channels.PUSH) else service
+    for name, named in channels.HTTP_V5_PARAMETERS.items():
+        if name in params and plain is None:
+            first = params.get("order_list", "").split(",")[0].strip().lower()
+            if channels.BY_LETTER.get(first) != channels.BY_NAME[named]:
+                _invalid(
+                    f"{name} is a {named} parameter; this login's service sends"
+                    f" {service_type} (order_list may start with another type)",
+                    field=name,
+                )
     client_id = _text(params, "clientId", required=True)
-    message = _text(params, "message", required=True)
+    message = _text(
+        params,
+        "message",
+        required=plain is None or http_v5_channels.message_required(plain, params),
+    )
     client_id = _client_id(client_id)
-    limit = _message_limit(params)
+    limit = _message_limit(params, plain)
     if len(message) > limit:
         raise V5Error(414, f"message is {len(message)} characters; at most {limit} are allowed")
     source = _text(params, "source", required=False).strip()
@@ -365,11 +391,11 @@ def parse_send(params: Mapping[str, str]) -> V5Send:
     priority_raw = params.get("smsPriority")
     if priority_raw is not None and priority_raw.strip() not in {"0", "1", "2"}:
         _invalid("smsPriority must be 0, 1 or 2", field="smsPriority")
-    binary = _binary(params, message)
+    binary = _binary(params, message) if plain is None else None
     # http_sms.rst: flash=1 sends a flash SMS, anything else an ordinary one; a flash SMS is
     # one SMS: at most 70 characters of Cyrillic (UCS-2), 140 otherwise. Binary messages
     # carry their own data_coding.
-    flash = params.get("flash", "").strip() == "1" and binary is None
+    flash = params.get("flash", "").strip() == "1" and binary is None and plain is None
     if flash:
         limit = FLASH_MAX_CHARS if is_gsm(message) else FLASH_MAX_UCS2_CHARS
         if len(message) > limit:
@@ -378,13 +404,29 @@ def parse_send(params: Mapping[str, str]) -> V5Send:
                 f"a flash SMS is at most {limit} characters of this text; it has {len(message)}",
             )
     schedule = _schedule(params)
-    order = http_v5_cascade.order_of(params, message, source)
-    if order is not None and order.push is not None:
-        if len(message) > PUSH_MAX_CHARS:
-            raise V5Error(
-                414, f"a push is at most {PUSH_MAX_CHARS} characters; it has {len(message)}"
-            )
-        binary, flash = None, False  # SMS options
+    priority = int(priority_raw) if priority_raw is not None else 0
+    channel: int = channel_pb2.CHANNEL_SMS
+    push: message_pb2.PushContent | None = None
+    viber: message_pb2.ViberContent | None = None
+    cascade: tuple[message_service_pb2.CascadeLink, ...] = ()
+    ttl_seconds = 0
+    if plain is not None:
+        found = http_v5_channels.plain_of(plain, params, message, source, default_ttl_seconds)
+        channel, ttl_seconds, viber = found.channel, found.ttl_seconds, found.viber
+        priority = 0  # smsPriority is an SMS parameter
+    else:
+        order = http_v5_cascade.order_of(
+            params, message, source, default_order="p" if service == channels.PUSH else None
+        )
+        if order is not None and order.push is not None:
+            if len(message) > PUSH_MAX_CHARS:
+                raise V5Error(
+                    414, f"a push is at most {PUSH_MAX_CHARS} characters; it has {len(message)}"
+                )
+            binary, flash = None, False  # SMS options
+        if order is not None:
+            channel, push, cascade = order.first, order.push, tuple(order.links)
+            ttl_seconds = order.ttl_seconds
     return V5Send(
         login=login,
         password=password,
@@ -393,14 +435,15 @@ def parse_send(params: Mapping[str, str]) -> V5Send:
         source=source,
         partner_msg_id=partner_msg_id or "",
         ptag=ptag or "",
-        priority=int(priority_raw) if priority_raw is not None else 0,
+        priority=priority,
         schedule=schedule,
         flash=flash,
         binary=binary,
-        channel=order.first if order is not None else channel_pb2.CHANNEL_SMS,
-        push=order.push if order is not None else None,
-        cascade=tuple(order.links) if order is not None else (),
-        ttl_seconds=order.ttl_seconds if order is not None else 0,
+        channel=channel,
+        push=push,
+        cascade=cascade,
+        ttl_seconds=ttl_seconds,
+        viber=viber,
     )
 
 

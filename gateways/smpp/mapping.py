@@ -14,6 +14,7 @@ from urllib.parse import quote
 from gateways.cascade_order import TypeOptions, chain_of, letters_of
 from rcs.common.v1 import channel_pb2, message_pb2, status_pb2
 from rcs.core.v1 import message_service_pb2 as ms
+from rcs_runtime import channels
 from rcs_runtime.errors import CATALOGUE, RcsError, reason_of
 from rcs_smpp.constants import CommandStatus, EsmClass, MessageState, RapportoTag, Tag
 from rcs_smpp.encoding import decode_text
@@ -195,6 +196,122 @@ def cascade_of(submission: ms.MessageSubmission, tlvs: Tlvs, now: dt.datetime) -
     if chain.first == channel_pb2.CHANNEL_PUSH:
         submission.ClearField("sms")
         submission.push.text, submission.push.service_number = text, sender
+
+
+# SMPP_API.txt section 4.2, table 4: the Viber TLVs, each an octet string.
+VIBER_TLVS: Final = (
+    RapportoTag.VIBER_IMAGE_URL,
+    RapportoTag.VIBER_ACTION,
+    RapportoTag.VIBER_CAPTION,
+    RapportoTag.VIBER_TTL,
+)
+VIBER_MAX_TEXT = 1000  # table 2, short_message: "Viber – 1000 символов"
+VIBER_MAX_URL = 2048  # imageURL and action: "Максимальная длина – 2048 символов"
+VIBER_MAX_CAPTION = 20  # caption: "Максимум 20 символов"
+VIBER_MAX_TTL_OCTETS = 5  # viberTTL: "до 5" octets of seconds
+VIBER_MIN_TTL, VIBER_MAX_TTL = 30, 86400  # rounded to them, not refused
+
+
+def has_viber_tlvs(tlvs: Tlvs) -> bool:
+    return any(tlvs.get(tag) is not None for tag in VIBER_TLVS)
+
+
+def _viber_url(tlvs: Tlvs, tag: int, name: str) -> str:
+    value = _tlv_text(tlvs, tag)
+    if tlvs.get(tag) is not None and not value.startswith(("http://", "https://")):
+        raise RefusedError(_S.ESME_RINVOPTPARAMVAL, f"{name} must begin with http:// or https://")
+    if len(value) > VIBER_MAX_URL:
+        raise RefusedError(_S.ESME_RINVOPTPARAMVAL, f"{name} is over {VIBER_MAX_URL} characters")
+    return value
+
+
+def viber_ttl_of(tlvs: Tlvs) -> int:
+    """viberTTL (0x1435) in seconds, rounded into 30-86400 as SMPP_API.txt says; 0 when
+    absent (the partner's default); 0xC4 when it is not 1-5 digits."""
+    raw = tlvs.get(RapportoTag.VIBER_TTL)
+    if raw is None:
+        return 0
+    digits = raw.split(b"\0", 1)[0]
+    if not digits.isdigit() or len(digits) > VIBER_MAX_TTL_OCTETS:
+        raise RefusedError(_S.ESME_RINVOPTPARAMVAL, "viberTTL must be 1-5 digits of seconds")
+    return min(max(int(digits), VIBER_MIN_TTL), VIBER_MAX_TTL)
+
+
+def viber_of(submission: ms.MessageSubmission, tlvs: Tlvs) -> None:
+    """Make ``submission`` (text and sender set, cascade applied) a Viber message when its
+    first type is Viber (cascade_order "I,…") or it carries the Viber TLVs (SMPP_API.txt
+    4.2, table 4: imageURL 0x1436, action 0x1433, caption 0x1434, viberTTL 0x1435): "the
+    kind of Viber message follows from the parameters given": text; image; text + button;
+    text + image + button; caption and action go together. The Viber links of a cascade
+    carry the same image and button. A bad value is 0xC4, a text over 1000 characters
+    0x01."""
+    given = has_viber_tlvs(tlvs)
+    first = submission.channel == channel_pb2.CHANNEL_VIBER  # cascade_order "I,…"
+    links = [link for link in submission.cascade if link.channel == channel_pb2.CHANNEL_VIBER]
+    if not given and not first:
+        return
+    if submission.cascade and not first and not links:
+        raise RefusedError(
+            _S.ESME_RINVOPTPARAMVAL, "Viber TLVs with a cascade_order that has no Viber (I)"
+        )
+    image = _viber_url(tlvs, RapportoTag.VIBER_IMAGE_URL, "imageURL")
+    action = _viber_url(tlvs, RapportoTag.VIBER_ACTION, "action")
+    caption = _tlv_text(tlvs, RapportoTag.VIBER_CAPTION)
+    if len(caption) > VIBER_MAX_CAPTION:
+        raise RefusedError(
+            _S.ESME_RINVOPTPARAMVAL, f"caption is at most {VIBER_MAX_CAPTION} characters"
+        )
+    if bool(caption) != bool(action):
+        raise RefusedError(
+            _S.ESME_RINVOPTPARAMVAL,
+            "the button's caption (0x1434) and action (0x1433) go together",
+        )
+    ttl = viber_ttl_of(tlvs)
+    for link in links:
+        link.viber.image_url = image
+        link.viber.button_caption, link.viber.button_action = caption, action
+    if submission.cascade and not first:
+        return  # the Viber message is a later link of the cascade
+    text, sender = submission.sms.text, submission.sms.sender
+    if len(text) > VIBER_MAX_TEXT:
+        raise RefusedError(
+            _S.ESME_RINVMSGLEN, f"a Viber text is at most {VIBER_MAX_TEXT} characters"
+        )
+    if not (text or image) or (image and text and not caption) or (caption and not text):
+        raise RefusedError(
+            _S.ESME_RINVOPTPARAMVAL,
+            "a Viber message is a text; an image; a text + button; or a text + image +"
+            " button (SMPP_API.txt 4.2)",
+        )
+    submission.channel = channel_pb2.CHANNEL_VIBER
+    submission.ClearField("sms")
+    content = submission.viber
+    content.service_number, content.text, content.image_url = sender, text, image
+    content.button_caption, content.button_action = caption, action
+    if ttl:
+        submission.ttl.seconds = ttl
+
+
+def service_of(submission: ms.MessageSubmission, tlvs: Tlvs, service_type: str) -> None:
+    """A plain submit_sm (no cascade_order, no Viber TLVs) of a login whose service is not
+    SMS (Partner.service_type; SMPP_API.txt table 2: "Для отправки Voice Code необходимо
+    указать тип сообщения FlashingCall") becomes a message of the service's type, with the
+    text and source_addr; core checks the type's limits (a flash call's code, VK's 2048)."""
+    channel = channels.BY_NAME.get(service_type, channel_pb2.CHANNEL_SMS)
+    if (
+        channel == channel_pb2.CHANNEL_SMS
+        or submission.channel != channel_pb2.CHANNEL_SMS
+        or tlvs.get(RapportoTag.CASCADE_ORDER) is not None
+    ):
+        return
+    text, sender = submission.sms.text, submission.sms.sender
+    submission.channel = channel  # type: ignore[assignment]
+    if channel == channel_pb2.CHANNEL_PUSH:
+        submission.ClearField("sms")
+        submission.push.text, submission.push.service_number = text, sender
+    elif channel in channels.MESSENGER_CONTENT:
+        submission.ClearField("sms")
+        submission.viber.text, submission.viber.service_number = text, sender
 
 
 def binary_part_of(pdu: SubmitSm, part: PartInfo) -> tuple[bytes, int, int]:

@@ -26,7 +26,7 @@ from prometheus_client import Counter
 
 from gateways.smpp.mapping import inbound_of, receipt_of
 from rcs.core.v1 import message_service_pb2 as ms
-from rcs.core.v1 import message_service_pb2_grpc
+from rcs.core.v1 import report_lease_service_pb2_grpc
 from rcs_runtime.grpc_client import catalogue_entry, retry_delay, worth_retrying
 from rcs_smpp.constants import CommandStatus
 from rcs_smpp.errors import SmppError
@@ -69,9 +69,11 @@ class ReportPumps:
     """One pump per login with receiving sessions in this gateway process."""
 
     def __init__(
-        self, messages: message_service_pb2_grpc.MessageServiceAsyncStub, settings: PumpSettings
+        self,
+        leases: report_lease_service_pb2_grpc.ReportLeaseServiceAsyncStub,
+        settings: PumpSettings,
     ) -> None:
-        self._messages = messages
+        self._leases = leases
         self._s = settings
         self._logins: dict[str, _Login] = {}
         self._references = itertools.count(random.randrange(256))
@@ -106,7 +108,7 @@ class ReportPumps:
     async def _pump(self, login: str, state: _Login) -> None:
         while any(not s.closed for s in state.sessions):
             try:
-                answer = await self._messages.LeaseReports(
+                answer = await self._leases.LeaseReports(
                     ms.LeaseReportsRequest(
                         partner=login,
                         format=ms.REPORT_FORMAT_SMPP,
@@ -185,7 +187,7 @@ class ReportPumps:
             error=errors[0] if errors else "",
         )
         try:
-            await self._messages.SettleReports(request, timeout=self._s.rpc_timeout_seconds)
+            await self._leases.SettleReports(request, timeout=self._s.rpc_timeout_seconds)
         except grpc.aio.AioRpcError as err:
             # The leases run out and the reports come again: a duplicate, never a loss.
             log.warning(

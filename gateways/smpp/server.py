@@ -47,8 +47,15 @@ sends generic_nack for garbage, and throttles (0x58) a peer with more than
   sends them as deliver_sm (mapping.receipt_of: Rapporto's Appendix B text and TLVs);
   subscribers' messages routed to the login come the same way (mapping.inbound_of).
 
-TODO (next slices of issue 4): data_sm / submit_multi / cancel_sm / replace_sm, Rapporto's
-cascade and Viber TLVs, and its schedule "interval in the subscriber's zone" form.
+- Rapporto's TLVs: cascade_order 0x1444 and the per-type cascade TLVs (mapping.cascade_of);
+  the Viber TLVs 0x1433-0x1436 make the message (or the cascade's Viber links) Viber's
+  (mapping.viber_of, SMPP_API.txt 4.2): bad values 0xC4, a Viber text over 1000 0x01, a
+  Viber message split into parts or binary 0xC4 (send it whole, in message_payload).
+  A plain text submit_sm (neither) of a login whose service type is not SMS
+  (Partner.service_type, read at the bind) is a message of that type (mapping.service_of).
+
+TODO (next slices of issue 4): data_sm / submit_multi / cancel_sm / replace_sm, and
+Rapporto's schedule "interval in the subscriber's zone" form.
 """
 
 from __future__ import annotations
@@ -75,23 +82,30 @@ from gateways.smpp.mapping import (
     cascade_of,
     error_code_of,
     final_date_of,
+    has_viber_tlvs,
     message_state_of,
     priority_of,
     ptag_of,
     receipt_request_of,
     send_after_of,
+    service_of,
     status_for_reason,
     text_of,
     ttl_of,
+    viber_of,
 )
 from gateways.smpp.ratelimit import TokenBucket
 from gateways.smpp.report_pump import PumpSettings, ReportPumps
 from gateways.smpp.session_slots import SessionSlots, Slot
 from gateways.smpp.settings import SmppGatewaySettings
 from rcs.common.v1 import channel_pb2, message_pb2
-from rcs.core.v1 import auth_service_pb2, auth_service_pb2_grpc, message_service_pb2_grpc
+from rcs.core.v1 import (
+    auth_service_pb2,
+    auth_service_pb2_grpc,
+    message_service_pb2_grpc,
+    report_lease_service_pb2_grpc,
+)
 from rcs.core.v1 import message_service_pb2 as ms
-from rcs_runtime import channels
 from rcs_runtime.errors import RcsError
 from rcs_runtime.grpc_client import catalogue_entry
 from rcs_runtime.tls import server_context
@@ -135,6 +149,7 @@ class _Esme:
     binding: bool = False
     slot: Slot | None = None  # its session slot in core, from the bind's claim
     credential_tag: str = ""  # what core said of the password at the bind
+    service_type: str = "SMS"  # the login's (Partner.service_type) at the bind
 
     @property
     def bound(self) -> bool:
@@ -182,7 +197,7 @@ class SmppGateway:
             timeout=settings.rpc_timeout_seconds,
         )
         self._pumps = ReportPumps(
-            message_service_pb2_grpc.MessageServiceStub(reports_channel or channel),
+            report_lease_service_pb2_grpc.ReportLeaseServiceStub(reports_channel or channel),
             PumpSettings(
                 batch=settings.smpp_receipt_batch,
                 wait_seconds=settings.smpp_receipt_wait_seconds,
@@ -339,6 +354,7 @@ class SmppGateway:
         try:
             grant = await self._auth.grant(pdu.system_id, pdu.password, esme.remote_ip)
             esme.credential_tag = grant.credential_tag
+            esme.service_type = grant.service_type
             esme.slot = self.slots.reserve(pdu.system_id, _MODES[type(pdu)])
             claim = await self.slots.claim(esme.slot)
         except RcsError as e:
@@ -383,6 +399,7 @@ class SmppGateway:
             user_data = parse_user_data(pdu)
             part = user_data.part
             binary = is_binary(pdu.data_coding)
+            _check_viber(pdu, binary, part.total if part is not None else 1)
             if part is not None and part.total > 1 and not binary:
                 return await self._submit_part(esme.login, submission, pdu, user_data)
             if binary:
@@ -394,6 +411,8 @@ class SmppGateway:
             else:
                 submission.sms.text = text_of(pdu.data_coding, user_data.payload)
                 cascade_of(submission, pdu.tlvs, dt.datetime.now(dt.UTC))
+                viber_of(submission, pdu.tlvs)
+                service_of(submission, pdu.tlvs, esme.service_type)
         except RefusedError as e:
             return make_response(pdu, e.status)
         except UserDataError:
@@ -510,11 +529,13 @@ def _check_part(pdu: SubmitSm) -> None:
     _submission_of."""
     if pdu.short_message and pdu.tlvs.message_payload is not None:
         raise RefusedError(_S.ESME_RSUBMITFAIL, "short_message and message_payload together")
-    for tag, channel in channels.SMPP_TLVS.items():
-        if tag in pdu.tlvs:
-            try:
-                channels.require_built(
-                    channel, named_by=f"TLV 0x{tag:04X}", built=channels.BUILT_VIA_SMPP
-                )
-            except RcsError as err:
-                raise RefusedError(err.entry.smpp_status, err.message) from err
+
+
+def _check_viber(pdu: SubmitSm, binary: bool, parts: int) -> None:
+    """A Viber message (its TLVs given) is one text: 0xC4 for binary data or a part."""
+    if has_viber_tlvs(pdu.tlvs) and (binary or parts > 1):
+        raise RefusedError(
+            _S.ESME_RINVOPTPARAMVAL,
+            "a Viber message is one text of at most 1000 characters: send it whole, in"
+            " message_payload when it is over 254 octets, with a text data_coding",
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network, ip_address
@@ -9,6 +10,7 @@ from ipaddress import IPv4Network, IPv6Network, ip_address
 import psycopg
 
 from rcs_core.auth.passwords import hash_password
+from rcs_core.messages.channel_grants import ChannelGrant, Grants
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +31,10 @@ class Partner:
     # 8 password characters).
     smpp_password_hash: str | None = None
     smpp_standard_tlvs_only: bool = False  # deliver_sm without Rapporto's own TLVs
+    # Messenger channels it may use (migration 0120); None: no channel settings, any.
+    channels: Grants = None
+    # The message type of a plain HTTP v5 request (migration 0110).
+    service_type: str = "SMS"
 
     @property
     def owned_senders(self) -> frozenset[str]:
@@ -53,13 +59,16 @@ async def by_login(conn: psycopg.AsyncConnection, login: str) -> Partner | None:
     cur = await conn.execute(
         "SELECT id, login, password_hash, default_sender, default_ttl_seconds,"
         " block_duplicates, duplicate_window_seconds, allowed_subnets, max_smpp_sessions,"
-        " senders, smpp_password_hash, smpp_standard_tlvs_only FROM partners WHERE login = %s",
+        " senders, smpp_password_hash, smpp_standard_tlvs_only, service_type"
+        " FROM partners WHERE login = %s",
         (login,),
     )
     row = await cur.fetchone()
     if row is None:
         return None
-    pid, name, pw_hash, sender, ttl, block, window, subnets, sessions, senders, smpp, std = row
+    pid, name, pw_hash, sender, ttl, block, window, subnets, sessions, senders, *rest = row
+    smpp, std, kind = rest
+    grants = await channel_grants(conn, name)
     return Partner(
         pid,
         name,
@@ -73,7 +82,28 @@ async def by_login(conn: psycopg.AsyncConnection, login: str) -> Partner | None:
         frozenset(senders),
         smpp,
         std,
+        grants,
+        kind,
     )
+
+
+async def channel_grants(conn: psycopg.AsyncConnection, login: str) -> Grants:
+    cur = await conn.execute(
+        "SELECT channel, identities, templates, default_ttl_seconds FROM partner_channels"
+        " WHERE partner = %s",
+        (login,),
+    )
+    rows = await cur.fetchall()
+    if not rows:
+        return None
+    return {
+        channel: ChannelGrant(
+            frozenset(identities),
+            {(t["name"], t["language"]): int(t["parameter_count"]) for t in templates},
+            dt.timedelta(seconds=ttl) if ttl else None,
+        )
+        for channel, identities, templates, ttl in rows
+    }
 
 
 async def upsert(

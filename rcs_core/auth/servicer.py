@@ -87,6 +87,7 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
             max_smpp_sessions=partner.max_smpp_sessions,
             credential_tag=credential_tag(stored),
             smpp_standard_tlvs_only=partner.smpp_standard_tlvs_only,
+            service_type=partner.service_type,
         )
 
     async def AuthenticateApiKey(

@@ -27,6 +27,7 @@ from rcs_core.delivery import cascade_store, links
 from rcs_core.delivery.cascade import Action, decide
 from rcs_core.delivery.cascade_store import DueCascade, RunningLink
 from rcs_core.delivery.finalize import finalize
+from rcs_core.messages import model
 from rcs_core.messages import store as messages
 from rcs_core.messages.idalloc import IdAllocator
 from rcs_core.messages.statuses import ExtendedError, Status
@@ -47,7 +48,7 @@ class _Plan:
     finishes: list[tuple[int, int, int]] = field(default_factory=list)
     expire: list[tuple[int, dt.datetime]] = field(default_factory=list)
     dequeue: list[int] = field(default_factory=list)
-    advances: dict[int, list[tuple[int, messages.NewMessage, int | None]]] = field(
+    advances: dict[int, list[tuple[int, model.NewMessage, int | None]]] = field(
         default_factory=dict
     )
 
@@ -171,7 +172,7 @@ class CascadeEngine:
     @staticmethod
     def _message_of(
         c: DueCascade, link: RunningLink, nxt: message_service_pb2.CascadeLink
-    ) -> messages.NewMessage:
+    ) -> model.NewMessage:
         body, sender, ttl, push, binary = validate_link(
             nxt,
             link.destination,
@@ -179,7 +180,7 @@ class CascadeEngine:
             dt.timedelta(seconds=link.default_ttl_seconds),
             field=f"cascade[{c.link_no + 1}].",
         )
-        return messages.NewMessage(
+        return model.NewMessage(
             client_ref=link.client_ref,
             channel=nxt.channel,
             destination=link.destination,

@@ -26,6 +26,7 @@ from rcs.connector.v1 import connector_service_pb2, connector_service_pb2_grpc
 from rcs.routing.v1 import routing_service_pb2, routing_service_pb2_grpc
 from rcs_core.config import CoreSettings
 from rcs_core.delivery import queue_store as dispatch
+from rcs_core.delivery.messenger_routes import MessengerRoutes
 from rcs_core.delivery.queue_store import Claimed, SentPart, SentParts
 from rcs_core.messages.statuses import ExtendedError, Status
 from rcs_core.messages.store import QUEUE_CHANNEL
@@ -134,6 +135,8 @@ class Dispatcher:
         self._owned_routes[channels.TELEGRAM] = self._owned_routes[channels.VIBER]
         for channel in _MESSENGER_TEXT:
             self._owned_routes[channel] = self._owned_routes[channels.VIBER]
+        # The provider interfaces configured per messenger channel, else the one above.
+        self._messenger_routes = MessengerRoutes(self._owned_routes[channels.VIBER])
         # Workers wake on the NOTIFY that accept sends (one listening connection for all).
         self._queued = ChannelWaker(settings.database_url, QUEUE_CHANNEL)
         self._shares = settings.priority_shares()
@@ -224,7 +227,17 @@ class Dispatcher:
                 held.append((c, min(hold_until, c.valid_until), why))
             else:
                 outbound.append((c, route))
-        outbound += [(c, self._owned_routes[c.channel]) for c in owned]
+        if any(c.channel != channels.PUSH for c in owned):
+            await self._messenger_routes.refresh(conn)
+        outbound += [
+            (
+                c,
+                self._push_route
+                if c.channel == channels.PUSH
+                else self._messenger_routes.route(c.channel),
+            )
+            for c in owned
+        ]
         results = await self._send(outbound) if outbound else []
         for (c, route), result in zip(outbound, results, strict=True):
             if result is None:
@@ -341,6 +354,7 @@ class Dispatcher:
                 channel=c.channel,  # type: ignore[arg-type]
                 viber=message_pb2.ViberContent.FromString(c.push or b""),
                 partner=c.partner,
+                fallback_interface_ids=route.fallback_interface_ids,
             )
         if c.channel in _MESSENGER_TEXT:
             return connector_service_pb2.OutboundMessage(
@@ -352,6 +366,7 @@ class Dispatcher:
                 receipt_wanted=True,
                 channel=c.channel,  # type: ignore[arg-type]
                 partner=c.partner,
+                fallback_interface_ids=route.fallback_interface_ids,
             )
         message = connector_service_pb2.OutboundMessage(
             message_id=str(c.message_id),

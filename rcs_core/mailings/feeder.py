@@ -15,6 +15,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from rcs_core.mailings import domain, store
 from rcs_core.mailings.domain import State
+from rcs_core.messages import model
 from rcs_core.messages import store as messages
 from rcs_core.messages.idalloc import IdAllocator
 from rcs_core.messages.validation import CHANNEL_SMS, MAX_TTL, MIN_TTL, RECEIPT_ALL
@@ -79,7 +80,7 @@ class Feeder:
             ttl = _ttl(c.default_ttl_seconds, m.end_at, now)
             window = _window(m)
             batch = [
-                messages.NewMessage(
+                model.NewMessage(
                     # A SID id is the partner's key for the message, as a REST clientId:
                     # a line whose id an earlier message of the partner holds (the same
                     # file uploaded again under another name) gets that message, not a
@@ -122,7 +123,7 @@ def _ttl(default_seconds: int, end_at: dt.datetime | None, now: dt.datetime) -> 
     return max(MIN_TTL, min(ttl, MAX_TTL))
 
 
-def _window(m: store.MailingRow) -> messages.StoredWindow | None:
+def _window(m: store.MailingRow) -> model.StoredWindow | None:
     """The mailing's window on each message, so that routing holds one delayed past it."""
     if m.window is None:
         return None

@@ -27,7 +27,8 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from rcs_core.messages import store as messages
 from rcs_core.messages.idalloc import IdAllocator
-from rcs_core.messages.store import Accepted, NewMessage
+from rcs_core.messages.model import NewMessage
+from rcs_core.messages.store import Accepted
 from rcs_runtime.batcher import Batcher, Failed
 
 log = logging.getLogger(__name__)

@@ -24,8 +24,8 @@ from rcs_core.db import locks
 from rcs_core.delivery.finalize import finalize
 from rcs_core.messages import store as messages
 from rcs_core.messages.idalloc import IdAllocator
+from rcs_core.messages.model import NewMessage
 from rcs_core.messages.statuses import ExtendedError, Status
-from rcs_core.messages.store import NewMessage
 from rcs_core.messages.validation import MAX_TEXT_CHARS, submission_of, validate
 from rcs_runtime.errors import RcsError, Reason
 from rcs_smpp.encoding import decode_text

@@ -1,4 +1,5 @@
-"""gRPC edge of message acceptance: MessageService."""
+"""gRPC edge of message acceptance: MessageService, the partner gateways' calls (submit, get,
+list, stream statuses, submit parts)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import asyncio
 import base64
 import datetime as dt
 import logging
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,19 +19,15 @@ from rcs.core.v1 import (
     message_service_pb2,
     message_service_pb2_grpc,
 )
-from rcs_core.auth import partners_store as partners
+from rcs_core.auth.partner_cache import PartnerCache
 from rcs_core.db import request_log
-from rcs_core.delivery import receipts_store as receipts
-from rcs_core.inbound import store as inbound
-from rcs_core.messages import concatenated, ids
+from rcs_core.messages import concatenated, ids, model
 from rcs_core.messages import store as messages
 from rcs_core.messages.accept_batcher import AcceptBatcher
 from rcs_core.messages.idalloc import IdAllocator
 from rcs_core.messages.queue_depth import QueueDepth
-from rcs_core.messages.statuses import Status
 from rcs_core.messages.store import StoredMessage
-from rcs_core.messages.validation import MAX_TTL, submission_of, validate
-from rcs_core.reports import desk as report_desk
+from rcs_core.messages.validation import submission_of, validate
 from rcs_runtime import channels
 from rcs_runtime.errors import RcsError, Reason
 from rcs_runtime.pg_notify import ChannelWaker
@@ -44,7 +40,6 @@ Ctx = grpc.aio.ServicerContext[Any, Any]
 MAX_BATCH = 10_000
 # Calls this small (and without request_id) share transactions (rcs_core.messages.accept_batcher).
 GROUP_MAX_CALL = 100
-MAX_INBOUND_BATCH = 1000
 # StreamStatusEvents wakes on the NOTIFY of every status_events insert (migration 0070) and
 # looks again at least this often anyway.
 STATUS_EVENTS_CHANNEL = "rcs_status_events"
@@ -107,8 +102,6 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
         installation_id: int,
         *,
         partner_cache_seconds: float = 5,
-        reports: report_desk.ReportDesk | None = None,
-        receipt_grace: dt.timedelta = dt.timedelta(hours=1),
         reads: ReadPools | None = None,
         max_queue_depth: int = 0,
     ) -> None:
@@ -116,48 +109,28 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
         self._pool = pool
         self._reads = reads
         self._queue = QueueDepth(pool, max_queue_depth)
-        # Receipts for ids sent longer ago find their messages expired already.
-        self._receipt_horizon = MAX_TTL + receipt_grace
         self._ids = IdAllocator(installation_id)
         self._batcher = AcceptBatcher(pool, self._ids)
-        self._reports = reports or report_desk.ReportDesk(pool)
-        self._partner_cache_seconds = partner_cache_seconds
-        self._partners: dict[str, tuple[partners.Partner, float]] = {}
+        self._partners = PartnerCache(pool, partner_cache_seconds)
         conninfo = pool.conninfo
         assert isinstance(conninfo, str)  # open_pool passes the DSN
         self._status_events = ChannelWaker(conninfo, STATUS_EVENTS_CHANNEL)
 
     async def close(self) -> None:
         await self._batcher.close()
-        await self._reports.close()
         await self._status_events.close()
-
-    async def _partner(self, login: str) -> partners.Partner:
-        """The partner by login, cached briefly: every submit needs it, it rarely changes."""
-        now = time.monotonic()
-        hit = self._partners.get(login)
-        if hit is not None and hit[1] > now:
-            return hit[0]
-        async with self._pool.connection() as conn:
-            partner = await partners.by_login(conn, login)
-        if partner is None:
-            raise RcsError(Reason.INVALID_LOGIN, f"no partner with login {login!r}")
-        if len(self._partners) > 10_000:
-            self._partners.clear()
-        self._partners[login] = (partner, now + self._partner_cache_seconds)
-        return partner
 
     async def SubmitMessages(
         self, request: message_service_pb2.SubmitMessagesRequest, context: Ctx
     ) -> message_service_pb2.SubmitMessagesResponse:
         if len(request.messages) > MAX_BATCH:
             raise RcsError(Reason.INVALID_REQUEST, f"at most {MAX_BATCH} messages per batch")
-        partner = await self._partner(request.partner)
+        partner = await self._partners.get(request.partner)
         await self._queue.check()
         trace_parent = carrier_for_storage()
         default_ttl = dt.timedelta(seconds=partner.default_ttl_seconds)
         results: list[message_service_pb2.SubmitResult | None] = []
-        valid: list[messages.NewMessage] = []
+        valid: list[model.NewMessage] = []
         for sub in request.messages:
             try:
                 valid.append(
@@ -167,6 +140,7 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
                         default_ttl=default_ttl,
                         trace_parent=trace_parent,
                         owned_senders=partner.owned_senders,
+                        grants=partner.channels,
                     )
                 )
                 results.append(None)
@@ -244,7 +218,7 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
     async def ListMessages(
         self, request: message_service_pb2.ListMessagesRequest, context: Ctx
     ) -> message_service_pb2.ListMessagesResponse:
-        partner = await self._partner(request.partner)
+        partner = await self._partners.get(request.partner)
         size = request.page_size or 100
         if not 1 <= size <= 1000:
             raise RcsError(Reason.INVALID_REQUEST, "page_size must be 1 to 1000")
@@ -271,7 +245,7 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
     async def StreamStatusEvents(
         self, request: message_service_pb2.StreamStatusEventsRequest, context: Ctx
     ) -> AsyncIterator[message_service_pb2.StreamStatusEventsResponse]:
-        partner_id = (await self._partner(request.partner)).id if request.partner else None
+        partner_id = (await self._partners.get(request.partner)).id if request.partner else None
         cursor = request.after_event_id
         if cursor == 0:
             async with self._pool.connection() as conn:
@@ -315,145 +289,12 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
             if len(rows) < 1000:
                 await self._status_events.wait_past(seen, STREAM_RECHECK_SECONDS)
 
-    async def LeaseReports(
-        self, request: message_service_pb2.LeaseReportsRequest, context: Ctx
-    ) -> message_service_pb2.LeaseReportsResponse:
-        partner = await self._partner(request.partner)
-        if request.format == message_service_pb2.REPORT_FORMAT_UNSPECIFIED:
-            raise RcsError(
-                Reason.INVALID_REQUEST, "format must name a report format", field="format"
-            )
-        limit = request.max_reports or 100
-        if not 1 <= limit <= 1000:
-            raise RcsError(
-                Reason.INVALID_REQUEST, "max_reports must be 1 to 1000", field="max_reports"
-            )
-        leased = await self._reports.lease(
-            formats=[int(request.format)],
-            partner_id=partner.id,
-            limit=limit,
-            lease_for=request.lease.ToTimedelta() or report_desk.DEFAULT_LEASE,
-            wait=request.wait.ToTimedelta(),
-        )
-        return message_service_pb2.LeaseReportsResponse(
-            reports=[report_desk.to_proto(r) for r in leased]
-        )
-
-    async def SettleReports(
-        self, request: message_service_pb2.SettleReportsRequest, context: Ctx
-    ) -> message_service_pb2.SettleReportsResponse:
-        count = await self._reports.settle(
-            delivered=list(request.delivered),
-            failed=list(request.failed),
-            released=list(request.released),
-            error=request.error,
-        )
-        return message_service_pb2.SettleReportsResponse(settled_count=count)
-
     async def SubmitPart(
         self, request: message_service_pb2.SubmitPartRequest, context: Ctx
     ) -> message_service_pb2.SubmitPartResponse:
-        partner = await self._partner(request.partner)
+        partner = await self._partners.get(request.partner)
         await self._queue.check()
         async with self._pool.connection() as conn, conn.transaction():
             return await concatenated.submit_part(
                 conn, self._ids, partner, request, carrier_for_storage()
             )
-
-    async def RecordInbound(
-        self, request: message_service_pb2.RecordInboundRequest, context: Ctx
-    ) -> message_service_pb2.RecordInboundResponse:
-        if len(request.parts) > MAX_INBOUND_BATCH:
-            raise RcsError(Reason.INVALID_REQUEST, f"at most {MAX_INBOUND_BATCH} parts per call")
-        parts = []
-        for p in request.parts:
-            if not (p.source and (p.destination or p.reply_to_message_id)):
-                raise RcsError(
-                    Reason.INVALID_REQUEST,
-                    "an inbound part needs source and destination (or reply_to_message_id,"
-                    " whose sender is then the destination)",
-                )
-            if p.part_total > 1 and not 1 <= p.part_number <= p.part_total:
-                raise RcsError(Reason.INVALID_REQUEST, "part_number must be 1 to part_total")
-            parts.append(
-                inbound.PartIn(
-                    interface_id=p.interface_id,
-                    source=p.source,
-                    destination=p.destination,
-                    data_coding=p.data_coding,
-                    payload=p.payload,
-                    reference=p.reference,
-                    part_number=p.part_number,
-                    part_total=p.part_total,
-                    received_at=(
-                        p.receive_time.ToDatetime(dt.UTC) if p.HasField("receive_time") else None
-                    ),
-                    channel=p.channel or inbound.SMS,
-                    media_url=p.media_url,
-                    reply_to_message_id=p.reply_to_message_id,
-                    reply_to_operator_id=p.reply_to_operator_id,
-                )
-            )
-
-        async def record(
-            conn: psycopg.AsyncConnection,
-        ) -> message_service_pb2.RecordInboundResponse:
-            recorded = await inbound.record(conn, self._ids, parts)
-            return message_service_pb2.RecordInboundResponse(
-                results=[
-                    message_service_pb2.InboundResult(
-                        message_id=str(r.message_id) if r.message_id else "", partner=r.partner
-                    )
-                    for r in recorded
-                ]
-            )
-
-        return await request_log.once(
-            self._pool,
-            request.request_id,
-            "RecordInbound",
-            message_service_pb2.RecordInboundResponse,
-            record,
-        )
-
-    async def RecordReceipts(
-        self, request: message_service_pb2.RecordReceiptsRequest, context: Ctx
-    ) -> message_service_pb2.RecordReceiptsResponse:
-        items = []
-        for r in request.receipts:
-            keys = receipts.receipt_keys(r.operator_message_id)
-            if not keys:
-                raise RcsError(Reason.INVALID_REQUEST, "a receipt has an empty operator_message_id")
-            items.append(
-                receipts.ReceiptIn(
-                    interface_id=r.interface_id,
-                    keys=keys,
-                    status=_receipt_status(r.status),
-                    error_code=r.error_code,
-                    operator_state=r.operator_state,
-                )
-            )
-
-        async def record(
-            conn: psycopg.AsyncConnection,
-        ) -> message_service_pb2.RecordReceiptsResponse:
-            matched = await receipts.record(conn, items, horizon=self._receipt_horizon)
-            return message_service_pb2.RecordReceiptsResponse(matched_count=matched)
-
-        return await request_log.once(
-            self._pool,
-            request.request_id,
-            "RecordReceipts",
-            message_service_pb2.RecordReceiptsResponse,
-            record,
-        )
-
-
-def _receipt_status(value: int) -> Status:
-    try:
-        status = Status(value)
-    except ValueError:
-        status = Status.ACCEPTED  # refused below, with the same message
-    if not status.is_final:
-        raise RcsError(Reason.INVALID_REQUEST, "a receipt's status must be a final status")
-    return status

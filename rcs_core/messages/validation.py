@@ -11,8 +11,15 @@ from urllib.parse import urlsplit
 from rcs.common.v1 import message_pb2
 from rcs.core.v1 import message_service_pb2
 from rcs_core.delivery import links
+from rcs_core.messages.channel_grants import (
+    ChannelGrant,
+    Grants,
+    check_identity,
+    check_template,
+    grant_of,
+)
+from rcs_core.messages.model import NewMessage, StoredWindow
 from rcs_core.messages.numbers import normalize_msisdn
-from rcs_core.messages.store import NewMessage, StoredWindow
 from rcs_runtime import channels
 from rcs_runtime.errors import RcsError, Reason
 from rcs_runtime.send_window import DAY_MINUTES
@@ -161,6 +168,7 @@ def validate(
     trace_parent: str,
     now: dt.datetime | None = None,
     owned_senders: frozenset[str] | None = None,
+    grants: Grants = None,
 ) -> NewMessage:
     """A storable message, or RcsError naming the field and what to change."""
     if sub.cascade:  # the chain's own rules first: they hold whatever channels are built
@@ -176,7 +184,7 @@ def validate(
                 Reason.INVALID_TTL, "ttl must be between 1 second and 3 days", field="ttl"
             )
     else:
-        destination, sender, ttl, push = _other_content(sub, default_sender, default_ttl)
+        destination, sender, ttl, push = _other_content(sub, default_sender, default_ttl, grants)
     if not 0 <= sub.priority <= 2:
         raise RcsError(Reason.INVALID_REQUEST, "priority must be 0, 1 or 2", field="priority")
     if sub.traffic_type is not None and sub.traffic_type not in TRAFFIC_TYPES:
@@ -217,7 +225,13 @@ def validate(
             sub.channel,
             sub.cascade,
             lambda link, field: validate_link(
-                link, destination, default_sender, default_ttl, field=field, owned=owned_senders
+                link,
+                destination,
+                default_sender,
+                default_ttl,
+                field=field,
+                owned=owned_senders,
+                grants=grants,
             ),
         )
         if not destination:
@@ -299,7 +313,11 @@ def _owned(sender: str, owned: frozenset[str] | None, field: str = "sender") -> 
 
 
 def _other_content(
-    sub: Submission, default_sender: str, default_ttl: dt.timedelta, field: str = ""
+    sub: Submission,
+    default_sender: str,
+    default_ttl: dt.timedelta,
+    grants: Grants = None,
+    field: str = "",
 ) -> tuple[str, str, dt.timedelta, bytes | None]:
     """(destination, sender, ttl, serialized PushContent or ViberContent) of a message of a
     channel other than SMS, checked against its channel's limits (rcs_runtime.channels)."""
@@ -311,8 +329,11 @@ def _other_content(
             f" ({channels.built_list()} are)",
             field=f"{field}channel",
         )
+    grant = grant_of(grants, sub.channel, field) if sub.channel != channels.PUSH else None
+    if grant is not None and grant.default_ttl is not None:
+        default_ttl = grant.default_ttl  # the channel's own default for this partner
     if sub.channel in (channels.VK, channels.FLASHINGCALL):
-        return _text_channel(sub, default_sender, default_ttl, field)
+        return _text_channel(sub, default_sender, default_ttl, field, grant)
     push = sub.push or message_pb2.PushContent()
     limits = channels.LIMITS[sub.channel]
     if sub.destination or not push.external_user_id:
@@ -321,12 +342,19 @@ def _other_content(
         destination = ""  # sent to the partner's user (externalUserId) alone
     if sub.channel in channels.MESSENGER_CONTENT:
         viber = sub.viber or message_pb2.ViberContent()
-        links.check_viber(viber, field, name)
+        if viber.template_name:
+            _check_template_shape(sub, viber, field)
+        else:
+            links.check_viber(viber, field, name)
         if sub.text:  # an image alone has none
             _check_text(sub.text, limits.max_text, f"{field}text", f"{name} text")
     else:
         _check_text(sub.text, limits.max_text, f"{field}text", f"{name} text")
     sender = _sender(sub.sender or default_sender, f"{field}sender")
+    if sub.channel != channels.PUSH:
+        check_identity(grant, sender, sub.channel, field)
+    if sub.channel == channels.WHATSAPP:
+        check_template(grant, viber, field)
     ttl = sub.ttl or default_ttl
     if sub.channel == channels.WHATSAPP and not sub.ttl:
         ttl = _whole_days(default_ttl, limits)  # the partner's default, in WhatsApp's steps
@@ -346,6 +374,23 @@ def _other_content(
         return destination, sender, ttl, content.SerializeToString()
     links.check_push(push, field)
     return destination, sender, ttl, push.SerializeToString()
+
+
+def _check_template_shape(sub: Submission, viber: message_pb2.ViberContent, field: str) -> None:
+    """A template send (WhatsApp's way to start a conversation) carries the template alone:
+    its text is the approved template's, filled with the parameters."""
+    if sub.channel != channels.WHATSAPP:
+        raise RcsError(
+            Reason.INVALID_REQUEST, "templates are WHATSAPP messages", field=f"{field}template"
+        )
+    if sub.text or viber.image_url or viber.button_caption or viber.button_action:
+        raise RcsError(
+            Reason.INVALID_REQUEST,
+            "a WHATSAPP template message carries no text, image or button of its own",
+            field=f"{field}template",
+        )
+    for p in viber.template_parameters:
+        _check_text(p, channels.LIMITS[channels.WHATSAPP].max_text, f"{field}template.parameters")
 
 
 def _check_ttl(ttl: dt.timedelta, limits: channels.Limits, name: str, field: str) -> None:
@@ -372,7 +417,11 @@ def flashcall_code(text: str, field: str = "text") -> str:
 
 
 def _text_channel(
-    sub: Submission, default_sender: str, default_ttl: dt.timedelta, field: str
+    sub: Submission,
+    default_sender: str,
+    default_ttl: dt.timedelta,
+    field: str,
+    grant: ChannelGrant | None = None,
 ) -> tuple[str, str, dt.timedelta, bytes | None]:
     """VK and FlashingCall: a text to a number, as an SMS is stored (no content column).
     VK needs its community's serviceNumber (rest_vk.rst); a flash call has none, its
@@ -387,6 +436,8 @@ def _text_channel(
         sender = sub.sender or default_sender
     else:
         sender = _sender(sub.sender or default_sender, f"{field}sender")
+    if sender:  # a flash call without one takes the provider's caller number
+        check_identity(grant, sender, sub.channel, field)
     ttl = sub.ttl or min(default_ttl, limits.max_ttl)
     _check_ttl(ttl, limits, name, field)
     return destination, sender, ttl, None
@@ -406,6 +457,7 @@ def validate_link(
     *,
     field: str,
     owned: frozenset[str] | None = None,
+    grants: Grants = None,
 ) -> tuple[str, str, dt.timedelta, bytes | None, tuple[int, int] | None]:
     """(body, sender, ttl, serialized push or Viber content, binary coding) of a cascade
     link's message, checked as a message of its channel sent to ``destination``."""
@@ -434,7 +486,7 @@ def validate_link(
     viber = link.viber if link.channel in channels.MESSENGER_CONTENT else None
     text, sender = _text_and_sender(push, viber, link.sms)
     sub = Submission("", destination, link.channel, text, sender, 0, ttl, 0, push=push, viber=viber)
-    _, sender, ttl, content = _other_content(sub, default_sender, default_ttl, field)
+    _, sender, ttl, content = _other_content(sub, default_sender, default_ttl, grants, field)
     return sub.text, sender, ttl, content, None
 
 

@@ -1,6 +1,6 @@
 """Handing out reports: leases that wait for new reports, settlements, and their metrics.
 
-Used by MessageService (LeaseReports / SettleReports, for the SMPP gateways' deliver_sm
+Used by ReportLeaseService (LeaseReports / SettleReports, for the SMPP gateways' deliver_sm
 receipts) and by the HTTP report sender in core. A waiting lease wakes on the NOTIFY that
 finalize sends with new reports (one shared listening connection, ``ChannelWaker``), and
 looks again at least every second for reports whose backoff ended.

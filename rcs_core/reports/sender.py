@@ -12,8 +12,9 @@ outbox's backoff until the report's max age. Rapporto retries 400/500
 (http_status.rst) and REST_BATCH 500 five times a minute apart; we retry every failure
 with backoff instead, which covers both.
 
-Outcomes are settled in groups as they come, by a second task, so a slow partner does not
-hold up the others' settlements. A sender that is cancelled (shutdown) settles what it
+Outcomes are settled in groups as they come, through an ``rcs_runtime.batcher.Batcher``
+(one settlement at a time; what arrives meanwhile goes in the next), so a slow partner does
+not hold up the others' settlements. A sender that is cancelled (shutdown) settles what it
 knows and releases the reports still in flight, due again at once for the next sender; one
 that dies holds its reports until their lease (timeout + a margin) ends. Either way a
 report may be sent twice, never lost.
@@ -41,6 +42,7 @@ from rcs_core.reports import store as reports
 from rcs_core.reports.desk import ReportDesk, format_name
 from rcs_core.reports.formats import HTTP_FORMATS, JSON_CONTENT_TYPE
 from rcs_core.reports.store import LeasedReport, PartnerRoom
+from rcs_runtime.batcher import Batcher
 
 log = logging.getLogger(__name__)
 REQUESTS = Counter(
@@ -56,6 +58,7 @@ LATENCY = Histogram(
 USER_AGENT = "RCS-reports/1"
 MAX_ANSWER_BYTES = 64 * 1024  # read for keep-alive; an HTTP v5 MO answer's text is a reply
 RETRY_AFTER_ERROR_SECONDS = 1.0
+SETTLE_BATCH = 1000  # outcomes per settlement (one call, plus one per distinct error)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +108,10 @@ class ReportSender:
         self._http: aiohttp.ClientSession | None = None
         self._tg: asyncio.TaskGroup | None = None
         self._freed = asyncio.Event()
-        self._outcomes: list[Outcome] = []
-        self._arrived = asyncio.Event()
+        self._settlements: Batcher[None, Outcome, None] = Batcher(
+            self._settle, max_size=SETTLE_BATCH, max_in_flight=1, name="report-settle"
+        )
+        self._stopping = False
 
     async def run(self) -> None:
         timeout = aiohttp.ClientTimeout(total=self._s.timeout_seconds)
@@ -119,16 +124,17 @@ class ReportSender:
             try:
                 async with asyncio.TaskGroup() as tg:
                     self._tg = tg
-                    tg.create_task(self._settle_loop())
                     await self._lease_loop()
             finally:
                 # Cancelled: the send tasks recorded "released", and so are the reports
                 # leased ahead; settle everything known.
                 self._tg = None
                 for queue in self._waiting.values():
-                    self._outcomes += [Outcome(r.id, "released") for r, _ in queue]
+                    for r, _ in queue:
+                        self._settled(Outcome(r.id, "released"))
                 self._waiting.clear()
-                await self._flush(final=True)
+                self._stopping = True
+                await self._settlements.close()
 
     async def _lease_loop(self) -> None:
         # A report leased ahead may wait for one request's timeout before its own starts.
@@ -162,8 +168,8 @@ class ReportSender:
                 logins = await self._logins(leased)
             except BaseException as err:
                 # Leased but not sent (database away, or stopping): due again at once.
-                self._outcomes += [Outcome(r.id, "released") for r in leased]
-                self._arrived.set()
+                for r in leased:
+                    self._settled(Outcome(r.id, "released"))
                 if not isinstance(err, psycopg.Error | PoolTimeout):
                     raise
                 log.warning("report_lease_failed", extra={"error": str(err)})
@@ -209,7 +215,7 @@ class ReportSender:
         try:
             outcome = await self._attempt(http, report, login)
         except asyncio.CancelledError:
-            self._outcomes.append(Outcome(report.id, "released"))
+            self._settled(Outcome(report.id, "released"))
             raise
         except Exception as err:  # one bad report must not stop the sender
             log.exception("report_send_crashed", extra={"report_id": report.id})
@@ -220,9 +226,8 @@ class ReportSender:
             if not self._in_flight[report.partner_id]:
                 del self._in_flight[report.partner_id]
             self._freed.set()
-        self._outcomes.append(outcome)
+        self._settled(outcome)
         self._start_waiting()  # the freed slot goes to a report leased ahead, if any
-        self._arrived.set()
 
     async def _attempt(
         self, http: aiohttp.ClientSession, report: LeasedReport, login: str
@@ -303,36 +308,32 @@ class ReportSender:
         )
         return Outcome(report.id, "failed", error)
 
-    async def _settle_loop(self) -> None:
-        while True:
-            await self._arrived.wait()
-            self._arrived.clear()
-            await self._flush()
+    def _settled(self, outcome: Outcome) -> None:
+        """Hand an outcome to the settlements; the sender does not wait for it."""
+        self._settlements.submit(None, outcome)
 
-    async def _flush(self, *, final: bool = False) -> None:
-        """Settle every outcome so far: one call for the delivered and released, one per
-        distinct error. If core's database is away they are kept for the next flush (the
-        final one gives up: the leases run out and the reports come again)."""
-        taken, self._outcomes = self._outcomes, []
-        if not taken:
-            return
+    async def _settle(self, _: None, outcomes: list[Outcome]) -> list[None]:
+        """Settle one batch: one call for the delivered and released, one per distinct
+        error. While core's database is away it tries again every second, and what arrives
+        meanwhile waits for the next batch; once the sender stops it gives up (the leases
+        run out and the reports come again). Settling twice is harmless."""
         by_error: defaultdict[str, list[int]] = defaultdict(list)
-        for o in taken:
+        for o in outcomes:
             if o.result == "failed":
                 by_error[o.error].append(o.report_id)
-        try:
-            await self._desk.settle(
-                delivered=[o.report_id for o in taken if o.result == "delivered"],
-                released=[o.report_id for o in taken if o.result == "released"],
-            )
-            for error, ids in by_error.items():
-                await self._desk.settle(failed=ids, error=error)
-        except asyncio.CancelledError:
-            self._outcomes[:0] = taken  # for the final flush (settling twice is harmless)
-            raise
-        except (psycopg.Error, PoolTimeout) as err:
-            log.warning("report_settle_failed", extra={"count": len(taken), "error": str(err)})
-            if not final:
-                self._outcomes[:0] = taken
-                await asyncio.sleep(RETRY_AFTER_ERROR_SECONDS)
-                self._arrived.set()
+        while True:
+            try:
+                await self._desk.settle(
+                    delivered=[o.report_id for o in outcomes if o.result == "delivered"],
+                    released=[o.report_id for o in outcomes if o.result == "released"],
+                )
+                for error, ids in by_error.items():
+                    await self._desk.settle(failed=ids, error=error)
+            except (psycopg.Error, PoolTimeout) as err:
+                log.warning(
+                    "report_settle_failed", extra={"count": len(outcomes), "error": str(err)}
+                )
+                if not self._stopping:
+                    await asyncio.sleep(RETRY_AFTER_ERROR_SECONDS)
+                    continue
+            return [None] * len(outcomes)

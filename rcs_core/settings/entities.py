@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from rcs.core.v1 import settings_service_pb2 as ss
 from rcs_core.settings import credentials
 from rcs_core.settings import validate as v
+from rcs_core.settings.messenger_interfaces import MESSENGER_INTERFACE
+from rcs_core.settings.partner_channels import PARTNER_CHANNEL
 from rcs_core.settings.spec import Conn, EntitySpec, Spec
 from rcs_core.settings.states import (
     BlacklistState,
@@ -38,6 +40,7 @@ _PARTNER_DEFAULTS: dict[str, object] = {
     "senders": [],
     "smpp_password_hash": None,
     "smpp_standard_tlvs_only": False,
+    "service_type": "SMS",
 }
 
 
@@ -45,7 +48,7 @@ async def partner_state(conn: Conn, login: str) -> PartnerState | None:
     cur = await conn.execute(
         "SELECT login, password_hash, default_sender, default_ttl_seconds, block_duplicates,"
         " duplicate_window_seconds, allowed_subnets::text[], report_url, inbound_url,"
-        " max_smpp_sessions, senders, smpp_password_hash, smpp_standard_tlvs_only"
+        " max_smpp_sessions, senders, smpp_password_hash, smpp_standard_tlvs_only, service_type"
         " FROM partners WHERE login = %s",
         (login,),
     )
@@ -66,6 +69,7 @@ async def partner_state(conn: Conn, login: str) -> PartnerState | None:
         senders=list(row[10]),
         smpp_password_hash=row[11],
         smpp_standard_tlvs_only=row[12],
+        service_type=row[13],
     )
 
 
@@ -77,8 +81,8 @@ async def put_partner(conn: Conn, login: str, state: PartnerState | None) -> Non
     await conn.execute(
         "INSERT INTO partners (login, password_hash, default_sender, default_ttl_seconds,"
         " block_duplicates, duplicate_window_seconds, allowed_subnets, report_url, inbound_url,"
-        " max_smpp_sessions, senders, smpp_password_hash, smpp_standard_tlvs_only)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s::cidr[], %s, %s, %s, %s, %s, %s)"
+        " max_smpp_sessions, senders, smpp_password_hash, smpp_standard_tlvs_only, service_type)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s::cidr[], %s, %s, %s, %s, %s, %s, %s)"
         " ON CONFLICT (login) DO UPDATE SET password_hash = EXCLUDED.password_hash,"
         " default_sender = EXCLUDED.default_sender,"
         " default_ttl_seconds = EXCLUDED.default_ttl_seconds,"
@@ -87,7 +91,8 @@ async def put_partner(conn: Conn, login: str, state: PartnerState | None) -> Non
         " allowed_subnets = EXCLUDED.allowed_subnets, report_url = EXCLUDED.report_url,"
         " inbound_url = EXCLUDED.inbound_url, max_smpp_sessions = EXCLUDED.max_smpp_sessions,"
         " senders = EXCLUDED.senders, smpp_password_hash = EXCLUDED.smpp_password_hash,"
-        " smpp_standard_tlvs_only = EXCLUDED.smpp_standard_tlvs_only",
+        " smpp_standard_tlvs_only = EXCLUDED.smpp_standard_tlvs_only,"
+        " service_type = EXCLUDED.service_type",
         tuple(values[f] for f in _PARTNER_FIELDS),
     )
 
@@ -797,6 +802,8 @@ _ALL: tuple[EntitySpec, ...] = (
     SUBSTITUTION_RULE,
     INBOUND_ROUTE,
     TARIFF,
+    PARTNER_CHANNEL,
+    MESSENGER_INTERFACE,
     credentials.API_KEY_SPEC,  # not restored by a rollback (store.restore)
     credentials.ADMIN_SPEC,
 )

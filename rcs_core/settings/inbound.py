@@ -2,13 +2,13 @@
 """SettingsService RPCs of inbound routes: which partner gets the messages subscribers send
 (MO) to a number, all of them or those starting with a keyword, and in which format, and
 the SMS sessions a route opens (rcs_core.inbound.store routes by them). Put, delete and
-list, versioned like every other entity through PolicySettings' shared shapes."""
+list, versioned like every other entity through the generic writes."""
 
 from __future__ import annotations
 
 from rcs.core.v1 import settings_service_pb2 as ss
 from rcs_core.settings import entities, writes
-from rcs_core.settings.policy import PolicySettings, _require
+from rcs_core.settings.policy import SettingsBase, _require
 from rcs_core.settings.spec import Conn
 from rcs_core.settings.states import InboundRouteState
 from rcs_core.settings.writes import Ctx
@@ -19,7 +19,7 @@ def _route_out(st: InboundRouteState) -> ss.InboundRoute:
     return ss.InboundRoute(**st)
 
 
-class InboundRouteSettings(PolicySettings):
+class InboundRouteSettings(SettingsBase):
     async def PutInboundRoute(
         self, request: ss.PutInboundRouteRequest, context: Ctx
     ) -> ss.PutInboundRouteResponse:

@@ -2,9 +2,10 @@
 """SettingsService RPCs of the routing policy (SPEC F10-F14): hand-made directions, sender
 names, routing and substitution rules, traffic-type hours, region time zones, white lists.
 
-SettingsServicer (settings_servicer.py) is the one registered class; it inherits these from
-PolicySettings, which sits on SettingsBase: the request_id replay, revision commit and paging
-that every RPC shares live here so that neither module imports the other.
+SettingsServicer (servicer.py) is the one registered class; it composes PolicySettings with
+the other groups of RPCs, each a SettingsBase over the same pool, and serves every RPC by
+delegating to the one group that has it. The request_id replay, revision commit and paging
+that every RPC shares are rcs_core.settings.writes.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from psycopg_pool import AsyncConnectionPool
 
 from rcs.common.v1 import channel_pb2
 from rcs.core.v1 import settings_service_pb2 as ss
-from rcs.core.v1 import settings_service_pb2_grpc
 from rcs_core.settings import entities, validate, writes
 from rcs_core.settings.spec import Conn
 from rcs_core.settings.states import (
@@ -44,8 +44,10 @@ _REFERENCE_SQL = {
 }
 
 
-class SettingsBase(settings_service_pb2_grpc.SettingsServiceServicer):
-    """The servicer's state: its pool. The RPCs compose rcs_core.settings.writes."""
+class SettingsBase:
+    """One group of SettingsService RPCs (methods named as the RPCs), composed by
+    SettingsServicer. Its state is the pool every group shares; its RPCs compose
+    rcs_core.settings.writes, the one settings write path."""
 
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self._pool = pool

@@ -1,24 +1,33 @@
-"""gRPC edge of settings: SettingsService (partners, black lists, operators, interfaces,
-revisions, rollback); the routing-policy RPCs come from rcs_core.settings.policy, inbound
-routes from rcs_core.settings.inbound, API keys from rcs_core.settings.api_keys."""
+"""gRPC edge of settings: SettingsService, composed of groups of RPCs — partners, black
+lists, operators, interfaces, revisions and rollback here (EntitySettings); the routing
+policy in rcs_core.settings.policy, inbound routes in rcs_core.settings.inbound, API keys in
+rcs_core.settings.api_keys, the audit log in rcs_core.settings.audit, number-plan imports in
+rcs_core.settings.imports. SettingsServicer, the one registered servicer, holds one object
+of each group over the same pool and delegates each RPC to the group that defines it."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import cast
 
 from google.protobuf import timestamp_pb2
+from psycopg_pool import AsyncConnectionPool
 
 from rcs.core.v1 import settings_service_pb2 as ss
+from rcs.core.v1 import settings_service_pb2_grpc
 from rcs_core.auth.passwords import hash_password
 from rcs_core.settings import entities, store, validate, writes
 from rcs_core.settings.api_keys import ApiKeySettings
 from rcs_core.settings.audit import AuditSettings
 from rcs_core.settings.imports import ImportSettings
 from rcs_core.settings.inbound import InboundRouteSettings
-from rcs_core.settings.policy import _require
+from rcs_core.settings.partner_channel_rpcs import (
+    MessengerInterfaceSettings,
+    PartnerChannelSettings,
+)
+from rcs_core.settings.policy import PolicySettings, SettingsBase, _require
 from rcs_core.settings.spec import Conn
 from rcs_core.settings.states import (
     BlacklistState,
@@ -42,6 +51,7 @@ _PARTNER_MASK = {
     "inbound_url",
     "max_smpp_sessions",
     "smpp_standard_tlvs_only",
+    "service_type",
     "password",
     "senders",
     "smpp_password",
@@ -62,6 +72,7 @@ def _partner_out(state: PartnerState) -> ss.Partner:
         senders=state["senders"],
         has_smpp_password=bool(state["smpp_password_hash"]),
         smpp_standard_tlvs_only=state["smpp_standard_tlvs_only"],
+        service_type=state["service_type"],
     )
 
 
@@ -97,7 +108,14 @@ def _partner(s: BlacklistState) -> str:
     return s["partner"]
 
 
-_SECRETS = ("password_hash", "password", "smpp_password_hash", "key_sha256")
+_SECRETS = (
+    "password_hash",
+    "password",
+    "smpp_password_hash",
+    "key_sha256",
+    "token",
+    "webhook_secret",
+)
 
 
 def _redacted(changes: list[ChangeRecord]) -> str:
@@ -110,9 +128,9 @@ def _redacted(changes: list[ChangeRecord]) -> str:
     return json.dumps(out, ensure_ascii=False)
 
 
-class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings, ImportSettings):
-    """The one SettingsService servicer: these RPCs plus those of InboundRouteSettings and
-    the PolicySettings it extends (and their _mutate), and ApiKeySettings'."""
+class EntitySettings(SettingsBase):
+    """Partners, black lists, operators, interfaces, the verification policy, revisions and
+    rollback."""
 
     async def CreatePartner(
         self, request: ss.CreatePartnerRequest, context: Ctx
@@ -120,6 +138,7 @@ class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings, Impo
         p = request.partner
         p.default_ttl_seconds = p.default_ttl_seconds or 86400
         p.duplicate_window_seconds = p.duplicate_window_seconds or 86400
+        p.service_type = p.service_type or "SMS"
         validate.check_partner(p)
         if not request.password:
             raise RcsError(Reason.INVALID_REQUEST, "a partner needs a password", field="password")
@@ -147,6 +166,7 @@ class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings, Impo
                     else None
                 ),
                 smpp_standard_tlvs_only=p.smpp_standard_tlvs_only,
+                service_type=p.service_type,
             )
             await entities.put_partner(conn, p.login, state)
             revision = await commit(
@@ -463,3 +483,296 @@ class SettingsServicer(InboundRouteSettings, ApiKeySettings, AuditSettings, Impo
             return ss.RollbackSettingsResponse(revision=revision, changed_count=len(changes))
 
         return await writes.mutate(self._pool, request, ss.RollbackSettingsResponse, work)
+
+
+def rpc_names(group: type[SettingsBase]) -> set[str]:
+    """The RPCs a group defines: its public methods named like RPCs (CamelCase)."""
+    return {n for n in vars(group) if n[:1].isupper() and callable(getattr(group, n))}
+
+
+class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
+    """The one registered SettingsService servicer: it holds the groups of RPCs, all over
+    one pool, and delegates each RPC to the group that defines it (spelled out, so that
+    mypy checks every signature and that no RPC is left to the generated UNIMPLEMENTED;
+    tests/unit/core/test_settings_groups.py checks that each RPC is in exactly one group)."""
+
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self._entities = EntitySettings(pool)
+        self._policy = PolicySettings(pool)
+        self._inbound = InboundRouteSettings(pool)
+        self._api_keys = ApiKeySettings(pool)
+        self._audit = AuditSettings(pool)
+        self._imports = ImportSettings(pool)
+        self._partner_channels = PartnerChannelSettings(pool)
+        self._messenger_interfaces = MessengerInterfaceSettings(pool)
+
+    # -- EntitySettings ------------------------------------------------------
+    async def AddBlacklistEntries(
+        self, request: ss.AddBlacklistEntriesRequest, context: Ctx
+    ) -> ss.AddBlacklistEntriesResponse:
+        return await self._entities.AddBlacklistEntries(request, context)
+
+    async def CreatePartner(
+        self, request: ss.CreatePartnerRequest, context: Ctx
+    ) -> ss.CreatePartnerResponse:
+        return await self._entities.CreatePartner(request, context)
+
+    async def DeleteInterface(
+        self, request: ss.DeleteInterfaceRequest, context: Ctx
+    ) -> ss.DeleteInterfaceResponse:
+        return await self._entities.DeleteInterface(request, context)
+
+    async def GetPartner(
+        self, request: ss.GetPartnerRequest, context: Ctx
+    ) -> ss.GetPartnerResponse:
+        return await self._entities.GetPartner(request, context)
+
+    async def GetVerificationPolicy(
+        self, request: ss.GetVerificationPolicyRequest, context: Ctx
+    ) -> ss.GetVerificationPolicyResponse:
+        return await self._entities.GetVerificationPolicy(request, context)
+
+    async def ListBlacklistEntries(
+        self, request: ss.ListBlacklistEntriesRequest, context: Ctx
+    ) -> ss.ListBlacklistEntriesResponse:
+        return await self._entities.ListBlacklistEntries(request, context)
+
+    async def ListInterfaces(
+        self, request: ss.ListInterfacesRequest, context: Ctx
+    ) -> ss.ListInterfacesResponse:
+        return await self._entities.ListInterfaces(request, context)
+
+    async def ListOperators(
+        self, request: ss.ListOperatorsRequest, context: Ctx
+    ) -> ss.ListOperatorsResponse:
+        return await self._entities.ListOperators(request, context)
+
+    async def ListPartners(
+        self, request: ss.ListPartnersRequest, context: Ctx
+    ) -> ss.ListPartnersResponse:
+        return await self._entities.ListPartners(request, context)
+
+    async def ListRevisions(
+        self, request: ss.ListRevisionsRequest, context: Ctx
+    ) -> ss.ListRevisionsResponse:
+        return await self._entities.ListRevisions(request, context)
+
+    async def PutInterface(
+        self, request: ss.PutInterfaceRequest, context: Ctx
+    ) -> ss.PutInterfaceResponse:
+        return await self._entities.PutInterface(request, context)
+
+    async def PutOperator(
+        self, request: ss.PutOperatorRequest, context: Ctx
+    ) -> ss.PutOperatorResponse:
+        return await self._entities.PutOperator(request, context)
+
+    async def RemoveBlacklistEntries(
+        self, request: ss.RemoveBlacklistEntriesRequest, context: Ctx
+    ) -> ss.RemoveBlacklistEntriesResponse:
+        return await self._entities.RemoveBlacklistEntries(request, context)
+
+    async def RollbackSettings(
+        self, request: ss.RollbackSettingsRequest, context: Ctx
+    ) -> ss.RollbackSettingsResponse:
+        return await self._entities.RollbackSettings(request, context)
+
+    async def UpdatePartner(
+        self, request: ss.UpdatePartnerRequest, context: Ctx
+    ) -> ss.UpdatePartnerResponse:
+        return await self._entities.UpdatePartner(request, context)
+
+    async def UpdateVerificationPolicy(
+        self, request: ss.UpdateVerificationPolicyRequest, context: Ctx
+    ) -> ss.UpdateVerificationPolicyResponse:
+        return await self._entities.UpdateVerificationPolicy(request, context)
+
+    # -- PolicySettings ------------------------------------------------------
+    async def AddWhitelistEntries(
+        self, request: ss.AddWhitelistEntriesRequest, context: Ctx
+    ) -> ss.AddWhitelistEntriesResponse:
+        return await self._policy.AddWhitelistEntries(request, context)
+
+    async def DeleteDirection(
+        self, request: ss.DeleteDirectionRequest, context: Ctx
+    ) -> ss.DeleteDirectionResponse:
+        return await self._policy.DeleteDirection(request, context)
+
+    async def DeleteRoutingRule(
+        self, request: ss.DeleteRoutingRuleRequest, context: Ctx
+    ) -> ss.DeleteRoutingRuleResponse:
+        return await self._policy.DeleteRoutingRule(request, context)
+
+    async def DeleteSenderName(
+        self, request: ss.DeleteSenderNameRequest, context: Ctx
+    ) -> ss.DeleteSenderNameResponse:
+        return await self._policy.DeleteSenderName(request, context)
+
+    async def DeleteSubstitutionRule(
+        self, request: ss.DeleteSubstitutionRuleRequest, context: Ctx
+    ) -> ss.DeleteSubstitutionRuleResponse:
+        return await self._policy.DeleteSubstitutionRule(request, context)
+
+    async def DeleteTariff(
+        self, request: ss.DeleteTariffRequest, context: Ctx
+    ) -> ss.DeleteTariffResponse:
+        return await self._policy.DeleteTariff(request, context)
+
+    async def DeleteTrafficPolicy(
+        self, request: ss.DeleteTrafficPolicyRequest, context: Ctx
+    ) -> ss.DeleteTrafficPolicyResponse:
+        return await self._policy.DeleteTrafficPolicy(request, context)
+
+    async def ListDirections(
+        self, request: ss.ListDirectionsRequest, context: Ctx
+    ) -> ss.ListDirectionsResponse:
+        return await self._policy.ListDirections(request, context)
+
+    async def ListRegionTimeZones(
+        self, request: ss.ListRegionTimeZonesRequest, context: Ctx
+    ) -> ss.ListRegionTimeZonesResponse:
+        return await self._policy.ListRegionTimeZones(request, context)
+
+    async def ListRoutingRules(
+        self, request: ss.ListRoutingRulesRequest, context: Ctx
+    ) -> ss.ListRoutingRulesResponse:
+        return await self._policy.ListRoutingRules(request, context)
+
+    async def ListSenderNames(
+        self, request: ss.ListSenderNamesRequest, context: Ctx
+    ) -> ss.ListSenderNamesResponse:
+        return await self._policy.ListSenderNames(request, context)
+
+    async def ListSubstitutionRules(
+        self, request: ss.ListSubstitutionRulesRequest, context: Ctx
+    ) -> ss.ListSubstitutionRulesResponse:
+        return await self._policy.ListSubstitutionRules(request, context)
+
+    async def ListTariffs(
+        self, request: ss.ListTariffsRequest, context: Ctx
+    ) -> ss.ListTariffsResponse:
+        return await self._policy.ListTariffs(request, context)
+
+    async def ListTrafficPolicies(
+        self, request: ss.ListTrafficPoliciesRequest, context: Ctx
+    ) -> ss.ListTrafficPoliciesResponse:
+        return await self._policy.ListTrafficPolicies(request, context)
+
+    async def ListWhitelistEntries(
+        self, request: ss.ListWhitelistEntriesRequest, context: Ctx
+    ) -> ss.ListWhitelistEntriesResponse:
+        return await self._policy.ListWhitelistEntries(request, context)
+
+    async def PutDirection(
+        self, request: ss.PutDirectionRequest, context: Ctx
+    ) -> ss.PutDirectionResponse:
+        return await self._policy.PutDirection(request, context)
+
+    async def PutRegionTimeZone(
+        self, request: ss.PutRegionTimeZoneRequest, context: Ctx
+    ) -> ss.PutRegionTimeZoneResponse:
+        return await self._policy.PutRegionTimeZone(request, context)
+
+    async def PutRoutingRule(
+        self, request: ss.PutRoutingRuleRequest, context: Ctx
+    ) -> ss.PutRoutingRuleResponse:
+        return await self._policy.PutRoutingRule(request, context)
+
+    async def PutSenderName(
+        self, request: ss.PutSenderNameRequest, context: Ctx
+    ) -> ss.PutSenderNameResponse:
+        return await self._policy.PutSenderName(request, context)
+
+    async def PutSubstitutionRule(
+        self, request: ss.PutSubstitutionRuleRequest, context: Ctx
+    ) -> ss.PutSubstitutionRuleResponse:
+        return await self._policy.PutSubstitutionRule(request, context)
+
+    async def PutTariff(self, request: ss.PutTariffRequest, context: Ctx) -> ss.PutTariffResponse:
+        return await self._policy.PutTariff(request, context)
+
+    async def PutTrafficPolicy(
+        self, request: ss.PutTrafficPolicyRequest, context: Ctx
+    ) -> ss.PutTrafficPolicyResponse:
+        return await self._policy.PutTrafficPolicy(request, context)
+
+    async def RemoveWhitelistEntries(
+        self, request: ss.RemoveWhitelistEntriesRequest, context: Ctx
+    ) -> ss.RemoveWhitelistEntriesResponse:
+        return await self._policy.RemoveWhitelistEntries(request, context)
+
+    # -- InboundRouteSettings ------------------------------------------------
+    async def DeleteInboundRoute(
+        self, request: ss.DeleteInboundRouteRequest, context: Ctx
+    ) -> ss.DeleteInboundRouteResponse:
+        return await self._inbound.DeleteInboundRoute(request, context)
+
+    async def ListInboundRoutes(
+        self, request: ss.ListInboundRoutesRequest, context: Ctx
+    ) -> ss.ListInboundRoutesResponse:
+        return await self._inbound.ListInboundRoutes(request, context)
+
+    async def PutInboundRoute(
+        self, request: ss.PutInboundRouteRequest, context: Ctx
+    ) -> ss.PutInboundRouteResponse:
+        return await self._inbound.PutInboundRoute(request, context)
+
+    # -- ApiKeySettings ------------------------------------------------------
+    async def CreateApiKey(
+        self, request: ss.CreateApiKeyRequest, context: Ctx
+    ) -> ss.CreateApiKeyResponse:
+        return await self._api_keys.CreateApiKey(request, context)
+
+    async def ListApiKeys(
+        self, request: ss.ListApiKeysRequest, context: Ctx
+    ) -> ss.ListApiKeysResponse:
+        return await self._api_keys.ListApiKeys(request, context)
+
+    async def RevokeApiKey(
+        self, request: ss.RevokeApiKeyRequest, context: Ctx
+    ) -> ss.RevokeApiKeyResponse:
+        return await self._api_keys.RevokeApiKey(request, context)
+
+    # -- AuditSettings -------------------------------------------------------
+    async def ListAuditEntries(
+        self, request: ss.ListAuditEntriesRequest, context: Ctx
+    ) -> ss.ListAuditEntriesResponse:
+        return await self._audit.ListAuditEntries(request, context)
+
+    # -- ImportSettings ------------------------------------------------------
+    async def ImportNumberPlan(
+        self, request_iterator: AsyncIterator[ss.ImportNumberPlanRequest], context: Ctx
+    ) -> ss.ImportNumberPlanResponse:
+        return await self._imports.ImportNumberPlan(request_iterator, context)
+
+    # -- PartnerChannelSettings ----------------------------------------------
+    async def DeletePartnerChannel(
+        self, request: ss.DeletePartnerChannelRequest, context: Ctx
+    ) -> ss.DeletePartnerChannelResponse:
+        return await self._partner_channels.DeletePartnerChannel(request, context)
+
+    async def ListPartnerChannels(
+        self, request: ss.ListPartnerChannelsRequest, context: Ctx
+    ) -> ss.ListPartnerChannelsResponse:
+        return await self._partner_channels.ListPartnerChannels(request, context)
+
+    async def PutPartnerChannel(
+        self, request: ss.PutPartnerChannelRequest, context: Ctx
+    ) -> ss.PutPartnerChannelResponse:
+        return await self._partner_channels.PutPartnerChannel(request, context)
+
+    # -- MessengerInterfaceSettings ------------------------------------------
+    async def DeleteMessengerInterface(
+        self, request: ss.DeleteMessengerInterfaceRequest, context: Ctx
+    ) -> ss.DeleteMessengerInterfaceResponse:
+        return await self._messenger_interfaces.DeleteMessengerInterface(request, context)
+
+    async def ListMessengerInterfaces(
+        self, request: ss.ListMessengerInterfacesRequest, context: Ctx
+    ) -> ss.ListMessengerInterfacesResponse:
+        return await self._messenger_interfaces.ListMessengerInterfaces(request, context)
+
+    async def PutMessengerInterface(
+        self, request: ss.PutMessengerInterfaceRequest, context: Ctx
+    ) -> ss.PutMessengerInterfaceResponse:
+        return await self._messenger_interfaces.PutMessengerInterface(request, context)

@@ -26,6 +26,7 @@ class PartnerState(TypedDict):
     senders: list[str]
     smpp_password_hash: str | None
     smpp_standard_tlvs_only: bool
+    service_type: str
 
 
 class BlacklistState(TypedDict):

@@ -35,6 +35,7 @@ from rcs_core.settings.states import (
     VerificationPolicyState,
     WhitelistState,
 )
+from rcs_runtime import channels
 from rcs_runtime.errors import RcsError, Reason
 
 _RULE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -345,6 +346,13 @@ def check_partner(p: ss.Partner) -> None:
         raise RcsError(Reason.INVALID_TTL, "default_ttl_seconds must be 1 to 172800")
     if p.duplicate_window_seconds < 1:
         raise RcsError(Reason.INVALID_REQUEST, "duplicate_window_seconds must be positive")
+    if p.service_type not in channels.SERVICE_TYPES:
+        raise RcsError(
+            Reason.INVALID_REQUEST,
+            f"service_type must be one of {', '.join(sorted(channels.SERVICE_TYPES))}"
+            " (the message type of the login's plain HTTP v5 requests)",
+            field="service_type",
+        )
     if p.max_smpp_sessions < 0:
         raise RcsError(
             Reason.INVALID_REQUEST,
@@ -556,6 +564,7 @@ def partner(s: PartnerState) -> PartnerState:
             max_smpp_sessions=s["max_smpp_sessions"],
             report_url=s["report_url"],
             inbound_url=s["inbound_url"],
+            service_type=s["service_type"],
         )
     )
     return s

@@ -1,7 +1,7 @@
 """What the cascade tests put in rcs_rpns's place until it lands: a real gRPC
 ConnectorService on a free port that plays rpns's documented behaviour for CHANNEL_PUSH
 (connector_service.proto): ACCEPTED with one push id, or REJECTED with rest_status.rst's
-extended code; then DELIVERED / READ back to core through MessageService.RecordReceipts,
+extended code; then DELIVERED / READ back to core through DeliveryService.RecordReceipts,
 keyed by (its interface id, that push id). And a partner's report endpoint."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from aiohttp import web
 from rcs.common.v1 import channel_pb2, status_pb2
 from rcs.connector.v1 import connector_service_pb2 as cs
 from rcs.connector.v1 import connector_service_pb2_grpc
-from rcs.core.v1 import message_service_pb2, message_service_pb2_grpc
+from rcs.core.v1 import delivery_service_pb2_grpc, message_service_pb2
 from rcs_runtime.grpc_client import open_channel
 from rcs_runtime.grpc_server import GrpcServer
 from tests.conftest import free_port
@@ -89,7 +89,7 @@ class PushStandIn(connector_service_pb2_grpc.ConnectorServiceServicer):
             statuses.append(status_pb2.MESSAGE_STATUS_READ)
         channel = open_channel(self.core_target)
         try:
-            stub = message_service_pb2_grpc.MessageServiceStub(channel)
+            stub = delivery_service_pb2_grpc.DeliveryServiceStub(channel)
             for status in statuses:
                 request = message_service_pb2.RecordReceiptsRequest(
                     request_id=f"{push_id}-{status}",

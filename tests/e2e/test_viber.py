@@ -63,6 +63,22 @@ def _listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+def viber_env(grpc_port: int, webhook_port: int, sim_port: int, outcomes: str) -> dict[str, str]:
+    """The messenger service with the Viber account, and the Viber simulator calling it."""
+    return {
+        "RCS_MESSENGERS_TARGET": f"127.0.0.1:{grpc_port}",
+        "RCS_MESSENGERS_INTERFACE_ID": "viber-main",
+        "RCS_MESSENGERS_BIND": f"127.0.0.1:{grpc_port}",
+        "RCS_MESSENGERS_WEBHOOK_PORT": str(webhook_port),
+        "RCS_VIBER_API_URL": f"http://127.0.0.1:{sim_port}",
+        "RCS_VIBER_AUTH_TOKEN": TOKEN,
+        "RCS_VIBER_SIM_PORT": str(sim_port),
+        "RCS_VIBER_SIM_AUTH_TOKEN": TOKEN,
+        "RCS_VIBER_SIM_WEBHOOK_URL": f"http://127.0.0.1:{webhook_port}/viber/webhook",
+        "RCS_VIBER_SIM_OUTCOMES": outcomes,
+    }
+
+
 @pytest.fixture
 async def rig(installation: Installation) -> AsyncIterator[tuple[Installation, Viber, ReportSink]]:
     sink = ReportSink()
@@ -70,16 +86,12 @@ async def rig(installation: Installation) -> AsyncIterator[tuple[Installation, V
     grpc_port, webhook_port, sim_port = _ports(installation, 3)
     installation.extra_env.update(
         {
-            "RCS_MESSENGERS_TARGET": f"127.0.0.1:{grpc_port}",
-            "RCS_MESSENGERS_INTERFACE_ID": "viber-main",
-            "RCS_MESSENGERS_BIND": f"127.0.0.1:{grpc_port}",
-            "RCS_MESSENGERS_WEBHOOK_PORT": str(webhook_port),
-            "RCS_VIBER_API_URL": f"http://127.0.0.1:{sim_port}",
-            "RCS_VIBER_AUTH_TOKEN": TOKEN,
-            "RCS_VIBER_SIM_PORT": str(sim_port),
-            "RCS_VIBER_SIM_AUTH_TOKEN": TOKEN,
-            "RCS_VIBER_SIM_WEBHOOK_URL": f"http://127.0.0.1:{webhook_port}/viber/webhook",
-            "RCS_VIBER_SIM_OUTCOMES": f"{READS}=read,{SILENT}=silent,{UNSUBSCRIBED}=unsubscribed",
+            **viber_env(
+                grpc_port,
+                webhook_port,
+                sim_port,
+                f"{READS}=read,{SILENT}=silent,{UNSUBSCRIBED}=unsubscribed",
+            ),
             "RCS_CASCADE_POLL_SECONDS": "0.5",
             "RCS_REPORT_RETRY_BASE_SECONDS": "0.5",
         }

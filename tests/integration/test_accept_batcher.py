@@ -13,7 +13,7 @@ from psycopg_pool import AsyncConnectionPool
 from rcs_core.auth import partners_store as partners
 from rcs_core.messages.accept_batcher import AcceptBatcher
 from rcs_core.messages.idalloc import IdAllocator
-from rcs_core.messages.store import NewMessage
+from rcs_core.messages.model import NewMessage
 
 pytestmark = pytest.mark.integration
 

@@ -22,14 +22,14 @@ from gateways.rest.app import build_app
 from gateways.rest.settings import RestSettings
 from gateways.smpp.server import SmppGateway
 from gateways.smpp.settings import SmppGatewaySettings
-from rcs.core.v1 import auth_service_pb2_grpc, message_service_pb2_grpc, settings_service_pb2_grpc
+from rcs.core.v1 import auth_service_pb2_grpc, settings_service_pb2_grpc
 from rcs.core.v1 import settings_service_pb2 as ss
 from rcs_core.auth.guard import FailedAuthGuard
 from rcs_core.auth.servicer import AuthServicer
-from rcs_core.messages.servicer import MessageServicer
 from rcs_core.settings.servicer import SettingsServicer
 from rcs_runtime.grpc_client import open_channel
 from tests.conftest import free_port
+from tests.core_services import CoreServices
 from tests.support import start_server
 
 pytestmark = pytest.mark.integration
@@ -81,7 +81,7 @@ class Rig:
 
 @pytest.fixture
 async def rig(pool: Any) -> AsyncIterator[Rig]:
-    messages = MessageServicer(pool, installation_id=7)
+    messages = CoreServices(pool, installation_id=7)
     guard = FailedAuthGuard(pool, base_delay_seconds=30)
     server = await start_server(
         lambda s: settings_service_pb2_grpc.add_SettingsServiceServicer_to_server(
@@ -90,7 +90,7 @@ async def rig(pool: Any) -> AsyncIterator[Rig]:
         lambda s: auth_service_pb2_grpc.add_AuthServiceServicer_to_server(
             AuthServicer(pool, guard), s
         ),
-        lambda s: message_service_pb2_grpc.add_MessageServiceServicer_to_server(messages, s),
+        messages.register,
     )
     channel = open_channel(f"127.0.0.1:{server.port}")
     settings = settings_service_pb2_grpc.SettingsServiceStub(channel)

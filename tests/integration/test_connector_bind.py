@@ -16,7 +16,7 @@ import pytest
 
 from rcs.common.v1 import message_pb2
 from rcs.connector.v1 import connector_service_pb2 as cs
-from rcs.core.v1 import message_service_pb2, message_service_pb2_grpc
+from rcs.core.v1 import delivery_service_pb2_grpc, message_service_pb2
 from rcs_connectors.interfaces import SmppInterface
 from rcs_connectors.receipt_sink import ReceiptSink
 from rcs_connectors.settings import ConnectorSettings
@@ -30,7 +30,7 @@ from rcs_smpp.receipts import build_receipt_pdu
 from tests.support import Ctx, start_server
 
 
-class RecordingCore(message_service_pb2_grpc.MessageServiceServicer):
+class RecordingCore(delivery_service_pb2_grpc.DeliveryServiceServicer):
     def __init__(self) -> None:
         self.receipts: list[message_service_pb2.Receipt] = []
         self.fail = False
@@ -92,10 +92,10 @@ async def rig() -> AsyncIterator[tuple[OperatorBind, HandDrivenSmsc, RecordingCo
     port = server.sockets[0].getsockname()[1]
     core = RecordingCore()  # type: ignore[abstract]  # only RecordReceipts is called
     grpc_server = await start_server(
-        lambda s: message_service_pb2_grpc.add_MessageServiceServicer_to_server(core, s)
+        lambda s: delivery_service_pb2_grpc.add_DeliveryServiceServicer_to_server(core, s)
     )
     channel = open_channel(f"127.0.0.1:{grpc_server.port}")
-    sink = ReceiptSink(message_service_pb2_grpc.MessageServiceStub(channel), flush_seconds=0.01)
+    sink = ReceiptSink(delivery_service_pb2_grpc.DeliveryServiceStub(channel), flush_seconds=0.01)
     iface = SmppInterface("hand", "127.0.0.1", port, "rcs", "pw", "", 10, 0)
     bind = OperatorBind(iface, ConnectorSettings(connector_throttle_pause_seconds=0.05), sink)
     bind.start()

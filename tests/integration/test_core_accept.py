@@ -15,12 +15,11 @@ from google.protobuf import duration_pb2, timestamp_pb2
 from gateways.rest.parsing import parse_send
 from rcs.common.v1 import channel_pb2, message_pb2, status_pb2
 from rcs.core.v1 import message_service_pb2 as ms
-from rcs.core.v1 import message_service_pb2_grpc
 from rcs_core.auth import partners_store as partners
 from rcs_core.messages import ids
 from rcs_core.messages import servicer as servicer_module
-from rcs_core.messages.servicer import MessageServicer
 from rcs_runtime.grpc_client import error_reason, open_channel
+from tests.core_services import CoreServices, CoreStubs
 from tests.support import accept_uncommitted, start_server
 
 pytestmark = pytest.mark.integration
@@ -41,12 +40,10 @@ async def core(pool: Any, database_url: str) -> AsyncIterator[Any]:
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
         await partners.upsert(conn, "acme", "pw", senders=["RCS"])
         await conn.commit()
-    servicer = MessageServicer(pool, installation_id=7)
-    server = await start_server(
-        lambda s: message_service_pb2_grpc.add_MessageServiceServicer_to_server(servicer, s)
-    )
+    servicer = CoreServices(pool, installation_id=7)
+    server = await start_server(servicer.register)
     channel = open_channel(f"127.0.0.1:{server.port}")
-    yield message_service_pb2_grpc.MessageServiceStub(channel)
+    yield CoreStubs(channel)
     await channel.close()
     await server.stop(0)
     await servicer.close()
@@ -63,12 +60,14 @@ async def count(dsn: str, table: str) -> int:
 async def test_accepted_message_is_stored_with_event_and_queue_entry(
     core: Any, database_url: str
 ) -> None:
-    resp = await core.SubmitMessages(ms.SubmitMessagesRequest(partner="acme", messages=[sms()]))
+    resp = await core.messages.SubmitMessages(
+        ms.SubmitMessagesRequest(partner="acme", messages=[sms()])
+    )
     (result,) = resp.results
     assert not result.HasField("error")
     message_id = int(result.message_id)
     assert ids.installation_of(message_id) == 7
-    got = await core.GetMessage(ms.GetMessageRequest(message_id=result.message_id))
+    got = await core.messages.GetMessage(ms.GetMessageRequest(message_id=result.message_id))
     assert got.message.status == status_pb2.MESSAGE_STATUS_ACCEPTED
     assert got.message.destination == "79161234567"
     assert [h.status for h in got.message.history] == [status_pb2.MESSAGE_STATUS_ACCEPTED]
@@ -78,10 +77,10 @@ async def test_accepted_message_is_stored_with_event_and_queue_entry(
 async def test_repeated_client_ref_returns_first_id_and_stores_once(
     core: Any, database_url: str
 ) -> None:
-    first = await core.SubmitMessages(
+    first = await core.messages.SubmitMessages(
         ms.SubmitMessagesRequest(partner="acme", messages=[sms(ref="p-1")])
     )
-    again = await core.SubmitMessages(
+    again = await core.messages.SubmitMessages(
         ms.SubmitMessagesRequest(partner="acme", messages=[sms(ref="p-1"), sms(ref="p-1")])
     )
     assert [r.message_id for r in again.results] == [first.results[0].message_id] * 2
@@ -97,7 +96,7 @@ async def test_a_ref_still_being_stored_is_refused_when_the_api_asks(
         stored = await accept_uncommitted(
             first, "acme", sms(ref="p-9", refuse_ref_in_progress=True), default_sender="RCS"
         )
-        busy = await core.SubmitMessages(
+        busy = await core.messages.SubmitMessages(
             ms.SubmitMessagesRequest(
                 partner="acme", messages=[sms(ref="p-9", refuse_ref_in_progress=True)]
             ),
@@ -106,7 +105,7 @@ async def test_a_ref_still_being_stored_is_refused_when_the_api_asks(
         (refused,) = busy.results
         assert (refused.error.reason, refused.message_id) == ("REQUEST_IN_PROGRESS", "")
         await first.commit()
-    after = await core.SubmitMessages(
+    after = await core.messages.SubmitMessages(
         ms.SubmitMessagesRequest(
             partner="acme", messages=[sms(ref="p-9", refuse_ref_in_progress=True)]
         )
@@ -116,7 +115,7 @@ async def test_a_ref_still_being_stored_is_refused_when_the_api_asks(
         True,
     )
     # Twice in one batch: the first is being stored while the second is looked at.
-    twice = await core.SubmitMessages(
+    twice = await core.messages.SubmitMessages(
         ms.SubmitMessagesRequest(
             partner="acme",
             messages=[sms(ref="p-8", refuse_ref_in_progress=True, text=t) for t in ("a", "b")],
@@ -128,8 +127,8 @@ async def test_a_ref_still_being_stored_is_refused_when_the_api_asks(
 
 async def test_repeated_request_id_replays_first_response(core: Any, database_url: str) -> None:
     req = ms.SubmitMessagesRequest(request_id="req-1", partner="acme", messages=[sms(), sms()])
-    first = await core.SubmitMessages(req)
-    second = await core.SubmitMessages(req)
+    first = await core.messages.SubmitMessages(req)
+    second = await core.messages.SubmitMessages(req)
     assert first == second
     assert await count(database_url, "messages") == 2
 
@@ -151,7 +150,7 @@ async def test_repeated_request_id_replays_first_response(core: Any, database_ur
 async def test_invalid_submission_is_refused_and_nothing_is_stored(
     core: Any, database_url: str, submission: Any, reason: str
 ) -> None:
-    resp = await core.SubmitMessages(
+    resp = await core.messages.SubmitMessages(
         ms.SubmitMessagesRequest(partner="acme", messages=[submission])
     )
     assert resp.results[0].error.reason == reason
@@ -162,30 +161,34 @@ async def test_invalid_submission_is_refused_and_nothing_is_stored(
 
 async def test_unknown_partner_is_refused_with_reason(core: Any) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as err:
-        await core.SubmitMessages(ms.SubmitMessagesRequest(partner="nobody", messages=[sms()]))
+        await core.messages.SubmitMessages(
+            ms.SubmitMessagesRequest(partner="nobody", messages=[sms()])
+        )
     assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
     assert error_reason(err.value) == "INVALID_LOGIN"
 
 
 async def test_get_of_unknown_or_foreign_message_is_not_found(core: Any) -> None:
-    resp = await core.SubmitMessages(ms.SubmitMessagesRequest(partner="acme", messages=[sms()]))
+    resp = await core.messages.SubmitMessages(
+        ms.SubmitMessagesRequest(partner="acme", messages=[sms()])
+    )
     for request in (
         ms.GetMessageRequest(message_id="99999999"),
         ms.GetMessageRequest(message_id="abc"),
         ms.GetMessageRequest(message_id=resp.results[0].message_id, partner="other"),
     ):
         with pytest.raises(grpc.aio.AioRpcError) as err:
-            await core.GetMessage(request)
+            await core.messages.GetMessage(request)
         assert err.value.code() == grpc.StatusCode.NOT_FOUND
 
 
 async def test_list_pages_through_messages_newest_first(core: Any) -> None:
-    resp = await core.SubmitMessages(
+    resp = await core.messages.SubmitMessages(
         ms.SubmitMessagesRequest(partner="acme", messages=[sms() for _ in range(5)])
     )
     sent = sorted((int(r.message_id) for r in resp.results), reverse=True)
-    page1 = await core.ListMessages(ms.ListMessagesRequest(partner="acme", page_size=3))
-    page2 = await core.ListMessages(
+    page1 = await core.messages.ListMessages(ms.ListMessagesRequest(partner="acme", page_size=3))
+    page2 = await core.messages.ListMessages(
         ms.ListMessagesRequest(partner="acme", page_size=3, page_token=page1.next_page_token)
     )
     assert [int(m.id) for m in page1.messages] + [int(m.id) for m in page2.messages] == sent
@@ -203,14 +206,14 @@ async def test_repeated_receipt_request_is_applied_once(core: Any, database_url:
             )
         ],
     )
-    assert (await core.RecordReceipts(req)).matched_count == 0
-    await core.RecordReceipts(req)
+    assert (await core.delivery.RecordReceipts(req)).matched_count == 0
+    await core.delivery.RecordReceipts(req)
     assert await count(database_url, "pending_receipts") == 1
 
 
 async def test_receipt_with_non_final_status_is_refused(core: Any) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as err:
-        await core.RecordReceipts(
+        await core.delivery.RecordReceipts(
             ms.RecordReceiptsRequest(
                 receipts=[
                     ms.Receipt(
@@ -225,10 +228,12 @@ async def test_receipt_with_non_final_status_is_refused(core: Any) -> None:
 
 
 async def test_status_stream_delivers_new_events(core: Any) -> None:
-    stream = core.StreamStatusEvents(ms.StreamStatusEventsRequest(partner="acme"))
+    stream = core.messages.StreamStatusEvents(ms.StreamStatusEventsRequest(partner="acme"))
     first = asyncio.ensure_future(stream.read())
     await asyncio.sleep(0.5)  # the stream has taken its cursor
-    resp = await core.SubmitMessages(ms.SubmitMessagesRequest(partner="acme", messages=[sms()]))
+    resp = await core.messages.SubmitMessages(
+        ms.SubmitMessagesRequest(partner="acme", messages=[sms()])
+    )
     event = await asyncio.wait_for(first, 5)
     stream.cancel()
     assert event.event.message_id == resp.results[0].message_id
@@ -242,12 +247,14 @@ async def test_status_stream_wakes_on_notify_not_on_a_timer(
     # With the periodic re-check an hour away, only the NOTIFY of the inserts can bring the
     # events: a stream that polled would wait out the deadline below.
     monkeypatch.setattr(servicer_module, "STREAM_RECHECK_SECONDS", 3600.0)
-    stream = core.StreamStatusEvents(ms.StreamStatusEventsRequest(partner="acme"))
+    stream = core.messages.StreamStatusEvents(ms.StreamStatusEventsRequest(partner="acme"))
     first = asyncio.ensure_future(stream.read())
     await asyncio.sleep(0.5)  # the stream has taken its cursor and is waiting
     ids = []
     for _ in range(2):  # the second arrives after the stream has waited again
-        resp = await core.SubmitMessages(ms.SubmitMessagesRequest(partner="acme", messages=[sms()]))
+        resp = await core.messages.SubmitMessages(
+            ms.SubmitMessagesRequest(partner="acme", messages=[sms()])
+        )
         ids.append(resp.results[0].message_id)
         event = await asyncio.wait_for(first if len(ids) == 1 else stream.read(), 30)
         assert event.event.message_id == ids[-1]
@@ -270,7 +277,7 @@ def rest_sms(extra_param: str | None) -> Any:
 async def test_traffic_type_and_mailing_from_rest_are_stored_and_returned(
     core: Any, database_url: str
 ) -> None:
-    resp = await core.SubmitMessages(
+    resp = await core.messages.SubmitMessages(
         ms.SubmitMessagesRequest(
             partner="acme",
             messages=[
@@ -282,13 +289,13 @@ async def test_traffic_type_and_mailing_from_rest_are_stored_and_returned(
     )
     ads, templated, plain = (r.message_id for r in resp.results)
     assert all(not r.HasField("error") for r in resp.results)
-    got = (await core.GetMessage(ms.GetMessageRequest(message_id=ads))).message
+    got = (await core.messages.GetMessage(ms.GetMessageRequest(message_id=ads))).message
     assert got.HasField("traffic_type")
     assert (got.traffic_type, got.mailing) == (0, "promo-nov")
-    got = (await core.GetMessage(ms.GetMessageRequest(message_id=plain))).message
+    got = (await core.messages.GetMessage(ms.GetMessageRequest(message_id=plain))).message
     assert not got.HasField("traffic_type")
     assert got.mailing == ""
-    listed = await core.ListMessages(ms.ListMessagesRequest(partner="acme", page_size=10))
+    listed = await core.messages.ListMessages(ms.ListMessagesRequest(partner="acme", page_size=10))
     assert {
         m.id: (m.traffic_type if m.HasField("traffic_type") else None, m.mailing)
         for m in listed.messages
@@ -316,7 +323,7 @@ async def test_bad_traffic_type_or_mailing_is_refused_by_core(
     submission = sms(mailing=mailing)
     if traffic_type is not None:
         submission.traffic_type = traffic_type
-    resp = await core.SubmitMessages(
+    resp = await core.messages.SubmitMessages(
         ms.SubmitMessagesRequest(partner="acme", messages=[submission])
     )
     (result,) = resp.results
@@ -339,7 +346,9 @@ async def test_batch_columns_stored_whether_shared_or_not(core: Any, database_ur
     ]
     stored: dict[str, tuple[Any, ...]] = {}
     for batch in (uniform, mixed):
-        answer = await core.SubmitMessages(ms.SubmitMessagesRequest(partner="acme", messages=batch))
+        answer = await core.messages.SubmitMessages(
+            ms.SubmitMessagesRequest(partner="acme", messages=batch)
+        )
         assert [r.error.message for r in answer.results] == ["", "", ""]
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
         cur = await conn.execute(
@@ -365,7 +374,7 @@ async def test_a_sending_window_is_stored_and_a_bad_one_refused(
     )
     moscow = message_pb2.SendWindow(begin_minute=1320, end_minute=360, utc_offset_minutes=180)
     bad = message_pb2.SendWindow(begin_minute=600, end_minute=600, subscriber_zone=True)
-    answer = await core.SubmitMessages(
+    answer = await core.messages.SubmitMessages(
         ms.SubmitMessagesRequest(
             partner="acme",
             messages=[
@@ -390,11 +399,13 @@ async def test_a_sending_window_is_stored_and_a_bad_one_refused(
 async def test_a_flash_sms_is_stored_as_flash(core: Any) -> None:
     flash = sms("79160000030")
     flash.sms.flash = True
-    answer = await core.SubmitMessages(
+    answer = await core.messages.SubmitMessages(
         ms.SubmitMessagesRequest(partner="acme", messages=[flash, sms("79160000031")])
     )
     got = [
-        (await core.GetMessage(ms.GetMessageRequest(message_id=r.message_id))).message.sms.flash
+        (
+            await core.messages.GetMessage(ms.GetMessageRequest(message_id=r.message_id))
+        ).message.sms.flash
         for r in answer.results
     ]
     assert got == [True, False]
@@ -407,7 +418,7 @@ async def test_a_binary_sms_is_stored_and_a_bad_one_refused(core: Any) -> None:
         return m
 
     wap = bytes.fromhex("0605040b8423f0dc0601ae")
-    answer = await core.SubmitMessages(
+    answer = await core.messages.SubmitMessages(
         ms.SubmitMessagesRequest(
             partner="acme",
             messages=[
@@ -420,5 +431,7 @@ async def test_a_binary_sms_is_stored_and_a_bad_one_refused(core: Any) -> None:
     ok, too_long, too_big = answer.results
     assert (too_long.error.reason, too_long.error.field) == ("INVALID_TEXT", "payload")
     assert too_big.error.reason == "INVALID_TEXT"
-    got = (await core.GetMessage(ms.GetMessageRequest(message_id=ok.message_id))).message.sms
+    got = (
+        await core.messages.GetMessage(ms.GetMessageRequest(message_id=ok.message_id))
+    ).message.sms
     assert (got.payload, got.data_coding, got.esm_class, got.text) == (wap, 245, 0x40, "")

@@ -11,11 +11,11 @@ import psycopg
 import pytest
 
 from rcs.core.v1 import message_service_pb2 as ms
-from rcs.core.v1 import message_service_pb2_grpc, settings_service_pb2_grpc
 from rcs.core.v1 import settings_service_pb2 as ss
-from rcs_core.messages.servicer import MessageServicer
+from rcs.core.v1 import settings_service_pb2_grpc
 from rcs_core.settings.servicer import SettingsServicer
 from rcs_runtime.grpc_client import open_channel
+from tests.core_services import CoreServices, CoreStubs
 from tests.support import start_server
 
 pytestmark = pytest.mark.integration
@@ -24,9 +24,9 @@ ADMIN = ss.Actor(login="admin", remote_ip="10.0.0.5")
 
 @pytest.fixture
 async def core(pool: Any) -> AsyncIterator[Any]:
-    servicer = MessageServicer(pool, installation_id=7)
+    servicer = CoreServices(pool, installation_id=7)
     server = await start_server(
-        lambda s: message_service_pb2_grpc.add_MessageServiceServicer_to_server(servicer, s),
+        servicer.register,
         lambda s: settings_service_pb2_grpc.add_SettingsServiceServicer_to_server(
             SettingsServicer(pool), s
         ),
@@ -49,7 +49,7 @@ async def core(pool: Any) -> AsyncIterator[Any]:
             name=name, number=number, keyword=keyword, partner=partner, format=format_
         )
         await settings.PutInboundRoute(ss.PutInboundRouteRequest(actor=ADMIN, route=route))
-    yield message_service_pb2_grpc.MessageServiceStub(channel)
+    yield CoreStubs(channel)
     await channel.close()
     await server.stop(0)
     await servicer.close()
@@ -75,12 +75,12 @@ async def rows(dsn: str, sql: str) -> list[tuple[Any, ...]]:
 
 
 async def test_whole_message_goes_to_the_number_owner_as_an_smpp_report(core: Any) -> None:
-    resp = await core.RecordInbound(ms.RecordInboundRequest(parts=[part("hello shop")]))
+    resp = await core.delivery.RecordInbound(ms.RecordInboundRequest(parts=[part("hello shop")]))
     (result,) = resp.results
     assert result.partner == "shop"
     assert result.message_id
     (report,) = (
-        await core.LeaseReports(
+        await core.leases.LeaseReports(
             ms.LeaseReportsRequest(partner="shop", format=ms.REPORT_FORMAT_SMPP)
         )
     ).reports
@@ -91,7 +91,7 @@ async def test_whole_message_goes_to_the_number_owner_as_an_smpp_report(core: An
 
 
 async def test_keyword_route_wins_over_the_catch_all(core: Any, database_url: str) -> None:
-    resp = await core.RecordInbound(
+    resp = await core.delivery.RecordInbound(
         ms.RecordInboundRequest(
             parts=[part("  БАЛАНС please"), part("balance", dest="+4444"), part("other")]
         )
@@ -111,12 +111,14 @@ async def test_parts_wait_for_their_siblings_in_any_order(core: Any, database_ur
     def nth(n: int) -> ms.InboundPart:
         return part(chunks[n - 1], reference=42, part_number=n, part_total=3)
 
-    first = await core.RecordInbound(ms.RecordInboundRequest(parts=[nth(3), nth(1)]))
+    first = await core.delivery.RecordInbound(ms.RecordInboundRequest(parts=[nth(3), nth(1)]))
     assert [r.message_id for r in first.results] == ["", ""]
     assert len(await rows(database_url, "SELECT 1 FROM inbound_parts")) == 2
-    resent = await core.RecordInbound(ms.RecordInboundRequest(parts=[nth(1)]))  # a redelivery
+    resent = await core.delivery.RecordInbound(
+        ms.RecordInboundRequest(parts=[nth(1)])
+    )  # a redelivery
     assert resent.results[0].message_id == ""
-    last = await core.RecordInbound(ms.RecordInboundRequest(parts=[nth(2)]))
+    last = await core.delivery.RecordInbound(ms.RecordInboundRequest(parts=[nth(2)]))
     (done,) = last.results
     assert done.partner == "shop"
     assert await rows(database_url, "SELECT 1 FROM inbound_parts") == []
@@ -127,7 +129,7 @@ async def test_parts_wait_for_their_siblings_in_any_order(core: Any, database_ur
 async def test_unrouted_and_url_less_messages_are_kept_without_a_report(
     core: Any, database_url: str
 ) -> None:
-    resp = await core.RecordInbound(
+    resp = await core.delivery.RecordInbound(
         ms.RecordInboundRequest(parts=[part("who?", dest="9999"), part("x", dest="6666")])
     )
     assert [r.partner for r in resp.results] == ["", "shop"]
@@ -140,8 +142,8 @@ async def test_http_v5_route_and_a_repeated_request(core: Any, database_url: str
     request = ms.RecordInboundRequest(
         request_id="mo-1", parts=[part("hi", dest="5555", data_coding=0)]
     )
-    first = await core.RecordInbound(request)
-    again = await core.RecordInbound(request)
+    first = await core.delivery.RecordInbound(request)
+    again = await core.delivery.RecordInbound(request)
     assert first == again
     assert len(await rows(database_url, "SELECT 1 FROM inbound_messages")) == 1
     got = await rows(database_url, "SELECT format, url, body->>'text' FROM report_outbox")

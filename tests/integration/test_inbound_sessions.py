@@ -15,13 +15,13 @@ import psycopg
 import pytest
 
 from rcs.core.v1 import message_service_pb2 as ms
-from rcs.core.v1 import message_service_pb2_grpc, settings_service_pb2_grpc
 from rcs.core.v1 import settings_service_pb2 as ss
+from rcs.core.v1 import settings_service_pb2_grpc
 from rcs_core.config import CoreSettings
 from rcs_core.db import maintenance
-from rcs_core.messages.servicer import MessageServicer
 from rcs_core.settings.servicer import SettingsServicer
 from rcs_runtime.grpc_client import open_channel
+from tests.core_services import CoreServices, CoreStubs
 from tests.support import start_server
 
 pytestmark = pytest.mark.integration
@@ -54,7 +54,9 @@ class Rig:
     async def send(self, *texts: str, source: str = SUBSCRIBER, dest: str = "4444") -> list[Any]:
         """The texts as one RecordInbound call; the results, in order."""
         parts = [part(t, source, dest) for t in texts]
-        return list((await self.core.RecordInbound(ms.RecordInboundRequest(parts=parts))).results)
+        return list(
+            (await self.core.delivery.RecordInbound(ms.RecordInboundRequest(parts=parts))).results
+        )
 
     async def rows(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
         async with await psycopg.AsyncConnection.connect(self.dsn) as conn:
@@ -102,9 +104,9 @@ def part(text: str, source: str, dest: str) -> ms.InboundPart:
 
 @pytest.fixture
 async def rig(pool: Any, database_url: str) -> AsyncIterator[Rig]:
-    servicer = MessageServicer(pool, installation_id=7)
+    servicer = CoreServices(pool, installation_id=7)
     server = await start_server(
-        lambda s: message_service_pb2_grpc.add_MessageServiceServicer_to_server(servicer, s),
+        servicer.register,
         lambda s: settings_service_pb2_grpc.add_SettingsServiceServicer_to_server(
             SettingsServicer(pool), s
         ),
@@ -126,7 +128,7 @@ async def rig(pool: Any, database_url: str) -> AsyncIterator[Rig]:
         QUIZ,
     ):
         await settings.PutInboundRoute(ss.PutInboundRouteRequest(actor=ADMIN, route=route))
-    yield Rig(message_service_pb2_grpc.MessageServiceStub(channel), settings, pool, database_url)
+    yield Rig(CoreStubs(channel), settings, pool, database_url)
     await channel.close()
     await server.stop(0)
     await servicer.close()
@@ -283,7 +285,7 @@ async def test_a_subscribers_messages_recorded_at_once_take_turns(rig: Rig) -> N
 
 async def test_a_repeated_request_opens_and_tells_once(rig: Rig) -> None:
     request = ms.RecordInboundRequest(request_id="mo-1", parts=[part("play", SUBSCRIBER, "4444")])
-    first = await rig.core.RecordInbound(request)
-    assert await rig.core.RecordInbound(request) == first
+    first = await rig.core.delivery.RecordInbound(request)
+    assert await rig.core.delivery.RecordInbound(request) == first
     assert len(await rig.told()) == 1
     assert len(await rig.forwarded()) == 1

@@ -18,6 +18,7 @@ from rcs_core.auth import partners_store as partners
 from rcs_core.delivery import queue_store as dispatch
 from rcs_core.mailings.feeder import Feeder
 from rcs_core.mailings.servicer import MailingServicer
+from rcs_core.messages import model
 from rcs_core.messages import store as messages
 from rcs_core.messages.idalloc import IdAllocator
 from rcs_core.messages.statuses import Status
@@ -139,7 +140,7 @@ async def test_n_keeps_the_number_in_existing_mailings_and_y_blocks_their_unsent
     assert await Feeder(pool, 7).tick() == 4
     # A single message (not a mailing's) to the kept number: the black list applies to it.
     async with pool.connection() as conn, conn.transaction():
-        single = messages.NewMessage(
+        single = model.NewMessage(
             client_ref=None,
             channel=CHANNEL_SMS,
             destination=KEPT,

@@ -17,16 +17,16 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from rcs.common.v1 import status_pb2
+from rcs.core.v1 import delivery_service_pb2_grpc, receipt_forward_pb2_grpc
 from rcs.core.v1 import message_service_pb2 as ms
-from rcs.core.v1 import message_service_pb2_grpc, receipt_forward_pb2_grpc
 from rcs.core.v1 import receipt_forward_pb2 as rf
 from rcs_core.__main__ import serve
 from rcs_core.config import CoreSettings
 from rcs_core.delivery import receipts_store as receipts
 from rcs_core.messages import store as messages
 from rcs_core.messages.idalloc import IdAllocator
+from rcs_core.messages.model import NewMessage
 from rcs_core.messages.statuses import Status
-from rcs_core.messages.store import NewMessage
 from rcs_runtime.grpc_client import open_channel
 from tests.conftest import cloned_database, free_port
 from tests.integration.test_dispatch_and_receipts import make_rig
@@ -137,7 +137,7 @@ async def test_receipt_parked_at_b_reaches_as_message_once(
         peers(b_url, (1, f"127.0.0.1:{free_port()}"), (A_ID, a_core))
         peers(a_url, (B_ID, b_core))
         b_channel = open_channel(b_core)
-        b = message_service_pb2_grpc.MessageServiceStub(b_channel)
+        b = delivery_service_pb2_grpc.DeliveryServiceStub(b_channel)
         # The operator delivers A's receipt, and one nobody sent, on B's bind.
         answer = await b.RecordReceipts(
             ms.RecordReceiptsRequest(
@@ -201,7 +201,7 @@ async def test_receipt_parked_at_b_reaches_as_message_once(
 async def test_lone_installation_forwards_nothing(database_url: str) -> None:
     async with core(database_url, A_ID) as a_core:
         channel = open_channel(a_core)
-        await message_service_pb2_grpc.MessageServiceStub(channel).RecordReceipts(
+        await delivery_service_pb2_grpc.DeliveryServiceStub(channel).RecordReceipts(
             ms.RecordReceiptsRequest(
                 receipts=[
                     ms.Receipt(

@@ -16,12 +16,11 @@ from google.protobuf import duration_pb2, timestamp_pb2
 
 from rcs.common.v1 import channel_pb2, message_pb2, status_pb2
 from rcs.core.v1 import message_service_pb2 as ms
-from rcs.core.v1 import message_service_pb2_grpc
 from rcs_core.auth import partners_store as partners
 from rcs_core.delivery.finalize import finalize
-from rcs_core.messages.servicer import MessageServicer
 from rcs_core.messages.statuses import Status
 from rcs_runtime.grpc_client import error_reason, open_channel
+from tests.core_services import CoreServices, CoreStubs
 from tests.support import start_server
 
 pytestmark = pytest.mark.integration
@@ -44,19 +43,19 @@ async def core(pool: Any, database_url: str) -> AsyncIterator[Any]:
         await partners.upsert(conn, "other", "pw", senders=["RCS"])
         await conn.execute("UPDATE partners SET report_url = 'http://partner.test/dlr'")
         await conn.commit()
-    servicer = MessageServicer(pool, installation_id=7)
-    server = await start_server(
-        lambda s: message_service_pb2_grpc.add_MessageServiceServicer_to_server(servicer, s)
-    )
+    servicer = CoreServices(pool, installation_id=7)
+    server = await start_server(servicer.register)
     channel = open_channel(f"127.0.0.1:{server.port}")
-    yield message_service_pb2_grpc.MessageServiceStub(channel)
+    yield CoreStubs(channel)
     await channel.close()
     await server.stop(0)
     await servicer.close()
 
 
 async def submit(core: Any, *subs: ms.MessageSubmission, partner: str = "acme") -> list[int]:
-    resp = await core.SubmitMessages(ms.SubmitMessagesRequest(partner=partner, messages=subs))
+    resp = await core.messages.SubmitMessages(
+        ms.SubmitMessagesRequest(partner=partner, messages=subs)
+    )
     assert all(not r.HasField("error") for r in resp.results), resp
     return [int(r.message_id) for r in resp.results]
 
@@ -86,9 +85,9 @@ async def test_final_status_makes_the_report_with_what_the_partner_needs(
         core,
         sms(client_ref="ref-1", ptag="tag-1", report_format=SMPP, traffic_type=1),
     )
-    assert (await core.LeaseReports(lease())).reports == []  # nothing final yet
+    assert (await core.leases.LeaseReports(lease())).reports == []  # nothing final yet
     await finish(database_url, (mid, Status.UNDELIVERED, 8))
-    (report,) = (await core.LeaseReports(lease())).reports
+    (report,) = (await core.leases.LeaseReports(lease())).reports
     assert report.kind == ms.REPORT_KIND_STATUS
     assert report.message_id == str(mid)
     assert (report.client_ref, report.ptag) == ("ref-1", "tag-1")
@@ -100,13 +99,13 @@ async def test_final_status_makes_the_report_with_what_the_partner_needs(
     assert report.attempts == 1
     assert report.done_time.ToDatetime() >= report.submit_time.ToDatetime()
     # Leased: not handed out twice, and not to another login.
-    assert (await core.LeaseReports(lease())).reports == []
-    assert (await core.LeaseReports(lease("other"))).reports == []
-    settled = await core.SettleReports(ms.SettleReportsRequest(delivered=[report.report_id]))
+    assert (await core.leases.LeaseReports(lease())).reports == []
+    assert (await core.leases.LeaseReports(lease("other"))).reports == []
+    settled = await core.leases.SettleReports(ms.SettleReportsRequest(delivered=[report.report_id]))
     assert settled.settled_count == 1
-    assert (await core.SettleReports(ms.SettleReportsRequest(delivered=[report.report_id]))) == (
-        ms.SettleReportsResponse(settled_count=0)
-    )
+    assert (
+        await core.leases.SettleReports(ms.SettleReportsRequest(delivered=[report.report_id]))
+    ) == (ms.SettleReportsResponse(settled_count=0))
 
 
 async def test_reports_follow_the_receipt_request_and_the_format(
@@ -132,7 +131,7 @@ async def test_reports_follow_the_receipt_request_and_the_format(
         (ids[5], Status.DELIVERED, 0),
         (ids[6], Status.REJECTED, 10),
     )
-    smpp = (await core.LeaseReports(lease())).reports
+    smpp = (await core.leases.LeaseReports(lease())).reports
     assert sorted(int(r.message_id) for r in smpp) == [ids[0], ids[3]]
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
         cur = await conn.execute(
@@ -146,7 +145,7 @@ async def test_reports_follow_the_receipt_request_and_the_format(
 
 async def test_a_waiting_lease_wakes_when_a_report_is_made(core: Any, database_url: str) -> None:
     (mid,) = await submit(core, sms(report_format=SMPP))
-    waiting = asyncio.ensure_future(core.LeaseReports(lease(wait=10)))
+    waiting = asyncio.ensure_future(core.leases.LeaseReports(lease(wait=10)))
     await asyncio.sleep(0.3)
     assert not waiting.done()
     started = asyncio.get_running_loop().time()
@@ -161,8 +160,8 @@ async def test_an_unsettled_lease_runs_out_and_the_report_comes_again(
 ) -> None:
     (mid,) = await submit(core, sms(report_format=SMPP))
     await finish(database_url, (mid, Status.DELIVERED, 0))
-    (first,) = (await core.LeaseReports(lease(lease=0.5))).reports
-    (again,) = (await core.LeaseReports(lease(wait=5))).reports  # the taker "died"
+    (first,) = (await core.leases.LeaseReports(lease(lease=0.5))).reports
+    (again,) = (await core.leases.LeaseReports(lease(wait=5))).reports  # the taker "died"
     assert again.report_id == first.report_id
     assert again.attempts == 2
 
@@ -172,11 +171,11 @@ async def test_failed_reports_back_off_and_released_ones_come_back_at_once(
 ) -> None:
     a, b = await submit(core, sms(report_format=SMPP), sms(report_format=SMPP))
     await finish(database_url, (a, Status.DELIVERED, 0), (b, Status.DELIVERED, 0))
-    ra, rb = (await core.LeaseReports(lease())).reports
-    await core.SettleReports(
+    ra, rb = (await core.leases.LeaseReports(lease())).reports
+    await core.leases.SettleReports(
         ms.SettleReportsRequest(failed=[ra.report_id], released=[rb.report_id], error="0x08")
     )
-    (back,) = (await core.LeaseReports(lease())).reports
+    (back,) = (await core.leases.LeaseReports(lease())).reports
     assert back.report_id == rb.report_id
     assert back.attempts == 1  # a released lease does not count as an attempt
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
@@ -195,15 +194,15 @@ async def test_a_report_is_made_only_if_the_status_commits(core: Any, database_u
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
         await finalize(conn, [(mid, Status.DELIVERED, 0, "")])
         await conn.rollback()
-    assert (await core.LeaseReports(lease())).reports == []
+    assert (await core.leases.LeaseReports(lease())).reports == []
 
 
 async def test_bad_lease_requests_are_refused(core: Any) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as err:
-        await core.LeaseReports(lease(fmt=0))
+        await core.leases.LeaseReports(lease(fmt=0))
     assert error_reason(err.value) == "INVALID_REQUEST"
     with pytest.raises(grpc.aio.AioRpcError) as err:
-        await core.LeaseReports(lease("nobody"))
+        await core.leases.LeaseReports(lease("nobody"))
     assert error_reason(err.value) == "INVALID_LOGIN"
 
 
@@ -221,7 +220,7 @@ async def test_scheduled_message_waits_in_the_queue_and_bad_fields_are_refused(
         row = await cur.fetchone()
     assert row is not None
     assert abs((row[0] - later).total_seconds()) < 1
-    got = await core.GetMessage(ms.GetMessageRequest(message_id=str(mid)))
+    got = await core.messages.GetMessage(ms.GetMessageRequest(message_id=str(mid)))
     assert abs((got.message.send_after.ToDatetime(dt.UTC) - later).total_seconds()) < 1
     too_late = timestamp_pb2.Timestamp()
     too_late.FromDatetime(dt.datetime.now(dt.UTC) + dt.timedelta(days=4))
@@ -231,6 +230,8 @@ async def test_scheduled_message_waits_in_the_queue_and_bad_fields_are_refused(
         (sms(report_url="ftp://x.test/"), "report_url"),
         (sms(report_url="/relative"), "report_url"),
     ):
-        resp = await core.SubmitMessages(ms.SubmitMessagesRequest(partner="acme", messages=[bad]))
+        resp = await core.messages.SubmitMessages(
+            ms.SubmitMessagesRequest(partner="acme", messages=[bad])
+        )
         assert resp.results[0].error.reason == "INVALID_REQUEST"
         assert resp.results[0].error.field == field

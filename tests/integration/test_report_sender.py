@@ -21,12 +21,11 @@ from prometheus_client import REGISTRY
 
 from rcs.common.v1 import channel_pb2, message_pb2
 from rcs.core.v1 import message_service_pb2 as ms
-from rcs.core.v1 import message_service_pb2_grpc, settings_service_pb2_grpc
 from rcs.core.v1 import settings_service_pb2 as ss
+from rcs.core.v1 import settings_service_pb2_grpc
 from rcs_core.auth import partners_store as partners
 from rcs_core.delivery.finalize import finalize
 from rcs_core.inbound.reply import InboundReplier
-from rcs_core.messages.servicer import MessageServicer
 from rcs_core.messages.statuses import Status
 from rcs_core.reports.desk import ReportDesk
 from rcs_core.reports.formats import HTTP_FORMATS
@@ -34,6 +33,7 @@ from rcs_core.reports.sender import ReportSender, SenderSettings
 from rcs_core.reports.store import LeasedReport
 from rcs_core.settings.servicer import SettingsServicer
 from rcs_runtime.grpc_client import open_channel
+from tests.core_services import CoreServices, CoreStubs
 from tests.support import start_server
 
 pytestmark = pytest.mark.integration
@@ -89,6 +89,7 @@ class Core:
     settings: Any
     pool: Any
     dsn: str
+    delivery: Any
 
 
 @pytest.fixture
@@ -96,21 +97,23 @@ async def core(pool: Any, database_url: str) -> AsyncIterator[Core]:
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
         await partners.upsert(conn, "acme", "pw", senders=["RCS"])
         await conn.commit()
-    servicer = MessageServicer(pool, installation_id=7)
+    servicer = CoreServices(pool, installation_id=7)
 
     def add(server: Any) -> None:
-        message_service_pb2_grpc.add_MessageServiceServicer_to_server(servicer, server)
+        servicer.register(server)
         settings_service_pb2_grpc.add_SettingsServiceServicer_to_server(
             SettingsServicer(pool), server
         )
 
     server = await start_server(add)
     channel = open_channel(f"127.0.0.1:{server.port}")
+    stubs = CoreStubs(channel)
     yield Core(
-        message_service_pb2_grpc.MessageServiceStub(channel),
+        stubs.messages,
         settings_service_pb2_grpc.SettingsServiceStub(channel),
         pool,
         database_url,
+        stubs.delivery,
     )
     await channel.close()
     await server.stop(0)
@@ -213,7 +216,7 @@ async def v5_mo_route(
 
 async def mo(core: Core, text: bytes, data_coding: int = 0) -> str:
     """A subscriber's message to 4444, as the connector hands it to core; its id."""
-    recorded = await core.messages.RecordInbound(
+    recorded = await core.delivery.RecordInbound(
         ms.RecordInboundRequest(
             parts=[
                 ms.InboundPart(
@@ -483,6 +486,35 @@ async def test_a_stopped_sender_hands_its_reports_to_the_next(
     await until(lambda: outbox_empty(core))
     mt_nums = sorted(int(json.loads(b)["mtNum"]) for b in receiver.bodies[3:])
     assert mt_nums == sorted(ids)
+
+
+async def test_settlements_wait_while_the_outbox_is_away_and_go_once_it_is_back(
+    core: Core, receiver: Receiver, start_sender: Callable[..., Any]
+) -> None:
+    """The partner took the reports while core's database refused the settlements (the
+    outbox table renamed away: a real psycopg error): the outcomes are kept and settled
+    once the table is back, and no report is sent twice (their leases are long)."""
+    receiver.plan = [None] * 3  # answered only when the test says so
+    ids = await submit(
+        core,
+        *(
+            sms(report_format=ms.REPORT_FORMAT_REST_V6, report_url=f"{receiver.url}/dlr")
+            for _ in range(3)
+        ),
+    )
+    await finish(core, *((i, Status.DELIVERED, 0) for i in ids))
+    start_sender(timeout_seconds=30)
+    await until(lambda: len(receiver.got) == 3)
+    async with await psycopg.AsyncConnection.connect(core.dsn, autocommit=True) as conn:
+        await conn.execute("SET lock_timeout = '5s'")
+        await conn.execute("ALTER TABLE report_outbox RENAME TO report_outbox_away")
+        receiver.unblock.set()  # delivered: the sender's settlements now fail
+        await asyncio.sleep(1.5)  # a failed settlement and its retry
+        cur = await conn.execute("SELECT count(*) FROM report_outbox_away")
+        assert await cur.fetchone() == (3,)  # nothing settled, nothing lost
+        await conn.execute("ALTER TABLE report_outbox_away RENAME TO report_outbox")
+    await until(lambda: outbox_empty(core))
+    assert len(receiver.got) == 3
 
 
 async def test_a_dead_senders_reports_come_back_when_the_lease_ends(

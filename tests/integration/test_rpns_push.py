@@ -22,7 +22,6 @@ from psycopg_pool import AsyncConnectionPool
 from rcs.common.v1 import channel_pb2, message_pb2
 from rcs.connector.v1 import connector_service_pb2 as cs
 from rcs.connector.v1 import connector_service_pb2_grpc
-from rcs.core.v1 import message_service_pb2_grpc
 from rcs.routing.v1 import routing_service_pb2_grpc
 from rcs.rpns.v1 import app_service_pb2, device_service_pb2
 from rcs_core.auth import partners_store as partners
@@ -30,12 +29,12 @@ from rcs_core.config import CoreSettings
 from rcs_core.delivery.dispatcher import Dispatcher
 from rcs_core.messages import store as messages
 from rcs_core.messages.idalloc import IdAllocator
-from rcs_core.messages.servicer import MessageServicer
+from rcs_core.messages.model import NewMessage
 from rcs_core.messages.statuses import Status
-from rcs_core.messages.store import NewMessage
 from rcs_core.reports.desk import ReportDesk
 from rcs_runtime.grpc_client import open_channel
 from rcs_runtime.grpc_server import GrpcServer
+from tests.core_services import CoreServices
 from tests.rpns_rig import PushRig, app_with_every_provider, push_rig
 from tests.support import Ctx, start_server
 
@@ -66,10 +65,8 @@ class Recorder(connector_service_pb2_grpc.ConnectorServiceServicer):
 @pytest.fixture
 async def core(pool: AsyncConnectionPool) -> AsyncIterator[GrpcServer]:
     desk = ReportDesk(pool, retry_base_seconds=0.2, retry_max_seconds=0.5)
-    servicer = MessageServicer(pool, installation_id=7, reports=desk)
-    server = await start_server(
-        lambda s: message_service_pb2_grpc.add_MessageServiceServicer_to_server(servicer, s)
-    )
+    servicer = CoreServices(pool, installation_id=7, reports=desk)
+    server = await start_server(servicer.register)
     yield server
     await server.stop(0)
 

@@ -107,6 +107,17 @@ async def test_number_lists(core_port: int) -> None:
     )
     assert code == 1
     assert "report_url must be an absolute http:// or https:// URL" in out
+    # The login's service type: what its plain HTTP v5 requests send (SMS by default).
+    assert changed["serviceType"] == "SMS"
+    code, out = await _cli(
+        core_port, "partners", "put", "--json", '{"login": "acme", "serviceType": "VIBER"}'
+    )
+    assert (code, json.loads(out)["partner"]["serviceType"]) == (0, "VIBER"), out
+    code, out = await _cli(
+        core_port, "partners", "put", "--json", '{"login": "acme", "serviceType": "FAX"}'
+    )
+    assert code == 1
+    assert "service_type must be one of FLASHINGCALL, PUSH, SMS, VIBER, VK, WHATSAPP" in out
     code, out = await _cli(
         core_port, "whitelist", "add", "--partner", "acme", "--mailing", "promo", "+79160000001"
     )

@@ -12,11 +12,11 @@ import psycopg
 import pytest
 
 from rcs.core.v1 import message_service_pb2 as ms
-from rcs.core.v1 import message_service_pb2_grpc, settings_service_pb2_grpc
 from rcs.core.v1 import settings_service_pb2 as ss
-from rcs_core.messages.servicer import MessageServicer
+from rcs.core.v1 import settings_service_pb2_grpc
 from rcs_core.settings.servicer import SettingsServicer
 from rcs_runtime.grpc_client import error_reason, open_channel
+from tests.core_services import CoreServices, CoreStubs
 from tests.support import start_server
 
 pytestmark = pytest.mark.integration
@@ -253,15 +253,13 @@ async def test_routes_put_through_the_api_route_messages(pool: Any, settings: An
     await settings.PutInboundRoute(
         put("bank-balance", keyword=r"balance|баланс\b", partner="bank", format=REST_V6)
     )
-    messages = MessageServicer(pool, installation_id=7)
-    server = await start_server(
-        lambda s: message_service_pb2_grpc.add_MessageServiceServicer_to_server(messages, s)
-    )
+    messages = CoreServices(pool, installation_id=7)
+    server = await start_server(messages.register)
     channel = open_channel(f"127.0.0.1:{server.port}")
     try:
-        core = message_service_pb2_grpc.MessageServiceStub(channel)
+        core = CoreStubs(channel)
         texts = ["  БАЛАНС?", "Balance", "hello", "балансир"]
-        resp = await core.RecordInbound(
+        resp = await core.delivery.RecordInbound(
             ms.RecordInboundRequest(
                 parts=[
                     ms.InboundPart(

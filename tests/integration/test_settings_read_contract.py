@@ -12,6 +12,7 @@ import pytest
 
 from rcs_cli.seed import seed_demo
 from rcs_connectors import interfaces
+from rcs_messengers import provider_interfaces
 from rcs_routing.storage import load_table
 
 pytestmark = pytest.mark.integration
@@ -49,6 +50,12 @@ async def test_routing_and_connector_read_settings_only_through_the_views(
     )
     table = await load_table(conn)
     revision, binds = await interfaces.load(database_url)
+    await conn.execute(
+        "INSERT INTO messenger_interfaces (id, channel, api_url, token) VALUES"
+        " ('viber-a', 3, 'http://127.0.0.1:1', 't')"
+    )
+    providers = await provider_interfaces.load(database_url)
+    assert [p.id for p in providers[1]] == ["viber-a"]
     route = table.resolve("79001234567", "ACME")
     assert binds
     assert route.found
@@ -64,3 +71,4 @@ async def test_routing_and_connector_read_settings_only_through_the_views(
     assert after.resolve("79001234567", "ACME") == route
     assert after.resolve("79001234567", "SPAM").rule == "no-spam"
     assert await interfaces.load(database_url) == (revision, binds)
+    assert await provider_interfaces.load(database_url) == providers

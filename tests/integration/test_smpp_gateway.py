@@ -23,8 +23,8 @@ from rcs.core.v1 import auth_service_pb2_grpc, message_service_pb2_grpc
 from rcs.core.v1 import message_service_pb2 as ms
 from rcs_core.auth import partners_store as partners
 from rcs_core.auth.servicer import AuthServicer
-from rcs_core.messages.servicer import MessageServicer
 from rcs_runtime.grpc_client import open_channel
+from tests.core_services import CoreServices
 from tests.support import start_server
 
 pytestmark = pytest.mark.integration
@@ -61,9 +61,9 @@ async def rig(pool: Any, database_url: str) -> AsyncIterator[Rig]:
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
         await partners.upsert(conn, LOGIN, PASSWORD, default_sender="ACME")
         await conn.commit()
-    messages = MessageServicer(pool, installation_id=7)
+    messages = CoreServices(pool, installation_id=7)
     server = await start_server(
-        lambda s: message_service_pb2_grpc.add_MessageServiceServicer_to_server(messages, s),
+        messages.register,
         lambda s: auth_service_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(pool), s),
     )
     channel = open_channel(f"127.0.0.1:{server.port}")
@@ -697,9 +697,9 @@ async def test_a_full_queue_answers_submit_sm_0x14(pool: Any, database_url: str)
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
         await partners.upsert(conn, LOGIN, PASSWORD, default_sender="ACME")
         await conn.commit()
-    messages = MessageServicer(pool, installation_id=7, max_queue_depth=2)
+    messages = CoreServices(pool, installation_id=7, max_queue_depth=2)
     server = await start_server(
-        lambda s: message_service_pb2_grpc.add_MessageServiceServicer_to_server(messages, s),
+        messages.register,
         lambda s: auth_service_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(pool), s),
     )
     channel = open_channel(f"127.0.0.1:{server.port}")

@@ -18,14 +18,15 @@ import smpplib.smpp
 
 from gateways.smpp.server import SmppGateway
 from gateways.smpp.settings import SmppGatewaySettings
-from rcs.core.v1 import auth_service_pb2_grpc, message_service_pb2_grpc
+from rcs.core.v1 import auth_service_pb2_grpc, report_lease_service_pb2_grpc
 from rcs_core.auth import partners_store as partners
 from rcs_core.auth.servicer import AuthServicer
 from rcs_core.delivery.finalize import finalize
-from rcs_core.messages.servicer import MessageServicer
 from rcs_core.messages.statuses import Status
 from rcs_core.reports.desk import ReportDesk
+from rcs_core.reports.servicer import ReportLeaseServicer
 from rcs_runtime.grpc_client import open_channel
+from tests.core_services import CoreServices
 from tests.support import start_server
 
 pytestmark = pytest.mark.integration
@@ -59,9 +60,9 @@ async def rig(pool: Any, database_url: str) -> AsyncIterator[Rig]:
         await partners.upsert(conn, LOGIN, PASSWORD, default_sender="ACME")
         await conn.commit()
     desk = ReportDesk(pool, retry_base_seconds=0.2, retry_max_seconds=0.5)
-    messages = MessageServicer(pool, installation_id=7, reports=desk)
+    messages = CoreServices(pool, installation_id=7, reports=desk)
     server = await start_server(
-        lambda s: message_service_pb2_grpc.add_MessageServiceServicer_to_server(messages, s),
+        messages.register,
         lambda s: auth_service_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(pool), s),
     )
     channel = open_channel(f"127.0.0.1:{server.port}")
@@ -201,7 +202,7 @@ async def test_receipt_comes_back_on_the_transceiver_as_rapporto_describes(rig: 
     await run(esme.close)
 
 
-class _CountingLeases(MessageServicer):
+class _CountingLeases(ReportLeaseServicer):
     leases = 0
 
     async def LeaseReports(self, request: Any, context: Any) -> Any:
@@ -213,9 +214,11 @@ async def test_receipts_are_leased_from_the_reports_core_when_one_is_named(rig: 
     """`rcs run` has the gateway lease receipts from the core that takes the connector's
     receipts, so that delivering them never holds up a submit in the accepting core."""
     desk = ReportDesk(rig.pool, retry_base_seconds=0.2, retry_max_seconds=0.5)
-    reports_core = _CountingLeases(rig.pool, installation_id=7, reports=desk)
+    reports_core = _CountingLeases(rig.pool, reports=desk)
     server = await start_server(
-        lambda s: message_service_pb2_grpc.add_MessageServiceServicer_to_server(reports_core, s)
+        lambda s: report_lease_service_pb2_grpc.add_ReportLeaseServiceServicer_to_server(
+            reports_core, s
+        )
     )
     reports = open_channel(f"127.0.0.1:{server.port}")
     try:

@@ -23,13 +23,13 @@ from gateways.rest.parse_errors import PartnerSafeRunner
 from gateways.rest.settings import RestSettings
 from gateways.smpp.server import SmppGateway
 from gateways.smpp.settings import SmppGatewaySettings
-from rcs.core.v1 import auth_service_pb2_grpc, message_service_pb2_grpc
+from rcs.core.v1 import auth_service_pb2_grpc
 from rcs_core.auth import partners_store as partners
 from rcs_core.auth.servicer import AuthServicer
-from rcs_core.messages.servicer import MessageServicer
 from rcs_runtime.grpc_client import open_channel
 from rcs_runtime.tls import TlsConfigError, server_context
 from tests.conftest import free_port
+from tests.core_services import CoreServices
 from tests.support import start_server
 
 pytestmark = pytest.mark.integration
@@ -87,10 +87,10 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
 async def core(pool: Any) -> AsyncIterator[Any]:
     async with pool.connection() as conn:
         await partners.upsert(conn, "acme", "pw-12345", default_sender="ACME")
-    messages = MessageServicer(pool, installation_id=7)
+    messages = CoreServices(pool, installation_id=7)
     server = await start_server(
         lambda s: auth_service_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(pool), s),
-        lambda s: message_service_pb2_grpc.add_MessageServiceServicer_to_server(messages, s),
+        messages.register,
     )
     channel = open_channel(f"127.0.0.1:{server.port}")
     yield channel

@@ -16,16 +16,16 @@ import psycopg
 import pytest
 from aiohttp import web
 
+from rcs.core.v1 import delivery_service_pb2_grpc, settings_service_pb2_grpc
 from rcs.core.v1 import message_service_pb2 as ms
-from rcs.core.v1 import message_service_pb2_grpc, settings_service_pb2_grpc
 from rcs.core.v1 import settings_service_pb2 as ss
-from rcs_core.messages.servicer import MessageServicer
 from rcs_core.settings.servicer import SettingsServicer
 from rcs_messengers.whatsapp_webhook import WhatsAppWebhook, add_routes
 from rcs_runtime.grpc_client import open_channel
 from rcs_simulators.whatsapp.app import build_app
 from rcs_simulators.whatsapp.provider import Business
 from tests.conftest import free_port
+from tests.core_services import CoreServices
 from tests.support import start_server
 
 pytestmark = pytest.mark.integration
@@ -43,9 +43,9 @@ async def _site(app: web.Application) -> tuple[web.AppRunner, int]:
 
 @pytest.fixture
 async def rig(pool: Any) -> AsyncIterator[tuple[str, str]]:
-    servicer = MessageServicer(pool, installation_id=7)
+    servicer = CoreServices(pool, installation_id=7)
     server = await start_server(
-        lambda s: message_service_pb2_grpc.add_MessageServiceServicer_to_server(servicer, s),
+        servicer.register,
         lambda s: settings_service_pb2_grpc.add_SettingsServiceServicer_to_server(
             SettingsServicer(pool), s
         ),
@@ -70,7 +70,7 @@ async def rig(pool: Any) -> AsyncIterator[tuple[str, str]]:
     add_routes(
         webhook_app,
         WhatsAppWebhook(
-            message_service_pb2_grpc.MessageServiceStub(channel), SECRET, "v", "messengers", 5.0
+            delivery_service_pb2_grpc.DeliveryServiceStub(channel), SECRET, "v", "messengers", 5.0
         ),
     )
     webhook_runner, webhook_port = await _site(webhook_app)

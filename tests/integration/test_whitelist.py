@@ -15,8 +15,8 @@ from rcs_core.delivery import queue_store as dispatch
 from rcs_core.delivery.queue_store import Claimed
 from rcs_core.messages import store as messages
 from rcs_core.messages.idalloc import IdAllocator
+from rcs_core.messages.model import NewMessage
 from rcs_core.messages.statuses import Status
-from rcs_core.messages.store import NewMessage
 
 pytestmark = pytest.mark.integration
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rcs_cli.config_docs import render, settings_classes
+from rcs_cli.config_docs import ROOT_PACKAGES, render, settings_classes
 from rcs_runtime.settings import RcsSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -12,6 +12,16 @@ def test_every_process_settings_class_is_found() -> None:
     names = {c.__name__ for c in settings_classes()}
     assert {"RcsSettings", "DatabaseSettings", "RestSettings", "CoreSettings"} <= names
     assert all(issubclass(c, RcsSettings) for c in settings_classes())
+
+
+def test_every_package_with_a_settings_module_is_read() -> None:
+    """A process package left out of the generator's list would silently drop its settings."""
+    with_settings = {
+        p.parent.name
+        for p in [*ROOT.glob("*/settings.py"), *ROOT.glob("*/config.py")]
+        if p.parent.name != "rcs"
+    }
+    assert with_settings <= set(ROOT_PACKAGES), with_settings - set(ROOT_PACKAGES)
 
 
 def test_fields_are_documented_with_their_variable_default_and_comment() -> None:

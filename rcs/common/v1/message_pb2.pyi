@@ -260,6 +260,9 @@ class ViberContent(_message.Message):
     IMAGE_URL_FIELD_NUMBER: _builtins.int
     BUTTON_CAPTION_FIELD_NUMBER: _builtins.int
     BUTTON_ACTION_FIELD_NUMBER: _builtins.int
+    TEMPLATE_NAME_FIELD_NUMBER: _builtins.int
+    TEMPLATE_LANGUAGE_FIELD_NUMBER: _builtins.int
+    TEMPLATE_PARAMETERS_FIELD_NUMBER: _builtins.int
     service_number: _builtins.str
     """The Viber sender (serviceNumber)."""
     text: _builtins.str
@@ -270,6 +273,14 @@ class ViberContent(_message.Message):
     """Caption of the button, up to 30 characters (caption)."""
     button_action: _builtins.str
     """Link the button opens (action), up to 2048 characters; required with a caption."""
+    template_name: _builtins.str
+    """WhatsApp only: an approved template sent instead of a text (its name; "" when none)."""
+    template_language: _builtins.str
+    """The template's language code, e.g. "ru"."""
+    @_builtins.property
+    def template_parameters(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The template's body parameters, in order ({{1}}, {{2}}, ...)."""
+
     def __init__(
         self,
         *,
@@ -278,10 +289,13 @@ class ViberContent(_message.Message):
         image_url: _builtins.str = ...,
         button_caption: _builtins.str = ...,
         button_action: _builtins.str = ...,
+        template_name: _builtins.str = ...,
+        template_language: _builtins.str = ...,
+        template_parameters: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["button_action", b"button_action", "button_caption", b"button_caption", "image_url", b"image_url", "service_number", b"service_number", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["button_action", b"button_action", "button_caption", b"button_caption", "image_url", b"image_url", "service_number", b"service_number", "template_language", b"template_language", "template_name", b"template_name", "template_parameters", b"template_parameters", "text", b"text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

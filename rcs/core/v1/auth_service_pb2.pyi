@@ -450,6 +450,7 @@ class AuthenticatePartnerResponse(_message.Message):
     MAX_SMPP_SESSIONS_FIELD_NUMBER: _builtins.int
     CREDENTIAL_TAG_FIELD_NUMBER: _builtins.int
     SMPP_STANDARD_TLVS_ONLY_FIELD_NUMBER: _builtins.int
+    SERVICE_TYPE_FIELD_NUMBER: _builtins.int
     login: _builtins.str
     """Partner login."""
     default_ttl_seconds: _builtins.int
@@ -466,6 +467,8 @@ class AuthenticatePartnerResponse(_message.Message):
     """Receipts and MO to this login over SMPP carry only SMPP 3.4 standard TLVs
     (Partner.smpp_standard_tlvs_only).
     """
+    service_type: _builtins.str
+    """The message type of the login's plain HTTP v5 requests (Partner.service_type)."""
     def __init__(
         self,
         *,
@@ -474,10 +477,11 @@ class AuthenticatePartnerResponse(_message.Message):
         max_smpp_sessions: _builtins.int = ...,
         credential_tag: _builtins.str = ...,
         smpp_standard_tlvs_only: _builtins.bool = ...,
+        service_type: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["credential_tag", b"credential_tag", "default_ttl_seconds", b"default_ttl_seconds", "login", b"login", "max_smpp_sessions", b"max_smpp_sessions", "smpp_standard_tlvs_only", b"smpp_standard_tlvs_only"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["credential_tag", b"credential_tag", "default_ttl_seconds", b"default_ttl_seconds", "login", b"login", "max_smpp_sessions", b"max_smpp_sessions", "service_type", b"service_type", "smpp_standard_tlvs_only", b"smpp_standard_tlvs_only"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -26,8 +26,10 @@ if _version_not_supported:
 
 
 class MessageServiceStub:
-    """MessageService owns the message lifecycle of one installation: it accepts
-    messages durably, reports their status and takes delivery receipts in.
+    """MessageService is the partner-facing side of the message lifecycle, called by the
+    partner gateways: it accepts messages durably and reports their status. Receipts and MO
+    from delivery are DeliveryService's (delivery_service.proto); the reports owed to
+    partners are leased through ReportLeaseService (report_lease_service.proto).
     """
 
     def __init__(self, channel):
@@ -56,26 +58,6 @@ class MessageServiceStub:
                 request_serializer=rcs_dot_core_dot_v1_dot_message__service__pb2.StreamStatusEventsRequest.SerializeToString,
                 response_deserializer=rcs_dot_core_dot_v1_dot_message__service__pb2.StreamStatusEventsResponse.FromString,
                 _registered_method=True)
-        self.RecordReceipts = channel.unary_unary(
-                '/rcs.core.v1.MessageService/RecordReceipts',
-                request_serializer=rcs_dot_core_dot_v1_dot_message__service__pb2.RecordReceiptsRequest.SerializeToString,
-                response_deserializer=rcs_dot_core_dot_v1_dot_message__service__pb2.RecordReceiptsResponse.FromString,
-                _registered_method=True)
-        self.LeaseReports = channel.unary_unary(
-                '/rcs.core.v1.MessageService/LeaseReports',
-                request_serializer=rcs_dot_core_dot_v1_dot_message__service__pb2.LeaseReportsRequest.SerializeToString,
-                response_deserializer=rcs_dot_core_dot_v1_dot_message__service__pb2.LeaseReportsResponse.FromString,
-                _registered_method=True)
-        self.SettleReports = channel.unary_unary(
-                '/rcs.core.v1.MessageService/SettleReports',
-                request_serializer=rcs_dot_core_dot_v1_dot_message__service__pb2.SettleReportsRequest.SerializeToString,
-                response_deserializer=rcs_dot_core_dot_v1_dot_message__service__pb2.SettleReportsResponse.FromString,
-                _registered_method=True)
-        self.RecordInbound = channel.unary_unary(
-                '/rcs.core.v1.MessageService/RecordInbound',
-                request_serializer=rcs_dot_core_dot_v1_dot_message__service__pb2.RecordInboundRequest.SerializeToString,
-                response_deserializer=rcs_dot_core_dot_v1_dot_message__service__pb2.RecordInboundResponse.FromString,
-                _registered_method=True)
         self.SubmitPart = channel.unary_unary(
                 '/rcs.core.v1.MessageService/SubmitPart',
                 request_serializer=rcs_dot_core_dot_v1_dot_message__service__pb2.SubmitPartRequest.SerializeToString,
@@ -84,8 +66,10 @@ class MessageServiceStub:
 
 
 class MessageServiceServicer:
-    """MessageService owns the message lifecycle of one installation: it accepts
-    messages durably, reports their status and takes delivery receipts in.
+    """MessageService is the partner-facing side of the message lifecycle, called by the
+    partner gateways: it accepts messages durably and reports their status. Receipts and MO
+    from delivery are DeliveryService's (delivery_service.proto); the reports owed to
+    partners are leased through ReportLeaseService (report_lease_service.proto).
     """
 
     def SubmitMessages(self, request, context):
@@ -113,42 +97,6 @@ class MessageServiceServicer:
 
     def StreamStatusEvents(self, request, context):
         """StreamStatusEvents streams status changes after a cursor, then live ones.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def RecordReceipts(self, request, context):
-        """RecordReceipts stores operator delivery receipts. A receipt whose operator id
-        is not known yet is kept and applied when the id is recorded.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def LeaseReports(self, request, context):
-        """LeaseReports hands out a partner's due status reports of one format (e.g. the
-        deliver_sm receipts of an SMPP login) for a lease; it waits up to `wait` for one.
-        A report stays stored until SettleReports says it was delivered, so a report
-        whose lease runs out (the gateway died, the session dropped) is handed out again.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def SettleReports(self, request, context):
-        """SettleReports ends leases: delivered reports are removed, failed ones retried
-        with backoff, released ones are due again at once.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def RecordInbound(self, request, context):
-        """RecordInbound stores messages subscribers sent (MO), part by part: a part of a
-        concatenated message is kept until its siblings arrive, then the whole message is
-        routed to the partner owning the number (and keyword) and owed to it as a report.
-        Everything named is stored when the call returns, so the connector may acknowledge.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -187,26 +135,6 @@ def add_MessageServiceServicer_to_server(servicer, server):
                     request_deserializer=rcs_dot_core_dot_v1_dot_message__service__pb2.StreamStatusEventsRequest.FromString,
                     response_serializer=rcs_dot_core_dot_v1_dot_message__service__pb2.StreamStatusEventsResponse.SerializeToString,
             ),
-            'RecordReceipts': grpc.unary_unary_rpc_method_handler(
-                    servicer.RecordReceipts,
-                    request_deserializer=rcs_dot_core_dot_v1_dot_message__service__pb2.RecordReceiptsRequest.FromString,
-                    response_serializer=rcs_dot_core_dot_v1_dot_message__service__pb2.RecordReceiptsResponse.SerializeToString,
-            ),
-            'LeaseReports': grpc.unary_unary_rpc_method_handler(
-                    servicer.LeaseReports,
-                    request_deserializer=rcs_dot_core_dot_v1_dot_message__service__pb2.LeaseReportsRequest.FromString,
-                    response_serializer=rcs_dot_core_dot_v1_dot_message__service__pb2.LeaseReportsResponse.SerializeToString,
-            ),
-            'SettleReports': grpc.unary_unary_rpc_method_handler(
-                    servicer.SettleReports,
-                    request_deserializer=rcs_dot_core_dot_v1_dot_message__service__pb2.SettleReportsRequest.FromString,
-                    response_serializer=rcs_dot_core_dot_v1_dot_message__service__pb2.SettleReportsResponse.SerializeToString,
-            ),
-            'RecordInbound': grpc.unary_unary_rpc_method_handler(
-                    servicer.RecordInbound,
-                    request_deserializer=rcs_dot_core_dot_v1_dot_message__service__pb2.RecordInboundRequest.FromString,
-                    response_serializer=rcs_dot_core_dot_v1_dot_message__service__pb2.RecordInboundResponse.SerializeToString,
-            ),
             'SubmitPart': grpc.unary_unary_rpc_method_handler(
                     servicer.SubmitPart,
                     request_deserializer=rcs_dot_core_dot_v1_dot_message__service__pb2.SubmitPartRequest.FromString,
@@ -221,8 +149,10 @@ def add_MessageServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class MessageService:
-    """MessageService owns the message lifecycle of one installation: it accepts
-    messages durably, reports their status and takes delivery receipts in.
+    """MessageService is the partner-facing side of the message lifecycle, called by the
+    partner gateways: it accepts messages durably and reports their status. Receipts and MO
+    from delivery are DeliveryService's (delivery_service.proto); the reports owed to
+    partners are leased through ReportLeaseService (report_lease_service.proto).
     """
 
     @staticmethod
@@ -323,114 +253,6 @@ class MessageService:
             '/rcs.core.v1.MessageService/StreamStatusEvents',
             rcs_dot_core_dot_v1_dot_message__service__pb2.StreamStatusEventsRequest.SerializeToString,
             rcs_dot_core_dot_v1_dot_message__service__pb2.StreamStatusEventsResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def RecordReceipts(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/rcs.core.v1.MessageService/RecordReceipts',
-            rcs_dot_core_dot_v1_dot_message__service__pb2.RecordReceiptsRequest.SerializeToString,
-            rcs_dot_core_dot_v1_dot_message__service__pb2.RecordReceiptsResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def LeaseReports(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/rcs.core.v1.MessageService/LeaseReports',
-            rcs_dot_core_dot_v1_dot_message__service__pb2.LeaseReportsRequest.SerializeToString,
-            rcs_dot_core_dot_v1_dot_message__service__pb2.LeaseReportsResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def SettleReports(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/rcs.core.v1.MessageService/SettleReports',
-            rcs_dot_core_dot_v1_dot_message__service__pb2.SettleReportsRequest.SerializeToString,
-            rcs_dot_core_dot_v1_dot_message__service__pb2.SettleReportsResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def RecordInbound(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/rcs.core.v1.MessageService/RecordInbound',
-            rcs_dot_core_dot_v1_dot_message__service__pb2.RecordInboundRequest.SerializeToString,
-            rcs_dot_core_dot_v1_dot_message__service__pb2.RecordInboundResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -27,8 +27,10 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class MessageServiceStub:
-    """MessageService owns the message lifecycle of one installation: it accepts
-    messages durably, reports their status and takes delivery receipts in.
+    """MessageService is the partner-facing side of the message lifecycle, called by the
+    partner gateways: it accepts messages durably and reports their status. Receipts and MO
+    from delivery are DeliveryService's (delivery_service.proto); the reports owed to
+    partners are leased through ReportLeaseService (report_lease_service.proto).
     """
 
     @_typing.overload
@@ -46,26 +48,6 @@ class MessageServiceStub:
     """ListMessages pages through a partner's messages, newest first."""
     StreamStatusEvents: _grpc.UnaryStreamMultiCallable[_message_service_pb2.StreamStatusEventsRequest, _message_service_pb2.StreamStatusEventsResponse]
     """StreamStatusEvents streams status changes after a cursor, then live ones."""
-    RecordReceipts: _grpc.UnaryUnaryMultiCallable[_message_service_pb2.RecordReceiptsRequest, _message_service_pb2.RecordReceiptsResponse]
-    """RecordReceipts stores operator delivery receipts. A receipt whose operator id
-    is not known yet is kept and applied when the id is recorded.
-    """
-    LeaseReports: _grpc.UnaryUnaryMultiCallable[_message_service_pb2.LeaseReportsRequest, _message_service_pb2.LeaseReportsResponse]
-    """LeaseReports hands out a partner's due status reports of one format (e.g. the
-    deliver_sm receipts of an SMPP login) for a lease; it waits up to `wait` for one.
-    A report stays stored until SettleReports says it was delivered, so a report
-    whose lease runs out (the gateway died, the session dropped) is handed out again.
-    """
-    SettleReports: _grpc.UnaryUnaryMultiCallable[_message_service_pb2.SettleReportsRequest, _message_service_pb2.SettleReportsResponse]
-    """SettleReports ends leases: delivered reports are removed, failed ones retried
-    with backoff, released ones are due again at once.
-    """
-    RecordInbound: _grpc.UnaryUnaryMultiCallable[_message_service_pb2.RecordInboundRequest, _message_service_pb2.RecordInboundResponse]
-    """RecordInbound stores messages subscribers sent (MO), part by part: a part of a
-    concatenated message is kept until its siblings arrive, then the whole message is
-    routed to the partner owning the number (and keyword) and owed to it as a report.
-    Everything named is stored when the call returns, so the connector may acknowledge.
-    """
     SubmitPart: _grpc.UnaryUnaryMultiCallable[_message_service_pb2.SubmitPartRequest, _message_service_pb2.SubmitPartResponse]
     """SubmitPart accepts one part of a message a partner split itself (SMPP UDH or SAR).
     The first part reserves the message's id durably and every part is answered with it
@@ -75,8 +57,10 @@ class MessageServiceStub:
 
 @_typing.type_check_only
 class MessageServiceAsyncStub(MessageServiceStub):
-    """MessageService owns the message lifecycle of one installation: it accepts
-    messages durably, reports their status and takes delivery receipts in.
+    """MessageService is the partner-facing side of the message lifecycle, called by the
+    partner gateways: it accepts messages durably and reports their status. Receipts and MO
+    from delivery are DeliveryService's (delivery_service.proto); the reports owed to
+    partners are leased through ReportLeaseService (report_lease_service.proto).
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -91,26 +75,6 @@ class MessageServiceAsyncStub(MessageServiceStub):
     """ListMessages pages through a partner's messages, newest first."""
     StreamStatusEvents: _aio.UnaryStreamMultiCallable[_message_service_pb2.StreamStatusEventsRequest, _message_service_pb2.StreamStatusEventsResponse]  # type: ignore[assignment]
     """StreamStatusEvents streams status changes after a cursor, then live ones."""
-    RecordReceipts: _aio.UnaryUnaryMultiCallable[_message_service_pb2.RecordReceiptsRequest, _message_service_pb2.RecordReceiptsResponse]  # type: ignore[assignment]
-    """RecordReceipts stores operator delivery receipts. A receipt whose operator id
-    is not known yet is kept and applied when the id is recorded.
-    """
-    LeaseReports: _aio.UnaryUnaryMultiCallable[_message_service_pb2.LeaseReportsRequest, _message_service_pb2.LeaseReportsResponse]  # type: ignore[assignment]
-    """LeaseReports hands out a partner's due status reports of one format (e.g. the
-    deliver_sm receipts of an SMPP login) for a lease; it waits up to `wait` for one.
-    A report stays stored until SettleReports says it was delivered, so a report
-    whose lease runs out (the gateway died, the session dropped) is handed out again.
-    """
-    SettleReports: _aio.UnaryUnaryMultiCallable[_message_service_pb2.SettleReportsRequest, _message_service_pb2.SettleReportsResponse]  # type: ignore[assignment]
-    """SettleReports ends leases: delivered reports are removed, failed ones retried
-    with backoff, released ones are due again at once.
-    """
-    RecordInbound: _aio.UnaryUnaryMultiCallable[_message_service_pb2.RecordInboundRequest, _message_service_pb2.RecordInboundResponse]  # type: ignore[assignment]
-    """RecordInbound stores messages subscribers sent (MO), part by part: a part of a
-    concatenated message is kept until its siblings arrive, then the whole message is
-    routed to the partner owning the number (and keyword) and owed to it as a report.
-    Everything named is stored when the call returns, so the connector may acknowledge.
-    """
     SubmitPart: _aio.UnaryUnaryMultiCallable[_message_service_pb2.SubmitPartRequest, _message_service_pb2.SubmitPartResponse]  # type: ignore[assignment]
     """SubmitPart accepts one part of a message a partner split itself (SMPP UDH or SAR).
     The first part reserves the message's id durably and every part is answered with it
@@ -119,8 +83,10 @@ class MessageServiceAsyncStub(MessageServiceStub):
     """
 
 class MessageServiceServicer(metaclass=_abc_1.ABCMeta):
-    """MessageService owns the message lifecycle of one installation: it accepts
-    messages durably, reports their status and takes delivery receipts in.
+    """MessageService is the partner-facing side of the message lifecycle, called by the
+    partner gateways: it accepts messages durably and reports their status. Receipts and MO
+    from delivery are DeliveryService's (delivery_service.proto); the reports owed to
+    partners are leased through ReportLeaseService (report_lease_service.proto).
     """
 
     @_abc_1.abstractmethod
@@ -157,50 +123,6 @@ class MessageServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_message_service_pb2.StreamStatusEventsResponse], _abc.AsyncIterator[_message_service_pb2.StreamStatusEventsResponse]]:
         """StreamStatusEvents streams status changes after a cursor, then live ones."""
-
-    @_abc_1.abstractmethod
-    def RecordReceipts(
-        self,
-        request: _message_service_pb2.RecordReceiptsRequest,
-        context: _ServicerContext,
-    ) -> _typing.Union[_message_service_pb2.RecordReceiptsResponse, _abc.Awaitable[_message_service_pb2.RecordReceiptsResponse]]:
-        """RecordReceipts stores operator delivery receipts. A receipt whose operator id
-        is not known yet is kept and applied when the id is recorded.
-        """
-
-    @_abc_1.abstractmethod
-    def LeaseReports(
-        self,
-        request: _message_service_pb2.LeaseReportsRequest,
-        context: _ServicerContext,
-    ) -> _typing.Union[_message_service_pb2.LeaseReportsResponse, _abc.Awaitable[_message_service_pb2.LeaseReportsResponse]]:
-        """LeaseReports hands out a partner's due status reports of one format (e.g. the
-        deliver_sm receipts of an SMPP login) for a lease; it waits up to `wait` for one.
-        A report stays stored until SettleReports says it was delivered, so a report
-        whose lease runs out (the gateway died, the session dropped) is handed out again.
-        """
-
-    @_abc_1.abstractmethod
-    def SettleReports(
-        self,
-        request: _message_service_pb2.SettleReportsRequest,
-        context: _ServicerContext,
-    ) -> _typing.Union[_message_service_pb2.SettleReportsResponse, _abc.Awaitable[_message_service_pb2.SettleReportsResponse]]:
-        """SettleReports ends leases: delivered reports are removed, failed ones retried
-        with backoff, released ones are due again at once.
-        """
-
-    @_abc_1.abstractmethod
-    def RecordInbound(
-        self,
-        request: _message_service_pb2.RecordInboundRequest,
-        context: _ServicerContext,
-    ) -> _typing.Union[_message_service_pb2.RecordInboundResponse, _abc.Awaitable[_message_service_pb2.RecordInboundResponse]]:
-        """RecordInbound stores messages subscribers sent (MO), part by part: a part of a
-        concatenated message is kept until its siblings arrive, then the whole message is
-        routed to the partner owning the number (and keyword) and owed to it as a report.
-        Everything named is stored when the call returns, so the connector may acknowledge.
-        """
 
     @_abc_1.abstractmethod
     def SubmitPart(

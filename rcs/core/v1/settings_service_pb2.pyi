@@ -139,6 +139,7 @@ class Partner(_message.Message):
     SENDERS_FIELD_NUMBER: _builtins.int
     HAS_SMPP_PASSWORD_FIELD_NUMBER: _builtins.int
     SMPP_STANDARD_TLVS_ONLY_FIELD_NUMBER: _builtins.int
+    SERVICE_TYPE_FIELD_NUMBER: _builtins.int
     login: _builtins.str
     """Login, 1 to 64 characters of [A-Za-z0-9_.@-]; the partner's key."""
     default_sender: _builtins.str
@@ -172,6 +173,12 @@ class Partner(_message.Message):
     seen_date), for client libraries that refuse tags they do not know. False (the
     default) keeps Rapporto's.
     """
+    service_type: _builtins.str
+    """The message type of the login's service (Rapporto's serviceId is a service of one
+    type: http_flashcall.rst "указать тип сообщения FlashingCall"): what a plain HTTP v5
+    request (without order_list) sends: SMS (the default when empty), PUSH, VIBER,
+    WHATSAPP, VK or FLASHINGCALL.
+    """
     @_builtins.property
     def allowed_subnets(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Subnets (CIDR, e.g. "203.0.113.0/24") the login may connect from, over any gateway;
@@ -200,10 +207,11 @@ class Partner(_message.Message):
         senders: _abc.Iterable[_builtins.str] | None = ...,
         has_smpp_password: _builtins.bool = ...,
         smpp_standard_tlvs_only: _builtins.bool = ...,
+        service_type: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_subnets", b"allowed_subnets", "block_duplicates", b"block_duplicates", "default_sender", b"default_sender", "default_ttl_seconds", b"default_ttl_seconds", "duplicate_window_seconds", b"duplicate_window_seconds", "has_smpp_password", b"has_smpp_password", "inbound_url", b"inbound_url", "login", b"login", "max_smpp_sessions", b"max_smpp_sessions", "report_url", b"report_url", "senders", b"senders", "smpp_standard_tlvs_only", b"smpp_standard_tlvs_only"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_subnets", b"allowed_subnets", "block_duplicates", b"block_duplicates", "default_sender", b"default_sender", "default_ttl_seconds", b"default_ttl_seconds", "duplicate_window_seconds", b"duplicate_window_seconds", "has_smpp_password", b"has_smpp_password", "inbound_url", b"inbound_url", "login", b"login", "max_smpp_sessions", b"max_smpp_sessions", "report_url", b"report_url", "senders", b"senders", "service_type", b"service_type", "smpp_standard_tlvs_only", b"smpp_standard_tlvs_only"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -3805,3 +3813,458 @@ class ImportNumberPlanResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ImportNumberPlanResponse: _TypeAlias = ImportNumberPlanResponse  # noqa: Y015
+
+@_typing.final
+class WhatsappTemplate(_message.Message):
+    """WhatsappTemplate is a WhatsApp message template approved for a partner's business number."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
+    PARAMETER_COUNT_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Template name as approved by WhatsApp: 1-512 of a-z 0-9 _."""
+    language: _builtins.str
+    """Language code as approved, e.g. "ru" or "en_US"."""
+    parameter_count: _builtins.int
+    """How many body parameters ({{1}}, {{2}}, ...) a send must give, 0 to 20."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        language: _builtins.str = ...,
+        parameter_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["language", b"language", "name", b"name", "parameter_count", b"parameter_count"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WhatsappTemplate: _TypeAlias = WhatsappTemplate  # noqa: Y015
+
+@_typing.final
+class PartnerChannel(_message.Message):
+    """PartnerChannel is what one partner may use on one messenger channel (VIBER, WHATSAPP, VK,
+    TELEGRAM, FLASHINGCALL). A partner with no PartnerChannel keeps every channel with any
+    sender; once it has one, the channels it has none for are refused.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARTNER_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    IDENTITIES_FIELD_NUMBER: _builtins.int
+    TEMPLATES_FIELD_NUMBER: _builtins.int
+    DEFAULT_TTL_SECONDS_FIELD_NUMBER: _builtins.int
+    partner: _builtins.str
+    """Partner login."""
+    channel: _channel_pb2.Channel.ValueType
+    """The messenger channel."""
+    default_ttl_seconds: _builtins.int
+    """Validity of a message that gives none, in seconds; 0: the partner's default."""
+    @_builtins.property
+    def identities(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Sender identities it may send from (Viber sender names, WhatsApp business numbers, the
+        VK community, Telegram senders, flash-call caller numbers); empty: any.
+        """
+
+    @_builtins.property
+    def templates(self) -> _containers.RepeatedCompositeFieldContainer[Global___WhatsappTemplate]:
+        """WhatsApp only: the templates a send may name."""
+
+    def __init__(
+        self,
+        *,
+        partner: _builtins.str = ...,
+        channel: _channel_pb2.Channel.ValueType = ...,
+        identities: _abc.Iterable[_builtins.str] | None = ...,
+        templates: _abc.Iterable[Global___WhatsappTemplate] | None = ...,
+        default_ttl_seconds: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "default_ttl_seconds", b"default_ttl_seconds", "identities", b"identities", "partner", b"partner", "templates", b"templates"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PartnerChannel: _TypeAlias = PartnerChannel  # noqa: Y015
+
+@_typing.final
+class PutPartnerChannelRequest(_message.Message):
+    """PutPartnerChannelRequest creates or replaces a partner's channel settings."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    PARTNER_CHANNEL_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key."""
+    @_builtins.property
+    def actor(self) -> Global___Actor:
+        """Who makes the change."""
+
+    @_builtins.property
+    def partner_channel(self) -> Global___PartnerChannel:
+        """The settings."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        actor: Global___Actor | None = ...,
+        partner_channel: Global___PartnerChannel | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "partner_channel", b"partner_channel"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "partner_channel", b"partner_channel", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PutPartnerChannelRequest: _TypeAlias = PutPartnerChannelRequest  # noqa: Y015
+
+@_typing.final
+class PutPartnerChannelResponse(_message.Message):
+    """PutPartnerChannelResponse is what is stored."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARTNER_CHANNEL_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    revision: _builtins.int
+    """Settings revision the change created; 0 when nothing changed."""
+    @_builtins.property
+    def partner_channel(self) -> Global___PartnerChannel:
+        """As stored (identities and templates sorted)."""
+
+    def __init__(
+        self,
+        *,
+        partner_channel: Global___PartnerChannel | None = ...,
+        revision: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["partner_channel", b"partner_channel"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["partner_channel", b"partner_channel", "revision", b"revision"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PutPartnerChannelResponse: _TypeAlias = PutPartnerChannelResponse  # noqa: Y015
+
+@_typing.final
+class DeletePartnerChannelRequest(_message.Message):
+    """DeletePartnerChannelRequest names the partner and channel."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    PARTNER_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key."""
+    partner: _builtins.str
+    """Partner login."""
+    channel: _channel_pb2.Channel.ValueType
+    """The channel taken away."""
+    @_builtins.property
+    def actor(self) -> Global___Actor:
+        """Who makes the change."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        actor: Global___Actor | None = ...,
+        partner: _builtins.str = ...,
+        channel: _channel_pb2.Channel.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "channel", b"channel", "partner", b"partner", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeletePartnerChannelRequest: _TypeAlias = DeletePartnerChannelRequest  # noqa: Y015
+
+@_typing.final
+class DeletePartnerChannelResponse(_message.Message):
+    """DeletePartnerChannelResponse confirms the removal."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REVISION_FIELD_NUMBER: _builtins.int
+    revision: _builtins.int
+    """Settings revision the change created."""
+    def __init__(
+        self,
+        *,
+        revision: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["revision", b"revision"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeletePartnerChannelResponse: _TypeAlias = DeletePartnerChannelResponse  # noqa: Y015
+
+@_typing.final
+class ListPartnerChannelsRequest(_message.Message):
+    """ListPartnerChannelsRequest names a partner, or none for every partner."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARTNER_FIELD_NUMBER: _builtins.int
+    partner: _builtins.str
+    """Partner login; "" for every partner."""
+    def __init__(
+        self,
+        *,
+        partner: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["partner", b"partner"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListPartnerChannelsRequest: _TypeAlias = ListPartnerChannelsRequest  # noqa: Y015
+
+@_typing.final
+class ListPartnerChannelsResponse(_message.Message):
+    """ListPartnerChannelsResponse carries the settings."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARTNER_CHANNELS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def partner_channels(self) -> _containers.RepeatedCompositeFieldContainer[Global___PartnerChannel]:
+        """Ordered by partner, then channel."""
+
+    def __init__(
+        self,
+        *,
+        partner_channels: _abc.Iterable[Global___PartnerChannel] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["partner_channels", b"partner_channels"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListPartnerChannelsResponse: _TypeAlias = ListPartnerChannelsResponse  # noqa: Y015
+
+@_typing.final
+class MessengerInterface(_message.Message):
+    """MessengerInterface is one provider account of a messenger channel. A channel's messages
+    go to its enabled interfaces in priority order; one that is down or refuses passes the
+    message to the next.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    PRIORITY_FIELD_NUMBER: _builtins.int
+    ENABLED_FIELD_NUMBER: _builtins.int
+    API_URL_FIELD_NUMBER: _builtins.int
+    ACCOUNT_FIELD_NUMBER: _builtins.int
+    TOKEN_FIELD_NUMBER: _builtins.int
+    WEBHOOK_SECRET_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """Key: 1-64 of a-z 0-9 _ . -."""
+    channel: _channel_pb2.Channel.ValueType
+    """VIBER, WHATSAPP, TELEGRAM, VK or FLASHINGCALL."""
+    priority: _builtins.int
+    """Lower goes first."""
+    enabled: _builtins.bool
+    """Whether messages go to it."""
+    api_url: _builtins.str
+    """The provider's API base URL (http:// or https://)."""
+    account: _builtins.str
+    """WhatsApp: the business number's phone-number id; VK: the community id; else ""."""
+    token: _builtins.str
+    """The access token or key requests carry; write-only (never returned)."""
+    webhook_secret: _builtins.str
+    """What signs its callbacks when that is not the token (WhatsApp's app secret, VK's
+    callback secret, the flash-call provider's callback key); write-only.
+    """
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        channel: _channel_pb2.Channel.ValueType = ...,
+        priority: _builtins.int = ...,
+        enabled: _builtins.bool = ...,
+        api_url: _builtins.str = ...,
+        account: _builtins.str = ...,
+        token: _builtins.str = ...,
+        webhook_secret: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "api_url", b"api_url", "channel", b"channel", "enabled", b"enabled", "id", b"id", "priority", b"priority", "token", b"token", "webhook_secret", b"webhook_secret"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MessengerInterface: _TypeAlias = MessengerInterface  # noqa: Y015
+
+@_typing.final
+class PutMessengerInterfaceRequest(_message.Message):
+    """PutMessengerInterfaceRequest creates or replaces one."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    MESSENGER_INTERFACE_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key."""
+    @_builtins.property
+    def actor(self) -> Global___Actor:
+        """Who makes the change."""
+
+    @_builtins.property
+    def messenger_interface(self) -> Global___MessengerInterface:
+        """The interface; empty secrets keep the stored ones."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        actor: Global___Actor | None = ...,
+        messenger_interface: Global___MessengerInterface | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "messenger_interface", b"messenger_interface"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "messenger_interface", b"messenger_interface", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PutMessengerInterfaceRequest: _TypeAlias = PutMessengerInterfaceRequest  # noqa: Y015
+
+@_typing.final
+class PutMessengerInterfaceResponse(_message.Message):
+    """PutMessengerInterfaceResponse is what is stored, without secrets."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MESSENGER_INTERFACE_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    revision: _builtins.int
+    """Settings revision the change created; 0 when nothing changed."""
+    @_builtins.property
+    def messenger_interface(self) -> Global___MessengerInterface:
+        """As stored."""
+
+    def __init__(
+        self,
+        *,
+        messenger_interface: Global___MessengerInterface | None = ...,
+        revision: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["messenger_interface", b"messenger_interface"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["messenger_interface", b"messenger_interface", "revision", b"revision"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PutMessengerInterfaceResponse: _TypeAlias = PutMessengerInterfaceResponse  # noqa: Y015
+
+@_typing.final
+class DeleteMessengerInterfaceRequest(_message.Message):
+    """DeleteMessengerInterfaceRequest names the interface."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    ID_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key."""
+    id: _builtins.str
+    """Its id."""
+    @_builtins.property
+    def actor(self) -> Global___Actor:
+        """Who makes the change."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        actor: Global___Actor | None = ...,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "id", b"id", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteMessengerInterfaceRequest: _TypeAlias = DeleteMessengerInterfaceRequest  # noqa: Y015
+
+@_typing.final
+class DeleteMessengerInterfaceResponse(_message.Message):
+    """DeleteMessengerInterfaceResponse confirms the removal."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REVISION_FIELD_NUMBER: _builtins.int
+    revision: _builtins.int
+    """Settings revision the change created."""
+    def __init__(
+        self,
+        *,
+        revision: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["revision", b"revision"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteMessengerInterfaceResponse: _TypeAlias = DeleteMessengerInterfaceResponse  # noqa: Y015
+
+@_typing.final
+class ListMessengerInterfacesRequest(_message.Message):
+    """ListMessengerInterfacesRequest asks for every messenger interface."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListMessengerInterfacesRequest: _TypeAlias = ListMessengerInterfacesRequest  # noqa: Y015
+
+@_typing.final
+class ListMessengerInterfacesResponse(_message.Message):
+    """ListMessengerInterfacesResponse carries them, without secrets."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MESSENGER_INTERFACES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def messenger_interfaces(self) -> _containers.RepeatedCompositeFieldContainer[Global___MessengerInterface]:
+        """Ordered by channel, priority, id."""
+
+    def __init__(
+        self,
+        *,
+        messenger_interfaces: _abc.Iterable[Global___MessengerInterface] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["messenger_interfaces", b"messenger_interfaces"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListMessengerInterfacesResponse: _TypeAlias = ListMessengerInterfacesResponse  # noqa: Y015

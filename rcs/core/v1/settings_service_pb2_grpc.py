@@ -222,6 +222,36 @@ class SettingsServiceStub:
                 request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListTariffsRequest.SerializeToString,
                 response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListTariffsResponse.FromString,
                 _registered_method=True)
+        self.PutPartnerChannel = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/PutPartnerChannel',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutPartnerChannelRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutPartnerChannelResponse.FromString,
+                _registered_method=True)
+        self.DeletePartnerChannel = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/DeletePartnerChannel',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeletePartnerChannelRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeletePartnerChannelResponse.FromString,
+                _registered_method=True)
+        self.ListPartnerChannels = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/ListPartnerChannels',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListPartnerChannelsRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListPartnerChannelsResponse.FromString,
+                _registered_method=True)
+        self.PutMessengerInterface = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/PutMessengerInterface',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutMessengerInterfaceRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutMessengerInterfaceResponse.FromString,
+                _registered_method=True)
+        self.DeleteMessengerInterface = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/DeleteMessengerInterface',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteMessengerInterfaceRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteMessengerInterfaceResponse.FromString,
+                _registered_method=True)
+        self.ListMessengerInterfaces = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/ListMessengerInterfaces',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListMessengerInterfacesRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListMessengerInterfacesResponse.FromString,
+                _registered_method=True)
         self.AddWhitelistEntries = channel.unary_unary(
                 '/rcs.core.v1.SettingsService/AddWhitelistEntries',
                 request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.AddWhitelistEntriesRequest.SerializeToString,
@@ -542,6 +572,49 @@ class SettingsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PutPartnerChannel(self, request, context):
+        """PutPartnerChannel sets what a partner may use on one messenger channel: its sender
+        identities, WhatsApp templates and the channel's default TTL.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeletePartnerChannel(self, request, context):
+        """DeletePartnerChannel takes a channel away from a partner.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPartnerChannels(self, request, context):
+        """ListPartnerChannels returns the channel settings of one partner, or of every partner.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutMessengerInterface(self, request, context):
+        """PutMessengerInterface creates or replaces a messenger channel's provider interface.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteMessengerInterface(self, request, context):
+        """DeleteMessengerInterface removes a messenger provider interface.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListMessengerInterfaces(self, request, context):
+        """ListMessengerInterfaces returns every messenger provider interface (without secrets).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def AddWhitelistEntries(self, request, context):
         """AddWhitelistEntries puts numbers on a mailing's white list.
         """
@@ -801,6 +874,36 @@ def add_SettingsServiceServicer_to_server(servicer, server):
                     servicer.ListTariffs,
                     request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListTariffsRequest.FromString,
                     response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListTariffsResponse.SerializeToString,
+            ),
+            'PutPartnerChannel': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutPartnerChannel,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutPartnerChannelRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutPartnerChannelResponse.SerializeToString,
+            ),
+            'DeletePartnerChannel': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeletePartnerChannel,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeletePartnerChannelRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeletePartnerChannelResponse.SerializeToString,
+            ),
+            'ListPartnerChannels': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPartnerChannels,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListPartnerChannelsRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListPartnerChannelsResponse.SerializeToString,
+            ),
+            'PutMessengerInterface': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutMessengerInterface,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutMessengerInterfaceRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutMessengerInterfaceResponse.SerializeToString,
+            ),
+            'DeleteMessengerInterface': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteMessengerInterface,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteMessengerInterfaceRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteMessengerInterfaceResponse.SerializeToString,
+            ),
+            'ListMessengerInterfaces': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMessengerInterfaces,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListMessengerInterfacesRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ListMessengerInterfacesResponse.SerializeToString,
             ),
             'AddWhitelistEntries': grpc.unary_unary_rpc_method_handler(
                     servicer.AddWhitelistEntries,
@@ -1855,6 +1958,168 @@ class SettingsService:
             '/rcs.core.v1.SettingsService/ListTariffs',
             rcs_dot_core_dot_v1_dot_settings__service__pb2.ListTariffsRequest.SerializeToString,
             rcs_dot_core_dot_v1_dot_settings__service__pb2.ListTariffsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutPartnerChannel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/PutPartnerChannel',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.PutPartnerChannelRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.PutPartnerChannelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeletePartnerChannel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/DeletePartnerChannel',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.DeletePartnerChannelRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.DeletePartnerChannelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPartnerChannels(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/ListPartnerChannels',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.ListPartnerChannelsRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.ListPartnerChannelsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutMessengerInterface(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/PutMessengerInterface',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.PutMessengerInterfaceRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.PutMessengerInterfaceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteMessengerInterface(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/DeleteMessengerInterface',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteMessengerInterfaceRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.DeleteMessengerInterfaceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMessengerInterfaces(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/ListMessengerInterfaces',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.ListMessengerInterfacesRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.ListMessengerInterfacesResponse.FromString,
             options,
             channel_credentials,
             insecure,

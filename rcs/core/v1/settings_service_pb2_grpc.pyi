@@ -115,6 +115,20 @@ class SettingsServiceStub:
     """DeleteTariff removes one tariff row (a price entered by mistake)."""
     ListTariffs: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.ListTariffsRequest, _settings_service_pb2.ListTariffsResponse]
     """ListTariffs returns every tariff row, the history included."""
+    PutPartnerChannel: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.PutPartnerChannelRequest, _settings_service_pb2.PutPartnerChannelResponse]
+    """PutPartnerChannel sets what a partner may use on one messenger channel: its sender
+    identities, WhatsApp templates and the channel's default TTL.
+    """
+    DeletePartnerChannel: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.DeletePartnerChannelRequest, _settings_service_pb2.DeletePartnerChannelResponse]
+    """DeletePartnerChannel takes a channel away from a partner."""
+    ListPartnerChannels: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.ListPartnerChannelsRequest, _settings_service_pb2.ListPartnerChannelsResponse]
+    """ListPartnerChannels returns the channel settings of one partner, or of every partner."""
+    PutMessengerInterface: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.PutMessengerInterfaceRequest, _settings_service_pb2.PutMessengerInterfaceResponse]
+    """PutMessengerInterface creates or replaces a messenger channel's provider interface."""
+    DeleteMessengerInterface: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.DeleteMessengerInterfaceRequest, _settings_service_pb2.DeleteMessengerInterfaceResponse]
+    """DeleteMessengerInterface removes a messenger provider interface."""
+    ListMessengerInterfaces: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.ListMessengerInterfacesRequest, _settings_service_pb2.ListMessengerInterfacesResponse]
+    """ListMessengerInterfaces returns every messenger provider interface (without secrets)."""
     AddWhitelistEntries: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.AddWhitelistEntriesRequest, _settings_service_pb2.AddWhitelistEntriesResponse]
     """AddWhitelistEntries puts numbers on a mailing's white list."""
     RemoveWhitelistEntries: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.RemoveWhitelistEntriesRequest, _settings_service_pb2.RemoveWhitelistEntriesResponse]
@@ -227,6 +241,20 @@ class SettingsServiceAsyncStub(SettingsServiceStub):
     """DeleteTariff removes one tariff row (a price entered by mistake)."""
     ListTariffs: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.ListTariffsRequest, _settings_service_pb2.ListTariffsResponse]  # type: ignore[assignment]
     """ListTariffs returns every tariff row, the history included."""
+    PutPartnerChannel: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.PutPartnerChannelRequest, _settings_service_pb2.PutPartnerChannelResponse]  # type: ignore[assignment]
+    """PutPartnerChannel sets what a partner may use on one messenger channel: its sender
+    identities, WhatsApp templates and the channel's default TTL.
+    """
+    DeletePartnerChannel: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.DeletePartnerChannelRequest, _settings_service_pb2.DeletePartnerChannelResponse]  # type: ignore[assignment]
+    """DeletePartnerChannel takes a channel away from a partner."""
+    ListPartnerChannels: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.ListPartnerChannelsRequest, _settings_service_pb2.ListPartnerChannelsResponse]  # type: ignore[assignment]
+    """ListPartnerChannels returns the channel settings of one partner, or of every partner."""
+    PutMessengerInterface: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.PutMessengerInterfaceRequest, _settings_service_pb2.PutMessengerInterfaceResponse]  # type: ignore[assignment]
+    """PutMessengerInterface creates or replaces a messenger channel's provider interface."""
+    DeleteMessengerInterface: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.DeleteMessengerInterfaceRequest, _settings_service_pb2.DeleteMessengerInterfaceResponse]  # type: ignore[assignment]
+    """DeleteMessengerInterface removes a messenger provider interface."""
+    ListMessengerInterfaces: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.ListMessengerInterfacesRequest, _settings_service_pb2.ListMessengerInterfacesResponse]  # type: ignore[assignment]
+    """ListMessengerInterfaces returns every messenger provider interface (without secrets)."""
     AddWhitelistEntries: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.AddWhitelistEntriesRequest, _settings_service_pb2.AddWhitelistEntriesResponse]  # type: ignore[assignment]
     """AddWhitelistEntries puts numbers on a mailing's white list."""
     RemoveWhitelistEntries: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.RemoveWhitelistEntriesRequest, _settings_service_pb2.RemoveWhitelistEntriesResponse]  # type: ignore[assignment]
@@ -558,6 +586,56 @@ class SettingsServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_settings_service_pb2.ListTariffsResponse, _abc.Awaitable[_settings_service_pb2.ListTariffsResponse]]:
         """ListTariffs returns every tariff row, the history included."""
+
+    @_abc_1.abstractmethod
+    def PutPartnerChannel(
+        self,
+        request: _settings_service_pb2.PutPartnerChannelRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.PutPartnerChannelResponse, _abc.Awaitable[_settings_service_pb2.PutPartnerChannelResponse]]:
+        """PutPartnerChannel sets what a partner may use on one messenger channel: its sender
+        identities, WhatsApp templates and the channel's default TTL.
+        """
+
+    @_abc_1.abstractmethod
+    def DeletePartnerChannel(
+        self,
+        request: _settings_service_pb2.DeletePartnerChannelRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.DeletePartnerChannelResponse, _abc.Awaitable[_settings_service_pb2.DeletePartnerChannelResponse]]:
+        """DeletePartnerChannel takes a channel away from a partner."""
+
+    @_abc_1.abstractmethod
+    def ListPartnerChannels(
+        self,
+        request: _settings_service_pb2.ListPartnerChannelsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.ListPartnerChannelsResponse, _abc.Awaitable[_settings_service_pb2.ListPartnerChannelsResponse]]:
+        """ListPartnerChannels returns the channel settings of one partner, or of every partner."""
+
+    @_abc_1.abstractmethod
+    def PutMessengerInterface(
+        self,
+        request: _settings_service_pb2.PutMessengerInterfaceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.PutMessengerInterfaceResponse, _abc.Awaitable[_settings_service_pb2.PutMessengerInterfaceResponse]]:
+        """PutMessengerInterface creates or replaces a messenger channel's provider interface."""
+
+    @_abc_1.abstractmethod
+    def DeleteMessengerInterface(
+        self,
+        request: _settings_service_pb2.DeleteMessengerInterfaceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.DeleteMessengerInterfaceResponse, _abc.Awaitable[_settings_service_pb2.DeleteMessengerInterfaceResponse]]:
+        """DeleteMessengerInterface removes a messenger provider interface."""
+
+    @_abc_1.abstractmethod
+    def ListMessengerInterfaces(
+        self,
+        request: _settings_service_pb2.ListMessengerInterfacesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.ListMessengerInterfacesResponse, _abc.Awaitable[_settings_service_pb2.ListMessengerInterfacesResponse]]:
+        """ListMessengerInterfaces returns every messenger provider interface (without secrets)."""
 
     @_abc_1.abstractmethod
     def AddWhitelistEntries(

@@ -9,7 +9,7 @@ import pytest
 
 from rcs.common.v1 import channel_pb2, message_pb2
 from rcs.core.v1 import message_service_pb2 as ms
-from rcs_core.messages.store import NewMessage
+from rcs_core.messages.model import NewMessage
 from rcs_core.messages.validation import submission_of, validate
 from rcs_runtime.errors import RcsError
 

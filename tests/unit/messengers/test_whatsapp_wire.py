@@ -133,3 +133,25 @@ def test_replies_carry_sender_business_number_text_and_context() -> None:
         ("wamid.R", "79161234567", "79000000000", "да", "wamid.A"),
         ("wamid.S", "79161234567", "79000000000", "фото", ""),
     ]
+
+
+def test_a_template_body_names_it_with_its_language_and_parameters() -> None:
+    """Issue 17: a partner's approved template, as the Cloud API takes it (and as the
+    simulator checks it: an unapproved name is its 132001)."""
+    from rcs_simulators.whatsapp.provider import RefusedError, check_request
+
+    content = message_pb2.ViberContent(
+        template_name="otp", template_language="ru", template_parameters=["1234"]
+    )
+    body = w.body_of(content, "79161234567")
+    assert (body["type"], body["template"]) == (
+        "template",
+        {
+            "name": "otp",
+            "language": {"code": "ru"},
+            "components": [{"type": "body", "parameters": [{"type": "text", "text": "1234"}]}],
+        },
+    )
+    assert check_request(body, {"otp"}) == ("79161234567", "template")
+    with pytest.raises(RefusedError):
+        check_request(body, {"order_ready"})

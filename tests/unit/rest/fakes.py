@@ -171,29 +171,9 @@ class FakeMessages(message_service_pb2_grpc.MessageServiceServicer):
         raise RcsError(Reason.INTERNAL, "not used by the REST gateway")
         yield  # pragma: no cover
 
-    async def RecordReceipts(
-        self, request: message_service_pb2.RecordReceiptsRequest, context: Ctx
-    ) -> message_service_pb2.RecordReceiptsResponse:
-        raise RcsError(Reason.INTERNAL, "not used by the REST gateway")
-
-    async def LeaseReports(
-        self, request: message_service_pb2.LeaseReportsRequest, context: Ctx
-    ) -> message_service_pb2.LeaseReportsResponse:
-        raise RcsError(Reason.INTERNAL, "not used by the REST gateway")
-
-    async def RecordInbound(
-        self, request: message_service_pb2.RecordInboundRequest, context: Ctx
-    ) -> message_service_pb2.RecordInboundResponse:
-        raise RcsError(Reason.INTERNAL, "not used by the REST gateway")
-
     async def SubmitPart(
         self, request: message_service_pb2.SubmitPartRequest, context: Ctx
     ) -> message_service_pb2.SubmitPartResponse:
-        raise RcsError(Reason.INTERNAL, "not used by the REST gateway")
-
-    async def SettleReports(
-        self, request: message_service_pb2.SettleReportsRequest, context: Ctx
-    ) -> message_service_pb2.SettleReportsResponse:
         raise RcsError(Reason.INTERNAL, "not used by the REST gateway")
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from gateways.smpp.report_pump import PumpSettings, ReportPumps
-from rcs.core.v1 import message_service_pb2_grpc
+from rcs.core.v1 import report_lease_service_pb2_grpc
 from rcs_runtime.errors import CATALOGUE, RcsError, Reason
 from rcs_runtime.grpc_client import open_channel
 from rcs_smpp.pdu import Pdu
@@ -18,7 +18,7 @@ from rcs_smpp.session import SmppSession
 from tests.support import Ctx, start_server
 
 
-class RefusingCore(message_service_pb2_grpc.MessageServiceServicer):
+class RefusingCore(report_lease_service_pb2_grpc.ReportLeaseServiceServicer):
     def __init__(self, reason: Reason) -> None:
         self.reason = reason
         self.leases = 0
@@ -53,11 +53,11 @@ async def session() -> AsyncIterator[SmppSession]:
 async def _leases_within(reason: Reason, session: SmppSession, seconds: float) -> int:
     core = RefusingCore(reason)  # type: ignore[abstract]  # only LeaseReports is called
     server = await start_server(
-        lambda s: message_service_pb2_grpc.add_MessageServiceServicer_to_server(core, s)
+        lambda s: report_lease_service_pb2_grpc.add_ReportLeaseServiceServicer_to_server(core, s)
     )
     channel = open_channel(f"127.0.0.1:{server.port}")
     pumps = ReportPumps(
-        message_service_pb2_grpc.MessageServiceStub(channel),
+        report_lease_service_pb2_grpc.ReportLeaseServiceStub(channel),
         PumpSettings(wait_seconds=0.1, rpc_timeout_seconds=2),
     )
     try:
