@@ -11,6 +11,7 @@ Ctrl-C stops them all; a second run keeps the data.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -55,6 +56,8 @@ class EmbeddedSettings(RcsSettings):
     messengers_port: int = 50056  # the messenger service's gRPC (ConnectorService for Viber)
     messengers_webhook_port: int = 8091  # where Viber's callbacks arrive
     viber_sim_port: int = 2199  # the Viber simulator's send_message and /sim control API
+    whatsapp_sim_port: int = 2299  # the WhatsApp Cloud API simulator's messages and /sim
+    telegram_sim_port: int = 2399  # the Telegram simulator's sendMessage and /sim
     vk_sim_port: int = 2499  # the VK simulator's messages.send and /sim control API
     flashcall_sim_port: int = 2599  # the FlashingCall simulator's call API and /sim
     ftp_port: int = 2121  # partners' FTPS gateway (mailing files)
@@ -101,6 +104,8 @@ PROCESSES = (
     ("pns-simulator", "pns-simulator"),
     ("rpns", "rpns"),
     ("viber-simulator", "viber-simulator"),
+    ("whatsapp-simulator", "whatsapp-simulator"),
+    ("telegram-simulator", "telegram-simulator"),
     ("vk-simulator", "vk-simulator"),
     ("flashcall-simulator", "flashcall-simulator"),
     ("messengers", "messengers"),
@@ -126,6 +131,8 @@ NICE = {
     "pns-simulator": 10,
     "messengers": 10,
     "viber-simulator": 10,
+    "whatsapp-simulator": 10,
+    "telegram-simulator": 10,
     "vk-simulator": 10,
     "flashcall-simulator": 10,
 }
@@ -173,6 +180,7 @@ def _env(s: EmbeddedSettings, dsn: str) -> dict[str, str]:
             "RCS_SMPP_PORT": str(s.smpp_port),
             **_push_env(s),
             **_viber_env(s),
+            **_whatsapp_telegram_env(s),
             **_vk_flashcall_env(s),
             "RCS_FTP_PORT": str(s.ftp_port),
             "RCS_FTP_ROOT": str(s.data_dir.resolve() / "ftp" / "partners"),
@@ -220,6 +228,31 @@ def _viber_env(s: EmbeddedSettings) -> dict[str, str]:
         "RCS_VIBER_SIM_AUTH_TOKEN": token,
         "RCS_VIBER_SIM_WEBHOOK_URL": f"http://127.0.0.1:{s.messengers_webhook_port}/viber/webhook",
         "RCS_VIBER_SIM_OUTCOMES": f"{DEMO_VIBER_SILENT}=silent",
+    }
+
+
+def _whatsapp_telegram_env(s: EmbeddedSettings) -> dict[str, str]:
+    """The messenger service sends WhatsApp and Telegram to their simulators, which call
+    its webhook back (docs/whatsapp.md); every demo subscriber has a WhatsApp session open."""
+    webhook = f"http://127.0.0.1:{s.messengers_webhook_port}"
+    wa_token, wa_secret, wa_number_id = "demo-whatsapp-token", "demo-whatsapp-secret", "1"
+    tg_token = "demo-telegram-token"  # noqa: S105 (the simulated account's)
+    return {
+        "RCS_WHATSAPP_API_URL": f"http://127.0.0.1:{s.whatsapp_sim_port}/v21.0",
+        "RCS_WHATSAPP_PHONE_NUMBER_ID": wa_number_id,
+        "RCS_WHATSAPP_ACCESS_TOKEN": wa_token,
+        "RCS_WHATSAPP_APP_SECRET": wa_secret,
+        "RCS_WHATSAPP_VERIFY_TOKEN": "demo-whatsapp-verify",
+        "RCS_WHATSAPP_SIM_PORT": str(s.whatsapp_sim_port),
+        "RCS_WHATSAPP_SIM_PHONE_NUMBER_ID": wa_number_id,
+        "RCS_WHATSAPP_SIM_ACCESS_TOKEN": wa_token,
+        "RCS_WHATSAPP_SIM_APP_SECRET": wa_secret,
+        "RCS_WHATSAPP_SIM_WEBHOOK_URL": f"{webhook}/whatsapp/webhook",
+        "RCS_TELEGRAM_API_URL": f"http://127.0.0.1:{s.telegram_sim_port}",
+        "RCS_TELEGRAM_TOKEN": tg_token,
+        "RCS_TELEGRAM_CALLBACK_URL": f"{webhook}/telegram/webhook",
+        "RCS_TELEGRAM_SIM_PORT": str(s.telegram_sim_port),
+        "RCS_TELEGRAM_SIM_TOKEN": tg_token,
     }
 
 
@@ -310,6 +343,35 @@ def _say(text: str) -> None:
 
 
 DEMO_VIBER_SILENT = "79160000000"
+
+
+def viber_cascade_curl(rest_port: int, number: str) -> str:
+    """A one-line curl sending a Viber message that cascades to an SMS when Viber does not
+    confirm it within its 30 s (rest_cascade.rst), printed by `make run`."""
+    doc = {
+        "login": "demo",
+        "password": "demo",
+        "id": "demo-cascade",
+        "destAddr": number,
+        "message": {
+            "type": "VIBER",
+            "data": {
+                "instantContent": {"type": "TEXT", "data": {"text": "Code 1234"}},
+                "serviceNumber": "RCS",
+                "ttl": 30,
+                "ttlUnit": "SECONDS",
+            },
+        },
+        "cascadeChainLink": {
+            "state": "DELIVERED",
+            "message": {"type": "SMS", "data": {"text": "Code 1234", "serviceNumber": "RCS"}},
+        },
+    }
+    body = json.dumps(doc, separators=(",", ":"))
+    return (
+        f"curl -s -X POST http://127.0.0.1:{rest_port}/api/v6/send"
+        f" -H 'Content-Type: application/json' -d '{body}'"
+    )
 
 
 def run_embedded() -> int:
@@ -410,6 +472,28 @@ never confirms, so the SMS goes after the Viber message's 30 s:
            "data":{{"text":"Code 1234","serviceNumber":"RCS"}}}}}}}}'
 
 What Viber got: curl -s http://127.0.0.1:{s.viber_sim_port}/sim/messages
+
+The same Viber → SMS cascade ready to paste, for any number ({DEMO_VIBER_SILENT}'s Viber
+never confirms; another number reads it and no SMS goes):
+
+  {viber_cascade_curl(s.rest_port, DEMO_VIBER_SILENT)}
+
+A WhatsApp session message and a Telegram text + link (DELIVERED, then READ):
+
+  curl -s -X POST http://127.0.0.1:{s.rest_port}/api/v6/send \\
+    -H 'Content-Type: application/json' \\
+    -d '{{"login":"demo","password":"demo","id":"demo-7","destAddr":"79161234567",
+         "message":{{"type":"WHATSAPP","data":{{"instantContent":{{"type":"TEXT",
+           "data":{{"text":"Your order is ready"}}}},"serviceNumber":"RCS"}}}}}}'
+
+  curl -s -X POST http://127.0.0.1:{s.rest_port}/api/v6/send \\
+    -H 'Content-Type: application/json' \\
+    -d '{{"login":"demo","password":"demo","id":"demo-8","destAddr":"79161234567",
+         "message":{{"type":"TELEGRAM","data":{{"text":"Your order is ready",
+           "link":"https://example.com/order/1","serviceNumber":"RCS"}}}}}}'
+
+What they got: curl -s http://127.0.0.1:{s.whatsapp_sim_port}/sim/messages;
+  curl -s http://127.0.0.1:{s.telegram_sim_port}/sim/messages
 
 A VK message (DELIVERED, then READ) and a flash call whose caller number ends in 4821:
 

@@ -21,7 +21,7 @@ from rcs_messengers.settings import MessengersSettings
 from rcs_messengers.telegram import telegram_sender
 from rcs_messengers.vk import VkCallback, VkSender
 from rcs_messengers.webhook import ViberWebhook, build_app
-from rcs_messengers.whatsapp import whatsapp_sender
+from rcs_messengers.whatsapp import media_link, whatsapp_sender
 from rcs_messengers.whatsapp_webhook import WhatsAppWebhook, add_routes
 from rcs_runtime.grpc_client import open_channel
 from rcs_runtime.grpc_server import GrpcServer
@@ -83,6 +83,7 @@ async def serve(s: MessengersSettings) -> None:
         s.viber_auth_token,
         s.messengers_interface_id,
         s.messengers_core_timeout_seconds,
+        s.viber_reply_number,
     )
     app = build_app(webhook)
     core = delivery_service_pb2_grpc.DeliveryServiceStub(core_channel)
@@ -92,6 +93,7 @@ async def serve(s: MessengersSettings) -> None:
         s.whatsapp_verify_token,
         s.messengers_interface_id,
         s.messengers_core_timeout_seconds,
+        media_link(wa_http, s.whatsapp_api_url, s.whatsapp_access_token),
     )
     add_routes(app, wa_webhook)
     tg_webhook = telegram_webhook.TelegramWebhook(

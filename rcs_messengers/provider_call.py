@@ -89,17 +89,34 @@ class ProviderSender:
         self._body_of = body_of
         self._answer_of = answer_of
         self._sent: OrderedDict[str, str] = OrderedDict()  # message id → operator id
+        self._running: dict[str, asyncio.Future[Answer]] = {}  # message id → its call
 
     async def send(self, m: cs.OutboundMessage) -> cs.SendResult:
         if m.message_id in self._sent:
             return self.result(m, Answer(operator_id=self._sent[m.message_id]))
+        # A repeat while the first call is still out (the dispatcher's deadline passed
+        # first) waits for that call's answer instead of sending the message again.
+        running = self._running.get(m.message_id)
+        if running is not None:
+            return self.result(m, await asyncio.shield(running))
+        call = asyncio.ensure_future(self._call(m))
+        self._running[m.message_id] = call
+        try:
+            return self.result(m, await asyncio.shield(call))
+        finally:
+            if call.done():
+                self._running.pop(m.message_id, None)
+            else:
+                call.add_done_callback(lambda _: self._running.pop(m.message_id, None))
+
+    async def _call(self, m: cs.OutboundMessage) -> Answer:
         body = self._body_of(m)
         async with self._slots:
             try:
                 r = await self._http.post(self._url, json=body, headers=self._headers)
             except httpx.HTTPError as err:
                 log.warning(f"{self._name}_send_failed", extra={"error": type(err).__name__})
-                return self.result(m, Answer(retry=True, detail=f"{self._name}_unreachable"))
+                return Answer(retry=True, detail=f"{self._name}_unreachable")
         try:
             doc = r.json()
         except json.JSONDecodeError:
@@ -109,7 +126,7 @@ class ProviderSender:
             self._sent[m.message_id] = answer.operator_id
             while len(self._sent) > _REMEMBERED:
                 self._sent.popitem(last=False)
-        return self.result(m, answer)
+        return answer
 
     def result(self, m: cs.OutboundMessage, a: Answer) -> cs.SendResult:
         return result_of(m, a, self._interface_id)

@@ -21,6 +21,10 @@ class MessengersSettings(RcsSettings):
     viber_auth_token: str = ""
     viber_timeout_seconds: float = 10.0
     viber_concurrency: int = 100
+    # Where a subscriber's Viber message goes when it names no message it answers (no
+    # tracking_data): the sender name whose inbound route takes it. Empty: such messages
+    # are dropped (logged); replies to our messages go to those messages' sender.
+    viber_reply_number: str = ""
     # WhatsApp Business Cloud API: graph.facebook.com/{version}, the business number's
     # phone-number id and its access token (Bearer); the app secret signs the webhook
     # (X-Hub-Signature-256) and the verify token answers its subscription handshake. No

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rcs.common.v1 import message_pb2, status_pb2
+from rcs_messengers.inbound import Reply
 
 # send_message status codes (Viber REST API, "Error codes").
 OK = 0
@@ -24,6 +25,7 @@ NOT_REGISTERED, NOT_SUBSCRIBED, NO_SUITABLE_DEVICE = 5, 6, 11
 TOO_MANY_REQUESTS = 12
 UNKNOWN, TELESERVICE_NOT_PROVISIONED, TIMEOUT = 1, 6, 7
 MAX_SENDER = 28
+MEDIA_TYPES = frozenset({"picture", "video", "file"})  # a message callback's media link
 
 
 def body_of(
@@ -137,3 +139,28 @@ def event_of(doc: Any) -> Event | None:
     statuses, code, state = _EVENTS[doc["event"]]
     at = dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
     return Event(str(token), statuses, code, at, state)
+
+
+def reply_of(doc: Any) -> Reply | None:
+    """A subscriber's message (the ``message`` callback): its text, the media link of a
+    picture / video / file, and tracking_data, which Viber passes back from the message
+    the subscriber answered (ours carry the platform id). None for other callbacks;
+    ValueError when a message lacks its token, sender or time."""
+    if not isinstance(doc, dict) or doc.get("event") != "message":
+        return None
+    sender, message, ms = doc.get("sender"), doc.get("message"), doc.get("timestamp")
+    token = doc.get("message_token")
+    if not isinstance(sender, dict) or not sender.get("id") or not isinstance(message, dict):
+        raise ValueError("a message callback needs sender.id and message")
+    if token is None or not isinstance(ms, int):
+        raise ValueError("a message callback needs message_token and timestamp")
+    media = message.get("media") if message.get("type") in MEDIA_TYPES else None
+    return Reply(
+        provider_id=str(token),
+        sender=str(sender["id"]),
+        destination="",
+        text=str(message.get("text") or ""),
+        at=dt.datetime.fromtimestamp(ms / 1000, dt.UTC),
+        media_url=str(media or ""),
+        reply_to_message_id=str(message.get("tracking_data") or ""),
+    )

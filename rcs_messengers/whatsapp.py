@@ -4,11 +4,14 @@ id."""
 
 from __future__ import annotations
 
+import json
+
 import httpx
 
 from rcs.connector.v1 import connector_service_pb2 as cs
 from rcs_messengers import whatsapp_wire
 from rcs_messengers.provider_call import ProviderSender
+from rcs_messengers.whatsapp_webhook import MediaLink
 
 
 def whatsapp_sender(
@@ -32,3 +35,23 @@ def whatsapp_sender(
         body_of,
         whatsapp_wire.answer_of,
     )
+
+
+def media_link(http: httpx.AsyncClient, api_url: str, access_token: str) -> MediaLink:
+    """The Cloud API's "Retrieve Media URL": GET /{version}/{media-id} with the Bearer token
+    answers {"url": ...}; ValueError when it does not (the webhook then answers 503)."""
+
+    async def link(media_id: str) -> str:
+        try:
+            r = await http.get(
+                f"{api_url.rstrip('/')}/{media_id}",
+                headers={"Authorization": f"Bearer {access_token}"},
+            )
+            doc = r.json()
+        except (httpx.HTTPError, json.JSONDecodeError) as err:
+            raise ValueError(f"GET /{media_id}: {type(err).__name__}") from err
+        if r.status_code != 200 or not isinstance(doc, dict) or not doc.get("url"):
+            raise ValueError(f"GET /{media_id} answered HTTP {r.status_code}")
+        return str(doc["url"])
+
+    return link

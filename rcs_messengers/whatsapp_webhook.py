@@ -8,21 +8,29 @@ malformed notification; 503 when core did not store the receipts, so WhatsApp se
 notification again; 200 otherwise. A replayed notification changes nothing: core applies a
 receipt it already has without effect, and the same (wamid, status) seen again here
 recently is not passed on at all; a replayed message is the same RecordInbound request
-(its wamids are the idempotency key), which core answers once."""
+(its wamids are the idempotency key), which core answers once.
+
+A reply names the message it answers by its wamid (``context.id``), which core matches
+like a receipt; a media reply names its media by id, turned into its link with the Cloud
+API's GET /{media-id} (``media_link``) before the MO goes to core: when that fails the
+notification is answered 503 and sent again."""
 
 from __future__ import annotations
 
 import hmac
 import json
 import logging
+from collections.abc import Awaitable, Callable
 
-import grpc
 from aiohttp import web
-from google.protobuf import timestamp_pb2
 
-from rcs.core.v1 import delivery_service_pb2_grpc, message_service_pb2
+from rcs.common.v1 import channel_pb2
+from rcs.core.v1 import delivery_service_pb2_grpc
 from rcs_messengers import whatsapp_wire
+from rcs_messengers.inbound import InboundRecorder, Reply
 from rcs_messengers.receipts import ReceiptRecorder
+
+MediaLink = Callable[[str], Awaitable[str]]  # media id → its URL; ValueError when unknown
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +43,17 @@ class WhatsAppWebhook:
         verify_token: str,
         interface_id: str,
         core_timeout: float,
+        media_link: MediaLink | None = None,
     ) -> None:
-        self._core = core
         self._secret = app_secret
         # The app secrets of WhatsApp interfaces configured as settings (their webhooks).
         self.secrets: set[str] = set()
         self._verify_token = verify_token
-        self._interface_id = interface_id
-        self._timeout = core_timeout
         self._receipts = ReceiptRecorder("whatsapp", core, interface_id, core_timeout)
+        self._replies = InboundRecorder(
+            "whatsapp", channel_pb2.CHANNEL_WHATSAPP, core, interface_id, core_timeout
+        )
+        self._media_link = media_link
 
     async def verify(self, request: web.Request) -> web.Response:
         """The subscription handshake: echo hub.challenge when hub.verify_token is ours."""
@@ -77,29 +87,27 @@ class WhatsAppWebhook:
         return web.json_response({"ok": True, "repeated": not fresh and bool(events)})
 
     async def _inbound(self, replies: list[whatsapp_wire.Reply]) -> bool:
-        parts = []
+        out = []
         for r in replies:
-            at = timestamp_pb2.Timestamp()
-            at.FromDatetime(r.at)
-            parts.append(
-                message_service_pb2.InboundPart(
-                    interface_id=self._interface_id,
-                    source=r.sender,
+            link = ""
+            if r.media_id and self._media_link is not None:
+                try:
+                    link = await self._media_link(r.media_id)
+                except ValueError as err:
+                    log.warning("whatsapp_media_link_failed", extra={"error": str(err)[:200]})
+                    return False
+            out.append(
+                Reply(
+                    provider_id=r.wamid,
+                    sender=r.sender,
                     destination=r.business_number,
-                    data_coding=8,  # UCS-2: a messenger's text is any Unicode
-                    payload=r.text.encode("utf-16-be"),
-                    receive_time=at,
+                    text=r.text,
+                    at=r.at,
+                    media_url=link,
+                    reply_to_operator_id=r.context_wamid,
                 )
             )
-        request = message_service_pb2.RecordInboundRequest(
-            request_id="whatsapp:" + ",".join(r.wamid for r in replies), parts=parts
-        )
-        try:
-            await self._core.RecordInbound(request, timeout=self._timeout)
-        except grpc.aio.AioRpcError as err:
-            log.warning("whatsapp_reply_not_recorded", extra={"code": err.code().name})
-            return False
-        return True
+        return await self._replies.record(out)
 
 
 def add_routes(app: web.Application, webhook: WhatsAppWebhook) -> None:

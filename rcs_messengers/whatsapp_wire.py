@@ -29,6 +29,7 @@ OUTSIDE_SESSION = 131047  # "Re-engagement message": no reply from the subscribe
 SPAM_RATE = 131048
 USER_STOPPED = 131050
 ACCESS_TOKEN = 190
+MEDIA_TYPES = frozenset({"image", "video", "audio", "document", "sticker"})
 RATE_LIMITS = frozenset({4, 80007, 130429, 131056})
 _FAILED = {
     NOT_ON_WHATSAPP: TELESERVICE_NOT_PROVISIONED,
@@ -97,6 +98,7 @@ class Reply:
     text: str
     at: dt.datetime
     context_wamid: str  # the business message it answers, when it is a reply to one
+    media_id: str = ""  # image / video / audio / document / sticker: GET /{media-id} links it
 
 
 _STATUSES: dict[str, tuple[tuple[int, ...], str]] = {
@@ -150,7 +152,8 @@ def events_of(doc: Any) -> list[StatusEvent]:
 
 
 def replies_of(doc: Any) -> list[Reply]:
-    """The subscribers' text (or media, as its caption or id) messages of a notification."""
+    """The subscribers' messages of a notification: a text's body; a media message's
+    caption and media id; another kind (location, contacts, ...) as "[kind]"."""
     out = []
     for value in _values(doc):
         number = str((value.get("metadata") or {}).get("display_phone_number") or "")
@@ -159,10 +162,11 @@ def replies_of(doc: Any) -> list[Reply]:
                 raise ValueError("a message needs its id and from")
             kind = m.get("type")
             part = m.get(kind) if isinstance(kind, str) else None
+            media_id = ""
             if kind == "text" and isinstance(part, dict):
                 text = str(part.get("body") or "")
-            elif isinstance(part, dict):
-                text = str(part.get("caption") or part.get("link") or f"[{kind} {part.get('id')}]")
+            elif kind in MEDIA_TYPES and isinstance(part, dict) and part.get("id"):
+                text, media_id = str(part.get("caption") or ""), str(part["id"])
             else:
                 text = f"[{kind}]"
             context = m.get("context")
@@ -176,6 +180,7 @@ def replies_of(doc: Any) -> list[Reply]:
                     text,
                     _time(m.get("timestamp")),
                     str(context.get("id") or ""),
+                    media_id,
                 )
             )
     return out

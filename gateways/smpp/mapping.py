@@ -9,13 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Final
+from urllib.parse import quote
 
 from gateways.cascade_order import TypeOptions, chain_of, letters_of
 from rcs.common.v1 import channel_pb2, message_pb2, status_pb2
 from rcs.core.v1 import message_service_pb2 as ms
 from rcs_runtime import channels
 from rcs_runtime.errors import CATALOGUE, RcsError, reason_of
-from rcs_smpp.constants import CommandStatus, EsmClass, MessageState, RapportoTag
+from rcs_smpp.constants import CommandStatus, EsmClass, MessageState, RapportoTag, Tag
 from rcs_smpp.encoding import decode_text
 from rcs_smpp.errors import TextDecodeError
 from rcs_smpp.pdu import DeliverSm, SubmitSm
@@ -377,6 +378,9 @@ _MESSAGE_TYPE: Final[dict[int, str]] = {
     channel_pb2.CHANNEL_VIBER: "VIBER",
     channel_pb2.CHANNEL_VK: "VK",
     channel_pb2.CHANNEL_FLASH_CALL: "FLASHINGCALL",
+    # Not in table 9's list, which predates them: their names in REST v6.
+    channel_pb2.CHANNEL_WHATSAPP: "WHATSAPP",
+    channel_pb2.CHANNEL_TELEGRAM: "TELEGRAM",
 }
 
 
@@ -412,13 +416,24 @@ def receipt_of(report: ms.Report) -> DeliverSm:
     return pdu
 
 
+_URL_SAFE: Final = ":/?#[]@!$&'()*+,;=%~"
+
+
 def inbound_of(report: ms.Report, reference: int) -> list[DeliverSm]:
     """The deliver_sm PDUs of a subscriber's message (SMPP_API.txt section 7): source_addr
     the subscriber, destination_addr the service name, GSM 03.38 (data_coding 0) or UCS-2
-    (8); a long text as several PDUs joined by UDH-8 with ``reference``."""
-    data_coding, segments = split_text(report.text, reference=reference & 0xFF)
-    return [
-        DeliverSm(
+    (8); a long text as several PDUs joined by UDH-8 with ``reference``.
+
+    A messenger reply (issue 17) carries in each PDU what table 9 has names for: its
+    channel in message_type 0x1440, the answered message's id in receipted_message_id
+    (0x001E, "the message's id on the Service Provider's side") and its ptag-like partner
+    id in 0x1411, and the media link in imageURL 0x1436 (table 4's Viber image tag); a
+    media-only reply's text is that link, so a client reading short_message only sees it."""
+    text = report.text or report.media_url
+    data_coding, segments = split_text(text, reference=reference & 0xFF)
+    pdus = []
+    for segment in segments:
+        pdu = DeliverSm(
             source_addr_ton=1,
             source_addr_npi=1,
             source_addr=report.sender,
@@ -428,5 +443,13 @@ def inbound_of(report: ms.Report, reference: int) -> list[DeliverSm]:
             short_message=segment.short_message,
             tlvs=segment.tlvs,
         )
-        for segment in segments
-    ]
+        if report.channel not in (channel_pb2.CHANNEL_UNSPECIFIED, channel_pb2.CHANNEL_SMS):
+            pdu.tlvs.set_cstring(RapportoTag.MESSAGE_TYPE, _MESSAGE_TYPE.get(report.channel, "SMS"))
+        if report.reply_to_message_id:
+            pdu.tlvs.set_cstring(Tag.RECEIPTED_MESSAGE_ID, report.reply_to_message_id)
+            if _PTAG.fullmatch(report.reply_to_client_ref):
+                pdu.tlvs.set_cstring(RapportoTag.PTAG, report.reply_to_client_ref)
+        if report.media_url:  # table 4: URL-encoded, so ASCII
+            pdu.tlvs.set_cstring(RapportoTag.VIBER_IMAGE_URL, quote(report.media_url, _URL_SAFE))
+        pdus.append(pdu)
+    return pdus

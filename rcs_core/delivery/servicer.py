@@ -46,9 +46,11 @@ class DeliveryServicer(delivery_service_pb2_grpc.DeliveryServiceServicer):
             raise RcsError(Reason.INVALID_REQUEST, f"at most {MAX_INBOUND_BATCH} parts per call")
         parts = []
         for p in request.parts:
-            if not (p.source and p.destination):
+            if not (p.source and (p.destination or p.reply_to_message_id)):
                 raise RcsError(
-                    Reason.INVALID_REQUEST, "an inbound part needs source and destination"
+                    Reason.INVALID_REQUEST,
+                    "an inbound part needs source and destination (or reply_to_message_id,"
+                    " whose sender is then the destination)",
                 )
             if p.part_total > 1 and not 1 <= p.part_number <= p.part_total:
                 raise RcsError(Reason.INVALID_REQUEST, "part_number must be 1 to part_total")
@@ -65,6 +67,10 @@ class DeliveryServicer(delivery_service_pb2_grpc.DeliveryServiceServicer):
                     received_at=(
                         p.receive_time.ToDatetime(dt.UTC) if p.HasField("receive_time") else None
                     ),
+                    channel=p.channel or inbound.SMS,
+                    media_url=p.media_url,
+                    reply_to_message_id=p.reply_to_message_id,
+                    reply_to_operator_id=p.reply_to_operator_id,
                 )
             )
 

@@ -9,6 +9,7 @@ its report made, before the connector acknowledges the operator's deliver_sm.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import re
@@ -20,6 +21,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from rcs_core.db import locks
+from rcs_core.inbound import originals
 from rcs_core.inbound import reply as inbound_reply
 from rcs_core.inbound import sessions_store as inbound_sessions
 from rcs_core.messages.idalloc import IdAllocator
@@ -29,6 +31,7 @@ from rcs_smpp.errors import TextDecodeError
 
 log = logging.getLogger(__name__)
 FORMAT_SMPP = 1
+SMS = 1  # rcs.common.v1.Channel
 # A keyword matches at the start of the text, after any blanks, in any case.
 KEYWORD_PREFIX = r"\s*(?:"
 
@@ -50,6 +53,11 @@ class PartIn:
     part_number: int = 0
     part_total: int = 0
     received_at: dt.datetime | None = None
+    # A messenger's reply (issue 17): its channel, media link and the message it answers.
+    channel: int = SMS
+    media_url: str = ""
+    reply_to_message_id: str = ""
+    reply_to_operator_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +68,11 @@ class Whole:
     text: str
     part_count: int
     received_at: dt.datetime
+    channel: int = SMS
+    media_url: str = ""
+    reply_to_message_id: str = ""
+    reply_to_operator_id: str = ""
+    original: originals.Original | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +222,10 @@ async def _join(conn: psycopg.AsyncConnection, part: PartIn, now: dt.datetime) -
             text_of(part.data_coding, part.payload),
             1,
             received,
+            part.channel or SMS,
+            part.media_url,
+            part.reply_to_message_id,
+            part.reply_to_operator_id,
         )
     key = (part.interface_id, part.source, part.destination, part.reference, part.part_total)
     # Siblings may arrive at once on several binds: one transaction joins them.
@@ -326,18 +343,47 @@ async def _keep_session(
         )
 
 
+async def _with_originals(conn: psycopg.AsyncConnection, wholes: list[Whole]) -> list[Whole]:
+    """Each reply with the message it answers, when the provider named one we sent; a reply
+    without the number it was written to goes to that message's sender."""
+    by_id = [w.reply_to_message_id for w in wholes if w.reply_to_message_id]
+    by_op = [(w.interface_id, w.reply_to_operator_id) for w in wholes if w.reply_to_operator_id]
+    if not by_id and not by_op:
+        return wholes
+    named, quoted = await originals.find(conn, by_id, by_op)
+    out = []
+    for w in wholes:
+        found = named.get(w.reply_to_message_id) or quoted.get(
+            (w.interface_id, w.reply_to_operator_id)
+        )
+        if found is not None:
+            w = dataclasses.replace(w, original=found, destination=w.destination or found.sender)
+        out.append(w)
+    return out
+
+
+def _answered(whole: Whole, d: Decision) -> originals.Original | None:
+    """The message a reply answers, when it is the routed partner's own."""
+    o = whole.original
+    if o is None or d.route is None or d.route.partner_id != o.partner_id:
+        return None
+    return o
+
+
 async def _store(
     conn: psycopg.AsyncConnection, ids: IdAllocator, wholes: list[Whole]
 ) -> list[Recorded]:
+    wholes = await _with_originals(conn, wholes)
     routes = await _routes(conn, sorted({number_key(w.destination) for w in wholes}))
     sessions = await _live_sessions(conn, ids, routes, wholes)
     decided = [decide(routes, sessions, w.destination, w.source, w.text) for w in wholes]
     message_ids = await ids.take(conn, len(wholes))
     await conn.execute(
         "INSERT INTO inbound_messages (id, received_at, interface_id, source, destination,"
-        " body, part_count, partner_id, route)"
+        " body, part_count, partner_id, route, channel, media_url, reply_to)"
         " SELECT * FROM unnest(%s::bigint[], %s::timestamptz[], %s::text[], %s::text[],"
-        " %s::text[], %s::text[], %s::int[], %s::bigint[], %s::text[])",
+        " %s::text[], %s::text[], %s::int[], %s::bigint[], %s::text[], %s::smallint[],"
+        " %s::text[], %s::bigint[])",
         (
             message_ids,
             [w.received_at for w in wholes],
@@ -348,6 +394,9 @@ async def _store(
             [w.part_count for w in wholes],
             [d.route.partner_id if d.route else None for d in decided],
             [d.route.name if d.route else None for d in decided],
+            [w.channel for w in wholes],
+            [w.media_url or None for w in wholes],
+            [_reply_to(w, d) for w, d in zip(wholes, decided, strict=True)],
         ),
     )
     owed = []
@@ -362,7 +411,7 @@ async def _store(
         if route.format != FORMAT_SMPP and not route.inbound_url:
             log.warning("inbound_no_url", extra={"partner": route.login, "route": route.name})
             continue
-        owed.append((route, mid, whole))
+        owed.append((route, mid, whole, d))
     if owed:
         async with conn.cursor() as cur:
             await cur.executemany(
@@ -375,22 +424,9 @@ async def _store(
                         reports.KIND_INBOUND,
                         "" if route.format == FORMAT_SMPP else route.inbound_url,
                         mid,
-                        Jsonb(
-                            {
-                                "sender": whole.source,
-                                "destination": whole.destination,
-                                "text": whole.text,
-                                "part_count": whole.part_count,
-                                "submit_time": whole.received_at.isoformat(),
-                                "done_time": whole.received_at.isoformat(),
-                                "channel": 1,
-                                "interface_id": whole.interface_id,
-                                "unavailable_text": route.unavailable_text,
-                                "timeout_seconds": route.timeout_seconds,
-                            }
-                        ),
+                        Jsonb(_report_body(route, whole, d)),
                     )
-                    for route, mid, whole in owed
+                    for route, mid, whole, d in owed
                 ],
             )
         await reports.wake(conn)
@@ -398,6 +434,34 @@ async def _store(
         Recorded(mid, d.route.login if d.route else "")
         for mid, d in zip(message_ids, decided, strict=True)
     ]
+
+
+def _reply_to(whole: Whole, d: Decision) -> int | None:
+    o = _answered(whole, d)
+    return o.message_id if o is not None else None
+
+
+def _report_body(route: Route, whole: Whole, d: Decision) -> dict[str, object]:
+    body: dict[str, object] = {
+        "sender": whole.source,
+        "destination": whole.destination,
+        "text": whole.text,
+        "part_count": whole.part_count,
+        "submit_time": whole.received_at.isoformat(),
+        "done_time": whole.received_at.isoformat(),
+        "channel": whole.channel,
+        "interface_id": whole.interface_id,
+        "unavailable_text": route.unavailable_text,
+        "timeout_seconds": route.timeout_seconds,
+    }
+    if whole.media_url:
+        body["media_url"] = whole.media_url
+    o = _answered(whole, d)
+    if o is not None:
+        body["reply_to"] = str(o.message_id)
+        if o.client_ref:
+            body["reply_to_ref"] = o.client_ref
+    return body
 
 
 async def end_expired_sessions(conn: psycopg.AsyncConnection, ids: IdAllocator, limit: int) -> int:

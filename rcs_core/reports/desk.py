@@ -152,4 +152,7 @@ def to_proto(r: LeasedReport) -> message_service_pb2.Report:
         channel=int(b.get("channel") or 0),  # type: ignore[arg-type]
         attempts=r.attempts,
         receipt_copies=int(b.get("receipt_copies") or 0),
+        media_url=b.get("media_url") or "",
+        reply_to_message_id=b.get("reply_to") or "",
+        reply_to_client_ref=b.get("reply_to_ref") or "",
     )

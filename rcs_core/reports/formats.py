@@ -18,7 +18,10 @@ this module gives it the shape Rapporto documents for the API the message came i
   are 0; serviceId is the partner's login (as in http_sms.rst); clientPhone is unmasked;
   the optional hash/timestamp/token signatures are not sent.
 - MO over REST_V6 (rest/rest_mo.rst): JSON POST with transactionId, destAddr, sourceAddr,
-  type, message, partCount (a number here) and receivedDate.
+  type, message, partCount (a number here) and receivedDate; a messenger reply adds
+  mediaURL (rest_mo.rst) and, when the provider named the message it answers, that
+  message's mtNum and id (the partner's) as rest_status.rst names them. Over HTTP_V5 the
+  same as msgType, mediaURL, transactionId and partnerMsgId (http_status.rst's names).
 
 Dates with an offset ("2019-05-05T10:20:35+0300") are written in the installation's
 report time zone (RCS_REPORT_TIME_ZONE, UTC by default): the documents show Moscow time,
@@ -167,7 +170,23 @@ def http_v5_inbound(report: LeasedReport, zone: dt.tzinfo, login: str) -> list[t
         ("messageId", str(report.message_id)),
         ("clientPhone", b.get("sender") or ""),
         ("sum_sms", str(int(b.get("part_count") or 1))),
+        *_v5_messenger(b),
     ]
+
+
+def _v5_messenger(b: dict[str, Any]) -> list[tuple[str, str]]:
+    """A messenger reply's extras in HTTP v5's own names (http_status.rst): msgType, the
+    media link as rest_mo.rst names it, and the answered message as transactionId (its
+    mtNum) and partnerMsgId (the partner's id); an SMS MO has none of them."""
+    channel = int(b.get("channel") or 1)
+    out = [] if channel == 1 else [("msgType", _TYPES_V6.get(channel, "SMS"))]
+    if b.get("media_url"):
+        out.append(("mediaURL", b["media_url"]))
+    if b.get("reply_to"):
+        out.append(("transactionId", b["reply_to"]))
+        if b.get("reply_to_ref"):
+            out.append(("partnerMsgId", b["reply_to_ref"]))
+    return out
 
 
 def rest_v6_inbound(report: LeasedReport, zone: dt.tzinfo) -> dict[str, Any]:
@@ -182,6 +201,12 @@ def rest_v6_inbound(report: LeasedReport, zone: dt.tzinfo) -> dict[str, Any]:
         doc["message"] = b["text"]
     doc["partCount"] = int(b.get("part_count") or 1)
     doc["receivedDate"] = _offset_date(b.get("submit_time"), zone)
+    if b.get("media_url"):
+        doc["mediaURL"] = b["media_url"]
+    if b.get("reply_to"):  # the answered message, named as rest_status.rst names it
+        doc["mtNum"] = b["reply_to"]
+        if b.get("reply_to_ref"):
+            doc["id"] = b["reply_to_ref"]
     return doc
 
 

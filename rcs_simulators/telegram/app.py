@@ -8,6 +8,7 @@ import json
 
 from aiohttp import web
 
+from rcs_simulators.faults import FAULTS, RETRY_AFTER_SECONDS, add_token_control, served
 from rcs_simulators.telegram.provider import Account, RefusedError, check_request
 from rcs_simulators.telegram.settings import OUTCOMES
 
@@ -18,18 +19,34 @@ async def send_message(request: web.Request) -> web.Response:
     account = request.app[ACCOUNT]
     given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
     if not hmac.compare_digest(given.encode(), account.token.encode()):
+        account.faults.append({"to": "", "fault": "token"})
         return web.json_response({"ok": False, "error": "ACCESS_TOKEN_INVALID"}, status=401)
     try:
         doc = json.loads(await request.read())
         phone, ttl = check_request(doc)
-        if account.outcomes.get(phone, account.default_outcome) == "error":
+        outcome = account.outcomes.get(phone, account.default_outcome)
+        if outcome == "error":
             return web.json_response({"ok": False, "error": "INTERNAL"}, status=500)
+        if outcome in FAULTS:
+            await served(account.faults, phone, outcome)
+            if outcome == "throttled":
+                wait = RETRY_AFTER_SECONDS
+                return web.json_response(
+                    {"ok": False, "error": f"FLOOD_WAIT_{wait}"},
+                    status=429,
+                    headers={"Retry-After": str(wait)},
+                )
+            return web.json_response({"ok": False, "error": "TIMEOUT"}, status=504)
         status = account.send(doc, phone, ttl)
     except ValueError:
         return web.json_response({"ok": False, "error": "BODY_INVALID"}, status=400)
     except RefusedError as err:
         return web.json_response({"ok": False, "error": str(err)}, status=400)
     return web.json_response({"ok": True, "result": status})
+
+
+async def faults(request: web.Request) -> web.Response:
+    return web.json_response(request.app[ACCOUNT].faults)
 
 
 async def received(request: web.Request) -> web.Response:
@@ -55,4 +72,6 @@ def build_app(account: Account) -> web.Application:
     app.router.add_get("/sim/messages", received)
     app.router.add_get("/sim/reports", reports)
     app.router.add_post("/sim/outcomes", set_outcomes)
+    app.router.add_get("/sim/faults", faults)
+    add_token_control(app, lambda t: setattr(account, "token", t))
     return app

@@ -66,6 +66,7 @@ class Account:
     attempts: int
     received: list[dict[str, Any]] = field(default_factory=list)
     reports: list[dict[str, str]] = field(default_factory=list)  # body + headers, as sent
+    faults: list[dict[str, Any]] = field(default_factory=list)  # rcs_simulators.faults served
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=5.0))
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from pydantic import model_validator
 
 from rcs_runtime.settings import RcsSettings
+from rcs_simulators.faults import FAULTS
 
 # What the simulated subscriber does with a message (per number, else the default): read
 # (delivered, then read), delivered, silent (expired at its ttl), revoked, no_telegram (the
-# call answers PHONE_NUMBER_NOT_AVAILABLE), error (HTTP 500).
-OUTCOMES = ("read", "delivered", "silent", "revoked", "no_telegram", "error")
+# call answers PHONE_NUMBER_NOT_AVAILABLE), error (HTTP 500), and the provider faults of
+# rcs_simulators.faults (throttled: 429 FLOOD_WAIT; slow).
+OUTCOMES = ("read", "delivered", "silent", "revoked", "no_telegram", "error", *FAULTS)
 
 
 class TelegramSimSettings(RcsSettings):

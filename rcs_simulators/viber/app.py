@@ -64,10 +64,16 @@ async def set_outcomes(request: web.Request) -> web.Response:
 
 async def reply(request: web.Request) -> web.Response:
     doc = await request.json()
-    if not isinstance(doc, dict) or not doc.get("from") or not doc.get("text"):
-        raise web.HTTPBadRequest(text='{"from": number, "text": ..., "tracking_data": ...}')
+    said = isinstance(doc, dict) and (doc.get("text") or doc.get("image"))
+    if not isinstance(doc, dict) or not doc.get("from") or not said:
+        raise web.HTTPBadRequest(
+            text='{"from": number, "text": ..., "image": URL, "tracking_data": ...}'
+        )
     request.app[ACCOUNT].reply(
-        str(doc["from"]), str(doc["text"]), str(doc.get("tracking_data", ""))
+        str(doc["from"]),
+        str(doc.get("text") or ""),
+        str(doc.get("tracking_data", "")),
+        str(doc.get("image") or ""),
     )
     return web.json_response({"ok": True})
 

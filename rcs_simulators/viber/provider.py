@@ -110,8 +110,13 @@ class Account:
         self._spawn(self._subscriber(outcome, token, receiver, ttl))
         return OK, token
 
-    def reply(self, sender: str, text: str, tracking_data: str = "") -> None:
-        """A subscriber writes to the account (a "message" callback)."""
+    def reply(self, sender: str, text: str, tracking_data: str = "", image: str = "") -> None:
+        """A subscriber writes to the account (a "message" callback): a text, or with
+        ``image`` (its URL) a picture whose text is ``text``. tracking_data is what the
+        answered message carried."""
+        message: dict[str, Any] = {"type": "text", "text": text, "tracking_data": tracking_data}
+        if image:
+            message |= {"type": "picture", "media": image, "thumbnail": image}
         self._spawn(
             self._callback(
                 {
@@ -119,7 +124,7 @@ class Account:
                     "timestamp": _now_ms(),
                     "message_token": random.getrandbits(62),
                     "sender": {"id": sender, "name": sender},
-                    "message": {"type": "text", "text": text, "tracking_data": tracking_data},
+                    "message": message,
                 }
             )
         )

@@ -122,6 +122,8 @@ class Business:
     attempts: int
     received: list[dict[str, Any]] = field(default_factory=list)
     notifications: list[dict[str, str]] = field(default_factory=list)  # body + signature
+    media: dict[str, str] = field(default_factory=dict)  # media id → its URL (GET /{media-id})
+    faults: list[dict[str, Any]] = field(default_factory=list)  # rcs_simulators.faults served
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=5.0))
 
@@ -139,18 +141,24 @@ class Business:
         self._spawn(self._subscriber(outcome, wamid, to))
         return wamid
 
-    def reply(self, sender: str, text: str, context: str = "") -> str:
+    def reply(self, sender: str, text: str, context: str = "", image: str = "") -> str:
         """A subscriber writes to the business (a ``messages`` notification); it opens their
-        24-hour window."""
+        24-hour window. With ``image`` (its URL) an image message whose caption is ``text``:
+        the notification names the media by id, which GET /{media-id} turns into the URL."""
         self.open_sessions.add(sender)
         wamid = "wamid." + base64.b64encode(secrets.token_bytes(24)).decode()
         message: dict[str, Any] = {
             "from": sender,
             "id": wamid,
             "timestamp": str(int(time.time())),
-            "type": "text",
-            "text": {"body": text},
         }
+        if image:
+            media_id = str(secrets.randbelow(10**15))
+            self.media[media_id] = image
+            part = {"id": media_id, "mime_type": "image/jpeg", "sha256": "", "caption": text}
+            message |= {"type": "image", "image": {k: v for k, v in part.items() if v}}
+        else:
+            message |= {"type": "text", "text": {"body": text}}
         if context:
             message["context"] = {"from": self.display_number, "id": context}
         contacts = [{"profile": {"name": sender}, "wa_id": sender}]

@@ -5,12 +5,14 @@ from __future__ import annotations
 from pydantic import model_validator
 
 from rcs_runtime.settings import RcsSettings
+from rcs_simulators.faults import FAULTS
 
 # What the simulated subscriber does with a message (per number, else the default):
 # read (delivered, then read), delivered (never opened), silent (never reached: no status
 # after "sent"), failed (a "failed" status, 131026 not on WhatsApp), unregistered (the
-# messages call answers 400 131026), error (HTTP 500, the provider's own trouble).
-OUTCOMES = ("read", "delivered", "silent", "failed", "unregistered", "error")
+# messages call answers 400 131026), error (HTTP 500, the provider's own trouble), and
+# the provider faults of rcs_simulators.faults (throttled: 429 code 130429; slow).
+OUTCOMES = ("read", "delivered", "silent", "failed", "unregistered", "error", *FAULTS)
 
 
 class WhatsAppSimSettings(RcsSettings):

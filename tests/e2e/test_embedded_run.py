@@ -200,6 +200,19 @@ _PRINTED_CASCADE = {  # rcs_cli/embedded.py's cascade curl
 }
 
 
+def _printed_viber_cascade(proc: subprocess.Popen[str]) -> str:
+    """Runs the one-line Viber → SMS cascade curl `rcs run` printed; its mtNum."""
+    assert proc.stdout is not None
+    while True:
+        line = proc.stdout.readline()
+        assert line, "rcs run printed no Viber cascade curl"
+        if "demo-cascade" in line:
+            break
+    done = subprocess.run(["bash", "-c", line.strip()], capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr
+    return str(json.loads(done.stdout)["mtNum"])
+
+
 def _printed_ftp_upload(proc: subprocess.Popen[str], workdir: Path) -> None:
     """Runs the FTPS upload `rcs run` printed, then reads the .report back as it says."""
     assert proc.stdout is not None
@@ -242,6 +255,8 @@ def test_make_run_serves_the_printed_curl_and_keeps_data(tmp_path: Path) -> None
         "MESSENGERS",
         "MESSENGERS_WEBHOOK",
         "VIBER_SIM",
+        "WHATSAPP_SIM",
+        "TELEGRAM_SIM",
         "VK_SIM",
         "FLASHCALL_SIM",
         "FTP",
@@ -264,6 +279,9 @@ def test_make_run_serves_the_printed_curl_and_keeps_data(tmp_path: Path) -> None
     )
     assert status == 200
     try:
+        # The printed Viber → SMS cascade, as printed: its Viber never confirms, so the SMS
+        # goes after the Viber message's 30 s (checked below, while the rest runs).
+        viber_cascade = _printed_viber_cascade(proc)
         status, answer = http(
             "POST",
             f"{base}/api/v6/send",
@@ -337,11 +355,36 @@ def test_make_run_serves_the_printed_curl_and_keeps_data(tmp_path: Path) -> None
             "rpns": {10},
             "pns-simulator": {10},
             "viber-simulator": {10},
+            "whatsapp-simulator": {10},
+            "telegram-simulator": {10},
             "vk-simulator": {10},
             "flashcall-simulator": {10},
             "messengers": {10},
             "ftp": {0},
         }
+        # WhatsApp and Telegram: each through its simulator, to READ.
+        for kind, data in (
+            ("WHATSAPP", {"instantContent": {"type": "TEXT", "data": {"text": "Hi"}}}),
+            ("TELEGRAM", {"text": "Hi", "link": "https://example.com/o/1"}),
+        ):
+            doc = {
+                "login": "demo",
+                "password": "demo",
+                "destAddr": "79161234567",
+                "message": {"type": kind, "data": {**data, "serviceNumber": "RCS"}},
+            }
+            status, sent = http("POST", f"{base}/api/v6/send", doc)
+            assert status == 200, sent
+            view, deadline = {}, time.monotonic() + 15
+            while time.monotonic() < deadline and view.get("status") != "READ":
+                _, view = http("GET", f"{base}/api/v6/messages/{sent['mtNum']}", headers=auth)
+                time.sleep(0.2)
+            assert (view["type"], view["status"]) == (kind, "READ"), view
+        view, deadline = {}, time.monotonic() + 75
+        while time.monotonic() < deadline and view.get("type") != "SMS":
+            _, view = http("GET", f"{base}/api/v6/messages/{viber_cascade}", headers=auth)
+            time.sleep(0.5)
+        assert view.get("type") == "SMS", view
         _printed_ftp_upload(proc, tmp_path)
     finally:
         _stop(proc)

@@ -739,6 +739,9 @@ class Report(_message.Message):
     CHANNEL_FIELD_NUMBER: _builtins.int
     ATTEMPTS_FIELD_NUMBER: _builtins.int
     RECEIPT_COPIES_FIELD_NUMBER: _builtins.int
+    MEDIA_URL_FIELD_NUMBER: _builtins.int
+    REPLY_TO_MESSAGE_ID_FIELD_NUMBER: _builtins.int
+    REPLY_TO_CLIENT_REF_FIELD_NUMBER: _builtins.int
     report_id: _builtins.int
     """Id of the report, for SettleReports."""
     kind: Global___ReportKind.ValueType
@@ -774,6 +777,14 @@ class Report(_message.Message):
     message that asked for one (Rapporto sends one deliver_sm per submit_sm, so a message
     the partner split itself gets one per part that asked). 0 or 1: one.
     """
+    media_url: _builtins.str
+    """Inbound from a messenger: the link to the media the subscriber sent; empty when none."""
+    reply_to_message_id: _builtins.str
+    """Inbound: the platform id (mtNum) of the partner's message the subscriber answered,
+    when the provider named it; empty otherwise.
+    """
+    reply_to_client_ref: _builtins.str
+    """Inbound: the partner's own id of that message, if it gave one."""
     @_builtins.property
     def submit_time(self) -> _timestamp_pb2.Timestamp:
         """When the message was accepted (inbound: received)."""
@@ -802,10 +813,13 @@ class Report(_message.Message):
         channel: _channel_pb2.Channel.ValueType = ...,
         attempts: _builtins.int = ...,
         receipt_copies: _builtins.int = ...,
+        media_url: _builtins.str = ...,
+        reply_to_message_id: _builtins.str = ...,
+        reply_to_client_ref: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "done_time", b"done_time", "submit_time", b"submit_time", "traffic_type", b"traffic_type"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "attempts", b"attempts", "channel", b"channel", "client_ref", b"client_ref", "destination", b"destination", "done_time", b"done_time", "error_code", b"error_code", "kind", b"kind", "message_id", b"message_id", "part_count", b"part_count", "ptag", b"ptag", "receipt_copies", b"receipt_copies", "report_id", b"report_id", "sender", b"sender", "status", b"status", "submit_time", b"submit_time", "text", b"text", "traffic_type", b"traffic_type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type", "attempts", b"attempts", "channel", b"channel", "client_ref", b"client_ref", "destination", b"destination", "done_time", b"done_time", "error_code", b"error_code", "kind", b"kind", "media_url", b"media_url", "message_id", b"message_id", "part_count", b"part_count", "ptag", b"ptag", "receipt_copies", b"receipt_copies", "reply_to_client_ref", b"reply_to_client_ref", "reply_to_message_id", b"reply_to_message_id", "report_id", b"report_id", "sender", b"sender", "status", b"status", "submit_time", b"submit_time", "text", b"text", "traffic_type", b"traffic_type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__traffic_type: _TypeAlias = _typing.Literal["traffic_type"]  # noqa: Y015
     _WhichOneofArgType__traffic_type: _TypeAlias = _typing.Literal["_traffic_type", b"_traffic_type"]  # noqa: Y015
@@ -890,6 +904,10 @@ class InboundPart(_message.Message):
     PART_NUMBER_FIELD_NUMBER: _builtins.int
     PART_TOTAL_FIELD_NUMBER: _builtins.int
     RECEIVE_TIME_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    MEDIA_URL_FIELD_NUMBER: _builtins.int
+    REPLY_TO_MESSAGE_ID_FIELD_NUMBER: _builtins.int
+    REPLY_TO_OPERATOR_ID_FIELD_NUMBER: _builtins.int
     interface_id: _builtins.str
     """Interface (operator bind) it arrived on."""
     source: _builtins.str
@@ -906,6 +924,18 @@ class InboundPart(_message.Message):
     """Number of this part, from 1; 0 for a whole message."""
     part_total: _builtins.int
     """Number of parts of the message; 0 or 1 for a whole message."""
+    channel: _channel_pb2.Channel.ValueType
+    """Channel it came by; unspecified is SMS."""
+    media_url: _builtins.str
+    """A messenger's media the subscriber sent (image, file): its link; empty when none."""
+    reply_to_message_id: _builtins.str
+    """The message the subscriber answered, when the provider names it by our id (Viber's
+    tracking_data): its platform id.
+    """
+    reply_to_operator_id: _builtins.str
+    """The message the subscriber answered, when the provider names it by its own id
+    (WhatsApp's context wamid): that id, matched like a receipt's on interface_id.
+    """
     @_builtins.property
     def receive_time(self) -> _timestamp_pb2.Timestamp:
         """When the operator handed it to us."""
@@ -922,10 +952,14 @@ class InboundPart(_message.Message):
         part_number: _builtins.int = ...,
         part_total: _builtins.int = ...,
         receive_time: _timestamp_pb2.Timestamp | None = ...,
+        channel: _channel_pb2.Channel.ValueType = ...,
+        media_url: _builtins.str = ...,
+        reply_to_message_id: _builtins.str = ...,
+        reply_to_operator_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["receive_time", b"receive_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["data_coding", b"data_coding", "destination", b"destination", "interface_id", b"interface_id", "part_number", b"part_number", "part_total", b"part_total", "payload", b"payload", "receive_time", b"receive_time", "reference", b"reference", "source", b"source"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "data_coding", b"data_coding", "destination", b"destination", "interface_id", b"interface_id", "media_url", b"media_url", "part_number", b"part_number", "part_total", b"part_total", "payload", b"payload", "receive_time", b"receive_time", "reference", b"reference", "reply_to_message_id", b"reply_to_message_id", "reply_to_operator_id", b"reply_to_operator_id", "source", b"source"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

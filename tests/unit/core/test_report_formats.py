@@ -219,3 +219,32 @@ def test_an_http_v5_mo_answer_is_one_reply_per_crlf_line_in_its_charset() -> Non
     assert inbound_replies("Ответ".encode(), None) == ["Ответ"]
     assert inbound_replies(b"", "utf-8") == []
     assert inbound_replies(b"  \r\n", None) == []
+
+
+def test_a_messenger_reply_over_rest_v6_has_its_media_and_the_answered_message() -> None:
+    r = inbound(
+        FORMAT_REST_V6,
+        channel=4,
+        text="",
+        media_url="https://image.service/W/1.jpg",
+        reply_to="1024000001",
+        reply_to_ref="order-7",
+    )
+    got = doc(request_of(r, MOSCOW))
+    assert got["type"] == "WHATSAPP"
+    assert "message" not in got  # rest_mo.rst: no text, no "message"
+    assert (got["mediaURL"], got["mtNum"], got["id"]) == (
+        "https://image.service/W/1.jpg",
+        "1024000001",
+        "order-7",
+    )
+
+
+def test_a_messenger_reply_over_http_v5_adds_its_type_media_and_answered_message() -> None:
+    r = inbound(FORMAT_HTTP_V5, channel=3, media_url="https://m/1.jpg", reply_to="77")
+    out = request_of(r, MOSCOW, login="login")
+    assert out.url.endswith(
+        "&sum_sms=1&msgType=VIBER&mediaURL=https:%2F%2Fm%2F1.jpg&transactionId=77"
+    ), out.url
+    # An SMS MO is as documented, without them.
+    assert "msgType" not in request_of(inbound(FORMAT_HTTP_V5), MOSCOW, login="login").url

@@ -95,3 +95,30 @@ def test_seen_reports_delivered_then_read_and_expired_is_code_7() -> None:
     assert viber_wire.event_of({"event": "subscribed"}) is None
     with pytest.raises(ValueError, match="message_token"):
         viber_wire.event_of({"event": "delivered", "timestamp": 1})
+
+
+def test_a_message_callback_is_a_reply_with_its_media_and_tracking_data() -> None:
+    doc = {
+        "event": "message",
+        "timestamp": 1700000000000,
+        "message_token": 5,
+        "sender": {"id": "79161234567", "name": "Ivan"},
+        "message": {
+            "type": "picture",
+            "text": "вот",
+            "media": "https://v/p.jpg",
+            "tracking_data": "1024000001",
+        },
+    }
+    reply = viber_wire.reply_of(doc)
+    assert reply is not None
+    assert (reply.provider_id, reply.sender, reply.text, reply.media_url) == (
+        "5",
+        "79161234567",
+        "вот",
+        "https://v/p.jpg",
+    )
+    assert reply.reply_to_message_id == "1024000001"
+    assert viber_wire.reply_of({"event": "delivered"}) is None
+    with pytest.raises(ValueError, match=r"sender\.id"):
+        viber_wire.reply_of({"event": "message", "message": {}})

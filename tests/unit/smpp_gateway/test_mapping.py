@@ -12,7 +12,7 @@ from google.protobuf import timestamp_pb2
 from gateways.coalescer import SubmitCoalescer
 from gateways.smpp import mapping as m
 from gateways.smpp.ratelimit import TokenBucket
-from rcs.common.v1 import message_pb2, status_pb2
+from rcs.common.v1 import channel_pb2, message_pb2, status_pb2
 from rcs.core.v1 import message_service_pb2 as ms
 from rcs_runtime.errors import RcsError
 from rcs_smpp.constants import MessageState, RapportoTag
@@ -176,3 +176,30 @@ async def test_coalescer_fails_every_caller_of_a_failed_call() -> None:
     )
     assert all(isinstance(o, RcsError) and o.reason == "INTERNAL" for o in outcomes)
     await co.close()
+
+
+def test_an_sms_mo_carries_no_messenger_tlvs() -> None:
+    (pdu,) = m.inbound_of(ms.Report(sender="79161234567", destination="4444", text="hi"), 1)
+    assert dict(pdu.tlvs) == {}
+
+
+def test_a_messenger_reply_names_its_channel_the_answered_message_and_its_media() -> None:
+    report = ms.Report(
+        sender="79161234567",
+        destination="RCS",
+        text="",
+        channel=channel_pb2.CHANNEL_VIBER,
+        media_url="https://v/фото.jpg",
+        reply_to_message_id="1024000001",
+        reply_to_client_ref="не ptag",
+    )
+    (pdu,) = m.inbound_of(report, 1)
+    # A media-only reply's text is its link, so short_message alone still says something.
+    assert pdu.short_message == "https://v/фото.jpg".encode("utf-16-be")
+    assert pdu.tlvs.get_cstring(0x001E) == "1024000001"  # receipted_message_id
+    assert pdu.tlvs.get_cstring(RapportoTag.MESSAGE_TYPE) == "VIBER"
+    assert (
+        pdu.tlvs.get_cstring(RapportoTag.VIBER_IMAGE_URL)
+        == "https://v/%D1%84%D0%BE%D1%82%D0%BE.jpg"
+    )
+    assert RapportoTag.PTAG not in pdu.tlvs  # not a ptag's characters
