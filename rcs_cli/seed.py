@@ -115,8 +115,10 @@ def demo_app() -> aps.App:
 
 
 async def seed_push(channel: grpc.aio.Channel) -> str:
-    """The demo application (rpns keeps its id and api key when it exists) and its two
-    devices (registering a token again updates its install); returns the api key."""
+    """The demo application and its two devices (registering a token again updates its
+    install); returns the api key. When the application exists rpns keeps its id and api
+    key, but its demo credentials are replaced by new keys: rpns returns no secrets to
+    compare with, and the PNS simulator accepts any keys of the right kinds."""
     apps = app_service_pb2_grpc.AppServiceStub(channel)
     devices = device_service_pb2_grpc.DeviceServiceStub(channel)
     app = (await apps.PutApp(aps.PutAppRequest(app=demo_app()), timeout=30)).app
