@@ -103,6 +103,7 @@ class Installation:
                 proc.wait(10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait()  # reaped: an unreaped one fails a later test with a ResourceWarning
 
     def logs(self) -> str:
         out = []

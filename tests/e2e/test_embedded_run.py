@@ -53,6 +53,7 @@ def _start(data_dir: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], 
         if not line and proc.poll() is not None:
             break
     proc.kill()
+    proc.wait()
     raise AssertionError("rcs run did not become ready:\n" + "".join(seen))
 
 
@@ -158,9 +159,14 @@ def _push_to_the_demo_devices(rpns_port: int, pns_http_port: int) -> None:
 
 def _stop(proc: subprocess.Popen[str]) -> None:
     proc.send_signal(signal.SIGINT)
-    assert proc.wait(30) == 0
+    try:
+        code = proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        code = proc.wait()
     assert proc.stdout is not None
     proc.stdout.close()
+    assert code == 0, f"rcs run exited {code} on Ctrl-C (killed after 30 s when negative)"
 
 
 def _nice_of_children(pid: int) -> dict[str, set[int]]:
