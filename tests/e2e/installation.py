@@ -1,5 +1,6 @@
-"""A whole installation as real processes (`python -m rcs_cli serve …`) on free ports,
-against a test database — what `make run` starts, minus the embedded PostgreSQL."""
+"""A whole installation as real processes (`rcs serve …`, forked from a parent that has
+imported them: tests/forked.py) on free ports, against a test database — what `make run`
+starts, minus the embedded PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -22,6 +22,7 @@ import psycopg
 
 from rcs.common.v1 import status_pb2
 from tests.conftest import free_port
+from tests.forked import ForkedProcess
 
 # The administrator the fixtures create (seed_demo makes none: issue 14).
 ADMIN_LOGIN, ADMIN_PASSWORD = "admin", "e2e-admin-pass"
@@ -42,7 +43,7 @@ class Installation:
     log_dir: Path
     extra_env: dict[str, str] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
-    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    procs: dict[str, ForkedProcess] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in ("core", "routing", "connector", "smsc", "smsc_control", "rest"):
@@ -81,13 +82,9 @@ class Installation:
         """One process of ``component`` known as ``label`` (its log, ``kill``), with ``env``
         over the installation's: e.g. a second core that the connector alone talks to."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        with (self.log_dir / f"{label}.log").open("ab") as log:
-            self.procs[label] = subprocess.Popen(
-                [sys.executable, "-m", "rcs_cli", "serve", component],
-                env={**self.env, **(env or {})},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        self.procs[label] = ForkedProcess(
+            ["serve", component], {**self.env, **(env or {})}, self.log_dir / f"{label}.log"
+        )
 
     def kill(self, name: str) -> None:
         proc = self.procs[name]
