@@ -1,5 +1,5 @@
 """A cluster on this machine: installations with their own databases and processes (core,
-routing, cluster agent as `python -m rcs_cli serve …`), sharing a real etcd."""
+routing, cluster agent as `rcs serve …`, forked: tests/forked.py), sharing a real etcd."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from rcs.core.v1 import settings_service_pb2_grpc
 from rcs.routing.v1 import routing_service_pb2_grpc
 from rcs_runtime.grpc_client import open_channel
 from tests.cluster.etcd_process import unique_port
+from tests.forked import ForkedProcess
 
 T = TypeVar("T")
 TTL = 5  # seconds: short, so that a failover takes seconds, yet outlasts an etcd restart
@@ -41,7 +41,7 @@ class Member:
     etcd_endpoint: str
     extra_env: dict[str, str] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
-    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    procs: dict[str, ForkedProcess] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in ("core", "routing", "cluster"):
@@ -71,13 +71,9 @@ class Member:
     def start(self, *names: str) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for name in names or ("core", "routing", "cluster"):
-            with (self.log_dir / f"{name}.log").open("ab") as log:
-                self.procs[name] = subprocess.Popen(
-                    [sys.executable, "-m", "rcs_cli", "serve", name],
-                    env=self.env(),
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
+            self.procs[name] = ForkedProcess(
+                ["serve", name], self.env(), self.log_dir / f"{name}.log"
+            )
 
     def signal(self, name: str, sig: signal.Signals) -> None:
         self.procs[name].send_signal(sig)
