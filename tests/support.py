@@ -3,10 +3,8 @@ hold a message half-stored."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import os
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +17,7 @@ from rcs_core.messages import store as messages
 from rcs_core.messages.idalloc import IdAllocator
 from rcs_core.messages.validation import submission_of, validate
 from rcs_runtime.grpc_server import GrpcServer
+from tests.forked import rcs
 
 Ctx = grpc.aio.ServicerContext[Any, Any]
 
@@ -116,16 +115,6 @@ async def accept_uncommitted(
 
 async def admin_user_cli(database_url: str, login: str, password: str) -> tuple[int, str]:
     """`rcs admin-user LOGIN` against ``database_url``: its exit code and stderr."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "rcs_cli",
-        "admin-user",
-        login,
-        env={**os.environ, "RCS_DATABASE_URL": database_url, "RCS_ADMIN_PASSWORD": password},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, err = await proc.communicate()
-    assert proc.returncode is not None
-    return proc.returncode, err.decode()
+    env = {**os.environ, "RCS_DATABASE_URL": database_url, "RCS_ADMIN_PASSWORD": password}
+    code, _, err = await rcs("admin-user", login, env=env)
+    return code, err
