@@ -9,7 +9,6 @@ import asyncio
 import json
 import os
 import signal
-import sys
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -31,6 +30,7 @@ from tests.cluster.etcd_process import EtcdProcess
 from tests.cluster.harness import TTL, Member, eventually
 from tests.cluster.tcp_proxy import TcpProxy
 from tests.conftest import _admin_dsn, _dsn_for
+from tests.forked import rcs
 
 pytestmark = pytest.mark.e2e
 ADMIN = ss.Actor(login="sre", remote_ip="127.0.0.1")
@@ -387,19 +387,8 @@ async def test_master_cut_off_from_etcd_fences_itself_and_returns_as_a_standby(
 
 
 async def rcs_cluster(member: Member, *args: str) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "rcs_cli",
-        "cluster",
-        *args,
-        env={**os.environ, "RCS_CLUSTER_TARGET": f"127.0.0.1:{member.ports['cluster']}"},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await proc.communicate()
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
+    env = {**os.environ, "RCS_CLUSTER_TARGET": f"127.0.0.1:{member.ports['cluster']}"}
+    return await rcs("cluster", *args, env=env)
 
 
 async def test_sre_sees_the_cluster_and_moves_the_master_with_the_cli(cluster: Cluster) -> None:
