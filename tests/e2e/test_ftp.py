@@ -9,8 +9,6 @@ import datetime as dt
 import ftplib
 import io
 import json
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +23,7 @@ from rcs_cli.seed import seed_demo
 from rcs_core.auth import partners_store as partners
 from tests.e2e.ftp_support import FtpGateway, module_database, query, report_time
 from tests.e2e.installation import Installation
+from tests.forked import run_rcs
 
 pytestmark = pytest.mark.e2e
 BACKEND = ("routing", "simulator", "connector", "core", "dispatcher")
@@ -261,15 +260,10 @@ def test_b_file_y_blocks_a_loaded_mailings_numbers_and_n_keeps_them(
     )[0]
 
     def rcs_mailing(*args: str) -> dict[str, Any]:
-        done = subprocess.run(
-            [sys.executable, "-m", "rcs_cli", "mailing", *args, str(mailing_id)],
-            env=installation.env,  # RCS_CORE_TARGET: this installation's core
-            capture_output=True,
-            check=False,
-            timeout=60,
-        )
-        assert done.returncode == 0, done.stderr
-        return dict(json.loads(done.stdout))
+        # RCS_CORE_TARGET: this installation's core
+        code, out, err = run_rcs("mailing", *args, str(mailing_id), env=installation.env)
+        assert code == 0, err
+        return dict(json.loads(out))
 
     rcs_mailing("start")
     statuses = (
