@@ -4,13 +4,10 @@ recorded, and read through the admin API and the CLI, filtered by actor, entity,
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import datetime as dt
 import json
 import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -27,6 +24,7 @@ from rcs_core.db import partitions
 from rcs_core.messages.servicer import MessageServicer
 from rcs_core.settings.servicer import SettingsServicer
 from rcs_runtime.grpc_client import open_channel
+from tests.forked import rcs
 from tests.support import start_server
 
 pytestmark = pytest.mark.integration
@@ -137,17 +135,9 @@ async def test_logins_keys_and_changes_are_audited_and_read_by_filter(
     assert resp.status == 400
 
     env = dict(os.environ, RCS_CORE_TARGET=f"127.0.0.1:{core_port}")
-    done = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "rcs_cli", "settings", "audit", "list", "--actor", "acme"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    listed = json.loads(done.stdout)
+    code, out, err = await rcs("settings", "audit", "list", "--actor", "acme", env=env)
+    assert code == 0, err
+    listed = json.loads(out)
     assert {e["action"] for e in listed} == {"api_key.use", "login.refused"}
 
 
