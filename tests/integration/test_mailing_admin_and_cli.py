@@ -3,11 +3,9 @@ process talking gRPC to core), on real PostgreSQL."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import os
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ from rcs_cli.seed import seed_demo, upsert_admin
 from rcs_core.auth.servicer import AuthServicer
 from rcs_core.mailings.servicer import MailingServicer
 from rcs_runtime.grpc_client import open_channel
+from tests import forked
 from tests.support import start_server
 
 pytestmark = pytest.mark.integration
@@ -86,19 +85,9 @@ async def test_admin_api_creates_starts_and_cancels_a_mailing(api: Client) -> No
 
 
 async def rcs(port: int, *args: str) -> tuple[int, Any, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "rcs_cli",
-        "mailing",
-        *args,
-        env={**os.environ, "RCS_CORE_TARGET": f"127.0.0.1:{port}"},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await proc.communicate()
-    assert proc.returncode is not None
-    return proc.returncode, json.loads(out) if out.strip() else None, err.decode()
+    env = {**os.environ, "RCS_CORE_TARGET": f"127.0.0.1:{port}"}
+    code, out, err = await forked.rcs("mailing", *args, env=env)
+    return code, json.loads(out) if out.strip() else None, err
 
 
 async def test_cli_creates_from_a_file_once_and_pauses_and_resumes(
