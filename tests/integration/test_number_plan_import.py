@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from rcs_routing.number_plan import BadFileError
 from rcs_routing.number_plan_import import number_plan_chunks, ported_chunks
 from rcs_routing.storage import current_revision, load_table
 from rcs_runtime.grpc_client import error_reason, open_channel
+from tests.forked import rcs
 
 pytestmark = pytest.mark.integration
 
@@ -237,19 +237,8 @@ async def test_ported_numbers_override_the_operator_and_are_all_or_nothing(
 
 
 async def _cli(port: int, *args: str) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "rcs_cli",
-        "settings",
-        *args,
-        env={**os.environ, "RCS_CORE_TARGET": f"127.0.0.1:{port}", "RCS_ACTOR": "ops"},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await proc.communicate()
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
+    env = {**os.environ, "RCS_CORE_TARGET": f"127.0.0.1:{port}", "RCS_ACTOR": "ops"}
+    return await rcs("settings", *args, env=env)
 
 
 async def test_cli_imports_a_plan_or_lists_bad_lines_and_exits_2(
