@@ -3,12 +3,10 @@ filters and paging, and the .xlsx exports opened back with openpyxl."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import datetime as dt
 import io
 import os
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +29,7 @@ from rcs_core.auth.servicer import AuthServicer
 from rcs_core.traffic_reports.servicer import ReportServicer
 from rcs_runtime.grpc_client import open_channel
 from rcs_runtime.replica import ReadPools
+from tests.forked import rcs
 from tests.support import start_server
 
 pytestmark = pytest.mark.integration
@@ -113,19 +112,7 @@ async def stub(core_port: int) -> AsyncIterator[Any]:
 
 
 async def _cli(port: int, *args: str) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "rcs_cli",
-        "report",
-        *args,
-        env={**os.environ, "RCS_CORE_TARGET": f"127.0.0.1:{port}"},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await proc.communicate()
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
+    return await rcs("report", *args, env={**os.environ, "RCS_CORE_TARGET": f"127.0.0.1:{port}"})
 
 
 def _ts(at: dt.datetime) -> Timestamp:
