@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import sys
 from typing import Any
 
 import pytest
@@ -13,26 +11,16 @@ import pytest
 from rcs.routing.v1 import routing_service_pb2_grpc
 from rcs_cli.seed import seed_demo
 from rcs_routing.servicer import RoutingServicer, TableHolder
+from tests.forked import rcs
 from tests.support import start_server
 
 pytestmark = pytest.mark.integration
 
 
 async def _cli(port: int, *args: str) -> tuple[int, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "rcs_cli",
-        "route",
-        "explain",
-        *args,
-        env={**os.environ, "RCS_ROUTING_TARGET": f"127.0.0.1:{port}"},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await proc.communicate()
-    assert proc.returncode is not None
-    return proc.returncode, out.decode()
+    env = {**os.environ, "RCS_ROUTING_TARGET": f"127.0.0.1:{port}"}
+    code, out, _ = await rcs("route", "explain", *args, env=env, stderr_to_stdout=True)
+    return code, out
 
 
 async def test_explain_prints_the_decision(pool: Any, database_url: str) -> None:
