@@ -2,34 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import sys
 from typing import Any
 
 import psycopg
 import pytest
 
 from rcs_core.auth import partners_store as partners
+from tests.forked import rcs
 
 pytestmark = pytest.mark.integration
 
 
 async def _cli(port: int, *args: str) -> tuple[int, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "rcs_cli",
-        "settings",
-        *args,
-        env={**os.environ, "RCS_CORE_TARGET": f"127.0.0.1:{port}", "RCS_ACTOR": "ops"},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await proc.communicate()
-    assert proc.returncode is not None
-    return proc.returncode, out.decode()
+    env = {**os.environ, "RCS_CORE_TARGET": f"127.0.0.1:{port}", "RCS_ACTOR": "ops"}
+    code, out, _ = await rcs("settings", *args, env=env, stderr_to_stdout=True)
+    return code, out
 
 
 async def test_routing_rule_put_and_list(core_port: int, database_url: str, tmp_path: Any) -> None:
