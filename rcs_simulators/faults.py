@@ -1,6 +1,6 @@
 """Provider-side faults a simulator can play for a number, besides its subscribers'
 behaviour (tests of retries and failover): ``throttled`` answers the provider's rate-limit
-refusal (HTTP 429 with Retry-After), ``slow`` holds the call past the client's timeout and
+refusal (HTTP 429 with Retry-After: 1 s, or what POST /sim/retry-after set), ``slow`` holds the call past the client's timeout and
 then refuses it without sending (a gateway timeout). Each fault served is logged, so a
 test can see the client came back; POST /sim/token replaces the account's credential
 (revoked, then restored)."""
@@ -8,6 +8,7 @@ test can see the client came back; POST /sim/token replaces the account's creden
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -15,12 +16,13 @@ from aiohttp import web
 
 FAULTS = ("throttled", "slow")
 SLOW_SECONDS = 5.0
-RETRY_AFTER_SECONDS = 1
+RETRY_AFTER = "1"  # a throttled call's Retry-After until POST /sim/retry-after
 
 
 async def served(log: list[dict[str, Any]], number: str, fault: str) -> None:
-    """Log the fault; a slow one also waits (the caller then answers 504)."""
-    log.append({"to": number, "fault": fault})
+    """Log the fault (with its time: a test checks when the client came back); a slow one
+    also waits (the caller then answers 504)."""
+    log.append({"to": number, "fault": fault, "at": time.time()})
     if fault == "slow":
         await asyncio.sleep(SLOW_SECONDS)
 
@@ -36,3 +38,17 @@ def add_token_control(app: web.Application, set_token: Callable[[str], None]) ->
         return web.json_response({"ok": True})
 
     app.router.add_post("/sim/token", token)
+
+
+def add_retry_after_control(app: web.Application, set_retry_after: Callable[[str], None]) -> None:
+    """POST /sim/retry-after {"retry_after": "5"}: the Retry-After a throttled call is answered
+    with from now (delay-seconds or an HTTP-date, RFC 9110 10.2.3)."""
+
+    async def retry_after(request: web.Request) -> web.Response:
+        doc = await request.json()
+        if not isinstance(doc, dict) or not isinstance(doc.get("retry_after"), str):
+            raise web.HTTPBadRequest(text='{"retry_after": "<seconds or HTTP-date>"}')
+        set_retry_after(doc["retry_after"])
+        return web.json_response({"ok": True})
+
+    app.router.add_post("/sim/retry-after", retry_after)
