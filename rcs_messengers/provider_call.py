@@ -3,9 +3,10 @@ answer's meaning are the channel's (its ``*_wire`` module), the rest is here.
 
 ACCEPTED carries the provider's id for the message as the operator id (its status
 callbacks name it); REJECTED the extended code of what the provider refused; RETRY when it
-could not answer, with the provider's Retry-After (429 / 503) as the result's retry_after. A repeated message id (the dispatcher retrying a call whose answer it
-lost) gets the operator id of its first send while this process lives (a restart forgets
-them: docs/viber.md)."""
+could not answer, with the provider's Retry-After (429 / 503) as the result's retry_after.
+A repeated message id (the dispatcher retrying a call whose answer it lost) gets the
+operator id of its first send while this process lives; across restarts the servicer's
+recorded answers do (rcs_messengers.sent_answers)."""
 
 from __future__ import annotations
 
