@@ -258,6 +258,7 @@ async def test_sends_within_the_partners_channels_are_stored(
     assert (content.template_name, content.template_language) == ("otp", "ru")
     assert list(content.template_parameters) == ["1234"]
 
+SMS_TEXT = send("SMS", {"text": "Hi"})
 
 SENDER = ["message", "data", "serviceNumber"]
 TEMPLATE = ["message", "data", "instantContent", "data"]
@@ -311,15 +312,27 @@ async def test_sends_outside_the_partners_channels_are_refused_and_nothing_store
     assert await fetch(database_url, "SELECT id FROM messages") == []
 
 
-async def test_a_partner_without_channel_settings_keeps_every_channel(
+async def test_a_partner_without_channel_settings_has_no_messenger_channel(
     inst: Installation, database_url: str
 ) -> None:
-    """Installations from before partner channels: nothing configured, nothing refused
-    (but a template, which needs the partner's approved list)."""
-    resp = await inst.api.post("/api/v6/send", json=VIBER_TEXT)
+    """Deny by default: a partner granted no messenger channel is refused each of them
+    (INVALID_MESSAGE_TYPE, naming none enabled), as a message and as a cascade link, and
+    stores nothing; SMS is unchanged (a granted channel goes: the tests above)."""
+    for doc in (
+        VIBER_TEXT,
+        WA_TEMPLATE,
+        send("TELEGRAM", {"text": "Hi", "serviceNumber": "RCS", "ttl": 60, "ttlUnit": "SECONDS"}),
+        send("VK", {"text": "Hi", "serviceNumber": "club1"}),
+        send("FLASHINGCALL", {"text": "1234"}),
+        {**SMS_TEXT, "cascadeChainLink": FLASH_LINK},
+    ):
+        resp = await inst.api.post("/api/v6/send", json=doc)
+        answer = await resp.json()
+        assert (resp.status, answer["error"]["code"]) == code(Reason.INVALID_MESSAGE_TYPE), doc
+        assert "enabled: none" in answer["error"]["message"], answer
+    assert await fetch(database_url, "SELECT id FROM messages") == []
+    resp = await inst.api.post("/api/v6/send", json=SMS_TEXT)
     assert resp.status == 200, await resp.text()
-    resp = await inst.api.post("/api/v6/send", json=WA_TEMPLATE)
-    assert (resp.status, (await resp.json())["error"]["code"]) == code(Reason.INVALID_REQUEST)
 
 
 async def test_http_v5_link_to_a_channel_the_partner_has_not_is_refused(
