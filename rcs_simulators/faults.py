@@ -1,7 +1,8 @@
 """Provider-side faults a simulator can play for a number, besides its subscribers'
 behaviour (tests of retries and failover): ``throttled`` answers the provider's rate-limit
-refusal (HTTP 429 with Retry-After: 1 s, or what POST /sim/retry-after set), ``slow`` holds the call past the client's timeout and
-then refuses it without sending (a gateway timeout). Each fault served is logged, so a
+refusal (HTTP 429 with Retry-After: 1 s, or what POST /sim/retry-after set), ``slow``
+holds the call past the client's timeout and then refuses it without sending (a gateway
+timeout). Each fault served is logged, so a
 test can see the client came back; POST /sim/token replaces the account's credential
 (revoked, then restored)."""
 

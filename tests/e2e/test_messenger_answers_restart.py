@@ -62,9 +62,7 @@ async def test_a_repeat_after_kill_minus_nine_gets_the_recorded_answer_and_is_no
     ]
     before = await _send(target, first)
     assert [r.outcome for r in before] == [cs.SEND_OUTCOME_ACCEPTED] * 2, before
-    recorded = await rows(
-        inst, "SELECT message_id FROM messenger_sent_answers ORDER BY message_id"
-    )
+    recorded = await rows(inst, "SELECT message_id FROM messenger_sent_answers ORDER BY message_id")
     assert [r[0] for r in recorded] == ["990000000001", "990000000002"]
 
     inst.kill("messengers")

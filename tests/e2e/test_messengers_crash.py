@@ -95,7 +95,9 @@ async def test_kill_minus_nine_mid_whatsapp_and_telegram_loses_nothing(
     for n in range(N // 2):
         await go(n)
     inst.kill("messengers")  # while the dispatcher is sending the first half
-    recorded = {str(r[0]) for r in await rows(inst, "SELECT message_id FROM messenger_sent_answers")}
+    recorded = {
+        str(r[0]) for r in await rows(inst, "SELECT message_id FROM messenger_sent_answers")
+    }
     in_flight = {mt for mt in accepted if mt not in recorded}  # taken or not, unrecorded
     for n in range(N // 2, N):
         await go(n)

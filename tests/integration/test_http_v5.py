@@ -17,10 +17,10 @@ from gateways.rest.http_v5_parsing import parse_send
 from gateways.rest.settings import RestSettings
 from rcs.core.v1 import auth_service_pb2_grpc, message_service_pb2, message_service_pb2_grpc
 from rcs_core.auth import partners_store as partners
-from rcs_core.settings.partner_channels import grant_every_messenger
 from rcs_core.auth.servicer import AuthServicer
 from rcs_core.messages import ids
 from rcs_core.messages.servicer import MessageServicer
+from rcs_core.settings.partner_channels import grant_every_messenger
 from rcs_runtime.grpc_client import open_channel
 from tests.support import accept_uncommitted, start_server
 

@@ -258,6 +258,7 @@ async def test_sends_within_the_partners_channels_are_stored(
     assert (content.template_name, content.template_language) == ("otp", "ru")
     assert list(content.template_parameters) == ["1234"]
 
+
 SMS_TEXT = send("SMS", {"text": "Hi"})
 
 SENDER = ["message", "data", "serviceNumber"]
