@@ -32,7 +32,7 @@ def _message(message_id: str, channel: str, number: str) -> cs.OutboundMessage:
         interface_id="messengers-main",
         destination=number,
         receipt_wanted=True,
-        channel=CHANNELS[channel],  # type: ignore[arg-type]
+        channel=CHANNELS[channel],
         viber=message_pb2.ViberContent(service_number="RCS", text=f"code {message_id}"),
         partner="demo",
     )

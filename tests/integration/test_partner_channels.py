@@ -330,7 +330,7 @@ async def test_a_partner_without_channel_settings_has_no_messenger_channel(
         resp = await inst.api.post("/api/v6/send", json=doc)
         answer = await resp.json()
         assert (resp.status, answer["error"]["code"]) == code(Reason.INVALID_MESSAGE_TYPE), doc
-        assert "enabled: none" in answer["error"]["message"], answer
+        assert "enabled: none" in answer["extendedDescription"], answer
     assert await fetch(database_url, "SELECT id FROM messages") == []
     resp = await inst.api.post("/api/v6/send", json=SMS_TEXT)
     assert resp.status == 200, await resp.text()
