@@ -28,28 +28,28 @@ async def served(log: list[dict[str, Any]], number: str, fault: str) -> None:
         await asyncio.sleep(SLOW_SECONDS)
 
 
-def add_token_control(app: web.Application, set_token: Callable[[str], None]) -> None:
-    """POST /sim/token {"token": ...}: calls with another credential are refused from now."""
+def _string_control(
+    app: web.Application, path: str, key: str, usage: str, set_value: Callable[[str], None]
+) -> None:
+    """POST ``path`` {key: "<string>"} calls ``set_value`` with it; anything else is 400."""
 
-    async def token(request: web.Request) -> web.Response:
+    async def handle(request: web.Request) -> web.Response:
         doc = await request.json()
-        if not isinstance(doc, dict) or not isinstance(doc.get("token"), str):
-            raise web.HTTPBadRequest(text='{"token": "..."}')
-        set_token(doc["token"])
+        if not isinstance(doc, dict) or not isinstance(doc.get(key), str):
+            raise web.HTTPBadRequest(text=usage)
+        set_value(doc[key])
         return web.json_response({"ok": True})
 
-    app.router.add_post("/sim/token", token)
+    app.router.add_post(path, handle)
+
+
+def add_token_control(app: web.Application, set_token: Callable[[str], None]) -> None:
+    """POST /sim/token {"token": ...}: calls with another credential are refused from now."""
+    _string_control(app, "/sim/token", "token", '{"token": "..."}', set_token)
 
 
 def add_retry_after_control(app: web.Application, set_retry_after: Callable[[str], None]) -> None:
     """POST /sim/retry-after {"retry_after": "5"}: the Retry-After a throttled call is answered
     with from now (delay-seconds or an HTTP-date, RFC 9110 10.2.3)."""
-
-    async def retry_after(request: web.Request) -> web.Response:
-        doc = await request.json()
-        if not isinstance(doc, dict) or not isinstance(doc.get("retry_after"), str):
-            raise web.HTTPBadRequest(text='{"retry_after": "<seconds or HTTP-date>"}')
-        set_retry_after(doc["retry_after"])
-        return web.json_response({"ok": True})
-
-    app.router.add_post("/sim/retry-after", retry_after)
+    usage = '{"retry_after": "<seconds or HTTP-date>"}'
+    _string_control(app, "/sim/retry-after", "retry_after", usage, set_retry_after)
