@@ -17,6 +17,7 @@ from rcs.core.v1 import settings_service_pb2_grpc
 from rcs.rpns.v1 import app_service_pb2 as aps
 from rcs.rpns.v1 import app_service_pb2_grpc, device_service_pb2_grpc
 from rcs.rpns.v1 import device_service_pb2 as ds
+from rcs_runtime import channels
 from rcs_runtime.grpc_client import open_channel
 from rcs_runtime.settings import RcsSettings
 
@@ -31,6 +32,14 @@ DEMO_IOS_TOKEN = "d3" * 32
 DEMO_ANDROID_TOKEN = "demo-android-fcm-token"  # noqa: S105 (a device token)
 DEMO_OPERATOR = "Demo Mobile"
 DEMO_INTERFACE = "smsc-sim"
+# Messenger channels are deny by default (migration 0141): demo is granted each, any sender.
+DEMO_MESSENGERS = (
+    channels.VIBER,
+    channels.WHATSAPP,
+    channels.VK,
+    channels.FLASHINGCALL,
+    channels.TELEGRAM,
+)
 
 
 class SeedSettings(RcsSettings):
@@ -42,9 +51,9 @@ class SeedSettings(RcsSettings):
 async def seed_settings(
     stub: Stub, actor: ss.Actor, *, smsc_host: str, smsc_port: int
 ) -> list[int]:
-    """Partner demo/demo, interface smsc-sim, operator Demo Mobile (250/99) routed to it and
-    direction "Russia (demo)" (prefix 7). Idempotent: what is stored like that already makes
-    no revision. Returns the revisions made."""
+    """Partner demo/demo granted every messenger channel, interface smsc-sim, operator Demo
+    Mobile (250/99) routed to it and direction "Russia (demo)" (prefix 7). Idempotent: what
+    is stored like that already makes no revision. Returns the revisions made."""
     revisions: list[int] = []
     try:
         await stub.GetPartner(ss.GetPartnerRequest(login="demo"), timeout=30)
@@ -57,6 +66,14 @@ async def seed_settings(
             timeout=30,
         )
         revisions.append(created.revision)
+    for channel in DEMO_MESSENGERS:
+        granted = await stub.PutPartnerChannel(
+            ss.PutPartnerChannelRequest(
+                actor=actor, partner_channel=ss.PartnerChannel(partner="demo", channel=channel)
+            ),
+            timeout=30,
+        )
+        revisions.append(granted.revision)
     interface = ss.Interface(
         id=DEMO_INTERFACE,
         host=smsc_host,

@@ -190,3 +190,14 @@ def out(s: PartnerChannelState) -> ss.PartnerChannel:
 PARTNER_CHANNEL: Spec[PartnerChannelState, ss.PartnerChannel] = Spec(
     "partner_channel", 1, validate, key, read, write
 )
+
+
+async def grant_every_messenger(conn: Conn, partner: str) -> None:
+    """Every messenger channel, any sender, to ``partner`` (what it keeps that it has):
+    a test fixture's partner, without a settings revision (`rcs seed-demo` grants them
+    through SettingsService.PutPartnerChannel)."""
+    await conn.execute(
+        "INSERT INTO partner_channels (partner, channel) SELECT %s, c"
+        " FROM unnest(%s::smallint[]) AS c ON CONFLICT DO NOTHING",
+        (partner, sorted(MESSENGERS)),
+    )

@@ -117,6 +117,7 @@ _SECRETS = (
     "key_sha256",
     "token",
     "webhook_secret",
+    "webhook_verify",
 )
 
 
