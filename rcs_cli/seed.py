@@ -12,12 +12,12 @@ import grpc
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from rcs.common.v1 import channel_pb2
 from rcs.core.v1 import settings_service_pb2 as ss
 from rcs.core.v1 import settings_service_pb2_grpc
 from rcs.rpns.v1 import app_service_pb2 as aps
 from rcs.rpns.v1 import app_service_pb2_grpc, device_service_pb2_grpc
 from rcs.rpns.v1 import device_service_pb2 as ds
-from rcs_runtime import channels
 from rcs_runtime.grpc_client import open_channel
 from rcs_runtime.settings import RcsSettings
 
@@ -34,11 +34,11 @@ DEMO_OPERATOR = "Demo Mobile"
 DEMO_INTERFACE = "smsc-sim"
 # Messenger channels are deny by default (migration 0141): demo is granted each, any sender.
 DEMO_MESSENGERS = (
-    channels.VIBER,
-    channels.WHATSAPP,
-    channels.VK,
-    channels.FLASHINGCALL,
-    channels.TELEGRAM,
+    channel_pb2.CHANNEL_VIBER,
+    channel_pb2.CHANNEL_WHATSAPP,
+    channel_pb2.CHANNEL_VK,
+    channel_pb2.CHANNEL_FLASH_CALL,
+    channel_pb2.CHANNEL_TELEGRAM,
 )
 
 
