@@ -87,6 +87,8 @@ async def test_seed_demo_leaves_revision_rows_and_a_second_run_changes_nothing(
         "put direction Russia (demo)",
         "put operator Demo Mobile",
         "put interface smsc-sim",
+        # Messenger channels are deny by default: demo is granted each (newest first).
+        *(f"put partner channel demo|{c}" for c in (8, 6, 5, 4, 3)),
         "create partner demo",
     ], summaries
     assert {r.actor.login for r in listed.revisions} == {"rcs seed-demo"}
