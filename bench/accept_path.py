@@ -19,17 +19,16 @@ import datetime as dt
 import os
 import sys
 import time
-import uuid
 from typing import Any
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from bench.cpu import cpu_seconds
+from bench.rest_e2e import _prepare
 from rcs.common.v1 import message_pb2
 from rcs.core.v1 import message_service_pb2 as ms
 from rcs_cli.seed import seed_demo
-from rcs_core.db.migrate import migrate
 from rcs_core.messages.servicer import MessageServicer
 from rcs_core.messages.validation import submission_of, validate
 
@@ -88,12 +87,9 @@ async def _submit_all(
 
 
 async def _run(admin: str, args: argparse.Namespace) -> None:
-    name = f"rcs_bench_{uuid.uuid4().hex[:8]}"
-    async with await psycopg.AsyncConnection.connect(admin, autocommit=True) as conn:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    dsn = psycopg.conninfo.make_conninfo(admin, dbname=name)
+    dsn = await _prepare(admin)
+    name = psycopg.conninfo.conninfo_to_dict(dsn)["dbname"]
     try:
-        await migrate(dsn, 7)
         await seed_demo(dsn, smsc_host="127.0.0.1", smsc_port=1)
         # One connection: its backend is the PostgreSQL side of every call.
         pool = AsyncConnectionPool(dsn, min_size=1, max_size=1, open=False)
