@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 import ssl
 import urllib.parse
@@ -105,12 +106,12 @@ class _Connection(asyncio.Protocol):
         room = False
         for event in events:
             if isinstance(event, h2.events.DataReceived):
-                stream = self._streams.get(event.stream_id)  # type: ignore[arg-type]
+                stream = self._streams.get(event.stream_id)
                 if stream is not None:
-                    stream.body.append(event.data)  # type: ignore[arg-type]
+                    stream.body.append(event.data)
                 self._received += event.flow_controlled_length or 0
             elif isinstance(event, h2.events.ResponseReceived):
-                stream = self._streams.get(event.stream_id)  # type: ignore[arg-type]
+                stream = self._streams.get(event.stream_id)
                 if stream is not None:
                     for name, value in event.headers or ():
                         if name == b":status":
@@ -120,10 +121,10 @@ class _Connection(asyncio.Protocol):
                                 "latin-1"
                             )
             elif isinstance(event, h2.events.StreamEnded):
-                self._end(event.stream_id, None)  # type: ignore[arg-type]
+                self._end(event.stream_id, None)
                 room = True
             elif isinstance(event, h2.events.StreamReset):
-                self._end(event.stream_id, "StreamReset")  # type: ignore[arg-type]
+                self._end(event.stream_id, "StreamReset")
                 room = True
             elif isinstance(event, h2.events.RemoteSettingsChanged):
                 if not self._settled.done():
@@ -155,8 +156,8 @@ class _Connection(asyncio.Protocol):
         self._notify()
 
     # requests ----------------------------------------------------------------------
-    async def settled(self, timeout: float) -> None:
-        async with asyncio.timeout(timeout):
+    async def settled(self, within: float) -> None:
+        async with asyncio.timeout(within):
             await self._settled
 
     def free(self) -> int:
@@ -170,22 +171,24 @@ class _Connection(asyncio.Protocol):
             self._room = self._loop.create_future()
         await asyncio.shield(self._room)
 
-    async def request(self, headers: Headers, body: bytes, timeout: float) -> Reply:
+    async def request(self, headers: Headers, body: bytes, within: float) -> Reply:
         stream_id = self._h2.get_next_available_stream_id()
         stream = _Stream(self._loop.create_future(), body)
+        try:
+            self._h2.send_headers(stream_id, headers, end_stream=not body)
+        except h2.exceptions.ProtocolError as err:  # the connection is going away
+            self.closed = True
+            raise TransportError(type(err).__name__) from err
         self._streams[stream_id] = stream
-        self._h2.send_headers(stream_id, headers, end_stream=not body)
         self._send_bodies()
         self._schedule_flush()
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(within):
                 await stream.done
         except TimeoutError:
             if self._streams.pop(stream_id, None) is not None and not self.closed:
-                try:
-                    self._h2.reset_stream(stream_id, h2.errors.ErrorCode.CANCEL)
-                except h2.exceptions.StreamClosedError:
-                    pass
+                with contextlib.suppress(h2.exceptions.StreamClosedError):
+                    self._h2.reset_stream(stream_id, h2.errors.ErrorCodes.CANCEL)
                 self._schedule_flush()
                 self._notify()
             raise TransportError("Timeout") from None

@@ -98,7 +98,7 @@ class ApnsH2(asyncio.Protocol):
                     request.body.append(event.data)
                 self._received += event.flow_controlled_length
             elif isinstance(event, h2.events.RequestReceived):
-                self._requests[event.stream_id] = _Request(event.headers)  # type: ignore[arg-type]
+                self._requests[event.stream_id] = _Request(event.headers)
             elif isinstance(event, h2.events.StreamEnded):
                 self._request_complete(event.stream_id)
             elif isinstance(event, h2.events.StreamReset):
