@@ -19,6 +19,7 @@ import logging
 import ssl
 import urllib.parse
 from collections.abc import Mapping
+from typing import cast
 
 import h2.config
 import h2.connection
@@ -80,8 +81,8 @@ class _Connection(asyncio.Protocol):
 
     # asyncio.Protocol --------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # uvloop's transports are not asyncio.Transport subclasses, but have its methods.
+        self._transport = cast(asyncio.Transport, transport)
         self._h2.local_settings = h2.settings.Settings(
             client=True,
             initial_values={

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import cast
 
 import h2.config
 import h2.connection
@@ -59,8 +60,8 @@ class ApnsH2(asyncio.Protocol):
         self._received = 0  # connection-level bytes since the last WINDOW_UPDATE
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # uvloop's transports are not asyncio.Transport subclasses, but have its methods.
+        self._transport = cast(asyncio.Transport, transport)
         self._conn.local_settings = h2.settings.Settings(
             client=False,
             initial_values={

@@ -10,6 +10,7 @@ import http
 import logging
 import urllib.parse
 from collections import deque
+from typing import cast
 
 import httptools
 import orjson
@@ -43,9 +44,18 @@ def answer_request(
         return 500, {}, {"error": "the simulator failed on this request: see its log"}
 
 
+# The head of most answers (a JSON body, no extra header, kept alive), made once.
+_JSON_HEADS = {
+    status: f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: "
+    for status, reason in _REASONS.items()
+}
+
+
 def _http1(answer: Answer, *, close: bool) -> bytes:
     status, extra, payload = answer
     body = encode_body(answer)
+    if payload is not None and not extra and not close and status in _JSON_HEADS:
+        return f"{_JSON_HEADS[status]}{len(body)}\r\n\r\n".encode() + body
     lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}"]
     lines += [f"{k}: {v}" for k, v in extra.items()]
     if payload is not None:
@@ -76,14 +86,14 @@ class PlainHttp(asyncio.Protocol):
         self._parser = httptools.HttpRequestParser(self)
         self._transport: asyncio.Transport | None = None
         self._url = b""
-        self._headers: dict[str, str] = {}
+        self._headers: list[tuple[bytes, bytes]] = []
         self._body: list[bytes] = []
         self._slots: deque[_Slot] = deque()  # requests not answered on the wire yet
 
     # asyncio.Protocol --------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # uvloop's transports are not asyncio.Transport subclasses, but have its methods.
+        self._transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -103,14 +113,14 @@ class PlainHttp(asyncio.Protocol):
     # httptools callbacks -----------------------------------------------------------
     def on_message_begin(self) -> None:
         self._url = b""
-        self._headers = {}
+        self._headers = []
         self._body = []
 
     def on_url(self, url: bytes) -> None:
         self._url += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+        self._headers.append((name, value))  # decoded once the request is whole
 
     def on_body(self, body: bytes) -> None:
         self._body.append(body)
@@ -118,7 +128,8 @@ class PlainHttp(asyncio.Protocol):
     def on_message_complete(self) -> None:
         method = self._parser.get_method().decode("latin-1")
         close = not self._parser.should_keep_alive()
-        target, headers, body = self._url.decode("latin-1"), self._headers, b"".join(self._body)
+        target, body = self._url.decode("latin-1"), b"".join(self._body)
+        headers = {n.decode("latin-1").lower(): v.decode("latin-1") for n, v in self._headers}
         slot = _Slot(close)
         self._slots.append(slot)
         if self._delay and not target.startswith("/control/"):
