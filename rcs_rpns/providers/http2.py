@@ -21,35 +21,19 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import cast
 
-import h2.config
 import h2.connection
 import h2.errors
 import h2.events
 import h2.exceptions
 import h2.settings
-import hpack
 
 from rcs_rpns.providers.transport import Reply, TransportError
+from rcs_runtime.h2_lean import WINDOW, PlainEncoder, unchecked_config
 
 log = logging.getLogger(__name__)
 
-_WINDOW = 2**31 - 1
-_CONFIG = h2.config.H2Configuration(
-    client_side=True,
-    header_encoding=None,
-    validate_outbound_headers=False,
-    normalize_outbound_headers=False,
-    validate_inbound_headers=False,
-    normalize_inbound_headers=False,
-)
+_CONFIG = unchecked_config(client_side=True)
 Headers = list[tuple[bytes, bytes]]
-
-
-class _PlainEncoder(hpack.Encoder):
-    """HPACK without Huffman coding: larger blocks on the wire, a fraction of the CPU."""
-
-    def encode(self, headers, huffman=False):  # type: ignore[no-untyped-def]  # hpack's signature
-        return super().encode(headers, huffman=False)
 
 
 class _Stream:
@@ -69,7 +53,7 @@ class _Connection(asyncio.Protocol):
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._h2 = h2.connection.H2Connection(config=_CONFIG)
-        self._h2.encoder = _PlainEncoder()
+        self._h2.encoder = PlainEncoder()
         self._transport: asyncio.Transport | None = None
         self._streams: dict[int, _Stream] = {}
         self._flush_soon = False
@@ -87,12 +71,12 @@ class _Connection(asyncio.Protocol):
             client=True,
             initial_values={
                 h2.settings.SettingCodes.ENABLE_PUSH: 0,
-                h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: _WINDOW,
+                h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: WINDOW,
                 h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE: 2**16,
             },
         )
         self._h2.initiate_connection()
-        self._h2.increment_flow_control_window(_WINDOW - 65535)
+        self._h2.increment_flow_control_window(WINDOW - 65535)
         self._flush()
 
     def data_received(self, data: bytes) -> None:
@@ -140,7 +124,7 @@ class _Connection(asyncio.Protocol):
                 for stream_id in [s for s in self._streams if s > last]:
                     self._end(stream_id, "GoAway")
                 room = True
-        if self._received > _WINDOW // 2:
+        if self._received > WINDOW // 2:
             self._h2.increment_flow_control_window(self._received)
             self._received = 0
         self._flush()

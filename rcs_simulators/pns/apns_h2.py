@@ -12,12 +12,12 @@ import asyncio
 import logging
 from typing import cast
 
-import h2.config
 import h2.connection
 import h2.events
 import h2.exceptions
 import h2.settings
 
+from rcs_runtime.h2_lean import WINDOW, PlainEncoder, unchecked_config
 from rcs_simulators.pns.plain_http import answer_request, encode_body
 from rcs_simulators.pns.services import Services
 
@@ -25,15 +25,7 @@ log = logging.getLogger(__name__)
 
 # APNs lets a provider multiplex about a thousand streams on one connection.
 MAX_CONCURRENT_STREAMS = 1000
-_WINDOW = 2**31 - 1  # the largest HTTP/2 allows
-_CONFIG = h2.config.H2Configuration(
-    client_side=False,
-    header_encoding=None,
-    validate_outbound_headers=False,
-    normalize_outbound_headers=False,
-    validate_inbound_headers=False,
-    normalize_inbound_headers=False,
-)
+_CONFIG = unchecked_config(client_side=False)
 
 
 class _Request:
@@ -54,6 +46,7 @@ class ApnsH2(asyncio.Protocol):
         self._max_streams = max_streams
         self._delay = answer_delay
         self._conn = h2.connection.H2Connection(config=_CONFIG)
+        self._conn.encoder = PlainEncoder()
         self._transport: asyncio.Transport | None = None
         self._requests: dict[int, _Request] = {}
         self._unsent: dict[int, bytes] = {}  # bodies waiting for the client's window
@@ -66,12 +59,12 @@ class ApnsH2(asyncio.Protocol):
             client=False,
             initial_values={
                 h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: self._max_streams,
-                h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: _WINDOW,
+                h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: WINDOW,
                 h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE: 2**16,
             },
         )
         self._conn.initiate_connection()
-        self._conn.increment_flow_control_window(_WINDOW - 65535)
+        self._conn.increment_flow_control_window(WINDOW - 65535)
         self._write()
 
     def close(self) -> None:
@@ -111,7 +104,7 @@ class ApnsH2(asyncio.Protocol):
                 if self._transport is not None:
                     self._transport.close()
                 return
-        if self._received > _WINDOW // 2:
+        if self._received > WINDOW // 2:
             self._conn.increment_flow_control_window(self._received)
             self._received = 0
         self._write()
