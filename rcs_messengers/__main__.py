@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import httpx
 from aiohttp import web
+from psycopg_pool import AsyncConnectionPool
 
 from rcs.common.v1 import channel_pb2
 from rcs.connector.v1 import connector_service_pb2_grpc
@@ -17,6 +18,7 @@ from rcs_messengers import telegram_webhook
 from rcs_messengers.flashcall import FlashcallCallback, FlashcallSender
 from rcs_messengers.flashcall import add_routes as add_flashcall_routes
 from rcs_messengers.provider_interfaces import ProviderInterface, ProviderInterfaces
+from rcs_messengers.sent_answers import SentAnswers
 from rcs_messengers.servicer import ViberConnectorServicer, viber_sender
 from rcs_messengers.settings import MessengersSettings
 from rcs_messengers.telegram import telegram_sender
@@ -119,6 +121,7 @@ async def serve(s: MessengersSettings) -> None:
         _own_callbacks(rows, vk, fc)
 
     sync = _provider_interfaces(s, http, servicer, signing)
+    pool, pruning = await _sent_answers(s, servicer)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, s.messengers_webhook_host, s.messengers_webhook_port).start()
@@ -132,12 +135,18 @@ async def serve(s: MessengersSettings) -> None:
     finally:
         if sync is not None:
             sync.cancel()
+        if pruning is not None:
+            pruning.cancel()
         await server.stop()
         await runner.cleanup()
         await http.aclose()
         await wa_http.aclose()
         await tg_http.aclose()
         await core_channel.close()
+        if servicer.answers is not None:
+            await servicer.answers.close()
+        if pool is not None:
+            await pool.close()
 
 
 def _provider_interfaces(
@@ -170,6 +179,22 @@ def _own_callbacks(rows: list[ProviderInterface], vk: VkCallback, fc: FlashcallC
     vk.by_interface = accounts
     vk.by_group = {int(r.account): accounts[r.id] for r in vk_rows}
     fc.keys = {r.id: r.webhook_secret for r in rows if r.channel == channel_pb2.CHANNEL_FLASH_CALL}
+
+
+async def _sent_answers(
+    s: MessengersSettings, servicer: ViberConnectorServicer
+) -> tuple[AsyncConnectionPool | None, asyncio.Task[None] | None]:
+    """Accepted answers recorded in the database, when there is one (its pool opens in the
+    background: a database that is away does not keep the service from sending)."""
+    if not s.database_url:
+        return None, None
+    pool = AsyncConnectionPool(
+        s.database_url, min_size=1, max_size=4, open=False, timeout=30, reconnect_timeout=10
+    )
+    await pool.open(wait=False)
+    answers = SentAnswers(pool)
+    servicer.answers = answers
+    return pool, asyncio.create_task(answers.keep_pruned(s.messengers_answers_prune_seconds))
 
 
 def _add_vk_and_flashcall(

@@ -85,8 +85,10 @@ class ProviderInterfaces:
 
     async def send(self, m: cs.OutboundMessage) -> cs.SendResult:
         """The first answer that is not RETRY along the message's interfaces, else the last
-        RETRY (the dispatcher tries again later)."""
+        RETRY (the dispatcher tries again later) with the shortest of their Retry-After
+        hints: none when one of them gave none (that interface may take it at once)."""
         last: cs.SendResult | None = None
+        soonest: int | None = None  # ms; 0 once an interface gave no hint
         for interface_id in (m.interface_id, *m.fallback_interface_ids):
             sender = self._senders.get(interface_id)
             if sender is None:
@@ -104,6 +106,12 @@ class ProviderInterfaces:
                 extra={"interface": interface_id, "detail": result.detail},
             )
             last = result
+            hint = result.retry_after.ToMilliseconds() if result.HasField("retry_after") else 0
+            soonest = hint if soonest is None else min(soonest, hint)
+        if last is not None:
+            last.ClearField("retry_after")
+            if soonest:
+                last.retry_after.FromMilliseconds(soonest)
         return last or cs.SendResult(
             message_id=m.message_id,
             outcome=cs.SEND_OUTCOME_RETRY,
