@@ -24,6 +24,7 @@ from kafka.errors import KafkaError
 
 from rcs_dwh import metrics
 from rcs_dwh.envelope import BadEventError, parse
+from rcs_dwh.group_guard import hold_rejoin_while_rebalancing
 from rcs_dwh.settings import DwhSettings
 from rcs_dwh.storage import Batch, DwhStore, Parked
 
@@ -95,6 +96,7 @@ class Ingester:
         if not self._topics:
             time.sleep(self._s.dwh_poll_ms / 1000)
             return {}
+        hold_rejoin_while_rebalancing(self._consumer)
         polled: dict[Any, list[Any]] = self._consumer.poll(
             timeout_ms=self._s.dwh_poll_ms, max_records=self._s.dwh_batch_max
         )
@@ -146,6 +148,8 @@ class Ingester:
         try:
             while True:
                 polled = await self._on_kafka(self._poll)
+                if polled:
+                    await self._ingest(polled)
                 now = time.monotonic()
                 if now - topics_at >= self._s.dwh_topic_refresh_seconds:
                     await self._best_effort(self._resubscribe)
@@ -153,17 +157,32 @@ class Ingester:
                 if now - refreshed >= self._s.dwh_registry_refresh_seconds:
                     self._registry = await self._store.registry()
                     refreshed = now
-                if polled:
-                    await self._apply(self.build(polled))
                 if now - lag_at >= 2:
                     lag = await self._best_effort(self._lag)
                     if lag is not None:
                         metrics.LAG.set(lag)
                     lag_at = now
+                metrics.BATCH_STAGE_SECONDS.labels("side").observe(time.monotonic() - now)
         finally:
             if self._consumer is not None:
                 await self._on_kafka(self._consumer.close)
             self._thread.shutdown(wait=False)
+
+    async def _ingest(self, polled: dict[Any, list[Any]]) -> None:
+        """One poll's records into the DWH, timing each stage of the batch."""
+        polled_at = time.time()
+        # A partition's records come in offset order: its first is its oldest.
+        oldest_ms = min(
+            (records[0].timestamp for records in polled.values() if records),
+            default=polled_at * 1000,
+        )
+        batch = self.build(polled)
+        built_at = time.time()
+        await self._apply(batch)
+        stage = metrics.BATCH_STAGE_SECONDS
+        stage.labels("in_kafka").observe(max(0.0, polled_at - oldest_ms / 1000))
+        stage.labels("build").observe(built_at - polled_at)
+        stage.labels("apply").observe(time.time() - built_at)
 
     async def _best_effort(self, fn: Callable[[], T]) -> T | None:
         """Side calls (topic list, lag) while the broker may be away (a restart): skipped
