@@ -6,7 +6,11 @@ flight for --seconds, each message going core → dispatcher → connector → S
 receipt → DELIVERED, so ``messages`` gets an insert and its status updates and
 ``status_events`` its rows, all captured. When the DWH has caught up with the installation,
 prints commit on the installation (Debezium's ``source.ts_ms``) → row written in the DWH
-(``ingested_at``) p50 / p99 / max over the rows the load changed, with the load average.
+(``ingested_at``) p50 / p99 / max over the rows the load changed, with the load average;
+that latency cut at each record's Kafka timestamp (Debezium + Connect, then rcs_dwh); and
+rcs_dwh's per-batch stages (rcs_dwh_batch_stage_seconds). One message goes through first,
+so that the topics Debezium creates with a table's first change (a rebalance of rcs_dwh's
+group) exist before the measured window.
 
     eval "$(scripts/test-services.sh env)"; .venv/bin/python -m bench.dwh_e2e_latency
 """
