@@ -5,7 +5,9 @@ this, a changed allowlist or password or a revoked key would take up to that lon
 apply. ``AuthRevisionWatch`` polls core's ``AuthService.GetAuthRevision`` (the settings
 revision and the count of revoked keys) and, when it changes, calls every listener: the
 REST gateway forgets its caches, the SMPP gateway also checks its bound sessions again.
-While core is unreachable nothing is dropped (logins cannot be checked then anyway).
+While core is unreachable nothing is dropped (logins cannot be checked then anyway); a poll
+core refuses for good (not ``retryable``: a contract mismatch) is logged at error and tried
+again REFUSED_BACKOFF times less often.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from collections.abc import Awaitable, Callable
 import grpc
 
 from rcs.core.v1 import auth_service_pb2, auth_service_pb2_grpc
+from rcs_runtime.grpc_client import catalogue_entry, next_attempt_in
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[[], Awaitable[None] | None]
+REFUSED_BACKOFF = 10  # × the poll period, after a refusal that retrying cannot cure
 
 
 class AuthRevisionWatch:
@@ -70,10 +74,23 @@ class AuthRevisionWatch:
 
     async def _run(self) -> None:
         while True:
+            wait = self._poll
             try:
                 await self.poll_once()
             except grpc.aio.AioRpcError as err:
-                log.debug("auth_revision_unavailable", extra={"code": err.code().name})
+                wait = self.wait_after(err)
             except Exception:
                 log.exception("auth_revision_listener_failed")
-            await asyncio.sleep(self._poll)
+            await asyncio.sleep(wait)
+
+    def wait_after(self, err: grpc.aio.AioRpcError) -> float:
+        """Seconds until the next poll after a failed one (logged: an outage quietly, a
+        refusal loudly)."""
+        entry = catalogue_entry(err)
+        if entry.retryable:
+            log.debug("auth_revision_unavailable", extra={"code": err.code().name})
+        else:
+            log.error(
+                "auth_revision_refused", extra={"code": err.code().name, "reason": entry.reason}
+            )
+        return next_attempt_in(err, soon=self._poll, refused=self._poll * REFUSED_BACKOFF)

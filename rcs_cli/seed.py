@@ -1,4 +1,5 @@
-"""Demo data for the embedded installation: partner demo/demo routed to the SMSC simulator;
+"""Demo data for the embedded installation: partner demo/demo routed to the SMSC simulator
+and granted every messenger channel;
 the first administrator with a generated password (``ensure_admin``, issue 14: a fixed
 admin/admin was open to anyone who read the README); and `rcs admin-user` to manage
 administrators."""
@@ -14,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from rcs_core.auth import partners_store as partners
 from rcs_core.auth.passwords import hash_password
 from rcs_core.settings import admins, store
+from rcs_core.settings.partner_channels import grant_every_messenger
 from rcs_rpns.model import InstallFields, Platform
 from rcs_rpns.providers.credentials import (
     ApnsKey,
@@ -30,6 +32,8 @@ async def seed_demo(dsn: str, *, smsc_host: str, smsc_port: int) -> None:
     """Idempotent: a second run keeps the data and only refreshes the demo rows."""
     async with await psycopg.AsyncConnection.connect(dsn) as conn, conn.transaction():
         await partners.upsert(conn, "demo", "demo", default_sender="RCS")
+        # Messenger channels are granted (deny by default): demo gets each, any sender.
+        await grant_every_messenger(conn, "demo")
         cur = await conn.execute(
             "INSERT INTO operators (name, mcc, mnc) VALUES ('Demo Mobile', '250', '99')"
             " ON CONFLICT (name) DO UPDATE SET mcc = EXCLUDED.mcc RETURNING id"

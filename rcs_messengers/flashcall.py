@@ -65,6 +65,12 @@ class FlashcallSender:
 
 
 class FlashcallCallback:
+    """The status callbacks of the environment's flash-call account and of the FlashingCall
+    provider interfaces': a callback is the account's named by the path
+    (/flashcall/callback/{interface id}), else the account whose callback key it carries;
+    each account's receipts are recorded under its own scope (the environment's:
+    RCS_MESSENGERS_INTERFACE_ID, an interface's: its id)."""
+
     def __init__(
         self,
         core: delivery_service_pb2_grpc.DeliveryServiceAsyncStub,
@@ -72,13 +78,30 @@ class FlashcallCallback:
         interface_id: str,
         core_timeout: float,
     ) -> None:
-        self._recorder = ReceiptRecorder("flashcall", core, interface_id, core_timeout)
-        self._key = key
+        self._core = core
+        self._timeout = core_timeout
+        self._key, self._scope = key, interface_id
+        # The FlashingCall provider interfaces' callback keys by interface id
+        # (rcs_messengers.provider_interfaces keeps them in step with the settings).
+        self.keys: dict[str, str] = {}
+        self._recorders: dict[str, ReceiptRecorder] = {}
+
+    def _scope_of(self, request: web.Request) -> str | None:
+        given = access_key(request.headers.get("X-Authorization", "")).encode()
+        named = request.match_info.get("interface")
+        if named is not None:
+            accounts = [(named, self.keys[named])] if named in self.keys else []
+        else:
+            accounts = [(self._scope, self._key), *self.keys.items()]
+        for scope, key in accounts:
+            if given and key and hmac.compare_digest(given, key.encode()):
+                return scope
+        return None
 
     async def handle(self, request: web.Request) -> web.Response:
-        given = access_key(request.headers.get("X-Authorization", ""))
-        if not given or not hmac.compare_digest(given.encode(), self._key.encode()):
-            log.warning("flashcall_callback_bad_key")
+        scope = self._scope_of(request)
+        if scope is None:
+            log.warning("flashcall_callback_bad_key", extra={"path": request.path})
             return web.json_response({"error": "bad or missing X-Authorization"}, status=401)
         try:
             event = flashcall_wire.event_of(json.loads(await request.read()))
@@ -86,8 +109,17 @@ class FlashcallCallback:
             return web.json_response({"error": str(err)}, status=400)
         if event is None:
             return web.json_response({"ok": True})
-        if not self._recorder.fresh([event]):
+        recorder = self._recorders.get(scope)
+        if recorder is None:
+            recorder = ReceiptRecorder("flashcall", self._core, scope, self._timeout)
+            self._recorders[scope] = recorder
+        if not recorder.fresh([event]):
             return web.json_response({"ok": True, "repeated": True})
-        if not await self._recorder.record([event]):
+        if not await recorder.record([event]):
             return web.json_response({"error": "try again"}, status=503)
         return web.json_response({"ok": True})
+
+
+def add_routes(app: web.Application, callback: FlashcallCallback) -> None:
+    app.router.add_post("/flashcall/callback", callback.handle)
+    app.router.add_post("/flashcall/callback/{interface}", callback.handle)

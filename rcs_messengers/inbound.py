@@ -32,6 +32,7 @@ class Reply:
     media_url: str = ""
     reply_to_message_id: str = ""  # the answered message by our id (tracking data)
     reply_to_operator_id: str = ""  # ... or by the provider's id for it
+    peer: str = ""  # the subscriber by the provider's id, when sender is "" (VK)
 
 
 class InboundRecorder:
@@ -51,8 +52,11 @@ class InboundRecorder:
 
     async def record(self, replies: Sequence[Reply]) -> bool:
         """Whether core stored them (True when there were none)."""
-        if not replies:
-            return True
+        return not replies or await self.stored(replies) is not None
+
+    async def stored(self, replies: Sequence[Reply]) -> list[str] | None:
+        """Core's MO id of each reply ("" for one it did not take: a peer it does not
+        know), or None when core did not answer (the provider must send them again)."""
         parts = []
         for r in replies:
             at = timestamp_pb2.Timestamp()
@@ -69,14 +73,15 @@ class InboundRecorder:
                     media_url=r.media_url,
                     reply_to_message_id=r.reply_to_message_id,
                     reply_to_operator_id=r.reply_to_operator_id,
+                    peer=r.peer,
                 )
             )
         request = message_service_pb2.RecordInboundRequest(
             request_id=f"{self._name}:" + ",".join(r.provider_id for r in replies), parts=parts
         )
         try:
-            await self._core.RecordInbound(request, timeout=self._timeout)
+            answer = await self._core.RecordInbound(request, timeout=self._timeout)
         except grpc.aio.AioRpcError as err:
             log.warning(f"{self._name}_reply_not_recorded", extra={"code": err.code().name})
-            return False
-        return True
+            return None
+        return [r.message_id for r in answer.results]

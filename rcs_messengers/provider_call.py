@@ -3,9 +3,10 @@ answer's meaning are the channel's (its ``*_wire`` module), the rest is here.
 
 ACCEPTED carries the provider's id for the message as the operator id (its status
 callbacks name it); REJECTED the extended code of what the provider refused; RETRY when it
-could not answer. A repeated message id (the dispatcher retrying a call whose answer it
-lost) gets the operator id of its first send while this process lives (a restart forgets
-them: docs/viber.md)."""
+could not answer, with the provider's Retry-After (429 / 503) as the result's retry_after.
+A repeated message id (the dispatcher retrying a call whose answer it lost) gets the
+operator id of its first send while this process lives; across restarts the servicer's
+recorded answers do (rcs_messengers.sent_answers)."""
 
 from __future__ import annotations
 
@@ -15,12 +16,13 @@ import json
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
 
 from rcs.connector.v1 import connector_service_pb2 as cs
+from rcs_messengers import retry_after
 
 log = logging.getLogger(__name__)
 _REMEMBERED = 100_000
@@ -35,6 +37,7 @@ class Answer:
     retry: bool = False
     error_code: int = 0
     detail: str = ""
+    retry_after: float = 0.0  # seconds the provider asked us to wait (with retry)
 
 
 def seconds_left(m: cs.OutboundMessage, default: int, least: int = 30) -> int:
@@ -56,13 +59,16 @@ def result_of(m: cs.OutboundMessage, a: Answer, interface_id: str) -> cs.SendRes
             receipt_scope=interface_id,
             interface_id=interface_id,
         )
-    return cs.SendResult(
+    result = cs.SendResult(
         message_id=m.message_id,
         outcome=cs.SEND_OUTCOME_RETRY if a.retry else cs.SEND_OUTCOME_REJECTED,
         error_code=a.error_code,
         detail=a.detail,
         interface_id=interface_id,
     )
+    if a.retry and a.retry_after > 0:
+        result.retry_after.FromMilliseconds(int(a.retry_after * 1000))
+    return result
 
 
 class ProviderSender:
@@ -122,6 +128,9 @@ class ProviderSender:
         except json.JSONDecodeError:
             doc = None
         answer = self._answer_of(r.status_code, doc)
+        if answer.retry and r.status_code in retry_after.HINTED_STATUSES:
+            hint = retry_after.seconds_of(r.headers.get("Retry-After"))
+            answer = replace(answer, retry_after=hint)
         if answer.operator_id:
             self._sent[m.message_id] = answer.operator_id
             while len(self._sent) > _REMEMBERED:

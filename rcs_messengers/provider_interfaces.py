@@ -25,6 +25,10 @@ from rcs_messengers.whatsapp import whatsapp_sender
 from rcs_runtime.settings_read import snapshot
 
 log = logging.getLogger(__name__)
+# Channels whose interfaces' callbacks are routed to their account (by path, community id
+# or key) and recorded under the interface's id, so two accounts' ids never meet; the
+# others' callbacks are recorded under the service's one scope.
+OWN_SCOPE = frozenset({channel_pb2.CHANNEL_VK, channel_pb2.CHANNEL_FLASH_CALL})
 Send = Callable[[cs.OutboundMessage], Awaitable[cs.SendResult]]
 
 
@@ -36,13 +40,14 @@ class ProviderInterface:
     account: str
     token: str
     webhook_secret: str
+    webhook_verify: str  # VK's confirmation string, WhatsApp's verify token (0136)
 
 
 async def load(dsn: str) -> tuple[int, list[ProviderInterface]]:
     """(settings revision, enabled messenger interfaces) from one snapshot."""
     async with snapshot(dsn) as (conn, revision):
         cur = await conn.execute(
-            "SELECT id, channel, api_url, account, token, webhook_secret"
+            "SELECT id, channel, api_url, account, token, webhook_secret, webhook_verify"
             " FROM settings_read.messenger_interfaces WHERE enabled ORDER BY id"
         )
         return revision, [ProviderInterface(*r) for r in await cur.fetchall()]
@@ -50,8 +55,9 @@ async def load(dsn: str) -> tuple[int, list[ProviderInterface]]:
 
 class ProviderInterfaces:
     """The senders of the configured interfaces, by interface id; ``scope`` is the receipt
-    scope of every message this service sends (its callbacks arrive at one webhook, which
-    records them under it), whichever interface took it."""
+    scope of the Viber, WhatsApp and Telegram messages this service sends (their callbacks
+    arrive at one webhook, which records them under it), whichever interface took it; a
+    VK or FlashingCall interface's messages have its own id as their scope."""
 
     def __init__(
         self,
@@ -60,7 +66,7 @@ class ProviderInterfaces:
         concurrency: int,
         telegram_callback_url: str,
         viber_sender: Callable[[str, str, str], Send],
-        signing: Callable[[dict[int, set[str]]], None],
+        signing: Callable[[list[ProviderInterface]], None],
     ) -> None:
         self._http = http
         self._scope = scope
@@ -68,8 +74,9 @@ class ProviderInterfaces:
         self._telegram_callback_url = telegram_callback_url
         self._viber_sender = viber_sender  # (api_url, token, interface id) → sender
         self._senders: dict[str, Send] = {}
-        # Told, per channel, what may sign callbacks besides the environment's account: the
-        # token (Viber, Telegram) or the webhook secret (WhatsApp's app secret).
+        self._own_scope: set[str] = set()  # interfaces whose receipts have their own scope
+        # Told the interfaces whenever they change, so that the webhooks take their
+        # callbacks (each signed or keyed with that account's secret).
         self._signing = signing
         self.revision = -1
 
@@ -78,8 +85,10 @@ class ProviderInterfaces:
 
     async def send(self, m: cs.OutboundMessage) -> cs.SendResult:
         """The first answer that is not RETRY along the message's interfaces, else the last
-        RETRY (the dispatcher tries again later)."""
+        RETRY (the dispatcher tries again later) with the shortest of their Retry-After
+        hints: none when one of them gave none (that interface may take it at once)."""
         last: cs.SendResult | None = None
+        soonest: int | None = None  # ms; 0 once an interface gave no hint
         for interface_id in (m.interface_id, *m.fallback_interface_ids):
             sender = self._senders.get(interface_id)
             if sender is None:
@@ -87,7 +96,8 @@ class ProviderInterfaces:
             result = await sender(m)
             if result.outcome == cs.SEND_OUTCOME_ACCEPTED:
                 result.interface_id = interface_id
-                result.receipt_scope = self._scope
+                own = interface_id in self._own_scope
+                result.receipt_scope = interface_id if own else self._scope
                 return result
             if result.outcome != cs.SEND_OUTCOME_RETRY:
                 return result
@@ -96,6 +106,12 @@ class ProviderInterfaces:
                 extra={"interface": interface_id, "detail": result.detail},
             )
             last = result
+            hint = result.retry_after.ToMilliseconds() if result.HasField("retry_after") else 0
+            soonest = hint if soonest is None else min(soonest, hint)
+        if last is not None:
+            last.ClearField("retry_after")
+            if soonest:
+                last.retry_after.FromMilliseconds(soonest)
         return last or cs.SendResult(
             message_id=m.message_id,
             outcome=cs.SEND_OUTCOME_RETRY,
@@ -109,11 +125,8 @@ class ProviderInterfaces:
             if sender is not None:
                 senders[r.id] = sender
         self._senders = senders
-        signing: dict[int, set[str]] = {}
-        for r in rows:
-            key = r.webhook_secret if r.channel == channel_pb2.CHANNEL_WHATSAPP else r.token
-            signing.setdefault(r.channel, set()).add(key)
-        self._signing(signing)
+        self._own_scope = {r.id for r in rows if r.channel in OWN_SCOPE}
+        self._signing(rows)
         self.revision = revision
 
     def _sender_of(self, r: ProviderInterface) -> Send | None:

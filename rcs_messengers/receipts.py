@@ -31,6 +31,7 @@ class StatusEvent:
     error_code: int
     at: dt.datetime
     state: str
+    peer: str = ""  # the subscriber by the provider's id for them (VK's user id), if given
 
 
 class ReceiptRecorder:
@@ -66,6 +67,7 @@ class ReceiptRecorder:
                     error_code=event.error_code,
                     done_time=done,
                     operator_state=event.state,
+                    peer=event.peer,
                 )
                 for status in event.statuses
             ]

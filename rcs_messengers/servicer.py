@@ -4,7 +4,9 @@ WhatsApp's Cloud API and Telegram when their accounts are configured.
 
 ACCEPTED carries the provider's id for the message as the operator id (receipts name it);
 REJECTED the extended code of what the provider refused (or 10 / 1 for a channel without
-an account here); RETRY when the provider could not answer."""
+an account here); RETRY when the provider could not answer. With a database, accepted
+answers are recorded before the response (rcs_messengers.sent_answers) and a repeated
+message is answered from the record, not sent again."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from rcs.connector.v1 import connector_service_pb2_grpc
 from rcs_messengers import viber_wire
 from rcs_messengers.provider_call import Answer, ProviderSender, result_of, seconds_left
 from rcs_messengers.provider_interfaces import ProviderInterfaces
+from rcs_messengers.sent_answers import SentAnswers
 
 Ctx = grpc.aio.ServicerContext[Any, Any]
 DEFAULT_TTL = 86400  # rest_viber.rst's longest, when core sends no validity
@@ -78,12 +81,30 @@ class ViberConnectorServicer(connector_service_pb2_grpc.ConnectorServiceServicer
         self.others: dict[int, Callable[[cs.OutboundMessage], Awaitable[cs.SendResult]]] = {}
         # Provider interfaces configured as settings (routed by core, with failover).
         self.interfaces: ProviderInterfaces | None = None
+        # Accepted answers recorded in the database (none: only this process remembers).
+        self.answers: SentAnswers | None = None
 
     async def SendMessages(
         self, request: cs.SendMessagesRequest, context: Ctx
     ) -> cs.SendMessagesResponse:
-        results = await asyncio.gather(*(self._send(m) for m in request.messages))
+        if self.answers is None:
+            results = await asyncio.gather(*(self._send(m) for m in request.messages))
+            return cs.SendMessagesResponse(results=results)
+        known = await self.answers.recorded([m.message_id for m in request.messages])
+        results = await asyncio.gather(
+            *(self._answer(m, known.get(m.message_id), self.answers) for m in request.messages)
+        )
         return cs.SendMessagesResponse(results=results)
+
+    async def _answer(
+        self, m: cs.OutboundMessage, recorded: cs.SendResult | None, answers: SentAnswers
+    ) -> cs.SendResult:
+        if recorded is not None:
+            return recorded
+        result = await self._send(m)
+        # Durable before core hears of it: a repeat after a restart finds the answer.
+        await answers.record(m, result)
+        return result
 
     async def _send(self, m: cs.OutboundMessage) -> cs.SendResult:
         if self.interfaces is not None and m.interface_id not in ("", self._interface_id):

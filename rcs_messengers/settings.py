@@ -67,6 +67,10 @@ class MessengersSettings(RcsSettings):
     # revision this often; "" (or 0 s): none are read, only the accounts above are used.
     database_url: str = ""
     messengers_interfaces_poll_seconds: float = 1.0
+    # With the database: accepted answers are recorded there (a repeat of a message after a
+    # restart is answered, not sent again) and deleted an hour after the message's
+    # validity, checked this often.
+    messengers_answers_prune_seconds: float = 600.0
 
     @model_validator(mode="after")
     def _check(self) -> MessengersSettings:

@@ -49,6 +49,8 @@ class WhatsAppWebhook:
         # The app secrets of WhatsApp interfaces configured as settings (their webhooks).
         self.secrets: set[str] = set()
         self._verify_token = verify_token
+        # The verify tokens of WhatsApp interfaces configured as settings (their handshakes).
+        self.verify_tokens: set[str] = set()
         self._receipts = ReceiptRecorder("whatsapp", core, interface_id, core_timeout)
         self._replies = InboundRecorder(
             "whatsapp", channel_pb2.CHANNEL_WHATSAPP, core, interface_id, core_timeout
@@ -58,9 +60,10 @@ class WhatsAppWebhook:
     async def verify(self, request: web.Request) -> web.Response:
         """The subscription handshake: echo hub.challenge when hub.verify_token is ours."""
         q = request.query
-        given = q.get("hub.verify_token", "")
-        if q.get("hub.mode") != "subscribe" or not hmac.compare_digest(
-            given.encode(), self._verify_token.encode()
+        given = q.get("hub.verify_token", "").encode()
+        if q.get("hub.mode") != "subscribe" or not any(
+            t and hmac.compare_digest(given, t.encode())
+            for t in (self._verify_token, *self.verify_tokens)
         ):
             return web.Response(status=403, text="wrong hub.mode or hub.verify_token")
         return web.Response(text=q.get("hub.challenge", ""))

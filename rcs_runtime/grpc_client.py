@@ -115,6 +115,17 @@ def worth_retrying(err: grpc.aio.AioRpcError) -> bool:
     return catalogue_entry(err).retryable
 
 
+def next_attempt_in(err: grpc.aio.AioRpcError, *, soon: float, refused: float) -> float:
+    """Seconds a background loop waits before calling again after ``err``.
+
+    A call that may succeed later (``worth_retrying``) is tried again ``soon``, or when the
+    server's RetryInfo says if that is later; one refused for good waits ``refused``: only
+    a change on the other side (a fix, a new release) can help, so it is not hammered."""
+    if worth_retrying(err):
+        return max(soon, retry_delay(err))
+    return refused
+
+
 def refusal_text(err: grpc.aio.AioRpcError) -> str:
     """A failed call for a person (the CLI): reason, the server's message, and whether and
     when trying again can help, from the catalogue."""

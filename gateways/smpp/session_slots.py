@@ -5,9 +5,12 @@ against the limit as stored now; TOO_MANY_SESSIONS beyond it). The slot is held 
 lease that one task renews for all of this process's slots in one call every third of it
 (RenewSmppSessions); unbind, a lost connection or ``stop`` give it back
 (ReleaseSmppSessions). While core is unreachable the sessions stay bound and the renewal
-is retried (logged); a slot whose lease ended meanwhile is claimed again, and if another
-session took it the session stays bound, logged, and is claimed again at each renewal
-until one is free. A process that dies frees its slots when their leases end.
+is retried within RENEW_RETRY_SECONDS (logged); a renewal core refuses for good (not
+``retryable`` in the catalogue: a contract mismatch, not an outage) is logged at error and
+tried again only at the normal period. A slot whose lease ended meanwhile is claimed
+again, and if another session took it the session stays bound, logged, and is claimed
+again at each renewal until one is free. A process that dies frees its slots when their
+leases end.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from google.protobuf import duration_pb2
 from gateways.rpc_errors import rcs_error
 from rcs.core.v1 import auth_service_pb2, auth_service_pb2_grpc
 from rcs_runtime.errors import RcsError
+from rcs_runtime.grpc_client import catalogue_entry, next_attempt_in
 
 log = logging.getLogger(__name__)
 RENEW_RETRY_SECONDS = 5.0  # at most, after a failed renewal
@@ -105,22 +109,27 @@ class SessionSlots:
             await self._release_ids(ids)
 
     async def renew_forever(self) -> None:
-        every = self._lease_seconds / 3
         while True:
             try:
-                renewed = await self.renew()
+                wait = await self.renew()
             except Exception:
                 log.exception("smpp_session_renew_failed")
-                renewed = False
-            await asyncio.sleep(every if renewed else min(every, RENEW_RETRY_SECONDS))
+                wait = min(self.renew_every, RENEW_RETRY_SECONDS)
+            await asyncio.sleep(wait)
 
-    async def renew(self) -> bool:
+    @property
+    def renew_every(self) -> float:
+        return self._lease_seconds / 3
+
+    async def renew(self) -> float:
         """Renew the leases of every slot this process holds, in one call; claim again
         those core no longer counts (their lease ended while core was away or this process
-        stalled). False when core did not answer: the sessions stay bound, retried soon."""
+        stalled). Seconds until the next renewal: sooner than the period when core could
+        not answer (the sessions stay bound meanwhile)."""
+        every = self.renew_every
         ids = [sid for sid, slot in self._held.items() if slot.claimed]
         if not ids:
-            return True
+            return every
         try:
             answer = await self._core.RenewSmppSessions(
                 auth_service_pb2.RenewSmppSessionsRequest(
@@ -129,16 +138,18 @@ class SessionSlots:
                 timeout=self._timeout,
             )
         except grpc.aio.AioRpcError as err:
-            log.warning(
-                "smpp_session_renew_failed",
-                extra={"sessions": len(ids), "code": str(err.code())},
-            )
-            return False
+            entry = catalogue_entry(err)
+            extra = {"sessions": len(ids), "code": str(err.code()), "reason": entry.reason}
+            if entry.retryable:
+                log.warning("smpp_session_renew_failed", extra=extra)
+            else:  # only a fix on core's side helps: say so loudly, do not hammer it
+                log.error("smpp_session_renew_refused", extra=extra)
+            return min(every, next_attempt_in(err, soon=RENEW_RETRY_SECONDS, refused=every))
         for session_id in answer.unknown_session_ids:
             slot = self._held.get(session_id)
             if slot is not None and slot.claimed:
                 await self._claim_again(slot)
-        return True
+        return every
 
     async def _claim_again(self, slot: Slot) -> None:
         """A bound session core no longer counts: count it again. Refused (its slot was

@@ -94,8 +94,7 @@ async def channel_grants(conn: psycopg.AsyncConnection, login: str) -> Grants:
         (login,),
     )
     rows = await cur.fetchall()
-    if not rows:
-        return None
+    # Deny by default (migration 0141): a partner without a row has no messenger channel.
     return {
         channel: ChannelGrant(
             frozenset(identities),

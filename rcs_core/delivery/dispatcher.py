@@ -74,6 +74,21 @@ def backoff(attempts: int, base: float, cap: float) -> dt.timedelta:
     return dt.timedelta(seconds=max(base, random.uniform(0, ceiling)))
 
 
+def retry_delay(
+    backoff_delay: dt.timedelta,
+    result: connector_service_pb2.SendResult,
+    valid_until: dt.datetime,
+    now: dt.datetime,
+) -> dt.timedelta:
+    """A RETRY's delay: the backoff, or the provider's Retry-After (the connector's
+    retry_after) when longer, but never past the message's validity: a hint beyond it
+    leaves the message queued until then, and it expires at its next claim."""
+    if not result.HasField("retry_after"):
+        return backoff_delay
+    delay = max(backoff_delay, result.retry_after.ToTimedelta())
+    return max(dt.timedelta(0), min(delay, valid_until - now))
+
+
 def sent_parts(
     c: Claimed, result: connector_service_pb2.SendResult, interface_id: str
 ) -> SentParts:
@@ -260,8 +275,9 @@ class Dispatcher:
                 finals.append((c, Status.REJECTED, result.error_code or 1, result.detail))
             else:
                 so_far = sent_parts(c, result, route.interface_id)
+                delay = retry_delay(self._delay(c), result, c.valid_until, dt.datetime.now(dt.UTC))
                 retries.append(
-                    (c, self._delay(c), result.detail or "retry", so_far if so_far.parts else None)
+                    (c, delay, result.detail or "retry", so_far if so_far.parts else None)
                 )
         await dispatch.record_sent(conn, sent, parts)
         await dispatch.record_final(conn, finals)

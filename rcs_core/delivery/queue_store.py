@@ -295,11 +295,13 @@ async def record_retry(
 ) -> None:
     """items: (claimed, delay, why, the parts accepted so far or None). Back in the queue
     after the delay, an attempt counted; parts given replace those kept (they include
-    them)."""
+    them). The delay counts from this statement, not from the batch's claim: a provider's
+    Retry-After is counted from its answer, after the call."""
     if not items:
         return
     await conn.execute(
-        "UPDATE dispatch_queue q SET attempts = q.attempts + 1, not_before = now() + t.delay,"
+        "UPDATE dispatch_queue q SET attempts = q.attempts + 1,"
+        " not_before = statement_timestamp() + t.delay,"
         " last_error = t.err, sent_parts = coalesce(t.sent::jsonb, q.sent_parts)"
         " FROM unnest(%b::bigint[], %b::interval[], %b::text[], %b::text[])"
         "   AS t(id, delay, err, sent)"

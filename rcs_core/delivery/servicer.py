@@ -14,6 +14,7 @@ from rcs.core.v1 import delivery_service_pb2_grpc
 from rcs.core.v1 import message_service_pb2 as ms
 from rcs_core.db import request_log
 from rcs_core.delivery import receipts_store as receipts
+from rcs_core.inbound import peers
 from rcs_core.inbound import store as inbound
 from rcs_core.messages.idalloc import IdAllocator
 from rcs_core.messages.statuses import Status
@@ -46,11 +47,12 @@ class DeliveryServicer(delivery_service_pb2_grpc.DeliveryServiceServicer):
             raise RcsError(Reason.INVALID_REQUEST, f"at most {MAX_INBOUND_BATCH} parts per call")
         parts = []
         for p in request.parts:
-            if not (p.source and (p.destination or p.reply_to_message_id)):
+            if not ((p.source and (p.destination or p.reply_to_message_id)) or p.peer):
                 raise RcsError(
                     Reason.INVALID_REQUEST,
                     "an inbound part needs source and destination (or reply_to_message_id,"
-                    " whose sender is then the destination)",
+                    " whose sender is then the destination, or peer, the provider's id for"
+                    " the subscriber)",
                 )
             if p.part_total > 1 and not 1 <= p.part_number <= p.part_total:
                 raise RcsError(Reason.INVALID_REQUEST, "part_number must be 1 to part_total")
@@ -71,6 +73,7 @@ class DeliveryServicer(delivery_service_pb2_grpc.DeliveryServiceServicer):
                     media_url=p.media_url,
                     reply_to_message_id=p.reply_to_message_id,
                     reply_to_operator_id=p.reply_to_operator_id,
+                    peer=p.peer,
                 )
             )
 
@@ -98,11 +101,13 @@ class DeliveryServicer(delivery_service_pb2_grpc.DeliveryServiceServicer):
     async def RecordReceipts(
         self, request: ms.RecordReceiptsRequest, context: Ctx
     ) -> ms.RecordReceiptsResponse:
-        items = []
+        items, seen = [], []
         for r in request.receipts:
             keys = receipts.receipt_keys(r.operator_message_id)
             if not keys:
                 raise RcsError(Reason.INVALID_REQUEST, "a receipt has an empty operator_message_id")
+            if r.peer:
+                seen.append(peers.PeerSeen(r.interface_id, keys[0], r.peer))
             items.append(
                 receipts.ReceiptIn(
                     interface_id=r.interface_id,
@@ -117,6 +122,7 @@ class DeliveryServicer(delivery_service_pb2_grpc.DeliveryServiceServicer):
             conn: psycopg.AsyncConnection,
         ) -> ms.RecordReceiptsResponse:
             matched = await receipts.record(conn, items, horizon=self._receipt_horizon)
+            await peers.remember(conn, seen, self._receipt_horizon)
             return ms.RecordReceiptsResponse(matched_count=matched)
 
         return await request_log.once(

@@ -21,7 +21,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from rcs_core.db import locks
-from rcs_core.inbound import originals
+from rcs_core.inbound import originals, peers
 from rcs_core.inbound import reply as inbound_reply
 from rcs_core.inbound import sessions_store as inbound_sessions
 from rcs_core.messages.idalloc import IdAllocator
@@ -58,6 +58,7 @@ class PartIn:
     media_url: str = ""
     reply_to_message_id: str = ""
     reply_to_operator_id: str = ""
+    peer: str = ""  # the subscriber by the provider's id (VK), when it gives no number
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +198,10 @@ async def record(
     now = dt.datetime.now(dt.UTC)
     results: list[Recorded | None] = []
     wholes: list[tuple[int, Whole]] = []
-    for i, part in enumerate(parts):
+    for i, part in enumerate(await _with_peers(conn, parts)):
+        if part is None:
+            results.append(Recorded(None))
+            continue
         whole = await _join(conn, part, now)
         if whole is None:
             results.append(Recorded(None))
@@ -210,6 +214,39 @@ async def record(
         ):
             results[i] = outcome
     return [r if r is not None else Recorded(None) for r in results]
+
+
+async def _with_peers(
+    conn: psycopg.AsyncConnection, parts: Sequence[PartIn]
+) -> list[PartIn | None]:
+    """Each part that names its subscriber only by the provider's id (VK) with the number,
+    sender and last message of that peer (rcs_core.inbound.peers); None for a peer we
+    never wrote to, which no partner owns."""
+    named = [(p.interface_id, p.peer) for p in parts if p.peer and not p.source]
+    if not named:
+        return list(parts)
+    known = await peers.find(conn, named)
+    out: list[PartIn | None] = []
+    for p in parts:
+        if not p.peer or p.source:
+            out.append(p)
+            continue
+        peer = known.get((p.interface_id, p.peer))
+        if peer is None:
+            log.warning("inbound_unknown_peer", extra={"interface": p.interface_id, "peer": p.peer})
+            out.append(None)
+            continue
+        quoted = p.reply_to_message_id or p.reply_to_operator_id
+        out.append(
+            dataclasses.replace(
+                p,
+                source=peer.phone,
+                destination=p.destination or peer.sender,
+                reply_to_message_id=p.reply_to_message_id
+                or ("" if quoted else str(peer.message_id)),
+            )
+        )
+    return out
 
 
 async def _join(conn: psycopg.AsyncConnection, part: PartIn, now: dt.datetime) -> Whole | None:

@@ -19,13 +19,15 @@ class ChannelGrant:
     default_ttl: dt.timedelta | None  # None: the partner's default
 
 
-# Per channel; None: the partner has no channel settings and keeps every built channel.
+# Per messenger channel the partner was granted (none granted: empty, every messenger
+# channel refused); None: not checked (a message core makes itself, e.g. a cascade's next
+# link, checked when it was accepted).
 Grants = Mapping[int, ChannelGrant] | None
 
 
 def grant_of(grants: Grants, channel: int, field: str) -> ChannelGrant | None:
-    """The partner's grant of ``channel``; INVALID_MESSAGE_TYPE when it has channel
-    settings but none for this one (it is not enabled for the login)."""
+    """The partner's grant of ``channel``; INVALID_MESSAGE_TYPE when it has none (the
+    channel is not enabled for the login: deny by default)."""
     if grants is None:
         return None
     grant = grants.get(channel)

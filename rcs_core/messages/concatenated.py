@@ -45,6 +45,7 @@ def _message(
         default_ttl=dt.timedelta(seconds=partner.default_ttl_seconds),
         trace_parent=trace_parent,
         owned_senders=partner.owned_senders,
+        grants=partner.channels,
     )
 
 

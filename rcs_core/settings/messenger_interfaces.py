@@ -15,7 +15,11 @@ from rcs_runtime import channels
 from rcs_runtime.errors import RcsError, Reason
 
 _ID = re.compile(r"[a-z0-9_.-]{1,64}")
-SECRETS = ("token", "webhook_secret")  # write-only: never answered, redacted in the audit
+SECRETS = (
+    "token",
+    "webhook_secret",
+    "webhook_verify",
+)  # write-only: never answered, redacted in the audit
 
 
 class MessengerInterfaceState(TypedDict):
@@ -27,6 +31,7 @@ class MessengerInterfaceState(TypedDict):
     account: str
     token: str
     webhook_secret: str
+    webhook_verify: str  # 0136: VK's confirmation string, WhatsApp's verify token
 
 
 def validate(m: ss.MessengerInterface) -> MessengerInterfaceState:
@@ -61,6 +66,7 @@ def validate(m: ss.MessengerInterface) -> MessengerInterfaceState:
         account=m.account,
         token=m.token,
         webhook_secret=m.webhook_secret,
+        webhook_verify=m.webhook_verify,
     )
 
 
@@ -71,7 +77,7 @@ def keep_secrets(
     out = MessengerInterfaceState(**state)
     for name in SECRETS:
         if not out[name] and before is not None:  # type: ignore[literal-required]
-            out[name] = before[name]  # type: ignore[literal-required]
+            out[name] = before.get(name, "")  # type: ignore[literal-required]
     if not out["token"]:
         raise RcsError(
             Reason.INVALID_REQUEST, "token: the provider account's access token", field="token"
@@ -83,7 +89,7 @@ def _key(s: MessengerInterfaceState) -> str:
     return s["id"]
 
 
-_COLUMNS = "channel, priority, enabled, api_url, account, token, webhook_secret"
+_COLUMNS = "channel, priority, enabled, api_url, account, token, webhook_secret, webhook_verify"
 
 
 async def read(conn: Conn, key: str) -> MessengerInterfaceState | None:
@@ -94,7 +100,7 @@ async def read(conn: Conn, key: str) -> MessengerInterfaceState | None:
     row = await cur.fetchone()
     if row is None:
         return None
-    channel, priority, enabled, api_url, account, token, secret = row
+    channel, priority, enabled, api_url, account, token, secret, verify = row
     return MessengerInterfaceState(
         id=key,
         channel=channel,
@@ -104,6 +110,7 @@ async def read(conn: Conn, key: str) -> MessengerInterfaceState | None:
         account=account,
         token=token,
         webhook_secret=secret,
+        webhook_verify=verify,
     )
 
 
@@ -113,10 +120,11 @@ async def write(conn: Conn, key: str, state: MessengerInterfaceState | None) -> 
         return
     await conn.execute(
         f"INSERT INTO messenger_interfaces (id, {_COLUMNS})"  # noqa: S608 (constant)
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET"
         " channel = EXCLUDED.channel, priority = EXCLUDED.priority,"
         " enabled = EXCLUDED.enabled, api_url = EXCLUDED.api_url, account = EXCLUDED.account,"
-        " token = EXCLUDED.token, webhook_secret = EXCLUDED.webhook_secret",
+        " token = EXCLUDED.token, webhook_secret = EXCLUDED.webhook_secret,"
+        " webhook_verify = EXCLUDED.webhook_verify",
         (
             key,
             state["channel"],
@@ -126,6 +134,7 @@ async def write(conn: Conn, key: str, state: MessengerInterfaceState | None) -> 
             state["account"],
             state["token"],
             state["webhook_secret"],
+            state.get("webhook_verify", ""),  # a revision from before 0136 has none
         ),
     )
 

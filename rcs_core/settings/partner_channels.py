@@ -190,3 +190,13 @@ def out(s: PartnerChannelState) -> ss.PartnerChannel:
 PARTNER_CHANNEL: Spec[PartnerChannelState, ss.PartnerChannel] = Spec(
     "partner_channel", 1, validate, key, read, write
 )
+
+
+async def grant_every_messenger(conn: Conn, partner: str) -> None:
+    """Every messenger channel, any sender, to ``partner`` (what it keeps that it has):
+    the demo partner's grants (`rcs seed-demo`), without a settings revision."""
+    await conn.execute(
+        "INSERT INTO partner_channels (partner, channel) SELECT %s, c"
+        " FROM unnest(%s::smallint[]) AS c ON CONFLICT DO NOTHING",
+        (partner, sorted(MESSENGERS)),
+    )

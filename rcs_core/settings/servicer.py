@@ -115,6 +115,7 @@ _SECRETS = (
     "key_sha256",
     "token",
     "webhook_secret",
+    "webhook_verify",
 )
 
 

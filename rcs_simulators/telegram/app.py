@@ -8,7 +8,7 @@ import json
 
 from aiohttp import web
 
-from rcs_simulators.faults import FAULTS, RETRY_AFTER_SECONDS, add_token_control, served
+from rcs_simulators.faults import FAULTS, add_retry_after_control, add_token_control, served
 from rcs_simulators.telegram.provider import Account, RefusedError, check_request
 from rcs_simulators.telegram.settings import OUTCOMES
 
@@ -30,11 +30,11 @@ async def send_message(request: web.Request) -> web.Response:
         if outcome in FAULTS:
             await served(account.faults, phone, outcome)
             if outcome == "throttled":
-                wait = RETRY_AFTER_SECONDS
+                wait = account.retry_after  # FLOOD_WAIT_<seconds>; 1 for an HTTP-date
                 return web.json_response(
-                    {"ok": False, "error": f"FLOOD_WAIT_{wait}"},
+                    {"ok": False, "error": f"FLOOD_WAIT_{wait if wait.isdigit() else 1}"},
                     status=429,
-                    headers={"Retry-After": str(wait)},
+                    headers={"Retry-After": wait},
                 )
             return web.json_response({"ok": False, "error": "TIMEOUT"}, status=504)
         status = account.send(doc, phone, ttl)
@@ -74,4 +74,5 @@ def build_app(account: Account) -> web.Application:
     app.router.add_post("/sim/outcomes", set_outcomes)
     app.router.add_get("/sim/faults", faults)
     add_token_control(app, lambda t: setattr(account, "token", t))
+    add_retry_after_control(app, lambda r: setattr(account, "retry_after", r))
     return app

@@ -23,6 +23,8 @@ from typing import Any
 
 import httpx
 
+from rcs_simulators.faults import RETRY_AFTER
+
 log = logging.getLogger(__name__)
 MAX_TEXT, MAX_LINK = 4096, 256
 MIN_TTL, MAX_TTL = 30, 86400
@@ -67,6 +69,7 @@ class Account:
     received: list[dict[str, Any]] = field(default_factory=list)
     reports: list[dict[str, str]] = field(default_factory=list)  # body + headers, as sent
     faults: list[dict[str, Any]] = field(default_factory=list)  # rcs_simulators.faults served
+    retry_after: str = RETRY_AFTER  # a throttled call's Retry-After header
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=5.0))
 

@@ -39,10 +39,30 @@ async def messages_send(request: web.Request) -> web.Response:
         return _error(err.code, str(err))
 
 
+async def user_reply(request: web.Request) -> web.Response:
+    """POST /sim/reply {"phone" (a number the community wrote to) or "user_id" (anyone),
+    "text", "quote" (answer our last message), "photo" (its URL)}: that user writes to
+    the community; answers the message_new callback, once the community's server took it."""
+    community = request.app[COMMUNITY]
+    doc = await request.json()
+    if not isinstance(doc, dict):
+        raise web.HTTPBadRequest(text="a JSON object: phone or user_id, text, quote, photo")
+    user = doc.get("user_id")
+    if not isinstance(user, int):
+        user = community.user_id_of(str(doc.get("phone") or ""))
+    if user is None:
+        raise web.HTTPNotFound(text="the community never wrote to that number")
+    sent = await community.user_writes(
+        user, str(doc.get("text") or ""), bool(doc.get("quote")), str(doc.get("photo") or "")
+    )
+    return web.json_response(sent)
+
+
 def build_app(community: Community) -> web.Application:
     app = web.Application()
     app[COMMUNITY] = community
     app.router.add_post("/method/messages.send", messages_send)
+    app.router.add_post("/sim/reply", user_reply)
     add_control(
         app,
         lists={

@@ -8,7 +8,10 @@ nothing), message, and phone, the user's number (Rapporto's VK channel writes to
 http_vk.rst); HTTP 200 always, {"response": message_id} or {"error": {"error_code",
 "error_msg"}}. Callbacks are JSON {type, event_id, v, object, group_id, secret}, taken when
 the server answers "ok": message_reply (the community's message is in the user's dialog:
-delivered) and message_read (read_message_id)."""
+delivered; the message names the user as peer_id, which is how the community learns who
+the number is, as on VK, where messages.send answers only the message id), message_read
+(read_message_id) and, when a test makes a user write (POST /sim/reply), message_new
+(dev.vk.com/en/api/callback/getting-started, object.message since API 5.103)."""
 
 from __future__ import annotations
 
@@ -63,6 +66,7 @@ class Community:
     _second: deque[float] = field(default_factory=deque)
     _today: dict[str, deque[float]] = field(default_factory=dict)
     _next_id: int = 1
+    _written: dict[int, tuple[str, int]] = field(default_factory=dict)  # user → number, last
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=5.0))
 
@@ -111,6 +115,7 @@ class Community:
         message_id = self._next_id
         self._next_id += 1
         self._by_random_id[random_id] = message_id
+        self._written[_user_id(phone)] = (phone, message_id)
         self.received.append({**params, "message_id": message_id})
         self._spawn(self._user(outcome, message_id, phone, text, random_id))
         return message_id
@@ -141,9 +146,55 @@ class Community:
                 "message_read", {"from_id": user, "peer_id": user, "read_message_id": message_id}
             )
 
-    async def _callback(self, kind: str, obj: dict[str, Any]) -> None:
-        if not self.callback_url:
-            return
+    def user_id_of(self, phone: str) -> int | None:
+        """The user behind a number the community wrote to (None: it never did)."""
+        user = _user_id(phone) if phone.isdigit() else 0
+        return user if user in self._written else None
+
+    async def user_writes(
+        self, user: int, text: str, quote: bool = False, photo_url: str = ""
+    ) -> dict[str, Any]:
+        """The user writes to the community (its answer to our last message when
+        ``quote``): message_new as VK's Callback API sends it (API 5.103+: the message in
+        object.message, with client_info; a quoted message in reply_message, a photo in
+        attachments with its sizes). Returns the callback."""
+        message_id = self._next_id
+        self._next_id += 1
+        msg: dict[str, Any] = {
+            "date": int(time.time()),
+            "from_id": user,
+            "id": message_id,
+            "out": 0,
+            "attachments": [],
+            "conversation_message_id": message_id,
+            "fwd_messages": [],
+            "important": False,
+            "is_hidden": False,
+            "peer_id": user,
+            "random_id": 0,
+            "text": text,
+        }
+        if photo_url:
+            sizes = [
+                {"type": "m", "url": photo_url + "?size=m", "width": 130, "height": 97},
+                {"type": "x", "url": photo_url, "width": 604, "height": 453},
+            ]
+            msg["attachments"] = [{"type": "photo", "photo": {"id": message_id, "sizes": sizes}}]
+        if quote and user in self._written:
+            quoted = self._written[user][1]
+            msg["reply_message"] = {
+                "date": int(time.time()),
+                "from_id": -self.group_id,
+                "id": quoted,
+                "conversation_message_id": quoted,
+                "peer_id": user,
+                "text": "",
+                "attachments": [],
+            }
+        obj = {"message": msg, "client_info": {"button_actions": ["text"], "keyboard": True}}
+        return await self._callback("message_new", obj)
+
+    async def _callback(self, kind: str, obj: dict[str, Any]) -> dict[str, Any]:
         doc = {
             "type": kind,
             "event_id": uuid.uuid4().hex,
@@ -152,6 +203,8 @@ class Community:
             "group_id": self.group_id,
             "secret": self.secret,
         }
+        if not self.callback_url:
+            return doc
         body = json.dumps(doc).encode()
         self.callbacks.append(doc)
         await post_until_taken(
@@ -163,6 +216,7 @@ class Community:
             retry_seconds=self.retry_seconds,
             taken=lambda r: r.status_code == 200 and r.text.strip() == "ok",
         )
+        return doc
 
     async def close(self) -> None:
         for task in list(self._tasks):

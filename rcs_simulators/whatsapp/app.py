@@ -8,7 +8,7 @@ import json
 
 from aiohttp import web
 
-from rcs_simulators.faults import FAULTS, RETRY_AFTER_SECONDS, add_token_control, served
+from rcs_simulators.faults import FAULTS, add_retry_after_control, add_token_control, served
 from rcs_simulators.whatsapp.provider import ACCESS_TOKEN, Business, RefusedError, check_request
 from rcs_simulators.whatsapp.settings import OUTCOMES
 
@@ -58,7 +58,7 @@ async def _fault(business: Business, to: str, fault: str) -> web.Response:
         return web.json_response(
             {"error": {"message": "Rate limit hit", "code": 130429}},
             status=429,
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            headers={"Retry-After": business.retry_after},
         )
     return web.json_response({"error": {"message": "gateway timeout", "code": 2}}, status=504)
 
@@ -135,5 +135,6 @@ def build_app(business: Business) -> web.Application:
     app.router.add_post("/sim/reply", reply)
     app.router.add_get("/sim/faults", faults)
     add_token_control(app, lambda t: setattr(business, "access_token", t))
+    add_retry_after_control(app, lambda r: setattr(business, "retry_after", r))
     app.router.add_get("/{version}/{media_id}", media_url)
     return app

@@ -28,6 +28,8 @@ from typing import Any
 
 import httpx
 
+from rcs_simulators.faults import RETRY_AFTER
+
 log = logging.getLogger(__name__)
 
 # Cloud API error codes (developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes).
@@ -124,6 +126,7 @@ class Business:
     notifications: list[dict[str, str]] = field(default_factory=list)  # body + signature
     media: dict[str, str] = field(default_factory=dict)  # media id → its URL (GET /{media-id})
     faults: list[dict[str, Any]] = field(default_factory=list)  # rcs_simulators.faults served
+    retry_after: str = RETRY_AFTER  # a throttled call's Retry-After header
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=5.0))
 

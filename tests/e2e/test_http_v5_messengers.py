@@ -88,10 +88,10 @@ async def test_plain_v5_requests_of_each_service_type_reach_their_provider_and_r
     # The demo login becomes a Viber service through the admin API; three more logins
     # are created with the other types. Each change is a revision in the audit log.
     await admin(inst, "PATCH", "/partners/demo", {"serviceType": "VIBER", "reportUrl": sink.url()})
-    for login, kind, sender in (
-        ("wa", "WHATSAPP", "RCS"),
-        ("vkp", "VK", "mygroup"),
-        ("fc", "FLASHINGCALL", "RCS"),
+    for login, kind, sender, channel in (
+        ("wa", "WHATSAPP", "RCS", "CHANNEL_WHATSAPP"),
+        ("vkp", "VK", "mygroup", "CHANNEL_VK"),
+        ("fc", "FLASHINGCALL", "RCS", "CHANNEL_FLASH_CALL"),
     ):
         partner = {
             "login": login,
@@ -103,6 +103,8 @@ async def test_plain_v5_requests_of_each_service_type_reach_their_provider_and_r
             inst, "POST", "/partners", {"partner": partner, "password": f"{login}-pw"}
         )
         assert made["partner"]["serviceType"] == kind
+        # A new partner has no messenger channel until it is granted one.
+        await admin(inst, "PUT", "/partner-channels", {"partner": login, "channel": channel})
     audit = await admin(inst, "GET", "/audit?actor=" + ADMIN_LOGIN)
     targets = [e["target"] for e in audit["entries"]]
     assert "update partner demo: report_url, service_type" in targets, targets

@@ -20,6 +20,7 @@ from rcs_core.auth import partners_store as partners
 from rcs_core.auth.servicer import AuthServicer
 from rcs_core.messages import ids
 from rcs_core.messages.servicer import MessageServicer
+from rcs_core.settings.partner_channels import grant_every_messenger
 from rcs_runtime.grpc_client import open_channel
 from tests.support import accept_uncommitted, start_server
 
@@ -34,6 +35,7 @@ CREDENTIALS = {"serviceId": "acme", "pass": "pw-12345"}
 async def api(pool: Any, database_url: str) -> AsyncIterator[Client]:
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
         await partners.upsert(conn, "acme", "pw-12345", default_sender="ACME", senders=["SHOP"])
+        await grant_every_messenger(conn, "acme")  # messenger channels: deny by default
         await conn.commit()
     messages = MessageServicer(pool, installation_id=7)
     server = await start_server(

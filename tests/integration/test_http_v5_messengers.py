@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 from rcs.common.v1 import message_pb2
+from rcs_core.settings.partner_channels import grant_every_messenger
 from tests.integration.test_http_v5 import CREDENTIALS, PATH, Client, api, count_messages, ok_id
 
 pytestmark = pytest.mark.integration
@@ -170,6 +171,7 @@ async def test_whatsapp_vk_and_flashcall_services_store_their_type(
                 " WHERE login = 'acme'",
                 (login, sender, kind),
             )
+            await grant_every_messenger(conn, login)
         await conn.commit()
     await serve(database_url, "WHATSAPP")
     code, text = await send(api, message="Ваш код 4321")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -34,6 +35,7 @@ from tests.support import start_server
 
 pytestmark = pytest.mark.integration
 Client = TestClient[web.Request, web.Application]
+MIGRATIONS = Path(__file__).parents[2] / "rcs_core" / "migrations"
 ADMIN = ss.Actor(login="admin", remote_ip="10.0.0.5")
 WA = channel_pb2.CHANNEL_WHATSAPP
 OTP = ss.WhatsappTemplate(name="otp", language="ru", parameter_count=1)
@@ -259,6 +261,8 @@ async def test_sends_within_the_partners_channels_are_stored(
     assert list(content.template_parameters) == ["1234"]
 
 
+SMS_TEXT = send("SMS", {"text": "Hi"})
+
 SENDER = ["message", "data", "serviceNumber"]
 TEMPLATE = ["message", "data", "instantContent", "data"]
 FLASH_LINK = {
@@ -311,15 +315,27 @@ async def test_sends_outside_the_partners_channels_are_refused_and_nothing_store
     assert await fetch(database_url, "SELECT id FROM messages") == []
 
 
-async def test_a_partner_without_channel_settings_keeps_every_channel(
+async def test_a_partner_without_channel_settings_has_no_messenger_channel(
     inst: Installation, database_url: str
 ) -> None:
-    """Installations from before partner channels: nothing configured, nothing refused
-    (but a template, which needs the partner's approved list)."""
-    resp = await inst.api.post("/api/v6/send", json=VIBER_TEXT)
+    """Deny by default: a partner granted no messenger channel is refused each of them
+    (INVALID_MESSAGE_TYPE, naming none enabled), as a message and as a cascade link, and
+    stores nothing; SMS is unchanged (a granted channel goes: the tests above)."""
+    for doc in (
+        VIBER_TEXT,
+        WA_TEMPLATE,
+        send("TELEGRAM", {"text": "Hi", "serviceNumber": "RCS", "ttl": 60, "ttlUnit": "SECONDS"}),
+        send("VK", {"text": "Hi", "serviceNumber": "club1"}),
+        send("FLASHINGCALL", {"text": "1234"}),
+        {**SMS_TEXT, "cascadeChainLink": FLASH_LINK},
+    ):
+        resp = await inst.api.post("/api/v6/send", json=doc)
+        answer = await resp.json()
+        assert (resp.status, answer["error"]["code"]) == code(Reason.INVALID_MESSAGE_TYPE), doc
+        assert "enabled: none" in answer["extendedDescription"], answer
+    assert await fetch(database_url, "SELECT id FROM messages") == []
+    resp = await inst.api.post("/api/v6/send", json=SMS_TEXT)
     assert resp.status == 200, await resp.text()
-    resp = await inst.api.post("/api/v6/send", json=WA_TEMPLATE)
-    assert (resp.status, (await resp.json())["error"]["code"]) == code(Reason.INVALID_REQUEST)
 
 
 async def test_http_v5_link_to_a_channel_the_partner_has_not_is_refused(
@@ -340,3 +356,33 @@ async def test_http_v5_link_to_a_channel_the_partner_has_not_is_refused(
     resp = await inst.api.get(f"/api/http/v5/send?{query}")
     assert resp.status == CATALOGUE[Reason.INVALID_MESSAGE_TYPE].http_v5, await resp.text()
     assert await fetch(database_url, "SELECT id FROM messages") == []
+
+
+async def test_the_upgrade_keeps_partners_without_channels_sending_as_before(
+    database_url: str,
+) -> None:
+    """Migration 0141 on an installation from before deny by default: a partner with no
+    partner channel (then: every channel, any sender) gets every messenger channel with
+    any sender; one that had channels keeps exactly those."""
+    sql = (MIGRATIONS / "0141_partner_channels_deny_by_default.sql").read_text()
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        await conn.execute(
+            "INSERT INTO partners (login, password_hash) VALUES ('old', 'x'), ('picky', 'x')"
+        )
+        await conn.execute(
+            "INSERT INTO partner_channels (partner, channel, identities)"
+            " VALUES ('picky', 3, '{ShopA}')"
+        )
+        await conn.execute(sql)
+        await conn.commit()
+    assert await fetch(
+        database_url,
+        "SELECT partner, channel, identities FROM partner_channels ORDER BY 1, 2",
+    ) == [
+        ("old", 3, []),
+        ("old", 4, []),
+        ("old", 5, []),
+        ("old", 6, []),
+        ("old", 8, []),
+        ("picky", 3, ["ShopA"]),
+    ]

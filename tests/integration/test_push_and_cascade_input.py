@@ -20,6 +20,7 @@ from rcs.core.v1 import auth_service_pb2_grpc, message_service_pb2, message_serv
 from rcs_core.auth import partners_store as partners
 from rcs_core.auth.servicer import AuthServicer
 from rcs_core.messages.servicer import MessageServicer
+from rcs_core.settings.partner_channels import grant_every_messenger
 from rcs_runtime.grpc_client import open_channel
 from tests.support import start_server
 
@@ -62,6 +63,7 @@ PUSH_TO_SMS: dict[str, Any] = {
 async def api(pool: Any, database_url: str) -> AsyncIterator[Client]:
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
         await partners.upsert(conn, "acme", "pw-12345", default_sender="ACME", senders=["ACME2"])
+        await grant_every_messenger(conn, "acme")  # messenger channels: deny by default
         await conn.commit()
     messages = MessageServicer(pool, installation_id=7)
     server = await start_server(

@@ -23,6 +23,7 @@ from rcs.core.v1 import auth_service_pb2_grpc, message_service_pb2_grpc
 from rcs.core.v1 import message_service_pb2 as ms
 from rcs_core.auth import partners_store as partners
 from rcs_core.auth.servicer import AuthServicer
+from rcs_core.settings.partner_channels import grant_every_messenger
 from rcs_runtime.grpc_client import open_channel
 from tests.core_services import CoreServices
 from tests.support import start_server
@@ -60,6 +61,7 @@ class Rig:
 async def rig(pool: Any, database_url: str) -> AsyncIterator[Rig]:
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
         await partners.upsert(conn, LOGIN, PASSWORD, default_sender="ACME")
+        await grant_every_messenger(conn, LOGIN)  # messenger channels: deny by default
         await conn.commit()
     messages = CoreServices(pool, installation_id=7)
     server = await start_server(

@@ -22,28 +22,29 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from rcs.common.v1 import channel_pb2 as rcs_dot_common_dot_v1_dot_channel__pb2
 from rcs.common.v1 import message_pb2 as rcs_dot_common_dot_v1_dot_message__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(rcs/connector/v1/connector_service.proto\x12\x10rcs.connector.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1brcs/common/v1/channel.proto\x1a\x1brcs/common/v1/message.proto\"\x9c\x03\n\x0fOutboundMessage\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x14\n\x0cinterface_id\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65stination\x18\x03 \x01(\t\x12&\n\x03sms\x18\x04 \x01(\x0b\x32\x19.rcs.common.v1.SmsContent\x12/\n\x0bvalid_until\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0ereceipt_wanted\x18\x06 \x01(\x08\x12\x1e\n\x16\x66\x61llback_interface_ids\x18\x07 \x03(\t\x12\x12\n\nsent_parts\x18\x08 \x03(\x05\x12\x15\n\rsent_parts_of\x18\t \x01(\x05\x12\'\n\x07\x63hannel\x18\n \x01(\x0e\x32\x16.rcs.common.v1.Channel\x12(\n\x04push\x18\x0b \x01(\x0b\x32\x1a.rcs.common.v1.PushContent\x12\x0f\n\x07partner\x18\x0c \x01(\t\x12*\n\x05viber\x18\r \x01(\x0b\x32\x1b.rcs.common.v1.ViberContent\"J\n\x13SendMessagesRequest\x12\x33\n\x08messages\x18\x01 \x03(\x0b\x32!.rcs.connector.v1.OutboundMessage\"\x81\x02\n\nSendResult\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12.\n\x07outcome\x18\x02 \x01(\x0e\x32\x1d.rcs.connector.v1.SendOutcome\x12\x1c\n\x14operator_message_ids\x18\x03 \x03(\t\x12\x16\n\x0e\x63ommand_status\x18\x04 \x01(\r\x12\x12\n\nerror_code\x18\x05 \x01(\x05\x12\x0e\n\x06\x64\x65tail\x18\x06 \x01(\t\x12\x15\n\rreceipt_scope\x18\x07 \x01(\t\x12\x14\n\x0cinterface_id\x18\x08 \x01(\t\x12\x14\n\x0cpart_numbers\x18\t \x03(\x05\x12\x12\n\npart_count\x18\n \x01(\x05\"E\n\x14SendMessagesResponse\x12-\n\x07results\x18\x01 \x03(\x0b\x32\x1c.rcs.connector.v1.SendResult*y\n\x0bSendOutcome\x12\x1c\n\x18SEND_OUTCOME_UNSPECIFIED\x10\x00\x12\x19\n\x15SEND_OUTCOME_ACCEPTED\x10\x01\x12\x16\n\x12SEND_OUTCOME_RETRY\x10\x02\x12\x19\n\x15SEND_OUTCOME_REJECTED\x10\x03\x32q\n\x10\x43onnectorService\x12]\n\x0cSendMessages\x12%.rcs.connector.v1.SendMessagesRequest\x1a&.rcs.connector.v1.SendMessagesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(rcs/connector/v1/connector_service.proto\x12\x10rcs.connector.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1brcs/common/v1/channel.proto\x1a\x1brcs/common/v1/message.proto\"\x9c\x03\n\x0fOutboundMessage\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x14\n\x0cinterface_id\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65stination\x18\x03 \x01(\t\x12&\n\x03sms\x18\x04 \x01(\x0b\x32\x19.rcs.common.v1.SmsContent\x12/\n\x0bvalid_until\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0ereceipt_wanted\x18\x06 \x01(\x08\x12\x1e\n\x16\x66\x61llback_interface_ids\x18\x07 \x03(\t\x12\x12\n\nsent_parts\x18\x08 \x03(\x05\x12\x15\n\rsent_parts_of\x18\t \x01(\x05\x12\'\n\x07\x63hannel\x18\n \x01(\x0e\x32\x16.rcs.common.v1.Channel\x12(\n\x04push\x18\x0b \x01(\x0b\x32\x1a.rcs.common.v1.PushContent\x12\x0f\n\x07partner\x18\x0c \x01(\t\x12*\n\x05viber\x18\r \x01(\x0b\x32\x1b.rcs.common.v1.ViberContent\"J\n\x13SendMessagesRequest\x12\x33\n\x08messages\x18\x01 \x03(\x0b\x32!.rcs.connector.v1.OutboundMessage\"\xb1\x02\n\nSendResult\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12.\n\x07outcome\x18\x02 \x01(\x0e\x32\x1d.rcs.connector.v1.SendOutcome\x12\x1c\n\x14operator_message_ids\x18\x03 \x03(\t\x12\x16\n\x0e\x63ommand_status\x18\x04 \x01(\r\x12\x12\n\nerror_code\x18\x05 \x01(\x05\x12\x0e\n\x06\x64\x65tail\x18\x06 \x01(\t\x12\x15\n\rreceipt_scope\x18\x07 \x01(\t\x12\x14\n\x0cinterface_id\x18\x08 \x01(\t\x12\x14\n\x0cpart_numbers\x18\t \x03(\x05\x12\x12\n\npart_count\x18\n \x01(\x05\x12.\n\x0bretry_after\x18\x0b \x01(\x0b\x32\x19.google.protobuf.Duration\"E\n\x14SendMessagesResponse\x12-\n\x07results\x18\x01 \x03(\x0b\x32\x1c.rcs.connector.v1.SendResult*y\n\x0bSendOutcome\x12\x1c\n\x18SEND_OUTCOME_UNSPECIFIED\x10\x00\x12\x19\n\x15SEND_OUTCOME_ACCEPTED\x10\x01\x12\x16\n\x12SEND_OUTCOME_RETRY\x10\x02\x12\x19\n\x15SEND_OUTCOME_REJECTED\x10\x03\x32q\n\x10\x43onnectorService\x12]\n\x0cSendMessages\x12%.rcs.connector.v1.SendMessagesRequest\x1a&.rcs.connector.v1.SendMessagesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'rcs.connector.v1.connector_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SENDOUTCOME']._serialized_start=975
-  _globals['_SENDOUTCOME']._serialized_end=1096
-  _globals['_OUTBOUNDMESSAGE']._serialized_start=154
-  _globals['_OUTBOUNDMESSAGE']._serialized_end=566
-  _globals['_SENDMESSAGESREQUEST']._serialized_start=568
-  _globals['_SENDMESSAGESREQUEST']._serialized_end=642
-  _globals['_SENDRESULT']._serialized_start=645
-  _globals['_SENDRESULT']._serialized_end=902
-  _globals['_SENDMESSAGESRESPONSE']._serialized_start=904
-  _globals['_SENDMESSAGESRESPONSE']._serialized_end=973
-  _globals['_CONNECTORSERVICE']._serialized_start=1098
-  _globals['_CONNECTORSERVICE']._serialized_end=1211
+  _globals['_SENDOUTCOME']._serialized_start=1055
+  _globals['_SENDOUTCOME']._serialized_end=1176
+  _globals['_OUTBOUNDMESSAGE']._serialized_start=186
+  _globals['_OUTBOUNDMESSAGE']._serialized_end=598
+  _globals['_SENDMESSAGESREQUEST']._serialized_start=600
+  _globals['_SENDMESSAGESREQUEST']._serialized_end=674
+  _globals['_SENDRESULT']._serialized_start=677
+  _globals['_SENDRESULT']._serialized_end=982
+  _globals['_SENDMESSAGESRESPONSE']._serialized_start=984
+  _globals['_SENDMESSAGESRESPONSE']._serialized_end=1053
+  _globals['_CONNECTORSERVICE']._serialized_start=1178
+  _globals['_CONNECTORSERVICE']._serialized_end=1291
 # @@protoc_insertion_point(module_scope)

@@ -5,6 +5,7 @@ isort:skip_file
 
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
@@ -181,6 +182,7 @@ class SendResult(_message.Message):
     INTERFACE_ID_FIELD_NUMBER: _builtins.int
     PART_NUMBERS_FIELD_NUMBER: _builtins.int
     PART_COUNT_FIELD_NUMBER: _builtins.int
+    RETRY_AFTER_FIELD_NUMBER: _builtins.int
     message_id: _builtins.str
     """Platform id the result is for."""
     outcome: Global___SendOutcome.ValueType
@@ -211,6 +213,12 @@ class SendResult(_message.Message):
     def part_numbers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
         """The part (from 1) each of operator_message_ids is for."""
 
+    @_builtins.property
+    def retry_after(self) -> _duration_pb2.Duration:
+        """With SEND_OUTCOME_RETRY: not before this long from now (the provider's Retry-After
+        on a 429 / 503). The caller waits at least this long, within the message's validity.
+        """
+
     def __init__(
         self,
         *,
@@ -224,10 +232,11 @@ class SendResult(_message.Message):
         interface_id: _builtins.str = ...,
         part_numbers: _abc.Iterable[_builtins.int] | None = ...,
         part_count: _builtins.int = ...,
+        retry_after: _duration_pb2.Duration | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["retry_after", b"retry_after"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["command_status", b"command_status", "detail", b"detail", "error_code", b"error_code", "interface_id", b"interface_id", "message_id", b"message_id", "operator_message_ids", b"operator_message_ids", "outcome", b"outcome", "part_count", b"part_count", "part_numbers", b"part_numbers", "receipt_scope", b"receipt_scope"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["command_status", b"command_status", "detail", b"detail", "error_code", b"error_code", "interface_id", b"interface_id", "message_id", b"message_id", "operator_message_ids", b"operator_message_ids", "outcome", b"outcome", "part_count", b"part_count", "part_numbers", b"part_numbers", "receipt_scope", b"receipt_scope", "retry_after", b"retry_after"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

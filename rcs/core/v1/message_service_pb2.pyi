@@ -566,6 +566,7 @@ class Receipt(_message.Message):
     ERROR_CODE_FIELD_NUMBER: _builtins.int
     DONE_TIME_FIELD_NUMBER: _builtins.int
     OPERATOR_STATE_FIELD_NUMBER: _builtins.int
+    PEER_FIELD_NUMBER: _builtins.int
     interface_id: _builtins.str
     """Interface (operator bind) the receipt arrived on."""
     operator_message_id: _builtins.str
@@ -576,6 +577,11 @@ class Receipt(_message.Message):
     """Extended error code (Rapporto's table) for failures; 0 otherwise."""
     operator_state: _builtins.str
     """The operator's own state word, e.g. "UNDELIV"."""
+    peer: _builtins.str
+    """The subscriber by the provider's own id for them (VK's user id), when the provider
+    names them so: core keeps (interface_id, peer) -> this message, so that the
+    subscriber's replies, which name only the peer, reach the message's partner.
+    """
     @_builtins.property
     def done_time(self) -> _timestamp_pb2.Timestamp:
         """When the operator says the state was reached."""
@@ -589,10 +595,11 @@ class Receipt(_message.Message):
         error_code: _builtins.int = ...,
         done_time: _timestamp_pb2.Timestamp | None = ...,
         operator_state: _builtins.str = ...,
+        peer: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["done_time", b"done_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["done_time", b"done_time", "error_code", b"error_code", "interface_id", b"interface_id", "operator_message_id", b"operator_message_id", "operator_state", b"operator_state", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["done_time", b"done_time", "error_code", b"error_code", "interface_id", b"interface_id", "operator_message_id", b"operator_message_id", "operator_state", b"operator_state", "peer", b"peer", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -908,6 +915,7 @@ class InboundPart(_message.Message):
     MEDIA_URL_FIELD_NUMBER: _builtins.int
     REPLY_TO_MESSAGE_ID_FIELD_NUMBER: _builtins.int
     REPLY_TO_OPERATOR_ID_FIELD_NUMBER: _builtins.int
+    PEER_FIELD_NUMBER: _builtins.int
     interface_id: _builtins.str
     """Interface (operator bind) it arrived on."""
     source: _builtins.str
@@ -936,6 +944,12 @@ class InboundPart(_message.Message):
     """The message the subscriber answered, when the provider names it by its own id
     (WhatsApp's context wamid): that id, matched like a receipt's on interface_id.
     """
+    peer: _builtins.str
+    """The subscriber by the provider's own id for them (VK's user id) when the provider
+    gives no number: source may then be empty, and core takes the number, the
+    destination and the answered message from the last message sent to that peer on
+    interface_id (a peer core does not know: the part is logged and not stored).
+    """
     @_builtins.property
     def receive_time(self) -> _timestamp_pb2.Timestamp:
         """When the operator handed it to us."""
@@ -956,10 +970,11 @@ class InboundPart(_message.Message):
         media_url: _builtins.str = ...,
         reply_to_message_id: _builtins.str = ...,
         reply_to_operator_id: _builtins.str = ...,
+        peer: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["receive_time", b"receive_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "data_coding", b"data_coding", "destination", b"destination", "interface_id", b"interface_id", "media_url", b"media_url", "part_number", b"part_number", "part_total", b"part_total", "payload", b"payload", "receive_time", b"receive_time", "reference", b"reference", "reply_to_message_id", b"reply_to_message_id", "reply_to_operator_id", b"reply_to_operator_id", "source", b"source"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "data_coding", b"data_coding", "destination", b"destination", "interface_id", b"interface_id", "media_url", b"media_url", "part_number", b"part_number", "part_total", b"part_total", "payload", b"payload", "peer", b"peer", "receive_time", b"receive_time", "reference", b"reference", "reply_to_message_id", b"reply_to_message_id", "reply_to_operator_id", b"reply_to_operator_id", "source", b"source"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -4074,6 +4074,7 @@ class MessengerInterface(_message.Message):
     ACCOUNT_FIELD_NUMBER: _builtins.int
     TOKEN_FIELD_NUMBER: _builtins.int
     WEBHOOK_SECRET_FIELD_NUMBER: _builtins.int
+    WEBHOOK_VERIFY_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Key: 1-64 of a-z 0-9 _ . -."""
     channel: _channel_pb2.Channel.ValueType
@@ -4092,6 +4093,10 @@ class MessengerInterface(_message.Message):
     """What signs its callbacks when that is not the token (WhatsApp's app secret, VK's
     callback secret, the flash-call provider's callback key); write-only.
     """
+    webhook_verify: _builtins.str
+    """What its callback server answers the provider's check with: VK's confirmation
+    string, WhatsApp's verify token (subscription handshake); else ""; write-only.
+    """
     def __init__(
         self,
         *,
@@ -4103,10 +4108,11 @@ class MessengerInterface(_message.Message):
         account: _builtins.str = ...,
         token: _builtins.str = ...,
         webhook_secret: _builtins.str = ...,
+        webhook_verify: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "api_url", b"api_url", "channel", b"channel", "enabled", b"enabled", "id", b"id", "priority", b"priority", "token", b"token", "webhook_secret", b"webhook_secret"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "api_url", b"api_url", "channel", b"channel", "enabled", b"enabled", "id", b"id", "priority", b"priority", "token", b"token", "webhook_secret", b"webhook_secret", "webhook_verify", b"webhook_verify"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

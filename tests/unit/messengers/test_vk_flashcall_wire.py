@@ -79,3 +79,65 @@ def test_flashcall_callback_without_its_id_is_refused() -> None:
     assert flashcall_wire.event_of({"status": "QUEUED"}) is None
     with pytest.raises(ValueError, match="requestId"):
         flashcall_wire.event_of({"status": "BUSY", "timestamp": 1})
+
+
+def test_vk_status_events_name_the_user_of_a_dialog_only() -> None:
+    reply = {"type": "message_reply", "object": {"id": 3, "date": 1, "out": 1, "peer_id": 77}}
+    event = vk_wire.event_of(reply)
+    assert event is not None
+    assert event.peer == "77"
+    chat = {"type": "message_read", "object": {"read_message_id": 3, "peer_id": 2000000001}}
+    event = vk_wire.event_of(chat)
+    assert event is not None
+    assert event.peer == ""
+
+
+def test_vk_user_message_with_a_quote_and_a_photo() -> None:
+    sizes = [
+        {"type": "m", "url": "https://p/m.jpg", "width": 130, "height": 97},
+        {"type": "x", "url": "https://p/x.jpg", "width": 604, "height": 453},
+    ]
+    doc = {
+        "type": "message_new",
+        "object": {
+            "message": {
+                "id": 12,
+                "date": 1700000000,
+                "from_id": 77,
+                "peer_id": 77,
+                "out": 0,
+                "text": "Да",
+                "conversation_message_id": 5,
+                "attachments": [{"type": "photo", "photo": {"sizes": sizes}}],
+                "reply_message": {"id": 3, "from_id": -42, "peer_id": 77},
+            },
+            "client_info": {},
+        },
+    }
+    m = vk_wire.user_message_of(doc)
+    assert m is not None
+    assert (m.key, m.peer, m.text) == ("77:12", "77", "Да")
+    assert (m.media_url, m.reply_to_operator_id) == ("https://p/x.jpg", "vk-3")
+    assert m.at.year == 2023
+
+
+def test_vk_user_message_kinds_we_do_not_pass_on() -> None:
+    msg = {"id": 0, "conversation_message_id": 8, "date": 1, "from_id": 5, "peer_id": 5}
+    # API before 5.103: the message is the object; a chat id (0) keys it by its
+    # conversation id.
+    old = vk_wire.user_message_of({"type": "message_new", "object": msg})
+    assert old is not None
+    assert (old.key, old.media_url, old.reply_to_operator_id) == (
+        "5:c8",
+        "",
+        "",
+    )
+    chat = {**msg, "peer_id": 2000000001}
+    assert vk_wire.user_message_of({"type": "message_new", "object": {"message": chat}}) is None
+    assert vk_wire.user_message_of({"type": "message_reply", "object": msg}) is None
+    with pytest.raises(ValueError, match="date"):
+        vk_wire.user_message_of({"type": "message_new", "object": {"message": {"id": 1}}})
+    doc_link = {**msg, "attachments": [{"type": "doc", "doc": {"url": "https://d/1.pdf"}}]}
+    got = vk_wire.user_message_of({"type": "message_new", "object": {"message": doc_link}})
+    assert got is not None
+    assert got.media_url == "https://d/1.pdf"
