@@ -3,8 +3,8 @@
 Starts `rcs serve pns-simulator` (no devices), fetches the FCM and HMS bearers from its token
 endpoints, then for each platform keeps --concurrency requests in flight for --seconds over
 kept-alive connections, every body built once beforehand, through rpns's own transports
-(rcs_rpns/providers/transport.py): aiohttp (HTTP/1.1) for FCM, HMS and RuStore, httpx with
-h2 over TLS for APNs. Prints requests/s and CPU per request
+(rcs_rpns/providers/): aiohttp (HTTP/1.1) for FCM, HMS and RuStore, h2 on asyncio over TLS
+for APNs (http2.py). Prints requests/s and CPU per request
 of the simulator and of this client (bench/cpu.py), so that a fan-out run can subtract what
 the stand-in services and the load generator cost from what is left for rpns.
 
@@ -33,7 +33,8 @@ from rcs_rpns.providers.apns import ApnsClient
 from rcs_rpns.providers.credentials import HmsClient
 from rcs_rpns.providers.fcm import FcmClient
 from rcs_rpns.providers.hms import HmsPushClient
-from rcs_rpns.providers.transport import Http1, Http2, Transport
+from rcs_rpns.providers.http2 import Http2
+from rcs_rpns.providers.transport import Http1, Transport
 from tests.conftest import free_port
 from tests.rpns_rig import wait_port
 

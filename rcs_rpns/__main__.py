@@ -15,8 +15,9 @@ from rcs.rpns.v1 import app_service_pb2_grpc, device_service_pb2_grpc
 from rcs_rpns.providers.apns import ApnsClient
 from rcs_rpns.providers.fcm import FcmClient
 from rcs_rpns.providers.hms import HmsPushClient
+from rcs_rpns.providers.http2 import Http2
 from rcs_rpns.providers.rustore import RustoreClient
-from rcs_rpns.providers.transport import Http1, Http2, Transport
+from rcs_rpns.providers.transport import Http1, Transport
 from rcs_rpns.reporter import Reporter
 from rcs_rpns.sdk_http import build_sdk_app
 from rcs_rpns.sender import Clients, Policy, Sender

@@ -31,9 +31,9 @@ class RpnsSettings(DatabaseSettings):
     rpns_send_concurrency: int = 64
     # Rounds in flight: the next is claimed while one waits for its slowest request.
     rpns_send_rounds: int = 2
-    # HTTP/2 connections to APNs (streams are multiplexed on them; httpcore's pool scans
-    # every connection for every queued request, so few). The HTTP/1.1 services get one
-    # connection per send in flight (RCS_RPNS_SEND_CONCURRENCY).
+    # Most HTTP/2 connections to APNs: streams are multiplexed on one, and another opens
+    # only when every one is at APNs's MAX_CONCURRENT_STREAMS. The HTTP/1.1 services get
+    # one connection per send in flight (RCS_RPNS_SEND_CONCURRENCY).
     rpns_http_connections: int = 16
     # A claimed delivery is another sender's after this (a sender killed mid-send): above
     # the provider timeout, and well under the shortest push TTL (30 s, rest_push.rst), so

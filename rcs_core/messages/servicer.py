@@ -129,6 +129,12 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
         await self._queue.check()
         trace_parent = carrier_for_storage()
         default_ttl = dt.timedelta(seconds=partner.default_ttl_seconds)
+        # Once per call, not per message: owned_senders is a set union.
+        default_sender, owned, grants = (
+            partner.default_sender,
+            partner.owned_senders,
+            partner.channels,
+        )
         results: list[message_service_pb2.SubmitResult | None] = []
         valid: list[model.NewMessage] = []
         for sub in request.messages:
@@ -136,11 +142,11 @@ class MessageServicer(message_service_pb2_grpc.MessageServiceServicer):
                 valid.append(
                     validate(
                         submission_of(sub),
-                        default_sender=partner.default_sender,
+                        default_sender=default_sender,
                         default_ttl=default_ttl,
                         trace_parent=trace_parent,
-                        owned_senders=partner.owned_senders,
-                        grants=partner.channels,
+                        owned_senders=owned,
+                        grants=grants,
                     )
                 )
                 results.append(None)

@@ -240,31 +240,35 @@ def validate(
                 "a cascade needs destAddr: its fallback messages go to the number",
                 field="destination",
             )
+    binary = sub.binary
+    # Positional, in the field order of NewMessage: keyword arguments made this call cost
+    # several times as much, and it runs for every message (docs/benchmarks.md, issue 13).
     return NewMessage(
-        client_ref=sub.client_ref or None,
-        channel=sub.channel,
-        destination=destination,
-        sender=sender,
-        body=sub.text,
-        priority=sub.priority,
-        ttl=ttl,
-        receipt_request=sub.receipt_request or RECEIPT_ALL,
-        trace_parent=trace_parent,
-        traffic_type=sub.traffic_type,
-        mailing=sub.mailing,
-        ptag=sub.ptag or None,
-        report_format=sub.report_format,
-        report_url=sub.report_url or None,
-        send_after=sub.send_after,
-        window=window,
-        flash=sub.flash or None,
-        data_coding=sub.binary[0] if sub.binary else None,
-        esm_class=sub.binary[1] if sub.binary else None,
-        refuse_ref_in_progress=sub.refuse_ref_in_progress,
-        push=push,
-        cascade_id=0 if cascade is not None else None,
-        cascade_links=cascade.links if cascade is not None else None,
-        wait_for=cascade.wait_for if cascade is not None else None,
+        sub.client_ref or None,  # client_ref
+        sub.channel,  # channel
+        destination,  # destination
+        sender,  # sender
+        sub.text,  # body
+        sub.priority,  # priority
+        ttl,  # ttl
+        sub.receipt_request or RECEIPT_ALL,  # receipt_request
+        trace_parent,  # trace_parent
+        sub.traffic_type,  # traffic_type
+        sub.mailing,  # mailing
+        sub.ptag or None,  # ptag
+        sub.report_format,  # report_format
+        sub.report_url or None,  # report_url
+        sub.send_after,  # send_after
+        None,  # receipt_copies
+        window,  # window
+        sub.flash or None,  # flash
+        binary[0] if binary else None,  # data_coding
+        binary[1] if binary else None,  # esm_class
+        sub.refuse_ref_in_progress,  # refuse_ref_in_progress
+        push,  # push
+        None if cascade is None else 0,  # cascade_id
+        None if cascade is None else cascade.links,  # cascade_links
+        None if cascade is None else cascade.wait_for,  # wait_for
     )
 
 

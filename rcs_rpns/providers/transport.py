@@ -2,7 +2,7 @@
 
 FCM, HMS and RuStore speak HTTP/1.1: aiohttp, whose C parser costs a fraction of the CPU
 per request of httpx + h11 (pure Python), which dominated rpns's profile. APNs needs
-HTTP/2 over TLS, which aiohttp has not: httpx with h2, one multiplexed pool."""
+HTTP/2 over TLS, which aiohttp has not: h2 on asyncio (http2.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import aiohttp
-import httpx
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,25 +63,3 @@ class Http1:
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
-
-
-class Http2:
-    """httpx with h2: APNs multiplexes many streams on few connections."""
-
-    def __init__(self, *, ssl_context: ssl.SSLContext | bool, timeout: float, connections: int):
-        self._client = httpx.AsyncClient(
-            http2=True,
-            verify=ssl_context,
-            timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
-        )
-
-    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> Reply:
-        try:
-            r = await self._client.post(url, content=body, headers=dict(headers))
-        except httpx.HTTPError as err:
-            raise TransportError(type(err).__name__) from err
-        return Reply(r.status_code, r.headers, r.content)
-
-    async def close(self) -> None:
-        await self._client.aclose()

@@ -1,19 +1,18 @@
-"""Start-up of the PNS simulator (`rcs serve pns-simulator`): hypercorn serving APNs over
-HTTP/2 + TLS on one port, aiohttp serving FCM, HMS, RuStore and the control API on another."""
+"""Start-up of the PNS simulator (`rcs serve pns-simulator`): APNs over HTTP/2 + TLS on one
+port (apns_h2), FCM, HMS, RuStore and the control API over HTTP/1.1 on another (plain_http),
+both lean asyncio Protocols on the process's one event loop."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
+import weakref
 
-from aiohttp import web
-from hypercorn.asyncio import serve as hypercorn_serve
-from hypercorn.config import Config
-
-from rcs_simulators.pns.asgi import build_asgi
+from rcs_simulators.pns.apns_h2 import ApnsH2
 from rcs_simulators.pns.certs import make_test_ca
 from rcs_simulators.pns.device import Devices
-from rcs_simulators.pns.plain_http import build_plain_app
+from rcs_simulators.pns.plain_http import PlainHttp
 from rcs_simulators.pns.services import Services
 from rcs_simulators.pns.settings import PnsSimSettings
 from rcs_simulators.pns.state import SimState
@@ -31,32 +30,33 @@ async def serve(s: PnsSimSettings) -> None:
         on_confirmed=lambda what: state.count("device", what),
     )
     services = Services(state, devices.push)
-    config = Config()
-    config.bind = [f"{s.pns_sim_host}:{s.pns_sim_apns_port}"]
-    config.certfile = str(files.cert)
-    config.keyfile = str(files.key)
-    config.alpn_protocols = ["h2", "http/1.1"]
-    config.accesslog = None
-    config.keep_alive_timeout = 75
-    # APNs clients keep one connection and multiplex: allow as many streams as Apple does.
-    config.h2_max_concurrent_streams = 1000
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(files.cert, files.key)
+    tls.set_alpn_protocols(["h2"])  # Apple's provider API speaks HTTP/2 only
+    delay = s.pns_sim_answer_delay_ms / 1000
+    loop = asyncio.get_running_loop()
+    # Every open connection, so that a stop closes them too (a test cancels serve, goes on).
+    open_ones: weakref.WeakSet[ApnsH2 | PlainHttp] = weakref.WeakSet()
+
+    def tracked(protocol: ApnsH2 | PlainHttp) -> ApnsH2 | PlainHttp:
+        open_ones.add(protocol)
+        return protocol
+
+    apns = await loop.create_server(
+        lambda: tracked(ApnsH2(services, delay)), s.pns_sim_host, s.pns_sim_apns_port, ssl=tls
+    )
+    plain = await loop.create_server(
+        lambda: tracked(PlainHttp(services, delay)), s.pns_sim_host, s.pns_sim_http_port
+    )
     log.info(
         "pns_simulator_serving",
         extra={"apns": s.pns_sim_apns_port, "http": s.pns_sim_http_port, "ca": str(files.ca)},
     )
-    runner = web.AppRunner(
-        build_plain_app(services, answer_delay=s.pns_sim_answer_delay_ms / 1000),
-        access_log=None,
-    )
-    await runner.setup()
-    await web.TCPSite(runner, s.pns_sim_host, s.pns_sim_http_port).start()
-    stop = asyncio.Event()
     try:
-        await hypercorn_serve(
-            build_asgi(services, answer_delay=s.pns_sim_answer_delay_ms / 1000),
-            config,
-            shutdown_trigger=stop.wait,
-        )
+        await asyncio.Event().wait()
     finally:
-        await runner.cleanup()
+        for server in (apns, plain):
+            server.close()
+        for protocol in list(open_ones):
+            protocol.close()
         await devices.close()

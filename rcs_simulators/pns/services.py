@@ -4,6 +4,7 @@ Valid tokens are handed to the device (``Device.push``), which confirms through 
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import secrets
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import jwt
+import orjson
 
 from rcs_simulators.pns.state import Failure, SimState
 
@@ -55,15 +57,49 @@ def _google_error(status: int, code: str, message: str, **extra: str) -> Answer:
 
 def _push_id_from_flat(data: Any) -> str:
     try:
-        return str(json.loads(data["rpns"])["pushId"])
+        return str(orjson.loads(data["rpns"])["pushId"])
     except (TypeError, KeyError, ValueError):
         return ""
+
+
+class _Ids:
+    """Unique 32-hex ids (apns-id, message names): a random prefix and a counter, so that
+    an answer costs no call to the OS's random source."""
+
+    def __init__(self) -> None:
+        self._prefix = secrets.token_hex(10)
+        self._next = itertools.count()
+
+    def __call__(self) -> str:
+        return f"{self._prefix}{next(self._next) & 0xFFFFFFFFFFFF:012x}"
+
+
+_JWT_CACHE_SIZE = 1024
 
 
 class Services:
     def __init__(self, state: SimState, deliver: Deliver) -> None:
         self.state = state
         self._deliver = deliver
+        self._id = _Ids()
+        # An APNs provider token is reused for up to an hour: parse each one once.
+        self._jwts: dict[str, tuple[dict[str, Any], dict[str, Any]] | None] = {}
+
+    def _provider_token(self, raw: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """(header, claims) of an APNs provider token, None when it does not parse."""
+        if raw in self._jwts:
+            return self._jwts[raw]
+        try:
+            parsed = (
+                jwt.get_unverified_header(raw),
+                jwt.decode(raw, options={"verify_signature": False}),
+            )
+        except jwt.PyJWTError:
+            parsed = None
+        if len(self._jwts) >= _JWT_CACHE_SIZE:
+            self._jwts.clear()
+        self._jwts[raw] = parsed
+        return parsed
 
     def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Answer:
         if method != "POST":
@@ -83,21 +119,20 @@ class Services:
         return 404, {}, {"error": f"no such endpoint {path}"}
 
     def _remember(self, provider: str, headers: dict[str, str], body: bytes) -> None:
-        self.state.recent[provider].append({"headers": headers, "body": body.decode()})
+        self.state.recent[provider].append((headers, body))
 
     # APNs provider API ------------------------------------------------------------
     def apns(self, token: str, headers: dict[str, str], body: bytes) -> Answer:
         self._remember("apns", headers, body)
-        apns_id = headers.get("apns-id") or secrets.token_hex(16)
+        apns_id = headers.get("apns-id") or self._id()
         answer_headers = {"apns-id": apns_id}
         auth = headers.get("authorization", "")
         if not auth.startswith("bearer "):
             return self._apns_refused(403, "MissingProviderToken", answer_headers)
-        try:
-            head = jwt.get_unverified_header(auth[7:])
-            claims = jwt.decode(auth[7:], options={"verify_signature": False})
-        except jwt.PyJWTError:
+        parsed = self._provider_token(auth[7:])
+        if parsed is None:
             return self._apns_refused(403, "InvalidProviderToken", answer_headers)
+        head, claims = parsed
         if head.get("alg") != "ES256" or not head.get("kid") or not claims.get("iss"):
             return self._apns_refused(403, "InvalidProviderToken", answer_headers)
         if time.time() - float(claims.get("iat", 0)) > 3600:
@@ -111,7 +146,7 @@ class Services:
         if len(headers.get("apns-collapse-id", "").encode()) > 64:
             return self._apns_refused(400, "BadCollapseId", answer_headers)
         try:
-            payload = json.loads(body)
+            payload = orjson.loads(body)
             push_id = str(payload["rpns"]["pushId"])
         except (ValueError, KeyError, TypeError):
             return self._apns_refused(400, "BadPayload", answer_headers)
@@ -194,7 +229,7 @@ class Services:
             self.state.count("fcm", "unauthenticated")
             return _google_error(401, "UNAUTHENTICATED", "Request had invalid credentials.")
         try:
-            message = json.loads(body)["message"]
+            message = orjson.loads(body)["message"]
             token = str(message["token"])
         except (ValueError, KeyError, TypeError):
             return _google_error(400, "INVALID_ARGUMENT", "Invalid JSON payload received.")
@@ -219,7 +254,7 @@ class Services:
             self.state.count("fcm", "unregistered")
             return _google_error(404, "UNREGISTERED", "Requested entity was not found.")
         self._accepted("fcm", token, _push_id_from_flat(message.get("data")), state)
-        return 200, {}, {"name": f"projects/sim/messages/{secrets.token_hex(8)}"}
+        return 200, {}, {"name": f"projects/sim/messages/{self._id()}"}
 
     # HMS Push Kit -------------------------------------------------------------------
     def hms(self, headers: dict[str, str], body: bytes) -> Answer:
@@ -228,9 +263,9 @@ class Services:
             self.state.count("hms", "80200003")
             return 401, {}, {"code": "80200003", "msg": "OAuth token expired"}
         try:
-            message = json.loads(body)["message"]
+            message = orjson.loads(body)["message"]
             tokens = [str(t) for t in message["token"]]
-            push_id = str(json.loads(message["data"])["rpns"]["pushId"])
+            push_id = str(orjson.loads(message["data"])["rpns"]["pushId"])
         except (ValueError, KeyError, TypeError):
             return 400, {}, {"code": "80100003", "msg": "Illegal payload"}
         if not 1 <= len(tokens) <= 1000:
@@ -255,7 +290,7 @@ class Services:
                 "illegal_tokens": illegal,
             }
             return 200, {}, {"code": "80100000", "msg": json.dumps(msg)}
-        return 200, {}, {"code": "80000000", "msg": "Success", "requestId": secrets.token_hex(8)}
+        return 200, {}, {"code": "80000000", "msg": "Success", "requestId": self._id()}
 
     # RuStore ------------------------------------------------------------------------
     def rustore(self, headers: dict[str, str], body: bytes) -> Answer:
@@ -266,7 +301,7 @@ class Services:
         ):
             return _google_error(401, "UNAUTHENTICATED", "no service token")
         try:
-            message = json.loads(body)["message"]
+            message = orjson.loads(body)["message"]
             token = str(message["token"])
         except (ValueError, KeyError, TypeError):
             return _google_error(400, "INVALID_ARGUMENT", "bad message")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import collections
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
 
 PROVIDERS = ("apns", "fcm", "hms", "rustore", "fcm_token", "hms_token")
 
@@ -28,7 +27,8 @@ class SimState:
     )
     bearers: set[str] = field(default_factory=set)
     counts: collections.Counter[str] = field(default_factory=collections.Counter)
-    recent: dict[str, collections.deque[dict[str, Any]]] = field(
+    # (headers, body) of the last requests per provider; decoded only when asked for.
+    recent: dict[str, collections.deque[tuple[dict[str, str], bytes]]] = field(
         default_factory=lambda: {p: collections.deque(maxlen=200) for p in PROVIDERS}
     )
 

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
+from rcs.common.v1 import message_pb2
 from rcs_core.messages import ids
+from rcs_core.messages.model import NewMessage
 from rcs_core.messages.numbers import normalize_msisdn
 from rcs_core.messages.statuses import Status
 from rcs_core.messages.validation import Submission, validate
@@ -68,6 +71,45 @@ def _sub(**kw: object) -> Submission:
 def test_defaults_fill_sender_ttl_and_receipt_request() -> None:
     msg = validate(_sub(), default_sender="RCS", default_ttl=dt.timedelta(hours=1), trace_parent="")
     assert (msg.sender, msg.ttl, msg.receipt_request) == ("RCS", dt.timedelta(hours=1), 2)
+
+
+def test_every_checked_field_lands_in_its_own_new_message_field() -> None:
+    """validate builds NewMessage positionally (for speed): each value where it belongs."""
+    send_after = dt.datetime(2030, 1, 2, tzinfo=dt.UTC)
+    # The fields a Submission and a NewMessage share, each with a value of its own.
+    same: dict[str, Any] = {
+        "client_ref": "ref-1",
+        "sender": "Snd",
+        "priority": 2,
+        "ttl": dt.timedelta(hours=5),
+        "receipt_request": 1,
+        "traffic_type": 6,
+        "mailing": "ml",
+        "ptag": "tag",
+        "report_format": 3,
+        "report_url": "https://example.org/r",
+        "send_after": send_after,
+        "flash": True,
+        "refuse_ref_in_progress": True,
+    }
+    window = message_pb2.SendWindow(begin_minute=60, end_minute=120, weekdays=[1, 3])
+    msg = validate(
+        _sub(**same, text="body", send_window=window, binary=(245, 4)),
+        default_sender="RCS",
+        default_ttl=dt.timedelta(hours=1),
+        trace_parent="00-trace",
+        now=send_after - dt.timedelta(hours=1),
+    )
+    assert msg == NewMessage(
+        **same,
+        channel=1,
+        destination="79161234567",
+        body="body",
+        trace_parent="00-trace",
+        window=(60, 120, 0b101, 0),
+        data_coding=245,
+        esm_class=4,
+    )
 
 
 @pytest.mark.parametrize(
