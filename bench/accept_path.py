@@ -28,9 +28,9 @@ from bench.cpu import cpu_seconds
 from bench.rest_e2e import _prepare
 from rcs.common.v1 import message_pb2
 from rcs.core.v1 import message_service_pb2 as ms
-from rcs_cli.seed import seed_demo
 from rcs_core.messages.servicer import MessageServicer
 from rcs_core.messages.validation import submission_of, validate
+from tests.support import seed_demo
 
 
 def _requests(calls: int, size: int) -> list[ms.SubmitMessagesRequest]:

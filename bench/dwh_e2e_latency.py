@@ -38,11 +38,11 @@ from rcs_capture.publication import (
     connector_state,
     remove_capture,
 )
-from rcs_cli.seed import seed_demo
 from rcs_core.db.migrate import migrate
 from rcs_dwh.storage import migrate as migrate_dwh
 from tests.dwh_support import DwhProcess, scratch_database, unique_root, wait_for
 from tests.e2e.installation import Installation
+from tests.support import seed_demo
 
 _INSTALLATION = 41
 # Messages (their latest change) and status events, the rows the load wrote.

@@ -24,9 +24,9 @@ import time
 from pathlib import Path
 
 from bench.rest_e2e import _prepare
-from rcs_cli.seed import seed_demo
 from tests.conftest import free_port
 from tests.e2e.installation import Installation
+from tests.support import seed_demo
 
 
 def _write(path: Path, lines: int) -> None:

@@ -26,8 +26,8 @@ import aiohttp
 
 from bench.rest_e2e import _prepare
 from bench.stats import report
-from rcs_cli.seed import seed_demo
 from tests.e2e.installation import Installation
+from tests.support import seed_demo
 
 
 async def _load(inst: Installation, total: int, concurrency: int) -> None:

@@ -27,9 +27,9 @@ from bench.rest_e2e import _prepare
 from bench.stats import report
 from rcs.core.v1 import mailing_service_pb2 as ms
 from rcs.core.v1 import mailing_service_pb2_grpc
-from rcs_cli.seed import seed_demo
 from rcs_runtime.grpc_client import open_channel
 from tests.e2e.installation import Installation
+from tests.support import seed_demo
 
 
 async def _rest(inst: Installation, rate: float, seconds: float, offset: int) -> list[float]:

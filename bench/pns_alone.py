@@ -27,7 +27,6 @@ from pathlib import Path
 
 from bench.cpu import CpuMeter
 from rcs.common.v1 import message_pb2
-from rcs_cli.seed import _demo_push_credentials
 from rcs_rpns.providers import payload
 from rcs_rpns.providers.apns import ApnsClient
 from rcs_rpns.providers.credentials import HmsClient
@@ -37,6 +36,7 @@ from rcs_rpns.providers.http2 import Http2
 from rcs_rpns.providers.transport import Http1, Transport
 from tests.conftest import free_port
 from tests.rpns_rig import wait_port
+from tests.support import demo_push_credentials
 
 PLATFORMS = ("APNS", "FCM", "HMS", "RUSTORE")
 Send = Callable[[int], Awaitable[int]]  # request number -> HTTP status
@@ -87,7 +87,7 @@ async def _measure(
 async def _bench(
     http: str, apns_url: str, ca: Path, sim_pid: int, args: argparse.Namespace
 ) -> None:
-    creds = _demo_push_credentials()
+    creds = demo_push_credentials()
     assert creds.fcm is not None
     assert creds.apns is not None
     # rpns's own transports: the client column is what rpns's HTTP layer costs per request.

@@ -38,12 +38,12 @@ from bench.stats import report
 from rcs.common.v1 import channel_pb2, message_pb2
 from rcs.connector.v1 import connector_service_pb2 as cs
 from rcs.connector.v1 import connector_service_pb2_grpc
-from rcs_cli.seed import _demo_push_credentials
 from rcs_core.db.migrate import migrate
 from rcs_rpns.storage import apps
 from rcs_runtime.grpc_client import open_channel
 from tests.conftest import free_port
 from tests.rpns_rig import wait_port
+from tests.support import demo_push_credentials
 
 PLATFORMS = {"ANDROID": 2, "IOS": 1, "HUAWEI": 3, "RUSTORE": 4}
 
@@ -64,7 +64,7 @@ async def _seed(dsn: str, numbers: int, installs: int, platforms: list[int]) -> 
             partner="bench",
             service_number="BENCH",
             min_version="",
-            credentials=_demo_push_credentials(),
+            credentials=demo_push_credentials(),
         )
         turn = itertools.cycle(platforms)
         rows = []

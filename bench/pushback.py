@@ -25,8 +25,8 @@ import aiohttp
 
 from bench.rest_e2e import _prepare
 from bench.stats import report
-from rcs_cli.seed import seed_demo
 from tests.e2e.installation import Installation
+from tests.support import seed_demo
 
 
 async def _load(inst: Installation, seconds: float, concurrency: int, impatient: bool) -> None:

@@ -29,11 +29,11 @@ import psycopg
 from rcs.common.v1 import status_pb2
 from rcs.core.v1 import delivery_service_pb2_grpc
 from rcs.core.v1 import message_service_pb2 as ms
-from rcs_cli.seed import seed_demo
 from rcs_core.__main__ import serve
 from rcs_core.config import CoreSettings
 from rcs_core.db.migrate import migrate
 from rcs_runtime.grpc_client import open_channel
+from tests.support import seed_demo
 
 A_ID, B_ID = 7, 8
 FIRST = 10**12  # message ids of the bench, far from anything the cores allocate

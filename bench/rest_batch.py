@@ -24,10 +24,10 @@ import psycopg
 
 from bench.rest_e2e import _prepare
 from bench.stats import report
-from rcs_cli.seed import seed_demo
 from rcs_core.auth import api_keys_store as api_keys
 from rcs_core.auth import partners_store as partners
 from tests.e2e.installation import Installation
+from tests.support import seed_demo
 
 
 async def _key(dsn: str) -> str:

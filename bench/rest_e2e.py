@@ -25,9 +25,9 @@ import aiohttp
 import psycopg
 
 from bench.stats import report
-from rcs_cli.seed import seed_demo
 from rcs_core.db.migrate import migrate
 from tests.e2e.installation import Installation
+from tests.support import seed_demo
 
 
 async def _prepare(admin: str) -> str:

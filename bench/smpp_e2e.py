@@ -28,11 +28,11 @@ from bench.cpu import CpuMeter
 from bench.history import fill_history
 from bench.rest_e2e import _prepare
 from bench.stats import report
-from rcs_cli.seed import seed_demo
 from rcs_smpp.pdu import BindTransceiver, DeliverSm, DeliverSmResp, Pdu, SubmitSm
 from rcs_smpp.session import SmppSession
 from tests.conftest import free_port
 from tests.e2e.installation import Installation
+from tests.support import seed_demo
 
 
 class Esmes:

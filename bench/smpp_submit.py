@@ -23,11 +23,11 @@ from pathlib import Path
 from bench.cpu import CpuMeter
 from bench.rest_e2e import _prepare
 from bench.stats import report
-from rcs_cli.seed import seed_demo
 from rcs_smpp.codec import encode
 from rcs_smpp.pdu import BindTransceiver, SubmitSm
 from tests.conftest import free_port
 from tests.e2e.installation import Installation
+from tests.support import seed_demo
 
 
 async def _bound(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:

@@ -1,7 +1,8 @@
 """`make run`: a whole installation on one machine with nothing else to install.
 
-Embedded PostgreSQL (pgserver, data under .data/), migrations, the demo partner, then
-one process per component — core (and a second core for the connector's receipts),
+Embedded PostgreSQL (pgserver, data under .data/), migrations; core and rpns, which get the
+demo data and the first administrator over their gRPC APIs (rcs_cli/seed.py); then the other
+processes, one per component — core (and a second core for the connector's receipts),
 dispatcher, routing, connector, SMSC simulator, REST and SMPP gateways — supervised here
 (rcs_cli/supervisor.py: a process or PostgreSQL that dies is restarted with backoff).
 Ctrl-C stops them all; a second run keeps the data.
@@ -18,15 +19,18 @@ import time
 import urllib.request
 from pathlib import Path
 
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
 from rcs_cli.embedded_pg import EmbeddedPostgres
 from rcs_cli.seed import (
     DEMO_ANDROID_TOKEN,
     DEMO_IOS_TOKEN,
     DEMO_PUSH_APP,
     DEMO_PUSH_NUMBER,
-    ensure_admin,
+    SeedSettings,
+    first_admin,
     seed_demo,
-    seed_push_demo,
 )
 from rcs_cli.supervisor import ChildProcess, CrashLoopError, RestartPolicy, Supervisor
 from rcs_core.db.migrate import migrate
@@ -112,6 +116,9 @@ PROCESSES = (
     ("smpp", "smpp"),
     ("ftp", "ftp"),
 )
+# Started first: the demo data and the first administrator are written through their gRPC
+# APIs (a settings revision each) before the rest start.
+FIRST = ("core", "rpns")
 # The delivery side yields the CPU to the accepting side (RCS_NICE); the simulator stands
 # for operators' SMSCs, which run elsewhere.
 NICE = {
@@ -293,6 +300,44 @@ def _wait_ready(url: str, supervisor: Supervisor, timeout: float) -> bool:
     return False
 
 
+async def _wait_serving(target: str, supervisor: Supervisor, within: float) -> None:
+    """Until the gRPC server at ``target`` reports SERVING; TimeoutError when it does not
+    within ``within`` seconds or a process died meanwhile."""
+    deadline = time.monotonic() + within
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline and all(supervisor.alive().values()):
+            try:
+                answer = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                if answer.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.aio.AioRpcError:
+                pass
+            await asyncio.sleep(0.3)
+    raise TimeoutError(f"{target} did not answer within {within:g} s")
+
+
+async def _seed(s: EmbeddedSettings, supervisor: Supervisor) -> str:
+    """The demo data and the first administrator, over core's and rpns's gRPC APIs, once they
+    answer; prints the administrator's password when one was made. The push api key."""
+    seed = SeedSettings(
+        core_target=f"127.0.0.1:{s.core_port}",
+        rpns_target=f"127.0.0.1:{s.rpns_port}",
+    )
+    await _wait_serving(seed.core_target, supervisor, 60)
+    await _wait_serving(seed.rpns_target, supervisor, 60)
+    push_key = await seed_demo(seed, smsc_host="127.0.0.1", smsc_port=s.smsc_port, actor="rcs run")
+    admin_password = await first_admin(seed)
+    if admin_password:
+        print(
+            f"rcs: administrator admin, password {admin_password}\n"
+            "     (generated now and shown only this once; `rcs admin-user admin` sets"
+            " another)",
+            flush=True,
+        )
+    return push_key
+
+
 def _say(text: str) -> None:
     print(f"rcs: {text}", flush=True)
 
@@ -338,19 +383,9 @@ def run_embedded() -> int:
     pg = EmbeddedPostgres(data_dir / "pg")
     dsn = _database(pg)
     asyncio.run(migrate(dsn, s.installation_id))
-    asyncio.run(seed_demo(dsn, smsc_host="127.0.0.1", smsc_port=s.smsc_port))
-    push_key = asyncio.run(seed_push_demo(dsn))
     make_test_ca(_pns_cert_dir(s))  # before rpns starts, which trusts its ca.pem
     for folder in ("in", "archive"):  # the demo partner's FTP folders (ftp_intercon.rst)
         (data_dir / "ftp" / "partners" / "demo" / folder).mkdir(parents=True, exist_ok=True)
-    admin_password = asyncio.run(ensure_admin(dsn))
-    if admin_password:
-        print(
-            f"rcs: administrator admin, password {admin_password}\n"
-            "     (generated now and shown only this once; `rcs admin-user admin` sets"
-            " another)",
-            flush=True,
-        )
     env = _env(s, dsn)
     supervisor = Supervisor(s.restart_policy(), _say)
     supervisor.start(pg, tier=0)
@@ -362,11 +397,25 @@ def run_embedded() -> int:
 
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
+
+    def start(name: str, component: str) -> None:
+        argv = [sys.executable, "-m", "rcs_cli", "serve", component]
+        own = {**env, **_own_env(s, name)}
+        supervisor.start(ChildProcess(name, argv, own, logs / f"{name}.log"))
+
     try:
         for name, component in PROCESSES:
-            argv = [sys.executable, "-m", "rcs_cli", "serve", component]
-            own = {**env, **_own_env(s, name)}
-            supervisor.start(ChildProcess(name, argv, own, logs / f"{name}.log"))
+            if name in FIRST:
+                start(name, component)
+        try:
+            push_key = asyncio.run(_seed(s, supervisor))
+        except (grpc.aio.AioRpcError, TimeoutError) as err:
+            detail = err.details() if isinstance(err, grpc.aio.AioRpcError) else str(err)
+            print(f"rcs: failed to seed the demo data ({detail}); logs in {logs}", flush=True)
+            return 1
+        for name, component in PROCESSES:
+            if name not in FIRST:
+                start(name, component)
         if not _wait_ready(f"http://127.0.0.1:{s.rest_port}/healthz", supervisor, 60):
             dead = [n for n, up in supervisor.alive().items() if not up]
             print(f"rcs: failed to start ({', '.join(dead) or 'timeout'}); logs in {logs}")

@@ -159,13 +159,17 @@ def _migrate(_: argparse.Namespace) -> None:
 
 
 def _seed_demo(args: argparse.Namespace) -> None:
-    from rcs_cli.seed import seed_demo, seed_push_demo
-    from rcs_runtime.settings import DatabaseSettings
+    import grpc
 
-    s = DatabaseSettings()
-    asyncio.run(seed_demo(s.database_url, smsc_host=args.smsc_host, smsc_port=args.smsc_port))
+    from rcs_cli.seed import SeedSettings, seed_demo
+    from rcs_runtime.grpc_client import refusal_text
+
+    s = SeedSettings()
+    try:
+        push_key = asyncio.run(seed_demo(s, smsc_host=args.smsc_host, smsc_port=args.smsc_port))
+    except grpc.aio.AioRpcError as err:
+        sys.exit(f"refused (core {s.core_target}, rpns {s.rpns_target}): {refusal_text(err)}")
     print("demo partner 'demo' (password 'demo') routed to the SMSC simulator")
-    push_key = asyncio.run(seed_push_demo(s.database_url))
     print(f"demo push application DEMO_APP (SDK api key {push_key}) with two devices")
 
 
@@ -173,20 +177,19 @@ def _admin_user(args: argparse.Namespace) -> None:
     import getpass
     import os
 
-    from rcs_cli.seed import upsert_admin
-    from rcs_runtime.errors import RcsError
-    from rcs_runtime.settings import DatabaseSettings
+    import grpc
+
+    from rcs_cli.seed import SeedSettings, put_admin
 
     password = os.environ.get("RCS_ADMIN_PASSWORD") or getpass.getpass(
         f"password for {args.login}: "
     )
-    if len(password) < 8:
-        sys.exit("refused: an administrator's password needs at least 8 characters")
+    s = SeedSettings()
     try:
-        asyncio.run(upsert_admin(DatabaseSettings().database_url, args.login, password))
-    except RcsError as exc:  # NOT_MASTER on a standby: it names the master
-        sys.exit(f"refused: {exc.message}")
-    print(f"administrator {args.login!r} saved")
+        created = asyncio.run(put_admin(s, args.login, password))
+    except grpc.aio.AioRpcError as err:  # NOT_MASTER on a standby: it names the master
+        sys.exit(f"refused by core at {s.core_target}: {err.details()}")
+    print(f"administrator {args.login!r} {'created' if created else 'saved'}")
 
 
 def _run(_: argparse.Namespace) -> None:
@@ -215,12 +218,15 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("migrate", help="apply SQL migrations (RCS_DATABASE_URL)").set_defaults(
         func=_migrate
     )
-    seed = sub.add_parser("seed-demo", help="create the demo partner and route")
+    seed = sub.add_parser(
+        "seed-demo", help="create the demo partner and route (RCS_CORE_TARGET, RCS_RPNS_TARGET)"
+    )
     seed.add_argument("--smsc-host", default="127.0.0.1")
     seed.add_argument("--smsc-port", type=int, default=2776)
     seed.set_defaults(func=_seed_demo)
     admin = sub.add_parser(
-        "admin-user", help="create an administrator or reset a password (RCS_ADMIN_PASSWORD)"
+        "admin-user",
+        help="create an administrator or reset a password (RCS_ADMIN_PASSWORD, RCS_CORE_TARGET)",
     )
     admin.add_argument("login")
     admin.set_defaults(func=_admin_user)

@@ -314,7 +314,7 @@ class DeviceServicer(device_service_pb2_grpc.DeviceServiceServicer):
         )
 
 
-def _credentials(a: aps.App) -> Credentials:
+def credentials_of(a: aps.App) -> Credentials:
     return Credentials(
         apns=ApnsKey(
             team_id=a.apns.team_id,
@@ -386,7 +386,7 @@ class AppServicer(app_service_pb2_grpc.AppServiceServicer):
                 partner=a.partner,
                 service_number=a.service_number,
                 min_version=a.min_version,
-                credentials=_credentials(a),
+                credentials=credentials_of(a),
             )
         return aps.PutAppResponse(app=app_proto(stored, with_secrets=True))
 

@@ -1,5 +1,7 @@
-"""Test doubles behind the real gRPC seams, helpers to start servers on port 0, and one to
-hold a message half-stored."""
+"""Test doubles behind the real gRPC seams, helpers to start servers on port 0, one to hold
+a message half-stored, and the demo data / administrators as quick fixtures (written through
+core's settings revision path in process, like `rcs seed-demo` and `rcs admin-user` do
+against a running core)."""
 
 from __future__ import annotations
 
@@ -14,10 +16,21 @@ import grpc
 import psycopg
 
 from rcs.connector.v1 import connector_service_pb2, connector_service_pb2_grpc
+from rcs.core.v1 import settings_service_pb2 as ss
+from rcs.core.v1 import settings_service_pb2_grpc
 from rcs.routing.v1 import routing_service_pb2, routing_service_pb2_grpc
+from rcs.rpns.v1 import app_service_pb2_grpc, device_service_pb2_grpc
+from rcs_cli import seed
+from rcs_core.auth.passwords import hash_password
 from rcs_core.messages import store as messages
 from rcs_core.messages.idalloc import IdAllocator
 from rcs_core.messages.validation import submission_of, validate
+from rcs_core.settings import admins
+from rcs_core.settings.servicer import SettingsServicer
+from rcs_rpns.providers.credentials import Credentials
+from rcs_rpns.servicer import AppServicer, DeviceServicer, credentials_of
+from rcs_runtime.db import open_pool
+from rcs_runtime.grpc_client import open_channel
 from rcs_runtime.grpc_server import GrpcServer
 
 Ctx = grpc.aio.ServicerContext[Any, Any]
@@ -114,18 +127,72 @@ async def accept_uncommitted(
     return stored
 
 
-async def admin_user_cli(database_url: str, login: str, password: str) -> tuple[int, str]:
-    """`rcs admin-user LOGIN` against ``database_url``: its exit code and stderr."""
+async def admin_user_cli(core_target: str, login: str, password: str) -> tuple[int, str]:
+    """`rcs admin-user LOGIN` against the core at ``core_target``: its exit code and stderr."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "rcs_cli",
         "admin-user",
         login,
-        env={**os.environ, "RCS_DATABASE_URL": database_url, "RCS_ADMIN_PASSWORD": password},
+        env={**os.environ, "RCS_CORE_TARGET": core_target, "RCS_ADMIN_PASSWORD": password},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
     _, err = await proc.communicate()
     assert proc.returncode is not None
     return proc.returncode, err.decode()
+
+
+async def seed_demo(dsn: str, *, smsc_host: str, smsc_port: int) -> None:
+    """What `rcs seed-demo` writes on core (partner demo/demo routed to the SMSC at
+    ``smsc_host:smsc_port``), through an in-process SettingsService on ``dsn``: real
+    revisions, as against a running core."""
+    pool = await open_pool(dsn, min_size=1, max_size=2)
+    server = await start_server(
+        lambda s: settings_service_pb2_grpc.add_SettingsServiceServicer_to_server(
+            SettingsServicer(pool), s
+        )
+    )
+    channel = open_channel(f"127.0.0.1:{server.port}")
+    try:
+        await seed.seed_settings(
+            settings_service_pb2_grpc.SettingsServiceStub(channel),
+            ss.Actor(login="rcs seed-demo", remote_ip=""),
+            smsc_host=smsc_host,
+            smsc_port=smsc_port,
+        )
+    finally:
+        await channel.close()
+        await server.stop(0)
+        await pool.close()
+
+
+async def seed_push_demo(dsn: str) -> str:
+    """What `rcs seed-demo` writes on rpns (the demo application and its two devices),
+    through in-process AppService and DeviceService on ``dsn``; the application's api key."""
+    pool = await open_pool(dsn, min_size=1, max_size=2)
+    server = await start_server(
+        lambda s: app_service_pb2_grpc.add_AppServiceServicer_to_server(AppServicer(pool), s),
+        lambda s: device_service_pb2_grpc.add_DeviceServiceServicer_to_server(
+            DeviceServicer(pool), s
+        ),
+    )
+    channel = open_channel(f"127.0.0.1:{server.port}")
+    try:
+        return await seed.seed_push(channel)
+    finally:
+        await channel.close()
+        await server.stop(0)
+        await pool.close()
+
+
+async def upsert_admin(dsn: str, login: str, password: str) -> None:
+    """Create an administrator or set their password, as one settings revision."""
+    async with await psycopg.AsyncConnection.connect(dsn) as conn, conn.transaction():
+        await admins.save_admin(conn, login, hash_password(password), actor="rcs admin-user")
+
+
+def demo_push_credentials() -> Credentials:
+    """The demo application's credentials (keys of the right kinds, made now)."""
+    return credentials_of(seed.demo_app())

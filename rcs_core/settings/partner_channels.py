@@ -194,7 +194,8 @@ PARTNER_CHANNEL: Spec[PartnerChannelState, ss.PartnerChannel] = Spec(
 
 async def grant_every_messenger(conn: Conn, partner: str) -> None:
     """Every messenger channel, any sender, to ``partner`` (what it keeps that it has):
-    the demo partner's grants (`rcs seed-demo`), without a settings revision."""
+    a test fixture's partner, without a settings revision (`rcs seed-demo` grants them
+    through SettingsService.PutPartnerChannel)."""
     await conn.execute(
         "INSERT INTO partner_channels (partner, channel) SELECT %s, c"
         " FROM unnest(%s::smallint[]) AS c ON CONFLICT DO NOTHING",

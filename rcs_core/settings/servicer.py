@@ -2,8 +2,9 @@
 lists, operators, interfaces, revisions and rollback here (EntitySettings); the routing
 policy in rcs_core.settings.policy, inbound routes in rcs_core.settings.inbound, API keys in
 rcs_core.settings.api_keys, the audit log in rcs_core.settings.audit, number-plan imports in
-rcs_core.settings.imports. SettingsServicer, the one registered servicer, holds one object
-of each group over the same pool and delegates each RPC to the group that defines it."""
+rcs_core.settings.imports, administrators in rcs_core.settings.admin_rpcs. SettingsServicer,
+the one registered servicer, holds one object of each group over the same pool and delegates
+each RPC to the group that defines it."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from rcs.core.v1 import settings_service_pb2 as ss
 from rcs.core.v1 import settings_service_pb2_grpc
 from rcs_core.auth.passwords import hash_password
 from rcs_core.settings import entities, store, validate, writes
+from rcs_core.settings.admin_rpcs import AdministratorSettings
 from rcs_core.settings.api_keys import ApiKeySettings
 from rcs_core.settings.audit import AuditSettings
 from rcs_core.settings.imports import ImportSettings
@@ -506,6 +508,7 @@ class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
         self._imports = ImportSettings(pool)
         self._partner_channels = PartnerChannelSettings(pool)
         self._messenger_interfaces = MessengerInterfaceSettings(pool)
+        self._administrators = AdministratorSettings(pool)
 
     # -- EntitySettings ------------------------------------------------------
     async def AddBlacklistEntries(
@@ -777,3 +780,14 @@ class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
         self, request: ss.PutMessengerInterfaceRequest, context: Ctx
     ) -> ss.PutMessengerInterfaceResponse:
         return await self._messenger_interfaces.PutMessengerInterface(request, context)
+
+    # -- AdministratorSettings -----------------------------------------------
+    async def CreateFirstAdministrator(
+        self, request: ss.CreateFirstAdministratorRequest, context: Ctx
+    ) -> ss.CreateFirstAdministratorResponse:
+        return await self._administrators.CreateFirstAdministrator(request, context)
+
+    async def PutAdministrator(
+        self, request: ss.PutAdministratorRequest, context: Ctx
+    ) -> ss.PutAdministratorResponse:
+        return await self._administrators.PutAdministrator(request, context)

@@ -110,13 +110,21 @@ async def put_state(conn: psycopg.AsyncConnection, entity: str, key: str, state:
 
 
 async def restore(
-    conn: psycopg.AsyncConnection, revision: int, *, credentials_too: bool = False
+    conn: psycopg.AsyncConnection,
+    revision: int,
+    *,
+    credentials_too: bool = False,
+    kept: frozenset[tuple[str, str]] = frozenset(),
 ) -> list[Change]:
     """Put back, for every key changed after ``revision``, the state it had at
     ``revision``; returns the changes made (to be committed as a new revision).
 
     A rollback leaves credentials as they are (API keys, administrators: a revoked key must
-    stay revoked); a cluster's rewind of a diverged history (``credentials_too``) does not."""
+    stay revoked); a cluster's rewind of a diverged history (``credentials_too``) does not.
+    Rows of ``kept`` keys are not removed even when they did not exist at ``revision``: the
+    caller writes them over in place (a rewind, whose master's history has them), so that
+    their surrogate ids (partners.id, operators.id), which queued messages and other rows
+    refer to, survive."""
     cur = await conn.execute(
         "SELECT changes FROM settings_revisions WHERE revision > %s ORDER BY revision",
         (revision,),
@@ -127,6 +135,9 @@ async def restore(
             if c["entity"] in CREDENTIALS and not credentials_too:
                 continue
             target.setdefault((c["entity"], c["key"]), c["before"])  # first change after
+    for entity_key in kept & target.keys():
+        if target[entity_key] is None:
+            del target[entity_key]
 
     def rank(item: tuple[tuple[str, str], State]) -> int:
         (entity, _), state = item

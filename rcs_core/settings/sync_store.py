@@ -188,7 +188,12 @@ async def rewind(
         )
         kept = await cur.fetchone()
         await _replay_payload(conn, kept[0] if kept else {"kind": kind, "rows": []})
-    await store.restore(conn, fork, credentials_too=True)
+    # A key the master's history leaves present is written over in place by its revisions,
+    # not removed first and inserted again: a new partners.id / operators.id would strand
+    # every queued message and every row that refers to the old one (the dispatcher claims
+    # a message joined with its partner). Two installations seeded alike diverge on every
+    # row they both made (salted password hashes, times), so this is the common case.
+    await store.restore(conn, fork, credentials_too=True, kept=_present_after(revisions))
     for name in {n for p in imports for n in p.get("created_operators", [])}:
         try:  # an operator an undone import made, unless something refers to it now
             async with conn.transaction():
@@ -208,3 +213,12 @@ async def rewind(
         revision=fork,
     )
     return undone, await apply_revisions(conn, revisions, master_id=master_id)
+
+
+def _present_after(revisions: list[Revision]) -> frozenset[tuple[str, str]]:
+    """The (entity, key) pairs these revisions, applied in order, leave with a row."""
+    last: dict[tuple[str, str], object] = {}
+    for r in revisions:
+        for change in r.changes:
+            last[(change["entity"], change["key"])] = change["after"]
+    return frozenset(k for k, after in last.items() if after is not None)

@@ -21,13 +21,13 @@ from rcs.cluster.v1 import cluster_service_pb2 as cs
 from rcs.cluster.v1 import cluster_service_pb2_grpc
 from rcs.core.v1 import settings_service_pb2 as ss
 from rcs.core.v1 import settings_service_pb2_grpc
-from rcs_cli.seed import seed_demo
 from rcs_runtime.grpc_client import error_reason, open_channel
 from tests.cluster.etcd_process import EtcdProcess, unique_port
 from tests.cluster.harness import CLUSTER_ENV, TTL
 from tests.conftest import _admin_dsn, _dsn_for
 from tests.e2e.installation import FINAL, Installation
 from tests.e2e.test_crash_recovery import _submit_traffic
+from tests.support import seed_demo
 
 pytestmark = pytest.mark.e2e
 ADMIN = ss.Actor(login="sre", remote_ip="127.0.0.1")

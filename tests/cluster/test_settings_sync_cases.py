@@ -66,7 +66,7 @@ async def test_number_plan_api_keys_and_administrators_reach_both_standbys(
         ss.CreatePartnerRequest(actor=ADMIN, partner=ss.Partner(login="acme"), password="pw"),
     )
     key = await write(master, "CreateApiKey", ss.CreateApiKeyRequest(actor=ADMIN, partner="acme"))
-    code, err = await admin_user_cli(master.database_url, "root", "rootpass1")
+    code, err = await admin_user_cli(master.core, "root", "rootpass1")
     assert code == 0, err
     plan = await master.settings("ImportNumberPlan", iter(number_plan_chunks(DEF, ADMIN)))
     standbys = [m for m in cluster.members if m is not master]
@@ -120,7 +120,7 @@ async def test_number_plan_api_keys_and_administrators_reach_both_standbys(
             await m.settings("ImportNumberPlan", iter(number_plan_chunks(DEF, ADMIN)))
         assert error_reason(imported.value) == "NOT_MASTER"
         assert names in (imported.value.details() or "")
-        code, err = await admin_user_cli(m.database_url, "root", "otherpass2")
+        code, err = await admin_user_cli(m.core, "root", "otherpass2")
         assert code == 1
         assert names in err
         assert await authenticates(m, key.key, "rootpass1") == ("", "root")

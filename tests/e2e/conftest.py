@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from rcs_cli.seed import seed_demo, upsert_admin
 from tests.e2e.installation import ADMIN_LOGIN, ADMIN_PASSWORD, Installation
+from tests.support import seed_demo, upsert_admin
 
 
 @pytest.fixture

@@ -23,7 +23,6 @@ from rcs_cli.seed import (
     DEMO_IOS_TOKEN,
     DEMO_PUSH_APP,
     DEMO_PUSH_NUMBER,
-    seed_push_demo,
 )
 from rcs_simulators.pns.certs import make_test_ca
 from rcs_smpp.constants import MessageState, RapportoTag
@@ -33,6 +32,7 @@ from rcs_smpp.tlv import Tlvs
 from tests.conftest import free_port
 from tests.e2e.installation import COMPONENTS, Installation, http, wait_until
 from tests.e2e.push_stand_in import Device, PushStandIn, ReportSink, start_push
+from tests.support import seed_push_demo
 
 pytestmark = pytest.mark.e2e
 PUSH_TTL = 30

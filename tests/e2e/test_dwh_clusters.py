@@ -33,7 +33,6 @@ from rcs_capture.publication import (
     connector_state,
     remove_capture,
 )
-from rcs_cli.seed import seed_demo, upsert_admin
 from rcs_core.db.migrate import migrate
 from rcs_dwh.storage import migrate as migrate_dwh
 from tests.dwh_support import (
@@ -45,6 +44,7 @@ from tests.dwh_support import (
     wait_for,
 )
 from tests.e2e.installation import Installation, http
+from tests.support import seed_demo, upsert_admin
 
 pytestmark = pytest.mark.e2e
 

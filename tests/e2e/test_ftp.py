@@ -21,10 +21,10 @@ import pytest
 
 from gateways.ftp import report
 from gateways.ftp.files import Kind
-from rcs_cli.seed import seed_demo
 from rcs_core.auth import partners_store as partners
 from tests.e2e.ftp_support import FtpGateway, module_database, query, report_time
 from tests.e2e.installation import Installation
+from tests.support import seed_demo
 
 pytestmark = pytest.mark.e2e
 BACKEND = ("routing", "simulator", "connector", "core", "dispatcher")

@@ -19,11 +19,12 @@ from google.protobuf import duration_pb2
 from rcs.common.v1 import channel_pb2, message_pb2
 from rcs.core.v1 import message_service_pb2 as ms
 from rcs.core.v1 import message_service_pb2_grpc
-from rcs_cli.seed import DEMO_PUSH_APP, seed_push_demo
+from rcs_cli.seed import DEMO_PUSH_APP
 from rcs_simulators.pns.certs import make_test_ca
 from tests.conftest import free_port
 from tests.e2e.installation import COMPONENTS, Installation, http, wait_until
 from tests.e2e.test_cascade import rows
+from tests.support import seed_push_demo
 
 pytestmark = pytest.mark.e2e
 PUSH_TTL = 30

@@ -15,13 +15,12 @@ from gateways.rest.app import build_app
 from gateways.rest.settings import RestSettings
 from rcs.core.v1 import auth_service_pb2_grpc, settings_service_pb2_grpc
 from rcs.routing.v1 import routing_service_pb2_grpc
-from rcs_cli.seed import seed_demo, upsert_admin
 from rcs_core.auth.servicer import AuthServicer
 from rcs_core.settings.servicer import SettingsServicer
 from rcs_routing.servicer import RoutingServicer, TableHolder
 from rcs_runtime.grpc_client import open_channel
 from tests.conftest import free_port
-from tests.support import start_server
+from tests.support import seed_demo, start_server, upsert_admin
 
 pytestmark = pytest.mark.integration
 Client = TestClient[web.Request, web.Application]

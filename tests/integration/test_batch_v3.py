@@ -14,12 +14,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from gateways.rest.app import build_app
 from gateways.rest.settings import RestSettings
 from rcs.core.v1 import auth_service_pb2_grpc, message_service_pb2_grpc, settings_service_pb2_grpc
-from rcs_cli.seed import upsert_admin
 from rcs_core.auth.servicer import AuthServicer
 from rcs_core.messages.servicer import MessageServicer
 from rcs_core.settings.servicer import SettingsServicer
 from rcs_runtime.grpc_client import open_channel
-from tests.support import start_server
+from tests.support import start_server, upsert_admin
 
 pytestmark = pytest.mark.integration
 Client = TestClient[web.Request, web.Application]

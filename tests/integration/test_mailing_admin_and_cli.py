@@ -19,11 +19,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from gateways.rest.app import build_app
 from gateways.rest.settings import RestSettings
 from rcs.core.v1 import auth_service_pb2_grpc, mailing_service_pb2_grpc
-from rcs_cli.seed import seed_demo, upsert_admin
 from rcs_core.auth.servicer import AuthServicer
 from rcs_core.mailings.servicer import MailingServicer
 from rcs_runtime.grpc_client import open_channel
-from tests.support import start_server
+from tests.support import seed_demo, start_server, upsert_admin
 
 pytestmark = pytest.mark.integration
 Client = TestClient[web.Request, web.Application]

@@ -19,11 +19,11 @@ import pytest
 
 from rcs.core.v1 import settings_service_pb2 as ss
 from rcs.core.v1 import settings_service_pb2_grpc
-from rcs_cli.seed import seed_demo
 from rcs_routing.number_plan import BadFileError
 from rcs_routing.number_plan_import import number_plan_chunks, ported_chunks
 from rcs_routing.storage import current_revision, load_table
 from rcs_runtime.grpc_client import error_reason, open_channel
+from tests.support import seed_demo
 
 pytestmark = pytest.mark.integration
 

@@ -26,12 +26,11 @@ from gateways.rest.settings import RestSettings
 from rcs.common.v1 import status_pb2
 from rcs.core.v1 import auth_service_pb2_grpc, report_service_pb2_grpc
 from rcs.core.v1 import report_service_pb2 as rs
-from rcs_cli.seed import upsert_admin
 from rcs_core.auth.servicer import AuthServicer
 from rcs_core.traffic_reports.servicer import ReportServicer
 from rcs_runtime.grpc_client import open_channel
 from rcs_runtime.replica import ReadPools
-from tests.support import start_server
+from tests.support import start_server, upsert_admin
 
 pytestmark = pytest.mark.integration
 

@@ -21,12 +21,11 @@ import pytest
 from gateways.rest.__main__ import serve
 from gateways.rest.settings import RestSettings
 from rcs.core.v1 import auth_service_pb2_grpc, message_service_pb2_grpc, settings_service_pb2_grpc
-from rcs_cli.seed import upsert_admin
 from rcs_core.auth.servicer import AuthServicer
 from rcs_core.messages.servicer import MessageServicer
 from rcs_core.settings.servicer import SettingsServicer
 from tests.conftest import free_port
-from tests.support import start_server
+from tests.support import start_server, upsert_admin
 
 pytestmark = pytest.mark.integration
 ADMIN = {"Authorization": "Basic " + base64.b64encode(b"root:correct horse").decode()}

@@ -11,9 +11,8 @@ from typing import Any
 import pytest
 
 from rcs.routing.v1 import routing_service_pb2_grpc
-from rcs_cli.seed import seed_demo
 from rcs_routing.servicer import RoutingServicer, TableHolder
-from tests.support import start_server
+from tests.support import seed_demo, start_server
 
 pytestmark = pytest.mark.integration
 

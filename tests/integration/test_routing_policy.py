@@ -13,10 +13,9 @@ from google.protobuf import timestamp_pb2
 from rcs.common.v1 import channel_pb2
 from rcs.routing.v1 import routing_service_pb2 as rs
 from rcs.routing.v1 import routing_service_pb2_grpc
-from rcs_cli.seed import seed_demo
 from rcs_routing.servicer import RoutingServicer, TableHolder
 from rcs_runtime.grpc_client import open_channel
-from tests.support import start_server
+from tests.support import seed_demo, start_server
 
 pytestmark = pytest.mark.integration
 

@@ -11,8 +11,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from rcs_cli.seed import seed_demo
 from rcs_routing.servicer import TableHolder
+from tests.support import seed_demo
 
 pytestmark = pytest.mark.integration
 

@@ -22,13 +22,12 @@ from gateways.rest.settings import RestSettings
 from gateways.smpp.server import SmppGateway
 from gateways.smpp.settings import SmppGatewaySettings
 from rcs.core.v1 import auth_service_pb2_grpc, settings_service_pb2_grpc
-from rcs_cli.seed import upsert_admin
 from rcs_core.auth.servicer import AuthServicer
 from rcs_core.settings.servicer import SettingsServicer
 from rcs_runtime.grpc_client import open_channel
 from tests.conftest import free_port
 from tests.core_services import CoreServices
-from tests.support import start_server
+from tests.support import start_server, upsert_admin
 
 pytestmark = pytest.mark.integration
 ADMIN = {"Authorization": "Basic " + base64.b64encode(b"root:correct horse").decode()}

@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator
 import psycopg
 import pytest
 
-from rcs_cli.seed import seed_demo
 from rcs_connectors import interfaces
 from rcs_messengers import provider_interfaces
 from rcs_routing.storage import load_table
+from tests.support import seed_demo
 
 pytestmark = pytest.mark.integration
 

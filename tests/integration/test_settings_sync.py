@@ -16,7 +16,6 @@ import pytest
 from rcs.core.v1 import settings_service_pb2 as ss
 from rcs.core.v1 import settings_service_pb2_grpc, settings_sync_pb2_grpc
 from rcs.core.v1 import settings_sync_pb2 as sync
-from rcs_cli.seed import upsert_admin
 from rcs_cluster.sync import REWINDS, SettingsPuller
 from rcs_core.auth import api_keys_store
 from rcs_core.auth.passwords import verify_password
@@ -27,7 +26,7 @@ from rcs_runtime.db import open_pool
 from rcs_runtime.errors import RcsError
 from rcs_runtime.grpc_client import error_reason, open_channel
 from tests.conftest import _admin_dsn, _dsn_for
-from tests.support import start_server
+from tests.support import start_server, upsert_admin
 
 pytestmark = pytest.mark.integration
 ADMIN = ss.Actor(login="admin", remote_ip="10.0.0.5")

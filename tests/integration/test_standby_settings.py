@@ -19,13 +19,12 @@ from gateways.rest.app import build_app
 from gateways.rest.settings import RestSettings
 from rcs.core.v1 import auth_service_pb2_grpc, settings_service_pb2_grpc
 from rcs.core.v1 import settings_service_pb2 as ss
-from rcs_cli.seed import upsert_admin
 from rcs_core.auth.servicer import AuthServicer
 from rcs_core.settings.servicer import SettingsServicer
 from rcs_routing.number_plan_import import number_plan_chunks
 from rcs_runtime.grpc_client import error_reason, open_channel
 from tests.integration.test_number_plan_import import FIXTURES, _cli
-from tests.support import admin_user_cli, start_server
+from tests.support import admin_user_cli, start_server, upsert_admin
 
 pytestmark = pytest.mark.integration
 ADMIN = ss.Actor(login="admin", remote_ip="10.0.0.5")
@@ -160,7 +159,7 @@ async def test_standby_with_no_master_elected_says_so(core_port: int, database_u
 
 
 async def test_standby_refuses_api_keys_and_administrators_on_every_surface(
-    core: tuple[Any, Client], database_url: str
+    core: tuple[Any, Client], core_port: int, database_url: str
 ) -> None:
     """API keys and administrators are settings revisions (copied from the master by the
     sync): the admin API answers 409, gRPC FAILED_PRECONDITION, `rcs admin-user` exits 1."""
@@ -178,7 +177,7 @@ async def test_standby_refuses_api_keys_and_administrators_on_every_surface(
         )
     assert revoked.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert NAMES_MASTER in (revoked.value.details() or "")
-    code, err = await admin_user_cli(database_url, "root", "another1")
+    code, err = await admin_user_cli(f"127.0.0.1:{core_port}", "root", "another1")
     assert code == 1
     assert NAMES_MASTER in err
     assert await revision(database_url) == before

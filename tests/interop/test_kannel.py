@@ -42,11 +42,11 @@ from aiohttp import ClientSession, ClientTimeout, web
 from rcs.common.v1 import message_pb2, status_pb2
 from rcs.core.v1 import message_service_pb2 as ms
 from rcs.core.v1 import message_service_pb2_grpc
-from rcs_cli.seed import seed_demo
 from rcs_core.auth import partners_store as partners
 from tests.conftest import free_port
 from tests.e2e.installation import FINAL, Installation
 from tests.interop.kannel import Kannel, LoggedPdu, installed
+from tests.support import seed_demo
 
 pytestmark = pytest.mark.e2e
 

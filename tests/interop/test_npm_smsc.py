@@ -30,8 +30,8 @@ import pytest
 from rcs.common.v1 import channel_pb2, message_pb2, status_pb2
 from rcs.core.v1 import message_service_pb2 as ms
 from rcs.core.v1 import message_service_pb2_grpc
-from rcs_cli.seed import seed_demo
 from tests.e2e.installation import FINAL, Installation
+from tests.support import seed_demo
 
 pytestmark = pytest.mark.e2e
 

@@ -4274,3 +4274,115 @@ class ListMessengerInterfacesResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListMessengerInterfacesResponse: _TypeAlias = ListMessengerInterfacesResponse  # noqa: Y015
+
+@_typing.final
+class PutAdministratorRequest(_message.Message):
+    """PutAdministratorRequest names the administrator and their new password."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACTOR_FIELD_NUMBER: _builtins.int
+    LOGIN_FIELD_NUMBER: _builtins.int
+    PASSWORD_FIELD_NUMBER: _builtins.int
+    login: _builtins.str
+    """The administrator's login, 1 to 64 characters of [A-Za-z0-9_.@-]."""
+    password: _builtins.str
+    """The password, at least 8 characters; stored only as a hash."""
+    @_builtins.property
+    def actor(self) -> Global___Actor:
+        """Who makes the change."""
+
+    def __init__(
+        self,
+        *,
+        actor: Global___Actor | None = ...,
+        login: _builtins.str = ...,
+        password: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "login", b"login", "password", b"password"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PutAdministratorRequest: _TypeAlias = PutAdministratorRequest  # noqa: Y015
+
+@_typing.final
+class PutAdministratorResponse(_message.Message):
+    """PutAdministratorResponse confirms the change."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REVISION_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
+    revision: _builtins.int
+    """Settings revision the change created."""
+    created: _builtins.bool
+    """True when the administrator was created, false when their password was set."""
+    def __init__(
+        self,
+        *,
+        revision: _builtins.int = ...,
+        created: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "revision", b"revision"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PutAdministratorResponse: _TypeAlias = PutAdministratorResponse  # noqa: Y015
+
+@_typing.final
+class CreateFirstAdministratorRequest(_message.Message):
+    """CreateFirstAdministratorRequest names the first administrator."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACTOR_FIELD_NUMBER: _builtins.int
+    LOGIN_FIELD_NUMBER: _builtins.int
+    login: _builtins.str
+    """The login to create, 1 to 64 characters of [A-Za-z0-9_.@-]."""
+    @_builtins.property
+    def actor(self) -> Global___Actor:
+        """Who makes the change."""
+
+    def __init__(
+        self,
+        *,
+        actor: Global___Actor | None = ...,
+        login: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "login", b"login"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateFirstAdministratorRequest: _TypeAlias = CreateFirstAdministratorRequest  # noqa: Y015
+
+@_typing.final
+class CreateFirstAdministratorResponse(_message.Message):
+    """CreateFirstAdministratorResponse has the generated password, shown only this once."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PASSWORD_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    password: _builtins.str
+    """The generated password; empty when the installation has an administrator already."""
+    revision: _builtins.int
+    """Settings revision the change created; 0 when nothing changed."""
+    def __init__(
+        self,
+        *,
+        password: _builtins.str = ...,
+        revision: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["password", b"password", "revision", b"revision"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateFirstAdministratorResponse: _TypeAlias = CreateFirstAdministratorResponse  # noqa: Y015

@@ -302,6 +302,16 @@ class SettingsServiceStub:
                 request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ImportNumberPlanRequest.SerializeToString,
                 response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ImportNumberPlanResponse.FromString,
                 _registered_method=True)
+        self.PutAdministrator = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/PutAdministrator',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutAdministratorRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutAdministratorResponse.FromString,
+                _registered_method=True)
+        self.CreateFirstAdministrator = channel.unary_unary(
+                '/rcs.core.v1.SettingsService/CreateFirstAdministrator',
+                request_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.CreateFirstAdministratorRequest.SerializeToString,
+                response_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.CreateFirstAdministratorResponse.FromString,
+                _registered_method=True)
 
 
 class SettingsServiceServicer:
@@ -687,6 +697,22 @@ class SettingsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PutAdministrator(self, request, context):
+        """PutAdministrator creates an administrator (of the admin API and the web cabinet) or
+        sets their password, as one revision; the password needs at least 8 characters.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateFirstAdministrator(self, request, context):
+        """CreateFirstAdministrator creates the installation's first administrator with a
+        generated password, returned only here; nothing when there is one already.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SettingsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -954,6 +980,16 @@ def add_SettingsServiceServicer_to_server(servicer, server):
                     servicer.ImportNumberPlan,
                     request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ImportNumberPlanRequest.FromString,
                     response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.ImportNumberPlanResponse.SerializeToString,
+            ),
+            'PutAdministrator': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutAdministrator,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutAdministratorRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.PutAdministratorResponse.SerializeToString,
+            ),
+            'CreateFirstAdministrator': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateFirstAdministrator,
+                    request_deserializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.CreateFirstAdministratorRequest.FromString,
+                    response_serializer=rcs_dot_core_dot_v1_dot_settings__service__pb2.CreateFirstAdministratorResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -2390,6 +2426,60 @@ class SettingsService:
             '/rcs.core.v1.SettingsService/ImportNumberPlan',
             rcs_dot_core_dot_v1_dot_settings__service__pb2.ImportNumberPlanRequest.SerializeToString,
             rcs_dot_core_dot_v1_dot_settings__service__pb2.ImportNumberPlanResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutAdministrator(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/PutAdministrator',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.PutAdministratorRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.PutAdministratorResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateFirstAdministrator(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rcs.core.v1.SettingsService/CreateFirstAdministrator',
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.CreateFirstAdministratorRequest.SerializeToString,
+            rcs_dot_core_dot_v1_dot_settings__service__pb2.CreateFirstAdministratorResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -153,6 +153,14 @@ class SettingsServiceStub:
     """ImportNumberPlan replaces the number plan (or the ported numbers) with the rows
     streamed in chunks: all or nothing, as one settings revision at the end of the stream.
     """
+    PutAdministrator: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.PutAdministratorRequest, _settings_service_pb2.PutAdministratorResponse]
+    """PutAdministrator creates an administrator (of the admin API and the web cabinet) or
+    sets their password, as one revision; the password needs at least 8 characters.
+    """
+    CreateFirstAdministrator: _grpc.UnaryUnaryMultiCallable[_settings_service_pb2.CreateFirstAdministratorRequest, _settings_service_pb2.CreateFirstAdministratorResponse]
+    """CreateFirstAdministrator creates the installation's first administrator with a
+    generated password, returned only here; nothing when there is one already.
+    """
 
 @_typing.type_check_only
 class SettingsServiceAsyncStub(SettingsServiceStub):
@@ -278,6 +286,14 @@ class SettingsServiceAsyncStub(SettingsServiceStub):
     ImportNumberPlan: _aio.StreamUnaryMultiCallable[_settings_service_pb2.ImportNumberPlanRequest, _settings_service_pb2.ImportNumberPlanResponse]  # type: ignore[assignment]
     """ImportNumberPlan replaces the number plan (or the ported numbers) with the rows
     streamed in chunks: all or nothing, as one settings revision at the end of the stream.
+    """
+    PutAdministrator: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.PutAdministratorRequest, _settings_service_pb2.PutAdministratorResponse]  # type: ignore[assignment]
+    """PutAdministrator creates an administrator (of the admin API and the web cabinet) or
+    sets their password, as one revision; the password needs at least 8 characters.
+    """
+    CreateFirstAdministrator: _aio.UnaryUnaryMultiCallable[_settings_service_pb2.CreateFirstAdministratorRequest, _settings_service_pb2.CreateFirstAdministratorResponse]  # type: ignore[assignment]
+    """CreateFirstAdministrator creates the installation's first administrator with a
+    generated password, returned only here; nothing when there is one already.
     """
 
 class SettingsServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -719,6 +735,26 @@ class SettingsServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_settings_service_pb2.ImportNumberPlanResponse, _abc.Awaitable[_settings_service_pb2.ImportNumberPlanResponse]]:
         """ImportNumberPlan replaces the number plan (or the ported numbers) with the rows
         streamed in chunks: all or nothing, as one settings revision at the end of the stream.
+        """
+
+    @_abc_1.abstractmethod
+    def PutAdministrator(
+        self,
+        request: _settings_service_pb2.PutAdministratorRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.PutAdministratorResponse, _abc.Awaitable[_settings_service_pb2.PutAdministratorResponse]]:
+        """PutAdministrator creates an administrator (of the admin API and the web cabinet) or
+        sets their password, as one revision; the password needs at least 8 characters.
+        """
+
+    @_abc_1.abstractmethod
+    def CreateFirstAdministrator(
+        self,
+        request: _settings_service_pb2.CreateFirstAdministratorRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_settings_service_pb2.CreateFirstAdministratorResponse, _abc.Awaitable[_settings_service_pb2.CreateFirstAdministratorResponse]]:
+        """CreateFirstAdministrator creates the installation's first administrator with a
+        generated password, returned only here; nothing when there is one already.
         """
 
 def add_SettingsServiceServicer_to_server(servicer: SettingsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -9,6 +9,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from rcs.core.v1 import settings_service_pb2 as ss
 from rcs.core.v1 import settings_service_pb2_grpc
+from rcs_core.settings.admin_rpcs import AdministratorSettings
 from rcs_core.settings.api_keys import ApiKeySettings
 from rcs_core.settings.audit import AuditSettings
 from rcs_core.settings.imports import ImportSettings
@@ -31,6 +32,7 @@ GROUPS: tuple[type[SettingsBase], ...] = (
     ImportSettings,
     PartnerChannelSettings,
     MessengerInterfaceSettings,
+    AdministratorSettings,
 )
 RPCS = {m.name for m in ss.DESCRIPTOR.services_by_name["SettingsService"].methods}
 
