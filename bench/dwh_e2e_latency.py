@@ -6,7 +6,11 @@ flight for --seconds, each message going core → dispatcher → connector → S
 receipt → DELIVERED, so ``messages`` gets an insert and its status updates and
 ``status_events`` its rows, all captured. When the DWH has caught up with the installation,
 prints commit on the installation (Debezium's ``source.ts_ms``) → row written in the DWH
-(``ingested_at``) p50 / p99 / max over the rows the load changed, with the load average.
+(``ingested_at``) p50 / p99 / max over the rows the load changed, with the load average;
+that latency cut at each record's Kafka timestamp (Debezium + Connect, then rcs_dwh); and
+rcs_dwh's per-batch stages (rcs_dwh_batch_stage_seconds). One message goes through first,
+so that the topics Debezium creates with a table's first change (a rebalance of rcs_dwh's
+group) exist before the measured window.
 
     eval "$(scripts/test-services.sh env)"; .venv/bin/python -m bench.dwh_e2e_latency
 """
@@ -18,12 +22,14 @@ import asyncio
 import os
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import aiohttp
 import orjson
 import psycopg
 from kafka import KafkaConsumer
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench.dwh_ingest import one
 from rcs_capture.publication import (
@@ -95,27 +101,88 @@ async def _send_for(
     return sent, loads
 
 
-def _debezium_share(kafka: str, root: str, since_ms: int) -> str:
-    """Commit → the record in Kafka (its CreateTime, stamped by Kafka Connect's producer):
-    the part of the latency before rcs_dwh, read back from the transaction topics."""
+def _quantiles(delays: list[float]) -> str:
+    if not delays:
+        return "no records"
+    delays.sort()
+    p50, p99 = delays[len(delays) // 2], delays[min(len(delays) - 1, len(delays) * 99 // 100)]
+    return f"p50 {p50:.2f}s, p99 {p99:.2f}s, max {delays[-1]:.2f}s over {len(delays)}"
+
+
+def _split(kafka: str, root: str, since_ms: int, dwh_db: str) -> tuple[str, str]:
+    """The latency cut at the record's Kafka timestamp (CreateTime, stamped by Kafka
+    Connect's producer): commit → Kafka (Debezium + Connect), read back from the transaction
+    topics, and Kafka → DWH commit (rcs_dwh) for each DWH row, matched by table and LSN."""
     topics = [f"{root}.i{_INSTALLATION}.public.{t}" for t in ("messages", "status_events")]
     consumer = KafkaConsumer(
         bootstrap_servers=kafka, auto_offset_reset="earliest", consumer_timeout_ms=5000
     )
     consumer.subscribe(topics=topics)
-    delays = []
+    debezium = []
+    kafka_ms: dict[tuple[str, int], int] = {}
     for record in consumer:
         if record.value is None:
             continue
-        ts_ms = orjson.loads(record.value)["source"]["ts_ms"]
-        if ts_ms >= since_ms:
-            delays.append((record.timestamp - ts_ms) / 1000)
+        source = orjson.loads(record.value)["source"]
+        if source["ts_ms"] >= since_ms:
+            debezium.append((record.timestamp - source["ts_ms"]) / 1000)
+            kafka_ms[(source["table"], int(source["lsn"]))] = record.timestamp
     consumer.close()
-    if not delays:
-        return "no records"
-    delays.sort()
-    p50, p99 = delays[len(delays) // 2], delays[min(len(delays) - 1, len(delays) * 99 // 100)]
-    return f"p50 {p50:.2f}s, p99 {p99:.2f}s, max {delays[-1]:.2f}s over {len(delays)} records"
+    with psycopg.connect(dwh_db) as conn:
+        rows = conn.execute(
+            "SELECT 'messages', lsn, extract(epoch FROM ingested_at) FROM dwh_messages"
+            " WHERE source_at >= to_timestamp(%(t)s) UNION ALL"
+            " SELECT 'status_events', lsn, extract(epoch FROM ingested_at) FROM dwh_status_events"
+            " WHERE source_at >= to_timestamp(%(t)s)",
+            {"t": since_ms / 1000},
+        ).fetchall()
+    ours = [
+        float(at) - kafka_ms[(t, int(lsn))] / 1000 for t, lsn, at in rows if (t, lsn) in kafka_ms
+    ]
+    return _quantiles(debezium) + " records", _quantiles(ours) + " rows"
+
+
+Stages = dict[str, dict[float, float]]  # stage → {bucket upper bound: cumulative count}
+
+
+def _stages(metrics_port: int) -> Stages:
+    """rcs_dwh's per-batch stage histograms (rcs_dwh_batch_stage_seconds), read from its
+    Prometheus endpoint; ``_sum`` under the key -1."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10) as r:
+        text = r.read().decode()
+    out: Stages = {}
+    for family in text_string_to_metric_families(text):
+        if family.name != "rcs_dwh_batch_stage_seconds":
+            continue
+        for sample in family.samples:
+            stage = sample.labels.get("stage", "")
+            if sample.name.endswith("_bucket"):
+                out.setdefault(stage, {})[float(sample.labels["le"])] = sample.value
+            elif sample.name.endswith("_sum"):
+                out.setdefault(stage, {})[-1.0] = sample.value
+    return out
+
+
+def _stage_report(before: Stages, after: Stages) -> str:
+    """Per stage over the load: batches, mean, and the bucket bound under which 50 % / 99 %
+    of the batches fell."""
+    parts = []
+    for stage in ("in_kafka", "build", "apply", "side"):
+        a, b = after.get(stage, {}), before.get(stage, {})
+        cum = {le: n - b.get(le, 0.0) for le, n in a.items() if le >= 0}
+        total = cum.get(float("inf"), 0.0)
+        if not total:
+            continue
+        mean = (a.get(-1.0, 0.0) - b.get(-1.0, 0.0)) / total
+
+        def bound(q: float, cum: dict[float, float] = cum, total: float = total) -> str:
+            le = min(le for le, n in cum.items() if n >= q * total)
+            return "inf" if le == float("inf") else f"≤{le:g}s"
+
+        parts.append(
+            f"{stage}: {total:.0f} batches, mean {mean:.3f}s, p50 {bound(0.5)}, p99 {bound(0.99)}"
+        )
+    return "; ".join(parts) or "no batches"
 
 
 def run(kafka: str, connect: str, seconds: int, concurrency: int, log_dir: Path) -> None:
@@ -144,7 +211,17 @@ def run(kafka: str, connect: str, seconds: int, concurrency: int, log_dir: Path)
                 120,
                 "the settings snapshot in the DWH",
             )
+            # One message first: Debezium creates a table's topic with its first change, and
+            # a new topic is a rebalance of rcs_dwh's group (seconds under load). That happens
+            # once in an installation's life, not in its steady state, measured here.
+            asyncio.run(_send_for(inst, 0.5, 1))
+            wait_for(
+                lambda: one(dwh_db, "SELECT count(*) FROM dwh_status_events"),
+                120,
+                "the first message's rows in the DWH",
+            )
             started = time.time()
+            stages_before = _stages(dwh.metrics_port)
             sent, loads = asyncio.run(_send_for(inst, seconds, concurrency))
             took = time.time() - started
             wait_for(
@@ -152,6 +229,7 @@ def run(kafka: str, connect: str, seconds: int, concurrency: int, log_dir: Path)
             )
             final = _shape(dsn, "")
             wait_for(lambda: _shape(dwh_db, "dwh_") == final, 120, "the DWH caught up")
+            stages = _stage_report(stages_before, _stages(dwh.metrics_port))
             with psycopg.connect(dwh_db) as conn:
                 rows, p50, p99, worst = conn.execute(_LATENCY, {"t": started}).fetchone() or (
                     0,
@@ -169,9 +247,14 @@ def run(kafka: str, connect: str, seconds: int, concurrency: int, log_dir: Path)
                 f" p99 {p99:.2f}s, max {worst:.2f}s; load average during the load"
                 f" {min(loads):.1f}–{max(loads):.1f}"
             )
+            debezium, ours = _split(kafka, root, int(started * 1000), dwh_db)
+            print(f"of which commit → record in Kafka (Debezium + Kafka Connect): {debezium}")
+            print(f"and record in Kafka → row committed in the DWH (rcs_dwh): {ours}")
+            print(f"rcs_dwh per batch (Kafka timestamp → DWH commit): {stages}")
+            log = (log_dir / "dwh.log").read_text(errors="replace")
             print(
-                "of which commit → record in Kafka (Debezium + Kafka Connect):"
-                f" {_debezium_share(kafka, root, int(started * 1000))}"
+                f"rcs_dwh's group over the whole run: {log.count('dwh_subscribed')} topic-set"
+                f" changes, {log.count('dwh_partitions_assigned')} assignments"
             )
         except (AssertionError, RuntimeError, TimeoutError):
             print(inst.logs())

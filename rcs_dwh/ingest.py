@@ -15,6 +15,8 @@ import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
+from functools import partial
 from typing import Any, TypeVar
 
 import psycopg
@@ -24,8 +26,10 @@ from kafka.errors import KafkaError
 
 from rcs_dwh import metrics
 from rcs_dwh.envelope import BadEventError, parse
+from rcs_dwh.group_guard import hold_rejoin_while_rebalancing
 from rcs_dwh.settings import DwhSettings
 from rcs_dwh.storage import Batch, DwhStore, Parked
+from rcs_dwh.topics import TopicWatcher
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -52,8 +56,8 @@ class Ingester:
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="kafka")
         self._consumer: KafkaConsumer | None = None
         self._registry: dict[int, str] = {}
-        self._pattern = re.compile(s.dwh_topic_pattern)
         self._topics: frozenset[str] = frozenset()
+        self._applied: dict[tuple[str, int], int] = {}  # next offset, as in dwh_offsets
 
     async def _on_kafka(self, fn: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._thread, fn)
@@ -61,16 +65,14 @@ class Ingester:
     def _open(self) -> None:
         self._consumer = KafkaConsumer(**consumer_options(self._s))
 
-    def _resubscribe(self) -> None:
-        """Subscribe to the topics that match the pattern now. An explicit topic list rather
-        than kafka-python's pattern subscription: with the latter a topic created while the
-        group was rebalancing was seen to stay unassigned until the next rebalance."""
+    def _subscribe(self, topics: frozenset[str]) -> None:
+        """An explicit topic list rather than kafka-python's pattern subscription: with the
+        latter a topic created while the group was rebalancing was seen to stay unassigned
+        until the next rebalance."""
         assert self._consumer is not None
-        topics = frozenset(t for t in self._consumer.topics() if self._pattern.search(t))
-        if topics and topics != self._topics:
-            self._consumer.subscribe(topics=sorted(topics), listener=_SeekToStored(self))
-            self._topics = topics
-            log.info("dwh_subscribed", extra={"topics": len(topics)})
+        self._consumer.subscribe(topics=sorted(topics), listener=_SeekToStored(self))
+        self._topics = topics
+        log.info("dwh_subscribed", extra={"topics": len(topics)})
 
     def seek_to_stored(self, partitions: list[TopicPartition]) -> None:
         """Runs on the Kafka thread (inside poll): a short synchronous read of the DWH."""
@@ -88,6 +90,7 @@ class Ingester:
                 self._consumer.seek_to_beginning(tp)
             else:
                 self._consumer.seek(tp, offset)
+                self._applied[(tp.topic, tp.partition)] = offset
         log.info("dwh_partitions_assigned", extra={"partitions": len(partitions)})
 
     def _poll(self) -> dict[Any, list[Any]]:
@@ -95,18 +98,24 @@ class Ingester:
         if not self._topics:
             time.sleep(self._s.dwh_poll_ms / 1000)
             return {}
+        hold_rejoin_while_rebalancing(self._consumer)
         polled: dict[Any, list[Any]] = self._consumer.poll(
             timeout_ms=self._s.dwh_poll_ms, max_records=self._s.dwh_batch_max
         )
         return polled
 
     def _lag(self) -> int:
+        """From the high watermarks the fetches brought and the offsets applied: no request
+        to the broker (end_offsets was a round trip on the poll loop every 2 s). A partition
+        counts once a batch of it was applied or its stored offset read."""
         assert self._consumer is not None
-        assigned = list(self._consumer.assignment())
-        if not assigned:
-            return 0
-        ends = self._consumer.end_offsets(assigned)
-        return sum(max(0, ends[tp] - self._consumer.position(tp)) for tp in assigned)
+        lag = 0
+        for tp in self._consumer.assignment():
+            high = self._consumer.highwater(tp)
+            applied = self._applied.get((tp.topic, tp.partition))
+            if high is not None and applied is not None:
+                lag += max(0, high - applied)
+        return lag
 
     def build(self, polled: dict[Any, list[Any]]) -> Batch:
         batch = Batch()
@@ -141,29 +150,52 @@ class Ingester:
         await self._on_kafka(self._open)
         if ready is not None:
             ready.set()
-        refreshed = lag_at = topics_at = time.monotonic()
-        await self._on_kafka(self._resubscribe)
+        refreshed = lag_at = time.monotonic()
+        watcher = TopicWatcher(self._s)
+        watching = asyncio.create_task(watcher.run())
         try:
             while True:
                 polled = await self._on_kafka(self._poll)
+                if polled:
+                    await self._ingest(polled)
                 now = time.monotonic()
-                if now - topics_at >= self._s.dwh_topic_refresh_seconds:
-                    await self._best_effort(self._resubscribe)
-                    topics_at = now
+                if watching.done():
+                    watching.result()  # the watcher failed: fail loudly, not stay deaf
+                if watcher.wanted and watcher.wanted != self._topics:
+                    await self._on_kafka(partial(self._subscribe, watcher.wanted))
                 if now - refreshed >= self._s.dwh_registry_refresh_seconds:
                     self._registry = await self._store.registry()
                     refreshed = now
-                if polled:
-                    await self._apply(self.build(polled))
                 if now - lag_at >= 2:
                     lag = await self._best_effort(self._lag)
                     if lag is not None:
                         metrics.LAG.set(lag)
                     lag_at = now
+                metrics.BATCH_STAGE_SECONDS.labels("side").observe(time.monotonic() - now)
         finally:
+            watching.cancel()
+            with suppress(asyncio.CancelledError):
+                await watching
             if self._consumer is not None:
                 await self._on_kafka(self._consumer.close)
             self._thread.shutdown(wait=False)
+
+    async def _ingest(self, polled: dict[Any, list[Any]]) -> None:
+        """One poll's records into the DWH, timing each stage of the batch."""
+        polled_at = time.time()
+        # A partition's records come in offset order: its first is its oldest.
+        oldest_ms = min(
+            (records[0].timestamp for records in polled.values() if records),
+            default=polled_at * 1000,
+        )
+        batch = self.build(polled)
+        built_at = time.time()
+        await self._apply(batch)
+        self._applied.update(batch.offsets)
+        stage = metrics.BATCH_STAGE_SECONDS
+        stage.labels("in_kafka").observe(max(0.0, polled_at - oldest_ms / 1000))
+        stage.labels("build").observe(built_at - polled_at)
+        stage.labels("apply").observe(time.time() - built_at)
 
     async def _best_effort(self, fn: Callable[[], T]) -> T | None:
         """Side calls (topic list, lag) while the broker may be away (a restart): skipped

@@ -20,3 +20,11 @@ BATCH_SECONDS = Histogram(
     "Time to apply one batch in the DWH (one transaction)",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
+BATCH_STAGE_SECONDS = Histogram(
+    "rcs_dwh_batch_stage_seconds",
+    "Where a batch's capture latency goes, per batch: in_kafka (its oldest record's Kafka"
+    " timestamp → the poll that returned it), build (parse and check), apply (the DWH"
+    " transaction, commit included), side (topic refresh, lag, registry between polls)",
+    ["stage"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10),
+)
