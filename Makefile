@@ -6,9 +6,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BUF := npx -y @bufbuild/buf@1.75.0
 PYTEST_ARGS ?=
-# TEST_WORKERS=N runs test files on N parallel pytest-xdist workers (a file stays on one).
-# On this 2-core box three workers took 22.5 min against 25 min serial, and the e2e tests'
-# load-bound deadlines and free_port() races failed more often, so the default is serial (0).
+# TEST_WORKERS=N runs test files on N parallel pytest-xdist workers (a file stays on one);
+# 0 runs them serially. Since components are forked from one pre-imported parent
+# (tests/forked.py) the suite waits more than it computes: on this 2-core box two workers
+# took 13.5 min of pytest against 23 min serial (docs/testing.md). The default stays
+# serial because tests still take ports with free_port(), which another worker's process
+# can grab between the check and the bind (seen once in two two-worker runs).
 TEST_WORKERS ?= 0
 
 .PHONY: run test venv lint gen gen-check services bench load clean

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 import signal
-import socket
 import time
 from pathlib import Path
 
@@ -18,6 +16,7 @@ import pytest
 from rcs.routing.v1 import routing_service_pb2 as rs
 from rcs.routing.v1 import routing_service_pb2_grpc
 from rcs_runtime.grpc_client import open_channel
+from tests.conftest import two_free_ports
 from tests.e2e.installation import Installation
 
 pytestmark = pytest.mark.e2e
@@ -40,23 +39,6 @@ def _siblings(pid: int) -> list[int]:
     return out
 
 
-def _two_free_ports() -> int:
-    """Two consecutive ports both free now, below the ephemeral range: a port the kernel may
-    hand to an outgoing connection (the processes' own gRPC and PostgreSQL clients) could be
-    taken between this check and the routing process's bind, which failed the test once."""
-    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    for _ in range(200):
-        port = random.randrange(max(1024, low - 12_000), low - 1)
-        try:
-            with socket.socket() as a, socket.socket() as b:
-                a.bind(("127.0.0.1", port))
-                b.bind(("127.0.0.1", port + 1))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no two consecutive free ports")
-
-
 async def _explain(target: str, count: int) -> set[str]:
     channel = open_channel(target)
     try:
@@ -76,7 +58,7 @@ async def _explain(target: str, count: int) -> set[str]:
 def test_two_routing_processes_answer_in_round_robin_and_fail_together(
     installation: Installation,
 ) -> None:
-    port = _two_free_ports()
+    port = two_free_ports()
     installation.extra_env["RCS_ROUTING_PROCESSES"] = "2"
     installation.extra_env["RCS_ROUTING_BIND"] = f"127.0.0.1:{port}"
     installation.start("routing")

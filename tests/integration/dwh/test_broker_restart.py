@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from kafka import KafkaProducer
 
-from tests.conftest import free_port
+from tests.conftest import two_free_ports
 from tests.dwh_support import DwhProcess, envelope, message_row, wait_for
 from tests.integration.dwh.conftest import query
 
@@ -22,9 +22,7 @@ KEY = b'{"id": %d, "created_at": "2026-12-01T10:00:00Z"}'
 
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    port = free_port()
-    while port + 1 > 65535:
-        port = free_port()
+    port = two_free_ports()  # the broker's and, on the next port, its controller's
     env = {
         **os.environ,
         "CDC_KAFKA_PORT": str(port),
