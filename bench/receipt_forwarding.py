@@ -33,19 +33,12 @@ from rcs_core.__main__ import serve
 from rcs_core.config import CoreSettings
 from rcs_core.db.migrate import migrate
 from rcs_runtime.grpc_client import open_channel
+from tests.ports import free_port
 from tests.support import seed_demo
 
 A_ID, B_ID = 7, 8
 FIRST = 10**12  # message ids of the bench, far from anything the cores allocate
 BATCH = 1000
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextlib.asynccontextmanager
@@ -95,7 +88,7 @@ async def _sent_messages(dsn: str, n: int) -> None:
 
 @contextlib.asynccontextmanager
 async def _core(dsn: str, iid: int, grace: float) -> AsyncIterator[str]:
-    bind = f"127.0.0.1:{_free_port()}"
+    bind = f"127.0.0.1:{free_port()}"
     s = CoreSettings(
         database_url=dsn,
         installation_id=iid,

@@ -6,16 +6,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import random
-import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import psycopg
 import pytest
 
 from rcs_core.db.migrate import migrate
+from tests.ports import free_port as free_port
+from tests.ports import two_free_ports as two_free_ports
 
 TEMPLATE = f"rcs_template_{os.getpid()}"
 
@@ -74,28 +73,3 @@ async def pool(database_url: str) -> AsyncIterator[object]:
     p = await open_pool(database_url, min_size=1, max_size=8)
     yield p
     await p.close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def two_free_ports() -> int:
-    """Two consecutive ports both free now, below the ephemeral range: a port the kernel may
-    hand to an outgoing connection (any process's gRPC or PostgreSQL client, another
-    pytest-xdist worker's) could be taken between this check and the bind of the process
-    the test starts, which failed tests on consecutive ports (routing processes, a Kafka
-    broker and its controller)."""
-    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    for _ in range(200):
-        port = random.randrange(max(1024, low - 12_000), low - 1)
-        try:
-            with socket.socket() as a, socket.socket() as b:
-                a.bind(("127.0.0.1", port))
-                b.bind(("127.0.0.1", port + 1))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no two consecutive free ports")

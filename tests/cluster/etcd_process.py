@@ -15,16 +15,13 @@ import pytest
 
 from tests.conftest import free_port
 
-_TAKEN: set[int] = set()
-
 
 def unique_port() -> int:
     """A free port not handed out before in this run (servers here may bind with
-    SO_REUSEPORT: two given the same port would both listen on it)."""
-    while (port := free_port()) in _TAKEN:
-        pass
-    _TAKEN.add(port)
-    return port
+    SO_REUSEPORT: two given the same port would both listen on it). free_port() hands each
+    port out once per pass over its range, and its test bind, made without SO_REUSEPORT,
+    fails on a port such a server still holds."""
+    return free_port()
 
 
 @dataclass

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -24,6 +23,7 @@ from rcs_connectors.smpp_bind import OperatorBind
 from rcs_runtime.grpc_client import open_channel
 from rcs_simulators.smsc import server as smsc_server
 from rcs_simulators.smsc.settings import SmscSettings
+from tests.conftest import free_port
 from tests.support import start_server
 
 pytestmark = pytest.mark.integration
@@ -81,13 +81,6 @@ async def interface(name: str, port: int) -> AsyncIterator[OperatorBind]:
         yield bind
     finally:
         await bind.stop()
-
-
-def free_port() -> int:
-    """A port nothing listens on (the SMSC of an interface that was never started)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def message(n: int, destination: str = "79161234567") -> cs.OutboundMessage:
