@@ -8,13 +8,14 @@ BUF := npx -y @bufbuild/buf@1.75.0
 PYTEST_ARGS ?=
 # TEST_WORKERS=N runs test files on N parallel pytest-xdist workers (a file stays on one);
 # 0 runs them serially. Since components are forked from one pre-imported parent
-# (tests/forked.py) the suite waits more than it computes: on this 2-core box two workers
-# took 13.5 min of pytest against 23 min serial (docs/testing.md). The default stays
-# serial because tests still take ports with free_port(), which another worker's process
-# can grab between the check and the bind (seen once in two two-worker runs).
-TEST_WORKERS ?= 0
+# (tests/forked.py) the suite waits more than it computes: on a 2-core box two workers
+# take about 13.5 min of pytest against 23 min serial (docs/testing.md). Each worker takes
+# ports from a range of its own (tests/ports.py). Files go out in collection order
+# (--no-loadscope-reorder: cluster and e2e, the longest, first; unit tests last), so that
+# the workers end close together instead of one running a long file alone.
+TEST_WORKERS ?= 2
 
-.PHONY: run test venv lint gen gen-check services bench load clean
+.PHONY: run test venv lint gen gen-check checks services bench load clean
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,8 +49,17 @@ lint: venv
 services:
 	scripts/test-services.sh up >/dev/null
 
-test: venv services lint gen-check
-	eval "$$(scripts/test-services.sh env)" && $(VENV)/bin/pytest -m "not slow" -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+# gen-check then lint (gen rewrites rcs/, which lint reads), run while the services start.
+checks: venv
+	$(MAKE) --no-print-directory gen-check
+	$(MAKE) --no-print-directory lint
+
+# The services start (mostly waiting on the JVMs and PostgreSQL) while the checks run
+# (mostly CPU); pytest starts when both are done, and either failing fails the run.
+test: venv
+	$(MAKE) --no-print-directory -j2 --output-sync=target services checks
+	eval "$$(scripts/test-services.sh env)" && $(VENV)/bin/pytest -m "not slow" \
+	  -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 bench: venv services
 	eval "$$(scripts/test-services.sh env)" && $(VENV)/bin/pytest tests/benchmarks --benchmark-enable -m "not slow"

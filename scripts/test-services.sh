@@ -30,7 +30,6 @@ as_postgres() {
 }
 
 pg_up() {
-  [ -n "$(pg_bin)" ] || apt_install postgresql
   local bin; bin=$(pg_bin)
   mkdir -p "$PG_DIR"
   chown postgres:postgres "$PG_DIR" 2>/dev/null || true
@@ -120,41 +119,81 @@ pg_env() {
 # The fake SMSC of tests/interop; a no-op when node_modules matches the lock file.
 interop_up() { "$(dirname "$0")/interop/npm-smsc/install.sh"; }
 
-# Partners' own tool in the interop tests: plain curl.
-curl_up() { command -v curl >/dev/null || apt_install curl; }
-
-# The TLS tests make a throwaway CA and certificates with the openssl command.
-openssl_up() { command -v openssl >/dev/null || apt_install openssl; }
-
 # Kannel as an ESME of our SMPP gateway (tests/interop/test_kannel.py runs its own bearerbox
-# and smsbox on free ports). The package's init script would start a system bearerbox on
-# the default ports 13000-13013: keep it stopped and disabled, the tests never use it.
-kannel_up() {
-  if [ ! -x /usr/sbin/bearerbox ]; then
-    apt_install kannel
-    if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-      systemctl disable --now kannel >/dev/null 2>&1 || true
-    elif [ -x /etc/init.d/kannel ]; then
-      /etc/init.d/kannel stop >/dev/null 2>&1 || true
-    fi
+# and smsbox on free ports) and etcd for tests/cluster (each test starts its own `etcd` on
+# free ports, so that it can kill and restart it): the packages' own services (Kannel's
+# default ports 13000-13013, etcd's 2379/2380) are kept stopped and disabled.
+keep_service_off() {
+  if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    systemctl disable --now "$1" >/dev/null 2>&1 || true
+  elif [ -x "/etc/init.d/$1" ]; then
+    "/etc/init.d/$1" stop >/dev/null 2>&1 || true
   fi
 }
 
-# etcd for tests/cluster: each test starts its own `etcd` on free ports (so that it can kill
-# and restart it); the package's own service (2379/2380) is kept stopped and disabled.
-etcd_up() {
-  if ! command -v etcd >/dev/null; then
-    apt_install etcd-server
-    if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-      systemctl disable --now etcd >/dev/null 2>&1 || true
-    elif [ -x /etc/init.d/etcd ]; then
-      /etc/init.d/etcd stop >/dev/null 2>&1 || true
+# Every missing Debian package in one apt-get run, before anything starts in parallel
+# (dpkg allows one install at a time): PostgreSQL, Kannel, etcd, the JDK and Maven of the
+# change-capture stack, curl (partners' own tool in the interop tests) and openssl (the TLS
+# tests make a throwaway CA and certificates with it).
+packages_up() {
+  local missing=()
+  [ -n "$(pg_bin)" ] || missing+=(postgresql)
+  [ -x /usr/sbin/bearerbox ] || missing+=(kannel)
+  command -v etcd >/dev/null || missing+=(etcd-server)
+  command -v curl >/dev/null || missing+=(curl)
+  command -v openssl >/dev/null || missing+=(openssl)
+  command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+  command -v mvn >/dev/null || missing+=(maven)
+  [ ${#missing[@]} -gt 0 ] || return 0
+  apt_install "${missing[@]}"
+  case " ${missing[*]} " in *" kannel "*) keep_service_off kannel ;; esac
+  case " ${missing[*]} " in *" etcd-server "*) keep_service_off etcd ;; esac
+}
+
+# The services start in parallel (PostgreSQL and its replica; Kafka and Kafka Connect; the
+# npm peer), each in a subshell under `set -e` with its output kept: `up` returns when all
+# are ready, or fails with the output (and server log) of each that did not come up.
+JOB_NAMES=()
+JOB_PIDS=()
+JOB_HINTS=()
+
+start_job() { # name, log files worth showing on failure, command...
+  local name=$1 hints=$2; shift 2
+  ("$@") >"$JOB_LOGS/$name.log" 2>&1 &
+  JOB_NAMES+=("$name"); JOB_PIDS+=($!); JOB_HINTS+=("$hints")
+}
+
+join_jobs() {
+  local i failed=0 file
+  for i in "${!JOB_NAMES[@]}"; do
+    if wait "${JOB_PIDS[$i]}"; then
+      cat "$JOB_LOGS/${JOB_NAMES[$i]}.log" >&2
+      continue
     fi
-  fi
+    failed=1
+    echo "--- ${JOB_NAMES[$i]} did not come up; its output:" >&2
+    cat "$JOB_LOGS/${JOB_NAMES[$i]}.log" >&2
+    for file in ${JOB_HINTS[$i]}; do
+      [ -f "$file" ] && { echo "--- tail of $file:" >&2; tail -n 30 "$file" >&2; }
+    done
+  done
+  return $failed
+}
+
+pg_all_up() { pg_up; pg_replica_up; }
+
+services_up() {
+  packages_up
+  JOB_LOGS=$(mktemp -d)
+  trap 'rm -rf "$JOB_LOGS"' EXIT
+  start_job postgresql "$PG_DIR/server.log $PG_REPLICA_DIR/server.log" pg_all_up
+  start_job kafka "" cdc_up
+  start_job npm-smsc "" interop_up
+  join_jobs
 }
 
 case "${1:-up}" in
-  up) pg_up; pg_replica_up; interop_up; kannel_up; curl_up; openssl_up; etcd_up; cdc_up; pg_env; "$(dirname "$0")/cdc/stack.sh" env ;;
+  up) services_up; pg_env; "$(dirname "$0")/cdc/stack.sh" env ;;
   down) "$(dirname "$0")/cdc/stack.sh" down; pg_replica_down; pg_down ;;
   env) pg_env; "$(dirname "$0")/cdc/stack.sh" env ;;
   *) echo "usage: $0 up|down|env" >&2; exit 2 ;;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The change-capture stack: Kafka 4 (KRaft, broker and controller in one JVM) and Kafka
 # Connect (distributed worker, REST API) with Debezium's PostgreSQL connector, from Maven
-# Central jars (pom.xml) cached in .cache/cdc, so that a second install downloads nothing.
+# Central jars (pom.xml) cached per user outside the clone (~/.cache/rcs/cdc), so that a
+# second install, a fresh clone's included, downloads and builds nothing.
 #
 # Usage: scripts/cdc/stack.sh install|up|down|env|restart-kafka
 #   CDC_KAFKA_PORT   (59092; the controller listens on the next port)
@@ -11,7 +12,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-CACHE=${CDC_CACHE_DIR:-$ROOT/.cache/cdc}
+CACHE=${CDC_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/rcs/cdc}
 KAFKA_PORT=${CDC_KAFKA_PORT:-59092}
 CONTROLLER_PORT=$((KAFKA_PORT + 1))
 CONNECT_PORT=${CDC_CONNECT_PORT:-59083}
@@ -33,12 +34,19 @@ apt_install() {
 install() {
   command -v java >/dev/null || apt_install openjdk-17-jre-headless
   command -v mvn >/dev/null || apt_install maven
-  if [ ! -f "$CACHE/.complete" ] || [ "$ROOT/scripts/cdc/pom.xml" -nt "$CACHE/.complete" ]; then
-    rm -rf "$CACHE/lib" "$CACHE/plugins" "$CACHE/target"
+  # Current when built from this pom.xml (its content: a fresh clone's files are all new).
+  # The lock keeps two clones from building into the shared cache at once.
+  local pom; pom=$(sha256sum "$ROOT/scripts/cdc/pom.xml" | cut -d' ' -f1)
+  mkdir -p "$CACHE"
+  exec 9>"$CACHE/.lock"
+  flock 9
+  if [ "$(cat "$CACHE/.complete" 2>/dev/null)" != "$pom" ]; then
+    rm -rf "$CACHE/lib" "$CACHE/plugins" "$CACHE/target" "$CACHE/.complete"
     mvn -B -q -f "$ROOT/scripts/cdc/pom.xml" -Dmaven.repo.local="$CACHE/m2" \
       -Dout.dir="$CACHE" package >&2
-    touch "$CACHE/.complete"
+    echo "$pom" >"$CACHE/.complete"
   fi
+  flock -u 9
 }
 
 log4j_config() {
