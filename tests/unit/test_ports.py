@@ -51,7 +51,7 @@ def test_the_services_ports_are_the_scripts(monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_too_many_workers_for_the_range_is_an_error() -> None:
     with pytest.raises(RuntimeError, match="run fewer workers"):
-        worker_range("gw0", 200, LOW)
+        worker_range("gw0", 200, 32768)
 
 
 @pytest.fixture
