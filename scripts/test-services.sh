@@ -5,7 +5,8 @@
 #   Kannel (Debian `kannel`: bearerbox + smsbox) for tests/interop; its own service kept off.
 #   etcd (Debian `etcd-server`) for the cluster tests, which start their own etcd processes.
 #   Kafka + Kafka Connect + Debezium (scripts/cdc/stack.sh; jars from Maven Central) for the DWH.
-# Prints the environment the tests read. Usage: scripts/test-services.sh up|down|env
+# Missing packages come in one apt-get run; then the services start in parallel, each checked
+# ready. Prints the environment the tests read. Usage: scripts/test-services.sh up|down|env
 set -euo pipefail
 
 PG_PORT=${RCS_TEST_PG_PORT:-54329}
@@ -187,7 +188,8 @@ services_up() {
   JOB_LOGS=$(mktemp -d)
   trap 'rm -rf "$JOB_LOGS"' EXIT
   start_job postgresql "$PG_DIR/server.log $PG_REPLICA_DIR/server.log" pg_all_up
-  start_job kafka "" cdc_up
+  local cdc_run=${CDC_RUN_DIR:-/var/tmp/rcs-cdc-${CDC_KAFKA_PORT:-59092}}
+  start_job kafka "$cdc_run/kafka.log $cdc_run/connect.log" cdc_up
   start_job npm-smsc "" interop_up
   join_jobs
 }
