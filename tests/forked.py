@@ -40,6 +40,10 @@ _PRELOAD = [
     "rcs_simulators.flashcall.__main__",
     "gateways.ftp.__main__",
 ]
+# Benchmarks set this (bench/__init__.py): they measure components as deployed, each a
+# fresh `python -m rcs_cli` that imported only its own modules, not a fork of a parent
+# holding every component's (a larger heap for the collector to walk).
+FRESH_INTERPRETERS = False
 _ctx = multiprocessing.get_context("forkserver")
 _ctx.set_forkserver_preload(_PRELOAD)
 _running: set[ForkedProcess] = set()
@@ -70,17 +74,30 @@ class ForkedProcess:
         log_path: Path,
         err_path: Path | None = None,
     ) -> None:
-        files = (str(log_path), str(err_path or log_path))
-        # Not daemonic: a component (routing) may start processes of its own.
-        self._proc = _ctx.Process(target=_child, args=(argv, dict(env), *files), daemon=False)
-        self._proc.start()
-        assert self._proc.pid is not None
-        self.pid: int = self._proc.pid
         self.args = argv
         self.returncode: int | None = None
+        self._popen: subprocess.Popen[bytes] | None = None
+        if FRESH_INTERPRETERS:
+            with log_path.open("ab") as out, (err_path or log_path).open("ab") as err:
+                self._popen = subprocess.Popen(
+                    [sys.executable, "-m", "rcs_cli", *argv], env=dict(env), stdout=out, stderr=err
+                )
+            self.pid: int = self._popen.pid
+        else:
+            files = (str(log_path), str(err_path or log_path))
+            # Not daemonic: a component (routing) may start processes of its own.
+            self._proc = _ctx.Process(target=_child, args=(argv, dict(env), *files), daemon=False)
+            self._proc.start()
+            assert self._proc.pid is not None
+            self.pid = self._proc.pid
         _running.add(self)
 
     def poll(self) -> int | None:
+        if self._popen is not None:
+            self.returncode = self._popen.poll()
+            if self.returncode is not None:
+                _running.discard(self)
+            return self.returncode
         if self.returncode is None and self._proc.exitcode is not None:
             self.returncode = self._proc.exitcode
             self._proc.close()
@@ -88,7 +105,9 @@ class ForkedProcess:
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
-        if self.returncode is None:
+        if self._popen is not None:
+            self._popen.wait(timeout)
+        elif self.returncode is None:
             self._proc.join(timeout)
         code = self.poll()
         if code is None:

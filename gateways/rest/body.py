@@ -62,17 +62,18 @@ def loads_json(text: str | bytes) -> Any:
 
 
 def check_depth(doc: Any, limit: int = MAX_JSON_DEPTH) -> None:
-    """ValueError if ``doc`` nests arrays/objects deeper than ``limit`` (iteratively: a
-    recursive walk would fail the same way as the parser)."""
-    stack: list[tuple[Any, int]] = [(doc, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, dict):
-            children: Any = value.values()
-        elif isinstance(value, list):
-            children = value
-        else:
-            continue
+    """ValueError if ``doc`` (as json.loads makes it) nests arrays/objects deeper than
+    ``limit``; iteratively, a level at a time (a recursive walk would fail the same way as
+    the parser), and only containers are carried to the next level: a REST_BATCH body of
+    3,000 messages is checked in less time than it is parsed."""
+    level: list[Any] = [doc] if doc.__class__ is dict or doc.__class__ is list else []
+    depth = 1
+    while level:
         if depth > limit:
             raise ValueError(f"the JSON document is nested deeper than {limit} levels")
-        stack.extend((child, depth + 1) for child in children)
+        deeper: list[Any] = []
+        for value in level:
+            children = value.values() if value.__class__ is dict else value
+            deeper += [c for c in children if c.__class__ is dict or c.__class__ is list]
+        level = deeper
+        depth += 1

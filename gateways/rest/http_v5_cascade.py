@@ -20,7 +20,7 @@ from rcs_runtime import channels
 from rcs_runtime.errors import RcsError, Reason
 from rcs_smpp.times import parse_smpp_time
 
-PUSH_PARAMETERS = ("imageUrl", "buttonText", "buttonLink")
+PUSH_PARAMETERS = frozenset(("imageUrl", "buttonText", "buttonLink"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +72,7 @@ def order_of(
     is the order of a request without order_list ("p" for a login whose service is PUSH)."""
     raw = params.get("order_list", default_order)
     if raw is None:
-        if not any(p in params for p in PUSH_PARAMETERS):
+        if PUSH_PARAMETERS.isdisjoint(params):
             return None
         raw = "p"
     now = now or dt.datetime.now(dt.UTC)

@@ -334,10 +334,16 @@ def _message_limit(params: Mapping[str, str], plain: int | None) -> int:
     plain message of a non-SMS service its type's own limit."""
     if plain is not None:
         return http_v5_channels.max_text(plain)
+    if "order_list" not in params:
+        return MAX_MESSAGE_CHARS
     first = params.get("order_list", "").split(",")[0].strip().lower()
     if channels.BY_LETTER.get(first) == channels.VK:
         return channels.LIMITS[channels.VK].max_text
     return MAX_MESSAGE_CHARS
+
+
+# Checked on every request: most carry none of them.
+_MESSENGER_PARAMETERS = frozenset(channels.HTTP_V5_PARAMETERS)
 
 
 def credentials(params: Mapping[str, str]) -> tuple[str, str]:
@@ -360,8 +366,9 @@ def parse_send(
     # A request of an SMS or PUSH service, or with order_list, is an SMS, push or cascade
     # as before; any other is a plain message of the service's type.
     plain = None if "order_list" in params or service in (channels.SMS, channels.PUSH) else service
-    for name, named in channels.HTTP_V5_PARAMETERS.items():
-        if name in params and plain is None:
+    messenger_parameters = plain is None and not _MESSENGER_PARAMETERS.isdisjoint(params)
+    for name, named in channels.HTTP_V5_PARAMETERS.items() if messenger_parameters else ():
+        if name in params:
             first = params.get("order_list", "").split(",")[0].strip().lower()
             if channels.BY_LETTER.get(first) != channels.BY_NAME[named]:
                 _invalid(

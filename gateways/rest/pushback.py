@@ -6,8 +6,8 @@ is admitted stays flat and the gateway's memory bounded.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
+import weakref
+from types import TracebackType
 
 from prometheus_client import Counter, Gauge
 
@@ -29,23 +29,40 @@ class PushedBackError(RcsError):
 
 
 class InFlight:
+    """``with in_flight.admit():`` around a partner request. (A plain context manager and a
+    gauge read at scrape time: no generator and no locked gauge update per request.)"""
+
     def __init__(self, limit: int) -> None:
         self._limit = limit
         self._count = 0
+        _ALL.add(self)
 
-    @contextlib.contextmanager
-    def admit(self) -> Iterator[None]:
+    def admit(self) -> InFlight:
         """Counts the request while it runs; THROTTLED when the limit is reached."""
         if self._count >= self._limit:
             REFUSED.inc()
             raise PushedBackError(self._limit)
         self._count += 1
-        IN_FLIGHT.inc()
-        try:
-            yield
-        finally:
-            self._count -= 1
-            IN_FLIGHT.dec()
+        return self
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._count -= 1
+
+    @property
+    def count(self) -> int:
+        return self._count
+
+
+_ALL: weakref.WeakSet[InFlight] = weakref.WeakSet()
+IN_FLIGHT.set_function(lambda: sum(in_flight.count for in_flight in _ALL))
 
 
 def retry_after(http_status: int) -> dict[str, str]:

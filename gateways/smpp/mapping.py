@@ -212,8 +212,19 @@ VIBER_MAX_TTL_OCTETS = 5  # viberTTL: "до 5" octets of seconds
 VIBER_MIN_TTL, VIBER_MAX_TTL = 30, 86400  # rounded to them, not refused
 
 
+# Plain ints, as set operations against a PDU's tags: checked on every submit_sm.
+_VIBER_TAGS: Final = frozenset(int(tag) for tag in VIBER_TLVS)
+_SHAPING_TAGS: Final = _VIBER_TAGS | {int(RapportoTag.CASCADE_ORDER)}
+
+
 def has_viber_tlvs(tlvs: Tlvs) -> bool:
-    return any(tlvs.get(tag) is not None for tag in VIBER_TLVS)
+    return not _VIBER_TAGS.isdisjoint(tlvs)
+
+
+def shapes_message(tlvs: Tlvs) -> bool:
+    """Whether a submit_sm carries cascade_order or a Viber TLV, i.e. may be other than a
+    plain SMS of its login's service (most carry no TLV at all: one test for them)."""
+    return bool(tlvs) and not _SHAPING_TAGS.isdisjoint(tlvs)
 
 
 def _viber_url(tlvs: Tlvs, tag: int, name: str) -> str:

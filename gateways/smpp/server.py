@@ -89,6 +89,7 @@ from gateways.smpp.mapping import (
     receipt_request_of,
     send_after_of,
     service_of,
+    shapes_message,
     status_for_reason,
     text_of,
     ttl_of,
@@ -399,7 +400,9 @@ class SmppGateway:
             user_data = parse_user_data(pdu)
             part = user_data.part
             binary = is_binary(pdu.data_coding)
-            _check_viber(pdu, binary, part.total if part is not None else 1)
+            shaped = shapes_message(pdu.tlvs)  # cascade_order or Viber TLVs
+            if shaped:
+                _check_viber(pdu, binary, part.total if part is not None else 1)
             if part is not None and part.total > 1 and not binary:
                 return await self._submit_part(esme.login, submission, pdu, user_data)
             if binary:
@@ -410,8 +413,9 @@ class SmppGateway:
                 sms.flash = False  # a binary coding's class is its own business
             else:
                 submission.sms.text = text_of(pdu.data_coding, user_data.payload)
-                cascade_of(submission, pdu.tlvs, dt.datetime.now(dt.UTC))
-                viber_of(submission, pdu.tlvs)
+                if shaped:
+                    cascade_of(submission, pdu.tlvs, dt.datetime.now(dt.UTC))
+                    viber_of(submission, pdu.tlvs)
                 service_of(submission, pdu.tlvs, esme.service_type)
         except RefusedError as e:
             return make_response(pdu, e.status)

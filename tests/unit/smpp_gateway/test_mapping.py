@@ -15,7 +15,7 @@ from gateways.smpp.ratelimit import TokenBucket
 from rcs.common.v1 import channel_pb2, message_pb2, status_pb2
 from rcs.core.v1 import message_service_pb2 as ms
 from rcs_runtime.errors import RcsError
-from rcs_smpp.constants import MessageState, RapportoTag
+from rcs_smpp.constants import MessageState, RapportoTag, Tag
 from rcs_smpp.tlv import Tlvs
 
 NOW = dt.datetime(2026, 11, 26, 12, 0, 0, tzinfo=dt.UTC)
@@ -203,3 +203,13 @@ def test_a_messenger_reply_names_its_channel_the_answered_message_and_its_media(
         == "https://v/%D1%84%D0%BE%D1%82%D0%BE.jpg"
     )
     assert RapportoTag.PTAG not in pdu.tlvs  # not a ptag's characters
+
+
+def test_only_cascade_order_and_viber_tlvs_shape_a_submit_sm() -> None:
+    # The gateway skips the cascade / Viber mapping for a submit_sm that shapes nothing.
+    shapes_message = m.shapes_message
+    assert not shapes_message(Tlvs())
+    assert not shapes_message(Tlvs({int(Tag.SAR_MSG_REF_NUM): b"\x00\x01"}))
+    assert shapes_message(Tlvs({int(RapportoTag.CASCADE_ORDER): b"I,S\x00"}))
+    for tag in m.VIBER_TLVS:
+        assert shapes_message(Tlvs({int(Tag.SAR_MSG_REF_NUM): b"\x00\x01", int(tag): b"x\x00"}))
