@@ -173,8 +173,13 @@ def _nice_of_children(pid: int) -> dict[str, set[int]]:
     """`rcs serve <component>` children of ``pid`` → their nice values, relative to this
     test's own (so the suite may itself run under `nice`)."""
     base = os.nice(0)
+    # -ww: without a terminal ps cuts lines at 80 columns, which cut component names when
+    # the clone's path is long (a CI clone under /var/tmp/…).
     out = subprocess.run(
-        ["ps", "-o", "ni=,args=", "--ppid", str(pid)], capture_output=True, text=True, check=True
+        ["ps", "-ww", "-o", "ni=,args=", "--ppid", str(pid)],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     found: dict[str, set[int]] = {}
     for line in out.splitlines():
