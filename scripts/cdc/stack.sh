@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The change-capture stack: Kafka 4 (KRaft, broker and controller in one JVM) and Kafka
 # Connect (distributed worker, REST API) with Debezium's PostgreSQL connector, from Maven
-# Central jars (pom.xml) cached per user outside the clone (~/.cache/rcs/cdc), so that a
-# second install, a fresh clone's included, downloads and builds nothing.
+# Central jars (pom.xml) assembled in the project's ignored .cache/cdc; Maven's downloads
+# stay in the user's Maven repository (~/.m2), so a fresh clone's install copies the jars
+# from there and downloads nothing a previous install fetched.
 #
 # Usage: scripts/cdc/stack.sh install|up|down|env|restart-kafka
 #   CDC_KAFKA_PORT   (59092; the controller listens on the next port)
@@ -12,7 +13,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-CACHE=${CDC_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/rcs/cdc}
+CACHE=${CDC_CACHE_DIR:-$ROOT/.cache/cdc}
+M2_REPO=${CDC_M2_REPO:-$HOME/.m2/repository}
 KAFKA_PORT=${CDC_KAFKA_PORT:-59092}
 CONTROLLER_PORT=$((KAFKA_PORT + 1))
 CONNECT_PORT=${CDC_CONNECT_PORT:-59083}
@@ -42,7 +44,7 @@ install() {
   flock 9
   if [ "$(cat "$CACHE/.complete" 2>/dev/null)" != "$pom" ]; then
     rm -rf "$CACHE/lib" "$CACHE/plugins" "$CACHE/target" "$CACHE/.complete"
-    mvn -B -q -f "$ROOT/scripts/cdc/pom.xml" -Dmaven.repo.local="$CACHE/m2" \
+    mvn -B -q -f "$ROOT/scripts/cdc/pom.xml" -Dmaven.repo.local="$M2_REPO" \
       -Dout.dir="$CACHE" package >&2
     echo "$pom" >"$CACHE/.complete"
   fi
