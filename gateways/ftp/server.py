@@ -136,7 +136,11 @@ def handler_class(s: FtpSettings, authorizer: CoreAuthorizer, uploads: Uploads) 
 
         def ftp_RNTO(self, path: str) -> Any:  # noqa: N802 (pyftpdlib name)
             src = self._rnfr
+            if src is not None:
+                uploads.renaming(Path(src), Path(path))
             result = super().ftp_RNTO(path)
+            if src is not None and result is None:
+                uploads.rename_failed(Path(src), Path(path))
             if result is not None and src is not None:
                 uploads.renamed(Path(src), Path(path))
                 if Path(src) in self._rcs_uploads:

@@ -48,6 +48,26 @@ class Uploads:
             self._active[path] = _Upload()
             self._write(path, INCOMPLETE)
 
+    def renaming(self, src: Path, dst: Path) -> None:
+        """Before ``src`` is renamed to ``dst`` on disk: ``dst`` counts as busy while ``src``'s
+        upload runs (and takes a broken file's marker), so that the scanner, which may list
+        the folder between the rename and ``renamed``, never takes the file half written."""
+        with self._lock:
+            upload = self._active.get(src)
+            if upload is not None:
+                self._active[dst] = upload
+            elif self._marker(src).exists():
+                self._write(dst, INCOMPLETE)
+
+    def rename_failed(self, src: Path, dst: Path) -> None:
+        """The rename announced by ``renaming`` did not happen."""
+        with self._lock:
+            upload = self._active.get(src)
+            if upload is not None and self._active.get(dst) is upload:
+                del self._active[dst]
+            elif upload is None and self._marker(src).exists():
+                self._marker(dst).unlink(missing_ok=True)
+
     def renamed(self, src: Path, dst: Path) -> None:
         with self._lock:
             upload = self._active.pop(src, None)
