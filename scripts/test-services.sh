@@ -101,8 +101,12 @@ pg_replica_up() {
   fi
   # Reports run long queries on the replica: with feedback the master keeps the row
   # versions they read instead of having them cancelled ("conflict with recovery").
+  # Replay waits at most 5 s for a replica query it conflicts with (e.g. a test's database
+  # dropped while another session reads it there) instead of the default 30 s, which
+  # stalled every other test's replica reads past their deadline under three workers.
   psql -h 127.0.0.1 -p "$PG_REPLICA_PORT" -U postgres -d postgres -q \
-    -c "ALTER SYSTEM SET hot_standby_feedback = on" -c "SELECT pg_reload_conf()" >/dev/null
+    -c "ALTER SYSTEM SET hot_standby_feedback = on" \
+    -c "ALTER SYSTEM SET max_standby_streaming_delay = '5s'" -c "SELECT pg_reload_conf()" >/dev/null
   echo "postgresql replica streaming on 127.0.0.1:$PG_REPLICA_PORT" >&2
 }
 
