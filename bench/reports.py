@@ -1,7 +1,7 @@
 """Installation reports on a million messages, read from the streaming replica.
 
-Makes a throwaway database on the master (RCS_TEST_DSN), fills it with SQL
-(generate_series: ``--messages`` MT messages over yesterday and today, 20 partners, 3
+Makes a throwaway database on the replica's primary (RCS_TEST_REPLICA_PRIMARY_DSN), fills
+it with SQL (generate_series: ``--messages`` MT messages over yesterday and today, 20 partners, 3
 operators), waits until the replica (RCS_TEST_REPLICA_DSN) has replayed it, then times on
 the replica: the summary by partner/day/status, the summary by operator/direction/channel,
 a first search page filtered by partner, and the whole-search Excel export through
@@ -115,7 +115,7 @@ async def _timed(label: str, work: Any) -> Any:
 
 
 async def run(args: argparse.Namespace) -> None:
-    admin = os.environ["RCS_TEST_DSN"]
+    admin = os.environ["RCS_TEST_REPLICA_PRIMARY_DSN"]
     replica_admin = os.environ["RCS_TEST_REPLICA_DSN"]
     name = f"rcs_bench_reports_{os.getpid()}"
     dsn = psycopg.conninfo.make_conninfo(admin, dbname=name)

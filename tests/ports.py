@@ -23,10 +23,12 @@ from pathlib import Path
 
 FIRST_PORT = 20_000  # below: well-known services (Kannel's 13000-13013, etcd's 2379, …)
 MAIN_PORTS = 2_000
-# The fixed ports of scripts/test-services.sh (PostgreSQL, its replica, Kafka and its
-# controller, Kafka Connect): in the ephemeral range on Debian, skipped here in any case.
+# The fixed ports of scripts/test-services.sh (PostgreSQL, the replica and its primary,
+# Kafka and its controller, Kafka Connect): in the ephemeral range on Debian, skipped here
+# in any case.
 _SERVICE_PORTS = (
     ("RCS_TEST_PG_PORT", 54329, 0),
+    ("RCS_TEST_PG_PRIMARY_PORT", 54349, 0),
     ("RCS_TEST_PG_REPLICA_PORT", 54339, 0),
     ("CDC_KAFKA_PORT", 59092, 1),
     ("CDC_CONNECT_PORT", 59083, 0),

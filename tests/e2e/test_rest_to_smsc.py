@@ -53,7 +53,7 @@ async def test_sent_sms_is_delivered_with_history(running: Installation) -> None
         code, view = http("GET", running.url(f"/api/v6/messages/{mt_num}"), headers=AUTH)
         return view if code == 200 and view["status"] == "DELIVERED" else None
 
-    view = await wait_until(delivered, within=5)
+    view = await wait_until(delivered, within=30)
     assert view, running.logs()
     assert (view["statusCode"], view["errorCode"], view["destAddr"]) == (2, 0, "79161234567")
     assert [h["status"] for h in view["history"]] == ["ACCEPTED", "SENT", "DELIVERED"]
@@ -73,7 +73,7 @@ async def test_undelivered_sms_shows_the_extended_code(running: Installation) ->
         _, view = http("GET", running.url(f"/api/v6/messages/{answer['mtNum']}"), headers=AUTH)
         return view if view.get("status") == "UNDELIVERED" else None
 
-    view = await wait_until(final, within=5)
+    view = await wait_until(final, within=30)
     assert view, running.logs()
     assert (view["statusCode"], view["errorCode"]) == (5, 2)
 
@@ -199,7 +199,9 @@ async def test_a_window_in_the_subscribers_zone_holds_until_it_opens_there(
         code, view = http("GET", running.url(f"/api/v6/messages/{open_now['mtNum']}"), headers=AUTH)
         return code == 200 and view["status"] == "DELIVERED"
 
-    assert await wait_until(delivered, within=5), running.logs()
+    # Generous deadlines: on a loaded 2-core runner (three test workers) five seconds
+    # were not enough for an open-window message to come back DELIVERED.
+    assert await wait_until(delivered, within=30), running.logs()
 
     async def held() -> Any:
         async with await psycopg.AsyncConnection.connect(running.database_url) as conn:
@@ -210,7 +212,8 @@ async def test_a_window_in_the_subscribers_zone_holds_until_it_opens_there(
             return await cur.fetchone()
 
     row = None
-    for _ in range(50):
+    deadline = asyncio.get_running_loop().time() + 30
+    while asyncio.get_running_loop().time() < deadline:
         row = await held()
         if row is not None and row[0] > dt.timedelta(minutes=30):
             break
@@ -250,7 +253,7 @@ async def test_v5_binary_and_flash_sms_reach_the_operator_and_are_delivered(
         views = [http("GET", running.url(f"/api/v6/messages/{i}"), headers=AUTH) for i in ids]
         return all(code == 200 and v["status"] == "DELIVERED" for code, v in views)
 
-    assert await wait_until(delivered, within=8), running.logs()
+    assert await wait_until(delivered, within=30), running.logs()
 
 
 def _v5_get(url: str) -> str:

@@ -7,7 +7,8 @@ import asyncio
 import logging
 import os
 import time
-from typing import Any
+import uuid
+from collections.abc import AsyncIterator
 
 import grpc
 import psycopg
@@ -16,6 +17,7 @@ from prometheus_client import REGISTRY
 
 from rcs.core.v1 import message_service_pb2, message_service_pb2_grpc, report_service_pb2_grpc
 from rcs.core.v1 import report_service_pb2 as rs
+from rcs_core.db.migrate import migrate
 from rcs_core.messages.servicer import MessageServicer
 from rcs_core.traffic_reports.servicer import ReportServicer
 from rcs_runtime.db import open_pool
@@ -54,16 +56,34 @@ async def _wait_on_replica(replica_dsn: str, query: str, expected: object) -> No
         await asyncio.sleep(0.1)
 
 
-def _replica_dsn_for(database_url: str) -> str:
-    shared = os.environ.get("RCS_TEST_REPLICA_DSN")
-    if not shared:
-        pytest.fail("RCS_TEST_REPLICA_DSN is not set: run scripts/test-services.sh up and env")
-    dbname = psycopg.conninfo.conninfo_to_dict(database_url)["dbname"]
-    return psycopg.conninfo.make_conninfo(shared, dbname=str(dbname))
+@pytest.fixture
+async def replicated() -> AsyncIterator[tuple[str, str]]:
+    """A fresh migrated database (installation 7) on the shared replica's primary: its DSN
+    there and on the replica. The primary is not the other tests' server, whose every test
+    database a replica would have to create and drop again (scripts/test-services.sh)."""
+    primary = os.environ.get("RCS_TEST_REPLICA_PRIMARY_DSN")
+    replica = os.environ.get("RCS_TEST_REPLICA_DSN")
+    if not primary or not replica:
+        pytest.fail(
+            "RCS_TEST_REPLICA_PRIMARY_DSN / RCS_TEST_REPLICA_DSN are not set: "
+            "run scripts/test-services.sh up and env"
+        )
+    name = f"rcs_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(primary, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        dsn = psycopg.conninfo.make_conninfo(primary, dbname=name)
+        await migrate(dsn, installation_id=7)
+        yield dsn, psycopg.conninfo.make_conninfo(replica, dbname=name)
+    finally:
+        with psycopg.connect(primary, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-async def test_read_served_by_the_shared_replica_sees_the_masters_rows(database_url: str) -> None:
-    replica_dsn = _replica_dsn_for(database_url)
+async def test_read_served_by_the_shared_replica_sees_the_masters_rows(
+    replicated: tuple[str, str],
+) -> None:
+    database_url, replica_dsn = replicated
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("CREATE TABLE replica_probe (n int)")
         conn.execute("INSERT INTO replica_probe VALUES (42)")
@@ -147,9 +167,10 @@ async def test_replica_stopped_then_lagging_reads_fall_back_to_the_master(
 
 
 async def test_core_reports_and_message_lists_read_from_the_replica(
-    pool: Any, database_url: str
+    replicated: tuple[str, str],
 ) -> None:
-    replica_dsn = _replica_dsn_for(database_url)
+    database_url, replica_dsn = replicated
+    pool = await open_pool(database_url, min_size=1, max_size=4)
     seed_report_data(database_url)
     await _wait_on_replica(replica_dsn, "SELECT count(*) FROM messages", (10,))
     reads = await ReadPools.open(pool, replica_dsn, max_lag_seconds=30, check_seconds=0, max_size=2)
@@ -181,3 +202,4 @@ async def test_core_reports_and_message_lists_read_from_the_replica(
         await channel.close()
         await server.stop(0)
         await reads.close()
+        await pool.close()

@@ -44,7 +44,7 @@ def test_ranges_are_disjoint_and_below_the_ephemeral_ports(workers: int) -> None
 
 
 def test_the_services_ports_are_the_scripts(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert {54329, 54339, 59092, 59093, 59083} <= service_ports()
+    assert {54329, 54339, 54349, 59092, 59093, 59083} <= service_ports()
     monkeypatch.setenv("CDC_KAFKA_PORT", "21000")
     assert {21000, 21001} <= service_ports()
 
