@@ -8,12 +8,12 @@ BUF := npx -y @bufbuild/buf@1.75.0
 PYTEST_ARGS ?=
 # TEST_WORKERS=N runs test files on N parallel pytest-xdist workers (a file stays on one);
 # 0 runs them serially. Since components are forked from one pre-imported parent
-# (tests/forked.py) the suite waits more than it computes: on a 2-core box three workers
-# took 12.5–13 min of pytest (load-bound failures in 3 of 4 runs), two 13.5–15.5, serial 23. Each worker takes
-# ports from a range of its own (tests/ports.py). Files go out in collection order
+# (tests/forked.py) the suite waits more than it computes (TTLs, kills, JVM start-up): on
+# a 2-core box three workers take 10 min of pytest, two 12.7 (docs/testing.md). Each worker
+# takes ports from a range of its own (tests/ports.py). Files go out in collection order
 # (--no-loadscope-reorder: cluster and e2e, the longest, first; unit tests last), so that
 # the workers end close together instead of one running a long file alone.
-TEST_WORKERS ?= 2
+TEST_WORKERS ?= 3
 
 .PHONY: run test venv lint gen gen-check checks services bench load clean
 
