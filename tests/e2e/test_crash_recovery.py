@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import math
 import time
+import uuid
 from collections.abc import Callable
 
 import grpc
@@ -33,28 +34,38 @@ async def _submit_traffic(
     batch_size: int = 50,
     stop: asyncio.Event | None = None,
 ) -> None:
-    """Submit batches of uniquely worded messages until stop_at (or stop is set); keep only
-    returned ids."""
+    """Submit batches of uniquely worded messages until stop_at (or stop is set); keep the
+    returned ids. A batch whose call fails is sent again with the same request_id until it
+    is answered, as a client should: core killed after committing it but before answering
+    has stored and sent its messages, and the replay returns their ids."""
     n = 0
+    run = uuid.uuid4().hex[:8]
     async with grpc.aio.insecure_channel(target) as ch:
         stub = message_service_pb2_grpc.MessageServiceStub(ch)
         while time.monotonic() < stop_at and not (stop and stop.is_set()):
-            batch = [
-                ms.MessageSubmission(
-                    destination=f"7916{(n + i) % 10**7:07d}",
-                    channel=channel_pb2.CHANNEL_SMS,
-                    sms=message_pb2.SmsContent(text=f"crash test {n + i}", sender="RCS"),
-                )
-                for i in range(batch_size)
-            ]
-            n += len(batch)
-            try:
-                resp = await stub.SubmitMessages(
-                    ms.SubmitMessagesRequest(partner="demo", messages=batch), timeout=5
-                )
-            except grpc.aio.AioRpcError:
-                await asyncio.sleep(0.2)  # core is down: these were never acknowledged
-                continue
+            request = ms.SubmitMessagesRequest(
+                request_id=f"crash-{run}-{n}",
+                partner="demo",
+                messages=[
+                    ms.MessageSubmission(
+                        destination=f"7916{(n + i) % 10**7:07d}",
+                        channel=channel_pb2.CHANNEL_SMS,
+                        sms=message_pb2.SmsContent(text=f"crash test {n + i}", sender="RCS"),
+                    )
+                    for i in range(batch_size)
+                ],
+            )
+            n += batch_size
+            give_up = time.monotonic() + 60
+            while True:
+                try:
+                    resp = await stub.SubmitMessages(request, timeout=5)
+                    break
+                except grpc.aio.AioRpcError:
+                    # Core or its database is down: the batch may or may not be stored.
+                    if time.monotonic() > give_up:
+                        raise
+                    await asyncio.sleep(0.2)
             accepted.extend(r.message_id for r in resp.results)
             await asyncio.sleep(0.1)
 
