@@ -69,6 +69,7 @@ async def core(pool: AsyncConnectionPool) -> AsyncIterator[GrpcServer]:
     server = await start_server(servicer.register)
     yield server
     await server.stop(0)
+    await servicer.close()
 
 
 @pytest.fixture
