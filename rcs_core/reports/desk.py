@@ -9,9 +9,10 @@ looks again at least every second for reports whose backoff ended.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 from google.protobuf import timestamp_pb2
 from prometheus_client import Counter
@@ -32,14 +33,11 @@ RECHECK_SECONDS = 1.0
 MAX_WAIT = dt.timedelta(seconds=30)
 DEFAULT_LEASE = dt.timedelta(seconds=30)
 MAX_LEASE = dt.timedelta(minutes=10)
-# The desk's own connections. Each lease and each settlement statement is a transaction of
-# its own (autocommit: one round trip, no BEGIN and COMMIT around it), and none waits for the
-# WAL flush at commit: a lease or settlement that a database crash loses leaves its report
-# due again, sent once more, never lost (at-least-once either way). A `SET LOCAL` per
-# transaction did the same at the price of one more round trip for every lease and
-# settlement, 0.14 statements per SMS end to end.
-_DESK_CONNECTION = {"autocommit": True, "options": "-c synchronous_commit=off"}
-DESK_POOL_MAX = 4
+# Leases and settlements run in autocommit: each statement is a transaction of its own, one
+# round trip, with no BEGIN and COMMIT around it. Before, each was a transaction that began
+# with `SET LOCAL synchronous_commit = off` so as not to wait for the WAL flush: three round
+# trips more per lease or settlement (0.14 statements per SMS end to end), while dropping
+# the flush wait alone was within noise (docs/benchmarks.md, sessions 13 and 14).
 
 
 class ReportDesk:
@@ -50,33 +48,25 @@ class ReportDesk:
         retry_base_seconds: float = 5.0,
         retry_max_seconds: float = 600.0,
     ) -> None:
-        """``pool``: the installation's; the desk opens its own connections to the same
-        database (``_DESK_CONNECTION``) on first use."""
+        self._pool = pool
         self._retry_base = retry_base_seconds
         self._retry_max = retry_max_seconds
         conninfo = pool.conninfo
         assert isinstance(conninfo, str)  # open_pool passes the DSN
-        self._pool: AsyncConnectionPool[AsyncConnection] = AsyncConnectionPool(
-            conninfo,
-            kwargs=_DESK_CONNECTION,
-            min_size=1,
-            max_size=DESK_POOL_MAX,
-            open=False,
-            timeout=30,
-            reconnect_timeout=10,
-        )
-        self._opened = asyncio.Lock()
         self._arrived = ChannelWaker(conninfo, reports.REPORTS_CHANNEL)
 
-    async def _connections(self) -> AsyncConnectionPool[AsyncConnection]:
-        async with self._opened:
-            if self._pool.closed:
-                await self._pool.open(wait=True, timeout=30)
-        return self._pool
+    @contextlib.asynccontextmanager
+    async def _autocommit(self) -> AsyncIterator[AsyncConnection]:
+        """A pool connection in autocommit, handed back as the pool lent it."""
+        async with self._pool.connection() as conn:
+            await conn.set_autocommit(True)
+            try:
+                yield conn
+            finally:
+                await conn.set_autocommit(False)
 
     async def close(self) -> None:
         await self._arrived.close()
-        await self._pool.close()
 
     async def lease(
         self,
@@ -98,7 +88,7 @@ class ReportDesk:
         deadline = loop.time() + min(wait, MAX_WAIT).total_seconds()
         while True:
             seen = self._arrived.generation  # before looking: a report made meanwhile wakes us
-            async with (await self._connections()).connection() as conn:
+            async with self._autocommit() as conn:
                 leased = await reports.lease(
                     conn,
                     formats=formats,
@@ -123,7 +113,7 @@ class ReportDesk:
     ) -> int:
         # Delivered, failed and released are settled one statement each: a crash between
         # them leaves the rest leased until their leases end, then due again.
-        async with (await self._connections()).connection() as conn:
+        async with self._autocommit() as conn:
             settled = await reports.settle(
                 conn,
                 delivered=delivered,
