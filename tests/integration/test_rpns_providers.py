@@ -111,17 +111,22 @@ async def test_server_errors_without_retry_after_back_off_and_then_fail(
     assert delivery[1:] == (4, 28, "fcm_503_UNAVAILABLE", 2, True)
 
 
-async def test_hms_partial_success_disables_only_the_illegal_tokens(rig: PushRig) -> None:
-    key = await make_app(rig, "HMSAPP")
-    number = "79160000040"
-    for n in (1, 2):
-        await register(rig, key, platform=HUAWEI, token=f"hms-{n}", phone=number)
-    await rig.sim.tokens({"hms-2": "invalid"})
-    (result,) = await send(rig, outbound("HMSAPP", number))
-    found = await settled(rig.rpns.settings.database_url, result.operator_message_ids[0])
+async def test_hms_partial_success_disables_only_the_illegal_tokens(
+    database_url: str, tmp_path: Path
+) -> None:
+    # One send loop: with two, each may claim one of the two deliveries (SKIP LOCKED), and
+    # hms-2 alone is answered 80300007 (all invalid), not the partial success under test.
+    async with push_rig(database_url, tmp_path, rpns_send_rounds=1) as rig:
+        key = await make_app(rig, "HMSAPP")
+        number = "79160000040"
+        for n in (1, 2):
+            await register(rig, key, platform=HUAWEI, token=f"hms-{n}", phone=number)
+        await rig.sim.tokens({"hms-2": "invalid"})
+        (result,) = await send(rig, outbound("HMSAPP", number))
+        found = await settled(rig.rpns.settings.database_url, result.operator_message_ids[0])
+        (request,) = await rig.sim.requests("hms")
     assert [(t, s, c, d, a) for t, s, c, d, _, a in found] == [
         ("hms-1", 2, 0, "", True),
         ("hms-2", 4, 26, "hms_80100000_illegal_token", False),
     ]
-    (request,) = await rig.sim.requests("hms")
     assert '"token":["hms-1","hms-2"]' in request["body"]  # one request for both
