@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator
 
 from psycopg import AsyncConnection, OperationalError
 from psycopg_pool import AsyncConnectionPool
@@ -22,6 +24,18 @@ async def open_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> Async
     )
     await pool.open(wait=True, timeout=30)
     return pool
+
+
+@contextlib.asynccontextmanager
+async def autocommit_connection(pool: AsyncConnectionPool) -> AsyncIterator[AsyncConnection]:
+    """A pool connection in autocommit (each statement its own transaction), handed back
+    as the pool lent it. The switch is client-side: no round trip either way."""
+    async with pool.connection() as conn:
+        await conn.set_autocommit(True)
+        try:
+            yield conn
+        finally:
+            await conn.set_autocommit(False)
 
 
 async def connect(dsn: str, *, autocommit: bool = False, wait: float = 0.0) -> AsyncConnection:

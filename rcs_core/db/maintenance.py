@@ -24,6 +24,7 @@ from rcs_core.messages.idalloc import IdAllocator
 from rcs_core.messages.statuses import ExtendedError, Status
 from rcs_core.reports import store as reports
 from rcs_core.reports.desk import format_name
+from rcs_runtime.db import autocommit_connection
 
 log = logging.getLogger(__name__)
 QUEUE_DEPTH = Gauge("rcs_queue_depth", "Messages waiting in the dispatch queue", ["state"])
@@ -48,53 +49,47 @@ async def run_once(
 ) -> int:
     """One pass; returns how many overdue messages were expired."""
     ids = ids or IdAllocator(s.installation_id)
-    async with pool.connection() as conn:
-        await conn.set_autocommit(True)
+    async with autocommit_connection(pool) as conn:
+        cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (_LOCK_KEY,))
+        row = await cur.fetchone()
+        if not row or not row[0]:
+            return 0
         try:
-            cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (_LOCK_KEY,))
-            row = await cur.fetchone()
-            if not row or not row[0]:
-                return 0
-            try:
-                await partitions.maintain(
-                    conn,
-                    days_ahead=s.partitions_ahead_days,
-                    retention_days=s.retention_days,
-                    audit_retention_days=s.audit_retention_days,
+            await partitions.maintain(
+                conn,
+                days_ahead=s.partitions_ahead_days,
+                retention_days=s.retention_days,
+                audit_retention_days=s.audit_retention_days,
+            )
+            await conn.execute("DELETE FROM inactive_numbers WHERE expires_at <= now()")
+            await smpp_sessions.delete_expired(conn)
+            await cascade_store.forget_finished(conn, dt.timedelta(days=s.retention_days))
+            await auth_failures.forget_older_than(
+                conn, dt.timedelta(seconds=s.auth_failure_window_seconds)
+            )
+            dropped = await reports.drop_older_than(
+                conn, dt.timedelta(hours=s.report_max_age_hours)
+            )
+            for fmt, count in dropped.items():
+                REPORTS_ABANDONED.labels(format_name(fmt)).inc(count)
+                log.warning(
+                    "reports_abandoned",
+                    extra={"format": format_name(fmt), "count": count},
                 )
-                await conn.execute("DELETE FROM inactive_numbers WHERE expires_at <= now()")
-                await smpp_sessions.delete_expired(conn)
-                await cascade_store.forget_finished(conn, dt.timedelta(days=s.retention_days))
-                await auth_failures.forget_older_than(
-                    conn, dt.timedelta(seconds=s.auth_failure_window_seconds)
+            # Parts whose siblings never came are dropped after a day (logged by count).
+            cur = await conn.execute(
+                "DELETE FROM inbound_parts WHERE received_at < now() - interval '1 day'"
+            )
+            if cur.rowcount:
+                log.warning("inbound_parts_abandoned", extra={"count": cur.rowcount})
+            for table in ("client_refs", "request_log", "pending_receipts", "inbound_messages"):
+                column = "created_at" if table in ("client_refs", "request_log") else "received_at"
+                await conn.execute(
+                    f"DELETE FROM {table} WHERE {column} < now() - make_interval(days => %s)",  # noqa: S608 (constant names)
+                    (s.retention_days,),
                 )
-                dropped = await reports.drop_older_than(
-                    conn, dt.timedelta(hours=s.report_max_age_hours)
-                )
-                for fmt, count in dropped.items():
-                    REPORTS_ABANDONED.labels(format_name(fmt)).inc(count)
-                    log.warning(
-                        "reports_abandoned",
-                        extra={"format": format_name(fmt), "count": count},
-                    )
-                # Parts whose siblings never came are dropped after a day (logged by count).
-                cur = await conn.execute(
-                    "DELETE FROM inbound_parts WHERE received_at < now() - interval '1 day'"
-                )
-                if cur.rowcount:
-                    log.warning("inbound_parts_abandoned", extra={"count": cur.rowcount})
-                for table in ("client_refs", "request_log", "pending_receipts", "inbound_messages"):
-                    column = (
-                        "created_at" if table in ("client_refs", "request_log") else "received_at"
-                    )
-                    await conn.execute(
-                        f"DELETE FROM {table} WHERE {column} < now() - make_interval(days => %s)",  # noqa: S608 (constant names)
-                        (s.retention_days,),
-                    )
-            finally:
-                await conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
         finally:
-            await conn.set_autocommit(False)
+            await conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
     async with pool.connection() as conn, conn.transaction():
         await concatenated.give_up_overdue(
             conn, ids, dt.timedelta(seconds=s.submit_parts_timeout_seconds)
@@ -185,19 +180,16 @@ async def observe_queue(pool: AsyncConnectionPool) -> None:
 
 
 async def _analyze_young(pool: AsyncConnectionPool) -> None:
-    async with pool.connection() as conn:
-        await conn.set_autocommit(True)  # ANALYZE takes its own transaction per table
+    # ANALYZE takes its own transaction per table.
+    async with autocommit_connection(pool) as conn:
+        cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (_ANALYZE_LOCK_KEY,))
+        row = await cur.fetchone()
+        if not row or not row[0]:
+            return
         try:
-            cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (_ANALYZE_LOCK_KEY,))
-            row = await cur.fetchone()
-            if not row or not row[0]:
-                return
-            try:
-                await partitions.analyze_young(conn)
-            finally:
-                await conn.execute("SELECT pg_advisory_unlock(%s)", (_ANALYZE_LOCK_KEY,))
+            await partitions.analyze_young(conn)
         finally:
-            await conn.set_autocommit(False)
+            await conn.execute("SELECT pg_advisory_unlock(%s)", (_ANALYZE_LOCK_KEY,))
 
 
 async def run_forever(pool: AsyncConnectionPool, s: CoreSettings) -> None:

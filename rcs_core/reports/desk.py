@@ -9,19 +9,18 @@ looks again at least every second for reports whose backoff ended.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 
 from google.protobuf import timestamp_pb2
 from prometheus_client import Counter
-from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from rcs.core.v1 import message_service_pb2
 from rcs_core.reports import store as reports
 from rcs_core.reports.store import LeasedReport
+from rcs_runtime.db import autocommit_connection
 from rcs_runtime.pg_notify import ChannelWaker
 from rcs_runtime.timestamps import timestamp
 
@@ -55,16 +54,6 @@ class ReportDesk:
         assert isinstance(conninfo, str)  # open_pool passes the DSN
         self._arrived = ChannelWaker(conninfo, reports.REPORTS_CHANNEL)
 
-    @contextlib.asynccontextmanager
-    async def _autocommit(self) -> AsyncIterator[AsyncConnection]:
-        """A pool connection in autocommit, handed back as the pool lent it."""
-        async with self._pool.connection() as conn:
-            await conn.set_autocommit(True)
-            try:
-                yield conn
-            finally:
-                await conn.set_autocommit(False)
-
     async def close(self) -> None:
         await self._arrived.close()
 
@@ -88,7 +77,7 @@ class ReportDesk:
         deadline = loop.time() + min(wait, MAX_WAIT).total_seconds()
         while True:
             seen = self._arrived.generation  # before looking: a report made meanwhile wakes us
-            async with self._autocommit() as conn:
+            async with autocommit_connection(self._pool) as conn:
                 leased = await reports.lease(
                     conn,
                     formats=formats,
@@ -113,7 +102,7 @@ class ReportDesk:
     ) -> int:
         # Delivered, failed and released are settled one statement each: a crash between
         # them leaves the rest leased until their leases end, then due again.
-        async with self._autocommit() as conn:
+        async with autocommit_connection(self._pool) as conn:
             settled = await reports.settle(
                 conn,
                 delivered=delivered,
